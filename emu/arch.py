@@ -1,0 +1,162 @@
+"""AArch64 architectural definitions: the one place their numbers live.
+
+Everything here is a fact of the ARMv8-A architecture (ARM DDI 0487) or of the
+Cortex-A53 (ARM DDI 0500), not a choice of ours.  The kernel imports these
+numbers; it never spells them itself.
+"""
+
+# ---------------------------------------------------------------------------
+# Translation granule: 4 KiB pages, 512 eight-byte descriptors per table.
+# ---------------------------------------------------------------------------
+PAGE_SHIFT = 12
+PAGE_SIZE = 1 << PAGE_SHIFT
+PAGE_MASK = ~(PAGE_SIZE - 1)
+PTRS_PER_TABLE = 512            # 4096 / 8
+TABLE_INDEX_BITS = 9
+
+# ---------------------------------------------------------------------------
+# Stage-1 VMSAv8-64 descriptors (4 KiB granule).
+#
+#   63  59 58 55 54  53  52  51  48 47                12 11 10  9 8  7 6  5  4 2  1  0
+#  +------+-----+---+---+---+------+--------------------+--+--+----+----+--+----+--+--+
+#  |ignored|SW |UXN|PXN|Cont| res0 | output address     |nG|AF| SH | AP |NS|Attr|T |V |
+#  +------+-----+---+---+---+------+--------------------+--+--+----+----+--+----+--+--+
+#
+#  V (bit 0)   valid; an invalid descriptor makes a translation fault.
+#  T (bit 1)   at levels 0-2: 1 = table (points to the next level), 0 = block;
+#              at level 3: must be 1 (page); 0 is reserved and faults.
+#  AttrIndx    index into MAIR_EL1 (memory type).
+#  AP[2:1]     AP[1] (bit 6): EL0 may access; AP[2] (bit 7): read-only.
+#  SH          shareability; AF (bit 10): access flag, 0 makes an access-flag fault.
+#  nG          not global: the TLB entry is tagged with the ASID.
+#  PXN/UXN     execute-never at EL1 / at EL0.
+#  bits 58:55  ignored by hardware, free for software (Linux keeps PTE_DIRTY,
+#              PTE_SPECIAL there).
+# Table descriptors carry only the next table's address in bits 47:12.
+# ---------------------------------------------------------------------------
+DESC_VALID = 1 << 0
+DESC_TABLE = 1 << 1             # also "page" at level 3
+DESC_TYPE_MASK = 3
+DESC_TYPE_TABLE = 3             # levels 0-2
+DESC_TYPE_BLOCK = 1             # levels 1-2
+DESC_TYPE_PAGE = 3              # level 3
+PTE_ATTRINDX_SHIFT = 2
+PTE_ATTRINDX_MASK = 7 << PTE_ATTRINDX_SHIFT
+PTE_USER = 1 << 6               # AP[1]
+PTE_RDONLY = 1 << 7             # AP[2]
+PTE_SHARED = 3 << 8             # SH = inner shareable
+PTE_AF = 1 << 10
+PTE_NG = 1 << 11
+PTE_CONT = 1 << 52
+PTE_PXN = 1 << 53
+PTE_UXN = 1 << 54
+PTE_SW_SHIFT = 55               # bits 58:55 belong to the operating system
+DESC_ADDR_MASK = ((1 << 48) - 1) & PAGE_MASK   # bits 47:12
+
+# MAIR_EL1 as Linux programs it (arch/arm64/include/asm/memory.h, 4.14):
+# index 0 Device-nGnRnE, 1 Device-nGnRE, 2 Device-GRE, 3 Normal-NC, 4 Normal.
+MT_DEVICE_nGnRnE = 0
+MT_NORMAL_NC = 3
+MT_NORMAL = 4
+MAIR_EL1_LINUX = 0x000000FF440C0400
+MAIR_ATTR_NAMES = {0: "Device-nGnRnE", 1: "Device-nGnRE", 2: "Device-GRE",
+                   3: "Normal-NC", 4: "Normal"}
+
+# ---------------------------------------------------------------------------
+# Virtual address layout.  TTBR0_EL1 translates the bottom of the address
+# space (user); TCR_EL1.T0SZ = 64 - VA_BITS.  48-bit VAs need 4 levels of
+# tables (L0..L3), 39-bit VAs need 3 (L1..L3): Linux's CONFIG_ARM64_VA_BITS.
+# ---------------------------------------------------------------------------
+VA_BITS_CHOICES = (39, 48)
+
+
+def level_shift(level):
+    """Bits of VA below the index of a table at `level` (L3 -> 12, L0 -> 39)."""
+    return PAGE_SHIFT + TABLE_INDEX_BITS * (3 - level)
+
+
+def start_level(va_bits):
+    """First lookup level for a 4 KiB granule and `va_bits` of input address."""
+    return 4 - (va_bits - PAGE_SHIFT + TABLE_INDEX_BITS - 1) // TABLE_INDEX_BITS
+
+
+# TTBR0_EL1: ASID in bits 63:48, table base address in bits 47:1.
+TTBR_ASID_SHIFT = 48
+TTBR_BADDR_MASK = ((1 << 48) - 1) & ~1
+
+# ---------------------------------------------------------------------------
+# ESR_EL1, the exception syndrome:  EC[31:26] | IL[25] | ISS[24:0].
+# ---------------------------------------------------------------------------
+ESR_EC_SHIFT = 26
+ESR_IL = 1 << 25
+ESR_ISS_MASK = (1 << 25) - 1
+EC_UNKNOWN = 0x00               # undefined instruction
+EC_SVC64 = 0x15                 # SVC from AArch64
+EC_IABT_LOW = 0x20              # instruction abort from a lower EL
+EC_IABT_CUR = 0x21
+EC_PC_ALIGN = 0x22
+EC_DABT_LOW = 0x24              # data abort from a lower EL
+EC_DABT_CUR = 0x25
+EC_SP_ALIGN = 0x26
+EC_BRK64 = 0x3C
+EC_NAMES = {EC_UNKNOWN: "UNKNOWN", EC_SVC64: "SVC64", EC_IABT_LOW: "IABT_LOW",
+            EC_IABT_CUR: "IABT_CUR", EC_PC_ALIGN: "PC_ALIGN",
+            EC_DABT_LOW: "DABT_LOW", EC_DABT_CUR: "DABT_CUR",
+            EC_SP_ALIGN: "SP_ALIGN", EC_BRK64: "BRK64"}
+
+# Data/instruction abort ISS: WnR[6] (write, not read), xFSC[5:0] fault status.
+ESR_WNR = 1 << 6
+ESR_FSC_MASK = 0x3F
+# Fault status codes: the low two bits are the lookup level that faulted.
+FSC_TRANSLATION = 0x04          # 0b0001LL
+FSC_ACCESS_FLAG = 0x08          # 0b0010LL
+FSC_PERMISSION = 0x0C           # 0b0011LL
+FSC_TYPE_MASK = 0x3C
+FSC_LEVEL_MASK = 0x03
+FSC_TYPE_NAMES = {FSC_TRANSLATION: "translation fault",
+                  FSC_ACCESS_FLAG: "access flag fault",
+                  FSC_PERMISSION: "permission fault"}
+
+
+def esr_abort(ec, fsc_type, level, write):
+    """Build the ESR_EL1 value of an instruction/data abort."""
+    return (ec << ESR_EC_SHIFT) | ESR_IL | (ESR_WNR if write else 0) | fsc_type | level
+
+
+def esr_describe(esr):
+    """One-line human decoding of an abort syndrome, e.g. for traces."""
+    ec = esr >> ESR_EC_SHIFT
+    name = EC_NAMES.get(ec, "EC_%#x" % ec)
+    if ec in (EC_DABT_LOW, EC_DABT_CUR, EC_IABT_LOW, EC_IABT_CUR):
+        fsc = esr & ESR_FSC_MASK
+        kind = FSC_TYPE_NAMES.get(fsc & FSC_TYPE_MASK, "fsc %#x" % fsc)
+        rw = ("write" if esr & ESR_WNR else "read") if ec in (EC_DABT_LOW, EC_DABT_CUR) else "exec"
+        return "%s %s, %s at level %d" % (name, rw, kind, fsc & FSC_LEVEL_MASK)
+    return name
+
+
+# ---------------------------------------------------------------------------
+# The Cortex-A53 as the kernel sees it.
+# MIDR_EL1: implementer 0x41 (Arm) | variant 0 | arch 0xF | part 0xD03 | r0p4.
+# ---------------------------------------------------------------------------
+MIDR_CORTEX_A53 = 0x410FD034
+MIDR_IMPLEMENTER_ARM = 0x41
+MIDR_PART_CORTEX_A53 = 0xD03
+
+# AT_HWCAP bits (arch/arm64/include/uapi/asm/hwcap.h) of an A53 with the
+# crypto extension: what /proc/cpuinfo's "Features" line lists.
+HWCAP_BITS = (("fp", 1 << 0), ("asimd", 1 << 1), ("evtstrm", 1 << 2),
+              ("aes", 1 << 3), ("pmull", 1 << 4), ("sha1", 1 << 5),
+              ("sha2", 1 << 6), ("crc32", 1 << 7), ("cpuid", 1 << 11))
+HWCAP_CORTEX_A53 = sum(bit for _, bit in HWCAP_BITS)
+HWCAP2_CORTEX_A53 = 0
+
+# CPACR_EL1.FPEN = 0b11: FP/SIMD does not trap at EL0 or EL1.
+CPACR_FPEN_NONE = 3 << 20
+
+# PSTATE mode field M[3:0]: 0b0000 = EL0t.
+PSTATE_MODE_MASK = 0xF
+PSTATE_EL0T = 0x0
+
+# The SVC instruction number that asks Linux for a system call.
+SVC_LINUX = 0

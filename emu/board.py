@@ -1,0 +1,28 @@
+"""The board: RAM, the MMU that walks its tables, and N Cortex-A53 cores."""
+
+from emu.cpu import Core
+from emu.memory import DEFAULT_RAM_SIZE, PhysicalMemory
+from emu.mmu import Mmu
+
+DEFAULT_CORES = 2
+
+
+class Board:
+    """RAM + MMU + cores.  Two boards are independent objects."""
+
+    def __init__(self, ram_size=DEFAULT_RAM_SIZE, cores=DEFAULT_CORES, va_bits=48):
+        if cores < 1:
+            raise ValueError("a board needs at least one core")
+        self.memory = PhysicalMemory(ram_size)
+        self.mmu = Mmu(self.memory, va_bits)
+        self.cores = [Core(i, self.memory, self.mmu) for i in range(cores)]
+
+    def install_vector(self, vector):
+        """Point every core's VBAR_EL1 at `vector` (an object with el0_sync)."""
+        for core in self.cores:
+            core.vbar = vector
+
+    def flush_tlb_all(self):
+        """TLBI VMALLE1IS: broadcast invalidation to every core."""
+        for core in self.cores:
+            core.flush_tlb()

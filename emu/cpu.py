@@ -1,0 +1,239 @@
+"""One Cortex-A53 core: a Unicorn instance running EL0 code over the board's RAM.
+
+A core knows nothing about Linux.  It executes until something exceptional
+happens (an SVC, an abort raised by the MMU, an undefined instruction) and
+then does what the silicon does: records the syndrome (ESR_EL1, FAR_EL1,
+ELR_EL1) and jumps to the vector the kernel installed (`core.vbar`, the
+analogue of VBAR_EL1).  The vector is any object with `el0_sync(core)`.
+
+The hot paths (syscall arguments, the return value, TLB fills) call
+libunicorn through ctypes directly with preallocated arguments: the Python
+wrapper's per-call register-class dispatch costs more than the call itself.
+"""
+
+import ctypes
+
+from unicorn import Uc, UC_ARCH_ARM64, UC_MODE_ARM, UC_PROT_ALL, UC_TLB_VIRTUAL
+from unicorn import arm64_const as A
+from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_HOOK_INTR, UC_HOOK_TLB_FILL
+from unicorn.unicorn_py3.unicorn import (
+    HOOK_INTR_CFUNC, HOOK_TLB_FILL_CFUNC, uc_hook_h, uclib,
+)
+
+from emu.arch import (
+    CPACR_FPEN_NONE, EC_BRK64, EC_SVC64, EC_UNKNOWN, ESR_EC_SHIFT, ESR_IL,
+    MIDR_CORTEX_A53, PAGE_SIZE, PSTATE_EL0T, PSTATE_MODE_MASK, SVC_LINUX,
+)
+
+# Unicorn's register ids of X0..X30, SP, PC in architectural order.
+X_REGS = tuple(range(A.UC_ARM64_REG_X0, A.UC_ARM64_REG_X28 + 1)) + (
+    A.UC_ARM64_REG_X29, A.UC_ARM64_REG_X30)
+REG_SP = A.UC_ARM64_REG_SP
+REG_PC = A.UC_ARM64_REG_PC
+REG_NZCV = A.UC_ARM64_REG_NZCV
+REG_TPIDR_EL0 = A.UC_ARM64_REG_TPIDR_EL0
+REG_X0 = A.UC_ARM64_REG_X0
+REG_X8 = A.UC_ARM64_REG_X8
+
+# QEMU's exception numbers as Unicorn's UC_HOOK_INTR reports them.
+EXCP_UDEF, EXCP_SWI, EXCP_BKPT = 1, 2, 7
+_INTNO_EC = {EXCP_UDEF: EC_UNKNOWN, EXCP_SWI: EC_SVC64, EXCP_BKPT: EC_BRK64}
+
+# Stop address for uc_emu_start: never a valid EL0 address.
+_NO_UNTIL = (1 << 64) - 1
+
+# The syscall ABI: number in x8, arguments in x0..x5.
+_SYSCALL_REGS = (REG_X8,) + X_REGS[:6]
+
+
+class CoreStopped(Exception):
+    """emu_start returned an error code Unicorn reports for the run."""
+
+    def __init__(self, code, message):
+        super().__init__(message)
+        self.code = code
+
+
+class Core:
+    """A Cortex-A53 core (Unicorn instance) sharing the board's RAM."""
+
+    def __init__(self, index, memory, mmu):
+        self.index = index
+        self.mmu = mmu
+        self.midr_el1 = MIDR_CORTEX_A53
+        # Exception registers, written as an exception is taken.
+        self.esr_el1 = 0
+        self.far_el1 = 0
+        self.elr_el1 = 0
+        self.ttbr0 = 0              # TTBR0_EL1: ASID << 48 | pgd physical address
+        self.vbar = None            # the kernel's exception vector
+        self.stop_requested = False
+        self.current = None         # what the kernel runs here (opaque to the core)
+
+        uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
+        uc.ctl_set_cpu_model(A.UC_CPU_ARM64_A53)
+        uc.ctl_set_page_size(PAGE_SIZE)     # before any mapping: ARM's default is 1 KiB
+        uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
+        uc.mem_map_ptr(memory.base, memory.size, UC_PROT_ALL, memory.host_address)
+        self.uc = uc
+        self._uch = uc._uch
+        self._enter_el0()
+
+        # Preallocated ctypes arguments for the hot paths.
+        self._u64 = ctypes.c_uint64()
+        self._u64_ref = ctypes.byref(self._u64)
+        n = len(_SYSCALL_REGS)
+        self._sys_ids = (ctypes.c_int * n)(*_SYSCALL_REGS)
+        self._sys_vals = (ctypes.c_uint64 * n)()
+        self._sys_ptrs = (ctypes.c_void_p * n)(
+            *[ctypes.addressof(self._sys_vals) + 8 * i for i in range(n)])
+        self._flush_code = (UC_CTL_IO_WRITE << 30) | UC_CTL_TLB_FLUSH
+        self._hooks = []
+        self._hook(UC_HOOK_INTR, HOOK_INTR_CFUNC(self._on_interrupt))
+        self._hook(UC_HOOK_TLB_FILL, HOOK_TLB_FILL_CFUNC(self._on_tlb_fill))
+        self.failure = None         # a Python exception raised inside a hook
+
+    def _enter_el0(self):
+        """Drop to EL0t with FP/SIMD enabled, then rebuild QEMU's cached flags.
+
+        Writing PSTATE/CPACR does not refresh QEMU's hflags; a following
+        CP-register write does (measured, see DESIGN.md).
+        """
+        uc = self.uc
+        uc.reg_write(A.UC_ARM64_REG_CPACR_EL1, CPACR_FPEN_NONE)
+        pstate = uc.reg_read(A.UC_ARM64_REG_PSTATE)
+        uc.reg_write(A.UC_ARM64_REG_PSTATE, (pstate & ~PSTATE_MODE_MASK) | PSTATE_EL0T)
+        uc.cpr_write(3, 0, 13, 0, 4, 0)     # TPIDR_EL1 (unused by EL0): rebuilds hflags
+
+    def _hook(self, kind, cfunc):
+        handle = uc_hook_h()
+        err = uclib.uc_hook_add(self._uch, ctypes.byref(handle), kind,
+                                ctypes.cast(cfunc, ctypes.c_void_p), None, 1, 0)
+        if err:
+            raise RuntimeError("uc_hook_add(%d) failed: %d" % (kind, err))
+        self._hooks.append(cfunc)   # keep the trampoline alive
+
+    # -- hooks: hardware events ------------------------------------------------
+
+    def _on_interrupt(self, uch, intno, user):
+        """An exception Unicorn raised: SVC (PC already past it), UDEF, BRK."""
+        try:
+            ec = _INTNO_EC.get(intno, EC_UNKNOWN)
+            iss = SVC_LINUX if ec == EC_SVC64 else 0
+            self.esr_el1 = (ec << ESR_EC_SHIFT) | ESR_IL | iss
+            self.elr_el1 = self.pc
+            self.vbar.el0_sync(self)
+        except BaseException as e:      # noqa: B036 -- a hook must not unwind into C
+            self._fail(e)
+
+    def _on_tlb_fill(self, uch, va, access, entry, user):
+        """Unicorn's TLB missed at va: ask the MMU; False aborts the access."""
+        try:
+            answer = self.mmu.tlb_fill(self, va, access)
+        except BaseException as e:      # noqa: B036
+            self._fail(e)
+            return False
+        if answer is None:
+            return False
+        e = entry[0]
+        e.paddr, e.perms = answer
+        return True
+
+    def _fail(self, exc):
+        if self.failure is None:
+            self.failure = exc
+        self.stop()
+
+    def take_abort(self, esr, far):
+        """Take a synchronous abort to EL1: set ESR/FAR/ELR, enter the vector."""
+        self.esr_el1 = esr
+        self.far_el1 = far
+        self.elr_el1 = self.pc
+        self.vbar.el0_sync(self)
+
+    # -- running ------------------------------------------------------------------
+
+    def run(self, pc):
+        """Execute from pc until stop() or an error.  Raises CoreStopped on
+        an error Unicorn reports, re-raises an exception from a hook."""
+        self.stop_requested = False
+        err = uclib.uc_emu_start(self._uch, pc, _NO_UNTIL, 0, 0)
+        if self.failure is not None:
+            exc, self.failure = self.failure, None
+            raise exc
+        if err and not self.stop_requested:
+            raise CoreStopped(err, uclib.uc_strerror(err).decode())
+
+    def stop(self):
+        """Ask the core to leave run() at the next instruction boundary."""
+        self.stop_requested = True
+        uclib.uc_emu_stop(self._uch)
+
+    def flush_tlb(self):
+        """TLBI VMALLE1: drop every cached translation of this core."""
+        uclib.uc_ctl(self._uch, self._flush_code)
+
+    # -- registers ----------------------------------------------------------------
+
+    def read_reg(self, reg):
+        uclib.uc_reg_read(self._uch, reg, self._u64_ref)
+        return self._u64.value
+
+    def write_reg(self, reg, value):
+        self._u64.value = value
+        uclib.uc_reg_write(self._uch, reg, self._u64_ref)
+
+    def x(self, n):
+        return self.read_reg(X_REGS[n])
+
+    def set_x(self, n, value):
+        self.write_reg(X_REGS[n], value & 0xFFFFFFFFFFFFFFFF)
+
+    @property
+    def pc(self):
+        return self.read_reg(REG_PC)
+
+    @pc.setter
+    def pc(self, value):
+        self.write_reg(REG_PC, value)
+
+    @property
+    def sp(self):
+        return self.read_reg(REG_SP)
+
+    @sp.setter
+    def sp(self, value):
+        self.write_reg(REG_SP, value)
+
+    @property
+    def tpidr_el0(self):
+        return self.read_reg(REG_TPIDR_EL0)
+
+    @tpidr_el0.setter
+    def tpidr_el0(self, value):
+        self.write_reg(REG_TPIDR_EL0, value)
+
+    def syscall_regs(self):
+        """(x8, x0, x1, x2, x3, x4, x5) in one batched read."""
+        uclib.uc_reg_read_batch(self._uch, self._sys_ids, self._sys_ptrs, 7)
+        return tuple(self._sys_vals)
+
+    def set_return(self, value):
+        """x0 = value (two's complement for negative errno)."""
+        self._u64.value = value & 0xFFFFFFFFFFFFFFFF
+        uclib.uc_reg_write(self._uch, REG_X0, self._u64_ref)
+
+    def registers(self):
+        """All general registers, sp, pc and NZCV as a dict, for dumps."""
+        regs = {"x%d" % i: self.read_reg(r) for i, r in enumerate(X_REGS)}
+        regs["sp"] = self.sp
+        regs["pc"] = self.pc
+        regs["nzcv"] = self.read_reg(REG_NZCV)
+        return regs
+
+    def save_context(self):
+        """The user register file (for a task switch); opaque to the caller."""
+        return self.uc.context_save()
+
+    def restore_context(self, ctx):
+        self.uc.context_restore(ctx)

@@ -1,0 +1,135 @@
+"""The stage-1 MMU of a Cortex-A53: table walker, permission check, fault syndrome.
+
+Unicorn runs with UC_TLB_VIRTUAL: on every miss in its software TLB it asks
+`tlb_fill` for the physical page behind a virtual address.  We answer the way
+the A53's MMU does: walk the descriptors that the kernel wrote into RAM,
+starting at TTBR0_EL1, check the EL0 permissions, and either hand back the
+frame with *every* permission the descriptor grants (Unicorn caches only what
+it is given, so a read-then-write would otherwise cost two fills) or take a
+synchronous abort: ESR_EL1 and FAR_EL1 are set on the core and the kernel's
+vector runs.  When the vector returns, the access is retried, exactly as an
+`eret` re-executes the faulting instruction.
+
+Only EL0 accesses through TTBR0 are modelled (user space); there is no TTBR1
+half because the kernel is Python, not guest code.  Hierarchical table
+attributes (APTable, UXNTable) are ignored: Linux 4.14 never sets them.
+"""
+
+import struct
+
+from emu.arch import (
+    DESC_ADDR_MASK, DESC_TABLE, DESC_VALID, EC_DABT_LOW, EC_IABT_LOW,
+    FSC_ACCESS_FLAG, FSC_PERMISSION, FSC_TRANSLATION, PAGE_MASK,
+    PTE_AF, PTE_RDONLY, PTE_USER, PTE_UXN, TABLE_INDEX_BITS, TTBR_BADDR_MASK,
+    esr_abort, level_shift, start_level,
+)
+
+# Unicorn's access kinds and permission bits (unicorn_const), named here so
+# the walker reads like the architecture, not like the library.
+UC_MEM_READ, UC_MEM_WRITE, UC_MEM_FETCH = 16, 17, 18
+UC_PROT_READ, UC_PROT_WRITE, UC_PROT_EXEC = 1, 2, 4
+
+_unpack_u64 = struct.Struct("<Q").unpack_from
+
+# A retried access that faults again this often means the kernel's fault
+# handler returned without fixing anything: a kernel bug, not a guest bug.
+MAX_FAULT_RETRIES = 4
+
+
+class Translation:
+    """Result of a walk: the descriptor found, its level, and its address."""
+    __slots__ = ("level", "desc", "desc_pa")
+
+    def __init__(self, level, desc, desc_pa):
+        self.level = level
+        self.desc = desc
+        self.desc_pa = desc_pa
+
+
+def el0_permissions(desc):
+    """UC_PROT_* bits that EL0 gets from a leaf descriptor's AP[2:1] and UXN."""
+    perms = 0 if desc & PTE_UXN else UC_PROT_EXEC
+    if desc & PTE_USER:
+        perms |= UC_PROT_READ
+        if not desc & PTE_RDONLY:
+            perms |= UC_PROT_WRITE
+    return perms
+
+
+class Mmu:
+    """The walker of one board: all cores share RAM and the translation regime."""
+
+    def __init__(self, memory, va_bits=48):
+        if va_bits not in (39, 48):
+            raise ValueError("va_bits must be 39 or 48")
+        self.memory = memory
+        self.va_bits = va_bits
+        self.start_level = start_level(va_bits)
+        self.start_shift = level_shift(self.start_level)
+
+    def walk(self, ttbr0, va):
+        """Translate va through the tables at ttbr0 (TTBR0_EL1 value).
+
+        Returns a Translation.  On a valid leaf, desc is the page or block
+        descriptor; otherwise desc is 0 and level is where the walk stopped
+        (the level a translation fault reports).  Reads RAM only.
+        """
+        if va >> self.va_bits:
+            return Translation(0, 0, None)
+        view = self.memory.view
+        ram_base = self.memory.base
+        ram_end = self.memory.end
+        table = ttbr0 & TTBR_BADDR_MASK
+        level = self.start_level
+        shift = self.start_shift
+        while True:
+            if not ram_base <= table < ram_end:
+                return Translation(level, 0, None)
+            desc_pa = table + (((va >> shift) & 511) << 3)
+            desc = _unpack_u64(view, desc_pa - ram_base)[0]
+            if not desc & DESC_VALID:
+                return Translation(level, 0, desc_pa)
+            if level == 3:
+                # At level 3, bit 1 clear is a reserved encoding: it faults.
+                return Translation(level, desc if desc & DESC_TABLE else 0, desc_pa)
+            if not desc & DESC_TABLE:
+                # A block; none exist at level 0 with a 4 KiB granule.
+                return Translation(level, desc if level else 0, desc_pa)
+            table = desc & DESC_ADDR_MASK
+            level += 1
+            shift -= TABLE_INDEX_BITS
+
+    def output_address(self, tr, va):
+        """Physical address of the 4 KiB page holding va in a leaf translation."""
+        span = (1 << level_shift(tr.level)) - 1
+        return (tr.desc & DESC_ADDR_MASK & ~span) | (va & span & PAGE_MASK)
+
+    def tlb_fill(self, core, va, access):
+        """Answer a Unicorn TLB miss at va for `access` (UC_MEM_*).
+
+        Returns (paddr, perms) of the page, after letting the kernel handle
+        as many aborts as it takes; returns None when the kernel gave up on
+        the access (it killed the task or stopped the core).
+        """
+        for _ in range(MAX_FAULT_RETRIES):
+            tr = self.walk(core.ttbr0, va)
+            desc = tr.desc
+            if not desc:
+                fsc = FSC_TRANSLATION
+            elif not desc & PTE_AF:
+                fsc = FSC_ACCESS_FLAG
+            else:
+                perms = el0_permissions(desc)
+                if perms & _NEEDED[access]:
+                    return self.output_address(tr, va), perms
+                fsc = FSC_PERMISSION
+            ec = EC_IABT_LOW if access == UC_MEM_FETCH else EC_DABT_LOW
+            core.take_abort(esr_abort(ec, fsc, tr.level, access == UC_MEM_WRITE), va)
+            if core.stop_requested:
+                return None
+        raise RuntimeError("abort at %#x not resolved after %d retries"
+                           % (va, MAX_FAULT_RETRIES))
+
+
+_NEEDED = {UC_MEM_READ: UC_PROT_READ, UC_MEM_WRITE: UC_PROT_WRITE,
+           UC_MEM_FETCH: UC_PROT_EXEC}

@@ -1,0 +1,78 @@
+"""mm/page_alloc.c: the physical frame allocator (one zone, order-0 pages only).
+
+Every frame of the board's RAM has a reference count (struct page's
+_refcount) and a flags byte (struct page's flags; only PG_anon is used: the
+frame belongs to anonymous memory, not to a file's page cache).
+Frames never handed out yet are taken from the top of a "fresh" watermark,
+so start-up costs nothing; freed frames go on a LIFO free list, which keeps
+recently used (host-cache-warm) frames in use.  There is no buddy system:
+the kernel never needs contiguous runs of frames.
+"""
+
+import ctypes
+from array import array
+
+from emu.arch import PAGE_SHIFT, PAGE_SIZE
+
+PG_anon = 1
+
+
+class OutOfMemory(Exception):
+    """No free frame: the caller turns this into ENOMEM or an OOM kill."""
+
+
+class PageAllocator:
+    """Frames of one PhysicalMemory, with reference counts."""
+
+    def __init__(self, memory):
+        self.memory = memory
+        self.base_pfn = memory.base >> PAGE_SHIFT
+        self.nr_pages = memory.size >> PAGE_SHIFT
+        self._refcount = array("i", bytes(4 * self.nr_pages))
+        self.flags = bytearray(self.nr_pages)
+        self._free = []
+        self._fresh = 0                 # frames [0, _fresh) have been handed out once
+        self._host = memory.host_address - memory.base
+        self.nr_free = self.nr_pages
+
+    def alloc_page(self, zero=True):
+        """alloc_page(GFP_HIGHUSER | __GFP_ZERO): a frame with refcount 1.
+
+        Returns its physical address; raises OutOfMemory when none is left.
+        """
+        if self._free:
+            idx = self._free.pop()
+            if zero:
+                ctypes.memset(self._host + ((self.base_pfn + idx) << PAGE_SHIFT), 0, PAGE_SIZE)
+        elif self._fresh < self.nr_pages:
+            idx = self._fresh               # never used: the host gave it zeroed
+            self._fresh += 1
+        else:
+            raise OutOfMemory()
+        self._refcount[idx] = 1
+        self.flags[idx] = 0
+        self.nr_free -= 1
+        return (self.base_pfn + idx) << PAGE_SHIFT
+
+    def get_page(self, pa):
+        """get_page(): one more reference to the frame at pa."""
+        self._refcount[(pa >> PAGE_SHIFT) - self.base_pfn] += 1
+
+    def put_page(self, pa):
+        """put_page(): drop a reference; the frame is freed at zero."""
+        idx = (pa >> PAGE_SHIFT) - self.base_pfn
+        count = self._refcount[idx] - 1
+        self._refcount[idx] = count
+        if count == 0:
+            self._free.append(idx)
+            self.nr_free += 1
+        elif count < 0:
+            raise RuntimeError("put_page on free frame %#x" % pa)
+
+    def index(self, pa):
+        """Frame number within this RAM (for the flags array)."""
+        return (pa >> PAGE_SHIFT) - self.base_pfn
+
+    def page_count(self, pa):
+        """page_count(): the frame's reference count."""
+        return self._refcount[(pa >> PAGE_SHIFT) - self.base_pfn]

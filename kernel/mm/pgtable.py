@@ -1,0 +1,161 @@
+"""The kernel's side of the page tables: allocating tables, writing descriptors.
+
+mirrors: arch/arm64/include/asm/pgtable.h + pgalloc.h (pgd_alloc, pte_alloc,
+set_pte_at, pte_clear) and the table-walking parts of mm/memory.c
+(zap_pte_range, free_pgd_range).  Tables are ordinary frames from the page
+allocator; descriptors are written into RAM exactly as the MMU (emu/mmu.py)
+reads them.  Levels are numbered as the architecture does: the pgd is level
+0 with 48-bit VAs (4 levels), level 1 with 39-bit VAs (3 levels); ptes are
+level 3.  The descriptor format is documented once, in emu/arch.py.
+"""
+
+import struct
+
+from emu.arch import (
+    DESC_ADDR_MASK, DESC_TYPE_TABLE, DESC_VALID, PAGE_SHIFT, PAGE_SIZE,
+    PTRS_PER_TABLE, level_shift, start_level,
+)
+from kernel.mm.mm import PTE_PRESENT_MASK
+
+_U64 = struct.Struct("<Q")
+PMD_SHIFT = level_shift(2)          # one level-3 table maps 2 MiB
+
+
+class PageTables:
+    """The page-table code of one kernel: knows RAM, frames and the VA size."""
+
+    def __init__(self, memory, pages, va_bits, trace):
+        self.memory = memory
+        self.view = memory.view
+        self.ram_base = memory.base
+        self.pages = pages
+        self.trace = trace
+        self.top_level = start_level(va_bits)
+        self.top_shift = level_shift(self.top_level)
+
+    # -- allocation -------------------------------------------------------------
+
+    def pgd_alloc(self):
+        """pgd_alloc(): a zeroed top-level table; returns its physical address."""
+        return self.pages.alloc_page()
+
+    def pte_offset_alloc(self, mm, addr):
+        """pte_alloc() + pte_offset_map(): address of addr's level-3 descriptor.
+
+        Allocates missing intermediate tables (counted in mm.nr_ptes).  The
+        last level-3 table found is cached per mm, because faults come in
+        runs within one 2 MiB region.  Raises OutOfMemory.
+        """
+        region = addr >> PMD_SHIFT
+        if mm.pte_table_cache[0] == region:
+            return mm.pte_table_cache[1] + (((addr >> PAGE_SHIFT) & 511) << 3)
+        view, base = self.view, self.ram_base
+        table = mm.pgd
+        shift = self.top_shift
+        for _ in range(3 - self.top_level):
+            slot = table + (((addr >> shift) & 511) << 3)
+            desc = _U64.unpack_from(view, slot - base)[0]
+            if desc & DESC_VALID:
+                table = desc & DESC_ADDR_MASK
+            else:
+                new = self.pages.alloc_page()
+                mm.nr_ptes += 1
+                _U64.pack_into(view, slot - base, new | DESC_TYPE_TABLE)
+                table = new
+            shift -= 9
+        mm.pte_table_cache = (region, table)
+        return table + (((addr >> PAGE_SHIFT) & 511) << 3)
+
+    def pte_offset(self, mm, addr):
+        """Address of addr's level-3 descriptor, or None if a table is missing."""
+        view, base = self.view, self.ram_base
+        table = mm.pgd
+        shift = self.top_shift
+        for _ in range(3 - self.top_level):
+            desc = _U64.unpack_from(view, table + (((addr >> shift) & 511) << 3) - base)[0]
+            if not desc & DESC_VALID:
+                return None
+            table = desc & DESC_ADDR_MASK
+            shift -= 9
+        return table + (((addr >> PAGE_SHIFT) & 511) << 3)
+
+    # -- descriptors ------------------------------------------------------------
+
+    def read_pte(self, ptep):
+        return _U64.unpack_from(self.view, ptep - self.ram_base)[0]
+
+    def set_pte_at(self, mm, addr, ptep, pte):
+        """set_pte_at(): store a level-3 descriptor for addr."""
+        _U64.pack_into(self.view, ptep - self.ram_base, pte)
+        if self.trace.pte:
+            self.trace.emit("pte_set", mm=mm, addr=addr, pte=pte, ptep=ptep)
+
+    # -- tearing down -----------------------------------------------------------
+
+    def zap_pte_range(self, mm, start, end, release):
+        """zap_page_range() for [start, end): clear every present pte.
+
+        `release(addr, pte)` is called for each cleared pte so the caller
+        can drop the page's reference and its rss count.  Missing tables are
+        skipped a whole table span at a time.  Returns the pages cleared.
+        """
+        view, base = self.view, self.ram_base
+        unpack, pack = _U64.unpack_from, _U64.pack_into
+        trace = self.trace
+        cleared = 0
+        addr = start
+        while addr < end:
+            ptep = self.pte_offset(mm, addr)
+            next_table = ((addr >> PMD_SHIFT) + 1) << PMD_SHIFT
+            if ptep is None:
+                addr = next_table
+                continue
+            stop = min(end, next_table)
+            while addr < stop:
+                pte = unpack(view, ptep - base)[0]
+                if pte & PTE_PRESENT_MASK:
+                    pack(view, ptep - base, 0)
+                    release(addr, pte)
+                    cleared += 1
+                    if trace.pte:
+                        trace.emit("pte_clear", mm=mm, addr=addr, pte=pte, ptep=ptep)
+                addr += PAGE_SIZE
+                ptep += 8
+        return cleared
+
+    def free_pgd_range(self, mm, addr, end, floor, ceiling):
+        """free_pgd_range(): free the tables that only map [floor, ceiling).
+
+        [addr, end) has just been unmapped and [floor, ceiling) is the hole
+        around it that no VMA covers, so any table whose whole span lies in
+        the hole maps nothing and can go.  The pgd itself stays.
+        """
+        mm.pte_table_cache = (None, 0)
+        self._free_tables(mm, mm.pgd, self.top_level, 0, addr, end, floor, ceiling)
+
+    def _free_tables(self, mm, table, level, table_va, addr, end, floor, ceiling):
+        shift = level_shift(level)
+        span = 1 << shift
+        first = max(addr, table_va)
+        idx = (first - table_va) >> shift
+        view, base = self.view, self.ram_base
+        while idx < PTRS_PER_TABLE:
+            s = table_va + idx * span
+            if s >= end:
+                break
+            slot = table + idx * 8
+            desc = _U64.unpack_from(view, slot - base)[0]
+            if desc & DESC_VALID and level < 3:
+                child = desc & DESC_ADDR_MASK
+                if level + 1 < 3:
+                    self._free_tables(mm, child, level + 1, s, addr, end, floor, ceiling)
+                if floor <= s and s + span <= ceiling:
+                    _U64.pack_into(view, slot - base, 0)
+                    self.pages.put_page(child)
+                    mm.nr_ptes -= 1
+            idx += 1
+
+    def free_pgd(self, mm):
+        """pgd_free() after tearing down everything: release the pgd frame."""
+        self.pages.put_page(mm.pgd)
+        mm.pgd = 0

@@ -1,0 +1,27 @@
+"""arch/arm64/include/asm/tlbflush.h: TLB maintenance after changing descriptors.
+
+Linux issues TLBI ... IS instructions that every core in the inner-shareable
+domain obeys.  Unicorn can only drop a core's whole TLB, so every flush
+reaches every core in full; the range asked for is still what the trace
+shows, because that is what the kernel said.
+"""
+
+
+class TlbFlusher:
+    """Broadcast TLB invalidation over a board's cores."""
+
+    def __init__(self, board, trace):
+        self.board = board
+        self.trace = trace
+
+    def flush_tlb_mm(self, mm):
+        """flush_tlb_mm(): TLBI ASIDE1IS — every entry of mm's ASID."""
+        if self.trace.tlb:
+            self.trace.emit("tlb_flush", mm=mm, start=None, end=None)
+        self.board.flush_tlb_all()
+
+    def flush_tlb_range(self, mm, start, end):
+        """flush_tlb_range(): TLBI VAE1IS for each page of [start, end)."""
+        if self.trace.tlb:
+            self.trace.emit("tlb_flush", mm=mm, start=start, end=end)
+        self.board.flush_tlb_all()
