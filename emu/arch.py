@@ -92,6 +92,7 @@ ESR_IL = 1 << 25
 ESR_ISS_MASK = (1 << 25) - 1
 EC_UNKNOWN = 0x00               # undefined instruction
 EC_SVC64 = 0x15                 # SVC from AArch64
+EC_SYS64 = 0x18                 # trapped MSR/MRS/system instruction
 EC_IABT_LOW = 0x20              # instruction abort from a lower EL
 EC_IABT_CUR = 0x21
 EC_PC_ALIGN = 0x22
@@ -99,7 +100,7 @@ EC_DABT_LOW = 0x24              # data abort from a lower EL
 EC_DABT_CUR = 0x25
 EC_SP_ALIGN = 0x26
 EC_BRK64 = 0x3C
-EC_NAMES = {EC_UNKNOWN: "UNKNOWN", EC_SVC64: "SVC64", EC_IABT_LOW: "IABT_LOW",
+EC_NAMES = {EC_UNKNOWN: "UNKNOWN", EC_SVC64: "SVC64", EC_SYS64: "SYS64", EC_IABT_LOW: "IABT_LOW",
             EC_IABT_CUR: "IABT_CUR", EC_PC_ALIGN: "PC_ALIGN",
             EC_DABT_LOW: "DABT_LOW", EC_DABT_CUR: "DABT_CUR",
             EC_SP_ALIGN: "SP_ALIGN", EC_BRK64: "BRK64"}
@@ -135,6 +136,32 @@ def esr_describe(esr):
     return name
 
 
+# MSR/MRS (register) encoding and the ISS of its trap (EC_SYS64):
+#   insn: 1101 0101 00 | L | 1 | o0 | op1[18:16] | CRn[15:12] | CRm[11:8] | op2[7:5] | Rt[4:0]
+#   ISS:  Op0[21:20] Op2[19:17] Op1[16:14] CRn[13:10] Rt[9:5] CRm[4:1] Direction[0] (1 = MRS)
+INSN_MSR_MRS_MASK = 0xFFD00000
+INSN_MSR_MRS_BITS = 0xD5100000
+
+
+def esr_sys64_from_insn(insn):
+    """The ESR_EL1 of a trapped MSR/MRS instruction word."""
+    op0 = 2 | ((insn >> 19) & 1)
+    op1 = (insn >> 16) & 7
+    crn = (insn >> 12) & 0xF
+    crm = (insn >> 8) & 0xF
+    op2 = (insn >> 5) & 7
+    rt = insn & 0x1F
+    read = (insn >> 21) & 1
+    iss = (op0 << 20) | (op2 << 17) | (op1 << 14) | (crn << 10) | (rt << 5) | (crm << 1) | read
+    return (EC_SYS64 << ESR_EC_SHIFT) | ESR_IL | iss
+
+
+def sys64_decode(esr):
+    """(op0, op1, crn, crm, op2, rt, is_read) from an EC_SYS64 syndrome."""
+    return ((esr >> 20) & 3, (esr >> 14) & 7, (esr >> 10) & 0xF, (esr >> 1) & 0xF,
+            (esr >> 17) & 7, (esr >> 5) & 0x1F, bool(esr & 1))
+
+
 # ---------------------------------------------------------------------------
 # The Cortex-A53 as the kernel sees it.
 # MIDR_EL1: implementer 0x41 (Arm) | variant 0 | arch 0xF | part 0xD03 | r0p4.
@@ -142,6 +169,12 @@ def esr_describe(esr):
 MIDR_CORTEX_A53 = 0x410FD034
 MIDR_IMPLEMENTER_ARM = 0x41
 MIDR_PART_CORTEX_A53 = 0xD03
+MPIDR_U_BIT_RES1 = 1 << 31      # MPIDR_EL1 bit 31 is RES1; Aff0 is the core number
+
+# The ID registers as Linux shows them to EL0 (Documentation/arm64/
+# cpu-feature-registers.txt): only the user-visible fields of an A53.
+ID_AA64ISAR0_CORTEX_A53 = 0x00011120        # AES=2 (+PMULL), SHA1=1, SHA2=1, CRC32=1
+ID_AA64PFR0_CORTEX_A53 = 0x00000011         # EL0/EL1 AArch64, FP and AdvSIMD present (0)
 
 # AT_HWCAP bits (arch/arm64/include/uapi/asm/hwcap.h) of an A53 with the
 # crypto extension: what /proc/cpuinfo's "Features" line lists.

@@ -22,7 +22,8 @@ from unicorn.unicorn_py3.unicorn import (
 
 from emu.arch import (
     CPACR_FPEN_NONE, EC_BRK64, EC_SVC64, EC_UNKNOWN, ESR_EC_SHIFT, ESR_IL,
-    MIDR_CORTEX_A53, PAGE_SIZE, PSTATE_EL0T, PSTATE_MODE_MASK, SVC_LINUX,
+    INSN_MSR_MRS_BITS, INSN_MSR_MRS_MASK, MIDR_CORTEX_A53, MPIDR_U_BIT_RES1, PAGE_SIZE,
+    PSTATE_EL0T, PSTATE_MODE_MASK, SVC_LINUX, esr_sys64_from_insn,
 )
 
 # Unicorn's register ids of X0..X30, SP, PC in architectural order.
@@ -61,6 +62,7 @@ class Core:
         self.index = index
         self.mmu = mmu
         self.midr_el1 = MIDR_CORTEX_A53
+        self.mpidr_el1 = MPIDR_U_BIT_RES1 | index
         # Exception registers, written as an exception is taken.
         self.esr_el1 = 0
         self.far_el1 = 0
@@ -119,9 +121,14 @@ class Core:
         """An exception Unicorn raised: SVC (PC already past it), UDEF, BRK."""
         try:
             ec = _INTNO_EC.get(intno, EC_UNKNOWN)
-            iss = SVC_LINUX if ec == EC_SVC64 else 0
-            self.esr_el1 = (ec << ESR_EC_SHIFT) | ESR_IL | iss
             self.elr_el1 = self.pc
+            self.esr_el1 = (ec << ESR_EC_SHIFT) | ESR_IL | (SVC_LINUX if ec == EC_SVC64 else 0)
+            if ec == EC_UNKNOWN:
+                # QEMU raises UDEF for an MRS/MSR that EL0 may not execute;
+                # the A53 reports those as a trapped system-register access.
+                insn = self.fetch_insn(self.elr_el1)
+                if insn is not None and insn & INSN_MSR_MRS_MASK == INSN_MSR_MRS_BITS:
+                    self.esr_el1 = esr_sys64_from_insn(insn)
             self.vbar.el0_sync(self)
         except BaseException as e:      # noqa: B036 -- a hook must not unwind into C
             self._fail(e)
@@ -143,6 +150,13 @@ class Core:
         if self.failure is None:
             self.failure = exc
         self.stop()
+
+    def fetch_insn(self, va):
+        """The instruction word at va if it is mapped executable, else None."""
+        tr = self.mmu.walk(self.ttbr0, va)
+        if not tr.desc:
+            return None
+        return self.mmu.memory.read_u32(self.mmu.output_address(tr, va) | (va & 0xFFF))
 
     def take_abort(self, esr, far):
         """Take a synchronous abort to EL1: set ESR/FAR/ELR, enter the vector."""

@@ -16,6 +16,7 @@ RAM_BASE = 0x4000_0000
 DEFAULT_RAM_SIZE = 512 << 20
 
 _U64 = struct.Struct("<Q")
+_U32 = struct.Struct("<I")
 
 
 class PhysicalMemory:
@@ -47,6 +48,9 @@ class PhysicalMemory:
 
     def read_u64(self, pa):
         return _U64.unpack_from(self.view, pa - self.base)[0]
+
+    def read_u32(self, pa):
+        return _U32.unpack_from(self.view, pa - self.base)[0]
 
     def write_u64(self, pa, value):
         _U64.pack_into(self.view, pa - self.base, value)

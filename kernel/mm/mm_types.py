@@ -88,6 +88,8 @@ class MmStruct:
         self.rss_anon = 0               # MM_ANONPAGES
         self.rss_shmem = 0              # MM_SHMEMPAGES
         self.exe_file = None            # path of the executable (/proc/self/exe)
+        self.load_bias = 0              # where an ET_DYN executable was placed
+        self.owner = None               # the task whose limits apply (CONFIG_MEMCG's mm->owner)
 
     def vmas(self):
         """Iterate the VMA list in address order."""

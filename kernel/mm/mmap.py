@@ -25,7 +25,7 @@ from kernel.mm.rbtree import (
 from kernel.uapi import (
     MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NONBLOCK, MAP_NORESERVE, MAP_POPULATE,
     MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, PROT_WRITE,
-    RLIMIT_AS, RLIMIT_DATA,
+    RLIMIT_AS, RLIMIT_DATA, RLIMIT_STACK,
 )
 
 # mm/mmap.c: stack_guard_gap, 256 pages: no mapping may come this close
@@ -815,3 +815,43 @@ def exit_mmap(mm):
     mm.mmap_cache = None
     mm.map_count = 0
     kernel.pgtable.free_pgd(mm)
+
+
+# -- stack growth -----------------------------------------------------------------------
+
+def expand_stack(vma, address):
+    """expand_downwards() — grow a VM_GROWSDOWN vma down to cover address.
+
+    Refuses (-ENOMEM) to come within stack_guard_gap of the mapping below,
+    to pass RLIMIT_STACK, or to pass RLIMIT_AS.  Returns 0 on success.
+    """
+    mm = vma.vm_mm
+    address &= PAGE_MASK
+    prev = vma.vm_prev
+    if prev is not None and not prev.vm_flags & VM_GROWSDOWN \
+            and prev.vm_flags & (VM_READ | VM_WRITE | VM_EXEC):
+        if address - prev.vm_end < STACK_GUARD_GAP:
+            return -errno.ENOMEM
+    if address < MMAP_MIN_ADDR:
+        return -errno.EPERM
+    if address >= vma.vm_start:
+        return 0
+    size = vma.vm_end - address
+    grow = (vma.vm_start - address) >> PAGE_SHIFT
+    if grow > vma.vm_pgoff:
+        return -errno.ENOMEM
+    # acct_stack_growth()
+    if size > mm.kernel.current_rlimits(mm)[RLIMIT_STACK][0]:
+        return -errno.ENOMEM
+    if not may_expand_vm(mm, vma.vm_flags, grow):
+        return -errno.ENOMEM
+    if vma.vm_flags & VM_LOCKED:
+        mm.locked_vm += grow
+    vm_stat_account(mm, vma.vm_flags, grow)
+    vma.vm_start = address
+    vma.vm_pgoff -= grow
+    vma_gap_update(vma)
+    trace = mm.kernel.trace
+    if trace.vma:
+        trace.emit("vma_expand", mm=mm, vma=vma)
+    return 0

@@ -6,6 +6,8 @@ reaches every core in full; the range asked for is still what the trace
 shows, because that is what the kernel said.
 """
 
+from emu.arch import PAGE_SIZE
+
 
 class TlbFlusher:
     """Broadcast TLB invalidation over a board's cores."""
@@ -25,3 +27,7 @@ class TlbFlusher:
         if self.trace.tlb:
             self.trace.emit("tlb_flush", mm=mm, start=start, end=end)
         self.board.flush_tlb_all()
+
+    def flush_tlb_page(self, mm, addr):
+        """flush_tlb_page(): TLBI VALE1IS for one page."""
+        self.flush_tlb_range(mm, addr, addr + PAGE_SIZE)

@@ -1,0 +1,76 @@
+"""arch/arm64/kernel/entry.S: el0_sync — where every exception from EL0 lands.
+
+The core has already set ESR_EL1/FAR_EL1/ELR_EL1; the exception class picks
+the handler, exactly as el0_sync's branch on ESR_ELx_EC does: SVC to the
+system-call table, aborts to do_mem_abort(), anything else to bad_el0_sync.
+"""
+
+from emu.arch import (
+    EC_BRK64, EC_DABT_LOW, EC_IABT_LOW, EC_SVC64, EC_SYS64, ESR_EC_SHIFT,
+    ID_AA64ISAR0_CORTEX_A53, ID_AA64PFR0_CORTEX_A53, esr_describe, sys64_decode,
+)
+from kernel.mm.fault import VM_FAULT_OOM, do_page_fault, fault_signal
+from kernel.signal import force_sig_fault
+from kernel.uapi import ILL_ILLOPC, SIGILL, SIGTRAP
+
+
+class Vectors:
+    """The kernel's VBAR_EL1: installed on every core by start_kernel()."""
+
+    def __init__(self, kernel):
+        self.kernel = kernel
+        self.el0_svc = kernel.syscalls.el0_svc
+
+    def el0_sync(self, core):
+        ec = core.esr_el1 >> ESR_EC_SHIFT
+        if ec == EC_SVC64:
+            self.el0_svc(core)
+        elif ec == EC_DABT_LOW or ec == EC_IABT_LOW:
+            self.do_mem_abort(core)
+        elif ec == EC_SYS64:
+            self.do_sysinstr(core)
+        else:
+            self.bad_el0_sync(core, ec)
+
+    def do_mem_abort(self, core):
+        """do_mem_abort() → do_page_fault(); a failure becomes a signal."""
+        kernel = self.kernel
+        task = core.current
+        addr, esr = core.far_el1, core.esr_el1
+        fault, vma = do_page_fault(task.mm, addr, esr)
+        trace = kernel.trace
+        if trace.fault:
+            trace.emit("fault", addr=addr, pc=core.elr_el1, esr=esr, vma=vma,
+                       result=kernel.describe_fault_result(task.mm, addr, fault))
+        if not fault:
+            task.min_flt += 1
+            return
+        if fault == VM_FAULT_OOM:
+            kernel.oom_kill(task.mm)
+            return
+        sig, code = fault_signal(fault)
+        force_sig_fault(task, sig, code, addr, esr_describe(esr))
+
+    def do_sysinstr(self, core):
+        """do_sysinstr() → emulate_mrs(): EL0 may read the CPU ID registers
+        (HWCAP_CPUID); Linux answers from its sanitised view and steps over
+        the instruction.  Anything else is SIGILL."""
+        op0, op1, crn, crm, op2, rt, is_read = sys64_decode(core.esr_el1)
+        if not (is_read and op0 == 3 and op1 == 0 and crn == 0 and (crm == 0 or crm >= 4)):
+            self.bad_el0_sync(core, EC_SYS64)
+            return
+        value = {(0, 0): core.midr_el1, (0, 5): core.mpidr_el1, (0, 6): 0,
+                 (4, 0): ID_AA64PFR0_CORTEX_A53, (6, 0): ID_AA64ISAR0_CORTEX_A53}.get((crm, op2), 0)
+        if rt != 31:
+            core.set_x(rt, value)
+        core.pc = core.elr_el1 + 4
+
+    def bad_el0_sync(self, core, ec):
+        """bad_el0_sync() / do_undefinstr(): no handler for this class."""
+        task = core.current
+        if ec == EC_BRK64:      # a debugger's breakpoint: SIGTRAP
+            force_sig_fault(task, SIGTRAP, 1, core.elr_el1, "brk instruction")
+        else:
+            kernel = self.kernel
+            kernel.internal_error(task, "undefined or unimplemented instruction %s"
+                                  % kernel.disassemble(task, core.elr_el1), SIGILL, ILL_ILLOPC)

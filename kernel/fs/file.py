@@ -1,0 +1,108 @@
+"""fs/file.c, fs/file_table.c: open files and the per-task descriptor table.
+
+A File is Linux's struct file: an open instance with its own offset and
+flags, shared by every descriptor dup()ed from it.  Behind it is either a
+host file descriptor (regular files, directories, terminals, pipes, /dev
+nodes: the host's kernel does the I/O) or a synthetic body (procfs files).
+Regular files also have an inode-wide page cache (mm/filemap.py) so that
+mappings of the file share frames.
+"""
+
+import errno
+import os
+import stat
+
+from kernel.uapi import O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY
+
+NR_OPEN_DEFAULT = 1024      # RLIMIT_NOFILE soft limit
+
+
+class File:
+    """struct file over a host descriptor (or a synthetic body)."""
+
+    def __init__(self, kernel, host_fd, path, flags, body=None):
+        self.kernel = kernel
+        self.host_fd = host_fd
+        self.path = path                # the name the guest opened, for maps and traces
+        self.flags = flags
+        self.body = body                # bytes for synthetic (procfs) files
+        self.pos = 0                    # offset of synthetic files and directories
+        self.dir_entries = None         # getdents64 snapshot
+        self.refcount = 1
+        self.mapping = None
+        acc = flags & O_ACCMODE
+        self.readable = acc in (O_RDONLY, O_RDWR)
+        self.writable = acc in (O_WRONLY, O_RDWR)
+        self.mode = os.fstat(host_fd).st_mode if host_fd is not None else stat.S_IFREG | 0o444
+        self.mmap_capable = stat.S_ISREG(self.mode) and body is None
+        if self.mmap_capable:
+            self.mapping = kernel.page_cache_for(self)
+
+    @property
+    def is_dir(self):
+        return stat.S_ISDIR(self.mode)
+
+    def get(self):
+        """get_file(): one more reference (a dup, a VMA)."""
+        self.refcount += 1
+        return self
+
+    def put(self):
+        """fput(): drop a reference; the last one closes the host descriptor."""
+        self.refcount -= 1
+        if self.refcount == 0:
+            if self.mapping is not None:
+                self.kernel.page_cache_release(self)
+            if self.host_fd is not None:
+                os.close(self.host_fd)
+
+    def __repr__(self):
+        return "<file %s>" % self.path
+
+
+class FdTable:
+    """struct files_struct: descriptor number -> File, with close-on-exec bits."""
+
+    def __init__(self):
+        self.fds = {}
+        self.cloexec = set()
+        self.max_fds = NR_OPEN_DEFAULT
+
+    def get(self, fd):
+        """fget(): the File of fd, or None."""
+        return self.fds.get(fd)
+
+    def alloc_fd(self, file, start=0, cloexec=False):
+        """get_unused_fd_flags() + fd_install(): lowest free fd >= start, or -EMFILE."""
+        fd = start
+        while fd in self.fds:
+            fd += 1
+        if fd >= self.max_fds:
+            return -errno.EMFILE
+        self.fds[fd] = file
+        if cloexec:
+            self.cloexec.add(fd)
+        return fd
+
+    def install(self, fd, file, cloexec=False):
+        """Put file at fd (dup3), closing what was there."""
+        old = self.fds.get(fd)
+        self.fds[fd] = file
+        self.cloexec.discard(fd)
+        if cloexec:
+            self.cloexec.add(fd)
+        if old is not None:
+            old.put()
+
+    def close(self, fd):
+        """close_fd(): 0 or -EBADF."""
+        file = self.fds.pop(fd, None)
+        if file is None:
+            return -errno.EBADF
+        self.cloexec.discard(fd)
+        file.put()
+        return 0
+
+    def close_all(self):
+        for fd in sorted(self.fds):
+            self.close(fd)

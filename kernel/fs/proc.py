@@ -1,0 +1,135 @@
+"""fs/proc: the files under /proc that describe a task, generated from the
+kernel's own structures (never from the host's /proc)."""
+
+import os
+
+from emu.arch import (
+    HWCAP_BITS, MIDR_CORTEX_A53, PAGE_SHIFT,
+)
+from kernel.mm.mm import VM_EXEC, VM_MAYSHARE, VM_READ, VM_WRITE
+
+
+def vma_perms(vma):
+    """The 'rwxp' column: VM_MAYSHARE decides s/p, as show_map_vma()."""
+    f = vma.vm_flags
+    return ("r" if f & VM_READ else "-") + ("w" if f & VM_WRITE else "-") + \
+           ("x" if f & VM_EXEC else "-") + ("s" if f & VM_MAYSHARE else "p")
+
+
+def vma_name(vma):
+    """The name column: file path, [heap], [stack], or None."""
+    file = vma.vm_file
+    if file is not None:
+        return file.path
+    mm = vma.vm_mm
+    if vma.vm_start <= mm.brk and vma.vm_end >= mm.start_brk:
+        return "[heap]"
+    if vma.vm_start <= mm.start_stack <= vma.vm_end:
+        return "[stack]"
+    return None
+
+
+def show_map_vma(vma):
+    """fs/proc/task_mmu.c: show_map_vma() — one line of /proc/PID/maps."""
+    file = vma.vm_file
+    dev = ino = 0
+    if file is not None and file.host_fd is not None and file.mapping is not None \
+            and file.mapping.host_fd is not None:
+        st = os.fstat(file.host_fd)
+        dev, ino = st.st_dev, st.st_ino
+    pgoff = vma.vm_pgoff << PAGE_SHIFT if file is not None else 0
+    line = "%08x-%08x %s %08x %02x:%02x %d " % (
+        vma.vm_start, vma.vm_end, vma_perms(vma), pgoff, os.major(dev), os.minor(dev), ino)
+    name = vma_name(vma)
+    if name is not None:
+        # seq_pad(): the name starts at column 73 on a 64-bit kernel.
+        line = line.ljust(72) + " " + name if len(line) < 72 else line + name
+    return line + "\n"
+
+
+def proc_pid_maps(mm):
+    return "".join(show_map_vma(v) for v in mm.vmas())
+
+
+def _kb(pages):
+    return pages << (PAGE_SHIFT - 10)
+
+
+def proc_pid_status(task):
+    """fs/proc/array.c + task_mmu.c: the memory part of /proc/PID/status."""
+    mm = task.mm
+    lines = [
+        ("Name", task.comm), ("Umask", "%04o" % task.fs.umask), ("State", "R (running)"),
+        ("Tgid", task.tgid), ("Ngid", 0), ("Pid", task.pid), ("PPid", task.ppid),
+        ("TracerPid", 0), ("Uid", "\t".join([str(os.getuid())] * 4)),
+        ("Gid", "\t".join([str(os.getgid())] * 4)), ("FDSize", 64),
+        ("VmPeak", "%8d kB" % _kb(mm.hiwater_vm)), ("VmSize", "%8d kB" % _kb(mm.total_vm)),
+        ("VmLck", "%8d kB" % _kb(mm.locked_vm)), ("VmPin", "%8d kB" % _kb(mm.pinned_vm)),
+        ("VmHWM", "%8d kB" % _kb(mm.hiwater_rss)), ("VmRSS", "%8d kB" % _kb(mm.get_mm_rss())),
+        ("RssAnon", "%8d kB" % _kb(mm.rss_anon)), ("RssFile", "%8d kB" % _kb(mm.rss_file)),
+        ("RssShmem", "%8d kB" % _kb(mm.rss_shmem)), ("VmData", "%8d kB" % _kb(mm.data_vm)),
+        ("VmStk", "%8d kB" % _kb(mm.stack_vm)),
+        ("VmExe", "%8d kB" % ((mm.end_code - mm.start_code) >> 10)),
+        ("VmLib", "%8d kB" % max(0, _kb(mm.exec_vm) - ((mm.end_code - mm.start_code) >> 10))),
+        ("VmPTE", "%8d kB" % (mm.nr_ptes * 4)), ("VmSwap", "%8d kB" % 0),
+        ("Threads", 1), ("Cpus_allowed_list", "0-%d" % (task.kernel.ncpus - 1)),
+    ]
+    return "".join("%s:\t%s\n" % kv for kv in lines)
+
+
+def proc_pid_statm(mm):
+    """task_statm(): size resident shared text lib data 0, in pages."""
+    text = (mm.end_code - mm.start_code) >> PAGE_SHIFT
+    return "%d %d %d %d 0 %d 0\n" % (mm.total_vm, mm.get_mm_rss(), mm.rss_file + mm.rss_shmem,
+                                      text, mm.data_vm + mm.stack_vm)
+
+
+def proc_cpuinfo(ncpus):
+    """arch/arm64/kernel/cpuinfo.c: c_show() for each Cortex-A53 core."""
+    features = " ".join(name for name, _ in HWCAP_BITS)
+    out = []
+    for cpu in range(ncpus):
+        out.append("processor\t: %d\nBogoMIPS\t: 100.00\nFeatures\t: %s\n"
+                   "CPU implementer\t: %#04x\nCPU architecture: 8\nCPU variant\t: %#x\n"
+                   "CPU part\t: %#05x\nCPU revision\t: %d\n\n"
+                   % (cpu, features, MIDR_CORTEX_A53 >> 24, (MIDR_CORTEX_A53 >> 20) & 0xF,
+                      (MIDR_CORTEX_A53 >> 4) & 0xFFF, MIDR_CORTEX_A53 & 0xF))
+    return "".join(out)
+
+
+def proc_meminfo(pages):
+    total = _kb(pages.nr_pages)
+    free = _kb(pages.nr_free)
+    return "MemTotal:       %8d kB\nMemFree:        %8d kB\nMemAvailable:   %8d kB\n" % (
+        total, free, free)
+
+
+def proc_file(kernel, task, path):
+    """The body of a synthetic /proc file, None if path is not one we make,
+    or "" with found=False semantics via KeyError for missing per-pid files."""
+    parts = path.strip("/").split("/")
+    if parts[0] != "proc" or len(parts) < 2:
+        return None
+    if len(parts) == 2:
+        if parts[1] == "cpuinfo":
+            return proc_cpuinfo(kernel.ncpus)
+        if parts[1] == "meminfo":
+            return proc_meminfo(kernel.pages)
+        return None
+    who = parts[1]
+    if who not in ("self", "thread-self", str(task.pid)):
+        return None
+    name = "/".join(parts[2:])
+    makers = {"maps": lambda: proc_pid_maps(task.mm), "status": lambda: proc_pid_status(task),
+              "statm": lambda: proc_pid_statm(task.mm),
+              "cmdline": lambda: "".join(a + "\0" for a in task.argv),
+              "comm": lambda: task.comm + "\n"}
+    if name not in makers:
+        raise KeyError(name)
+    return makers[name]()
+
+
+def is_proc_pid_path(task, path):
+    parts = path.strip("/").split("/")
+    return len(parts) >= 2 and parts[0] == "proc" and parts[1] in (
+        "self", "thread-self", str(task.pid))

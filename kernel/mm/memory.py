@@ -1,0 +1,196 @@
+"""mm/memory.c: demand paging — resolving a fault into a page-table entry.
+
+handle_mm_fault() is reached from do_page_fault() (an abort from EL0) and
+from the uaccess helpers (the kernel touching user memory).  It allocates
+missing tables, then, for a pte that is not present:
+  * anonymous memory: a read maps the shared zero page read-only, a write
+    gets a fresh zeroed frame (do_anonymous_page);
+  * file memory (and shmem): the page-cache frame, mapped as the VMA allows;
+    a private write fault copies it first (do_cow_fault);
+and for a present pte that forbids the write: do_wp_page() — reuse the
+frame if it is ours alone, copy it otherwise (copy-on-write).
+"""
+
+from emu.arch import DESC_ADDR_MASK, PAGE_SHIFT, PAGE_SIZE, PTE_AF, PTE_RDONLY
+from kernel.mm.mm import (
+    PTE_PRESENT_MASK, PTE_SPECIAL, VM_SHARED, VM_WRITE, pte_mkwrite,
+)
+from kernel.mm.mmap import anon_vma_prepare, find_vma
+from kernel.mm.page_alloc import PG_anon, OutOfMemory
+
+# include/linux/mm.h: VM_FAULT_* results.
+VM_FAULT_OOM = 0x0001
+VM_FAULT_SIGBUS = 0x0002
+VM_FAULT_SIGSEGV = 0x0040
+
+
+def handle_mm_fault(vma, addr, write):
+    """handle_mm_fault() → handle_pte_fault() for the page holding addr.
+
+    The caller has checked that vma permits the access.  Returns 0 once a
+    pte maps the page with the needed permission, or VM_FAULT_OOM /
+    VM_FAULT_SIGBUS.
+    """
+    mm = vma.vm_mm
+    pt = mm.kernel.pgtable
+    addr &= ~(PAGE_SIZE - 1)
+    try:
+        ptep = pt.pte_offset_alloc(mm, addr)
+        pte = pt.read_pte(ptep)
+        if not pte & PTE_PRESENT_MASK:
+            if vma.vm_file is None:
+                ret = do_anonymous_page(vma, addr, ptep, write)
+            else:
+                ret = do_fault(vma, addr, ptep, write)
+        elif write and pte & PTE_RDONLY:
+            ret = do_wp_page(vma, addr, ptep, pte)
+        else:
+            # Present and allowed: only the access flag can be missing.
+            pt.set_pte_at(mm, addr, ptep, pte | PTE_AF)
+            ret = 0
+    except OutOfMemory:
+        return VM_FAULT_OOM
+    rss = mm.rss_anon + mm.rss_file + mm.rss_shmem
+    if rss > mm.hiwater_rss:
+        mm.hiwater_rss = rss
+    return ret
+
+
+def do_anonymous_page(vma, addr, ptep, write):
+    """do_anonymous_page() — the zero page for a read, a new zeroed frame for a write."""
+    mm = vma.vm_mm
+    kernel = mm.kernel
+    if not write:
+        pte = vma.vm_page_prot | kernel.zero_page | PTE_SPECIAL | PTE_RDONLY
+        kernel.pgtable.set_pte_at(mm, addr, ptep, pte)
+        return 0
+    anon_vma_prepare(vma)
+    frame = kernel.pages.alloc_page()
+    kernel.pages.flags[kernel.pages.index(frame)] = PG_anon
+    pte = vma.vm_page_prot | frame
+    if vma.vm_flags & VM_WRITE:
+        pte = pte_mkwrite(pte)
+    kernel.pgtable.set_pte_at(mm, addr, ptep, pte)
+    mm.rss_anon += 1
+    return 0
+
+
+def _file_pgoff(vma, addr):
+    return vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
+
+
+def do_fault(vma, addr, ptep, write):
+    """do_fault() — do_read_fault / do_shared_fault / do_cow_fault for file VMAs."""
+    mm = vma.vm_mm
+    kernel = mm.kernel
+    mapping = vma.vm_file.mapping
+    frame = mapping.find_get_page(_file_pgoff(vma, addr))
+    if frame is None:
+        return VM_FAULT_SIGBUS
+    if write and not vma.vm_flags & VM_SHARED:
+        return _install_copy(vma, addr, ptep, frame, present=False)
+    pte = vma.vm_page_prot | frame
+    if write:
+        pte = pte_mkwrite(pte)
+    kernel.pgtable.set_pte_at(mm, addr, ptep, pte)
+    if mapping.host_fd is None:
+        mm.rss_shmem += 1
+    else:
+        mm.rss_file += 1
+    return 0
+
+
+def do_wp_page(vma, addr, ptep, pte):
+    """do_wp_page() — a write to a present read-only pte of a writable VMA.
+
+    Shared mappings and anonymous frames mapped only here are made writable
+    in place (wp_page_reuse); the zero page and file pages of a private
+    mapping are copied (wp_page_copy).
+    """
+    mm = vma.vm_mm
+    kernel = mm.kernel
+    if not vma.vm_flags & VM_WRITE:
+        return VM_FAULT_SIGSEGV
+    if pte & PTE_SPECIAL:                       # the zero page
+        return _install_copy(vma, addr, ptep, None, present=True)
+    frame = pte & DESC_ADDR_MASK
+    pages = kernel.pages
+    anon = pages.flags[pages.index(frame)] & PG_anon
+    if vma.vm_flags & VM_SHARED or (anon and pages.page_count(frame) == 1):
+        # Other cores may keep the read-only entry; their next write faults
+        # here again and finds the pte writable (a spurious fault).
+        kernel.pgtable.set_pte_at(mm, addr, ptep, pte_mkwrite(pte | PTE_AF))
+        return 0
+    if anon:
+        mm.rss_anon -= 1
+    else:
+        mm.rss_file -= 1
+    return _install_copy(vma, addr, ptep, frame, present=True)
+
+
+def _install_copy(vma, addr, ptep, src, present):
+    """wp_page_copy() / do_cow_fault(): map a private anonymous copy of the
+    frame src (None: of the zero page) writable at addr, dropping the
+    caller's reference on src.  A pte that was present is flushed from
+    every core's TLB, since they may still map the old frame."""
+    mm = vma.vm_mm
+    kernel = mm.kernel
+    pages = kernel.pages
+    anon_vma_prepare(vma)
+    new = pages.alloc_page(zero=src is None)
+    pages.flags[pages.index(new)] = PG_anon
+    if src is not None:
+        view, base = kernel.memory.view, kernel.memory.base
+        view[new - base:new - base + PAGE_SIZE] = view[src - base:src - base + PAGE_SIZE]
+        pages.put_page(src)
+    kernel.pgtable.set_pte_at(mm, addr, ptep, pte_mkwrite(vma.vm_page_prot | new))
+    mm.rss_anon += 1
+    if present:
+        kernel.tlb.flush_tlb_page(mm, addr)
+    return 0
+
+
+def zap_vma_range(vma, start, end):
+    """zap_page_range() for [start, end) of one VMA: write back shared file
+    pages, clear the ptes, drop page references and rss."""
+    mm = vma.vm_mm
+    kernel = mm.kernel
+    pages = kernel.pages
+    file = vma.vm_file
+    if file is not None and vma.vm_flags & VM_SHARED and vma.vm_flags & VM_WRITE:
+        first = _file_pgoff(vma, start)
+        file.mapping.writeback(first, first + ((end - start) >> PAGE_SHIFT) - 1)
+    shmem = file is not None and file.mapping.host_fd is None
+
+    def release(addr, pte):
+        if pte & PTE_SPECIAL:
+            return
+        frame = pte & DESC_ADDR_MASK
+        if pages.flags[pages.index(frame)] & PG_anon:
+            mm.rss_anon -= 1
+        elif shmem:
+            mm.rss_shmem -= 1
+        else:
+            mm.rss_file -= 1
+        pages.put_page(frame)
+
+    return kernel.pgtable.zap_pte_range(mm, start, end, release)
+
+
+def mm_populate(mm, start, length):
+    """mm_populate() / populate_vma_page_range(): fault every page of the
+    range in now (MAP_POPULATE, MAP_LOCKED), writing where Linux would
+    (private writable VMAs).  Stops quietly at the first failure."""
+    addr = start
+    end = start + length
+    while addr < end:
+        vma = find_vma(mm, addr)
+        if vma is None or vma.vm_start >= end:
+            return
+        addr = max(addr, vma.vm_start)
+        write = vma.vm_flags & (VM_WRITE | VM_SHARED) == VM_WRITE
+        stop = min(end, vma.vm_end)
+        while addr < stop:
+            if handle_mm_fault(vma, addr, write):
+                return
+            addr += PAGE_SIZE

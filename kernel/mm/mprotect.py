@@ -1,0 +1,130 @@
+"""mm/mprotect.c: changing the protection of a range of VMAs."""
+
+import errno
+
+from emu.arch import PAGE_SHIFT
+from kernel.mm.mm import (
+    PTE_PRESENT_MASK, VM_ACCOUNT, VM_EXEC, VM_GROWSDOWN, VM_HUGETLB, VM_LOCKED,
+    VM_NORESERVE, VM_READ, VM_SHARED, VM_WRITE, calc_vm_prot_bits, pte_modify,
+    vm_get_page_prot,
+)
+from kernel.mm.mmap import (
+    PAGE_ALIGN, find_vma, may_expand_vm, offset_in_page, split_vma, vm_stat_account,
+    vma_merge,
+)
+from kernel.mm.memory import mm_populate
+from kernel.uapi import PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PROT_WRITE
+
+
+def change_protection(vma, start, end, newprot):
+    """change_protection() — rewrite every present pte of [start, end) with
+    newprot's permission bits (pte_modify), then flush the range."""
+    mm = vma.vm_mm
+    kernel = mm.kernel
+    pt = kernel.pgtable
+    changed = 0
+    addr = start
+    while addr < end:
+        ptep = pt.pte_offset(mm, addr)
+        if ptep is not None:
+            pte = pt.read_pte(ptep)
+            if pte & PTE_PRESENT_MASK:
+                pt.set_pte_at(mm, addr, ptep, pte_modify(pte, newprot))
+                changed += 1
+        addr += 1 << PAGE_SHIFT
+    if changed:
+        kernel.tlb.flush_tlb_range(mm, start, end)
+    return changed
+
+
+def mprotect_fixup(mm, vma, prev, start, end, newflags):
+    """mprotect_fixup() — give [start, end) of vma the flags newflags,
+    merging with neighbours or splitting vma as needed.
+
+    Returns (error, prev) where prev is the VMA now ending the processed
+    part (Linux's *pprev).
+    """
+    oldflags = vma.vm_flags
+    if newflags == oldflags:
+        return 0, vma
+    nrpages = (end - start) >> PAGE_SHIFT
+    if newflags & VM_WRITE:
+        if not may_expand_vm(mm, newflags, nrpages) and may_expand_vm(mm, oldflags, nrpages):
+            return -errno.ENOMEM, prev
+        if not oldflags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE):
+            newflags |= VM_ACCOUNT
+    pgoff = vma.vm_pgoff + ((start - vma.vm_start) >> PAGE_SHIFT)
+    merged = vma_merge(mm, prev, start, end, newflags, vma.anon_vma, vma.vm_file, pgoff)
+    if merged is not None:
+        vma = merged
+    else:
+        if start != vma.vm_start:
+            err = split_vma(mm, vma, start, 1)
+            if err:
+                return err, vma
+        if end != vma.vm_end:
+            err = split_vma(mm, vma, end, 0)
+            if err:
+                return err, vma
+    vma.vm_flags = newflags
+    vma.vm_page_prot = vm_get_page_prot(newflags)
+    change_protection(vma, start, end, vma.vm_page_prot)
+    if oldflags & (VM_WRITE | VM_SHARED | VM_LOCKED) == VM_LOCKED and newflags & VM_WRITE:
+        mm_populate(mm, start, end - start)
+    vm_stat_account(mm, oldflags, -nrpages)
+    vm_stat_account(mm, newflags, nrpages)
+    trace = mm.kernel.trace
+    if trace.vma:
+        trace.emit("vma_mprotect", mm=mm, vma=vma, start=start, end=end)
+    return 0, vma
+
+
+def do_mprotect_pkey(mm, start, length, prot):
+    """do_mprotect_pkey() — SYSCALL mprotect: 0 or -EINVAL/-ENOMEM/-EACCES."""
+    if offset_in_page(start):
+        return -errno.EINVAL
+    if not length:
+        return 0
+    length = PAGE_ALIGN(length)
+    end = start + length
+    if end <= start:
+        return -errno.ENOMEM
+    grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP)
+    prot &= ~grows
+    if grows == PROT_GROWSDOWN | PROT_GROWSUP:
+        return -errno.EINVAL
+    if prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM):
+        return -errno.EINVAL
+    vma = find_vma(mm, start)
+    if vma is None:
+        return -errno.ENOMEM
+    prev = vma.vm_prev
+    if grows & PROT_GROWSDOWN:
+        if vma.vm_start >= end:
+            return -errno.ENOMEM
+        start = vma.vm_start
+        if not vma.vm_flags & VM_GROWSDOWN:
+            return -errno.EINVAL
+    else:
+        if vma.vm_start > start:
+            return -errno.ENOMEM
+        if grows & PROT_GROWSUP:
+            return -errno.EINVAL            # no VM_GROWSUP VMAs on arm64
+    if start > vma.vm_start:
+        prev = vma
+    nstart = start
+    while True:
+        newflags = calc_vm_prot_bits(prot) | (vma.vm_flags & ~(VM_READ | VM_WRITE | VM_EXEC))
+        # VM_MAY* sit four bits above the VM_* they permit.
+        if newflags & ~(newflags >> 4) & (VM_READ | VM_WRITE | VM_EXEC):
+            return -errno.EACCES
+        tmp = min(vma.vm_end, end)
+        err, prev = mprotect_fixup(mm, vma, prev, nstart, tmp, newflags)
+        if err:
+            return err
+        nstart = max(tmp, prev.vm_end)
+        if nstart >= end:
+            return 0
+        vma = prev.vm_next
+        if vma is None or vma.vm_start != nstart:
+            return -errno.ENOMEM

@@ -1,0 +1,666 @@
+"""fs/open.c, fs/read_write.c, fs/stat.c, fs/namei.c, fs/readdir.c,
+fs/fcntl.c, fs/ioctl.c, fs/d_path.c: the file system calls.
+
+The host kernel does the I/O on host descriptors; we translate the AArch64
+ABI (flag values, struct layouts) and keep Linux's per-descriptor state
+(offsets live in the host's open file description, which dup() shares just
+as Linux shares struct file).
+"""
+
+import errno
+import fcntl as host_fcntl
+import os
+import stat
+import struct
+
+from kernel.fs.file import File
+from kernel.fs.namei import PathError, guest_absolute, host_path, s32, user_path
+from kernel.fs.proc import is_proc_pid_path, proc_file
+from kernel.fs.stat import STATX_SIZE, SyntheticStat, pack_stat, pack_statx
+from kernel.syscalls.table import syscall
+from kernel.uapi import (
+    AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW,
+    F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_SETFD, F_SETFL, FD_CLOEXEC,
+    FIONREAD, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY,
+    O_DSYNC, O_EXCL, O_NOATIME, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_PATH,
+    O_RDONLY, O_SYNC, O_TRUNC, SEEK_CUR, SEEK_END, SEEK_SET,
+    TCGETS, TIOCGWINSZ,
+)
+
+# Guest (asm-generic) open flags -> the host's.  The access mode is shared.
+_OPEN_FLAG_MAP = ((O_CREAT, os.O_CREAT), (O_EXCL, os.O_EXCL), (O_NOCTTY, os.O_NOCTTY),
+                  (O_TRUNC, os.O_TRUNC), (O_APPEND, os.O_APPEND), (O_NONBLOCK, os.O_NONBLOCK),
+                  (O_DSYNC, os.O_DSYNC), (O_DIRECTORY, os.O_DIRECTORY),
+                  (O_NOFOLLOW, os.O_NOFOLLOW), (O_DIRECT, os.O_DIRECT),
+                  (O_NOATIME, os.O_NOATIME), (O_PATH, os.O_PATH), (O_SYNC, os.O_SYNC))
+_IO_CHUNK = 1 << 20
+_IOVEC = struct.Struct("<QQ")
+_DIRENT_HEAD = struct.Struct("<QqHB")
+
+
+def _to_host_flags(flags):
+    host = flags & O_ACCMODE
+    for guest_bit, host_bit in _OPEN_FLAG_MAP:
+        if flags & guest_bit == guest_bit:
+            host |= host_bit
+    return host | os.O_CLOEXEC          # our host descriptors never leak to children
+
+
+def _err(exc):
+    return -(exc.errno or errno.EIO)
+
+
+def _fget(task, fd):
+    return task.files.get(s32(fd))
+
+
+def _path_call(func):
+    """Turn PathError/OSError raised by a path-taking handler into -errno."""
+    def wrapper(*args):
+        try:
+            return func(*args)
+        except PathError as e:
+            return e.err
+        except OSError as e:
+            return _err(e)
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    return wrapper
+
+
+def _proc_lookup(task, dirfd, path):
+    """(is_proc, body): body is the synthetic /proc text, or None if absent."""
+    name = guest_absolute(task, dirfd, path)
+    if not name.startswith("/proc/"):
+        return False, None
+    try:
+        body = proc_file(task.kernel, task, name)
+    except KeyError:
+        return True, None
+    if body is None:
+        return (True, None) if is_proc_pid_path(task, name) else (False, None)
+    return True, body
+
+
+# -- open / close -------------------------------------------------------------------
+
+@syscall("openat", "dirfd path oflags mode")
+@_path_call
+def sys_openat(task, dirfd, path_addr, flags, mode):
+    """do_sys_open(): a new descriptor for the file at path."""
+    flags &= 0xFFFFFFFF
+    path = user_path(task, path_addr)
+    cloexec = bool(flags & O_CLOEXEC)
+    is_proc, body = _proc_lookup(task, dirfd, path)
+    if is_proc:
+        if body is None:
+            return -errno.ENOENT
+        if flags & O_ACCMODE != O_RDONLY:
+            return -errno.EACCES
+        file = File(task.kernel, None, guest_absolute(task, dirfd, path), flags,
+                    body=body.encode())
+        return task.files.alloc_fd(file, cloexec=cloexec)
+    dir_fd, hpath = host_path(task, dirfd, path)
+    old = os.umask(task.fs.umask)
+    try:
+        hfd = os.open(hpath, _to_host_flags(flags), mode & 0o7777, dir_fd=dir_fd)
+    finally:
+        os.umask(old)
+    file = File(task.kernel, hfd, guest_absolute(task, dirfd, path), flags)
+    fd = task.files.alloc_fd(file, cloexec=cloexec)
+    if fd < 0:
+        file.put()
+    return fd
+
+
+@syscall("close", "fd")
+def sys_close(task, fd):
+    return task.files.close(s32(fd))
+
+
+# -- read / write ---------------------------------------------------------------------
+
+def _host_read(task, file, count, offset=None):
+    """Read up to count bytes (in chunks, stopping short like a pipe would)."""
+    if file.mapping is not None and file.mapping.writable_maps:
+        file.mapping.writeback()
+    out = []
+    total = 0
+    while total < count:
+        n = min(_IO_CHUNK, count - total)
+        if offset is None:
+            data = os.read(file.host_fd, n)
+        else:
+            data = os.pread(file.host_fd, n, offset + total)
+        out.append(data)
+        total += len(data)
+        if len(data) < n or not stat.S_ISREG(file.mode):
+            break
+    return b"".join(out)
+
+
+def _host_write(task, file, data, offset=None):
+    try:
+        if offset is None:
+            n = os.write(file.host_fd, data)
+            pos = os.lseek(file.host_fd, 0, os.SEEK_CUR) - n if file.mapping is not None else 0
+        else:
+            n = os.pwrite(file.host_fd, data, offset)
+            pos = offset
+    except BrokenPipeError:
+        task.kernel.send_sigpipe(task)
+        return -errno.EPIPE
+    if file.mapping is not None:
+        file.mapping.update_from_file(pos, n)
+    return n
+
+
+def _read_file(task, file, count, offset=None):
+    """vfs_read(): bytes or a negative errno."""
+    if not file.readable:
+        return -errno.EBADF
+    if file.is_dir:
+        return -errno.EISDIR
+    if file.body is not None:
+        pos = file.pos if offset is None else offset
+        data = file.body[pos:pos + count]
+        if offset is None:
+            file.pos += len(data)
+        return data
+    try:
+        return _host_read(task, file, count, offset)
+    except OSError as e:
+        return _err(e)
+
+
+@syscall("read", "fd obuf:ret u")
+def sys_read(task, fd, buf, count):
+    file = _fget(task, fd)
+    if file is None:
+        return -errno.EBADF
+    data = _read_file(task, file, count)
+    if isinstance(data, int):
+        return data
+    task.uaccess.copy_to_user(buf, data)
+    return len(data)
+
+
+@syscall("pread64", "fd obuf:ret u d")
+def sys_pread64(task, fd, buf, count, pos):
+    file = _fget(task, fd)
+    if file is None:
+        return -errno.EBADF
+    if pos >> 63:
+        return -errno.EINVAL
+    if file.body is None and file.host_fd is not None and not stat.S_ISREG(file.mode) \
+            and not stat.S_ISBLK(file.mode):
+        return -errno.ESPIPE
+    data = _read_file(task, file, count, pos)
+    if isinstance(data, int):
+        return data
+    task.uaccess.copy_to_user(buf, data)
+    return len(data)
+
+
+def _write_file(task, file, data, offset=None):
+    if not file.writable or file.host_fd is None:
+        return -errno.EBADF
+    try:
+        return _host_write(task, file, data, offset)
+    except OSError as e:
+        return _err(e)
+
+
+@syscall("write", "fd ibuf:2 u")
+def sys_write(task, fd, buf, count):
+    file = _fget(task, fd)
+    if file is None:
+        return -errno.EBADF
+    if not file.writable:
+        return -errno.EBADF
+    return _write_file(task, file, task.uaccess.copy_from_user(buf, count))
+
+
+@syscall("pwrite64", "fd ibuf:2 u d")
+def sys_pwrite64(task, fd, buf, count, pos):
+    file = _fget(task, fd)
+    if file is None:
+        return -errno.EBADF
+    if pos >> 63:
+        return -errno.EINVAL
+    if not file.writable:
+        return -errno.EBADF
+    if not stat.S_ISREG(file.mode):
+        return -errno.ESPIPE
+    return _write_file(task, file, task.uaccess.copy_from_user(buf, count), pos)
+
+
+def _iovecs(task, iov, iovcnt):
+    iovcnt = s32(iovcnt)
+    if iovcnt < 0 or iovcnt > 1024:
+        return None
+    raw = task.uaccess.copy_from_user(iov, iovcnt * 16)
+    return [_IOVEC.unpack_from(raw, i * 16) for i in range(iovcnt)]
+
+
+@syscall("readv", "fd iov:2 d")
+def sys_readv(task, fd, iov, iovcnt):
+    file = _fget(task, fd)
+    if file is None:
+        return -errno.EBADF
+    vecs = _iovecs(task, iov, iovcnt)
+    if vecs is None:
+        return -errno.EINVAL
+    total = 0
+    for base, length in vecs:
+        if not length:
+            continue
+        data = _read_file(task, file, length)
+        if isinstance(data, int):
+            return data if total == 0 else total
+        task.uaccess.copy_to_user(base, data)
+        total += len(data)
+        if len(data) < length:
+            break
+    return total
+
+
+@syscall("writev", "fd iov:2 d")
+def sys_writev(task, fd, iov, iovcnt):
+    file = _fget(task, fd)
+    if file is None:
+        return -errno.EBADF
+    if not file.writable:
+        return -errno.EBADF
+    vecs = _iovecs(task, iov, iovcnt)
+    if vecs is None:
+        return -errno.EINVAL
+    data = b"".join(task.uaccess.copy_from_user(base, length) for base, length in vecs)
+    if not data:
+        return 0
+    return _write_file(task, file, data)
+
+
+@syscall("lseek", "fd d whence")
+def sys_lseek(task, fd, offset, whence):
+    file = _fget(task, fd)
+    if file is None:
+        return -errno.EBADF
+    offset = offset - (1 << 64) if offset >> 63 else offset
+    if file.body is not None or file.is_dir:
+        size = len(file.body) if file.body is not None else 0
+        base = {SEEK_SET: 0, SEEK_CUR: file.pos, SEEK_END: size}.get(whence)
+        if base is None or base + offset < 0:
+            return -errno.EINVAL
+        file.pos = base + offset
+        if file.is_dir and file.pos == 0:
+            file.dir_entries = None
+        return file.pos
+    if whence not in (SEEK_SET, SEEK_CUR, SEEK_END):
+        return -errno.EINVAL
+    try:
+        return os.lseek(file.host_fd, offset, whence)
+    except OSError as e:
+        return _err(e)
+
+
+# -- stat -----------------------------------------------------------------------------
+
+def _stat_file(file):
+    if file.body is not None:
+        return SyntheticStat(0)
+    return os.fstat(file.host_fd)
+
+
+def _stat_at(task, dirfd, path_addr, flags):
+    """vfs_statx(): os.stat_result-like for (dirfd, path, AT_* flags)."""
+    path = user_path(task, path_addr) if path_addr else b""
+    if not path:
+        if flags & AT_EMPTY_PATH:
+            if s32(dirfd) == AT_FDCWD:
+                return os.stat(task.fs.cwd_fd)
+            file = _fget(task, dirfd)
+            if file is None:
+                raise PathError(-errno.EBADF)
+            return _stat_file(file)
+        raise PathError(-errno.ENOENT)
+    is_proc, body = _proc_lookup(task, dirfd, path)
+    if is_proc:
+        if body is None:
+            raise PathError(-errno.ENOENT)
+        return SyntheticStat(0)
+    dir_fd, hpath = host_path(task, dirfd, path)
+    return os.stat(hpath, dir_fd=dir_fd, follow_symlinks=not flags & AT_SYMLINK_NOFOLLOW)
+
+
+@syscall("fstat", "fd p")
+def sys_fstat(task, fd, statbuf):
+    file = _fget(task, fd)
+    if file is None:
+        return -errno.EBADF
+    task.uaccess.copy_to_user(statbuf, pack_stat(_stat_file(file)))
+    return 0
+
+
+@syscall("newfstatat", "dirfd path p atflags")
+@_path_call
+def sys_newfstatat(task, dirfd, path, statbuf, flags):
+    st = _stat_at(task, dirfd, path, flags)
+    task.uaccess.copy_to_user(statbuf, pack_stat(st))
+    return 0
+
+
+@syscall("statx", "dirfd path atflags x p")
+@_path_call
+def sys_statx(task, dirfd, path, flags, mask, buf):
+    if flags & 0x6000 == 0x6000:            # AT_STATX_FORCE_SYNC | DONT_SYNC together
+        return -errno.EINVAL
+    st = _stat_at(task, dirfd, path, flags)
+    out = pack_statx(st)
+    task.uaccess.copy_to_user(buf, out[:STATX_SIZE])
+    return 0
+
+
+# -- directories ------------------------------------------------------------------------
+
+_DT = {stat.S_IFDIR: 4, stat.S_IFREG: 8, stat.S_IFLNK: 10, stat.S_IFCHR: 2,
+       stat.S_IFBLK: 6, stat.S_IFIFO: 1, stat.S_IFSOCK: 12}
+
+
+def _dir_snapshot(file):
+    """The directory's entries, '.' and '..' first, as (ino, type, name)."""
+    st = os.fstat(file.host_fd)
+    entries = [(st.st_ino, 4, b"."), (st.st_ino, 4, b"..")]
+    with os.scandir(file.host_fd) as it:
+        for e in it:
+            try:
+                mode = e.stat(follow_symlinks=False).st_mode
+                dtype = _DT.get(stat.S_IFMT(mode), 0)
+            except OSError:
+                dtype = 0
+            entries.append((e.inode(), dtype, os.fsencode(e.name)))
+    return entries
+
+
+@syscall("getdents64", "fd p u")
+def sys_getdents64(task, fd, dirp, count):
+    """getdents64(): as many linux_dirent64 records as fit in count bytes."""
+    file = _fget(task, fd)
+    if file is None:
+        return -errno.EBADF
+    if not file.is_dir:
+        return -errno.ENOTDIR
+    if file.dir_entries is None:
+        file.dir_entries = _dir_snapshot(file)
+    out = bytearray()
+    while file.pos < len(file.dir_entries):
+        ino, dtype, name = file.dir_entries[file.pos]
+        reclen = (_DIRENT_HEAD.size + len(name) + 1 + 7) & ~7
+        if len(out) + reclen > count:
+            if not out:
+                return -errno.EINVAL
+            break
+        rec = _DIRENT_HEAD.pack(ino, file.pos + 1, reclen, dtype) + name
+        out += rec + bytes(reclen - len(rec))
+        file.pos += 1
+    task.uaccess.copy_to_user(dirp, bytes(out))
+    return len(out)
+
+
+@syscall("mkdirat", "dirfd path mode")
+@_path_call
+def sys_mkdirat(task, dirfd, path, mode):
+    dir_fd, hpath = host_path(task, dirfd, user_path(task, path))
+    old = os.umask(task.fs.umask)
+    try:
+        os.mkdir(hpath, mode & 0o7777, dir_fd=dir_fd)
+    finally:
+        os.umask(old)
+    return 0
+
+
+@syscall("unlinkat", "dirfd path atflags")
+@_path_call
+def sys_unlinkat(task, dirfd, path, flags):
+    if flags & ~AT_REMOVEDIR:
+        return -errno.EINVAL
+    dir_fd, hpath = host_path(task, dirfd, user_path(task, path))
+    if flags & AT_REMOVEDIR:
+        os.rmdir(hpath, dir_fd=dir_fd)
+    else:
+        os.unlink(hpath, dir_fd=dir_fd)
+    return 0
+
+
+@syscall("renameat", "dirfd path dirfd path")
+@_path_call
+def sys_renameat(task, olddirfd, oldpath, newdirfd, newpath):
+    src_fd, src = host_path(task, olddirfd, user_path(task, oldpath))
+    dst_fd, dst = host_path(task, newdirfd, user_path(task, newpath))
+    os.rename(src, dst, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
+    return 0
+
+
+@syscall("renameat2", "dirfd path dirfd path x")
+def sys_renameat2(task, olddirfd, oldpath, newdirfd, newpath, flags):
+    if flags:
+        return -errno.EINVAL        # RENAME_NOREPLACE/EXCHANGE/WHITEOUT not offered
+    return sys_renameat(task, olddirfd, oldpath, newdirfd, newpath)
+
+
+def _access(task, dirfd, path, mode, flags):
+    if mode & ~7:
+        return -errno.EINVAL
+    p = user_path(task, path)
+    is_proc, body = _proc_lookup(task, dirfd, p)
+    if is_proc:
+        return 0 if body is not None and not mode & 2 else (
+            -errno.ENOENT if body is None else -errno.EACCES)
+    dir_fd, hpath = host_path(task, dirfd, p)
+    if not os.access(hpath, mode, dir_fd=dir_fd, effective_ids=bool(flags & AT_EACCESS),
+                     follow_symlinks=not flags & AT_SYMLINK_NOFOLLOW):
+        os.stat(hpath, dir_fd=dir_fd)       # ENOENT etc. if it is missing
+        return -errno.EACCES
+    return 0
+
+
+@syscall("faccessat", "dirfd path d")
+@_path_call
+def sys_faccessat(task, dirfd, path, mode):
+    return _access(task, dirfd, path, mode, 0)
+
+
+@syscall("faccessat2", "dirfd path d atflags")
+@_path_call
+def sys_faccessat2(task, dirfd, path, mode, flags):
+    return _access(task, dirfd, path, mode, flags)
+
+
+@syscall("readlinkat", "dirfd path obuf:ret u")
+@_path_call
+def sys_readlinkat(task, dirfd, path, buf, size):
+    size = s32(size)
+    if size <= 0:
+        return -errno.EINVAL
+    p = user_path(task, path)
+    name = guest_absolute(task, dirfd, p)
+    if is_proc_pid_path(task, name):
+        if name.split("/")[3:] != ["exe"]:
+            return -errno.ENOENT if not name.endswith("/maps") else -errno.EINVAL
+        target = os.fsencode(task.mm.exe_file)
+    else:
+        dir_fd, hpath = host_path(task, dirfd, p)
+        target = os.readlink(hpath, dir_fd=dir_fd)
+    target = target[:size]
+    task.uaccess.copy_to_user(buf, target)
+    return len(target)
+
+
+@syscall("getcwd", "obuf:ret u")
+def sys_getcwd(task, buf, size):
+    cwd = os.fsencode(task.fs.cwd) + b"\0"
+    if size < len(cwd):
+        return -errno.ERANGE
+    task.uaccess.copy_to_user(buf, cwd)
+    return len(cwd)
+
+
+@syscall("chdir", "path")
+@_path_call
+def sys_chdir(task, path):
+    p = user_path(task, path)
+    dir_fd, hpath = host_path(task, AT_FDCWD, p)
+    fd = os.open(hpath, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=dir_fd)
+    task.fs.chdir(fd, guest_absolute(task, AT_FDCWD, p))
+    return 0
+
+
+@syscall("fchdir", "fd")
+def sys_fchdir(task, fd):
+    file = _fget(task, fd)
+    if file is None:
+        return -errno.EBADF
+    if not file.is_dir:
+        return -errno.ENOTDIR
+    task.fs.chdir(os.dup(file.host_fd), file.path)
+    return 0
+
+
+@syscall("umask", "mode")
+def sys_umask(task, mask):
+    old = task.fs.umask
+    task.fs.umask = mask & 0o777
+    return old
+
+
+# -- descriptors ----------------------------------------------------------------------------
+
+@syscall("dup", "fd")
+def sys_dup(task, fd):
+    file = _fget(task, fd)
+    if file is None:
+        return -errno.EBADF
+    newfd = task.files.alloc_fd(file.get())
+    if newfd < 0:
+        file.put()
+    return newfd
+
+
+@syscall("dup3", "fd fd oflags")
+def sys_dup3(task, oldfd, newfd, flags):
+    oldfd, newfd = s32(oldfd), s32(newfd)
+    if flags & ~O_CLOEXEC or oldfd == newfd:
+        return -errno.EINVAL
+    file = task.files.get(oldfd)
+    if file is None:
+        return -errno.EBADF
+    if newfd < 0 or newfd >= task.files.max_fds:
+        return -errno.EBADF
+    task.files.install(newfd, file.get(), cloexec=bool(flags & O_CLOEXEC))
+    return newfd
+
+
+@syscall("fcntl", "fd fcntlcmd x")
+def sys_fcntl(task, fd, cmd, arg):
+    fd = s32(fd)
+    file = task.files.get(fd)
+    if file is None:
+        return -errno.EBADF
+    if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
+        start = s32(arg)
+        if start < 0 or start >= task.files.max_fds:
+            return -errno.EINVAL
+        newfd = task.files.alloc_fd(file.get(), start, cmd == F_DUPFD_CLOEXEC)
+        if newfd < 0:
+            file.put()
+        return newfd
+    if cmd == F_GETFD:
+        return FD_CLOEXEC if fd in task.files.cloexec else 0
+    if cmd == F_SETFD:
+        if arg & FD_CLOEXEC:
+            task.files.cloexec.add(fd)
+        else:
+            task.files.cloexec.discard(fd)
+        return 0
+    if cmd == F_GETFL:
+        return file.flags & ~O_CLOEXEC
+    if cmd == F_SETFL:
+        settable = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME
+        file.flags = (file.flags & ~settable) | (arg & settable)
+        if file.host_fd is not None:
+            host = host_fcntl.fcntl(file.host_fd, host_fcntl.F_GETFL)
+            for guest_bit, host_bit in ((O_APPEND, os.O_APPEND), (O_NONBLOCK, os.O_NONBLOCK)):
+                host = host | host_bit if arg & guest_bit else host & ~host_bit
+            host_fcntl.fcntl(file.host_fd, host_fcntl.F_SETFL, host)
+        return 0
+    return -errno.EINVAL
+
+
+@syscall("ioctl", "fd ioctlcmd x")
+def sys_ioctl(task, fd, cmd, arg):
+    """Terminal queries pass through to the host terminal; else -ENOTTY."""
+    file = _fget(task, fd)
+    if file is None:
+        return -errno.EBADF
+    cmd &= 0xFFFFFFFF
+    sizes = {TCGETS: 36, TIOCGWINSZ: 8, FIONREAD: 4}
+    if cmd not in sizes or file.host_fd is None:
+        return -errno.ENOTTY
+    if cmd != FIONREAD and not os.isatty(file.host_fd):
+        return -errno.ENOTTY
+    try:
+        out = host_fcntl.ioctl(file.host_fd, cmd, bytes(sizes[cmd]))
+    except OSError as e:
+        return _err(e)
+    task.uaccess.copy_to_user(arg, out)
+    return 0
+
+
+@syscall("ftruncate", "fd d")
+def sys_ftruncate(task, fd, length):
+    file = _fget(task, fd)
+    if file is None:
+        return -errno.EBADF
+    if length >> 63:
+        return -errno.EINVAL
+    if not file.writable:
+        return -errno.EINVAL
+    try:
+        os.ftruncate(file.host_fd, length)
+    except OSError as e:
+        return _err(e)
+    return 0
+
+
+@syscall("fsync", "fd")
+def sys_fsync(task, fd):
+    file = _fget(task, fd)
+    if file is None:
+        return -errno.EBADF
+    if file.mapping is not None:
+        file.mapping.writeback()
+    return 0
+
+
+@syscall("fdatasync", "fd")
+def sys_fdatasync(task, fd):
+    return sys_fsync(task, fd)
+
+
+@syscall("pipe2", "p oflags")
+def sys_pipe2(task, fds, flags):
+    if flags & ~(O_CLOEXEC | O_NONBLOCK):
+        return -errno.EINVAL
+    r, w = os.pipe2(os.O_CLOEXEC | (os.O_NONBLOCK if flags & O_NONBLOCK else 0))
+    rf = File(task.kernel, r, "pipe:[%d]" % os.fstat(r).st_ino, O_RDONLY | (flags & O_NONBLOCK))
+    wf = File(task.kernel, w, rf.path, 1 | (flags & O_NONBLOCK))
+    cloexec = bool(flags & O_CLOEXEC)
+    rfd = task.files.alloc_fd(rf, cloexec=cloexec)
+    wfd = task.files.alloc_fd(wf, cloexec=cloexec)
+    if rfd < 0 or wfd < 0:
+        task.files.close(rfd) if rfd >= 0 else rf.put()
+        task.files.close(wfd) if wfd >= 0 else wf.put()
+        return -errno.EMFILE
+    task.uaccess.copy_to_user(fds, struct.pack("<ii", rfd, wfd))
+    return 0
+

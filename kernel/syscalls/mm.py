@@ -1,0 +1,123 @@
+"""mm/mmap.c, mm/mprotect.c, mm/madvise.c, mm/msync.c, arch/arm64/kernel/sys.c:
+the memory-management system calls, each a thin shell over kernel/mm."""
+
+import errno
+
+from emu.arch import PAGE_SHIFT
+from kernel.fs.namei import s32
+from kernel.mm.mm import VM_LOCKED, VM_SHARED
+from kernel.mm.mmap import PAGE_ALIGN, do_mmap, do_munmap, find_vma, offset_in_page, sys_brk
+from kernel.mm.mprotect import do_mprotect_pkey
+from kernel.syscalls.table import syscall
+from kernel.uapi import (
+    MADV_DONTNEED, MADV_FREE, MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL,
+    MADV_WILLNEED, MAP_ANONYMOUS, MAP_DENYWRITE, MAP_EXECUTABLE, MAP_HUGETLB,
+    MS_ASYNC, MS_INVALIDATE, MS_SYNC,
+)
+
+
+@syscall("brk", "p", ret="x")
+def sys_brk_call(task, brk):
+    return sys_brk(task.mm, brk)
+
+
+@syscall("mmap", "p u prot mflags fd x", ret="x")
+def sys_mmap(task, addr, length, prot, flags, fd, off):
+    """arch/arm64/kernel/sys.c: sys_mmap() → ksys_mmap_pgoff() → do_mmap()."""
+    if offset_in_page(off):
+        return -errno.EINVAL
+    flags &= 0xFFFFFFFF
+    prot &= 0xFFFFFFFF
+    file = None
+    if not flags & MAP_ANONYMOUS:
+        file = task.files.get(s32(fd))
+        if file is None:
+            return -errno.EBADF
+        if flags & MAP_HUGETLB:
+            return -errno.EINVAL
+    elif flags & MAP_HUGETLB:
+        # hugetlb_file_setup() with no huge pages reserved (vm.nr_hugepages 0).
+        return -errno.ENOMEM
+    flags &= ~(MAP_EXECUTABLE | MAP_DENYWRITE)
+    return do_mmap(task.mm, file, addr, length, prot, flags, off >> PAGE_SHIFT)
+
+
+@syscall("munmap", "p u")
+def sys_munmap(task, addr, length):
+    return do_munmap(task.mm, addr, length)
+
+
+@syscall("mprotect", "p u prot")
+def sys_mprotect(task, addr, length, prot):
+    return do_mprotect_pkey(task.mm, addr, length, prot & 0xFFFFFFFF)
+
+
+@syscall("madvise", "p u madv")
+def sys_madvise(task, start, length, advice):
+    """mm/madvise.c: madvise() — DONTNEED/FREE drop pages, hints are checked only."""
+    mm = task.mm
+    if advice not in (MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED,
+                      MADV_DONTNEED, MADV_FREE):
+        return -errno.EINVAL
+    if offset_in_page(start):
+        return -errno.EINVAL
+    length = PAGE_ALIGN(length)
+    end = start + length
+    if end < start:
+        return -errno.EINVAL
+    if end == start:
+        return 0
+    unmapped = False
+    vma = find_vma(mm, start)
+    addr = start
+    while True:
+        if vma is None:
+            return -errno.ENOMEM
+        if addr < vma.vm_start:
+            unmapped = True
+            addr = vma.vm_start
+            if addr >= end:
+                return -errno.ENOMEM
+        stop = min(end, vma.vm_end)
+        if advice in (MADV_DONTNEED, MADV_FREE):
+            if vma.vm_flags & VM_LOCKED:
+                return -errno.EINVAL
+            if advice == MADV_FREE and (vma.vm_file is not None or vma.vm_flags & VM_SHARED):
+                return -errno.EINVAL
+            task.kernel.zap_vma_range(vma, addr, stop)
+            task.kernel.tlb.flush_tlb_range(mm, addr, stop)
+        addr = stop
+        if addr >= end:
+            return -errno.ENOMEM if unmapped else 0
+        vma = vma.vm_next
+
+
+@syscall("msync", "p u x")
+def sys_msync(task, start, length, flags):
+    """mm/msync.c: write back shared file pages of the range."""
+    mm = task.mm
+    if flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC) or offset_in_page(start):
+        return -errno.EINVAL
+    if flags & MS_ASYNC and flags & MS_SYNC:
+        return -errno.EINVAL
+    end = start + PAGE_ALIGN(length)
+    if end < start:
+        return -errno.ENOMEM
+    unmapped = False
+    vma = find_vma(mm, start)
+    addr = start
+    while addr < end:
+        if vma is None:
+            return -errno.ENOMEM
+        if addr < vma.vm_start:
+            unmapped = True
+            addr = vma.vm_start
+            if addr >= end:
+                break
+        if vma.vm_file is not None and vma.vm_flags & VM_SHARED:
+            first = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
+            last = vma.vm_pgoff + ((min(end, vma.vm_end) - vma.vm_start) >> PAGE_SHIFT) - 1
+            vma.vm_file.mapping.writeback(first, last)
+        addr = vma.vm_end
+        vma = vma.vm_next
+    return -errno.ENOMEM if unmapped else 0

@@ -1,0 +1,144 @@
+"""The strace printer: syscall events as `name(args) = result` lines.
+
+Argument formats (given where each handler is registered):
+  d signed int   u unsigned   x hex   p pointer (NULL or hex)   fd, dirfd
+  path           a NUL-terminated string
+  ibuf:N         bytes the call reads, length in argument N
+  obuf:ret       bytes the call wrote, length = the result
+  iov:N          an iovec array of N entries (shown by its total length)
+  mode (octal), oflags, atflags, prot, mflags, madv, whence, sig, sighow,
+  clock, rlimit, rusage, grnd, fcntlcmd, ioctlcmd   decoded flags and names
+User memory is only peeked: a buffer not resident is shown as its address.
+"""
+
+from kernel.syscalls.table import syscall_name
+from kernel.trace import errno_text
+from kernel.uapi import (
+    AT_FDCWD, MAP_FLAG_NAMES, MAP_TYPE, MAP_TYPE_NAMES, O_ACCMODE, OPEN_FLAG_NAMES,
+    PROT_NAMES, SIGNAL_NAMES,
+)
+
+_MAX_STR = 32
+_ACC = {0: "O_RDONLY", 1: "O_WRONLY", 2: "O_RDWR"}
+_NAMED = {
+    "whence": {0: "SEEK_SET", 1: "SEEK_CUR", 2: "SEEK_END", 3: "SEEK_DATA", 4: "SEEK_HOLE"},
+    "madv": {0: "MADV_NORMAL", 1: "MADV_RANDOM", 2: "MADV_SEQUENTIAL", 3: "MADV_WILLNEED",
+             4: "MADV_DONTNEED", 8: "MADV_FREE"},
+    "sighow": {0: "SIG_BLOCK", 1: "SIG_UNBLOCK", 2: "SIG_SETMASK"},
+    "clock": {0: "CLOCK_REALTIME", 1: "CLOCK_MONOTONIC", 2: "CLOCK_PROCESS_CPUTIME_ID",
+              3: "CLOCK_THREAD_CPUTIME_ID", 4: "CLOCK_MONOTONIC_RAW",
+              5: "CLOCK_REALTIME_COARSE", 6: "CLOCK_MONOTONIC_COARSE", 7: "CLOCK_BOOTTIME"},
+    "rlimit": {0: "RLIMIT_CPU", 1: "RLIMIT_FSIZE", 2: "RLIMIT_DATA", 3: "RLIMIT_STACK",
+               4: "RLIMIT_CORE", 5: "RLIMIT_RSS", 6: "RLIMIT_NPROC", 7: "RLIMIT_NOFILE",
+               8: "RLIMIT_MEMLOCK", 9: "RLIMIT_AS"},
+    "rusage": {0: "RUSAGE_SELF", 0xFFFFFFFF: "RUSAGE_CHILDREN", 1: "RUSAGE_THREAD"},
+    "fcntlcmd": {0: "F_DUPFD", 1: "F_GETFD", 2: "F_SETFD", 3: "F_GETFL", 4: "F_SETFL",
+                 1030: "F_DUPFD_CLOEXEC"},
+    "ioctlcmd": {0x5401: "TCGETS", 0x5413: "TIOCGWINSZ", 0x541B: "FIONREAD"},
+}
+
+
+def _s32(v):
+    v &= 0xFFFFFFFF
+    return v - (1 << 32) if v & 0x80000000 else v
+
+
+def _flags(value, names, zero="0"):
+    parts = [name for name, bit in names if value & bit == bit and bit]
+    rest = value
+    for name, bit in names:
+        if value & bit == bit:
+            rest &= ~bit
+    if rest:
+        parts.append("%#x" % rest)
+    return "|".join(parts) or zero
+
+
+def quote(data, limit=_MAX_STR):
+    """strace's string quoting: C escapes, cut at `limit` with '...'."""
+    out = []
+    for b in data[:limit]:
+        c = chr(b)
+        if c == "\n":
+            out.append("\\n")
+        elif c == "\t":
+            out.append("\\t")
+        elif c == '"' or c == "\\":
+            out.append("\\" + c)
+        elif 32 <= b < 127:
+            out.append(c)
+        else:
+            out.append("\\%o" % b)
+    return '"' + "".join(out) + '"' + ("..." if len(data) > limit else "")
+
+
+class StracePrinter:
+    """Sink for "syscall" events, writing strace lines to `out`."""
+
+    def __init__(self, out):
+        self.out = out
+
+    def __call__(self, kind, f):
+        if kind == "syscall":
+            self.out.write(self.line(f) + "\n")
+
+    def line(self, f):
+        task, d, args, ret = f["task"], f["d"], f["args"], f["ret"]
+        if d is None:
+            text = "%s(%s)" % (syscall_name(f["nr"]),
+                               ", ".join("%#x" % a for a in args[:6]))
+            return text + " = " + errno_text(ret)
+        shown = [self.arg(task, fmt, args, i, ret) for i, fmt in enumerate(d.args)]
+        text = "%s(%s)" % (d.name, ", ".join(shown))
+        if ret is None:
+            return text + " = ?"
+        if isinstance(ret, int) and ret < 0 and ret > -4096:
+            return text + " = " + errno_text(ret)
+        return text + " = " + (("%#x" % ret) if d.ret == "x" else str(ret))
+
+    def arg(self, task, fmt, args, i, ret):
+        v = args[i]
+        kind, _, extra = fmt.partition(":")
+        if kind in ("d", "fd"):
+            return str(_s32(v)) if kind == "fd" else str(v - (1 << 64) if v >> 63 else v)
+        if kind == "u":
+            return str(v)
+        if kind == "x":
+            return "%#x" % v
+        if kind == "p":
+            return "NULL" if v == 0 else "%#x" % v
+        if kind == "dirfd":
+            return "AT_FDCWD" if _s32(v) == AT_FDCWD else str(_s32(v))
+        if kind == "path":
+            s = task.uaccess.peek_string(v) if v else None
+            return quote(s, 4096) if s is not None else ("NULL" if v == 0 else "%#x" % v)
+        if kind in ("ibuf", "obuf"):
+            n = args[int(extra)] if extra != "ret" else (ret if isinstance(ret, int) else 0)
+            if kind == "obuf" and (not isinstance(ret, int) or ret < 0):
+                return "%#x" % v
+            data = task.uaccess.peek(v, min(n, _MAX_STR + 1)) if n > 0 else b""
+            return quote(data) if data is not None else "%#x" % v
+        if kind == "iov":
+            return "[%#x, %d]" % (v, args[int(extra)])
+        if kind == "mode":
+            return "0%o" % v
+        if kind == "oflags":
+            return _ACC.get(v & O_ACCMODE, "%#x" % (v & O_ACCMODE)) + (
+                "|" + _flags(v & ~O_ACCMODE, OPEN_FLAG_NAMES) if v & ~O_ACCMODE else "")
+        if kind == "atflags":
+            return _flags(v, (("AT_SYMLINK_NOFOLLOW", 0x100), ("AT_REMOVEDIR", 0x200),
+                              ("AT_SYMLINK_FOLLOW", 0x400), ("AT_EMPTY_PATH", 0x1000)))
+        if kind == "prot":
+            return _flags(v, PROT_NAMES, "PROT_NONE")
+        if kind == "mflags":
+            head = MAP_TYPE_NAMES.get(v & MAP_TYPE, "%#x" % (v & MAP_TYPE))
+            rest = _flags(v & ~MAP_TYPE, MAP_FLAG_NAMES, "")
+            return head + ("|" + rest if rest else "")
+        if kind == "sig":
+            return SIGNAL_NAMES.get(_s32(v), str(_s32(v)))
+        if kind == "grnd":
+            return _flags(v, (("GRND_NONBLOCK", 1), ("GRND_RANDOM", 2)))
+        if kind in _NAMED:
+            return _NAMED[kind].get(v, str(v))
+        return "%#x" % v
+

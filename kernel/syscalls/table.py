@@ -1,0 +1,78 @@
+"""arch/arm64/kernel/syscall.c + include/uapi/asm-generic/unistd.h: the
+system-call table and el0_svc(), which dispatches through it.
+
+Handlers are registered with @syscall(name, argument formats, return format);
+the formats are what the strace printer shows (kernel/syscalls/strace.py).
+A number without a handler returns -ENOSYS and still shows in the trace.
+"""
+
+import errno
+
+from kernel.syscalls.unistd import SYSCALL_NAMES, SYSCALL_NUMBERS
+from kernel.uaccess import Efault
+
+NORETURN = object()     # exit/exit_group: x0 is not written back
+
+
+class SyscallDef:
+    __slots__ = ("name", "nr", "func", "nargs", "args", "ret")
+
+    def __init__(self, name, func, args, ret):
+        self.name = name
+        self.nr = SYSCALL_NUMBERS[name]
+        self.func = func
+        self.args = tuple(args.split()) if args else ()
+        self.nargs = len(self.args)
+        self.ret = ret
+
+
+_DEFS = []
+
+
+def syscall(name, args="", ret="d"):
+    """Register a handler for the AArch64 system call `name`.
+
+    `args` lists one format per argument (see strace.py); `ret` is "d"
+    (decimal, negative = errno), "x" (hex, e.g. mmap) or "n" (no return).
+    """
+    def register(func):
+        _DEFS.append(SyscallDef(name, func, args, ret))
+        return func
+    return register
+
+
+class SyscallTable:
+    """sys_call_table for one kernel: number -> SyscallDef."""
+
+    def __init__(self, kernel):
+        # Importing the handler modules runs their @syscall registrations.
+        from kernel.syscalls import fs, mm, process, signal  # noqa: F401
+        self.kernel = kernel
+        self.trace = kernel.trace
+        self.by_nr = {d.nr: d for d in _DEFS}
+
+    def el0_svc(self, core):
+        """el0_svc(): x8 selects the call, x0-x5 are its arguments, x0 its result."""
+        regs = core.syscall_regs()
+        nr = regs[0]
+        task = core.current
+        d = self.by_nr.get(nr)
+        task.last_syscall = nr
+        if d is None:
+            ret = -errno.ENOSYS
+        else:
+            if d.ret == "n" and self.trace.syscall:
+                self.trace.emit("syscall", task=task, nr=nr, d=d, args=regs[1:], ret=None)
+            try:
+                ret = d.func(task, *regs[1:1 + d.nargs])
+            except Efault:
+                ret = -errno.EFAULT
+            if ret is NORETURN:
+                return
+        if self.trace.syscall:
+            self.trace.emit("syscall", task=task, nr=nr, d=d, args=regs[1:], ret=ret)
+        core.set_return(ret)
+
+
+def syscall_name(nr):
+    return SYSCALL_NAMES.get(nr, "syscall_%d" % nr)

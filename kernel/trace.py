@@ -1,0 +1,129 @@
+"""The event bus and its printers.
+
+The kernel emits events (syscall enter/exit, page fault, vma changes, pte
+set/clear, TLB flush); printers subscribe and turn them into text.  Nothing
+in mm/ prints.  Each event class has a flag (`trace.pte`, ...) checked before
+the event is even built, so tracing costs one attribute test when off.
+"""
+
+import errno
+import os
+
+from emu.arch import (
+    DESC_ADDR_MASK, MAIR_ATTR_NAMES, PTE_AF, PTE_ATTRINDX_MASK,
+    PTE_ATTRINDX_SHIFT, PTE_NG, PTE_PXN, PTE_RDONLY, PTE_USER, PTE_UXN,
+    esr_describe,
+)
+from kernel.mm.mm import PTE_DIRTY, PTE_PROT_NONE, PTE_SPECIAL, VM_FLAG_NAMES
+
+EVENT_CLASSES = ("syscall", "fault", "vma", "pte", "tlb")
+
+
+class Tracer:
+    """One bus per kernel: enable classes, add sinks, emit events."""
+
+    def __init__(self):
+        for cls in EVENT_CLASSES:
+            setattr(self, cls, False)
+        self._sinks = []
+
+    def enable(self, classes):
+        for cls in classes:
+            if cls not in EVENT_CLASSES:
+                raise ValueError("unknown trace class %r (choose from %s)"
+                                 % (cls, ", ".join(EVENT_CLASSES)))
+            setattr(self, cls, True)
+
+    def subscribe(self, sink):
+        """sink(kind, fields) is called for every event emitted."""
+        self._sinks.append(sink)
+
+    def emit(self, kind, **fields):
+        for sink in self._sinks:
+            sink(kind, fields)
+
+
+# -- decoding helpers shared by printers ------------------------------------------
+
+def describe_pte(pte):
+    """'pa=0x... AF nG RW/RO EL0 UXN ...' for a level-3 descriptor."""
+    if pte & PTE_PROT_NONE and not pte & 1:
+        return "pa=%#x PROT_NONE (invalid to the MMU)" % (pte & DESC_ADDR_MASK)
+    bits = ["pa=%#x" % (pte & DESC_ADDR_MASK)]
+    bits.append("EL0:" + ("r" if pte & PTE_USER else "-")
+                + ("w" if pte & PTE_USER and not pte & PTE_RDONLY else "-")
+                + ("-" if pte & PTE_UXN else "x"))
+    bits.append("RO" if pte & PTE_RDONLY else "RW")
+    for flag, name in ((PTE_AF, "AF"), (PTE_NG, "nG"), (PTE_PXN, "PXN"), (PTE_UXN, "UXN"),
+                       (PTE_DIRTY, "dirty"), (PTE_SPECIAL, "special")):
+        if pte & flag:
+            bits.append(name)
+    attr = (pte & PTE_ATTRINDX_MASK) >> PTE_ATTRINDX_SHIFT
+    bits.append("Attr%d(%s)" % (attr, MAIR_ATTR_NAMES.get(attr, "?")))
+    return " ".join(bits)
+
+
+def describe_vm_flags(flags):
+    return "|".join(name for name, bit in VM_FLAG_NAMES if flags & bit) or "0"
+
+
+def vma_line(vma):
+    """'start-end rw-p pgoff name' — a maps-like one-liner of a VMA."""
+    from kernel.fs.proc import vma_name, vma_perms
+    return "%#x-%#x %s %08x %s" % (vma.vm_start, vma.vm_end, vma_perms(vma),
+                                   vma.vm_pgoff << 12, vma_name(vma) or "")
+
+
+def errno_text(value):
+    """' = -1 ENOENT (No such file or directory)' style, for a negative return."""
+    code = -value
+    return "-1 %s (%s)" % (errno.errorcode.get(code, "E%d" % code), os.strerror(code))
+
+
+class MmPrinter:
+    """Prints fault/vma/pte/tlb events, one line each, prefixed by their class."""
+
+    def __init__(self, out):
+        self.out = out
+
+    def __call__(self, kind, f):
+        line = getattr(self, "_" + kind, None)
+        if line is not None:
+            self.out.write(line(f) + "\n")
+
+    def _fault(self, f):
+        s = "[fault] %s at %#x pc=%#x: %s" % (
+            "user" if f.get("user", True) else "kernel", f["addr"], f["pc"], esr_describe(f["esr"]))
+        vma = f.get("vma")
+        s += " -> " + (vma_line(vma) if vma is not None else "no vma")
+        return s + " => " + f["result"]
+
+    def _vma_insert(self, f):
+        return "[vma] insert %s" % vma_line(f["vma"])
+
+    def _vma_merge(self, f):
+        return "[vma] merge (case %s) [%#x-%#x) into %s" % (
+            f["case"], f["start"], f["end"], vma_line(f["vma"]))
+
+    def _vma_split(self, f):
+        return "[vma] split at %#x: %s | %s" % (f["addr"], vma_line(f["vma"]), vma_line(f["new"]))
+
+    def _vma_remove(self, f):
+        return "[vma] remove (%s) %s" % (f["reason"], vma_line(f["vma"]))
+
+    def _vma_expand(self, f):
+        return "[vma] stack grows: %s" % vma_line(f["vma"])
+
+    def _vma_mprotect(self, f):
+        return "[vma] mprotect [%#x-%#x) now %s" % (f["start"], f["end"], vma_line(f["vma"]))
+
+    def _pte_set(self, f):
+        return "[pte] set   va=%#x pte=%#018x %s" % (f["addr"], f["pte"], describe_pte(f["pte"]))
+
+    def _pte_clear(self, f):
+        return "[pte] clear va=%#x (was %s)" % (f["addr"], describe_pte(f["pte"]))
+
+    def _tlb_flush(self, f):
+        if f["start"] is None:
+            return "[tlb] flush asid (whole mm)"
+        return "[tlb] flush [%#x-%#x)" % (f["start"], f["end"])
