@@ -26,3 +26,8 @@ class Board:
         """TLBI VMALLE1IS: broadcast invalidation to every core."""
         for core in self.cores:
             core.flush_tlb()
+
+    def flush_tlb_page_all(self, va):
+        """TLBI VAE1IS: one page, on every core."""
+        for core in self.cores:
+            core.flush_tlb_page(va)

@@ -22,7 +22,7 @@ from unicorn.unicorn_py3.unicorn import (
 
 from emu.arch import (
     CPACR_FPEN_NONE, EC_BRK64, EC_SVC64, EC_UNKNOWN, ESR_EC_SHIFT, ESR_IL,
-    INSN_MSR_MRS_BITS, INSN_MSR_MRS_MASK, MIDR_CORTEX_A53, MPIDR_U_BIT_RES1, PAGE_SIZE,
+    INSN_MSR_MRS_BITS, INSN_MSR_MRS_MASK, MIDR_CORTEX_A53, MPIDR_U_BIT_RES1, PAGE_MASK, PAGE_SIZE,
     PSTATE_EL0T, PSTATE_MODE_MASK, SVC_LINUX, esr_sys64_from_insn,
 )
 
@@ -66,7 +66,9 @@ class Core:
         # Exception registers, written as an exception is taken.
         self.esr_el1 = 0
         self.far_el1 = 0
-        self.elr_el1 = 0
+        self._elr_el1 = None        # read from the PC only if the kernel asks
+        self.walk_cache = [None, None, 0]   # see Mmu.walk
+        self.filling_page = None    # the page a TLB fill is resolving right now
         self.ttbr0 = 0              # TTBR0_EL1: ASID << 48 | pgd physical address
         self.vbar = None            # the kernel's exception vector
         self.stop_requested = False
@@ -121,7 +123,7 @@ class Core:
         """An exception Unicorn raised: SVC (PC already past it), UDEF, BRK."""
         try:
             ec = _INTNO_EC.get(intno, EC_UNKNOWN)
-            self.elr_el1 = self.pc
+            self._elr_el1 = None
             self.esr_el1 = (ec << ESR_EC_SHIFT) | ESR_IL | (SVC_LINUX if ec == EC_SVC64 else 0)
             if ec == EC_UNKNOWN:
                 # QEMU raises UDEF for an MRS/MSR that EL0 may not execute;
@@ -135,11 +137,14 @@ class Core:
 
     def _on_tlb_fill(self, uch, va, access, entry, user):
         """Unicorn's TLB missed at va: ask the MMU; False aborts the access."""
+        self.filling_page = va & PAGE_MASK
         try:
             answer = self.mmu.tlb_fill(self, va, access)
         except BaseException as e:      # noqa: B036
             self._fail(e)
             return False
+        finally:
+            self.filling_page = None
         if answer is None:
             return False
         e = entry[0]
@@ -153,17 +158,22 @@ class Core:
 
     def fetch_insn(self, va):
         """The instruction word at va if it is mapped executable, else None."""
-        tr = self.mmu.walk(self.ttbr0, va)
-        if not tr.desc:
-            return None
-        return self.mmu.memory.read_u32(self.mmu.output_address(tr, va) | (va & 0xFFF))
+        pa = self.mmu.translate(self.ttbr0, va)
+        return None if pa is None else self.mmu.memory.read_u32(pa)
 
     def take_abort(self, esr, far):
         """Take a synchronous abort to EL1: set ESR/FAR/ELR, enter the vector."""
         self.esr_el1 = esr
         self.far_el1 = far
-        self.elr_el1 = self.pc
+        self._elr_el1 = None
         self.vbar.el0_sync(self)
+
+    @property
+    def elr_el1(self):
+        """ELR_EL1: where the exception was taken (the PC Unicorn restored)."""
+        if self._elr_el1 is None:
+            self._elr_el1 = self.pc
+        return self._elr_el1
 
     # -- running ------------------------------------------------------------------
 
@@ -184,8 +194,18 @@ class Core:
         uclib.uc_emu_stop(self._uch)
 
     def flush_tlb(self):
-        """TLBI VMALLE1: drop every cached translation of this core."""
+        """TLBI VMALLE1: drop every cached translation (and walk) of this core."""
+        self.walk_cache[0] = None
         uclib.uc_ctl(self._uch, self._flush_code)
+
+    def flush_tlb_page(self, va):
+        """TLBI VAE1 for one page.  Unicorn can only drop everything, except
+        that the page a fill is resolving needs nothing: the fill's answer
+        replaces its entry.  Table walks are cached per 2 MiB, so the walk
+        cache goes either way."""
+        self.walk_cache[0] = None
+        if va & PAGE_MASK != self.filling_page:
+            uclib.uc_ctl(self._uch, self._flush_code)
 
     # -- registers ----------------------------------------------------------------
 

@@ -19,9 +19,9 @@ import struct
 
 from emu.arch import (
     DESC_ADDR_MASK, DESC_TABLE, DESC_VALID, EC_DABT_LOW, EC_IABT_LOW,
-    FSC_ACCESS_FLAG, FSC_PERMISSION, FSC_TRANSLATION, PAGE_MASK,
-    PTE_AF, PTE_RDONLY, PTE_USER, PTE_UXN, TABLE_INDEX_BITS, TTBR_BADDR_MASK,
-    esr_abort, level_shift, start_level,
+    FSC_ACCESS_FLAG, FSC_PERMISSION, FSC_TRANSLATION, PAGE_MASK, PAGE_SHIFT,
+    PAGE_SIZE, PTE_AF, PTE_RDONLY, PTE_USER, PTE_UXN, TABLE_INDEX_BITS,
+    TTBR_BADDR_MASK, esr_abort, level_shift, start_level,
 )
 
 # Unicorn's access kinds and permission bits (unicorn_const), named here so
@@ -30,20 +30,12 @@ UC_MEM_READ, UC_MEM_WRITE, UC_MEM_FETCH = 16, 17, 18
 UC_PROT_READ, UC_PROT_WRITE, UC_PROT_EXEC = 1, 2, 4
 
 _unpack_u64 = struct.Struct("<Q").unpack_from
+DESC_PAGE_BITS = DESC_VALID | DESC_TABLE
+L3_TABLE_SHIFT = level_shift(2)     # one level-3 table maps 2 MiB
 
 # A retried access that faults again this often means the kernel's fault
 # handler returned without fixing anything: a kernel bug, not a guest bug.
 MAX_FAULT_RETRIES = 4
-
-
-class Translation:
-    """Result of a walk: the descriptor found, its level, and its address."""
-    __slots__ = ("level", "desc", "desc_pa")
-
-    def __init__(self, level, desc, desc_pa):
-        self.level = level
-        self.desc = desc
-        self.desc_pa = desc_pa
 
 
 def el0_permissions(desc):
@@ -67,42 +59,62 @@ class Mmu:
         self.start_level = start_level(va_bits)
         self.start_shift = level_shift(self.start_level)
 
-    def walk(self, ttbr0, va):
+    def walk(self, ttbr0, va, walk_cache=None):
         """Translate va through the tables at ttbr0 (TTBR0_EL1 value).
 
-        Returns a Translation.  On a valid leaf, desc is the page or block
-        descriptor; otherwise desc is 0 and level is where the walk stopped
-        (the level a translation fault reports).  Reads RAM only.
+        Returns (level, desc, desc_pa).  On a valid leaf, desc is the page or
+        block descriptor; otherwise desc is 0 and level is where the walk
+        stopped (the level a translation fault reports).  Reads RAM only.
+
+        walk_cache, when given, is a core's walk cache: [region, ttbr0,
+        level-3 table].  Like the A53's, it remembers the last table walk
+        that reached level 3, so the next walk in that 2 MiB region reads
+        one descriptor instead of four; TLB maintenance empties it.
         """
         if va >> self.va_bits:
-            return Translation(0, 0, None)
+            return 0, 0, None
         view = self.memory.view
         ram_base = self.memory.base
+        region = va >> L3_TABLE_SHIFT
+        if walk_cache is not None and walk_cache[0] == region and walk_cache[1] == ttbr0:
+            desc_pa = walk_cache[2] + (((va >> PAGE_SHIFT) & 511) << 3)
+            desc = _unpack_u64(view, desc_pa - ram_base)[0]
+            # At level 3, bit 1 clear is a reserved encoding: it faults.
+            return 3, desc if desc & DESC_PAGE_BITS == DESC_PAGE_BITS else 0, desc_pa
         ram_end = self.memory.end
         table = ttbr0 & TTBR_BADDR_MASK
         level = self.start_level
         shift = self.start_shift
         while True:
             if not ram_base <= table < ram_end:
-                return Translation(level, 0, None)
+                return level, 0, None
             desc_pa = table + (((va >> shift) & 511) << 3)
             desc = _unpack_u64(view, desc_pa - ram_base)[0]
             if not desc & DESC_VALID:
-                return Translation(level, 0, desc_pa)
+                return level, 0, desc_pa
             if level == 3:
-                # At level 3, bit 1 clear is a reserved encoding: it faults.
-                return Translation(level, desc if desc & DESC_TABLE else 0, desc_pa)
+                if walk_cache is not None:
+                    walk_cache[0], walk_cache[1], walk_cache[2] = region, ttbr0, table
+                return 3, desc if desc & DESC_TABLE else 0, desc_pa
             if not desc & DESC_TABLE:
                 # A block; none exist at level 0 with a 4 KiB granule.
-                return Translation(level, desc if level else 0, desc_pa)
+                return level, desc if level else 0, desc_pa
             table = desc & DESC_ADDR_MASK
             level += 1
             shift -= TABLE_INDEX_BITS
 
-    def output_address(self, tr, va):
+    @staticmethod
+    def output_address(level, desc, va):
         """Physical address of the 4 KiB page holding va in a leaf translation."""
-        span = (1 << level_shift(tr.level)) - 1
-        return (tr.desc & DESC_ADDR_MASK & ~span) | (va & span & PAGE_MASK)
+        span = (1 << level_shift(level)) - 1
+        return (desc & DESC_ADDR_MASK & ~span) | (va & span & PAGE_MASK)
+
+    def translate(self, ttbr0, va):
+        """Physical address of va (not page-aligned), or None: for debuggers and tests."""
+        level, desc, _ = self.walk(ttbr0, va)
+        if not desc:
+            return None
+        return self.output_address(level, desc, va) | (va & (PAGE_SIZE - 1))
 
     def tlb_fill(self, core, va, access):
         """Answer a Unicorn TLB miss at va for `access` (UC_MEM_*).
@@ -111,20 +123,23 @@ class Mmu:
         as many aborts as it takes; returns None when the kernel gave up on
         the access (it killed the task or stopped the core).
         """
+        needed = _NEEDED[access]
+        walk_cache = core.walk_cache
         for _ in range(MAX_FAULT_RETRIES):
-            tr = self.walk(core.ttbr0, va)
-            desc = tr.desc
+            level, desc, _ = self.walk(core.ttbr0, va, walk_cache)
             if not desc:
                 fsc = FSC_TRANSLATION
             elif not desc & PTE_AF:
                 fsc = FSC_ACCESS_FLAG
             else:
                 perms = el0_permissions(desc)
-                if perms & _NEEDED[access]:
-                    return self.output_address(tr, va), perms
+                if perms & needed:
+                    if level == 3:
+                        return desc & DESC_ADDR_MASK, perms
+                    return self.output_address(level, desc, va), perms
                 fsc = FSC_PERMISSION
             ec = EC_IABT_LOW if access == UC_MEM_FETCH else EC_DABT_LOW
-            core.take_abort(esr_abort(ec, fsc, tr.level, access == UC_MEM_WRITE), va)
+            core.take_abort(esr_abort(ec, fsc, level, access == UC_MEM_WRITE), va)
             if core.stop_requested:
                 return None
         raise RuntimeError("abort at %#x not resolved after %d retries"

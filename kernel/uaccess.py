@@ -33,10 +33,9 @@ class UserMemory:
         """Physical address of user addr, faulting the page in; raises Efault."""
         mm = self.mm
         for _ in range(3):
-            tr = self.mmu.walk(mm.pgd, addr)
-            desc = tr.desc
+            level, desc, _ = self.mmu.walk(mm.pgd, addr)
             if desc and desc & PTE_AF and desc & PTE_USER and not (write and desc & PTE_RDONLY):
-                return self.mmu.output_address(tr, addr) | (addr & (PAGE_SIZE - 1))
+                return self.mmu.output_address(level, desc, addr) | (addr & (PAGE_SIZE - 1))
             fault, _ = do_page_fault(mm, addr, _ESR_WRITE if write else _ESR_READ)
             if fault == VM_FAULT_OOM:
                 self.kernel.oom_kill(mm)
@@ -95,10 +94,10 @@ class UserMemory:
         out = bytearray()
         view, base = self.memory.view, self.memory.base
         while length > 0:
-            tr = self.mmu.walk(self.mm.pgd, addr)
-            if not tr.desc or not tr.desc & PTE_USER:
+            level, desc, _ = self.mmu.walk(self.mm.pgd, addr)
+            if not desc or not desc & PTE_USER:
                 return None
-            pa = self.mmu.output_address(tr, addr) | (addr & (PAGE_SIZE - 1))
+            pa = self.mmu.output_address(level, desc, addr) | (addr & (PAGE_SIZE - 1))
             n = min(length, PAGE_SIZE - (addr & (PAGE_SIZE - 1)))
             out += view[pa - base:pa - base + n]
             addr += n

@@ -30,4 +30,6 @@ class TlbFlusher:
 
     def flush_tlb_page(self, mm, addr):
         """flush_tlb_page(): TLBI VALE1IS for one page."""
-        self.flush_tlb_range(mm, addr, addr + PAGE_SIZE)
+        if self.trace.tlb:
+            self.trace.emit("tlb_flush", mm=mm, start=addr, end=addr + PAGE_SIZE)
+        self.board.flush_tlb_page_all(addr)

@@ -1,0 +1,55 @@
+"""Shared fixtures: the userland binaries, a53emu and qemu-aarch64 runners.
+
+Every end-to-end test runs a program built by `make userland` (musl via zig,
+glibc via aarch64-linux-gnu-gcc when present).  Comparisons against
+qemu-aarch64 skip with a reason when it is missing, except in CI (CI=true),
+where a missing qemu is a failure.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "userland" / "build"
+LIBCS = ("musl", "glibc")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def userland_path(libc, name):
+    return BUILD / libc / name
+
+
+@pytest.fixture(params=LIBCS)
+def libc(request):
+    """Each libc flavour that was built; glibc skips without the cross gcc."""
+    if not (BUILD / request.param / "hello").exists():
+        if request.param == "glibc" and not IN_CI:
+            pytest.skip("glibc userland not built (needs aarch64-linux-gnu-gcc)")
+        pytest.fail("userland/build/%s missing: run `make userland`" % request.param)
+    return request.param
+
+
+def run_a53emu(args, cwd=None, env=None, timeout=120, stdin=None):
+    """Run `python -m emu run ARGS` and return the CompletedProcess (bytes)."""
+    return subprocess.run([sys.executable, "-m", "emu", "run"] + [str(a) for a in args],
+                          cwd=cwd or ROOT, env=env, capture_output=True, timeout=timeout,
+                          stdin=stdin if stdin is not None else subprocess.DEVNULL)
+
+
+def qemu_path():
+    path = shutil.which("qemu-aarch64")
+    if path is None:
+        if IN_CI:
+            pytest.fail("qemu-aarch64 is required in CI (apt-get install qemu-user)")
+        pytest.skip("qemu-aarch64 not installed: comparisons against it are skipped")
+    return path
+
+
+def run_qemu(args, cwd=None, env=None, timeout=120):
+    return subprocess.run([qemu_path()] + [str(a) for a in args], cwd=cwd or ROOT, env=env,
+                          capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
