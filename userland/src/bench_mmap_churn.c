@@ -10,11 +10,14 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
+#include "bench_timing.h"
+
 int main(int argc, char **argv)
 {
     long n = argc > 1 ? atol(argv[1]) : 100000L;
     long ok = 0;
 
+    double t0 = bench_now();
     for (long i = 0; i < n; i++) {
         volatile char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
                                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -29,7 +32,9 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    double t1 = bench_now();
     printf("bench_mmap_churn: %ld mmap/touch/munmap cycles, %s\n", n,
            ok == n ? "every page started zeroed" : "saw a non-zero fresh page!");
+    bench_rate(n, t1 - t0, "cycles/s");
     return ok != n;
 }
