@@ -8,6 +8,7 @@ from kernel.fs.namei import s32
 from kernel.mm.mm import VM_LOCKED, VM_SHARED
 from kernel.mm.mmap import PAGE_ALIGN, do_mmap, do_munmap, find_vma, offset_in_page, sys_brk
 from kernel.mm.mprotect import do_mprotect_pkey
+from kernel.mm.mremap import sys_mremap
 from kernel.syscalls.table import syscall
 from kernel.uapi import (
     MADV_DONTNEED, MADV_FREE, MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL,
@@ -50,6 +51,11 @@ def sys_munmap(task, addr, length):
 @syscall("mprotect", "p u prot")
 def sys_mprotect(task, addr, length, prot):
     return do_mprotect_pkey(task.mm, addr, length, prot & 0xFFFFFFFF)
+
+
+@syscall("mremap", "p u u mremapflags p", ret="x")
+def sys_mremap_call(task, addr, old_len, new_len, flags, new_addr):
+    return sys_mremap(task.mm, addr, old_len, new_len, flags & 0xFFFFFFFF, new_addr)
 
 
 @syscall("madvise", "p u madv")

@@ -34,6 +34,7 @@ _NAMED = {
     "rusage": {0: "RUSAGE_SELF", 0xFFFFFFFF: "RUSAGE_CHILDREN", 1: "RUSAGE_THREAD"},
     "fcntlcmd": {0: "F_DUPFD", 1: "F_GETFD", 2: "F_SETFD", 3: "F_GETFL", 4: "F_SETFL",
                  1030: "F_DUPFD_CLOEXEC"},
+    "mremapflags": {0: "0", 1: "MREMAP_MAYMOVE", 2: "MREMAP_FIXED", 3: "MREMAP_MAYMOVE|MREMAP_FIXED"},
     "ioctlcmd": {0x5401: "TCGETS", 0x5413: "TIOCGWINSZ", 0x541B: "FIONREAD"},
 }
 
@@ -104,7 +105,7 @@ class StracePrinter:
         if kind == "u":
             return str(v)
         if kind == "x":
-            return "%#x" % v
+            return "%#x" % v if v else "0"
         if kind == "p":
             return "NULL" if v == 0 else "%#x" % v
         if kind == "dirfd":

@@ -9,6 +9,7 @@ A number without a handler returns -ENOSYS and still shows in the trace.
 import errno
 
 from kernel.syscalls.unistd import SYSCALL_NAMES, SYSCALL_NUMBERS
+from kernel.mm.page_alloc import OutOfMemory
 from kernel.uaccess import Efault
 
 NORETURN = object()     # exit/exit_group: x0 is not written back
@@ -67,6 +68,9 @@ class SyscallTable:
                 ret = d.func(task, *regs[1:1 + d.nargs])
             except Efault:
                 ret = -errno.EFAULT
+            except OutOfMemory:
+                task.kernel.oom_kill(task.mm)
+                return
             if ret is NORETURN:
                 return
         if self.trace.syscall:
