@@ -203,11 +203,17 @@ class Kernel:
         return rss_kb
 
     def internal_error(self, task, what, sig=SIGABRT, code=0):
+        """Kill task for a kernel bug or an unemulatable state (exit 134).
+
+        Also when the task was already dying: a bug on the way out must not
+        hide behind the signal that was killing it."""
         pc = task.core.elr_el1 if task.core is not None else None
         last = syscall_name(task.last_syscall) if task.last_syscall is not None else "none"
-        self.do_exit(task, SIGABRT, Death(sig, code, None, pc,
-                                          "%s (last syscall: %s)" % (what, last),
-                                          internal=True))
+        death = Death(sig, code, None, pc, "%s (last syscall: %s)" % (what, last), internal=True)
+        if task.state == TASK_DEAD:
+            task.death = death
+        else:
+            self.do_exit(task, SIGABRT, death)
 
     def disassemble(self, task, pc):
         data = task.uaccess.peek(pc, 4)

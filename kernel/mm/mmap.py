@@ -259,6 +259,8 @@ def __vma_adjust(mm, vma, start, end, pgoff, insert=None, expand=None):
             and end >= nxt.vm_end:
         # Case 8: vma disappears into its successor.
         __vma_unlink(mm, vma)
+        if vma.vm_file is not None:
+            vma.vm_file.put()
         if trace.vma:
             trace.emit("vma_remove", mm=mm, vma=vma, reason="merged")
         nxt.vm_start = start
@@ -278,6 +280,8 @@ def __vma_adjust(mm, vma, start, end, pgoff, insert=None, expand=None):
             nxt.vm_start = end
     for dead in removed:
         __vma_unlink(mm, dead)
+        if dead.vm_file is not None:
+            dead.vm_file.put()
         if trace.vma:
             trace.emit("vma_remove", mm=mm, vma=dead, reason="merged")
     vma.vm_start = start
@@ -369,6 +373,8 @@ def __split_vma(mm, vma, addr, new_below):
     (new_below) or above addr.  Returns 0 (no failure mode without memory
     policies)."""
     new = vma.copy()
+    if new.vm_file is not None:
+        new.vm_file.get()
     if new_below:
         new.vm_end = addr
         __vma_adjust(mm, vma, addr, vma.vm_end,
