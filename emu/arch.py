@@ -80,6 +80,10 @@ def start_level(va_bits):
     return 4 - (va_bits - PAGE_SHIFT + TABLE_INDEX_BITS - 1) // TABLE_INDEX_BITS
 
 
+# TCR_EL1.TBI0, which Linux sets: the top byte of a user address is a tag
+# the MMU ignores, so tagged pointers reach the same page.
+TBI_ADDR_MASK = (1 << 56) - 1
+
 # TTBR0_EL1: ASID in bits 63:48, table base address in bits 47:1.
 TTBR_ASID_SHIFT = 48
 TTBR_BADDR_MASK = ((1 << 48) - 1) & ~1
@@ -187,9 +191,10 @@ HWCAP2_CORTEX_A53 = 0
 # CPACR_EL1.FPEN = 0b11: FP/SIMD does not trap at EL0 or EL1.
 CPACR_FPEN_NONE = 3 << 20
 
-# PSTATE mode field M[3:0]: 0b0000 = EL0t.
+# PSTATE mode field M[3:0]: 0b0000 = EL0t; the condition flags are N Z C V [31:28].
 PSTATE_MODE_MASK = 0xF
 PSTATE_EL0T = 0x0
+PSTATE_NZCV_MASK = 0xF << 28
 
 # The SVC instruction number that asks Linux for a system call.
 SVC_LINUX = 0

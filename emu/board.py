@@ -31,3 +31,8 @@ class Board:
         """TLBI VAE1IS: one page, on every core."""
         for core in self.cores:
             core.flush_tlb_page(va)
+
+    def flush_code_cache_all(self):
+        """IC IALLUIS: every core forgets its translated code."""
+        for core in self.cores:
+            core.flush_code_cache()

@@ -12,7 +12,9 @@ wrapper's per-call register-class dispatch costs more than the call itself.
 """
 
 import ctypes
+import functools
 
+from capstone import CS_ARCH_ARM64, CS_MODE_ARM, CS_OP_MEM, Cs
 from unicorn import Uc, UC_ARCH_ARM64, UC_MODE_ARM, UC_PROT_ALL, UC_TLB_VIRTUAL
 from unicorn import arm64_const as A
 from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_HOOK_INTR, UC_HOOK_TLB_FILL
@@ -21,9 +23,9 @@ from unicorn.unicorn_py3.unicorn import (
 )
 
 from emu.arch import (
-    CPACR_FPEN_NONE, EC_BRK64, EC_SVC64, EC_UNKNOWN, ESR_EC_SHIFT, ESR_IL,
+    CPACR_FPEN_NONE, EC_BRK64, EC_IABT_LOW, EC_SVC64, EC_UNKNOWN, ESR_EC_SHIFT, ESR_IL,
     INSN_MSR_MRS_BITS, INSN_MSR_MRS_MASK, MIDR_CORTEX_A53, MPIDR_U_BIT_RES1, PAGE_MASK, PAGE_SIZE,
-    PSTATE_EL0T, PSTATE_MODE_MASK, SVC_LINUX, esr_sys64_from_insn,
+    PSTATE_EL0T, PSTATE_MODE_MASK, PSTATE_NZCV_MASK, SVC_LINUX, esr_sys64_from_insn,
 )
 
 # Unicorn's register ids of X0..X30, SP, PC in architectural order.
@@ -47,6 +49,14 @@ _NO_UNTIL = (1 << 64) - 1
 _SYSCALL_REGS = (REG_X8,) + X_REGS[:6]
 
 
+@functools.lru_cache(maxsize=None)
+def _decoder():
+    """Capstone with operand details: how FAR_EL1 is recovered (see _exact_far)."""
+    cs = Cs(CS_ARCH_ARM64, CS_MODE_ARM)
+    cs.detail = True
+    return cs
+
+
 class CoreStopped(Exception):
     """emu_start returned an error code Unicorn reports for the run."""
 
@@ -65,7 +75,8 @@ class Core:
         self.mpidr_el1 = MPIDR_U_BIT_RES1 | index
         # Exception registers, written as an exception is taken.
         self.esr_el1 = 0
-        self.far_el1 = 0
+        self._far_page = 0          # what Unicorn tells us: the faulting page
+        self._far_el1 = None        # the exact address, decoded only if asked
         self._elr_el1 = None        # read from the PC only if the kernel asks
         self.walk_cache = [None, None, 0]   # see Mmu.walk
         self.filling_page = None    # the page a TLB fill is resolving right now
@@ -136,7 +147,12 @@ class Core:
             self._fail(e)
 
     def _on_tlb_fill(self, uch, va, access, entry, user):
-        """Unicorn's TLB missed at va: ask the MMU; False aborts the access."""
+        """Unicorn's TLB missed at va: ask the MMU; False aborts the access.
+
+        A core that has been told to stop takes no further exceptions: it
+        is on its way out of run(), whatever it was still fetching."""
+        if self.stop_requested:
+            return False
         self.filling_page = va & PAGE_MASK
         try:
             answer = self.mmu.tlb_fill(self, va, access)
@@ -161,12 +177,78 @@ class Core:
         pa = self.mmu.translate(self.ttbr0, va)
         return None if pa is None else self.mmu.memory.read_u32(pa)
 
-    def take_abort(self, esr, far):
-        """Take a synchronous abort to EL1: set ESR/FAR/ELR, enter the vector."""
+    def take_abort(self, esr, far_page):
+        """Take a synchronous abort to EL1: set ESR/FAR/ELR, enter the vector.
+
+        Unicorn reports only the page of a faulting access.  FAR_EL1 holds
+        the exact address, which costs an instruction decode, so it is worked
+        out only when the kernel reads it (for siginfo, for a report); the
+        fault path itself needs only the page (`far_page`)."""
         self.esr_el1 = esr
-        self.far_el1 = far
+        self._far_page = far_page
+        self._far_el1 = None
         self._elr_el1 = None
         self.vbar.el0_sync(self)
+
+    @property
+    def far_page(self):
+        """The page of the faulting address (FAR_EL1 & ~0xfff)."""
+        return self._far_page
+
+    @property
+    def far_el1(self):
+        """FAR_EL1: the faulting virtual address."""
+        if self._far_el1 is None:
+            self._far_el1 = self._exact_far()
+        return self._far_el1
+
+    def _exact_far(self):
+        """Recompute the faulting address as the A53 reports it: the pc for
+        an instruction abort, the access's effective address for a data
+        abort (the page itself when the access began in the page before)."""
+        page = self._far_page
+        pc = self.elr_el1
+        if (self.esr_el1 >> ESR_EC_SHIFT) == EC_IABT_LOW:
+            return pc if pc & PAGE_MASK == page else page
+        insn = self.fetch_insn(pc)
+        if insn is None:
+            return page
+        ea = None
+        for ins in _decoder().disasm(insn.to_bytes(4, "little"), pc):
+            for op in ins.operands:
+                if op.type == CS_OP_MEM:
+                    ea = self._effective_address(ins, op)
+        if ea is None or ea & PAGE_MASK != page:
+            return page
+        return ea
+
+    def _cs_reg(self, ins, reg):
+        name = ins.reg_name(reg)
+        if name in ("sp", "wsp"):
+            return self.sp
+        if name in ("xzr", "wzr"):
+            return 0
+        value = self.x(int(name[1:]))
+        return value & 0xFFFFFFFF if name[0] == "w" else value
+
+    def _effective_address(self, ins, op):
+        """base + displacement + (extended, shifted) index of a memory operand;
+        post-indexed forms access the base itself."""
+        ea = self._cs_reg(ins, op.mem.base) if op.mem.base else 0
+        ea += op.mem.disp
+        if op.mem.index:
+            idx = self._cs_reg(ins, op.mem.index)
+            if op.ext in (1, 2, 3):                 # UXTB/UXTH/UXTW
+                idx &= (1 << (8 << (op.ext - 1))) - 1
+            elif op.ext in (5, 6, 7):               # SXTB/SXTH/SXTW
+                bits = 8 << (op.ext - 5)
+                idx &= (1 << bits) - 1
+                if idx >> (bits - 1):
+                    idx -= 1 << bits
+            if op.shift.type and op.shift.value:
+                idx <<= op.shift.value
+            ea += idx
+        return ea & 0xFFFFFFFFFFFFFFFF
 
     @property
     def elr_el1(self):
@@ -197,6 +279,10 @@ class Core:
         """TLBI VMALLE1: drop every cached translation (and walk) of this core."""
         self.walk_cache[0] = None
         uclib.uc_ctl(self._uch, self._flush_code)
+
+    def flush_code_cache(self):
+        """IC IALLU: forget all code translated so far (Unicorn's TB cache)."""
+        self.uc.ctl_flush_tb()
 
     def flush_tlb_page(self, va):
         """TLBI VAE1 for one page.  Unicorn can only drop everything, except
@@ -257,13 +343,27 @@ class Core:
         self._u64.value = value & 0xFFFFFFFFFFFFFFFF
         uclib.uc_reg_write(self._uch, REG_X0, self._u64_ref)
 
-    def registers(self):
-        """All general registers, sp, pc and NZCV as a dict, for dumps."""
-        regs = {"x%d" % i: self.read_reg(r) for i, r in enumerate(X_REGS)}
-        regs["sp"] = self.sp
-        regs["pc"] = self.pc
-        regs["nzcv"] = self.read_reg(REG_NZCV)
-        return regs
+    def user_regs(self):
+        """The EL0 register file: x0-x30, sp, pc, pstate (NZCV; EL0t), V0-V31,
+        FPSR, FPCR — what a signal frame saves."""
+        return {"x": [self.read_reg(r) for r in X_REGS], "sp": self.sp, "pc": self.pc,
+                "pstate": self.read_reg(REG_NZCV) & PSTATE_NZCV_MASK,
+                "v": [self.uc.reg_read(A.UC_ARM64_REG_V0 + i) for i in range(32)],
+                "fpsr": self.read_reg(A.UC_ARM64_REG_FPSR),
+                "fpcr": self.read_reg(A.UC_ARM64_REG_FPCR)}
+
+    def set_user_regs(self, x, sp, pc, pstate, v=None, fpsr=None, fpcr=None):
+        """Load the EL0 register file (rt_sigreturn); v/fpsr/fpcr optional."""
+        for reg, value in zip(X_REGS, x):
+            self.write_reg(reg, value)
+        self.sp = sp
+        self.pc = pc
+        self.write_reg(REG_NZCV, pstate & PSTATE_NZCV_MASK)
+        if v is not None:
+            for i, value in enumerate(v):
+                self.uc.reg_write(A.UC_ARM64_REG_V0 + i, value)
+            self.write_reg(A.UC_ARM64_REG_FPSR, fpsr)
+            self.write_reg(A.UC_ARM64_REG_FPCR, fpcr)
 
     def save_context(self):
         """The user register file (for a task switch); opaque to the caller."""

@@ -21,7 +21,7 @@ from emu.arch import (
     DESC_ADDR_MASK, DESC_TABLE, DESC_VALID, EC_DABT_LOW, EC_IABT_LOW,
     FSC_ACCESS_FLAG, FSC_PERMISSION, FSC_TRANSLATION, PAGE_MASK, PAGE_SHIFT,
     PAGE_SIZE, PTE_AF, PTE_RDONLY, PTE_USER, PTE_UXN, TABLE_INDEX_BITS,
-    TTBR_BADDR_MASK, esr_abort, level_shift, start_level,
+    TBI_ADDR_MASK, TTBR_BADDR_MASK, esr_abort, level_shift, start_level,
 )
 
 # Unicorn's access kinds and permission bits (unicorn_const), named here so
@@ -71,6 +71,7 @@ class Mmu:
         that reached level 3, so the next walk in that 2 MiB region reads
         one descriptor instead of four; TLB maintenance empties it.
         """
+        va &= TBI_ADDR_MASK
         if va >> self.va_bits:
             return 0, 0, None
         view = self.memory.view

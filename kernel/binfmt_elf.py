@@ -11,10 +11,13 @@ import os
 import struct
 
 from elftools.common.exceptions import ELFError
+from elftools.elf.descriptions import describe_e_machine
 from elftools.elf.elffile import ELFFile
+from elftools.elf.enums import ENUM_E_MACHINE
 
 from emu.arch import HWCAP2_CORTEX_A53, HWCAP_CORTEX_A53, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE
 from kernel.fs.file import File
+from kernel.vdso import arch_setup_additional_pages
 from kernel.mm.mm import VM_STACK_FLAGS, vm_get_page_prot
 from kernel.mm.mm_types import VmAreaStruct
 from kernel.mm.mmap import (
@@ -67,6 +70,8 @@ def _open_elf(path):
         st = os.fstat(fd)
         if not os.path.isfile(path):
             raise ExecError(126, "not a regular file")
+        if not os.access(path, os.X_OK):
+            raise ExecError(126, "Permission denied")
         head = os.pread(fd, 64, 0)
         if head[:4] != b"\x7fELF":
             raise ExecError(126, "exec format error: not an ELF file")
@@ -78,8 +83,8 @@ def _open_elf(path):
             raise ExecError(126, "exec format error: big-endian ELF (the board is little-endian)")
         machine = struct.unpack_from("<H", head, 18)[0]
         if machine != EM_AARCH64:
-            raise ExecError(126, "exec format error: ELF for machine %d, not AArch64 (%d)"
-                            % (machine, EM_AARCH64))
+            raise ExecError(126, "exec format error: an ELF for %s (e_machine %d), not AArch64"
+                            % (_machine_name(machine), machine))
         stream = os.fdopen(os.dup(fd), "rb")
         try:
             elf = ELFFile(stream)
@@ -87,8 +92,9 @@ def _open_elf(path):
                 raise ExecError(126, "exec format error: ELF type %s is not executable"
                                 % elf["e_type"])
             phdrs = [seg.header for seg in elf.iter_segments()]
-        except (ELFError, struct.error, ValueError) as e:
-            raise ExecError(126, "exec format error: truncated or corrupt ELF (%s)" % e)
+        except (ELFError, struct.error, ValueError):
+            raise ExecError(126, "exec format error: truncated or corrupt ELF "
+                            "(its program headers are not all in the file)")
         finally:
             stream.close()
         for ph in phdrs:
@@ -106,6 +112,12 @@ def _open_elf(path):
     except BaseException:
         os.close(fd)
         raise
+
+
+def _machine_name(machine):
+    """pyelftools' name for an e_machine number ("Advanced Micro Devices X86-64")."""
+    names = {v: k for k, v in ENUM_E_MACHINE.items() if isinstance(v, int)}
+    return describe_e_machine(names[machine]) if machine in names else "machine %d" % machine
 
 
 def _prot(flags):
@@ -271,6 +283,9 @@ def load_elf_binary(kernel, task, path, argv, envp):
             ifile.put()
         else:
             task.entry = entry
+        err = arch_setup_additional_pages(kernel, mm)
+        if err:
+            raise ExecError(126, "cannot map the vDSO (%d)" % err)
         uid, gid = os.getuid(), os.getgid()
         auxv = [(AT_HWCAP, HWCAP_CORTEX_A53), (AT_PAGESZ, PAGE_SIZE), (AT_CLKTCK, CLOCKS_PER_SEC),
                 (AT_PHDR, ext["load_addr"] + header["phoff"]), (AT_PHENT, header["phentsize"]),

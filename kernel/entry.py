@@ -7,11 +7,12 @@ system-call table, aborts to do_mem_abort(), anything else to bad_el0_sync.
 
 from emu.arch import (
     EC_BRK64, EC_DABT_LOW, EC_IABT_LOW, EC_SVC64, EC_SYS64, ESR_EC_SHIFT,
-    ID_AA64ISAR0_CORTEX_A53, ID_AA64PFR0_CORTEX_A53, esr_describe, sys64_decode,
+    ID_AA64ISAR0_CORTEX_A53, ID_AA64PFR0_CORTEX_A53, TBI_ADDR_MASK, esr_describe,
+    sys64_decode,
 )
 from kernel.mm.fault import VM_FAULT_OOM, do_page_fault, fault_signal
 from kernel.signal import force_sig_fault
-from kernel.uapi import ILL_ILLOPC, SIGILL, SIGTRAP
+from kernel.uapi import ILL_ILLOPC, SIGILL, SIGTRAP, TRAP_BRKPT
 
 
 class Vectors:
@@ -36,12 +37,13 @@ class Vectors:
         """do_mem_abort() → do_page_fault(); a failure becomes a signal."""
         kernel = self.kernel
         task = core.current
-        addr, esr = core.far_el1, core.esr_el1
-        fault, vma = do_page_fault(task.mm, addr, esr)
+        # untagged_addr(): the VMAs know nothing of pointer tags.
+        page, esr = core.far_page & TBI_ADDR_MASK, core.esr_el1
+        fault, vma = do_page_fault(task.mm, page, esr)
         trace = kernel.trace
         if trace.fault:
-            trace.emit("fault", addr=addr, pc=core.elr_el1, esr=esr, vma=vma,
-                       result=kernel.describe_fault_result(task.mm, addr, fault))
+            trace.emit("fault", addr=core.far_el1, pc=core.elr_el1, esr=esr, vma=vma,
+                       result=kernel.describe_fault_result(task.mm, page, fault))
         if not fault:
             task.min_flt += 1
             return
@@ -49,7 +51,7 @@ class Vectors:
             kernel.oom_kill(task.mm)
             return
         sig, code = fault_signal(fault)
-        force_sig_fault(task, sig, code, addr, esr_describe(esr))
+        force_sig_fault(task, sig, code, core.far_el1, esr_describe(esr), esr)
 
     def do_sysinstr(self, core):
         """do_sysinstr() → emulate_mrs(): EL0 may read the CPU ID registers
@@ -69,7 +71,7 @@ class Vectors:
         """bad_el0_sync() / do_undefinstr(): no handler for this class."""
         task = core.current
         if ec == EC_BRK64:      # a debugger's breakpoint: SIGTRAP
-            force_sig_fault(task, SIGTRAP, 1, core.elr_el1, "brk instruction")
+            force_sig_fault(task, SIGTRAP, TRAP_BRKPT, core.elr_el1, "brk instruction")
         else:
             kernel = self.kernel
             kernel.internal_error(task, "undefined or unimplemented instruction %s"

@@ -6,6 +6,7 @@ flusher, the page cache, the syscall table, the tracer and the tasks.  It
 installs its exception vector on every core and runs the init task.
 """
 
+import errno
 import fcntl
 import os
 import time
@@ -27,20 +28,15 @@ from kernel.mm.page_alloc import OutOfMemory, PageAllocator
 from kernel.mm.pgtable import PageTables
 from kernel.mm.tlb import TlbFlusher
 from kernel.sched.task import TASK_DEAD, FsStruct, Task
-from kernel.signal import Death
+from kernel.signal import SI_TKILL, Death, SigInfo, do_signal, send_signal
 from kernel.syscalls.table import SyscallTable, syscall_name
 from kernel.trace import Tracer, describe_pte
 from kernel.uaccess import UserMemory
-from kernel.uapi import SIGABRT, SIGKILL, SIGPIPE
+from kernel.uapi import NSIG, SIGABRT, SIGKILL, SIGPIPE
 
 # arch/arm64/include/asm/processor.h: the user address space, and the gap
 # left below the stack for it to grow (mmap_base = STACK_TOP - 128 MiB).
 MMAP_MIN_GAP = 128 << 20
-
-# Signals whose default action is to do nothing (SIGCHLD, SIGURG, SIGWINCH, SIGCONT).
-SIG_KERNEL_IGNORE = {17, 23, 28, 18}
-SIG_IGN = 1
-
 
 class Kernel:
     """The mini-kernel of one board."""
@@ -51,7 +47,7 @@ class Kernel:
         self.ncpus = len(board.cores)
         self.trace = trace if trace is not None else Tracer()
         self.sysroot = os.fsencode(os.path.abspath(sysroot)) if sysroot else None
-        self.pages = PageAllocator(board.memory)
+        self.pages = PageAllocator(board.memory, board.flush_code_cache_all)
         self.pgtable = PageTables(board.memory, self.pages, board.mmu.va_bits, self.trace)
         self.tlb = TlbFlusher(board, self.trace)
         self.zero_page = self.pages.alloc_page()    # ZERO_PAGE(0): never written
@@ -165,30 +161,29 @@ class Kernel:
         task.state = TASK_DEAD
         task.exit_code = status
         task.death = death
+        if self.trace.syscall:
+            self.trace.emit("exit", task=task, status=status)
         for hook in self.exit_hooks:
             hook(task)
-        task.files.close_all()
-        exit_mmap(task.mm)
         if task.core is not None:
             task.core.stop()
+            task.core.ttbr0 = 0         # its tables are about to be freed
+        task.files.close_all()
+        exit_mmap(task.mm)
 
     def send_signal(self, task, sig):
-        """kill()/tgkill() to ourselves: the default action of sig."""
+        """kill()/tgkill() to ourselves: 0, or -EINVAL for a bad number."""
         if sig == 0:
             return 0
-        if not 1 <= sig <= 64:
-            return -22
-        handler = task.sighand.get(sig, (0,))[0]
-        if sig in SIG_KERNEL_IGNORE or (handler == SIG_IGN and sig != SIGKILL):
-            return 0
-        reason = "" if handler == 0 else "its handler was not run: signal delivery is not implemented yet"
-        self.do_exit(task, sig, Death(sig, 0, None, task.core.pc if task.core else None, reason))
+        if not 1 <= sig <= NSIG:
+            return -errno.EINVAL
+        send_signal(task, SigInfo(sig, SI_TKILL, pid=task.tgid, uid=os.getuid(),
+                                  pc=None))
         return 0
 
     def send_sigpipe(self, task):
-        handler = task.sighand.get(SIGPIPE, (0,))[0]
-        if handler != SIG_IGN:
-            self.send_signal(task, SIGPIPE)
+        """A write to a pipe with no reader: SIGPIPE (the write says EPIPE)."""
+        self.send_signal(task, SIGPIPE)
 
     def oom_kill(self, mm):
         """mm/oom_kill.c: out_of_memory() — the only task is the victim."""
@@ -251,6 +246,8 @@ class Kernel:
         while task.state != TASK_DEAD:
             try:
                 core.run(pc)
+                if task.pending:
+                    do_signal(task, core)       # do_notify_resume()
             except CoreStopped as e:
                 self.internal_error(task, "the CPU emulator stopped: %s" % e)
                 break

@@ -10,6 +10,8 @@ would return -EFAULT.
 
 from emu.arch import EC_DABT_LOW, ESR_EC_SHIFT, ESR_WNR, PAGE_SIZE, PTE_AF, PTE_RDONLY, PTE_USER
 from kernel.mm.fault import VM_FAULT_OOM, do_page_fault
+from kernel.mm.mm import VM_WRITE
+from kernel.mm.mmap import find_vma
 
 
 class Efault(Exception):
@@ -68,6 +70,19 @@ class UserMemory:
         for pa, n in self._chunks(addr, len(data), True):
             view[pa - base:pa - base + n] = data[off:off + n]
             off += n
+
+    def writable_prefix(self, addr, length):
+        """How many bytes from addr on lie in writable VMAs, up to length."""
+        end = addr + length
+        if addr >= self.mm.task_size:
+            return 0
+        pos = addr
+        while pos < end:
+            vma = find_vma(self.mm, pos)
+            if vma is None or vma.vm_start > pos or not vma.vm_flags & VM_WRITE:
+                break
+            pos = vma.vm_end
+        return min(pos, end) - addr
 
     def clear_user(self, addr, length):
         self.copy_to_user(addr, bytes(length))

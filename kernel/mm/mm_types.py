@@ -89,6 +89,7 @@ class MmStruct:
         self.rss_shmem = 0              # MM_SHMEMPAGES
         self.exe_file = None            # path of the executable (/proc/self/exe)
         self.load_bias = 0              # where an ET_DYN executable was placed
+        self.vdso_base = 0              # mm->context.vdso: the signal trampoline page
         self.owner = None               # the task whose limits apply (CONFIG_MEMCG's mm->owner)
 
     def vmas(self):

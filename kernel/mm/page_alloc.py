@@ -1,8 +1,9 @@
 """mm/page_alloc.c: the physical frame allocator (one zone, order-0 pages only).
 
 Every frame of the board's RAM has a reference count (struct page's
-_refcount) and a flags byte (struct page's flags; only PG_anon is used: the
-frame belongs to anonymous memory, not to a file's page cache).
+_refcount) and a flags byte (struct page's flags): PG_anon, the frame is
+anonymous memory rather than a file's page cache; PG_exec, it has been
+mapped executable, so the CPU emulator may hold code translated from it.
 Frames never handed out yet are taken from the top of a "fresh" watermark,
 so start-up costs nothing; freed frames go on a LIFO free list, which keeps
 recently used (host-cache-warm) frames in use.  There is no buddy system:
@@ -15,6 +16,7 @@ from array import array
 from emu.arch import PAGE_SHIFT, PAGE_SIZE
 
 PG_anon = 1
+PG_exec = 2
 
 
 class OutOfMemory(Exception):
@@ -24,8 +26,12 @@ class OutOfMemory(Exception):
 class PageAllocator:
     """Frames of one PhysicalMemory, with reference counts."""
 
-    def __init__(self, memory):
+    def __init__(self, memory, flush_code_cache=None):
         self.memory = memory
+        # Called before a PG_exec frame is reused: translated code from its
+        # old contents must not run again (QEMU sees guest stores to code,
+        # not the kernel's writes through the host buffer).
+        self.flush_code_cache = flush_code_cache
         self.base_pfn = memory.base >> PAGE_SHIFT
         self.nr_pages = memory.size >> PAGE_SHIFT
         self._refcount = array("i", bytes(4 * self.nr_pages))
@@ -42,6 +48,8 @@ class PageAllocator:
         """
         if self._free:
             idx = self._free.pop()
+            if self.flags[idx] & PG_exec and self.flush_code_cache is not None:
+                self.flush_code_cache()
             if zero:
                 ctypes.memset(self._host + ((self.base_pfn + idx) << PAGE_SHIFT), 0, PAGE_SIZE)
         elif self._fresh < self.nr_pages:

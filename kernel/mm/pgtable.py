@@ -12,10 +12,11 @@ level 3.  The descriptor format is documented once, in emu/arch.py.
 import struct
 
 from emu.arch import (
-    DESC_ADDR_MASK, DESC_TYPE_TABLE, DESC_VALID, PAGE_SHIFT, PAGE_SIZE,
+    DESC_ADDR_MASK, DESC_TYPE_TABLE, DESC_VALID, PAGE_SHIFT, PAGE_SIZE, PTE_UXN,
     PTRS_PER_TABLE, level_shift, start_level,
 )
 from kernel.mm.mm import PTE_PRESENT_MASK
+from kernel.mm.page_alloc import PG_exec
 
 _U64 = struct.Struct("<Q")
 PMD_SHIFT = level_shift(2)          # one level-3 table maps 2 MiB
@@ -68,16 +69,22 @@ class PageTables:
 
     def pte_offset(self, mm, addr):
         """Address of addr's level-3 descriptor, or None if a table is missing."""
+        return self.pte_lookup(mm, addr)[0]
+
+    def pte_lookup(self, mm, addr):
+        """(ptep, span): addr's level-3 descriptor address, or None and the
+        size of the unmapped span starting at the missing table entry (so a
+        walk over an empty TiB skips it in one step)."""
         view, base = self.view, self.ram_base
         table = mm.pgd
         shift = self.top_shift
         for _ in range(3 - self.top_level):
             desc = _U64.unpack_from(view, table + (((addr >> shift) & 511) << 3) - base)[0]
             if not desc & DESC_VALID:
-                return None
+                return None, 1 << shift
             table = desc & DESC_ADDR_MASK
             shift -= 9
-        return table + (((addr >> PAGE_SHIFT) & 511) << 3)
+        return table + (((addr >> PAGE_SHIFT) & 511) << 3), 1 << PMD_SHIFT
 
     # -- descriptors ------------------------------------------------------------
 
@@ -85,8 +92,15 @@ class PageTables:
         return _U64.unpack_from(self.view, ptep - self.ram_base)[0]
 
     def set_pte_at(self, mm, addr, ptep, pte):
-        """set_pte_at(): store a level-3 descriptor for addr."""
+        """set_pte_at(): store a level-3 descriptor for addr.
+
+        A frame made executable is remembered (PG_exec), because the CPU
+        emulator caches code translated from it: before the frame is reused,
+        that cache must go (see PageAllocator.alloc_page)."""
         _U64.pack_into(self.view, ptep - self.ram_base, pte)
+        if not pte & PTE_UXN and pte & DESC_VALID:
+            pages = self.pages
+            pages.flags[((pte & DESC_ADDR_MASK) >> PAGE_SHIFT) - pages.base_pfn] |= PG_exec
         if self.trace.pte:
             self.trace.emit("pte_set", mm=mm, addr=addr, pte=pte, ptep=ptep)
 
@@ -105,12 +119,12 @@ class PageTables:
         cleared = 0
         addr = start
         while addr < end:
-            ptep = self.pte_offset(mm, addr)
-            next_table = ((addr >> PMD_SHIFT) + 1) << PMD_SHIFT
+            ptep, span = self.pte_lookup(mm, addr)
+            next_span = (addr | (span - 1)) + 1
             if ptep is None:
-                addr = next_table
+                addr = next_span
                 continue
-            stop = min(end, next_table)
+            stop = min(end, next_span)
             while addr < stop:
                 pte = unpack(view, ptep - base)[0]
                 if pte & PTE_PRESENT_MASK:

@@ -53,6 +53,7 @@ class Task:
         self.rlim = default_rlimits()
         self.sighand = {}               # signal -> (handler, flags, restorer, mask)
         self.blocked = 0                # the signal mask
+        self.pending = {}               # signal -> SigInfo, delivered on return to EL0
         self.sas = (0, 2, 0)            # sigaltstack: sp, flags (SS_DISABLE), size
         self.clear_child_tid = 0
         self.robust_list = (0, 0)

@@ -22,7 +22,7 @@ from kernel.uapi import (
     AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW,
     F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_SETFD, F_SETFL, FD_CLOEXEC,
     FIONREAD, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY,
-    O_DSYNC, O_EXCL, O_NOATIME, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_PATH,
+    O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_PATH,
     O_RDONLY, O_SYNC, O_TRUNC, SEEK_CUR, SEEK_END, SEEK_SET,
     TCGETS, TIOCGWINSZ,
 )
@@ -106,7 +106,10 @@ def sys_openat(task, dirfd, path_addr, flags, mode):
         hfd = os.open(hpath, _to_host_flags(flags), mode & 0o7777, dir_fd=dir_fd)
     finally:
         os.umask(old)
-    file = File(task.kernel, hfd, guest_absolute(task, dirfd, path), flags)
+    # do_dentry_open(): the open-time-only bits are not kept; a 64-bit kernel
+    # opens everything O_LARGEFILE (force_o_largefile()).
+    f_flags = (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE
+    file = File(task.kernel, hfd, guest_absolute(task, dirfd, path), f_flags)
     fd = task.files.alloc_fd(file, cloexec=cloexec)
     if fd < 0:
         file.put()
@@ -155,6 +158,16 @@ def _host_write(task, file, data, offset=None):
     return n
 
 
+def _has_data(file):
+    """Would a read return bytes (so a bad buffer matters)?  Only a regular
+    file at its end, or a /proc body read to the end, would return 0."""
+    if file.body is not None:
+        return file.pos < len(file.body)
+    if file.host_fd is None or not stat.S_ISREG(file.mode):
+        return True
+    return bool(os.pread(file.host_fd, 1, os.lseek(file.host_fd, 0, os.SEEK_CUR)))
+
+
 def _read_file(task, file, count, offset=None):
     """vfs_read(): bytes or a negative errno."""
     if not file.readable:
@@ -178,6 +191,13 @@ def sys_read(task, fd, buf, count):
     file = _fget(task, fd)
     if file is None:
         return -errno.EBADF
+    room = task.uaccess.writable_prefix(buf, count)
+    if room < count:
+        # Linux copies until the first bad page; reading no more than fits
+        # keeps the rest of the data in the file, where Linux leaves it too.
+        if room == 0:
+            return -errno.EFAULT if _has_data(file) else 0
+        count = room
     data = _read_file(task, file, count)
     if isinstance(data, int):
         return data

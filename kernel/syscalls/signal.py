@@ -5,7 +5,8 @@ import errno
 import struct
 
 from kernel.fs.namei import s32
-from kernel.syscalls.table import syscall
+from kernel.signal import sys_rt_sigreturn
+from kernel.syscalls.table import NORETURN, syscall
 from kernel.uapi import NSIG, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, SIGKILL, SIGSTOP
 
 # struct sigaction (AArch64 kernel ABI): handler, flags, restorer, mask.
@@ -66,3 +67,9 @@ def sys_sigaltstack(task, ss, oss):
             return -errno.ENOMEM
         task.sas = (sp, flags, size)
     return 0
+
+
+@syscall("rt_sigreturn", "", ret="n")
+def sys_rt_sigreturn_call(task):
+    sys_rt_sigreturn(task, task.core)
+    return NORETURN

@@ -14,7 +14,8 @@ User memory is only peeked: a buffer not resident is shown as its address.
 from kernel.syscalls.table import syscall_name
 from kernel.trace import errno_text
 from kernel.uapi import (
-    AT_FDCWD, MAP_FLAG_NAMES, MAP_TYPE, MAP_TYPE_NAMES, O_ACCMODE, OPEN_FLAG_NAMES,
+    AT_FDCWD, MAP_FLAG_NAMES, MAP_TYPE, MAP_TYPE_NAMES, O_ACCMODE, O_CREAT, O_TMPFILE,
+    OPEN_FLAG_NAMES,
     PROT_NAMES, SIGNAL_NAMES,
 )
 
@@ -82,6 +83,20 @@ class StracePrinter:
     def __call__(self, kind, f):
         if kind == "syscall":
             self.out.write(self.line(f) + "\n")
+        elif kind == "signal":
+            info = f["info"]
+            name = SIGNAL_NAMES.get(info.signo, str(info.signo))
+            extra = (", si_addr=%#x" % info.addr) if info.addr is not None else (
+                ", si_pid=%d" % info.pid)
+            self.out.write("--- %s {si_signo=%s, si_code=%d%s} ---\n"
+                           % (name, name, info.code, extra))
+        elif kind == "exit":
+            status = f["status"]
+            if status & 0x7F:
+                self.out.write("+++ killed by %s +++\n"
+                               % SIGNAL_NAMES.get(status & 0x7F, status & 0x7F))
+            else:
+                self.out.write("+++ exited with %d +++\n" % (status >> 8))
 
     def line(self, f):
         task, d, args, ret = f["task"], f["d"], f["args"], f["ret"]
@@ -90,6 +105,8 @@ class StracePrinter:
                                ", ".join("%#x" % a for a in args[:6]))
             return text + " = " + errno_text(ret)
         shown = [self.arg(task, fmt, args, i, ret) for i, fmt in enumerate(d.args)]
+        if d.name == "openat" and not args[2] & (O_CREAT | O_TMPFILE):
+            shown.pop()         # strace shows the mode only when a file may be created
         text = "%s(%s)" % (d.name, ", ".join(shown))
         if ret is None:
             return text + " = ?"

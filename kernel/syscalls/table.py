@@ -79,4 +79,4 @@ class SyscallTable:
 
 
 def syscall_name(nr):
-    return SYSCALL_NAMES.get(nr, "syscall_%d" % nr)
+    return SYSCALL_NAMES.get(nr, "syscall_%#x" % nr)
