@@ -113,6 +113,7 @@ NORMAL_RUNS = {
     "mprotect": ("mprotect", [], [], []),
     "fileio": ("fileio", [], [], []),
     "sysinfo": ("sysinfo", [], [], []),
+    "code_reuse": ("code_reuse", [], [], []),
 }
 
 

@@ -25,8 +25,10 @@ from kernel.mm.rbtree import (
 from kernel.uapi import (
     MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NONBLOCK, MAP_NORESERVE, MAP_POPULATE,
     MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, PROT_WRITE,
-    RLIMIT_AS, RLIMIT_DATA, RLIMIT_STACK,
+    RLIM_INFINITY, RLIMIT_AS, RLIMIT_DATA, RLIMIT_STACK,
 )
+
+U64_MASK = (1 << 64) - 1
 
 # mm/mmap.c: stack_guard_gap, 256 pages: no mapping may come this close
 # below a stack (the 2017 "stack clash" fix, in 4.14).
@@ -257,7 +259,9 @@ def __vma_adjust(mm, vma, start, end, pgoff, insert=None, expand=None):
     trace = mm.kernel.trace
     if insert is None and nxt is not None and expand is nxt and expand is not vma \
             and end >= nxt.vm_end:
-        # Case 8: vma disappears into its successor.
+        # Case 8: vma disappears into its successor, which takes its pages.
+        if nxt.anon_vma is None:
+            nxt.anon_vma = vma.anon_vma
         __vma_unlink(mm, vma)
         if vma.vm_file is not None:
             vma.vm_file.put()
@@ -271,11 +275,20 @@ def __vma_adjust(mm, vma, start, end, pgoff, insert=None, expand=None):
     while insert is None and nxt is not None and nxt.vm_end <= end and nxt is not vma:
         removed.append(nxt)
         nxt = nxt.vm_next
+    # The VMA that takes over pages of another (the importer) must share the
+    # exporter's anon_vma, or those pages would lose their reverse mapping.
+    for dead in removed:
+        if vma.anon_vma is None:
+            vma.anon_vma = dead.anon_vma
     if insert is None and nxt is not None:
         if nxt.vm_start < end:                          # case 5: trim next
+            if vma.anon_vma is None:
+                vma.anon_vma = nxt.anon_vma
             nxt.vm_pgoff += (end - nxt.vm_start) >> PAGE_SHIFT
             nxt.vm_start = end
         elif expand is nxt and end < vma.vm_end:        # case 4: next grows down
+            if nxt.anon_vma is None:
+                nxt.anon_vma = vma.anon_vma
             nxt.vm_pgoff -= (nxt.vm_start - end) >> PAGE_SHIFT
             nxt.vm_start = end
     for dead in removed:
@@ -460,7 +473,9 @@ def may_expand_vm(mm, flags, npages):
     if mm.total_vm + npages > limits[RLIMIT_AS][0] >> PAGE_SHIFT:
         return False
     if is_data_mapping(flags) and mm.data_vm + npages > limits[RLIMIT_DATA][0] >> PAGE_SHIFT:
-        return False
+        # Valgrind sets RLIMIT_DATA to 0 and still maps data below the hard limit.
+        return limits[RLIMIT_DATA][0] == 0 and \
+            mm.data_vm + npages <= limits[RLIMIT_DATA][1] >> PAGE_SHIFT
     return True
 
 
@@ -551,6 +566,15 @@ def get_unmapped_area(mm, file, addr, length, pgoff, flags):
 
 # -- mmap ------------------------------------------------------------------------
 
+def round_hint_to_min(hint):
+    """round_hint_to_min() — a hint is page-aligned down and kept above
+    mmap_min_addr (NULL stays NULL: no hint)."""
+    hint &= PAGE_MASK
+    if hint and hint < MMAP_MIN_ADDR:
+        return PAGE_ALIGN(MMAP_MIN_ADDR)
+    return hint
+
+
 def do_mmap(mm, file, addr, length, prot, flags, pgoff):
     """do_mmap() — validate, choose the address, compute vm_flags, map.
 
@@ -559,10 +583,12 @@ def do_mmap(mm, file, addr, length, prot, flags, pgoff):
     mm_populate() would.  Omits: personality READ_IMPLIES_EXEC, pkeys,
     the file-system mmap hooks beyond "can this file be mapped".
     """
+    if flags & MAP_FIXED_NOREPLACE:
+        flags |= MAP_FIXED
     if not length:
         return -errno.EINVAL
-    if not flags & MAP_FIXED and addr < MMAP_MIN_ADDR:
-        addr = PAGE_ALIGN(MMAP_MIN_ADDR) if addr else 0     # round_hint_to_min()
+    if not flags & MAP_FIXED:
+        addr = round_hint_to_min(addr)
     length = PAGE_ALIGN(length)
     if not length or length > mm.task_size:
         return -errno.ENOMEM
@@ -570,8 +596,6 @@ def do_mmap(mm, file, addr, length, prot, flags, pgoff):
         return -errno.EOVERFLOW
     if mm.map_count > mm.kernel.max_map_count:
         return -errno.ENOMEM
-    if flags & MAP_FIXED_NOREPLACE:
-        flags |= MAP_FIXED
 
     addr = get_unmapped_area(mm, file, addr, length, pgoff, flags)
     if is_err(addr):
@@ -781,8 +805,9 @@ def sys_brk(mm, brk):
     if brk < min_brk:
         return mm.brk
     limit = mm.kernel.current_rlimits(mm)[RLIMIT_DATA][0]
-    if brk - mm.start_brk + (mm.end_data - mm.start_data) > limit:   # check_data_rlimit()
-        return mm.brk
+    if limit < RLIM_INFINITY and \
+            (brk - mm.start_brk + mm.end_data - mm.start_data) & U64_MASK > limit:
+        return mm.brk                                   # check_data_rlimit()
     newbrk = PAGE_ALIGN(brk)
     oldbrk = PAGE_ALIGN(mm.brk)
     if oldbrk != newbrk:

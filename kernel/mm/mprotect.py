@@ -9,7 +9,7 @@ from kernel.mm.mm import (
     vm_get_page_prot,
 )
 from kernel.mm.mmap import (
-    PAGE_ALIGN, find_vma, may_expand_vm, offset_in_page, split_vma, vm_stat_account,
+    PAGE_ALIGN, U64_MASK, find_vma, may_expand_vm, offset_in_page, split_vma, vm_stat_account,
     vma_merge,
 )
 from kernel.mm.memory import mm_populate
@@ -85,8 +85,8 @@ def do_mprotect_pkey(mm, start, length, prot):
         return -errno.EINVAL
     if not length:
         return 0
-    length = PAGE_ALIGN(length)
-    end = start + length
+    length = PAGE_ALIGN(length) & U64_MASK          # unsigned long: may wrap to 0
+    end = (start + length) & U64_MASK
     if end <= start:
         return -errno.ENOMEM
     grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP)
