@@ -117,6 +117,10 @@ class MmPrinter:
     def _vma_mprotect(self, f):
         return "[vma] mprotect [%#x-%#x) now %s" % (f["start"], f["end"], vma_line(f["vma"]))
 
+    def _writeback(self, f):
+        return "[vma] writeback %s: dirty pages %s" % (
+            f["mapping"].name, ",".join(str(p) for p in f["pgoffs"]))
+
     def _pte_set(self, f):
         return "[pte] set   va=%#x pte=%#018x %s" % (f["addr"], f["pte"], describe_pte(f["pte"]))
 

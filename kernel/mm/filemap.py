@@ -1,13 +1,19 @@
-"""mm/filemap.c: the page cache — one AddressSpace of frames per file (inode).
+"""mm/filemap.c + mm/truncate.c + mm/page-writeback.c: the page cache.
 
-Every mapping of a file, private or shared, and (through the fs layer) read()
-and write() meet in the same frames, as in Linux: a MAP_PRIVATE page is the
-cache page mapped read-only until the first write copies it; a MAP_SHARED
-page is the cache page itself.  Shared anonymous memory (shmem) is an
-AddressSpace with no backing file, whose pages start zeroed.
+One AddressSpace of frames per file (inode).  Every mapping of the file,
+private or shared, and read()/write() meet in the same frames, as in Linux:
+a MAP_PRIVATE page is the cache page mapped read-only until the first write
+copies it; a MAP_SHARED page is the cache page itself.  Shared anonymous
+memory (shmem) is an AddressSpace with no backing file, whose pages start
+zeroed and are never written back.
 
-Omits: dirty bits per page (pages mapped shared and writable are written
-back whole), readahead, eviction (no memory pressure reclaim).
+Dirty tracking is an ARMv8.0 core's (no hardware dirty bit): a clean page
+is mapped read-only even in a writable shared mapping; the first write is a
+permission fault that marks it dirty and makes the pte writable.  Writeback
+(msync, munmap, exit, fsync) writes only dirty pages, then write-protects
+them again (page_mkclean) so the next write is seen too.
+
+Omits: readahead, eviction (no reclaim), per-page locking.
 """
 
 import os
@@ -20,10 +26,10 @@ class AddressSpace:
 
     def __init__(self, kernel, host_fd=None, name=""):
         self.kernel = kernel
-        self.host_fd = host_fd          # None for shmem
+        self.host_fd = host_fd          # None for shmem and special mappings
         self.name = name
         self.pages = {}                 # pgoff -> frame (the cache's own reference)
-        self.writable_maps = 0          # VMAs mapping it shared and writable
+        self.dirty = set()              # pgoffs written through a shared mapping
         self.users = 0
 
     def size(self):
@@ -47,22 +53,53 @@ class AddressSpace:
         self.kernel.pages.get_page(frame)
         return frame
 
+    def set_page_dirty(self, pgoff):
+        """set_page_dirty(): the page differs from the file now."""
+        if self.host_fd is not None:
+            self.dirty.add(pgoff)
+
     def writeback(self, first=0, last=None):
-        """filemap_write_and_wait_range(): copy cached pages [first, last] to the file."""
-        if self.host_fd is None or not self.pages:
-            return
+        """filemap_write_and_wait_range() + page_mkclean(): write the dirty
+        pages with pgoff in [first, last] to the file and write-protect every
+        pte mapping them.  Returns the pgoffs written."""
+        if not self.dirty:
+            return []
         size = self.size()
-        for pgoff in sorted(self.pages):
-            if pgoff < first or (last is not None and pgoff > last):
-                continue
+        done = sorted(p for p in self.dirty if p >= first and (last is None or p <= last))
+        for pgoff in done:
+            self.dirty.discard(pgoff)
             off = pgoff << PAGE_SHIFT
-            if off >= size:
-                continue
-            data = self.kernel.memory.read(self.pages[pgoff], min(PAGE_SIZE, size - off))
-            os.pwrite(self.host_fd, data, off)
+            if off < size:
+                os.pwrite(self.host_fd, self.kernel.memory.read(
+                    self.pages[pgoff], min(PAGE_SIZE, size - off)), off)
+        if done:
+            self.kernel.page_mkclean(self, done)
+            trace = self.kernel.trace
+            if trace.vma:
+                trace.emit("writeback", mapping=self, pgoffs=done)
+        return done
+
+    def read(self, offset, count):
+        """Bytes [offset, offset+count) of the file as the cache sees them:
+        cached pages (which may be newer than the file) and the file
+        elsewhere, never past i_size."""
+        end = min(offset + count, self.size())
+        out = []
+        pos = offset
+        while pos < end:
+            pgoff = pos >> PAGE_SHIFT
+            n = min(end, (pgoff + 1) << PAGE_SHIFT) - pos
+            frame = self.pages.get(pgoff)
+            if frame is not None:
+                out.append(self.kernel.memory.read(frame + (pos & (PAGE_SIZE - 1)), n))
+            else:
+                out.append(os.pread(self.host_fd, n, pos))
+            pos += n
+        return b"".join(out)
 
     def update_from_file(self, offset, length):
-        """After write(): refresh cached pages overlapping [offset, offset+length)."""
+        """After write() to the file: refresh cached pages overlapping
+        [offset, offset+length), which keeps mappings coherent with it."""
         if not self.pages or length <= 0:
             return
         for pgoff in range(offset >> PAGE_SHIFT, ((offset + length - 1) >> PAGE_SHIFT) + 1):
@@ -71,8 +108,24 @@ class AddressSpace:
                 data = os.pread(self.host_fd, PAGE_SIZE, pgoff << PAGE_SHIFT)
                 self.kernel.memory.write(frame, data.ljust(PAGE_SIZE, b"\0"))
 
+    def truncate(self, new_size):
+        """truncate_pagecache(): the file is now new_size bytes.  Pages wholly
+        past the end are unmapped from every VMA (even private copies, as
+        Linux's even_cows) and dropped; the tail of the last page is zeroed.
+        A later access past the end finds no page: SIGBUS."""
+        first_gone = (new_size + PAGE_SIZE - 1) >> PAGE_SHIFT
+        self.kernel.unmap_mapping_range(self, first_gone)
+        for pgoff in [p for p in self.pages if p >= first_gone]:
+            self.dirty.discard(pgoff)
+            self.kernel.pages.put_page(self.pages.pop(pgoff))
+        partial = new_size & (PAGE_SIZE - 1)
+        frame = self.pages.get(new_size >> PAGE_SHIFT)
+        if partial and frame is not None:
+            self.kernel.memory.zero(frame + partial, PAGE_SIZE - partial)
+
     def truncate_pages(self):
         """truncate_inode_pages(): drop every cached page (no mapping may remain)."""
         for frame in self.pages.values():
             self.kernel.pages.put_page(frame)
         self.pages.clear()
+        self.dirty.clear()

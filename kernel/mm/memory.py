@@ -86,11 +86,13 @@ def do_fault(vma, addr, ptep, write):
     mapping = vma.vm_file.mapping
     frame = mapping.find_get_page(_file_pgoff(vma, addr))
     if frame is None:
-        return VM_FAULT_SIGBUS
+        return VM_FAULT_SIGBUS          # past the end of the file
+    pgoff = _file_pgoff(vma, addr)
     if write and not vma.vm_flags & VM_SHARED:
         return _install_copy(vma, addr, ptep, frame, present=False)
     pte = vma.vm_page_prot | frame
-    if write:
+    if write:                       # do_shared_fault(): the page is dirty now
+        mapping.set_page_dirty(pgoff)
         pte = pte_mkwrite(pte)
     kernel.pgtable.set_pte_at(mm, addr, ptep, pte)
     if mapping.host_fd is None:
@@ -117,8 +119,10 @@ def do_wp_page(vma, addr, ptep, pte):
     pages = kernel.pages
     anon = pages.flags[pages.index(frame)] & PG_anon
     if vma.vm_flags & VM_SHARED or (anon and pages.page_count(frame) == 1):
-        # Other cores may keep the read-only entry; their next write faults
-        # here again and finds the pte writable (a spurious fault).
+        # wp_page_shared() / wp_page_reuse().  Other cores may keep the
+        # read-only entry; their next write finds the pte writable.
+        if vma.vm_flags & VM_SHARED and vma.vm_file is not None:
+            vma.vm_file.mapping.set_page_dirty(_file_pgoff(vma, addr))
         kernel.pgtable.set_pte_at(mm, addr, ptep, pte_mkwrite(pte | PTE_AF))
         return 0
     if anon:
@@ -151,13 +155,13 @@ def _install_copy(vma, addr, ptep, src, present):
 
 
 def zap_vma_range(vma, start, end):
-    """zap_page_range() for [start, end) of one VMA: write back shared file
-    pages, clear the ptes, drop page references and rss."""
+    """zap_page_range() for [start, end) of one VMA: write back its dirty
+    shared file pages, clear the ptes, drop page references and rss."""
     mm = vma.vm_mm
     kernel = mm.kernel
     pages = kernel.pages
     file = vma.vm_file
-    if file is not None and vma.vm_flags & VM_SHARED and vma.vm_flags & VM_WRITE:
+    if file is not None and vma.vm_flags & VM_SHARED:
         first = _file_pgoff(vma, start)
         file.mapping.writeback(first, first + ((end - start) >> PAGE_SHIFT) - 1)
     shmem = file is not None and file.mapping.host_fd is None

@@ -454,6 +454,24 @@ def is_stack_mapping(flags):
     return flags & VM_STACK == VM_STACK
 
 
+def vma_wants_writenotify(vma):
+    """vma_wants_writenotify() — a shared writable mapping of a real file
+    must see each first write to a clean page (dirty tracking without a
+    hardware dirty bit)."""
+    file = vma.vm_file
+    return (vma.vm_flags & (VM_SHARED | VM_WRITE) == VM_SHARED | VM_WRITE
+            and file is not None and file.mapping is not None
+            and file.mapping.host_fd is not None)
+
+
+def vma_set_page_prot(vma):
+    """vma_set_page_prot() — the pte template; read-only when writes must be noticed."""
+    flags = vma.vm_flags
+    if vma_wants_writenotify(vma):
+        flags &= ~VM_SHARED
+    vma.vm_page_prot = vm_get_page_prot(flags)
+
+
 def vm_stat_account(mm, flags, npages):
     """vm_stat_account() — total_vm, exec_vm, stack_vm, data_vm."""
     mm.total_vm += npages
@@ -668,6 +686,7 @@ def mmap_region(mm, file, addr, length, vm_flags, pgoff):
             file.get()
         elif vm_flags & VM_SHARED:
             mm.kernel.shmem_zero_setup(vma)
+        vma_set_page_prot(vma)
         vma_link(mm, vma, prev, parent, left)
     vm_stat_account(mm, vm_flags, npages)
     if vm_flags & VM_LOCKED:

@@ -6,11 +6,10 @@ from emu.arch import PAGE_SHIFT
 from kernel.mm.mm import (
     PTE_PRESENT_MASK, VM_ACCOUNT, VM_EXEC, VM_GROWSDOWN, VM_HUGETLB, VM_LOCKED,
     VM_NORESERVE, VM_READ, VM_SHARED, VM_WRITE, calc_vm_prot_bits, pte_modify,
-    vm_get_page_prot,
 )
 from kernel.mm.mmap import (
     PAGE_ALIGN, U64_MASK, find_vma, may_expand_vm, offset_in_page, split_vma, vm_stat_account,
-    vma_merge,
+    vma_merge, vma_set_page_prot,
 )
 from kernel.mm.memory import mm_populate
 from kernel.uapi import PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PROT_WRITE
@@ -67,7 +66,7 @@ def mprotect_fixup(mm, vma, prev, start, end, newflags):
             if err:
                 return err, vma
     vma.vm_flags = newflags
-    vma.vm_page_prot = vm_get_page_prot(newflags)
+    vma_set_page_prot(vma)
     change_protection(vma, start, end, vma.vm_page_prot)
     if oldflags & (VM_WRITE | VM_SHARED | VM_LOCKED) == VM_LOCKED and newflags & VM_WRITE:
         mm_populate(mm, start, end - start)

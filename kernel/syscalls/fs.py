@@ -110,6 +110,8 @@ def sys_openat(task, dirfd, path_addr, flags, mode):
     # opens everything O_LARGEFILE (force_o_largefile()).
     f_flags = (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE
     file = File(task.kernel, hfd, guest_absolute(task, dirfd, path), f_flags)
+    if flags & O_TRUNC and file.mapping is not None:
+        file.mapping.truncate(0)
     fd = task.files.alloc_fd(file, cloexec=cloexec)
     if fd < 0:
         file.put()
@@ -124,9 +126,17 @@ def sys_close(task, fd):
 # -- read / write ---------------------------------------------------------------------
 
 def _host_read(task, file, count, offset=None):
-    """Read up to count bytes (in chunks, stopping short like a pipe would)."""
-    if file.mapping is not None and file.mapping.writable_maps:
-        file.mapping.writeback()
+    """Read up to count bytes (in chunks, stopping short like a pipe would).
+
+    A file with cached pages is read through the page cache, which may hold
+    data written through a shared mapping and not yet written back."""
+    mapping = file.mapping
+    if mapping is not None and mapping.pages:
+        pos = os.lseek(file.host_fd, 0, os.SEEK_CUR) if offset is None else offset
+        data = mapping.read(pos, count)
+        if offset is None:
+            os.lseek(file.host_fd, pos + len(data), os.SEEK_SET)
+        return data
     out = []
     total = 0
     while total < count:
@@ -649,6 +659,8 @@ def sys_ftruncate(task, fd, length):
         os.ftruncate(file.host_fd, length)
     except OSError as e:
         return _err(e)
+    if file.mapping is not None:
+        file.mapping.truncate(length)
     return 0
 
 
