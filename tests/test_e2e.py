@@ -114,6 +114,8 @@ NORMAL_RUNS = {
     "fileio": ("fileio", [], [], []),
     "sysinfo": ("sysinfo", [], [], []),
     "code_reuse": ("code_reuse", [], [], []),
+    "page_cache": ("page_cache", [], [], []),
+    "mlock_mincore": ("mlock_mincore", [], [], []),
 }
 
 

@@ -3,10 +3,12 @@ kernel's own structures (never from the host's /proc)."""
 
 import os
 
-from emu.arch import (
-    HWCAP_BITS, MIDR_CORTEX_A53, PAGE_SHIFT,
+from emu.arch import DESC_ADDR_MASK, HWCAP_BITS, MIDR_CORTEX_A53, PAGE_SHIFT
+from kernel.mm.mm import (
+    PTE_DIRTY, PTE_PRESENT_MASK, PTE_SPECIAL, VM_EXEC, VM_LOCKED, VM_MAYSHARE, VM_READ,
+    VM_WRITE,
 )
-from kernel.mm.mm import VM_EXEC, VM_MAYSHARE, VM_READ, VM_WRITE
+from kernel.mm.page_alloc import PG_anon
 
 
 def vma_perms(vma):
@@ -49,6 +51,67 @@ def show_map_vma(vma):
 
 def proc_pid_maps(mm):
     return "".join(show_map_vma(v) for v in mm.vmas())
+
+
+# fs/proc/task_mmu.c: show_smap_vma_flags() mnemonics, by vm_flags bit.
+_VMFLAG_MNEMONICS = ((0x1, "rd"), (0x2, "wr"), (0x4, "ex"), (0x8, "sh"), (0x10, "mr"),
+                     (0x20, "mw"), (0x40, "me"), (0x80, "ms"), (0x100, "gd"), (0x400, "pf"),
+                     (0x800, "dw"), (0x2000, "lo"), (0x4000, "io"), (0x8000, "sr"),
+                     (0x10000, "rr"), (0x20000, "dc"), (0x40000, "de"), (0x100000, "ac"),
+                     (0x200000, "nr"), (0x400000, "ht"), (0x1000000, "ar"),
+                     (0x4000000, "dd"), (0x10000000, "mm"), (0x20000000, "hg"),
+                     (0x40000000, "nh"), (0x80000000, "mg"))
+
+
+def smaps_counts(vma):
+    """smaps_pte_entry() over the VMA: (rss, pss*PAGE, shared_clean,
+    shared_dirty, private_clean, private_dirty, anonymous) in pages, where a
+    page's map count is its references less the page cache's own."""
+    mm = vma.vm_mm
+    kernel = mm.kernel
+    pt, pages = kernel.pgtable, kernel.pages
+    mapping = vma.vm_file.mapping if vma.vm_file is not None else None
+    rss = pss = sc = sd = pc = pd = anon = 0
+    for addr in range(vma.vm_start, vma.vm_end, 1 << PAGE_SHIFT):
+        ptep = pt.pte_offset(mm, addr)
+        if ptep is None:
+            continue
+        pte = pt.read_pte(ptep)
+        if not pte & PTE_PRESENT_MASK or pte & PTE_SPECIAL:
+            continue                    # vm_normal_page(): the zero page is not counted
+        frame = pte & DESC_ADDR_MASK
+        is_anon = pages.flags[pages.index(frame)] & PG_anon
+        mapcount = pages.page_count(frame) - (0 if is_anon else 1)
+        pgoff = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
+        dirty = bool(pte & PTE_DIRTY) or (mapping is not None and pgoff in mapping.dirty)
+        rss += 1
+        pss += (1 << PAGE_SHIFT) // max(mapcount, 1)
+        anon += 1 if is_anon else 0
+        if mapcount >= 2:
+            sd, sc = (sd + 1, sc) if dirty else (sd, sc + 1)
+        else:
+            pd, pc = (pd + 1, pc) if dirty else (pd, pc + 1)
+    return rss, pss, sc, sd, pc, pd, anon
+
+
+def show_smap(vma):
+    """show_smap(): the maps line, then the memory accounting of the VMA."""
+    rss, pss, sc, sd, pc, pd, anon = smaps_counts(vma)
+    size_kb = (vma.vm_end - vma.vm_start) >> 10
+    rows = [("Size", size_kb), ("KernelPageSize", 4), ("MMUPageSize", 4),
+            ("Rss", _kb(rss)), ("Pss", pss >> 10), ("Shared_Clean", _kb(sc)),
+            ("Shared_Dirty", _kb(sd)), ("Private_Clean", _kb(pc)), ("Private_Dirty", _kb(pd)),
+            ("Referenced", _kb(rss)), ("Anonymous", _kb(anon)), ("LazyFree", 0),
+            ("AnonHugePages", 0), ("ShmemPmdMapped", 0), ("Shared_Hugetlb", 0),
+            ("Private_Hugetlb", 0), ("Swap", 0), ("SwapPss", 0),
+            ("Locked", pss >> 10 if vma.vm_flags & VM_LOCKED else 0)]
+    text = show_map_vma(vma) + "".join("%-16s%8d kB\n" % (k + ":", v) for k, v in rows)
+    flags = " ".join(m for bit, m in _VMFLAG_MNEMONICS if vma.vm_flags & bit)
+    return text + "VmFlags: %s \n" % flags
+
+
+def proc_pid_smaps(mm):
+    return "".join(show_smap(v) for v in mm.vmas())
 
 
 def _kb(pages):
@@ -121,6 +184,7 @@ def proc_file(kernel, task, path):
         return None
     name = "/".join(parts[2:])
     makers = {"maps": lambda: proc_pid_maps(task.mm), "status": lambda: proc_pid_status(task),
+              "smaps": lambda: proc_pid_smaps(task.mm),
               "statm": lambda: proc_pid_statm(task.mm),
               "cmdline": lambda: "".join(a + "\0" for a in task.argv),
               "comm": lambda: task.comm + "\n"}

@@ -7,6 +7,7 @@ from emu.arch import PAGE_SHIFT
 from kernel.fs.namei import s32
 from kernel.mm.mm import VM_LOCKED, VM_SHARED
 from kernel.mm.mmap import PAGE_ALIGN, do_mmap, do_munmap, find_vma, offset_in_page, sys_brk
+from kernel.mm.mlock import do_mincore, do_mlock, do_mlockall, do_munlock, do_munlockall
 from kernel.mm.mprotect import do_mprotect_pkey
 from kernel.mm.mremap import sys_mremap
 from kernel.syscalls.table import syscall
@@ -127,3 +128,37 @@ def sys_msync(task, start, length, flags):
         addr = vma.vm_end
         vma = vma.vm_next
     return -errno.ENOMEM if unmapped else 0
+
+
+@syscall("mincore", "p u p")
+def sys_mincore(task, start, length, vec):
+    out = do_mincore(task.mm, start, length)
+    if isinstance(out, int):
+        return out
+    task.uaccess.copy_to_user(vec, out)
+    return 0
+
+
+@syscall("mlock", "p u")
+def sys_mlock(task, start, length):
+    return do_mlock(task.mm, start, length)
+
+
+@syscall("mlock2", "p u x")
+def sys_mlock2(task, start, length, flags):
+    return do_mlock(task.mm, start, length, flags)
+
+
+@syscall("munlock", "p u")
+def sys_munlock(task, start, length):
+    return do_munlock(task.mm, start, length)
+
+
+@syscall("mlockall", "x")
+def sys_mlockall(task, flags):
+    return do_mlockall(task.mm, flags)
+
+
+@syscall("munlockall")
+def sys_munlockall(task):
+    return do_munlockall(task.mm)
