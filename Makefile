@@ -19,12 +19,17 @@ $(STAMP): pyproject.toml
 userland: setup
 	$(MAKE) -C userland all-libcs PYTHON=$(abspath $(PY))
 
-# The seed article's malloc story: small mallocs move the break (sys_brk),
-# a large one is an mmap, free() of it a munmap.  glibc tells the classic
-# story; without the gcc cross compiler the musl build is shown.
-DEMO_PROG = $(firstword $(wildcard userland/build/glibc/malloc_story) userland/build/musl/malloc_story)
+# The seed article's story.  1: malloc — small mallocs move the break
+# (sys_brk), a large one is an mmap, free() of it a munmap (glibc tells the
+# classic story; without the gcc cross compiler the musl build is shown).
+# 2: the four kinds of mapping, with the VMA events and the faults that
+# fill them.
+DEMO_LIBC = $(if $(wildcard userland/build/glibc/malloc_story),glibc,musl)
 demo: userland
-	$(VENV)/bin/a53emu run --trace syscall,vma,fault --maps $(DEMO_PROG)
+	@echo "=== 1. malloc: brk for small blocks, mmap for a large one ==="
+	$(VENV)/bin/a53emu run --trace syscall,vma,fault --maps userland/build/$(DEMO_LIBC)/malloc_story
+	@echo "=== 2. the four kinds of mapping ==="
+	$(VENV)/bin/a53emu run --trace vma,fault userland/build/$(DEMO_LIBC)/mmap_kinds
 
 test: userland
 	$(PY) -m pytest -q -n 2 tests

@@ -1,5 +1,5 @@
 /*
- * mmap_kinds.c - three kinds of mmap() and what each one means.
+ * mmap_kinds.c - the four kinds of mmap() and what each one means.
  *
  *  1. private anonymous  (MAP_PRIVATE|MAP_ANONYMOUS): fresh zero-filled
  *     memory; do_mmap creates a VMA, pages appear on first touch (page fault
@@ -10,6 +10,9 @@
  *  3. private file mapping (MAP_PRIVATE on a file): pages are read from the
  *     file (page cache) on fault; the first *write* makes a private copy
  *     (copy-on-write, do_wp_page), so the file itself never changes.
+ *  4. shared file mapping (MAP_SHARED on a file): the page-cache page itself
+ *     is mapped; a write dirties it, read() sees it at once, and msync() (or
+ *     munmap) writes it back to the file.  /proc/self/maps: rw-s + the path.
  */
 #include "common.h"
 #include <sys/mman.h>
@@ -90,6 +93,20 @@ int main(void)
     CHECK(pread(fd, disk, sizeof(disk) - 1, 0) == (ssize_t)strlen(text) &&
           strcmp(disk, text) == 0,
           "the file on disk is unchanged: %.*s", (int)strlen(text) - 1, disk);
+    CHECK(munmap(p, PAGE) == 0, "munmap");
+
+    /* 4. shared file mapping of the same file */
+    printf("4. shared file mapping of ./%s\n", FILE_NAME);
+    p = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    CHECK(p != MAP_FAILED, "mmap(MAP_SHARED, fd) succeeded");
+    if (p == MAP_FAILED)
+        return 1;
+    printf("  permissions in /proc/self/maps: %s\n", perms_of(p));
+    memcpy(p, "SHARED", 6);
+    memset(disk, 0, sizeof(disk));
+    CHECK(pread(fd, disk, 6, 0) == 6 && memcmp(disk, "SHARED", 6) == 0,
+          "read() sees the write through the mapping at once: %.6s", disk);
+    CHECK(msync(p, PAGE, MS_SYNC) == 0, "msync(MS_SYNC) writes the dirty page back");
     CHECK(munmap(p, PAGE) == 0, "munmap");
     close(fd);
     CHECK(unlink(FILE_NAME) == 0, "deleted ./%s", FILE_NAME);
