@@ -104,9 +104,10 @@ def describe_death(task, program):
     if d.sig in (SIGSEGV, SIGBUS):
         code = {SEGV_MAPERR: "SEGV_MAPERR: no mapping", SEGV_ACCERR: "SEGV_ACCERR: not permitted",
                 BUS_ADRERR: "BUS_ADRERR: past the end of the file"}.get(d.code, "")
-        return "a53emu: %s: %s (%s) on %s at address %#x%s" % (
+        at = " at address %#x" % d.addr if d.addr is not None else ""
+        return "a53emu: %s: %s (%s) on %s%s%s" % (
             program, "Segmentation fault" if d.sig == SIGSEGV else "Bus error", code,
-            d.reason or "access", d.addr, where)
+            d.reason or "access", at, where)
     text = "a53emu: %s: killed by %s" % (program, d.name)
     if d.reason:
         text += ": " + d.reason

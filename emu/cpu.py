@@ -228,7 +228,7 @@ class Core:
             return self.sp
         if name in ("xzr", "wzr"):
             return 0
-        value = self.x(int(name[1:]))
+        value = self.x({"fp": 29, "lr": 30}.get(name) or int(name[1:]))
         return value & 0xFFFFFFFF if name[0] == "w" else value
 
     def _effective_address(self, ins, op):

@@ -116,6 +116,7 @@ NORMAL_RUNS = {
     "code_reuse": ("code_reuse", [], [], []),
     "page_cache": ("page_cache", [], [], []),
     "mlock_mincore": ("mlock_mincore", [], [], []),
+    "signals": ("signals", [], [], []),
 }
 
 
@@ -163,12 +164,16 @@ def test_segfault(libc, tmp_path):
     assert re.search(r"\bat pc 0x[0-9a-f]+ <main\+0x[0-9a-f]+>", line), line
     m = re.search(r"\baddress (0x[0-9a-f]+)", line)
     assert m, line
-    if m.group(1) == "0x0":
-        pytest.skip("bug: the fault address is reported page-aligned (0x0, not 0x10): "
-                    "Unicorn passes `address & TARGET_PAGE_MASK` to UC_HOOK_TLB_FILL, "
-                    "emu/mmu.py Mmu.tlb_fill() uses that as FAR_EL1, so Death.addr (and "
-                    "si_addr) lose the offset in the page.  Linux reports si_addr 0x10.")
     assert m.group(1) == "0x10", line
+
+
+def test_sigsegv_while_blocked_kills(libc, tmp_path):
+    """A fault signal that is blocked cannot be delivered: Linux (force_sig_info)
+    unblocks it, resets the handler and the program dies, exit 139."""
+    a, q = run_both(libc, "signals", tmp_path, args=["blocked"])
+    assert_no_traceback(a)
+    assert shell_status(q.returncode) == a.returncode == 139
+    assert a.stdout == q.stdout == b"SIGSEGV blocked; faulting now\n"
 
 
 def test_udf_is_an_internal_error(libc, tmp_path):

@@ -72,10 +72,23 @@ class SyscallTable:
                 task.kernel.oom_kill(task.mm)
                 return
             if ret is NORETURN:
+                if task.pending:
+                    signal_pending_stop(task, core)
                 return
         if self.trace.syscall:
             self.trace.emit("syscall", task=task, nr=nr, d=d, args=regs[1:], ret=ret)
         core.set_return(ret)
+        if task.pending:
+            signal_pending_stop(task, core)
+
+
+def signal_pending_stop(task, core):
+    """ret_to_user's _TIF_SIGPENDING check: leave the run loop if a pending
+    signal is no longer blocked, so do_signal() delivers it."""
+    for sig in task.pending:
+        if not task.blocked & (1 << (sig - 1)):
+            core.stop()
+            return
 
 
 def syscall_name(nr):
