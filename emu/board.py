@@ -22,16 +22,6 @@ class Board:
         for core in self.cores:
             core.vbar = vector
 
-    def flush_tlb_all(self):
-        """TLBI VMALLE1IS: broadcast invalidation to every core."""
-        for core in self.cores:
-            core.flush_tlb()
-
-    def flush_tlb_page_all(self, va):
-        """TLBI VAE1IS: one page, on every core."""
-        for core in self.cores:
-            core.flush_tlb_page(va)
-
     def flush_code_cache_all(self):
         """IC IALLUIS: every core forgets its translated code."""
         for core in self.cores:

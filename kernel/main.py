@@ -281,6 +281,7 @@ class Kernel:
         task.core = core
         core.ttbr0 = (task.mm.asid << 48) | task.mm.pgd
         core.flush_tlb()
+        task.mm.cpu_vm_mask.add(core.index)
         core.sp = task.sp
         pc = task.entry
         while task.state != TASK_DEAD:

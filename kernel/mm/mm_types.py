@@ -90,6 +90,7 @@ class MmStruct:
         self.exe_file = None            # path of the executable (/proc/self/exe)
         self.load_bias = 0              # where an ET_DYN executable was placed
         self.vdso_base = 0              # mm->context.vdso: the signal trampoline page
+        self.cpu_vm_mask = set()        # mm_cpumask(): cores that have run this mm
         self.owner = None               # the task whose limits apply (CONFIG_MEMCG's mm->owner)
 
     def vmas(self):

@@ -1,9 +1,12 @@
 """arch/arm64/include/asm/tlbflush.h: TLB maintenance after changing descriptors.
 
 Linux issues TLBI ... IS instructions that every core in the inner-shareable
-domain obeys.  Unicorn can only drop a core's whole TLB, so every flush
-reaches every core in full; the range asked for is still what the trace
-shows, because that is what the kernel said.
+domain obeys.  Unicorn can only drop a core's whole TLB, so a flush drops
+everything on the cores concerned; the range asked for is still what the
+trace shows, because that is what the kernel said.  The cores concerned are
+those that have run the mm (mm_cpumask): others hold none of its entries
+(with ASIDs, Linux flushes only by ASID; a core that switches to the mm
+later starts from an empty TLB, see Kernel.run).
 """
 
 from emu.arch import PAGE_SIZE
@@ -20,16 +23,22 @@ class TlbFlusher:
         """flush_tlb_mm(): TLBI ASIDE1IS — every entry of mm's ASID."""
         if self.trace.tlb:
             self.trace.emit("tlb_flush", mm=mm, start=None, end=None)
-        self.board.flush_tlb_all()
+        for core in self.board.cores:
+            if core.index in mm.cpu_vm_mask:
+                core.flush_tlb()
 
     def flush_tlb_range(self, mm, start, end):
         """flush_tlb_range(): TLBI VAE1IS for each page of [start, end)."""
         if self.trace.tlb:
             self.trace.emit("tlb_flush", mm=mm, start=start, end=end)
-        self.board.flush_tlb_all()
+        for core in self.board.cores:
+            if core.index in mm.cpu_vm_mask:
+                core.flush_tlb()
 
     def flush_tlb_page(self, mm, addr):
         """flush_tlb_page(): TLBI VALE1IS for one page."""
         if self.trace.tlb:
             self.trace.emit("tlb_flush", mm=mm, start=addr, end=addr + PAGE_SIZE)
-        self.board.flush_tlb_page_all(addr)
+        for core in self.board.cores:
+            if core.index in mm.cpu_vm_mask:
+                core.flush_tlb_page(addr)
