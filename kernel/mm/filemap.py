@@ -13,12 +13,18 @@ permission fault that marks it dirty and makes the pte writable.  Writeback
 (msync, munmap, exit, fsync) writes only dirty pages, then write-protects
 them again (page_mkclean) so the next write is seen too.
 
-Omits: readahead, eviction (no reclaim), per-page locking.
+A miss reads ahead (a window of READAHEAD_PAGES, as Linux's default 128 KiB
+read_ahead_kb) in one host read, and writeback coalesces runs of adjacent
+dirty pages into one host write.
+
+Omits: readahead window sizing, eviction (no reclaim), per-page locking.
 """
 
 import os
 
 from emu.arch import PAGE_SHIFT, PAGE_SIZE
+
+READAHEAD_PAGES = 32
 
 
 class AddressSpace:
@@ -43,15 +49,32 @@ class AddressSpace:
         reference for the caller.  Returns None past the end of the file."""
         frame = self.pages.get(pgoff)
         if frame is None:
-            if pgoff << PAGE_SHIFT >= self.size():
+            size = self.size()
+            if pgoff << PAGE_SHIFT >= size:
                 return None
-            frame = self.kernel.pages.alloc_page()
-            if self.host_fd is not None:
-                data = os.pread(self.host_fd, PAGE_SIZE, pgoff << PAGE_SHIFT)
-                self.kernel.memory.write(frame, data)
-            self.pages[pgoff] = frame
+            if self.host_fd is None:
+                frame = self.pages[pgoff] = self.kernel.pages.alloc_page()
+            else:
+                frame = self._read_pages(pgoff, size)
         self.kernel.pages.get_page(frame)
         return frame
+
+    def _read_pages(self, pgoff, size):
+        """page_cache_sync_readahead(): read pgoff and the uncached pages after
+        it (up to the window and the end of the file) in one host read;
+        returns pgoff's frame.  Frames are zeroed, so a short read leaves
+        the tail of the last page zero, as past EOF must read."""
+        last = min(pgoff + READAHEAD_PAGES, (size + PAGE_SIZE - 1) >> PAGE_SHIFT)
+        count = 1
+        while pgoff + count < last and pgoff + count not in self.pages:
+            count += 1
+        data = os.pread(self.host_fd, count << PAGE_SHIFT, pgoff << PAGE_SHIFT)
+        memory = self.kernel.memory
+        for i in range(count):
+            frame = self.kernel.pages.alloc_page()
+            memory.write(frame, data[i << PAGE_SHIFT:(i + 1) << PAGE_SHIFT])
+            self.pages[pgoff + i] = frame
+        return self.pages[pgoff]
 
     def set_page_dirty(self, pgoff):
         """set_page_dirty(): the page differs from the file now."""
@@ -66,12 +89,17 @@ class AddressSpace:
             return []
         size = self.size()
         done = sorted(p for p in self.dirty if p >= first and (last is None or p <= last))
-        for pgoff in done:
+        memory = self.kernel.memory
+        run = []
+        for i, pgoff in enumerate(done):
             self.dirty.discard(pgoff)
-            off = pgoff << PAGE_SHIFT
-            if off < size:
-                os.pwrite(self.host_fd, self.kernel.memory.read(
-                    self.pages[pgoff], min(PAGE_SIZE, size - off)), off)
+            if pgoff << PAGE_SHIFT < size:
+                run.append(memory.read(self.pages[pgoff], PAGE_SIZE))
+            if run and (i + 1 == len(done) or done[i + 1] != pgoff + 1
+                        or done[i + 1] << PAGE_SHIFT >= size):
+                start = (pgoff - len(run) + 1) << PAGE_SHIFT
+                os.pwrite(self.host_fd, b"".join(run)[:size - start], start)
+                run = []
         if done:
             self.kernel.page_mkclean(self, done)
             trace = self.kernel.trace

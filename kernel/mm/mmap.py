@@ -10,6 +10,7 @@ Errors are returned the way Linux returns them: a negative errno.
 """
 
 import errno
+import os
 
 from emu.arch import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE
 from kernel.mm.mm import (
@@ -579,6 +580,8 @@ def get_unmapped_area(mm, file, addr, length, pgoff, flags):
         return -errno.ENOMEM
     if offset_in_page(addr):
         return -errno.EINVAL
+    if addr < MMAP_MIN_ADDR and os.geteuid() != 0:
+        return -errno.EPERM             # security_mmap_addr(): needs CAP_SYS_RAWIO
     return addr
 
 
