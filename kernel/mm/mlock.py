@@ -10,7 +10,7 @@ import os
 
 from emu.arch import PAGE_MASK, PAGE_SHIFT
 from kernel.mm.mm import PTE_PRESENT_MASK, VM_LOCKED
-from kernel.mm.mmap import PAGE_ALIGN, find_vma, split_vma, vma_merge
+from kernel.mm.mmap import PAGE_ALIGN, find_vma, vma_modify
 from kernel.uapi import RLIMIT_MEMLOCK
 
 MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT = 1, 2, 4
@@ -30,19 +30,9 @@ def mlock_fixup(mm, vma, prev, start, end, newflags):
     merging or splitting as mprotect_fixup does.  Returns (err, prev)."""
     if newflags == vma.vm_flags:
         return 0, vma
-    pgoff = vma.vm_pgoff + ((start - vma.vm_start) >> PAGE_SHIFT)
-    merged = vma_merge(mm, prev, start, end, newflags, vma.anon_vma, vma.vm_file, pgoff)
-    if merged is not None:
-        vma = merged
-    else:
-        if start != vma.vm_start:
-            err = split_vma(mm, vma, start, 1)
-            if err:
-                return err, vma
-        if end != vma.vm_end:
-            err = split_vma(mm, vma, end, 0)
-            if err:
-                return err, vma
+    err, vma = vma_modify(mm, vma, prev, start, end, newflags)
+    if err:
+        return err, vma
     npages = (end - start) >> PAGE_SHIFT
     mm.locked_vm += npages if newflags & VM_LOCKED else -npages
     vma.vm_flags = newflags

@@ -242,6 +242,16 @@ def __vma_unlink(mm, vma):
     mm.map_count -= 1
 
 
+def _remove_merged(mm, vma):
+    """The VMA a merge swallowed: unlink it and drop its file (fput)."""
+    __vma_unlink(mm, vma)
+    if vma.vm_file is not None:
+        vma.vm_file.put()
+    trace = mm.kernel.trace
+    if trace.vma:
+        trace.emit("vma_remove", mm=mm, vma=vma, reason="merged")
+
+
 def __vma_adjust(mm, vma, start, end, pgoff, insert=None, expand=None):
     """__vma_adjust() — move vma's bounds to [start, end) at pgoff.
 
@@ -257,17 +267,12 @@ def __vma_adjust(mm, vma, start, end, pgoff, insert=None, expand=None):
     Omits: i_mmap/anon_vma interval trees, uprobes, the locking.
     """
     nxt = vma.vm_next
-    trace = mm.kernel.trace
     if insert is None and nxt is not None and expand is nxt and expand is not vma \
             and end >= nxt.vm_end:
         # Case 8: vma disappears into its successor, which takes its pages.
         if nxt.anon_vma is None:
             nxt.anon_vma = vma.anon_vma
-        __vma_unlink(mm, vma)
-        if vma.vm_file is not None:
-            vma.vm_file.put()
-        if trace.vma:
-            trace.emit("vma_remove", mm=mm, vma=vma, reason="merged")
+        _remove_merged(mm, vma)
         nxt.vm_start = start
         nxt.vm_pgoff = pgoff
         vma_gap_update(nxt)
@@ -293,11 +298,7 @@ def __vma_adjust(mm, vma, start, end, pgoff, insert=None, expand=None):
             nxt.vm_pgoff -= (nxt.vm_start - end) >> PAGE_SHIFT
             nxt.vm_start = end
     for dead in removed:
-        __vma_unlink(mm, dead)
-        if dead.vm_file is not None:
-            dead.vm_file.put()
-        if trace.vma:
-            trace.emit("vma_remove", mm=mm, vma=dead, reason="merged")
+        _remove_merged(mm, dead)
     vma.vm_start = start
     vma.vm_end = end
     vma.vm_pgoff = pgoff
@@ -401,6 +402,44 @@ def __split_vma(mm, vma, addr, new_below):
     if trace.vma:
         trace.emit("vma_split", mm=mm, vma=vma, new=new, addr=addr)
     return 0
+
+
+def vma_modify(mm, vma, prev, start, end, vm_flags):
+    """The VMA that will cover exactly [start, end) of vma once it has
+    vm_flags: a neighbour it merges into (vma_merge), or vma split at start
+    and end.  Returns (0, that VMA) or (-ENOMEM, vma) if a split is refused.
+    (The common part of mprotect_fixup() and mlock_fixup(); Linux 6.x calls
+    it vma_modify_flags().)"""
+    pgoff = vma.vm_pgoff + ((start - vma.vm_start) >> PAGE_SHIFT)
+    merged = vma_merge(mm, prev, start, end, vm_flags, vma.anon_vma, vma.vm_file, pgoff)
+    if merged is not None:
+        return 0, merged
+    if start != vma.vm_start:
+        err = split_vma(mm, vma, start, 1)
+        if err:
+            return err, vma
+    if end != vma.vm_end:
+        err = split_vma(mm, vma, end, 0)
+        if err:
+            return err, vma
+    return 0, vma
+
+
+def vma_spans(mm, start, end):
+    """The VMAs over [start, end) as (vma, from, to) pieces, and whether part
+    of the range is unmapped (madvise and msync then report -ENOMEM after
+    doing the mapped parts)."""
+    spans = []
+    covered = start
+    unmapped = False
+    vma = find_vma(mm, start)
+    while vma is not None and vma.vm_start < end:
+        lo = max(start, vma.vm_start)
+        unmapped |= lo > covered
+        spans.append((vma, lo, min(end, vma.vm_end)))
+        covered = vma.vm_end
+        vma = vma.vm_next
+    return spans, unmapped or covered < end
 
 
 def split_vma(mm, vma, addr, new_below):

@@ -8,8 +8,8 @@ from kernel.mm.mm import (
     VM_NORESERVE, VM_READ, VM_SHARED, VM_WRITE, calc_vm_prot_bits, pte_modify,
 )
 from kernel.mm.mmap import (
-    PAGE_ALIGN, U64_MASK, find_vma, may_expand_vm, offset_in_page, split_vma, vm_stat_account,
-    vma_merge, vma_set_page_prot,
+    PAGE_ALIGN, U64_MASK, find_vma, may_expand_vm, offset_in_page, vm_stat_account, vma_modify,
+    vma_set_page_prot,
 )
 from kernel.mm.memory import mm_populate
 from kernel.uapi import PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PROT_WRITE
@@ -52,19 +52,9 @@ def mprotect_fixup(mm, vma, prev, start, end, newflags):
             return -errno.ENOMEM, prev
         if not oldflags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE):
             newflags |= VM_ACCOUNT
-    pgoff = vma.vm_pgoff + ((start - vma.vm_start) >> PAGE_SHIFT)
-    merged = vma_merge(mm, prev, start, end, newflags, vma.anon_vma, vma.vm_file, pgoff)
-    if merged is not None:
-        vma = merged
-    else:
-        if start != vma.vm_start:
-            err = split_vma(mm, vma, start, 1)
-            if err:
-                return err, vma
-        if end != vma.vm_end:
-            err = split_vma(mm, vma, end, 0)
-            if err:
-                return err, vma
+    err, vma = vma_modify(mm, vma, prev, start, end, newflags)
+    if err:
+        return err, vma
     vma.vm_flags = newflags
     vma_set_page_prot(vma)
     change_protection(vma, start, end, vma.vm_page_prot)

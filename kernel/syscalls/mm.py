@@ -6,7 +6,7 @@ import errno
 from emu.arch import PAGE_SHIFT
 from kernel.fs.namei import s32
 from kernel.mm.mm import VM_LOCKED, VM_SHARED
-from kernel.mm.mmap import PAGE_ALIGN, do_mmap, do_munmap, find_vma, offset_in_page, sys_brk
+from kernel.mm.mmap import PAGE_ALIGN, do_mmap, do_munmap, offset_in_page, sys_brk, vma_spans
 from kernel.mm.mlock import do_mincore, do_mlock, do_mlockall, do_munlock, do_munlockall
 from kernel.mm.mprotect import do_mprotect_pkey
 from kernel.mm.mremap import sys_mremap
@@ -74,29 +74,16 @@ def sys_madvise(task, start, length, advice):
         return -errno.EINVAL
     if end == start:
         return 0
-    unmapped = False
-    vma = find_vma(mm, start)
-    addr = start
-    while True:
-        if vma is None:
-            return -errno.ENOMEM
-        if addr < vma.vm_start:
-            unmapped = True
-            addr = vma.vm_start
-            if addr >= end:
-                return -errno.ENOMEM
-        stop = min(end, vma.vm_end)
+    spans, unmapped = vma_spans(mm, start, end)
+    for vma, lo, hi in spans:
         if advice in (MADV_DONTNEED, MADV_FREE):
             if vma.vm_flags & VM_LOCKED:
                 return -errno.EINVAL
             if advice == MADV_FREE and (vma.vm_file is not None or vma.vm_flags & VM_SHARED):
                 return -errno.EINVAL
-            task.kernel.zap_vma_range(vma, addr, stop)
-            task.kernel.tlb.flush_tlb_range(mm, addr, stop)
-        addr = stop
-        if addr >= end:
-            return -errno.ENOMEM if unmapped else 0
-        vma = vma.vm_next
+            task.kernel.zap_vma_range(vma, lo, hi)
+            task.kernel.tlb.flush_tlb_range(mm, lo, hi)
+    return -errno.ENOMEM if unmapped else 0
 
 
 @syscall("msync", "p u x")
@@ -110,23 +97,11 @@ def sys_msync(task, start, length, flags):
     end = start + PAGE_ALIGN(length)
     if end < start:
         return -errno.ENOMEM
-    unmapped = False
-    vma = find_vma(mm, start)
-    addr = start
-    while addr < end:
-        if vma is None:
-            return -errno.ENOMEM
-        if addr < vma.vm_start:
-            unmapped = True
-            addr = vma.vm_start
-            if addr >= end:
-                break
+    spans, unmapped = vma_spans(mm, start, end)
+    for vma, lo, hi in spans:
         if vma.vm_file is not None and vma.vm_flags & VM_SHARED:
-            first = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
-            last = vma.vm_pgoff + ((min(end, vma.vm_end) - vma.vm_start) >> PAGE_SHIFT) - 1
-            vma.vm_file.mapping.writeback(first, last)
-        addr = vma.vm_end
-        vma = vma.vm_next
+            first = vma.vm_pgoff + ((lo - vma.vm_start) >> PAGE_SHIFT)
+            vma.vm_file.mapping.writeback(first, first + ((hi - lo) >> PAGE_SHIFT) - 1)
     return -errno.ENOMEM if unmapped else 0
 
 
