@@ -79,7 +79,8 @@ class Kernel:
         """mm/shmem.c: shmem_zero_setup() — a shared anonymous mapping is a
         deleted /dev/zero-like file of its own, so it never merges."""
         file = File(self, None, "/dev/zero (deleted)", 2, body=b"")
-        file.mapping = AddressSpace(self, None, "/dev/zero (deleted)")
+        file.mapping = AddressSpace(self, None, "/dev/zero (deleted)",
+                                    size=vma.vm_end - vma.vm_start)
         file.mapping.users = 1
         vma.vm_file = file
 

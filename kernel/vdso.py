@@ -37,7 +37,7 @@ def arch_setup_additional_pages(kernel, mm):
     if is_err(addr):
         return addr
     file = File(kernel, None, VDSO_NAME, 0, body=b"")
-    file.mapping = AddressSpace(kernel, None, VDSO_NAME)
+    file.mapping = AddressSpace(kernel, None, VDSO_NAME, size=PAGE_SIZE)
     file.mapping.users = 1
     frame = kernel.pages.alloc_page()
     kernel.memory.write(frame, vdso_page_bytes())

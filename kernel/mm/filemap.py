@@ -30,18 +30,19 @@ READAHEAD_PAGES = 32
 class AddressSpace:
     """struct address_space: the cached pages of one inode, by page index."""
 
-    def __init__(self, kernel, host_fd=None, name=""):
+    def __init__(self, kernel, host_fd=None, name="", size=0):
         self.kernel = kernel
         self.host_fd = host_fd          # None for shmem and special mappings
         self.name = name
+        self.memory_size = size         # i_size of a file with no host file behind it
         self.pages = {}                 # pgoff -> frame (the cache's own reference)
         self.dirty = set()              # pgoffs written through a shared mapping
         self.users = 0
 
     def size(self):
-        """i_size: the file's length (shmem: unbounded)."""
+        """i_size: the file's length."""
         if self.host_fd is None:
-            return 1 << 62
+            return self.memory_size
         return os.fstat(self.host_fd).st_size
 
     def find_get_page(self, pgoff):
@@ -125,16 +126,20 @@ class AddressSpace:
             pos += n
         return b"".join(out)
 
-    def update_from_file(self, offset, length):
-        """After write() to the file: refresh cached pages overlapping
-        [offset, offset+length), which keeps mappings coherent with it."""
-        if not self.pages or length <= 0:
-            return
-        for pgoff in range(offset >> PAGE_SHIFT, ((offset + length - 1) >> PAGE_SHIFT) + 1):
+    def write_cached(self, offset, data):
+        """After write() has put data in the file at offset: copy it into the
+        cached pages it covers too, so mappings see it.  (Linux writes into
+        the page-cache page itself; a cached page may hold stores through a
+        shared mapping not yet written back, which a re-read would lose.)"""
+        memory = self.kernel.memory
+        pos, end = offset, offset + len(data)
+        while pos < end and self.pages:
+            pgoff = pos >> PAGE_SHIFT
+            n = min(end, (pgoff + 1) << PAGE_SHIFT) - pos
             frame = self.pages.get(pgoff)
             if frame is not None:
-                data = os.pread(self.host_fd, PAGE_SIZE, pgoff << PAGE_SHIFT)
-                self.kernel.memory.write(frame, data.ljust(PAGE_SIZE, b"\0"))
+                memory.write(frame + (pos & (PAGE_SIZE - 1)), data[pos - offset:pos - offset + n])
+            pos += n
 
     def truncate(self, new_size):
         """truncate_pagecache(): the file is now new_size bytes.  Pages wholly

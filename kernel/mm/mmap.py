@@ -24,12 +24,20 @@ from kernel.mm.rbtree import (
     rb_declare_callbacks, rb_erase_augmented, rb_insert_augmented, rb_link_node,
 )
 from kernel.uapi import (
-    MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_NONBLOCK, MAP_NORESERVE, MAP_POPULATE,
-    MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_TYPE, PROT_WRITE,
+    MAP_ANONYMOUS, MAP_DENYWRITE, MAP_EXECUTABLE, MAP_FIXED, MAP_FIXED_NOREPLACE,
+    MAP_GROWSDOWN, MAP_HUGETLB, MAP_LOCKED, MAP_NONBLOCK, MAP_NORESERVE, MAP_POPULATE,
+    MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_STACK, MAP_TYPE, MAP_UNINITIALIZED,
+    PROT_WRITE,
     RLIM_INFINITY, RLIMIT_AS, RLIMIT_DATA, RLIMIT_STACK,
 )
 
 U64_MASK = (1 << 64) - 1
+
+# include/linux/mman.h: the flags every MAP_SHARED has always accepted
+# (MAP_SHARED_VALIDATE refuses the others with -EOPNOTSUPP).
+LEGACY_MAP_MASK = (MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_DENYWRITE
+                   | MAP_EXECUTABLE | MAP_UNINITIALIZED | MAP_GROWSDOWN | MAP_LOCKED
+                   | MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB)
 
 # mm/mmap.c: stack_guard_gap, 256 pages: no mapping may come this close
 # below a stack (the 2017 "stack clash" fix, in 4.14).
@@ -667,7 +675,11 @@ def do_mmap(mm, file, addr, length, prot, flags, pgoff):
                 | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC)
     map_type = flags & MAP_TYPE
     if file is not None:
+        if map_type == MAP_SHARED:
+            flags &= LEGACY_MAP_MASK            # MAP_SHARED ignores newer flags
         if map_type in (MAP_SHARED, MAP_SHARED_VALIDATE):
+            if flags & ~LEGACY_MAP_MASK:
+                return -errno.EOPNOTSUPP
             if prot & PROT_WRITE and not file.writable:
                 return -errno.EACCES
             vm_flags |= VM_SHARED | VM_MAYSHARE
@@ -679,8 +691,10 @@ def do_mmap(mm, file, addr, length, prot, flags, pgoff):
             return -errno.EACCES
         if not file.mmap_capable:
             return -errno.ENODEV
+        if vm_flags & VM_GROWSDOWN:
+            return -errno.EINVAL
     else:
-        if map_type in (MAP_SHARED, MAP_SHARED_VALIDATE):
+        if map_type == MAP_SHARED:
             if vm_flags & VM_GROWSDOWN:
                 return -errno.EINVAL
             pgoff = 0
@@ -919,6 +933,7 @@ def expand_stack(vma, address):
     """
     mm = vma.vm_mm
     address &= PAGE_MASK
+    anon_vma_prepare(vma)           # the grown part's pages belong to the stack's anon_vma
     prev = vma.vm_prev
     if prev is not None and not prev.vm_flags & VM_GROWSDOWN \
             and prev.vm_flags & (VM_READ | VM_WRITE | VM_EXEC):

@@ -11,7 +11,7 @@ from emu.arch import PAGE_SHIFT, PAGE_SIZE
 from kernel.mm.mm import PTE_PRESENT_MASK, VM_DONTEXPAND, VM_LOCKED, VM_MAYSHARE
 from kernel.mm.mm_types import VmAreaStruct
 from kernel.mm.mmap import (
-    PAGE_ALIGN, __vma_adjust, do_munmap, find_vma, find_vma_links, get_unmapped_area,
+    PAGE_ALIGN, U64_MASK, __vma_adjust, do_munmap, find_vma, find_vma_links, get_unmapped_area,
     is_err, may_expand_vm, offset_in_page, vm_stat_account, vma_link, vma_merge,
 )
 from kernel.uapi import MAP_FIXED, MAP_SHARED, MREMAP_FIXED, MREMAP_MAYMOVE
@@ -61,6 +61,10 @@ def move_vma(vma, old_addr, old_len, new_len, new_addr):
     if mm.map_count >= mm.kernel.max_map_count - 3:
         return -errno.ENOMEM
     new_pgoff = vma.vm_pgoff + ((old_addr - vma.vm_start) >> PAGE_SHIFT)
+    if vma.vm_file is None and vma.anon_vma is None:
+        # copy_vma(): untouched anonymous memory takes its new address as
+        # pgoff, so it can merge with its new neighbours.
+        new_pgoff = new_addr >> PAGE_SHIFT
     vm_flags = vma.vm_flags
     new_vma = copy_vma(vma, new_addr, new_len, new_pgoff)
     if new_vma is None:
@@ -135,8 +139,8 @@ def sys_mremap(mm, addr, old_len, new_len, flags, new_addr):
         return -errno.EINVAL
     if offset_in_page(addr):
         return -errno.EINVAL
-    old_len = PAGE_ALIGN(old_len)
-    new_len = PAGE_ALIGN(new_len)
+    old_len = PAGE_ALIGN(old_len) & U64_MASK         # unsigned long: may wrap
+    new_len = PAGE_ALIGN(new_len) & U64_MASK
     if not new_len:
         return -errno.EINVAL
     if flags & MREMAP_FIXED:

@@ -164,7 +164,7 @@ def _host_write(task, file, data, offset=None):
         task.kernel.send_sigpipe(task)
         return -errno.EPIPE
     if file.mapping is not None:
-        file.mapping.update_from_file(pos, n)
+        file.mapping.write_cached(pos, data[:n])
     return n
 
 
@@ -225,6 +225,11 @@ def sys_pread64(task, fd, buf, count, pos):
     if file.body is None and file.host_fd is not None and not stat.S_ISREG(file.mode) \
             and not stat.S_ISBLK(file.mode):
         return -errno.ESPIPE
+    room = task.uaccess.writable_prefix(buf, count)
+    if room < count:
+        if room == 0:
+            return -errno.EFAULT if _read_file(task, file, 1, pos) else 0
+        count = room
     data = _read_file(task, file, count, pos)
     if isinstance(data, int):
         return data

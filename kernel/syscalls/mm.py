@@ -5,16 +5,18 @@ import errno
 
 from emu.arch import PAGE_SHIFT
 from kernel.fs.namei import s32
-from kernel.mm.mm import VM_LOCKED, VM_SHARED
-from kernel.mm.mmap import PAGE_ALIGN, do_mmap, do_munmap, offset_in_page, sys_brk, vma_spans
+from kernel.mm.mm import VM_SHARED
+from kernel.mm.mmap import (
+    PAGE_ALIGN, U64_MASK, do_mmap, do_munmap, offset_in_page, sys_brk, vma_spans,
+)
+from kernel.mm.madvise import do_madvise
 from kernel.mm.mlock import do_mincore, do_mlock, do_mlockall, do_munlock, do_munlockall
 from kernel.mm.mprotect import do_mprotect_pkey
 from kernel.mm.mremap import sys_mremap
 from kernel.syscalls.table import syscall
 from kernel.uapi import (
-    MADV_DONTNEED, MADV_FREE, MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL,
-    MADV_WILLNEED, MAP_ANONYMOUS, MAP_DENYWRITE, MAP_EXECUTABLE, MAP_HUGETLB,
-    MS_ASYNC, MS_INVALIDATE, MS_SYNC,
+    MAP_ANONYMOUS, MAP_DENYWRITE, MAP_EXECUTABLE, MAP_HUGETLB, MS_ASYNC, MS_INVALIDATE,
+    MS_SYNC,
 )
 
 
@@ -61,29 +63,7 @@ def sys_mremap_call(task, addr, old_len, new_len, flags, new_addr):
 
 @syscall("madvise", "p u madv")
 def sys_madvise(task, start, length, advice):
-    """mm/madvise.c: madvise() — DONTNEED/FREE drop pages, hints are checked only."""
-    mm = task.mm
-    if advice not in (MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED,
-                      MADV_DONTNEED, MADV_FREE):
-        return -errno.EINVAL
-    if offset_in_page(start):
-        return -errno.EINVAL
-    length = PAGE_ALIGN(length)
-    end = start + length
-    if end < start:
-        return -errno.EINVAL
-    if end == start:
-        return 0
-    spans, unmapped = vma_spans(mm, start, end)
-    for vma, lo, hi in spans:
-        if advice in (MADV_DONTNEED, MADV_FREE):
-            if vma.vm_flags & VM_LOCKED:
-                return -errno.EINVAL
-            if advice == MADV_FREE and (vma.vm_file is not None or vma.vm_flags & VM_SHARED):
-                return -errno.EINVAL
-            task.kernel.zap_vma_range(vma, lo, hi)
-            task.kernel.tlb.flush_tlb_range(mm, lo, hi)
-    return -errno.ENOMEM if unmapped else 0
+    return do_madvise(task.mm, start, length, advice)
 
 
 @syscall("msync", "p u x")
@@ -94,8 +74,8 @@ def sys_msync(task, start, length, flags):
         return -errno.EINVAL
     if flags & MS_ASYNC and flags & MS_SYNC:
         return -errno.EINVAL
-    end = start + PAGE_ALIGN(length)
-    if end < start:
+    end = start + (PAGE_ALIGN(length) & U64_MASK)      # unsigned long: may wrap to 0
+    if end > U64_MASK:
         return -errno.ENOMEM
     spans, unmapped = vma_spans(mm, start, end)
     for vma, lo, hi in spans:
