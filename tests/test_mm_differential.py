@@ -648,16 +648,6 @@ _NEW = "Linux changed after 4.14 (the host kernel is the judge): "
 # a53emu is fixed the case XPASSes: delete the entry, and the matching
 # GENERATOR_AVOIDS one); "skip": not even run (it hangs a53emu).
 KNOWN_DIVERGENT = {
-    "pwrite_from_mapping_of_same_bytes": ("xfail", _BUG +
-        "pwrite() whose buffer maps the very file bytes being written: Linux "
-        "(generic_perform_write) copies one page at a time, so the part of the buffer in "
-        "the second page already holds what the first chunk wrote; a53emu copies the whole "
-        "buffer before writing (here pread at 8+1000: Linux d2, a53emu c3)"),
-    "mremap_old_len_zero": ("xfail",
-        "a53emu bug: mremap(old_len=0) of a shared mapping creates a second mapping of "
-        "the same pages (4.14 and 6.x); a53emu returns -ENOMEM (move_vma fails on "
-        "do_munmap(len=0)).  For a private mapping 6.x returns -EINVAL (4.14 made a new "
-        "mapping); a53emu returns -ENOMEM and leaves the new VMA behind"),
     "mprotect_unaccounts_unfaulted_anon": ("xfail", _NEW +
         "since 6.7 mprotect_fixup() drops VM_ACCOUNT when an anonymous VMA without "
         "anon_vma becomes non-writable, so it merges with never-writable neighbours; 4.14 "
@@ -756,10 +746,6 @@ def test_regression(script, known, drivers, tmp_path_factory, request):
 # KNOWN_DIVERGENT): the generator leaves them out.  Remove an entry once the
 # corpus cases it stands for pass.
 GENERATOR_AVOIDS = {
-    # a53emu bugs (against 4.14 as well as the host kernel):
-    "io_aliasing",              # pwrite from a mapping of the bytes being written:
-                                # a53emu copies the buffer whole, Linux page by page
-                                # (driver: pwritemv/preadmv skip those)
     # Linux changed after 4.14:
     "mremap_source",            # source checked first; in-place growth merges
                                 # (driver: mremapv skips those)

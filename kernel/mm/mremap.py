@@ -8,7 +8,7 @@ left to free.  Omits: MREMAP_DONTUNMAP, userfaultfd, hugetlb.
 import errno
 
 from emu.arch import PAGE_SHIFT, PAGE_SIZE
-from kernel.mm.mm import PTE_PRESENT_MASK, VM_DONTEXPAND, VM_LOCKED, VM_MAYSHARE
+from kernel.mm.mm import PTE_PRESENT_MASK, VM_DONTEXPAND, VM_LOCKED, VM_MAYSHARE, VM_SHARED
 from kernel.mm.mm_types import VmAreaStruct
 from kernel.mm.mmap import (
     PAGE_ALIGN, U64_MASK, __vma_adjust, do_munmap, find_vma, find_vma_links, get_unmapped_area,
@@ -74,8 +74,9 @@ def move_vma(vma, old_addr, old_len, new_len, new_addr):
     # which must not count as a new high-water mark.
     hiwater_vm = mm.hiwater_vm
     vm_stat_account(mm, vm_flags, new_len >> PAGE_SHIFT)
-    if do_munmap(mm, old_addr, old_len) < 0:
-        return -errno.ENOMEM
+    # A failure here (old_len 0 duplicating a shared mapping, or a split
+    # refused) leaves the old range mapped; Linux carries on regardless.
+    do_munmap(mm, old_addr, old_len)
     mm.hiwater_vm = hiwater_vm
     if vm_flags & VM_LOCKED:
         mm.locked_vm += new_len >> PAGE_SHIFT
@@ -87,6 +88,8 @@ def vma_to_resize(mm, addr, old_len, new_len):
     vma = find_vma(mm, addr)
     if vma is None or vma.vm_start > addr:
         return -errno.EFAULT
+    if not old_len and not vma.vm_flags & (VM_SHARED | VM_MAYSHARE):
+        return -errno.EINVAL    # only shared mappings may be duplicated (since 4.x: -EINVAL)
     if old_len > vma.vm_end - addr:
         return -errno.EFAULT
     if new_len == old_len:

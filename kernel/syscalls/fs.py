@@ -13,6 +13,7 @@ import os
 import stat
 import struct
 
+from emu.arch import PAGE_SIZE
 from kernel.fs.file import File
 from kernel.fs.namei import PathError, guest_absolute, host_path, s32, user_path
 from kernel.fs.proc import is_proc_pid_path, proc_file
@@ -246,6 +247,30 @@ def _write_file(task, file, data, offset=None):
         return _err(e)
 
 
+def _write_from_user(task, file, buf, count, offset=None):
+    """generic_perform_write(): copy from the user and write, one file page at
+    a time when the file is cached, since the source may be a mapping of the
+    very page cache being written (each chunk then sees the ones before)."""
+    mapping = file.mapping
+    if mapping is None or not mapping.pages or count <= 0:
+        return _write_file(task, file, task.uaccess.copy_from_user(buf, count), offset)
+    pos = os.lseek(file.host_fd, 0, os.SEEK_CUR) if offset is None else offset
+    if offset is None and file.flags & O_APPEND:
+        pos = os.fstat(file.host_fd).st_size
+    done = 0
+    while done < count:
+        n = min(count - done, PAGE_SIZE - ((pos + done) & (PAGE_SIZE - 1)))
+        ret = _write_file(task, file, task.uaccess.copy_from_user(buf + done, n), pos + done)
+        if ret < 0:
+            return ret if done == 0 else done
+        done += ret
+        if ret < n:
+            break
+    if offset is None:
+        os.lseek(file.host_fd, pos + done, os.SEEK_SET)
+    return done
+
+
 @syscall("write", "fd ibuf:2 u")
 def sys_write(task, fd, buf, count):
     file = _fget(task, fd)
@@ -253,7 +278,7 @@ def sys_write(task, fd, buf, count):
         return -errno.EBADF
     if not file.writable:
         return -errno.EBADF
-    return _write_file(task, file, task.uaccess.copy_from_user(buf, count))
+    return _write_from_user(task, file, buf, count)
 
 
 @syscall("pwrite64", "fd ibuf:2 u d")
@@ -267,7 +292,7 @@ def sys_pwrite64(task, fd, buf, count, pos):
         return -errno.EBADF
     if not stat.S_ISREG(file.mode):
         return -errno.ESPIPE
-    return _write_file(task, file, task.uaccess.copy_from_user(buf, count), pos)
+    return _write_from_user(task, file, buf, count, pos)
 
 
 def _iovecs(task, iov, iovcnt):
