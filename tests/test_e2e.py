@@ -198,3 +198,26 @@ def test_udf_under_qemu_is_sigill(libc, tmp_path):
     q = run_qemu([userland_path(libc, "udf")], cwd=tmp_path, env=clean_env())
     assert shell_status(q.returncode) == 128 + signal.SIGILL
     assert q.stdout == b"about to execute an undefined instruction\n"
+
+
+def test_dynamic_glibc_program_with_sysroot(tmp_path):
+    """A dynamically linked program: load_elf_binary() maps PT_INTERP's
+    ld-linux-aarch64.so.1 from --sysroot, which then mmaps libc.so.6 with
+    the same syscalls a real kernel sees.  Compared with qemu -L."""
+    import shutil
+    import subprocess
+    sysroot = "/usr/aarch64-linux-gnu"
+    gcc = shutil.which("aarch64-linux-gnu-gcc")
+    if gcc is None or not os.path.isdir(sysroot):
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("aarch64-linux-gnu-gcc and its sysroot are required in CI")
+        pytest.skip("needs aarch64-linux-gnu-gcc and /usr/aarch64-linux-gnu")
+    src = userland_path("musl", "hello").parent.parent.parent / "src" / "hello.c"
+    prog = tmp_path / "hello-dyn"
+    subprocess.run([gcc, "-O1", "-o", str(prog), str(src)], check=True)
+    a = run_a53emu(["-L", sysroot, prog, "x", "y"], cwd=tmp_path, env=clean_env())
+    q = run_qemu(["-L", sysroot, prog, "x", "y"], cwd=tmp_path, env=clean_env())
+    assert_no_traceback(a)
+    assert (a.returncode, a.stdout, a.stderr) == (q.returncode, q.stdout, q.stderr) == (
+        2, q.stdout, b"")
+    assert b"hello, world" in a.stdout
