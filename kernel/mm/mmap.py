@@ -724,12 +724,9 @@ def mmap_region(mm, file, addr, length, vm_flags, pgoff):
         overlap = count_vma_pages_range(mm, addr, addr + length)
         if not may_expand_vm(mm, vm_flags, npages - overlap):
             return -errno.ENOMEM
-    while True:
-        links = find_vma_links(mm, addr, addr + length)
-        if links is not None:
-            break
-        if do_munmap(mm, addr, length):
-            return -errno.ENOMEM
+    links = munmap_vma_range(mm, addr, length)
+    if links is None:
+        return -errno.ENOMEM
     prev, parent, left = links
     if vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE) == VM_WRITE:   # accountable_mapping()
         vm_flags |= VM_ACCOUNT
@@ -748,6 +745,18 @@ def mmap_region(mm, file, addr, length, vm_flags, pgoff):
     if vm_flags & VM_LOCKED:
         mm.locked_vm += npages
     return addr
+
+
+def munmap_vma_range(mm, addr, length):
+    """munmap_vma_range() (Linux 5.x's name for the loop 4.14 writes out twice):
+    clear whatever maps [addr, addr+len) and return where a new VMA links in
+    (find_vma_links), or None if the unmap failed."""
+    while True:
+        links = find_vma_links(mm, addr, addr + length)
+        if links is not None:
+            return links
+        if do_munmap(mm, addr, length):
+            return None
 
 
 def count_vma_pages_range(mm, addr, end):
@@ -844,12 +853,9 @@ def do_brk_flags(mm, addr, request, flags=0):
     err = get_unmapped_area(mm, None, addr, length, 0, MAP_FIXED)
     if is_err(err):
         return err
-    while True:
-        links = find_vma_links(mm, addr, addr + length)
-        if links is not None:
-            break
-        if do_munmap(mm, addr, length):
-            return -errno.ENOMEM
+    links = munmap_vma_range(mm, addr, length)
+    if links is None:
+        return -errno.ENOMEM
     if not may_expand_vm(mm, flags, length >> PAGE_SHIFT):
         return -errno.ENOMEM
     if mm.map_count > mm.kernel.max_map_count:
