@@ -364,10 +364,3 @@ class Core:
                 self.uc.reg_write(A.UC_ARM64_REG_V0 + i, value)
             self.write_reg(A.UC_ARM64_REG_FPSR, fpsr)
             self.write_reg(A.UC_ARM64_REG_FPCR, fpcr)
-
-    def save_context(self):
-        """The user register file (for a task switch); opaque to the caller."""
-        return self.uc.context_save()
-
-    def restore_context(self, ctx):
-        self.uc.context_restore(ctx)

@@ -32,10 +32,6 @@ class PhysicalMemory:
         self.view = memoryview(self._map)
         self.host_address = ctypes.addressof(ctypes.c_char.from_buffer(self._map))
 
-    def contains(self, pa, length=1):
-        """True if [pa, pa + length) lies inside this RAM."""
-        return self.base <= pa and pa + length <= self.end
-
     def read(self, pa, length):
         """Bytes at physical address pa."""
         off = pa - self.base

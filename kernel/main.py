@@ -229,14 +229,12 @@ class Kernel:
     def oom_kill(self, mm):
         """mm/oom_kill.c: out_of_memory() — the only task is the victim."""
         task = mm.owner
-        rss_kb = mm.get_mm_rss() << (PAGE_SHIFT - 10)
         self.do_exit(task, SIGKILL, Death(
             SIGKILL, reason="Out of memory: Killed process %d (%s) total-vm:%dkB, "
             "anon-rss:%dkB, file-rss:%dkB; the board has %d MiB of RAM (--mem)" % (
                 task.pid, task.comm, mm.total_vm << (PAGE_SHIFT - 10),
                 mm.rss_anon << (PAGE_SHIFT - 10), mm.rss_file << (PAGE_SHIFT - 10),
                 self.memory.size >> 20)))
-        return rss_kb
 
     def internal_error(self, task, what, sig=SIGABRT, code=0):
         """Kill task for a kernel bug or an unemulatable state (exit 134).

@@ -14,7 +14,7 @@ from emu.arch import (
     PTE_ATTRINDX_SHIFT, PTE_NG, PTE_PXN, PTE_RDONLY, PTE_USER, PTE_UXN,
     esr_describe,
 )
-from kernel.mm.mm import PTE_DIRTY, PTE_PROT_NONE, PTE_SPECIAL, VM_FLAG_NAMES
+from kernel.mm.mm import PTE_DIRTY, PTE_PROT_NONE, PTE_SPECIAL
 
 EVENT_CLASSES = ("syscall", "fault", "vma", "pte", "tlb")
 
@@ -61,10 +61,6 @@ def describe_pte(pte):
     attr = (pte & PTE_ATTRINDX_MASK) >> PTE_ATTRINDX_SHIFT
     bits.append("Attr%d(%s)" % (attr, MAIR_ATTR_NAMES.get(attr, "?")))
     return " ".join(bits)
-
-
-def describe_vm_flags(flags):
-    return "|".join(name for name, bit in VM_FLAG_NAMES if flags & bit) or "0"
 
 
 def vma_line(vma):
