@@ -65,8 +65,7 @@ _VMFLAG_MNEMONICS = ((0x1, "rd"), (0x2, "wr"), (0x4, "ex"), (0x8, "sh"), (0x10, 
 
 def smaps_counts(vma):
     """smaps_pte_entry() over the VMA: (rss, pss*PAGE, shared_clean,
-    shared_dirty, private_clean, private_dirty, anonymous) in pages, where a
-    page's map count is its references less the page cache's own."""
+    shared_dirty, private_clean, private_dirty, anonymous) in pages."""
     mm = vma.vm_mm
     kernel = mm.kernel
     pt, pages = kernel.pgtable, kernel.pages
@@ -81,7 +80,7 @@ def smaps_counts(vma):
             continue                    # vm_normal_page(): the zero page is not counted
         frame = pte & DESC_ADDR_MASK
         is_anon = pages.flags[pages.index(frame)] & PG_anon
-        mapcount = pages.page_count(frame) - (0 if is_anon else 1)
+        mapcount = pages.page_mapcount(frame)
         pgoff = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
         dirty = bool(pte & PTE_DIRTY) or (mapping is not None and pgoff in mapping.dirty)
         rss += 1

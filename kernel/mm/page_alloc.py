@@ -1,7 +1,9 @@
 """mm/page_alloc.c: the physical frame allocator (one zone, order-0 pages only).
 
 Every frame of the board's RAM has a reference count (struct page's
-_refcount) and a flags byte (struct page's flags): PG_anon, the frame is
+_refcount: every holder, the page cache included), a map count (_mapcount
++ 1: how many ptes map it, kept by set_pte_at and zap) and a flags byte
+(struct page's flags): PG_anon, the frame is
 anonymous memory rather than a file's page cache; PG_exec, it has been
 mapped executable, so the CPU emulator may hold code translated from it.
 Frames never handed out yet are taken from the top of a "fresh" watermark,
@@ -35,6 +37,7 @@ class PageAllocator:
         self.base_pfn = memory.base >> PAGE_SHIFT
         self.nr_pages = memory.size >> PAGE_SHIFT
         self._refcount = array("i", bytes(4 * self.nr_pages))
+        self.mapcount = array("i", bytes(4 * self.nr_pages))
         self.flags = bytearray(self.nr_pages)
         self._free = []
         self._fresh = 0                 # frames [0, _fresh) have been handed out once
@@ -80,6 +83,10 @@ class PageAllocator:
     def index(self, pa):
         """Frame number within this RAM (for the flags array)."""
         return (pa >> PAGE_SHIFT) - self.base_pfn
+
+    def page_mapcount(self, pa):
+        """page_mapcount(): how many ptes map the frame at pa."""
+        return self.mapcount[(pa >> PAGE_SHIFT) - self.base_pfn]
 
     def page_count(self, pa):
         """page_count(): the frame's reference count."""

@@ -15,7 +15,7 @@ from emu.arch import (
     DESC_ADDR_MASK, DESC_TYPE_TABLE, DESC_VALID, PAGE_SHIFT, PAGE_SIZE, PTE_UXN,
     PTRS_PER_TABLE, level_shift, start_level,
 )
-from kernel.mm.mm import PTE_PRESENT_MASK
+from kernel.mm.mm import PTE_PRESENT_MASK, PTE_SPECIAL
 from kernel.mm.page_alloc import PG_exec
 
 _U64 = struct.Struct("<Q")
@@ -94,12 +94,21 @@ class PageTables:
     def set_pte_at(self, mm, addr, ptep, pte):
         """set_pte_at(): store a level-3 descriptor for addr.
 
+        Keeps each frame's map count (page_add_*_rmap / page_remove_rmap:
+        how many ptes map it; the zero page, PTE_SPECIAL, is not counted).
         A frame made executable is remembered (PG_exec), because the CPU
         emulator caches code translated from it: before the frame is reused,
         that cache must go (see PageAllocator.alloc_page)."""
-        _U64.pack_into(self.view, ptep - self.ram_base, pte)
+        off = ptep - self.ram_base
+        old = _U64.unpack_from(self.view, off)[0]
+        _U64.pack_into(self.view, off, pte)
+        pages = self.pages
+        if (old ^ pte) & DESC_ADDR_MASK or (old ^ pte) & PTE_PRESENT_MASK:
+            if old & PTE_PRESENT_MASK and not old & PTE_SPECIAL:
+                pages.mapcount[((old & DESC_ADDR_MASK) >> PAGE_SHIFT) - pages.base_pfn] -= 1
+            if pte & PTE_PRESENT_MASK and not pte & PTE_SPECIAL:
+                pages.mapcount[((pte & DESC_ADDR_MASK) >> PAGE_SHIFT) - pages.base_pfn] += 1
         if not pte & PTE_UXN and pte & DESC_VALID:
-            pages = self.pages
             pages.flags[((pte & DESC_ADDR_MASK) >> PAGE_SHIFT) - pages.base_pfn] |= PG_exec
         if self.trace.pte:
             self.trace.emit("pte_set", mm=mm, addr=addr, pte=pte, ptep=ptep)
@@ -116,6 +125,7 @@ class PageTables:
         view, base = self.view, self.ram_base
         unpack, pack = _U64.unpack_from, _U64.pack_into
         trace = self.trace
+        mapcount, base_pfn = self.pages.mapcount, self.pages.base_pfn
         cleared = 0
         addr = start
         while addr < end:
@@ -129,6 +139,8 @@ class PageTables:
                 pte = unpack(view, ptep - base)[0]
                 if pte & PTE_PRESENT_MASK:
                     pack(view, ptep - base, 0)
+                    if not pte & PTE_SPECIAL:
+                        mapcount[((pte & DESC_ADDR_MASK) >> PAGE_SHIFT) - base_pfn] -= 1
                     release(addr, pte)
                     cleared += 1
                     if trace.pte:
