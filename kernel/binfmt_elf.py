@@ -188,6 +188,18 @@ def _set_bss(task, bss, brk, flags):
             raise ExecError(126, "cannot map bss (%d)" % err)
 
 
+def _push_strings(um, p, strings):
+    """copy_strings(): store strings NUL-terminated below p, the last one
+    highest; returns the new p and the strings' addresses in order."""
+    ptrs = []
+    for s in reversed(strings):
+        p -= len(s) + 1
+        um.copy_to_user(p, s + b"\0")
+        ptrs.append(p)
+    ptrs.reverse()
+    return p, ptrs
+
+
 def _setup_stack(kernel, task, argv, envp, execfn, auxv_base):
     """setup_arg_pages() + create_elf_tables(): the initial stack; returns sp."""
     mm = task.mm
@@ -211,19 +223,9 @@ def _setup_stack(kernel, task, argv, envp, execfn, auxv_base):
     um.copy_to_user(p, execfn + b"\0")
     execfn_addr = p
     env_end = p
-    env_ptrs = []
-    for s in reversed(envp):
-        p -= len(s) + 1
-        um.copy_to_user(p, s + b"\0")
-        env_ptrs.append(p)
-    env_ptrs.reverse()
+    p, env_ptrs = _push_strings(um, p, envp)
     env_start = arg_end = p
-    arg_ptrs = []
-    for s in reversed(argv):
-        p -= len(s) + 1
-        um.copy_to_user(p, s + b"\0")
-        arg_ptrs.append(p)
-    arg_ptrs.reverse()
+    p, arg_ptrs = _push_strings(um, p, argv)
     arg_start = p
 
     p &= ~15
