@@ -143,6 +143,7 @@ def esr_describe(esr):
 # MSR/MRS (register) encoding and the ISS of its trap (EC_SYS64):
 #   insn: 1101 0101 00 | L | 1 | o0 | op1[18:16] | CRn[15:12] | CRm[11:8] | op2[7:5] | Rt[4:0]
 #   ISS:  Op0[21:20] Op2[19:17] Op1[16:14] CRn[13:10] Rt[9:5] CRm[4:1] Direction[0] (1 = MRS)
+INSN_CLREX = 0xD503305F         # CLREX #15: clear the local exclusive monitor
 INSN_MSR_MRS_MASK = 0xFFD00000
 INSN_MSR_MRS_BITS = 0xD5100000
 

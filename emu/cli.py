@@ -5,8 +5,11 @@ runs one program, and reports how it ended the way a shell would.
 """
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
+import threading
 import traceback
 
 from emu.board import DEFAULT_CORES, Board
@@ -55,6 +58,9 @@ def build_parser():
     r.add_argument("--trace-file", metavar="FILE", help="write traces here instead of stderr")
     r.add_argument("--maps", action="store_true",
                    help="print the program's final /proc/self/maps when it exits")
+    r.add_argument("--deterministic", action="store_true",
+                   help="switch tasks every fixed number of instructions (not on a timer), "
+                        "so runs are repeatable")
     r.add_argument("--debug", action="store_true", help="show Python tracebacks of internal errors")
     r.add_argument("program", help="the AArch64 ELF to run")
     r.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
@@ -114,6 +120,29 @@ def describe_death(task, program):
     return text
 
 
+@contextlib.contextmanager
+def forward_sigint(kernel):
+    """Ctrl-C on the host becomes SIGINT for the guest's foreground process
+    group, as a terminal's line discipline would send it.  Python runs
+    signal handlers only between bytecodes, so the scheduler's tick watches
+    the wake-up fd and stops the running core to let the handler in."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    old_handler = signal.signal(signal.SIGINT, lambda signum, frame: kernel.host_interrupt())
+    old_fd = signal.set_wakeup_fd(w)
+    kernel.sched.wakeup_fd = r
+    try:
+        yield
+    finally:
+        signal.set_wakeup_fd(old_fd)
+        signal.signal(signal.SIGINT, old_handler)
+        kernel.sched.wakeup_fd = None
+        os.close(r)
+        os.close(w)
+
+
 def cmd_run(opts):
     from kernel.binfmt_elf import ExecError
     from kernel.fs.proc import proc_pid_maps
@@ -146,16 +175,18 @@ def cmd_run(opts):
         trace.subscribe(MmPrinter(out))
 
     board = Board(ram_size=opts.mem, cores=opts.cores, va_bits=opts.va_bits)
-    kernel = Kernel(board, sysroot=opts.sysroot, trace=trace)
+    kernel = Kernel(board, sysroot=opts.sysroot, trace=trace, deterministic=opts.deterministic)
     if opts.maps:
-        kernel.exit_hooks.append(lambda task: out.write(proc_pid_maps(task.mm)))
+        kernel.exit_hooks.append(
+            lambda task: task is kernel.init_task and out.write(proc_pid_maps(task.mm)))
     envp = guest_environment(opts.setenv, opts.unsetenv)
     try:
         task = kernel.exec_init(opts.program, [opts.program] + opts.args, envp)
     except ExecError as e:
         print("a53emu: %s: %s" % (opts.program, e.reason), file=sys.stderr)
         return e.status
-    kernel.run(task)
+    with forward_sigint(kernel):
+        kernel.run(task)
     out.flush()
     if task.death is not None:
         if opts.debug and task.death.traceback:

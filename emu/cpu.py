@@ -13,9 +13,12 @@ wrapper's per-call register-class dispatch costs more than the call itself.
 
 import ctypes
 import functools
+import struct
 
 from capstone import CS_ARCH_ARM64, CS_MODE_ARM, CS_OP_MEM, Cs
-from unicorn import Uc, UC_ARCH_ARM64, UC_MODE_ARM, UC_PROT_ALL, UC_TLB_VIRTUAL
+from unicorn import (
+    Uc, UC_ARCH_ARM64, UC_MODE_ARM, UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ, UC_TLB_VIRTUAL,
+)
 from unicorn import arm64_const as A
 from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_HOOK_INTR, UC_HOOK_TLB_FILL
 from unicorn.unicorn_py3.unicorn import (
@@ -24,7 +27,7 @@ from unicorn.unicorn_py3.unicorn import (
 
 from emu.arch import (
     CPACR_FPEN_NONE, EC_BRK64, EC_IABT_LOW, EC_SVC64, EC_UNKNOWN, ESR_EC_SHIFT, ESR_IL,
-    INSN_MSR_MRS_BITS, INSN_MSR_MRS_MASK, MIDR_CORTEX_A53, MPIDR_U_BIT_RES1, PAGE_MASK, PAGE_SIZE,
+    INSN_CLREX, INSN_MSR_MRS_BITS, INSN_MSR_MRS_MASK, MIDR_CORTEX_A53, MPIDR_U_BIT_RES1, PAGE_MASK, PAGE_SIZE,
     PSTATE_EL0T, PSTATE_MODE_MASK, PSTATE_NZCV_MASK, SVC_LINUX, esr_sys64_from_insn,
 )
 
@@ -42,11 +45,83 @@ REG_X8 = A.UC_ARM64_REG_X8
 EXCP_UDEF, EXCP_SWI, EXCP_BKPT = 1, 2, 7
 _INTNO_EC = {EXCP_UDEF: EC_UNKNOWN, EXCP_SWI: EC_SVC64, EXCP_BKPT: EC_BRK64}
 
-# Stop address for uc_emu_start: never a valid EL0 address.
+# Stop address for uc_emu_start: never a valid EL0 address.  When a run
+# ends (emu_stop, or an instruction count running out) Unicorn still asks
+# for a translation of the page holding it: that fill is refused quietly.
 _NO_UNTIL = (1 << 64) - 1
+_UNTIL_PAGE = _NO_UNTIL & PAGE_MASK
+
+# The core's boot ROM: one page outside RAM holding a CLREX, which the core
+# executes to clear its exclusive monitor (see clear_exclusive).  It sits at
+# a virtual address no EL0 program can reach (above any TTBR0 range).
+ROM_PA = 0x1000
+ROM_VA = 0xFFFF_FFFF_FFFE_0000
 
 # The syscall ABI: number in x8, arguments in x0..x5.
 _SYSCALL_REGS = (REG_X8,) + X_REGS[:6]
+
+# The EL0 register file a context switch saves and restores (what Linux
+# keeps in pt_regs, thread.uw.tp_value and thread.uw.fpsimd_state): x0-x30,
+# sp, pc, NZCV, TPIDR_EL0, FPSR, FPCR as 64-bit values, then V0-V31 (128 bits).
+CONTEXT_REGS = X_REGS + (REG_SP, REG_PC, REG_NZCV, REG_TPIDR_EL0,
+                         A.UC_ARM64_REG_FPSR, A.UC_ARM64_REG_FPCR)
+CTX_SP, CTX_PC, CTX_NZCV, CTX_TPIDR, CTX_FPSR, CTX_FPCR = range(31, 37)
+V_REGS = tuple(A.UC_ARM64_REG_V0 + i for i in range(32))
+V_REG_BYTES = 16
+
+
+def initial_context(pc, sp):
+    """A register file for a program's first instruction: everything zero
+    but pc and sp (what start_thread() leaves)."""
+    gp = [0] * len(CONTEXT_REGS)
+    gp[CTX_PC] = pc
+    gp[CTX_SP] = sp
+    return gp, bytes(32 * V_REG_BYTES)
+
+
+# Where Unicorn 2.1.4 keeps `no_exit_request` in its struct uc_struct: four
+# bytes after the anchor run (target_page_size, target_page_align,
+# qemu_host_page_size, qemu_real_host_page_size, qemu_icache_linesize,
+# context_content, cpu_context_size, next_pc; then hook_insert, first_tb,
+# no_exit_request, init_done).  See Core._make_stops_precise.
+UNICORN_PINNED = "2.1.4"
+_UC_ANCHOR = struct.Struct("<IIQQiiiiQBBBB")
+_UC_SCAN_BYTES = 4096
+
+
+def _make_stops_precise(uc, uch):
+    """Let another thread stop this core only between translated blocks.
+
+    Unicorn 2.1.4 checks for a stop request after every guest load and
+    store and, when one is pending, leaves with the pc of the instruction
+    that has *already* accessed memory, which then runs twice: a store-
+    exclusive that succeeded succeeds again, a load into its own base
+    register loads from the wrong place.  Its ARM32 translator disables
+    those checks inside IT blocks through uc->no_exit_request; setting that
+    flag for good makes a timer's uc_emu_stop() take effect at the next
+    block boundary, exactly, and drops a helper call from every memory
+    access.  The flag is internal, so this is done only on the pinned
+    version and only when the surrounding fields are where they should be;
+    returns False otherwise, and the kernel then preempts by instruction
+    count instead (slower, but exact)."""
+    import unicorn
+    if unicorn.__version__ != UNICORN_PINNED:
+        return False
+    base = ctypes.cast(uch, ctypes.c_void_p).value
+    raw = ctypes.string_at(base, _UC_SCAN_BYTES)
+    ctx_size = uclib.uc_context_size(uch)
+    found = []
+    for off in range(0, _UC_SCAN_BYTES - _UC_ANCHOR.size, 8):
+        f = _UC_ANCHOR.unpack_from(raw, off)
+        if (f[0] == PAGE_SIZE and f[1] == PAGE_SIZE - 1 and f[2] == f[3] == PAGE_SIZE
+                and 0 < ctx_size - f[6] <= 64 and f[9] in (0, 1) and f[10] in (0, 1)
+                and f[11] == 0 and f[12] == 1):
+            found.append(off)
+    if len(found) != 1:
+        return False
+    flag = base + found[0] + _UC_ANCHOR.size - 2
+    ctypes.c_bool.from_address(flag).value = True
+    return True
 
 
 @functools.lru_cache(maxsize=None)
@@ -84,14 +159,20 @@ class Core:
         self.vbar = None            # the kernel's exception vector
         self.stop_requested = False
         self.current = None         # what the kernel runs here (opaque to the core)
+        self.active_mm = None       # whose translations the TLB may hold (opaque too)
+        self.last_task = None       # who ran here last (opaque too)
 
         uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
         uc.ctl_set_cpu_model(A.UC_CPU_ARM64_A53)
         uc.ctl_set_page_size(PAGE_SIZE)     # before any mapping: ARM's default is 1 KiB
         uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
         uc.mem_map_ptr(memory.base, memory.size, UC_PROT_ALL, memory.host_address)
+        uc.mem_map(ROM_PA, PAGE_SIZE, UC_PROT_READ | UC_PROT_EXEC)
+        uc.mem_write(ROM_PA, INSN_CLREX.to_bytes(4, "little"))
         self.uc = uc
         self._uch = uc._uch
+        # Before any code is translated: the flag is read at translation time.
+        self.precise_stop = _make_stops_precise(uc, self._uch)
         self._enter_el0()
 
         # Preallocated ctypes arguments for the hot paths.
@@ -102,6 +183,14 @@ class Core:
         self._sys_vals = (ctypes.c_uint64 * n)()
         self._sys_ptrs = (ctypes.c_void_p * n)(
             *[ctypes.addressof(self._sys_vals) + 8 * i for i in range(n)])
+        self._ctx_ids = (ctypes.c_int * len(CONTEXT_REGS))(*CONTEXT_REGS)
+        self._ctx_vals = (ctypes.c_uint64 * len(CONTEXT_REGS))()
+        self._ctx_ptrs = (ctypes.c_void_p * len(CONTEXT_REGS))(
+            *[ctypes.addressof(self._ctx_vals) + 8 * i for i in range(len(CONTEXT_REGS))])
+        self._v_ids = (ctypes.c_int * 32)(*V_REGS)
+        self._v_vals = (ctypes.c_uint8 * (32 * V_REG_BYTES))()
+        self._v_ptrs = (ctypes.c_void_p * 32)(
+            *[ctypes.addressof(self._v_vals) + V_REG_BYTES * i for i in range(32)])
         self._flush_code = (UC_CTL_IO_WRITE << 30) | UC_CTL_TLB_FLUSH
         self._hooks = []
         self._hook(UC_HOOK_INTR, HOOK_INTR_CFUNC(self._on_interrupt))
@@ -153,6 +242,13 @@ class Core:
         is on its way out of run(), whatever it was still fetching."""
         if self.stop_requested:
             return False
+        if va & PAGE_MASK == _UNTIL_PAGE:
+            self.stop_requested = True      # the run is ending, not a guest access
+            return False
+        if va & PAGE_MASK == ROM_VA:
+            e = entry[0]
+            e.paddr, e.perms = ROM_PA, UC_PROT_READ | UC_PROT_EXEC
+            return True
         self.filling_page = va & PAGE_MASK
         try:
             answer = self.mmu.tlb_fill(self, va, access)
@@ -259,16 +355,28 @@ class Core:
 
     # -- running ------------------------------------------------------------------
 
-    def run(self, pc):
-        """Execute from pc until stop() or an error.  Raises CoreStopped on
-        an error Unicorn reports, re-raises an exception from a hook."""
+    def run(self, pc, count=0):
+        """Execute from pc until stop(), an error, or (count > 0) after count
+        instructions.  Raises CoreStopped on an error Unicorn reports,
+        re-raises an exception from a hook."""
         self.stop_requested = False
-        err = uclib.uc_emu_start(self._uch, pc, _NO_UNTIL, 0, 0)
+        err = uclib.uc_emu_start(self._uch, pc, _NO_UNTIL, 0, count)
         if self.failure is not None:
             exc, self.failure = self.failure, None
             raise exc
         if err and not self.stop_requested:
             raise CoreStopped(err, uclib.uc_strerror(err).decode())
+
+    def clear_exclusive(self):
+        """CLREX: forget the exclusive monitor's reservation.  An exception
+        return does this on the A53, so a task switched onto this core can
+        never complete a store-exclusive with another task's reservation
+        (QEMU keeps the monitor in the CPU state, which a context switch of
+        the registers does not touch)."""
+        pc = self.pc
+        self.stop_requested = False
+        uclib.uc_emu_start(self._uch, ROM_VA, ROM_VA + 4, 0, 0)
+        self.pc = pc
 
     def stop(self):
         """Ask the core to leave run() at the next instruction boundary."""
@@ -351,6 +459,21 @@ class Core:
                 "v": [self.uc.reg_read(A.UC_ARM64_REG_V0 + i) for i in range(32)],
                 "fpsr": self.read_reg(A.UC_ARM64_REG_FPSR),
                 "fpcr": self.read_reg(A.UC_ARM64_REG_FPCR)}
+
+    def save_context(self):
+        """The whole EL0 register file as (gp, v): gp a list of the 64-bit
+        registers in CONTEXT_REGS order, v the 512 bytes of V0-V31."""
+        uclib.uc_reg_read_batch(self._uch, self._ctx_ids, self._ctx_ptrs, len(CONTEXT_REGS))
+        uclib.uc_reg_read_batch(self._uch, self._v_ids, self._v_ptrs, 32)
+        return list(self._ctx_vals), bytes(self._v_vals)
+
+    def load_context(self, context):
+        """Load a register file saved by save_context() (on any core)."""
+        gp, v = context
+        self._ctx_vals[:] = gp
+        ctypes.memmove(self._v_vals, v, len(v))
+        uclib.uc_reg_write_batch(self._uch, self._ctx_ids, self._ctx_ptrs, len(CONTEXT_REGS))
+        uclib.uc_reg_write_batch(self._uch, self._v_ids, self._v_ptrs, 32)
 
     def set_user_regs(self, x, sp, pc, pstate, v=None, fpsr=None, fpcr=None):
         """Load the EL0 register file (rt_sigreturn); v/fpsr/fpcr optional."""

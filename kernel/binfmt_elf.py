@@ -7,6 +7,7 @@ As with `setarch -R` (randomize_va_space = 0) nothing is randomised, so
 every run of a program sees the same addresses.
 """
 
+import errno
 import os
 import struct
 
@@ -41,12 +42,14 @@ STACK_EXPAND = 128 << 10        # setup_arg_pages(): room to grow before the fir
 
 
 class ExecError(Exception):
-    """The program cannot be run: a one-line reason and the shell's status."""
+    """The program cannot be run: a one-line reason, the shell's status and
+    the errno execve() returns (ENOEXEC unless said otherwise)."""
 
-    def __init__(self, status, reason):
+    def __init__(self, status, reason, err=errno.ENOEXEC):
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.errno = err
 
 
 def elf_dyn_base(task_size):
@@ -59,19 +62,19 @@ def _open_elf(path):
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
-        raise ExecError(127, "No such file or directory")
+        raise ExecError(127, "No such file or directory", errno.ENOENT)
     except IsADirectoryError:
-        raise ExecError(126, "Is a directory")
+        raise ExecError(126, "Is a directory", errno.EACCES)
     except PermissionError:
-        raise ExecError(126, "Permission denied")
+        raise ExecError(126, "Permission denied", errno.EACCES)
     except OSError as e:
-        raise ExecError(126, e.strerror or str(e))
+        raise ExecError(126, e.strerror or str(e), e.errno or errno.EIO)
     try:
         st = os.fstat(fd)
         if not os.path.isfile(path):
-            raise ExecError(126, "not a regular file")
+            raise ExecError(126, "not a regular file", errno.EACCES)
         if not os.access(path, os.X_OK):
-            raise ExecError(126, "Permission denied")
+            raise ExecError(126, "Permission denied", errno.EACCES)
         head = os.pread(fd, 64, 0)
         if head[:4] != b"\x7fELF":
             raise ExecError(126, "exec format error: not an ELF file")
@@ -208,7 +211,7 @@ def _setup_stack(kernel, task, argv, envp, execfn, auxv_base):
     nitems = 1 + len(argv) + 1 + len(envp) + 1 + 2 * (len(auxv_base) + 4)
     need = PAGE_ALIGN(strings_area + len(ELF_PLATFORM) + 1 + 16 + 16 + nitems * 8 + 16)
     if need > task.rlim[RLIMIT_STACK][0] // 4:      # exec refuses argv+envp over a quarter of RLIMIT_STACK
-        raise ExecError(126, "Argument list too long")
+        raise ExecError(126, "Argument list too long", errno.E2BIG)
     vma = VmAreaStruct(mm, top - need - STACK_EXPAND, top, VM_STACK_FLAGS,
                        vm_get_page_prot(VM_STACK_FLAGS))
     insert_vm_struct(mm, vma)
@@ -252,9 +255,10 @@ def _setup_stack(kernel, task, argv, envp, execfn, auxv_base):
     return sp
 
 
-def load_elf_binary(kernel, task, path, argv, envp):
+def load_elf_binary(kernel, task, path, argv, envp, execfn=None):
     """Build task's address space from the ELF at host `path`; sets task.entry
-    and task.sp.  Raises ExecError with the status a shell would give."""
+    and task.sp.  execfn is the name execve() was given (AT_EXECFN; default
+    path).  Raises ExecError with the status a shell would give."""
     fd, header, phdrs, interp = _open_elf(path)
     file = File(kernel, fd, os.fsdecode(os.path.abspath(path)), O_RDONLY)
     mm = task.mm
@@ -266,7 +270,8 @@ def load_elf_binary(kernel, task, path, argv, envp):
                 ifd, iheader, iphdrs, _ = _open_elf(ipath)
             except ExecError as e:
                 raise ExecError(126 if e.status != 127 else 127,
-                                "cannot load interpreter %s: %s" % (interp.decode(), e.reason))
+                                "cannot load interpreter %s: %s" % (interp.decode(), e.reason),
+                                e.errno)
             interp_info = (File(kernel, ifd, interp.decode(), O_RDONLY), iheader, iphdrs)
         hint = elf_dyn_base(mm.task_size) if interp is not None else None
         load_bias, ext = _map_image(kernel, task, file, header, phdrs, hint)
@@ -294,6 +299,6 @@ def load_elf_binary(kernel, task, path, argv, envp):
                 (AT_PHNUM, header["phnum"]), (AT_BASE, interp_base), (AT_FLAGS, 0),
                 (AT_ENTRY, entry), (AT_UID, uid), (AT_EUID, os.geteuid()), (AT_GID, gid),
                 (AT_EGID, os.getegid()), (AT_SECURE, 0), (AT_RANDOM, None)]
-        task.sp = _setup_stack(kernel, task, argv, envp, os.fsencode(path), auxv)
+        task.sp = _setup_stack(kernel, task, argv, envp, execfn or os.fsencode(path), auxv)
     finally:
         file.put()

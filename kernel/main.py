@@ -6,34 +6,41 @@ flusher, the page cache, the syscall table, the tracer and the tasks.  It
 installs its exception vector on every core and runs the init task.
 """
 
-import errno
 import fcntl
 import os
 import time
-import traceback
 
 from capstone import CS_ARCH_ARM64, CS_MODE_ARM, Cs
 
 from emu.arch import PAGE_SHIFT, PTE_RDONLY
-from emu.cpu import CoreStopped
+from emu.cpu import initial_context
 from kernel.binfmt_elf import ExecError, load_elf_binary
 from kernel.entry import Vectors
+from kernel.exit import do_group_exit
+from kernel.fork import PAGES_PER_THREAD
 from kernel.fs.file import FdTable, File
+from kernel.mm.context import AsidAllocator
 from kernel.mm.fault import VM_FAULT_BADACCESS, VM_FAULT_BADMAP
 from kernel.mm.filemap import AddressSpace
 from kernel.mm.memory import mm_populate, zap_vma_range
 from kernel.mm.mm import PTE_PRESENT_MASK, VM_SHARED
 from kernel.mm.mm_types import MmStruct
-from kernel.mm.mmap import DEFAULT_MAX_MAP_COUNT, exit_mmap
+from kernel.mm.mmap import DEFAULT_MAX_MAP_COUNT
 from kernel.mm.page_alloc import OutOfMemory, PageAllocator
 from kernel.mm.pgtable import PageTables
 from kernel.mm.tlb import TlbFlusher
-from kernel.sched.task import TASK_DEAD, FsStruct, Task
-from kernel.signal import SI_TKILL, Death, SigInfo, do_signal, send_signal
+from kernel.sched.core import Deadlock, Scheduler
+from kernel.sched.task import FsStruct, Task
+from kernel.signal import Death, kill_info, send_signal
 from kernel.syscalls.table import SyscallTable, syscall_name
 from kernel.trace import Tracer, describe_pte
 from kernel.uaccess import UserMemory
-from kernel.uapi import NSIG, SIGABRT, SIGKILL, SIGPIPE
+from kernel.uapi import SIGABRT, SIGINT, SIGKILL, SIGPIPE
+
+# kernel/fork.c: MIN_THREADS, the floor of max_threads.
+MIN_THREADS = 20
+# The first pid after init's (kernel/pid.c hands out pids upward from 1).
+INIT_PID = 1
 
 # arch/arm64/include/asm/processor.h: the user address space, and the gap
 # left below the stack for it to grow (mmap_base = STACK_TOP - 128 MiB).
@@ -42,7 +49,8 @@ MMAP_MIN_GAP = 128 << 20
 class Kernel:
     """The mini-kernel of one board."""
 
-    def __init__(self, board, sysroot=None, trace=None, max_map_count=DEFAULT_MAX_MAP_COUNT):
+    def __init__(self, board, sysroot=None, trace=None, max_map_count=DEFAULT_MAX_MAP_COUNT,
+                 deterministic=False):
         self.board = board
         self.memory = board.memory
         self.ncpus = len(board.cores)
@@ -59,9 +67,14 @@ class Kernel:
         self.vectors = Vectors(self)
         board.install_vector(self.vectors)
         self.boot_time = time.monotonic()
-        self.next_pid = 1
-        self.tasks = {}
+        self.next_pid = INIT_PID
+        self.tasks = {}                             # pid -> task (threads included)
+        self.max_threads = max(MIN_THREADS, self.pages.nr_pages // PAGES_PER_THREAD)
+        self.sched = Scheduler(self, deterministic)
+        self.asids = AsidAllocator(board)
+        self.futex_queues = {}                      # futex key -> [FutexQ] (kernel/futex.py)
         self.exit_hooks = []                        # called with a task before its mm goes
+        self.init_task = None
         self._disasm = Cs(CS_ARCH_ARM64, CS_MODE_ARM)
 
     # -- services the mm code calls back into -------------------------------------
@@ -113,10 +126,13 @@ class Kernel:
     def mapping_vmas(self, mapping):
         """The VMAs of every address space that map `mapping` (Linux walks
         the i_mmap interval tree; we look at each task's VMAs)."""
+        seen = set()
         for task in self.tasks.values():
-            if task.mm is None or task.mm.pgd == 0:
+            mm = task.mm
+            if mm is None or mm.pgd == 0 or id(mm) in seen:
                 continue
-            for vma in task.mm.vmas():
+            seen.add(id(mm))
+            for vma in mm.vmas():
                 if vma.vm_file is not None and vma.vm_file.mapping is mapping:
                     yield vma
 
@@ -157,25 +173,40 @@ class Kernel:
 
     # -- processes ---------------------------------------------------------------
 
-    def create_mm(self, task):
+    def uid_of(self, task):
+        """The task's user id: the host's (no credential model yet)."""
+        return os.getuid()
+
+    def alloc_pid(self):
+        """alloc_pid(): the next unused pid (they are never reused in a run
+        short of pid_max, like Linux's cyclic allocation)."""
+        pid = self.next_pid
+        while pid in self.tasks:
+            pid += 1
+        self.next_pid = pid + 1
+        return pid
+
+    def free_pid(self, pid):
+        self.tasks.pop(pid, None)
+
+    def mm_alloc(self, owner):
+        """mm_alloc(): an empty address space with its own pgd."""
         pgd = self.pgtable.pgd_alloc()
         mm = MmStruct(self, self.task_size, self.task_size - MMAP_MIN_GAP, pgd)
-        mm.owner = task
-        mm.asid = task.pid & 0xFFFF
+        mm.owner = owner
+        mm.uaccess = UserMemory(self, mm)
         return mm
 
     def exec_init(self, path, argv, envp, cwd=None):
-        """Create the first task running the program at host path `path`.
+        """Create init (pid 1) running the program at host path `path`.
 
         Raises ExecError (status 126/127 and a reason) if it cannot run.
         """
-        pid = self.next_pid
-        self.next_pid += 1
+        pid = self.alloc_pid()
         argv = [os.fsencode(a) for a in argv]
         task = Task(self, pid, os.path.basename(os.fsdecode(argv[0] if argv else path)),
                     [os.fsdecode(a) for a in argv])
-        task.mm = self.create_mm(task)
-        task.uaccess = UserMemory(self, task.mm)
+        task.mm = self.mm_alloc(task)
         task.fs = FsStruct(cwd or os.getcwd())
         task.files = FdTable()
         for fd in (0, 1, 2):
@@ -192,62 +223,52 @@ class Kernel:
         except OutOfMemory:
             raise ExecError(126, "out of memory while loading (board RAM %d MiB)"
                             % (self.memory.size >> 20))
+        task.context = initial_context(task.entry, task.sp)
         self.tasks[pid] = task
+        self.init_task = task
+        self.sched.enqueue_new(task)
         return task
 
-    def do_exit(self, task, status, death=None):
-        """kernel/exit.c: do_exit() — release the mm and files, stop the core."""
-        if task.state == TASK_DEAD:
-            return
-        task.state = TASK_DEAD
-        task.exit_code = status
-        task.death = death
-        if self.trace.syscall:
-            self.trace.emit("exit", task=task, status=status)
-        for hook in self.exit_hooks:
-            hook(task)
-        if task.core is not None:
-            task.core.stop()
-            task.core.ttbr0 = 0         # its tables are about to be freed
-        task.files.close_all()
-        exit_mmap(task.mm)
-
-    def send_signal(self, task, sig):
-        """kill()/tgkill() to ourselves: 0, or -EINVAL for a bad number."""
-        if sig == 0:
-            return 0
-        if not 1 <= sig <= NSIG:
-            return -errno.EINVAL
-        send_signal(task, SigInfo(sig, SI_TKILL, pid=task.tgid, uid=os.getuid(),
-                                  pc=None))
-        return 0
+    def host_interrupt(self):
+        """The host's SIGINT handler: forward SIGINT into the board."""
+        self.sched.host_signals.append(SIGINT)
+        wakeup = self.sched.wakeup_fd
+        if wakeup is not None:
+            try:
+                while os.read(wakeup, 64):
+                    pass
+            except BlockingIOError:
+                pass
 
     def send_sigpipe(self, task):
         """A write to a pipe with no reader: SIGPIPE (the write says EPIPE)."""
-        self.send_signal(task, SIGPIPE)
+        send_signal(task, kill_info(task, SIGPIPE))
 
     def oom_kill(self, mm):
-        """mm/oom_kill.c: out_of_memory() — the only task is the victim."""
+        """mm/oom_kill.c: out_of_memory() — the victim is the process whose
+        address space needed the page (Linux picks the largest rss; this is
+        the one asking, which on a board of a few processes usually is)."""
         task = mm.owner
-        self.do_exit(task, SIGKILL, Death(
+        if task.exit_state is not None:
+            return
+        do_group_exit(task, SIGKILL, Death(
             SIGKILL, reason="Out of memory: Killed process %d (%s) total-vm:%dkB, "
             "anon-rss:%dkB, file-rss:%dkB; the board has %d MiB of RAM (--mem)" % (
-                task.pid, task.comm, mm.total_vm << (PAGE_SHIFT - 10),
+                task.tgid, task.comm, mm.total_vm << (PAGE_SHIFT - 10),
                 mm.rss_anon << (PAGE_SHIFT - 10), mm.rss_file << (PAGE_SHIFT - 10),
                 self.memory.size >> 20)))
 
     def internal_error(self, task, what, sig=SIGABRT, code=0):
-        """Kill task for a kernel bug or an unemulatable state (exit 134).
-
-        Also when the task was already dying: a bug on the way out must not
+        """Kill task's process for a kernel bug or an unemulatable state (exit
+        134).  Also when it was already dying: a bug on the way out must not
         hide behind the signal that was killing it."""
         pc = task.core.elr_el1 if task.core is not None else None
         last = syscall_name(task.last_syscall) if task.last_syscall is not None else "none"
         death = Death(sig, code, None, pc, "%s (last syscall: %s)" % (what, last), internal=True)
-        if task.state == TASK_DEAD:
-            task.death = death
-        else:
-            self.do_exit(task, SIGABRT, death)
+        task.death = death
+        task.group_leader.death = death
+        if task.exit_state is None:
+            do_group_exit(task, SIGABRT, death)
 
     def disassemble(self, task, pc):
         data = task.uaccess.peek(pc, 4)
@@ -270,34 +291,25 @@ class Kernel:
 
     # -- running -------------------------------------------------------------------
 
-    def run(self, task):
-        """Run task on core 0 until it exits; returns its wait status.
-
-        The second core stays idle (WFI) until there are threads to give it.
-        """
-        core = self.board.cores[0]
-        core.current = task
-        task.core = core
-        core.ttbr0 = (task.mm.asid << 48) | task.mm.pgd
-        core.flush_tlb()
-        task.mm.cpu_vm_mask.add(core.index)
-        core.sp = task.sp
-        pc = task.entry
-        while task.state != TASK_DEAD:
-            try:
-                core.run(pc)
-                if task.pending:
-                    do_signal(task, core)       # do_notify_resume()
-            except CoreStopped as e:
-                self.internal_error(task, "the CPU emulator stopped: %s" % e)
-                break
-            except Exception as e:      # a kernel bug: report it with the guest's state
-                self.internal_error(task, "%s: %s" % (type(e).__name__, e))
-                task.death.traceback = traceback.format_exc()
-                break
-            pc = core.pc
-        core.current = None
-        return task.exit_code
+    def run(self, init):
+        """Run until init exits; returns its wait status.  What is still
+        running then is killed (Linux would panic: init must not die).
+        Every task asleep with nothing to wake it is a deadlock: reported
+        in init's death, as an internal error."""
+        try:
+            self.sched.run(init)
+        except Deadlock:
+            waits = "; ".join("%d (%s) in %s" % (t.pid, t.comm, syscall_name(t.last_syscall)
+                                                 if t.last_syscall is not None else "nothing")
+                              for t in self.tasks.values() if t.exit_state is None)
+            self.internal_error(init, "deadlock: every task sleeps forever: " + waits)
+            for t in list(self.tasks.values()):
+                if t.exit_state is None:
+                    do_group_exit(t, SIGKILL)
+        for t in list(self.tasks.values()):
+            if t.exit_state is None:
+                do_group_exit(t, SIGKILL)
+        return init.exit_code
 
 
 def exit_status(task):

@@ -20,15 +20,21 @@ sa_restorer (libc's trampoline that calls rt_sigreturn), pc = the handler.
 rt_sigreturn restores everything from uc.
 """
 
+import errno
 import struct
 
+from kernel.sched.task import TASK_RUNNING, TASK_STOPPED
+from kernel.sched.wait import ERESTARTNOINTR, ERESTARTSYS
 from kernel.uaccess import Efault
 from kernel.vdso import sigtramp
 from kernel.uapi import (
-    SIGBUS, SIGFPE, SIGILL, SIGKILL, SIGNAL_NAMES, SIGSEGV, SIGSTOP, SIGTRAP,
+    CLD_CONTINUED, CLD_STOPPED, SI_USER, SIGBUS, SIGCHLD, SIGCONT, SIGFPE, SIGILL, SIGKILL, SIGNAL_NAMES,
+    SIGSEGV, SIGSTOP, SIGSYS, SIGTRAP, SIGTSTP, SIGTTIN, SIGTTOU,
 )
 
 SIG_DFL, SIG_IGN = 0, 1
+SA_NOCLDSTOP = 0x00000001
+SA_NOCLDWAIT = 0x00000002
 SA_SIGINFO = 0x00000004
 SA_RESTORER = 0x04000000
 SA_ONSTACK = 0x08000000
@@ -36,11 +42,13 @@ SA_RESTART = 0x10000000
 SA_NODEFER = 0x40000000
 SA_RESETHAND = 0x80000000
 SS_ONSTACK, SS_DISABLE = 1, 2
-SI_USER, SI_TKILL = 0, -6
 
-# Default actions (kernel/signal.c: sig_kernel_ignore / sig_kernel_stop).
+# Default actions (kernel/signal.c: sig_kernel_ignore / stop / coredump).
 SIG_KERNEL_IGNORE = {17, 23, 28, 18}        # SIGCHLD, SIGURG, SIGWINCH, SIGCONT
-SIG_KERNEL_STOP = {19, 20, 21, 22}          # no job control here: treated as ignored
+SIG_KERNEL_STOP = {SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU}
+SIG_KERNEL_COREDUMP = {3, 4, 5, 6, 7, 8, 11, 24, 25, 31}   # QUIT ILL TRAP ABRT BUS FPE SEGV XCPU XFSZ SYS
+# Synchronous faults are dequeued first (kernel/signal.c: SYNCHRONOUS_MASK).
+SYNCHRONOUS = (SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGSYS)
 _UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 
 # Layout (arch/arm64/include/uapi/asm/{sigcontext,ucontext}.h).
@@ -75,17 +83,25 @@ class Death:
 
 class SigInfo:
     """The kernel's siginfo: what happened, for the handler or the report."""
-    __slots__ = ("signo", "code", "addr", "pid", "uid", "esr", "reason", "pc")
+    __slots__ = ("signo", "code", "addr", "pid", "uid", "esr", "reason", "pc", "status",
+                 "utime", "stime")
 
-    def __init__(self, signo, code, addr=None, pid=0, uid=0, esr=None, reason="", pc=None):
+    def __init__(self, signo, code, addr=None, pid=0, uid=0, esr=None, reason="", pc=None,
+                 status=0):
         self.signo, self.code, self.addr = signo, code, addr
         self.pid, self.uid, self.esr, self.reason, self.pc = pid, uid, esr, reason, pc
+        self.status = status
+        self.utime = self.stime = 0
 
     def pack(self):
-        """copy_siginfo_to_user(): 128 bytes; faults carry si_addr, kills the sender."""
+        """copy_siginfo_to_user(): 128 bytes; faults carry si_addr, SIGCHLD
+        the child's pid, uid, status and times, kills the sender."""
         head = struct.pack("<iii4x", self.signo, 0, self.code)
         if self.signo in (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP) and self.addr is not None:
             body = struct.pack("<Q", self.addr)
+        elif self.signo == SIGCHLD and self.code > 0:
+            body = struct.pack("<iIi4xqq", self.pid, self.uid, self.status,
+                               self.utime, self.stime)
         else:
             body = struct.pack("<iI", self.pid, self.uid)
         return (head + body).ljust(SIGINFO_SIZE, b"\0")
@@ -95,12 +111,85 @@ def _bit(sig):
     return 1 << (sig - 1)
 
 
-def send_signal(task, info):
-    """__send_signal(): make info.signo pending (standard signals do not queue)."""
-    if info.signo not in task.pending:
-        task.pending[info.signo] = info
-    if task.core is not None:
-        task.core.stop()            # deliver on the way back to EL0
+def sig_handler(task, sig):
+    return task.sighand.get(sig, (SIG_DFL, 0, 0, 0))[0]
+
+
+def sig_ignored(task, sig):
+    """sig_ignored(): a signal nobody would see is dropped when sent —
+    unless it is blocked (the handler may change before it is unblocked)."""
+    if task.blocked & _bit(sig) or sig == SIGKILL:
+        return False
+    handler = sig_handler(task, sig)
+    return handler == SIG_IGN or (handler == SIG_DFL and sig in SIG_KERNEL_IGNORE)
+
+
+def signal_pending(task):
+    """signal_pending(): is there a signal this thread would take now?"""
+    if task.signal.group_exit and task.exit_state is None:
+        return True
+    blocked = task.blocked
+    for sig in task.pending:
+        if not blocked & _bit(sig) or sig == SIGKILL:
+            return True
+    for sig in task.signal.shared_pending:
+        if not blocked & _bit(sig) or sig == SIGKILL:
+            return True
+    return False
+
+
+def prepare_signal(task, sig):
+    """prepare_signal(): SIGCONT resumes a stopped group and cancels pending
+    stops; a stop signal cancels a pending SIGCONT.  False if the signal is
+    to be dropped."""
+    signal = task.signal
+    if sig in SIG_KERNEL_STOP:
+        for t in task.thread_group:
+            t.pending.pop(SIGCONT, None)
+        signal.shared_pending.pop(SIGCONT, None)
+    elif sig == SIGCONT:
+        for s in SIG_KERNEL_STOP:
+            signal.shared_pending.pop(s, None)
+            for t in task.thread_group:
+                t.pending.pop(s, None)
+        if signal.group_stop:
+            do_continue(task.group_leader)
+    elif sig == SIGKILL:
+        if signal.group_stop:
+            do_continue(task.group_leader)
+    return not sig_ignored(task, sig)
+
+
+def send_signal(task, info, group=False):
+    """__send_signal() + complete_signal(): make info.signo pending for the
+    thread (tkill, faults) or its whole group (kill), and wake a thread that
+    can take it.  Standard signals do not queue: a second one is merged."""
+    sig = info.signo
+    if task.exit_state is not None or not prepare_signal(task, sig):
+        return
+    pending = task.signal.shared_pending if group else task.pending
+    if sig not in pending:
+        pending[sig] = info
+    target = task
+    if group and task.blocked & _bit(sig):
+        for t in task.thread_group:
+            if t.exit_state is None and not t.blocked & _bit(sig):
+                target = t
+                break
+    sched = task.kernel.sched
+    if sig == SIGKILL or (_is_fatal(target, sig) and not target.blocked & _bit(sig)):
+        # complete_signal(): a fatal signal takes the whole group down now.
+        for t in target.thread_group:
+            if t.exit_state is None:
+                sched.kick(t)
+        return
+    if not target.blocked & _bit(sig):
+        sched.kick(target)
+
+
+def _is_fatal(task, sig):
+    return (sig_handler(task, sig) == SIG_DFL and sig not in SIG_KERNEL_IGNORE
+            and sig not in SIG_KERNEL_STOP)
 
 
 def force_sig_fault(task, sig, code, addr, reason="", esr=None):
@@ -114,30 +203,126 @@ def force_sig_fault(task, sig, code, addr, reason="", esr=None):
     send_signal(task, SigInfo(sig, code, addr, esr=esr, reason=reason, pc=pc))
 
 
+def kill_info(sender, sig, code=SI_USER):
+    """The siginfo of kill()/tgkill() from sender."""
+    return SigInfo(sig, code, pid=sender.tgid, uid=sender.kernel.uid_of(sender))
+
+
+def dequeue_signal(task):
+    """dequeue_signal(): the next deliverable signal, synchronous faults
+    first, then the lowest number; private pending before shared."""
+    for pending in (task.pending, task.signal.shared_pending):
+        deliverable = [s for s in pending if not task.blocked & _bit(s) or s == SIGKILL]
+        if deliverable:
+            sync = [s for s in deliverable if s in SYNCHRONOUS]
+            sig = min(sync) if sync else min(deliverable)
+            return pending.pop(sig)
+    return None
+
+
 def do_signal(task, core):
-    """do_signal(): deliver the lowest pending, unblocked signal, if any."""
-    deliverable = [s for s in task.pending if not task.blocked & _bit(s) or s == SIGKILL]
-    if not deliverable:
-        return
-    sig = min(deliverable)
-    info = task.pending.pop(sig)
-    action = task.sighand.get(sig, (SIG_DFL, 0, 0, 0))
-    handler = action[0]
-    if handler == SIG_IGN and sig != SIGKILL:
-        return
-    if handler == SIG_DFL or sig == SIGKILL:
-        if sig in SIG_KERNEL_IGNORE or sig in SIG_KERNEL_STOP:
+    """do_signal(): on the way back to EL0, take the pending signals.
+
+    A system call that was interrupted (x0 is an -ERESTART* code) is first
+    either restarted — the pc goes back to the SVC with x0 = orig_x0 — or
+    made to return -EINTR, as arm64's do_signal() decides."""
+    from kernel.exit import do_group_exit, do_group_exit_now     # exit.c needs us too
+    restart = task.syscall_restart
+    task.syscall_restart = None
+    while task.exit_state is None:
+        if task.signal.group_exit:
+            do_group_exit_now(task)
             return
-        pc = info.pc if info.pc is not None else core.pc
-        task.kernel.do_exit(task, sig, Death(sig, info.code, info.addr, pc, info.reason))
+        info = dequeue_signal(task)
+        if info is None:
+            break
+        sig = info.signo
+        action = task.sighand.get(sig, (SIG_DFL, 0, 0, 0))
+        handler = action[0]
+        if sig != SIGKILL and handler == SIG_IGN:
+            continue
+        if handler == SIG_DFL or sig == SIGKILL:
+            if sig in SIG_KERNEL_IGNORE:
+                continue
+            if sig in SIG_KERNEL_STOP:
+                do_signal_stop(task, sig)
+                break
+            pc = info.pc if info.pc is not None else core.pc
+            do_group_exit(task, sig, Death(sig, info.code, info.addr, pc,
+                                                            info.reason))
+            return
+        if restart is not None:
+            _handle_restart(task, core, restart, action[1])
+            restart = None
+        task.restart = None
+        try:
+            setup_rt_frame(task, core, info, action)
+        except Efault:
+            # force_sigsegv(): the frame could not be written.
+            do_group_exit(task, SIGSEGV, Death(
+                SIGSEGV, 0, None, core.pc, "cannot build the signal frame for %s"
+                % SIGNAL_NAMES.get(sig, sig)))
         return
-    try:
-        setup_rt_frame(task, core, info, action)
-    except Efault:
-        # force_sigsegv(): the frame could not be written.
-        task.kernel.do_exit(task, SIGSEGV, Death(
-            SIGSEGV, 0, None, core.pc, "cannot build the signal frame for %s"
-            % SIGNAL_NAMES.get(sig, sig)))
+    if restart is not None and task.exit_state is None:
+        # No handler ran: every interrupted call is restarted.
+        core.set_x(0, task.orig_x0)
+        core.pc = core.pc - 4
+    if task.saved_sigmask is not None and task.exit_state is None:
+        task.blocked = task.saved_sigmask       # restore_saved_sigmask()
+        task.saved_sigmask = None
+
+
+def _handle_restart(task, core, code, sa_flags):
+    """A handler will run: restart the interrupted call or return -EINTR."""
+    if code == ERESTARTNOINTR or (code == ERESTARTSYS and sa_flags & SA_RESTART):
+        core.set_x(0, task.orig_x0)
+        core.pc = core.pc - 4
+    else:
+        core.set_return(-errno.EINTR)
+
+
+# -- stop and continue ------------------------------------------------------------------
+
+def do_signal_stop(task, sig):
+    """do_signal_stop(): the whole group stops; the parent hears CLD_STOPPED."""
+    signal = task.signal
+    sched = task.kernel.sched
+    signal.group_stop = True
+    signal.group_exit_code_stop = sig
+    signal.stop_reported = False
+    for t in task.thread_group:
+        if t.exit_state is None:
+            if t.state != TASK_RUNNING:
+                sched.remove(t)
+            t.state = TASK_STOPPED
+            sched.stop_task(t)
+    _notify_parent_cldstop(task.group_leader, CLD_STOPPED, sig)
+
+
+def do_continue(leader):
+    """SIGCONT to a stopped group: every thread runs again; the parent hears
+    CLD_CONTINUED."""
+    signal = leader.signal
+    sched = leader.kernel.sched
+    signal.group_stop = False
+    signal.cont_reported = False
+    for t in leader.thread_group:
+        if t.exit_state is None and t.state == TASK_STOPPED:
+            t.state = TASK_RUNNING
+            sched.continue_task(t)
+    _notify_parent_cldstop(leader, CLD_CONTINUED, 0)
+
+
+def _notify_parent_cldstop(leader, why, sig):
+    parent = leader.real_parent
+    if parent is None:
+        return
+    action = parent.sighand.get(SIGCHLD, (0, 0, 0, 0))
+    if not action[1] & SA_NOCLDSTOP:
+        info = SigInfo(SIGCHLD, why, pid=leader.tgid, uid=leader.kernel.uid_of(leader),
+                       status=sig if why == CLD_STOPPED else 18)
+        send_signal(parent, info, group=True)
+    parent.signal.wait_chldexit.wake_up()
 
 
 def on_sig_stack(task, sp):
@@ -160,7 +345,12 @@ def setup_rt_frame(task, core, info, action):
     on_stack = SS_ONSTACK if on_sig_stack(task, regs["sp"]) else 0
     struct.pack_into("<QQQi4xQ", uc, 0, 0, 0, ss_sp, (ss_flags if ss_size else SS_DISABLE)
                      | on_stack, ss_size)
-    struct.pack_into("<Q", uc, UC_SIGMASK, task.blocked)
+    # sigsuspend()/ppoll() ran with a temporary mask: the handler's frame
+    # keeps the one to restore at sigreturn (restore_saved_sigmask).
+    saved = task.saved_sigmask if task.saved_sigmask is not None else task.blocked
+    task.saved_sigmask = None
+    task.blocked = saved
+    struct.pack_into("<Q", uc, UC_SIGMASK, saved)
     _SC_HEAD.pack_into(uc, UC_MCONTEXT, info.addr or 0, *regs["x"], regs["sp"], regs["pc"],
                        regs["pstate"])
     res = UC_MCONTEXT + SC_RESERVED

@@ -15,7 +15,6 @@ from kernel.mm.mmap import do_mmap, do_munmap
 from kernel.mm.mprotect import do_mprotect_pkey
 from kernel.mm.mremap import sys_mremap
 from kernel.sched.task import Task
-from kernel.uaccess import UserMemory
 from kernel.uapi import (
     MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, MAP_SHARED, MREMAP_FIXED, MREMAP_MAYMOVE,
     PROT_READ, PROT_WRITE,
@@ -29,8 +28,7 @@ RW = PROT_READ | PROT_WRITE
 def make_task():
     kernel = Kernel(Board(ram_size=16 << 20, cores=1))
     task = Task(kernel, 1, "t", ["t"])
-    task.mm = kernel.create_mm(task)
-    task.uaccess = UserMemory(kernel, task.mm)
+    task.mm = kernel.mm_alloc(task)
     return kernel, task
 
 

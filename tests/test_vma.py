@@ -30,7 +30,7 @@ from kernel.mm.mmap import (
 )
 from kernel.mm.mprotect import do_mprotect_pkey
 from kernel.sched.task import Task
-from kernel.uaccess import Efault, UserMemory
+from kernel.uaccess import Efault
 from kernel.uapi import (
     MAP_ANONYMOUS, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_GROWSDOWN, MAP_NORESERVE, MAP_PRIVATE,
     MAP_SHARED,
@@ -62,8 +62,8 @@ class Env:
         if max_map_count is not None:
             self.k.max_map_count = max_map_count
         self.task = Task(self.k, 1, "t", ["t"])
-        self.task.mm = self.k.create_mm(self.task)
-        self.uaccess = self.task.uaccess = UserMemory(self.k, self.task.mm)
+        self.task.mm = self.k.mm_alloc(self.task)
+        self.uaccess = self.task.uaccess
         self.mm = self.task.mm
 
     # Thin wrappers returning what the kernel functions return.

@@ -30,6 +30,7 @@ class File:
         self.dir_entries = None         # getdents64 snapshot
         self.refcount = 1
         self.mapping = None
+        self.owned_nonblock = False     # a host fd of ours, always O_NONBLOCK on the host
         acc = flags & O_ACCMODE
         self.readable = acc in (O_RDONLY, O_RDWR)
         self.writable = acc in (O_WRONLY, O_RDWR)
@@ -67,6 +68,27 @@ class FdTable:
         self.fds = {}
         self.cloexec = set()
         self.max_fds = NR_OPEN_DEFAULT
+        self.users = 1                  # tasks sharing it (CLONE_FILES)
+
+    def copy(self):
+        """dup_fd(): a child's own table holding the same open files."""
+        new = FdTable()
+        new.max_fds = self.max_fds
+        for fd, file in self.fds.items():
+            new.fds[fd] = file.get()
+        new.cloexec = set(self.cloexec)
+        return new
+
+    def put(self):
+        """put_files_struct(): the last user closes every descriptor."""
+        self.users -= 1
+        if self.users == 0:
+            self.close_all()
+
+    def do_close_on_exec(self):
+        """do_close_on_exec(): execve() closes the FD_CLOEXEC descriptors."""
+        for fd in sorted(self.cloexec):
+            self.close(fd)
 
     def get(self, fd):
         """fget(): the File of fd, or None."""

@@ -6,6 +6,7 @@ red-black node (Linux embeds `struct rb_node vm_rb`; subclassing makes
 rb_entry() the identity), so `vma.vm_rb` is just the VMA itself.
 """
 
+from emu.arch import TTBR_ASID_SHIFT
 from kernel.mm.rbtree import RbNode, RbRoot
 
 
@@ -66,7 +67,9 @@ class MmStruct:
         self.highest_vm_end = 0
         self.pgd = pgd                  # physical address of the top-level table
         self.pte_table_cache = (None, 0)  # (addr >> PMD_SHIFT, level-3 table) of the last fault
-        self.asid = 0
+        self.asid = 0                   # mm->context.id: ASID (kernel/mm/context.py)
+        self.asid_generation = 0
+        self.uaccess = None             # copy_{from,to}_user through these tables
         self.mm_users = 1
         self.mm_count = 1
         self.nr_ptes = 0                # page-table pages in use (all levels below pgd)
@@ -99,6 +102,10 @@ class MmStruct:
         while vma is not None:
             yield vma
             vma = vma.vm_next
+
+    def ttbr0(self):
+        """TTBR0_EL1 while this mm runs: the ASID in [63:48], then the pgd."""
+        return (self.asid << TTBR_ASID_SHIFT) | self.pgd
 
     def get_mm_rss(self):
         return self.rss_file + self.rss_anon + self.rss_shmem

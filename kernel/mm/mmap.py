@@ -483,8 +483,15 @@ def anon_vma_compatible(a, b):
 class AnonVma:
     """struct anon_vma: the reverse-map root of a VMA's anonymous pages.
 
-    Only its identity is used (merging); the rmap lists arrive with fork."""
-    __slots__ = ()
+    A child's anon_vma made by fork (kernel/mm/rmap.py anon_vma_fork) points
+    at its parent's and shares its root, as in Linux; merging compares
+    identity."""
+    __slots__ = ("root", "parent", "degree")
+
+    def __init__(self, parent=None):
+        self.parent = parent if parent is not None else self
+        self.root = parent.root if parent is not None else self
+        self.degree = 1
 
 
 # -- accounting ----------------------------------------------------------------

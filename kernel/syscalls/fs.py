@@ -16,6 +16,7 @@ import struct
 from emu.arch import PAGE_SIZE
 from kernel.fs.file import File
 from kernel.fs.namei import PathError, guest_absolute, host_path, s32, user_path
+from kernel.fs.pipe import may_block, wait_read, wait_write
 from kernel.fs.proc import is_proc_pid_path, proc_file
 from kernel.fs.stat import STATX_SIZE, SyntheticStat, pack_stat, pack_statx
 from kernel.syscalls.table import syscall
@@ -126,7 +127,7 @@ def sys_close(task, fd):
 
 # -- read / write ---------------------------------------------------------------------
 
-def _host_read(task, file, count, offset=None):
+def _host_read(task, file, count, offset=None, block=True):
     """Read up to count bytes (in chunks, stopping short like a pipe would).
 
     A file with cached pages is read through the page cache, which may hold
@@ -138,6 +139,8 @@ def _host_read(task, file, count, offset=None):
         if offset is None:
             os.lseek(file.host_fd, pos + len(data), os.SEEK_SET)
         return data
+    if may_block(file):
+        return wait_read(task, file, count, block)
     out = []
     total = 0
     while total < count:
@@ -154,6 +157,8 @@ def _host_read(task, file, count, offset=None):
 
 
 def _host_write(task, file, data, offset=None):
+    if offset is None and may_block(file):
+        return wait_write(task, file, data)
     try:
         if offset is None:
             n = os.write(file.host_fd, data)
@@ -179,7 +184,7 @@ def _has_data(file):
     return bool(os.pread(file.host_fd, 1, os.lseek(file.host_fd, 0, os.SEEK_CUR)))
 
 
-def _read_file(task, file, count, offset=None):
+def _read_file(task, file, count, offset=None, block=True):
     """vfs_read(): bytes or a negative errno."""
     if not file.readable:
         return -errno.EBADF
@@ -192,7 +197,7 @@ def _read_file(task, file, count, offset=None):
             file.pos += len(data)
         return data
     try:
-        return _host_read(task, file, count, offset)
+        return _host_read(task, file, count, offset, block)
     except OSError as e:
         return _err(e)
 
@@ -315,7 +320,7 @@ def sys_readv(task, fd, iov, iovcnt):
     for base, length in vecs:
         if not length:
             continue
-        data = _read_file(task, file, length)
+        data = _read_file(task, file, length, block=total == 0)
         if isinstance(data, int):
             return data if total == 0 else total
         task.uaccess.copy_to_user(base, data)
@@ -707,22 +712,3 @@ def sys_fsync(task, fd):
 @syscall("fdatasync", "fd")
 def sys_fdatasync(task, fd):
     return sys_fsync(task, fd)
-
-
-@syscall("pipe2", "p oflags")
-def sys_pipe2(task, fds, flags):
-    if flags & ~(O_CLOEXEC | O_NONBLOCK):
-        return -errno.EINVAL
-    r, w = os.pipe2(os.O_CLOEXEC | (os.O_NONBLOCK if flags & O_NONBLOCK else 0))
-    rf = File(task.kernel, r, "pipe:[%d]" % os.fstat(r).st_ino, O_RDONLY | (flags & O_NONBLOCK))
-    wf = File(task.kernel, w, rf.path, 1 | (flags & O_NONBLOCK))
-    cloexec = bool(flags & O_CLOEXEC)
-    rfd = task.files.alloc_fd(rf, cloexec=cloexec)
-    wfd = task.files.alloc_fd(wf, cloexec=cloexec)
-    if rfd < 0 or wfd < 0:
-        task.files.close(rfd) if rfd >= 0 else rf.put()
-        task.files.close(wfd) if wfd >= 0 else wf.put()
-        return -errno.EMFILE
-    task.uaccess.copy_to_user(fds, struct.pack("<ii", rfd, wfd))
-    return 0
-

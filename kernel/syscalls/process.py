@@ -9,12 +9,16 @@ import time
 
 from emu.arch import PAGE_SHIFT
 from kernel.fs.namei import s32
-from kernel.syscalls.table import NORETURN, syscall
+from kernel.sched.task import EXIT_ZOMBIE
+from kernel.sched.wait import ERESTART_RESTARTBLOCK, ERESTARTNOHAND, WouldBlock
+from kernel.signal import kill_info, send_signal
+from kernel.syscalls.table import syscall
+from kernel.uaccess import Efault
 from kernel.uapi import (
     CLOCK_BOOTTIME, CLOCK_MONOTONIC, CLOCK_MONOTONIC_COARSE, CLOCK_MONOTONIC_RAW,
     CLOCK_PROCESS_CPUTIME_ID, CLOCK_REALTIME, CLOCK_REALTIME_COARSE,
-    CLOCK_THREAD_CPUTIME_ID, GRND_NONBLOCK, GRND_RANDOM, RLIM_NLIMITS,
-    RUSAGE_CHILDREN, RUSAGE_SELF, RUSAGE_THREAD, TIMER_ABSTIME,
+    CLOCK_THREAD_CPUTIME_ID, GRND_NONBLOCK, GRND_RANDOM, NSIG, RLIM_NLIMITS,
+    RUSAGE_CHILDREN, RUSAGE_SELF, RUSAGE_THREAD, SI_TKILL, SI_USER, TIMER_ABSTIME,
 )
 
 _TIMESPEC = struct.Struct("<qq")
@@ -31,18 +35,6 @@ _HOST_CLOCK = {
     CLOCK_REALTIME_COARSE: time.CLOCK_REALTIME, CLOCK_MONOTONIC_COARSE: time.CLOCK_MONOTONIC,
     CLOCK_BOOTTIME: time.CLOCK_BOOTTIME,
 }
-
-
-@syscall("exit", "d", ret="n")
-def sys_exit(task, code):
-    task.kernel.do_exit(task, (code & 0xFF) << 8)
-    return NORETURN
-
-
-@syscall("exit_group", "d", ret="n")
-def sys_exit_group(task, code):
-    task.kernel.do_exit(task, (code & 0xFF) << 8)
-    return NORETURN
 
 
 @syscall("getpid")
@@ -97,9 +89,10 @@ def sys_set_robust_list(task, head, length):
 @syscall("prlimit64", "d rlimit p p")
 def sys_prlimit64(task, pid, resource_, new, old):
     """kernel/sys.c: prlimit64() on ourselves (pid 0 or our pid)."""
-    pid = s32(pid)
-    if pid not in (0, task.pid):
+    target = _find_task(task, pid)
+    if target is None:
         return -errno.ESRCH
+    task = target
     if resource_ >= RLIM_NLIMITS:
         return -errno.EINVAL
     cur = task.rlim[resource_]
@@ -178,46 +171,181 @@ def _read_timespec(task, addr):
     return sec * 10**9 + nsec
 
 
+def _do_nanosleep(task, deadline, rem, restart):
+    """do_nanosleep(): sleep until the kernel clock reaches deadline.  A
+    signal handler ends it early with -EINTR and the time left in rem
+    (relative sleeps); without a handler the sleep resumes where it was
+    (ERESTART_RESTARTBLOCK keeps task.restart)."""
+    sched = task.kernel.sched
+    if task.restart is not None and "deadline" in task.restart:
+        deadline = task.restart["deadline"]
+    if sched.clock() >= deadline:
+        return 0
+    task.restart = {"deadline": deadline}
+
+    def cancel():
+        if rem:
+            left = max(0, int((deadline - sched.clock()) * 1e9))
+            try:
+                task.uaccess.copy_to_user(rem, _TIMESPEC.pack(left // 10**9, left % 10**9))
+            except Efault:
+                pass
+    raise WouldBlock(deadline=deadline, restart=restart, cancel=cancel)
+
+
 @syscall("nanosleep", "p p")
 def sys_nanosleep(task, req, rem):
+    if task.restart is not None and "deadline" in task.restart:
+        return _do_nanosleep(task, None, rem, ERESTART_RESTARTBLOCK)
     ns = _read_timespec(task, req)
     if ns is None:
         return -errno.EINVAL
-    time.sleep(ns / 1e9)
-    return 0
+    return _do_nanosleep(task, task.kernel.sched.clock() + ns / 1e9, rem,
+                         ERESTART_RESTARTBLOCK)
 
 
 @syscall("clock_nanosleep", "clock d p p")
 def sys_clock_nanosleep(task, clockid, flags, req, rem):
+    """An absolute sleep restarts as it is (ERESTARTNOHAND, rem untouched);
+    a relative one like nanosleep()."""
     host = _clock(clockid)
     if host is None or s32(clockid) in (CLOCK_THREAD_CPUTIME_ID,):
         return -errno.EINVAL
+    if task.restart is not None and "deadline" in task.restart:
+        return _do_nanosleep(task, None, 0 if flags & TIMER_ABSTIME else rem,
+                             ERESTARTNOHAND if flags & TIMER_ABSTIME else ERESTART_RESTARTBLOCK)
     ns = _read_timespec(task, req)
     if ns is None:
         return -errno.EINVAL
+    now = task.kernel.sched.clock()
     if flags & TIMER_ABSTIME:
-        ns -= time.clock_gettime_ns(host)
-    if ns > 0:
-        time.sleep(ns / 1e9)
-    return 0
+        return _do_nanosleep(task, now + (ns - time.clock_gettime_ns(host)) / 1e9, 0,
+                             ERESTARTNOHAND)
+    return _do_nanosleep(task, now + ns / 1e9, rem, ERESTART_RESTARTBLOCK)
+
+
+def _find_task(task, pid):
+    """find_task_by_vpid(): 0 means the caller; None if no such task."""
+    pid = s32(pid)
+    if pid == 0:
+        return task
+    t = task.kernel.tasks.get(pid)
+    return t if t is not None and t.exit_state is None else None
 
 
 @syscall("sched_getaffinity", "d u p")
 def sys_sched_getaffinity(task, pid, size, mask):
-    """Every core of the board; returns the bytes written (a long's worth)."""
+    """The task's allowed cores; returns the bytes written (a long's worth)."""
     ncpus = task.kernel.ncpus
-    if s32(pid) not in (0, task.pid):
-        return -errno.ESRCH
     if size * 8 < ncpus or size & 7:
         return -errno.EINVAL
-    out = ((1 << ncpus) - 1).to_bytes(8, "little")
+    target = _find_task(task, pid)
+    if target is None:
+        return -errno.ESRCH
+    out = target.cpus_allowed.to_bytes(8, "little")
     task.uaccess.copy_to_user(mask, out)
     return len(out)
 
 
+@syscall("sched_setaffinity", "d u p")
+def sys_sched_setaffinity(task, pid, size, mask):
+    """sched_setaffinity(): the cores a task may run on (those of the board);
+    an empty set is EINVAL.  A task on a core it may no longer use moves."""
+    target = _find_task(task, pid)
+    if target is None:
+        return -errno.ESRCH
+    data = task.uaccess.copy_from_user(mask, min(size, 128))
+    online = (1 << task.kernel.ncpus) - 1
+    allowed = int.from_bytes(data, "little") & online
+    if not allowed:
+        return -errno.EINVAL
+    target.cpus_allowed = allowed
+    if target.core is not None and not allowed >> target.core.index & 1:
+        target.core.stop()
+    return 0
+
+
+@syscall("getcpu", "p p p")
+def sys_getcpu(task, cpup, nodep, cache):
+    """getcpu(): the core we run on, NUMA node 0."""
+    if cpup:
+        task.uaccess.copy_to_user(cpup, struct.pack("<I", task.core.index))
+    if nodep:
+        task.uaccess.copy_to_user(nodep, struct.pack("<I", 0))
+    return 0
+
+
 @syscall("sched_yield")
 def sys_sched_yield(task):
+    """sched_yield(): to the back of the run queue if someone waits."""
     task.nvcsw += 1
+    sched = task.kernel.sched
+    if sched.runqueue:
+        task.core.stop()
+        task.yielded = True
+    return 0
+
+
+# -- process groups and sessions (kernel/sys.c) -------------------------------------------
+
+@syscall("getpgid", "d")
+def sys_getpgid(task, pid):
+    target = _find_task(task, pid)
+    if target is None:
+        return -errno.ESRCH
+    return target.signal.pgrp
+
+
+@syscall("getsid", "d")
+def sys_getsid(task, pid):
+    target = _find_task(task, pid)
+    if target is None:
+        return -errno.ESRCH
+    return target.signal.session
+
+
+@syscall("setsid")
+def sys_setsid(task):
+    """setsid(): a new session and process group led by the caller; EPERM
+    for a process-group leader (its group would straddle two sessions)."""
+    tgid = task.tgid
+    kernel = task.kernel
+    if any(t.signal.pgrp == tgid for t in kernel.tasks.values() if t.exit_state is None):
+        return -errno.EPERM
+    task.signal.session = task.signal.pgrp = tgid
+    return tgid
+
+
+@syscall("setpgid", "d d")
+def sys_setpgid(task, pid, pgid):
+    """setpgid(): move the caller or one of its children (before it execs)
+    into process group pgid of the same session."""
+    pid, pgid = s32(pid), s32(pgid)
+    if pgid < 0:
+        return -errno.EINVAL
+    leader = task.group_leader
+    if pid == 0:
+        pid = task.tgid
+    if pgid == 0:
+        pgid = pid
+    target = task.kernel.tasks.get(pid)
+    if target is None or target.exit_state is not None or target.tgid != pid:
+        return -errno.ESRCH
+    if target.group_leader is leader:
+        pass
+    elif target.real_parent is leader:
+        if target.signal.session != task.signal.session:
+            return -errno.EPERM
+        if target.did_exec:
+            return -errno.EACCES
+    else:
+        return -errno.ESRCH
+    if target.signal.session == target.tgid:
+        return -errno.EPERM                 # a session leader stays put
+    if pgid != pid and not any(t.signal.pgrp == pgid and t.signal.session == task.signal.session
+                               for t in task.kernel.tasks.values() if t.exit_state is None):
+        return -errno.EPERM
+    target.signal.pgrp = pgid
     return 0
 
 
@@ -259,24 +387,75 @@ def sys_uname(task, buf):
     return 0
 
 
+# -- sending signals (kernel/signal.c) ------------------------------------------------------
+
+def _valid_signal(sig):
+    return 0 <= sig <= NSIG
+
+
+def _group_send(sender, target, sig, code=SI_USER):
+    """group_send_sig_info(): 0 or -EINVAL; signal 0 only checks."""
+    if not _valid_signal(sig):
+        return -errno.EINVAL
+    if sig:
+        send_signal(target, kill_info(sender, sig, code), group=True)
+    return 0
+
+
+def _processes(task):
+    """Every live or zombie thread-group leader."""
+    return [t for t in task.kernel.tasks.values() if t is t.group_leader
+            and (t.exit_state is None or t.thread_group_live() or t.exit_state == EXIT_ZOMBIE)]
+
+
 @syscall("kill", "d sig")
 def sys_kill(task, pid, sig):
+    """kill_something_info(): pid > 0 one process, 0 the caller's process
+    group, -1 every process but init and the caller, < -1 group -pid."""
     pid = s32(pid)
-    if pid not in (0, -1, task.pid):
+    sig = s32(sig)
+    if pid > 0:
+        target = task.kernel.tasks.get(pid)
+        if target is None or target.tgid != pid:
+            return -errno.ESRCH
+        return _group_send(task, target.group_leader, sig)
+    if not _valid_signal(sig):
+        return -errno.EINVAL
+    if pid == -1:
+        targets = [p for p in _processes(task) if p.tgid not in (1, task.tgid)]
+    else:
+        pgrp = task.signal.pgrp if pid == 0 else -pid
+        targets = [p for p in _processes(task) if p.signal.pgrp == pgrp]
+    if not targets:
         return -errno.ESRCH
-    return task.kernel.send_signal(task, sig)
+    for p in targets:
+        _group_send(task, p, sig)
+    return 0
+
+
+def _do_tkill(task, tgid, tid, sig):
+    """do_tkill(): a signal to one thread (tgid <= 0: any group)."""
+    target = task.kernel.tasks.get(tid)
+    if target is None or target.exit_state is not None or (tgid > 0 and target.tgid != tgid):
+        return -errno.ESRCH
+    if not _valid_signal(sig):
+        return -errno.EINVAL
+    if sig:
+        send_signal(target, kill_info(task, sig, SI_TKILL))
+    return 0
 
 
 @syscall("tgkill", "d d sig")
 def sys_tgkill(task, tgid, tid, sig):
-    if s32(tgid) != task.tgid or s32(tid) != task.pid:
-        return -errno.ESRCH if s32(tgid) > 0 and s32(tid) > 0 else -errno.EINVAL
-    return task.kernel.send_signal(task, sig)
+    tgid, tid = s32(tgid), s32(tid)
+    if tgid <= 0 or tid <= 0:
+        return -errno.EINVAL
+    return _do_tkill(task, tgid, tid, s32(sig))
 
 
 @syscall("tkill", "d sig")
 def sys_tkill(task, tid, sig):
-    if s32(tid) != task.pid:
-        return -errno.ESRCH if s32(tid) > 0 else -errno.EINVAL
-    return task.kernel.send_signal(task, sig)
-
+    tid = s32(tid)
+    if tid <= 0:
+        return -errno.EINVAL
+    return _do_tkill(task, 0, tid, s32(sig))

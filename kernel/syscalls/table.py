@@ -10,6 +10,8 @@ import errno
 
 from kernel.syscalls.unistd import SYSCALL_NAMES, SYSCALL_NUMBERS
 from kernel.mm.page_alloc import OutOfMemory
+from kernel.sched.wait import ERESTART_RESTARTBLOCK, RESTART_CODES, WouldBlock
+from kernel.signal import signal_pending
 from kernel.uaccess import Efault
 
 NORETURN = object()     # exit/exit_group: x0 is not written back
@@ -47,18 +49,26 @@ class SyscallTable:
 
     def __init__(self, kernel):
         # Importing the handler modules runs their @syscall registrations.
+        from kernel import exit, fork, futex  # noqa: F401
+        from kernel.fs import exec, pipe  # noqa: F401
         from kernel.syscalls import fs, mm, process, signal  # noqa: F401
         self.kernel = kernel
         self.trace = kernel.trace
         self.by_nr = {d.nr: d for d in _DEFS}
 
     def el0_svc(self, core):
-        """el0_svc(): x8 selects the call, x0-x5 are its arguments, x0 its result."""
+        """el0_svc(): x8 selects the call, x0-x5 are its arguments, x0 its result.
+
+        A handler that must sleep raises WouldBlock: the task sleeps and the
+        SVC runs again when it is woken — unless a signal is already
+        pending, when the call returns -ERESTART* for do_signal() to turn
+        into a restart or -EINTR."""
         regs = core.syscall_regs()
         nr = regs[0]
         task = core.current
         d = self.by_nr.get(nr)
         task.last_syscall = nr
+        task.orig_x0 = regs[1]
         if d is None:
             ret = -errno.ENOSYS
         else:
@@ -66,29 +76,40 @@ class SyscallTable:
                 self.trace.emit("syscall", task=task, nr=nr, d=d, args=regs[1:], ret=None)
             try:
                 ret = d.func(task, *regs[1:1 + d.nargs])
+            except WouldBlock as wb:
+                if not (wb.interruptible and signal_pending(task)):
+                    task.kernel.sched.sleep(task, core, wb)
+                    return
+                if wb.cancel is not None:
+                    wb.cancel()
+                ret = -wb.restart
             except Efault:
                 ret = -errno.EFAULT
             except OutOfMemory:
                 task.kernel.oom_kill(task.mm)
                 return
             if ret is NORETURN:
-                if task.pending:
+                if task.pending or task.signal.shared_pending:
                     signal_pending_stop(task, core)
                 return
+        if -ret in RESTART_CODES:
+            task.syscall_restart = -ret
+            if -ret != ERESTART_RESTARTBLOCK:
+                task.restart = None
+        else:
+            task.restart = None
         if self.trace.syscall:
             self.trace.emit("syscall", task=task, nr=nr, d=d, args=regs[1:], ret=ret)
         core.set_return(ret)
-        if task.pending:
+        if task.pending or task.signal.shared_pending or task.signal.group_exit:
             signal_pending_stop(task, core)
 
 
 def signal_pending_stop(task, core):
     """ret_to_user's _TIF_SIGPENDING check: leave the run loop if a pending
     signal is no longer blocked, so do_signal() delivers it."""
-    for sig in task.pending:
-        if not task.blocked & (1 << (sig - 1)):
-            core.stop()
-            return
+    if signal_pending(task):
+        core.stop()
 
 
 def syscall_name(nr):

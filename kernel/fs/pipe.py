@@ -1,0 +1,118 @@
+"""fs/pipe.c: pipes, and sleeping on descriptors the host kernel serves.
+
+A pipe's buffer is a host pipe (the host kernel keeps the 64 KiB ring,
+PIPE_BUF atomicity, EOF when the last writer closes, EPIPE when the last
+reader has), always non-blocking on the host side: a guest read of an
+empty pipe, or a write to a full one, must put only that task to sleep,
+not the whole board.  So pipe_read()/pipe_write() try the host call, and
+when it would block raise WouldBlock on the descriptor's readiness; the
+scheduler polls the host descriptors of sleeping tasks.  Descriptors the
+guest inherited from the host (a terminal, a pipe of the shell that runs
+a53emu) are polled before reading for the same reason; they are never
+switched to non-blocking, which would change them for the host's
+processes too.
+"""
+
+import errno
+import os
+import select
+import stat
+import struct
+
+from kernel.fs.file import File
+from kernel.sched.wait import WouldBlock
+from kernel.signal import signal_pending
+from kernel.syscalls.table import syscall
+from kernel.uapi import O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY
+
+PIPE_BUF = 4096
+
+
+def _nonblocking(file):
+    return file.flags & O_NONBLOCK
+
+
+def may_block(file):
+    """Is file one whose reads and writes can wait (not a regular file)?"""
+    return file.host_fd is not None and not stat.S_ISREG(file.mode) \
+        and not stat.S_ISDIR(file.mode)
+
+
+def _ready(fd, events):
+    p = select.poll()
+    p.register(fd, events)
+    return bool(p.poll(0))
+
+
+def wait_read(task, file, count, block=True):
+    """pipe_read() and friends: up to count bytes, b"" at EOF, -EAGAIN for
+    an empty non-blocking descriptor; sleeps (WouldBlock) otherwise."""
+    fd = file.host_fd
+    if not file.owned_nonblock and not _ready(fd, select.POLLIN | select.POLLHUP):
+        data = None
+    else:
+        try:
+            data = os.read(fd, count)
+        except BlockingIOError:
+            data = None
+    if data is not None:
+        return data
+    if _nonblocking(file) or not block:
+        return -errno.EAGAIN
+    raise WouldBlock(fds=((fd, select.POLLIN | select.POLLHUP | select.POLLERR),))
+
+
+def wait_write(task, file, data):
+    """pipe_write(): all of data for a blocking descriptor (sleeping while
+    the pipe is full; a signal then ends it with the bytes written so far,
+    or -ERESTARTSYS if none), as much as fits for a non-blocking one.
+    Writes of at most PIPE_BUF bytes are atomic (the host guarantees it)."""
+    fd = file.host_fd
+    state = task.restart if task.restart is not None and "written" in task.restart else None
+    done = state["written"] if state is not None else 0
+    while done < len(data):
+        if not file.owned_nonblock and not _ready(fd, select.POLLOUT):
+            n = None
+        else:
+            try:
+                n = os.write(fd, data[done:])
+            except BlockingIOError:
+                n = None
+            except BrokenPipeError:
+                task.kernel.send_sigpipe(task)
+                return done or -errno.EPIPE
+        if n is None:
+            if _nonblocking(file):
+                return done or -errno.EAGAIN
+            if done and signal_pending(task):
+                return done
+            task.restart = {"written": done}
+            raise WouldBlock(fds=((fd, select.POLLOUT | select.POLLERR),))
+        done += n
+    return done
+
+
+@syscall("pipe2", "p oflags")
+def sys_pipe2(task, fds, flags):
+    """do_pipe2(): a read end and a write end, O_CLOEXEC/O_NONBLOCK as asked."""
+    if flags & ~(O_CLOEXEC | O_NONBLOCK):
+        return -errno.EINVAL
+    r, w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+    name = "pipe:[%d]" % os.fstat(r).st_ino
+    rf = File(task.kernel, r, name, O_RDONLY | (flags & O_NONBLOCK))
+    wf = File(task.kernel, w, name, O_WRONLY | (flags & O_NONBLOCK))
+    rf.owned_nonblock = wf.owned_nonblock = True
+    cloexec = bool(flags & O_CLOEXEC)
+    rfd = task.files.alloc_fd(rf, cloexec=cloexec)
+    wfd = task.files.alloc_fd(wf, cloexec=cloexec) if rfd >= 0 else -errno.EMFILE
+    if rfd < 0 or wfd < 0:
+        task.files.close(rfd) if rfd >= 0 else rf.put()
+        task.files.close(wfd) if wfd >= 0 else wf.put()
+        return -errno.EMFILE
+    try:
+        task.uaccess.copy_to_user(fds, struct.pack("<ii", rfd, wfd))
+    except Exception:
+        task.files.close(rfd)
+        task.files.close(wfd)
+        raise
+    return 0

@@ -1,0 +1,366 @@
+"""kernel/sched/core.c: the run queue, schedule(), context_switch(), the tick.
+
+The board's cores are separate Unicorn instances, but they take turns on
+one host thread: two host threads would run them truly in parallel, and
+Unicorn's LDXR/STXR are then not atomic across instances (DESIGN.md), so
+guest spinlocks and atomics would break.  Each turn, every core that has a
+task runs it for a slice; a slice ends when the timer thread stops the core
+(`--deterministic`: after a fixed number of instructions), when the task
+sleeps in a system call, or when a signal must be delivered.
+
+One run queue serves every core.  Linux keeps one per CPU to avoid lock
+contention and cache traffic between CPUs; here the cores interleave on one
+thread, so there is no contention to avoid, and a single FIFO balances the
+load by construction.  A task's cpus_allowed (sched_setaffinity) is honoured
+when a core picks from it.
+
+A core whose task changes address space drops its whole TLB: Unicorn's
+software TLB carries no ASID tag, so entries of the old mm would otherwise
+be used for the new one.  Threads of one mm switch without a flush.
+"""
+
+import collections
+import select
+import threading
+import time
+import traceback
+
+from emu.cpu import CoreStopped
+from kernel.sched.task import TASK_INTERRUPTIBLE, TASK_RUNNING
+from kernel.signal import do_signal, signal_pending
+
+# CONFIG_HZ=250's tick, the length of a slice in wall-clock time.
+SLICE_SECONDS = 0.004
+# --deterministic: a slice is this many guest instructions, and the kernel
+# clock advances by this many nanoseconds per slice (1 instruction = 1 ns).
+QUANTUM_INSNS = 200_000
+
+POLL_EVENTS_IN = select.POLLIN | select.POLLHUP | select.POLLERR
+POLL_EVENTS_OUT = select.POLLOUT | select.POLLERR
+
+
+class Deadlock(Exception):
+    """Every task sleeps and nothing can wake any of them."""
+
+
+class Scheduler:
+    """The scheduler of one kernel: a run queue shared by the board's cores."""
+
+    def __init__(self, kernel, deterministic=False):
+        self.kernel = kernel
+        self.cores = kernel.board.cores
+        self.deterministic = deterministic
+        # Slices end on a timer when the cores can be stopped exactly from
+        # another thread (emu/cpu.py _make_stops_precise); otherwise, and
+        # under --deterministic, after a count of instructions.
+        self.quantum = 0 if not deterministic and all(c.precise_stop for c in self.cores) \
+            else QUANTUM_INSNS
+        self.runqueue = collections.deque()
+        self.sleepers = set()           # tasks with a deadline or host fds to watch
+        self.running_core = None        # the core inside uc_emu_start right now
+        self.virtual_ns = 0             # the kernel clock under --deterministic
+        self.nr_switches = 0
+        self.nr_mm_switches = 0         # context switches that changed address space
+        self._epoch = time.monotonic()
+        self._ticker = None
+        self._ticker_stop = threading.Event()
+        self.wakeup_fd = None           # readable when the host got a signal (Ctrl-C)
+        self.host_signals = []          # signals the host asked to forward
+
+    # -- time ---------------------------------------------------------------------
+
+    def clock(self):
+        """The kernel's monotonic clock in seconds: host time, or under
+        --deterministic a count of instructions run (1 ns each)."""
+        if self.deterministic:
+            return self.virtual_ns / 1e9
+        return time.monotonic() - self._epoch
+
+    # -- waking and sleeping ------------------------------------------------------
+
+    def wake_up_process(self, task):
+        """try_to_wake_up(): a sleeping task becomes runnable (no-op otherwise)."""
+        if task.state != TASK_INTERRUPTIBLE:
+            return False
+        self._dequeue_sleep(task)
+        task.state = TASK_RUNNING
+        if task.core is None:
+            self.runqueue.append(task)
+        return True
+
+    def _dequeue_sleep(self, task):
+        for wq in task.wait_queues:
+            wq.remove(task)
+        task.wait_queues = []
+        task.wait_fds = ()
+        task.wait_deadline = None
+        self.sleepers.discard(task)
+
+    def sleep(self, task, core, wb):
+        """The task's system call raised WouldBlock: rewind to the SVC so it is
+        executed again when woken, put the task to sleep, end the slice."""
+        core.pc = core.pc - 4
+        task.sleep_restart = wb.restart
+        task.state = TASK_INTERRUPTIBLE
+        for wq in wb.queues:
+            wq.add(task)
+        task.wait_fds = wb.fds
+        task.wait_deadline = wb.deadline
+        if wb.fds or wb.deadline is not None:
+            self.sleepers.add(task)
+        core.stop()
+
+    def enqueue_new(self, task):
+        """wake_up_new_task(): a task made by clone() joins the run queue."""
+        task.state = TASK_RUNNING
+        self.runqueue.append(task)
+
+    def remove(self, task):
+        """A task that exits leaves every queue."""
+        self._dequeue_sleep(task)
+        try:
+            self.runqueue.remove(task)
+        except ValueError:
+            pass
+
+    def stop_task(self, task):
+        """The task stops (SIGSTOP): off the run queue, off its core."""
+        try:
+            self.runqueue.remove(task)
+        except ValueError:
+            pass
+        if task.core is not None:
+            task.core.stop()
+
+    def continue_task(self, task):
+        """SIGCONT: a stopped task is runnable again."""
+        if task.core is None and task not in self.runqueue:
+            self.runqueue.append(task)
+
+    def kick(self, task):
+        """signal_wake_up(): a task with a new signal leaves its sleep or its
+        slice, so the signal is seen on the way back to EL0."""
+        if task.state == TASK_INTERRUPTIBLE:
+            self.wake_up_process(task)
+        elif task.core is not None:
+            task.core.stop()
+
+    def _poll_sleepers(self, timeout):
+        """Wake the sleepers whose host fds are ready or whose deadline has
+        passed, waiting up to timeout seconds (0: just look)."""
+        if not self.sleepers:
+            return
+        now = self.clock()
+        poller = None
+        for task in self.sleepers:
+            if task.wait_fds:
+                if poller is None:
+                    poller = select.poll()
+                for fd, events in task.wait_fds:
+                    poller.register(fd, events)
+        if timeout and not self.deterministic:
+            deadlines = [t.wait_deadline for t in self.sleepers if t.wait_deadline is not None]
+            if deadlines:
+                timeout = max(0.0, min(timeout, min(deadlines) - now))
+        ready = set()
+        if poller is not None:
+            ready = {fd for fd, _ in poller.poll(None if timeout is None else timeout * 1000)}
+        elif timeout and not self.deterministic:
+            time.sleep(timeout)
+        now = self.clock()
+        for task in list(self.sleepers):
+            if task.wait_deadline is not None and task.wait_deadline <= now:
+                self.wake_up_process(task)
+            elif any(fd in ready for fd, _ in task.wait_fds):
+                self.wake_up_process(task)
+
+    # -- choosing and switching ---------------------------------------------------
+
+    def pick_next_task(self, core):
+        """The first runnable task allowed on core (FIFO), or None."""
+        bit = 1 << core.index
+        for i, task in enumerate(self.runqueue):
+            if task.cpus_allowed & bit:
+                del self.runqueue[i]
+                return task
+        return None
+
+    def context_switch(self, core, prev, nxt):
+        """context_switch(): save prev's registers, switch_mm() if the address
+        space changes, load nxt's registers."""
+        if prev is not None:
+            if prev.exit_state is None:
+                prev.context = core.save_context()
+            prev.core = None
+            prev.last_cpu = core.index
+        core.current = nxt
+        if nxt is None:
+            return
+        self.nr_switches += 1
+        nxt.core = core
+        mm = nxt.mm
+        if core.active_mm is not mm:
+            self.switch_mm(core, mm)
+        core.load_context(nxt.context)
+        if core.last_task is not nxt:
+            core.clear_exclusive()      # the exception return into another task
+        core.last_task = nxt
+        nxt.context = None
+        nxt.slice_start = time.monotonic()
+
+    def switch_mm(self, core, mm):
+        """switch_mm() → check_and_switch_context(): the core now translates
+        through mm's tables with mm's ASID; Unicorn's untagged TLB is flushed."""
+        old = core.active_mm
+        if old is not None:
+            old.cpu_vm_mask.discard(core.index)
+        self.kernel.asids.check_and_switch_context(mm, core)
+        core.active_mm = mm
+        core.ttbr0 = mm.ttbr0()
+        core.flush_tlb()
+        mm.cpu_vm_mask.add(core.index)
+        self.nr_mm_switches += 1
+        trace = self.kernel.trace
+        if trace.tlb:
+            trace.emit("switch_mm", core=core.index, mm=mm)
+
+    def drop_mm(self, mm):
+        """An mm is going away: no core may keep translating through it."""
+        for core in self.cores:
+            if core.active_mm is mm:
+                core.active_mm = None
+                core.ttbr0 = 0
+                core.flush_tlb()
+        mm.cpu_vm_mask.clear()
+
+    # -- the loop -------------------------------------------------------------------
+
+    def run(self, init):
+        """Run every task until init has exited.  Raises Deadlock when all
+        tasks sleep with nothing to wake them."""
+        if not self.quantum:
+            self._ticker = threading.Thread(target=self._tick, name="a53emu-tick", daemon=True)
+            self._ticker.start()
+        try:
+            while init.exit_state is None:
+                if self.host_signals:
+                    self._forward_host_signals(init)
+                ran = False
+                for core in self.cores:
+                    if self._run_core(core):
+                        ran = True
+                    if init.exit_state is not None:
+                        break
+                if init.exit_state is not None:
+                    break
+                if ran:
+                    if self.sleepers:
+                        self._poll_sleepers(0)
+                elif self.sleepers:
+                    self._idle()
+                else:
+                    raise Deadlock()
+        finally:
+            self._ticker_stop.set()
+            self.running_core = None
+
+    def _forward_host_signals(self, init):
+        """Deliver what the host's terminal sent (Ctrl-C) to init's process
+        group, the foreground job of the board's console."""
+        from kernel.signal import kill_info, send_signal
+        sigs, self.host_signals = self.host_signals, []
+        pgrp = init.signal.pgrp
+        for sig in sigs:
+            for t in list(self.kernel.tasks.values()):
+                if t is t.group_leader and t.exit_state is None and t.signal.pgrp == pgrp:
+                    info = kill_info(init, sig)
+                    info.pid = 0
+                    send_signal(t, info, group=True)
+
+    def _idle(self):
+        """Every core is idle (WFI): wait for a host fd or the next deadline.
+        Under --deterministic, time jumps to the next deadline instead."""
+        if self.deterministic:
+            deadlines = [t.wait_deadline for t in self.sleepers if t.wait_deadline is not None]
+            if deadlines and not any(t.wait_fds for t in self.sleepers):
+                self.virtual_ns = max(self.virtual_ns, int(min(deadlines) * 1e9) + 1)
+                self._poll_sleepers(0)
+                return
+        has_fds = any(t.wait_fds for t in self.sleepers)
+        has_deadline = any(t.wait_deadline is not None for t in self.sleepers)
+        if not has_fds and not has_deadline:
+            raise Deadlock()
+        self._poll_sleepers(None if not has_deadline else 3600.0)
+
+    def _run_core(self, core):
+        """One turn of one core: pick a task if it has none, run a slice.
+        Returns True if guest code ran."""
+        task = core.current
+        if task is not None and (task.state != TASK_RUNNING or task.exit_state is not None):
+            self.context_switch(core, task, None)
+            task = None
+        if task is None:
+            task = self.pick_next_task(core)
+            if task is None:
+                return False
+            self.context_switch(core, None, task)
+        self.run_slice(core, task, self.quantum)
+        if self.deterministic:
+            self.virtual_ns += QUANTUM_INSNS
+        if task.exit_state is not None or task.state != TASK_RUNNING:
+            self.context_switch(core, task, None)
+        elif not task.cpus_allowed >> core.index & 1:
+            self.context_switch(core, task, None)       # sched_setaffinity moved it
+            self.runqueue.append(task)
+        elif self.runqueue and (self.quantum or task.yielded or
+                                time.monotonic() - task.slice_start >= SLICE_SECONDS):
+            # The slice is over and someone waits: to the back of the queue.
+            if not task.yielded:
+                task.nivcsw += 1
+            task.yielded = False
+            self.context_switch(core, task, None)
+            self.runqueue.append(task)
+        return True
+
+    def run_slice(self, core, task, count):
+        """Run task on core until the core stops; signals are delivered
+        before it enters EL0 and when it leaves (ret_to_user's
+        do_notify_resume).  A kernel bug ends the task, not the board."""
+        kernel = self.kernel
+        if signal_pending(task):
+            do_signal(task, core)
+            if task.exit_state is not None or task.state != TASK_RUNNING:
+                return
+        self.running_core = core
+        t0 = time.monotonic()
+        try:
+            core.run(core.pc, count)
+        except CoreStopped as e:
+            kernel.internal_error(task, "the CPU emulator stopped: %s" % e)
+        except Exception as e:      # a kernel bug: report it with the guest's state
+            kernel.internal_error(task, "%s: %s" % (type(e).__name__, e))
+            task.death.traceback = traceback.format_exc()
+        finally:
+            self.running_core = None
+            task.utime += time.monotonic() - t0
+        if task.exit_state is None and task.state == TASK_RUNNING and signal_pending(task):
+            do_signal(task, core)
+
+    def _tick(self):
+        """The timer interrupt: every SLICE_SECONDS, stop the running core if
+        anything else could use the CPU (another core's task, a waiting
+        task, a sleeper whose time may have come) — or at once when the host
+        delivered a signal, so the main thread can run its handler."""
+        while not self._ticker_stop.is_set():
+            fd = self.wakeup_fd
+            if fd is not None:
+                ready, _, _ = select.select([fd], [], [], SLICE_SECONDS)
+            else:
+                ready = ()
+                self._ticker_stop.wait(SLICE_SECONDS)
+            core = self.running_core
+            if core is None:
+                continue
+            if ready or self.host_signals or self.runqueue or self.sleepers or any(
+                    c.current is not None for c in self.cores if c is not core):
+                core.stop()
