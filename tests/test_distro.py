@@ -41,11 +41,15 @@ from elftools.elf.elffile import ELFFile
 import debian_arm64
 from conftest import IN_CI, ROOT as REPO, run_a53emu
 
-# The environment of both sides: the C locale, and a PATH naming the usual
-# directories (inside ROOT on the board).  PYTHONPATH makes `python -m emu`
-# import this checkout's emulator while its cwd is a test directory; -U keeps
-# it out of the guest's environment.
-ENV = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
+# The environment of both sides: the C locale, and a $PATH in which nothing is
+# found, on the host or in ROOT.  Every command is then a busybox applet or an
+# explicit path: when busybox's exec of /proc/self/exe for an applet fails, ash
+# falls back to a $PATH search, and that must not find the host's or ROOT's
+# coreutils (whose output could hide the failure).  PYTHONPATH makes `python
+# -m emu` import this checkout's emulator while its cwd is a test directory;
+# -U keeps it out of the guest's environment.
+NO_PATH = "/nonexistent-a53emu-test-path"
+ENV = {"PATH": NO_PATH, "LC_ALL": "C"}
 A53EMU_ENV = dict(ENV, PYTHONPATH=str(REPO))
 
 NATIVE_BUSYBOX = "/bin/busybox"     # where Debian's busybox-static installs it
@@ -111,6 +115,7 @@ def host_elf_check(path):
 def arm64_root(debian_arm64_root):
     """The root, with the assertions the comparisons rely on."""
     root = Path(debian_arm64_root)
+    assert not os.path.exists(NO_PATH) and not (root / NO_PATH.lstrip("/")).exists()
     assert elf_machine(root / "bin" / "busybox") == "EM_AARCH64"
     assert not is_dynamic(root / "bin" / "busybox")
     assert elf_machine(root / "bin" / "ls") == "EM_AARCH64"
