@@ -118,8 +118,9 @@ def debian_mirror(etc="/etc/apt"):
     """(mirror URI, keyring) for Debian bookworm main, from the machine's sources.
 
     Preference: an entry naming the suite bookworm with component main; else
-    any entry signed by the Debian archive keyring with component main (a
-    Debian mirror carries every suite).  $A53EMU_DEBIAN_MIRROR overrides the
+    an entry signed by the Debian archive keyring for a release (a suite
+    without a -security/-updates part: a Debian mirror carries every release,
+    the security archive does not).  $A53EMU_DEBIAN_MIRROR overrides the
     URI.  Raises Unavailable when the machine names no Debian mirror.
     """
     override = os.environ.get("A53EMU_DEBIAN_MIRROR")
@@ -127,12 +128,14 @@ def debian_mirror(etc="/etc/apt"):
         return override, DEBIAN_KEYRING
     entries = [e for e in machine_sources(etc) if COMPONENT in e.get("components", "").split()]
     named = [e for e in entries if SUITE in e.get("suites", "").split()]
-    debian = [e for e in entries if "debian-archive-keyring" in e.get("signed-by", "")]
-    for e in named + debian:
-        keyring = e.get("signed-by", "")
-        if not keyring.startswith("/"):      # no Signed-By (or inline key): Debian's keyring
+    debian = [e for e in entries if "debian-archive-keyring" in e.get("signed-by", "")
+              and any("-" not in suite for suite in e.get("suites", "").split())]
+    if named or debian:
+        entry = (named + debian)[0]
+        keyring = entry.get("signed-by", "")
+        if not keyring.startswith("/"):      # no Signed-By (or an inline key): Debian's keyring
             keyring = DEBIAN_KEYRING
-        return e["uris"].split()[0], keyring
+        return entry["uris"].split()[0], keyring
     raise Unavailable("the machine's apt sources name no Debian mirror with %s %s "
                       "(set A53EMU_DEBIAN_MIRROR to one)" % (SUITE, COMPONENT))
 
@@ -284,17 +287,16 @@ def ensure_root(cache=CACHE, roots=ROOT_PACKAGES):
         apt.update()
         packages = resolve_closure(apt, roots)
         apt.download(sorted(packages))
-        debs = []
-        for name, fields in sorted(packages.items()):
-            deb = _downloaded_deb(cache / "debs", name, fields)
-            debs.append(deb)
+        debs = [_downloaded_deb(cache / "debs", name, fields)
+                for name, fields in sorted(packages.items())]
         tmp = cache / "root.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         unpack(debs, tmp)
+        stamp = {"layout": LAYOUT_VERSION, "roots": list(roots), "mirror": mirror,
+                 "packages": {name: fields["version"] for name, fields in sorted(packages.items())},
+                 "bytes": sum(deb.stat().st_size for deb in debs)}
         with open(tmp / STAMP, "w") as f:
-            json.dump({"layout": LAYOUT_VERSION, "roots": list(roots), "mirror": mirror,
-                       "packages": {n: f_["version"] for n, f_ in sorted(packages.items())},
-                       "bytes": sum(d.stat().st_size for d in debs)}, f, indent=1)
+            json.dump(stamp, f, indent=1)
         shutil.rmtree(cache / "root", ignore_errors=True)
         os.rename(tmp, cache / "root")
         return cache / "root"
