@@ -53,3 +53,18 @@ def qemu_path():
 def run_qemu(args, cwd=None, env=None, timeout=120):
     return subprocess.run([qemu_path()] + [str(a) for a in args], cwd=cwd or ROOT, env=env,
                           capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture(scope="session")
+def debian_arm64_root():
+    """The unpacked Debian bookworm arm64 root (busybox-static, coreutils and
+    its libraries) made by tests/debian_arm64.py, cached in build/debian-arm64.
+    Skips with the reason when apt, the network or a package is unavailable,
+    except in CI (CI=true), where that is a failure."""
+    import debian_arm64
+    try:
+        return debian_arm64.ensure_root()
+    except debian_arm64.Unavailable as e:
+        if IN_CI:
+            pytest.fail("the Debian arm64 packages are required in CI: %s" % e)
+        pytest.skip("Debian arm64 packages unavailable: %s" % e)
