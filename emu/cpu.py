@@ -158,6 +158,8 @@ class Core:
         self.ttbr0 = 0              # TTBR0_EL1: ASID << 48 | pgd physical address
         self.vbar = None            # the kernel's exception vector
         self.stop_requested = False
+        self.running = False        # inside uc_emu_start
+        self.tb_flush_pending = False
         self.current = None         # what the kernel runs here (opaque to the core)
         self.active_mm = None       # whose translations the TLB may hold (opaque too)
         self.last_task = None       # who ran here last (opaque too)
@@ -240,15 +242,15 @@ class Core:
 
         A core that has been told to stop takes no further exceptions: it
         is on its way out of run(), whatever it was still fetching."""
-        if self.stop_requested:
-            return False
-        if va & PAGE_MASK == _UNTIL_PAGE:
-            self.stop_requested = True      # the run is ending, not a guest access
-            return False
-        if va & PAGE_MASK == ROM_VA:
+        if va & PAGE_MASK in (_UNTIL_PAGE, ROM_VA):
+            # The boot ROM; and the page of the `until` address, which
+            # Unicorn translates after every run to drop code cached there:
+            # refusing that would raise a guest exception outside the run.
             e = entry[0]
             e.paddr, e.perms = ROM_PA, UC_PROT_READ | UC_PROT_EXEC
             return True
+        if self.stop_requested:
+            return False
         self.filling_page = va & PAGE_MASK
         try:
             answer = self.mmu.tlb_fill(self, va, access)
@@ -360,7 +362,14 @@ class Core:
         instructions.  Raises CoreStopped on an error Unicorn reports,
         re-raises an exception from a hook."""
         self.stop_requested = False
-        err = uclib.uc_emu_start(self._uch, pc, _NO_UNTIL, 0, count)
+        self.running = True
+        try:
+            err = uclib.uc_emu_start(self._uch, pc, _NO_UNTIL, 0, count)
+        finally:
+            self.running = False
+            if self.tb_flush_pending:
+                self.tb_flush_pending = False
+                self.uc.ctl_flush_tb()
         if self.failure is not None:
             exc, self.failure = self.failure, None
             raise exc
@@ -378,6 +387,13 @@ class Core:
         uclib.uc_emu_start(self._uch, ROM_VA, ROM_VA + 4, 0, 0)
         self.pc = pc
 
+    def preempt(self):
+        """The timer's interrupt: leave run() at the next block boundary.
+        Unlike stop(), TLB fills keep being answered until then: a fill
+        refused in the middle of an instruction would restart it, and the
+        kernel is not ending this run for a reason of its own."""
+        uclib.uc_emu_stop(self._uch)
+
     def stop(self):
         """Ask the core to leave run() at the next instruction boundary."""
         self.stop_requested = True
@@ -389,8 +405,18 @@ class Core:
         uclib.uc_ctl(self._uch, self._flush_code)
 
     def flush_code_cache(self):
-        """IC IALLU: forget all code translated so far (Unicorn's TB cache)."""
-        self.uc.ctl_flush_tb()
+        """IC IALLU: forget all code translated so far (Unicorn's TB cache).
+
+        Inside a run (the kernel handling a fault or a system call from a
+        hook) the cache cannot go at once: QEMU would be returning into
+        translated code it has just thrown away.  The run is ended instead
+        (a fill being answered is refused, so its instruction starts again)
+        and the cache goes as soon as uc_emu_start has returned."""
+        if self.running:
+            self.tb_flush_pending = True
+            self.stop()
+        else:
+            self.uc.ctl_flush_tb()
 
     def flush_tlb_page(self, va):
         """TLBI VAE1 for one page.  Unicorn can only drop everything, except
@@ -410,6 +436,16 @@ class Core:
     def write_reg(self, reg, value):
         self._u64.value = value
         uclib.uc_reg_write(self._uch, reg, self._u64_ref)
+        if reg == REG_PC and self.running:
+            self._pc_written()
+
+    def _pc_written(self):
+        """A hook moved the pc (sigreturn, an emulated MRS, exec): end this
+        run, so the next starts cleanly there.  Unicorn 2.1.4 remembers a
+        pc write until uc_emu_start (skip_sync_pc_on_exit), and a timer's
+        stop later in the same run would then leave the pc of the last TLB
+        fill in place of the real one."""
+        self.stop()
 
     def x(self, n):
         return self.read_reg(X_REGS[n])
@@ -474,6 +510,8 @@ class Core:
         ctypes.memmove(self._v_vals, v, len(v))
         uclib.uc_reg_write_batch(self._uch, self._ctx_ids, self._ctx_ptrs, len(CONTEXT_REGS))
         uclib.uc_reg_write_batch(self._uch, self._v_ids, self._v_ptrs, 32)
+        if self.running:
+            self._pc_written()
 
     def set_user_regs(self, x, sp, pc, pstate, v=None, fpsr=None, fpcr=None):
         """Load the EL0 register file (rt_sigreturn); v/fpsr/fpcr optional."""

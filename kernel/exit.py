@@ -170,17 +170,31 @@ def release_task(task):
         ps.cmaxrss = max(ps.cmaxrss, cs.maxrss_kb, cs.cmaxrss)
 
 
+def find_new_reaper(leader):
+    """find_new_reaper(): the nearest ancestor that is a child subreaper
+    (PR_SET_CHILD_SUBREAPER) and still alive, else init."""
+    kernel = leader.kernel
+    parent = leader.real_parent
+    while parent is not None and parent.tgid != 1:
+        if parent.signal.is_child_subreaper and parent.signal.live > 0:
+            return parent
+        parent = parent.real_parent
+    return kernel.tasks.get(1)
+
+
 def forget_original_parent(task):
     """forget_original_parent(): when the last thread of a group exits, its
-    children get a new parent — init (the child reaper).  Zombies among them
-    are announced to init at once."""
+    children get a new parent — the nearest subreaper or init — and those
+    that asked for it (PR_SET_PDEATHSIG) get their signal.  Zombies among
+    them are announced to the new parent at once."""
     leader = task.group_leader
     if task.signal.live > 0 or not leader.children:
         return
-    kernel = task.kernel
-    reaper = kernel.tasks.get(1)
+    reaper = find_new_reaper(leader)
     orphans, leader.children = leader.children, []
     for child in orphans:
+        if child.pdeath_signal and child.exit_state is None:
+            send_signal(child, SigInfo(child.pdeath_signal, 0), group=False)
         child.real_parent = reaper
         if reaper is None or reaper is leader:
             continue

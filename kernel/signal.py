@@ -185,6 +185,9 @@ def send_signal(task, info, group=False):
         return
     if not target.blocked & _bit(sig):
         sched.kick(target)
+    for t in (target.thread_group if group else (target,)):
+        if t.sigwait_set & _bit(sig):
+            sched.wake_up_process(t)       # sigtimedwait() takes it itself
 
 
 def _is_fatal(task, sig):

@@ -17,7 +17,8 @@ import os
 from emu.cpu import initial_context
 from kernel.binfmt_elf import ExecError, load_elf_binary
 from kernel.exit import complete_vfork_done, do_exit, mm_release, mmput, release_task
-from kernel.fs.namei import PathError, host_path, s32, user_path
+from kernel.fs.namei import PathError, guest_absolute, host_path, s32, user_path
+from kernel.fs.proc import proc_pid_task
 from kernel.mm.page_alloc import OutOfMemory
 from kernel.sched.task import EXIT_ZOMBIE, SigHand
 from kernel.signal import SIG_IGN
@@ -89,6 +90,11 @@ def _open_exec(task, dirfd, name, flags):
         if file is None:
             raise ExecError(126, "Bad file descriptor", errno.EBADF)
         return "/proc/self/fd/%d" % file.host_fd
+    guest = guest_absolute(task, dirfd, name).split("/")
+    if len(guest) == 4 and guest[1] == "proc" and guest[3] == "exe":
+        target = proc_pid_task(task.kernel, task, guest[2])
+        if target is not None:
+            return os.fsencode(target.mm.exe_file)     # /proc/self/exe: the program itself
     try:
         dir_fd, path = host_path(task, dirfd, name)
     except PathError as e:

@@ -9,6 +9,7 @@ from kernel.mm.mm import (
     VM_WRITE,
 )
 from kernel.mm.page_alloc import PG_anon
+from kernel.sched.task import STATE_NAMES
 
 
 def vma_perms(vma):
@@ -121,7 +122,8 @@ def proc_pid_status(task):
     """fs/proc/array.c + task_mmu.c: the memory part of /proc/PID/status."""
     mm = task.mm
     lines = [
-        ("Name", task.comm), ("Umask", "%04o" % task.fs.umask), ("State", "R (running)"),
+        ("Name", task.comm), ("Umask", "%04o" % task.fs.umask),
+        ("State", STATE_NAMES.get(task.state, task.state)),
         ("Tgid", task.tgid), ("Ngid", 0), ("Pid", task.pid), ("PPid", task.ppid),
         ("TracerPid", 0), ("Uid", "\t".join([str(os.getuid())] * 4)),
         ("Gid", "\t".join([str(os.getgid())] * 4)), ("FDSize", 64),
@@ -134,7 +136,10 @@ def proc_pid_status(task):
         ("VmExe", "%8d kB" % ((mm.end_code - mm.start_code) >> 10)),
         ("VmLib", "%8d kB" % max(0, _kb(mm.exec_vm) - ((mm.end_code - mm.start_code) >> 10))),
         ("VmPTE", "%8d kB" % (mm.nr_ptes * 4)), ("VmSwap", "%8d kB" % 0),
-        ("Threads", 1), ("Cpus_allowed_list", "0-%d" % (task.kernel.ncpus - 1)),
+        ("Threads", len(task.thread_group_live())),
+        ("Cpus_allowed", "%x" % task.cpus_allowed),
+        ("Cpus_allowed_list", ",".join(str(c) for c in range(task.kernel.ncpus)
+                                       if task.cpus_allowed >> c & 1)),
     ]
     return "".join("%s:\t%s\n" % kv for kv in lines)
 
@@ -178,21 +183,50 @@ def proc_file(kernel, task, path):
         if parts[1] == "meminfo":
             return proc_meminfo(kernel.pages)
         return None
-    who = parts[1]
-    if who not in ("self", "thread-self", str(task.pid)):
+    target = proc_pid_task(kernel, task, parts[1])
+    if target is None:
         return None
+    task = target
     name = "/".join(parts[2:])
     makers = {"maps": lambda: proc_pid_maps(task.mm), "status": lambda: proc_pid_status(task),
               "smaps": lambda: proc_pid_smaps(task.mm),
               "statm": lambda: proc_pid_statm(task.mm),
               "cmdline": lambda: "".join(a + "\0" for a in task.argv),
-              "comm": lambda: task.comm + "\n"}
+              "comm": lambda: task.comm + "\n", "stat": lambda: proc_pid_stat(task)}
     if name not in makers:
         raise KeyError(name)
     return makers[name]()
 
 
+def proc_pid_task(kernel, task, who):
+    """The task /proc/<who> names: self, thread-self, or a live pid."""
+    if who in ("self", "thread-self"):
+        return task
+    if who.isdigit():
+        t = kernel.tasks.get(int(who))
+        if t is not None and t.mm is not None and t.exit_state is None:
+            return t
+    return None
+
+
 def is_proc_pid_path(task, path):
     parts = path.strip("/").split("/")
-    return len(parts) >= 2 and parts[0] == "proc" and parts[1] in (
-        "self", "thread-self", str(task.pid))
+    return len(parts) >= 2 and parts[0] == "proc" and \
+        proc_pid_task(task.kernel, task, parts[1]) is not None
+
+
+def proc_pid_stat(task):
+    """fs/proc/array.c: do_task_stat() — the fields tools read: pid, comm,
+    state, ppid, pgrp, session, fault counts, threads, vsize, rss, and
+    `processor` (field 39), the core that ran the task last."""
+    mm = task.mm
+    sig = task.signal
+    core = task.core.index if task.core is not None else task.last_cpu
+    fields = [task.pid, "(%s)" % task.comm, task.state, task.ppid, sig.pgrp, sig.session,
+              0, -1, 0, task.min_flt, 0, task.maj_flt, 0, int(task.utime * 100), 0, 0, 0,
+              20, 0, len(task.thread_group_live()), 0, 0, mm.total_vm << PAGE_SHIFT,
+              mm.get_mm_rss(), (1 << 64) - 1, mm.start_code, mm.end_code, mm.start_stack,
+              0, 0, 0, 0, 0, 0, 0, 0, 0, task.exit_signal if task.exit_signal > 0 else 0,
+              core, 0, 0, 0, 0, 0, mm.start_data, mm.end_data, mm.start_brk, mm.arg_start,
+              mm.arg_end, mm.env_start, mm.env_end, 0]
+    return " ".join(str(f) for f in fields) + "\n"

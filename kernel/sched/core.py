@@ -327,7 +327,10 @@ class Scheduler:
         before it enters EL0 and when it leaves (ret_to_user's
         do_notify_resume).  A kernel bug ends the task, not the board."""
         kernel = self.kernel
-        if signal_pending(task):
+        # A task woken from a sleeping system call first runs the SVC again:
+        # the call itself returns -ERESTART* when a signal woke it, and
+        # do_signal() then knows what the signal interrupted.
+        if signal_pending(task) and task.sleep_restart is None:
             do_signal(task, core)
             if task.exit_state is not None or task.state != TASK_RUNNING:
                 return
@@ -363,4 +366,4 @@ class Scheduler:
                 continue
             if ready or self.host_signals or self.runqueue or self.sleepers or any(
                     c.current is not None for c in self.cores if c is not core):
-                core.stop()
+                core.preempt()

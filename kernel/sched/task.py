@@ -116,6 +116,8 @@ class SignalStruct:
         self.maxrss_kb = 0              # peak rss of the group's address space
         self.wait_chldexit = WaitQueue("wait_chldexit")    # wait4() sleeps here
         self.group_exit_code_stop = 0   # the signal that stopped the group
+        self.is_child_subreaper = False  # PR_SET_CHILD_SUBREAPER
+        self.dumpable = 1
 
 
 class Task:
@@ -138,6 +140,7 @@ class Task:
         self.blocked = 0                # this thread's signal mask
         self.pending = {}               # signal -> SigInfo, for this thread only
         self.saved_sigmask = None       # sigsuspend/ppoll: restored after the handler
+        self.sigwait_set = 0            # signals rt_sigtimedwait() sleeps for
         self.sas = (0, 2, 0)            # sigaltstack: sp, flags (SS_DISABLE), size
         self.set_child_tid = 0
         self.clear_child_tid = 0
@@ -172,6 +175,8 @@ class Task:
         self.slice_start = 0.0
         self.yielded = False            # sched_yield(): give the core up now
         self.did_exec = False           # setpgid() may no longer move us (EACCES)
+        self.pdeath_signal = 0          # PR_SET_PDEATHSIG: sent when the parent exits
+        self.no_new_privs = False
 
     @property
     def uaccess(self):

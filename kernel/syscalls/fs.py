@@ -17,7 +17,7 @@ from emu.arch import PAGE_SIZE
 from kernel.fs.file import File
 from kernel.fs.namei import PathError, guest_absolute, host_path, s32, user_path
 from kernel.fs.pipe import may_block, wait_read, wait_write
-from kernel.fs.proc import is_proc_pid_path, proc_file
+from kernel.fs.proc import is_proc_pid_path, proc_file, proc_pid_task
 from kernel.fs.stat import STATX_SIZE, SyntheticStat, pack_stat, pack_statx
 from kernel.syscalls.table import syscall
 from kernel.uapi import (
@@ -552,7 +552,7 @@ def sys_readlinkat(task, dirfd, path, buf, size):
     if is_proc_pid_path(task, name):
         if name.split("/")[3:] != ["exe"]:
             return -errno.ENOENT if not name.endswith("/maps") else -errno.EINVAL
-        target = os.fsencode(task.mm.exe_file)
+        target = os.fsencode(proc_pid_task(task.kernel, task, name.split("/")[2]).mm.exe_file)
     else:
         dir_fd, hpath = host_path(task, dirfd, p)
         target = os.readlink(hpath, dir_fd=dir_fd)

@@ -1,13 +1,15 @@
-"""kernel/signal.c: the signal system calls.  Dispositions and the mask are
-recorded exactly; delivery to handlers is not implemented yet."""
+"""kernel/signal.c: the signal system calls — dispositions, masks, waiting."""
 
 import errno
 import struct
 
 from kernel.fs.namei import s32
-from kernel.signal import sys_rt_sigreturn
+from kernel.sched.wait import ERESTARTNOHAND, WouldBlock
+from kernel.signal import dequeue_signal, sys_rt_sigreturn
 from kernel.syscalls.table import NORETURN, syscall
 from kernel.uapi import NSIG, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, SIGKILL, SIGSTOP
+
+_TIMESPEC = struct.Struct("<qq")
 
 # struct sigaction (AArch64 kernel ABI): handler, flags, restorer, mask.
 _SIGACTION = struct.Struct("<QQQQ")
@@ -73,3 +75,65 @@ def sys_sigaltstack(task, ss, oss):
 def sys_rt_sigreturn_call(task):
     sys_rt_sigreturn(task, task.core)
     return NORETURN
+
+
+@syscall("rt_sigsuspend", "p u")
+def sys_rt_sigsuspend(task, mask, sigsetsize):
+    """sigsuspend(): sleep with a temporary mask until a signal is taken;
+    always -EINTR (ERESTARTNOHAND), the old mask back after the handler."""
+    if sigsetsize != 8:
+        return -errno.EINVAL
+    if task.restart is None or "sigsuspend" not in task.restart:
+        new = struct.unpack("<Q", task.uaccess.copy_from_user(mask, 8))[0] & ~_UNBLOCKABLE
+        task.saved_sigmask = task.blocked
+        task.blocked = new
+        task.restart = {"sigsuspend": True}
+    raise WouldBlock(restart=ERESTARTNOHAND)
+
+
+@syscall("rt_sigpending", "p u")
+def sys_rt_sigpending(task, uset, sigsetsize):
+    """sigpending(): the blocked signals waiting, the thread's and the group's."""
+    if sigsetsize > 8:
+        return -errno.EINVAL
+    pending = 0
+    for sig in list(task.pending) + list(task.signal.shared_pending):
+        pending |= 1 << (sig - 1)
+    task.uaccess.copy_to_user(uset, struct.pack("<Q", pending & task.blocked)[:sigsetsize])
+    return 0
+
+
+@syscall("rt_sigtimedwait", "p p p u")
+def sys_rt_sigtimedwait(task, uthese, uinfo, uts, sigsetsize):
+    """do_sigtimedwait(): take one of the signals in the set, waiting for it
+    up to the timeout (EAGAIN); another signal's handler makes it EINTR."""
+    if sigsetsize != 8:
+        return -errno.EINVAL
+    these = struct.unpack("<Q", task.uaccess.copy_from_user(uthese, 8))[0] & ~_UNBLOCKABLE
+    state = task.restart
+    if state is None or "sigwait" not in state:
+        deadline = None
+        if uts:
+            sec, nsec = _TIMESPEC.unpack(task.uaccess.copy_from_user(uts, 16))
+            if sec < 0 or not 0 <= nsec < 10**9:
+                return -errno.EINVAL
+            deadline = task.kernel.sched.clock() + sec + nsec / 1e9
+        state = task.restart = {"sigwait": these, "deadline": deadline}
+    saved = task.blocked
+    task.blocked = ~these & ((1 << 64) - 1)         # only the set may be taken here
+    info = dequeue_signal(task)
+    task.blocked = saved
+    if info is not None:
+        task.sigwait_set = 0
+        if uinfo:
+            task.uaccess.copy_to_user(uinfo, info.pack())
+        return info.signo
+    deadline = state["deadline"]
+    if deadline is not None and task.kernel.sched.clock() >= deadline:
+        task.sigwait_set = 0
+        return -errno.EAGAIN
+
+    def cancel():
+        task.sigwait_set = 0
+    task.sigwait_set = these
+    raise WouldBlock(deadline=deadline, restart=errno.EINTR, cancel=cancel)

@@ -12,6 +12,7 @@ from kernel.syscalls.unistd import SYSCALL_NAMES, SYSCALL_NUMBERS
 from kernel.mm.page_alloc import OutOfMemory
 from kernel.sched.wait import ERESTART_RESTARTBLOCK, RESTART_CODES, WouldBlock
 from kernel.signal import signal_pending
+from kernel.uapi import SIGKILL
 from kernel.uaccess import Efault
 
 NORETURN = object()     # exit/exit_group: x0 is not written back
@@ -49,8 +50,8 @@ class SyscallTable:
 
     def __init__(self, kernel):
         # Importing the handler modules runs their @syscall registrations.
-        from kernel import exit, fork, futex  # noqa: F401
-        from kernel.fs import exec, pipe  # noqa: F401
+        from kernel import exit, fork, futex, sys  # noqa: F401
+        from kernel.fs import exec, pipe, select, xattr  # noqa: F401
         from kernel.syscalls import fs, mm, process, signal  # noqa: F401
         self.kernel = kernel
         self.trace = kernel.trace
@@ -69,6 +70,7 @@ class SyscallTable:
         d = self.by_nr.get(nr)
         task.last_syscall = nr
         task.orig_x0 = regs[1]
+        task.sleep_restart = None
         if d is None:
             ret = -errno.ENOSYS
         else:
@@ -77,7 +79,8 @@ class SyscallTable:
             try:
                 ret = d.func(task, *regs[1:1 + d.nargs])
             except WouldBlock as wb:
-                if not (wb.interruptible and signal_pending(task)):
+                fatal = task.signal.group_exit or SIGKILL in task.pending
+                if not ((wb.interruptible or fatal) and signal_pending(task)):
                     task.kernel.sched.sleep(task, core, wb)
                     return
                 if wb.cancel is not None:

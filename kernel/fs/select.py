@@ -1,0 +1,177 @@
+"""fs/select.c: ppoll() and pselect6() — sleeping until descriptors are ready.
+
+Readiness is the host kernel's for descriptors it serves (pipes, terminals,
+regular files, which are always ready); a synthetic /proc file is always
+readable.  A call that finds nothing ready and may wait sleeps on the host
+descriptors (kernel/sched/core.py polls them) and its deadline; a signal
+ends the wait with -ERESTARTNOHAND, so a handler makes it -EINTR.  The
+signal mask given to the call is in force while it sleeps and until the
+handler of the signal that woke it has run (set_restore_sigmask()).
+"""
+
+import errno
+import select
+import struct
+
+from kernel.fs.namei import s32
+from kernel.sched.wait import ERESTARTNOHAND, WouldBlock
+from kernel.syscalls.table import syscall
+from kernel.uapi import RLIMIT_NOFILE, SIGKILL, SIGSTOP
+
+_POLLFD = struct.Struct("<ihh")
+_TIMESPEC = struct.Struct("<qq")
+POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20
+POLLRDNORM, POLLWRNORM = 0x40, 0x100
+_ALWAYS = POLLERR | POLLHUP | POLLNVAL
+_UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
+
+
+def file_poll(file):
+    """f_op->poll(): the ready mask of an open file, without waiting."""
+    if file.host_fd is None:
+        return POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM
+    p = select.poll()
+    p.register(file.host_fd, POLLIN | POLLPRI | POLLOUT)
+    ready = p.poll(0)
+    mask = ready[0][1] if ready else 0
+    if mask & POLLIN:
+        mask |= POLLRDNORM
+    if mask & POLLOUT:
+        mask |= POLLWRNORM
+    return mask
+
+
+def _deadline(task, tsp):
+    """(deadline or None for no timeout, is_zero); raises ValueError."""
+    if not tsp:
+        return None, False
+    sec, nsec = _TIMESPEC.unpack(task.uaccess.copy_from_user(tsp, 16))
+    if sec < 0 or not 0 <= nsec < 10**9:
+        raise ValueError()
+    if sec == 0 and nsec == 0:
+        return None, True
+    return task.kernel.sched.clock() + sec + nsec / 1e9, False
+
+
+def _set_sigmask(task, sigmask, sigsetsize):
+    """The temporary mask of ppoll/pselect6: installed once per call."""
+    if not sigmask or task.restart is not None and "mask_set" in task.restart:
+        return
+    mask = struct.unpack("<Q", task.uaccess.copy_from_user(sigmask, 8))[0]
+    task.saved_sigmask = task.blocked
+    task.blocked = mask & ~_UNBLOCKABLE
+
+
+def _done(task):
+    """A normal return puts the caller's own mask back."""
+    if task.saved_sigmask is not None:
+        task.blocked = task.saved_sigmask
+        task.saved_sigmask = None
+
+
+def _wait(task, deadline, fds):
+    state = task.restart if task.restart is not None else {}
+    state.setdefault("deadline", deadline)
+    state["mask_set"] = True
+    task.restart = state
+    deadline = state["deadline"]
+    if deadline is not None and task.kernel.sched.clock() >= deadline:
+        return True
+    raise WouldBlock(fds=tuple(fds), deadline=deadline, restart=ERESTARTNOHAND)
+
+
+@syscall("ppoll", "p u p p u")
+def sys_ppoll(task, ufds, nfds, tsp, sigmask, sigsetsize):
+    """do_sys_poll(): revents for each pollfd; the count of ready ones."""
+    if nfds > task.rlim[RLIMIT_NOFILE][0]:                  # RLIMIT_NOFILE
+        return -errno.EINVAL
+    if sigmask and sigsetsize != 8:
+        return -errno.EINVAL
+    try:
+        deadline, zero = _deadline(task, tsp)
+    except ValueError:
+        return -errno.EINVAL
+    if task.restart is not None and "deadline" in task.restart:
+        deadline, zero = task.restart["deadline"], False
+    raw = task.uaccess.copy_from_user(ufds, nfds * 8) if nfds else b""
+    _set_sigmask(task, sigmask, sigsetsize)
+    out = bytearray(raw)
+    count = 0
+    waits = []
+    for i in range(nfds):
+        fd, events, _ = _POLLFD.unpack_from(raw, i * 8)
+        revents = 0
+        if fd >= 0:
+            file = task.files.get(fd)
+            if file is None:
+                revents = POLLNVAL
+            else:
+                revents = file_poll(file) & ((events & 0xFFFF) | _ALWAYS)
+                if not revents and file.host_fd is not None:
+                    waits.append((file.host_fd, (events & 0xFFFF) | _ALWAYS))
+        struct.pack_into("<h", out, i * 8 + 6, revents if revents < 0x8000 else revents - 0x10000)
+        if revents:
+            count += 1
+    if not count and not zero:
+        _wait(task, deadline, waits)
+    task.uaccess.copy_to_user(ufds, bytes(out))
+    _done(task)
+    return count
+
+
+def _read_fdset(task, addr, n):
+    if not addr:
+        return None
+    nbytes = ((n + 63) // 64) * 8
+    return int.from_bytes(task.uaccess.copy_from_user(addr, nbytes), "little")
+
+
+@syscall("pselect6", "d p p p p p")
+def sys_pselect6(task, n, inp, outp, exp, tsp, sig):
+    """core_sys_select(): the ready bits of the three sets, their count."""
+    n = s32(n)
+    if n < 0:
+        return -errno.EINVAL
+    n = min(n, task.rlim[RLIMIT_NOFILE][0])
+    sigmask = sigsetsize = 0
+    if sig:
+        sigmask, sigsetsize = struct.unpack("<QQ", task.uaccess.copy_from_user(sig, 16))
+        if sigmask and sigsetsize != 8:
+            return -errno.EINVAL
+    try:
+        deadline, zero = _deadline(task, tsp)
+    except ValueError:
+        return -errno.EINVAL
+    if task.restart is not None and "deadline" in task.restart:
+        deadline, zero = task.restart["deadline"], False
+    sets = [_read_fdset(task, a, n) for a in (inp, outp, exp)]
+    _set_sigmask(task, sigmask, sigsetsize)
+    want = (POLLIN | POLLHUP | POLLERR, POLLOUT | POLLERR, POLLPRI)
+    result = [0, 0, 0]
+    waits = []
+    for fd in range(n):
+        bit = 1 << fd
+        if not any(s is not None and s & bit for s in sets):
+            continue
+        file = task.files.get(fd)
+        if file is None:
+            _done(task)
+            return -errno.EBADF
+        mask = file_poll(file)
+        for k in range(3):
+            if sets[k] is not None and sets[k] & bit:
+                if mask & want[k]:
+                    result[k] |= bit
+                elif file.host_fd is not None:
+                    waits.append((file.host_fd, want[k]))
+    count = sum(bin(r).count("1") for r in result)
+    if not count and not zero:
+        _wait(task, deadline, waits)
+    for addr, value in zip((inp, outp, exp), result):
+        if addr:
+            task.uaccess.copy_to_user(addr, value.to_bytes(((n + 63) // 64) * 8, "little"))
+    if tsp and deadline is not None:
+        left = max(0, int((deadline - task.kernel.sched.clock()) * 1e9))
+        task.uaccess.copy_to_user(tsp, _TIMESPEC.pack(left // 10**9, left % 10**9))
+    _done(task)
+    return count

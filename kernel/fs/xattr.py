@@ -1,0 +1,164 @@
+"""fs/xattr.c: extended attributes, served by the host's file system.
+
+The guest's paths name host files (inside --sysroot first), so their
+attributes are the host's: getxattr/listxattr read them, setxattr and
+removexattr change them where the host lets the process (user.*, or more
+as root).  The size protocol is Linux's: size 0 asks for the length, a
+buffer too small is ERANGE, and a missing attribute ENODATA.
+"""
+
+import errno
+import os
+
+from kernel.fs.namei import PathError, host_path, s32, user_path
+from kernel.syscalls.table import syscall
+
+XATTR_NAME_MAX = 255
+XATTR_SIZE_MAX = 65536
+XATTR_LIST_MAX = 65536
+XATTR_CREATE, XATTR_REPLACE = 1, 2
+
+
+def _target(task, path_addr):
+    """The host path for os.*xattr (relative paths from the guest's cwd)."""
+    dir_fd, path = host_path(task, -100, user_path(task, path_addr))
+    if dir_fd is not None and not path.startswith(b"/"):
+        path = b"/proc/self/fd/%d/%s" % (dir_fd, path)
+    return path
+
+
+def _fd_target(task, fd):
+    file = task.files.get(s32(fd))
+    if file is None:
+        raise PathError(-errno.EBADF)
+    if file.host_fd is None:
+        raise PathError(-errno.ENOTSUP)
+    return file.host_fd
+
+
+def _name(task, addr):
+    name = task.uaccess.strncpy_from_user(addr, XATTR_NAME_MAX + 1)
+    if not name or len(name) > XATTR_NAME_MAX:
+        raise PathError(-errno.ERANGE)
+    return name
+
+
+def _wrap(func):
+    def wrapper(*args):
+        try:
+            return func(*args)
+        except PathError as e:
+            return e.err
+        except OSError as e:
+            return -(e.errno or errno.EIO)
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    return wrapper
+
+
+def _getxattr(task, target, follow, name_addr, value, size):
+    """getxattr(): the value's length, after copying it if size allows."""
+    name = _name(task, name_addr)
+    data = os.getxattr(target, name, follow_symlinks=follow)
+    if size:
+        if len(data) > size:
+            return -errno.ERANGE
+        task.uaccess.copy_to_user(value, data)
+    return len(data)
+
+
+def _listxattr(task, target, follow, lst, size):
+    """listxattr(): the NUL-separated names' length, copied if size allows."""
+    names = os.listxattr(target, follow_symlinks=follow)
+    data = b"".join(os.fsencode(n) + b"\0" for n in names)
+    if size:
+        if len(data) > size:
+            return -errno.ERANGE
+        task.uaccess.copy_to_user(lst, data)
+    return len(data)
+
+
+def _setxattr(task, target, follow, name_addr, value, size, flags):
+    if flags & ~(XATTR_CREATE | XATTR_REPLACE):
+        return -errno.EINVAL
+    if size > XATTR_SIZE_MAX:
+        return -errno.E2BIG
+    name = _name(task, name_addr)
+    data = task.uaccess.copy_from_user(value, size) if size else b""
+    os.setxattr(target, name, data, flags, follow_symlinks=follow)
+    return 0
+
+
+@syscall("getxattr", "path path p u")
+@_wrap
+def sys_getxattr(task, path, name, value, size):
+    return _getxattr(task, _target(task, path), True, name, value, size)
+
+
+@syscall("lgetxattr", "path path p u")
+@_wrap
+def sys_lgetxattr(task, path, name, value, size):
+    return _getxattr(task, _target(task, path), False, name, value, size)
+
+
+@syscall("fgetxattr", "fd path p u")
+@_wrap
+def sys_fgetxattr(task, fd, name, value, size):
+    return _getxattr(task, _fd_target(task, fd), True, name, value, size)
+
+
+@syscall("listxattr", "path p u")
+@_wrap
+def sys_listxattr(task, path, lst, size):
+    return _listxattr(task, _target(task, path), True, lst, size)
+
+
+@syscall("llistxattr", "path p u")
+@_wrap
+def sys_llistxattr(task, path, lst, size):
+    return _listxattr(task, _target(task, path), False, lst, size)
+
+
+@syscall("flistxattr", "fd p u")
+@_wrap
+def sys_flistxattr(task, fd, lst, size):
+    return _listxattr(task, _fd_target(task, fd), True, lst, size)
+
+
+@syscall("setxattr", "path path p u d")
+@_wrap
+def sys_setxattr(task, path, name, value, size, flags):
+    return _setxattr(task, _target(task, path), True, name, value, size, flags)
+
+
+@syscall("lsetxattr", "path path p u d")
+@_wrap
+def sys_lsetxattr(task, path, name, value, size, flags):
+    return _setxattr(task, _target(task, path), False, name, value, size, flags)
+
+
+@syscall("fsetxattr", "fd path p u d")
+@_wrap
+def sys_fsetxattr(task, fd, name, value, size, flags):
+    return _setxattr(task, _fd_target(task, fd), True, name, value, size, flags)
+
+
+@syscall("removexattr", "path path")
+@_wrap
+def sys_removexattr(task, path, name):
+    os.removexattr(_target(task, path), _name(task, name), follow_symlinks=True)
+    return 0
+
+
+@syscall("lremovexattr", "path path")
+@_wrap
+def sys_lremovexattr(task, path, name):
+    os.removexattr(_target(task, path), _name(task, name), follow_symlinks=False)
+    return 0
+
+
+@syscall("fremovexattr", "fd path")
+@_wrap
+def sys_fremovexattr(task, fd, name):
+    os.removexattr(_fd_target(task, fd), _name(task, name))
+    return 0
