@@ -278,23 +278,32 @@ static void check_orphans(void)
     int v = -1;
     prctl(PR_GET_CHILD_SUBREAPER, &v);
     CHECK(v == 1, "PR_GET_CHILD_SUBREAPER: %d", v);
-    if (pipe(fds) < 0)
+    int hold[2];
+    if (pipe(fds) < 0 || pipe(hold) < 0)
         exit(1);
     pid_t me = getpid();
     pid_t mid = xfork();
     if (mid == 0) {
+        pid_t mid_pid = getpid();
         pid_t grandchild = fork();
         if (grandchild == 0) {
             rep.self = getpid();
             rep.ppid_before = getppid();
-            while (getppid() == rep.ppid_before)
+            close(hold[1]);         /* the middle child waits for this */
+            double t0 = now_mono();
+            while (getppid() == mid_pid && now_mono() - t0 < 20.0)
                 msleep(1);          /* until our parent has exited */
             rep.ppid_after = getppid();
             write_full(fds[1], &rep, sizeof rep);
             _exit(33);
         }
+        close(hold[1]);
+        char b;
+        read(hold[0], &b, 1);       /* EOF once the grandchild has looked */
         _exit(grandchild > 0 ? 22 : 1);
     }
+    close(hold[0]);
+    close(hold[1]);
     close(fds[1]);
     int st = wait_for(mid);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 22, "middle child %s", status_str(st));
