@@ -171,9 +171,16 @@ static void check_threads(void)
     CHECK(thread_tid != getpid() && thread_tid > 0, "second thread: its own tid: %s",
           YESNO(thread_tid != getpid() && thread_tid > 0));
     CHECK(syscall(SYS_tgkill, getpid(), sys_gettid(), 0) == 0, "tgkill(self, self, 0): 0");
-    errno = 0;
-    syscall(SYS_tgkill, getpid(), thread_tid, 0);
-    CHECK(errno == ESRCH, "tgkill to a thread that has exited: %s", errno_name(errno));
+    /* pthread_join returns when the kernel clears the tid word (mm_release),
+     * which is before the task is released: poll until it is gone */
+    double t0 = now_mono();
+    long r;
+    do {
+        errno = 0;
+        r = syscall(SYS_tgkill, getpid(), thread_tid, 0);
+    } while (r == 0 && now_mono() - t0 < 10.0 && sched_yield() == 0);
+    CHECK(r < 0 && errno == ESRCH, "tgkill to a thread that has exited: %s",
+          r < 0 ? errno_name(errno) : "0");
     errno = 0;
     syscall(SYS_tgkill, getpid(), 0, 0);
     CHECK(errno == EINVAL, "tgkill(tid 0): %s", errno_name(errno));
