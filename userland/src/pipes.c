@@ -25,10 +25,17 @@
 #include <sys/select.h>
 #include <sys/stat.h>
 
+/* poll_one() returns this when poll() itself fails */
+#define POLL_FAILED ((short)-1)
+
 static const char *revents_str(short r)
 {
     static char buf[96];
 
+    if (r == POLL_FAILED) {
+        snprintf(buf, sizeof buf, "poll() failed: %s", errno_name(errno));
+        return buf;
+    }
     buf[0] = '\0';
     if (r & POLLIN) strcat(buf, "|POLLIN");
     if (r & POLLOUT) strcat(buf, "|POLLOUT");
@@ -43,7 +50,7 @@ static short poll_one(int fd, short events, int timeout)
 {
     struct pollfd p = {fd, events, 0};
     int r = poll(&p, 1, timeout);
-    return r < 0 ? -1 : p.revents;
+    return r < 0 ? POLL_FAILED : p.revents;
 }
 
 static void check_flags_and_capacity(void)
