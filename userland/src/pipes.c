@@ -430,10 +430,14 @@ static void check_poll(void)
     CHECK(n == 2 && FD_ISSET(p[0], &rd) && FD_ISSET(p[1], &wr),
           "pselect with data: both ends ready, returns %d", n);
     read(p[0], &b, 1);
+    /* a closed fd inside the fd table: select ignores fds beyond the table
+     * (core_sys_select clips n to max_fds), so an arbitrary big one won't do */
+    int closed = dup(p[0]);
+    close(closed);
     FD_ZERO(&rd);
-    FD_SET(200, &rd);
+    FD_SET(closed, &rd);
     errno = 0;
-    n = pselect(201, &rd, NULL, NULL, &zero, NULL);
+    n = pselect(closed + 1, &rd, NULL, NULL, &zero, NULL);
     CHECK(n < 0 && errno == EBADF, "pselect on a closed fd: %s", errno_name(errno));
 
     /* ppoll with a mask that lets a blocked signal in */
