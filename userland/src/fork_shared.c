@@ -4,7 +4,7 @@
  * copy_page_range() copies shared PTEs as they are (no write protect), and
  * a shared anonymous mapping is a shmem file both processes map, so a
  * store from one process is a load in the other.  Checks: a shared
- * anonymous page, written alternately by parent and child 1000 times
+ * anonymous page, written alternately by parent and child 200 times
  * (ping-pong on atomics in the page itself, both cores busy); a shared file
  * mapping, written by the child, seen by the parent through its mapping,
  * through read(), and through a MAP_PRIVATE mapping of the same file the
@@ -22,7 +22,7 @@ static void check_shared_anon(void)
     volatile int *page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
                               MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     volatile int *turn = &page[0], *value = &page[1];
-    const int rounds = 1000;
+    const int rounds = 200;
 
     printf("shared anonymous mapping:\n");
     *turn = 0;
