@@ -72,8 +72,8 @@ static double now_mono(void)
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Name of a signal our programs use (numbers differ between no two of our
- * targets, but names read better and SIGRTMIN differs between libcs). */
+/* Name of a signal our programs use: the output must not depend on
+ * numbers (SIGRTMIN differs between glibc and musl), and names read better. */
 __attribute__((unused))
 static const char *sig_name(int sig)
 {
