@@ -51,6 +51,15 @@ static const char *errno_name(int e)
     case ESPIPE: return "ESPIPE";
     case ENOSYS: return "ENOSYS";
     case ENOTEMPTY: return "ENOTEMPTY";
+    case ESRCH: return "ESRCH";
+    case EINTR: return "EINTR";
+    case E2BIG: return "E2BIG";
+    case ENOEXEC: return "ENOEXEC";
+    case ECHILD: return "ECHILD";
+    case EAGAIN: return "EAGAIN";
+    case EPIPE: return "EPIPE";
+    case ETIMEDOUT: return "ETIMEDOUT";
+    case EDEADLK: return "EDEADLK";
     default: return "E?";
     }
 }
