@@ -37,7 +37,7 @@ def mm_release(task):
     if task.clear_child_tid and mm.mm_users > 1:
         try:
             task.uaccess.copy_to_user(task.clear_child_tid, b"\0\0\0\0")
-            futex_wake(task, task.clear_child_tid, 1, shared=False)
+            futex_wake(task, task.clear_child_tid, 1)     # FUTEX_WAKE, not private
         except Efault:
             pass
         task.clear_child_tid = 0
@@ -215,7 +215,7 @@ def do_group_exit(task, code, death=None):
             task.group_leader.death = death
         for t in task.thread_group:
             if t is not task and t.exit_state is None:
-                t.pending[SIGKILL] = SigInfo(SIGKILL, 0)
+                t.pending[SIGKILL] = [SigInfo(SIGKILL, 0)]
                 if t.state == TASK_STOPPED:
                     t.state = TASK_RUNNING
                     task.kernel.sched.continue_task(t)
@@ -369,8 +369,8 @@ def sys_waitid(task, which, upid, infop, options, ru):
             task.uaccess.copy_to_user(infop, info.ljust(128, b"\0"))
         if ru:
             task.uaccess.copy_to_user(ru, rusage_of(child))
-        return 0
+        return child.tgid
     ret = do_wait(task, pid, options, report)
     if ret == 0 and infop:
         task.uaccess.copy_to_user(infop, bytes(128))    # WNOHANG, nothing: si_pid 0
-    return ret
+    return min(ret, 0)

@@ -57,17 +57,20 @@ def _queues(kernel):
 def get_futex_key(task, uaddr, private):
     """get_futex_key(): what identifies the futex word at uaddr.  Raises
     Efault when no VMA covers it; -EINVAL for a misaligned address is the
-    caller's check."""
+    caller's check.  A waiter and a waker meet only with equal keys: the
+    private flag must agree (4.14's keys differ by FUT_OFF_MMSHARED)."""
     mm = task.mm
     if private:
-        return (mm, uaddr)
+        return ("private", mm, uaddr)
     vma = find_vma(mm, uaddr)
     if vma is None or vma.vm_start > uaddr:
         raise Efault()
     if vma.vm_flags & VM_SHARED and vma.vm_file is not None:
         pgoff = vma.vm_pgoff + ((uaddr - vma.vm_start) >> PAGE_SHIFT)
-        return (vma.vm_file.mapping, pgoff, uaddr & 0xFFF)
-    return (mm, uaddr)
+        return ("inode", vma.vm_file.mapping, pgoff, uaddr & 0xFFF)
+    # A shared futex in private memory: keyed by mm and address like a
+    # private one, but flagged (FUT_OFF_MMSHARED) so the two never meet.
+    return ("mmshared", mm, uaddr)
 
 
 def _get_user_u32(task, uaddr):

@@ -29,7 +29,7 @@ from kernel.uaccess import Efault
 from kernel.vdso import sigtramp
 from kernel.uapi import (
     CLD_CONTINUED, CLD_STOPPED, SI_USER, SIGBUS, SIGCHLD, SIGCONT, SIGFPE, SIGILL, SIGKILL, SIGNAL_NAMES,
-    SIGSEGV, SIGSTOP, SIGSYS, SIGTRAP, SIGTSTP, SIGTTIN, SIGTTOU,
+    SIGRTMIN, SIGSEGV, SIGSTOP, SIGSYS, SIGTRAP, SIGTSTP, SIGTTIN, SIGTTOU,
 )
 
 SIG_DFL, SIG_IGN = 0, 1
@@ -84,7 +84,7 @@ class Death:
 class SigInfo:
     """The kernel's siginfo: what happened, for the handler or the report."""
     __slots__ = ("signo", "code", "addr", "pid", "uid", "esr", "reason", "pc", "status",
-                 "utime", "stime")
+                 "utime", "stime", "raw")
 
     def __init__(self, signo, code, addr=None, pid=0, uid=0, esr=None, reason="", pc=None,
                  status=0):
@@ -92,10 +92,13 @@ class SigInfo:
         self.pid, self.uid, self.esr, self.reason, self.pc = pid, uid, esr, reason, pc
         self.status = status
         self.utime = self.stime = 0
+        self.raw = None                 # a siginfo given by sigqueue(), passed on as is
 
     def pack(self):
         """copy_siginfo_to_user(): 128 bytes; faults carry si_addr, SIGCHLD
         the child's pid, uid, status and times, kills the sender."""
+        if self.raw is not None:
+            return struct.pack("<i", self.signo) + self.raw[4:SIGINFO_SIZE]
         head = struct.pack("<iii4x", self.signo, 0, self.code)
         if self.signo in (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP) and self.addr is not None:
             body = struct.pack("<Q", self.addr)
@@ -167,9 +170,7 @@ def send_signal(task, info, group=False):
     sig = info.signo
     if task.exit_state is not None or not prepare_signal(task, sig):
         return
-    pending = task.signal.shared_pending if group else task.pending
-    if sig not in pending:
-        pending[sig] = info
+    queue_signal(task.signal.shared_pending if group else task.pending, info)
     target = task
     if group and task.blocked & _bit(sig):
         for t in task.thread_group:
@@ -188,6 +189,16 @@ def send_signal(task, info, group=False):
     for t in (target.thread_group if group else (target,)):
         if t.sigwait_set & _bit(sig):
             sched.wake_up_process(t)       # sigtimedwait() takes it itself
+
+
+def queue_signal(pending, info):
+    """sigqueue_alloc() + list_add_tail(): a standard signal is pending once
+    however often it is sent; real-time signals queue every instance."""
+    queue = pending.get(info.signo)
+    if queue is None:
+        pending[info.signo] = [info]
+    elif info.signo >= SIGRTMIN:
+        queue.append(info)
 
 
 def _is_fatal(task, sig):
@@ -219,7 +230,11 @@ def dequeue_signal(task):
         if deliverable:
             sync = [s for s in deliverable if s in SYNCHRONOUS]
             sig = min(sync) if sync else min(deliverable)
-            return pending.pop(sig)
+            queue = pending[sig]
+            info = queue.pop(0)
+            if not queue:
+                del pending[sig]
+            return info
     return None
 
 

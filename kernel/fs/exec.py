@@ -121,6 +121,8 @@ def do_execveat_common(task, core, dirfd, filename, argv, envp, flags):
             raise ExecError(127, "No such file or directory", errno.ENOENT)
         except PermissionError:
             raise ExecError(126, "Permission denied", errno.EACCES)
+        except OSError as e:
+            raise ExecError(126, e.strerror or str(e), e.errno or errno.EIO)
         script = load_script(head, name, argv)
         if script is None:
             break

@@ -22,7 +22,8 @@ from kernel.fs.stat import STATX_SIZE, SyntheticStat, pack_stat, pack_statx
 from kernel.syscalls.table import syscall
 from kernel.uapi import (
     AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW,
-    F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_SETFD, F_SETFL, FD_CLOEXEC,
+    F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_GETPIPE_SZ, F_SETFD, F_SETFL,
+    F_SETPIPE_SZ, FD_CLOEXEC,
     FIONREAD, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY,
     O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_PATH,
     O_RDONLY, O_SYNC, O_TRUNC, SEEK_CUR, SEEK_END, SEEK_SET,
@@ -647,6 +648,14 @@ def sys_fcntl(task, fd, cmd, arg):
         else:
             task.files.cloexec.discard(fd)
         return 0
+    if cmd in (F_SETPIPE_SZ, F_GETPIPE_SZ):
+        # fs/pipe.c: pipe_fcntl() — the host pipe's ring is the pipe's.
+        if file.host_fd is None or not stat.S_ISFIFO(file.mode):
+            return -errno.EBADF
+        try:
+            return host_fcntl.fcntl(file.host_fd, cmd, arg & 0xFFFFFFFF)
+        except OSError as e:
+            return _err(e)
     if cmd == F_GETFL:
         return file.flags & ~O_CLOEXEC
     if cmd == F_SETFL:

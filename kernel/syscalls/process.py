@@ -459,3 +459,51 @@ def sys_tkill(task, tid, sig):
     if tid <= 0:
         return -errno.EINVAL
     return _do_tkill(task, 0, tid, s32(sig))
+
+
+def _copy_siginfo(task, sig, uinfo, target_tgid):
+    """The siginfo a sigqueue() caller hands in; a caller may not forge one
+    that claims to come from the kernel or from kill() to someone else."""
+    raw = task.uaccess.copy_from_user(uinfo, 128)
+    code = struct.unpack_from("<i", raw, 8)[0]
+    if (code >= 0 or code == SI_TKILL) and target_tgid != task.tgid:
+        return None
+    info = kill_info(task, sig, code)
+    info.raw = raw
+    return info
+
+
+@syscall("rt_sigqueueinfo", "d sig p")
+def sys_rt_sigqueueinfo(task, tgid, sig, uinfo):
+    """rt_sigqueueinfo(): sigqueue() — a signal with a value, to a process."""
+    tgid, sig = s32(tgid), s32(sig)
+    target = task.kernel.tasks.get(tgid)
+    if target is None or target.tgid != tgid:
+        return -errno.ESRCH
+    info = _copy_siginfo(task, sig, uinfo, tgid)
+    if info is None:
+        return -errno.EPERM
+    if not _valid_signal(sig):
+        return -errno.EINVAL
+    if sig:
+        send_signal(target.group_leader, info, group=True)
+    return 0
+
+
+@syscall("rt_tgsigqueueinfo", "d d sig p")
+def sys_rt_tgsigqueueinfo(task, tgid, tid, sig, uinfo):
+    """rt_tgsigqueueinfo(): the same, to one thread."""
+    tgid, tid, sig = s32(tgid), s32(tid), s32(sig)
+    if tgid <= 0 or tid <= 0:
+        return -errno.EINVAL
+    target = task.kernel.tasks.get(tid)
+    if target is None or target.exit_state is not None or target.tgid != tgid:
+        return -errno.ESRCH
+    info = _copy_siginfo(task, sig, uinfo, tgid)
+    if info is None:
+        return -errno.EPERM
+    if not _valid_signal(sig):
+        return -errno.EINVAL
+    if sig:
+        send_signal(target, info)
+    return 0

@@ -34,7 +34,7 @@ _NAMED = {
                8: "RLIMIT_MEMLOCK", 9: "RLIMIT_AS"},
     "rusage": {0: "RUSAGE_SELF", 0xFFFFFFFF: "RUSAGE_CHILDREN", 1: "RUSAGE_THREAD"},
     "fcntlcmd": {0: "F_DUPFD", 1: "F_GETFD", 2: "F_SETFD", 3: "F_GETFL", 4: "F_SETFL",
-                 1030: "F_DUPFD_CLOEXEC"},
+                 1030: "F_DUPFD_CLOEXEC", 1031: "F_SETPIPE_SZ", 1032: "F_GETPIPE_SZ"},
     "mremapflags": {0: "0", 1: "MREMAP_MAYMOVE", 2: "MREMAP_FIXED", 3: "MREMAP_MAYMOVE|MREMAP_FIXED"},
     "ioctlcmd": {0x5401: "TCGETS", 0x5413: "TIOCGWINSZ", 0x541B: "FIONREAD"},
 }
