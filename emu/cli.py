@@ -100,13 +100,15 @@ def symbolize(path, pc, load_bias):
 
 def describe_death(task, program):
     """The one line printed when the program dies of a signal."""
-    from kernel.uapi import BUS_ADRERR, SEGV_ACCERR, SEGV_MAPERR, SIGBUS, SIGSEGV
+    from kernel.uapi import (
+        BUS_ADRERR, SEGV_ACCERR, SEGV_MAPERR, SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP,
+    )
     d = task.death
     where = ""
     if d.pc is not None:
         where = " at pc %#x%s" % (d.pc, symbolize(program, d.pc, task.mm.load_bias))
     if d.internal:
-        return "a53emu: internal error: %s%s" % (d.reason, where)
+        return "a53emu: %s: %s%s" % (d.title, d.reason, where)
     if d.sig in (SIGSEGV, SIGBUS):
         code = {SEGV_MAPERR: "SEGV_MAPERR: no mapping", SEGV_ACCERR: "SEGV_ACCERR: not permitted",
                 BUS_ADRERR: "BUS_ADRERR: past the end of the file"}.get(d.code, "")
@@ -117,6 +119,8 @@ def describe_death(task, program):
     text = "a53emu: %s: killed by %s" % (program, d.name)
     if d.reason:
         text += ": " + d.reason
+    if d.sig in (SIGILL, SIGFPE, SIGTRAP):     # the instruction itself was the cause
+        text += where
     return text
 
 

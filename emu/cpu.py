@@ -430,6 +430,9 @@ class Core:
     # -- registers ----------------------------------------------------------------
 
     def read_reg(self, reg):
+        # Unicorn writes only 4 bytes of a 32-bit register (FPSR, FPCR, NZCV):
+        # the rest of the buffer must not keep the previous value.
+        self._u64.value = 0
         uclib.uc_reg_read(self._uch, reg, self._u64_ref)
         return self._u64.value
 
@@ -499,6 +502,7 @@ class Core:
     def save_context(self):
         """The whole EL0 register file as (gp, v): gp a list of the 64-bit
         registers in CONTEXT_REGS order, v the 512 bytes of V0-V31."""
+        ctypes.memset(self._ctx_vals, 0, ctypes.sizeof(self._ctx_vals))    # see read_reg
         uclib.uc_reg_read_batch(self._uch, self._ctx_ids, self._ctx_ptrs, len(CONTEXT_REGS))
         uclib.uc_reg_read_batch(self._uch, self._v_ids, self._v_ptrs, 32)
         return list(self._ctx_vals), bytes(self._v_vals)

@@ -73,6 +73,5 @@ class Vectors:
         if ec == EC_BRK64:      # a debugger's breakpoint: SIGTRAP
             force_sig_fault(task, SIGTRAP, TRAP_BRKPT, core.elr_el1, "brk instruction")
         else:
-            kernel = self.kernel
-            kernel.internal_error(task, "undefined or unimplemented instruction %s"
-                                  % kernel.disassemble(task, core.elr_el1), SIGILL, ILL_ILLOPC)
+            force_sig_fault(task, SIGILL, ILL_ILLOPC, core.elr_el1, "undefined instruction %s"
+                            % self.kernel.disassemble(task, core.elr_el1))

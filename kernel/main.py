@@ -258,13 +258,14 @@ class Kernel:
                 mm.rss_anon << (PAGE_SHIFT - 10), mm.rss_file << (PAGE_SHIFT - 10),
                 self.memory.size >> 20)))
 
-    def internal_error(self, task, what, sig=SIGABRT, code=0):
+    def internal_error(self, task, what, sig=SIGABRT, code=0, title="internal error"):
         """Kill task's process for a kernel bug or an unemulatable state (exit
         134).  Also when it was already dying: a bug on the way out must not
         hide behind the signal that was killing it."""
         pc = task.core.elr_el1 if task.core is not None else None
         last = syscall_name(task.last_syscall) if task.last_syscall is not None else "none"
-        death = Death(sig, code, None, pc, "%s (last syscall: %s)" % (what, last), internal=True)
+        death = Death(sig, code, None, pc, "%s (last syscall: %s)" % (what, last), internal=True,
+                      title=title)
         task.death = death
         task.group_leader.death = death
         if task.exit_state is None:
@@ -299,10 +300,10 @@ class Kernel:
         try:
             self.sched.run(init)
         except Deadlock:
-            waits = "; ".join("%d (%s) in %s" % (t.pid, t.comm, syscall_name(t.last_syscall)
-                                                 if t.last_syscall is not None else "nothing")
+            waits = "; ".join("%d (%s) in %s()" % (t.pid, t.comm, syscall_name(t.last_syscall)
+                                                   if t.last_syscall is not None else "nothing")
                               for t in self.tasks.values() if t.exit_state is None)
-            self.internal_error(init, "deadlock: every task sleeps forever: " + waits)
+            self.internal_error(init, "every task sleeps forever: " + waits, title="deadlock")
             for t in list(self.tasks.values()):
                 if t.exit_state is None:
                     do_group_exit(t, SIGKILL)

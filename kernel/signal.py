@@ -67,9 +67,11 @@ _SC_HEAD = struct.Struct("<Q31QQQQ")        # fault_address, regs, sp, pc, pstat
 class Death:
     """Why a task was killed: what the CLI prints and the wait status."""
 
-    def __init__(self, sig, code=0, addr=None, pc=None, reason="", internal=False):
+    def __init__(self, sig, code=0, addr=None, pc=None, reason="", internal=False,
+                 title="internal error"):
         self.sig = sig
-        self.internal = internal        # a kernel bug or an unemulatable state
+        self.internal = internal        # the board, not the guest, ended it (exit 134)
+        self.title = title
         self.traceback = None
         self.code = code
         self.addr = addr

@@ -59,7 +59,8 @@ def wait_read(task, file, count, block=True):
         return data
     if _nonblocking(file) or not block:
         return -errno.EAGAIN
-    raise WouldBlock(fds=((fd, select.POLLIN | select.POLLHUP | select.POLLERR),))
+    raise WouldBlock(fds=((fd, select.POLLIN | select.POLLHUP | select.POLLERR),),
+                     external=not file.owned_nonblock)
 
 
 def wait_write(task, file, data):
@@ -87,7 +88,8 @@ def wait_write(task, file, data):
             if done and signal_pending(task):
                 return done
             task.restart = {"written": done}
-            raise WouldBlock(fds=((fd, select.POLLOUT | select.POLLERR),))
+            raise WouldBlock(fds=((fd, select.POLLOUT | select.POLLERR),),
+                             external=not file.owned_nonblock)
         done += n
     return done
 

@@ -77,7 +77,8 @@ def _wait(task, deadline, fds):
     deadline = state["deadline"]
     if deadline is not None and task.kernel.sched.clock() >= deadline:
         return True
-    raise WouldBlock(fds=tuple(fds), deadline=deadline, restart=ERESTARTNOHAND)
+    raise WouldBlock(fds=tuple((fd, ev) for fd, ev, _ in fds), deadline=deadline,
+                     restart=ERESTARTNOHAND, external=any(ext for _, _, ext in fds))
 
 
 @syscall("ppoll", "p u p p u")
@@ -108,7 +109,8 @@ def sys_ppoll(task, ufds, nfds, tsp, sigmask, sigsetsize):
             else:
                 revents = file_poll(file) & ((events & 0xFFFF) | _ALWAYS)
                 if not revents and file.host_fd is not None:
-                    waits.append((file.host_fd, (events & 0xFFFF) | _ALWAYS))
+                    waits.append((file.host_fd, (events & 0xFFFF) | _ALWAYS,
+                                  not file.owned_nonblock))
         struct.pack_into("<h", out, i * 8 + 6, revents if revents < 0x8000 else revents - 0x10000)
         if revents:
             count += 1
@@ -163,7 +165,7 @@ def sys_pselect6(task, n, inp, outp, exp, tsp, sig):
                 if mask & want[k]:
                     result[k] |= bit
                 elif file.host_fd is not None:
-                    waits.append((file.host_fd, want[k]))
+                    waits.append((file.host_fd, want[k], not file.owned_nonblock))
     count = sum(bin(r).count("1") for r in result)
     if not count and not zero:
         _wait(task, deadline, waits)

@@ -129,7 +129,11 @@ def do_wp_page(vma, addr, ptep, pte):
         mm.rss_anon -= 1
     else:
         mm.rss_file -= 1
-    return _install_copy(vma, addr, ptep, frame, present=True)
+    ret = _install_copy(vma, addr, ptep, frame, present=True)
+    if kernel.trace.fault:
+        kernel.trace.emit("cow", mm=mm, addr=addr, old=pte,
+                          new=kernel.pgtable.read_pte(ptep))
+    return ret
 
 
 def _install_copy(vma, addr, ptep, src, present):

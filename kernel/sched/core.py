@@ -105,6 +105,7 @@ class Scheduler:
         for wq in wb.queues:
             wq.add(task)
         task.wait_fds = wb.fds
+        task.wait_external = wb.external
         task.wait_deadline = wb.deadline
         if wb.fds or wb.deadline is not None:
             self.sleepers.add(task)
@@ -147,23 +148,25 @@ class Scheduler:
 
     def _poll_sleepers(self, timeout):
         """Wake the sleepers whose host fds are ready or whose deadline has
-        passed, waiting up to timeout seconds (0: just look)."""
+        passed, waiting up to timeout seconds (0: just look; None: until an
+        fd is ready).  A signal to the host process (Ctrl-C) ends the wait."""
         if not self.sleepers:
             return
-        now = self.clock()
-        poller = None
+        events = {}
         for task in self.sleepers:
-            if task.wait_fds:
-                if poller is None:
-                    poller = select.poll()
-                for fd, events in task.wait_fds:
-                    poller.register(fd, events)
+            for fd, ev in task.wait_fds:
+                events[fd] = events.get(fd, 0) | ev
         if timeout and not self.deterministic:
             deadlines = [t.wait_deadline for t in self.sleepers if t.wait_deadline is not None]
             if deadlines:
-                timeout = max(0.0, min(timeout, min(deadlines) - now))
+                timeout = max(0.0, min(timeout, min(deadlines) - self.clock()))
+        if timeout != 0 and self.wakeup_fd is not None:
+            events[self.wakeup_fd] = select.POLLIN
         ready = set()
-        if poller is not None:
+        if events:
+            poller = select.poll()
+            for fd, ev in events.items():
+                poller.register(fd, ev)
             ready = {fd for fd, _ in poller.poll(None if timeout is None else timeout * 1000)}
         elif timeout and not self.deterministic:
             time.sleep(timeout)
@@ -279,18 +282,21 @@ class Scheduler:
 
     def _idle(self):
         """Every core is idle (WFI): wait for a host fd or the next deadline.
-        Under --deterministic, time jumps to the next deadline instead."""
-        if self.deterministic:
-            deadlines = [t.wait_deadline for t in self.sleepers if t.wait_deadline is not None]
-            if deadlines and not any(t.wait_fds for t in self.sleepers):
+        Under --deterministic, time jumps to the next deadline instead (host
+        descriptors are only looked at, never waited for, while one is due).
+        Pipes of the board become ready only through its own tasks, which all
+        sleep: only the host's descriptors and the clock can end this."""
+        external = any(t.wait_external for t in self.sleepers)
+        deadlines = [t.wait_deadline for t in self.sleepers if t.wait_deadline is not None]
+        if not external and not deadlines:
+            raise Deadlock()
+        if self.deterministic and deadlines:
+            self._poll_sleepers(0)
+            if not self.runqueue:
                 self.virtual_ns = max(self.virtual_ns, int(min(deadlines) * 1e9) + 1)
                 self._poll_sleepers(0)
-                return
-        has_fds = any(t.wait_fds for t in self.sleepers)
-        has_deadline = any(t.wait_deadline is not None for t in self.sleepers)
-        if not has_fds and not has_deadline:
-            raise Deadlock()
-        self._poll_sleepers(None if not has_deadline else 3600.0)
+            return
+        self._poll_sleepers(3600.0 if deadlines else None)
 
     def _run_core(self, core):
         """One turn of one core: pick a task if it has none, run a slice.

@@ -165,6 +165,7 @@ class Task:
         # Sleeping (kernel/sched/core.py): what wakes us and when.
         self.wait_queues = []           # WaitQueues we are on
         self.wait_fds = ()              # (host fd, poll events) we wait for
+        self.wait_external = False      # ... and the host may make one ready
         self.wait_deadline = None       # time.monotonic() at which we time out
         self.restart = None             # state of a sleeping syscall, kept until it returns
         self.vfork_done = None          # the parent sleeping until we exec or exit

@@ -27,16 +27,18 @@ class WouldBlock(Exception):
     """Raised by a system call that must sleep.
 
     queues: WaitQueues whose wake_up() ends the sleep; fds: (host fd, poll
-    events) pairs whose readiness ends it; deadline: kernel clock time at
+    events) pairs whose readiness ends it (external: some of them are not
+    only the board's, e.g. a terminal, so the host may make them ready); deadline: kernel clock time at
     which it ends anyway (None: never); restart: one of the ERESTART*
     codes, what a signal arriving meanwhile does to the call.
     """
 
     def __init__(self, queues=(), fds=(), deadline=None, restart=ERESTARTSYS,
-                 interruptible=True, cancel=None):
+                 interruptible=True, cancel=None, external=True):
         super().__init__()
         self.queues = queues
         self.fds = fds
+        self.external = external and bool(fds)  # can the host make an fd ready?
         self.deadline = deadline
         self.restart = restart
         self.interruptible = interruptible      # False: signals wait (vfork)

@@ -11,6 +11,7 @@ Argument formats (given where each handler is registered):
 User memory is only peeked: a buffer not resident is shown as its address.
 """
 
+from kernel.sched.wait import RESTART_NAMES
 from kernel.syscalls.table import syscall_name
 from kernel.trace import errno_text
 from kernel.uapi import (
@@ -81,22 +82,25 @@ class StracePrinter:
         self.out = out
 
     def __call__(self, kind, f):
+        task = f.get("task")
+        # strace -f: once there is more than one task, each line says whose.
+        prefix = "" if task is None or task.kernel.next_pid <= 2 else "[pid %5d] " % task.pid
         if kind == "syscall":
-            self.out.write(self.line(f) + "\n")
+            self.out.write(prefix + self.line(f) + "\n")
         elif kind == "signal":
             info = f["info"]
             name = SIGNAL_NAMES.get(info.signo, str(info.signo))
             extra = (", si_addr=%#x" % info.addr) if info.addr is not None else (
                 ", si_pid=%d" % info.pid)
-            self.out.write("--- %s {si_signo=%s, si_code=%d%s} ---\n"
+            self.out.write(prefix + "--- %s {si_signo=%s, si_code=%d%s} ---\n"
                            % (name, name, info.code, extra))
         elif kind == "exit":
             status = f["status"]
             if status & 0x7F:
-                self.out.write("+++ killed by %s +++\n"
+                self.out.write(prefix + "+++ killed by %s +++\n"
                                % SIGNAL_NAMES.get(status & 0x7F, status & 0x7F))
             else:
-                self.out.write("+++ exited with %d +++\n" % (status >> 8))
+                self.out.write(prefix + "+++ exited with %d +++\n" % (status >> 8))
 
     def line(self, f):
         task, d, args, ret = f["task"], f["d"], f["args"], f["ret"]
@@ -110,6 +114,8 @@ class StracePrinter:
         text = "%s(%s)" % (d.name, ", ".join(shown))
         if ret is None:
             return text + " = ?"
+        if isinstance(ret, int) and -ret in RESTART_NAMES:
+            return text + " = ? " + RESTART_NAMES[-ret]
         if isinstance(ret, int) and ret < 0 and ret > -4096:
             return text + " = " + errno_text(ret)
         return text + " = " + (("%#x" % ret) if d.ret == "x" else str(ret))

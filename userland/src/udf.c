@@ -5,12 +5,8 @@
  * The CPU takes an "unknown reason" synchronous exception (ESR_EL1.EC = 0)
  * to EL1; Linux's el0_undef -> do_undefinstr() finds no emulation hook for
  * it and sends SIGILL (ILL_ILLOPC), so on Linux and under qemu-aarch64 the
- * process dies with exit status 128 + 4 = 132.
- *
- * a53emu reports this differently on purpose: an undefined instruction is
- * more likely an instruction its CPU emulator does not implement than a
- * deliberate one, so it stops with an internal-error line naming the pc and
- * the last system call, and exits with 134.
+ * process dies with exit status 128 + 4 = 132.  a53emu does the same, and
+ * its one-line report names the instruction.
  */
 #include <stdio.h>
 

@@ -1,0 +1,111 @@
+"""The board as a place where several programs live: the scheduler's answers
+to programs that misbehave (a deadlock, a fork bomb, Ctrl-C), frames given
+back by exit and exec, repeatable --deterministic runs, and the two cores
+both doing work."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import ROOT, run_a53emu, userland_path
+
+
+def env_clean():
+    return {k: v for k, v in os.environ.items() if not k.startswith("A53_")}
+
+
+def test_deadlock_is_reported(libc, tmp_path):
+    """Two processes that read a pipe only they could write: the run ends
+    with one line naming each task and what it waits in, exit 134."""
+    p = run_a53emu([userland_path(libc, "hostile_procs"), "deadlock"], cwd=tmp_path,
+                   env=env_clean(), timeout=60)
+    assert p.returncode == 134, p.stderr
+    lines = p.stderr.decode().splitlines()
+    assert len(lines) == 1, lines
+    assert re.match(r"a53emu: deadlock: every task sleeps forever: 1 \(hostile_procs\) in "
+                    r"read\(\); 2 \(hostile_procs\) in read\(\)", lines[0]), lines[0]
+
+
+def test_fork_bomb_stops_at_the_task_limit(libc, tmp_path):
+    """fork() fails with EAGAIN once the board's task limit (max_threads,
+    from its RAM as Linux sizes it) is reached; every child is reaped."""
+    p = run_a53emu(["--mem", "16M", userland_path(libc, "hostile_procs"), "forkbomb"],
+                   cwd=tmp_path, env=env_clean(), timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.decode() == ("fork failed after some children: EAGAIN\n"
+                                 "reaped every child: yes\n")
+
+
+def test_exec_and_exit_give_every_frame_back(libc, tmp_path):
+    """MemFree is the same after each exec of a program by itself (the old
+    mm's frames and tables are all freed), and after 10 or 60 processes
+    that touched 1 MiB each and were reaped."""
+    p = run_a53emu([userland_path(libc, "hostile_procs"), "frames", "4"], cwd=tmp_path,
+                   env=env_clean(), timeout=120)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.decode().splitlines()
+    assert len(lines) == 7, lines
+    execs = {ln for ln in lines[:5]}
+    assert len(execs) == 1, lines
+    assert lines[5] == lines[6] and lines[5].endswith("after forks"), lines
+
+
+def test_ctrl_c_interrupts_the_guest(libc, tmp_path):
+    """SIGINT to a53emu becomes SIGINT for the guest: a program spinning in
+    user space dies of it (status 130), promptly."""
+    cmd = [sys.executable, "-m", "emu", "run", str(userland_path(libc, "hostile_procs")), "spin"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env_clean())
+    try:
+        assert proc.stdout.readline() == b"spinning\n"
+        t0 = time.monotonic()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+        assert time.monotonic() - t0 < 10
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 128 + signal.SIGINT, err
+    assert b"killed by SIGINT" in err
+    assert b"Traceback" not in err
+
+
+def test_deterministic_runs_are_identical(libc, tmp_path):
+    """--deterministic switches tasks every fixed number of instructions and
+    keeps time by them: two runs of a threaded program give the same output
+    and the same syscall trace, byte for byte."""
+    runs = []
+    for i in range(2):
+        trace = tmp_path / ("trace%d" % i)
+        p = run_a53emu(["--deterministic", "--trace", "syscall", "--trace-file", trace,
+                        userland_path(libc, "threads")], cwd=tmp_path, env=env_clean(),
+                       timeout=120)
+        assert p.returncode == 0, p.stderr
+        runs.append((p.stdout, trace.read_bytes()))
+        trace.unlink()
+    assert runs[0] == runs[1]
+    assert b"clone(" in runs[0][1]
+
+
+@pytest.mark.parametrize("cores,seen", [(1, "0"), (2, "0 1")])
+def test_threads_use_every_core(libc, cores, seen, tmp_path):
+    """Two spinning threads ask getcpu() where they run: with two cores both
+    are used, with --cores 1 only core 0."""
+    p = run_a53emu(["--cores", str(cores), userland_path(libc, "cores")], cwd=tmp_path,
+                   env=env_clean(), timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.decode() == "cores seen: %s\n" % seen
+
+
+@pytest.mark.parametrize("cores", [1, 2])
+def test_threads_program_on_any_number_of_cores(libc, cores, tmp_path):
+    p = run_a53emu(["--cores", str(cores), userland_path(libc, "threads")], cwd=tmp_path,
+                   env=env_clean(), timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert p.stdout.decode().endswith("threads: all checks passed\n")
