@@ -266,6 +266,8 @@ class Scheduler:
         finally:
             self._ticker_stop.set()
             self.running_core = None
+            if self._ticker is not None:
+                self._ticker.join()
 
     def _forward_host_signals(self, init):
         """Deliver what the host's terminal sent (Ctrl-C) to init's process
