@@ -11,6 +11,7 @@ Errors are returned the way Linux returns them: a negative errno.
 
 import errno
 import os
+import stat
 
 from emu.arch import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE
 from kernel.mm.mm import (
@@ -643,6 +644,25 @@ def round_hint_to_min(hint):
     return hint
 
 
+# include/linux/fs.h: the largest file offset on a 64-bit kernel (LLONG_MAX).
+MAX_LFS_FILESIZE = (1 << 63) - 1
+
+
+def file_mmap_ok(file, pgoff, length):
+    """file_mmap_ok() + file_mmap_size_max() — does [pgoff, pgoff+len) stay
+    within the largest offset the file can have?  Added by be83bbf80682
+    ("mmap: introduce sane default mmap limits", 4.17) and relaxed to
+    MAX_LFS_FILESIZE for regular files by 423913ad4ae5; both are in 4.14.y.
+    Only regular files reach here with a limit: the other kinds a53emu can
+    open fail the mmap with -ENODEV, and ULONG_MAX never binds."""
+    if not stat.S_ISREG(file.mode):
+        return True
+    maxsize = MAX_LFS_FILESIZE
+    if length > maxsize:
+        return False
+    return pgoff <= (maxsize - length) >> PAGE_SHIFT
+
+
 def do_mmap(mm, file, addr, length, prot, flags, pgoff):
     """do_mmap() — validate, choose the address, compute vm_flags, map.
 
@@ -675,6 +695,8 @@ def do_mmap(mm, file, addr, length, prot, flags, pgoff):
                 | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC)
     map_type = flags & MAP_TYPE
     if file is not None:
+        if not file_mmap_ok(file, pgoff, length):
+            return -errno.EOVERFLOW
         if map_type == MAP_SHARED:
             flags &= LEGACY_MAP_MASK            # MAP_SHARED ignores newer flags
         if map_type in (MAP_SHARED, MAP_SHARED_VALIDATE):
