@@ -1299,8 +1299,21 @@ def test_rlimit_data_zero_soft_limit_valgrind_workaround():
     """may_expand_vm(): "Workaround for Valgrind" — RLIMIT_DATA soft limit 0 is
     let through while data_vm stays within the hard limit."""
     env = Env()
-    env.task.rlim[RLIMIT_DATA] = [0, RLIM_INFINITY]
+    env.task.rlim[RLIMIT_DATA] = [0, 8 * P]
     assert env.mmap(B, 4) == B
+    assert env.mmap(B + 8 * P, 4) == B + 8 * P                  # data_vm 8: the hard limit
+    assert env.mm.data_vm == 8
+    assert env.mmap(B + 16 * P, 1) == -errno.ENOMEM             # past it
+    assert env.mprotect(B + 32 * P, P, RW) == -errno.ENOMEM      # nothing mapped there
+    assert env.mmap(B + 32 * P, 1, PROT_READ) == B + 32 * P     # not data
+    assert env.mprotect(B + 32 * P, P, RW) == -errno.ENOMEM      # would make it data
+    assert env.mm.data_vm == 8
+    env.check()
+    # only a zero soft limit gets the workaround: soft 1 page refuses 4
+    env = Env()
+    env.task.rlim[RLIMIT_DATA] = [P, RLIM_INFINITY]
+    assert env.mmap(B, 4) == -errno.ENOMEM
+    assert env.mmap(B, 1) == B
     env.check()
 
 
