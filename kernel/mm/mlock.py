@@ -6,21 +6,15 @@ faulted later are populated too (mm_populate) and MADV_DONTNEED refuses it.
 """
 
 import errno
-import os
 
 from emu.arch import PAGE_MASK, PAGE_SHIFT
 from kernel.mm.memory import __mm_populate
 from kernel.mm.mm import PTE_PRESENT_MASK, VM_LOCKED
-from kernel.mm.mmap import PAGE_ALIGN, U64_MASK, find_vma, vma_modify
+from kernel.mm.mmap import PAGE_ALIGN, U64_MASK, capable_ipc_lock, find_vma, vma_modify
 from kernel.uapi import RLIMIT_MEMLOCK
 
 MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT = 1, 2, 4
 MLOCK_ONFAULT = 1
-
-
-def capable_ipc_lock():
-    """capable(CAP_IPC_LOCK): the guest runs with the host user's rights."""
-    return os.geteuid() == 0
 
 
 def memlock_limit(mm):

@@ -29,7 +29,7 @@ from kernel.uapi import (
     MAP_GROWSDOWN, MAP_HUGETLB, MAP_LOCKED, MAP_NONBLOCK, MAP_NORESERVE, MAP_POPULATE,
     MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_STACK, MAP_TYPE, MAP_UNINITIALIZED,
     PROT_WRITE,
-    RLIM_INFINITY, RLIMIT_AS, RLIMIT_DATA, RLIMIT_STACK,
+    RLIM_INFINITY, RLIMIT_AS, RLIMIT_DATA, RLIMIT_MEMLOCK, RLIMIT_STACK,
 )
 
 U64_MASK = (1 << 64) - 1
@@ -534,6 +534,22 @@ def vm_stat_account(mm, flags, npages):
         mm.hiwater_vm = mm.total_vm
 
 
+def capable_ipc_lock():
+    """capable(CAP_IPC_LOCK): the guest runs with the host user's rights."""
+    return os.geteuid() == 0
+
+
+def mlock_future_check(mm, flags, length):
+    """mlock_future_check() — a VM_LOCKED mapping of length (MAP_LOCKED, or
+    any mapping after mlockall(MCL_FUTURE)) must fit in RLIMIT_MEMLOCK with
+    what is locked already: 0 or -EAGAIN."""
+    if flags & VM_LOCKED and not capable_ipc_lock():
+        limit = mm.kernel.current_rlimits(mm)[RLIMIT_MEMLOCK][0] >> PAGE_SHIFT
+        if (length >> PAGE_SHIFT) + mm.locked_vm > limit:
+            return -errno.EAGAIN
+    return 0
+
+
 def may_expand_vm(mm, flags, npages):
     """may_expand_vm() — RLIMIT_AS, and RLIMIT_DATA for data mappings."""
     limits = mm.kernel.current_rlimits(mm)
@@ -693,6 +709,11 @@ def do_mmap(mm, file, addr, length, prot, flags, pgoff):
 
     vm_flags = (calc_vm_prot_bits(prot) | calc_vm_flag_bits(flags) | mm.def_flags
                 | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC)
+    if flags & MAP_LOCKED and not capable_ipc_lock() and \
+            not mm.kernel.current_rlimits(mm)[RLIMIT_MEMLOCK][0]:
+        return -errno.EPERM                             # can_do_mlock()
+    if mlock_future_check(mm, vm_flags, length):
+        return -errno.EAGAIN
     map_type = flags & MAP_TYPE
     if file is not None:
         if not file_mmap_ok(file, pgoff, length):
@@ -875,6 +896,9 @@ def do_brk_flags(mm, addr, request, flags=0):
     err = get_unmapped_area(mm, None, addr, length, 0, MAP_FIXED)
     if is_err(err):
         return err
+    err = mlock_future_check(mm, mm.def_flags, length)
+    if err:
+        return err
     links = munmap_vma_range(mm, addr, length)
     if links is None:
         return -errno.ENOMEM
@@ -924,6 +948,8 @@ def sys_brk(mm, brk):
             if do_brk_flags(mm, oldbrk, newbrk - oldbrk) < 0:
                 return mm.brk
     mm.brk = brk
+    if newbrk > oldbrk and mm.def_flags & VM_LOCKED:
+        mm.kernel.mm_populate(mm, oldbrk, newbrk - oldbrk)     # mlockall(MCL_FUTURE)
     return brk
 
 
