@@ -97,12 +97,8 @@ def vma_to_resize(mm, addr, old_len, new_len):
         return -errno.EFAULT
     if new_len == old_len:
         return vma
-    if new_len > old_len:
-        if vma.vm_flags & VM_DONTEXPAND:
-            return -errno.EFAULT
-        pgoff = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
-        if pgoff + (new_len >> PAGE_SHIFT) > U64_MASK:
-            return -errno.EINVAL                # the file offset would wrap
+    if vma.vm_flags & VM_DONTEXPAND and new_len > old_len:
+        return -errno.EFAULT
     if vma.vm_flags & VM_LOCKED and not capable_ipc_lock():
         limit = mm.kernel.current_rlimits(mm)[RLIMIT_MEMLOCK][0]
         if (mm.locked_vm << PAGE_SHIFT) + new_len - old_len > limit:
