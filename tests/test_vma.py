@@ -26,7 +26,7 @@ from kernel.mm.mm_types import VmAreaStruct
 from kernel.mm.mmap import (
     MMAP_MIN_ADDR, STACK_GUARD_GAP, do_mmap, do_munmap, find_vma, find_vma_intersection,
     find_vma_prev, get_unmapped_area, insert_vm_struct, split_vma, sys_brk,
-    unmapped_area_topdown, vm_end_gap, vm_start_gap,
+    unmapped_area_topdown, vm_end_gap, vm_start_gap, vma_wants_writenotify,
 )
 from kernel.mm.mprotect import do_mprotect_pkey
 from kernel.sched.task import Task
@@ -163,7 +163,9 @@ def check_mm(mm, accounting=True):
         if prev is not None:
             assert prev.vm_end <= vma.vm_start, "%r overlaps or is out of order after %r" % (
                 vma, prev)
-        assert vma.vm_page_prot == vm_get_page_prot(vma.vm_flags), \
+        # a shared writable file mapping is write-protected for dirty tracking
+        flags = vma.vm_flags & ~VM_SHARED if vma_wants_writenotify(vma) else vma.vm_flags
+        assert vma.vm_page_prot == vm_get_page_prot(flags), \
             "vm_page_prot of %r does not follow its vm_flags" % (vma,)
         vmas.append(vma)
         prev = vma
