@@ -86,6 +86,11 @@ def do_fault(vma, addr, ptep, write):
     mm = vma.vm_mm
     kernel = mm.kernel
     mapping = vma.vm_file.mapping
+    if write and not vma.vm_flags & VM_SHARED:
+        # do_cow_fault() prepares the anon_vma before __do_fault() looks for
+        # the page, so a VMA keeps it even when the fault ends in SIGBUS
+        # (and may then no longer merge with a neighbour).
+        anon_vma_prepare(vma)
     frame = mapping.find_get_page(_file_pgoff(vma, addr))
     if frame is None:
         return VM_FAULT_SIGBUS          # past the end of the file
