@@ -390,10 +390,17 @@ static long load_maps(void)
 }
 
 /* "; VmLck N kB" from /proc/self/status when N is not 0: mlock's accounting
- * (locked_vm).  Nothing outside the window is ever locked. */
+ * (locked_vm).  Nothing outside the window is ever locked, and nothing at
+ * all before the script's first mlock/munlock (no other operation the
+ * driver knows locks), so until then the file is not read: it is slow to
+ * make under a53emu. */
+static int lock_ops_seen;
+
 static void put_vmlck(void)
 {
     static char status[1 << 13];
+    if (!lock_ops_seen)
+        return;
     long fd = sys6(SYS_openat, AT_FDCWD, (long)"/proc/self/status", O_RDONLY, 0, 0, 0);
     long len = 0, n;
     if (fd < 0) {
@@ -1000,6 +1007,7 @@ static void do_step(int n, char *line)
         long len = parse_num(tok[2]);
         if (bad_token)
             goto syntax;
+        lock_ops_seen = 1;
         r = sys6(op[1] == 'l' ? SYS_mlock : SYS_munlock, addr, len, 0, 0, 0, 0);
         r < 0 ? puterr(-r) : putd(r);
     } else if (!strcmp(op, "xc")) {
