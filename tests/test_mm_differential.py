@@ -940,8 +940,8 @@ def test_regression(script, drivers, tmp_path_factory):
 # KNOWN_DIVERGENT): the generator leaves them out.  Remove an entry once the
 # corpus cases it stands for pass.
 GENERATOR_AVOIDS = {
-    # Linux changed after 4.14 (the driver's checked variants skip exactly
-    # the calls concerned):
+    # Linux changed after 4.14 (the driver's checked variants skip the
+    # calls concerned):
     "mremap_source",            # mremapv: source not one VMA; in-place growth merges
     "vm_account_drop",          # mprotectv: 6.7 unaccounts unfaulted anon VMAs
     "pwrite_efault_extends",    # pwritemv: 6.14 sets i_size on a faulting pwrite past EOF

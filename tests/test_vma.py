@@ -2,7 +2,7 @@
 
 Every expectation is Linux 4.14's (mm/mmap.c, mm/mprotect.c; for
 MAP_FIXED_NOREPLACE, 4.17's).  A test that catches a divergence asserts
-Linux's behaviour (skipped with "kernel bug: ..." at its top until fixed).
+Linux's behaviour and fails until a53emu is fixed.
 
 No guest program runs: each test builds a Board + Kernel + Task and calls
 the mm functions directly.  `check_mm()` verifies the structural invariants
