@@ -13,10 +13,12 @@ import os
 
 import pytest
 
-from emu.arch import DESC_ADDR_MASK, EC_DABT_LOW, ESR_EC_SHIFT
+from emu.arch import DESC_ADDR_MASK, EC_DABT_LOW, ESR_EC_SHIFT, ESR_WNR
 from kernel.fs.file import FdTable, File
 from kernel.mm.fault import do_page_fault
 from kernel.mm.memory import VM_FAULT_SIGBUS
+from kernel.mm.mlock import do_mlock
+from kernel.mm.mmap import find_vma
 from kernel.syscalls.fs import sys_ftruncate, sys_pread64, sys_pwrite64
 from kernel.syscalls.mm import sys_mmap, sys_mprotect, sys_msync, sys_munmap
 from kernel.uapi import (
@@ -187,3 +189,20 @@ def test_offsets(fenv):
                     (1 << 63) - P) == -errno.EOVERFLOW
     assert sys_mmap(fenv.task, B, P, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd,
                     (1 << 63) - 2 * P) == B
+
+
+def test_private_write_fault_past_eof_still_prepares_the_anon_vma(fenv):
+    """do_cow_fault() calls anon_vma_prepare() before __do_fault() finds no
+    page: the SIGBUS leaves the VMA an anon_vma of its own, so it no longer
+    merges with a neighbour that has another one."""
+    fd = fenv.open(os.O_RDWR)
+    assert fenv.map(B, 3, RW, MAP_PRIVATE, fd, PAGES - 1) == B       # pages 1, 2 past EOF
+    assert do_mlock(fenv.mm, B + P, P) == -errno.ENOMEM               # locked, SIGBUS inside
+    first = find_vma(fenv.mm, B + P).anon_vma
+    assert first is not None
+    fault, vma = do_page_fault(fenv.mm, B + 2 * P, EC_DABT_LOW << ESR_EC_SHIFT | ESR_WNR)
+    assert fault & VM_FAULT_SIGBUS and vma.anon_vma is not None and vma.anon_vma is not first
+    assert do_mlock(fenv.mm, B + P, 2 * P) == -errno.ENOMEM
+    assert [(v.vm_start, v.vm_end) for v in fenv.vmas() if B <= v.vm_start < BUF] == [
+        (B, B + P), (B + P, B + 2 * P), (B + 2 * P, B + 3 * P)]
+    fenv.check()

@@ -13,7 +13,6 @@ import os
 
 import pytest
 
-from emu.arch import PAGE_SHIFT
 from kernel.mm.madvise import do_madvise
 from kernel.mm.mlock import (
     MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT, MLOCK_ONFAULT, do_mincore, do_mlock, do_mlockall,
@@ -25,7 +24,7 @@ from kernel.mm.mremap import sys_mremap
 from kernel.uapi import (
     MAP_LOCKED, MREMAP_FIXED, MREMAP_MAYMOVE, PROT_NONE, PROT_READ, RLIMIT_MEMLOCK,
 )
-from test_vma import ANON, Env, FIXED, P, RW
+from test_vma import Env, FIXED, P, RW
 
 B = 0x10000000
 MADV_DONTNEED = 4

@@ -18,17 +18,17 @@ import os
 
 import pytest
 
-from emu.arch import PAGE_SIZE, PTE_PXN, PTE_UXN
+from emu.arch import PTE_PXN, PTE_UXN
 from emu.mmu import UC_MEM_FETCH, UC_MEM_READ, UC_MEM_WRITE, UC_PROT_EXEC, UC_PROT_WRITE
 from kernel.fs.file import File
 from kernel.mm.fault import do_page_fault, fault_signal
 from kernel.mm.mm import PTE_PRESENT_MASK, VM_EXEC
 from kernel.mm.mmap import do_mmap, find_vma
 from kernel.uapi import (
-    MAP_FIXED, MAP_PRIVATE, MAP_SHARED, PROT_EXEC, PROT_NONE, PROT_READ, PROT_WRITE,
+    MAP_FIXED, MAP_PRIVATE, MAP_SHARED, PROT_EXEC, PROT_NONE, PROT_READ,
     SEGV_ACCERR, SIGSEGV,
 )
-from test_vma import ANON, Env, FIXED, P, RW, SHARED
+from test_vma import Env, P, RW, SHARED
 
 B = 0x10000000
 RX = PROT_READ | PROT_EXEC
