@@ -400,7 +400,8 @@ def test_trace_all(libc, tmp_path):
     # all five classes, interleaved in the order things happened: the munmap
     # of the middle page is traced after its VMA split, pte clear, TLB flush
     # and VMA removal, and the last line is the exit
-    (i_mid,) = [i for i, ln in enumerate(lines) if re.match(r"^munmap\(0x[0-9a-f]+, 4096\) = 0$", ln)]
+    (i_mid,) = [i for i, ln in enumerate(lines)
+                if re.match(r"^munmap\(0x[0-9a-f]+, 4096\) = 0$", ln)]
     mid = lines[i_mid][len("munmap("):].split(",")[0]
     before = lines[:i_mid]
     assert any(ln.startswith("[vma] split at %s: " % mid) for ln in before)
