@@ -34,10 +34,21 @@ def libc(request):
     return request.param
 
 
+def emu_env(env=None):
+    """env (default: ours) with this checkout first on PYTHONPATH: with a cwd
+    other than ROOT, `python -m emu` would otherwise import whatever copy of
+    a53emu the interpreter has installed, not the code under test."""
+    env = dict(os.environ if env is None else env)
+    path = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = str(ROOT) + (os.pathsep + path if path else "")
+    return env
+
+
 def run_a53emu(args, cwd=None, env=None, timeout=120, stdin=None):
     """Run `python -m emu run ARGS` and return the CompletedProcess (bytes)."""
     return subprocess.run([sys.executable, "-m", "emu", "run"] + [str(a) for a in args],
-                          cwd=cwd or ROOT, env=env, capture_output=True, timeout=timeout,
+                          cwd=cwd or ROOT, env=emu_env(env), capture_output=True,
+                          timeout=timeout,
                           stdin=stdin if stdin is not None else subprocess.DEVNULL)
 
 

@@ -9,15 +9,20 @@ page the byte a read returns or the signal, si_code and si_addr it raises.
 Only window-relative facts are printed, so the output of the x86-64 build
 on the host kernel must equal the output of the AArch64 build under a53emu.
 
-The host kernel is modern (6.x) while a53emu models Linux 4.14; the real
-kernel is the judge.  Where a case differs it is listed in KNOWN_DIVERGENT
-with the reason (an a53emu bug, or a post-4.14 change of semantics) and
-expected to fail (xfail strict: when a53emu is fixed the case XPASSes and
-must be re-enabled by deleting the entry).  Random scripts come from
-Hypothesis (test_random: 25 scripts; test_random_slow, marked slow: 200
-longer ones); GENERATOR_AVOIDS keeps them away from the known divergences,
-partly through the driver's checked variants of operations (mremapv,
-pwritemv, preadmv).  A random script that ever failed is appended by hand to
+The host kernel is modern (6.x) while a53emu models Linux 4.14 (the last
+4.14.y, backported fixes included); the real kernel is the judge.  Where
+Linux changed after 4.14 the case is listed in DIVERGENCES, which names the
+change (commit and version) and writes out, line by line, what the host
+prints there and what 4.14 prints instead.  Such a case makes two positive
+assertions: the host prints the host's answer (or, on a host older than the
+change, 4.14's), and a53emu prints the host's output with 4.14's answers
+substituted -- every other line of every step, before and after the
+divergence, is still compared.  Random scripts come from Hypothesis
+(test_random: 25 scripts; test_random_slow, marked slow: 200 longer ones);
+GENERATOR_AVOIDS keeps them away from the known divergences, through the
+driver's checked variants of operations (mremapv, mprotectv, pwritemv),
+which skip the calls where the kernels may legitimately differ.  A
+random script that ever failed is appended by hand to
 tests/mmdiff/regressions.txt and runs on every test run from then on.
 
 Things that legitimately differ between x86-64 and arm64 are never
@@ -32,6 +37,8 @@ except in CI).
 """
 
 import difflib
+import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -136,8 +143,11 @@ def first_difference(native, emu):
     return "outputs differ in length\n"
 
 
-def compare(drivers, flavour, script, tmp_path_factory, timeout=None):
-    """Run script natively and under a53emu; fail with a readable diff."""
+def compare(drivers, flavour, script, tmp_path_factory, timeout=None, divergence=None,
+            name=None):
+    """Run script natively and under a53emu; fail with a readable diff.  With
+    a divergence, a53emu must print 4.14's answers where the host prints its
+    own (expected_414), and the host's everywhere else."""
     binary = drivers[flavour]
     if binary is None:
         pytest.skip("glibc driver not built (needs aarch64-linux-gnu-gcc)")
@@ -147,13 +157,17 @@ def compare(drivers, flavour, script, tmp_path_factory, timeout=None):
     assert nrc == 0 and nout.endswith("end\n"), \
         "the native driver failed (rc %d):\n%s\n%s" % (nrc, nout[-2000:], nerr)
     assert "SYNTAX ERROR" not in nout, "bad script:\n" + nout
+    if divergence is not None:
+        nout = expected_414(nout, divergence, name)
     try:
         erc, eout, eerr = run_emu(binary, script, emu_dir, timeout or EMU_TIMEOUT)
     except subprocess.TimeoutExpired:
         pytest.fail("a53emu timed out on:\n" + script, pytrace=False)
     if (erc, eout) != (0, nout):
         diff = "".join(difflib.unified_diff(nout.splitlines(True), eout.splitlines(True),
-                                            "native (real kernel)", "a53emu (%s)" % flavour,
+                                            "native (real kernel)" if divergence is None
+                                            else "native, with 4.14's answers",
+                                            "a53emu (%s)" % flavour,
                                             n=3))
         pytest.fail("a53emu differs from the real kernel (a53emu rc %d)\n%s--- script ---\n%s"
                     "--- diff ---\n%s--- a53emu stderr ---\n%s"
@@ -581,7 +595,94 @@ CORPUS = {
         preadm 0 1+4090 10
     """,
 
-    # -- known divergences (see KNOWN_DIVERGENT) --------------------------------------
+    # -- PROT_EXEC, mlock, brk, VM_ACCOUNT --------------------------------------------
+    "exec_gains_prot_exec_on_present_pages": """
+        probe 0,1,2
+        mmap 0 3 rw- private,anon,fixed none 0
+        W 7
+        mprotect 0 2 rwx
+        xc 0+64
+        xc 1+4092
+        mprotect 0 3 r-x
+        mprotect 0 3 rwx
+        xc 2+128
+        mmap 4 2 r-x private,fixed rw 0
+        xc 4
+        mprotect 4 1 rwx
+        xc 4+8
+        r 4+8
+        pread 0+8
+    """,
+    "exec_loses_prot_exec_on_present_pages": """
+        probe 0,1
+        mmap 0 2 rwx private,anon,fixed none 0
+        xc 0+16
+        xc 1+16
+        mprotect 0 1 rw-
+        xc 0+16
+        xc 1+16
+        mprotect 0 2 r--
+        xc 1+16
+    """,
+    "mlock_split_merge_munmap_mremap": """
+        probe 0,1,2,3,4,5,8,9,10
+        mmap 0 6 rw- private,anon,fixed none 0
+        mlock 1 3
+        mlock 2+100 1
+        munlock 2 1
+        mlock 0 6
+        munmap 5 1
+        mremap 0 5 6 0
+        mremap 0 6 3 0
+        mremap 0 3 3 maymove,fixed 8
+        mlock 8 4
+        mlock 7 1
+        mlock 8 0
+        munlock 20 2
+        munlock 8 3
+        madvise 8 1 dontneed
+    """,
+    "mlock_file_and_shared": """
+        probe 0,1,2,3,4,5
+        mmap 0 2 r-- private,fixed rw 0
+        mmap 2 2 rw- shared,fixed rw 2
+        mmap 4 2 none private,anon,fixed none 0
+        mlock 0 6
+        mprotect 4 2 rw-
+        w 3 9
+        madvise 2 2 dontneed
+        munlock 0 3
+        ftruncate 3
+        mlock 0 4
+    """,
+    "brk_unaligned": """
+        probe none
+        brk 0+1
+        brk 0+4095
+        brk 0+4096
+        brk 1+1
+        brk 3+17
+        brk 1+1
+        brk 0+5
+        brk 0
+    """,
+    "vm_account_merges": """
+        probe 0,1,2,3,4,5,6,7
+        mmap 0 2 rw- private,anon,fixed none 0
+        mmap 2 2 rw- private,anon,fixed,noreserve none 0
+        mmap 4 2 r-- private,anon,fixed none 0
+        mprotect 4 2 rw-
+        w 0 1
+        w 5 2
+        mprotect 0 6 r--
+        mprotect 0 6 rw-
+        mmap 6 2 rw- private,anon,fixed none 0
+        mremap 6 2 3 0
+        mremap 0 2 4 maymove,fixed 12
+        mprotect 12 4 rw-
+    """,
+
+    # -- Linux changed after 4.14 (see DIVERGENCES) -------------------------------------
     "mremap_old_len_zero": """
         mmap 0 2 rw- shared,anon,fixed none 0
         w 0 9
@@ -633,6 +734,17 @@ CORPUS = {
         pwritem 7+2480 2+105 3108
         pread 8+1000
     """,
+    "mremap_shrink_of_nothing": """
+        mremap 27 6 3 maymove
+    """,
+    "mremap_fixed_unmapped_source_unmaps_destination": """
+        mmap 19 1 r-- private,fixed,noreserve rw 3
+        mremap 22 2 6 maymove,fixed 16
+    """,
+    "pwrite_efault_past_eof": """
+        pwritem 8+209 7+544 134
+        mmap 10 5+1 r-- private,fixed rw 3
+    """,
     "pwrite_efault_extends_isize": """
         probe 8
         pwritem 8+209 7+544 134
@@ -641,38 +753,93 @@ CORPUS = {
     """,
 }
 
-_BUG = "a53emu bug (4.14 does this too): "
-_NEW = "Linux changed after 4.14 (the host kernel is the judge): "
+class Divergence:
+    """A corpus case where Linux changed after 4.14.
 
-# name -> (mode, reason).  mode "xfail": expected to FAIL (strict: once
-# a53emu is fixed the case XPASSes: delete the entry, and the matching
-# GENERATOR_AVOIDS one); "skip": not even run (it hangs a53emu).
-KNOWN_DIVERGENT = {
-    "mprotect_unaccounts_unfaulted_anon": ("xfail", _NEW +
-        "since 6.7 mprotect_fixup() drops VM_ACCOUNT when an anonymous VMA without "
+    change: what changed, with the commit and the release it came with;
+    since: that release as (major, minor), or None when the commit could not
+    be confirmed (the host is then assumed to have it); lines: (step, what,
+    host, linux414) where what is "result" (the text after " = " of the
+    step's first line), "maps" (the text after "maps ") or "read" (the probe
+    tokens that differ, e.g. "8:00" -> "8:SEGV/MAPERR")."""
+
+    def __init__(self, change, since, lines):
+        self.change, self.since, self.lines = change, since, lines
+
+
+def host_release():
+    """(major, minor) of the host kernel."""
+    m = re.match(r"(\d+)\.(\d+)", platform.release())
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+
+
+MREMAP_SOURCE_FIRST = (
+    "550a7d60bd5e ('mm, hugepages: add mremap() support for hugepage backed vma', 5.16) "
+    "looks the source VMA up before anything else (vma_lookup -> -EFAULT); 4.14 returns "
+    "addr for a shrink or same-size mremap of nothing and, with MREMAP_FIXED, unmaps the "
+    "destination (and the shrunk tail) before vma_to_resize() fails with -EFAULT")
+PWRITE_PREFAULT = (
+    "665575cff098 ('filemap: move prefaulting out of hot write path', 6.14): a pwrite() "
+    "past EOF whose copy from the buffer faults now gets through write_begin/write_end "
+    "and leaves i_size = pos; 4.14's generic_perform_write() faults the buffer in first "
+    "(iov_iter_fault_in_readable) and fails with -EFAULT leaving the file alone")
+
+DIVERGENCES = {
+    "mprotect_unaccounts_unfaulted_anon": Divergence(
+        "6.7: mprotect_fixup() clears VM_ACCOUNT when a private anonymous VMA without an "
         "anon_vma becomes non-writable, so it merges with never-writable neighbours; 4.14 "
-        "keeps VM_ACCOUNT (3 VMAs)"),
-    "mremap_unmapped_source": ("xfail", _NEW +
-        "6.x looks the source VMA up first (vma_lookup -> -EFAULT); 4.14 returns addr for "
-        "a shrink or same-size mremap of nothing and, with MREMAP_FIXED, unmaps the "
-        "destination (and the shrunk tail) before failing with -EFAULT"),
-    "mremap_across_vmas": ("xfail", _NEW +
-        "6.17 lets MREMAP_FIXED|MREMAP_MAYMOVE move several VMAs when old_len == new_len; "
-        "4.14: -EFAULT"),
-    "mremap_dontunmap": ("xfail", _NEW + "MREMAP_DONTUNMAP (5.7); 4.14: -EINVAL"),
-    "mremap_expand_merges_next": ("xfail", _NEW +
-        "growing in place up to a compatible next VMA merges the two (vma_merge_extend); "
-        "4.14's vma_adjust() only extends: two VMAs"),
-    "mremap_new_len_too_big": ("xfail", _NEW +
-        "new_len 0xfffffffffffff000: 6.x -EINVAL, 4.14 -ENOMEM (vma_to_resize passes, "
-        "get_unmapped_area fails)"),
-    "mmap_offset_past_max_file_size": ("xfail", _NEW +
-        "file_mmap_ok() (4.18, 'mmap: introduce sane default mmap limits') refuses "
-        "pgoff past MAX_LFS_FILESIZE with -EOVERFLOW; 4.14 maps it"),
-    "pwrite_efault_extends_isize": ("xfail", _NEW +
-        "on 6.x a pwrite() past EOF whose buffer faults returns -EFAULT but leaves "
-        "i_size = pos (write_end with copied == 0 still extends; ext4 and tmpfs alike); "
-        "4.14 faults the buffer in before write_begin and leaves the file alone"),
+        "keeps VM_ACCOUNT and the three VMAs stay apart (commit 'mm/mprotect: allow "
+        "unfaulted VMAs to be unaccounted on mprotect()': its id not confirmed here)",
+        (6, 7),
+        [(3, "maps", "0-6 ---p 0", "0-2 ---p 0 | 2-4 ---p 0 | 4-6 ---p 0"),
+         (4, "maps", "0-6 r--p 0", "0-2 r--p 0 | 2-4 r--p 0 | 4-6 r--p 0")]),
+    "mremap_unmapped_source": Divergence(MREMAP_SOURCE_FIRST, (5, 16), [
+        (2, "result", "-EFAULT", "@4"),
+        (3, "result", "-EFAULT", "@4"),
+        (5, "maps", "0-3 rw-p 0 | 8-9 rw-p 0", "0-3 rw-p 0"),
+        (5, "read", "8:00", "8:SEGV/MAPERR"),
+        (6, "maps", "0-3 rw-p 0 | 8-9 rw-p 0", "1-3 rw-p 0"),
+        (6, "read", "0:00 8:00", "0:SEGV/MAPERR 8:SEGV/MAPERR")]),
+    "mremap_shrink_of_nothing": Divergence(MREMAP_SOURCE_FIRST, (5, 16), [
+        (1, "result", "-EFAULT", "@27")]),
+    "mremap_fixed_unmapped_source_unmaps_destination": Divergence(
+        MREMAP_SOURCE_FIRST, (5, 16), [
+            (2, "maps", "19-20 r--p 3 FILE", "(empty)"),
+            (2, "read", "19:84", "19:SEGV/MAPERR")]),
+    "mremap_across_vmas": Divergence(
+        "d23cb648e365 ('mm/mremap: permit mremap() move of multiple VMAs', 6.17) lets "
+        "MREMAP_FIXED|MREMAP_MAYMOVE with old_len == new_len move several VMAs; 4.14: "
+        "vma_to_resize() -EFAULT", (6, 17), [
+            (3, "result", "@10", "-EFAULT"),
+            (3, "maps", "10-12 rw-p 0 | 12-14 r--p 0", "0-2 rw-p 0 | 2-4 r--p 0"),
+            (3, "read", "0:SEGV/MAPERR 1:SEGV/MAPERR 2:SEGV/MAPERR 3:SEGV/MAPERR 10:00 "
+                        "11:00 12:00 13:00",
+             "0:00 1:00 2:00 3:00 10:SEGV/MAPERR 11:SEGV/MAPERR 12:SEGV/MAPERR "
+             "13:SEGV/MAPERR")]),
+    "mremap_dontunmap": Divergence(
+        "MREMAP_DONTUNMAP came with 5.7 ('mm/mremap: add MREMAP_DONTUNMAP to mremap()'; "
+        "its commit id not confirmed here); 4.14 refuses unknown flags: -EINVAL", (5, 7), [
+            (3, "result", "@6", "-EINVAL"),
+            (3, "maps", "0-2 rw-p 0 | 6-8 rw-p 0", "0-2 rw-p 0"),
+            (3, "read", "6:00 7:00", "6:SEGV/MAPERR 7:SEGV/MAPERR"),
+            (4, "result", "@6", "-EINVAL"),
+            (4, "maps", "0-2 rw-p 0 | 6-8 rw-p 0", "0-2 rw-p 0"),
+            (4, "read", "6:00 7:00", "6:SEGV/MAPERR 7:SEGV/MAPERR")]),
+    "mremap_expand_merges_next": Divergence(
+        "ca3d76b0aa80 ('mm: add merging after mremap resize', 6.1) merges a VMA grown in "
+        "place with a compatible next VMA it now touches; 4.14's vma_adjust() only extends",
+        (6, 1), [(3, "maps", "0-5 rw-p 0", "0-3 rw-p 0 | 3-5 rw-p 0")]),
+    "mremap_new_len_too_big": Divergence(
+        "a new_len of 0xfffffffffffff000: modern kernels refuse it with -EINVAL before "
+        "looking for room (the commit that added the check is not identified here); 4.14 "
+        "passes vma_to_resize() (no RLIMIT_AS/DATA limit) and get_unmapped_area() fails: "
+        "-ENOMEM", None, [(2, "result", "-EINVAL", "-ENOMEM")]),
+    "pwrite_efault_extends_isize": Divergence(PWRITE_PREFAULT, (6, 14), [
+        (3, "read", "8:00", "8:BUS/ADRERR"),
+        (4, "result", "00", "0"),
+        (4, "read", "8:00", "8:BUS/ADRERR")]),
+    "pwrite_efault_past_eof": Divergence(PWRITE_PREFAULT, (6, 14), [
+        (2, "read", "15:00", "15:BUS/ADRERR")]),
 }
 
 
@@ -683,30 +850,60 @@ def _norm(script):
 FLAVOURS = ("musl", "glibc")
 
 
-def _known(name, request):
-    if name in KNOWN_DIVERGENT:
-        mode, reason = KNOWN_DIVERGENT[name]
-        if mode == "skip":
-            pytest.skip("kernel bug: " + reason)
-        request.applymarker(pytest.mark.xfail(reason=reason, strict=True))
-        return True
-    return False
+def _substitute(line, prefix, what, old, new, where):
+    """line with old (the whole value, or probe tokens) replaced by new."""
+    assert line.startswith(prefix), "%s: no %s line: %r" % (where, what, line)
+    if what == "result":
+        head, sep, value = line.partition(" = ")
+        assert sep and value == old, "%s: result %r, expected %r" % (where, value, old)
+        return head + sep + new
+    value = line[len(prefix):]
+    if what == "maps":
+        # the VmLck suffix is not part of the layout
+        layout, sep, rest = value.partition(";")
+        assert layout == old, "%s: maps %r, expected %r" % (where, layout, old)
+        return prefix + new + sep + rest
+    tokens = value.split()
+    olds, news = old.split(), new.split()
+    for o, n in zip(olds, news):
+        assert o in tokens, "%s: probe %r not in %r" % (where, o, value)
+        tokens[tokens.index(o)] = n
+    return prefix + " ".join(tokens)
+
+
+def expected_414(native, div, name):
+    """Check the host's answers at the divergent lines (or 4.14's, on a host
+    older than the change) and return the host's output with 4.14's answers
+    in their place: what a53emu must print, byte for byte."""
+    old_host = div.since is not None and host_release() < div.since
+    steps = _steps(native)
+    for step, what, host, v414 in div.lines:
+        where = "%s step %d (host %s)" % (name, step, platform.release())
+        lines = steps[step - 1]
+        idx, prefix = {"result": (0, "[%d] " % step), "maps": (1, "  maps "),
+                       "read": (2, "  read ")}[what]
+        expect = v414 if old_host else host
+        lines[idx] = _substitute(lines[idx], prefix, what, expect, v414, where)
+    return "".join(l + "\n" for step in steps for l in step)      # "end" is in the last
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
 @pytest.mark.parametrize("name", sorted(CORPUS))
-def test_corpus(name, flavour, drivers, tmp_path_factory, request):
-    known = _known(name, request)
+def test_corpus(name, flavour, drivers, tmp_path_factory):
     compare(drivers, flavour, _norm(CORPUS[name]), tmp_path_factory,
-            timeout=30 if known else EMU_TIMEOUT)
+            divergence=DIVERGENCES.get(name), name=name)
+
+
+def test_divergences_are_corpus_cases():
+    assert set(DIVERGENCES) <= set(CORPUS)
 
 
 # -- regressions found by Hypothesis ---------------------------------------------------
 
 def load_regressions():
     """Blocks of regressions.txt, separated by lines of '---'.  A block's
-    first comment line '# name: NAME' names it; '# known: REASON' marks a
-    known divergence (strict xfail)."""
+    first comment line '# name: NAME' names it.  (Divergences from the host
+    that are Linux's own changes live in the corpus, in DIVERGENCES.)"""
     if not REGRESSIONS.exists():
         return []
     blocks, cur = [], []
@@ -722,22 +919,19 @@ def load_regressions():
         body = [l for l in block if l.strip() and not l.lstrip().startswith("#")]
         if not body:
             continue
-        name, known = "regression%d" % (i + 1), None
+        name = "regression%d" % (i + 1)
         for l in block:
             s = l.strip()
             if s.startswith("# name:"):
                 name = s[len("# name:"):].strip()
-            elif s.startswith("# known:"):
-                known = s[len("# known:"):].strip()
-        out.append(pytest.param("\n".join(block) + "\n", known, id=name))
+            assert not s.startswith("# known:"), "%s: move it to CORPUS + DIVERGENCES" % name
+        out.append(pytest.param("\n".join(block) + "\n", id=name))
     return out
 
 
-@pytest.mark.parametrize("script,known", load_regressions())
-def test_regression(script, known, drivers, tmp_path_factory, request):
-    if known:
-        request.applymarker(pytest.mark.xfail(reason=known, strict=True))
-    compare(drivers, "musl", script, tmp_path_factory, timeout=30 if known else None)
+@pytest.mark.parametrize("script", load_regressions())
+def test_regression(script, drivers, tmp_path_factory):
+    compare(drivers, "musl", script, tmp_path_factory)
 
 
 # -- random scripts ----------------------------------------------------------------------
@@ -746,12 +940,11 @@ def test_regression(script, known, drivers, tmp_path_factory, request):
 # KNOWN_DIVERGENT): the generator leaves them out.  Remove an entry once the
 # corpus cases it stands for pass.
 GENERATOR_AVOIDS = {
-    # Linux changed after 4.14:
-    "mremap_source",            # source checked first; in-place growth merges
-                                # (driver: mremapv skips those)
-    "vm_account_drop",          # 6.7: mprotect to read-only unaccounts unfaulted anon VMAs
-    "pwrite_efault_extends",    # 6.x: pwrite past EOF from a faulting buffer sets i_size
-                                # (driver: pwritemv skips writes past EOF)
+    # Linux changed after 4.14 (the driver's checked variants skip the
+    # calls concerned):
+    "mremap_source",            # mremapv: source not one VMA; in-place growth merges
+    "vm_account_drop",          # mprotectv: 6.7 unaccounts unfaulted anon VMAs
+    "pwrite_efault_extends",    # pwritemv: 6.14 sets i_size on a faulting pwrite past EOF
 }
 
 PROTS = ["---", "r--", "rw-", "-w-", "r-x", "rwx"]     # no exec-only: x86 pkeys vs arm64
@@ -793,12 +986,6 @@ def op_mmap(draw):
             continue
         if draw(st.integers(0, 99)) < weight:
             flags.append(extra)
-    if anon and kind == "private" and "noreserve" not in flags \
-            and "vm_account_drop" in GENERATOR_AVOIDS:
-        # Without VM_NORESERVE a private anonymous VMA gets VM_ACCOUNT when it
-        # is (made) writable, and since 6.7 loses it again when made
-        # read-only before its first write fault: 4.14 keeps it.
-        flags.append("noreserve")
     if anon:
         fd, off = "none", "0"
     else:
@@ -817,8 +1004,23 @@ def op_mprotect(draw):
     prot = draw(st.sampled_from(PROTS))
     if draw(st.integers(0, 29)) == 0:
         prot += "g"
-    return "mprotect %s %s %s" % (draw(num(0, WIN_PAGES - 1, odd=0.03)),
-                                  draw(num(0, 8, odd=0.1)), prot)
+    op = "mprotectv" if "vm_account_drop" in GENERATOR_AVOIDS else "mprotect"
+    return "%s %s %s %s" % (op, draw(num(0, WIN_PAGES - 1, odd=0.03)),
+                            draw(num(0, 8, odd=0.1)), prot)
+
+
+@st.composite
+def op_mlock(draw):
+    """mlock/munlock (VM_LOCKED, locked_vm: the driver prints VmLck) or an
+    exec probe (PROT_EXEC on present and absent pages, through a53emu's
+    code cache)."""
+    kinds = ["mlock", "mlock", "munlock"]
+    if "exec_fault_signal" not in GENERATOR_AVOIDS:
+        kinds += ["xc", "xc"]
+    kind = draw(st.sampled_from(kinds))
+    if kind == "xc":
+        return "xc %d+%d" % (draw(st.integers(0, WIN_PAGES - 1)), 4 * draw(st.integers(0, 1023)))
+    return "%s %s %s" % (kind, draw(num(0, WIN_PAGES - 1, odd=0.03)), draw(num(0, 8, odd=0.1)))
 
 
 @st.composite
@@ -861,7 +1063,7 @@ def op_misc(draw):
     if kind == "pread":
         return "pread %s" % foff
     if kind == "brk":
-        return "brk %d" % draw(st.integers(0, 3))
+        return "brk %s" % draw(num(0, 3, odd=0.5))        # unaligned breaks too
     page = draw(st.integers(0, WIN_PAGES - 1))
     off = draw(st.integers(0, 4000))
     cnt = draw(st.integers(1, 4096 - off))      # never across a page: partial copies
@@ -884,7 +1086,8 @@ def op_probe(draw):
 
 
 OPS = st.one_of(*([op_mmap()] * 5 + [op_munmap()] * 2 + [op_mprotect()] * 3
-                  + [op_mremap()] * 2 + [op_madvise()] + [op_misc()] * 2 + [op_probe()] * 2))
+                  + [op_mremap()] * 2 + [op_madvise()] + [op_misc()] * 2 + [op_probe()] * 2
+                  + [op_mlock()]))
 
 
 @st.composite

@@ -12,9 +12,7 @@ never an address).  We check three things:
    outputs, with the reason);
 3. each masked line separately, against the Linux value.
 
-A line where a53emu itself is wrong is listed in KNOWN_A53EMU_BUGS: it is
-masked in the comparisons above and its own test skips with "bug: ..." for
-as long as a53emu prints the wrong value (and asserts Linux's once fixed).
+Nothing is masked for a53emu's sake: a line where a53emu is wrong fails.
 """
 
 import os
@@ -103,28 +101,6 @@ if not _host_stack_limit_is_8m():
         "qemu reports the host's `ulimit -s`; a53emu's first process starts with "
         "the kernel's default _STK_LIM, 8 MiB.")
 
-# program -> {line prefix: (a53emu's wrong line, bug description)}
-KNOWN_A53EMU_BUGS = {
-    "syscalls": {
-        "fcntl(F_GETFL) of an O_RDWR|O_CREAT|O_TRUNC open: ": (
-            ("fcntl(F_GETFL) of an O_RDWR|O_CREAT|O_TRUNC open: 0x20242 (O_ACCMODE is O_RDWR)",
-             "fcntl(F_GETFL) of an O_RDWR|O_CREAT|O_TRUNC open: 0x242 (O_ACCMODE is O_RDWR)"),
-            "bug: fcntl(F_GETFL) returns the open-time-only flags O_CREAT|O_TRUNC (0x240) "
-            "and, for glibc (which does not pass O_LARGEFILE), lacks O_LARGEFILE: "
-            "kernel/syscalls/fs.py sys_fcntl returns file.flags as given to openat, while "
-            "Linux's do_dentry_open() clears O_CREAT|O_EXCL|O_NOCTTY|O_TRUNC and "
-            "do_sys_open() adds O_LARGEFILE (force_o_largefile): Linux prints 0x20002"),
-    },
-    "efault": {
-        "file offset after the failed read: ": (
-            ("file offset after the failed read: 5",),
-            "bug: read() into a bad buffer returns EFAULT but has consumed the data: "
-            "kernel/syscalls/fs.py sys_read reads from the host fd first and only then "
-            "copy_to_user() raises Efault, so the file offset moved by 5.  On Linux the "
-            "copy fails before anything is consumed and the offset stays 0"),
-    },
-}
-
 _cache = {}
 
 
@@ -167,15 +143,14 @@ def test_a53emu_prints_what_linux_prints(libc, program, tmp_path_factory):
     out, err, rc = outputs(libc, program, tmp_path_factory)
     assert "Traceback" not in out + err
     assert rc == 0 and err == ""
-    bugs = KNOWN_A53EMU_BUGS[program]
-    assert _mask(out, bugs) == _mask(EXPECTED[program], bugs)
+    assert out == EXPECTED[program]
 
 
 @pytest.mark.parametrize("program", PROGRAMS)
 def test_matches_qemu(libc, program, tmp_path_factory):
     a_out, a_err, a_rc = outputs(libc, program, tmp_path_factory)
     q_out, q_err, q_rc = outputs(libc, program, tmp_path_factory, runner="qemu")
-    masked = list(QEMU_IS_NOT_LINUX[program]) + list(KNOWN_A53EMU_BUGS[program])
+    masked = list(QEMU_IS_NOT_LINUX[program])
     assert _mask(a_out, masked) == _mask(q_out, masked)
     assert a_err == q_err
     assert a_rc == q_rc
@@ -183,15 +158,11 @@ def test_matches_qemu(libc, program, tmp_path_factory):
 
 @pytest.mark.parametrize("program,prefix", [
     (prog, prefix) for prog in PROGRAMS
-    for prefix in sorted(set(QEMU_IS_NOT_LINUX[prog]) | set(KNOWN_A53EMU_BUGS[prog]))])
+    for prefix in sorted(QEMU_IS_NOT_LINUX[prog])])
 def test_linux_value(libc, program, prefix, tmp_path_factory):
     """The masked lines one by one: a53emu must print Linux's value."""
     out, _, _ = outputs(libc, program, tmp_path_factory)
     mine = _line(out, prefix)
-    if prefix in KNOWN_A53EMU_BUGS[program]:
-        wrong, description = KNOWN_A53EMU_BUGS[program][prefix]
-        if mine in wrong:
-            pytest.skip(description)
     assert mine == _line(EXPECTED[program], prefix), QEMU_IS_NOT_LINUX[program].get(prefix)
 
 

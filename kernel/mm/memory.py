@@ -11,9 +11,11 @@ and for a present pte that forbids the write: do_wp_page() — reuse the
 frame if it is ours alone, copy it otherwise (copy-on-write).
 """
 
+import errno
+
 from emu.arch import DESC_ADDR_MASK, PAGE_SHIFT, PAGE_SIZE, PTE_AF, PTE_RDONLY
 from kernel.mm.mm import (
-    PTE_PRESENT_MASK, PTE_SPECIAL, VM_SHARED, VM_WRITE, pte_mkwrite,
+    PTE_PRESENT_MASK, PTE_SPECIAL, VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, pte_mkwrite,
 )
 from kernel.mm.mmap import anon_vma_prepare, find_vma
 from kernel.mm.page_alloc import PG_anon, OutOfMemory
@@ -84,6 +86,11 @@ def do_fault(vma, addr, ptep, write):
     mm = vma.vm_mm
     kernel = mm.kernel
     mapping = vma.vm_file.mapping
+    if write and not vma.vm_flags & VM_SHARED:
+        # do_cow_fault() prepares the anon_vma before __do_fault() looks for
+        # the page, so a VMA keeps it even when the fault ends in SIGBUS
+        # (and may then no longer merge with a neighbour).
+        anon_vma_prepare(vma)
     frame = mapping.find_get_page(_file_pgoff(vma, addr))
     if frame is None:
         return VM_FAULT_SIGBUS          # past the end of the file
@@ -185,20 +192,37 @@ def zap_vma_range(vma, start, end):
     return kernel.pgtable.zap_pte_range(mm, start, end, release)
 
 
-def mm_populate(mm, start, length):
-    """mm_populate() / populate_vma_page_range(): fault every page of the
-    range in now (MAP_POPULATE, MAP_LOCKED), writing where Linux would
-    (private writable VMAs).  Stops quietly at the first failure."""
+def __mm_populate(mm, start, length, ignore_errors):
+    """__mm_populate() / populate_vma_page_range(): fault every page of the
+    range in now, writing where Linux would (private writable VMAs).  A VMA
+    with no access at all cannot be populated (get_user_pages without
+    FOLL_FORCE: -EFAULT), nor can a page whose fault fails (past EOF).  With
+    ignore_errors (mm_populate: MAP_POPULATE, MAP_LOCKED, mlockall) the walk
+    goes on at the next VMA; without (mlock) the first error is returned.
+    Returns 0 or -EFAULT."""
+    ret = 0
     addr = start
     end = start + length
     while addr < end:
         vma = find_vma(mm, addr)
         if vma is None or vma.vm_start >= end:
-            return
+            break
         addr = max(addr, vma.vm_start)
         write = vma.vm_flags & (VM_WRITE | VM_SHARED) == VM_WRITE
         stop = min(end, vma.vm_end)
-        while addr < stop:
+        failed = not vma.vm_flags & (VM_READ | VM_WRITE | VM_EXEC)
+        while not failed and addr < stop:
             if handle_mm_fault(vma, addr, write):
-                return
+                failed = True
+                break
             addr += PAGE_SIZE
+        if failed:
+            if not ignore_errors:
+                return -errno.EFAULT
+            addr = vma.vm_end
+    return ret
+
+
+def mm_populate(mm, start, length):
+    """mm_populate(): __mm_populate ignoring errors."""
+    __mm_populate(mm, start, length, True)

@@ -6,23 +6,39 @@ faulted later are populated too (mm_populate) and MADV_DONTNEED refuses it.
 """
 
 import errno
-import os
 
 from emu.arch import PAGE_MASK, PAGE_SHIFT
+from kernel.mm.memory import __mm_populate
 from kernel.mm.mm import PTE_PRESENT_MASK, VM_LOCKED
-from kernel.mm.mmap import PAGE_ALIGN, find_vma, vma_modify
+from kernel.mm.mmap import PAGE_ALIGN, U64_MASK, capable_ipc_lock, find_vma, vma_modify
 from kernel.uapi import RLIMIT_MEMLOCK
 
 MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT = 1, 2, 4
 MLOCK_ONFAULT = 1
 
 
-def can_do_mlock(mm, npages):
-    """RLIMIT_MEMLOCK, unless the caller has CAP_IPC_LOCK (root)."""
-    if os.geteuid() == 0:
-        return True
-    limit = mm.kernel.current_rlimits(mm)[RLIMIT_MEMLOCK][0] >> PAGE_SHIFT
-    return mm.locked_vm + npages <= limit
+def memlock_limit(mm):
+    """rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT."""
+    return mm.kernel.current_rlimits(mm)[RLIMIT_MEMLOCK][0] >> PAGE_SHIFT
+
+
+def can_do_mlock(mm):
+    """can_do_mlock(): a zero RLIMIT_MEMLOCK forbids mlock (-EPERM) unless
+    the caller has CAP_IPC_LOCK; the limit itself is checked by the callers."""
+    return memlock_limit(mm) != 0 or capable_ipc_lock()
+
+
+def count_mm_mlocked_page_nr(mm, start, length):
+    """count_mm_mlocked_page_nr(): pages of [start, start+len) already in
+    VM_LOCKED VMAs, which a new mlock() must not count twice."""
+    end = start + length
+    count = 0
+    for vma in mm.vmas():
+        if vma.vm_start >= end:
+            break
+        if vma.vm_flags & VM_LOCKED and vma.vm_end > start:
+            count += min(end, vma.vm_end) - max(start, vma.vm_start)
+    return count >> PAGE_SHIFT
 
 
 def mlock_fixup(mm, vma, prev, start, end, newflags):
@@ -41,8 +57,13 @@ def mlock_fixup(mm, vma, prev, start, end, newflags):
 
 def apply_vma_lock_flags(mm, start, length, lock):
     """apply_vma_lock_flags() — VM_LOCKED on or off over [start, start+len);
-    -ENOMEM if part of it is not mapped."""
+    -EINVAL if the range wraps, 0 if it is empty, -ENOMEM if part of it is
+    not mapped (what was before the hole stays changed)."""
     end = start + length
+    if end > U64_MASK:
+        return -errno.EINVAL
+    if end == start:
+        return 0
     vma = find_vma(mm, start)
     if vma is None or vma.vm_start > start:
         return -errno.ENOMEM
@@ -63,38 +84,61 @@ def apply_vma_lock_flags(mm, start, length, lock):
 
 
 def do_mlock(mm, start, length, flags=0):
-    """do_mlock() — lock, then populate unless MLOCK_ONFAULT."""
+    """do_mlock() — check RLIMIT_MEMLOCK (pages already locked in the range
+    do not count twice), lock, then populate unless MLOCK_ONFAULT."""
     if flags & ~MLOCK_ONFAULT:
         return -errno.EINVAL
-    length = PAGE_ALIGN(length + (start & ~PAGE_MASK))
+    if not can_do_mlock(mm):
+        return -errno.EPERM
+    length = PAGE_ALIGN(length + (start & ~PAGE_MASK)) & U64_MASK
     start &= PAGE_MASK
-    if not can_do_mlock(mm, length >> PAGE_SHIFT):
+    limit = memlock_limit(mm)
+    locked = (length >> PAGE_SHIFT) + mm.locked_vm
+    if locked > limit and not capable_ipc_lock():
+        locked -= count_mm_mlocked_page_nr(mm, start, length)
+    if locked > limit and not capable_ipc_lock():
         return -errno.ENOMEM
     err = apply_vma_lock_flags(mm, start, length, True)
     if err:
         return err
     if not flags & MLOCK_ONFAULT:
-        mm.kernel.mm_populate(mm, start, length)
+        err = __mm_populate(mm, start, length, False)
+        if err:
+            return __mlock_posix_error_return(err)
     return 0
 
 
+def __mlock_posix_error_return(retval):
+    """__mlock_posix_error_return(): POSIX wants ENOMEM for a range that
+    cannot be populated (get_user_pages' EFAULT) and EAGAIN for no memory."""
+    if retval == -errno.EFAULT:
+        return -errno.ENOMEM
+    if retval == -errno.ENOMEM:
+        return -errno.EAGAIN
+    return retval
+
+
 def do_munlock(mm, start, length):
-    length = PAGE_ALIGN(length + (start & ~PAGE_MASK))
+    """munlock() — VM_LOCKED off over the range."""
+    length = PAGE_ALIGN(length + (start & ~PAGE_MASK)) & U64_MASK
     start &= PAGE_MASK
     return apply_vma_lock_flags(mm, start, length, False)
 
 
 def do_mlockall(mm, flags):
-    """mlockall(): lock every VMA now (MCL_CURRENT) and/or later ones (MCL_FUTURE)."""
+    """mlockall() + apply_mlockall_flags(): lock every VMA now (MCL_CURRENT)
+    and/or the ones mapped later (MCL_FUTURE: mm->def_flags).  Nothing
+    changes when MCL_CURRENT would exceed RLIMIT_MEMLOCK (-ENOMEM)."""
     if not flags or flags & ~(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) or flags == MCL_ONFAULT:
         return -errno.EINVAL
+    if not can_do_mlock(mm):
+        return -errno.EPERM
+    if flags & MCL_CURRENT and mm.total_vm > memlock_limit(mm) and not capable_ipc_lock():
+        return -errno.ENOMEM
+    mm.def_flags &= ~VM_LOCKED
     if flags & MCL_FUTURE:
         mm.def_flags |= VM_LOCKED
-    else:
-        mm.def_flags &= ~VM_LOCKED
     if flags & MCL_CURRENT:
-        if not can_do_mlock(mm, mm.total_vm):
-            return -errno.ENOMEM
         for vma in list(mm.vmas()):
             apply_vma_lock_flags(mm, vma.vm_start, vma.vm_end - vma.vm_start, True)
         if not flags & MCL_ONFAULT:

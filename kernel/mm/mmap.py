@@ -11,6 +11,7 @@ Errors are returned the way Linux returns them: a negative errno.
 
 import errno
 import os
+import stat
 
 from emu.arch import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE
 from kernel.mm.mm import (
@@ -28,7 +29,7 @@ from kernel.uapi import (
     MAP_GROWSDOWN, MAP_HUGETLB, MAP_LOCKED, MAP_NONBLOCK, MAP_NORESERVE, MAP_POPULATE,
     MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, MAP_STACK, MAP_TYPE, MAP_UNINITIALIZED,
     PROT_WRITE,
-    RLIM_INFINITY, RLIMIT_AS, RLIMIT_DATA, RLIMIT_STACK,
+    RLIM_INFINITY, RLIMIT_AS, RLIMIT_DATA, RLIMIT_MEMLOCK, RLIMIT_STACK,
 )
 
 U64_MASK = (1 << 64) - 1
@@ -540,6 +541,22 @@ def vm_stat_account(mm, flags, npages):
         mm.hiwater_vm = mm.total_vm
 
 
+def capable_ipc_lock():
+    """capable(CAP_IPC_LOCK): the guest runs with the host user's rights."""
+    return os.geteuid() == 0
+
+
+def mlock_future_check(mm, flags, length):
+    """mlock_future_check() — a VM_LOCKED mapping of length (MAP_LOCKED, or
+    any mapping after mlockall(MCL_FUTURE)) must fit in RLIMIT_MEMLOCK with
+    what is locked already: 0 or -EAGAIN."""
+    if flags & VM_LOCKED and not capable_ipc_lock():
+        limit = mm.kernel.current_rlimits(mm)[RLIMIT_MEMLOCK][0] >> PAGE_SHIFT
+        if (length >> PAGE_SHIFT) + mm.locked_vm > limit:
+            return -errno.EAGAIN
+    return 0
+
+
 def may_expand_vm(mm, flags, npages):
     """may_expand_vm() — RLIMIT_AS, and RLIMIT_DATA for data mappings."""
     limits = mm.kernel.current_rlimits(mm)
@@ -650,6 +667,25 @@ def round_hint_to_min(hint):
     return hint
 
 
+# include/linux/fs.h: the largest file offset on a 64-bit kernel (LLONG_MAX).
+MAX_LFS_FILESIZE = (1 << 63) - 1
+
+
+def file_mmap_ok(file, pgoff, length):
+    """file_mmap_ok() + file_mmap_size_max() — does [pgoff, pgoff+len) stay
+    within the largest offset the file can have?  Added by be83bbf80682
+    ("mmap: introduce sane default mmap limits", 4.17) and relaxed to
+    MAX_LFS_FILESIZE for regular files by 423913ad4ae5; both are in 4.14.y.
+    Only regular files reach here with a limit: the other kinds a53emu can
+    open fail the mmap with -ENODEV, and ULONG_MAX never binds."""
+    if not stat.S_ISREG(file.mode):
+        return True
+    maxsize = MAX_LFS_FILESIZE
+    if length > maxsize:
+        return False
+    return pgoff <= (maxsize - length) >> PAGE_SHIFT
+
+
 def do_mmap(mm, file, addr, length, prot, flags, pgoff):
     """do_mmap() — validate, choose the address, compute vm_flags, map.
 
@@ -680,8 +716,15 @@ def do_mmap(mm, file, addr, length, prot, flags, pgoff):
 
     vm_flags = (calc_vm_prot_bits(prot) | calc_vm_flag_bits(flags) | mm.def_flags
                 | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC)
+    if flags & MAP_LOCKED and not capable_ipc_lock() and \
+            not mm.kernel.current_rlimits(mm)[RLIMIT_MEMLOCK][0]:
+        return -errno.EPERM                             # can_do_mlock()
+    if mlock_future_check(mm, vm_flags, length):
+        return -errno.EAGAIN
     map_type = flags & MAP_TYPE
     if file is not None:
+        if not file_mmap_ok(file, pgoff, length):
+            return -errno.EOVERFLOW
         if map_type == MAP_SHARED:
             flags &= LEGACY_MAP_MASK            # MAP_SHARED ignores newer flags
         if map_type in (MAP_SHARED, MAP_SHARED_VALIDATE):
@@ -860,6 +903,9 @@ def do_brk_flags(mm, addr, request, flags=0):
     err = get_unmapped_area(mm, None, addr, length, 0, MAP_FIXED)
     if is_err(err):
         return err
+    err = mlock_future_check(mm, mm.def_flags, length)
+    if err:
+        return err
     links = munmap_vma_range(mm, addr, length)
     if links is None:
         return -errno.ENOMEM
@@ -909,6 +955,8 @@ def sys_brk(mm, brk):
             if do_brk_flags(mm, oldbrk, newbrk - oldbrk) < 0:
                 return mm.brk
     mm.brk = brk
+    if newbrk > oldbrk and mm.def_flags & VM_LOCKED:
+        mm.kernel.mm_populate(mm, oldbrk, newbrk - oldbrk)     # mlockall(MCL_FUTURE)
     return brk
 
 

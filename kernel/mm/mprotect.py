@@ -5,19 +5,23 @@ import errno
 from emu.arch import PAGE_SHIFT
 from kernel.mm.mm import (
     PTE_PRESENT_MASK, VM_ACCOUNT, VM_EXEC, VM_GROWSDOWN, VM_HUGETLB, VM_LOCKED,
-    VM_NORESERVE, VM_READ, VM_SHARED, VM_WRITE, calc_vm_prot_bits, pte_modify,
+    PTE_DIRTY, VM_NORESERVE, VM_READ, VM_SHARED, VM_WRITE, calc_vm_prot_bits, pte_mkwrite,
+    pte_modify,
 )
 from kernel.mm.mmap import (
     PAGE_ALIGN, U64_MASK, find_vma, may_expand_vm, offset_in_page, vm_stat_account, vma_modify,
-    vma_set_page_prot,
+    vma_set_page_prot, vma_wants_writenotify,
 )
 from kernel.mm.memory import mm_populate
 from kernel.uapi import PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PROT_WRITE
 
 
-def change_protection(vma, start, end, newprot):
+def change_protection(vma, start, end, newprot, dirty_accountable=False):
     """change_protection() — rewrite every present pte of [start, end) with
-    newprot's permission bits (pte_modify), then flush the range."""
+    newprot's permission bits (pte_modify), then flush the range.  With
+    dirty_accountable (a shared writable file mapping, whose template is
+    read-only for dirty tracking) a page already dirty stays writable, as
+    change_pte_range() does: its write was noticed already."""
     mm = vma.vm_mm
     kernel = mm.kernel
     pt = kernel.pgtable
@@ -28,7 +32,10 @@ def change_protection(vma, start, end, newprot):
         if ptep is not None:
             pte = pt.read_pte(ptep)
             if pte & PTE_PRESENT_MASK:
-                pt.set_pte_at(mm, addr, ptep, pte_modify(pte, newprot))
+                new = pte_modify(pte, newprot)
+                if dirty_accountable and pte & PTE_DIRTY:
+                    new = pte_mkwrite(new)
+                pt.set_pte_at(mm, addr, ptep, new)
                 changed += 1
         addr += 1 << PAGE_SHIFT
     if changed:
@@ -56,8 +63,9 @@ def mprotect_fixup(mm, vma, prev, start, end, newflags):
     if err:
         return err, vma
     vma.vm_flags = newflags
+    dirty_accountable = vma_wants_writenotify(vma)
     vma_set_page_prot(vma)
-    change_protection(vma, start, end, vma.vm_page_prot)
+    change_protection(vma, start, end, vma.vm_page_prot, dirty_accountable)
     if oldflags & (VM_WRITE | VM_SHARED | VM_LOCKED) == VM_LOCKED and newflags & VM_WRITE:
         mm_populate(mm, start, end - start)
     vm_stat_account(mm, oldflags, -nrpages)

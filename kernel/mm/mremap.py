@@ -11,10 +11,11 @@ from emu.arch import PAGE_SHIFT, PAGE_SIZE
 from kernel.mm.mm import PTE_PRESENT_MASK, VM_DONTEXPAND, VM_LOCKED, VM_MAYSHARE, VM_SHARED
 from kernel.mm.mm_types import VmAreaStruct
 from kernel.mm.mmap import (
-    PAGE_ALIGN, U64_MASK, __vma_adjust, do_munmap, find_vma, find_vma_links, get_unmapped_area,
+    PAGE_ALIGN, U64_MASK, __vma_adjust, capable_ipc_lock, do_munmap, find_vma, find_vma_links,
+    get_unmapped_area,
     is_err, may_expand_vm, offset_in_page, vm_stat_account, vma_link, vma_merge,
 )
-from kernel.uapi import MAP_FIXED, MAP_SHARED, MREMAP_FIXED, MREMAP_MAYMOVE
+from kernel.uapi import MAP_FIXED, MAP_SHARED, MREMAP_FIXED, MREMAP_MAYMOVE, RLIMIT_MEMLOCK
 
 
 def copy_vma(vma, addr, length, pgoff):
@@ -80,6 +81,8 @@ def move_vma(vma, old_addr, old_len, new_len, new_addr):
     mm.hiwater_vm = hiwater_vm
     if vm_flags & VM_LOCKED:
         mm.locked_vm += new_len >> PAGE_SHIFT
+        if new_len > old_len:           # sys_mremap's mm_populate of the new tail
+            mm.kernel.mm_populate(mm, new_addr + old_len, new_len - old_len)
     return new_addr
 
 
@@ -96,6 +99,10 @@ def vma_to_resize(mm, addr, old_len, new_len):
         return vma
     if vma.vm_flags & VM_DONTEXPAND and new_len > old_len:
         return -errno.EFAULT
+    if vma.vm_flags & VM_LOCKED and not capable_ipc_lock():
+        limit = mm.kernel.current_rlimits(mm)[RLIMIT_MEMLOCK][0]
+        if (mm.locked_vm << PAGE_SHIFT) + new_len - old_len > limit:
+            return -errno.EAGAIN
     if not may_expand_vm(mm, vma.vm_flags, (new_len - old_len) >> PAGE_SHIFT):
         return -errno.ENOMEM
     return vma
@@ -160,6 +167,7 @@ def sys_mremap(mm, addr, old_len, new_len, flags, new_addr):
         vm_stat_account(mm, vma.vm_flags, pages)
         if vma.vm_flags & VM_LOCKED:
             mm.locked_vm += pages
+            mm.kernel.mm_populate(mm, addr + old_len, new_len - old_len)
         return addr
     if not flags & MREMAP_MAYMOVE:
         return -errno.ENOMEM

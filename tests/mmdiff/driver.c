@@ -33,6 +33,14 @@
  *   mremap ADDR OLDLEN NEWLEN FLAGS [NEWADDR]   FLAGS: maymove,fixed,dontunmap|0
  *   mremapv ...               the same, but skipped where Linux changed after
  *                             4.14 (see mremap_known_divergent())
+ *   mprotectv ADDR LEN PROT   mprotect, skipped where 6.7 drops VM_ACCOUNT and
+ *                             4.14 keeps it (see mprotect_known_divergent())
+ *   mlock ADDR LEN | munlock ADDR LEN
+ *   xc ADDR                   run code at ADDR (4-aligned): save its 4 bytes, store the
+ *                             architecture's RET there, call it, put the
+ *                             bytes back.  Prints ok, or the stage that
+ *                             faulted (r: w: x:) and the fault; memory ends
+ *                             as a write probe of the same byte leaves it
  *   madvise ADDR LEN ADVICE   (normal random sequential willneed dontneed free
  *                              remove dontfork dofork dontdump dodump
  *                              wipeonfork keeponfork, or a number)
@@ -42,10 +50,10 @@
  *   pread FOFF                read one byte of the file at FOFF
  *   preadm FOFF ADDR N        pread(rw fd, window+ADDR, N, FOFF)  (kernel writes user memory)
  *   pwritem FOFF ADDR N       pwrite(rw fd, window+ADDR, N, FOFF) (kernel reads user memory)
- *   pwritemv FOFF ADDR N      pwritem, skipped when FOFF is past EOF (6.x
- *                             extends i_size to FOFF even when the copy from
- *                             the buffer faults, 4.14 does not) or when the
- *                             buffer maps the file bytes written
+ *   pwritemv FOFF ADDR N      pwritem, skipped when FOFF is past EOF (since
+ *                             6.14 a pwrite past EOF whose copy from the
+ *                             buffer faults still extends i_size to FOFF;
+ *                             4.14 does not)
  *   preadmv FOFF ADDR N       preadm, skipped when the buffer maps the file
  *                             bytes read (see io_aliases())
  *   r ADDR                    read probe of one byte
@@ -64,6 +72,7 @@
  * Output per step:
  *   [n] <the line> = RESULT       (addresses as @page[+0xoff]; errors -ENAME)
  *     maps <start>-<end> <perms> <pgoff> <name> | ...   (pages, relative)
+ *          [; VmLck N kB]       (only when something is locked)
  *     read <page>:<byte or fault> ...                    (the probed pages)
  * The name is FILE for the test file, SHM for shared anonymous memory
  * ("/dev/zero (deleted)"), nothing for anonymous memory; pgoff is in pages.
@@ -380,6 +389,46 @@ static long load_maps(void)
     return 0;
 }
 
+/* "; VmLck N kB" from /proc/self/status when N is not 0: mlock's accounting
+ * (locked_vm).  Nothing outside the window is ever locked, and nothing at
+ * all before the script's first mlock/munlock (no other operation the
+ * driver knows locks), so until then the file is not read: it is slow to
+ * make under a53emu. */
+static int lock_ops_seen;
+
+static void put_vmlck(void)
+{
+    static char status[1 << 13];
+    if (!lock_ops_seen)
+        return;
+    long fd = sys6(SYS_openat, AT_FDCWD, (long)"/proc/self/status", O_RDONLY, 0, 0, 0);
+    long len = 0, n;
+    if (fd < 0) {
+        put("; VmLck ?");
+        return;
+    }
+    while ((n = sys6(SYS_read, fd, (long)(status + len), sizeof status - 1 - len, 0, 0, 0)) > 0)
+        len += n;
+    status[len] = 0;
+    sys6(SYS_close, fd, 0, 0, 0, 0, 0);
+    const char *p = strstr(status, "\nVmLck:");
+    if (!p) {
+        put("; VmLck missing");
+        return;
+    }
+    p += 8;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    const char *e = p;
+    while (*e >= '0' && *e <= '9')
+        e++;
+    if (e == p || (e - p == 1 && *p == '0'))
+        return;
+    put("; VmLck ");
+    putn(p, e - p);
+    put(" kB");
+}
+
 static void print_maps(void)
 {
     long err = load_maps();
@@ -448,6 +497,7 @@ static void print_maps(void)
     }
     if (!any)
         put(" (empty)");
+    put_vmlck();
     put("\n");
 }
 
@@ -714,6 +764,135 @@ static int mremap_known_divergent(unsigned long addr, long olen, long nlen)
     return 1;
 }
 
+/* "mprotectv" is mprotect unless it meets the change of 6.7: there,
+ * mprotect_fixup() clears VM_ACCOUNT when a private anonymous VMA with no
+ * anon_vma loses PROT_WRITE (so it may merge with never-writable
+ * neighbours); 4.14 keeps VM_ACCOUNT.  anon_vma is not visible from user
+ * space, so skip whenever some VMA in the range is private, anonymous,
+ * accounted (VmFlags "ac") and has no anonymous pages (it may have no
+ * anon_vma): a VMA with anonymous pages certainly has one. */
+static char smapsbuf[1 << 18];
+
+static int mprotect_known_divergent(unsigned long addr, long len, long prot)
+{
+    unsigned long end = addr + (((unsigned long)len + PG - 1) & ~(PG - 1));
+    if (prot & PROT_WRITE || addr & (PG - 1) || end <= addr)
+        return 0;
+    long fd = sys6(SYS_openat, AT_FDCWD, (long)"/proc/self/smaps", O_RDONLY, 0, 0, 0);
+    size_t n = 0;
+    if (fd < 0)
+        return 1;
+    for (;;) {
+        long r = sys6(SYS_read, fd, (long)(smapsbuf + n), sizeof smapsbuf - 1 - n, 0, 0, 0);
+        if (r <= 0)
+            break;
+        n += r;
+    }
+    smapsbuf[n] = 0;
+    sys6(SYS_close, fd, 0, 0, 0, 0, 0);
+    int in = 0, candidate = 0, anon_pages = 0;
+    for (char *p = smapsbuf; *p;) {
+        char *eol = strchr(p, '\n');
+        if (eol)
+            *eol = 0;
+        if ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')) {
+            /* a VMA's first line: start-end perms offset dev inode [name] */
+            const char *q = p;
+            unsigned long start = hexval(&q);
+            unsigned long vend = *q == '-' ? (q++, hexval(&q)) : 0;
+            const char *perms = q + 1;
+            const char *name = perms;
+            for (int field = 0; field < 4 && *name; field++) {
+                while (*name && *name != ' ')
+                    name++;
+                while (*name == ' ')
+                    name++;
+            }
+            in = start < end && addr < vend;
+            candidate = in && perms[3] == 'p' && (!*name || *name == '[');
+            anon_pages = 0;
+        } else if (in && !strncmp(p, "Anonymous:", 10)) {
+            const char *q = p + 10;
+            while (*q == ' ')
+                q++;
+            anon_pages = *q != '0';
+        } else if (in && !strncmp(p, "VmFlags:", 8)) {
+            if (candidate && !anon_pages && strstr(p, " ac"))
+                return 1;
+        }
+        if (!eol)
+            break;
+        p = eol + 1;
+    }
+    return 0;
+}
+
+/* The architecture's return instruction, four bytes of it. */
+#if defined(__aarch64__)
+static const unsigned char ret_insn[4] = {0xc0, 0x03, 0x5f, 0xd6};     /* ret */
+#elif defined(__x86_64__)
+static const unsigned char ret_insn[4] = {0xc3, 0xc3, 0xc3, 0xc3};     /* ret */
+#else
+#error "xc: no RET instruction for this architecture"
+#endif
+
+/* Make the stored instruction visible to instruction fetch.  Real arm64
+ * hardware needs dc cvau / ic ivau (Linux 4.14 sets SCTLR_EL1.UCI and UCT,
+ * so EL0 may issue them and read CTR_EL0); a53emu does not run them at EL0
+ * yet (an "unimplemented instruction" stop), and an emulator's code cache
+ * sees the store anyway, so they are only built with -DMMDIFF_CACHE_MAINT,
+ * for running the driver on arm64 hardware. */
+static void sync_icache(unsigned long addr)
+{
+#if defined(__aarch64__) && defined(MMDIFF_CACHE_MAINT)
+    __asm__ volatile("dc cvau, %0\n\tdsb ish\n\tic ivau, %0\n\tdsb ish\n\tisb"
+                     : : "r"(addr) : "memory");
+#else
+    (void)addr;                 /* x86 keeps instruction fetch coherent */
+#endif
+}
+
+static int __attribute__((noinline)) call_probe(unsigned long addr)
+{
+    sig_no = 0;
+    if (sigsetjmp(probe_jmp, 0))
+        return 1;
+    ((void (*)(void))addr)();
+    return 0;
+}
+
+/* xc: save, store RET, flush the instruction cache, call, restore. */
+static void do_exec_probe(unsigned long addr)
+{
+    unsigned char saved[4], v;
+    for (int i = 0; i < 4; i++)
+        if (probe(addr + i, 0, &saved[i])) {
+            put("r:");
+            putfault(addr + i);
+            return;
+        }
+    for (int i = 0; i < 4; i++) {
+        v = ret_insn[i];
+        if (probe(addr + i, 1, &v)) {
+            put("w:");
+            putfault(addr + i);
+            for (int j = 0; j < i; j++)
+                probe(addr + j, 1, &saved[j]);
+            return;
+        }
+    }
+    sync_icache(addr);
+    if (call_probe(addr)) {
+        put("x:");
+        putfault(addr);
+    } else {
+        put("ok");
+    }
+    for (int i = 0; i < 4; i++)
+        probe(addr + i, 1, &saved[i]);
+    sync_icache(addr);
+}
+
 static int in_window(unsigned long a)
 {
     return a >= WIN_BASE - MARGIN && a < WIN_BASE + WIN_PAGES * PG + MARGIN;
@@ -736,8 +915,9 @@ static void put_mapping_result(long r, unsigned long len)
 
 /* Does [addr, addr+cnt) of the window map bytes of the test file that
  * overlap [foff, foff+cnt)?  Then pread/pwrite between the two alias: Linux
- * copies page by page (a later page may see an earlier page's new bytes),
- * a53emu copies the whole buffer at once. */
+ * copies page by page (a later page may see an earlier page's new bytes).
+ * Only preadmv still skips such copies; a53emu copies page by page too, so
+ * pwritemv no longer does and the random scripts use plain preadm. */
 static int io_aliases(long foff, unsigned long addr, long cnt)
 {
     if (load_maps() < 0)
@@ -810,14 +990,31 @@ static void do_step(int n, char *line)
         if (r == 0)
             lazy_range(addr, len, 0);
         r < 0 ? puterr(-r) : putd(r);
-    } else if (!strcmp(op, "mprotect")) {
+    } else if (!strcmp(op, "mprotect") || !strcmp(op, "mprotectv")) {
         unsigned long addr = parse_addr(tok[1]);
         long len = parse_num(tok[2]);
         long prot = parse_prot(tok[3]);
         if (bad_token)
             goto syntax;
+        if (op[8] == 'v' && mprotect_known_divergent(addr, len, prot)) {
+            put("skipped(known divergence)\n");
+            goto after;
+        }
         r = sys6(SYS_mprotect, addr, len, prot, 0, 0, 0);
         r < 0 ? puterr(-r) : putd(r);
+    } else if (!strcmp(op, "mlock") || !strcmp(op, "munlock")) {
+        unsigned long addr = parse_addr(tok[1]);
+        long len = parse_num(tok[2]);
+        if (bad_token)
+            goto syntax;
+        lock_ops_seen = 1;
+        r = sys6(op[1] == 'l' ? SYS_mlock : SYS_munlock, addr, len, 0, 0, 0, 0);
+        r < 0 ? puterr(-r) : putd(r);
+    } else if (!strcmp(op, "xc")) {
+        unsigned long addr = parse_addr(tok[1]);
+        if (bad_token)
+            goto syntax;
+        do_exec_probe(addr);
     } else if (!strcmp(op, "mremap") || !strcmp(op, "mremapv")) {
         unsigned long addr = parse_addr(tok[1]);
         long olen = parse_num(tok[2]);
@@ -901,7 +1098,7 @@ static void do_step(int n, char *line)
             put("skipped(unknowable source)\n");
             goto after;
         }
-        if (op[strlen(op) - 1] == 'v' && io_aliases(off, addr, cnt)) {
+        if (!strcmp(op, "preadmv") && io_aliases(off, addr, cnt)) {
             put("skipped(file aliasing)\n");
             goto after;
         }
