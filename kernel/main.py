@@ -288,7 +288,11 @@ class Kernel:
         if fault:
             return "fault %#x" % fault
         ptep = self.pgtable.pte_offset(mm, addr)
-        return describe_pte(self.pgtable.read_pte(ptep)) if ptep else "?"
+        now = describe_pte(self.pgtable.read_pte(ptep)) if ptep else "?"
+        cow, mm.last_cow = mm.last_cow, None
+        if cow is not None and cow[0] == addr:
+            return "copy-on-write: %s => %s" % (describe_pte(cow[1]), now)
+        return now
 
     # -- running -------------------------------------------------------------------
 

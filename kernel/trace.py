@@ -123,10 +123,6 @@ class MmPrinter:
     def _pte_clear(self, f):
         return "[pte] clear va=%#x (was %s)" % (f["addr"], describe_pte(f["pte"]))
 
-    def _cow(self, f):
-        return "[fault] cow va=%#x: %s => %s" % (f["addr"], describe_pte(f["old"]),
-                                                 describe_pte(f["new"]))
-
     def _switch_mm(self, f):
         mm = f["mm"]
         return "[tlb] core %d switch_mm to asid %d (pgd %#x): whole TLB flushed" % (

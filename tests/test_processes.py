@@ -28,7 +28,6 @@ worktree on PYTHONPATH, so the code under test is this checkout's.
 import os
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 

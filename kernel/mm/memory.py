@@ -136,11 +136,9 @@ def do_wp_page(vma, addr, ptep, pte):
         mm.rss_anon -= 1
     else:
         mm.rss_file -= 1
-    ret = _install_copy(vma, addr, ptep, frame, present=True)
     if kernel.trace.fault:
-        kernel.trace.emit("cow", mm=mm, addr=addr, old=pte,
-                          new=kernel.pgtable.read_pte(ptep))
-    return ret
+        mm.last_cow = (addr, pte)       # the fault's trace line shows both ptes
+    return _install_copy(vma, addr, ptep, frame, present=True)
 
 
 def _install_copy(vma, addr, ptep, src, present):

@@ -70,6 +70,7 @@ class MmStruct:
         self.asid = 0                   # mm->context.id: ASID (kernel/mm/context.py)
         self.asid_generation = 0
         self.uaccess = None             # copy_{from,to}_user through these tables
+        self.last_cow = None            # (page, old pte) of a COW break, for the trace
         self.mm_users = 1
         self.mm_count = 1
         self.nr_ptes = 0                # page-table pages in use (all levels below pgd)
