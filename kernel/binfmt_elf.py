@@ -52,6 +52,19 @@ class ExecError(Exception):
         self.errno = err
 
 
+def open_exec_error(exc):
+    """The ExecError for an OSError from opening a program: what a shell says
+    (127 for a missing file, 126 otherwise) and execve()'s errno (a directory
+    is EACCES, as may_open() answers)."""
+    if isinstance(exc, FileNotFoundError):
+        return ExecError(127, "No such file or directory", errno.ENOENT)
+    if isinstance(exc, IsADirectoryError):
+        return ExecError(126, "Is a directory", errno.EACCES)
+    if isinstance(exc, PermissionError):
+        return ExecError(126, "Permission denied", errno.EACCES)
+    return ExecError(126, exc.strerror or str(exc), exc.errno or errno.EIO)
+
+
 def elf_dyn_base(task_size):
     """ELF_ET_DYN_BASE on arm64: two thirds of the user address space."""
     return (2 * task_size // 3) & PAGE_MASK
@@ -61,14 +74,8 @@ def _open_elf(path):
     """(host fd, ELFFile, size) after the checks a shell's exec would make."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
-        raise ExecError(127, "No such file or directory", errno.ENOENT)
-    except IsADirectoryError:
-        raise ExecError(126, "Is a directory", errno.EACCES)
-    except PermissionError:
-        raise ExecError(126, "Permission denied", errno.EACCES)
     except OSError as e:
-        raise ExecError(126, e.strerror or str(e), e.errno or errno.EIO)
+        raise open_exec_error(e)
     try:
         st = os.fstat(fd)
         if not os.path.isfile(path):

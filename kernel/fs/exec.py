@@ -15,7 +15,7 @@ import errno
 import os
 
 from emu.cpu import initial_context
-from kernel.binfmt_elf import ExecError, load_elf_binary
+from kernel.binfmt_elf import ExecError, load_elf_binary, open_exec_error
 from kernel.exit import complete_vfork_done, do_exit, mm_release, mmput, release_task
 from kernel.fs.namei import PathError, guest_absolute, host_path, s32, user_path
 from kernel.fs.proc import proc_pid_task
@@ -115,14 +115,8 @@ def do_execveat_common(task, core, dirfd, filename, argv, envp, flags):
         try:
             with open(host, "rb") as f:
                 head = f.read(BINPRM_BUF_SIZE)
-        except IsADirectoryError:
-            raise ExecError(126, "Is a directory", errno.EACCES)
-        except FileNotFoundError:
-            raise ExecError(127, "No such file or directory", errno.ENOENT)
-        except PermissionError:
-            raise ExecError(126, "Permission denied", errno.EACCES)
         except OSError as e:
-            raise ExecError(126, e.strerror or str(e), e.errno or errno.EIO)
+            raise open_exec_error(e)
         script = load_script(head, name, argv)
         if script is None:
             break

@@ -72,3 +72,17 @@ def guest_absolute(task, dirfd, path):
         if file is not None:
             base = file.path
     return os.path.normpath(os.path.join(base, text))
+
+
+def path_call(func):
+    """Turn PathError/OSError raised by a path-taking handler into -errno."""
+    def wrapper(*args):
+        try:
+            return func(*args)
+        except PathError as e:
+            return e.err
+        except OSError as e:
+            return -(e.errno or errno.EIO)
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    return wrapper

@@ -42,7 +42,10 @@ def file_poll(file):
 
 
 def _deadline(task, tsp):
-    """(deadline or None for no timeout, is_zero); raises ValueError."""
+    """(deadline or None for no timeout, is_zero); raises ValueError.  A call
+    woken and run again keeps the deadline of its first run."""
+    if task.restart is not None and "deadline" in task.restart:
+        return task.restart["deadline"], False
     if not tsp:
         return None, False
     sec, nsec = _TIMESPEC.unpack(task.uaccess.copy_from_user(tsp, 16))
@@ -92,8 +95,6 @@ def sys_ppoll(task, ufds, nfds, tsp, sigmask, sigsetsize):
         deadline, zero = _deadline(task, tsp)
     except ValueError:
         return -errno.EINVAL
-    if task.restart is not None and "deadline" in task.restart:
-        deadline, zero = task.restart["deadline"], False
     raw = task.uaccess.copy_from_user(ufds, nfds * 8) if nfds else b""
     _set_sigmask(task, sigmask, sigsetsize)
     out = bytearray(raw)
@@ -144,8 +145,6 @@ def sys_pselect6(task, n, inp, outp, exp, tsp, sig):
         deadline, zero = _deadline(task, tsp)
     except ValueError:
         return -errno.EINVAL
-    if task.restart is not None and "deadline" in task.restart:
-        deadline, zero = task.restart["deadline"], False
     sets = [_read_fdset(task, a, n) for a in (inp, outp, exp)]
     _set_sigmask(task, sigmask, sigsetsize)
     want = (POLLIN | POLLHUP | POLLERR, POLLOUT | POLLERR, POLLPRI)

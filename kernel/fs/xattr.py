@@ -10,7 +10,7 @@ buffer too small is ERANGE, and a missing attribute ENODATA.
 import errno
 import os
 
-from kernel.fs.namei import PathError, host_path, s32, user_path
+from kernel.fs.namei import PathError, host_path, path_call, s32, user_path
 from kernel.syscalls.table import syscall
 
 XATTR_NAME_MAX = 255
@@ -41,19 +41,6 @@ def _name(task, addr):
     if not name or len(name) > XATTR_NAME_MAX:
         raise PathError(-errno.ERANGE)
     return name
-
-
-def _wrap(func):
-    def wrapper(*args):
-        try:
-            return func(*args)
-        except PathError as e:
-            return e.err
-        except OSError as e:
-            return -(e.errno or errno.EIO)
-    wrapper.__name__ = func.__name__
-    wrapper.__doc__ = func.__doc__
-    return wrapper
 
 
 def _getxattr(task, target, follow, name_addr, value, size):
@@ -90,75 +77,75 @@ def _setxattr(task, target, follow, name_addr, value, size, flags):
 
 
 @syscall("getxattr", "path path p u")
-@_wrap
+@path_call
 def sys_getxattr(task, path, name, value, size):
     return _getxattr(task, _target(task, path), True, name, value, size)
 
 
 @syscall("lgetxattr", "path path p u")
-@_wrap
+@path_call
 def sys_lgetxattr(task, path, name, value, size):
     return _getxattr(task, _target(task, path), False, name, value, size)
 
 
 @syscall("fgetxattr", "fd path p u")
-@_wrap
+@path_call
 def sys_fgetxattr(task, fd, name, value, size):
     return _getxattr(task, _fd_target(task, fd), True, name, value, size)
 
 
 @syscall("listxattr", "path p u")
-@_wrap
+@path_call
 def sys_listxattr(task, path, lst, size):
     return _listxattr(task, _target(task, path), True, lst, size)
 
 
 @syscall("llistxattr", "path p u")
-@_wrap
+@path_call
 def sys_llistxattr(task, path, lst, size):
     return _listxattr(task, _target(task, path), False, lst, size)
 
 
 @syscall("flistxattr", "fd p u")
-@_wrap
+@path_call
 def sys_flistxattr(task, fd, lst, size):
     return _listxattr(task, _fd_target(task, fd), True, lst, size)
 
 
 @syscall("setxattr", "path path p u d")
-@_wrap
+@path_call
 def sys_setxattr(task, path, name, value, size, flags):
     return _setxattr(task, _target(task, path), True, name, value, size, flags)
 
 
 @syscall("lsetxattr", "path path p u d")
-@_wrap
+@path_call
 def sys_lsetxattr(task, path, name, value, size, flags):
     return _setxattr(task, _target(task, path), False, name, value, size, flags)
 
 
 @syscall("fsetxattr", "fd path p u d")
-@_wrap
+@path_call
 def sys_fsetxattr(task, fd, name, value, size, flags):
     return _setxattr(task, _fd_target(task, fd), True, name, value, size, flags)
 
 
 @syscall("removexattr", "path path")
-@_wrap
+@path_call
 def sys_removexattr(task, path, name):
     os.removexattr(_target(task, path), _name(task, name), follow_symlinks=True)
     return 0
 
 
 @syscall("lremovexattr", "path path")
-@_wrap
+@path_call
 def sys_lremovexattr(task, path, name):
     os.removexattr(_target(task, path), _name(task, name), follow_symlinks=False)
     return 0
 
 
 @syscall("fremovexattr", "fd path")
-@_wrap
+@path_call
 def sys_fremovexattr(task, fd, name):
     os.removexattr(_fd_target(task, fd), _name(task, name))
     return 0

@@ -15,7 +15,7 @@ import struct
 
 from emu.arch import PAGE_SIZE
 from kernel.fs.file import File
-from kernel.fs.namei import PathError, guest_absolute, host_path, s32, user_path
+from kernel.fs.namei import PathError, guest_absolute, host_path, path_call, s32, user_path
 from kernel.fs.pipe import may_block, wait_read, wait_write
 from kernel.fs.proc import is_proc_pid_path, proc_file, proc_pid_task
 from kernel.fs.stat import STATX_SIZE, SyntheticStat, pack_stat, pack_statx
@@ -57,20 +57,6 @@ def _fget(task, fd):
     return task.files.get(s32(fd))
 
 
-def _path_call(func):
-    """Turn PathError/OSError raised by a path-taking handler into -errno."""
-    def wrapper(*args):
-        try:
-            return func(*args)
-        except PathError as e:
-            return e.err
-        except OSError as e:
-            return _err(e)
-    wrapper.__name__ = func.__name__
-    wrapper.__doc__ = func.__doc__
-    return wrapper
-
-
 def _proc_lookup(task, dirfd, path):
     """(is_proc, body): body is the synthetic /proc text, or None if absent."""
     name = guest_absolute(task, dirfd, path)
@@ -88,7 +74,7 @@ def _proc_lookup(task, dirfd, path):
 # -- open / close -------------------------------------------------------------------
 
 @syscall("openat", "dirfd path oflags mode")
-@_path_call
+@path_call
 def sys_openat(task, dirfd, path_addr, flags, mode):
     """do_sys_open(): a new descriptor for the file at path."""
     flags &= 0xFFFFFFFF
@@ -409,7 +395,7 @@ def sys_fstat(task, fd, statbuf):
 
 
 @syscall("newfstatat", "dirfd path p atflags")
-@_path_call
+@path_call
 def sys_newfstatat(task, dirfd, path, statbuf, flags):
     st = _stat_at(task, dirfd, path, flags)
     task.uaccess.copy_to_user(statbuf, pack_stat(st))
@@ -417,7 +403,7 @@ def sys_newfstatat(task, dirfd, path, statbuf, flags):
 
 
 @syscall("statx", "dirfd path atflags x p")
-@_path_call
+@path_call
 def sys_statx(task, dirfd, path, flags, mask, buf):
     if flags & 0x6000 == 0x6000:            # AT_STATX_FORCE_SYNC | DONT_SYNC together
         return -errno.EINVAL
@@ -474,7 +460,7 @@ def sys_getdents64(task, fd, dirp, count):
 
 
 @syscall("mkdirat", "dirfd path mode")
-@_path_call
+@path_call
 def sys_mkdirat(task, dirfd, path, mode):
     dir_fd, hpath = host_path(task, dirfd, user_path(task, path))
     old = os.umask(task.fs.umask)
@@ -486,7 +472,7 @@ def sys_mkdirat(task, dirfd, path, mode):
 
 
 @syscall("unlinkat", "dirfd path atflags")
-@_path_call
+@path_call
 def sys_unlinkat(task, dirfd, path, flags):
     if flags & ~AT_REMOVEDIR:
         return -errno.EINVAL
@@ -499,7 +485,7 @@ def sys_unlinkat(task, dirfd, path, flags):
 
 
 @syscall("renameat", "dirfd path dirfd path")
-@_path_call
+@path_call
 def sys_renameat(task, olddirfd, oldpath, newdirfd, newpath):
     src_fd, src = host_path(task, olddirfd, user_path(task, oldpath))
     dst_fd, dst = host_path(task, newdirfd, user_path(task, newpath))
@@ -531,19 +517,19 @@ def _access(task, dirfd, path, mode, flags):
 
 
 @syscall("faccessat", "dirfd path d")
-@_path_call
+@path_call
 def sys_faccessat(task, dirfd, path, mode):
     return _access(task, dirfd, path, mode, 0)
 
 
 @syscall("faccessat2", "dirfd path d atflags")
-@_path_call
+@path_call
 def sys_faccessat2(task, dirfd, path, mode, flags):
     return _access(task, dirfd, path, mode, flags)
 
 
 @syscall("readlinkat", "dirfd path obuf:ret u")
-@_path_call
+@path_call
 def sys_readlinkat(task, dirfd, path, buf, size):
     size = s32(size)
     if size <= 0:
@@ -572,7 +558,7 @@ def sys_getcwd(task, buf, size):
 
 
 @syscall("chdir", "path")
-@_path_call
+@path_call
 def sys_chdir(task, path):
     p = user_path(task, path)
     dir_fd, hpath = host_path(task, AT_FDCWD, p)

@@ -473,37 +473,35 @@ def _copy_siginfo(task, sig, uinfo, target_tgid):
     return info
 
 
-@syscall("rt_sigqueueinfo", "d sig p")
-def sys_rt_sigqueueinfo(task, tgid, sig, uinfo):
-    """rt_sigqueueinfo(): sigqueue() — a signal with a value, to a process."""
-    tgid, sig = s32(tgid), s32(sig)
-    target = task.kernel.tasks.get(tgid)
-    if target is None or target.tgid != tgid:
-        return -errno.ESRCH
-    info = _copy_siginfo(task, sig, uinfo, tgid)
+def _do_sigqueue(task, target, sig, uinfo, group):
+    """do_rt_sigqueueinfo(): check and send the caller's siginfo."""
+    info = _copy_siginfo(task, sig, uinfo, target.tgid)
     if info is None:
         return -errno.EPERM
     if not _valid_signal(sig):
         return -errno.EINVAL
     if sig:
-        send_signal(target.group_leader, info, group=True)
+        send_signal(target.group_leader if group else target, info, group=group)
     return 0
+
+
+@syscall("rt_sigqueueinfo", "d sig p")
+def sys_rt_sigqueueinfo(task, tgid, sig, uinfo):
+    """rt_sigqueueinfo(): sigqueue() — a signal with a value, to a process."""
+    tgid = s32(tgid)
+    target = task.kernel.tasks.get(tgid)
+    if target is None or target.tgid != tgid:
+        return -errno.ESRCH
+    return _do_sigqueue(task, target, s32(sig), uinfo, True)
 
 
 @syscall("rt_tgsigqueueinfo", "d d sig p")
 def sys_rt_tgsigqueueinfo(task, tgid, tid, sig, uinfo):
     """rt_tgsigqueueinfo(): the same, to one thread."""
-    tgid, tid, sig = s32(tgid), s32(tid), s32(sig)
+    tgid, tid = s32(tgid), s32(tid)
     if tgid <= 0 or tid <= 0:
         return -errno.EINVAL
     target = task.kernel.tasks.get(tid)
     if target is None or target.exit_state is not None or target.tgid != tgid:
         return -errno.ESRCH
-    info = _copy_siginfo(task, sig, uinfo, tgid)
-    if info is None:
-        return -errno.EPERM
-    if not _valid_signal(sig):
-        return -errno.EINVAL
-    if sig:
-        send_signal(target, info)
-    return 0
+    return _do_sigqueue(task, target, s32(sig), uinfo, False)
