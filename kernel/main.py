@@ -12,7 +12,7 @@ import time
 
 from capstone import CS_ARCH_ARM64, CS_MODE_ARM, Cs
 
-from emu.arch import PAGE_SHIFT, PTE_RDONLY
+from emu.arch import PAGE_SHIFT
 from emu.cpu import initial_context
 from kernel.binfmt_elf import ExecError, load_elf_binary
 from kernel.entry import Vectors
@@ -23,7 +23,6 @@ from kernel.mm.context import AsidAllocator
 from kernel.mm.fault import VM_FAULT_BADACCESS, VM_FAULT_BADMAP
 from kernel.mm.filemap import AddressSpace
 from kernel.mm.memory import mm_populate, zap_vma_range
-from kernel.mm.mm import PTE_PRESENT_MASK, VM_SHARED
 from kernel.mm.mm_types import MmStruct
 from kernel.mm.mmap import DEFAULT_MAX_MAP_COUNT
 from kernel.mm.page_alloc import OutOfMemory, PageAllocator
@@ -96,74 +95,6 @@ class Kernel:
                                     size=vma.vm_end - vma.vm_start)
         file.mapping.users = 1
         vma.vm_file = file
-
-    def page_cache_for(self, file):
-        """The AddressSpace of file's inode, shared by every open of it."""
-        st = os.fstat(file.host_fd)
-        key = (st.st_dev, st.st_ino)
-        mapping = self.page_cache.get(key)
-        if mapping is None:
-            try:
-                hfd = os.open("/proc/self/fd/%d" % file.host_fd, os.O_RDWR | os.O_CLOEXEC)
-            except OSError:
-                hfd = os.dup(file.host_fd)
-            mapping = AddressSpace(self, hfd, file.path)
-            mapping.key = key
-            self.page_cache[key] = mapping
-        mapping.users += 1
-        return mapping
-
-    def page_cache_release(self, file):
-        mapping = file.mapping
-        mapping.users -= 1
-        if mapping.users == 0:
-            mapping.writeback()
-            mapping.truncate_pages()
-            if mapping.host_fd is not None:
-                os.close(mapping.host_fd)
-                del self.page_cache[mapping.key]
-
-    def mapping_vmas(self, mapping):
-        """The VMAs of every address space that map `mapping` (Linux walks
-        the i_mmap interval tree; we look at each task's VMAs)."""
-        seen = set()
-        for task in self.tasks.values():
-            mm = task.mm
-            if mm is None or mm.pgd == 0 or id(mm) in seen:
-                continue
-            seen.add(id(mm))
-            for vma in mm.vmas():
-                if vma.vm_file is not None and vma.vm_file.mapping is mapping:
-                    yield vma
-
-    def page_mkclean(self, mapping, pgoffs):
-        """mm/rmap.c: page_mkclean() — write-protect every pte mapping these
-        pages of mapping shared, so the next write marks them dirty again."""
-        wanted = set(pgoffs)
-        pt = self.pgtable
-        for vma in self.mapping_vmas(mapping):
-            if not vma.vm_flags & VM_SHARED:
-                continue
-            mm = vma.vm_mm
-            for pgoff in wanted:
-                addr = vma.vm_start + ((pgoff - vma.vm_pgoff) << PAGE_SHIFT)
-                if not vma.vm_start <= addr < vma.vm_end:
-                    continue
-                ptep = pt.pte_offset(mm, addr)
-                if ptep is not None:
-                    pte = pt.read_pte(ptep)
-                    if pte & PTE_PRESENT_MASK and not pte & PTE_RDONLY:
-                        pt.set_pte_at(mm, addr, ptep, pte | PTE_RDONLY)
-                        self.tlb.flush_tlb_page(mm, addr)
-
-    def unmap_mapping_range(self, mapping, first_pgoff):
-        """mm/memory.c: unmap_mapping_range(even_cows=1) — zap every pte,
-        shared or privately copied, of pages from first_pgoff on."""
-        for vma in list(self.mapping_vmas(mapping)):
-            start = max(vma.vm_start, vma.vm_start + ((first_pgoff - vma.vm_pgoff) << PAGE_SHIFT))
-            if start < vma.vm_end:
-                zap_vma_range(vma, start, vma.vm_end)
-                self.tlb.flush_tlb_range(vma.vm_mm, start, vma.vm_end)
 
     def resolve_sysroot(self, path):
         """An absolute guest path as a host path (inside --sysroot if it exists there)."""

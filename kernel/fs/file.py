@@ -12,6 +12,7 @@ import errno
 import os
 import stat
 
+from kernel.mm.filemap import filemap_get_mapping, filemap_put_mapping
 from kernel.uapi import O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY
 
 NR_OPEN_DEFAULT = 1024      # RLIMIT_NOFILE soft limit
@@ -37,7 +38,7 @@ class File:
         self.mode = os.fstat(host_fd).st_mode if host_fd is not None else stat.S_IFREG | 0o444
         self.mmap_capable = stat.S_ISREG(self.mode) and body is None
         if self.mmap_capable:
-            self.mapping = kernel.page_cache_for(self)
+            self.mapping = filemap_get_mapping(kernel, self)
 
     @property
     def is_dir(self):
@@ -53,7 +54,7 @@ class File:
         self.refcount -= 1
         if self.refcount == 0:
             if self.mapping is not None:
-                self.kernel.page_cache_release(self)
+                filemap_put_mapping(self.kernel, self)
             if self.host_fd is not None:
                 os.close(self.host_fd)
 

@@ -23,6 +23,8 @@ Omits: readahead window sizing, eviction (no reclaim), per-page locking.
 import os
 
 from emu.arch import PAGE_SHIFT, PAGE_SIZE
+from kernel.mm.memory import unmap_mapping_range
+from kernel.mm.rmap import page_mkclean
 
 READAHEAD_PAGES = 32
 
@@ -102,7 +104,7 @@ class AddressSpace:
                 os.pwrite(self.host_fd, b"".join(run)[:size - start], start)
                 run = []
         if done:
-            self.kernel.page_mkclean(self, done)
+            page_mkclean(self.kernel, self, done)
             trace = self.kernel.trace
             if trace.vma:
                 trace.emit("writeback", mapping=self, pgoffs=done)
@@ -147,7 +149,7 @@ class AddressSpace:
         Linux's even_cows) and dropped; the tail of the last page is zeroed.
         A later access past the end finds no page: SIGBUS."""
         first_gone = (new_size + PAGE_SIZE - 1) >> PAGE_SHIFT
-        self.kernel.unmap_mapping_range(self, first_gone)
+        unmap_mapping_range(self.kernel, self, first_gone)
         for pgoff in [p for p in self.pages if p >= first_gone]:
             self.dirty.discard(pgoff)
             self.kernel.pages.put_page(self.pages.pop(pgoff))
@@ -162,3 +164,35 @@ class AddressSpace:
             self.kernel.pages.put_page(frame)
         self.pages.clear()
         self.dirty.clear()
+
+
+def filemap_get_mapping(kernel, file):
+    """The AddressSpace of file's inode (inode->i_mapping), shared by every
+    open of the file: found by the host's (st_dev, st_ino), made on first use
+    with a read-write host descriptor of its own when the host allows."""
+    st = os.fstat(file.host_fd)
+    key = (st.st_dev, st.st_ino)
+    mapping = kernel.page_cache.get(key)
+    if mapping is None:
+        try:
+            hfd = os.open("/proc/self/fd/%d" % file.host_fd, os.O_RDWR | os.O_CLOEXEC)
+        except OSError:
+            hfd = os.dup(file.host_fd)
+        mapping = AddressSpace(kernel, hfd, file.path)
+        mapping.key = key
+        kernel.page_cache[key] = mapping
+    mapping.users += 1
+    return mapping
+
+
+def filemap_put_mapping(kernel, file):
+    """The last open file of an inode gone (iput()): its dirty pages are
+    written back and the cache is dropped."""
+    mapping = file.mapping
+    mapping.users -= 1
+    if mapping.users == 0:
+        mapping.writeback()
+        mapping.truncate_pages()
+        if mapping.host_fd is not None:
+            os.close(mapping.host_fd)
+            del kernel.page_cache[mapping.key]

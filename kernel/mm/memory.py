@@ -224,3 +224,14 @@ def __mm_populate(mm, start, length, ignore_errors):
 def mm_populate(mm, start, length):
     """mm_populate(): __mm_populate ignoring errors."""
     __mm_populate(mm, start, length, True)
+
+
+def unmap_mapping_range(kernel, mapping, first_pgoff):
+    """unmap_mapping_range(even_cows=1): zap every pte, shared or privately
+    copied, of the pages of mapping from first_pgoff on (truncate)."""
+    from kernel.mm.rmap import mapping_vmas
+    for vma in list(mapping_vmas(kernel, mapping)):
+        start = max(vma.vm_start, vma.vm_start + ((first_pgoff - vma.vm_pgoff) << PAGE_SHIFT))
+        if start < vma.vm_end:
+            zap_vma_range(vma, start, vma.vm_end)
+            kernel.tlb.flush_tlb_range(vma.vm_mm, start, vma.vm_end)
