@@ -10,7 +10,7 @@ import os
 
 from emu.arch import PAGE_MASK, PAGE_SHIFT
 from kernel.mm.mm import PTE_PRESENT_MASK, VM_LOCKED
-from kernel.mm.mmap import PAGE_ALIGN, find_vma, vma_modify
+from kernel.mm.mmap import PAGE_ALIGN, U64_MASK, find_vma, vma_modify
 from kernel.uapi import RLIMIT_MEMLOCK
 
 MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT = 1, 2, 4
@@ -41,8 +41,12 @@ def mlock_fixup(mm, vma, prev, start, end, newflags):
 
 def apply_vma_lock_flags(mm, start, length, lock):
     """apply_vma_lock_flags() — VM_LOCKED on or off over [start, start+len);
-    -ENOMEM if part of it is not mapped."""
-    end = start + length
+    -ENOMEM if part of it is not mapped, 0 for an empty range (mapped or not)."""
+    end = (start + length) & U64_MASK
+    if end < start:
+        return -errno.EINVAL
+    if end == start:
+        return 0
     vma = find_vma(mm, start)
     if vma is None or vma.vm_start > start:
         return -errno.ENOMEM
@@ -66,7 +70,7 @@ def do_mlock(mm, start, length, flags=0):
     """do_mlock() — lock, then populate unless MLOCK_ONFAULT."""
     if flags & ~MLOCK_ONFAULT:
         return -errno.EINVAL
-    length = PAGE_ALIGN(length + (start & ~PAGE_MASK))
+    length = PAGE_ALIGN(length + (start & ~PAGE_MASK)) & U64_MASK     # size_t: may wrap
     start &= PAGE_MASK
     if not can_do_mlock(mm, length >> PAGE_SHIFT):
         return -errno.ENOMEM
@@ -79,7 +83,7 @@ def do_mlock(mm, start, length, flags=0):
 
 
 def do_munlock(mm, start, length):
-    length = PAGE_ALIGN(length + (start & ~PAGE_MASK))
+    length = PAGE_ALIGN(length + (start & ~PAGE_MASK)) & U64_MASK
     start &= PAGE_MASK
     return apply_vma_lock_flags(mm, start, length, False)
 
@@ -114,11 +118,21 @@ def do_mincore(mm, start, length):
     """mincore() — one byte per page, bit 0 set when the page is resident:
     mapped by a pte, or (for a file) in the page cache.  Returns bytes or
     a negative errno (EINVAL unaligned, ENOMEM for an unmapped page)."""
+    vec, err = mincore_pages(mm, start, length)
+    return err if err else vec
+
+
+def mincore_pages(mm, start, length):
+    """SYSCALL mincore()'s loop: (vector of the pages done, errno or 0).
+
+    Linux copies the vector out one VMA at a time, so the bytes of the
+    pages before an unmapped one reach the caller even though the call
+    fails with -ENOMEM."""
     if start & ~PAGE_MASK:
-        return -errno.EINVAL
+        return b"", -errno.EINVAL
     pages = PAGE_ALIGN(length) >> PAGE_SHIFT
     if start + (pages << PAGE_SHIFT) > mm.task_size:
-        return -errno.ENOMEM
+        return b"", -errno.ENOMEM
     pt = mm.kernel.pgtable
     out = bytearray(pages)
     vma = None
@@ -127,7 +141,7 @@ def do_mincore(mm, start, length):
         if vma is None or addr >= vma.vm_end:
             vma = find_vma(mm, addr)
             if vma is None or vma.vm_start > addr:
-                return -errno.ENOMEM
+                return bytes(out[:i]), -errno.ENOMEM
         ptep = pt.pte_offset(mm, addr)
         pte = pt.read_pte(ptep) if ptep is not None else 0
         if pte & PTE_PRESENT_MASK:          # the zero page counts: it is mapped
@@ -135,5 +149,5 @@ def do_mincore(mm, start, length):
         elif vma.vm_file is not None and vma.vm_file.mapping is not None:
             pgoff = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
             out[i] = 1 if pgoff in vma.vm_file.mapping.pages else 0
-    return bytes(out)
+    return bytes(out), 0
 

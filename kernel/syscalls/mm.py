@@ -15,7 +15,7 @@ from kernel.mm.mmap import (
     PAGE_ALIGN, U64_MASK, do_mmap, do_munmap, offset_in_page, sys_brk, vma_spans,
 )
 from kernel.mm.madvise import do_madvise
-from kernel.mm.mlock import do_mincore, do_mlock, do_mlockall, do_munlock, do_munlockall
+from kernel.mm.mlock import do_mlock, do_mlockall, do_munlock, do_munlockall, mincore_pages
 from kernel.mm.mprotect import do_mprotect_pkey
 from kernel.mm.mremap import sys_mremap
 from kernel.syscalls.table import syscall
@@ -108,11 +108,10 @@ syscall("msync", "p u x")(sys_msync)
 
 
 def sys_mincore(task, start, length, vec):
-    out = do_mincore(task.mm, start, length)
-    if isinstance(out, int):
-        return out
-    task.uaccess.copy_to_user(vec, out)
-    return 0
+    out, err = mincore_pages(task.mm, start, length)
+    if out:
+        task.uaccess.copy_to_user(vec, out)
+    return err
 
 
 syscall("mincore", "p u p")(sys_mincore)
