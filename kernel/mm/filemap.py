@@ -104,7 +104,7 @@ class AddressSpace:
         if done:
             self.kernel.page_mkclean(self, done)
             trace = self.kernel.trace
-            if trace.vma:
+            if trace.vma:  # pragma: no mutate block (tracing only)
                 trace.emit("writeback", mapping=self, pgoffs=done)
         return done
 
