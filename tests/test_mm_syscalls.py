@@ -248,3 +248,24 @@ def test_mlock_calls(env):
     assert sc.sys_munlockall(env.task) == 0
     assert mm.locked_vm == 0 and not any(v.vm_flags & VM_LOCKED for v in env.vmas())
     assert sc.sys_mlockall(env.task, 0) == -errno.EINVAL
+
+
+def test_msync_of_a_private_file_mapping_writes_nothing_back(env, datafile):
+    """Only VM_SHARED file vmas are written: a dirty page of a shared mapping
+    of the same file stays dirty when a private mapping of it is msync()ed."""
+    fd = open_fd(env, datafile)
+    shared = sc.sys_mmap(env.task, 0, P, RW, MAP_SHARED, fd, 0)
+    private = sc.sys_mmap(env.task, 0, P, RW, MAP_PRIVATE, fd, 0)
+    env.write(shared, b"S")
+    assert sc.sys_msync(env.task, private, P, MS_SYNC) == 0
+    assert datafile.read_bytes()[:1] == b"a"
+    assert sc.sys_msync(env.task, shared, P, MS_SYNC) == 0
+    assert datafile.read_bytes()[:1] == b"S"
+
+
+def test_mremap_call_passes_new_addr(env):
+    addr = sc.sys_mmap(env.task, B, P, RW, ANON | MAP_FIXED, -1, 0)
+    env.write(addr, b"moved")
+    target = B + 16 * P
+    assert sc.sys_mremap_call(env.task, addr, P, P, MREMAP_MAYMOVE | 2, target) == target
+    assert env.read(target, 5) == b"moved"
