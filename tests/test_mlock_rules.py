@@ -267,3 +267,14 @@ def test_mincore_syscall_copies_the_pages_before_a_hole(env):
     assert env.read(vec, 4) == b"\1\0\x09\x09"
     assert sc.sys_mincore(env.task, B + 4 * P, P, vec) == -errno.ENOMEM
     assert env.read(vec, 4) == b"\1\0\x09\x09"
+
+
+def test_mlock_populates_a_range_ending_inside_the_merged_vma(env):
+    """Locking [B, B+P) next to a locked [B+P, B+2P) merges them; populating
+    [B, B+P) must stop at B+P, inside the merged vma."""
+    env.mmap(B, 2)
+    assert do_mlock(env.mm, B + P, P) == 0
+    assert do_mlock(env.mm, B, P) == 0
+    assert env.ranges() == [(B, B + 2 * P)] and locked(env) == [True]
+    assert present(env, B, 2) == [True, True]
+    assert env.mm.locked_vm == 2

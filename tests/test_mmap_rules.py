@@ -283,3 +283,11 @@ def test_expand_stack_of_a_locked_stack_counts_locked_vm(env):
 def test_do_mmap_growsdown_flag(env):
     assert do_mmap(env.mm, None, STACK, P, RW, GROWS, 0) == STACK
     assert env.vmas()[0].vm_flags & VM_GROWSDOWN
+
+
+def test_brk_over_a_mapping_it_cannot_unmap_is_enomem():
+    env = brk_env(max_map_count=1)
+    env.mmap(B, 3)
+    # Unmapping the middle page would need a split past max_map_count.
+    assert do_brk_flags(env.mm, B + P, P) == -errno.ENOMEM
+    assert env.ranges() == [(B, B + 3 * P)]
