@@ -347,3 +347,51 @@ def test_fixed_growing_move_of_a_locked_vma(env):
     assert do_mlock(env.mm, B, P) == 0
     assert mremap(env, B, P, 2 * P, FIXED, B + 8 * P) == B + 8 * P
     assert env.mm.locked_vm == 2
+
+
+def test_shrinking_leaves_the_next_mapping_alone(env):
+    env.mmap(B, 4)
+    env.mmap(B + 4 * P, 4, prot=PROT_READ)
+    assert mremap(env, B, 4 * P, P) == B
+    assert env.ranges() == [(B, B + P), (B + 4 * P, B + 8 * P)]
+
+
+def test_shrinking_that_needs_a_refused_split_is_enomem():
+    env = Env(max_map_count=1)
+    env.mmap(B, 3)
+    assert mremap(env, B, 2 * P, P) == -errno.ENOMEM
+    assert env.ranges() == [(B, B + 3 * P)]
+
+
+def test_grow_in_place_keeps_pgoff_and_does_not_lock(env):
+    env.mmap(B, 2)
+    pgoff = env.vmas()[0].vm_pgoff
+    assert mremap(env, B, 2 * P, 3 * P) == B
+    assert env.vmas()[0].vm_pgoff == pgoff
+    assert env.mm.locked_vm == 0 and not env.vmas()[0].vm_flags & VM_LOCKED
+
+
+def test_move_carries_pages_after_holes_in_the_old_range(env):
+    """move_page_tables() skips missing tables and absent ptes, and goes on."""
+    big = 1 << 21                                   # one level-3 table's span
+    old = B + 4 * big
+    env.mmap(old, 2 * big // P)
+    env.write(old + P, b"after an absent pte")
+    env.write(old + big + 3 * P, b"after a missing table")
+    env.mmap(old + 2 * big, 1, prot=PROT_READ)      # no growth in place
+    new = mremap(env, old, 2 * big, 2 * big + P, MAYMOVE)
+    assert new > 0 and new != old
+    assert env.read(new + P, 19) == b"after an absent pte"
+    assert env.read(new + big + 3 * P, 21) == b"after a missing table"
+    assert env.pte(new) == 0
+
+
+def test_move_when_the_first_table_is_missing(env):
+    big = 1 << 21
+    old = B + 8 * big
+    env.mmap(old, 2 * big // P)
+    env.write(old + big + P, b"late")              # only the second table exists
+    assert env.k.pgtable.pte_offset(env.mm, old) is None
+    new = mremap(env, old, 2 * big, 2 * big, FIXED, old + 4 * big)
+    assert new == old + 4 * big
+    assert env.read(new + big + P, 4) == b"late"
