@@ -214,3 +214,27 @@ def test_willneed_is_only_checked(env):
     assert do_madvise(env.mm, B, 2 * P, MADV_WILLNEED) == 0
     assert env.peek_page(B) is None and env.ranges() == [(B, B + 2 * P)]
     assert do_madvise(env.mm, B, 3 * P, MADV_WILLNEED) == -errno.ENOMEM
+
+
+def test_private_file_mappings_refuse_wipeonfork_and_free(env, tmp_path):
+    import os
+    from kernel.fs.file import File
+    from kernel.mm.mmap import do_mmap
+    from kernel.uapi import MAP_PRIVATE, O_RDWR
+    path = tmp_path / "f"
+    path.write_bytes(b"f" * P)
+    f = File(env.k, os.open(path, O_RDWR), str(path), O_RDWR)
+    assert do_mmap(env.mm, f, B, P, RW, MAP_PRIVATE | MAP_FIXED, 0) == B
+    env.write(B, b"copy")
+    assert do_madvise(env.mm, B, P, MADV_WIPEONFORK) == -errno.EINVAL
+    assert do_madvise(env.mm, B, P, MADV_FREE) == -errno.EINVAL
+    assert env.read(B, 4) == b"copy"
+    assert do_madvise(env.mm, B, P, MADV_DONTNEED) == 0
+    assert env.read(B, 4) == b"ffff"                # back to the file's page
+
+
+def test_range_ending_where_the_first_vma_starts(env):
+    env.mmap(B + P, 2)
+    assert do_madvise(env.mm, B, P, MADV_DONTFORK) == -errno.ENOMEM
+    assert env.ranges() == [(B + P, B + 3 * P)]
+    assert not env.vmas()[0].vm_flags & VM_DONTCOPY

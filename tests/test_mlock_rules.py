@@ -18,7 +18,7 @@ from kernel.mm.mm import VM_LOCKED
 from kernel.fs.file import FdTable
 from kernel.syscalls import mm as sc
 from kernel.uapi import MADV_DONTNEED, MAP_ANONYMOUS, MAP_FIXED, MAP_SHARED, RLIMIT_MEMLOCK
-from test_vma import B, P, Env, check_mm
+from test_vma import ANON_RW_FLAGS, B, P, Env, check_mm
 
 U64 = 1 << 64
 
@@ -278,3 +278,59 @@ def test_mlock_populates_a_range_ending_inside_the_merged_vma(env):
     assert env.ranges() == [(B, B + 2 * P)] and locked(env) == [True]
     assert present(env, B, 2) == [True, True]
     assert env.mm.locked_vm == 2
+
+
+def test_mincore_at_the_top_of_the_address_space(env):
+    env.task.files = FdTable()
+    top = env.mm.task_size
+    env.mmap(top - P, 1)
+    assert do_mincore(env.mm, top - P, P) == b"\0"
+    vec = B
+    env.mmap(vec, 1)
+    env.write(vec, b"\x07\x07")
+    # Past TASK_SIZE: -ENOMEM before anything is looked at or copied.
+    assert sc.sys_mincore(env.task, top - P, 2 * P, vec) == -errno.ENOMEM
+    assert sc.sys_mincore(env.task, top + P, P, vec) == -errno.ENOMEM
+    assert env.read(vec, 2) == b"\x07\x07"
+
+
+def test_mincore_of_pages_without_a_page_table(env):
+    far = B + (1 << 30)
+    env.mmap(far, 2)                         # nothing touched: no level-3 table
+    assert env.k.pgtable.pte_offset(env.mm, far) is None
+    assert do_mincore(env.mm, far, 2 * P) == b"\0\0"
+
+
+def test_mincore_of_a_file_mapping_at_an_offset(env, tmp_path):
+    import os
+    from kernel.fs.file import File
+    from kernel.mm.mmap import do_mmap
+    from kernel.uapi import O_RDWR, PROT_READ
+    path = tmp_path / "f"
+    path.write_bytes(b"x" * (8 * P))
+    f = File(env.k, os.open(path, O_RDWR), str(path), O_RDWR)
+    assert do_mmap(env.mm, f, B, 2 * P, PROT_READ, MAP_SHARED | MAP_FIXED, 4) == B
+    f.mapping.find_get_page(5)               # file page 5 (and readahead after it)
+    for pgoff in list(f.mapping.pages):
+        if pgoff != 5:
+            env.k.pages.put_page(f.mapping.pages.pop(pgoff))
+    assert do_mincore(env.mm, B, 2 * P) == b"\0\1"
+
+
+def test_rlimit_memlock_soft_limit(env, monkeypatch):
+    env.mmap(B, 4)
+    env.task.rlim[RLIMIT_MEMLOCK] = (P, 8 * P)
+    monkeypatch.setattr(mlock_mod.os, "geteuid", lambda: 1000)
+    assert do_mlock(env.mm, B, 2 * P) == -errno.ENOMEM
+    assert do_mlock(env.mm, B, P) == 0
+
+
+def test_mlockall_leaves_the_other_def_flags_alone(env):
+    assert do_mlockall(env.mm, MCL_CURRENT) == 0
+    assert env.mm.def_flags == 0
+    assert do_mlockall(env.mm, MCL_FUTURE) == 0
+    assert env.mm.def_flags == VM_LOCKED
+    assert do_munlockall(env.mm) == 0
+    assert env.mm.def_flags == 0
+    env.mmap(B, 1)
+    assert env.vmas()[0].vm_flags == ANON_RW_FLAGS
