@@ -318,3 +318,58 @@ def test_truncate_to_a_page_boundary_keeps_the_last_page_whole(env, datafile):
     mapping.truncate(P)
     assert sorted(mapping.pages) == [0]
     assert env.read(B, P)[-2:] == b"aa"
+
+
+def test_writeback_of_a_last_page_past_the_start_stops_at_eof(env, tmp_path):
+    path = tmp_path / "tail"
+    path.write_bytes(b"t" * (P + 10))
+    f = open_file(env, path)
+    map_file(env, f, B, 2, RW, MAP_SHARED)
+    env.write(B + P + 1, b"Z")               # only the last, partial page is dirty
+    assert f.mapping.writeback() == [1]
+    assert path.read_bytes() == b"t" * (P + 1) + b"Z" + b"t" * 8
+
+
+def cache_in_reverse(env, path, npages):
+    """A mapping whose pages are cached last first, so that neighbouring file
+    pages do not sit in neighbouring frames."""
+    f = open_file(env, path)
+    for pgoff in reversed(range(npages)):
+        f.mapping.find_get_page(pgoff)
+    frames = [f.mapping.pages[i] for i in range(npages)]
+    assert all(frames[i] + P != frames[i + 1] for i in range(npages - 1))
+    return f
+
+
+def test_read_across_cached_pages_in_scattered_frames(env, tmp_path):
+    path = tmp_path / "r"
+    path.write_bytes(bytes(range(256)) * (3 * P // 256))
+    f = cache_in_reverse(env, path, 3)
+    data = path.read_bytes()
+    for off, n in ((1, 3), (P - 3, 7), (2 * P - 1, P + 1), (5, 3 * P)):
+        assert f.mapping.read(off, n) == data[off:off + n], (off, n)
+
+
+def test_write_cached_across_scattered_frames(env, tmp_path):
+    path = tmp_path / "w"
+    path.write_bytes(b"." * (3 * P))
+    f = cache_in_reverse(env, path, 3)
+    payload = bytes(range(1, 200))
+    os.pwrite(f.host_fd, payload, P - 51)
+    f.mapping.write_cached(P - 51, payload)
+    assert f.mapping.read(0, 3 * P) == path.read_bytes()
+
+
+def test_truncate_to_an_odd_size_zeroes_from_that_byte(env, tmp_path):
+    path = tmp_path / "odd"
+    path.write_bytes(b"q" * (2 * P))
+    f = open_file(env, path)
+    map_file(env, f, B, 2, PROT_READ, MAP_SHARED)
+    env.read(B, 1)
+    os.truncate(path, P + 1)
+    f.mapping.truncate(P + 1)
+    assert sorted(f.mapping.pages) == [0, 1]
+    assert env.read(B + P, 3) == b"q\0\0"
+    os.truncate(path, 11)
+    f.mapping.truncate(11)
+    assert env.read(B + 10, 2) == b"q\0"

@@ -269,3 +269,11 @@ def test_mremap_call_passes_new_addr(env):
     target = B + 16 * P
     assert sc.sys_mremap_call(env.task, addr, P, P, MREMAP_MAYMOVE | 2, target) == target
     assert env.read(target, 5) == b"moved"
+
+
+def test_msync_hole_before_adjacent_vmas_is_enomem(env):
+    sc.sys_mmap(env.task, B, P, RW, ANON | MAP_FIXED, -1, 0)
+    sc.sys_mmap(env.task, B + 2 * P, P, RW, ANON | MAP_FIXED, -1, 0)
+    sc.sys_mmap(env.task, B + 3 * P, P, PROT_READ, ANON | MAP_FIXED, -1, 0)
+    assert sc.sys_msync(env.task, B, 4 * P, MS_SYNC) == -errno.ENOMEM
+    assert sc.sys_msync(env.task, B + 2 * P, 2 * P, MS_SYNC) == 0

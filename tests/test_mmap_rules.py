@@ -291,3 +291,55 @@ def test_brk_over_a_mapping_it_cannot_unmap_is_enomem():
     # Unmapping the middle page would need a split past max_map_count.
     assert do_brk_flags(env.mm, B + P, P) == -errno.ENOMEM
     assert env.ranges() == [(B, B + 3 * P)]
+
+
+def test_munmap_of_an_unlocked_vma_keeps_locked_vm(env):
+    from kernel.mm.mlock import do_mlock
+    env.mmap(B, 2)
+    env.mmap(B + 4 * P, 2)
+    assert do_mlock(env.mm, B, 2 * P) == 0
+    assert env.munmap(B + 4 * P, 2 * P) == 0
+    assert env.mm.locked_vm == 2
+    assert env.munmap(B, P) == 0
+    assert env.mm.locked_vm == 1
+
+
+def test_munmap_frees_the_tables_above_a_lower_vma(env):
+    env.mmap(B, 1)
+    env.write(B, b"low")
+    base = env.mm.nr_ptes
+    far = B + (1 << 39)                      # its own level-1..3 tables
+    env.mmap(far, 1)
+    env.write(far, b"far")
+    assert env.mm.nr_ptes > base
+    assert env.munmap(far, P) == 0
+    assert env.mm.nr_ptes == base
+    assert env.read(B, 3) == b"low"
+
+
+def test_write_only_and_read_write_neighbours_share_an_anon_vma(env):
+    env.mmap(B, 1)
+    env.mmap(B + P, 1, prot=PROT_WRITE)      # differs only in VM_READ
+    env.write(B, b"a")
+    env.write(B + P, b"b")
+    lo, hi = env.vmas()
+    assert lo.anon_vma is hi.anon_vma is not None
+
+
+def test_split_parts_keep_the_anon_vma(env):
+    env.mmap(B, 3)
+    env.write(B, b"x")
+    anon = env.vmas()[0].anon_vma
+    assert anon is not None
+    assert do_madvise(env.mm, B + P, P, MADV_DONTFORK) == 0
+    assert [v.anon_vma for v in env.vmas()] == [anon, anon, anon]
+
+
+def test_brk_locked_adds_to_locked_vm():
+    from kernel.mm.mlock import do_mlock
+    env = brk_env()
+    env.mmap(B, 2)
+    assert do_mlock(env.mm, B, 2 * P) == 0
+    assert do_mlockall(env.mm, MCL_FUTURE) == 0
+    assert sys_brk(env.mm, HEAP + 3 * P) == HEAP + 3 * P
+    assert env.mm.locked_vm == 5

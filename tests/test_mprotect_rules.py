@@ -137,3 +137,11 @@ def test_eacces_for_a_permission_the_vma_may_not_have(env, tmp_path):
     vma = env.vmas()[0]
     vma.vm_flags &= ~(VM_EXEC << 4)                   # no VM_MAYEXEC (noexec mount)
     assert mprotect(env, B, P, PROT_READ | PROT_EXEC) == -errno.EACCES
+
+
+def test_locked_populate_stays_inside_the_range(env):
+    env.mmap(B, 2, prot=PROT_READ)
+    env.mmap(B + 2 * P, 2, prot=PROT_READ | PROT_EXEC)
+    assert do_mlock(env.mm, B, 2 * P) == 0
+    assert mprotect(env, B, 2 * P, RW) == 0
+    assert env.pte(B + 2 * P) == 0 and env.pte(B + 3 * P) == 0

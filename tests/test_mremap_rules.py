@@ -395,3 +395,29 @@ def test_move_when_the_first_table_is_missing(env):
     new = mremap(env, old, 2 * big, 2 * big, FIXED, old + 4 * big)
     assert new == old + 4 * big
     assert env.read(new + big + P, 4) == b"late"
+
+
+def test_fixed_target_right_after_the_old_range_is_allowed(env):
+    env.mmap(B, 2)
+    fill(env, B, 2, b"t")
+    assert mremap(env, B, 2 * P, 2 * P, FIXED, B + 2 * P) == B + 2 * P
+    assert env.ranges() == [(B + 2 * P, B + 4 * P)]
+    assert_filled(env, B + 2 * P, 2, b"t")
+
+
+def test_fixed_shrinking_move_leaves_the_next_mapping_alone(env):
+    env.mmap(B, 3)
+    env.mmap(B + 3 * P, 4, prot=PROT_READ)
+    assert mremap(env, B, 3 * P, P, FIXED, B + 16 * P) == B + 16 * P
+    assert env.ranges() == [(B + 3 * P, B + 7 * P), (B + 16 * P, B + 17 * P)]
+
+
+def test_move_of_an_unlocked_vma_keeps_locked_vm(env):
+    env.mmap(B, 1)
+    assert do_mlock(env.mm, B, P) == 0
+    env.mmap(B + 2 * P, 1)
+    env.mmap(B + 3 * P, 1, prot=PROT_READ)
+    new = mremap(env, B + 2 * P, P, 2 * P, MAYMOVE)
+    assert new > 0
+    assert env.mm.locked_vm == 1
+    assert not [v for v in env.vmas() if v.vm_start == new][0].vm_flags & VM_LOCKED
