@@ -373,3 +373,49 @@ def test_truncate_to_an_odd_size_zeroes_from_that_byte(env, tmp_path):
     os.truncate(path, 11)
     f.mapping.truncate(11)
     assert env.read(B + 10, 2) == b"q\0"
+
+
+def test_hiwater_rss_counts_every_kind(env, datafile):
+    f = open_file(env, datafile)
+    map_file(env, f, B, 2, PROT_READ, MAP_PRIVATE)
+    env.mmap(B + 4 * P, 3, flags=MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED)
+    env.mmap(B + 8 * P, 1)
+    env.read(B, 1)
+    env.read(B + P, 1)                          # 2 file pages
+    for i in range(3):
+        env.write(B + (4 + i) * P, b"s")        # 3 shmem pages
+    env.write(B + 8 * P, b"a")                  # 1 anonymous page
+    assert rss(env) == (2, 1, 3)
+    assert env.mm.hiwater_rss == 6
+    env.munmap(B, 2 * P)
+    assert env.mm.hiwater_rss == 6
+
+
+def test_write_to_a_private_copy_made_read_only_reuses_it(env, datafile):
+    from kernel.mm.mprotect import do_mprotect_pkey
+    f = open_file(env, datafile)
+    map_file(env, f, B, 1, RW, MAP_PRIVATE)
+    env.write(B, b"c")                          # the private copy
+    copy = frame(env, B)
+    assert do_mprotect_pkey(env.mm, B, P, PROT_READ) == 0
+    assert do_mprotect_pkey(env.mm, B, P, RW) == 0
+    assert env.pte(B) & PTE_RDONLY
+    env.write(B + 1, b"d")                      # do_wp_page: ours alone, reused
+    assert frame(env, B) == copy
+    assert rss(env) == (0, 1, 0)
+    assert f.mapping.dirty == set()
+    assert env.read(B, 3) == b"cda"
+
+
+def test_copy_of_a_mapped_file_page_flushes_it_on_cores_that_ran_the_mm(env, datafile):
+    core = env.board.cores[0]
+    flushed = []
+    core.flush_tlb_page = flushed.append
+    env.mm.cpu_vm_mask.add(core.index)
+    f = open_file(env, datafile)
+    map_file(env, f, B, 2, RW, MAP_PRIVATE)
+    env.write(B, b"x")                          # not mapped before: no flush
+    assert flushed == []
+    env.read(B + P, 1)
+    env.write(B + P, b"y")                      # replaces a present pte
+    assert flushed == [B + P]

@@ -421,3 +421,14 @@ def test_move_of_an_unlocked_vma_keeps_locked_vm(env):
     assert new > 0
     assert env.mm.locked_vm == 1
     assert not [v for v in env.vmas() if v.vm_start == new][0].vm_flags & VM_LOCKED
+
+
+def test_move_locked_adds_to_the_locked_vm_of_other_vmas(env):
+    env.mmap(B + 8 * P, 3)
+    assert do_mlock(env.mm, B + 8 * P, 3 * P) == 0
+    env.mmap(B, 1)
+    assert do_mlock(env.mm, B, P) == 0
+    env.mmap(B + P, 1, prot=PROT_READ)
+    new = mremap(env, B, P, 2 * P, MAYMOVE)
+    assert new > 0
+    assert env.mm.locked_vm == 5

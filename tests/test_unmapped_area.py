@@ -74,3 +74,14 @@ def test_exact_fit_and_limits():
     assert unmapped_area_topdown(mm, 3 * P, B, B + 6 * P) == -errno.ENOMEM
     assert unmapped_area_topdown(mm, 2 * P, B, P) == -errno.ENOMEM      # high < length
     assert unmapped_area_topdown(mm, 2 * P, B + 5 * P, B + 6 * P) == -errno.ENOMEM
+
+
+def test_exact_fit_is_the_largest_gap():
+    env = Env()
+    env.mmap(P, 1)                                    # the gap below it: one page
+    env.mmap(4 * P, 1)                                # [2P, 4P): two pages
+    env.mmap(5 * P, 1)
+    mm = env.mm
+    assert unmapped_area_topdown(mm, 2 * P, P, 5 * P) == 2 * P
+    assert unmapped_area_topdown(mm, 3 * P, P, 5 * P) == -errno.ENOMEM
+    assert unmapped_area_topdown(mm, P, P, 5 * P) == 3 * P
