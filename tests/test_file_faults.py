@@ -419,3 +419,48 @@ def test_copy_of_a_mapped_file_page_flushes_it_on_cores_that_ran_the_mm(env, dat
     env.read(B + P, 1)
     env.write(B + P, b"y")                      # replaces a present pte
     assert flushed == [B + P]
+
+
+def test_shared_writable_file_pages_are_not_executable(env, datafile):
+    from emu.arch import PTE_UXN
+    f = open_file(env, datafile)
+    map_file(env, f, B, 1, RW, MAP_SHARED)
+    env.read(B, 1)
+    assert env.pte(B) & PTE_UXN and env.pte(B) & PTE_RDONLY
+    env.write(B, b"x")
+    assert env.pte(B) & PTE_UXN and not env.pte(B) & PTE_RDONLY
+
+
+def test_executable_frames_are_marked_pg_exec(env, datafile):
+    from kernel.mm.page_alloc import PG_exec
+    f = open_file(env, datafile)
+    map_file(env, f, B, 1, PROT_READ | 4, MAP_PRIVATE)      # PROT_EXEC
+    map_file(env, f, B + 4 * P, 1, RW, MAP_PRIVATE, pgoff=2)
+    env.read(B, 1)
+    env.read(B + 4 * P, 1)
+    pages = env.k.pages
+    assert pages.flags[pages.index(frame(env, B))] & PG_exec
+    assert not pages.flags[pages.index(frame(env, B + 4 * P))] & PG_exec
+
+
+def test_page_cache_fills_stay_inside_their_frames(env, tmp_path):
+    """Readahead into recycled frames, and truncating a partial page, write
+    exactly one frame each: the live page in the frame after them is intact."""
+    env.mmap(B, 4)
+    for i in range(4):
+        env.write(B + i * P, b"%d" % i * (P // 2))
+    keep = frame(env, B + 3 * P)
+    env.munmap(B, 3 * P)                        # three frames back on the free list
+    path = tmp_path / "ra"
+    path.write_bytes(b"r" * (3 * P))
+    f = open_file(env, path)
+    assert f.mapping.find_get_page(0) is not None
+    assert set(f.mapping.pages) == {0, 1, 2}
+    assert env.read(B + 3 * P, P) == b"3" * (P // 2) + b"\0" * (P // 2)
+    assert keep in {f.mapping.pages[i] + P for i in range(3)}    # a neighbour frame
+    map_file(env, f, B + 8 * P, 3, PROT_READ, MAP_SHARED)
+    os.truncate(path, P + 100)
+    f.mapping.truncate(P + 100)
+    assert env.read(B + 3 * P, P) == b"3" * (P // 2) + b"\0" * (P // 2)
+    assert env.read(B + 8 * P, P) == b"r" * P                   # page 0, in a neighbour frame
+    assert env.read(B + 9 * P, P) == b"r" * 100 + b"\0" * (P - 100)

@@ -343,3 +343,40 @@ def test_brk_locked_adds_to_locked_vm():
     assert do_mlockall(env.mm, MCL_FUTURE) == 0
     assert sys_brk(env.mm, HEAP + 3 * P) == HEAP + 3 * P
     assert env.mm.locked_vm == 5
+
+
+def test_map_locked_and_map_denywrite_flags(env):
+    from kernel.mm.mlock import do_mlock
+    from kernel.mm.mm import VM_DENYWRITE, calc_vm_flag_bits
+    from kernel.uapi import MAP_DENYWRITE, MAP_LOCKED
+    assert calc_vm_flag_bits(MAP_DENYWRITE) == VM_DENYWRITE
+    assert calc_vm_flag_bits(MAP_LOCKED) == VM_LOCKED
+    assert calc_vm_flag_bits(MAP_GROWSDOWN | MAP_LOCKED) == VM_GROWSDOWN | VM_LOCKED
+    assert calc_vm_flag_bits(0) == 0
+    env.mmap(B + 8 * P, 1)
+    assert do_mlock(env.mm, B + 8 * P, P) == 0
+    assert env.mmap(B, 2, flags=FIXED | MAP_LOCKED) == B
+    assert env.vmas()[0].vm_flags & VM_LOCKED
+    assert env.mm.locked_vm == 3
+    assert env.peek_page(B) is not None and env.peek_page(B + P) is not None
+
+
+def test_mmap_fixed_needing_a_refused_split_is_enomem():
+    env = Env(max_map_count=1)
+    env.mmap(B, 3)
+    assert env.mmap(B + P, 1, prot=PROT_READ) == -errno.ENOMEM
+    assert env.ranges() == [(B, B + 3 * P)]
+
+
+def test_a_file_mapping_never_merges_with_anonymous_memory(env, tmp_path):
+    import os
+    from kernel.fs.file import File
+    from kernel.uapi import O_RDWR
+    path = tmp_path / "f"
+    path.write_bytes(b"f" * P)
+    f = File(env.k, os.open(path, O_RDWR), str(path), O_RDWR)
+    env.mmap(B, 1)                                   # anonymous: vm_pgoff B >> 12
+    # Same flags, and the pgoff that would continue the anonymous vma's.
+    assert do_mmap(env.mm, f, B + P, P, RW, MAP_PRIVATE | MAP_FIXED, B // P + 1) == B + P
+    assert env.ranges() == [(B, B + P), (B + P, B + 2 * P)]
+    assert env.vmas()[1].vm_file is f
