@@ -205,7 +205,7 @@ def test_shared_mapping_of_a_read_only_file_cannot_be_written(env, datafile):
         env.write(B, b"x")
 
 
-# -- shmem -------------------------------------------------------------------------------------------
+# -- shmem ------------------------------------------------------------------------------------
 
 def test_shared_anonymous_memory_counts_as_shmem(env):
     env.mmap(B, 2, flags=MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED)
