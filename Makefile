@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup userland demo test test-fast bench clean
+.PHONY: setup userland demo test test-fast bench mutate clean
 
 setup: $(STAMP)
 
@@ -40,6 +40,16 @@ test-fast: userland
 bench: userland
 	$(PY) bench/run.py
 
+# Mutation testing of the mm code (README, "Mutation testing"): mutmut 3,
+# the fast in-process tests, MUTATE_JOBS workers.  Not part of `test`: it
+# takes about an hour on 2 cores.  Starts afresh each time (mutmut's cache
+# does not notice changed tests), then prints the score per file.
+MUTATE_JOBS ?= 2
+mutate: setup
+	rm -rf mutants
+	$(VENV)/bin/mutmut run --max-children $(MUTATE_JOBS)
+	$(PY) tools/mutate_score.py
+
 clean:
 	$(MAKE) -C userland clean
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis mutants

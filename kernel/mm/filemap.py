@@ -106,7 +106,7 @@ class AddressSpace:
         if done:
             page_mkclean(self.kernel, self, done)
             trace = self.kernel.trace
-            if trace.vma:
+            if trace.vma:  # pragma: no mutate block (tracing only)
                 trace.emit("writeback", mapping=self, pgoffs=done)
         return done
 

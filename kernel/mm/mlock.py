@@ -158,11 +158,21 @@ def do_mincore(mm, start, length):
     """mincore() — one byte per page, bit 0 set when the page is resident:
     mapped by a pte, or (for a file) in the page cache.  Returns bytes or
     a negative errno (EINVAL unaligned, ENOMEM for an unmapped page)."""
+    vec, err = mincore_pages(mm, start, length)
+    return err if err else vec
+
+
+def mincore_pages(mm, start, length):
+    """SYSCALL mincore()'s loop: (vector of the pages done, errno or 0).
+
+    Linux copies the vector out one VMA at a time, so the bytes of the
+    pages before an unmapped one reach the caller even though the call
+    fails with -ENOMEM."""
     if start & ~PAGE_MASK:
-        return -errno.EINVAL
+        return b"", -errno.EINVAL
     pages = PAGE_ALIGN(length) >> PAGE_SHIFT
     if start + (pages << PAGE_SHIFT) > mm.task_size:
-        return -errno.ENOMEM
+        return b"", -errno.ENOMEM
     pt = mm.kernel.pgtable
     out = bytearray(pages)
     vma = None
@@ -171,7 +181,7 @@ def do_mincore(mm, start, length):
         if vma is None or addr >= vma.vm_end:
             vma = find_vma(mm, addr)
             if vma is None or vma.vm_start > addr:
-                return -errno.ENOMEM
+                return bytes(out[:i]), -errno.ENOMEM
         ptep = pt.pte_offset(mm, addr)
         pte = pt.read_pte(ptep) if ptep is not None else 0
         if pte & PTE_PRESENT_MASK:          # the zero page counts: it is mapped
@@ -179,5 +189,5 @@ def do_mincore(mm, start, length):
         elif vma.vm_file is not None and vma.vm_file.mapping is not None:
             pgoff = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
             out[i] = 1 if pgoff in vma.vm_file.mapping.pages else 0
-    return bytes(out)
+    return bytes(out), 0
 

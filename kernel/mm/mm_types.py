@@ -47,7 +47,7 @@ class VmAreaStruct(RbNode):
         new.vm_private_data = self.vm_private_data
         return new
 
-    def __repr__(self):
+    def __repr__(self):  # pragma: no mutate block (debug output)
         return "<vma %#x-%#x flags=%#x pgoff=%#x>" % (
             self.vm_start, self.vm_end, self.vm_flags, self.vm_pgoff)
 

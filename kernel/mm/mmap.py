@@ -205,7 +205,7 @@ def vma_link(mm, vma, prev, parent, left):
     __vma_link_rb(mm, vma, parent, left)
     mm.map_count += 1
     trace = mm.kernel.trace
-    if trace.vma:
+    if trace.vma:  # pragma: no mutate block (tracing only)
         trace.emit("vma_insert", mm=mm, vma=vma)
 
 
@@ -257,7 +257,7 @@ def _remove_merged(mm, vma):
     if vma.vm_file is not None:
         vma.vm_file.put()
     trace = mm.kernel.trace
-    if trace.vma:
+    if trace.vma:  # pragma: no mutate block (tracing only)
         trace.emit("vma_remove", mm=mm, vma=vma, reason="merged")
 
 
@@ -369,12 +369,12 @@ def vma_merge(mm, prev, addr, end, vm_flags, anon_vma, file, pgoff):
         if nxt is not None and end == nxt.vm_start and \
                 can_vma_merge_before(nxt, vm_flags, anon_vma, file, pgoff + pglen) and \
                 is_mergeable_anon_vma(prev.anon_vma, nxt.anon_vma):
-            case = "1" if area is nxt else "6"
+            case = "1" if area is nxt else "6"  # pragma: no mutate (tracing)
             __vma_adjust(mm, prev, prev.vm_start, nxt.vm_end, prev.vm_pgoff, expand=prev)
         else:
-            case = "2/5/7"
+            case = "2/5/7"  # pragma: no mutate (tracing)
             __vma_adjust(mm, prev, prev.vm_start, end, prev.vm_pgoff, expand=prev)
-        if trace.vma:
+        if trace.vma:  # pragma: no mutate block (tracing only)
             trace.emit("vma_merge", mm=mm, vma=prev, case=case, start=addr, end=end)
         return prev
 
@@ -382,11 +382,11 @@ def vma_merge(mm, prev, addr, end, vm_flags, anon_vma, file, pgoff):
             can_vma_merge_before(nxt, vm_flags, anon_vma, file, pgoff + pglen):
         if prev is not None and addr < prev.vm_end:   # case 4
             __vma_adjust(mm, prev, prev.vm_start, addr, prev.vm_pgoff, expand=nxt)
-            case = "4"
+            case = "4"  # pragma: no mutate (tracing)
         else:                                          # cases 3, 8
             __vma_adjust(mm, area, addr, nxt.vm_end, nxt.vm_pgoff - pglen, expand=nxt)
-            case = "3/8"
-        if trace.vma:
+            case = "3/8"  # pragma: no mutate (tracing)
+        if trace.vma:  # pragma: no mutate block (tracing only)
             trace.emit("vma_merge", mm=mm, vma=nxt, case=case, start=addr, end=end)
         return nxt
     return None
@@ -408,7 +408,7 @@ def __split_vma(mm, vma, addr, new_below):
         new.vm_pgoff += (addr - vma.vm_start) >> PAGE_SHIFT
         __vma_adjust(mm, vma, vma.vm_start, addr, vma.vm_pgoff, insert=new)
     trace = mm.kernel.trace
-    if trace.vma:
+    if trace.vma:  # pragma: no mutate block (tracing only)
         trace.emit("vma_split", mm=mm, vma=vma, new=new, addr=addr)
     return 0
 
@@ -883,7 +883,7 @@ def remove_vma(mm, vma):
     """remove_vma() — account the VMA's pages away and drop its file."""
     vm_stat_account(mm, vma.vm_flags, -((vma.vm_end - vma.vm_start) >> PAGE_SHIFT))
     trace = mm.kernel.trace
-    if trace.vma:
+    if trace.vma:  # pragma: no mutate block (tracing only)
         trace.emit("vma_remove", mm=mm, vma=vma, reason="unmapped")
     if vma.vm_file is not None:
         vma.vm_file.put()
@@ -1020,6 +1020,6 @@ def expand_stack(vma, address):
     vma.vm_pgoff -= grow
     vma_gap_update(vma)
     trace = mm.kernel.trace
-    if trace.vma:
+    if trace.vma:  # pragma: no mutate block (tracing only)
         trace.emit("vma_expand", mm=mm, vma=vma)
     return 0

@@ -71,7 +71,7 @@ def mprotect_fixup(mm, vma, prev, start, end, newflags):
     vm_stat_account(mm, oldflags, -nrpages)
     vm_stat_account(mm, newflags, nrpages)
     trace = mm.kernel.trace
-    if trace.vma:
+    if trace.vma:  # pragma: no mutate block (tracing only)
         trace.emit("vma_mprotect", mm=mm, vma=vma, start=start, end=end)
     return 0, vma
 

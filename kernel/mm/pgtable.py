@@ -110,7 +110,7 @@ class PageTables:
                 pages.mapcount[((pte & DESC_ADDR_MASK) >> PAGE_SHIFT) - pages.base_pfn] += 1
         if not pte & PTE_UXN and pte & DESC_VALID:
             pages.flags[((pte & DESC_ADDR_MASK) >> PAGE_SHIFT) - pages.base_pfn] |= PG_exec
-        if self.trace.pte:
+        if self.trace.pte:  # pragma: no mutate block (tracing only)
             self.trace.emit("pte_set", mm=mm, addr=addr, pte=pte, ptep=ptep)
 
     # -- tearing down -----------------------------------------------------------
@@ -143,7 +143,7 @@ class PageTables:
                         mapcount[((pte & DESC_ADDR_MASK) >> PAGE_SHIFT) - base_pfn] -= 1
                     release(addr, pte)
                     cleared += 1
-                    if trace.pte:
+                    if trace.pte:  # pragma: no mutate block (tracing only)
                         trace.emit("pte_clear", mm=mm, addr=addr, pte=pte, ptep=ptep)
                 addr += PAGE_SIZE
                 ptep += 8

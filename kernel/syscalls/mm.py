@@ -1,16 +1,21 @@
 """mm/mmap.c, mm/mprotect.c, mm/madvise.c, mm/msync.c, arch/arm64/kernel/sys.c:
-the memory-management system calls, each a thin shell over kernel/mm."""
+the memory-management system calls, each a thin shell over kernel/mm.
+
+Each handler is registered by calling syscall() after it rather than by
+decorating it: mutmut (`make mutate`) does not mutate decorated functions,
+and these shells hold argument rules (32-bit ints, errno order) worth
+mutating."""
 
 import errno
 
 from emu.arch import PAGE_SHIFT
 from kernel.fs.namei import s32
-from kernel.mm.mm import VM_SHARED
+from kernel.mm.mm import VM_LOCKED, VM_SHARED
 from kernel.mm.mmap import (
     PAGE_ALIGN, U64_MASK, do_mmap, do_munmap, offset_in_page, sys_brk, vma_spans,
 )
 from kernel.mm.madvise import do_madvise
-from kernel.mm.mlock import do_mincore, do_mlock, do_mlockall, do_munlock, do_munlockall
+from kernel.mm.mlock import do_mlock, do_mlockall, do_munlock, do_munlockall, mincore_pages
 from kernel.mm.mprotect import do_mprotect_pkey
 from kernel.mm.mremap import sys_mremap
 from kernel.syscalls.table import syscall
@@ -20,12 +25,13 @@ from kernel.uapi import (
 )
 
 
-@syscall("brk", "p", ret="x")
 def sys_brk_call(task, brk):
     return sys_brk(task.mm, brk)
 
 
-@syscall("mmap", "p u prot mflags fd x", ret="x")
+syscall("brk", "p", ret="x")(sys_brk_call)
+
+
 def sys_mmap(task, addr, length, prot, flags, fd, off):
     """arch/arm64/kernel/sys.c: sys_mmap() → ksys_mmap_pgoff() → do_mmap()."""
     if offset_in_page(off):
@@ -46,29 +52,40 @@ def sys_mmap(task, addr, length, prot, flags, fd, off):
     return do_mmap(task.mm, file, addr, length, prot, flags, off >> PAGE_SHIFT)
 
 
-@syscall("munmap", "p u")
+syscall("mmap", "p u prot mflags fd x", ret="x")(sys_mmap)
+
+
 def sys_munmap(task, addr, length):
     return do_munmap(task.mm, addr, length)
 
 
-@syscall("mprotect", "p u prot")
+syscall("munmap", "p u")(sys_munmap)
+
+
 def sys_mprotect(task, addr, length, prot):
     return do_mprotect_pkey(task.mm, addr, length, prot & 0xFFFFFFFF)
 
 
-@syscall("mremap", "p u u mremapflags p", ret="x")
+syscall("mprotect", "p u prot")(sys_mprotect)
+
+
 def sys_mremap_call(task, addr, old_len, new_len, flags, new_addr):
     return sys_mremap(task.mm, addr, old_len, new_len, flags & 0xFFFFFFFF, new_addr)
 
 
-@syscall("madvise", "p u madv")
+syscall("mremap", "p u u mremapflags p", ret="x")(sys_mremap_call)
+
+
 def sys_madvise(task, start, length, advice):
     return do_madvise(task.mm, start, length, advice)
 
 
-@syscall("msync", "p u x")
+syscall("madvise", "p u madv")(sys_madvise)
+
+
 def sys_msync(task, start, length, flags):
-    """mm/msync.c: write back shared file pages of the range."""
+    """mm/msync.c: write back shared file pages of the range; -EBUSY when
+    MS_INVALIDATE meets a VM_LOCKED vma (before or after a hole)."""
     mm = task.mm
     if flags & ~(MS_ASYNC | MS_INVALIDATE | MS_SYNC) or offset_in_page(start):
         return -errno.EINVAL
@@ -78,6 +95,8 @@ def sys_msync(task, start, length, flags):
     if end > U64_MASK:
         return -errno.ENOMEM
     spans, unmapped = vma_spans(mm, start, end)
+    if flags & MS_INVALIDATE and any(vma.vm_flags & VM_LOCKED for vma, _, _ in spans):
+        return -errno.EBUSY             # a locked page cannot be invalidated
     for vma, lo, hi in spans:
         if vma.vm_file is not None and vma.vm_flags & VM_SHARED:
             first = vma.vm_pgoff + ((lo - vma.vm_start) >> PAGE_SHIFT)
@@ -85,35 +104,49 @@ def sys_msync(task, start, length, flags):
     return -errno.ENOMEM if unmapped else 0
 
 
-@syscall("mincore", "p u p")
+syscall("msync", "p u x")(sys_msync)
+
+
 def sys_mincore(task, start, length, vec):
-    out = do_mincore(task.mm, start, length)
-    if isinstance(out, int):
-        return out
-    task.uaccess.copy_to_user(vec, out)
-    return 0
+    out, err = mincore_pages(task.mm, start, length)
+    if out:
+        task.uaccess.copy_to_user(vec, out)
+    return err
 
 
-@syscall("mlock", "p u")
+syscall("mincore", "p u p")(sys_mincore)
+
+
 def sys_mlock(task, start, length):
     return do_mlock(task.mm, start, length)
 
 
-@syscall("mlock2", "p u x")
+syscall("mlock", "p u")(sys_mlock)
+
+
 def sys_mlock2(task, start, length, flags):
     return do_mlock(task.mm, start, length, flags)
 
 
-@syscall("munlock", "p u")
+syscall("mlock2", "p u x")(sys_mlock2)
+
+
 def sys_munlock(task, start, length):
     return do_munlock(task.mm, start, length)
 
 
-@syscall("mlockall", "x")
+syscall("munlock", "p u")(sys_munlock)
+
+
 def sys_mlockall(task, flags):
     return do_mlockall(task.mm, flags)
 
 
-@syscall("munlockall")
+syscall("mlockall", "x")(sys_mlockall)
+
+
 def sys_munlockall(task):
     return do_munlockall(task.mm)
+
+
+syscall("munlockall")(sys_munlockall)
