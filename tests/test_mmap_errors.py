@@ -8,11 +8,12 @@ import os
 
 import pytest
 
+from emu.arch import PAGE_SHIFT
 from kernel.fs.file import File
 from kernel.mm import mmap as mmap_mod
 from kernel.mm.mm_types import VmAreaStruct
 from kernel.mm.mmap import (
-    MMAP_MIN_ADDR, STACK_GUARD_GAP, do_mmap, get_unmapped_area, vm_start_gap,
+    MAX_LFS_FILESIZE, MMAP_MIN_ADDR, STACK_GUARD_GAP, do_mmap, get_unmapped_area, vm_start_gap,
 )
 from kernel.mm.mm import VM_GROWSDOWN
 from kernel.uapi import (
@@ -71,11 +72,13 @@ def test_file_mapping_errnos(env, datafile, tmp_path):
 
 
 def test_offset_overflow_is_eoverflow(env, datafile):
+    """file_mmap_ok() (4.14.y has be83bbf80682 and 423913ad4ae5): a regular
+    file's mapping must end at or below MAX_LFS_FILESIZE."""
     rw = open_file(env, datafile, O_RDWR)
-    last = (1 << 52) - 1                     # pgoff + pages must stay below 2**52
-    assert do_mmap(env.mm, rw, 0, P, PROT_READ, MAP_PRIVATE, last) == -errno.EOVERFLOW
-    assert do_mmap(env.mm, rw, 0, P, PROT_READ, MAP_PRIVATE, last - 1) > 0
-    assert do_mmap(env.mm, rw, 0, 2 * P, PROT_READ, MAP_PRIVATE, last - 1) == -errno.EOVERFLOW
+    last = (MAX_LFS_FILESIZE - P) >> PAGE_SHIFT     # the last page that fits
+    assert do_mmap(env.mm, rw, 0, P, PROT_READ, MAP_PRIVATE, last) > 0
+    assert do_mmap(env.mm, rw, 0, P, PROT_READ, MAP_PRIVATE, last + 1) == -errno.EOVERFLOW
+    assert do_mmap(env.mm, rw, 0, 2 * P, PROT_READ, MAP_PRIVATE, last) == -errno.EOVERFLOW
     rw.put()
 
 
