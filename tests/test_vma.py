@@ -63,6 +63,7 @@ class Env:
             self.k.max_map_count = max_map_count
         self.task = Task(self.k, 1, "t", ["t"])
         self.task.mm = self.k.mm_alloc(self.task)
+        self.k.tasks[1] = self.task         # so the rmap walks find this mm
         self.uaccess = self.task.uaccess
         self.mm = self.task.mm
 
