@@ -126,3 +126,68 @@ def test_mapping_vmas_sees_each_mm_once(tmp_path):
     assert [(v.vm_start, v.vm_end) for v in found] == [(addr, addr + 8192)]
     env.mm.pgd = 0                          # as exit_mmap leaves it
     assert list(mapping_vmas(env.k, f.mapping)) == []
+
+
+def _shared_file(env, tmp_path, pages):
+    import os
+    from kernel.fs.file import File
+    from kernel.uapi import O_RDWR
+    path = tmp_path / "shared"
+    path.write_bytes(b"\0" * (pages * 4096))
+    return File(env.k, os.open(path, os.O_RDWR), str(path), O_RDWR)
+
+
+def test_mapping_vmas_skips_threads_not_other_processes(tmp_path):
+    """A thread's mm was seen already; a later process's own mm still counts."""
+    from kernel.mm.mmap import do_mmap
+    from kernel.sched.task import Task
+    from kernel.uapi import MAP_SHARED, PROT_READ
+    env = Env()
+    f = _shared_file(env, tmp_path, 2)
+    a = do_mmap(env.mm, f, 0, 8192, PROT_READ, MAP_SHARED, 0)
+    thread = Task(env.k, 2, "t", ["t"])
+    thread.mm = env.mm
+    env.k.tasks[2] = thread
+    other = Task(env.k, 3, "o", ["o"])
+    other.mm = env.k.mm_alloc(other)
+    env.k.tasks[3] = other
+    b = do_mmap(other.mm, f, 0, 4096, PROT_READ, MAP_SHARED, 4096 >> 12)
+    found = sorted((v.vm_mm is other.mm, v.vm_start) for v in mapping_vmas(env.k, f.mapping))
+    assert found == [(False, a), (True, b)]
+
+
+def test_page_mkclean_write_protects_only_shared_dirty_ptes(tmp_path):
+    """Writeback write-protects the ptes of the written pages in every shared
+    mapping (at the right offset, whatever the mapping's pgoff), flushing
+    each from the TLBs; a private mapping of the file is left alone."""
+    from emu.arch import PTE_RDONLY
+    from kernel.mm.mm import PTE_PRESENT_MASK
+    from kernel.mm.mmap import do_mmap
+    from kernel.uapi import MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE
+    env = Env()
+    f = _shared_file(env, tmp_path, 4)
+    rw = PROT_READ | PROT_WRITE
+    private = do_mmap(env.mm, f, 0, 3 * 4096, rw, MAP_PRIVATE, 1)
+    shared = do_mmap(env.mm, f, 0, 3 * 4096, rw, MAP_SHARED, 1)    # file pages 1..3
+    env.write(private, b"p")                  # a private copy: stays writable
+    for i in range(3):
+        env.write(shared + i * 4096, b"s")    # dirties file pages 1, 2, 3
+    pt = env.k.pgtable
+
+    def pte(addr):
+        return pt.read_pte(pt.pte_offset(env.mm, addr))
+    assert all(not pte(shared + i * 4096) & PTE_RDONLY for i in range(3))
+    flushed = []
+    env.mm.cpu_vm_mask.add(0)
+    env.board.cores[0].flush_tlb_page = flushed.append
+    from kernel.mm.rmap import page_mkclean
+    page_mkclean(env.k, f.mapping, [2, 3, 4])     # page 4 is past this mapping
+    assert not pte(shared) & PTE_RDONLY           # file page 1: not asked for
+    for i in (1, 2):
+        p = pte(shared + i * 4096)
+        assert p & PTE_RDONLY and p & PTE_PRESENT_MASK
+    assert sorted(flushed) == [shared + 4096, shared + 2 * 4096]
+    assert not pte(private) & PTE_RDONLY          # the private copy is untouched
+    flushed.clear()
+    page_mkclean(env.k, f.mapping, [2, 3])        # already clean: nothing to do
+    assert flushed == []
