@@ -159,35 +159,40 @@ def test_mapping_vmas_skips_threads_not_other_processes(tmp_path):
 def test_page_mkclean_write_protects_only_shared_dirty_ptes(tmp_path):
     """Writeback write-protects the ptes of the written pages in every shared
     mapping (at the right offset, whatever the mapping's pgoff), flushing
-    each from the TLBs; a private mapping of the file is left alone."""
+    each from the TLBs; absent ptes stay absent, and a private mapping of the
+    file (here the first VMA met) is left alone."""
     from emu.arch import PTE_RDONLY
     from kernel.mm.mm import PTE_PRESENT_MASK
     from kernel.mm.mmap import do_mmap
+    from kernel.mm.rmap import page_mkclean
     from kernel.uapi import MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE
     env = Env()
-    f = _shared_file(env, tmp_path, 4)
+    f = _shared_file(env, tmp_path, 6)
     rw = PROT_READ | PROT_WRITE
-    private = do_mmap(env.mm, f, 0, 3 * 4096, rw, MAP_PRIVATE, 1)
-    shared = do_mmap(env.mm, f, 0, 3 * 4096, rw, MAP_SHARED, 1)    # file pages 1..3
-    env.write(private, b"p")                  # a private copy: stays writable
+    shared = do_mmap(env.mm, f, 0, 4 * 4096, rw, MAP_SHARED, 1)    # file pages 1..4
+    private = do_mmap(env.mm, f, 0, 4 * 4096, rw, MAP_PRIVATE, 1)  # below it (top-down)
+    assert private < shared
+    env.write(private + 4096, b"p")           # a private copy of file page 2
     for i in range(3):
-        env.write(shared + i * 4096, b"s")    # dirties file pages 1, 2, 3
+        env.write(shared + i * 4096, b"s")    # dirties file pages 1, 2, 3; 4 untouched
     pt = env.k.pgtable
 
     def pte(addr):
         return pt.read_pte(pt.pte_offset(env.mm, addr))
     assert all(not pte(shared + i * 4096) & PTE_RDONLY for i in range(3))
+    assert pte(shared + 3 * 4096) == 0
     flushed = []
     env.mm.cpu_vm_mask.add(0)
     env.board.cores[0].flush_tlb_page = flushed.append
-    from kernel.mm.rmap import page_mkclean
-    page_mkclean(env.k, f.mapping, [2, 3, 4])     # page 4 is past this mapping
+    # page 0 lies before both mappings, 5 after; 4 is mapped but absent
+    page_mkclean(env.k, f.mapping, [0, 2, 3, 4, 5])
     assert not pte(shared) & PTE_RDONLY           # file page 1: not asked for
     for i in (1, 2):
         p = pte(shared + i * 4096)
         assert p & PTE_RDONLY and p & PTE_PRESENT_MASK
+    assert pte(shared + 3 * 4096) == 0
     assert sorted(flushed) == [shared + 4096, shared + 2 * 4096]
-    assert not pte(private) & PTE_RDONLY          # the private copy is untouched
+    assert not pte(private + 4096) & PTE_RDONLY   # the private copy is untouched
     flushed.clear()
     page_mkclean(env.k, f.mapping, [2, 3])        # already clean: nothing to do
     assert flushed == []
