@@ -25,8 +25,6 @@ from kernel.signal import signal_pending
 from kernel.syscalls.table import syscall
 from kernel.uapi import O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY
 
-PIPE_BUF = 4096
-
 
 def _nonblocking(file):
     return file.flags & O_NONBLOCK

@@ -14,7 +14,6 @@ TTBR0 holds, what the walker's cache is keyed by and what traces show.
 """
 
 ASID_BITS = 16
-NUM_USER_ASIDS = 1 << ASID_BITS
 
 
 class AsidAllocator:

@@ -35,8 +35,6 @@ SLICE_SECONDS = 0.004
 # clock advances by this many nanoseconds per slice (1 instruction = 1 ns).
 QUANTUM_INSNS = 200_000
 
-POLL_EVENTS_IN = select.POLLIN | select.POLLHUP | select.POLLERR
-POLL_EVENTS_OUT = select.POLLOUT | select.POLLERR
 
 
 class Deadlock(Exception):
