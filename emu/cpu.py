@@ -45,9 +45,9 @@ REG_X8 = A.UC_ARM64_REG_X8
 EXCP_UDEF, EXCP_SWI, EXCP_BKPT = 1, 2, 7
 _INTNO_EC = {EXCP_UDEF: EC_UNKNOWN, EXCP_SWI: EC_SVC64, EXCP_BKPT: EC_BRK64}
 
-# Stop address for uc_emu_start: never a valid EL0 address.  When a run
-# ends (emu_stop, or an instruction count running out) Unicorn still asks
-# for a translation of the page holding it: that fill is refused quietly.
+# Stop address for uc_emu_start: never a valid EL0 address.  After every
+# run Unicorn still asks for a translation of the page holding it (to drop
+# code cached there): that fill is answered with the boot ROM.
 _NO_UNTIL = (1 << 64) - 1
 _UNTIL_PAGE = _NO_UNTIL & PAGE_MASK
 
@@ -242,7 +242,8 @@ class Core:
 
         A core that has been told to stop takes no further exceptions: it
         is on its way out of run(), whatever it was still fetching."""
-        if va & PAGE_MASK in (_UNTIL_PAGE, ROM_VA):
+        page = va & PAGE_MASK
+        if page == ROM_VA or page == _UNTIL_PAGE:
             # The boot ROM; and the page of the `until` address, which
             # Unicorn translates after every run to drop code cached there:
             # refusing that would raise a guest exception outside the run.
@@ -251,7 +252,7 @@ class Core:
             return True
         if self.stop_requested:
             return False
-        self.filling_page = va & PAGE_MASK
+        self.filling_page = page
         try:
             answer = self.mmu.tlb_fill(self, va, access)
         except BaseException as e:      # noqa: B036
@@ -383,7 +384,6 @@ class Core:
         (QEMU keeps the monitor in the CPU state, which a context switch of
         the registers does not touch)."""
         pc = self.pc
-        self.stop_requested = False
         uclib.uc_emu_start(self._uch, ROM_VA, ROM_VA + 4, 0, 0)
         self.pc = pc
 

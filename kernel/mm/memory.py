@@ -19,6 +19,7 @@ from kernel.mm.mm import (
 )
 from kernel.mm.mmap import anon_vma_prepare, find_vma
 from kernel.mm.page_alloc import PG_anon, OutOfMemory
+from kernel.mm.rmap import mapping_vmas
 
 # include/linux/mm.h: VM_FAULT_* results.
 VM_FAULT_OOM = 0x0001
@@ -229,7 +230,6 @@ def mm_populate(mm, start, length):
 def unmap_mapping_range(kernel, mapping, first_pgoff):
     """unmap_mapping_range(even_cows=1): zap every pte, shared or privately
     copied, of the pages of mapping from first_pgoff on (truncate)."""
-    from kernel.mm.rmap import mapping_vmas
     for vma in list(mapping_vmas(kernel, mapping)):
         start = max(vma.vm_start, vma.vm_start + ((first_pgoff - vma.vm_pgoff) << PAGE_SHIFT))
         if start < vma.vm_end:
