@@ -61,6 +61,10 @@ def build_parser():
     r.add_argument("--deterministic", action="store_true",
                    help="switch tasks every fixed number of instructions (not on a timer), "
                         "so runs are repeatable")
+    r.add_argument("--stats", action="store_true",
+                   help="print counters at exit, perf stat style (instructions per core, "
+                        "context switches, page faults, system calls); counting "
+                        "instructions slows compute-bound programs about 2x")
     r.add_argument("--debug", action="store_true", help="show Python tracebacks of internal errors")
     r.add_argument("program", help="the AArch64 ELF to run")
     r.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
@@ -151,6 +155,7 @@ def cmd_run(opts):
     from kernel.binfmt_elf import ExecError
     from kernel.fs.proc import proc_pid_maps
     from kernel.main import Kernel, exit_status
+    from kernel.stats import RunStats
     from kernel.syscalls.strace import StracePrinter
     from kernel.trace import EVENT_CLASSES, MmPrinter, Tracer
 
@@ -180,6 +185,7 @@ def cmd_run(opts):
 
     board = Board(ram_size=opts.mem, cores=opts.cores, va_bits=opts.va_bits)
     kernel = Kernel(board, sysroot=opts.sysroot, trace=trace, deterministic=opts.deterministic)
+    stats = RunStats(kernel) if opts.stats else None
     if opts.maps:
         kernel.exit_hooks.append(
             lambda task: task is kernel.init_task and out.write(proc_pid_maps(task.mm)))
@@ -191,6 +197,8 @@ def cmd_run(opts):
         return e.status
     with forward_sigint(kernel):
         kernel.run(task)
+    if stats is not None:
+        out.write(stats.format(opts.program))
     out.flush()
     if task.death is not None:
         if opts.debug and task.death.traceback:

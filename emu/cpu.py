@@ -124,6 +124,32 @@ def _make_stops_precise(uc, uch):
     return True
 
 
+# Unicorn counts the instructions of a counted run (uc_emu_start with count > 0)
+# in uc->emu_counter, right before emu_count (the count asked for); both are
+# internal.  A run of one CLREX asked for _COUNT_PROBE instructions leaves the
+# pair (1, _COUNT_PROBE) there, which nothing else in the struct resembles.
+_COUNT_PROBE = 0x5EED_A53C_0DE1
+# The count of a run that is not meant to stop by count: it keeps Unicorn's
+# counting hook installed (a run with count 0 deletes it and flushes every
+# translated block, so counted and uncounted runs must never alternate).
+_COUNT_FOREVER = 1 << 62
+
+
+def _find_emu_counter(uch):
+    """The address of uc->emu_counter, or None if it cannot be found."""
+    import unicorn
+    if unicorn.__version__ != UNICORN_PINNED:
+        return None
+    if uclib.uc_emu_start(uch, ROM_VA, ROM_VA + 4, 0, _COUNT_PROBE):
+        return None
+    base = ctypes.cast(uch, ctypes.c_void_p).value
+    raw = ctypes.string_at(base, _UC_SCAN_BYTES)
+    pair = struct.Struct("<QQ")
+    found = [off for off in range(0, _UC_SCAN_BYTES - pair.size, 8)
+             if pair.unpack_from(raw, off) == (1, _COUNT_PROBE)]
+    return base + found[0] if len(found) == 1 else None
+
+
 @functools.lru_cache(maxsize=None)
 def _decoder():
     """Capstone with operand details: how FAR_EL1 is recovered (see _exact_far)."""
@@ -160,6 +186,8 @@ class Core:
         self.stop_requested = False
         self.running = False        # inside uc_emu_start
         self.tb_flush_pending = False
+        self.insns = 0              # instructions executed, once count_instructions() is on
+        self._emu_counter = None    # Unicorn's counter of the current run (a c_size_t)
         self.current = None         # what the kernel runs here (opaque to the core)
         self.active_mm = None       # whose translations the TLB may hold (opaque too)
         self.last_task = None       # who ran here last (opaque too)
@@ -364,10 +392,20 @@ class Core:
         re-raises an exception from a hook."""
         self.stop_requested = False
         self.running = True
+        counter = self._emu_counter
+        if counter is not None and not count:
+            count = _COUNT_FOREVER
         try:
             err = uclib.uc_emu_start(self._uch, pc, _NO_UNTIL, 0, count)
         finally:
             self.running = False
+            if counter is not None:
+                # When the count ends the run, Unicorn's hook has counted one
+                # instruction more and stopped the core before it — unless
+                # stops wait for the end of the block (precise_stop), when
+                # that instruction and the rest of its block do run, counted.
+                n = counter.value
+                self.insns += n if n <= count or self.precise_stop else count
             if self.tb_flush_pending:
                 self.tb_flush_pending = False
                 self.uc.ctl_flush_tb()
@@ -384,8 +422,26 @@ class Core:
         (QEMU keeps the monitor in the CPU state, which a context switch of
         the registers does not touch)."""
         pc = self.pc
-        uclib.uc_emu_start(self._uch, ROM_VA, ROM_VA + 4, 0, 0)
+        # Counted like every other run, or Unicorn would drop its counting
+        # hook and with it every translated block (the CLREX is not added).
+        count = 1 if self._emu_counter is not None else 0
+        uclib.uc_emu_start(self._uch, ROM_VA, ROM_VA + 4, 0, count)
         self.pc = pc
+
+    def count_instructions(self):
+        """From now on count every instruction the core executes in `insns`
+        (an instruction that faults counts again when it is restarted, as it
+        is executed twice).  Unicorn's counter is a hook before every
+        instruction: compute-bound code runs about half as fast.  Returns
+        False when this Unicorn's counter cannot be found."""
+        if self._emu_counter is None:
+            pc = self.pc
+            addr = _find_emu_counter(self._uch)
+            self.pc = pc
+            if addr is None:
+                return False
+            self._emu_counter = ctypes.c_size_t.from_address(addr)
+        return True
 
     def preempt(self):
         """The timer's interrupt: leave run() at the next block boundary.

@@ -40,6 +40,10 @@ class Vectors:
         # untagged_addr(): the VMAs know nothing of pointer tags.
         page, esr = core.far_page & TBI_ADDR_MASK, core.esr_el1
         fault, vma = do_page_fault(task.mm, page, esr)
+        stats = kernel.stats
+        if stats is not None:
+            stats.faults += 1
+            stats.fault_errors += fault not in (0, VM_FAULT_OOM)
         trace = kernel.trace
         if trace.fault:
             trace.emit("fault", addr=core.far_el1, pc=core.elr_el1, esr=esr, vma=vma,

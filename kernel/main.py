@@ -74,6 +74,7 @@ class Kernel:
         self.futex_queues = {}                      # futex key -> [FutexQ] (kernel/futex.py)
         self.exit_hooks = []                        # called with a task before its mm goes
         self.init_task = None
+        self.stats = None                           # a RunStats under --stats (kernel/stats.py)
         self._disasm = Cs(CS_ARCH_ARM64, CS_MODE_ARM)
 
     # -- services the mm code calls back into -------------------------------------

@@ -80,6 +80,11 @@ class PageAllocator:
         elif count < 0:
             raise RuntimeError("put_page on free frame %#x" % pa)
 
+    def nr_touched(self):
+        """How many frames have been handed out at least once (a high-water
+        mark: freed frames are reused before fresh ones)."""
+        return self._fresh
+
     def index(self, pa):
         """Frame number within this RAM (for the flags array)."""
         return (pa >> PAGE_SHIFT) - self.base_pfn

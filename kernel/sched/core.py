@@ -53,12 +53,17 @@ class Scheduler:
         # under --deterministic, after a count of instructions.
         self.quantum = 0 if not deterministic and all(c.precise_stop for c in self.cores) \
             else QUANTUM_INSNS
+        # The deterministic clock advances by the instructions each slice ran
+        # when the cores count them, else by a whole quantum per slice.
+        self.counted = deterministic and all(c.count_instructions() for c in self.cores)
         self.runqueue = collections.deque()
         self.sleepers = set()           # tasks with a deadline or host fds to watch
         self.running_core = None        # the core inside uc_emu_start right now
         self.virtual_ns = 0             # the kernel clock under --deterministic
-        self.nr_switches = 0
-        self.nr_mm_switches = 0         # context switches that changed address space
+        # Per core: tasks switched in, and those switches that changed the
+        # address space (each one flushes the core's untagged Unicorn TLB).
+        self.nr_switches = [0] * len(self.cores)
+        self.nr_mm_switches = [0] * len(self.cores)
         self._epoch = time.monotonic()
         self._ticker = None
         self._ticker_stop = threading.Event()
@@ -197,7 +202,7 @@ class Scheduler:
         core.current = nxt
         if nxt is None:
             return
-        self.nr_switches += 1
+        self.nr_switches[core.index] += 1
         nxt.core = core
         mm = nxt.mm
         if core.active_mm is not mm:
@@ -220,7 +225,7 @@ class Scheduler:
         core.ttbr0 = mm.ttbr0()
         core.flush_tlb()
         mm.cpu_vm_mask.add(core.index)
-        self.nr_mm_switches += 1
+        self.nr_mm_switches[core.index] += 1
         trace = self.kernel.trace
         if trace.tlb:
             trace.emit("switch_mm", core=core.index, mm=mm)
@@ -310,9 +315,10 @@ class Scheduler:
             if task is None:
                 return False
             self.context_switch(core, None, task)
+        insns = core.insns
         self.run_slice(core, task, self.quantum)
         if self.deterministic:
-            self.virtual_ns += QUANTUM_INSNS
+            self.virtual_ns += core.insns - insns if self.counted else QUANTUM_INSNS
         if task.exit_state is not None or task.state != TASK_RUNNING:
             self.context_switch(core, task, None)
         elif not task.cpus_allowed >> core.index & 1:

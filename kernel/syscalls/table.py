@@ -56,6 +56,7 @@ class SyscallTable:
         self.kernel = kernel
         self.trace = kernel.trace
         self.by_nr = {d.nr: d for d in _DEFS}
+        self.counts = None      # a Counter of calls by number under --stats
 
     def el0_svc(self, core):
         """el0_svc(): x8 selects the call, x0-x5 are its arguments, x0 its result.
@@ -68,6 +69,8 @@ class SyscallTable:
         nr = regs[0]
         task = core.current
         d = self.by_nr.get(nr)
+        if self.counts is not None:
+            self.counts[nr] += 1
         task.last_syscall = nr
         task.orig_x0 = regs[1]
         task.sleep_restart = None
