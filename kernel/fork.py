@@ -105,7 +105,7 @@ def dup_mmap(mm, oldmm):
         tmp.vm_flags &= ~VM_LOCKED
         tmp.vm_next = tmp.vm_prev = None
         if mpnt.vm_flags & VM_WIPEONFORK:
-            tmp.anon_vma = None
+            tmp.anon_vma = None         # as if freshly mapped: no chain either
         else:
             anon_vma_fork(tmp, mpnt)
         if tmp.vm_file is not None:

@@ -3,9 +3,9 @@ shape fork gives (kernel/mm/rmap.py): in process, without running code."""
 
 from emu.arch import TTBR_ASID_SHIFT
 from kernel.mm.context import AsidAllocator
-from kernel.mm.mmap import AnonVma
 from kernel.mm.mm_types import VmAreaStruct
-from kernel.mm.rmap import anon_vma_fork, mapping_vmas
+from kernel.mm.mmap import anon_vma_prepare, split_vma
+from kernel.mm.rmap import AnonVma, anon_vma_fork, mapping_vmas, unlink_anon_vmas
 
 from test_vma import Env
 
@@ -84,19 +84,84 @@ def _vma(env, start):
     return VmAreaStruct(env.mm, start, start + 4096, 0, 0)
 
 
+def _chain(vma):
+    return [avc.anon_vma for avc in vma.anon_vma_chain]
+
+
+def _prepared(env, start):
+    """A VMA that got its first anonymous page: anon_vma_prepare()."""
+    vma = _vma(env, start)
+    anon_vma_prepare(vma)
+    return vma
+
+
+def test_anon_vma_prepare_counts_the_vma_and_the_self_parent_link():
+    env = Env()
+    vma = _prepared(env, 0x10000)
+    av = vma.anon_vma
+    assert av.root is av.parent is av
+    assert av.degree == 2
+    assert _chain(vma) == [av] and [c.vma for c in av.rb_root] == [vma]
+
+
 def test_anon_vma_fork_links_child_to_parent():
     env = Env()
-    parent, child = _vma(env, 0x10000), _vma(env, 0x10000)
-    parent.anon_vma = AnonVma()
+    parent = _prepared(env, 0x10000)
+    child = _vma(env, 0x10000)
+    pav = parent.anon_vma
     assert anon_vma_fork(child, parent) == 0
-    assert child.anon_vma is not parent.anon_vma
-    assert child.anon_vma.parent is parent.anon_vma
-    assert child.anon_vma.root is parent.anon_vma.root is parent.anon_vma
-    assert parent.anon_vma.degree == 2 and child.anon_vma.degree == 1
+    cav = child.anon_vma
+    assert cav is not pav
+    assert cav.parent is pav and cav.root is pav
+    assert pav.degree == 3 and cav.degree == 1     # + the child anon_vma; its vma
+    assert _chain(child) == [cav, pav]             # newest first, as list_add
+    assert {c.vma for c in pav.rb_root} == {parent, child}
     grandchild = _vma(env, 0x10000)
     anon_vma_fork(grandchild, child)
-    assert grandchild.anon_vma.root is parent.anon_vma
-    assert grandchild.anon_vma.parent is child.anon_vma
+    gav = grandchild.anon_vma
+    assert gav.root is pav and gav.parent is cav
+    assert _chain(grandchild) == [gav, cav, pav]
+
+
+def test_anon_vma_clone_reuses_an_anon_vma_no_vma_uses():
+    """The chain-explosion fix (7a3ef208e662, v3.19): parent P forks C, C
+    forks G, C exits.  C's anon_vma then has no VMA and one child (degree
+    1), so when G forks, G's child takes it instead of a new one."""
+    env = Env()
+    p = _prepared(env, 0x10000)
+    c = _vma(env, 0x10000)
+    anon_vma_fork(c, p)
+    g = _vma(env, 0x10000)
+    anon_vma_fork(g, c)
+    cav, gav = c.anon_vma, g.anon_vma
+    assert cav.degree == 2                         # its VMA and gav
+    unlink_anon_vmas(c)                            # C exits
+    assert cav.degree == 1 and {x.vma for x in cav.rb_root} == {g}
+    gg = _vma(env, 0x10000)
+    anon_vma_fork(gg, g)
+    assert gg.anon_vma is cav and cav.degree == 2
+    assert _chain(gg) == _chain(g) == [gav, cav, p.anon_vma]
+    # The parent's own anon_vma is never reused: a second child gets a new one.
+    c2 = _vma(env, 0x10000)
+    anon_vma_fork(c2, p)
+    assert c2.anon_vma not in (p.anon_vma, cav)
+
+
+def test_split_and_unmap_keep_the_chain():
+    env = Env()
+    assert env.mmap(0x10000000, 4) == 0x10000000
+    env.write(0x10000000, b"x")
+    (vma,) = env.vmas()
+    av = vma.anon_vma
+    assert split_vma(env.mm, vma, 0x10002000, 0) == 0
+    lo, hi = env.vmas()
+    assert _chain(lo) == _chain(hi) == [av]
+    assert av.degree == 3                          # self link + two VMAs
+    assert {c.vma for c in av.rb_root} == {lo, hi}
+    assert env.munmap(0x10002000, 0x2000) == 0
+    assert av.degree == 2 and {c.vma for c in av.rb_root} == {lo}
+    assert env.munmap(0x10000000, 0x2000) == 0
+    assert av.degree == 0 and not av.rb_root       # the self link went with the last VMA
 
 
 def test_anon_vma_fork_without_anon_pages():
@@ -104,7 +169,7 @@ def test_anon_vma_fork_without_anon_pages():
     parent, child = _vma(env, 0x10000), _vma(env, 0x10000)
     child.anon_vma = AnonVma()
     anon_vma_fork(child, parent)
-    assert child.anon_vma is None
+    assert child.anon_vma is None and child.anon_vma_chain == []
 
 
 def test_mapping_vmas_sees_each_mm_once(tmp_path):

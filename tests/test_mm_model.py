@@ -182,12 +182,13 @@ def verify(env, model):
     for a, b in zip(vmas, vmas[1:]):
         if a.vm_file is None and not a.vm_flags & VM_SHARED:
             assert a.vm_pgoff == a.vm_start >> PAGE_SHIFT, "anonymous %r has a stray pgoff" % a
-        # Identical flags, same file, contiguous pgoff and compatible anon_vmas
-        # (is_mergeable_anon_vma(): unset matches anything, set ones must be the
-        # same; every chain is singular without fork): every path that makes
-        # two such VMAs adjacent runs vma_merge(), which merges them.
+        # Identical flags, same file, contiguous pgoff and the same anon_vma
+        # (or none): every path that makes two such VMAs adjacent runs
+        # vma_merge(), which merges them.  (With one anon_vma unset the answer
+        # depends on which side is merged into which: is_mergeable_anon_vma()
+        # wants the VMA merged into to be chained to exactly one anon_vma.)
         if (a.vm_end == b.vm_start and a.vm_flags == b.vm_flags and a.vm_file is b.vm_file
-                and (a.anon_vma is None or b.anon_vma is None or a.anon_vma is b.anon_vma)
+                and a.anon_vma is b.anon_vma
                 and b.vm_pgoff == a.vm_pgoff + ((a.vm_end - a.vm_start) >> PAGE_SHIFT)):
             raise AssertionError("%r and %r were left unmerged" % (a, b))
     # Contents (through the ptes, whatever the protection) and rss.

@@ -15,7 +15,7 @@ class VmAreaStruct(RbNode):
 
     __slots__ = ("vm_start", "vm_end", "vm_next", "vm_prev", "rb_subtree_gap",
                  "vm_mm", "vm_page_prot", "vm_flags", "vm_pgoff", "vm_file",
-                 "anon_vma", "vm_private_data")
+                 "anon_vma", "anon_vma_chain", "vm_private_data")
 
     def __init__(self, mm, start, end, flags, page_prot, pgoff=0, file=None):
         self.rb_parent = self.rb_left = self.rb_right = None
@@ -29,10 +29,10 @@ class VmAreaStruct(RbNode):
         self.vm_flags = flags
         self.vm_pgoff = pgoff
         self.vm_file = file
-        # Linux links anonymous pages to an anon_vma for reverse mapping; with
-        # no swap and no fork yet, all we keep is whether the VMA has one,
-        # which is what vma_merge compares.
+        # The anon_vma this VMA's new anonymous pages go to, and the chain of
+        # every anon_vma its pages may belong to (kernel/mm/rmap.py).
         self.anon_vma = None
+        self.anon_vma_chain = []
         self.vm_private_data = None
 
     @property
@@ -40,7 +40,8 @@ class VmAreaStruct(RbNode):
         return self
 
     def copy(self):
-        """`*new = *vma` in __split_vma(): same fields, unlinked."""
+        """`*new = *vma` in __split_vma(): same fields, unlinked, and an empty
+        anon_vma_chain (the caller clones it: anon_vma_clone/anon_vma_fork)."""
         new = VmAreaStruct(self.vm_mm, self.vm_start, self.vm_end, self.vm_flags,
                            self.vm_page_prot, self.vm_pgoff, self.vm_file)
         new.anon_vma = self.anon_vma

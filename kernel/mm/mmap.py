@@ -21,6 +21,7 @@ from kernel.mm.mm import (
     vm_get_page_prot,
 )
 from kernel.mm.mm_types import VmAreaStruct
+from kernel.mm.rmap import AnonVma, anon_vma_chain_link, anon_vma_clone, unlink_anon_vmas
 from kernel.mm.rbtree import (
     rb_declare_callbacks, rb_erase_augmented, rb_insert_augmented, rb_link_node,
 )
@@ -252,8 +253,11 @@ def __vma_unlink(mm, vma):
 
 
 def _remove_merged(mm, vma):
-    """The VMA a merge swallowed: unlink it and drop its file (fput)."""
+    """The VMA a merge swallowed: unlink it, unchain it from its anon_vmas
+    (anon_vma_merge(): the survivor has the same anon_vma) and drop its
+    file (fput)."""
     __vma_unlink(mm, vma)
+    unlink_anon_vmas(vma)
     if vma.vm_file is not None:
         vma.vm_file.put()
     trace = mm.kernel.trace
@@ -273,14 +277,16 @@ def __vma_adjust(mm, vma, start, end, pgoff, insert=None, expand=None):
       * with expand == the next VMA and end reaching its end, vma itself is
         the one removed and the next VMA takes [start, end) (case 8);
       * `insert` (from split_vma) is linked into the space vma gives up.
-    Omits: i_mmap/anon_vma interval trees, uprobes, the locking.
+    The VMA that takes over another's pages (the importer) is first given
+    the exporter's anon_vma and chain, or those pages would lose their
+    reverse mapping.  Omits: the i_mmap tree, uprobes, the locking.
     """
     nxt = vma.vm_next
     if insert is None and nxt is not None and expand is nxt and expand is not vma \
             and end >= nxt.vm_end:
-        # Case 8: vma disappears into its successor, which takes its pages.
-        if nxt.anon_vma is None:
-            nxt.anon_vma = vma.anon_vma
+        # Case 8: vma disappears into its successor, which takes its pages;
+        # is_mergeable_anon_vma() let this happen only if the successor
+        # already has vma's anon_vma (or vma has none).
         _remove_merged(mm, vma)
         nxt.vm_start = start
         nxt.vm_pgoff = pgoff
@@ -290,20 +296,20 @@ def __vma_adjust(mm, vma, start, end, pgoff, insert=None, expand=None):
     while insert is None and nxt is not None and nxt.vm_end <= end and nxt is not vma:
         removed.append(nxt)
         nxt = nxt.vm_next
-    # The VMA that takes over pages of another (the importer) must share the
-    # exporter's anon_vma, or those pages would lose their reverse mapping.
-    for dead in removed:
-        if vma.anon_vma is None:
-            vma.anon_vma = dead.anon_vma
+    if removed:                                         # cases 1, 6, 7
+        # The first removed VMA exports its anon_vma, or (case 6) the one
+        # after it if it has none.
+        exporter = removed[0]
+        if exporter.anon_vma is None and len(removed) > 1:
+            exporter = removed[1]
+        _import_anon_vma(vma, exporter)
     if insert is None and nxt is not None:
         if nxt.vm_start < end:                          # case 5: trim next
-            if vma.anon_vma is None:
-                vma.anon_vma = nxt.anon_vma
+            _import_anon_vma(vma, nxt)
             nxt.vm_pgoff += (end - nxt.vm_start) >> PAGE_SHIFT
             nxt.vm_start = end
         elif expand is nxt and end < vma.vm_end:        # case 4: next grows down
-            if nxt.anon_vma is None:
-                nxt.anon_vma = vma.anon_vma
+            _import_anon_vma(nxt, vma)
             nxt.vm_pgoff -= (nxt.vm_start - end) >> PAGE_SHIFT
             nxt.vm_start = end
     for dead in removed:
@@ -321,6 +327,14 @@ def __vma_adjust(mm, vma, start, end, pgoff, insert=None, expand=None):
     return vma
 
 
+def _import_anon_vma(importer, exporter):
+    """__vma_adjust()'s "easily overlooked" step: the VMA growing over
+    another's pages takes its anon_vma and chain if it has none."""
+    if exporter.anon_vma is not None and importer.anon_vma is None:
+        importer.anon_vma = exporter.anon_vma
+        anon_vma_clone(importer, exporter)
+
+
 # -- merging and splitting ----------------------------------------------------
 
 def is_mergeable_vma(vma, file, vm_flags):
@@ -328,23 +342,28 @@ def is_mergeable_vma(vma, file, vm_flags):
     return vma.vm_flags == vm_flags and vma.vm_file is file
 
 
-def is_mergeable_anon_vma(anon_vma1, anon_vma2):
-    """is_mergeable_anon_vma() — without fork every anon_vma chain is singular,
-    so an unset anon_vma merges with anything and two set ones must agree."""
-    return anon_vma1 is None or anon_vma2 is None or anon_vma1 is anon_vma2
+def is_mergeable_anon_vma(anon_vma1, anon_vma2, vma):
+    """is_mergeable_anon_vma() — two set anon_vmas must be the same; an
+    unset one merges with anything, except into a VMA (when one is given)
+    whose chain is not exactly one anon_vma: a VMA a forked child inherited
+    never grows by merging (nor does one that has no anon_vma at all)."""
+    if (anon_vma1 is None or anon_vma2 is None) and (
+            vma is None or len(vma.anon_vma_chain) == 1):
+        return True
+    return anon_vma1 is anon_vma2
 
 
 def can_vma_merge_before(vma, vm_flags, anon_vma, file, vm_pgoff):
     """can_vma_merge_before() — may a region ending at vma.vm_start join vma?"""
     return (is_mergeable_vma(vma, file, vm_flags)
-            and is_mergeable_anon_vma(anon_vma, vma.anon_vma)
+            and is_mergeable_anon_vma(anon_vma, vma.anon_vma, vma)
             and vma.vm_pgoff == vm_pgoff)
 
 
 def can_vma_merge_after(vma, vm_flags, anon_vma, file, vm_pgoff):
     """can_vma_merge_after() — may a region starting at vma.vm_end join vma?"""
     if not (is_mergeable_vma(vma, file, vm_flags)
-            and is_mergeable_anon_vma(anon_vma, vma.anon_vma)):
+            and is_mergeable_anon_vma(anon_vma, vma.anon_vma, vma)):
         return False
     return vma.vm_pgoff + ((vma.vm_end - vma.vm_start) >> PAGE_SHIFT) == vm_pgoff
 
@@ -368,7 +387,7 @@ def vma_merge(mm, prev, addr, end, vm_flags, anon_vma, file, pgoff):
             can_vma_merge_after(prev, vm_flags, anon_vma, file, pgoff):
         if nxt is not None and end == nxt.vm_start and \
                 can_vma_merge_before(nxt, vm_flags, anon_vma, file, pgoff + pglen) and \
-                is_mergeable_anon_vma(prev.anon_vma, nxt.anon_vma):
+                is_mergeable_anon_vma(prev.anon_vma, nxt.anon_vma, None):
             case = "1" if area is nxt else "6"  # pragma: no mutate (tracing)
             __vma_adjust(mm, prev, prev.vm_start, nxt.vm_end, prev.vm_pgoff, expand=prev)
         else:
@@ -397,6 +416,7 @@ def __split_vma(mm, vma, addr, new_below):
     (new_below) or above addr.  Returns 0 (no failure mode without memory
     policies)."""
     new = vma.copy()
+    anon_vma_clone(new, vma)
     if new.vm_file is not None:
         new.vm_file.get()
     if new_below:
@@ -459,16 +479,29 @@ def split_vma(mm, vma, addr, new_below):
 
 
 def anon_vma_prepare(vma):
-    """anon_vma_prepare() — give vma an anon_vma before its first anonymous page,
-    reusing a compatible neighbour's (find_mergeable_anon_vma) so they can
-    still merge later."""
+    """anon_vma_prepare() — give vma an anon_vma before its first anonymous
+    page: a neighbour's it could merge with (find_mergeable_anon_vma), else
+    a new one, which counts the vma and its own self-parent link in its
+    degree.  (mm/rmap.c's; here beside find_mergeable_anon_vma.)"""
     if vma.anon_vma is not None:
         return
+    anon_vma = find_mergeable_anon_vma(vma)
+    if anon_vma is None:
+        anon_vma = AnonVma()
+    vma.anon_vma = anon_vma
+    anon_vma_chain_link(vma, anon_vma)
+    anon_vma.degree += 1
+
+
+def find_mergeable_anon_vma(vma):
+    """find_mergeable_anon_vma() — the next VMA's anon_vma, else the
+    previous one's, if that VMA could merge with vma (reusable_anon_vma():
+    compatible and chained to that anon_vma alone); else None."""
     for near in (vma.vm_next, vma.vm_prev):
-        if near is not None and near.anon_vma is not None and anon_vma_compatible(vma, near):
-            vma.anon_vma = near.anon_vma
-            return
-    vma.anon_vma = AnonVma()
+        if near is not None and near.anon_vma is not None and \
+                len(near.anon_vma_chain) == 1 and anon_vma_compatible(vma, near):
+            return near.anon_vma
+    return None
 
 
 def anon_vma_compatible(a, b):
@@ -479,20 +512,6 @@ def anon_vma_compatible(a, b):
     return (a.vm_end == b.vm_start and a.vm_file is b.vm_file
             and (a.vm_flags ^ b.vm_flags) & ~ignore == 0
             and b.vm_pgoff == a.vm_pgoff + ((b.vm_start - a.vm_start) >> PAGE_SHIFT))
-
-
-class AnonVma:
-    """struct anon_vma: the reverse-map root of a VMA's anonymous pages.
-
-    A child's anon_vma made by fork (kernel/mm/rmap.py anon_vma_fork) points
-    at its parent's and shares its root, as in Linux; merging compares
-    identity."""
-    __slots__ = ("root", "parent", "degree")
-
-    def __init__(self, parent=None):
-        self.parent = parent if parent is not None else self
-        self.root = parent.root if parent is not None else self
-        self.degree = 1
 
 
 # -- accounting ----------------------------------------------------------------
@@ -880,8 +899,10 @@ def unmap_region(mm, vmas, prev, start, end):
 
 
 def remove_vma(mm, vma):
-    """remove_vma() — account the VMA's pages away and drop its file."""
+    """remove_vma() — account the VMA's pages away, unchain it from its
+    anon_vmas (free_pgtables()'s unlink_anon_vmas) and drop its file."""
     vm_stat_account(mm, vma.vm_flags, -((vma.vm_end - vma.vm_start) >> PAGE_SHIFT))
+    unlink_anon_vmas(vma)
     trace = mm.kernel.trace
     if trace.vma:  # pragma: no mutate block (tracing only)
         trace.emit("vma_remove", mm=mm, vma=vma, reason="unmapped")

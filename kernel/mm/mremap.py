@@ -15,6 +15,7 @@ from kernel.mm.mmap import (
     get_unmapped_area,
     is_err, may_expand_vm, offset_in_page, vm_stat_account, vma_link, vma_merge,
 )
+from kernel.mm.rmap import anon_vma_clone
 from kernel.uapi import MAP_FIXED, MAP_SHARED, MREMAP_FIXED, MREMAP_MAYMOVE, RLIMIT_MEMLOCK
 
 
@@ -33,6 +34,7 @@ def copy_vma(vma, addr, length, pgoff):
     new = VmAreaStruct(mm, addr, addr + length, vma.vm_flags, vma.vm_page_prot, pgoff,
                        vma.vm_file)
     new.anon_vma = vma.anon_vma
+    anon_vma_clone(new, vma)
     if vma.vm_file is not None:
         vma.vm_file.get()
     vma_link(mm, new, prev, parent, left)

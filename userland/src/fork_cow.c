@@ -11,7 +11,11 @@
  * A 1 MiB region rewritten by the child is intact in the parent.  The
  * parent's pages are still writable after the child is gone (the COW break
  * on the parent's side, or reuse of the page once the child dropped it).
- * munmap/mprotect in the child do not touch the parent's VMAs.  vfork():
+ * munmap/mprotect in the child do not touch the parent's VMAs.  The
+ * anon_vma chains fork builds decide merging: a VMA the child inherited with
+ * anonymous pages (chained to its parent's anon_vma and its own) does not
+ * grow when the child maps next to it, while the parent's does, and so do
+ * the child's own VMAs and inherited ones that never had pages.  vfork():
  * the child's writes are the parent's, and the parent runs only once the
  * child has exited; a vfork child's failed execve then _exit(127).
  */
@@ -211,6 +215,73 @@ static void check_vfork(void)
  * checks only (qemu-user implements vfork() as fork(), so the test compares
  * `cow` with qemu and the whole program with the host kernel).
  */
+/* How many VMAs of /proc/self/maps overlap [lo, hi). */
+static int vmas_in(char *lo, char *hi)
+{
+    char line[512];
+    int n = 0;
+    FILE *f = fopen("/proc/self/maps", "r");
+
+    while (f && fgets(line, sizeof line, f)) {
+        unsigned long s, e;
+        if (sscanf(line, "%lx-%lx", &s, &e) == 2 && s < (unsigned long)hi &&
+            e > (unsigned long)lo)
+            n++;
+    }
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* Map one more page right after `at` (MAP_FIXED, inside our own reservation). */
+static void map_after(char *at)
+{
+    mmap(at + PAGE, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+}
+
+static void check_anon_vma_merging(void)
+{
+    /* A PROT_NONE reservation keeps other mappings out of the way. */
+    char *r = mmap(NULL, 16 * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *written = mmap(r + 2 * PAGE, PAGE, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    char *unwritten = mmap(r + 6 * PAGE, PAGE, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+
+    written[0] = 1;
+    int fds[2];
+    if (pipe(fds) < 0)
+        return;
+    pid_t child = xfork();
+    if (child == 0) {
+        map_after(written);
+        map_after(unwritten);
+        char *own = mmap(r + 10 * PAGE, PAGE, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        own[0] = 1;
+        map_after(own);
+        char counts[3] = { (char)vmas_in(written, written + 2 * PAGE),
+                           (char)vmas_in(unwritten, unwritten + 2 * PAGE),
+                           (char)vmas_in(own, own + 2 * PAGE) };
+        _exit(write(fds[1], counts, 3) == 3 ? 0 : 1);
+    }
+    char counts[3] = { 0, 0, 0 };
+    wait_for(child);
+    if (read(fds[0], counts, 3) != 3)
+        counts[0] = 0;
+    close(fds[0]);
+    close(fds[1]);
+    map_after(written);
+    int parent = vmas_in(written, written + 2 * PAGE);
+    CHECK(counts[0] == 2, "child: a new page next to an inherited written VMA stays apart: "
+          "%d VMA(s)", counts[0]);
+    CHECK(counts[1] == 1, "child: next to an inherited VMA without pages it merges: %d VMA(s)",
+          counts[1]);
+    CHECK(counts[2] == 1, "child: next to its own written VMA it merges: %d VMA(s)", counts[2]);
+    CHECK(parent == 1, "parent: next to its written VMA it merges: %d VMA(s)", parent);
+    munmap(r, 16 * PAGE);
+}
+
 int main(int argc, char **argv)
 {
     int do_cow = argc < 2 || strcmp(argv[1], "cow") == 0;
@@ -230,6 +301,7 @@ int main(int argc, char **argv)
         check_private_file();
         check_big_region();
         check_vma_changes_stay_in_child();
+        check_anon_vma_merging();
     }
     if (do_vfork) {
         printf("vfork:\n");
