@@ -117,15 +117,21 @@ def describe_death(task, program):
         code = {SEGV_MAPERR: "SEGV_MAPERR: no mapping", SEGV_ACCERR: "SEGV_ACCERR: not permitted",
                 BUS_ADRERR: "BUS_ADRERR: past the end of the file"}.get(d.code, "")
         at = " at address %#x" % d.addr if d.addr is not None else ""
-        return "a53emu: %s: %s (%s) on %s%s%s" % (
+        return "a53emu: %s: %s (%s) on %s%s%s%s" % (
             program, "Segmentation fault" if d.sig == SIGSEGV else "Bus error", code,
-            d.reason or "access", at, where)
+            d.reason or "access", at, where, core_dumped(task))
     text = "a53emu: %s: killed by %s" % (program, d.name)
     if d.reason:
         text += ": " + d.reason
     if d.sig in (SIGILL, SIGFPE, SIGTRAP):     # the instruction itself was the cause
         text += where
-    return text
+    return text + core_dumped(task)
+
+
+def core_dumped(task):
+    """' (core dumped)' when the wait status has WCOREDUMP, as shells say."""
+    from kernel.coredump import WCOREFLAG
+    return " (core dumped)" if task.exit_code & WCOREFLAG else ""
 
 
 @contextlib.contextmanager

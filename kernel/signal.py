@@ -23,6 +23,7 @@ rt_sigreturn restores everything from uc.
 import errno
 import struct
 
+from kernel.coredump import WCOREFLAG, do_coredump
 from kernel.sched.task import TASK_RUNNING, TASK_STOPPED
 from kernel.sched.wait import ERESTARTNOINTR, ERESTARTSYS
 from kernel.uaccess import Efault
@@ -268,8 +269,10 @@ def do_signal(task, core):
                 do_signal_stop(task, sig)
                 break
             pc = info.pc if info.pc is not None else core.pc
-            do_group_exit(task, sig, Death(sig, info.code, info.addr, pc,
-                                                            info.reason))
+            code = sig
+            if sig in SIG_KERNEL_COREDUMP and do_coredump(task, info):
+                code |= WCOREFLAG
+            do_group_exit(task, code, Death(sig, info.code, info.addr, pc, info.reason))
             return
         if restart is not None:
             _handle_restart(task, core, restart, action[1])

@@ -1,0 +1,74 @@
+/*
+ * coredump.c - a child killed by SIGSEGV dumps core when RLIMIT_CORE lets it.
+ *
+ *   coredump none    RLIMIT_CORE 0 (the default): no core, WCOREDUMP clear
+ *   coredump dump    unlimited: WCOREDUMP set, ./core written
+ *   coredump small   8192 bytes: WCOREDUMP set, ./core cut at 8192 bytes
+ *   coredump self    unlimited, and the program itself (no child) faults
+ *
+ * The child has a second thread (parked in pause()) when it faults, and
+ * leaves markers the test finds in the core: a heap string, a .data word
+ * and a register value.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+volatile unsigned long data_marker = 0x1234;
+char *volatile heap_marker;     /* escapes, so the compiler keeps the string */
+
+static void *parked(void *arg)
+{
+    (void)arg;
+    for (;;)
+        pause();
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    const char *mode = argc > 1 ? argv[1] : "none";
+    struct rlimit rl = { 0, RLIM_INFINITY };
+
+    if (strcmp(mode, "dump") == 0 || strcmp(mode, "self") == 0)
+        rl.rlim_cur = RLIM_INFINITY;
+    else if (strcmp(mode, "small") == 0)
+        rl.rlim_cur = 8192;
+    if (setrlimit(RLIMIT_CORE, &rl) != 0) {
+        perror("setrlimit");
+        return 1;
+    }
+    unlink("core");
+    fflush(stdout);
+    pid_t pid = strcmp(mode, "self") == 0 ? 0 : fork();
+    if (pid == 0) {
+        heap_marker = malloc(64);
+        strcpy(heap_marker, "heap-marker-a53emu-core");
+        data_marker = 0xC0DEDC0DEUL;
+        pthread_t t;
+        pthread_create(&t, NULL, parked, NULL);
+        usleep(10000);
+#ifdef __aarch64__
+        register unsigned long x19 __asm__("x19") = 0xA53A53A53UL;
+        __asm__ volatile("str xzr, [%0]" : : "r"(16UL), "r"(x19) : "memory");
+#else
+        *(volatile int *)16 = 0;
+#endif
+        _exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    struct stat sb;
+    int have = stat("core", &sb) == 0;
+    printf("%s: signaled=%d sig=%d WCOREDUMP=%d core=%s size=%lld\n", mode,
+           WIFSIGNALED(st), WIFSIGNALED(st) ? WTERMSIG(st) : 0,
+           WIFSIGNALED(st) && WCOREDUMP(st) ? 1 : 0, have ? "yes" : "no",
+           have ? (long long)sb.st_size : 0LL);
+    return 0;
+}
