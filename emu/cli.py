@@ -54,7 +54,7 @@ def build_parser():
     r.add_argument("-U", dest="unsetenv", action="append", default=[], metavar="VAR",
                    help="remove VAR from the program's environment")
     r.add_argument("--trace", default="", metavar="CLASSES",
-                   help="comma-separated: syscall, fault, vma, pte, tlb, or all")
+                   help="comma-separated: syscall, fault, vma, pte, tlb, sched, or all")
     r.add_argument("--trace-file", metavar="FILE", help="write traces here instead of stderr")
     r.add_argument("--maps", action="store_true",
                    help="print the program's final /proc/self/maps when it exits")
@@ -186,7 +186,7 @@ def cmd_run(opts):
             return 2
     if trace.syscall:
         trace.subscribe(StracePrinter(out))
-    if any(getattr(trace, c) for c in ("fault", "vma", "pte", "tlb")):
+    if any(getattr(trace, c) for c in ("fault", "vma", "pte", "tlb", "sched")):
         trace.subscribe(MmPrinter(out))
 
     board = Board(ram_size=opts.mem, cores=opts.cores, va_bits=opts.va_bits)

@@ -16,7 +16,7 @@ from emu.arch import (
 )
 from kernel.mm.mm import PTE_DIRTY, PTE_PROT_NONE, PTE_SPECIAL
 
-EVENT_CLASSES = ("syscall", "fault", "vma", "pte", "tlb")
+EVENT_CLASSES = ("syscall", "fault", "vma", "pte", "tlb", "sched")
 
 
 class Tracer:
@@ -77,7 +77,7 @@ def errno_text(value):
 
 
 class MmPrinter:
-    """Prints fault/vma/pte/tlb events, one line each, prefixed by their class."""
+    """Prints fault/vma/pte/tlb/sched events, one line each, prefixed by their class."""
 
     def __init__(self, out):
         self.out = out
@@ -127,6 +127,13 @@ class MmPrinter:
         mm = f["mm"]
         return "[tlb] core %d switch_mm to asid %d (pgd %#x): whole TLB flushed" % (
             f["core"], mm.asid, mm.pgd)
+
+    def _sched_switch(self, f):
+        """Linux's sched_switch tracepoint; the idle task is swapper/N, pid 0."""
+        core, prev, nxt = f["core"], f["prev"], f["next"]
+        prev_comm, prev_pid = (prev.comm, prev.pid) if prev is not None else ("swapper/%d" % core, 0)
+        return "[sched] core %d: prev_comm=%s prev_pid=%d ==> next_comm=%s next_pid=%d" % (
+            core, prev_comm, prev_pid, nxt.comm, nxt.pid)
 
     def _tlb_flush(self, f):
         if f["start"] is None:

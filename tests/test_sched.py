@@ -83,7 +83,7 @@ def test_deterministic_runs_are_identical(libc, tmp_path):
     runs = []
     for i in range(2):
         trace = tmp_path / ("trace%d" % i)
-        p = run_a53emu(["--deterministic", "--trace", "syscall", "--trace-file", trace,
+        p = run_a53emu(["--deterministic", "--trace", "syscall,sched", "--trace-file", trace,
                         userland_path(libc, "threads")], cwd=tmp_path, env=env_clean(),
                        timeout=120)
         assert p.returncode == 0, p.stderr
@@ -91,6 +91,30 @@ def test_deterministic_runs_are_identical(libc, tmp_path):
         trace.unlink()
     assert runs[0] == runs[1]
     assert b"clone(" in runs[0][1]
+    assert b"[sched] core 1: prev_comm=swapper/1 prev_pid=0 ==> next_comm=threads" in runs[0][1]
+
+
+def test_sched_trace_shows_which_core_runs_which_task(tmp_path):
+    """--trace sched prints a sched_switch line whenever a core takes up a
+    different task: the first task on each core comes after the idle task
+    (swapper/N, pid 0), a dead task is never a prev, and each line's prev
+    is the task the same core ran last."""
+    p = run_a53emu(["--trace", "sched", userland_path("musl", "threads")], cwd=tmp_path,
+                   env=env_clean(), timeout=120)
+    assert p.returncode == 0, p.stderr
+    lines = [ln for ln in p.stderr.decode().splitlines() if ln.startswith("[sched]")]
+    assert lines[0] == ("[sched] core 0: prev_comm=swapper/0 prev_pid=0 ==> "
+                        "next_comm=threads next_pid=1")
+    last = {}
+    for ln in lines:
+        m = re.match(r"\[sched\] core (\d): prev_comm=\S+ prev_pid=(\d+) ==> "
+                     r"next_comm=\S+ next_pid=(\d+)$", ln)
+        assert m, ln
+        core, prev, nxt = m.groups()
+        assert prev != nxt
+        assert prev == last.get(core, "0") or prev == "0", (ln, last)
+        last[core] = nxt
+    assert set(last) == {"0", "1"}
 
 
 @pytest.mark.parametrize("cores,seen", [(1, "0"), (2, "0 1")])

@@ -210,6 +210,11 @@ class Scheduler:
         core.load_context(nxt.context)
         if core.last_task is not nxt:
             core.clear_exclusive()      # the exception return into another task
+            trace = self.kernel.trace
+            if trace.sched:
+                last = core.last_task
+                trace.emit("sched_switch", core=core.index, next=nxt,
+                           prev=last if last is not None and last.exit_state is None else None)
         core.last_task = nxt
         nxt.context = None
         nxt.slice_start = time.monotonic()
