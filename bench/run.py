@@ -95,11 +95,16 @@ def main():
             continue
         report(name, ours, theirs, unit, theirs / ours, "(reported)", True)
     prog = [str(BIN / "bench_threads_compute"), "20000000"]
+    per_core = []
     try:
         theirs = min(run([qemu] + prog)[0] for _ in range(2))
         ours = min(run(A53EMU + prog)[0] for _ in range(2))
         report("threads compute (wall)", "%.2f" % ours, "%.2f" % theirs, "s", ours / theirs,
                "(reported)", True)
+        # Where the two threads ran: --stats counts instructions per core
+        # (in a separate run: counting slows the cores down).
+        stats = run(A53EMU + ["--stats", "--trace-file", "/dev/stdout"] + prog)[1]
+        per_core = re.findall(r"^\s*([\d,]+)\s+instructions\s+# core (\d+)", stats, re.M)
     except WorkloadFailed as e:
         print(e, file=sys.stderr)
         report("threads compute (wall)", "failed", "-", "-", float("nan"), "(reported)", False)
@@ -119,6 +124,9 @@ def main():
     print(fmt % head)
     for r in rows:
         print(fmt % (r[0], r[1], r[2], r[3], "%.2fx" % r[4], r[5], r[6]))
+    if per_core:
+        print("\nthreads compute under --stats: " + ", ".join(
+            "core %s executed %s instructions" % (core, n) for n, core in per_core))
     print("\na53emu's fault rate with 10000 extra VMAs is %.0f%% of the rate with 10 "
           "(target: within 20%%): %s" % (100.0 * many / few, "ok" if scaling_ok else "MISSED"))
     return 1 if failed or not scaling_ok else 0
