@@ -68,7 +68,48 @@ def build_parser():
     r.add_argument("--debug", action="store_true", help="show Python tracebacks of internal errors")
     r.add_argument("program", help="the AArch64 ELF to run")
     r.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
+    w = sub.add_parser(
+        "walk", parents=[r], add_help=False,
+        usage="a53emu walk [run options] --at exit|syscall:N PROGRAM [ARGS...] -- ADDR...",
+        help="show the MMU's walk of addresses at a moment of a run",
+        description="Run PROGRAM until the moment given by --at, then show, for each "
+                    "ADDR, the table walk through the task's translation tables, its VMA "
+                    "and what a read, a write and an instruction fetch would do.  The "
+                    "program is stopped there.")
+    w.add_argument("--at", required=True, type=parse_moment, metavar="exit|syscall:N",
+                   help="when: as the program exits, or on entry to the Nth system call "
+                        "(counted over all tasks, from 1)")
     return p
+
+
+def parse_moment(text):
+    """'exit' -> ('exit', 0); 'syscall:N' -> ('syscall', N) with N >= 1."""
+    if text == "exit":
+        return "exit", 0
+    kind, _, n = text.partition(":")
+    if kind == "syscall" and n.isdigit() and int(n) >= 1:
+        return "syscall", int(n)
+    raise argparse.ArgumentTypeError("%r: expected exit or syscall:N (N >= 1)" % text)
+
+
+def split_walk_args(parser, argv):
+    """argv without the addresses after its last '--', and the addresses
+    (argparse would drop the '--' itself from PROGRAM's arguments)."""
+    if "--" not in argv:
+        parser.error("walk: give the addresses after --, e.g. -- 0x400000")
+    cut = len(argv) - 1 - argv[::-1].index("--")
+    addrs = []
+    for text in argv[cut + 1:]:
+        try:
+            addr = int(text, 0)
+        except ValueError:
+            addr = -1
+        if not 0 <= addr < 1 << 64:
+            parser.error("walk: %r is not an address (e.g. 0x400000)" % text)
+        addrs.append(addr)
+    if not addrs:
+        parser.error("walk: give at least one address after --")
+    return argv[:cut], addrs
 
 
 def guest_environment(setenv, unsetenv):
@@ -191,6 +232,9 @@ def cmd_run(opts):
 
     board = Board(ram_size=opts.mem, cores=opts.cores, va_bits=opts.va_bits)
     kernel = Kernel(board, sysroot=opts.sysroot, trace=trace, deterministic=opts.deterministic)
+    walk = getattr(opts, "walk", None)
+    if walk is not None:
+        install_walk(kernel, walk)
     stats = RunStats(kernel) if opts.stats else None
     if opts.maps:
         kernel.exit_hooks.append(
@@ -206,17 +250,74 @@ def cmd_run(opts):
     if stats is not None:
         out.write(stats.format(opts.program))
     out.flush()
+    if walk is not None and walk.done and walk.kind != "exit":
+        return 0        # the board was stopped after the walk: no death to report
     if task.death is not None:
         if opts.debug and task.death.traceback:
             sys.stderr.write(task.death.traceback)
         print(describe_death(task, opts.program), file=sys.stderr)
         if task.death.internal:
             return EXIT_INTERNAL
+    if walk is not None:
+        return walk.status()
     return exit_status(task)
 
 
+class WalkRequest:
+    """`a53emu walk`: the moment, the addresses, and whether it was reached."""
+
+    def __init__(self, moment, addrs):
+        self.kind, self.n = moment
+        self.addrs = addrs
+        self.done = False
+        self.calls = 0
+
+    def status(self):
+        if self.done:
+            return 0
+        print("a53emu: walk: the program ended after %d system calls, before %s" % (
+            self.calls, "syscall:%d" % self.n), file=sys.stderr)
+        return 1
+
+
+def install_walk(kernel, walk):
+    """Print the walks at the moment asked for; then stop the board."""
+    from kernel.signal import kill_info, send_signal
+    from kernel.uapi import SIGKILL
+    from kernel.walk import describe_walk
+
+    def show(task, where):
+        print("walk %s:" % where)
+        for addr in walk.addrs:
+            print("\n".join(describe_walk(kernel, task, addr)))
+        sys.stdout.flush()
+        walk.done = True
+
+    if walk.kind == "exit":
+        kernel.exit_hooks.append(
+            lambda task: task is kernel.init_task and not walk.done and show(task, "at exit"))
+        return
+
+    def on_enter(task, nr):
+        walk.calls += 1
+        if walk.calls == walk.n and not walk.done:
+            from kernel.syscalls.table import syscall_name
+            show(task, "on entry to system call %d (%s)" % (walk.n, syscall_name(nr)))
+            for t in list(kernel.tasks.values()):
+                if t is t.group_leader and t.exit_state is None:
+                    send_signal(t, kill_info(t, SIGKILL), group=True)
+    kernel.syscalls.on_enter = on_enter
+
+
 def main(argv=None):
-    opts = build_parser().parse_args(argv)
+    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    addrs = None
+    if argv[:1] == ["walk"]:
+        argv, addrs = split_walk_args(parser, argv)
+    opts = parser.parse_args(argv)
+    if addrs is not None:
+        opts.walk = WalkRequest(opts.at, addrs)
     try:
         return cmd_run(opts)
     except KeyboardInterrupt:

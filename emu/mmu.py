@@ -104,6 +104,30 @@ class Mmu:
             level += 1
             shift -= TABLE_INDEX_BITS
 
+    def walk_steps(self, ttbr0, va):
+        """The walk of va one descriptor at a time, for people reading it:
+        a list of (level, index, table, desc_pa, desc), ending at the leaf or
+        at the descriptor that stops the walk (invalid, or a table address
+        outside RAM, then desc_pa is None).  `walk` is the same walk, fast."""
+        steps = []
+        va &= TBI_ADDR_MASK
+        table = ttbr0 & TTBR_BADDR_MASK
+        level, shift = self.start_level, self.start_shift
+        while level <= 3:
+            index = (va >> shift) & ((1 << TABLE_INDEX_BITS) - 1)
+            if not self.memory.base <= table < self.memory.end:
+                steps.append((level, index, table, None, 0))
+                break
+            desc_pa = table + index * 8
+            desc = _unpack_u64(self.memory.view, desc_pa - self.memory.base)[0]
+            steps.append((level, index, table, desc_pa, desc))
+            if not desc & DESC_VALID or level == 3 or not desc & DESC_TABLE:
+                break
+            table = desc & DESC_ADDR_MASK
+            level += 1
+            shift -= TABLE_INDEX_BITS
+        return steps
+
     @staticmethod
     def output_address(level, desc, va):
         """Physical address of the 4 KiB page holding va in a leaf translation."""

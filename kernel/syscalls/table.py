@@ -57,6 +57,7 @@ class SyscallTable:
         self.trace = kernel.trace
         self.by_nr = {d.nr: d for d in _DEFS}
         self.counts = None      # a Counter of calls by number under --stats
+        self.on_enter = None    # a callable(task, nr) run on entry (`a53emu walk`)
 
     def el0_svc(self, core):
         """el0_svc(): x8 selects the call, x0-x5 are its arguments, x0 its result.
@@ -71,6 +72,8 @@ class SyscallTable:
         d = self.by_nr.get(nr)
         if self.counts is not None:
             self.counts[nr] += 1
+        if self.on_enter is not None:
+            self.on_enter(task, nr)
         task.last_syscall = nr
         task.orig_x0 = regs[1]
         task.sleep_restart = None
