@@ -187,6 +187,7 @@ class Core:
         self.running = False        # inside uc_emu_start
         self.tb_flush_pending = False
         self.insns = 0              # instructions executed, once count_instructions() is on
+        self.nr_tlb_flushes = 0     # whole-TLB drops (Unicorn has no per-page flush)
         self._emu_counter = None    # Unicorn's counter of the current run (a c_size_t)
         self.current = None         # what the kernel runs here (opaque to the core)
         self.active_mm = None       # whose translations the TLB may hold (opaque too)
@@ -458,6 +459,7 @@ class Core:
     def flush_tlb(self):
         """TLBI VMALLE1: drop every cached translation (and walk) of this core."""
         self.walk_cache[0] = None
+        self.nr_tlb_flushes += 1
         uclib.uc_ctl(self._uch, self._flush_code)
 
     def flush_code_cache(self):
@@ -481,6 +483,7 @@ class Core:
         cache goes either way."""
         self.walk_cache[0] = None
         if va & PAGE_MASK != self.filling_page:
+            self.nr_tlb_flushes += 1
             uclib.uc_ctl(self._uch, self._flush_code)
 
     # -- registers ----------------------------------------------------------------

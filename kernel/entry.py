@@ -42,8 +42,7 @@ class Vectors:
         fault, vma = do_page_fault(task.mm, page, esr)
         stats = kernel.stats
         if stats is not None:
-            stats.faults += 1
-            stats.fault_errors += fault not in (0, VM_FAULT_OOM)
+            stats.count_fault(esr, vma, fault)
         trace = kernel.trace
         if trace.fault:
             trace.emit("fault", addr=core.far_el1, pc=core.elr_el1, esr=esr, vma=vma,

@@ -96,3 +96,24 @@ def test_no_stats_no_report():
     r = run_a53emu([userland_path("musl", "hello")])
     assert r.returncode == 0
     assert b"Performance counter stats" not in r.stderr
+
+
+def test_faults_by_kind_and_syscall_times():
+    """fork's copy-on-write shows as writes to write-protected pages, its
+    old child ptes as access-flag faults, the program's text as fetches
+    from a private file mapping; every call named has a time."""
+    r = run_a53emu(["--stats", userland_path("musl", "fork_cow"), "cow"])
+    assert r.returncode == 0, r.stderr
+    text = r.stderr.decode()
+    kinds = dict((m.group(2), int(m.group(1).replace(",", ""))) for m in re.finditer(
+        r"^ +([\d,]+) {26}(.+)$", text, re.M))
+    assert kinds["write to a write-protected page (copy-on-write, dirty tracking)"] > 0
+    assert kinds["access flag"] > 0
+    assert kinds["not present: instruction fetch, private file mapping"] > 0
+    total = stats_of(r.stderr)[("page-faults", None)]
+    assert total == sum(kinds.values())
+    assert re.search(r"^ +\d+ +clone +# [\d.]+ us each$", text, re.M)
+    # Each switch to another address space flushes the core's TLB.
+    for core in (0, 1):
+        changed = int(re.search(r"# core %d, (\d+) changed mm" % core, text).group(1))
+        assert stats_of(r.stderr)[("tlb-flushes", core)] >= changed > 0

@@ -64,6 +64,7 @@ class Scheduler:
         # address space (each one flushes the core's untagged Unicorn TLB).
         self.nr_switches = [0] * len(self.cores)
         self.nr_mm_switches = [0] * len(self.cores)
+        self.busy_time = [0.0] * len(self.cores)     # seconds each core spent in run()
         self._epoch = time.monotonic()
         self._ticker = None
         self._ticker_stop = threading.Event()
@@ -362,7 +363,9 @@ class Scheduler:
             task.death.traceback = traceback.format_exc()
         finally:
             self.running_core = None
-            task.utime += time.monotonic() - t0
+            dt = time.monotonic() - t0
+            task.utime += dt
+            self.busy_time[core.index] += dt
         if task.exit_state is None and task.state == TASK_RUNNING and signal_pending(task):
             do_signal(task, core)
 

@@ -7,6 +7,7 @@ A number without a handler returns -ENOSYS and still shows in the trace.
 """
 
 import errno
+import time
 
 from kernel.syscalls.unistd import SYSCALL_NAMES, SYSCALL_NUMBERS
 from kernel.mm.page_alloc import OutOfMemory
@@ -57,6 +58,7 @@ class SyscallTable:
         self.trace = kernel.trace
         self.by_nr = {d.nr: d for d in _DEFS}
         self.counts = None      # a Counter of calls by number under --stats
+        self.times = None       # and the seconds spent in them (the handlers' time)
         self.on_enter = None    # a callable(task, nr) run on entry (`a53emu walk`)
 
     def el0_svc(self, core):
@@ -70,8 +72,10 @@ class SyscallTable:
         nr = regs[0]
         task = core.current
         d = self.by_nr.get(nr)
-        if self.counts is not None:
-            self.counts[nr] += 1
+        counts = self.counts
+        if counts is not None:
+            counts[nr] += 1
+            t0 = time.perf_counter()
         if self.on_enter is not None:
             self.on_enter(task, nr)
         task.last_syscall = nr
@@ -97,6 +101,8 @@ class SyscallTable:
             except OutOfMemory:
                 task.kernel.oom_kill(task.mm)
                 return
+            if counts is not None:
+                self.times[nr] += time.perf_counter() - t0
             if ret is NORETURN:
                 if task.pending or task.signal.shared_pending:
                     signal_pending_stop(task, core)
