@@ -10,12 +10,15 @@ DEFAULT_CORES = 2
 class Board:
     """RAM + MMU + cores.  Two boards are independent objects."""
 
-    def __init__(self, ram_size=DEFAULT_RAM_SIZE, cores=DEFAULT_CORES, va_bits=48):
+    def __init__(self, ram_size=DEFAULT_RAM_SIZE, cores=DEFAULT_CORES, va_bits=48,
+                 precise_stops=True):
         if cores < 1:
             raise ValueError("a board needs at least one core")
         self.memory = PhysicalMemory(ram_size)
         self.mmu = Mmu(self.memory, va_bits)
-        self.cores = [Core(i, self.memory, self.mmu) for i in range(cores)]
+        # precise_stops=False: a stop takes effect at the next instruction,
+        # not the next block (see emu/cpu.py); a debugger needs that.
+        self.cores = [Core(i, self.memory, self.mmu, precise_stops) for i in range(cores)]
 
     def install_vector(self, vector):
         """Point every core's VBAR_EL1 at `vector` (an object with el0_sync)."""

@@ -65,6 +65,9 @@ def build_parser():
                    help="print counters at exit, perf stat style (instructions per core, "
                         "context switches, page faults, system calls); counting "
                         "instructions slows compute-bound programs about 2x")
+    r.add_argument("--gdb", type=int, metavar="PORT",
+                   help="wait for gdb on 127.0.0.1:PORT (0: any free port) with the program "
+                        "stopped at its first instruction")
     r.add_argument("--debug", action="store_true", help="show Python tracebacks of internal errors")
     r.add_argument("program", help="the AArch64 ELF to run")
     r.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
@@ -230,7 +233,11 @@ def cmd_run(opts):
     if any(getattr(trace, c) for c in ("fault", "vma", "pte", "tlb", "sched")):
         trace.subscribe(MmPrinter(out))
 
-    board = Board(ram_size=opts.mem, cores=opts.cores, va_bits=opts.va_bits)
+    if opts.gdb is not None and not 0 <= opts.gdb < 65536:
+        print("a53emu: --gdb wants a TCP port (0-65535)", file=sys.stderr)
+        return 2
+    board = Board(ram_size=opts.mem, cores=opts.cores, va_bits=opts.va_bits,
+                  precise_stops=opts.gdb is None)
     kernel = Kernel(board, sysroot=opts.sysroot, trace=trace, deterministic=opts.deterministic)
     walk = getattr(opts, "walk", None)
     if walk is not None:
@@ -245,8 +252,21 @@ def cmd_run(opts):
     except ExecError as e:
         print("a53emu: %s: %s" % (opts.program, e.reason), file=sys.stderr)
         return e.status
+    if opts.gdb is not None:
+        from kernel.debug.gdbstub import GdbStub
+        try:
+            stub = GdbStub(kernel, opts.gdb, os.path.abspath(opts.program))
+        except OSError as e:
+            print("a53emu: --gdb %d: %s" % (opts.gdb, e.strerror), file=sys.stderr)
+            return 2
+        print("a53emu: waiting for gdb on 127.0.0.1:%d (target remote :%d)" % (
+            stub.port, stub.port), file=sys.stderr, flush=True)
+        stub.wait_for_gdb(task)
+        kernel.sched.debugger = stub
     with forward_sigint(kernel):
         kernel.run(task)
+    if opts.gdb is not None:
+        stub.program_exited(task.exit_code)
     if stats is not None:
         out.write(stats.format(opts.program))
     out.flush()

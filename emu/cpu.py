@@ -20,9 +20,13 @@ from unicorn import (
     Uc, UC_ARCH_ARM64, UC_MODE_ARM, UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ, UC_TLB_VIRTUAL,
 )
 from unicorn import arm64_const as A
-from unicorn.unicorn_const import UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_HOOK_INTR, UC_HOOK_TLB_FILL
+from unicorn.unicorn_const import (
+    UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_READ,
+    UC_HOOK_MEM_WRITE, UC_HOOK_TLB_FILL,
+)
 from unicorn.unicorn_py3.unicorn import (
-    HOOK_INTR_CFUNC, HOOK_TLB_FILL_CFUNC, uc_hook_h, uclib,
+    HOOK_CODE_CFUNC, HOOK_INTR_CFUNC, HOOK_MEM_ACCESS_CFUNC, HOOK_TLB_FILL_CFUNC, uc_hook_h,
+    uclib,
 )
 
 from emu.arch import (
@@ -169,7 +173,7 @@ class CoreStopped(Exception):
 class Core:
     """A Cortex-A53 core (Unicorn instance) sharing the board's RAM."""
 
-    def __init__(self, index, memory, mmu):
+    def __init__(self, index, memory, mmu, precise_stops=True):
         self.index = index
         self.mmu = mmu
         self.midr_el1 = MIDR_CORTEX_A53
@@ -203,7 +207,7 @@ class Core:
         self.uc = uc
         self._uch = uc._uch
         # Before any code is translated: the flag is read at translation time.
-        self.precise_stop = _make_stops_precise(uc, self._uch)
+        self.precise_stop = precise_stops and _make_stops_precise(uc, self._uch)
         self._enter_el0()
 
         # Preallocated ctypes arguments for the hot paths.
@@ -224,6 +228,9 @@ class Core:
             *[ctypes.addressof(self._v_vals) + V_REG_BYTES * i for i in range(32)])
         self._flush_code = (UC_CTL_IO_WRITE << 30) | UC_CTL_TLB_FLUSH
         self._hooks = []
+        self._debug_hooks = {}      # breakpoint address -> (handle, cfunc)
+        self._watches = {}          # watchpoint key -> (write, read, on_hit, pieces by page)
+        self._watch_pages = {}      # virtual page -> the watchpoint keys on it
         self._hook(UC_HOOK_INTR, HOOK_INTR_CFUNC(self._on_interrupt))
         self._hook(UC_HOOK_TLB_FILL, HOOK_TLB_FILL_CFUNC(self._on_tlb_fill))
         self.failure = None         # a Python exception raised inside a hook
@@ -240,13 +247,96 @@ class Core:
         uc.reg_write(A.UC_ARM64_REG_PSTATE, (pstate & ~PSTATE_MODE_MASK) | PSTATE_EL0T)
         uc.cpr_write(3, 0, 13, 0, 4, 0)     # TPIDR_EL1 (unused by EL0): rebuilds hflags
 
-    def _hook(self, kind, cfunc):
+    def _hook(self, kind, cfunc, begin=1, end=0):
+        """Install a hook (on [begin, end], or everywhere); returns its handle."""
         handle = uc_hook_h()
         err = uclib.uc_hook_add(self._uch, ctypes.byref(handle), kind,
-                                ctypes.cast(cfunc, ctypes.c_void_p), None, 1, 0)
+                                ctypes.cast(cfunc, ctypes.c_void_p), None,
+                                ctypes.c_uint64(begin), ctypes.c_uint64(end))
         if err:
             raise RuntimeError("uc_hook_add(%d) failed: %d" % (kind, err))
         self._hooks.append(cfunc)   # keep the trampoline alive
+        return handle
+
+    # -- debug events (a debugger's breakpoints and watchpoints) ---------------------
+    #
+    # Exact only on a board made with precise_stops=False: Unicorn then
+    # leaves a run right after the hook that asked, before the instruction
+    # (a breakpoint) or after the access that triggered it (a watchpoint,
+    # whose instruction the debugger then steps over, as on an A53, where
+    # a watchpoint exception is taken before the access completes).
+
+    def set_breakpoint(self, addr, on_hit):
+        """Before executing the instruction at addr, call on_hit(core, addr);
+        when it returns True the core stops there (pc = addr)."""
+        if addr not in self._debug_hooks:
+            cfunc = HOOK_CODE_CFUNC(lambda uch, a, size, user: self._debug_event(on_hit, a))
+            self._debug_hooks[addr] = (self._hook(UC_HOOK_CODE, cfunc, addr, addr), cfunc)
+            self.flush_code_cache()     # blocks translated before carry no hook
+
+    def set_watchpoint(self, addr, length, write, read, on_hit):
+        """Call on_hit(core, va) on a read and/or write of [addr, addr+length)
+        (virtual addresses); True stops the core.  Keyed by (addr, length,
+        write, read).
+
+        Unicorn's memory hooks see physical addresses once the TLB is ours,
+        so each page of the range is hooked at the frame it maps to, and
+        hooked again whenever the TLB is filled for it (a fault, a
+        copy-on-write break, a flush): the fill is where the frame is known."""
+        key = (addr, length, write, read)
+        if key in self._watches:
+            return
+        pieces = {}
+        va = addr
+        while va < addr + length:
+            page = va & PAGE_MASK
+            n = min(addr + length, page + PAGE_SIZE) - va
+            pieces[page] = [va - page, n, None, None]      # offset, length, handle, cfunc
+            self._watch_pages.setdefault(page, []).append(key)
+            va += n
+        self._watches[key] = (write, read, on_hit, pieces)
+        self.flush_tlb()        # so the next access to each page is filled, and hooked
+
+    def _hook_watched_page(self, page, pa):
+        """A watched page now maps frame pa: move its memory hooks there."""
+        for key in self._watch_pages[page]:
+            write, read, on_hit, pieces = self._watches[key]
+            piece = pieces[page]
+            if piece[2] is not None:
+                uclib.uc_hook_del(self._uch, piece[2])
+                self._hooks.remove(piece[3])
+            start = pa + piece[0]
+            virt = page + piece[0]
+            kinds = (UC_HOOK_MEM_WRITE if write else 0) | (UC_HOOK_MEM_READ if read else 0)
+            cfunc = HOOK_MEM_ACCESS_CFUNC(
+                lambda uch, access, a, size, value, user, start=start, virt=virt, on_hit=on_hit:
+                self._debug_event(on_hit, virt + a - start))
+            piece[2] = self._hook(kinds, cfunc, start, start + piece[1] - 1)
+            piece[3] = cfunc
+
+    def clear_debug_hook(self, key):
+        """Remove the breakpoint (key: its address) or watchpoint (its key)."""
+        entry = self._debug_hooks.pop(key, None)
+        if entry is not None:
+            uclib.uc_hook_del(self._uch, entry[0])
+            self._hooks.remove(entry[1])
+        watch = self._watches.pop(key, None)
+        if watch is not None:
+            for page, piece in watch[3].items():
+                if piece[2] is not None:
+                    uclib.uc_hook_del(self._uch, piece[2])
+                    self._hooks.remove(piece[3])
+                keys = self._watch_pages[page]
+                keys.remove(key)
+                if not keys:
+                    del self._watch_pages[page]
+
+    def _debug_event(self, on_hit, addr):
+        try:
+            if on_hit(self, addr):
+                self.stop()
+        except Exception as e:      # a debugger bug must not unwind through Unicorn
+            self._fail(e)
 
     # -- hooks: hardware events ------------------------------------------------
 
@@ -291,6 +381,8 @@ class Core:
             self.filling_page = None
         if answer is None:
             return False
+        if self._watch_pages and page in self._watch_pages:
+            self._hook_watched_page(page, answer[0])
         e = entry[0]
         e.paddr, e.perms = answer
         return True

@@ -68,6 +68,7 @@ class Scheduler:
         self._epoch = time.monotonic()
         self._ticker = None
         self._ticker_stop = threading.Event()
+        self.debugger = None            # a GdbStub (kernel/debug/gdbstub.py) under --gdb
         self.wakeup_fd = None           # readable when the host got a signal (Ctrl-C)
         self.host_signals = []          # signals the host asked to forward
 
@@ -166,6 +167,8 @@ class Scheduler:
                 timeout = max(0.0, min(timeout, min(deadlines) - self.clock()))
         if timeout != 0 and self.wakeup_fd is not None:
             events[self.wakeup_fd] = select.POLLIN
+        if timeout != 0 and self.debugger is not None and self.debugger.conn is not None:
+            events[self.debugger.conn.fileno()] = select.POLLIN     # gdb's interrupt
         ready = set()
         if events:
             poller = select.poll()
@@ -257,14 +260,21 @@ class Scheduler:
             while init.exit_state is None:
                 if self.host_signals:
                     self._forward_host_signals(init)
+                dbg = self.debugger
+                if dbg is not None:
+                    dbg.service()           # gdb holds the board while the program is stopped
                 ran = False
                 for core in self.cores:
                     if self._run_core(core):
                         ran = True
                     if init.exit_state is not None:
                         break
+                    if dbg is not None and dbg.pending is not None:
+                        break               # all-stop: nothing else runs after a stop
                 if init.exit_state is not None:
                     break
+                if dbg is not None and dbg.pending is not None:
+                    continue
                 if ran:
                     if self.sleepers:
                         self._poll_sleepers(0)
@@ -322,7 +332,11 @@ class Scheduler:
                 return False
             self.context_switch(core, None, task)
         insns = core.insns
-        self.run_slice(core, task, self.quantum)
+        dbg = self.debugger
+        self.run_slice(core, task, self.quantum if dbg is None else
+                       dbg.slice_count(task, self.quantum))
+        if dbg is not None:
+            dbg.after_slice(core, task)
         if self.deterministic:
             self.virtual_ns += core.insns - insns if self.counted else QUANTUM_INSNS
         if task.exit_state is not None or task.state != TASK_RUNNING:
