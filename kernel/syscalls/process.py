@@ -23,8 +23,7 @@ from kernel.uapi import (
 
 _TIMESPEC = struct.Struct("<qq")
 _RLIMIT = struct.Struct("<QQ")
-UTS_RELEASE = "4.14.0-a53emu"
-UTS_VERSION = "#1 SMP a53emu"
+from kernel.utsname import UTS_RELEASE, UTS_VERSION, utsname  # noqa: F401 (UTS_* re-exported)
 
 # Python's clock ids are the host's; these guest clocks map to them.
 _HOST_CLOCK = {
@@ -381,7 +380,9 @@ def sys_sysinfo(task, info):
 
 @syscall("uname", "p")
 def sys_uname(task, buf):
-    fields = ("Linux", os.uname().nodename, UTS_RELEASE, UTS_VERSION, "aarch64", "(none)")
+    uts = utsname(task.kernel)
+    fields = tuple(uts[k] for k in ("sysname", "nodename", "release", "version", "machine",
+                                    "domainname"))
     data = b"".join(f.encode()[:64].ljust(65, b"\0") for f in fields)
     task.uaccess.copy_to_user(buf, data)
     return 0
