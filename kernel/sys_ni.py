@@ -82,11 +82,11 @@ _PRIVILEGED = (
 
 for _names, _config, _why in _CONFIGURED_OUT:
     for _name in _names:
-        _reason = "ENOSYS: %s%s" % (("%s is not set: " % _config) if _config else "", _why)
+        _reason = "%s%s" % (("%s is not set: " % _config) if _config else "", _why)
         ni_syscall(_name, errno.ENOSYS, _reason, _config)
 for _names, _cap, _why in _PRIVILEGED:
     for _name in _names:
-        ni_syscall(_name, errno.EPERM, "EPERM (needs %s): %s" % (_cap, _why))
+        ni_syscall(_name, errno.EPERM, "needs %s: %s" % (_cap, _why))
 
 # -- implemented by other parts of issue 9 (not answered here) ----------------------------
 
@@ -131,6 +131,7 @@ NEWER = {
 # 403..423: the *_time64 calls exist only for 32-bit ABIs (v5.1); a 64-bit
 # arm64 kernel never has them.
 TIME64_ONLY_32BIT = "v5.1, 32-bit ABIs only: never on a 64-bit arm64 kernel"
+TIME64_FIRST, TIME64_LAST = 403, 423
 
 # -- /proc/config.gz ---------------------------------------------------------------------
 
