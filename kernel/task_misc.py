@@ -93,12 +93,14 @@ def sys_syslog(task, action, buf, length):
     (or CAP_SYS_ADMIN); reads check the buffer (EINVAL for NULL or a
     negative length) before the copy (EFAULT)."""
     action, length = s32(action), s32(length)
-    if action not in range(SYSLOG_ACTION_SIZE_BUFFER + 1):
-        return -errno.EINVAL
+    # check_syslog_permissions() comes first: an unknown action from an
+    # unprivileged task is EPERM, from a privileged one EINVAL.
     if action not in (SYSLOG_ACTION_READ_ALL, SYSLOG_ACTION_SIZE_BUFFER) or DMESG_RESTRICT:
         if action not in (SYSLOG_ACTION_CLOSE, SYSLOG_ACTION_OPEN) and not (
                 capable(task, CAP_SYSLOG) or capable(task, CAP_SYS_ADMIN)):
             return -errno.EPERM
+    if action not in range(SYSLOG_ACTION_SIZE_BUFFER + 1):
+        return -errno.EINVAL
     log = kernel_log(task.kernel)
     text = log["text"]
     if action in (SYSLOG_ACTION_READ, SYSLOG_ACTION_READ_ALL, SYSLOG_ACTION_READ_CLEAR):

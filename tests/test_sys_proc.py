@@ -1,0 +1,306 @@
+"""Issue 9 parts 7 and 1: /proc and /sys as programs read them, and the
+status of every system call of arm64 Linux 4.14.
+
+* userland/src/sys_proc.c reads /proc and /sys and checks them against the
+  system calls (status against what it touched, pagemap against its pages,
+  fd/ against its files, limits against getrlimit(), meminfo and uptime
+  against sysinfo() ...).  It prints only facts true on any Linux, so the
+  host build on the real kernel and the AArch64 builds on a53emu must print
+  the same text (as tests/test_processes.py compares).  qemu-user is left
+  out: it answers /proc/self/{maps,exe,auxv,cmdline} itself and passes the
+  rest (pagemap, mem, status) to the host kernel, which describes qemu.
+* Facts only the board has: the PFN pagemap reports for a page is the
+  frame the fault trace shows the walk mapping it to; the board's
+  cpuinfo, meminfo, /sys cpu list and config.gz; the hostname set with
+  sethostname() shows in uname() and /proc/sys/kernel/hostname.
+* userland/src/sys_table.c asks the deliberate answers of kernel/sys_ni.py
+  and the small calls by number: 4.14's answers for the board's
+  configuration, held below.
+* docs/syscalls.md is what tools/syscall_table.py generates from the
+  dispatch table, and every 4.14 number has a status.
+"""
+
+import errno
+import gzip
+import re
+import sys
+import types
+
+import pytest
+
+from conftest import BUILD, ROOT, run_a53emu, userland_path
+from test_processes import assert_passed, clean_env, run_host
+
+sys.path.insert(0, str(ROOT / "tools"))
+
+import syscall_table  # noqa: E402
+
+TIMEOUT = 300
+
+
+# -- the table ---------------------------------------------------------------------------
+
+def test_docs_syscalls_md_is_generated_from_the_table():
+    """docs/syscalls.md is exactly what the dispatch table gives now."""
+    assert (ROOT / "docs" / "syscalls.md").read_text() == syscall_table.render(), \
+        "docs/syscalls.md is stale: run python tools/syscall_table.py --write"
+
+
+def test_every_4_14_entry_has_a_status():
+    table, later = syscall_table.rows()
+    assert len(table) == 292 - 16           # 0..291 less the 16 arch-specific slots
+    missing = [(nr, name) for nr, name, status, _ in table + later if status == "MISSING"]
+    assert not missing
+    for nr, name, status, reason in table:
+        assert reason.strip(), (nr, name)
+        assert status in ("implemented", "host", "EPERM", "ENOSYS") or \
+            re.match(r"not yet implemented \(issue 9 part [2-6]\)$", status), status
+
+
+def test_no_number_is_registered_twice():
+    _by_nr, dups = syscall_table.dispatch_table()
+    assert dups == []
+
+
+def test_deliberate_answers_name_their_reason():
+    """ENOSYS answers of 4.14 name the CONFIG_ option (or the release that
+    removed the call); EPERM answers name the capability."""
+    from kernel.sys_ni import NI, PENDING
+    for name, (err, reason, config) in NI.items():
+        assert name not in PENDING, name
+        if err == -errno.ENOSYS:
+            assert (config and reason.startswith(config + " is not set")) or "removed" in reason
+        else:
+            assert err == -errno.EPERM and re.match(r"needs CAP_[A-Z_]+: ", reason), reason
+
+
+def test_pending_calls_get_no_answer_here():
+    """Calls other parts of issue 9 implement are not given a sys_ni answer;
+    once one is registered, the table calls it implemented."""
+    from kernel.sys_ni import PENDING
+    table, _ = syscall_table.rows()
+    status = {name: st for _, name, st, _ in table}
+    for name, part in PENDING.items():
+        assert status[name] in ("not yet implemented (issue 9 part %d)" % part,
+                                "implemented", "host"), (name, status[name])
+
+
+def _config_kernel(va_bits=48, ncpus=2):
+    return types.SimpleNamespace(board=types.SimpleNamespace(mmu=types.SimpleNamespace(
+        va_bits=va_bits)), ncpus=ncpus)
+
+
+def test_kernel_config_follows_the_table():
+    """/proc/config.gz: every option a deliberate ENOSYS names is "not set",
+    the ones of served calls are "=y", and the board's VA size and cores."""
+    from kernel.sys_ni import NI, kernel_config
+    syscall_table.dispatch_table()
+    text = kernel_config(_config_kernel())
+    for _name, (err, _reason, config) in NI.items():
+        if config:
+            assert "# %s is not set\n" % config in text
+    assert "\nCONFIG_FUTEX=y\n" in text and "\nCONFIG_CROSS_MEMORY_ATTACH=y\n" in text
+    assert "\nCONFIG_ARM64_VA_BITS=48\n" in text and "\nCONFIG_NR_CPUS=2\n" in text
+    text39 = kernel_config(_config_kernel(39, 1))
+    assert "\nCONFIG_PGTABLE_LEVELS=3\n" in text39 and "\nCONFIG_NR_CPUS=1\n" in text39
+    assert "# CONFIG_SECCOMP is not set\n" in text
+
+
+# -- sys_proc.c: the host kernel and the board agree ------------------------------------
+
+def test_sys_proc_host_kernel(tmp_path):
+    h = run_host("sys_proc", tmp_path)
+    assert_passed(h, "sys_proc", "host")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sys_proc_a53emu_matches_host_kernel(libc, tmp_path):
+    hdir, adir = tmp_path / "host", tmp_path / "a53emu"
+    hdir.mkdir()
+    adir.mkdir()
+    h = run_host("sys_proc", hdir)
+    assert_passed(h, "sys_proc", "host")
+    a = run_a53emu([userland_path(libc, "sys_proc")], cwd=adir, env=clean_env(), timeout=TIMEOUT)
+    assert b"Traceback" not in a.stdout + a.stderr, a.stderr.decode(errors="replace")
+    assert a.stdout.decode() == h.stdout.decode()
+    assert a.returncode == 0 and a.stderr == b""
+    assert list(adir.iterdir()) == []
+
+
+# -- facts only the board has ----------------------------------------------------------------
+
+def test_pagemap_pfn_is_the_frame_of_the_walk(libc, tmp_path):
+    """The PFN /proc/self/pagemap gives for a written page is the physical
+    frame the page tables map it to: the pa of the fault that mapped it
+    (PFN = pa >> 12 of the board's RAM)."""
+    a = run_a53emu(["--trace", "fault", userland_path(libc, "sys_proc"), "board"],
+                   cwd=tmp_path, env=clean_env(), timeout=TIMEOUT)
+    assert a.returncode == 0, a.stderr.decode(errors="replace")
+    m = re.search(r"^touched (0x[0-9a-f]+) pfn (0x[0-9a-f]+) present 1$", a.stdout.decode(), re.M)
+    assert m, a.stdout
+    addr, pfn = int(m.group(1), 16), int(m.group(2), 16)
+    faults = re.findall(r"^\[fault\] user at (0x[0-9a-f]+) .*=> pa=(0x[0-9a-f]+) ",
+                        a.stderr.decode(), re.M)
+    pas = [int(pa, 16) for at, pa in faults if int(at, 16) >> 12 == addr >> 12]
+    assert pas, "no fault mapped the touched page"
+    assert pas[-1] >> 12 == pfn
+    assert "config.gz" in a.stdout.decode() and "gzip magic yes" in a.stdout.decode()
+
+
+EXPECTED_SYS_TABLE = """\
+io_setup: ENOSYS
+lookup_dcookie: ENOSYS
+quotactl: ENOSYS
+add_key: ENOSYS
+swapon: ENOSYS
+mbind: ENOSYS
+perf_event_open: ENOSYS
+fanotify_init: ENOSYS
+kcmp: ENOSYS
+seccomp: ENOSYS
+bpf: ENOSYS
+userfaultfd: ENOSYS
+mount: EPERM
+umount2: EPERM
+pivot_root: EPERM
+chroot: EPERM
+vhangup: EPERM
+acct: EPERM
+reboot: EPERM
+kexec_load: EPERM
+init_module: EPERM
+delete_module: EPERM
+rseq: ENOSYS
+clone3: ENOSYS
+faccessat2: ENOSYS
+number 1000: ENOSYS
+restart_syscall: EINTR
+ptrace(PTRACE_TRACEME): EPERM
+ptrace(PTRACE_PEEKDATA, 1): ESRCH
+membarrier(QUERY): 25
+membarrier(PRIVATE_EXPEDITED) unregistered: EPERM
+membarrier(REGISTER_PRIVATE_EXPEDITED): 0
+membarrier(PRIVATE_EXPEDITED): 0
+membarrier(SHARED, flags 1): EINVAL
+ioprio_get(PROCESS, 0): 4
+ioprio_set(PROCESS, 0, BE/7): 0
+ioprio_get(PROCESS, 0) after: 16391
+ioprio_set(PROCESS, 0, BE/8): EINVAL
+ioprio_set(PROCESS, 0, class 5): EINVAL
+ioprio_get(which 9): EINVAL
+unshare(0): 0
+unshare(CLONE_FILES|CLONE_FS): 0
+unshare(CLONE_NEWNS): EINVAL
+unshare(0x1): EINVAL
+setns(1000, 0): EBADF
+setns(1, 0): EINVAL
+pkey_alloc(0, 0): ENOSPC
+pkey_alloc(1, 0): EINVAL
+pkey_free(1): EINVAL
+pkey_mprotect(key 0): 0
+pkey_mprotect(key 1): EINVAL
+get_robust_list(0): 0
+  len 24
+get_robust_list(no such pid): ESRCH
+syslog(SIZE_BUFFER): 131072
+syslog(READ_ALL, NULL): EINVAL
+syslog(99): EINVAL
+sethostname(65 bytes): EINVAL
+sethostname(board-host): 0
+setdomainname(bad pointer): EFAULT
+uname nodename: board-host, domainname: (none)
+"""
+
+
+def test_sys_table_answers(libc, tmp_path):
+    """The deliberate answers and the small calls, by number (as root: the
+    guest runs with the host's ids, and the tests run as root or not; the
+    privileged lines below are those of a task with every capability)."""
+    import os
+    if os.geteuid() != 0:
+        pytest.skip("the expected answers are a root task's (CAP_SYS_ADMIN for sethostname)")
+    a = run_a53emu([userland_path(libc, "sys_table")], cwd=tmp_path, env=clean_env(),
+                   timeout=TIMEOUT)
+    assert a.returncode == 0, a.stderr.decode(errors="replace")
+    assert a.stdout.decode() == EXPECTED_SYS_TABLE
+
+
+def _busybox(root, script, *opts, cwd=None):
+    return run_a53emu(list(opts) + ["-L", root, str(root) + "/bin/busybox", "sh", "-c", script],
+                      cwd=cwd, env=clean_env(), timeout=TIMEOUT)
+
+
+def test_board_files_describe_the_board(debian_arm64_root, tmp_path):
+    """cpuinfo for the board's Cortex-A53 cores as arm64's c_show() prints
+    them, MemTotal = --mem, the /sys cpu list = --cores, config.gz a gzip
+    of the modelled .config, ls of /proc/self/task."""
+    from kernel.utsname import UTS_RELEASE
+    a = _busybox(debian_arm64_root,
+                 "cat /proc/cpuinfo; grep MemTotal /proc/meminfo; "
+                 "cat /sys/devices/system/cpu/online /proc/sys/kernel/osrelease; "
+                 "zcat /proc/config.gz | grep -c 'is not set'; ls /proc/self/task | wc -l; "
+                 "hostname proc-test; uname -n; cat /proc/sys/kernel/hostname",
+                 "--mem", "64M", "--cores", "1", cwd=tmp_path)
+    out = a.stdout.decode()
+    assert a.returncode == 0, a.stderr.decode(errors="replace")
+    cpuinfo = ("processor\t: 0\nBogoMIPS\t: 100.00\n"
+               "Features\t: fp asimd evtstrm aes pmull sha1 sha2 crc32 cpuid\n"
+               "CPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\n"
+               "CPU part\t: 0xd03\nCPU revision\t: 4\n\n")
+    assert out.startswith(cpuinfo)
+    rest = out[len(cpuinfo):].split("\n")
+    assert rest[0] == "MemTotal:          65536 kB"
+    assert rest[1:3] == ["0", UTS_RELEASE]
+    assert int(rest[3]) >= 10
+    assert rest[4:7] == ["1", "proc-test", "proc-test"]
+
+
+def test_status_fields_are_4_14s(debian_arm64_root, tmp_path):
+    """/proc/self/status has 4.14's fields in 4.14's order (fs/proc/array.c:
+    VmPMD still there, no CoreDumping (4.15), no Seccomp (CONFIG_SECCOMP
+    not set), Speculation_Store_Bypass from the 4.14.y backport)."""
+    a = _busybox(debian_arm64_root, "cat /proc/self/status", cwd=tmp_path)
+    keys = [line.split(":")[0] for line in a.stdout.decode().splitlines()]
+    assert keys == [
+        "Name", "Umask", "State", "Tgid", "Ngid", "Pid", "PPid", "TracerPid", "Uid", "Gid",
+        "FDSize", "Groups", "NStgid", "NSpid", "NSpgid", "NSsid", "VmPeak", "VmSize", "VmLck",
+        "VmPin", "VmHWM", "VmRSS", "RssAnon", "RssFile", "RssShmem", "VmData", "VmStk",
+        "VmExe", "VmLib", "VmPTE", "VmPMD", "VmSwap", "HugetlbPages", "Threads", "SigQ",
+        "SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt", "CapInh", "CapPrm", "CapEff",
+        "CapBnd", "CapAmb", "NoNewPrivs", "Speculation_Store_Bypass", "Cpus_allowed",
+        "Cpus_allowed_list", "voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"]
+
+
+def test_stat_has_52_fields(debian_arm64_root, tmp_path):
+    a = _busybox(debian_arm64_root, "cat /proc/self/stat; cat /proc/self/statm", cwd=tmp_path)
+    stat, statm = a.stdout.decode().splitlines()
+    fields = stat.split(") ")[1].split()
+    assert len(fields) + 2 == 52
+    assert len(statm.split()) == 7
+
+
+def test_pagemap_pfn_hidden_without_cap_sys_admin(monkeypatch):
+    """4.14 zeroes the PFN for an opener without CAP_SYS_ADMIN (the rest of
+    the entry stays): pte_to_pagemap_entry() with show_pfn false."""
+    from kernel.fs import proc
+    kernel = types.SimpleNamespace(pages=types.SimpleNamespace(
+        flags=bytearray(4), index=lambda pa: 1, page_mapcount=lambda pa: 1))
+    pte = 0x40001000 | 0x3 | (1 << 10)
+    shown = proc.pte_to_pagemap_entry(kernel, None, pte, True)
+    hidden = proc.pte_to_pagemap_entry(kernel, None, pte, False)
+    assert shown & proc.PM_PFRAME_MASK == 0x40001
+    assert hidden & proc.PM_PFRAME_MASK == 0
+    assert shown & ~proc.PM_PFRAME_MASK == hidden & ~proc.PM_PFRAME_MASK
+    assert hidden & proc.PM_PRESENT and hidden & proc.PM_MMAP_EXCLUSIVE and \
+        hidden & proc.PM_FILE
+
+
+def test_config_gz_roundtrip():
+    from kernel.fs.proc import Ctx, proc_config_gz
+    from kernel.sys_ni import kernel_config
+    kernel = _config_kernel()
+    assert gzip.decompress(proc_config_gz(Ctx(kernel, None))).decode() == kernel_config(kernel)
+
+
+def test_host_build_present():
+    assert (BUILD / "host" / "sys_proc").exists(), "run `make userland`"
