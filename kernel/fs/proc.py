@@ -36,8 +36,8 @@ from kernel.mm.mm import (
 from kernel.mm.page_alloc import PG_anon
 from kernel.sched.task import EXIT_ZOMBIE, STATE_NAMES
 from kernel.uapi import (
-    O_ACCMODE, O_CLOEXEC, O_DIRECTORY, O_RDONLY, RLIM_INFINITY, RLIMIT_RSS, SEEK_CUR,
-    SEEK_SET,
+    O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOCTTY, O_RDONLY,
+    O_TRUNC, RLIM_INFINITY, RLIMIT_RSS, SEEK_CUR, SEEK_SET,
 )
 from kernel.uaccess import Efault
 
@@ -472,7 +472,9 @@ def may_open(task, entry, flags):
 def pseudo_open(kernel, task, entry, flags, guest_name):
     """The File for an opened Entry (the caller installs the descriptor)."""
     from kernel.fs.file import File
-    file = File(kernel, None, guest_name, flags & ~O_CLOEXEC, body=b"")
+    # do_dentry_open(): the open-time-only bits go, O_LARGEFILE is forced on 64-bit.
+    f_flags = (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE
+    file = File(kernel, None, guest_name, f_flags, body=b"")
     file.mode = entry.mode
     file.pseudo = PseudoOpen(entry, Ctx(kernel, task), flags)
     return file
@@ -485,12 +487,15 @@ def pseudo_read(file, count, offset=None):
     pos = file.pos if offset is None else offset
     if entry.kind == "dir":
         return -errno.EISDIR
-    if entry.read is not None:
-        data = entry.read(p, pos, count)
-    else:
-        if p.buf is None or pos == 0:
-            p.buf = p.text()
-        data = p.buf[pos:pos + count]
+    try:
+        if entry.read is not None:
+            data = entry.read(p, pos, count)
+        else:
+            if p.buf is None or pos == 0:
+                p.buf = p.text()
+            data = p.buf[pos:pos + count]
+    except _PseudoError as e:
+        return e.err                    # what it describes is gone (a closed fd's fdinfo)
     if isinstance(data, int):
         return data
     if offset is None:
@@ -523,8 +528,6 @@ def pseudo_lseek(file, offset, whence):
         return file.pos
     if new < 0:
         return -errno.EINVAL
-    if new != file.pos:
-        file.pseudo.buf = None if new == 0 else file.pseudo.buf
     file.pos = new
     if file.is_dir:
         file.dir_entries = None
@@ -576,7 +579,7 @@ def mem_read(task):
     def read(p, pos, count):
         mm = task.mm
         if mm is None:
-            return 0 if False else b""
+            return b""
         data = access_remote_vm(mm, pos, min(count, PAGE_SIZE * 16))
         return data if data or not count else -errno.EIO
     return read

@@ -13,6 +13,7 @@ from kernel.sched.task import EXIT_ZOMBIE
 from kernel.sched.wait import ERESTART_RESTARTBLOCK, ERESTARTNOHAND, WouldBlock
 from kernel.signal import kill_info, send_signal
 from kernel.syscalls.table import syscall
+from kernel import utsname as _uts
 from kernel.uaccess import Efault
 from kernel.uapi import (
     CLOCK_BOOTTIME, CLOCK_MONOTONIC, CLOCK_MONOTONIC_COARSE, CLOCK_MONOTONIC_RAW,
@@ -23,7 +24,7 @@ from kernel.uapi import (
 
 _TIMESPEC = struct.Struct("<qq")
 _RLIMIT = struct.Struct("<QQ")
-from kernel.utsname import UTS_RELEASE, UTS_VERSION, utsname  # noqa: F401 (UTS_* re-exported)
+UTS_RELEASE, UTS_VERSION = _uts.UTS_RELEASE, _uts.UTS_VERSION     # kernel/utsname.py's
 
 # Python's clock ids are the host's; these guest clocks map to them.
 _HOST_CLOCK = {
@@ -380,7 +381,7 @@ def sys_sysinfo(task, info):
 
 @syscall("uname", "p")
 def sys_uname(task, buf):
-    uts = utsname(task.kernel)
+    uts = _uts.utsname(task.kernel)
     fields = tuple(uts[k] for k in ("sysname", "nodename", "release", "version", "machine",
                                     "domainname"))
     data = b"".join(f.encode()[:64].ljust(65, b"\0") for f in fields)
