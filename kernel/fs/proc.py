@@ -271,8 +271,8 @@ def pid_dir(ctx, task, tid_dir=False):
                 link("cwd", lambda: _need(task.fs).cwd,
                      lambda: ("/proc/self/fd/%d" % _need(task.fs).cwd_fd, _need(task.fs).cwd)),
                 link("root", lambda: "/", lambda: (_root_host(ctx.kernel), "/")),
-                link("exe", lambda: _need(task.mm and task.mm.exe_file),
-                     lambda: (_exe_host(ctx.kernel, task), _need(task.mm).exe_file)),
+                link("exe", lambda: _exe_name(ctx.kernel, task),
+                     lambda: (_exe_host(ctx.kernel, task), _exe_name(ctx.kernel, task))),
                 f("mounts", lambda c: proc_mounts(c)),
                 f("mountinfo", lambda c: proc_mountinfo(c)),
                 f("smaps", lambda c: proc_pid_smaps(task.mm) if task.mm else ""),
@@ -292,6 +292,10 @@ def _need(value):
 
 def _root_host(kernel):
     return os.fsdecode(kernel.sysroot) if kernel.sysroot is not None else "/"
+
+
+def _exe_name(kernel, task):
+    return guest_name(kernel, _need(task.mm and task.mm.exe_file))
 
 
 def _exe_host(kernel, task):
@@ -604,11 +608,22 @@ def vma_perms(vma):
            ("x" if f & VM_EXEC else "-") + ("s" if f & VM_MAYSHARE else "p")
 
 
+def guest_name(kernel, path):
+    """d_path() as the board sees it: a host path inside --sysroot loses the
+    sysroot prefix (the loader opens programs by their host paths)."""
+    root = kernel.sysroot
+    if root is not None:
+        root = os.fsdecode(root).rstrip("/")
+        if path.startswith(root + "/"):
+            return path[len(root):]
+    return path
+
+
 def vma_name(vma):
     """The name column: file path, [heap], [stack], or None."""
     file = vma.vm_file
     if file is not None:
-        return file.path
+        return guest_name(vma.vm_mm.kernel, file.path)
     mm = vma.vm_mm
     if vma.vm_start <= mm.brk and vma.vm_end >= mm.start_brk:
         return "[heap]"

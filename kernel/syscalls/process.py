@@ -369,12 +369,18 @@ def sys_getrusage(task, who, usage):
 
 @syscall("sysinfo", "p")
 def sys_sysinfo(task, info):
-    """kernel/sys.c: do_sysinfo() — RAM is the board's."""
-    pages = task.kernel.pages
-    uptime = int(time.monotonic() - task.kernel.boot_time)
+    """kernel/sys.c: do_sysinfo() — RAM is the board's; uptime, shared RAM
+    and the thread count are the ones /proc/uptime, /proc/meminfo (Shmem)
+    and /proc/loadavg show (kernel/fs/proc.py)."""
+    from kernel.fs.proc import board_uptime, meminfo_counts
+    kernel = task.kernel
+    pages = kernel.pages
+    uptime = int(board_uptime(kernel))
+    shared = meminfo_counts(kernel)["shmem"]
+    procs = sum(1 for t in kernel.tasks.values() if t.exit_state is None)
     data = struct.pack("<q3QQQQQQQHH4xQQI", uptime, 0, 0, 0,
-                       pages.nr_pages << PAGE_SHIFT, pages.nr_free << PAGE_SHIFT, 0, 0, 0, 0,
-                       1, 0, 0, 0, 1)
+                       pages.nr_pages << PAGE_SHIFT, pages.nr_free << PAGE_SHIFT,
+                       shared << PAGE_SHIFT, 0, 0, 0, procs, 0, 0, 0, 1)
     task.uaccess.copy_to_user(info, data.ljust(112, b"\0"))
     return 0
 
