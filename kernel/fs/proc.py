@@ -26,6 +26,7 @@ import gzip
 import os
 import stat as pystat
 import struct
+import uuid
 import zlib
 
 from emu.arch import DESC_ADDR_MASK, DESC_TYPE_MASK, DESC_TYPE_TABLE, HWCAP_BITS, MIDR_CORTEX_A53, PAGE_SHIFT, PAGE_SIZE, PTE_AF
@@ -1338,6 +1339,11 @@ def _register_globals():
     _sysctl("/proc/sys/kernel/domainname", _uts("domainname"),
             write=_uts_write("domainname"), mode=0o644)
     _sysctl("/proc/sys/kernel/yama/ptrace_scope", lambda c: "3")
+    # drivers/char/random.c: proc_do_uuid() — a fresh version-4 UUID per
+    # read of uuid, one fixed for the whole boot in boot_id.
+    _sysctl("/proc/sys/kernel/random/uuid", lambda c: str(uuid.uuid4()))
+    _sysctl("/proc/sys/kernel/random/boot_id", _boot_id)
+    proc_create("/proc/cmdline", proc_cmdline, mode=pystat.S_IFREG | 0o444)
     _sysctl("/proc/sys/kernel/randomize_va_space", lambda c: "0")
     # /sys/devices/system/cpu (drivers/base/cpu.c): the board's cores.
     for name in ("online", "possible", "present"):
@@ -1347,6 +1353,20 @@ def _register_globals():
     proc_create("/sys/devices/system/cpu/offline", lambda c: "\n", mode=pystat.S_IFREG | 0o444)
     proc_create("/sys/devices/system/cpu/kernel_max", lambda c: str(c.kernel.ncpus - 1) + "\n",
                 mode=pystat.S_IFREG | 0o444)
+
+
+def _boot_id(ctx):
+    kernel = ctx.kernel
+    if getattr(kernel, "boot_id", None) is None:
+        kernel.boot_id = str(uuid.uuid4())
+    return kernel.boot_id
+
+
+def proc_cmdline(ctx):
+    """cmdline_proc_show(): the board's boot parameters, as the kernel
+    parameters that would give a real kernel this board (mem=, nr_cpus=)."""
+    kernel = ctx.kernel
+    return "mem=%dM nr_cpus=%d\n" % (kernel.memory.size >> 20, kernel.ncpus)
 
 
 def _mmap_min_addr():

@@ -29,6 +29,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysinfo.h>
+#include <sys/uio.h>
 #include <sys/utsname.h>
 
 #define PM_PRESENT (1ULL << 63)
@@ -464,6 +465,58 @@ static void check_mem(void)
     close(fd);
 }
 
+/* Another process's memory: process_vm_readv/writev and /proc/PID/mem. */
+static void check_remote(void)
+{
+    static char shared_addr[64] = "parent's bytes";
+    int go[2], done[2], status = -1, fd;
+    char path[64], got[64] = {0};
+    struct iovec local, remote;
+    pid_t child;
+
+    printf("-- another process's memory --\n");
+    if (pipe(go) || pipe(done))
+        return;
+    child = xfork();
+    if (child == 0) {
+        char c;
+
+        strcpy(shared_addr, "child's own bytes");
+        if (write(done[1], "r", 1) != 1 || read(go[0], &c, 1) != 1)
+            _exit(2);
+        _exit(strcmp(shared_addr, "written by parent") ? 1 : 0);
+    }
+    read(done[0], got, 1);
+    local.iov_base = got;
+    local.iov_len = 17;
+    remote.iov_base = shared_addr;
+    remote.iov_len = 17;
+    CHECK(process_vm_readv(child, &local, 1, &remote, 1, 0) == 17 &&
+          !memcmp(got, "child's own bytes", 17), "process_vm_readv() reads the child's copy");
+    errno = 0;
+    CHECK(process_vm_readv(child, &local, 1, &remote, 1, 1) < 0 && errno == EINVAL,
+          "process_vm_readv() with flags 1: EINVAL");
+    snprintf(path, sizeof(path), "/proc/%d/mem", child);
+    fd = open(path, O_RDWR);
+    memset(got, 0, sizeof(got));
+    CHECK(fd >= 0 && pread(fd, got, 17, (off_t)(uintptr_t)shared_addr) == 17 &&
+          !memcmp(got, "child's own bytes", 17), "/proc/CHILD/mem reads the child's copy");
+    close(fd);
+    local.iov_base = "written by parent";
+    local.iov_len = 18;
+    remote.iov_len = 18;
+    CHECK(process_vm_writev(child, &local, 1, &remote, 1, 0) == 18,
+          "process_vm_writev() into the child");
+    CHECK(!strcmp(shared_addr, "parent's bytes"), "our own copy is untouched");
+    write(go[1], "g", 1);
+    waitpid(child, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child saw the written bytes");
+    close(go[0]);
+    close(go[1]);
+    close(done[0]);
+    close(done[1]);
+}
+
 static void *thread_body(void *arg)
 {
     pthread_barrier_t *bar = arg;
@@ -597,6 +650,19 @@ static void check_globals(void)
     CHECK(atol(buf) >= 301 && getpid() < atol(buf), "sys/kernel/pid_max above our pid");
     slurp("/proc/sys/vm/max_map_count");
     CHECK(atol(buf) > 0, "sys/vm/max_map_count is a number");
+    {
+        char boot[64], uuid1[64];
+
+        slurp("/proc/sys/kernel/random/boot_id");
+        strcpy(boot, buf);
+        slurp("/proc/sys/kernel/random/boot_id");
+        CHECK(!strcmp(boot, buf) && strlen(boot) == 37, "random/boot_id: one UUID per boot");
+        slurp("/proc/sys/kernel/random/uuid");
+        strcpy(uuid1, buf);
+        slurp("/proc/sys/kernel/random/uuid");
+        CHECK(strcmp(uuid1, buf) && strlen(buf) == 37 && buf[14] == '4',
+              "random/uuid: a new version-4 UUID per read");
+    }
     slurp("/proc/sys/vm/overcommit_memory");
     CHECK(buf[0] >= '0' && buf[0] <= '2' && buf[1] == '\n', "sys/vm/overcommit_memory is 0..2");
 
@@ -710,6 +776,7 @@ int main(int argc, char **argv, char **envp)
     check_limits();
     check_mem();
     check_tasks();
+    check_remote();
     check_globals();
     check_errors();
     if (check_failures) {
