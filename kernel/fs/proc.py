@@ -287,7 +287,7 @@ def pid_dir(ctx, task, tid_dir=False):
 def _need(value):
     """A link whose object is gone (a zombie's mm, cwd): ENOENT."""
     if not value:
-        raise _PseudoError(-errno.ENOENT)
+        raise PseudoError(-errno.ENOENT)
     return value
 
 
@@ -347,7 +347,9 @@ def fdinfo_children(ctx, task, base):
 
 # -- resolution ------------------------------------------------------------------------------
 
-class _PseudoError(Exception):
+class PseudoError(Exception):
+    """A lookup or read under /proc or /sys that fails: a negative errno."""
+
     def __init__(self, err):
         super().__init__(err)
         self.err = err
@@ -367,7 +369,7 @@ MAXSYMLINKS = 40
 def pseudo_resolve(kernel, task, path, follow=True, depth=0):
     """path_lookupat() within /proc and /sys for an absolute, normalised
     guest path.  Returns None when the path is not in them, an Entry, or a
-    HostTarget; raises _PseudoError(-ENOENT/-ENOTDIR/-ELOOP)."""
+    HostTarget; raises PseudoError(-ENOENT/-ENOTDIR/-ELOOP)."""
     parts = [p for p in path.split("/") if p]
     if not parts or parts[0] not in ("proc", "sys"):
         return None
@@ -376,10 +378,10 @@ def pseudo_resolve(kernel, task, path, follow=True, depth=0):
     done = "/" + parts[0]
     for i, name in enumerate(parts[1:], 1):
         if node.kind != "dir":
-            raise _PseudoError(-errno.ENOTDIR)
+            raise PseudoError(-errno.ENOTDIR)
         child = node.lookup(name)
         if child is None:
-            raise _PseudoError(-errno.ENOENT)
+            raise PseudoError(-errno.ENOENT)
         last = i == len(parts) - 1
         if child.kind == "link" and (follow or not last):
             rest = "/".join(parts[i + 1:])
@@ -391,7 +393,7 @@ def pseudo_resolve(kernel, task, path, follow=True, depth=0):
 
 def _follow(kernel, task, link, base, rest, follow, depth):
     if depth >= MAXSYMLINKS:
-        raise _PseudoError(-errno.ELOOP)
+        raise PseudoError(-errno.ELOOP)
     host = link.host() if link.host is not None else None
     if host is not None:
         host_path, guest = host
@@ -499,7 +501,7 @@ def pseudo_read(file, count, offset=None):
             if p.buf is None or pos == 0:
                 p.buf = p.text()
             data = p.buf[pos:pos + count]
-    except _PseudoError as e:
+    except PseudoError as e:
         return e.err                    # what it describes is gone (a closed fd's fdinfo)
     if isinstance(data, int):
         return data
@@ -988,7 +990,7 @@ def proc_fdinfo(task, fd):
     files = task.files
     file = files.fds.get(fd) if files is not None else None
     if file is None:
-        raise _PseudoError(-errno.ENOENT)
+        raise PseudoError(-errno.ENOENT)
     pos = file.pos
     if file.host_fd is not None and getattr(file, "pseudo", None) is None:
         try:

@@ -18,7 +18,7 @@ from kernel.fs.file import File
 from kernel.fs.namei import PathError, guest_absolute, host_path, path_call, s32, user_path
 from kernel.fs.pipe import may_block, wait_read, wait_write
 from kernel.fs.proc import (
-    HostTarget, is_pseudo_path, may_open, pseudo_dir_entries, pseudo_lseek, pseudo_open,
+    HostTarget, PseudoError, is_pseudo_path, may_open, pseudo_dir_entries, pseudo_lseek, pseudo_open,
     pseudo_read, pseudo_resolve, pseudo_stat, pseudo_write,
 )
 from kernel.fs.stat import STATX_SIZE, SyntheticStat, pack_stat, pack_statx
@@ -69,10 +69,8 @@ def _pseudo_lookup(task, dirfd, path, follow=True):
     follow = follow or path.endswith(b"/")      # a trailing slash follows the link
     try:
         return pseudo_resolve(task.kernel, task, name, follow)
-    except Exception as e:          # proc's _PseudoError carries the errno
-        if hasattr(e, "err"):
-            raise PathError(e.err)
-        raise
+    except PseudoError as e:
+        raise PathError(e.err)
 
 
 # -- open / close -------------------------------------------------------------------
@@ -527,7 +525,7 @@ def _access(task, dirfd, path, mode, flags):
     if isinstance(found, HostTarget):
         dir_fd, hpath = None, found.host_path
     elif found is not None:
-        return _pseudo_access(task, found, mode, flags)
+        return _pseudo_access(task, found, mode)
     else:
         dir_fd, hpath = host_path(task, dirfd, p)
     if not os.access(hpath, mode, dir_fd=dir_fd, effective_ids=bool(flags & AT_EACCESS),
@@ -537,7 +535,7 @@ def _access(task, dirfd, path, mode, flags):
     return 0
 
 
-def _pseudo_access(task, entry, mode, flags):
+def _pseudo_access(task, entry, mode):
     """inode_permission() on a pseudo entry: root passes read and write (and
     execute where some x bit is set), others need the mode's bits."""
     from kernel.fs.proc import CAP_DAC_OVERRIDE, capable, task_euid
@@ -570,10 +568,8 @@ def sys_readlinkat(task, dirfd, path, buf, size):
             return -errno.EINVAL
         try:
             target = os.fsencode(found.target())
-        except Exception as e:
-            if hasattr(e, "err"):
-                return e.err
-            raise
+        except PseudoError as e:
+            return e.err
     else:
         dir_fd, hpath = host_path(task, dirfd, p)
         target = os.readlink(hpath, dir_fd=dir_fd)
