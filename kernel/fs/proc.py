@@ -998,7 +998,10 @@ def proc_fdinfo(task, fd):
         except OSError:
             pos = 0
     flags = file.flags | (O_CLOEXEC if fd in files.cloexec else 0)
-    return "pos:\t%d\nflags:\t0%o\nmnt_id:\t%d\n" % (pos, flags, mnt_id_of(file))
+    text = "pos:\t%d\nflags:\t0%o\nmnt_id:\t%d\n" % (pos, flags, mnt_id_of(file))
+    # f_op->show_fdinfo(): a descriptor kind adds its own lines (eventfd-count, ...).
+    show = getattr(file, "show_fdinfo", None)
+    return text + (show() if show is not None else "")
 
 
 # -- pagemap ---------------------------------------------------------------------------------
