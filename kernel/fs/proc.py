@@ -1245,13 +1245,59 @@ def proc_uptime(ctx):
     return "%d.%02d %d.%02d\n" % (int(up), int(up * 100) % 100, int(idle), int(idle * 100) % 100)
 
 
+# kernel/sched/loadavg.c: fixed-point load averages, updated every LOAD_FREQ.
+FSHIFT = 11
+FIXED_1 = 1 << FSHIFT
+EXP_1, EXP_5, EXP_15 = 1884, 2014, 2037
+LOAD_FREQ = (5 * 250 + 1) / 250             # 5*HZ+1 ticks at CONFIG_HZ=250, in seconds
+MAX_LOAD_PERIODS = 4096                     # enough for EXP_15 to forget everything
+
+
+def calc_load(load, exp, active):
+    """calc_load(): one step of the exponential average (rounding up while rising)."""
+    newload = load * exp + active * (FIXED_1 - exp)
+    if active >= load:
+        newload += FIXED_1 - 1
+    return newload // FIXED_1
+
+
+def nr_active(kernel):
+    """calc_load_fold_active(): runnable threads (the board has no
+    uninterruptible sleep)."""
+    return sum(1 for t in kernel.tasks.values() if t.exit_state is None and t.state == "R")
+
+
+def calc_global_load(kernel):
+    """calc_global_load(), run lazily: every LOAD_FREQ period since the last
+    update is applied with the number of runnable threads now, as
+    calc_global_nohz() does for the periods a tickless kernel slept through.
+    Returns avenrun[3] (fixed point); /proc/loadavg and sysinfo() read it."""
+    now = board_uptime(kernel)
+    state = getattr(kernel, "avenrun", None)
+    if state is None:
+        state = kernel.avenrun = {"load": [0, 0, 0], "next": LOAD_FREQ}
+    periods = 0
+    while now >= state["next"]:
+        state["next"] += LOAD_FREQ
+        periods += 1
+    if periods:
+        active = nr_active(kernel) * FIXED_1
+        load = state["load"]
+        for _ in range(min(periods, MAX_LOAD_PERIODS)):
+            load = [calc_load(v, e, active) for v, e in zip(load, (EXP_1, EXP_5, EXP_15))]
+        state["load"] = load
+    return list(state["load"])
+
+
 def proc_loadavg(ctx):
-    """loadavg_proc_show(): the three averages (the board keeps none: 0.00,
-    as sysinfo() reports), runnable/total threads, the last pid given out."""
+    """loadavg_proc_show(): the three averages, runnable/total threads, the
+    last pid given out."""
     kernel = ctx.kernel
+    loads = [v + FIXED_1 // 200 for v in calc_global_load(kernel)]
     live = [t for t in kernel.tasks.values() if t.exit_state is None]
-    running = sum(1 for t in live if t.state == "R")
-    return "0.00 0.00 0.00 %d/%d %d\n" % (running, len(live), kernel.next_pid - 1)
+    text = " ".join("%d.%02d" % (v >> FSHIFT, ((v & (FIXED_1 - 1)) * 100) >> FSHIFT)
+                    for v in loads)
+    return "%s %d/%d %d\n" % (text, nr_active(kernel), len(live), kernel.next_pid - 1)
 
 
 def proc_version(ctx):

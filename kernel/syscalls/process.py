@@ -367,18 +367,22 @@ def sys_getrusage(task, who, usage):
     return 0
 
 
+SI_LOAD_SHIFT = 16                  # include/uapi/linux/sysinfo.h
+
+
 @syscall("sysinfo", "p")
 def sys_sysinfo(task, info):
     """kernel/sys.c: do_sysinfo() — RAM is the board's; uptime, shared RAM
     and the thread count are the ones /proc/uptime, /proc/meminfo (Shmem)
     and /proc/loadavg show (kernel/fs/proc.py)."""
-    from kernel.fs.proc import board_uptime, meminfo_counts
+    from kernel.fs.proc import FSHIFT, board_uptime, calc_global_load, meminfo_counts
     kernel = task.kernel
     pages = kernel.pages
     uptime = int(board_uptime(kernel))
+    loads = [v << (SI_LOAD_SHIFT - FSHIFT) for v in calc_global_load(kernel)]
     shared = meminfo_counts(kernel)["shmem"]
     procs = sum(1 for t in kernel.tasks.values() if t.exit_state is None)
-    data = struct.pack("<q3QQQQQQQHH4xQQI", uptime, 0, 0, 0,
+    data = struct.pack("<q3QQQQQQQHH4xQQI", uptime, *loads,
                        pages.nr_pages << PAGE_SHIFT, pages.nr_free << PAGE_SHIFT,
                        shared << PAGE_SHIFT, 0, 0, 0, procs, 0, 0, 0, 1)
     task.uaccess.copy_to_user(info, data.ljust(112, b"\0"))
