@@ -316,3 +316,24 @@ def test_config_gz_roundtrip():
 
 def test_host_build_present():
     assert (BUILD / "host" / "sys_proc").exists(), "run `make userland`"
+
+
+def _load_kernel(running, clock):
+    tasks = {i + 1: types.SimpleNamespace(exit_state=None, state="R") for i in range(running)}
+    return types.SimpleNamespace(tasks=tasks, next_pid=running + 1,
+                                 sched=types.SimpleNamespace(clock=lambda: clock[0]))
+
+
+def test_load_average_of_one_busy_thread():
+    """kernel/sched/loadavg.c: one runnable thread for a minute brings the
+    1-minute average to 1 - 1/e (0.63), the 5- and 15-minute ones less;
+    idle, they decay again.  /proc/loadavg prints them with two decimals."""
+    from kernel.fs.proc import Ctx, FIXED_1, calc_global_load, proc_loadavg
+    clock = [60.1]
+    kernel = _load_kernel(1, clock)
+    load1, load5, load15 = (v / FIXED_1 for v in calc_global_load(kernel))
+    assert abs(load1 - 0.63) < 0.02 and load5 < load1 and load15 < load5
+    assert re.match(r"^0\.6\d 0\.\d\d 0\.\d\d 1/1 1\n$", proc_loadavg(Ctx(kernel, None)))
+    kernel.tasks[1].state = "S"
+    clock[0] = 600.0
+    assert calc_global_load(kernel)[0] < FIXED_1 // 100
