@@ -316,7 +316,9 @@ def fd_children(ctx, task, base):
     out = []
     for fd in sorted(files.fds):
         file = files.fds[fd]
-        out.append((str(fd), Entry("link", "%s/fd/%d" % (base, fd), pystat.S_IFLNK | 0o700,
+        # tid_fd_update_inode(): the link's mode says how the file is open.
+        mode = 0o100 | (0o400 if file.readable else 0) | (0o200 if file.writable else 0)
+        out.append((str(fd), Entry("link", "%s/fd/%d" % (base, fd), pystat.S_IFLNK | mode,
                                    target=lambda file=file: fd_link_name(file),
                                    host=lambda file=file: fd_link_host(file))))
     return out

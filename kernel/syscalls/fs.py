@@ -66,7 +66,9 @@ def _pseudo_lookup(task, dirfd, path, follow=True):
     name = guest_absolute(task, dirfd, path)
     if not is_pseudo_path(name):
         return None
-    follow = follow or path.endswith(b"/")      # a trailing slash follows the link
+    # A trailing slash, "." or ".." names a directory: the link is followed
+    # (guest_absolute() has already resolved ".." by name).
+    follow = follow or path.endswith((b"/", b"/.", b"/..")) or path in (b".", b"..")
     try:
         return pseudo_resolve(task.kernel, task, name, follow)
     except PseudoError as e:
