@@ -337,3 +337,132 @@ def test_load_average_of_one_busy_thread():
     kernel.tasks[1].state = "S"
     clock[0] = 600.0
     assert calc_global_load(kernel)[0] < FIXED_1 // 100
+
+
+# -- in-process: the walk, and random arguments -------------------------------------------
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+from emu.arch import PAGE_SIZE  # noqa: E402
+from emu.board import Board  # noqa: E402
+from kernel.fs.file import FdTable  # noqa: E402
+from kernel.main import Kernel  # noqa: E402
+from kernel.mm.mmap import do_mmap  # noqa: E402
+from kernel.sched.task import FsStruct, Task  # noqa: E402
+from kernel.uaccess import Efault  # noqa: E402
+from kernel.uapi import MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE  # noqa: E402
+
+BASE = 0x10000000
+
+
+class Board1:
+    """A kernel with one task: 16 pages mapped read-write at BASE."""
+
+    def __init__(self, tmp_path):
+        self.board = Board(ram_size=16 << 20, cores=2)
+        self.k = Kernel(self.board)
+        self.task = t = Task(self.k, 1, "t", ["t"])
+        t.mm = self.k.mm_alloc(t)
+        t.fs = FsStruct(str(tmp_path))
+        t.files = FdTable()
+        self.k.tasks[1] = t
+        assert do_mmap(t.mm, None, BASE, 16 * PAGE_SIZE, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0) == BASE
+
+    def call(self, name, *args):
+        """el0_svc()'s dispatch of one handler: -EFAULT for a bad pointer."""
+        d = next(d for d in self.k.syscalls.by_nr.values() if d.name == name)
+        try:
+            return d.func(self.task, *args[:d.nargs])
+        except Efault:
+            return -errno.EFAULT
+
+
+def test_pagemap_pfns_are_the_walks(tmp_path):
+    """For each page written, read or left alone, pagemap's entry is what
+    the MMU's walk of the task's tables finds: present exactly when the walk
+    gives a descriptor, and then PFN = its output address >> 12."""
+    from kernel.fs.proc import PM_PFRAME_MASK, PM_PRESENT, pagemap_entries
+    b = Board1(tmp_path)
+    uaccess = b.task.uaccess
+    uaccess.copy_to_user(BASE, b"x")
+    uaccess.copy_to_user(BASE + 5 * PAGE_SIZE, b"y")
+    uaccess.copy_from_user(BASE + 7 * PAGE_SIZE, 1)         # the zero page
+    entries = pagemap_entries(b.k, b.task.mm, BASE >> 12, 16, show_pfn=True)
+    mmu = b.board.mmu
+    for i, entry in enumerate(entries):
+        addr = BASE + i * PAGE_SIZE
+        level, desc, _ = mmu.walk(b.task.mm.pgd, addr)
+        if not desc:
+            assert not entry & PM_PRESENT, i
+            continue
+        assert entry & PM_PRESENT, i
+        assert entry & PM_PFRAME_MASK == mmu.output_address(level, desc, addr) >> 12, i
+    assert [bool(e & PM_PRESENT) for e in entries].count(True) == 3
+    assert entries[7] & PM_PFRAME_MASK == b.k.zero_page >> 12
+
+
+_FUZZED = ("io_setup", "lookup_dcookie", "quotactl", "add_key", "swapon", "mbind", "bpf",
+           "mount", "umount2", "reboot", "kexec_load", "init_module", "chroot", "acct",
+           "restart_syscall", "get_robust_list", "ptrace", "syslog", "membarrier",
+           "ioprio_set", "ioprio_get", "unshare", "setns", "pkey_alloc", "pkey_free",
+           "sethostname", "setdomainname", "process_vm_readv", "process_vm_writev")
+
+_ARG = st.one_of(st.integers(0, (1 << 64) - 1), st.integers(-5, 70),
+                 st.integers(BASE - 16, BASE + 17 * PAGE_SIZE),
+                 st.sampled_from([0, 1, 1 << 63, (1 << 64) - 1, 0xFFFFFFFF, 1 << 31]))
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(_FUZZED), args=st.lists(_ARG, min_size=6, max_size=6))
+def test_random_arguments(tmp_path, name, args):
+    """Random registers to the calls of parts 1 and 7: an errno or a result,
+    never a Python exception (the bad-input rule of issue 9)."""
+    b = _fuzz_board(tmp_path)
+    ret = b.call(name, *args)
+    assert isinstance(ret, int) and ret >= -4095, (name, args, ret)
+
+
+_BOARDS = {}
+
+
+def _fuzz_board(tmp_path):
+    """One board per test run (making one costs more than the calls)."""
+    if "b" not in _BOARDS:
+        _BOARDS["b"] = Board1(tmp_path)
+    return _BOARDS["b"]
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(parts=st.lists(st.sampled_from(["proc", "sys", "self", "thread-self", "1", "2", "task",
+                                       "fd", "fdinfo", "0", "..", ".", "status", "exe", "cwd",
+                                       "root", "maps", "devices", "system", "cpu", "cpu0",
+                                       "online", "kernel", "vm", "x", "random", "uuid"]),
+                      min_size=1, max_size=6),
+       follow=st.booleans())
+def test_random_pseudo_paths(tmp_path, parts, follow):
+    """Any path under /proc or /sys resolves to an Entry, a host target or
+    an errno, and every file found reads without a Python exception."""
+    from kernel.fs.proc import HostTarget, PseudoError, PseudoOpen, Ctx, pseudo_resolve
+    b = _fuzz_board(tmp_path)
+    path = "/" + "/".join(["proc"] + parts)
+    try:
+        found = pseudo_resolve(b.k, b.task, os.path.normpath(path), follow)
+    except PseudoError as e:
+        assert e.err in (-errno.ENOENT, -errno.ENOTDIR, -errno.ELOOP)
+        return
+    if found is None or isinstance(found, HostTarget):
+        return
+    if found.kind == "dir":
+        assert all(isinstance(n, str) for n, _ in found.children())
+    elif found.kind == "file":
+        p = PseudoOpen(found, Ctx(b.k, b.task), 0)
+        if found.read is not None:
+            found.read(p, BASE, 64)
+        else:
+            try:
+                assert isinstance(p.text(), bytes)
+            except PseudoError:
+                pass
