@@ -125,7 +125,8 @@ def proc_create(path, show, mode=0o444, write=None, **kw):
     """proc_create()/register_sysctl(): a global file at an absolute path
     under /proc or /sys; show(ctx) makes its text, ctx being the Ctx of the
     reader.  Directories on the way exist implicitly."""
-    PSEUDO_FILES[path] = Entry("file", path, mode, show=show, write=write, **kw)
+    PSEUDO_FILES[path] = Entry("file", path, pystat.S_IFREG | (mode & 0o7777), show=show,
+                               write=write, **kw)
 
 
 class Ctx:
@@ -300,7 +301,7 @@ def _exe_name(kernel, task):
 
 
 def _exe_host(kernel, task):
-    return os.fsdecode(kernel.resolve_sysroot(os.fsencode(_need(task.mm).exe_file)))
+    return os.fsdecode(kernel.resolve_sysroot(os.fsencode(_need(task.mm and task.mm.exe_file))))
 
 
 def task_dir_children(ctx, task):
