@@ -439,7 +439,11 @@ def _fuzz_board(tmp_path):
 @given(parts=st.lists(st.sampled_from(["proc", "sys", "self", "thread-self", "1", "2", "task",
                                        "fd", "fdinfo", "0", "..", ".", "status", "exe", "cwd",
                                        "root", "maps", "devices", "system", "cpu", "cpu0",
-                                       "online", "kernel", "vm", "x", "random", "uuid"]),
+                                       "online", "kernel", "vm", "x", "random", "uuid",
+                                       "mem", "pagemap", "environ", "cmdline", "auxv",
+                                       "smaps", "limits", "stat", "statm", "config.gz",
+                                       "meminfo", "loadavg", "mounts", "mountinfo", "comm",
+                                       "uptime", "cpuinfo", "version", "wchan"]),
                       min_size=1, max_size=6),
        follow=st.booleans())
 def test_random_pseudo_paths(tmp_path, parts, follow):
