@@ -29,12 +29,15 @@ import struct
 import uuid
 import zlib
 
-from emu.arch import DESC_ADDR_MASK, DESC_TYPE_MASK, DESC_TYPE_TABLE, HWCAP_BITS, MIDR_CORTEX_A53, PAGE_SHIFT, PAGE_SIZE, PTE_AF
+from emu.arch import (
+    DESC_ADDR_MASK, DESC_TYPE_MASK, DESC_TYPE_TABLE, HWCAP_BITS, MIDR_CORTEX_A53, PAGE_SHIFT,
+    PAGE_SIZE, PTE_AF, PTE_RDONLY,
+)
 from kernel.mm.mm import (
     PTE_DIRTY, PTE_PRESENT_MASK, PTE_SPECIAL, VM_ACCOUNT, VM_EXEC, VM_LOCKED, VM_MAYSHARE,
-    VM_READ, VM_WRITE,
+    VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE,
 )
-from kernel.mm.page_alloc import PG_anon
+from kernel.mm.page_alloc import PG_anon, PG_exec
 from kernel.sched.task import EXIT_ZOMBIE, STATE_NAMES
 from kernel.uapi import (
     O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOCTTY, O_RDONLY,
@@ -556,11 +559,13 @@ def pseudo_dir_entries(file):
 
 # -- access to another address space ----------------------------------------------------
 
-def access_remote_vm(mm, addr, length=0, data=None):
+def access_remote_vm(mm, addr, length=0, data=None, force=False):
     """mm/memory.c: __access_remote_vm() — read length bytes at addr (or
     write data there) through mm's page tables, faulting pages in as the
-    owner's own access would.  Stops at the first page that cannot be
-    reached: returns the bytes read, or the count written."""
+    owner's own access would; force (FOLL_FORCE, /proc/PID/mem) may also
+    write a private page the mapping keeps read-only.  Stops at the first
+    page that cannot be reached: returns the bytes read, or the count
+    written."""
     write = data is not None
     total = len(data) if write else length
     mem = mm.kernel.memory
@@ -575,13 +580,65 @@ def access_remote_vm(mm, addr, length=0, data=None):
         try:
             pa = mm.uaccess._translate(a, write)
         except Efault:
-            break
+            frame = force_cow(mm, a) if write and force else None
+            if frame is None:
+                break
+            pa = frame | (a & (PAGE_SIZE - 1))
         if write:
             view[pa - base:pa - base + n] = data[done:done + n]
+            _flush_if_code(mm.kernel, pa)
         else:
             out += view[pa - base:pa - base + n]
         done += n
     return done if write else bytes(out)
+
+
+def force_cow(mm, addr):
+    """get_user_pages(FOLL_WRITE | FOLL_FORCE) on a page the mapping does not
+    let its owner write: allowed only in a private mapping that could be
+    made writable (is_cow_mapping(): VM_MAYWRITE without VM_SHARED).  The
+    page is faulted in for reading, then broken out of sharing as
+    do_wp_page() would — reused if it is an anonymous page nobody else
+    holds, else copied — and left read-only (maybe_mkwrite() adds no write
+    permission to a VMA without VM_WRITE).  Returns the frame to write, or
+    None (the access is -EFAULT, which mem_rw() reports as EIO)."""
+    from kernel.mm.memory import _install_copy, handle_mm_fault
+    from kernel.mm.mmap import find_vma
+    vma = find_vma(mm, addr)
+    if vma is None or vma.vm_start > addr or \
+            vma.vm_flags & (VM_SHARED | VM_MAYWRITE) != VM_MAYWRITE:
+        return None
+    page = addr & ~(PAGE_SIZE - 1)
+    if handle_mm_fault(vma, page, False):
+        return None
+    kernel = mm.kernel
+    pt, pages = kernel.pgtable, kernel.pages
+    ptep = pt.pte_offset(mm, page)
+    pte = pt.read_pte(ptep)
+    frame = pte & DESC_ADDR_MASK
+    special = bool(pte & PTE_SPECIAL)
+    anon = not special and pages.flags[pages.index(frame)] & PG_anon
+    if anon and pages.page_count(frame) == 1:
+        return frame                    # wp_page_reuse()
+    if anon:
+        mm.rss_anon -= 1
+    elif not special:
+        mm.rss_file -= 1
+    _install_copy(vma, page, ptep, None if special else frame, present=True)
+    pte = pt.read_pte(ptep)
+    pt.set_pte_at(mm, page, ptep, pte | PTE_RDONLY)
+    kernel.tlb.flush_tlb_page(mm, page)
+    return pte & DESC_ADDR_MASK
+
+
+def _flush_if_code(kernel, pa):
+    """A kernel store into a frame the CPU has run code from: the emulator's
+    translations of it must go (as flush_icache_range() after
+    access_process_vm() writes text, e.g. a debugger's breakpoint)."""
+    pages = kernel.pages
+    if pages.flags[pages.index(pa & ~(PAGE_SIZE - 1))] & PG_exec and \
+            pages.flush_code_cache is not None:
+        pages.flush_code_cache()
 
 
 def mem_read(task):
@@ -600,7 +657,7 @@ def mem_write(task):
         mm = task.mm
         if mm is None:
             return 0
-        n = access_remote_vm(mm, pos, data=data)
+        n = access_remote_vm(mm, pos, data=data, force=True)
         return n if n or not data else -errno.EIO
     return write
 

@@ -457,6 +457,43 @@ static void check_mem(void)
           !memcmp(back, local, sizeof(back)), "pread() at a buffer's address reads it");
     CHECK(pwrite(fd, "THE", 3, (off_t)(uintptr_t)local) == 3 && !memcmp(local, "THE bytes", 9),
           "pwrite() at its address changes it");
+    {
+        /* FOLL_FORCE: mem writes a private page its mapping keeps read-only,
+         * as a debugger plants a breakpoint; the mapping stays read-only. */
+        char *ro = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        char *shared = mmap(NULL, PAGE, PROT_READ, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+        strcpy(ro, "before");
+        mprotect(ro, PAGE, PROT_READ);
+        CHECK(pwrite(fd, "AFTER!", 6, (off_t)(uintptr_t)ro) == 6 && !strcmp(ro, "AFTER!"),
+              "pwrite() into a read-only private page (FOLL_FORCE)");
+        CHECK(pwrite(fd, "x", 1, (off_t)(uintptr_t)(ro + PAGE / 2)) == 1 && ro[PAGE / 2] == 'x',
+              "... again, the page now ours");
+        slurp("/proc/self/maps");
+        snprintf(back, sizeof(back), "%lx-", (unsigned long)ro);
+        CHECK(strstr(buf, back) && !strncmp(strstr(buf, back) + strlen(back) + 13, "r--p", 4),
+              "... and the mapping is still r--p");
+        errno = 0;
+        CHECK(pwrite(fd, "x", 1, (off_t)(uintptr_t)shared) < 0 && errno == EIO,
+              "pwrite() into a read-only shared mapping: EIO");
+        munmap(ro, PAGE);
+        munmap(shared, PAGE);
+    }
+    {
+        /* ... and a private file mapping gets a copy: the file keeps its bytes. */
+        int f = open("sys_proc.map", O_RDWR | O_CREAT | O_TRUNC, 0600);
+        char *m, data[9] = {0};
+
+        CHECK(write(f, "filedata", 8) == 8, "a scratch file with 8 bytes");
+        m = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE, f, 0);
+        CHECK(pwrite(fd, "FILE", 4, (off_t)(uintptr_t)m) == 4 && !memcmp(m, "FILEdata", 8),
+              "pwrite() into a read-only private file mapping");
+        CHECK(pread(f, data, 8, 0) == 8 && !strcmp(data, "filedata"),
+              "... the file itself is unchanged (a private copy)");
+        munmap(m, PAGE);
+        close(f);
+        unlink("sys_proc.map");
+    }
     unmapped = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     munmap(unmapped, PAGE);
     errno = 0;
