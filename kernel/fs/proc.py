@@ -956,7 +956,7 @@ def proc_pid_stat(task, whole=True):
     state = task.exit_state or task.state
     ign, cgt = _sig_ign_cgt(task)
     pending = _sigmask(task.pending) | _sigmask(sig.shared_pending)
-    start = getattr(task, "start_time", 0.0)
+    start = task.start_time
     rsslim = task.rlim[RLIMIT_RSS][0]
     if mm is not None:
         vm = [mm.total_vm << PAGE_SHIFT, mm.get_mm_rss(), rsslim, mm.start_code, mm.end_code,
