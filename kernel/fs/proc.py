@@ -55,6 +55,9 @@ CAP_FULL_SET = (1 << (CAP_LAST_CAP + 1)) - 1
 PROC_SUPER_MAGIC_DEV = os.makedev(0, 4)     # proc is the first anonymous super block
 SYSFS_DEV = os.makedev(0, 17)
 PM_ENTRY_BYTES = 8
+# One pagemap read() returns at most this many entries (16 MiB): a short
+# read, where Linux would go on filling a larger buffer.
+PAGEMAP_MAX_ENTRIES = 1 << 21
 # fs/proc/task_mmu.c: the bits of a /proc/PID/pagemap entry.
 PM_PFRAME_MASK = (1 << 55) - 1
 PM_SOFT_DIRTY = 1 << 55
@@ -1083,21 +1086,28 @@ def pte_to_pagemap_entry(kernel, vma, pte, show_pfn):
 
 
 def pagemap_entries(kernel, mm, start_vpn, count, show_pfn):
-    """pagemap_read()'s walk: count entries from virtual page start_vpn;
-    addresses outside every VMA (pagemap_pte_hole()) read as 0."""
+    """pagemap_read()'s walk_page_range(): count entries from virtual page
+    start_vpn; addresses outside every VMA (pagemap_pte_hole()) and ranges
+    without a page table read as 0, filled a run at a time."""
     from kernel.mm.mmap import find_vma
     pt = kernel.pgtable
-    out = []
+    out = [0] * count
     addr = start_vpn << PAGE_SHIFT
-    for _ in range(count):
+    end = addr + (count << PAGE_SHIFT)
+    while addr < end:
         vma = find_vma(mm, addr)
-        value = 0
-        if vma is not None and vma.vm_start <= addr:
-            ptep = pt.pte_offset(mm, addr)
-            if ptep is not None:
-                value = pte_to_pagemap_entry(kernel, vma, pt.read_pte(ptep), show_pfn)
-        out.append(value)
-        addr += PAGE_SIZE
+        if vma is None or vma.vm_start >= end:
+            break
+        addr = max(addr, vma.vm_start)
+        while addr < min(vma.vm_end, end):
+            ptep, span = pt.pte_lookup(mm, addr)
+            if ptep is None:
+                addr = (addr + span) & ~(span - 1) if span else addr + PAGE_SIZE
+                continue
+            out[(addr >> PAGE_SHIFT) - start_vpn] = pte_to_pagemap_entry(
+                kernel, vma, pt.read_pte(ptep), show_pfn)
+            addr += PAGE_SIZE
+        addr = max(addr, vma.vm_end)
     return out
 
 
@@ -1115,7 +1125,7 @@ def pagemap_read(ctx, task):
             return -errno.EINVAL
         svpfn = pos // PM_ENTRY_BYTES
         last = mm.task_size >> PAGE_SHIFT
-        n = min(count // PM_ENTRY_BYTES, max(0, last - svpfn), 1 << 16)
+        n = min(count // PM_ENTRY_BYTES, max(0, last - svpfn), PAGEMAP_MAX_ENTRIES)
         values = pagemap_entries(ctx.kernel, mm, svpfn, n, p.show_pfn)
         return struct.pack("<%dQ" % len(values), *values)
     return read
