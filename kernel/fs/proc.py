@@ -58,6 +58,7 @@ PM_ENTRY_BYTES = 8
 # One pagemap read() returns at most this many entries (16 MiB): a short
 # read, where Linux would go on filling a larger buffer.
 PAGEMAP_MAX_ENTRIES = 1 << 21
+MEM_RW_MAX = 16 << 20                   # the same bound for one read() of /proc/PID/mem
 # fs/proc/task_mmu.c: the bits of a /proc/PID/pagemap entry.
 PM_PFRAME_MASK = (1 << 55) - 1
 PM_SOFT_DIRTY = 1 << 55
@@ -650,7 +651,7 @@ def mem_read(task):
         mm = task.mm
         if mm is None:
             return b""
-        data = access_remote_vm(mm, pos, min(count, PAGE_SIZE * 16))
+        data = access_remote_vm(mm, pos, min(count, MEM_RW_MAX))
         return data if data or not count else -errno.EIO
     return read
 
