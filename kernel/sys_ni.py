@@ -193,3 +193,8 @@ def kernel_config(kernel):
     for name, value in opts:
         lines.append("%s=%s" % (name, value) if value is not None else "# %s is not set" % name)
     return "\n".join(lines) + "\n"
+
+
+# The calls of parts 1 and 7 that do the work (registered on import).
+from kernel import task_misc, utsname  # noqa: E402,F401
+from kernel.mm import process_vm_access  # noqa: E402,F401
