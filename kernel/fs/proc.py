@@ -83,6 +83,9 @@ STRUCT_PAGE_SIZE = 64
 NR_OPEN_DEFAULT = 64
 FDTABLE_UNIT = 1024 // 8
 PTE_LEVEL = 3                           # level-3 tables hold the ptes
+RLIMIT_SIGPENDING = 11                  # asm-generic/resource.h
+# The static priority and nice value of a SCHED_OTHER task (do_task_stat()).
+DEFAULT_PRIO_FIELD, DEFAULT_NICE = 20, 0
 # include/linux/sched.h: TASK_COMM_LEN.
 TASK_COMM_LEN = 16
 
@@ -897,7 +900,7 @@ def proc_pid_status(task):
     ign, cgt = _sig_ign_cgt(task)
     sigq = len(task.pending) + len(task.signal.shared_pending)
     out.append("Threads:\t%d\nSigQ:\t%d/%d\n" % (
-        len(task.thread_group_live()), sigq, _rlim_cur(task, 11)))
+        len(task.thread_group_live()), sigq, task.rlim[RLIMIT_SIGPENDING][0]))
     out += ["SigPnd:\t%s\n" % _sigset(_sigmask(task.pending)),
             "ShdPnd:\t%s\n" % _sigset(_sigmask(task.signal.shared_pending)),
             "SigBlk:\t%s\n" % _sigset(task.blocked), "SigIgn:\t%s\n" % _sigset(ign),
@@ -914,11 +917,6 @@ def proc_pid_status(task):
     out.append("voluntary_ctxt_switches:\t%d\nnonvoluntary_ctxt_switches:\t%d\n"
                % (task.nvcsw, task.nivcsw))
     return "".join(out)
-
-
-def _rlim_cur(task, resource):
-    cur = task.rlim[resource][0]
-    return cur
 
 
 def cpu_list(mask):
@@ -973,7 +971,8 @@ def proc_pid_stat(task, whole=True):
     exit_code = task.exit_code if task.exit_state is not None else 0
     fields = ([task.pid, "(%s)" % task.comm, state, task.ppid, sig.pgrp, sig.session,
                0, -1, 0, min_flt, sig.cmin_flt, maj_flt, sig.cmaj_flt,
-               _ticks(utime), 0, _ticks(sig.cutime), _ticks(sig.cstime), 20, 0,
+               _ticks(utime), 0, _ticks(sig.cutime), _ticks(sig.cstime), DEFAULT_PRIO_FIELD,
+               DEFAULT_NICE,
                len(task.thread_group_live()), 0, _ticks(start)] + vm +
               [0, 0, pending, task.blocked, ign, cgt, 0, 0, 0,
                task.exit_signal if task.exit_signal > 0 else 0, core, 0, 0, 0, 0, 0] +
