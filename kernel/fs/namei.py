@@ -85,4 +85,5 @@ def path_call(func):
             return -(e.errno or errno.EIO)
     wrapper.__name__ = func.__name__
     wrapper.__doc__ = func.__doc__
+    wrapper.__module__ = func.__module__    # the syscall table's docs name the handler's module
     return wrapper

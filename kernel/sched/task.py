@@ -151,6 +151,9 @@ class Task:
         self.nvcsw = 0
         self.nivcsw = 0
         self.utime = 0.0                # host seconds spent running this task
+        # real_start_time: the kernel clock at fork (/proc/PID/stat field 22).
+        sched = getattr(kernel, "sched", None)
+        self.start_time = sched.clock() if sched is not None else 0.0
         self.state = TASK_RUNNING
         self.exit_state = None          # EXIT_ZOMBIE / TASK_DEAD once exited
         self.exit_code = 0              # wait status: (code << 8) | signal

@@ -17,7 +17,10 @@ from emu.arch import PAGE_SIZE
 from kernel.fs.file import File
 from kernel.fs.namei import PathError, guest_absolute, host_path, path_call, s32, user_path
 from kernel.fs.pipe import may_block, wait_read, wait_write
-from kernel.fs.proc import is_proc_pid_path, proc_file, proc_pid_task
+from kernel.fs.proc import (
+    HostTarget, PseudoError, is_pseudo_path, may_open, pseudo_dir_entries, pseudo_lseek, pseudo_open,
+    pseudo_read, pseudo_resolve, pseudo_stat, pseudo_write,
+)
 from kernel.fs.stat import STATX_SIZE, SyntheticStat, pack_stat, pack_statx
 from kernel.syscalls.table import syscall
 from kernel.uapi import (
@@ -26,7 +29,7 @@ from kernel.uapi import (
     F_SETPIPE_SZ, FD_CLOEXEC,
     FIONREAD, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY,
     O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_PATH,
-    O_RDONLY, O_SYNC, O_TRUNC, SEEK_CUR, SEEK_END, SEEK_SET,
+    O_SYNC, O_TRUNC, SEEK_CUR, SEEK_END, SEEK_SET,
     TCGETS, TIOCGWINSZ,
 )
 
@@ -57,18 +60,19 @@ def _fget(task, fd):
     return task.files.get(s32(fd))
 
 
-def _proc_lookup(task, dirfd, path):
-    """(is_proc, body): body is the synthetic /proc text, or None if absent."""
+def _pseudo_lookup(task, dirfd, path, follow=True):
+    """/proc and /sys (kernel/fs/proc.py): None when path is elsewhere, an
+    Entry, or a HostTarget (a magic link to a host file); raises PathError."""
     name = guest_absolute(task, dirfd, path)
-    if not name.startswith("/proc/"):
-        return False, None
+    if not is_pseudo_path(name):
+        return None
+    # A trailing slash, "." or ".." names a directory: the link is followed
+    # (guest_absolute() has already resolved ".." by name).
+    follow = follow or path.endswith((b"/", b"/.", b"/..")) or path in (b".", b"..")
     try:
-        body = proc_file(task.kernel, task, name)
-    except KeyError:
-        return True, None
-    if body is None:
-        return (True, None) if is_proc_pid_path(task, name) else (False, None)
-    return True, body
+        return pseudo_resolve(task.kernel, task, name, follow)
+    except PseudoError as e:
+        raise PathError(e.err)
 
 
 # -- open / close -------------------------------------------------------------------
@@ -80,16 +84,23 @@ def sys_openat(task, dirfd, path_addr, flags, mode):
     flags &= 0xFFFFFFFF
     path = user_path(task, path_addr)
     cloexec = bool(flags & O_CLOEXEC)
-    is_proc, body = _proc_lookup(task, dirfd, path)
-    if is_proc:
-        if body is None:
-            return -errno.ENOENT
-        if flags & O_ACCMODE != O_RDONLY:
-            return -errno.EACCES
-        file = File(task.kernel, None, guest_absolute(task, dirfd, path), flags,
-                    body=body.encode())
-        return task.files.alloc_fd(file, cloexec=cloexec)
-    dir_fd, hpath = host_path(task, dirfd, path)
+    found = _pseudo_lookup(task, dirfd, path, follow=not flags & O_NOFOLLOW)
+    guest = guest_absolute(task, dirfd, path)
+    if isinstance(found, HostTarget):
+        dir_fd, hpath, guest = None, found.host_path, found.guest_name
+    elif found is not None:
+        if found.kind == "link":
+            return -errno.ELOOP             # O_NOFOLLOW on a symlink
+        err = may_open(task, found, flags)
+        if err:
+            return err
+        file = pseudo_open(task.kernel, task, found, flags, found.path)
+        fd = task.files.alloc_fd(file, cloexec=cloexec)
+        if fd < 0:
+            file.put()
+        return fd
+    else:
+        dir_fd, hpath = host_path(task, dirfd, path)
     old = os.umask(task.fs.umask)
     try:
         hfd = os.open(hpath, _to_host_flags(flags), mode & 0o7777, dir_fd=dir_fd)
@@ -98,7 +109,7 @@ def sys_openat(task, dirfd, path_addr, flags, mode):
     # do_dentry_open(): the open-time-only bits are not kept; a 64-bit kernel
     # opens everything O_LARGEFILE (force_o_largefile()).
     f_flags = (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE
-    file = File(task.kernel, hfd, guest_absolute(task, dirfd, path), f_flags)
+    file = File(task.kernel, hfd, guest, f_flags)
     if flags & O_TRUNC and file.mapping is not None:
         file.mapping.truncate(0)
     fd = task.files.alloc_fd(file, cloexec=cloexec)
@@ -177,6 +188,8 @@ def _read_file(task, file, count, offset=None, block=True):
         return -errno.EBADF
     if file.is_dir:
         return -errno.EISDIR
+    if file.pseudo is not None:
+        return pseudo_read(file, count, offset)
     if file.body is not None:
         pos = file.pos if offset is None else offset
         data = file.body[pos:pos + count]
@@ -231,6 +244,8 @@ def sys_pread64(task, fd, buf, count, pos):
 
 
 def _write_file(task, file, data, offset=None):
+    if file.pseudo is not None and file.writable:
+        return pseudo_write(file, data, offset)
     if not file.writable or file.host_fd is None:
         return -errno.EBADF
     try:
@@ -339,6 +354,8 @@ def sys_lseek(task, fd, offset, whence):
     if file is None:
         return -errno.EBADF
     offset = offset - (1 << 64) if offset >> 63 else offset
+    if file.pseudo is not None:
+        return pseudo_lseek(file, offset, whence)
     if file.body is not None or file.is_dir:
         size = len(file.body) if file.body is not None else 0
         base = {SEEK_SET: 0, SEEK_CUR: file.pos, SEEK_END: size}.get(whence)
@@ -359,6 +376,8 @@ def sys_lseek(task, fd, offset, whence):
 # -- stat -----------------------------------------------------------------------------
 
 def _stat_file(file):
+    if file.pseudo is not None:
+        return file.pseudo.stat()
     if file.body is not None:
         return SyntheticStat(0)
     return os.fstat(file.host_fd)
@@ -376,11 +395,11 @@ def _stat_at(task, dirfd, path_addr, flags):
                 raise PathError(-errno.EBADF)
             return _stat_file(file)
         raise PathError(-errno.ENOENT)
-    is_proc, body = _proc_lookup(task, dirfd, path)
-    if is_proc:
-        if body is None:
-            raise PathError(-errno.ENOENT)
-        return SyntheticStat(0)
+    found = _pseudo_lookup(task, dirfd, path, follow=not flags & AT_SYMLINK_NOFOLLOW)
+    if isinstance(found, HostTarget):
+        return os.stat(found.host_path)
+    if found is not None:
+        return pseudo_stat(found)
     dir_fd, hpath = host_path(task, dirfd, path)
     return os.stat(hpath, dir_fd=dir_fd, follow_symlinks=not flags & AT_SYMLINK_NOFOLLOW)
 
@@ -443,7 +462,7 @@ def sys_getdents64(task, fd, dirp, count):
     if not file.is_dir:
         return -errno.ENOTDIR
     if file.dir_entries is None:
-        file.dir_entries = _dir_snapshot(file)
+        file.dir_entries = pseudo_dir_entries(file) if file.pseudo else _dir_snapshot(file)
     out = bytearray()
     while file.pos < len(file.dir_entries):
         ino, dtype, name = file.dir_entries[file.pos]
@@ -504,11 +523,13 @@ def _access(task, dirfd, path, mode, flags):
     if mode & ~7:
         return -errno.EINVAL
     p = user_path(task, path)
-    is_proc, body = _proc_lookup(task, dirfd, p)
-    if is_proc:
-        return 0 if body is not None and not mode & 2 else (
-            -errno.ENOENT if body is None else -errno.EACCES)
-    dir_fd, hpath = host_path(task, dirfd, p)
+    found = _pseudo_lookup(task, dirfd, p, follow=not flags & AT_SYMLINK_NOFOLLOW)
+    if isinstance(found, HostTarget):
+        dir_fd, hpath = None, found.host_path
+    elif found is not None:
+        return _pseudo_access(task, found, mode)
+    else:
+        dir_fd, hpath = host_path(task, dirfd, p)
     if not os.access(hpath, mode, dir_fd=dir_fd, effective_ids=bool(flags & AT_EACCESS),
                      follow_symlinks=not flags & AT_SYMLINK_NOFOLLOW):
         os.stat(hpath, dir_fd=dir_fd)       # ENOENT etc. if it is missing
@@ -516,16 +537,22 @@ def _access(task, dirfd, path, mode, flags):
     return 0
 
 
+def _pseudo_access(task, entry, mode):
+    """inode_permission() on a pseudo entry: root passes read and write (and
+    execute where some x bit is set), others need the mode's bits."""
+    from kernel.fs.proc import CAP_DAC_OVERRIDE, capable, task_euid
+    bits = (entry.mode >> 6) & 7 if task_euid(task) == entry.uid else entry.mode & 7
+    if mode & bits == mode:
+        return 0
+    if capable(task, CAP_DAC_OVERRIDE) and not (mode & 1 and not entry.mode & 0o111):
+        return 0
+    return -errno.EACCES
+
+
 @syscall("faccessat", "dirfd path d")
 @path_call
 def sys_faccessat(task, dirfd, path, mode):
     return _access(task, dirfd, path, mode, 0)
-
-
-@syscall("faccessat2", "dirfd path d atflags")
-@path_call
-def sys_faccessat2(task, dirfd, path, mode, flags):
-    return _access(task, dirfd, path, mode, flags)
 
 
 @syscall("readlinkat", "dirfd path obuf:ret u")
@@ -535,11 +562,16 @@ def sys_readlinkat(task, dirfd, path, buf, size):
     if size <= 0:
         return -errno.EINVAL
     p = user_path(task, path)
-    name = guest_absolute(task, dirfd, p)
-    if is_proc_pid_path(task, name):
-        if name.split("/")[3:] != ["exe"]:
-            return -errno.ENOENT if not name.endswith("/maps") else -errno.EINVAL
-        target = os.fsencode(proc_pid_task(task.kernel, task, name.split("/")[2]).mm.exe_file)
+    found = _pseudo_lookup(task, dirfd, p, follow=False)
+    if isinstance(found, HostTarget):
+        target = os.readlink(found.host_path)
+    elif found is not None:
+        if found.kind != "link":
+            return -errno.EINVAL
+        try:
+            target = os.fsencode(found.target())
+        except PseudoError as e:
+            return e.err
     else:
         dir_fd, hpath = host_path(task, dirfd, p)
         target = os.readlink(hpath, dir_fd=dir_fd)
@@ -561,9 +593,27 @@ def sys_getcwd(task, buf, size):
 @path_call
 def sys_chdir(task, path):
     p = user_path(task, path)
-    dir_fd, hpath = host_path(task, AT_FDCWD, p)
+    found = _pseudo_lookup(task, AT_FDCWD, p)
+    if found is not None and not isinstance(found, HostTarget):
+        return _pseudo_chdir(task, found)
+    if isinstance(found, HostTarget):
+        dir_fd, hpath, guest = None, found.host_path, found.guest_name
+    else:
+        dir_fd, hpath = host_path(task, AT_FDCWD, p)
+        guest = guest_absolute(task, AT_FDCWD, p)
     fd = os.open(hpath, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=dir_fd)
-    task.fs.chdir(fd, guest_absolute(task, AT_FDCWD, p))
+    task.fs.chdir(fd, guest)
+    return 0
+
+
+def _pseudo_chdir(task, entry):
+    """chdir() into /proc or /sys: the working directory is the entry's
+    resolved name (/proc/self becomes /proc/PID, as d_path() shows it);
+    relative names under it are resolved by kernel/fs/proc.py, so the
+    host descriptor kept for it is only a placeholder."""
+    if entry.kind != "dir":
+        return -errno.ENOTDIR
+    task.fs.chdir(os.open("/", os.O_PATH | os.O_CLOEXEC), entry.path)
     return 0
 
 
@@ -574,6 +624,8 @@ def sys_fchdir(task, fd):
         return -errno.EBADF
     if not file.is_dir:
         return -errno.ENOTDIR
+    if file.pseudo is not None:
+        return _pseudo_chdir(task, file.pseudo.entry)
     task.fs.chdir(os.dup(file.host_fd), file.path)
     return 0
 

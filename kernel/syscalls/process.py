@@ -13,6 +13,7 @@ from kernel.sched.task import EXIT_ZOMBIE
 from kernel.sched.wait import ERESTART_RESTARTBLOCK, ERESTARTNOHAND, WouldBlock
 from kernel.signal import kill_info, send_signal
 from kernel.syscalls.table import syscall
+from kernel import utsname as _uts
 from kernel.uaccess import Efault
 from kernel.uapi import (
     CLOCK_BOOTTIME, CLOCK_MONOTONIC, CLOCK_MONOTONIC_COARSE, CLOCK_MONOTONIC_RAW,
@@ -23,8 +24,7 @@ from kernel.uapi import (
 
 _TIMESPEC = struct.Struct("<qq")
 _RLIMIT = struct.Struct("<QQ")
-UTS_RELEASE = "4.14.0-a53emu"
-UTS_VERSION = "#1 SMP a53emu"
+UTS_RELEASE, UTS_VERSION = _uts.UTS_RELEASE, _uts.UTS_VERSION     # kernel/utsname.py's
 
 # Python's clock ids are the host's; these guest clocks map to them.
 _HOST_CLOCK = {
@@ -367,21 +367,33 @@ def sys_getrusage(task, who, usage):
     return 0
 
 
+SI_LOAD_SHIFT = 16                  # include/uapi/linux/sysinfo.h
+
+
 @syscall("sysinfo", "p")
 def sys_sysinfo(task, info):
-    """kernel/sys.c: do_sysinfo() — RAM is the board's."""
-    pages = task.kernel.pages
-    uptime = int(time.monotonic() - task.kernel.boot_time)
-    data = struct.pack("<q3QQQQQQQHH4xQQI", uptime, 0, 0, 0,
-                       pages.nr_pages << PAGE_SHIFT, pages.nr_free << PAGE_SHIFT, 0, 0, 0, 0,
-                       1, 0, 0, 0, 1)
+    """kernel/sys.c: do_sysinfo() — RAM is the board's; uptime, shared RAM
+    and the thread count are the ones /proc/uptime, /proc/meminfo (Shmem)
+    and /proc/loadavg show (kernel/fs/proc.py)."""
+    from kernel.fs.proc import FSHIFT, board_uptime, calc_global_load, meminfo_counts
+    kernel = task.kernel
+    pages = kernel.pages
+    uptime = int(board_uptime(kernel))
+    loads = [v << (SI_LOAD_SHIFT - FSHIFT) for v in calc_global_load(kernel)]
+    shared = meminfo_counts(kernel)["shmem"]
+    procs = sum(1 for t in kernel.tasks.values() if t.exit_state is None)
+    data = struct.pack("<q3QQQQQQQHH4xQQI", uptime, *loads,
+                       pages.nr_pages << PAGE_SHIFT, pages.nr_free << PAGE_SHIFT,
+                       shared << PAGE_SHIFT, 0, 0, 0, procs, 0, 0, 0, 1)
     task.uaccess.copy_to_user(info, data.ljust(112, b"\0"))
     return 0
 
 
 @syscall("uname", "p")
 def sys_uname(task, buf):
-    fields = ("Linux", os.uname().nodename, UTS_RELEASE, UTS_VERSION, "aarch64", "(none)")
+    uts = _uts.utsname(task.kernel)
+    fields = tuple(uts[k] for k in ("sysname", "nodename", "release", "version", "machine",
+                                    "domainname"))
     data = b"".join(f.encode()[:64].ljust(65, b"\0") for f in fields)
     task.uaccess.copy_to_user(buf, data)
     return 0
