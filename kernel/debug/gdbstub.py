@@ -22,14 +22,15 @@ the program runs is an interrupt.  Anything gdb sends that we do not know
 gets the empty reply, as the protocol says.
 """
 
+import os
 import socket
 import struct
 
 from emu.cpu import CTX_FPCR, CTX_FPSR, CTX_NZCV, CTX_PC, CTX_SP, CTX_TPIDR, V_REG_BYTES
-from kernel.fs.proc import proc_file
+from kernel.fs.proc import Entry, PseudoError, pseudo_open, pseudo_read, pseudo_resolve
 from kernel.sched.task import TASK_RUNNING
 from kernel.uaccess import Efault
-from kernel.uapi import SIGINT, SIGKILL, SIGTRAP
+from kernel.uapi import O_RDONLY, SIGINT, SIGKILL, SIGTRAP
 
 PACKET_SIZE = 0x4000
 INTERRUPT = b"\x03"
@@ -113,7 +114,7 @@ class GdbStub:
         self.no_ack = False
         self.multiprocess = False
         self.detached = False
-        self.files = {}             # vFile descriptor -> bytes
+        self.files = {}             # vFile descriptor -> an open /proc File
 
     # -- the connection ------------------------------------------------------------
 
@@ -125,6 +126,7 @@ class GdbStub:
         self.conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.listener.close()
         self.pending = (SIGTRAP, init, "")
+        self.resumed = False        # gdb asks for the first stop itself ('?')
 
     def _recv(self):
         data = self.conn.recv(PACKET_SIZE)
@@ -178,7 +180,8 @@ class GdbStub:
         if self.pending is None:
             return
         try:
-            self.report_stop()
+            if self.resumed:
+                self.report_stop()
             self.command_loop()
         except (GdbDisconnected, OSError):
             self.detach()
@@ -410,6 +413,7 @@ class GdbStub:
             reply = self.handle(packet.decode("latin-1"))
             if reply is RESUME:
                 self.pending = None
+                self.resumed = True
                 return
             if reply is not None:
                 self.send(reply)
@@ -607,19 +611,21 @@ class GdbStub:
         if op == "open":
             path = bytes.fromhex(args.split(",")[0]).decode("latin-1")
             try:
-                body = proc_file(self.kernel, self.process, path)
-            except KeyError:
-                body = None
-            if body is None:
+                entry = pseudo_resolve(self.kernel, self.process, os.path.normpath(path))
+            except PseudoError:
+                entry = None
+            if not isinstance(entry, Entry) or entry.kind != "file":
                 return "F-1,2"          # ENOENT
             fd = max(self.files, default=0) + 1
-            self.files[fd] = body.encode() if isinstance(body, str) else body
+            self.files[fd] = pseudo_open(self.kernel, self.process, entry, O_RDONLY, path)
             return "F%x" % fd
         if op == "pread":
             fd, count, offset = (int(x, 16) for x in args.split(","))
             if fd not in self.files:
                 return "F-1,9"          # EBADF
-            data = self.files[fd][offset:offset + count]
+            data = pseudo_read(self.files[fd], min(count, PACKET_SIZE // 2), offset)
+            if isinstance(data, int):
+                return "F-1,%x" % -data
             return "F%x;" % len(data) + escape(data).decode("latin-1")
         if op == "close":
             return "F0" if self.files.pop(int(args, 16), None) is not None else "F-1,9"
