@@ -94,6 +94,8 @@ def sys_msync(task, start, length, flags):
     end = start + (PAGE_ALIGN(length) & U64_MASK)      # unsigned long: may wrap to 0
     if end > U64_MASK:
         return -errno.ENOMEM
+    if end == start:
+        return 0                        # before any VMA is looked at, even a locked one
     spans, unmapped = vma_spans(mm, start, end)
     if flags & MS_INVALIDATE and any(vma.vm_flags & VM_LOCKED for vma, _, _ in spans):
         return -errno.EBUSY             # a locked page cannot be invalidated
