@@ -15,6 +15,7 @@ import struct
 
 from emu.arch import PAGE_SIZE
 from kernel.fs.file import File
+from kernel.fs.open import build_open_flags, fdget
 from kernel.fs.namei import PathError, guest_absolute, host_path, path_call, s32, user_path
 from kernel.fs.pipe import may_block, wait_read, wait_write
 from kernel.fs.proc import is_proc_pid_path, proc_file, proc_pid_task
@@ -26,7 +27,7 @@ from kernel.uapi import (
     F_SETPIPE_SZ, FD_CLOEXEC,
     FIONREAD, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY,
     O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_PATH,
-    O_RDONLY, O_SYNC, O_TRUNC, SEEK_CUR, SEEK_END, SEEK_SET,
+    O_RDONLY, O_SYNC, O_TMPFILE, O_TRUNC, SEEK_CUR, SEEK_END, SEEK_SET,
     TCGETS, TIOCGWINSZ,
 )
 
@@ -35,7 +36,8 @@ _OPEN_FLAG_MAP = ((O_CREAT, os.O_CREAT), (O_EXCL, os.O_EXCL), (O_NOCTTY, os.O_NO
                   (O_TRUNC, os.O_TRUNC), (O_APPEND, os.O_APPEND), (O_NONBLOCK, os.O_NONBLOCK),
                   (O_DSYNC, os.O_DSYNC), (O_DIRECTORY, os.O_DIRECTORY),
                   (O_NOFOLLOW, os.O_NOFOLLOW), (O_DIRECT, os.O_DIRECT),
-                  (O_NOATIME, os.O_NOATIME), (O_PATH, os.O_PATH), (O_SYNC, os.O_SYNC))
+                  (O_NOATIME, os.O_NOATIME), (O_PATH, os.O_PATH), (O_SYNC, os.O_SYNC),
+                  (O_TMPFILE, os.O_TMPFILE))
 _IO_CHUNK = 1 << 20
 _IOVEC = struct.Struct("<QQ")
 _DIRENT_HEAD = struct.Struct("<QqHB")
@@ -54,6 +56,11 @@ def _err(exc):
 
 
 def _fget(task, fd):
+    """fdget(): no O_PATH descriptors (see kernel/fs/open.py)."""
+    return fdget(task, fd)
+
+
+def _fget_raw(task, fd):
     return task.files.get(s32(fd))
 
 
@@ -78,8 +85,11 @@ def _proc_lookup(task, dirfd, path):
 def sys_openat(task, dirfd, path_addr, flags, mode):
     """do_sys_open(): a new descriptor for the file at path."""
     flags &= 0xFFFFFFFF
-    path = user_path(task, path_addr)
     cloexec = bool(flags & O_CLOEXEC)
+    flags, err = build_open_flags(flags & ~O_CLOEXEC)
+    if err:
+        return err
+    path = user_path(task, path_addr)
     is_proc, body = _proc_lookup(task, dirfd, path)
     if is_proc:
         if body is None:
@@ -97,8 +107,14 @@ def sys_openat(task, dirfd, path_addr, flags, mode):
         os.umask(old)
     # do_dentry_open(): the open-time-only bits are not kept; a 64-bit kernel
     # opens everything O_LARGEFILE (force_o_largefile()).
-    f_flags = (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE
+    # An O_PATH descriptor (FMODE_PATH) neither reads nor writes.
+    if flags & O_PATH:
+        f_flags = flags
+    else:
+        f_flags = (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC)) | O_LARGEFILE
     file = File(task.kernel, hfd, guest_absolute(task, dirfd, path), f_flags)
+    if flags & O_PATH:
+        file.readable = file.writable = False
     if flags & O_TRUNC and file.mapping is not None:
         file.mapping.truncate(0)
     fd = task.files.alloc_fd(file, cloexec=cloexec)
@@ -371,7 +387,7 @@ def _stat_at(task, dirfd, path_addr, flags):
         if flags & AT_EMPTY_PATH:
             if s32(dirfd) == AT_FDCWD:
                 return os.stat(task.fs.cwd_fd)
-            file = _fget(task, dirfd)
+            file = _fget_raw(task, dirfd)
             if file is None:
                 raise PathError(-errno.EBADF)
             return _stat_file(file)
@@ -387,7 +403,7 @@ def _stat_at(task, dirfd, path_addr, flags):
 
 @syscall("fstat", "fd p")
 def sys_fstat(task, fd, statbuf):
-    file = _fget(task, fd)
+    file = _fget_raw(task, fd)
     if file is None:
         return -errno.EBADF
     task.uaccess.copy_to_user(statbuf, pack_stat(_stat_file(file)))
@@ -569,7 +585,7 @@ def sys_chdir(task, path):
 
 @syscall("fchdir", "fd")
 def sys_fchdir(task, fd):
-    file = _fget(task, fd)
+    file = _fget_raw(task, fd)
     if file is None:
         return -errno.EBADF
     if not file.is_dir:
@@ -589,7 +605,7 @@ def sys_umask(task, mask):
 
 @syscall("dup", "fd")
 def sys_dup(task, fd):
-    file = _fget(task, fd)
+    file = _fget_raw(task, fd)
     if file is None:
         return -errno.EBADF
     newfd = task.files.alloc_fd(file.get())
