@@ -51,9 +51,12 @@ def can_pread(file):
 
 
 def file_pos(file):
-    """file->f_pos of a file whose offset the host keeps (or ours)."""
+    """file->f_pos of a file whose offset the host keeps (or ours); a
+    stream's is 0, as it never moves on Linux either."""
     if file.host_fd is None or file.is_dir:
         return file.pos
+    if not can_pread(file):
+        return 0
     return os.lseek(file.host_fd, 0, os.SEEK_CUR)
 
 
