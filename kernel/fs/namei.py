@@ -172,7 +172,7 @@ def new_decode_dev(dev):
     return (dev & 0xFFF00) >> 8, (dev & 0xFF) | ((dev >> 12) & 0xFFF00)
 
 
-@syscall("mknodat", "dirfd path mode x")
+@syscall("mknodat", "dirfd path nodmode dev")
 @path_call
 def sys_mknodat(task, dirfd, path_addr, mode, dev):
     """do_mknodat(): the type is checked first, then the new name (EEXIST,
