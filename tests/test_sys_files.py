@@ -150,3 +150,254 @@ def test_host_gives_4_14_or_newer_answers(tmp_path):
     for line, old, new, why in KERNEL_4_14:
         assert got[line] in (old, new), (line, got[line], why)
     assert list(cwd.iterdir()) == []
+
+
+# --- in-process: a task whose guest is not root, and what a root shell cannot show ---
+
+from kernel.fs import fhandle, locks, namei, read_write, statfs  # noqa: E402
+from kernel.fs import open as fs_open  # noqa: E402
+from kernel.fs.file import FdTable, File  # noqa: E402
+from kernel.sched.wait import WouldBlock  # noqa: E402
+from kernel.syscalls import strace  # noqa: E402
+from kernel.uaccess import Efault  # noqa: E402
+from kernel.uapi import AT_EMPTY_PATH, AT_FDCWD, O_RDONLY, O_RDWR  # noqa: E402
+
+USER_BASE = 0x10000
+
+
+class FakeUser:
+    """User memory for a handler called directly: one flat buffer at USER_BASE;
+    anything else is EFAULT."""
+
+    def __init__(self, size=1 << 16):
+        self.mem = bytearray(size)
+
+    def _off(self, addr, n):
+        off = addr - USER_BASE
+        if off < 0 or off + n > len(self.mem):
+            raise Efault()
+        return off
+
+    def copy_from_user(self, addr, n):
+        off = self._off(addr, n)
+        return bytes(self.mem[off:off + n])
+
+    def copy_to_user(self, addr, data):
+        off = self._off(addr, len(data))
+        self.mem[off:off + len(data)] = data
+
+    def strncpy_from_user(self, addr, limit=4096):
+        off = self._off(addr, 1)
+        end = self.mem.index(0, off)
+        return bytes(self.mem[off:end])
+
+    def writable_prefix(self, addr, n):
+        try:
+            self._off(addr, n)
+            return n
+        except Efault:
+            return 0
+
+
+class FakeTask:
+    def __init__(self, cwd, uid):
+        self.kernel = types.SimpleNamespace(uid_of=lambda task: uid, sysroot=None,
+                                            page_cache={}, sched=types.SimpleNamespace(
+                                                clock=lambda: 100.0))
+        self.fs = types.SimpleNamespace(cwd_fd=os.open(cwd, os.O_PATH), cwd=str(cwd),
+                                        umask=0o022)
+        self.files = FdTable()
+        self.uaccess = FakeUser()
+        self.restart = None
+        self.strings = USER_BASE
+
+    def string(self, text):
+        """A NUL-terminated string in user memory; returns its address."""
+        data = os.fsencode(text) + b"\0"
+        addr = self.strings
+        self.uaccess.copy_to_user(addr, data)
+        self.strings += len(data)
+        return addr
+
+    def open(self, path, flags):
+        hfd = os.open(path, flags | os.O_CLOEXEC)
+        return self.files.alloc_fd(File(self.kernel, hfd, str(path), flags))
+
+    def close(self):
+        self.files.close_all()
+        os.close(self.fs.cwd_fd)
+
+
+@pytest.fixture
+def user_task(tmp_path):
+    task = FakeTask(tmp_path, uid=1000)
+    yield task
+    task.close()
+
+
+@pytest.fixture
+def root_task(tmp_path):
+    task = FakeTask(tmp_path, uid=0)
+    yield task
+    task.close()
+
+
+def test_mknodat_device_needs_guest_root(user_task, tmp_path):
+    """A guest that is not root gets EPERM for a device node (CAP_MKNOD) —
+    after EEXIST and ENOENT, which user_path_create() found first — and
+    nothing is created; a FIFO needs no privilege."""
+    chr_mode = stat.S_IFCHR | 0o600
+    assert namei.sys_mknodat(user_task, AT_FDCWD, user_task.string("c"), chr_mode,
+                             os.makedev(1, 3)) == -errno.EPERM
+    assert not os.path.lexists(tmp_path / "c")
+    (tmp_path / "e").write_bytes(b"")
+    assert namei.sys_mknodat(user_task, AT_FDCWD, user_task.string("e"), chr_mode, 0) == \
+        -errno.EEXIST
+    assert namei.sys_mknodat(user_task, AT_FDCWD, user_task.string("no/c"), chr_mode, 0) == \
+        -errno.ENOENT
+    assert namei.sys_mknodat(user_task, AT_FDCWD, user_task.string("p"),
+                             stat.S_IFIFO | 0o666, 0) == 0
+    st = os.lstat(tmp_path / "p")
+    assert stat.S_ISFIFO(st.st_mode) and stat.S_IMODE(st.st_mode) == 0o644
+
+
+def test_linkat_empty_path_needs_guest_root(user_task, root_task, tmp_path):
+    """AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH: ENOENT for anyone else (4.14)."""
+    (tmp_path / "f").write_bytes(b"x")
+    fd = user_task.open(tmp_path / "f", O_RDONLY)
+    assert namei.sys_linkat(user_task, fd, user_task.string(""), AT_FDCWD,
+                            user_task.string("g"), AT_EMPTY_PATH) == -errno.ENOENT
+    assert not (tmp_path / "g").exists()
+    fd = root_task.open(tmp_path / "f", O_RDONLY)
+    ret = namei.sys_linkat(root_task, fd, root_task.string(""), AT_FDCWD,
+                           root_task.string("g"), AT_EMPTY_PATH)
+    if os.geteuid() == 0:
+        assert ret == 0 and (tmp_path / "g").read_bytes() == b"x"
+    else:
+        assert ret == -errno.ENOENT     # the host refuses what the guest root may do
+
+
+def test_open_by_handle_at(user_task, root_task):
+    """EPERM without privilege; then the mount fd (EBADF), the header
+    (EFAULT, EINVAL for 0 or > MAX_HANDLE_SZ bytes), then ESTALE: no handle
+    of the board's file system can be decoded."""
+    assert fhandle.sys_open_by_handle_at(user_task, AT_FDCWD, USER_BASE, 0) == -errno.EPERM
+    handle = root_task.strings
+    root_task.uaccess.copy_to_user(handle, (8).to_bytes(4, "little") + bytes(12))
+    assert fhandle.sys_open_by_handle_at(root_task, 55, handle, 0) == -errno.EBADF
+    with pytest.raises(Efault):
+        fhandle.sys_open_by_handle_at(root_task, AT_FDCWD, 16, 0)
+    assert fhandle.sys_open_by_handle_at(root_task, AT_FDCWD, handle, 0) == -errno.ESTALE
+    for nbytes in (0, fhandle.MAX_HANDLE_SZ + 1):
+        root_task.uaccess.copy_to_user(handle, nbytes.to_bytes(4, "little"))
+        assert fhandle.sys_open_by_handle_at(root_task, AT_FDCWD, handle, 0) == -errno.EINVAL
+
+
+def test_name_to_handle_at_is_eopnotsupp(root_task, tmp_path):
+    (tmp_path / "f").write_bytes(b"")
+    assert fhandle.sys_name_to_handle_at(root_task, AT_FDCWD, root_task.string("f"),
+                                         USER_BASE, USER_BASE, 0) == -errno.EOPNOTSUPP
+    assert fhandle.sys_name_to_handle_at(root_task, AT_FDCWD, root_task.string("nope"),
+                                         USER_BASE, USER_BASE, 0) == -errno.ENOENT
+
+
+def test_copy_file_range_across_file_systems(root_task, tmp_path):
+    """Two host file systems are two file systems to the guest: EXDEV (4.14
+    never copies between two)."""
+    other = "/dev/shm"
+    if not os.path.isdir(other) or os.stat(other).st_dev == os.stat(tmp_path).st_dev:
+        pytest.skip("no second file system (/dev/shm) next to the test's tmp directory")
+    (tmp_path / "in").write_bytes(b"data")
+    fin = root_task.open(tmp_path / "in", O_RDONLY)
+    out_path = os.path.join(other, "a53emu-test-%d" % os.getpid())
+    try:
+        fout = root_task.open(out_path, O_RDWR | os.O_CREAT)
+        assert read_write.sys_copy_file_range(root_task, fin, 0, fout, 0, 4, 0) == -errno.EXDEV
+        assert os.path.getsize(out_path) == 0
+    finally:
+        root_task.files.close_all()
+        os.unlink(out_path)
+
+
+def test_blocking_flock_sleeps_and_unlock_wakes(root_task, tmp_path):
+    """A held lock puts only the caller to sleep: WouldBlock on the board's
+    flock queue with a poll deadline (for holders the board cannot see);
+    LOCK_UN by the holder wakes the queue."""
+    (tmp_path / "f").write_bytes(b"")
+    a = root_task.open(tmp_path / "f", O_RDONLY)
+    b = root_task.open(tmp_path / "f", O_RDONLY)
+    assert locks.sys_flock(root_task, a, locks.LOCK_EX) == 0
+    with pytest.raises(WouldBlock) as info:
+        locks.sys_flock(root_task, b, locks.LOCK_EX)
+    wq = locks.flock_wait_queue(root_task.kernel)
+    assert info.value.queues == (wq,)
+    assert info.value.deadline == 100.0 + locks.FLOCK_POLL_SECONDS
+    woken = []
+    wq.tasks.append(types.SimpleNamespace(kernel=types.SimpleNamespace(
+        sched=types.SimpleNamespace(wake_up_process=woken.append))))
+    assert locks.sys_flock(root_task, a, locks.LOCK_UN) == 0
+    assert len(woken) == 1
+    assert locks.sys_flock(root_task, b, locks.LOCK_EX) == 0
+
+
+def test_sysroot_paths_stay_inside(root_task, tmp_path):
+    """With --sysroot, an absolute guest path that exists in the sysroot is
+    the sysroot's file: truncate, statfs and utimensat change or read that
+    one, never the host's file of the same name."""
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc" / "hostname").write_bytes(b"guest-name\n")
+    root_task.kernel.sysroot = os.fsencode(root)
+    host_before = os.stat("/etc/hostname") if os.path.exists("/etc/hostname") else None
+    assert fs_open.sys_truncate(root_task, root_task.string("/etc/hostname"), 5) == 0
+    assert (root / "etc" / "hostname").read_bytes() == b"guest"
+    if host_before is not None:
+        after = os.stat("/etc/hostname")
+        assert (after.st_size, after.st_mtime_ns) == (host_before.st_size, host_before.st_mtime_ns)
+    buf = root_task.strings
+    assert statfs.sys_statfs(root_task, root_task.string("/etc/hostname"), buf) == 0
+
+
+def test_build_open_flags():
+    """O_TMPFILE wants O_DIRECTORY, no O_CREAT and write access; O_PATH keeps
+    only O_DIRECTORY and O_NOFOLLOW."""
+    from kernel.uapi import O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_TMPFILE, O_TRUNC
+    assert fs_open.build_open_flags(O_TMPFILE | O_RDWR) == (O_TMPFILE | O_RDWR, 0)
+    assert fs_open.build_open_flags(O_TMPFILE | O_RDONLY)[1] == -errno.EINVAL
+    assert fs_open.build_open_flags(O_TMPFILE | O_CREAT | O_RDWR)[1] == -errno.EINVAL
+    assert fs_open.build_open_flags((O_TMPFILE & ~O_DIRECTORY) | O_RDWR)[1] == -errno.EINVAL
+    assert fs_open.build_open_flags(O_PATH | O_RDWR | O_TRUNC | O_NOFOLLOW) == \
+        (O_PATH | O_NOFOLLOW, 0)
+
+
+@pytest.mark.parametrize("kind,value,text", [
+    ("falloc", 3, "FALLOC_FL_KEEP_SIZE|FALLOC_FL_PUNCH_HOLE"),
+    ("falloc", 0, "0"),
+    ("falloc", 0x100, "0x100"),
+    ("flockop", 6, "LOCK_EX|LOCK_NB"),
+    ("rwf", 9, "RWF_HIPRI|RWF_NOWAIT"),
+    ("splice", 2, "SPLICE_F_NONBLOCK"),
+    ("syncrange", 7, "SYNC_FILE_RANGE_WAIT_BEFORE|SYNC_FILE_RANGE_WRITE|"
+                     "SYNC_FILE_RANGE_WAIT_AFTER"),
+    ("nodmode", stat.S_IFIFO | 0o644, "S_IFIFO|0644"),
+    ("nodmode", 0o600, "0600"),
+    ("nodmode", 0o170644, "0170000|0644"),
+    ("dev", os.makedev(7, 200) & 0xFFFFFFFF, "makedev(0x7, 0xc8)"),
+])
+def test_strace_formats(kind, value, text):
+    assert strace._files_arg(kind, value) == text
+
+
+def test_strace_mknodat_shows_dev_only_for_devices(root_task):
+    """strace prints mknodat's dev argument for S_IFCHR/S_IFBLK only."""
+    from kernel.syscalls.table import _DEFS
+    d = next(d for d in _DEFS if d.name == "mknodat")
+    root_task.uaccess.peek_string = lambda addr: b"n"
+    printer = strace.StracePrinter(None)
+    fifo = printer.line({"task": root_task, "d": d, "ret": 0,
+                         "args": (AT_FDCWD & 0xFFFFFFFF, 1, stat.S_IFIFO | 0o644, 0, 0, 0)})
+    assert fifo == 'mknodat(AT_FDCWD, "n", S_IFIFO|0644) = 0'
+    dev = printer.line({"task": root_task, "d": d, "ret": 0,
+                        "args": (AT_FDCWD & 0xFFFFFFFF, 1, stat.S_IFCHR | 0o600,
+                                 os.makedev(1, 3), 0, 0)})
+    assert dev == 'mknodat(AT_FDCWD, "n", S_IFCHR|0600, makedev(0x1, 0x3)) = 0'
