@@ -2,7 +2,7 @@
 
 fallocate(2) with a mode, statfs(2)/fstatfs(2) (f_type and f_fsid, which
 os.statvfs drops), utimensat(2) with UTIME_NOW/UTIME_OMIT, linkat(2) with
-AT_EMPTY_PATH, syncfs(2), sync_file_range(2) and tee(2).  Each returns what
+AT_EMPTY_PATH, syncfs(2), sync_file_range(2), splice(2) and tee(2).  Each returns what
 the C function returns; a failure raises OSError with the host's errno.
 """
 
@@ -44,6 +44,8 @@ _linkat = _proto("linkat", ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c
 _syncfs = _proto("syncfs", ctypes.c_int, ctypes.c_int)
 _sync_file_range = _proto("sync_file_range", ctypes.c_int, ctypes.c_int, _off_t, _off_t,
                           ctypes.c_uint)
+_splice = _proto("splice", ctypes.c_ssize_t, ctypes.c_int, ctypes.c_void_p, ctypes.c_int,
+                 ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint)
 _tee = _proto("tee", ctypes.c_ssize_t, ctypes.c_int, ctypes.c_int, ctypes.c_size_t,
               ctypes.c_uint)
 
@@ -88,6 +90,11 @@ def syncfs(fd):
 
 def sync_file_range(fd, offset, nbytes, flags):
     return _check(_sync_file_range(fd, offset, nbytes, flags))
+
+
+def splice(fd_in, fd_out, length, flags):
+    """splice(2) between two pipes (no offsets); os.splice needs Python 3.10."""
+    return _check(_splice(fd_in, None, fd_out, None, length, flags))
 
 
 def tee(fd_in, fd_out, length, flags):

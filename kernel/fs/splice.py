@@ -179,9 +179,9 @@ def sys_splice(task, fd_in, off_in, fd_out, off_out, length, flags):
             return -errno.ESPIPE
         if _same_pipe(fin, fout):
             return -errno.EINVAL
-        return _host_pipe_op(task, lambda: os.splice(
+        return _host_pipe_op(task, lambda: hostcall.splice(
             fin.host_fd, fout.host_fd, min(length, SPLICE_FROM_PIPE_MAX),
-            flags=(flags & SPLICE_F_MORE) | SPLICE_F_NONBLOCK), fin, fout, flags)
+            (flags & SPLICE_F_MORE) | SPLICE_F_NONBLOCK), fin, fout, flags)
     if ipipe:
         if off_in:
             return -errno.ESPIPE
