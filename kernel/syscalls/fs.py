@@ -98,6 +98,8 @@ def sys_openat(task, dirfd, path_addr, flags, mode):
             return -errno.EACCES
         file = File(task.kernel, None, guest_absolute(task, dirfd, path), flags,
                     body=body.encode())
+        if flags & O_PATH:
+            file.readable = False
         return task.files.alloc_fd(file, cloexec=cloexec)
     dir_fd, hpath = host_path(task, dirfd, path)
     old = os.umask(task.fs.umask)
@@ -634,6 +636,8 @@ def sys_fcntl(task, fd, cmd, arg):
     file = task.files.get(fd)
     if file is None:
         return -errno.EBADF
+    if file.flags & O_PATH and cmd not in (F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL):
+        return -errno.EBADF         # check_fcntl_cmd(): all an O_PATH descriptor allows
     if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
         start = s32(arg)
         if start < 0 or start >= task.files.max_fds:

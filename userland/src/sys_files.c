@@ -894,11 +894,19 @@ static void check_openat(void)
     CHECK(S_ISREG(st.st_mode), "fstat says regular file");
     fl = fcntl(fd, F_GETFL);
     CHECK(fl != -1 && (fl & O_PATH) && !(fl & 3), "F_GETFL: O_PATH, no access mode");
+    expect_err("O_PATH F_SETFL", fcntl(fd, F_SETFL, O_NONBLOCK), EBADF);
+    CHECK(fcntl(fd, F_SETFD, FD_CLOEXEC) == 0 && fcntl(fd, F_GETFD) == FD_CLOEXEC, "O_PATH F_SETFD/F_GETFD work");
+    fl = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    CHECK(fl >= 0 && close(fl) == 0, "O_PATH F_DUPFD_CLOEXEC works");
     expect_err("O_PATH ftruncate", syscall(SYS_ftruncate, fd, 0L), EBADF);
     expect_err("O_PATH fallocate", syscall(SYS_fallocate, fd, 0, 0L, 1L), EBADF);
     expect_err("O_PATH lseek", lseek(fd, 0, SEEK_SET), EBADF);
     expect_err("O_PATH fadvise64", syscall(SYS_fadvise64, fd, 0L, 0L, 0), EBADF);
     expect_err("O_PATH mmap", (long)mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0), EBADF);
+    close(fd);
+    fd = syscall(SYS_openat, AT_FDCWD, "/proc/self/status", O_PATH | O_RDWR);
+    CHECK(fd >= 0, "O_PATH|O_RDWR of /proc/self/status opens");
+    expect_err("and does not read", read(fd, &c, 1), EBADF);
     close(fd);
     fd = syscall(SYS_openat, AT_FDCWD, "s", O_PATH | O_NOFOLLOW);
     CHECK(fd >= 0 && fstat(fd, &st) == 0 && S_ISLNK(st.st_mode), "O_PATH|O_NOFOLLOW opens the symlink itself");
@@ -906,6 +914,8 @@ static void check_openat(void)
     fd = syscall(SYS_openat, AT_FDCWD, "d", O_PATH | O_RDWR);
     CHECK(fd >= 0, "O_PATH|O_RDWR of a directory: the access mode is ignored");
     expect_err("O_PATH getdents64", syscall(SYS_getdents64, fd, &st, sizeof st), EBADF);
+    expect_ret("O_PATH fchdir", fchdir(fd), 0);
+    expect_ret("and back", chdir(".."), 0);
     CHECK(syscall(SYS_openat, fd, "../f", O_RDONLY) >= 0, "an O_PATH directory works as a dirfd");
     close(fd);
     expect_err("O_NOFOLLOW on a symlink", syscall(SYS_openat, AT_FDCWD, "s", O_RDONLY | O_NOFOLLOW), ELOOP);
