@@ -37,7 +37,7 @@ import types
 import pytest
 
 from conftest import run_a53emu, run_qemu, userland_path
-from test_processes import assert_passed, clean_env, host_path, run_host, scratch_dir
+from test_processes import assert_passed, clean_env, run_host, scratch_dir
 
 PROGRAM = "sys_files"
 TIMEOUT_EMU = 600
@@ -201,7 +201,7 @@ class FakeUser:
 
 class FakeTask:
     def __init__(self, cwd, uid):
-        self.kernel = types.SimpleNamespace(uid_of=lambda task: uid, sysroot=None,
+        self.kernel = types.SimpleNamespace(uid_of=lambda task: uid, sysroot=None, tasks={},
                                             page_cache={}, sched=types.SimpleNamespace(
                                                 clock=lambda: 100.0))
         self.fs = types.SimpleNamespace(cwd_fd=os.open(cwd, os.O_PATH), cwd=str(cwd),
@@ -401,3 +401,78 @@ def test_strace_mknodat_shows_dev_only_for_devices(root_task):
                         "args": (AT_FDCWD & 0xFFFFFFFF, 1, stat.S_IFCHR | 0o600,
                                  os.makedev(1, 3), 0, 0)})
     assert dev == 'mknodat(AT_FDCWD, "n", S_IFCHR|0600, makedev(0x1, 0x3)) = 0'
+
+
+# --- bad input: any register values give an errno or a result, never a crash ---
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from kernel.fs import splice, sync, utimes  # noqa: E402
+from kernel.mm import fadvise, readahead  # noqa: E402
+
+HANDLERS = {
+    "truncate": (fs_open.sys_truncate, 2), "fallocate": (fs_open.sys_fallocate, 4),
+    "statfs": (statfs.sys_statfs, 2), "fstatfs": (statfs.sys_fstatfs, 2),
+    "utimensat": (utimes.sys_utimensat, 4), "linkat": (namei.sys_linkat, 5),
+    "symlinkat": (namei.sys_symlinkat, 3), "mknodat": (namei.sys_mknodat, 4),
+    "syncfs": (sync.sys_syncfs, 1), "sync_file_range": (sync.sys_sync_file_range, 4),
+    "fadvise64": (fadvise.sys_fadvise64, 4), "readahead": (readahead.sys_readahead, 3),
+    "flock": (locks.sys_flock, 2), "preadv": (read_write.sys_preadv, 5),
+    "pwritev": (read_write.sys_pwritev, 5), "preadv2": (read_write.sys_preadv2, 6),
+    "pwritev2": (read_write.sys_pwritev2, 6),
+    "copy_file_range": (read_write.sys_copy_file_range, 6),
+    "sendfile": (read_write.sys_sendfile, 4), "splice": (splice.sys_splice, 6),
+    "tee": (splice.sys_tee, 4), "vmsplice": (splice.sys_vmsplice, 4),
+    "name_to_handle_at": (fhandle.sys_name_to_handle_at, 5),
+    "open_by_handle_at": (fhandle.sys_open_by_handle_at, 3),
+}
+U64 = (1 << 64) - 1
+# Register values: descriptors 0-7 (files, a directory, pipes), AT_FDCWD,
+# user addresses (strings, iovecs, loff_t), bad pointers, flag bits, sizes
+# (never a large allocation: fallocate lengths stay small), negatives.
+REGISTER = st.sampled_from([0, 1, 2, 3, 4, 5, 6, 7, 8, 3000, AT_FDCWD & U64, U64,
+                            USER_BASE, USER_BASE + 0x100, USER_BASE + 0x200, 16,
+                            (1 << 63) - 1, 1 << 63, 0x1000, 0x100, 0x400, 0x7F, 0x10,
+                            4096, 65536, stat.S_IFIFO | 0o644, stat.S_IFCHR | 0o600])
+
+
+def _fuzz_task(tmp_path):
+    task = FakeTask(tmp_path, uid=1000)
+    task.kernel.send_sigpipe = lambda t: None
+    (tmp_path / "a").write_bytes(b"0123456789" * 100)
+    (tmp_path / "sub").mkdir()
+    task.string("a")                        # USER_BASE: a file name
+    task.uaccess.copy_to_user(USER_BASE + 0x100, (USER_BASE + 0x300).to_bytes(8, "little")
+                              + (16).to_bytes(8, "little"))      # an iovec
+    task.uaccess.copy_to_user(USER_BASE + 0x200, (5).to_bytes(8, "little"))   # a loff_t
+    task.open(tmp_path / "a", O_RDWR)                            # fd 0
+    task.open(tmp_path / "a", O_RDONLY)                          # fd 1
+    task.open(tmp_path / "sub", O_RDONLY)                        # fd 2
+    for _ in range(2):                                           # fds 3-6
+        r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        for fd, flags in ((r, O_RDONLY), (w, os.O_WRONLY)):
+            f = File(task.kernel, fd, "pipe", flags)
+            f.owned_nonblock = True
+            task.files.alloc_fd(f)
+    return task
+
+
+@pytest.mark.parametrize("name", sorted(HANDLERS))
+def test_bad_input_never_crashes(name, tmp_path_factory):
+    func, nargs = HANDLERS[name]
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(REGISTER, min_size=nargs, max_size=nargs))
+    def check(regs):
+        tmp = tmp_path_factory.mktemp(name)
+        task = _fuzz_task(tmp)
+        try:
+            ret = func(task, *regs)
+            assert isinstance(ret, int) and (ret >= 0 or -ret in errno.errorcode), ret
+        except (Efault, WouldBlock):
+            pass
+        finally:
+            task.close()
+
+    check()

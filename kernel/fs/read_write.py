@@ -15,7 +15,6 @@ import select
 import stat
 import struct
 
-from kernel.fs.namei import s32
 from kernel.fs.open import LOFF_T_MAX, fdget, s64
 from kernel.fs.pipe import may_block
 from kernel.sched.wait import WouldBlock
@@ -284,6 +283,8 @@ def stream_write_some(task, file, data):
     except BrokenPipeError:
         task.kernel.send_sigpipe(task)
         return -errno.EPIPE
+    except OSError as e:
+        return -(e.errno or errno.EIO)
 
 
 def transfer_progress(task):

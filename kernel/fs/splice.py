@@ -101,6 +101,8 @@ def pipe_read_some(task, file, count, flags):
             return os.read(fd, count)
         except BlockingIOError:
             pass
+        except OSError as e:
+            return -(e.errno or errno.EIO)
     if flags & SPLICE_F_NONBLOCK:
         return -errno.EAGAIN
     raise WouldBlock(fds=((fd, select.POLLIN | select.POLLHUP | select.POLLERR),),

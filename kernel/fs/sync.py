@@ -76,5 +76,8 @@ def sys_sync_file_range(task, fd, offset, nbytes, flags):
     if file.mapping is not None and flags & SYNC_FILE_RANGE_WRITE:
         file.mapping.writeback(offset >> PAGE_SHIFT, endbyte >> PAGE_SHIFT)
     if file.host_fd is not None and flags:
-        hostcall.sync_file_range(file.host_fd, offset, nbytes, flags)
+        try:
+            hostcall.sync_file_range(file.host_fd, offset, nbytes, flags)
+        except OSError as e:
+            return -(e.errno or errno.EIO)
     return 0

@@ -53,7 +53,8 @@ class SyscallTable:
         from kernel import exit, fork, futex, sys  # noqa: F401
         from kernel.fs import exec, pipe, select, xattr  # noqa: F401
         from kernel.syscalls import fs, mm, process, signal  # noqa: F401
-        from kernel.fs import fhandle, locks, namei, open, read_write, splice, statfs, sync, utimes  # noqa: F401,E501
+        from kernel.fs import fhandle, locks, namei, open, read_write  # noqa: F401
+        from kernel.fs import splice, statfs, sync, utimes  # noqa: F401
         from kernel.mm import fadvise, readahead  # noqa: F401
         self.kernel = kernel
         self.trace = kernel.trace
