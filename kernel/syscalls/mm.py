@@ -9,7 +9,6 @@ mutating."""
 import errno
 
 from emu.arch import PAGE_SHIFT
-from kernel.fs.namei import s32
 from kernel.fs.open import fdget
 from kernel.mm.mm import VM_LOCKED, VM_SHARED
 from kernel.mm.mmap import (
