@@ -21,7 +21,7 @@ from kernel.fs import hostcall
 from kernel.fs.namei import host_path, path_call, s32, user_path
 from kernel.syscalls.table import syscall
 from kernel.uapi import (
-    AT_FDCWD, O_ACCMODE, O_CREAT, O_DIRECTORY, O_NOFOLLOW, O_PATH, O_RDONLY, O_TMPFILE,
+    AT_FDCWD, O_ACCMODE, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, O_RDONLY, O_TMPFILE,
 )
 
 # include/uapi/asm-generic/fcntl.h: O_TMPFILE is __O_TMPFILE | O_DIRECTORY.
@@ -77,6 +77,25 @@ def build_open_flags(flags):
     elif flags & O_PATH:
         flags &= O_DIRECTORY | O_NOFOLLOW | O_PATH
     return flags, 0
+
+
+def o_creat_directory(flags, dir_fd, hpath):
+    """O_CREAT|O_DIRECTORY as 4.14's do_last() treats it: (flags, 0) to open
+    with, or (None, -errno).  A missing name becomes a regular file (the open
+    succeeds); an existing directory is EISDIR, an existing file ENOTDIR; with
+    O_EXCL any existing name is EEXIST.  (v5.7 changed this by accident and
+    v6.4, commit 43b450632676 "open: return EINVAL for O_DIRECTORY | O_CREAT",
+    made the combination EINVAL; the host kernel may be either.)"""
+    if flags & __O_TMPFILE or flags & (O_CREAT | O_DIRECTORY) != O_CREAT | O_DIRECTORY:
+        return flags, 0
+    flags &= ~O_DIRECTORY
+    try:
+        st = os.stat(hpath, dir_fd=dir_fd, follow_symlinks=not flags & (O_EXCL | O_NOFOLLOW))
+    except FileNotFoundError:
+        return flags, 0
+    if flags & O_EXCL:
+        return None, -errno.EEXIST
+    return None, -(errno.EISDIR if stat.S_ISDIR(st.st_mode) else errno.ENOTDIR)
 
 
 def inode_mapping(task, st):

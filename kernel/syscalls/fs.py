@@ -15,7 +15,7 @@ import struct
 
 from emu.arch import PAGE_SIZE
 from kernel.fs.file import File
-from kernel.fs.open import build_open_flags, fdget
+from kernel.fs.open import build_open_flags, fdget, o_creat_directory
 from kernel.fs.namei import PathError, guest_absolute, host_path, path_call, s32, user_path
 from kernel.fs.pipe import may_block, wait_read, wait_write
 from kernel.fs.proc import is_proc_pid_path, proc_file, proc_pid_task
@@ -102,6 +102,9 @@ def sys_openat(task, dirfd, path_addr, flags, mode):
             file.readable = False
         return task.files.alloc_fd(file, cloexec=cloexec)
     dir_fd, hpath = host_path(task, dirfd, path)
+    flags, err = o_creat_directory(flags, dir_fd, hpath)
+    if err:
+        return err
     old = os.umask(task.fs.umask)
     try:
         hfd = os.open(hpath, _to_host_flags(flags), mode & 0o7777, dir_fd=dir_fd)

@@ -1037,6 +1037,20 @@ static void answers_4_14(void)
     report("tee flags 0x100", syscall(SYS_tee, b[0], a[1], 5L, 0x100));
     report("vmsplice flags 0x100", syscall(SYS_vmsplice, a[1], &iov, 1L, 0x100));
     report("sendfile from a pipe", syscall(SYS_sendfile, out, b[0], NULL, 5L));
+    sent = syscall(SYS_openat, AT_FDCWD, "newfile", O_RDWR | O_CREAT | O_DIRECTORY, 0644);
+    if (sent >= 0) {
+        struct stat st;
+        report("openat O_CREAT|O_DIRECTORY of a missing name: a regular file (1)",
+               fstat((int)sent, &st) == 0 && S_ISREG(st.st_mode));
+        close((int)sent);
+        unlink("newfile");
+    } else {
+        report("openat O_CREAT|O_DIRECTORY of a missing name: a regular file (1)", -1);
+    }
+    report("openat O_CREAT|O_DIRECTORY of a file", syscall(SYS_openat, AT_FDCWD, "f", O_RDWR | O_CREAT | O_DIRECTORY, 0644));
+    report("openat O_CREAT|O_DIRECTORY of a directory", syscall(SYS_openat, AT_FDCWD, ".", O_RDONLY | O_CREAT | O_DIRECTORY, 0644));
+    report("openat O_CREAT|O_EXCL|O_DIRECTORY of a file",
+           syscall(SYS_openat, AT_FDCWD, "f", O_RDWR | O_CREAT | O_EXCL | O_DIRECTORY, 0644));
     close(a[0]);
     close(a[1]);
     close(b[1]);
