@@ -928,6 +928,39 @@ static void check_openat(void)
     expect_err("through a file", syscall(SYS_openat, AT_FDCWD, "f/x", O_RDONLY), ENOTDIR);
     expect_err("bad path pointer", syscall(SYS_openat, AT_FDCWD, BAD_PTR, O_RDONLY), EFAULT);
 
+    close(make_file("o", "0123456789", 10));
+    fd = syscall(SYS_openat, AT_FDCWD, "o", O_WRONLY | O_TRUNC);
+    CHECK(fd >= 0 && size_of("o") == 0, "O_TRUNC empties the file");
+    CHECK(write(fd, "abc", 3) == 3 && close(fd) == 0, "write abc");
+    fd = syscall(SYS_openat, AT_FDCWD, "o", O_WRONLY | O_APPEND);
+    lseek(fd, 0, SEEK_SET);
+    CHECK(write(fd, "de", 2) == 2 && size_of("o") == 5, "O_APPEND writes at the end, whatever the offset");
+    fl = fcntl(fd, F_GETFL);
+    CHECK((fl & O_APPEND) && (fl & 3) == O_WRONLY, "F_GETFL: O_WRONLY|O_APPEND");
+    close(fd);
+    fd = syscall(SYS_openat, AT_FDCWD, "o", O_RDONLY | O_EXCL);
+    CHECK(fd >= 0, "O_EXCL without O_CREAT is ignored");
+    close(fd);
+    fd = syscall(SYS_openat, AT_FDCWD, "o", O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOATIME);
+    CHECK(fd >= 0 && fcntl(fd, F_GETFD) == FD_CLOEXEC, "O_CLOEXEC sets FD_CLOEXEC");
+    fl = fcntl(fd, F_GETFL);
+    CHECK((fl & O_NONBLOCK) && (fl & O_NOATIME) && !(fl & O_CLOEXEC), "F_GETFL: O_NONBLOCK|O_NOATIME, not O_CLOEXEC");
+    close(fd);
+    fd = syscall(SYS_openat, AT_FDCWD, "o", O_WRONLY | O_SYNC);
+    fl = fcntl(fd, F_GETFL);
+    CHECK(fd >= 0 && (fl & O_SYNC) == O_SYNC, "F_GETFL: O_SYNC");
+    close(fd);
+    fd = syscall(SYS_openat, AT_FDCWD, "o", O_WRONLY | O_DSYNC);
+    fl = fcntl(fd, F_GETFL);
+    CHECK(fd >= 0 && (fl & O_DSYNC) && (fl & O_SYNC) != O_SYNC, "F_GETFL: O_DSYNC alone");
+    close(fd);
+    fd = syscall(SYS_openat, AT_FDCWD, "o", O_RDONLY | O_DIRECT);
+    CHECK((fd >= 0 && (fcntl(fd, F_GETFL) & O_DIRECT)) || (fd == -1 && errno == EINVAL),
+          "O_DIRECT: kept in F_GETFL, or EINVAL where the file system has no direct I/O");
+    if (fd >= 0)
+        close(fd);
+    unlink("o");
+
     fd = syscall(SYS_openat, AT_FDCWD, ".", O_TMPFILE | O_RDWR, 0600);
     if (fd < 0 && errno == EOPNOTSUPP) {
         CHECK(1, "O_TMPFILE: not offered by this file system");
