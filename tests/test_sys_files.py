@@ -493,3 +493,20 @@ def test_bad_input_never_crashes(name, tmp_path_factory):
             task.close()
 
     check()
+
+
+def test_strace_openat_mode_only_when_creating(root_task):
+    """strace shows openat's mode for O_CREAT and O_TMPFILE (__O_TMPFILE |
+    O_DIRECTORY), not for O_DIRECTORY alone."""
+    from kernel.syscalls.table import _DEFS
+    from kernel.uapi import O_CREAT, O_DIRECTORY, O_TMPFILE
+    d = next(d for d in _DEFS if d.name == "openat")
+    root_task.uaccess.peek_string = lambda addr: b"x"
+    printer = strace.StracePrinter(None)
+
+    def line(flags):
+        return printer.line({"task": root_task, "d": d, "ret": 3,
+                             "args": (AT_FDCWD & 0xFFFFFFFF, 1, flags, 0o600, 0, 0)})
+    assert line(O_RDONLY | O_DIRECTORY) == 'openat(AT_FDCWD, "x", O_RDONLY|O_DIRECTORY) = 3'
+    assert line(O_RDWR | O_CREAT).endswith(", 0600) = 3")
+    assert line(O_RDWR | O_TMPFILE).endswith(", 0600) = 3")

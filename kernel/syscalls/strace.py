@@ -147,7 +147,7 @@ class StracePrinter:
                                ", ".join("%#x" % a for a in args[:6]))
             return text + " = " + errno_text(ret)
         shown = [self.arg(task, fmt, args, i, ret) for i, fmt in enumerate(d.args)]
-        if d.name == "openat" and not args[2] & (O_CREAT | O_TMPFILE):
+        if d.name == "openat" and not (args[2] & O_CREAT or args[2] & O_TMPFILE == O_TMPFILE):
             shown.pop()         # strace shows the mode only when a file may be created
         if d.name == "mknodat" and args[2] & 0o170000 not in (0o020000, 0o060000):
             shown.pop()         # and mknodat's dev only for a device node
