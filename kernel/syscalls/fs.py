@@ -674,6 +674,10 @@ def sys_fcntl(task, fd, cmd, arg):
             host = host_fcntl.fcntl(file.host_fd, host_fcntl.F_GETFL)
             for guest_bit, host_bit in ((O_APPEND, os.O_APPEND), (O_NONBLOCK, os.O_NONBLOCK)):
                 host = host | host_bit if arg & guest_bit else host & ~host_bit
+            if file.owned_nonblock:
+                # Our pipes stay non-blocking on the host (kernel/fs/pipe.py):
+                # a guest that clears O_NONBLOCK sleeps, the board must not.
+                host |= os.O_NONBLOCK
             host_fcntl.fcntl(file.host_fd, host_fcntl.F_SETFL, host)
         return 0
     return -errno.EINVAL

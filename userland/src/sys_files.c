@@ -848,6 +848,15 @@ static void check_splice(void)
     expect_err("empty input, SPLICE_F_NONBLOCK", syscall(SYS_tee, a[0], b[1], 10L, SPLICE_F_NONBLOCK), EAGAIN);
     expect_err("a pipe to itself", syscall(SYS_tee, a[0], a[1], 10L, 0), EINVAL);
     expect_err("a file", syscall(SYS_tee, fd, b[1], 10L, 0), EINVAL);
+    pid = xfork();
+    if (pid == 0) {
+        msleep(50);
+        _exit(write(a[1], "tee", 3) == 3 ? 0 : 1);
+    }
+    expect_ret("blocking tee waits for data", syscall(SYS_tee, a[0], b[1], 10L, 0), 3);
+    waitpid(pid, &status, 0);
+    CHECK(read(b[0], buf, sizeof buf) == 3 && read(a[0], buf + 3, sizeof buf - 3) == 3 &&
+          !memcmp(buf, "teetee", 6), "both pipes hold tee");
     expect_ret("length 0", syscall(SYS_tee, -1, -1, 0L, 0), 0);
     expect_err("bad fd", syscall(SYS_tee, -1, b[1], 10L, 0), EBADF);
     expect_err("input not readable", syscall(SYS_tee, a[1], b[1], 10L, 0), EBADF);
@@ -862,6 +871,32 @@ static void check_splice(void)
     expect_ret("a pipe into user memory", syscall(SYS_vmsplice, a[0], &iov, 1L, 0), 3);
     CHECK(!memcmp(buf, "xyz", 3), "xyz");
     expect_err("empty pipe, SPLICE_F_NONBLOCK", syscall(SYS_vmsplice, a[0], &iov, 1L, SPLICE_F_NONBLOCK), EAGAIN);
+    {
+        /* Fill the pipe; a blocking vmsplice waits until a child drains it. */
+        static char block[4096];
+        long n, filled = 0;
+        int fl = fcntl(a[1], F_GETFL);
+        fcntl(a[1], F_SETFL, fl | O_NONBLOCK);
+        while ((n = write(a[1], block, sizeof block)) > 0)
+            filled += n;
+        fcntl(a[1], F_SETFL, fl);
+        iov.iov_base = "full";
+        iov.iov_len = 4;
+        expect_err("full pipe, SPLICE_F_NONBLOCK", syscall(SYS_vmsplice, a[1], &iov, 1L, SPLICE_F_NONBLOCK), EAGAIN);
+        pid = xfork();
+        if (pid == 0) {
+            long got = 0;
+            msleep(50);
+            while (got < filled + 4 && (n = read(a[0], block, sizeof block)) > 0)
+                got += n;
+            _exit(got == filled + 4 ? 0 : 1);
+        }
+        expect_ret("blocking vmsplice into a full pipe waits for room", syscall(SYS_vmsplice, a[1], &iov, 1L, 0), 4);
+        waitpid(pid, &status, 0);
+        CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child read everything");
+        iov.iov_base = buf;
+        iov.iov_len = sizeof buf;
+    }
     expect_ret("0 segments", syscall(SYS_vmsplice, a[1], &iov, 0L, 0), 0);
     expect_err("1025 segments", syscall(SYS_vmsplice, a[1], &iov, 1025L, 0), EINVAL);
     expect_err("bad fd", syscall(SYS_vmsplice, -1, &iov, 1L, 0), EBADF);
