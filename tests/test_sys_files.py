@@ -510,3 +510,17 @@ def test_strace_openat_mode_only_when_creating(root_task):
     assert line(O_RDONLY | O_DIRECTORY) == 'openat(AT_FDCWD, "x", O_RDONLY|O_DIRECTORY) = 3'
     assert line(O_RDWR | O_CREAT).endswith(", 0600) = 3")
     assert line(O_RDWR | O_TMPFILE).endswith(", 0600) = 3")
+
+
+def test_capabilities_come_from_the_cred_when_there_is_one(root_task, tmp_path):
+    """With a credential (kernel/cred.py's struct cred), capable() reads its
+    effective set: a root whose CAP_MKNOD is dropped cannot make devices,
+    one that holds CAP_DAC_READ_SEARCH may link by descriptor."""
+    root_task.cred = types.SimpleNamespace(cap_effective=1 << namei.CAP_DAC_READ_SEARCH)
+    assert namei.sys_mknodat(root_task, AT_FDCWD, root_task.string("c"),
+                             stat.S_IFCHR | 0o600, 0) == -errno.EPERM
+    assert not os.path.lexists(tmp_path / "c")
+    assert namei.capable(root_task, namei.CAP_DAC_READ_SEARCH)
+    root_task.cred = types.SimpleNamespace(cap_effective=1 << namei.CAP_MKNOD)
+    assert not namei.capable(root_task, namei.CAP_DAC_READ_SEARCH)
+    assert fhandle.sys_open_by_handle_at(root_task, AT_FDCWD, USER_BASE, 0) == -errno.EPERM

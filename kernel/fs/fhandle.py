@@ -15,7 +15,7 @@ import errno
 import os
 import struct
 
-from kernel.fs.namei import capable, host_path, path_call, s32, user_path
+from kernel.fs.namei import CAP_DAC_READ_SEARCH, capable, host_path, path_call, s32, user_path
 from kernel.fs.open import fdget_raw
 from kernel.syscalls.table import syscall
 from kernel.uapi import AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_FOLLOW
@@ -48,7 +48,7 @@ def sys_open_by_handle_at(task, mountdirfd, handle, flags):
     """open_by_handle_at(): EPERM without CAP_DAC_READ_SEARCH, EBADF for the
     mount descriptor, EFAULT/EINVAL for the handle's header, then ESTALE:
     exportfs_decode_fh() of a file system without export operations."""
-    if not capable(task):
+    if not capable(task, CAP_DAC_READ_SEARCH):
         return -errno.EPERM
     if s32(mountdirfd) != AT_FDCWD and fdget_raw(task, mountdirfd) is None:
         return -errno.EBADF

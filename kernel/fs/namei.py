@@ -93,20 +93,20 @@ def path_call(func):
 
 # -- linkat, symlinkat, mknodat (fs/namei.c) ------------------------------------------
 
-def guest_euid(task):
-    """The effective uid the guest's permission checks use: the credential
-    model's if there is one (task.cred), else the host's, which getuid()
-    reports today."""
+# include/uapi/linux/capability.h
+CAP_DAC_READ_SEARCH = 2
+CAP_MKNOD = 27
+
+
+def capable(task, cap):
+    """capable(): cap is in the task's effective set — the credential
+    model's (task.cred, kernel/cred.py) where the task has one; without it,
+    the guest's root (the host's uid, which getuid() reports) has every
+    capability and anyone else none."""
     cred = getattr(task, "cred", None)
     if cred is not None:
-        return cred.euid
-    return task.kernel.uid_of(task)
-
-
-def capable(task):
-    """capable(): the board models no capability sets, so root has them all
-    and nobody else has any."""
-    return guest_euid(task) == 0
+        return bool(cred.cap_effective >> cap & 1)
+    return task.kernel.uid_of(task) == 0
 
 
 def _host_at(task, dirfd, addr):
@@ -124,7 +124,7 @@ def sys_linkat(task, olddirfd, oldpath, newdirfd, newpath, flags):
     flags = s32(flags)
     if flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH):
         return -errno.EINVAL
-    if flags & AT_EMPTY_PATH and not capable(task):
+    if flags & AT_EMPTY_PATH and not capable(task, CAP_DAC_READ_SEARCH):
         return -errno.ENOENT
     old = user_path(task, oldpath)
     if not old and flags & AT_EMPTY_PATH:
@@ -177,7 +177,7 @@ def new_decode_dev(dev):
 def sys_mknodat(task, dirfd, path_addr, mode, dev):
     """do_mknodat(): the type is checked first, then the new name (EEXIST,
     ENOENT); the umask applies; a character or block device needs
-    CAP_MKNOD (EPERM), which only the guest's root has — and then the host
+    CAP_MKNOD (EPERM: see capable()) — and then the host
     must allow it too.  FIFOs and sockets are the host's mknod(); type 0
     is a regular file."""
     mode &= 0xFFFFFFFF
@@ -190,7 +190,7 @@ def sys_mknodat(task, dirfd, path_addr, mode, dev):
         return -errno.EEXIST        # user_path_create() before the capability check
     device = 0
     if fmt in (stat.S_IFCHR, stat.S_IFBLK):
-        if not capable(task):
+        if not capable(task, CAP_MKNOD):
             # user_path_create() came first in Linux: a missing parent is ENOENT.
             full = path if dir_fd is None else b"/proc/self/fd/%d/%s" % (dir_fd, path)
             os.stat(os.path.dirname(full) or b".")
