@@ -28,9 +28,9 @@ MAX_RW_COUNT = 0x7FFFF000       # INT_MAX & PAGE_MASK: the most one call moves
 SPLICE_CHUNK = 1 << 16          # one pipe's worth (PIPE_DEF_BUFFERS pages)
 PIPE_BUF = 4096
 
-# include/uapi/linux/fs.h: the RWF_* flags 4.14 knows (RWF_APPEND came in 4.16).
 _LOFF = struct.Struct("<q")
 
+# include/uapi/linux/fs.h: the RWF_* flags 4.14 knows (RWF_APPEND came in 4.16).
 RWF_HIPRI = 0x1
 RWF_DSYNC = 0x2
 RWF_SYNC = 0x4
