@@ -112,6 +112,19 @@ def test_a53emu_matches_host_kernel(libc, tmp_path):
     assert list(cwd.iterdir()) == []
 
 
+def test_deterministic_run_matches_host_kernel(tmp_path):
+    """Under --deterministic (time from retired instructions) the sleeping
+    calls — a blocked flock polling the host, sendfile into a full pipe,
+    splice/tee waiting for a writer — still end, and the output is the same."""
+    h = run_host(PROGRAM, scratch_dir(tmp_path, "host"))
+    cwd = scratch_dir(tmp_path, "a53emu")
+    a = run_a53emu(["--deterministic", userland_path("musl", PROGRAM)], cwd=cwd,
+                   env=clean_env(), timeout=TIMEOUT_EMU)
+    assert a.stdout.decode(errors="replace") == h.stdout.decode()
+    assert a.returncode == 0
+    assert list(cwd.iterdir()) == []
+
+
 def test_qemu_matches_host_kernel(libc, tmp_path):
     h = run_host(PROGRAM, scratch_dir(tmp_path, "host"), ["no-rwf2"])
     assert_passed(h, PROGRAM, "host")
