@@ -84,6 +84,9 @@ KERNEL_4_14 = (
     ("openat O_CREAT|O_DIRECTORY of a file", "ENOTDIR", "EINVAL", O_CREAT_DIRECTORY),
     ("openat O_CREAT|O_DIRECTORY of a directory", "EISDIR", "EINVAL", O_CREAT_DIRECTORY),
     ("openat O_CREAT|O_EXCL|O_DIRECTORY of a file", "EEXIST", "EINVAL", O_CREAT_DIRECTORY),
+    ("readahead of a /proc file", "EINVAL", "0",
+     "4.14's force_page_cache_readahead() refuses a mapping without readpage; newer "
+     "kernels accept any regular file (ksys_readahead() through vfs_fadvise())"),
     ("sendfile of 200000 bytes into a pipe, one call", "200000", "65536",
      "4.14's do_splice_direct() loops until the count is done; newer kernels return "
      "once the pipe is full (splice_file_to_pipe())"),

@@ -482,6 +482,10 @@ static void check_sync_and_advice(void)
     close(wo);
     expect_err("bad fd", syscall(SYS_readahead, -1, 0L, 4096L), EBADF);
     expect_err("pipe", syscall(SYS_readahead, p[0], 0L, 4096L), EINVAL);
+    wo = open(".", O_RDONLY | O_DIRECTORY);
+    expect_err("directory", syscall(SYS_readahead, wo, 0L, 4096L), EINVAL);
+    close(wo);
+
     close(p[0]);
     close(p[1]);
     close(fd);
@@ -1105,6 +1109,9 @@ static void answers_4_14(void)
     report("tee flags 0x100", syscall(SYS_tee, b[0], a[1], 5L, 0x100));
     report("vmsplice flags 0x100", syscall(SYS_vmsplice, a[1], &iov, 1L, 0x100));
     report("sendfile from a pipe", syscall(SYS_sendfile, out, b[0], NULL, 5L));
+    status = open("/proc/self/status", O_RDONLY);
+    report("readahead of a /proc file", syscall(SYS_readahead, status, 0L, 4096L));
+    close(status);
     sent = syscall(SYS_openat, AT_FDCWD, "newfile", O_RDWR | O_CREAT | O_DIRECTORY, 0644);
     if (sent >= 0) {
         struct stat st;
