@@ -63,6 +63,17 @@ def fdget_raw(task, fd):
     return task.files.get(s32(fd))
 
 
+def can_pread(file):
+    """FMODE_PREAD: every file but a pipe, a socket or a terminal (the
+    stream files Linux opens with nonseekable_open())."""
+    if file.host_fd is None:
+        return True
+    mode = file.mode
+    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+        return False
+    return not (stat.S_ISCHR(mode) and os.isatty(file.host_fd))
+
+
 def build_open_flags(flags):
     """build_open_flags(): (flags to keep, 0) or (None, -EINVAL).
 

@@ -15,7 +15,7 @@ import select
 import stat
 import struct
 
-from kernel.fs.open import LOFF_T_MAX, fdget, s64
+from kernel.fs.open import LOFF_T_MAX, can_pread, fdget, s64
 from kernel.fs.pipe import may_block
 from kernel.sched.wait import WouldBlock
 from kernel.signal import signal_pending
@@ -36,17 +36,6 @@ RWF_DSYNC = 0x2
 RWF_SYNC = 0x4
 RWF_NOWAIT = 0x8
 RWF_SUPPORTED = RWF_HIPRI | RWF_DSYNC | RWF_SYNC | RWF_NOWAIT
-
-
-def can_pread(file):
-    """FMODE_PREAD: every file but a pipe, a socket or a terminal (the
-    stream files Linux opens with nonseekable_open())."""
-    if file.host_fd is None:
-        return True
-    mode = file.mode
-    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
-        return False
-    return not (stat.S_ISCHR(mode) and os.isatty(file.host_fd))
 
 
 def file_pos(file):

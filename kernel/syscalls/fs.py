@@ -15,7 +15,7 @@ import struct
 
 from emu.arch import PAGE_SIZE
 from kernel.fs.file import File
-from kernel.fs.open import build_open_flags, fdget, o_creat_directory
+from kernel.fs.open import build_open_flags, can_pread, fdget, o_creat_directory
 from kernel.fs.namei import PathError, guest_absolute, host_path, path_call, s32, user_path
 from kernel.fs.pipe import may_block, wait_read, wait_write
 from kernel.fs.proc import is_proc_pid_path, proc_file, proc_pid_task
@@ -231,13 +231,14 @@ def sys_read(task, fd, buf, count):
 
 @syscall("pread64", "fd obuf:ret u d")
 def sys_pread64(task, fd, buf, count, pos):
+    """ksys_pread64(): EINVAL for a negative offset, EBADF, ESPIPE without
+    FMODE_PREAD (a stream), then vfs_read() (EBADF, EISDIR...)."""
+    if pos >> 63:
+        return -errno.EINVAL
     file = _fget(task, fd)
     if file is None:
         return -errno.EBADF
-    if pos >> 63:
-        return -errno.EINVAL
-    if file.body is None and file.host_fd is not None and not stat.S_ISREG(file.mode) \
-            and not stat.S_ISBLK(file.mode):
+    if not can_pread(file):
         return -errno.ESPIPE
     room = task.uaccess.writable_prefix(buf, count)
     if room < count:
@@ -296,15 +297,17 @@ def sys_write(task, fd, buf, count):
 
 @syscall("pwrite64", "fd ibuf:2 u d")
 def sys_pwrite64(task, fd, buf, count, pos):
+    """ksys_pwrite64(): EINVAL, EBADF, ESPIPE for a stream, then vfs_write()
+    (EBADF without write access)."""
+    if pos >> 63:
+        return -errno.EINVAL
     file = _fget(task, fd)
     if file is None:
         return -errno.EBADF
-    if pos >> 63:
-        return -errno.EINVAL
-    if not file.writable:
-        return -errno.EBADF
-    if not stat.S_ISREG(file.mode):
+    if not can_pread(file):
         return -errno.ESPIPE
+    if not file.writable or file.host_fd is None:
+        return -errno.EBADF
     return _write_from_user(task, file, buf, count, pos)
 
 

@@ -622,7 +622,20 @@ static void check_vectored(void)
     expect_err("preadv write-only fd", syscall(SYS_preadv, wo, r, 1, 0L, 0L), EBADF);
     expect_err("pwritev read-only fd", syscall(SYS_pwritev, open("v", O_RDONLY), w, 1, 0L, 0L), EBADF);
     close(wo);
+    {
+        char z[8] = "xxxxxxx";
+        int dev = open("/dev/zero", O_RDONLY), null = open("/dev/null", O_WRONLY), dir = open(".", O_RDONLY);
+        expect_ret("pread64 of /dev/zero", syscall(SYS_pread64, dev, z, 4L, 100L), 4);
+        CHECK(!memcmp(z, "\0\0\0\0xxx", 7), "four zeros");
+        expect_ret("pwrite64 to /dev/null", syscall(SYS_pwrite64, null, z, 4L, 100L), 4);
+        expect_err("pread64 of a directory", syscall(SYS_pread64, dir, z, 4L, 0L), EISDIR);
+        expect_err("pread64 offset -1, bad fd", syscall(SYS_pread64, -1, z, 4L, -1L), EINVAL);
+        expect_err("pwrite64 offset -1, bad fd", syscall(SYS_pwrite64, -1, z, 4L, -1L), EINVAL);
+        close(dev); close(null); close(dir);
+    }
     if (pipe(p) == 0) {
+        expect_err("pwrite64 to a pipe's read end", syscall(SYS_pwrite64, p[0], "x", 1L, 0L), ESPIPE);
+        expect_err("pread64 of a pipe's write end", syscall(SYS_pread64, p[1], x, 1L, 0L), ESPIPE);
         expect_err("pwritev pipe", syscall(SYS_pwritev, p[1], w, 1, 0L, 0L), ESPIPE);
         expect_err("preadv pipe", syscall(SYS_preadv, p[0], r, 1, 0L, 0L), ESPIPE);
         if (with_rwf2) {
@@ -961,6 +974,7 @@ static void check_openat(void)
     expect_err("O_PATH fallocate", syscall(SYS_fallocate, fd, 0, 0L, 1L), EBADF);
     expect_err("O_PATH lseek", lseek(fd, 0, SEEK_SET), EBADF);
     expect_err("O_PATH fadvise64", syscall(SYS_fadvise64, fd, 0L, 0L, 0), EBADF);
+    expect_err("O_PATH fgetxattr", syscall(SYS_fgetxattr, fd, "user.x", NULL, 0L), EBADF);
     expect_err("O_PATH mmap", (long)mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0), EBADF);
     close(fd);
     fd = syscall(SYS_openat, AT_FDCWD, "/proc/self/status", O_PATH | O_RDWR);
