@@ -13,7 +13,7 @@ import os
 import stat
 
 from kernel.mm.filemap import filemap_get_mapping, filemap_put_mapping
-from kernel.uapi import O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY
+from kernel.uapi import O_ACCMODE, O_PATH, O_RDONLY, O_RDWR, O_WRONLY
 
 NR_OPEN_DEFAULT = 1024      # RLIMIT_NOFILE soft limit
 
@@ -38,7 +38,9 @@ class File:
         self.readable = acc in (O_RDONLY, O_RDWR)
         self.writable = acc in (O_WRONLY, O_RDWR)
         self.mode = os.fstat(host_fd).st_mode if host_fd is not None else stat.S_IFREG | 0o444
-        self.mmap_capable = stat.S_ISREG(self.mode) and body is None
+        # An O_PATH file (FMODE_PATH) has no page cache of its own: its host
+        # descriptor cannot read, so it must not become the inode's mapping's.
+        self.mmap_capable = stat.S_ISREG(self.mode) and body is None and not flags & O_PATH
         if self.mmap_capable:
             self.mapping = filemap_get_mapping(kernel, self)
 

@@ -9,8 +9,11 @@ guest, so they come from kernel/fs/proc.py.
 
 import errno
 import os
+import stat
 
-from kernel.uapi import AT_FDCWD
+from kernel.fs import hostcall
+from kernel.syscalls.table import syscall
+from kernel.uapi import AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_FOLLOW
 
 
 class PathError(Exception):
@@ -87,3 +90,116 @@ def path_call(func):
     wrapper.__doc__ = func.__doc__
     wrapper.__module__ = func.__module__    # the syscall table's docs name the handler's module
     return wrapper
+
+
+# -- linkat, symlinkat, mknodat (fs/namei.c) ------------------------------------------
+
+# include/uapi/linux/capability.h
+CAP_DAC_READ_SEARCH = 2
+CAP_MKNOD = 27
+
+
+def capable(task, cap):
+    """capable(): cap is in the task's effective set — the credential
+    model's (task.cred, kernel/cred.py) where the task has one; without it,
+    the guest's root (the host's uid, which getuid() reports) has every
+    capability and anyone else none."""
+    cred = getattr(task, "cred", None)
+    if cred is not None:
+        return bool(cred.cap_effective >> cap & 1)
+    return task.kernel.uid_of(task) == 0
+
+
+def _host_at(task, dirfd, addr):
+    """(dir_fd, path) for the host's *at() calls; an absolute path has no dir_fd."""
+    return host_path(task, dirfd, user_path(task, addr))
+
+
+@syscall("linkat", "dirfd path dirfd path atflags")
+@path_call
+def sys_linkat(task, olddirfd, oldpath, newdirfd, newpath, flags):
+    """linkat(): flags other than AT_SYMLINK_FOLLOW/AT_EMPTY_PATH are EINVAL;
+    AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH (ENOENT without it, as 4.14
+    says); the old name is looked up before the new one is created (EEXIST),
+    a directory is EPERM and two file systems EXDEV (the host's answers)."""
+    flags = s32(flags)
+    if flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH):
+        return -errno.EINVAL
+    if flags & AT_EMPTY_PATH and not capable(task, CAP_DAC_READ_SEARCH):
+        return -errno.ENOENT
+    old = user_path(task, oldpath)
+    if not old and flags & AT_EMPTY_PATH:
+        if s32(olddirfd) == AT_FDCWD:
+            return -errno.ENOENT
+        file = task.files.get(s32(olddirfd))
+        if file is None:
+            return -errno.EBADF
+        if file.host_fd is None:
+            return -errno.ENOENT
+        src_fd, src = file.host_fd, b""
+    else:
+        src_fd, src = host_path(task, olddirfd, old)
+    dst_fd, dst = _host_at(task, newdirfd, newpath)
+    hostcall.linkat(src_fd, src, dst_fd, dst, flags & (AT_SYMLINK_FOLLOW | AT_EMPTY_PATH))
+    return 0
+
+
+@syscall("symlinkat", "path dirfd path")
+@path_call
+def sys_symlinkat(task, target, newdirfd, linkpath):
+    """symlinkat(): the target is any non-empty string (ENOENT when empty),
+    stored as it is; the new name must not exist (EEXIST)."""
+    text = user_path(task, target)
+    if not text:
+        return -errno.ENOENT
+    dir_fd, path = _host_at(task, newdirfd, linkpath)
+    os.symlink(text, path, dir_fd=dir_fd)
+    return 0
+
+
+def may_mknod(mode):
+    """may_mknod(): 0 for a type mknod makes (0 is a regular file), EPERM for
+    a directory, EINVAL for a type that does not exist."""
+    fmt = stat.S_IFMT(mode)
+    if fmt in (0, stat.S_IFREG, stat.S_IFCHR, stat.S_IFBLK, stat.S_IFIFO, stat.S_IFSOCK):
+        return 0
+    if fmt == stat.S_IFDIR:
+        return -errno.EPERM
+    return -errno.EINVAL
+
+
+def new_decode_dev(dev):
+    """new_decode_dev(): the 32-bit dev_t of the ABI as (major, minor)."""
+    return (dev & 0xFFF00) >> 8, (dev & 0xFF) | ((dev >> 12) & 0xFFF00)
+
+
+@syscall("mknodat", "dirfd path nodmode dev")
+@path_call
+def sys_mknodat(task, dirfd, path_addr, mode, dev):
+    """do_mknodat(): the type is checked first, then the new name (EEXIST,
+    ENOENT); the umask applies; a character or block device needs
+    CAP_MKNOD (EPERM: see capable()) — and then the host
+    must allow it too.  FIFOs and sockets are the host's mknod(); type 0
+    is a regular file."""
+    mode &= 0xFFFFFFFF
+    err = may_mknod(mode)
+    if err:
+        return err
+    dir_fd, path = _host_at(task, dirfd, path_addr)
+    fmt = stat.S_IFMT(mode) or stat.S_IFREG
+    if os.path.lexists(path if dir_fd is None else b"/proc/self/fd/%d/%s" % (dir_fd, path)):
+        return -errno.EEXIST        # user_path_create() before the capability check
+    device = 0
+    if fmt in (stat.S_IFCHR, stat.S_IFBLK):
+        if not capable(task, CAP_MKNOD):
+            # user_path_create() came first in Linux: a missing parent is ENOENT.
+            full = path if dir_fd is None else b"/proc/self/fd/%d/%s" % (dir_fd, path)
+            os.stat(os.path.dirname(full) or b".")
+            return -errno.EPERM
+        device = os.makedev(*new_decode_dev(dev & 0xFFFFFFFF))
+    old = os.umask(task.fs.umask)
+    try:
+        os.mknod(path, fmt | (mode & 0o7777), device, dir_fd=dir_fd)
+    finally:
+        os.umask(old)
+    return 0

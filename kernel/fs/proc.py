@@ -1304,7 +1304,7 @@ def proc_stat(ctx):
     running = sum(1 for t in kernel.tasks.values() if t.exit_state is None and t.state == "R")
     out.append("intr 0\nctxt %d\nbtime %d\nprocesses %d\nprocs_running %d\n"
                "procs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n"
-               % (kernel.sched.nr_switches, btime, kernel.next_pid - 1, running))
+               % (sum(kernel.sched.nr_switches), btime, kernel.next_pid - 1, running))
     return "".join(out)
 
 

@@ -10,7 +10,8 @@ buffer too small is ERANGE, and a missing attribute ENODATA.
 import errno
 import os
 
-from kernel.fs.namei import PathError, host_path, path_call, s32, user_path
+from kernel.fs.namei import PathError, host_path, path_call, user_path
+from kernel.fs.open import fdget
 from kernel.syscalls.table import syscall
 
 XATTR_NAME_MAX = 255
@@ -28,7 +29,7 @@ def _target(task, path_addr):
 
 
 def _fd_target(task, fd):
-    file = task.files.get(s32(fd))
+    file = fdget(task, fd)          # an O_PATH descriptor is EBADF
     if file is None:
         raise PathError(-errno.EBADF)
     if file.host_fd is None:

@@ -15,6 +15,7 @@ import struct
 
 from emu.arch import PAGE_SIZE
 from kernel.fs.file import File
+from kernel.fs.open import build_open_flags, can_pread, fdget, o_creat_directory
 from kernel.fs.namei import PathError, guest_absolute, host_path, path_call, s32, user_path
 from kernel.fs.pipe import may_block, wait_read, wait_write
 from kernel.fs.proc import (
@@ -29,7 +30,7 @@ from kernel.uapi import (
     F_SETPIPE_SZ, FD_CLOEXEC,
     FIONREAD, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY,
     O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_PATH,
-    O_SYNC, O_TRUNC, SEEK_CUR, SEEK_END, SEEK_SET,
+    O_RDONLY, O_SYNC, O_TMPFILE, O_TRUNC, SEEK_CUR, SEEK_END, SEEK_SET,
     TCGETS, TIOCGWINSZ,
 )
 
@@ -38,7 +39,8 @@ _OPEN_FLAG_MAP = ((O_CREAT, os.O_CREAT), (O_EXCL, os.O_EXCL), (O_NOCTTY, os.O_NO
                   (O_TRUNC, os.O_TRUNC), (O_APPEND, os.O_APPEND), (O_NONBLOCK, os.O_NONBLOCK),
                   (O_DSYNC, os.O_DSYNC), (O_DIRECTORY, os.O_DIRECTORY),
                   (O_NOFOLLOW, os.O_NOFOLLOW), (O_DIRECT, os.O_DIRECT),
-                  (O_NOATIME, os.O_NOATIME), (O_PATH, os.O_PATH), (O_SYNC, os.O_SYNC))
+                  (O_NOATIME, os.O_NOATIME), (O_PATH, os.O_PATH), (O_SYNC, os.O_SYNC),
+                  (O_TMPFILE, os.O_TMPFILE))
 _IO_CHUNK = 1 << 20
 _IOVEC = struct.Struct("<QQ")
 _DIRENT_HEAD = struct.Struct("<QqHB")
@@ -57,6 +59,11 @@ def _err(exc):
 
 
 def _fget(task, fd):
+    """fdget(): no O_PATH descriptors (see kernel/fs/open.py)."""
+    return fdget(task, fd)
+
+
+def _fget_raw(task, fd):
     return task.files.get(s32(fd))
 
 
@@ -82,8 +89,11 @@ def _pseudo_lookup(task, dirfd, path, follow=True):
 def sys_openat(task, dirfd, path_addr, flags, mode):
     """do_sys_open(): a new descriptor for the file at path."""
     flags &= 0xFFFFFFFF
-    path = user_path(task, path_addr)
     cloexec = bool(flags & O_CLOEXEC)
+    flags, err = build_open_flags(flags & ~O_CLOEXEC)
+    if err:
+        return err
+    path = user_path(task, path_addr)
     found = _pseudo_lookup(task, dirfd, path, follow=not flags & O_NOFOLLOW)
     guest = guest_absolute(task, dirfd, path)
     if isinstance(found, HostTarget):
@@ -95,12 +105,17 @@ def sys_openat(task, dirfd, path_addr, flags, mode):
         if err:
             return err
         file = pseudo_open(task.kernel, task, found, flags, found.path)
+        if flags & O_PATH:
+            file.readable = False
         fd = task.files.alloc_fd(file, cloexec=cloexec)
         if fd < 0:
             file.put()
         return fd
     else:
         dir_fd, hpath = host_path(task, dirfd, path)
+    flags, err = o_creat_directory(flags, dir_fd, hpath)
+    if err:
+        return err
     old = os.umask(task.fs.umask)
     try:
         hfd = os.open(hpath, _to_host_flags(flags), mode & 0o7777, dir_fd=dir_fd)
@@ -108,8 +123,14 @@ def sys_openat(task, dirfd, path_addr, flags, mode):
         os.umask(old)
     # do_dentry_open(): the open-time-only bits are not kept; a 64-bit kernel
     # opens everything O_LARGEFILE (force_o_largefile()).
-    f_flags = (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC)) | O_LARGEFILE
+    # An O_PATH descriptor (FMODE_PATH) neither reads nor writes.
+    if flags & O_PATH:
+        f_flags = flags
+    else:
+        f_flags = (flags & ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC)) | O_LARGEFILE
     file = File(task.kernel, hfd, guest, f_flags)
+    if flags & O_PATH:
+        file.readable = file.writable = False
     if flags & O_TRUNC and file.mapping is not None:
         file.mapping.truncate(0)
     fd = task.files.alloc_fd(file, cloexec=cloexec)
@@ -223,13 +244,14 @@ def sys_read(task, fd, buf, count):
 
 @syscall("pread64", "fd obuf:ret u d")
 def sys_pread64(task, fd, buf, count, pos):
+    """ksys_pread64(): EINVAL for a negative offset, EBADF, ESPIPE without
+    FMODE_PREAD (a stream), then vfs_read() (EBADF, EISDIR...)."""
+    if pos >> 63:
+        return -errno.EINVAL
     file = _fget(task, fd)
     if file is None:
         return -errno.EBADF
-    if pos >> 63:
-        return -errno.EINVAL
-    if file.body is None and file.host_fd is not None and not stat.S_ISREG(file.mode) \
-            and not stat.S_ISBLK(file.mode):
+    if not can_pread(file):
         return -errno.ESPIPE
     room = task.uaccess.writable_prefix(buf, count)
     if room < count:
@@ -290,15 +312,17 @@ def sys_write(task, fd, buf, count):
 
 @syscall("pwrite64", "fd ibuf:2 u d")
 def sys_pwrite64(task, fd, buf, count, pos):
+    """ksys_pwrite64(): EINVAL, EBADF, ESPIPE for a stream, then vfs_write()
+    (EBADF without write access)."""
+    if pos >> 63:
+        return -errno.EINVAL
     file = _fget(task, fd)
     if file is None:
         return -errno.EBADF
-    if pos >> 63:
-        return -errno.EINVAL
-    if not file.writable:
-        return -errno.EBADF
-    if not stat.S_ISREG(file.mode):
+    if not can_pread(file):
         return -errno.ESPIPE
+    if not file.writable or (file.host_fd is None and file.pseudo is None):
+        return -errno.EBADF
     return _write_from_user(task, file, buf, count, pos)
 
 
@@ -390,7 +414,7 @@ def _stat_at(task, dirfd, path_addr, flags):
         if flags & AT_EMPTY_PATH:
             if s32(dirfd) == AT_FDCWD:
                 return os.stat(task.fs.cwd_fd)
-            file = _fget(task, dirfd)
+            file = _fget_raw(task, dirfd)
             if file is None:
                 raise PathError(-errno.EBADF)
             return _stat_file(file)
@@ -406,7 +430,7 @@ def _stat_at(task, dirfd, path_addr, flags):
 
 @syscall("fstat", "fd p")
 def sys_fstat(task, fd, statbuf):
-    file = _fget(task, fd)
+    file = _fget_raw(task, fd)
     if file is None:
         return -errno.EBADF
     task.uaccess.copy_to_user(statbuf, pack_stat(_stat_file(file)))
@@ -619,7 +643,7 @@ def _pseudo_chdir(task, entry):
 
 @syscall("fchdir", "fd")
 def sys_fchdir(task, fd):
-    file = _fget(task, fd)
+    file = _fget_raw(task, fd)
     if file is None:
         return -errno.EBADF
     if not file.is_dir:
@@ -641,7 +665,7 @@ def sys_umask(task, mask):
 
 @syscall("dup", "fd")
 def sys_dup(task, fd):
-    file = _fget(task, fd)
+    file = _fget_raw(task, fd)
     if file is None:
         return -errno.EBADF
     newfd = task.files.alloc_fd(file.get())
@@ -670,6 +694,8 @@ def sys_fcntl(task, fd, cmd, arg):
     file = task.files.get(fd)
     if file is None:
         return -errno.EBADF
+    if file.flags & O_PATH and cmd not in (F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL):
+        return -errno.EBADF         # check_fcntl_cmd(): all an O_PATH descriptor allows
     if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
         start = s32(arg)
         if start < 0 or start >= task.files.max_fds:
@@ -703,6 +729,10 @@ def sys_fcntl(task, fd, cmd, arg):
             host = host_fcntl.fcntl(file.host_fd, host_fcntl.F_GETFL)
             for guest_bit, host_bit in ((O_APPEND, os.O_APPEND), (O_NONBLOCK, os.O_NONBLOCK)):
                 host = host | host_bit if arg & guest_bit else host & ~host_bit
+            if file.owned_nonblock:
+                # Our pipes stay non-blocking on the host (kernel/fs/pipe.py):
+                # a guest that clears O_NONBLOCK sleeps, the board must not.
+                host |= os.O_NONBLOCK
             host_fcntl.fcntl(file.host_fd, host_fcntl.F_SETFL, host)
         return 0
     return -errno.EINVAL

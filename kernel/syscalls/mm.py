@@ -9,7 +9,7 @@ mutating."""
 import errno
 
 from emu.arch import PAGE_SHIFT
-from kernel.fs.namei import s32
+from kernel.fs.open import fdget
 from kernel.mm.mm import VM_LOCKED, VM_SHARED
 from kernel.mm.mmap import (
     PAGE_ALIGN, U64_MASK, do_mmap, do_munmap, offset_in_page, sys_brk, vma_spans,
@@ -40,7 +40,7 @@ def sys_mmap(task, addr, length, prot, flags, fd, off):
     prot &= 0xFFFFFFFF
     file = None
     if not flags & MAP_ANONYMOUS:
-        file = task.files.get(s32(fd))
+        file = fdget(task, fd)          # fget(): an O_PATH descriptor is EBADF
         if file is None:
             return -errno.EBADF
         if flags & MAP_HUGETLB:

@@ -40,6 +40,44 @@ _NAMED = {
     "ioctlcmd": {0x5401: "TCGETS", 0x5413: "TIOCGWINSZ", 0x541B: "FIONREAD"},
 }
 
+# -- issue 9 part 2 (files and directories): flag sets of the file calls --------------
+# (format name -> (flag names, what 0 prints)); fadvice names one value.
+_FILES_FLAGS = {
+    "falloc": ((("FALLOC_FL_KEEP_SIZE", 0x01), ("FALLOC_FL_PUNCH_HOLE", 0x02),
+                ("FALLOC_FL_NO_HIDE_STALE", 0x04), ("FALLOC_FL_COLLAPSE_RANGE", 0x08),
+                ("FALLOC_FL_ZERO_RANGE", 0x10), ("FALLOC_FL_INSERT_RANGE", 0x20),
+                ("FALLOC_FL_UNSHARE_RANGE", 0x40)), "0"),
+    "flockop": ((("LOCK_SH", 1), ("LOCK_EX", 2), ("LOCK_NB", 4), ("LOCK_UN", 8),
+                 ("LOCK_MAND", 32)), "0"),
+    "rwf": ((("RWF_HIPRI", 1), ("RWF_DSYNC", 2), ("RWF_SYNC", 4), ("RWF_NOWAIT", 8)), "0"),
+    "splice": ((("SPLICE_F_MOVE", 1), ("SPLICE_F_NONBLOCK", 2), ("SPLICE_F_MORE", 4),
+                ("SPLICE_F_GIFT", 8)), "0"),
+    "syncrange": ((("SYNC_FILE_RANGE_WAIT_BEFORE", 1), ("SYNC_FILE_RANGE_WRITE", 2),
+                   ("SYNC_FILE_RANGE_WAIT_AFTER", 4)), "0"),
+}
+_NAMED["fadvice"] = {0: "POSIX_FADV_NORMAL", 1: "POSIX_FADV_RANDOM", 2: "POSIX_FADV_SEQUENTIAL",
+                     3: "POSIX_FADV_WILLNEED", 4: "POSIX_FADV_DONTNEED", 5: "POSIX_FADV_NOREUSE"}
+_S_IFMT_NAMES = {0o010000: "S_IFIFO", 0o020000: "S_IFCHR", 0o040000: "S_IFDIR",
+                 0o060000: "S_IFBLK", 0o100000: "S_IFREG", 0o140000: "S_IFSOCK"}
+
+
+def _files_arg(kind, v):
+    """The file calls' formats: flag sets, nodmode (S_IFIFO|0644) and dev
+    (makedev(major, minor), new_decode_dev()'s split); None if kind is not one."""
+    if kind in _FILES_FLAGS:
+        names, zero = _FILES_FLAGS[kind]
+        return _flags(v & 0xFFFFFFFF, names, zero)
+    if kind == "nodmode":
+        fmt = v & 0o170000
+        perm = "0%o" % (v & 0o7777)
+        if not fmt:
+            return perm
+        return _S_IFMT_NAMES.get(fmt, "0%o" % fmt) + "|" + perm
+    if kind == "dev":
+        v &= 0xFFFFFFFF
+        return "makedev(%#x, %#x)" % ((v & 0xFFF00) >> 8, (v & 0xFF) | ((v >> 12) & 0xFFF00))
+    return None
+
 
 def _s32(v):
     v &= 0xFFFFFFFF
@@ -109,8 +147,10 @@ class StracePrinter:
                                ", ".join("%#x" % a for a in args[:6]))
             return text + " = " + errno_text(ret)
         shown = [self.arg(task, fmt, args, i, ret) for i, fmt in enumerate(d.args)]
-        if d.name == "openat" and not args[2] & (O_CREAT | O_TMPFILE):
+        if d.name == "openat" and not (args[2] & O_CREAT or args[2] & O_TMPFILE == O_TMPFILE):
             shown.pop()         # strace shows the mode only when a file may be created
+        if d.name == "mknodat" and args[2] & 0o170000 not in (0o020000, 0o060000):
+            shown.pop()         # and mknodat's dev only for a device node
         text = "%s(%s)" % (d.name, ", ".join(shown))
         if ret is None:
             return text + " = ?"
@@ -162,6 +202,9 @@ class StracePrinter:
             return SIGNAL_NAMES.get(_s32(v), str(_s32(v)))
         if kind == "grnd":
             return _flags(v, (("GRND_NONBLOCK", 1), ("GRND_RANDOM", 2)))
+        files = _files_arg(kind, v)
+        if files is not None:
+            return files
         if kind in _NAMED:
             return _NAMED[kind].get(v, str(v))
         return "%#x" % v

@@ -55,6 +55,9 @@ class SyscallTable:
         from kernel.fs import exec, pipe, select, xattr  # noqa: F401
         from kernel.syscalls import fs, mm, process, signal  # noqa: F401
         from kernel import sys_ni  # noqa: F401  (issue 9 parts 1 and 7, and their modules)
+        from kernel.fs import fhandle, locks, namei, open, read_write  # noqa: F401
+        from kernel.fs import splice, statfs, sync, utimes  # noqa: F401
+        from kernel.mm import fadvise, readahead  # noqa: F401
         self.kernel = kernel
         self.trace = kernel.trace
         self.by_nr = {d.nr: d for d in _DEFS}

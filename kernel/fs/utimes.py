@@ -1,0 +1,64 @@
+"""fs/utimes.c: utimensat(), the one time-setting call of arm64.
+
+The times are the host file's, set by the host's utimensat() (UTIME_NOW
+and UTIME_OMIT included); the guest's struct timespec pair has the host's
+layout and is passed as it is, after the checks 4.14 makes itself.
+"""
+
+import errno
+import struct
+
+from kernel.fs import hostcall
+from kernel.fs.namei import host_path, path_call, s32, user_path
+from kernel.fs.open import fdget
+from kernel.syscalls.table import syscall
+from kernel.uapi import AT_FDCWD, AT_SYMLINK_NOFOLLOW
+
+# include/uapi/linux/stat.h
+UTIME_NOW = (1 << 30) - 1
+UTIME_OMIT = (1 << 30) - 2
+NSEC_PER_SEC = 10**9
+_TIMESPEC_PAIR = struct.Struct("<qqqq")
+
+
+def nsec_valid(nsec):
+    """nsec_valid(): a nanosecond count, or UTIME_NOW/UTIME_OMIT."""
+    return 0 <= nsec < NSEC_PER_SEC or nsec in (UTIME_NOW, UTIME_OMIT)
+
+
+@syscall("utimensat", "dirfd path p atflags")
+@path_call
+def sys_utimensat(task, dirfd, path_addr, times_addr, flags):
+    """sys_utimensat() + do_utimes(): the times are read first (EFAULT); both
+    UTIME_OMIT is 0 without even looking at the path; then EINVAL for a bad
+    nanosecond field or a flag other than AT_SYMLINK_NOFOLLOW (4.14 has no
+    AT_EMPTY_PATH here); a NULL path with a descriptor is futimens() (EBADF,
+    and EINVAL with AT_SYMLINK_NOFOLLOW); else the path is looked up (a NULL
+    path with AT_FDCWD: EFAULT).  Permissions (EACCES for "now" without
+    write access, EPERM for explicit times on another's file) are the host's."""
+    times = None
+    if times_addr:
+        times = task.uaccess.copy_from_user(times_addr, _TIMESPEC_PAIR.size)
+        _, ansec, _, mnsec = _TIMESPEC_PAIR.unpack(times)
+        if ansec == UTIME_OMIT and mnsec == UTIME_OMIT:
+            return 0
+        if not nsec_valid(ansec) or not nsec_valid(mnsec):
+            return -errno.EINVAL
+    flags = s32(flags)
+    if flags & ~AT_SYMLINK_NOFOLLOW:
+        return -errno.EINVAL
+    if path_addr == 0 and s32(dirfd) != AT_FDCWD:
+        if flags & AT_SYMLINK_NOFOLLOW:
+            return -errno.EINVAL
+        file = fdget(task, dirfd)
+        if file is None:
+            return -errno.EBADF
+        if file.host_fd is None:
+            return -errno.EPERM
+        hostcall.futimens(file.host_fd, times)
+        return 0
+    if path_addr == 0:
+        return -errno.EFAULT
+    dir_fd, hpath = host_path(task, dirfd, user_path(task, path_addr))
+    hostcall.utimensat(dir_fd, hpath, times, flags & AT_SYMLINK_NOFOLLOW)
+    return 0
