@@ -17,6 +17,7 @@ clone(CLONE_VM|CLONE_FILES|CLONE_FS|CLONE_SIGHAND|CLONE_THREAD) shares:
 
 import os
 
+from kernel.cred import host_cred
 from kernel.sched.wait import WaitQueue
 from kernel.uapi import (
     RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_CORE, RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_STACK,
@@ -178,6 +179,17 @@ class Task:
         self.did_exec = False           # setpgid() may no longer move us (EACCES)
         self.pdeath_signal = 0          # PR_SET_PDEATHSIG: sent when the parent exits
         self.no_new_privs = False
+        # struct cred (kernel/cred.py): shared with the parent until either
+        # commits a new one, as get_cred() shares it in Linux.
+        self.cred = kernel.init_cred if kernel is not None else host_cred()
+        # Scheduling attributes (kernel/sched/syscalls.py): nice, policy,
+        # rt_priority, sched_reset_on_fork; personality (exec_domain.py).
+        self.nice = 0
+        self.policy = 0                 # SCHED_NORMAL
+        self.rt_priority = 0
+        self.sched_reset_on_fork = False
+        self.personality = 0            # PER_LINUX
+        self.nproc_exceeded = False     # PF_NPROC_EXCEEDED: set_user() went over RLIMIT_NPROC
 
     @property
     def uaccess(self):

@@ -14,6 +14,7 @@ import stat
 import struct
 
 from emu.arch import PAGE_SIZE
+from kernel.fs.attr import guest_stat
 from kernel.fs.file import File
 from kernel.fs.namei import PathError, guest_absolute, host_path, path_call, s32, user_path
 from kernel.fs.pipe import may_block, wait_read, wait_write
@@ -361,7 +362,7 @@ def sys_lseek(task, fd, offset, whence):
 def _stat_file(file):
     if file.body is not None:
         return SyntheticStat(0)
-    return os.fstat(file.host_fd)
+    return guest_stat(file.kernel, os.fstat(file.host_fd))
 
 
 def _stat_at(task, dirfd, path_addr, flags):
@@ -370,7 +371,7 @@ def _stat_at(task, dirfd, path_addr, flags):
     if not path:
         if flags & AT_EMPTY_PATH:
             if s32(dirfd) == AT_FDCWD:
-                return os.stat(task.fs.cwd_fd)
+                return guest_stat(task.kernel, os.stat(task.fs.cwd_fd))
             file = _fget(task, dirfd)
             if file is None:
                 raise PathError(-errno.EBADF)
@@ -382,7 +383,8 @@ def _stat_at(task, dirfd, path_addr, flags):
             raise PathError(-errno.ENOENT)
         return SyntheticStat(0)
     dir_fd, hpath = host_path(task, dirfd, path)
-    return os.stat(hpath, dir_fd=dir_fd, follow_symlinks=not flags & AT_SYMLINK_NOFOLLOW)
+    return guest_stat(task.kernel, os.stat(hpath, dir_fd=dir_fd,
+                                           follow_symlinks=not flags & AT_SYMLINK_NOFOLLOW))
 
 
 @syscall("fstat", "fd p")

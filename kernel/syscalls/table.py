@@ -53,6 +53,9 @@ class SyscallTable:
         from kernel import exit, fork, futex, sys  # noqa: F401
         from kernel.fs import exec, pipe, select, xattr  # noqa: F401
         from kernel.syscalls import fs, mm, process, signal  # noqa: F401
+        from kernel import capability, exec_domain, groups  # noqa: F401  (part 3: credentials)
+        from kernel.fs import attr  # noqa: F401
+        from kernel.sched import syscalls  # noqa: F401
         self.kernel = kernel
         self.trace = kernel.trace
         self.by_nr = {d.nr: d for d in _DEFS}
