@@ -61,6 +61,9 @@ def build_parser():
     r.add_argument("--deterministic", action="store_true",
                    help="switch tasks every fixed number of instructions (not on a timer), "
                         "so runs are repeatable")
+    r.add_argument("--root", action="store_true",
+                   help="run the guest as root (uid/gid 0, every capability) in the guest "
+                        "kernel's view; the host process keeps its own rights")
     r.add_argument("--debug", action="store_true", help="show Python tracebacks of internal errors")
     r.add_argument("program", help="the AArch64 ELF to run")
     r.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
@@ -179,7 +182,8 @@ def cmd_run(opts):
         trace.subscribe(MmPrinter(out))
 
     board = Board(ram_size=opts.mem, cores=opts.cores, va_bits=opts.va_bits)
-    kernel = Kernel(board, sysroot=opts.sysroot, trace=trace, deterministic=opts.deterministic)
+    kernel = Kernel(board, sysroot=opts.sysroot, trace=trace, deterministic=opts.deterministic,
+                    root=opts.root)
     if opts.maps:
         kernel.exit_hooks.append(
             lambda task: task is kernel.init_task and out.write(proc_pid_maps(task.mm)))

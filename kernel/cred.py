@@ -80,13 +80,31 @@ class Cred:
             self.fsgid, self.cap_effective)
 
 
+_HOST_CAP_FIELDS = {"CapInh": "cap_inheritable", "CapPrm": "cap_permitted",
+                    "CapEff": "cap_effective", "CapBnd": "cap_bset", "CapAmb": "cap_ambient"}
+
+
 def host_cred(root=False):
-    """The first task's credentials: the host user's ids and groups, or a
-    guest root (uid/gid 0, full capabilities) for --root.  Either way the
-    host process keeps its own rights."""
+    """The first task's credentials: the host process's ids, groups and
+    capability sets (limited to the capabilities 4.14 knows) — so a guest
+    started by a container's root lacks what that root lacks — or, for
+    --root, a guest root: uid/gid 0 with every capability.  Either way the
+    host process keeps exactly its own rights."""
     if root:
         return Cred(ROOT_UID, 0, (0,))
-    return Cred(os.getuid(), os.getgid(), os.getgroups())
+    cred = Cred(os.getuid(), os.getgid(), os.getgroups())
+    cred.suid, cred.euid = os.getresuid()[2], os.geteuid()
+    cred.sgid, cred.egid = os.getresgid()[2], os.getegid()
+    cred.fsuid, cred.fsgid = cred.euid, cred.egid
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                name, _, value = line.partition(":")
+                if name in _HOST_CAP_FIELDS:
+                    setattr(cred, _HOST_CAP_FIELDS[name], int(value, 16) & CAP_FULL_SET)
+    except OSError:
+        pass                        # no procfs: the uid-0-has-everything default
+    return cred
 
 
 def prepare_creds(task):

@@ -20,6 +20,7 @@ are stored and reported only, NICE and RTPRIO guard nice and sched_*.
 """
 
 import errno
+import stat
 import struct
 
 from kernel.cred import (
@@ -30,8 +31,12 @@ from kernel.cred import (
 )
 from kernel.fs.namei import s32
 from kernel.sched.syscalls import MAX_NICE, MIN_NICE, can_nice, nice_to_rlimit
+from kernel.signal import kill_info, send_signal
 from kernel.syscalls.table import syscall
-from kernel.uapi import NSIG, RLIM_NLIMITS, RLIMIT_CPU, RLIMIT_NOFILE, RLIMIT_NPROC
+from kernel.uapi import (
+    NSIG, RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_CPU, RLIMIT_FSIZE, RLIMIT_NOFILE, RLIMIT_NPROC,
+    SIGXFSZ,
+)
 
 PR_SET_PDEATHSIG, PR_GET_PDEATHSIG = 1, 2
 PR_GET_DUMPABLE, PR_SET_DUMPABLE = 3, 4
@@ -536,3 +541,29 @@ def sys_getrlimit(task, resource_, rlim):
 def sys_setrlimit(task, resource_, rlim):
     newval = _RLIMIT.unpack(task.uaccess.copy_from_user(rlim, _RLIMIT.size))
     return do_prlimit(task, task, resource_ & 0xFFFFFFFF, newval)[0]
+
+
+def generic_write_checks_fsize(task, file, get_pos, count):
+    """generic_write_checks(): RLIMIT_FSIZE for a regular file.  A write
+    starting at or past the limit sends SIGXFSZ (send_sig: to this thread)
+    and fails with -EFBIG; one crossing it is cut short at the limit.
+    get_pos() says where the write lands (asked only under a limit).
+    Returns the count to write or -EFBIG."""
+    limit = task.rlim[RLIMIT_FSIZE][0]
+    if limit == RLIM_INFINITY or not stat.S_ISREG(file.mode) or count == 0:
+        return count
+    pos = get_pos()
+    if pos >= limit:
+        send_signal(task, kill_info(task, SIGXFSZ))
+        return -errno.EFBIG
+    return min(count, limit - pos)
+
+
+def inode_newsize_ok(task, length):
+    """inode_newsize_ok(): growing a file past RLIMIT_FSIZE is SIGXFSZ and
+    -EFBIG (shrinking is always allowed; the caller knows which it is)."""
+    limit = task.rlim[RLIMIT_FSIZE][0]
+    if limit != RLIM_INFINITY and length > limit:
+        send_signal(task, kill_info(task, SIGXFSZ))
+        return -errno.EFBIG
+    return 0

@@ -27,7 +27,8 @@ import traceback
 
 from emu.cpu import CoreStopped
 from kernel.sched.task import TASK_INTERRUPTIBLE, TASK_RUNNING
-from kernel.signal import do_signal, signal_pending
+from kernel.signal import SigInfo, do_signal, send_signal, signal_pending
+from kernel.uapi import RLIM_INFINITY, RLIMIT_CPU, SIGKILL, SIGXCPU
 
 # CONFIG_HZ=250's tick, the length of a slice in wall-clock time.
 SLICE_SECONDS = 0.004
@@ -352,6 +353,8 @@ class Scheduler:
         finally:
             self.running_core = None
             task.utime += time.monotonic() - t0
+        if task.signal.rlim[RLIMIT_CPU][0] != RLIM_INFINITY:
+            check_process_timers(task)
         if task.exit_state is None and task.state == TASK_RUNNING and signal_pending(task):
             do_signal(task, core)
 
@@ -373,3 +376,24 @@ class Scheduler:
             if ready or self.host_signals or self.runqueue or self.sleepers or any(
                     c.current is not None for c in self.cores if c is not core):
                 core.preempt()
+
+
+# include/uapi/asm-generic/siginfo.h: SEND_SIG_PRIV's si_code.
+SI_KERNEL = 0x80
+
+
+def check_process_timers(task):
+    """check_process_timers()'s RLIMIT_CPU part: once the process's CPU time
+    (every thread's, in whole seconds) reaches the soft limit, SIGXCPU —
+    and again each second, the soft limit moving up by one until it meets
+    the hard one; at the hard limit, SIGKILL.  CPU time here is the host
+    time spent running the guest (user and system time together)."""
+    rlim = task.signal.rlim[RLIMIT_CPU]
+    soft, hard = rlim
+    psecs = int(sum(t.utime for t in task.thread_group))
+    if psecs >= hard:
+        send_signal(task, SigInfo(SIGKILL, SI_KERNEL), group=True)
+    elif psecs >= soft:
+        send_signal(task, SigInfo(SIGXCPU, SI_KERNEL), group=True)
+        if soft < hard:
+            rlim[0] = soft + 1

@@ -20,7 +20,8 @@ import os
 from kernel.cred import host_cred
 from kernel.sched.wait import WaitQueue
 from kernel.uapi import (
-    RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_CORE, RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_STACK,
+    RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_CORE, RLIMIT_MEMLOCK, RLIMIT_NOFILE, RLIMIT_NPROC,
+    RLIMIT_STACK,
 )
 
 # Task states (include/linux/sched.h), as /proc/PID/status letters.
@@ -38,13 +39,26 @@ STATE_NAMES = {TASK_RUNNING: "R (running)", TASK_INTERRUPTIBLE: "S (sleeping)",
 NPROC_DEFAULT = 4096
 
 
+# include/uapi/linux/resource.h (4.14): MLOCK_LIMIT 64 KiB (8 MiB since
+# v5.16, commit 9dcc38e2813e); include/linux/mqueue.h: MQ_BYTES_MAX.
+MLOCK_LIMIT = 64 << 10
+MQ_BYTES_MAX = 819200
+RLIMIT_SIGPENDING, RLIMIT_MSGQUEUE, RLIMIT_NICE, RLIMIT_RTPRIO = 11, 12, 13, 14
+
+
 def default_rlimits():
-    """init_task's limits (include/asm-generic/resource.h), stack 8 MiB."""
+    """init_task's limits (include/asm-generic/resource.h), stack 8 MiB;
+    SIGPENDING is max_threads/2 like NPROC (fork_init())."""
     rlim = [[RLIM_INFINITY, RLIM_INFINITY] for _ in range(RLIM_NLIMITS)]
     rlim[RLIMIT_STACK] = [8 << 20, RLIM_INFINITY]
     rlim[RLIMIT_CORE] = [0, RLIM_INFINITY]
     rlim[RLIMIT_NOFILE] = [1024, 4096]
     rlim[RLIMIT_NPROC] = [NPROC_DEFAULT, NPROC_DEFAULT]
+    rlim[RLIMIT_MEMLOCK] = [MLOCK_LIMIT, MLOCK_LIMIT]
+    rlim[RLIMIT_SIGPENDING] = [NPROC_DEFAULT, NPROC_DEFAULT]
+    rlim[RLIMIT_MSGQUEUE] = [MQ_BYTES_MAX, MQ_BYTES_MAX]
+    rlim[RLIMIT_NICE] = [0, 0]
+    rlim[RLIMIT_RTPRIO] = [0, 0]
     return rlim
 
 

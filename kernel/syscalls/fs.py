@@ -20,6 +20,7 @@ from kernel.fs.namei import PathError, guest_absolute, host_path, path_call, s32
 from kernel.fs.pipe import may_block, wait_read, wait_write
 from kernel.fs.proc import is_proc_pid_path, proc_file, proc_pid_task
 from kernel.fs.stat import STATX_SIZE, SyntheticStat, pack_stat, pack_statx
+from kernel.sys import generic_write_checks_fsize, inode_newsize_ok
 from kernel.syscalls.table import syscall
 from kernel.uapi import (
     AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW,
@@ -240,10 +241,25 @@ def _write_file(task, file, data, offset=None):
         return _err(e)
 
 
+def _write_pos(file, offset):
+    """Where a write lands: offset, the end for O_APPEND, else the file position."""
+    if offset is not None:
+        return offset
+    if file.flags & O_APPEND:
+        return os.fstat(file.host_fd).st_size
+    if not stat.S_ISREG(file.mode):
+        return 0
+    return os.lseek(file.host_fd, 0, os.SEEK_CUR)
+
+
 def _write_from_user(task, file, buf, count, offset=None):
     """generic_perform_write(): copy from the user and write, one file page at
     a time when the file is cached, since the source may be a mapping of the
     very page cache being written (each chunk then sees the ones before)."""
+    if file.host_fd is not None and file.writable:
+        count = generic_write_checks_fsize(task, file, lambda: _write_pos(file, offset), count)
+        if count < 0:
+            return count
     mapping = file.mapping
     if mapping is None or not mapping.pages or count <= 0:
         return _write_file(task, file, task.uaccess.copy_from_user(buf, count), offset)
@@ -331,6 +347,11 @@ def sys_writev(task, fd, iov, iovcnt):
     data = b"".join(task.uaccess.copy_from_user(base, length) for base, length in vecs)
     if not data:
         return 0
+    if file.host_fd is not None:
+        n = generic_write_checks_fsize(task, file, lambda: _write_pos(file, None), len(data))
+        if n < 0:
+            return n
+        data = data[:n]
     return _write_file(task, file, data)
 
 
@@ -687,6 +708,10 @@ def sys_ftruncate(task, fd, length):
         return -errno.EINVAL
     if not file.writable:
         return -errno.EINVAL
+    if length > os.fstat(file.host_fd).st_size:
+        err = inode_newsize_ok(task, length)
+        if err:
+            return err
     try:
         os.ftruncate(file.host_fd, length)
     except OSError as e:
