@@ -154,10 +154,10 @@ def in_group_p(cred, gid):
 
 
 def user_processes(kernel, uid):
-    """atomic_read(&user->processes): live tasks (threads included) whose
-    real uid is uid — what RLIMIT_NPROC counts."""
-    return sum(1 for t in kernel.tasks.values()
-               if t.exit_state is None and t.cred.uid == uid)
+    """atomic_read(&user->processes): the tasks (threads included) whose
+    real uid is uid, from fork until release_task() — a zombie counts until
+    it is reaped.  What RLIMIT_NPROC limits."""
+    return sum(1 for t in kernel.tasks.values() if t.cred.uid == uid)
 
 
 def cap_emulate_setxuid(new, old):

@@ -353,7 +353,7 @@ class Scheduler:
         finally:
             self.running_core = None
             task.utime += time.monotonic() - t0
-        if task.signal.rlim[RLIMIT_CPU][0] != RLIM_INFINITY:
+        if cpu_limited(task):
             check_process_timers(task)
         if task.exit_state is None and task.state == TASK_RUNNING and signal_pending(task):
             do_signal(task, core)
@@ -374,8 +374,16 @@ class Scheduler:
             if core is None:
                 continue
             if ready or self.host_signals or self.runqueue or self.sleepers or any(
-                    c.current is not None for c in self.cores if c is not core):
+                    c.current is not None for c in self.cores if c is not core) \
+                    or cpu_limited(core.current):
                 core.preempt()
+
+
+def cpu_limited(task):
+    """Has the task an RLIMIT_CPU to watch?  Then its slices end on every
+    tick even when nothing else wants the core, so its time is accounted
+    (and check_process_timers() runs) as Linux's tick would."""
+    return task is not None and task.signal.rlim[RLIMIT_CPU][0] != RLIM_INFINITY
 
 
 # include/uapi/asm-generic/siginfo.h: SEND_SIG_PRIV's si_code.
