@@ -24,7 +24,7 @@ import os
 import stat
 
 from kernel.cred import CAP_CHOWN, CAP_FOWNER, CAP_FSETID, INVALID_ID, capable, in_group_p
-from kernel.fs.namei import PathError, host_path, path_call, s32, user_path
+from kernel.fs.namei import PathError, guest_absolute, host_path, path_call, s32, user_path
 from kernel.syscalls.table import syscall
 from kernel.uapi import AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, O_PATH
 
@@ -182,8 +182,35 @@ def _path_target(task, dirfd, path_addr, follow, empty_path=False):
         if s32(dirfd) == AT_FDCWD:
             return Target(fd=task.fs.cwd_fd)
         return _fd_target(task, dirfd)
+    proc = _proc_target(task, dirfd, path, follow)
+    if proc is not None:
+        return proc
     dir_fd, hpath = host_path(task, dirfd, path)
     return Target(dir_fd=dir_fd, path=hpath, follow=follow)
+
+
+def _proc_target(task, dirfd, path, follow):
+    """/proc is the guest's, never the host's: /proc/self/fd/N (and
+    /proc/<our pid>/fd/N) is the magic link to our descriptor N's file
+    (musl's fchmod/fchown of an O_PATH descriptor goes this way); any other
+    /proc name has no attributes to change (procfs: EPERM).  None when the
+    path is not under /proc."""
+    name = guest_absolute(task, dirfd, path)
+    parts = name.split("/")
+    if len(parts) < 2 or parts[1] != "proc" or task.kernel.sysroot is not None and \
+            os.path.lexists(task.kernel.sysroot + os.fsencode(name)):
+        return None
+    if len(parts) == 5 and parts[2] in ("self", str(task.tgid)) and parts[3] == "fd" \
+            and parts[4].isdigit() and follow:
+        file = task.files.get(int(parts[4]))
+        if file is None:
+            raise PathError(-errno.ENOENT)
+        if file.host_fd is None:
+            raise PathError(-errno.EPERM)
+        # The host descriptor may be O_PATH (no fchmod): go through the
+        # host's own magic link to it, as the guest went through ours.
+        return Target(path="/proc/self/fd/%d" % file.host_fd)
+    raise PathError(-errno.EPERM)
 
 
 @syscall("fchmod", "fd mode")

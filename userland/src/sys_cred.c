@@ -22,6 +22,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/fsuid.h>
+#include <sys/stat.h>
 
 struct cap_hdr { uint32_t version; int pid; };
 struct cap_data { uint32_t effective, permitted, inheritable; };
@@ -508,6 +509,109 @@ static void sched_params(void)
           "another user's process: EPERM");
 }
 
+#define F_SCRATCH "sys_cred.f"
+#define G_SCRATCH "sys_cred.g"
+#define D_SCRATCH "sys_cred.d"
+#define L_SCRATCH "sys_cred.l"
+
+static unsigned mode_of(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? st.st_mode & 07777 : 0xffff;
+}
+
+static int owner_is(const char *path, int nofollow, uid_t uid, gid_t gid)
+{
+    struct stat st;
+    if (fstatat(AT_FDCWD, path, &st, nofollow ? AT_SYMLINK_NOFOLLOW : 0) < 0)
+        return 0;
+    return st.st_uid == uid && st.st_gid == gid;
+}
+
+static const char *proc_fd(int fd)
+{
+    static char buf[32];
+    snprintf(buf, sizeof buf, "/proc/self/fd/%d", fd);
+    return buf;
+}
+
+static void chmod_chown_root(void)
+{
+    int fd, pfd;
+    struct stat st;
+
+    umask(0);
+    fd = open(F_SCRATCH, O_RDWR | O_CREAT | O_EXCL, 0644);
+    CHECK(fd >= 0, "scratch file");
+    CHECK(fchmod(fd, 04755) == 0 && mode_of(F_SCRATCH) == 04755, "fchmod(04755)");
+    CHECK(fchmodat(AT_FDCWD, F_SCRATCH, 0600, 0) == 0 && mode_of(F_SCRATCH) == 0600, "fchmodat(0600)");
+    CHECK(syscall(SYS_fchmodat, AT_FDCWD, "sys_cred.none", 0600) < 0 && errno == ENOENT,
+          "fchmodat(missing): ENOENT");
+    CHECK(syscall(SYS_fchmodat, AT_FDCWD, NULL, 0600) < 0 && errno == EFAULT, "fchmodat(NULL): EFAULT");
+    CHECK(syscall(SYS_fchmodat, 9999, F_SCRATCH, 0600) < 0 && errno == EBADF, "fchmodat(bad dirfd): EBADF");
+    CHECK(fchmod(-1, 0600) < 0 && errno == EBADF, "fchmod(-1): EBADF");
+    pfd = open(F_SCRATCH, O_PATH);
+    /* The system calls: musl's fchmod()/fchown() retry an O_PATH descriptor
+     * through /proc/self/fd/N, which succeeds. */
+    CHECK(syscall(SYS_fchmod, pfd, 0600) < 0 && errno == EBADF, "fchmod(O_PATH fd): EBADF");
+    CHECK(syscall(SYS_fchown, pfd, 0, 0) < 0 && errno == EBADF, "fchown(O_PATH fd): EBADF");
+    CHECK(fchmodat(AT_FDCWD, proc_fd(pfd), 0640, 0) == 0 && mode_of(F_SCRATCH) == 0640,
+          "fchmodat(/proc/self/fd/N of an O_PATH fd): the file");
+    CHECK(fchown(fd, U1, 2000) == 0 && owner_is(F_SCRATCH, 0, U1, 2000), "fchown(1000, 2000)");
+    CHECK(fchown(fd, -1, 0) == 0 && owner_is(F_SCRATCH, 0, U1, 0), "fchown(-1, 0): group only");
+    CHECK(fchmod(fd, 06755) == 0 && fchown(fd, -1, -1) == 0 && mode_of(F_SCRATCH) == 0755,
+          "chown of a file clears S_ISUID, and S_ISGID with group-execute");
+    CHECK(fchmod(fd, 02745) == 0 && fchown(fd, 0, 0) == 0 && mode_of(F_SCRATCH) == 02745,
+          "S_ISGID without group-execute stays");
+    CHECK(mkdir(D_SCRATCH, 02755) == 0 && chmod(D_SCRATCH, 06755) == 0 &&
+          chown(D_SCRATCH, U1, U1) == 0 && mode_of(D_SCRATCH) == 06755 && owner_is(D_SCRATCH, 0, U1, U1),
+          "chown of a directory keeps its mode");
+    /* L_SCRATCH -> F_SCRATCH is made by the test harness (symlinkat is not
+     * this part's call). */
+    CHECK(fchownat(AT_FDCWD, L_SCRATCH, U2, U2, AT_SYMLINK_NOFOLLOW) == 0 &&
+          owner_is(L_SCRATCH, 1, U2, U2) && owner_is(F_SCRATCH, 0, 0, 0),
+          "fchownat(AT_SYMLINK_NOFOLLOW): the link, not its target");
+    CHECK(fchownat(AT_FDCWD, L_SCRATCH, U3, U3, 0) == 0 && owner_is(F_SCRATCH, 0, U3, U3) &&
+          owner_is(L_SCRATCH, 1, U2, U2), "fchownat(0): the target");
+    CHECK(fchownat(fd, "", 0, 0, AT_EMPTY_PATH) == 0 && owner_is(F_SCRATCH, 0, 0, 0),
+          "fchownat(fd, \"\", AT_EMPTY_PATH): the file itself");
+    CHECK(fchownat(AT_FDCWD, F_SCRATCH, 0, 0, 1) < 0 && errno == EINVAL, "fchownat(flags 1): EINVAL");
+    CHECK(fchownat(AT_FDCWD, "", 0, 0, 0) < 0 && errno == ENOENT, "fchownat(\"\"): ENOENT");
+    CHECK(fchown(fd, (uid_t)-2, -1) == 0 && fstat(fd, &st) == 0 && st.st_uid == (uid_t)-2,
+          "fchown to uid 4294967294: 0");
+    close(fd);
+    close(pfd);
+    unlink(L_SCRATCH);      /* the harness's symlink */
+    unlink(F_SCRATCH);
+    rmdir(D_SCRATCH);
+}
+
+static void chmod_chown_user(void)
+{
+    int fd, gfd;
+    gid_t seven = 700;
+
+    umask(0);
+    fd = open(F_SCRATCH, O_RDWR | O_CREAT | O_EXCL, 0644);
+    gfd = open(G_SCRATCH, O_RDWR | O_CREAT | O_EXCL, 0644);
+    CHECK(fd >= 0 && gfd >= 0 && fchown(fd, LONE, 600) == 0 && fchown(gfd, LONE, 900) == 0,
+          "files owned by the user-to-be");
+    CHECK(syscall(SYS_setgroups, 1, &seven) == 0 && setresgid(600, 600, 600) == 0 &&
+          setresuid(LONE, LONE, LONE) == 0, "become uid 54321, gid 600, groups 700");
+    CHECK(fchown(fd, LONE, 700) == 0 && owner_is(F_SCRATCH, 0, LONE, 700), "owner: chgrp to a group we are in");
+    CHECK(fchown(fd, -1, 600) == 0 && owner_is(F_SCRATCH, 0, LONE, 600), "owner: chgrp to our gid");
+    CHECK(fchown(fd, -1, 800) < 0 && errno == EPERM, "owner: chgrp to another group: EPERM");
+    CHECK(fchown(fd, 0, -1) < 0 && errno == EPERM, "owner: give the file away: EPERM");
+    CHECK(fchown(fd, LONE, -1) == 0, "owner: chown to ourselves: 0");
+    CHECK(fchmod(fd, 02750) == 0 && mode_of(F_SCRATCH) == 02750, "owner: S_ISGID in our group: kept");
+    CHECK(fchmod(gfd, 02750) == 0 && mode_of(G_SCRATCH) == 0750,
+          "owner: S_ISGID for a group we are not in: dropped");
+    CHECK(fchmodat(AT_FDCWD, ".", 0777, 0) < 0 && errno == EPERM, "chmod of root's directory: EPERM");
+    CHECK(fchownat(AT_FDCWD, ".", LONE, LONE, 0) < 0 && errno == EPERM, "chown of root's directory: EPERM");
+    close(fd);
+    close(gfd);
+}
+
 int main(void)
 {
     proc_init();
@@ -528,6 +632,10 @@ int main(void)
     part("personality", personalities);
     part("priorities", priorities);
     part("scheduling parameters", sched_params);
+    part("chmod and chown as root", chmod_chown_root);
+    part("chmod and chown as a user", chmod_chown_user);
+    unlink(F_SCRATCH);          /* the user could not remove them from root's directory */
+    unlink(G_SCRATCH);
     printf("%s\n", check_failures ? "some checks FAILED" : "all checks passed");
     return check_failures ? 1 : 0;
 }
