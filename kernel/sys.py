@@ -56,7 +56,7 @@ _U32 = struct.Struct("<I")
 _RLIMIT = struct.Struct("<QQ")
 
 
-@syscall("prctl", "d x x x x")
+@syscall("prctl", "prctlopt x x x x")
 def sys_prctl(task, option, arg2, arg3, arg4, arg5):
     option &= 0xFFFFFFFF
     um = task.uaccess
@@ -432,7 +432,7 @@ def set_one_prio(task, p, niceval, error):
     return 0 if error == -errno.ESRCH else error
 
 
-@syscall("setpriority", "d d d")
+@syscall("setpriority", "prio d d")
 def sys_setpriority(task, which, who, niceval):
     which, who, niceval = s32(which), s32(who), s32(niceval)
     if not PRIO_PROCESS <= which <= PRIO_USER:
@@ -444,7 +444,7 @@ def sys_setpriority(task, which, who, niceval):
     return error
 
 
-@syscall("getpriority", "d d")
+@syscall("getpriority", "prio d")
 def sys_getpriority(task, which, who):
     """getpriority(): the highest priority among the targets as 20 - nice
     (1..40; the C library turns it back into a nice value)."""

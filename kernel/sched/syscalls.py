@@ -138,7 +138,7 @@ def do_sched_setscheduler(task, pid, policy, param):
     return __sched_setscheduler(task, p, policy, flags, priority, p.nice)
 
 
-@syscall("sched_setscheduler", "d d p")
+@syscall("sched_setscheduler", "d schedpol p")
 def sys_sched_setscheduler(task, pid, policy, param):
     policy = s32(policy)
     if policy < 0:
@@ -174,7 +174,7 @@ def sys_sched_getparam(task, pid, param):
     return 0
 
 
-@syscall("sched_get_priority_max", "d")
+@syscall("sched_get_priority_max", "schedpol")
 def sys_sched_get_priority_max(task, policy):
     policy = s32(policy)
     if rt_policy(policy):
@@ -184,7 +184,7 @@ def sys_sched_get_priority_max(task, policy):
     return -errno.EINVAL
 
 
-@syscall("sched_get_priority_min", "d")
+@syscall("sched_get_priority_min", "schedpol")
 def sys_sched_get_priority_min(task, policy):
     policy = s32(policy)
     if rt_policy(policy):
