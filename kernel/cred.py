@@ -201,7 +201,8 @@ def prepare_exec_creds(task):
       suid = fsuid = euid, sgid = fsgid = egid; SECURE_KEEP_CAPS cleared.
 
     Returns (new cred, secureexec) — AT_SECURE is set when a non-root uid
-    runs with raised capabilities (4.14's bprm->cap_elevated)."""
+    gains capabilities beyond its ambient ones, or an effective set
+    (4.14's bprm->cap_elevated)."""
     old = task.cred
     new = old.copy()
     new.cap_permitted = 0               # get_file_caps(): no file capabilities
@@ -215,6 +216,7 @@ def prepare_exec_creds(task):
     new.sgid = new.fsgid = new.egid
     new.cap_permitted |= new.cap_ambient
     new.cap_effective = new.cap_permitted if effective else new.cap_ambient
-    secureexec = new.uid != ROOT_UID and (effective or new.cap_ambient != 0)
+    secureexec = new.uid != ROOT_UID and (effective or
+                                          bool(new.cap_permitted & ~new.cap_ambient))
     new.securebits &= ~(1 << SECURE_KEEP_CAPS)
     return new, secureexec

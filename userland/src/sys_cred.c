@@ -25,6 +25,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/auxv.h>
 #include <sys/fsuid.h>
 #include <sys/stat.h>
 
@@ -616,11 +617,88 @@ static void chmod_chown_user(void)
     close(gfd);
 }
 
+static const char *capset_name(uint64_t set, uint64_t bset)
+{
+    if (set == 0)
+        return "none";
+    if (set == bset)
+        return "all";
+    if (set == 1ull << C_NET_RAW)
+        return "CAP_NET_RAW";
+    return "other";
+}
+
+/* The exec'd image: what execve() made of the credentials. */
+static int show_exec_creds(void)
+{
+    uint64_t eff, perm, inh, bset = 0;
+    int c;
+
+    for (c = 0; c < 64; c++)
+        if (prctl(PR_CAPBSET_READ, c) == 1)
+            bset |= 1ull << c;
+    caps(&eff, &perm, &inh);
+    printf("  after exec: effective %s, permitted %s, AT_SECURE %lu, dumpable %d, suid %s\n",
+           capset_name(eff, bset), capset_name(perm, bset), getauxval(AT_SECURE),
+           prctl(PR_GET_DUMPABLE), setfsuid(-1) == (int)geteuid() ? "= fsuid = euid" : "?");
+    fflush(stdout);
+    return 0;
+}
+
+static char *self_path;
+
+static void exec_self(void)
+{
+    char *args[] = {self_path, "show-exec", NULL};
+
+    fflush(stdout);
+    execv(self_path, args);
+    printf("  FAILED: execv: %s\n", errno_name(errno));
+    check_failures++;
+}
+
+static void exec_root(void)
+{
+    exec_self();
+}
+
+static void exec_user(void)
+{
+    CHECK(setresuid(LONE, LONE, LONE) == 0, "setresuid to a user");
+    exec_self();
+}
+
+static void exec_ambient(void)
+{
+    uint64_t raw = 1ull << C_NET_RAW;
+
+    CHECK(prctl(PR_SET_KEEPCAPS, 1) == 0 && setresuid(LONE, LONE, LONE) == 0,
+          "keepcaps, setresuid to a user");
+    CHECK(capset3(0, raw, raw) == 0, "permitted and inheritable: CAP_NET_RAW");
+    CHECK(prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, C_NET_RAW, 0, 0) == 0, "ambient: CAP_NET_RAW");
+    exec_self();
+}
+
+static void exec_euid_root(void)
+{
+    CHECK(setresuid(LONE, 0, 0) == 0, "real uid a user, effective uid root");
+    exec_self();
+}
+
+static void exec_keepcaps_cleared(void)
+{
+    CHECK(prctl(PR_SET_KEEPCAPS, 1) == 0, "keepcaps set before exec");
+    exec_self();
+}
+
 int main(int argc, char **argv)
 {
     int files_only = argc > 1 && strcmp(argv[1], "files") == 0;
 
     proc_init();
+    if (argc > 1 && strcmp(argv[1], "show-exec") == 0)
+        return show_exec_creds() + (prctl(PR_GET_KEEPCAPS) != 0);
+    self_path = argv[0];
     if (geteuid() != 0) {
         printf("sys_cred: run me as root (a53emu: --root)\n");
         return 2;
@@ -640,6 +718,11 @@ int main(int argc, char **argv)
     part("personality", personalities);
     part("priorities", priorities);
     part("scheduling parameters", sched_params);
+    part("exec as root", exec_root);
+    part("exec as a user", exec_user);
+    part("exec with an ambient capability", exec_ambient);
+    part("exec with only the effective uid root", exec_euid_root);
+    part("exec clears keepcaps", exec_keepcaps_cleared);
 files:
     part("chmod and chown as root", chmod_chown_root);
     part("chmod and chown as a user", chmod_chown_user);
