@@ -29,8 +29,11 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from conftest import BUILD, userland_path
+from kernel import sys as ksys
+from kernel.cred import CAP_FULL_SET, Cred
 from test_processes import assert_passed, clean_env, scratch_dir
 
 PROGRAMS = ("sys_cred", "sys_rlimit")
@@ -171,7 +174,7 @@ def test_attr_overlay_is_per_kernel():
 def test_first_cred_mirrors_the_host_process():
     """The first task starts with the host's ids and the host's capability
     sets, cut to the capabilities 4.14 knows (CAP_LAST_CAP 37)."""
-    from kernel.cred import CAP_FULL_SET, host_cred
+    from kernel.cred import host_cred
     c = host_cred()
     assert (c.uid, c.euid, c.gid, c.egid) == (os.getuid(), os.geteuid(), os.getgid(),
                                               os.getegid())
@@ -181,3 +184,102 @@ def test_first_cred_mirrors_the_host_process():
     assert c.cap_bset == int(status["CapBnd"], 16) & CAP_FULL_SET
     r = host_cred(root=True)
     assert (r.uid, r.gid, r.cap_effective, r.cap_permitted) == (0, 0, CAP_FULL_SET, CAP_FULL_SET)
+
+
+# -- the set*id rules as properties (kernel/sys.c), on a task of their own ------------
+
+IDS = st.sampled_from([0, 1, 1000, 1001, 1002, 0xFFFFFFFF])      # 0xFFFFFFFF: "unchanged"
+
+
+class FakeSignal:
+    def __init__(self):
+        self.dumpable = 1
+        self.rlim = [[1 << 62, 1 << 62] for _ in range(16)]
+
+
+class FakeKernel:
+    def __init__(self):
+        self.tasks = {}
+
+
+class FakeTask:
+    """What the set*id calls read and write: cred, signal (dumpable,
+    rlimits), pdeath_signal, the kernel's tasks (for RLIMIT_NPROC)."""
+
+    def __init__(self, cred):
+        self.cred = cred
+        self.signal = FakeSignal()
+        self.pdeath_signal = 0
+        self.nproc_exceeded = False
+        self.kernel = FakeKernel()
+        self.kernel.tasks[1] = self
+
+    @property
+    def rlim(self):
+        return self.signal.rlim
+
+
+def cred_of(r, e, s, caps):
+    c = Cred(r, r)
+    c.euid, c.suid, c.fsuid = e, s, e
+    c.cap_permitted = c.cap_effective = caps
+    return c
+
+
+CALLS = [("setuid", 1), ("setreuid", 2), ("setresuid", 3), ("setfsuid", 1)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(r=IDS.filter(lambda v: v != 0xFFFFFFFF), e=IDS.filter(lambda v: v != 0xFFFFFFFF),
+       s=IDS.filter(lambda v: v != 0xFFFFFFFF), call=st.sampled_from(CALLS),
+       args=st.lists(IDS, min_size=3, max_size=3))
+def test_unprivileged_set_id_only_shuffles_its_own_ids(r, e, s, call, args):
+    """Without CAP_SETUID a task's new uids all come from its old real,
+    effective and saved uids (fsuid may also stay) — Linux's guarantee."""
+    task = FakeTask(cred_of(r, e, s, 0))
+    old = task.cred
+    name, n = call
+    ret = getattr(ksys, "sys_" + name)(task, *args[:n])
+    new = task.cred
+    allowed = {old.uid, old.euid, old.suid}
+    assert {new.uid, new.euid, new.suid} <= allowed
+    assert new.fsuid in allowed | {old.fsuid}
+    if name != "setfsuid":
+        assert ret in (0, -errno.EPERM, -errno.EINVAL)
+        if ret:
+            assert new is old                       # a refused call changes nothing
+        else:
+            assert new.fsuid == new.euid            # fsuid follows euid
+
+
+@settings(max_examples=300, deadline=None)
+@given(call=st.sampled_from(CALLS[:3]), args=st.lists(IDS, min_size=3, max_size=3),
+       keep=st.booleans())
+def test_capabilities_follow_uid_0(call, args, keep):
+    """cap_emulate_setxuid(): from root, a call leaving no uid 0 clears the
+    permitted set (unless SECURE_KEEP_CAPS); effective is the permitted set
+    exactly when euid is 0."""
+    task = FakeTask(cred_of(0, 0, 0, CAP_FULL_SET))
+    if keep:
+        task.cred.securebits = 1 << 4
+    name, n = call
+    assert getattr(ksys, "sys_" + name)(task, *args[:n]) in (0, -errno.EINVAL)
+    c = task.cred
+    if 0 not in (c.uid, c.euid, c.suid) and not keep:
+        assert c.cap_permitted == 0
+    else:
+        assert c.cap_permitted == CAP_FULL_SET
+    assert c.cap_effective == (c.cap_permitted if c.euid == 0 else 0)
+    assert task.signal.dumpable == (1 if c.euid == 0 else 0)
+
+
+def test_setfsuid_moves_filesystem_capabilities():
+    """LSM_SETID_FS: fsuid 0 -> non-0 drops CAP_FS_MASK from effective; back
+    to 0 raises it again from permitted."""
+    from kernel.cred import CAP_CHOWN, CAP_FS_SET, CAP_KILL
+    task = FakeTask(cred_of(0, 0, 0, CAP_FULL_SET))
+    assert ksys.sys_setfsuid(task, 1000) == 0
+    assert task.cred.cap_effective == CAP_FULL_SET & ~CAP_FS_SET
+    assert not task.cred.cap_effective >> CAP_CHOWN & 1 and task.cred.cap_effective >> CAP_KILL & 1
+    assert ksys.sys_setfsuid(task, 0) == 1000
+    assert task.cred.cap_effective == CAP_FULL_SET
