@@ -150,7 +150,7 @@ def do_execveat_common(task, core, dirfd, filename, argv, envp, flags):
     task.mm = new_mm
     kernel.sched.switch_mm(core, new_mm)
     mmput(old_mm)
-    install_exec_creds(task, cred)
+    install_exec_creds(task, cred, secureexec)
     setup_new_exec(task, name, argv)
     core.load_context(initial_context(task.entry, task.sp))
     trace = kernel.trace
@@ -195,12 +195,15 @@ def de_thread(task):
     kernel.tasks[task.pid] = task
 
 
-def install_exec_creds(task, cred):
-    """install_exec_creds() + setup_new_exec()'s set_dumpable(): the new
-    program is dumpable unless its effective ids differ from its real ones."""
+def install_exec_creds(task, cred, secureexec):
+    """install_exec_creds() + setup_new_exec(): the new program is dumpable
+    unless its effective ids differ from its real ones; a secure exec
+    forgets the parent-death signal."""
     commit_creds(task, cred)
     c = task.cred
     task.signal.dumpable = int(c.euid == c.uid and c.egid == c.gid)
+    if secureexec:
+        task.pdeath_signal = 0
 
 
 def setup_new_exec(task, name, argv):

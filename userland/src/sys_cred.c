@@ -19,6 +19,7 @@
  */
 #include "proc.h"
 
+#include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <sys/personality.h>
@@ -617,6 +618,34 @@ static void chmod_chown_user(void)
     close(gfd);
 }
 
+static volatile int thread_go;
+
+static void *thread_ids(void *arg)
+{
+    uid_t *seen = arg;
+
+    while (!thread_go)
+        sched_yield();
+    seen[0] = getuid();
+    seen[1] = (uid_t)syscall(SYS_geteuid);
+    return NULL;
+}
+
+static void threads_follow(void)
+{
+    pthread_t t;
+    uid_t seen[2] = {7, 7};
+
+    CHECK(pthread_create(&t, NULL, thread_ids, seen) == 0, "a second thread");
+    CHECK(setresuid(U1, U1, U1) == 0, "setresuid(1000, 1000, 1000) in the main thread");
+    thread_go = 1;
+    pthread_join(t, NULL);
+    CHECK(seen[0] == U1 && seen[1] == U1,
+          "the other thread runs as 1000 too (the C library asks every thread to change)");
+    CHECK(syscall(SYS_setresuid, U2, U2, U2) < 0 && errno == EPERM,
+          "the raw system call as 1000: EPERM (each task has its own cred)");
+}
+
 static const char *capset_name(uint64_t set, uint64_t bset)
 {
     if (set == 0)
@@ -718,6 +747,7 @@ int main(int argc, char **argv)
     part("personality", personalities);
     part("priorities", priorities);
     part("scheduling parameters", sched_params);
+    part("threads and setuid", threads_follow);
     part("exec as root", exec_root);
     part("exec as a user", exec_user);
     part("exec with an ambient capability", exec_ambient);
