@@ -82,6 +82,8 @@ def sys_openat(task, dirfd, path_addr, flags, mode):
     flags &= 0xFFFFFFFF
     path = user_path(task, path_addr)
     cloexec = bool(flags & O_CLOEXEC)
+    if task.files.get_unused_fd() < 0:
+        return -errno.EMFILE            # before the file is created (RLIMIT_NOFILE)
     is_proc, body = _proc_lookup(task, dirfd, path)
     if is_proc:
         if body is None:

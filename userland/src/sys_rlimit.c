@@ -213,6 +213,8 @@ static void nofile(void)
     while ((fd = open("/dev/null", O_RDONLY)) >= 0)
         last = fd;
     CHECK(errno == EMFILE && last == 9, "open until it fails: the last fd is 9, then %s", ename(errno));
+    CHECK(open(SCRATCH, O_RDWR | O_CREAT, 0600) < 0 && errno == EMFILE &&
+          access(SCRATCH, F_OK) < 0 && errno == ENOENT, "open(O_CREAT): EMFILE, nothing created");
     CHECK(dup(0) < 0 && errno == EMFILE, "dup: EMFILE");
     CHECK(pipe(fds) < 0 && errno == EMFILE, "pipe: EMFILE");
     CHECK(dup2(0, 10) < 0 && errno == EBADF, "dup2(0, 10): EBADF");
