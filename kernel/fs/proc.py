@@ -128,7 +128,7 @@ def proc_pid_status(task):
         ("Tgid", task.tgid), ("Ngid", 0), ("Pid", task.pid), ("PPid", task.ppid),
         ("TracerPid", 0), ("Uid", "\t".join(str(i) for i in (c.uid, c.euid, c.suid, c.fsuid))),
         ("Gid", "\t".join(str(i) for i in (c.gid, c.egid, c.sgid, c.fsgid))), ("FDSize", 64),
-        ("Groups", " ".join(str(g) for g in c.group_info) + " "),
+        ("Groups", " ".join(str(g) for g in c.group_info)),
         ("VmPeak", "%8d kB" % _kb(mm.hiwater_vm)), ("VmSize", "%8d kB" % _kb(mm.total_vm)),
         ("VmLck", "%8d kB" % _kb(mm.locked_vm)), ("VmPin", "%8d kB" % _kb(mm.pinned_vm)),
         ("VmHWM", "%8d kB" % _kb(mm.hiwater_rss)), ("VmRSS", "%8d kB" % _kb(mm.get_mm_rss())),
@@ -139,6 +139,9 @@ def proc_pid_status(task):
         ("VmLib", "%8d kB" % max(0, _kb(mm.exec_vm) - ((mm.end_code - mm.start_code) >> 10))),
         ("VmPTE", "%8d kB" % (mm.nr_ptes * 4)), ("VmSwap", "%8d kB" % 0),
         ("Threads", len(task.thread_group_live())),
+        ("CapInh", "%016x" % c.cap_inheritable), ("CapPrm", "%016x" % c.cap_permitted),
+        ("CapEff", "%016x" % c.cap_effective), ("CapBnd", "%016x" % c.cap_bset),
+        ("CapAmb", "%016x" % c.cap_ambient), ("NoNewPrivs", int(task.no_new_privs)),
         ("Cpus_allowed", "%x" % task.cpus_allowed),
         ("Cpus_allowed_list", ",".join(str(c) for c in range(task.kernel.ncpus)
                                        if task.cpus_allowed >> c & 1)),
