@@ -128,7 +128,8 @@ def proc_pid_status(task):
         ("Tgid", task.tgid), ("Ngid", 0), ("Pid", task.pid), ("PPid", task.ppid),
         ("TracerPid", 0), ("Uid", "\t".join(str(i) for i in (c.uid, c.euid, c.suid, c.fsuid))),
         ("Gid", "\t".join(str(i) for i in (c.gid, c.egid, c.sgid, c.fsgid))), ("FDSize", 64),
-        ("Groups", " ".join(str(g) for g in c.group_info)),
+        # task_state() ends the list with a space ("shouldn't have been added").
+        ("Groups", " ".join(str(g) for g in c.group_info) + " "),
         ("VmPeak", "%8d kB" % _kb(mm.hiwater_vm)), ("VmSize", "%8d kB" % _kb(mm.total_vm)),
         ("VmLck", "%8d kB" % _kb(mm.locked_vm)), ("VmPin", "%8d kB" % _kb(mm.pinned_vm)),
         ("VmHWM", "%8d kB" % _kb(mm.hiwater_rss)), ("VmRSS", "%8d kB" % _kb(mm.get_mm_rss())),

@@ -110,6 +110,29 @@ static int has_cap(int cap)
     return (e >> cap) & 1;
 }
 
+/* The value of a /proc/self/status field ("" if absent). */
+static const char *status_field(const char *name)
+{
+    static char line[256];
+    size_t n = strlen(name);
+    FILE *f = fopen("/proc/self/status", "r");
+
+    if (!f)
+        return "";
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, name, n) == 0 && line[n] == ':') {
+            char *v = line + n + 1;
+            while (*v == '\t' || *v == ' ')
+                v++;
+            v[strcspn(v, "\n")] = 0;
+            fclose(f);
+            return v;
+        }
+    }
+    fclose(f);
+    return "";
+}
+
 static void part(const char *title, void (*fn)(void))
 {
     pid_t pid;
@@ -143,6 +166,9 @@ static void identity(void)
     CHECK((eff >> C_SETUID & 1) && (eff >> C_SETGID & 1) && (eff >> C_SETPCAP & 1)
           && (eff >> C_SYS_NICE & 1), "root has CAP_SETUID, CAP_SETGID, CAP_SETPCAP, CAP_SYS_NICE");
     printf("  root has CAP_SYS_RESOURCE: %s\n", YESNO(eff >> C_SYS_RESOURCE & 1));
+    CHECK(strcmp(status_field("Uid"), "0\t0\t0\t0") == 0, "/proc/self/status Uid: 0 0 0 0");
+    CHECK(strtoull(status_field("CapEff"), NULL, 16) == eff &&
+          strtoull(status_field("CapPrm"), NULL, 16) == perm, "/proc/self/status CapEff, CapPrm: capget's");
     CHECK(syscall(SYS_getresuid, NULL, &e, &s) < 0 && errno == EFAULT, "getresuid(NULL, ...): EFAULT");
 }
 
@@ -233,6 +259,9 @@ static void setuid_family(void)
     caps(&eff, &perm, &inh);
     CHECK(eff == 0 && perm == 0, "no uid 0 left: permitted and effective cleared");
     CHECK(setfsuid(-1) == U2, "fsuid follows euid: 1001");
+    CHECK(strcmp(status_field("Uid"), "1000\t1001\t1002\t1001") == 0,
+          "/proc/self/status Uid: 1000 1001 1002 1001");
+    CHECK(strtoull(status_field("CapEff"), NULL, 16) == 0, "/proc/self/status CapEff: 0");
     CHECK(setuid(4242) < 0 && errno == EPERM, "setuid(4242) unprivileged: EPERM");
     CHECK(setuid(U3) == 0, "setuid(saved uid 1002): 0");
     CHECK(getresuid(&r, &e, &s) == 0 && r == U1 && e == U3 && s == U3, "getresuid: 1000 1002 1002");
@@ -306,6 +335,7 @@ static void groups(void)
     CHECK(syscall(SYS_getgroups, 0, NULL) == 3, "getgroups(0, NULL): 3");
     CHECK(syscall(SYS_getgroups, 8, got) == 3 && got[0] == 10 && got[1] == 20 && got[2] == 30,
           "getgroups: sorted, 10 20 30");
+    CHECK(strcmp(status_field("Groups"), "10 20 30 ") == 0, "/proc/self/status Groups: 10 20 30 (and a space)");
     CHECK(syscall(SYS_getgroups, 2, got) < 0 && errno == EINVAL, "getgroups(2): EINVAL");
     CHECK(syscall(SYS_getgroups, -1, got) < 0 && errno == EINVAL, "getgroups(-1): EINVAL");
     CHECK(syscall(SYS_getgroups, 3, (void *)8) < 0 && errno == EFAULT, "getgroups(bad buffer): EFAULT");
