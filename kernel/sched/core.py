@@ -28,7 +28,7 @@ import traceback
 from emu.cpu import CoreStopped
 from kernel.sched.task import TASK_INTERRUPTIBLE, TASK_RUNNING
 from kernel.signal import SigInfo, do_signal, send_signal, signal_pending
-from kernel.uapi import RLIM_INFINITY, RLIMIT_CPU, SIGKILL, SIGXCPU
+from kernel.uapi import RLIM_INFINITY, RLIMIT_CPU, SI_KERNEL, SIGKILL, SIGXCPU
 
 # CONFIG_HZ=250's tick, the length of a slice in wall-clock time.
 SLICE_SECONDS = 0.004
@@ -384,10 +384,6 @@ def cpu_limited(task):
     tick even when nothing else wants the core, so its time is accounted
     (and check_process_timers() runs) as Linux's tick would."""
     return task is not None and task.signal.rlim[RLIMIT_CPU][0] != RLIM_INFINITY
-
-
-# include/uapi/asm-generic/siginfo.h: SEND_SIG_PRIV's si_code.
-SI_KERNEL = 0x80
 
 
 def check_process_timers(task):

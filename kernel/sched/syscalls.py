@@ -12,10 +12,12 @@ tasks first or weigh nice values.
 import errno
 import struct
 
+from emu.arch import PAGE_SIZE
 from kernel.cred import CAP_SYS_NICE, capable
 from kernel.fs.namei import s32
 from kernel.sched.core import SLICE_SECONDS
 from kernel.syscalls.table import syscall
+from kernel.uapi import RLIMIT_NICE, RLIMIT_RTPRIO
 
 SCHED_NORMAL, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_IDLE, SCHED_DEADLINE = 0, 1, 2, 3, 5, 6
 SCHED_RESET_ON_FORK = 0x40000000
@@ -24,7 +26,6 @@ SCHED_FLAG_RESET_ON_FORK, SCHED_FLAG_RECLAIM = 0x01, 0x02
 SCHED_FLAG_ALL = SCHED_FLAG_RESET_ON_FORK | SCHED_FLAG_RECLAIM    # 4.14 (DL_OVERRUN: 4.16)
 MAX_USER_RT_PRIO = 100
 MIN_NICE, MAX_NICE = -20, 19
-RLIMIT_NICE, RLIMIT_RTPRIO = 13, 14
 # include/linux/sched/rt.h: RR_TIMESLICE, 100 ms.
 RR_TIMESLICE_NS = 100_000_000
 NSEC_PER_SEC = 1_000_000_000
@@ -33,7 +34,6 @@ SCHED_ATTR_SIZE_VER0 = 48
 _SCHED_ATTR = struct.Struct("<IIQiIQQQ")
 _INT = struct.Struct("<i")
 _TIMESPEC = struct.Struct("<qq")
-PAGE_SIZE = 4096
 _VALID_POLICIES = (SCHED_NORMAL, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_IDLE, SCHED_DEADLINE)
 
 

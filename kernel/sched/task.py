@@ -20,8 +20,8 @@ import os
 from kernel.cred import host_cred
 from kernel.sched.wait import WaitQueue
 from kernel.uapi import (
-    RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_CORE, RLIMIT_MEMLOCK, RLIMIT_NOFILE, RLIMIT_NPROC,
-    RLIMIT_STACK,
+    RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_CORE, RLIMIT_MEMLOCK, RLIMIT_MSGQUEUE, RLIMIT_NICE,
+    RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_RTPRIO, RLIMIT_SIGPENDING, RLIMIT_STACK,
 )
 
 # Task states (include/linux/sched.h), as /proc/PID/status letters.
@@ -43,7 +43,6 @@ NPROC_DEFAULT = 4096
 # v5.16, commit 9dcc38e2813e); include/linux/mqueue.h: MQ_BYTES_MAX.
 MLOCK_LIMIT = 64 << 10
 MQ_BYTES_MAX = 819200
-RLIMIT_SIGPENDING, RLIMIT_MSGQUEUE, RLIMIT_NICE, RLIMIT_RTPRIO = 11, 12, 13, 14
 
 
 def default_rlimits():
