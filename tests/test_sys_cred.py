@@ -50,6 +50,16 @@ KERNEL_4_14 = {
          "(SCHED_ATTR_SIZE_VER1, 56 bytes; 'sched/uclamp: Extend sched_setattr() to support "
          "utilization clamping')."),
     ],
+    "sys_rlimit": [
+        ("  execve over RLIMIT_NPROC: ",
+         "  execve over RLIMIT_NPROC: EAGAIN, then runs once back under it",
+         "  execve over RLIMIT_NPROC: runs at once", (5, 17),
+         "root's setresuid() to a user already at RLIMIT_NPROC: 4.14's set_user() sets "
+         "PF_NPROC_EXCEEDED whoever calls, so execve() fails with EAGAIN until the user is back "
+         "under the limit; since v5.17 (commit 2863643fb8b9, 'set_user: add capability check "
+         "when rlimit(RLIMIT_NPROC) exceeds') a caller with CAP_SYS_RESOURCE or CAP_SYS_ADMIN "
+         "does not set it."),
+    ],
 }
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0,

@@ -19,6 +19,7 @@
 #include "proc.h"
 
 #include <stdint.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -319,6 +320,50 @@ static void nproc(void)
     wait_for(b);
 }
 
+static char *self_path;
+
+/*
+ * set_user() notes PF_NPROC_EXCEEDED when the new user already has
+ * RLIMIT_NPROC tasks, and execve() then fails with EAGAIN until the user is
+ * back under the limit.  4.14 notes it whoever calls; since v5.17 (commit
+ * 2863643fb8b9, "set_user: add capability check when rlimit(RLIMIT_NPROC)
+ * exceeds") not when the caller has CAP_SYS_RESOURCE or CAP_SYS_ADMIN — as
+ * root calling setresuid() has.  The exec'd image says which happened.
+ */
+static void nproc_exec(void)
+{
+    int go[2], ready[2];
+    pid_t a;
+    char c;
+    char *at_once[] = {self_path, "exec-ok", "runs at once", NULL};
+    char *after[] = {self_path, "exec-ok", "EAGAIN, then runs once back under it", NULL};
+
+    if (pipe(go) < 0 || pipe(ready) < 0)
+        return;
+    a = xfork();
+    if (a == 0) {
+        struct pollfd p = {go[0], POLLIN, 0};
+        if (setresuid(LONE, LONE, LONE) < 0)
+            _exit(9);
+        write(ready[1], "r", 1);
+        poll(&p, 1, 3000);          /* released by the parent, or gone by itself */
+        _exit(0);
+    }
+    read(ready[0], &c, 1);
+    set_both(RLIMIT_NPROC, 1);
+    CHECK(setresuid(LONE, LONE, LONE) == 0, "setresuid to a user already at RLIMIT_NPROC: 0");
+    fflush(stdout);
+    execv(self_path, at_once);
+    if (errno != EAGAIN) {          /* refused, it must be for the limit */
+        printf("  FAILED: execve: %s\n", ename(errno));
+        check_failures++;
+    }
+    write(go[1], "g", 1);
+    wait_for(a);
+    execv(self_path, after);
+    CHECK(0, "execve once back under the limit: %s", ename(errno));
+}
+
 static void on_xcpu(int sig)
 {
     got_xcpu++;
@@ -409,6 +454,11 @@ static void cpu0(void)
 int main(int argc, char **argv)
 {
     proc_init();
+    self_path = argv[0];
+    if (argc > 1 && strcmp(argv[1], "exec-ok") == 0) {
+        printf("  execve over RLIMIT_NPROC: %s\n", argc > 2 ? argv[2] : "?");
+        return 0;
+    }
     if (argc > 1 && strcmp(argv[1], "cpu0") == 0) {
         cpu0();
         return 0;
@@ -423,6 +473,7 @@ int main(int argc, char **argv)
     part("RLIMIT_FSIZE", fsize);
     part("RLIMIT_FSIZE, SIGXFSZ not caught", fsize_default);
     part("RLIMIT_NPROC", nproc);
+    part("RLIMIT_NPROC and execve", nproc_exec);
     part("RLIMIT_CPU", cpu);
     part("RLIMIT_AS, RLIMIT_DATA, RLIMIT_MEMLOCK", memory);
     printf("%s\n", check_failures ? "some checks FAILED" : "all checks passed");
