@@ -394,7 +394,7 @@ def check_process_timers(task):
     time spent running the guest (user and system time together)."""
     rlim = task.signal.rlim[RLIMIT_CPU]
     soft, hard = rlim
-    psecs = int(sum(t.utime for t in task.thread_group))
+    psecs = int(sum(t.utime for t in task.thread_group) + task.signal.utime_dead)
     if psecs >= hard:
         send_signal(task, SigInfo(SIGKILL, SI_KERNEL), group=True)
     elif psecs >= soft:

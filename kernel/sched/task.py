@@ -124,6 +124,7 @@ class SignalStruct:
         self.cont_reported = True       # the continue has been seen by wait(WCONTINUED)
         self.live = 1                   # threads not yet exited
         self.cutime = self.cstime = 0.0
+        self.utime_dead = 0.0           # time of the group's threads already released
         self.cmin_flt = self.cmaj_flt = 0
         self.cmaxrss = 0
         self.nvcsw = 0
