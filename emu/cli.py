@@ -68,6 +68,9 @@ def build_parser():
     r.add_argument("--gdb", type=int, metavar="PORT",
                    help="wait for gdb on 127.0.0.1:PORT (0: any free port) with the program "
                         "stopped at its first instruction")
+    r.add_argument("--root", action="store_true",
+                   help="run the guest as root (uid/gid 0, every capability) in the guest "
+                        "kernel's view; the host process keeps its own rights")
     r.add_argument("--debug", action="store_true", help="show Python tracebacks of internal errors")
     r.add_argument("program", help="the AArch64 ELF to run")
     r.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
@@ -238,7 +241,8 @@ def cmd_run(opts):
         return 2
     board = Board(ram_size=opts.mem, cores=opts.cores, va_bits=opts.va_bits,
                   precise_stops=opts.gdb is None)
-    kernel = Kernel(board, sysroot=opts.sysroot, trace=trace, deterministic=opts.deterministic)
+    kernel = Kernel(board, sysroot=opts.sysroot, trace=trace, deterministic=opts.deterministic,
+                    root=opts.root)
     walk = getattr(opts, "walk", None)
     if walk is not None:
         install_walk(kernel, walk)

@@ -262,7 +262,7 @@ def _setup_stack(kernel, task, argv, envp, execfn, auxv_base):
     return sp
 
 
-def load_elf_binary(kernel, task, path, argv, envp, execfn=None):
+def load_elf_binary(kernel, task, path, argv, envp, execfn=None, cred=None, secureexec=False):
     """Build task's address space from the ELF at host `path`; sets task.entry
     and task.sp.  execfn is the name execve() was given (AT_EXECFN; default
     path).  Raises ExecError with the status a shell would give."""
@@ -300,12 +300,12 @@ def load_elf_binary(kernel, task, path, argv, envp, execfn=None):
         err = arch_setup_additional_pages(kernel, mm)
         if err:
             raise ExecError(126, "cannot map the vDSO (%d)" % err)
-        uid, gid = os.getuid(), os.getgid()
+        cred = cred or task.cred        # the credentials the new program will run with
         auxv = [(AT_HWCAP, HWCAP_CORTEX_A53), (AT_PAGESZ, PAGE_SIZE), (AT_CLKTCK, CLOCKS_PER_SEC),
                 (AT_PHDR, ext["load_addr"] + header["phoff"]), (AT_PHENT, header["phentsize"]),
                 (AT_PHNUM, header["phnum"]), (AT_BASE, interp_base), (AT_FLAGS, 0),
-                (AT_ENTRY, entry), (AT_UID, uid), (AT_EUID, os.geteuid()), (AT_GID, gid),
-                (AT_EGID, os.getegid()), (AT_SECURE, 0), (AT_RANDOM, None)]
+                (AT_ENTRY, entry), (AT_UID, cred.uid), (AT_EUID, cred.euid), (AT_GID, cred.gid),
+                (AT_EGID, cred.egid), (AT_SECURE, int(secureexec)), (AT_RANDOM, None)]
         task.sp = _setup_stack(kernel, task, argv, envp, execfn or os.fsencode(path), auxv)
     finally:
         file.put()

@@ -158,6 +158,7 @@ def release_task(task):
     group = task.thread_group
     if task in group and task is not task.group_leader:
         group.remove(task)
+        task.signal.utime_dead += task.utime     # __exit_signal(): sig->utime keeps its time
     parent = task.real_parent
     if task is task.group_leader and parent is not None:
         if task in parent.children:

@@ -18,6 +18,9 @@ import struct
 
 from emu.arch import DESC_ADDR_MASK, PAGE_SIZE, PTE_AF, PTE_RDONLY
 from emu.cpu import CTX_SP, CTX_TPIDR
+from kernel.cred import (
+    CAP_SYS_ADMIN, CAP_SYS_RESOURCE, ROOT_UID, capable, copy_creds, user_processes,
+)
 from kernel.mm.mm import (
     PTE_DIRTY, PTE_PRESENT_MASK, PTE_SPECIAL, VM_DONTCOPY, VM_LOCKED, VM_SHARED,
     VM_WIPEONFORK, VM_WRITE,
@@ -25,13 +28,14 @@ from kernel.mm.mm import (
 from kernel.mm.mmap import vm_stat_account
 from kernel.mm.page_alloc import PG_anon, OutOfMemory
 from kernel.mm.rmap import anon_vma_fork
+from kernel.sched.syscalls import sched_fork
 from kernel.sched.task import SigHand, SignalStruct, Task
 from kernel.sched.wait import WouldBlock, ERESTARTNOINTR
 from kernel.syscalls.table import syscall
 from kernel.uapi import (
     CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_FILES, CLONE_FS, CLONE_NEW_MASK,
     CLONE_NEWUSER, CLONE_NEWNS, CLONE_PARENT, CLONE_PARENT_SETTID, CLONE_SETTLS,
-    CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK, CLONE_VM, CSIGNAL, NSIG,
+    CLONE_SIGHAND, CLONE_THREAD, CLONE_VFORK, CLONE_VM, CSIGNAL, NSIG, RLIMIT_NPROC,
 )
 
 _S32 = struct.Struct("<i")
@@ -158,6 +162,19 @@ def _check_flags(task, flags):
     return 0
 
 
+def check_nproc(task):
+    """copy_process()'s RLIMIT_NPROC check: the real user's tasks (threads
+    included) may not reach the limit unless the user is root or the caller
+    has CAP_SYS_RESOURCE or CAP_SYS_ADMIN.  Passing it clears
+    PF_NPROC_EXCEEDED."""
+    if user_processes(task.kernel, task.cred.uid) >= task.rlim[RLIMIT_NPROC][0]:
+        if task.cred.uid != ROOT_UID and not capable(task, CAP_SYS_RESOURCE) \
+                and not capable(task, CAP_SYS_ADMIN):
+            return -errno.EAGAIN
+    task.nproc_exceeded = False
+    return 0
+
+
 def copy_process(task, core, flags, newsp, tls):
     """copy_process(): the child task, registered and ready to run (not yet
     queued).  Returns the task or a negative errno."""
@@ -168,14 +185,16 @@ def copy_process(task, core, flags, newsp, tls):
     live = sum(1 for t in kernel.tasks.values() if t.exit_state is None)
     if live >= kernel.max_threads:
         return -errno.EAGAIN
-    if not flags & CLONE_THREAD and kernel.uid_of(task) != 0:
-        if live >= task.rlim[6][0]:                  # RLIMIT_NPROC
-            return -errno.EAGAIN
+    err = check_nproc(task)
+    if err:
+        return err
     pid = kernel.alloc_pid()
     child = Task(kernel, pid, task.comm, task.argv)
     child.blocked = task.blocked
     child.sas = task.sas if flags & CLONE_VM and not flags & CLONE_VFORK else task.sas
     child.cpus_allowed = task.cpus_allowed
+    copy_creds(child, task)
+    sched_fork(child, task)
     if flags & CLONE_VM:
         child.mm = task.mm
         task.mm.mm_users += 1

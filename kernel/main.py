@@ -15,6 +15,7 @@ from capstone import CS_ARCH_ARM64, CS_MODE_ARM, Cs
 from emu.arch import PAGE_SHIFT
 from emu.cpu import initial_context
 from kernel.binfmt_elf import ExecError, load_elf_binary
+from kernel.cred import capable, host_cred
 from kernel.entry import Vectors
 from kernel.exit import do_group_exit
 from kernel.fork import PAGES_PER_THREAD
@@ -49,8 +50,10 @@ class Kernel:
     """The mini-kernel of one board."""
 
     def __init__(self, board, sysroot=None, trace=None, max_map_count=DEFAULT_MAX_MAP_COUNT,
-                 deterministic=False):
+                 deterministic=False, root=False):
         self.board = board
+        self.init_cred = host_cred(root)            # init's credentials (kernel/cred.py)
+        self.attr_overlay = {}                      # owners/modes the host refused (fs/attr.py)
         self.memory = board.memory
         self.ncpus = len(board.cores)
         self.trace = trace if trace is not None else Tracer()
@@ -82,6 +85,10 @@ class Kernel:
     def current_rlimits(self, mm):
         return mm.owner.rlim
 
+    def mm_capable(self, mm, cap):
+        """capable(cap) for the task whose mm this is (the mm's owner)."""
+        return capable(mm.owner, cap)
+
     def zap_vma_range(self, vma, start, end):
         return zap_vma_range(vma, start, end)
 
@@ -106,8 +113,8 @@ class Kernel:
     # -- processes ---------------------------------------------------------------
 
     def uid_of(self, task):
-        """The task's user id: the host's (no credential model yet)."""
-        return os.getuid()
+        """The task's real user id (what siginfo's si_uid carries)."""
+        return task.cred.uid
 
     def alloc_pid(self):
         """alloc_pid(): the next unused pid (they are never reused in a run

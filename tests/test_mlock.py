@@ -5,7 +5,7 @@ mlock_fixup, count_mm_mlocked_page_nr, apply_mlockall_flags,
 __mlock_posix_error_return; mm/mmap.c: mlock_future_check, do_munmap's
 locked_vm; mm/mremap.c: vma_to_resize's RLIMIT_MEMLOCK check, move_vma).
 locked_vm is what /proc/self/status shows as VmLck.  The RLIMIT_MEMLOCK
-cases run as an unprivileged user (no CAP_IPC_LOCK): os.geteuid is faked.
+cases run as an unprivileged user (no CAP_IPC_LOCK): Kernel.mm_capable is faked.
 """
 
 import errno
@@ -24,6 +24,7 @@ from kernel.mm.mremap import sys_mremap
 from kernel.uapi import (
     MAP_LOCKED, MREMAP_FIXED, MREMAP_MAYMOVE, PROT_NONE, PROT_READ, RLIMIT_MEMLOCK,
 )
+from kernel.main import Kernel
 from test_vma import Env, FIXED, P, RW
 
 B = 0x10000000
@@ -33,7 +34,7 @@ MADV_DONTNEED = 4
 @pytest.fixture
 def user(monkeypatch):
     """Run as an unprivileged user: RLIMIT_MEMLOCK applies."""
-    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(Kernel, "mm_capable", lambda self, mm, cap: False)
 
 
 def memlock(env, pages):

@@ -54,8 +54,13 @@ def test_mlock_rounds_the_range_out_to_pages(env):
     assert env.ranges() == [(B, B + P), (B + P, B + 3 * P), (B + 3 * P, B + 4 * P)]
     assert env.mm.locked_vm == 2
     assert do_munlock(env.mm, B + 2 * P + 1, 1) == 0   # one byte: its whole page
-    assert locked(env) == [False, True, False]
-    assert env.ranges() == [(B, B + P), (B + P, B + 2 * P), (B + 2 * P, B + 4 * P)]
+    # The unlocked page (populated: it has the anon_vma) does not merge into
+    # the never-touched VMA after it: 4.14's is_mergeable_anon_vma() wants
+    # that VMA's anon_vma_chain to be singular, and it is empty.  (v6.16,
+    # "mm/vma: fix incorrectly disallowed anonymous VMA merges", lets it merge.)
+    assert locked(env) == [False, True, False, False]
+    assert env.ranges() == [(B, B + P), (B + P, B + 2 * P), (B + 2 * P, B + 3 * P),
+                            (B + 3 * P, B + 4 * P)]
     assert env.mm.locked_vm == 1
 
 
@@ -144,13 +149,13 @@ def test_rlimit_memlock_applies_without_cap_ipc_lock(env, monkeypatch):
     the caller has CAP_IPC_LOCK (here: is root)."""
     env.mmap(B, 8)
     env.task.rlim[RLIMIT_MEMLOCK] = (2 * P, 2 * P)
-    monkeypatch.setattr(mlock_mod, "capable_ipc_lock", lambda: False)
+    monkeypatch.setattr(mlock_mod, "capable_ipc_lock", lambda mm: False)
     assert do_mlock(env.mm, B, 3 * P) == -errno.ENOMEM
     assert env.mm.locked_vm == 0
     assert do_mlock(env.mm, B, 2 * P) == 0
     assert do_mlock(env.mm, B + 2 * P, P) == -errno.ENOMEM
     assert env.mm.locked_vm == 2
-    monkeypatch.setattr(mlock_mod, "capable_ipc_lock", lambda: True)
+    monkeypatch.setattr(mlock_mod, "capable_ipc_lock", lambda mm: True)
     assert do_mlock(env.mm, B + 2 * P, 6 * P) == 0
     assert env.mm.locked_vm == 8
 
@@ -212,7 +217,7 @@ def test_munlockall(env):
 def test_mlockall_rlimit_counts_total_vm(env, monkeypatch):
     env.mmap(B, 3)
     env.task.rlim[RLIMIT_MEMLOCK] = (2 * P, 2 * P)
-    monkeypatch.setattr(mlock_mod, "capable_ipc_lock", lambda: False)
+    monkeypatch.setattr(mlock_mod, "capable_ipc_lock", lambda mm: False)
     assert do_mlockall(env.mm, MCL_CURRENT) == -errno.ENOMEM
     assert locked(env) == [False]
     env.task.rlim[RLIMIT_MEMLOCK] = (3 * P, 3 * P)
@@ -320,7 +325,7 @@ def test_mincore_of_a_file_mapping_at_an_offset(env, tmp_path):
 def test_rlimit_memlock_soft_limit(env, monkeypatch):
     env.mmap(B, 4)
     env.task.rlim[RLIMIT_MEMLOCK] = (P, 8 * P)
-    monkeypatch.setattr(mlock_mod, "capable_ipc_lock", lambda: False)
+    monkeypatch.setattr(mlock_mod, "capable_ipc_lock", lambda mm: False)
     assert do_mlock(env.mm, B, 2 * P) == -errno.ENOMEM
     assert do_mlock(env.mm, B, P) == 0
 

@@ -16,6 +16,7 @@ import os
 
 from emu.cpu import initial_context
 from kernel.binfmt_elf import ExecError, load_elf_binary, open_exec_error
+from kernel.cred import commit_creds, prepare_exec_creds, user_processes
 from kernel.exit import complete_vfork_done, do_exit, mm_release, mmput, release_task
 from kernel.fs.namei import PathError, guest_absolute, host_path, s32, user_path
 from kernel.fs.proc import proc_pid_task
@@ -24,7 +25,7 @@ from kernel.sched.task import EXIT_ZOMBIE, SigHand
 from kernel.signal import SIG_IGN
 from kernel.syscalls.table import syscall
 from kernel.uaccess import Efault
-from kernel.uapi import AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, RLIMIT_STACK, SIGCHLD
+from kernel.uapi import AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, RLIMIT_NPROC, RLIMIT_STACK, SIGCHLD
 
 # include/uapi/linux/binfmts.h
 MAX_ARG_STRLEN = 32 * 4096          # one string
@@ -109,6 +110,10 @@ def _open_exec(task, dirfd, name, flags):
 def do_execveat_common(task, core, dirfd, filename, argv, envp, flags):
     """do_execveat_common(): 0 (the task now runs the new program) or -errno."""
     kernel = task.kernel
+    if task.nproc_exceeded and \
+            user_processes(kernel, task.cred.uid) > task.rlim[RLIMIT_NPROC][0]:
+        raise ExecError(126, "Resource temporarily unavailable", errno.EAGAIN)
+    task.nproc_exceeded = False
     name = filename
     for _ in range(MAX_INTERP_DEPTH + 1):
         host = _open_exec(task, dirfd, name, flags)
@@ -130,8 +135,10 @@ def do_execveat_common(task, core, dirfd, filename, argv, envp, flags):
     old_mm = task.mm
     new_mm = kernel.mm_alloc(task)
     task.mm = new_mm
+    cred, secureexec = prepare_exec_creds(task)
     try:
-        load_elf_binary(kernel, task, host, argv, envp, execfn=filename)
+        load_elf_binary(kernel, task, host, argv, envp, execfn=filename,
+                        cred=cred, secureexec=secureexec)
     except BaseException:
         task.mm = old_mm
         mmput(new_mm)
@@ -143,6 +150,7 @@ def do_execveat_common(task, core, dirfd, filename, argv, envp, flags):
     task.mm = new_mm
     kernel.sched.switch_mm(core, new_mm)
     mmput(old_mm)
+    install_exec_creds(task, cred, secureexec)
     setup_new_exec(task, name, argv)
     core.load_context(initial_context(task.entry, task.sp))
     trace = kernel.trace
@@ -185,6 +193,17 @@ def de_thread(task):
     leader.pid = old_pid
     release_task(leader)
     kernel.tasks[task.pid] = task
+
+
+def install_exec_creds(task, cred, secureexec):
+    """install_exec_creds() + setup_new_exec(): the new program is dumpable
+    unless its effective ids differ from its real ones; a secure exec
+    forgets the parent-death signal."""
+    commit_creds(task, cred)
+    c = task.cred
+    task.signal.dumpable = int(c.euid == c.uid and c.egid == c.gid)
+    if secureexec:
+        task.pdeath_signal = 0
 
 
 def setup_new_exec(task, name, argv):

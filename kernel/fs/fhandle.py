@@ -15,7 +15,8 @@ import errno
 import os
 import struct
 
-from kernel.fs.namei import CAP_DAC_READ_SEARCH, capable, host_path, path_call, s32, user_path
+from kernel.cred import CAP_DAC_READ_SEARCH, capable
+from kernel.fs.namei import host_path, path_call, s32, user_path
 from kernel.fs.open import fdget_raw
 from kernel.syscalls.table import syscall
 from kernel.uapi import AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_FOLLOW

@@ -99,6 +99,15 @@ class FdTable:
         """fget(): the File of fd, or None."""
         return self.fds.get(fd)
 
+    def get_unused_fd(self, start=0):
+        """The fd alloc_fd() would hand out now, or -EMFILE (RLIMIT_NOFILE):
+        open() reserves it before it creates anything, as Linux's
+        get_unused_fd_flags() does."""
+        fd = start
+        while fd in self.fds:
+            fd += 1
+        return fd if fd < self.max_fds else -errno.EMFILE
+
     def alloc_fd(self, file, start=0, cloexec=False):
         """get_unused_fd_flags() + fd_install(): lowest free fd >= start, or -EMFILE."""
         fd = start

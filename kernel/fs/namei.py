@@ -11,6 +11,7 @@ import errno
 import os
 import stat
 
+from kernel.cred import CAP_DAC_READ_SEARCH, CAP_MKNOD, capable
 from kernel.fs import hostcall
 from kernel.syscalls.table import syscall
 from kernel.uapi import AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_FOLLOW
@@ -93,22 +94,6 @@ def path_call(func):
 
 
 # -- linkat, symlinkat, mknodat (fs/namei.c) ------------------------------------------
-
-# include/uapi/linux/capability.h
-CAP_DAC_READ_SEARCH = 2
-CAP_MKNOD = 27
-
-
-def capable(task, cap):
-    """capable(): cap is in the task's effective set — the credential
-    model's (task.cred, kernel/cred.py) where the task has one; without it,
-    the guest's root (the host's uid, which getuid() reports) has every
-    capability and anyone else none."""
-    cred = getattr(task, "cred", None)
-    if cred is not None:
-        return bool(cred.cap_effective >> cap & 1)
-    return task.kernel.uid_of(task) == 0
-
 
 def _host_at(task, dirfd, addr):
     """(dir_fd, path) for the host's *at() calls; an absolute path has no dir_fd."""

@@ -37,6 +37,7 @@ from kernel.mm.mm import (
     PTE_DIRTY, PTE_PRESENT_MASK, PTE_SPECIAL, VM_ACCOUNT, VM_EXEC, VM_LOCKED, VM_MAYSHARE,
     VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE,
 )
+from kernel.cred import CAP_DAC_OVERRIDE, CAP_SYS_ADMIN, capable
 from kernel.mm.page_alloc import PG_anon, PG_exec
 from kernel.sched.task import EXIT_ZOMBIE, STATE_NAMES
 from kernel.uapi import (
@@ -45,11 +46,6 @@ from kernel.uapi import (
 )
 from kernel.uaccess import Efault
 
-# include/uapi/linux/capability.h: the capabilities the pseudo files check.
-CAP_DAC_OVERRIDE = 1
-CAP_SYS_ADMIN = 21
-CAP_LAST_CAP = 37                       # CAP_AUDIT_READ, the last one in 4.14
-CAP_FULL_SET = (1 << (CAP_LAST_CAP + 1)) - 1
 
 # include/linux/proc_fs.h etc.: where the pseudo file systems' inodes live.
 PROC_SUPER_MAGIC_DEV = os.makedev(0, 4)     # proc is the first anonymous super block
@@ -147,30 +143,15 @@ class Ctx:
         self.current = current
 
 
-def capable(task, cap):
-    """capable(): does task hold cap?  A placeholder until kernel/cred.py
-    (issue 9 part 3) models credentials: the guest runs with the host's ids,
-    and a uid-0 task holds every capability, as without user namespaces."""
-    try:
-        from kernel.cred import capable as cred_capable
-    except ImportError:
-        return task_euid(task) == 0
-    return cred_capable(task, cap)
-
-
 def task_euid(task):
-    cred = getattr(task, "cred", None)
-    return cred.euid if cred is not None and hasattr(cred, "euid") else task.kernel.uid_of(task)
+    return task.cred.euid
 
 
 def task_ids(task):
     """(uid, euid, suid, fsuid), (gid, egid, sgid, fsgid) and the groups."""
-    cred = getattr(task, "cred", None)
-    if cred is not None and hasattr(cred, "fsuid"):
-        return ((cred.uid, cred.euid, cred.suid, cred.fsuid),
-                (cred.gid, cred.egid, cred.sgid, cred.fsgid), list(cred.groups))
-    uid, gid = task.kernel.uid_of(task), os.getgid()
-    return (uid,) * 4, (gid,) * 4, list(os.getgroups())
+    c = task.cred
+    return ((c.uid, c.euid, c.suid, c.fsuid), (c.gid, c.egid, c.sgid, c.fsgid),
+            list(c.group_info))
 
 
 # -- directories ---------------------------------------------------------------------------
@@ -905,9 +886,10 @@ def proc_pid_status(task):
             "ShdPnd:\t%s\n" % _sigset(_sigmask(task.signal.shared_pending)),
             "SigBlk:\t%s\n" % _sigset(task.blocked), "SigIgn:\t%s\n" % _sigset(ign),
             "SigCgt:\t%s\n" % _sigset(cgt)]
-    caps = CAP_FULL_SET if uids[1] == 0 else 0
+    c = task.cred
     out.append("CapInh:\t%016x\nCapPrm:\t%016x\nCapEff:\t%016x\nCapBnd:\t%016x\n"
-               "CapAmb:\t%016x\n" % (0, caps, caps, CAP_FULL_SET, 0))
+               "CapAmb:\t%016x\n" % (c.cap_inheritable, c.cap_permitted, c.cap_effective,
+                                      c.cap_bset, c.cap_ambient))
     # task_seccomp(): CONFIG_SECCOMP is not set (no Seccomp: line); the
     # 4.14.y backport of the SSB report says an A53 is not affected.
     out.append("NoNewPrivs:\t%d\nSpeculation_Store_Bypass:\tnot vulnerable\n"

@@ -25,7 +25,7 @@ def memlock_limit(mm):
 def can_do_mlock(mm):
     """can_do_mlock(): a zero RLIMIT_MEMLOCK forbids mlock (-EPERM) unless
     the caller has CAP_IPC_LOCK; the limit itself is checked by the callers."""
-    return memlock_limit(mm) != 0 or capable_ipc_lock()
+    return memlock_limit(mm) != 0 or capable_ipc_lock(mm)
 
 
 def count_mm_mlocked_page_nr(mm, start, length):
@@ -94,9 +94,9 @@ def do_mlock(mm, start, length, flags=0):
     start &= PAGE_MASK
     limit = memlock_limit(mm)
     locked = (length >> PAGE_SHIFT) + mm.locked_vm
-    if locked > limit and not capable_ipc_lock():
+    if locked > limit and not capable_ipc_lock(mm):
         locked -= count_mm_mlocked_page_nr(mm, start, length)
-    if locked > limit and not capable_ipc_lock():
+    if locked > limit and not capable_ipc_lock(mm):
         return -errno.ENOMEM
     err = apply_vma_lock_flags(mm, start, length, True)
     if err:
@@ -133,7 +133,7 @@ def do_mlockall(mm, flags):
         return -errno.EINVAL
     if not can_do_mlock(mm):
         return -errno.EPERM
-    if flags & MCL_CURRENT and mm.total_vm > memlock_limit(mm) and not capable_ipc_lock():
+    if flags & MCL_CURRENT and mm.total_vm > memlock_limit(mm) and not capable_ipc_lock(mm):
         return -errno.ENOMEM
     mm.def_flags &= ~VM_LOCKED
     if flags & MCL_FUTURE:

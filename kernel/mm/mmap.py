@@ -10,7 +10,6 @@ Errors are returned the way Linux returns them: a negative errno.
 """
 
 import errno
-import os
 import stat
 
 from emu.arch import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE
@@ -20,6 +19,7 @@ from kernel.mm.mm import (
     VM_SHARED, VM_STACK, VM_WRITE, calc_vm_flag_bits, calc_vm_prot_bits,
     vm_get_page_prot,
 )
+from kernel.cred import CAP_IPC_LOCK, CAP_SYS_RAWIO
 from kernel.mm.mm_types import VmAreaStruct
 from kernel.mm.rmap import AnonVma, anon_vma_chain_link, anon_vma_clone, unlink_anon_vmas
 from kernel.mm.rbtree import (
@@ -560,16 +560,17 @@ def vm_stat_account(mm, flags, npages):
         mm.hiwater_vm = mm.total_vm
 
 
-def capable_ipc_lock():
-    """capable(CAP_IPC_LOCK): the guest runs with the host user's rights."""
-    return os.geteuid() == 0
+def capable_ipc_lock(mm):
+    """capable(CAP_IPC_LOCK) of the guest's credentials (those of the mm's
+    owner: a thread that changed its own cred alone is not told apart)."""
+    return mm.kernel.mm_capable(mm, CAP_IPC_LOCK)
 
 
 def mlock_future_check(mm, flags, length):
     """mlock_future_check() — a VM_LOCKED mapping of length (MAP_LOCKED, or
     any mapping after mlockall(MCL_FUTURE)) must fit in RLIMIT_MEMLOCK with
     what is locked already: 0 or -EAGAIN."""
-    if flags & VM_LOCKED and not capable_ipc_lock():
+    if flags & VM_LOCKED and not capable_ipc_lock(mm):
         limit = mm.kernel.current_rlimits(mm)[RLIMIT_MEMLOCK][0] >> PAGE_SHIFT
         if (length >> PAGE_SHIFT) + mm.locked_vm > limit:
             return -errno.EAGAIN
@@ -670,7 +671,7 @@ def get_unmapped_area(mm, file, addr, length, pgoff, flags):
         return -errno.ENOMEM
     if offset_in_page(addr):
         return -errno.EINVAL
-    if addr < MMAP_MIN_ADDR and os.geteuid() != 0:
+    if addr < MMAP_MIN_ADDR and not mm.kernel.mm_capable(mm, CAP_SYS_RAWIO):
         return -errno.EPERM             # security_mmap_addr(): needs CAP_SYS_RAWIO
     return addr
 
@@ -735,7 +736,7 @@ def do_mmap(mm, file, addr, length, prot, flags, pgoff):
 
     vm_flags = (calc_vm_prot_bits(prot) | calc_vm_flag_bits(flags) | mm.def_flags
                 | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC)
-    if flags & MAP_LOCKED and not capable_ipc_lock() and \
+    if flags & MAP_LOCKED and not capable_ipc_lock(mm) and \
             not mm.kernel.current_rlimits(mm)[RLIMIT_MEMLOCK][0]:
         return -errno.EPERM                             # can_do_mlock()
     if mlock_future_check(mm, vm_flags, length):

@@ -101,7 +101,7 @@ def vma_to_resize(mm, addr, old_len, new_len):
         return vma
     if vma.vm_flags & VM_DONTEXPAND and new_len > old_len:
         return -errno.EFAULT
-    if vma.vm_flags & VM_LOCKED and not capable_ipc_lock():
+    if vma.vm_flags & VM_LOCKED and not capable_ipc_lock(mm):
         limit = mm.kernel.current_rlimits(mm)[RLIMIT_MEMLOCK][0]
         if (mm.locked_vm << PAGE_SHIFT) + new_len - old_len > limit:
             return -errno.EAGAIN

@@ -27,7 +27,8 @@ import traceback
 
 from emu.cpu import CoreStopped
 from kernel.sched.task import TASK_INTERRUPTIBLE, TASK_RUNNING
-from kernel.signal import do_signal, signal_pending
+from kernel.signal import SigInfo, do_signal, send_signal, signal_pending
+from kernel.uapi import RLIM_INFINITY, RLIMIT_CPU, SI_KERNEL, SIGKILL, SIGXCPU
 
 # CONFIG_HZ=250's tick, the length of a slice in wall-clock time.
 SLICE_SECONDS = 0.004
@@ -380,6 +381,8 @@ class Scheduler:
             dt = time.monotonic() - t0
             task.utime += dt
             self.busy_time[core.index] += dt
+        if cpu_limited(task):
+            check_process_timers(task)
         if task.exit_state is None and task.state == TASK_RUNNING and signal_pending(task):
             do_signal(task, core)
 
@@ -399,5 +402,30 @@ class Scheduler:
             if core is None:
                 continue
             if ready or self.host_signals or self.runqueue or self.sleepers or any(
-                    c.current is not None for c in self.cores if c is not core):
+                    c.current is not None for c in self.cores if c is not core) \
+                    or cpu_limited(core.current):
                 core.preempt()
+
+
+def cpu_limited(task):
+    """Has the task an RLIMIT_CPU to watch?  Then its slices end on every
+    tick even when nothing else wants the core, so its time is accounted
+    (and check_process_timers() runs) as Linux's tick would."""
+    return task is not None and task.signal.rlim[RLIMIT_CPU][0] != RLIM_INFINITY
+
+
+def check_process_timers(task):
+    """check_process_timers()'s RLIMIT_CPU part: once the process's CPU time
+    (every thread's, in whole seconds) reaches the soft limit, SIGXCPU —
+    and again each second, the soft limit moving up by one until it meets
+    the hard one; at the hard limit, SIGKILL.  CPU time here is the host
+    time spent running the guest (user and system time together)."""
+    rlim = task.signal.rlim[RLIMIT_CPU]
+    soft, hard = rlim
+    psecs = int(sum(t.utime for t in task.thread_group) + task.signal.utime_dead)
+    if psecs >= hard:
+        send_signal(task, SigInfo(SIGKILL, SI_KERNEL), group=True)
+    elif psecs >= soft:
+        send_signal(task, SigInfo(SIGXCPU, SI_KERNEL), group=True)
+        if soft < hard:
+            rlim[0] = soft + 1

@@ -17,9 +17,11 @@ clone(CLONE_VM|CLONE_FILES|CLONE_FS|CLONE_SIGHAND|CLONE_THREAD) shares:
 
 import os
 
+from kernel.cred import host_cred
 from kernel.sched.wait import WaitQueue
 from kernel.uapi import (
-    RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_CORE, RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_STACK,
+    RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_CORE, RLIMIT_MEMLOCK, RLIMIT_MSGQUEUE, RLIMIT_NICE,
+    RLIMIT_NOFILE, RLIMIT_NPROC, RLIMIT_RTPRIO, RLIMIT_SIGPENDING, RLIMIT_STACK,
 )
 
 # Task states (include/linux/sched.h), as /proc/PID/status letters.
@@ -37,13 +39,25 @@ STATE_NAMES = {TASK_RUNNING: "R (running)", TASK_INTERRUPTIBLE: "S (sleeping)",
 NPROC_DEFAULT = 4096
 
 
+# include/uapi/linux/resource.h (4.14): MLOCK_LIMIT 64 KiB (8 MiB since
+# v5.16, commit 9dcc38e2813e); include/linux/mqueue.h: MQ_BYTES_MAX.
+MLOCK_LIMIT = 64 << 10
+MQ_BYTES_MAX = 819200
+
+
 def default_rlimits():
-    """init_task's limits (include/asm-generic/resource.h), stack 8 MiB."""
+    """init_task's limits (include/asm-generic/resource.h), stack 8 MiB;
+    SIGPENDING is max_threads/2 like NPROC (fork_init())."""
     rlim = [[RLIM_INFINITY, RLIM_INFINITY] for _ in range(RLIM_NLIMITS)]
     rlim[RLIMIT_STACK] = [8 << 20, RLIM_INFINITY]
     rlim[RLIMIT_CORE] = [0, RLIM_INFINITY]
     rlim[RLIMIT_NOFILE] = [1024, 4096]
     rlim[RLIMIT_NPROC] = [NPROC_DEFAULT, NPROC_DEFAULT]
+    rlim[RLIMIT_MEMLOCK] = [MLOCK_LIMIT, MLOCK_LIMIT]
+    rlim[RLIMIT_SIGPENDING] = [NPROC_DEFAULT, NPROC_DEFAULT]
+    rlim[RLIMIT_MSGQUEUE] = [MQ_BYTES_MAX, MQ_BYTES_MAX]
+    rlim[RLIMIT_NICE] = [0, 0]
+    rlim[RLIMIT_RTPRIO] = [0, 0]
     return rlim
 
 
@@ -110,6 +124,7 @@ class SignalStruct:
         self.cont_reported = True       # the continue has been seen by wait(WCONTINUED)
         self.live = 1                   # threads not yet exited
         self.cutime = self.cstime = 0.0
+        self.utime_dead = 0.0           # time of the group's threads already released
         self.cmin_flt = self.cmaj_flt = 0
         self.cmaxrss = 0
         self.nvcsw = 0
@@ -181,6 +196,17 @@ class Task:
         self.did_exec = False           # setpgid() may no longer move us (EACCES)
         self.pdeath_signal = 0          # PR_SET_PDEATHSIG: sent when the parent exits
         self.no_new_privs = False
+        # struct cred (kernel/cred.py): shared with the parent until either
+        # commits a new one, as get_cred() shares it in Linux.
+        self.cred = kernel.init_cred if kernel is not None else host_cred()
+        # Scheduling attributes (kernel/sched/syscalls.py): nice, policy,
+        # rt_priority, sched_reset_on_fork; personality (exec_domain.py).
+        self.nice = 0
+        self.policy = 0                 # SCHED_NORMAL
+        self.rt_priority = 0
+        self.sched_reset_on_fork = False
+        self.personality = 0            # PER_LINUX
+        self.nproc_exceeded = False     # PF_NPROC_EXCEEDED: set_user() went over RLIMIT_NPROC
 
     @property
     def uaccess(self):

@@ -14,6 +14,7 @@ import stat
 import struct
 
 from emu.arch import PAGE_SIZE
+from kernel.fs.attr import guest_stat
 from kernel.fs.file import File
 from kernel.fs.open import build_open_flags, can_pread, fdget, o_creat_directory
 from kernel.fs.namei import PathError, guest_absolute, host_path, path_call, s32, user_path
@@ -23,6 +24,7 @@ from kernel.fs.proc import (
     pseudo_read, pseudo_resolve, pseudo_stat, pseudo_write,
 )
 from kernel.fs.stat import STATX_SIZE, SyntheticStat, pack_stat, pack_statx
+from kernel.sys import generic_write_checks_fsize, inode_newsize_ok
 from kernel.syscalls.table import syscall
 from kernel.uapi import (
     AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW,
@@ -30,7 +32,7 @@ from kernel.uapi import (
     F_SETPIPE_SZ, FD_CLOEXEC,
     FIONREAD, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY,
     O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_PATH,
-    O_RDONLY, O_SYNC, O_TMPFILE, O_TRUNC, SEEK_CUR, SEEK_END, SEEK_SET,
+    O_SYNC, O_TMPFILE, O_TRUNC, SEEK_CUR, SEEK_END, SEEK_SET,
     TCGETS, TIOCGWINSZ,
 )
 
@@ -94,6 +96,8 @@ def sys_openat(task, dirfd, path_addr, flags, mode):
     if err:
         return err
     path = user_path(task, path_addr)
+    if task.files.get_unused_fd() < 0:
+        return -errno.EMFILE            # before the file is created (RLIMIT_NOFILE)
     found = _pseudo_lookup(task, dirfd, path, follow=not flags & O_NOFOLLOW)
     guest = guest_absolute(task, dirfd, path)
     if isinstance(found, HostTarget):
@@ -276,10 +280,25 @@ def _write_file(task, file, data, offset=None):
         return _err(e)
 
 
+def _write_pos(file, offset):
+    """Where a write lands: offset, the end for O_APPEND, else the file position."""
+    if offset is not None:
+        return offset
+    if file.flags & O_APPEND:
+        return os.fstat(file.host_fd).st_size
+    if not stat.S_ISREG(file.mode):
+        return 0
+    return os.lseek(file.host_fd, 0, os.SEEK_CUR)
+
+
 def _write_from_user(task, file, buf, count, offset=None):
     """generic_perform_write(): copy from the user and write, one file page at
     a time when the file is cached, since the source may be a mapping of the
     very page cache being written (each chunk then sees the ones before)."""
+    if file.host_fd is not None and file.writable:
+        count = generic_write_checks_fsize(task, file, lambda: _write_pos(file, offset), count)
+        if count < 0:
+            return count
     mapping = file.mapping
     if mapping is None or not mapping.pages or count <= 0:
         return _write_file(task, file, task.uaccess.copy_from_user(buf, count), offset)
@@ -369,6 +388,11 @@ def sys_writev(task, fd, iov, iovcnt):
     data = b"".join(task.uaccess.copy_from_user(base, length) for base, length in vecs)
     if not data:
         return 0
+    if file.host_fd is not None:
+        n = generic_write_checks_fsize(task, file, lambda: _write_pos(file, None), len(data))
+        if n < 0:
+            return n
+        data = data[:n]
     return _write_file(task, file, data)
 
 
@@ -404,7 +428,7 @@ def _stat_file(file):
         return file.pseudo.stat()
     if file.body is not None:
         return SyntheticStat(0)
-    return os.fstat(file.host_fd)
+    return guest_stat(file.kernel, os.fstat(file.host_fd))
 
 
 def _stat_at(task, dirfd, path_addr, flags):
@@ -413,7 +437,7 @@ def _stat_at(task, dirfd, path_addr, flags):
     if not path:
         if flags & AT_EMPTY_PATH:
             if s32(dirfd) == AT_FDCWD:
-                return os.stat(task.fs.cwd_fd)
+                return guest_stat(task.kernel, os.stat(task.fs.cwd_fd))
             file = _fget_raw(task, dirfd)
             if file is None:
                 raise PathError(-errno.EBADF)
@@ -425,7 +449,8 @@ def _stat_at(task, dirfd, path_addr, flags):
     if found is not None:
         return pseudo_stat(found)
     dir_fd, hpath = host_path(task, dirfd, path)
-    return os.stat(hpath, dir_fd=dir_fd, follow_symlinks=not flags & AT_SYMLINK_NOFOLLOW)
+    return guest_stat(task.kernel, os.stat(hpath, dir_fd=dir_fd,
+                                           follow_symlinks=not flags & AT_SYMLINK_NOFOLLOW))
 
 
 @syscall("fstat", "fd p")
@@ -767,6 +792,10 @@ def sys_ftruncate(task, fd, length):
         return -errno.EINVAL
     if not file.writable:
         return -errno.EINVAL
+    if length > os.fstat(file.host_fd).st_size:
+        err = inode_newsize_ok(task, length)
+        if err:
+            return err
     try:
         os.ftruncate(file.host_fd, length)
     except OSError as e:

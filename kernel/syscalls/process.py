@@ -18,12 +18,11 @@ from kernel.uaccess import Efault
 from kernel.uapi import (
     CLOCK_BOOTTIME, CLOCK_MONOTONIC, CLOCK_MONOTONIC_COARSE, CLOCK_MONOTONIC_RAW,
     CLOCK_PROCESS_CPUTIME_ID, CLOCK_REALTIME, CLOCK_REALTIME_COARSE,
-    CLOCK_THREAD_CPUTIME_ID, GRND_NONBLOCK, GRND_RANDOM, NSIG, RLIM_NLIMITS,
+    CLOCK_THREAD_CPUTIME_ID, GRND_NONBLOCK, GRND_RANDOM, NSIG,
     RUSAGE_CHILDREN, RUSAGE_SELF, RUSAGE_THREAD, SI_TKILL, SI_USER, TIMER_ABSTIME,
 )
 
 _TIMESPEC = struct.Struct("<qq")
-_RLIMIT = struct.Struct("<QQ")
 UTS_RELEASE, UTS_VERSION = _uts.UTS_RELEASE, _uts.UTS_VERSION     # kernel/utsname.py's
 
 # Python's clock ids are the host's; these guest clocks map to them.
@@ -52,26 +51,6 @@ def sys_gettid(task):
     return task.pid
 
 
-@syscall("getuid")
-def sys_getuid(task):
-    return os.getuid()
-
-
-@syscall("geteuid")
-def sys_geteuid(task):
-    return os.geteuid()
-
-
-@syscall("getgid")
-def sys_getgid(task):
-    return os.getgid()
-
-
-@syscall("getegid")
-def sys_getegid(task):
-    return os.getegid()
-
-
 @syscall("set_tid_address", "p")
 def sys_set_tid_address(task, tidptr):
     task.clear_child_tid = tidptr
@@ -84,40 +63,6 @@ def sys_set_robust_list(task, head, length):
         return -errno.EINVAL
     task.robust_list = (head, length)
     return 0
-
-
-@syscall("prlimit64", "d rlimit p p")
-def sys_prlimit64(task, pid, resource_, new, old):
-    """kernel/sys.c: prlimit64() on ourselves (pid 0 or our pid)."""
-    target = _find_task(task, pid)
-    if target is None:
-        return -errno.ESRCH
-    task = target
-    if resource_ >= RLIM_NLIMITS:
-        return -errno.EINVAL
-    cur = task.rlim[resource_]
-    newval = None
-    if new:
-        newval = _RLIMIT.unpack(task.uaccess.copy_from_user(new, 16))
-        if newval[0] > newval[1]:
-            return -errno.EINVAL
-        if newval[1] > cur[1] and os.geteuid() != 0:
-            return -errno.EPERM
-    if old:
-        task.uaccess.copy_to_user(old, _RLIMIT.pack(*cur))
-    if newval is not None:
-        task.rlim[resource_] = list(newval)
-    return 0
-
-
-@syscall("getrlimit", "rlimit p")
-def sys_getrlimit(task, resource_, old):
-    return sys_prlimit64(task, 0, resource_, 0, old)
-
-
-@syscall("setrlimit", "rlimit p")
-def sys_setrlimit(task, resource_, new):
-    return sys_prlimit64(task, 0, resource_, new, 0)
 
 
 @syscall("getrandom", "p u grnd")

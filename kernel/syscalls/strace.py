@@ -77,6 +77,20 @@ def _files_arg(kind, v):
         v &= 0xFFFFFFFF
         return "makedev(%#x, %#x)" % ((v & 0xFFF00) >> 8, (v & 0xFF) | ((v >> 12) & 0xFFF00))
     return None
+# -- issue 9 part 3 (credentials and limits) ------------------------------------------
+_NAMED["rlimit"].update({10: "RLIMIT_LOCKS", 11: "RLIMIT_SIGPENDING", 12: "RLIMIT_MSGQUEUE",
+                         13: "RLIMIT_NICE", 14: "RLIMIT_RTPRIO", 15: "RLIMIT_RTTIME"})
+_NAMED["prio"] = {0: "PRIO_PROCESS", 1: "PRIO_PGRP", 2: "PRIO_USER"}
+_NAMED["schedpol"] = {0: "SCHED_OTHER", 1: "SCHED_FIFO", 2: "SCHED_RR", 3: "SCHED_BATCH",
+                      5: "SCHED_IDLE", 6: "SCHED_DEADLINE",
+                      0x40000001: "SCHED_FIFO|SCHED_RESET_ON_FORK",
+                      0x40000002: "SCHED_RR|SCHED_RESET_ON_FORK"}
+_NAMED["prctlopt"] = {1: "PR_SET_PDEATHSIG", 2: "PR_GET_PDEATHSIG", 3: "PR_GET_DUMPABLE",
+                      4: "PR_SET_DUMPABLE", 7: "PR_GET_KEEPCAPS", 8: "PR_SET_KEEPCAPS",
+                      15: "PR_SET_NAME", 16: "PR_GET_NAME", 23: "PR_CAPBSET_READ",
+                      24: "PR_CAPBSET_DROP", 27: "PR_GET_SECUREBITS", 28: "PR_SET_SECUREBITS",
+                      36: "PR_SET_CHILD_SUBREAPER", 37: "PR_GET_CHILD_SUBREAPER",
+                      38: "PR_SET_NO_NEW_PRIVS", 39: "PR_GET_NO_NEW_PRIVS", 47: "PR_CAP_AMBIENT"}
 
 
 def _s32(v):

@@ -58,6 +58,9 @@ class SyscallTable:
         from kernel.fs import fhandle, locks, namei, open, read_write  # noqa: F401
         from kernel.fs import splice, statfs, sync, utimes  # noqa: F401
         from kernel.mm import fadvise, readahead  # noqa: F401
+        from kernel import capability, exec_domain, groups  # noqa: F401  (part 3: credentials)
+        from kernel.fs import attr  # noqa: F401
+        from kernel.sched import syscalls  # noqa: F401
         self.kernel = kernel
         self.trace = kernel.trace
         self.by_nr = {d.nr: d for d in _DEFS}
