@@ -199,3 +199,43 @@ PSTATE_NZCV_MASK = 0xF << 28
 
 # The SVC instruction number that asks Linux for a system call.
 SVC_LINUX = 0
+
+# ---------------------------------------------------------------------------
+# What EL0 may do without trapping, as Linux 4.14 configures it
+# (arch/arm64/include/asm/sysreg.h SCTLR_EL1_SET; drivers/clocksource/
+# arm_arch_timer.c arch_counter_set_user_access()).
+# ---------------------------------------------------------------------------
+SCTLR_EL1_UCI = 1 << 26         # EL0 may DC CVAU/CIVAC/CVAC and IC IVAU
+SCTLR_EL1_UCT = 1 << 15         # EL0 may read CTR_EL0
+SCTLR_EL1_DZE = 1 << 14         # EL0 may DC ZVA (DCZID_EL0.DZP reads 0)
+SCTLR_EL1_EL0_BITS = SCTLR_EL1_UCI | SCTLR_EL1_UCT | SCTLR_EL1_DZE
+CNTKCTL_EL0PCTEN = 1 << 0       # EL0 may read CNTPCT_EL0 (Linux: never)
+CNTKCTL_EL0VCTEN = 1 << 1       # EL0 may read CNTVCT_EL0 (and CNTFRQ_EL0)
+
+# System registers as (op0, op1, CRn, CRm, op2), the order of MRS/MSR.
+SYSREG_SCTLR_EL1 = (3, 0, 1, 0, 0)
+SYSREG_CNTKCTL_EL1 = (3, 0, 14, 1, 0)
+SYSREG_CNTVOFF_EL2 = (3, 4, 14, 0, 3)
+SYSREG_CNTFRQ_EL0 = (3, 3, 14, 0, 0)
+SYSREG_CNTVCT_EL0 = (3, 3, 14, 0, 2)
+
+# The generic timer's counter: Unicorn (QEMU) counts the host's
+# CLOCK_MONOTONIC in steps of 16 ns (GTIMER_SCALE), i.e. at 62.5 MHz, and
+# CNTFRQ_EL0 says so.  CNTVCT_EL0 = CNTPCT_EL0 - CNTVOFF_EL2.
+CNTFRQ_HZ = 62_500_000
+NSEC_PER_CNT = 1_000_000_000 // CNTFRQ_HZ
+
+# The ID registers emulate_mrs() answers (arch/arm64/kernel/cpufeature.c,
+# 4.14): op0=3 op1=0 CRn=0 and CRm 0 or 4-7.  With CRm=0 only MIDR_EL1,
+# MPIDR_EL1 (SYS_MPIDR_SAFE_VAL: just the RES1 bit, no affinity) and
+# REVIDR_EL1 (IMPLEMENTATION DEFINED: 0); anything else there is SIGILL.
+# CRm 4-7: the sanitised value, arm64_ftr_reg_user_value(): visible fields
+# as the CPU has them, hidden fields at their safe value, untracked
+# registers 0.  For an A53 with the crypto extension:
+ID_AA64DFR0_USER = 0x6                      # hidden DebugVer at its safe value 6 (v8)
+ID_AA64MMFR0_USER = 0xFF000000              # hidden TGran4/TGran64 safe value 0xf (NI)
+MPIDR_SAFE_VAL = 1 << 31
+ID_REG_CRM_MIN, ID_REG_CRM_MAX = 4, 7
+# (CRm, op2) -> value for the tracked registers of CRm 4-7.
+ID_REGS_USER = {(4, 0): ID_AA64PFR0_CORTEX_A53, (5, 0): ID_AA64DFR0_USER,
+                (6, 0): ID_AA64ISAR0_CORTEX_A53, (7, 0): ID_AA64MMFR0_USER}

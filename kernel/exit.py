@@ -19,6 +19,8 @@ from kernel.futex import exit_robust_list, futex_wake
 from kernel.sched.task import EXIT_ZOMBIE, TASK_DEAD, TASK_RUNNING, TASK_STOPPED
 from kernel.sched.wait import WouldBlock
 from kernel.signal import SA_NOCLDWAIT, SIG_IGN, SigInfo, send_signal
+from kernel.time.itimer import exit_itimers_real
+from kernel.time.posix_timers import exit_itimers
 from kernel.syscalls.table import NORETURN, syscall
 from kernel.uaccess import Efault
 from kernel.uapi import (
@@ -96,6 +98,10 @@ def do_exit(task, code, death=None):
     sched.remove(task)
     for hook in kernel.exit_hooks:
         hook(task)
+    if task.signal.live == 1:
+        # The last thread: the group's timers stop (exit_itimers, __exit_signal).
+        exit_itimers(task.signal, kernel)
+        exit_itimers_real(task.signal, kernel)
     if task.mm is not None:
         mm_release(task)
         mmput(task.mm)

@@ -22,6 +22,7 @@ from kernel.fs.proc import proc_pid_task
 from kernel.mm.page_alloc import OutOfMemory
 from kernel.sched.task import EXIT_ZOMBIE, SigHand
 from kernel.signal import SIG_IGN
+from kernel.time.posix_timers import exit_itimers
 from kernel.syscalls.table import syscall
 from kernel.uaccess import Efault
 from kernel.uapi import AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, RLIMIT_STACK, SIGCHLD
@@ -203,6 +204,7 @@ def setup_new_exec(task, name, argv):
                             if act[0] == SIG_IGN})
     task.robust_list = (0, 0)
     task.clear_child_tid = 0
+    exit_itimers(task.signal, task.kernel)     # de_thread(): POSIX timers do not survive exec
     complete_vfork_done(task)
 
 

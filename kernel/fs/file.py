@@ -21,6 +21,8 @@ NR_OPEN_DEFAULT = 1024      # RLIMIT_NOFILE soft limit
 class File:
     """struct file over a host descriptor (or a synthetic body)."""
 
+    f_read = None           # f_op->read of a special file (timerfd): (task, count, block)
+
     def __init__(self, kernel, host_fd, path, flags, body=None):
         self.kernel = kernel
         self.host_fd = host_fd

@@ -118,6 +118,13 @@ class SignalStruct:
         self.group_exit_code_stop = 0   # the signal that stopped the group
         self.is_child_subreaper = False  # PR_SET_CHILD_SUBREAPER
         self.dumpable = 1
+        # Timers of the group (kernel/time, issue 9 part 4): not inherited by fork.
+        self.real_timer = None          # ITIMER_REAL's hrtimer (itimer.py)
+        self.it_real_incr = 0           # ... and its interval in ns
+        self.it = {}                    # ITIMER_VIRTUAL/PROF -> [ns left, interval ns]
+        self.posix_timers = {}          # timer id -> PosixTimer (posix_timers.py)
+        self.next_posix_timer_id = 0
+        self.cpu_timers = False         # a timer counts this group's CPU time
 
 
 class Task:

@@ -177,6 +177,8 @@ def _read_file(task, file, count, offset=None, block=True):
         return -errno.EBADF
     if file.is_dir:
         return -errno.EISDIR
+    if file.f_read is not None:         # a special file's own read (timerfd)
+        return file.f_read(task, count, block)
     if file.body is not None:
         pos = file.pos if offset is None else offset
         data = file.body[pos:pos + count]
@@ -233,6 +235,8 @@ def sys_pread64(task, fd, buf, count, pos):
 def _write_file(task, file, data, offset=None):
     if not file.writable or file.host_fd is None:
         return -errno.EBADF
+    if file.f_read is not None:         # a special file without write(): EINVAL
+        return -errno.EINVAL
     try:
         return _host_write(task, file, data, offset)
     except OSError as e:
