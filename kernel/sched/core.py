@@ -372,6 +372,7 @@ class Scheduler:
                 return
         self.running_core = core
         t0 = time.monotonic()
+        task.run_start = None if self.deterministic else t0
         try:
             core.run(core.pc, count)
         except CoreStopped as e:
@@ -381,6 +382,7 @@ class Scheduler:
             task.death.traceback = traceback.format_exc()
         finally:
             self.running_core = None
+            task.run_start = None
             ran = QUANTUM_INSNS / 1e9 if self.deterministic else time.monotonic() - t0
             task.utime += ran
             if task.signal.cpu_timers:
@@ -406,5 +408,6 @@ class Scheduler:
             nxt = self.timers.peek()
             if ready or self.host_signals or self.runqueue or self.sleepers or any(
                     c.current is not None for c in self.cores if c is not core) or (
-                    nxt is not None and nxt <= self.clock_ns()):
+                    nxt is not None and nxt <= self.clock_ns()) or (
+                    core.current is not None and core.current.signal.cpu_timers):
                 core.preempt()

@@ -181,6 +181,7 @@ class Task:
         self.syscall_restart = None     # -ERESTART* code of an interrupted syscall
         self.orig_x0 = 0                # x0 at syscall entry, for restarts
         self.slice_start = 0.0
+        self.run_start = None           # host time the current slice began (CPU clocks)
         self.yielded = False            # sched_yield(): give the core up now
         self.did_exec = False           # setpgid() may no longer move us (EACCES)
         self.pdeath_signal = 0          # PR_SET_PDEATHSIG: sent when the parent exits

@@ -54,21 +54,20 @@ def sys_clock_getres(task, clockid, tp):
 
 @syscall("clock_settime", "clock p")
 def sys_clock_settime(task, clockid, tp):
-    """clock_settime(): EINVAL for an unknown clock or one that cannot be
-    set (the monotonic ones); the time is read (EFAULT) and, for the wall
-    clock, checked (EINVAL) before the capability (EPERM).  The CPU clocks
-    refuse after checking the clock (posix_cpu_clock_set)."""
+    """clock_settime(): EINVAL for a clock without clock_set (unknown, the
+    monotonic ones, CLOCK_PROCESS/THREAD_CPUTIME_ID); the time is read
+    (EFAULT) and, for the wall clock, checked (EINVAL) before the
+    capability (EPERM).  A CPU clock named by pid is checked (EINVAL),
+    then can never be set (posix_cpu_clock_set: EPERM)."""
     clockid = s32(clockid)
     if clockid == CLOCK_REALTIME:
         sec, nsec = get_timespec(task, tp)
         if not timespec_valid(sec, nsec):
             return -errno.EINVAL
         return -errno.EPERM
-    if clockid < 0 or clockid in (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID):
-        if cpu_clock(task, clockid) is None:
-            return -errno.EINVAL
+    if clockid < 0:
         get_timespec(task, tp)
-        return -errno.EPERM
+        return -errno.EINVAL if cpu_clock(task, clockid) is None else -errno.EPERM
     return -errno.EINVAL
 
 

@@ -65,13 +65,17 @@ def real_to_mono(kernel, real_ns):
 
 
 def task_cputime(task):
-    """task_sched_runtime(): ns this thread has run."""
-    return int(task.utime * NSEC_PER_SEC)
+    """task_sched_runtime(): ns this thread has run, including the slice
+    it is running now (the scheduler charges task.utime when one ends)."""
+    seconds = task.utime
+    if task.run_start is not None:
+        seconds += time.monotonic() - task.run_start
+    return int(seconds * NSEC_PER_SEC)
 
 
 def thread_group_cputime(task):
     """thread_group_cputime(): ns every thread of the group has run."""
-    return sum(int(t.utime * NSEC_PER_SEC) for t in task.thread_group)
+    return sum(task_cputime(t) for t in task.thread_group)
 
 
 class CpuClock:
