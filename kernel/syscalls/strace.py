@@ -40,6 +40,10 @@ _NAMED = {
     "ioctlcmd": {0x5401: "TCGETS", 0x5413: "TIOCGWINSZ", 0x541B: "FIONREAD"},
 }
 
+# Issue 9 part 4 (time): the interval timers, and the clocks after CLOCK_BOOTTIME.
+_NAMED["itimer"] = {0: "ITIMER_REAL", 1: "ITIMER_VIRTUAL", 2: "ITIMER_PROF"}
+_NAMED["clock"].update({8: "CLOCK_REALTIME_ALARM", 9: "CLOCK_BOOTTIME_ALARM", 11: "CLOCK_TAI"})
+
 
 def _s32(v):
     v &= 0xFFFFFFFF

@@ -129,7 +129,7 @@ def exit_itimers_real(signal, kernel):
     signal.cpu_timers = False
 
 
-@syscall("getitimer", "d p")
+@syscall("getitimer", "itimer p")
 def sys_getitimer(task, which, value):
     """getitimer(): EINVAL for an unknown timer, then EFAULT."""
     cur = do_getitimer(task, which)
@@ -139,7 +139,7 @@ def sys_getitimer(task, which, value):
     return 0
 
 
-@syscall("setitimer", "d p p")
+@syscall("setitimer", "itimer p p")
 def sys_setitimer(task, which, value, ovalue):
     """setitimer(): a NULL new value disarms (4.14 still accepts it); both
     timevals must be valid (EINVAL) before the timer is looked at; the old
