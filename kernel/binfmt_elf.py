@@ -28,7 +28,7 @@ from kernel.mm.mmap import (
 from kernel.uapi import (
     AT_BASE, AT_CLKTCK, AT_EGID, AT_ENTRY, AT_EUID, AT_EXECFN, AT_FLAGS, AT_GID,
     AT_HWCAP, AT_HWCAP2, AT_NULL, AT_PAGESZ, AT_PHDR, AT_PHENT, AT_PHNUM,
-    AT_PLATFORM, AT_RANDOM, AT_SECURE, AT_UID, MAP_FIXED, MAP_PRIVATE, O_RDONLY,
+    AT_PLATFORM, AT_RANDOM, AT_SECURE, AT_SYSINFO_EHDR, AT_UID, MAP_FIXED, MAP_PRIVATE, O_RDONLY,
     PROT_EXEC, PROT_READ, PROT_WRITE, RLIMIT_STACK,
 )
 
@@ -301,7 +301,8 @@ def load_elf_binary(kernel, task, path, argv, envp, execfn=None):
         if err:
             raise ExecError(126, "cannot map the vDSO (%d)" % err)
         uid, gid = os.getuid(), os.getgid()
-        auxv = [(AT_HWCAP, HWCAP_CORTEX_A53), (AT_PAGESZ, PAGE_SIZE), (AT_CLKTCK, CLOCKS_PER_SEC),
+        # ARCH_DLINFO first: where the vDSO is (AT_SYSINFO_EHDR).
+        auxv = [(AT_SYSINFO_EHDR, mm.vdso_base), (AT_HWCAP, HWCAP_CORTEX_A53), (AT_PAGESZ, PAGE_SIZE), (AT_CLKTCK, CLOCKS_PER_SEC),
                 (AT_PHDR, ext["load_addr"] + header["phoff"]), (AT_PHENT, header["phentsize"]),
                 (AT_PHNUM, header["phnum"]), (AT_BASE, interp_base), (AT_FLAGS, 0),
                 (AT_ENTRY, entry), (AT_UID, uid), (AT_EUID, os.geteuid()), (AT_GID, gid),

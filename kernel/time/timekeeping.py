@@ -4,8 +4,7 @@ CLOCK_MONOTONIC (and RAW, COARSE, BOOTTIME: nothing here suspends or slews)
 is the scheduler's clock: ns since the board booted, taken from the host's
 CLOCK_MONOTONIC, or under --deterministic from the instructions run.  The
 cores' virtual counter (CNTVCT_EL0) counts the same time at CNTFRQ_EL0.
-CLOCK_REALTIME is the host's wall clock (under --deterministic: the wall
-clock at boot plus the monotonic clock).  The CPU-time clocks count the
+CLOCK_REALTIME is the host's wall clock at boot plus the monotonic clock.  The CPU-time clocks count the
 time tasks spent on a core (task.utime; all of it is user time).
 """
 
@@ -52,11 +51,12 @@ def ktime_get(kernel):
 
 
 def ktime_get_real(kernel):
-    """ktime_get_real(): CLOCK_REALTIME in ns."""
+    """ktime_get_real(): CLOCK_REALTIME in ns — the host's wall clock when
+    the board booted, advanced by the board's monotonic clock (the board
+    runs no NTP: its wall clock never steps or slews, and the vDSO computes
+    it the same way)."""
     sched = kernel.sched
-    if sched.deterministic:
-        return sched.boot_real_ns + sched.clock_ns()
-    return time.time_ns()
+    return sched.boot_real_ns + sched.clock_ns()
 
 
 def real_to_mono(kernel, real_ns):
