@@ -202,3 +202,76 @@ def test_sys_cpu_el0_is_aarch64_only_in_makefile():
                          text=True).stdout
     line = next(l for l in out.splitlines() if l.startswith("HOST_BINS"))
     assert "sys_time" in line and "sys_cpu_el0" not in line
+
+
+def test_a64_encoders_match_capstone():
+    """emu/a64.py: every encoder disassembles to the instruction it names."""
+    from capstone import CS_ARCH_ARM64, CS_MODE_ARM, Cs
+    from emu import a64
+    cs = Cs(CS_ARCH_ARM64, CS_MODE_ARM)
+    cases = [
+        (a64.movz(8, 113), "mov x8, #0x71"), (a64.movz(0, 0, sf=0), "mov w0, #0"),
+        (a64.svc(), "svc #0"), (a64.ret(), "ret"), (a64.isb(), "isb"),
+        (a64.mrs(9, 3, 3, 14, 0, 2), "mrs x9, cntvct_el0"),
+        (a64.ldr_literal(10, -8), "ldr x10, #0xff8"), (a64.ldr_literal(9, 16, sf=0), "ldr w9, #0x1010"),
+        (a64.cbz(1, 8), "cbz x1, #0x1008"), (a64.cbnz(9, -4, sf=0), "cbnz w9, #0xffc"),
+        (a64.cmp_imm(0, 6), "cmp w0, #6"), (a64.b_cond(a64.COND_EQ, 12), "b.eq #0x100c"),
+        (a64.b(-16), "b #0xff0"), (a64.lsl(9, 9, 4), "lsl x9, x9, #4"),
+        (a64.add(9, 9, 10), "add x9, x9, x10"), (a64.udiv(11, 9, 10), "udiv x11, x9, x10"),
+        (a64.msub(12, 11, 10, 9), "msub x12, x11, x10, x9"),
+        (a64.stp(11, 12, 1), "stp x11, x12, [x1]"), (a64.str_x(31, 1), "str xzr, [x1]"),
+    ]
+    for word, text in cases:
+        insn = next(cs.disasm(word.to_bytes(4, "little"), 0x1000))
+        assert ("%s %s" % (insn.mnemonic, insn.op_str)).strip() == text
+
+
+def test_vdso_image_is_a_shared_object_with_the_linux_symbols():
+    """kernel/vdso.py: ET_DYN for AArch64 whose dynamic symbols, found
+    through DT_HASH and versioned LINUX_2.6.39 as libc looks them up, are
+    arm64 Linux's; the sigreturn trampoline is where sigtramp() says."""
+    import struct as st
+    from kernel import vdso
+    img, syms = vdso.vdso_image(False, 0)
+    assert img[:4] == b"\x7fELF" and st.unpack_from("<HH", img, 16) == (vdso.ET_DYN,
+                                                                          vdso.EM_AARCH64)
+    phoff, = st.unpack_from("<Q", img, 32)
+    phnum, = st.unpack_from("<H", img, 56)
+    phdrs = [vdso._PHDR.unpack_from(img, phoff + i * vdso._PHDR.size) for i in range(phnum)]
+    dyn_off = next(p[2] for p in phdrs if p[0] == vdso.PT_DYNAMIC)
+    dyn = {}
+    off = dyn_off
+    while True:
+        tag, val = vdso._DYN.unpack_from(img, off)
+        if tag == vdso.DT_NULL:
+            break
+        dyn[tag] = val
+        off += vdso._DYN.size
+    nbucket, nchain = st.unpack_from("<II", img, dyn[vdso.DT_HASH])
+    strtab = img[dyn[vdso.DT_STRTAB]:dyn[vdso.DT_STRTAB] + dyn[vdso.DT_STRSZ]]
+    found = {}
+    for i in range(1, nchain):
+        name_off, info, _, shndx, value, _ = vdso._SYM.unpack_from(
+            img, dyn[vdso.DT_SYMTAB] + i * vdso._SYM.size)
+        name = strtab[name_off:strtab.index(b"\0", name_off)].decode()
+        ver = st.unpack_from("<H", img, dyn[vdso.DT_VERSYM] + 2 * i)[0]
+        assert info == 0x12 and shndx != 0 and ver == vdso.VER_NDX_LINUX
+        found[name] = value
+    assert found == syms
+    assert set(found) == {"__kernel_rt_sigreturn", "__kernel_clock_gettime",
+                          "__kernel_gettimeofday", "__kernel_clock_getres"}
+    assert vdso.SIGTRAMP_OFFSET == found["__kernel_rt_sigreturn"]
+    assert vdso.elf_hash(b"LINUX_2.6.39") == 0x75FCB89
+
+
+@pytest.mark.parametrize("flags,calls", [((), False), (("--deterministic",), True)],
+                         ids=["vdso", "deterministic-syscalls"])
+def test_libc_reads_the_clock_through_the_vdso(libc, flags, calls, tmp_path):
+    """With the host clock, libc's clock_gettime never enters the kernel
+    (the vDSO reads CNTVCT_EL0); under --deterministic the vDSO falls back
+    to the system call.  sys_time's own raw calls are the only ones left."""
+    trace = tmp_path / "trace"
+    a = _emu(libc, "sysinfo", tmp_path, flags=tuple(flags) + ("--trace", "syscall",
+                                                             "--trace-file", str(trace)))
+    assert a.returncode == 0
+    assert (b"clock_gettime(" in trace.read_bytes()) == calls
