@@ -5,7 +5,6 @@ import errno
 import os
 import resource
 import struct
-import time
 
 from emu.arch import PAGE_SHIFT
 from kernel.fs.namei import s32
@@ -262,7 +261,8 @@ def sys_getrusage(task, who, usage):
 def sys_sysinfo(task, info):
     """kernel/sys.c: do_sysinfo() — RAM is the board's."""
     pages = task.kernel.pages
-    uptime = int(time.monotonic() - task.kernel.boot_time)
+    # get_monotonic_boottime(), rounded up to whole seconds: the board's clock.
+    uptime = -(-task.kernel.sched.clock_ns() // 1_000_000_000)
     data = struct.pack("<q3QQQQQQQHH4xQQI", uptime, 0, 0, 0,
                        pages.nr_pages << PAGE_SHIFT, pages.nr_free << PAGE_SHIFT, 0, 0, 0, 0,
                        1, 0, 0, 0, 1)
