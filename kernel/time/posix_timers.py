@@ -22,7 +22,9 @@ from kernel.time.timekeeping import (
     CLOCK_BOOTTIME_ALARM, CLOCK_REALTIME_ALARM, HRTIMER_CLOCKS, NSEC_PER_SEC, REALTIME_CLOCKS,
     clock_read, cpu_clock, ktime_get, real_to_mono, timespec_valid,
 )
-from kernel.uapi import NSIG, SIGALRM, TIMER_ABSTIME
+from kernel.uapi import (
+    CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID, NSIG, SIGALRM, TIMER_ABSTIME,
+)
 
 SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD, SIGEV_THREAD_ID = 0, 1, 2, 4
 SI_TIMER = -2
@@ -192,9 +194,10 @@ def sys_timer_create(task, clockid, sevp, created):
     clockid = s32(clockid)
     event = None
     if sevp:
-        event = _SIGEVENT.unpack(task.uaccess.copy_from_user(sevp, _SIGEVENT.size))
+        # The whole struct sigevent is copied (EFAULT if any of it is unreadable).
+        event = _SIGEVENT.unpack_from(task.uaccess.copy_from_user(sevp, SIGEVENT_SIZE))
     cpu = None
-    if clockid < 0 or clockid in (2, 3):
+    if clockid < 0 or clockid in (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID):
         cpu = cpu_clock(task, clockid)
         if cpu is None:
             return -errno.EINVAL
