@@ -146,11 +146,14 @@ def esr_describe(esr):
 INSN_CLREX = 0xD503305F         # CLREX #15: clear the local exclusive monitor
 INSN_MSR_MRS_MASK = 0xFFD00000
 INSN_MSR_MRS_BITS = 0xD5100000
+# SYS/SYSL (op0 = 0b01: cache and TLB maintenance, AT): trapped like MSR/MRS.
+INSN_SYS_MASK = 0xFFD80000
+INSN_SYS_BITS = 0xD5080000
 
 
 def esr_sys64_from_insn(insn):
-    """The ESR_EL1 of a trapped MSR/MRS instruction word."""
-    op0 = 2 | ((insn >> 19) & 1)
+    """The ESR_EL1 of a trapped MSR/MRS or SYS instruction word."""
+    op0 = (insn >> 19) & 3
     op1 = (insn >> 16) & 7
     crn = (insn >> 12) & 0xF
     crm = (insn >> 8) & 0xF
@@ -208,7 +211,12 @@ SVC_LINUX = 0
 SCTLR_EL1_UCI = 1 << 26         # EL0 may DC CVAU/CIVAC/CVAC and IC IVAU
 SCTLR_EL1_UCT = 1 << 15         # EL0 may read CTR_EL0
 SCTLR_EL1_DZE = 1 << 14         # EL0 may DC ZVA (DCZID_EL0.DZP reads 0)
-SCTLR_EL1_EL0_BITS = SCTLR_EL1_UCI | SCTLR_EL1_UCT | SCTLR_EL1_DZE
+# UCI stays clear: cache maintenance by VA traps to the kernel, which
+# emulates it as Linux does for CPUs with a cache erratum
+# (ARM64_WORKAROUND_CLEAN_CACHE, user_cache_maint_handler) — and drops
+# translated code on IC IVAU, which Unicorn misses when the code was written
+# through another mapping of the same page.
+SCTLR_EL1_EL0_BITS = SCTLR_EL1_UCT | SCTLR_EL1_DZE
 CNTKCTL_EL0PCTEN = 1 << 0       # EL0 may read CNTPCT_EL0 (Linux: never)
 CNTKCTL_EL0VCTEN = 1 << 1       # EL0 may read CNTVCT_EL0 (and CNTFRQ_EL0)
 
@@ -218,6 +226,10 @@ SYSREG_CNTKCTL_EL1 = (3, 0, 14, 1, 0)
 SYSREG_CNTVOFF_EL2 = (3, 4, 14, 0, 3)
 SYSREG_CNTFRQ_EL0 = (3, 3, 14, 0, 0)
 SYSREG_CNTVCT_EL0 = (3, 3, 14, 0, 2)
+# Cache maintenance EL0 may do (SYS #3, C7, Cm, #1, Xt): (CRm, name).
+SYS_OP0_SYS, SYS_OP1_EL0, SYS_CRN_CACHE, SYS_OP2_BY_VA = 1, 3, 7, 1
+CRM_IC_IVAU, CRM_DC_CVAC, CRM_DC_CVAU, CRM_DC_CIVAC = 5, 10, 11, 14
+USER_CACHE_MAINT_CRM = (CRM_IC_IVAU, CRM_DC_CVAC, CRM_DC_CVAU, CRM_DC_CIVAC)
 
 # The generic timer's counter: Unicorn (QEMU) counts the host's
 # CLOCK_MONOTONIC in steps of 16 ns (GTIMER_SCALE), i.e. at 62.5 MHz, and

@@ -27,7 +27,8 @@ from unicorn.unicorn_py3.unicorn import (
 
 from emu.arch import (
     CNTKCTL_EL0VCTEN, CPACR_FPEN_NONE, EC_BRK64, EC_IABT_LOW, EC_SVC64, EC_UNKNOWN, ESR_EC_SHIFT, ESR_IL,
-    INSN_CLREX, INSN_MSR_MRS_BITS, INSN_MSR_MRS_MASK, MIDR_CORTEX_A53, MPIDR_U_BIT_RES1, PAGE_MASK, PAGE_SIZE,
+    INSN_CLREX, INSN_MSR_MRS_BITS, INSN_MSR_MRS_MASK, INSN_SYS_BITS, INSN_SYS_MASK,
+    MIDR_CORTEX_A53, MPIDR_U_BIT_RES1, PAGE_MASK, PAGE_SIZE,
     PSTATE_EL0T, PSTATE_MODE_MASK, PSTATE_NZCV_MASK, SCTLR_EL1_EL0_BITS, SVC_LINUX,
     SYSREG_CNTKCTL_EL1, SYSREG_CNTVOFF_EL2, SYSREG_SCTLR_EL1, esr_sys64_from_insn,
 )
@@ -246,10 +247,11 @@ class Core:
             self._elr_el1 = None
             self.esr_el1 = (ec << ESR_EC_SHIFT) | ESR_IL | (SVC_LINUX if ec == EC_SVC64 else 0)
             if ec == EC_UNKNOWN:
-                # QEMU raises UDEF for an MRS/MSR that EL0 may not execute;
-                # the A53 reports those as a trapped system-register access.
+                # QEMU raises UDEF for an MRS/MSR/SYS that EL0 may not execute;
+                # the A53 reports those as a trapped system instruction.
                 insn = self.fetch_insn(self.elr_el1)
-                if insn is not None and insn & INSN_MSR_MRS_MASK == INSN_MSR_MRS_BITS:
+                if insn is not None and (insn & INSN_MSR_MRS_MASK == INSN_MSR_MRS_BITS
+                                         or insn & INSN_SYS_MASK == INSN_SYS_BITS):
                     self.esr_el1 = esr_sys64_from_insn(insn)
             self.vbar.el0_sync(self)
         except BaseException as e:      # noqa: B036 -- a hook must not unwind into C

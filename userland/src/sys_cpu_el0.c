@@ -151,6 +151,23 @@ static void check_jit(void)
         if (((jit_fn)(rwx + 4 * (i % 8)))() != (int)i) ok = 0;
     }
     CHECK(ok, "RWX page rewritten in place 200 times: each run sees the new code");
+    /* Two views of one page (a file mapped shared twice): code written
+     * through the RW view runs through the RX view. */
+    int fd = open("jit.tmp", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    unlink("jit.tmp");
+    ok = fd >= 0 && ftruncate(fd, PAGE) == 0;
+    uint32_t *wview = ok ? mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
+    uint32_t *xview = ok ? mmap(NULL, PAGE, PROT_READ | PROT_EXEC, MAP_SHARED, fd, 0) : MAP_FAILED;
+    ok = wview != MAP_FAILED && xview != MAP_FAILED;
+    for (i = 0; i < 50 && ok; i++) {
+        emit_return(wview, 1000 + i);
+        __builtin___clear_cache((char *)xview, (char *)(xview + 2));
+        if (((jit_fn)xview)() != (int)(1000 + i)) ok = 0;
+    }
+    CHECK(ok, "a shared page written through an RW view runs through an RX view, 50 times");
+    if (wview != MAP_FAILED) munmap(wview, PAGE);
+    if (xview != MAP_FAILED) munmap(xview, PAGE);
+    if (fd >= 0) close(fd);
     munmap(rw, PAGE);
     munmap(rwx, PAGE);
 }
@@ -209,6 +226,8 @@ static void do_ldadd(void)
 }
 static void do_dc_cvap(void) { __asm__ volatile("mov x0, %0\n\t.inst 0xd50b7c20" :: "r"(scratch) : "x0", "memory"); }
 
+static void do_dc_civac_unmapped(void) { __asm__ volatile("dc civac, %0" :: "r"(8UL) : "memory"); }
+
 static void check_a53(void)
 {
     printf("Cortex-A53 r0p4 under Linux 4.14:\n");
@@ -235,6 +254,8 @@ static void check_a53(void)
     CHECK(trapped(read_pmccntr) == SIGILL, "PMCCNTR_EL0 is SIGILL (PMUSERENR_EL0 clear)");
     CHECK(trapped(do_ldadd) == SIGILL && trap_code == ILL_ILLOPC, "LDADD (ARMv8.1 LSE) is SIGILL");
     CHECK(trapped(do_dc_cvap) == SIGILL, "DC CVAP (ARMv8.2) is SIGILL");
+    CHECK(trapped(do_dc_civac_unmapped) == SIGSEGV && trap_code == SEGV_MAPERR,
+          "DC CIVAC of an unmapped address is SIGSEGV (SEGV_MAPERR)");
 }
 
 int main(int argc, char **argv)
