@@ -35,6 +35,15 @@ def _pack(value_ns, interval_ns):
     return _ITIMERVAL.pack(*_ns_to_timeval(interval_ns), *_ns_to_timeval(value_ns))
 
 
+def group_target(leader):
+    """Who takes a process-directed signal: the leader, or while it is a
+    zombie (it called pthread_exit) any live thread of the group — Linux
+    queues on the shared pending set either way."""
+    if leader.exit_state is None:
+        return leader
+    return next((t for t in leader.thread_group if t.exit_state is None), leader)
+
+
 def it_real_fn(leader):
     """it_real_fn(): ITIMER_REAL expired — SIGALRM to the process, re-armed
     by its interval (hrtimer_forward: later expiries that were missed are
@@ -42,7 +51,7 @@ def it_real_fn(leader):
     signal = leader.signal
 
     def fire(now):
-        send_signal(leader, SigInfo(SIGALRM, SI_KERNEL), group=True)
+        send_signal(group_target(leader), SigInfo(SIGALRM, SI_KERNEL), group=True)
         incr = signal.it_real_incr
         if not incr:
             return None
@@ -112,7 +121,8 @@ def account_cpu_time(task, seconds):
         entry = signal.it[which]
         entry[0] -= ns
         if entry[0] <= 0:
-            send_signal(task.group_leader, SigInfo(_CPU_SIGNAL[which], SI_KERNEL), group=True)
+            send_signal(group_target(task.group_leader), SigInfo(_CPU_SIGNAL[which], SI_KERNEL),
+                        group=True)
             if entry[1]:
                 entry[0] += entry[1] * (-entry[0] // entry[1] + 1)
             else:

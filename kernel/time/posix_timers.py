@@ -17,7 +17,7 @@ from kernel.fs.namei import s32
 from kernel.signal import SigInfo, send_signal
 from kernel.syscalls.table import syscall
 from kernel.time.hrtimer import HrTimer
-from kernel.time.itimer import update_cpu_timers
+from kernel.time.itimer import group_target, update_cpu_timers
 from kernel.time.timekeeping import (
     CLOCK_BOOTTIME_ALARM, CLOCK_REALTIME_ALARM, HRTIMER_CLOCKS, NSEC_PER_SEC, REALTIME_CLOCKS,
     clock_read, cpu_clock, ktime_get, real_to_mono, timespec_valid,
@@ -91,8 +91,11 @@ class PosixTimer:
             self.overrun += missed + 1
             return
         self.overrun = missed
-        if self.target.exit_state is None:
-            send_signal(self.target, self.sigq, group=not self.notify & SIGEV_THREAD_ID)
+        if self.notify & SIGEV_THREAD_ID:
+            if self.target.exit_state is None:
+                send_signal(self.target, self.sigq)
+        else:
+            send_signal(group_target(self.target), self.sigq, group=True)
 
     def _fire(self, now):
         """posix_timer_fn(): an hrtimer expiry; a periodic timer goes on."""

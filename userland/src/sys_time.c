@@ -30,6 +30,7 @@
 #include <sys/time.h>
 #include <sys/timerfd.h>
 #include <sys/times.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #ifndef sigev_notify_thread_id
@@ -280,6 +281,8 @@ static void check_nanosleep(void)
           "an ignored SIGALRM does not interrupt nanosleep");
 }
 
+static void check_alarm_without_main_thread(void);
+
 static void check_itimers(void)
 {
     struct itimerval it, old;
@@ -335,6 +338,37 @@ static void check_itimers(void)
     CHECK(old.it_value.tv_usec > 300000 || old.it_value.tv_sec > 0, "sleeping does not use up ITIMER_VIRTUAL");
     it = (struct itimerval){{0, 0}, {0, 0}};
     setitimer(ITIMER_VIRTUAL, &it, NULL);
+    check_alarm_without_main_thread();
+}
+
+/* A process whose main thread has gone (pthread_exit) still gets its SIGALRM. */
+static void *alarm_waiter(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 5000 && !got_alrm; i++) {
+        struct timespec ts = {0, MS};
+        nanosleep(&ts, NULL);
+    }
+    _exit(got_alrm ? 42 : 1);
+}
+
+static void check_alarm_without_main_thread(void)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        pthread_t th;
+        got_alrm = 0;
+        handle(SIGALRM, SA_RESTART);
+        pthread_create(&th, NULL, alarm_waiter, NULL);
+        struct itimerval it = {{0, 0}, {0, 50000}};
+        setitimer(ITIMER_REAL, &it, NULL);
+        pthread_exit(NULL);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 42,
+          "SIGALRM reaches a process whose main thread has exited");
 }
 
 static pid_t thread_tid;
