@@ -295,3 +295,16 @@ def test_libc_reads_the_clock_through_the_vdso(libc, flags, calls, tmp_path):
                                                              "--trace-file", str(trace)))
     assert a.returncode == 0
     assert (b"clock_gettime(" in trace.read_bytes()) == calls
+
+
+def test_coreutils_timeout_kills_a_sleep(debian_arm64_root, tmp_path):
+    """Debian's `timeout` (timer_create + SIGALRM, then SIGTERM to its child)
+    ends a 30 s sleep after 0.3 s with status 124, as on Linux."""
+    import time
+    root = debian_arm64_root
+    t0 = time.monotonic()
+    a = run_a53emu(["-L", root, root / "usr/bin/timeout", "0.3", root / "bin/sleep", "30"],
+                   cwd=tmp_path, env=clean_env(), timeout=TIMEOUT)
+    assert a.returncode == 124, a.stderr.decode(errors="replace")
+    assert time.monotonic() - t0 < 20
+    assert a.stdout == a.stderr == b""
