@@ -19,6 +19,7 @@ where qemu's A53 is not an A53 (QEMU_DIFFERS, QEMU_A53_DIFFERS).
 """
 
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -301,7 +302,7 @@ def test_coreutils_timeout_kills_a_sleep(debian_arm64_root, tmp_path):
     """Debian's `timeout` (timer_create + SIGALRM, then SIGTERM to its child)
     ends a 30 s sleep after 0.3 s with status 124, as on Linux."""
     import time
-    root = debian_arm64_root
+    root = Path(debian_arm64_root)
     t0 = time.monotonic()
     a = run_a53emu(["-L", root, root / "usr/bin/timeout", "0.3", root / "bin/sleep", "30"],
                    cwd=tmp_path, env=clean_env(), timeout=TIMEOUT)
