@@ -188,3 +188,53 @@ def sys_clock_nanosleep(task, clockid, flags, req, rem):
     if ns is None:
         return -errno.EINVAL
     return _do_nanosleep(task, ns if absolute else now_fn() + ns, rem, restart, now_fn)
+
+
+# kernel/time/ntp.c: the board runs no NTP, so the clock is what it was at
+# boot: unsynchronised (STA_UNSYNC, so TIME_ERROR), the initial maximum and
+# estimated errors, no frequency correction.
+_TIMEX = struct.Struct("<I4xqqqqi4xqqq16sqqqi4xqqqqqi44x")
+ADJ_OFFSET_READONLY, ADJ_ADJTIME = 0x2000, 0x8000
+STA_UNSYNC = 0x0040
+TIME_ERROR = 5
+NTP_PHASE_LIMIT_US = 16_000_000             # NTP_PHASE_LIMIT: (MAXPHASE / NSEC_PER_USEC) << 5
+NTP_TIME_CONSTANT = 2
+NTP_PRECISION = 1
+NTP_TOLERANCE = 500 << 16                   # MAXFREQ_SCALED / PPM_SCALE: 500 ppm, scaled
+TICK_USEC = (USEC_PER_SEC + USER_HZ // 2) // USER_HZ
+
+
+def do_adjtimex(task, addr):
+    """do_adjtimex(): read struct timex (EFAULT), refuse any change without
+    CAP_SYS_TIME (EPERM; ADJ_OFFSET_SS_READ only reads), write the clock's
+    state back and return TIME_ERROR (the board's clock is not synchronised)."""
+    raw = task.uaccess.copy_from_user(addr, _TIMEX.size)
+    modes = _TIMEX.unpack(raw)[0]
+    if modes & ADJ_ADJTIME:
+        if not modes & ADJ_OFFSET_READONLY:
+            return -errno.EPERM
+    elif modes:
+        return -errno.EPERM
+    sec, nsec = divmod(ktime_get_real(task.kernel), NSEC_PER_SEC)
+    task.uaccess.copy_to_user(addr, _TIMEX.pack(
+        modes, 0, 0, NTP_PHASE_LIMIT_US, NTP_PHASE_LIMIT_US, STA_UNSYNC, NTP_TIME_CONSTANT,
+        NTP_PRECISION, NTP_TOLERANCE, TIMEVAL.pack(sec, nsec // NSEC_PER_USEC), TICK_USEC,
+        0, 0, 0, 0, 0, 0, 0, 0, 0))
+    return TIME_ERROR
+
+
+@syscall("adjtimex", "p")
+def sys_adjtimex(task, txc):
+    return do_adjtimex(task, txc)
+
+
+@syscall("clock_adjtime", "clock p")
+def sys_clock_adjtime(task, clockid, txc):
+    """clock_adjtime(): only CLOCK_REALTIME has clock_adj; other known
+    clocks are EOPNOTSUPP, unknown ones EINVAL."""
+    clockid = s32(clockid)
+    if clock_read(task, clockid) is None:
+        return -errno.EINVAL
+    if clockid != CLOCK_REALTIME:
+        return -errno.EOPNOTSUPP
+    return do_adjtimex(task, txc)

@@ -30,6 +30,7 @@
 #include <sys/time.h>
 #include <sys/timerfd.h>
 #include <sys/times.h>
+#include <sys/timex.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -218,6 +219,26 @@ static void check_settime(void)
     CHECK(SYSERR(SYS_settimeofday, &tv, NULL) == EPERM, "settimeofday: EPERM");
     struct timeval badtv = {0, 1000000};
     CHECK(SYSERR(SYS_settimeofday, &badtv, NULL) == EINVAL, "settimeofday with tv_usec = 1e6: EINVAL");
+
+    /* adjtimex: reading is allowed; the answer's state depends on whether
+     * the machine runs NTP, so only its shape is checked. */
+    struct timex tx;
+    memset(&tx, 0, sizeof tx);
+    int state = adjtimex(&tx);
+    CHECK(state >= TIME_OK && state <= TIME_ERROR, "adjtimex(modes 0) returns a clock state");
+    CHECK(tx.tick * 100 >= 900000 && tx.tick * 100 <= 1100000, "... and a tick of USER_HZ (within 10%%)");
+    CHECK(llabs(tx.time.tv_sec * NS_PER_S + tx.time.tv_usec * 1000LL - now_ns(CLOCK_REALTIME)) < NS_PER_S,
+          "... and the time");
+    memset(&tx, 0, sizeof tx);
+    tx.modes = ADJ_FREQUENCY;
+    CHECK(SYSERR(SYS_adjtimex, &tx) == EPERM, "adjtimex(ADJ_FREQUENCY): EPERM");
+    tx.modes = ADJ_OFFSET_SS_READ;
+    CHECK(syscall(SYS_adjtimex, &tx) >= 0, "adjtimex(ADJ_OFFSET_SS_READ) only reads: allowed");
+    CHECK(SYSERR(SYS_adjtimex, BAD_PTR) == EFAULT, "adjtimex at a bad pointer: EFAULT");
+    memset(&tx, 0, sizeof tx);
+    CHECK(syscall(SYS_clock_adjtime, CLOCK_REALTIME, &tx) >= 0, "clock_adjtime(CLOCK_REALTIME) reads");
+    CHECK(SYSERR(SYS_clock_adjtime, CLOCK_MONOTONIC, &tx) == EOPNOTSUPP, "clock_adjtime(CLOCK_MONOTONIC): EOPNOTSUPP");
+    CHECK(SYSERR(SYS_clock_adjtime, 1000, &tx) == EINVAL, "clock_adjtime(unknown clock): EINVAL");
 }
 
 static void check_nanosleep(void)
