@@ -146,11 +146,14 @@ def esr_describe(esr):
 INSN_CLREX = 0xD503305F         # CLREX #15: clear the local exclusive monitor
 INSN_MSR_MRS_MASK = 0xFFD00000
 INSN_MSR_MRS_BITS = 0xD5100000
+# SYS/SYSL (op0 = 0b01: cache and TLB maintenance, AT): trapped like MSR/MRS.
+INSN_SYS_MASK = 0xFFD80000
+INSN_SYS_BITS = 0xD5080000
 
 
 def esr_sys64_from_insn(insn):
-    """The ESR_EL1 of a trapped MSR/MRS instruction word."""
-    op0 = 2 | ((insn >> 19) & 1)
+    """The ESR_EL1 of a trapped MSR/MRS or SYS instruction word."""
+    op0 = (insn >> 19) & 3
     op1 = (insn >> 16) & 7
     crn = (insn >> 12) & 0xF
     crm = (insn >> 8) & 0xF
@@ -199,3 +202,52 @@ PSTATE_NZCV_MASK = 0xF << 28
 
 # The SVC instruction number that asks Linux for a system call.
 SVC_LINUX = 0
+
+# ---------------------------------------------------------------------------
+# What EL0 may do without trapping, as Linux 4.14 configures it
+# (arch/arm64/include/asm/sysreg.h SCTLR_EL1_SET; drivers/clocksource/
+# arm_arch_timer.c arch_counter_set_user_access()).
+# ---------------------------------------------------------------------------
+SCTLR_EL1_UCI = 1 << 26         # EL0 may DC CVAU/CIVAC/CVAC and IC IVAU
+SCTLR_EL1_UCT = 1 << 15         # EL0 may read CTR_EL0
+SCTLR_EL1_DZE = 1 << 14         # EL0 may DC ZVA (DCZID_EL0.DZP reads 0)
+# UCI stays clear: cache maintenance by VA traps to the kernel, which
+# emulates it as Linux does for CPUs with a cache erratum
+# (ARM64_WORKAROUND_CLEAN_CACHE, user_cache_maint_handler) — and drops
+# translated code on IC IVAU, which Unicorn misses when the code was written
+# through another mapping of the same page.
+SCTLR_EL1_EL0_BITS = SCTLR_EL1_UCT | SCTLR_EL1_DZE
+CNTKCTL_EL0PCTEN = 1 << 0       # EL0 may read CNTPCT_EL0 (Linux: never)
+CNTKCTL_EL0VCTEN = 1 << 1       # EL0 may read CNTVCT_EL0 (and CNTFRQ_EL0)
+
+# System registers as (op0, op1, CRn, CRm, op2), the order of MRS/MSR.
+SYSREG_SCTLR_EL1 = (3, 0, 1, 0, 0)
+SYSREG_CNTKCTL_EL1 = (3, 0, 14, 1, 0)
+SYSREG_CNTVOFF_EL2 = (3, 4, 14, 0, 3)
+SYSREG_CNTFRQ_EL0 = (3, 3, 14, 0, 0)
+SYSREG_CNTVCT_EL0 = (3, 3, 14, 0, 2)
+# Cache maintenance EL0 may do (SYS #3, C7, Cm, #1, Xt): (CRm, name).
+SYS_OP0_SYS, SYS_OP1_EL0, SYS_CRN_CACHE, SYS_OP2_BY_VA = 1, 3, 7, 1
+CRM_IC_IVAU, CRM_DC_CVAC, CRM_DC_CVAU, CRM_DC_CIVAC = 5, 10, 11, 14
+USER_CACHE_MAINT_CRM = (CRM_IC_IVAU, CRM_DC_CVAC, CRM_DC_CVAU, CRM_DC_CIVAC)
+
+# The generic timer's counter: Unicorn (QEMU) counts the host's
+# CLOCK_MONOTONIC in steps of 16 ns (GTIMER_SCALE), i.e. at 62.5 MHz, and
+# CNTFRQ_EL0 says so.  CNTVCT_EL0 = CNTPCT_EL0 - CNTVOFF_EL2.
+CNTFRQ_HZ = 62_500_000
+NSEC_PER_CNT = 1_000_000_000 // CNTFRQ_HZ
+
+# The ID registers emulate_mrs() answers (arch/arm64/kernel/cpufeature.c,
+# 4.14): op0=3 op1=0 CRn=0 and CRm 0 or 4-7.  With CRm=0 only MIDR_EL1,
+# MPIDR_EL1 (SYS_MPIDR_SAFE_VAL: just the RES1 bit, no affinity) and
+# REVIDR_EL1 (IMPLEMENTATION DEFINED: 0); anything else there is SIGILL.
+# CRm 4-7: the sanitised value, arm64_ftr_reg_user_value(): visible fields
+# as the CPU has them, hidden fields at their safe value, untracked
+# registers 0.  For an A53 with the crypto extension:
+ID_AA64DFR0_USER = 0x6                      # hidden DebugVer at its safe value 6 (v8)
+ID_AA64MMFR0_USER = 0xFF000000              # hidden TGran4/TGran64 safe value 0xf (NI)
+MPIDR_SAFE_VAL = 1 << 31
+ID_REG_CRM_MIN, ID_REG_CRM_MAX = 4, 7
+# (CRm, op2) -> value for the tracked registers of CRm 4-7.
+ID_REGS_USER = {(4, 0): ID_AA64PFR0_CORTEX_A53, (5, 0): ID_AA64DFR0_USER,
+                (6, 0): ID_AA64ISAR0_CORTEX_A53, (7, 0): ID_AA64MMFR0_USER}

@@ -30,9 +30,11 @@ from unicorn.unicorn_py3.unicorn import (
 )
 
 from emu.arch import (
-    CPACR_FPEN_NONE, EC_BRK64, EC_IABT_LOW, EC_SVC64, EC_UNKNOWN, ESR_EC_SHIFT, ESR_IL,
-    INSN_CLREX, INSN_MSR_MRS_BITS, INSN_MSR_MRS_MASK, MIDR_CORTEX_A53, MPIDR_U_BIT_RES1, PAGE_MASK, PAGE_SIZE,
-    PSTATE_EL0T, PSTATE_MODE_MASK, PSTATE_NZCV_MASK, SVC_LINUX, esr_sys64_from_insn,
+    CNTKCTL_EL0VCTEN, CPACR_FPEN_NONE, EC_BRK64, EC_IABT_LOW, EC_SVC64, EC_UNKNOWN, ESR_EC_SHIFT, ESR_IL,
+    INSN_CLREX, INSN_MSR_MRS_BITS, INSN_MSR_MRS_MASK, INSN_SYS_BITS, INSN_SYS_MASK,
+    MIDR_CORTEX_A53, MPIDR_U_BIT_RES1, PAGE_MASK, PAGE_SIZE,
+    PSTATE_EL0T, PSTATE_MODE_MASK, PSTATE_NZCV_MASK, SCTLR_EL1_EL0_BITS, SVC_LINUX,
+    SYSREG_CNTKCTL_EL1, SYSREG_CNTVOFF_EL2, SYSREG_SCTLR_EL1, esr_sys64_from_insn,
 )
 
 # Unicorn's register ids of X0..X30, SP, PC in architectural order.
@@ -238,14 +240,31 @@ class Core:
     def _enter_el0(self):
         """Drop to EL0t with FP/SIMD enabled, then rebuild QEMU's cached flags.
 
+        SCTLR_EL1 lets EL0 read CTR_EL0, zero blocks with DC ZVA and clean
+        or invalidate caches by VA, and CNTKCTL_EL1 lets it read the
+        virtual counter, as Linux sets them (cpu_setup: SCTLR_EL1_SET;
+        arch_counter_set_user_access()): all of these then run natively.
         Writing PSTATE/CPACR does not refresh QEMU's hflags; a following
         CP-register write does (measured, see DESIGN.md).
         """
         uc = self.uc
         uc.reg_write(A.UC_ARM64_REG_CPACR_EL1, CPACR_FPEN_NONE)
+        uc.cpr_write(*SYSREG_SCTLR_EL1, uc.cpr_read(*SYSREG_SCTLR_EL1) | SCTLR_EL1_EL0_BITS)
+        uc.cpr_write(*SYSREG_CNTKCTL_EL1, CNTKCTL_EL0VCTEN)
         pstate = uc.reg_read(A.UC_ARM64_REG_PSTATE)
         uc.reg_write(A.UC_ARM64_REG_PSTATE, (pstate & ~PSTATE_MODE_MASK) | PSTATE_EL0T)
         uc.cpr_write(3, 0, 13, 0, 4, 0)     # TPIDR_EL1 (unused by EL0): rebuilds hflags
+
+    def set_counter(self, el0_readable, offset):
+        """The generic timer as EL0 sees it: CNTVOFF_EL2 = offset (counter
+        ticks subtracted from the physical count, so the virtual count starts
+        when the board boots), and whether EL0 reads CNTVCT_EL0/CNTFRQ_EL0
+        itself (CNTKCTL_EL1.EL0VCTEN) or traps to the kernel, which then
+        answers from its own clock (--deterministic)."""
+        uc = self.uc
+        uc.cpr_write(*SYSREG_CNTVOFF_EL2, offset)
+        uc.cpr_write(*SYSREG_CNTKCTL_EL1, CNTKCTL_EL0VCTEN if el0_readable else 0)
+        uc.cpr_write(3, 0, 13, 0, 4, 0)     # TPIDR_EL1: rebuilds hflags (see _enter_el0)
 
     def _hook(self, kind, cfunc, begin=1, end=0):
         """Install a hook (on [begin, end], or everywhere); returns its handle."""
@@ -347,10 +366,11 @@ class Core:
             self._elr_el1 = None
             self.esr_el1 = (ec << ESR_EC_SHIFT) | ESR_IL | (SVC_LINUX if ec == EC_SVC64 else 0)
             if ec == EC_UNKNOWN:
-                # QEMU raises UDEF for an MRS/MSR that EL0 may not execute;
-                # the A53 reports those as a trapped system-register access.
+                # QEMU raises UDEF for an MRS/MSR/SYS that EL0 may not execute;
+                # the A53 reports those as a trapped system instruction.
                 insn = self.fetch_insn(self.elr_el1)
-                if insn is not None and insn & INSN_MSR_MRS_MASK == INSN_MSR_MRS_BITS:
+                if insn is not None and (insn & INSN_MSR_MRS_MASK == INSN_MSR_MRS_BITS
+                                         or insn & INSN_SYS_MASK == INSN_SYS_BITS):
                     self.esr_el1 = esr_sys64_from_insn(insn)
             self.vbar.el0_sync(self)
         except BaseException as e:      # noqa: B036 -- a hook must not unwind into C

@@ -28,14 +28,11 @@ from kernel.mm.mmap import (
 from kernel.uapi import (
     AT_BASE, AT_CLKTCK, AT_EGID, AT_ENTRY, AT_EUID, AT_EXECFN, AT_FLAGS, AT_GID,
     AT_HWCAP, AT_HWCAP2, AT_NULL, AT_PAGESZ, AT_PHDR, AT_PHENT, AT_PHNUM,
-    AT_PLATFORM, AT_RANDOM, AT_SECURE, AT_UID, MAP_FIXED, MAP_PRIVATE, O_RDONLY,
-    PROT_EXEC, PROT_READ, PROT_WRITE, RLIMIT_STACK,
+    AT_PLATFORM, AT_RANDOM, AT_SECURE, AT_SYSINFO_EHDR, AT_UID, EM_AARCH64, ET_DYN, ET_EXEC,
+    MAP_FIXED, MAP_PRIVATE, O_RDONLY, PF_R, PF_W, PF_X, PROT_EXEC, PROT_READ, PROT_WRITE,
+    RLIMIT_STACK,
 )
 
-EM_AARCH64 = 183
-ET_EXEC, ET_DYN = 2, 3
-PT_LOAD, PT_INTERP = 1, 3
-PF_X, PF_W, PF_R = 1, 2, 4
 ELF_PLATFORM = b"aarch64"
 CLOCKS_PER_SEC = 100
 STACK_EXPAND = 128 << 10        # setup_arg_pages(): room to grow before the first fault
@@ -301,7 +298,9 @@ def load_elf_binary(kernel, task, path, argv, envp, execfn=None, cred=None, secu
         if err:
             raise ExecError(126, "cannot map the vDSO (%d)" % err)
         cred = cred or task.cred        # the credentials the new program will run with
-        auxv = [(AT_HWCAP, HWCAP_CORTEX_A53), (AT_PAGESZ, PAGE_SIZE), (AT_CLKTCK, CLOCKS_PER_SEC),
+        # ARCH_DLINFO first: where the vDSO is (AT_SYSINFO_EHDR).
+        auxv = [(AT_SYSINFO_EHDR, mm.vdso_base), (AT_HWCAP, HWCAP_CORTEX_A53), (AT_PAGESZ, PAGE_SIZE),
+                (AT_CLKTCK, CLOCKS_PER_SEC),
                 (AT_PHDR, ext["load_addr"] + header["phoff"]), (AT_PHENT, header["phentsize"]),
                 (AT_PHNUM, header["phnum"]), (AT_BASE, interp_base), (AT_FLAGS, 0),
                 (AT_ENTRY, entry), (AT_UID, cred.uid), (AT_EUID, cred.euid), (AT_GID, cred.gid),

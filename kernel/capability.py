@@ -15,8 +15,8 @@ import errno
 import struct
 
 from kernel.cred import CAP_FULL_SET, CAP_SETPCAP, capable, commit_creds, prepare_creds
-from kernel.fs.namei import s32
 from kernel.syscalls.table import syscall
+from kernel.uaccess import s32
 
 _LINUX_CAPABILITY_VERSION_1 = 0x19980330
 _LINUX_CAPABILITY_VERSION_2 = 0x20071026

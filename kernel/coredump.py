@@ -23,25 +23,21 @@ import struct
 
 from emu.arch import PAGE_SIZE
 from emu.cpu import CTX_FPCR, CTX_FPSR, CTX_NZCV, CTX_PC, CTX_SP, CTX_TPIDR
-from kernel.binfmt_elf import EM_AARCH64, PF_R, PF_W, PF_X, PT_LOAD
 from kernel.mm.mm import VM_DONTDUMP, VM_EXEC, VM_IO, VM_READ, VM_SHARED, VM_WRITE
-from kernel.uapi import RLIMIT_CORE
+from kernel.uapi import (
+    EM_AARCH64, ET_CORE, NT_ARM_TLS, NT_AUXV, NT_FILE, NT_PRFPREG, NT_PRPSINFO, NT_PRSTATUS,
+    NT_SIGINFO, PF_R, PF_W, PF_X, PT_LOAD, PT_NOTE, RLIMIT_CORE,
+)
 
 CORE_NAME = b"core"
 # The wait-status bit of a dumped core (WCOREDUMP).
 WCOREFLAG = 0x80
 
-ET_CORE = 4
-PT_NOTE = 4
 EV_CURRENT = 1
 ELF_IDENT = b"\x7fELF\x02\x01\x01".ljust(16, b"\0")    # 64-bit, little-endian, SysV
 EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
 PHDR = struct.Struct("<IIQQQQQQ")
 
-# include/uapi/linux/elf.h: note types.
-NT_PRSTATUS, NT_PRFPREG, NT_PRPSINFO, NT_AUXV = 1, 2, 3, 6
-NT_SIGINFO, NT_FILE = 0x53494749, 0x46494C45
-NT_ARM_TLS = 0x401
 NOTE_NAME = b"CORE"
 NOTE_NAME_LINUX = b"LINUX"      # the arch regsets beyond the classic two
 

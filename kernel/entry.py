@@ -6,13 +6,33 @@ system-call table, aborts to do_mem_abort(), anything else to bad_el0_sync.
 """
 
 from emu.arch import (
-    EC_BRK64, EC_DABT_LOW, EC_IABT_LOW, EC_SVC64, EC_SYS64, ESR_EC_SHIFT,
-    ID_AA64ISAR0_CORTEX_A53, ID_AA64PFR0_CORTEX_A53, TBI_ADDR_MASK, esr_describe,
-    sys64_decode,
+    CNTFRQ_HZ, EC_BRK64, EC_DABT_LOW, EC_IABT_LOW, EC_SVC64, EC_SYS64, ESR_EC_SHIFT,
+    ID_REG_CRM_MAX, ID_REG_CRM_MIN, ID_REGS_USER, MPIDR_SAFE_VAL, NSEC_PER_CNT,
+    CRM_IC_IVAU, SYS_CRN_CACHE, SYS_OP0_SYS, SYS_OP1_EL0, SYS_OP2_BY_VA, SYSREG_CNTFRQ_EL0,
+    SYSREG_CNTVCT_EL0, TBI_ADDR_MASK, USER_CACHE_MAINT_CRM, esr_describe, sys64_decode,
 )
 from kernel.mm.fault import VM_FAULT_OOM, do_page_fault, fault_signal
 from kernel.signal import force_sig_fault
-from kernel.uapi import ILL_ILLOPC, SIGILL, SIGTRAP, TRAP_BRKPT
+from kernel.mm.mmap import find_vma
+from kernel.uaccess import Efault
+from kernel.uapi import ILL_ILLOPC, SEGV_ACCERR, SEGV_MAPERR, SIGILL, SIGSEGV, SIGTRAP, TRAP_BRKPT
+
+
+# MIDR_EL1, MPIDR_EL1, REVIDR_EL1: the op2 values of CRm=0 emulate_id_reg() knows.
+_MIDR_OP2, _MPIDR_OP2, _REVIDR_OP2 = 0, 5, 6
+
+
+def emulate_sys_reg(core, op0, op1, crn, crm, op2):
+    """emulate_sys_reg(): the value EL0 reads from an ID register (op0=3,
+    op1=0, CRn=0, CRm 0 or 4-7), or None (SIGILL) for any other register
+    and for CRm=0 registers other than MIDR/MPIDR/REVIDR."""
+    if not (op0 == 3 and op1 == 0 and crn == 0
+            and (crm == 0 or ID_REG_CRM_MIN <= crm <= ID_REG_CRM_MAX)):
+        return None
+    if crm == 0:
+        return {_MIDR_OP2: core.midr_el1, _MPIDR_OP2: MPIDR_SAFE_VAL, _REVIDR_OP2: 0}.get(op2)
+    # Untracked registers are IMPLEMENTATION DEFINED or reserved: RAZ.
+    return ID_REGS_USER.get((crm, op2), 0)
 
 
 class Vectors:
@@ -57,17 +77,52 @@ class Vectors:
         force_sig_fault(task, sig, code, core.far_el1, esr_describe(esr), esr)
 
     def do_sysinstr(self, core):
-        """do_sysinstr() → emulate_mrs(): EL0 may read the CPU ID registers
-        (HWCAP_CPUID); Linux answers from its sanitised view and steps over
-        the instruction.  Anything else is SIGILL."""
+        """do_sysinstr(): a trapped MRS/MSR/SYS instruction.  The kernel's
+        sys64_hooks emulate reading the ID registers (emulate_mrs) and,
+        when EL0 may not read the counter itself (--deterministic here, a
+        timer erratum on hardware), CNTVCT_EL0 and CNTFRQ_EL0
+        (cntvct_read_handler, cntfrq_read_handler).  Anything else is
+        SIGILL.  The emulated instruction is stepped over."""
         op0, op1, crn, crm, op2, rt, is_read = sys64_decode(core.esr_el1)
-        if not (is_read and op0 == 3 and op1 == 0 and crn == 0 and (crm == 0 or crm >= 4)):
+        if (not is_read and op0 == SYS_OP0_SYS and op1 == SYS_OP1_EL0 and crn == SYS_CRN_CACHE
+                and crm in USER_CACHE_MAINT_CRM and op2 == SYS_OP2_BY_VA):
+            self.user_cache_maint(core, crm, rt)
+            return
+        value = None
+        if is_read:
+            reg = (op0, op1, crn, crm, op2)
+            if reg == SYSREG_CNTVCT_EL0:
+                value = self.kernel.sched.clock_ns() // NSEC_PER_CNT
+            elif reg == SYSREG_CNTFRQ_EL0:
+                value = CNTFRQ_HZ
+            else:
+                value = emulate_sys_reg(core, op0, op1, crn, crm, op2)
+        if value is None:
             self.bad_el0_sync(core, EC_SYS64)
             return
-        value = {(0, 0): core.midr_el1, (0, 5): core.mpidr_el1, (0, 6): 0,
-                 (4, 0): ID_AA64PFR0_CORTEX_A53, (6, 0): ID_AA64ISAR0_CORTEX_A53}.get((crm, op2), 0)
         if rt != 31:
             core.set_x(rt, value)
+        core.pc = core.elr_el1 + 4
+
+    def user_cache_maint(self, core, crm, rt):
+        """user_cache_maint_handler(): DC CVAU/CVAC/CIVAC or IC IVAU by VA,
+        done by the kernel on the user's address (a fault there is SIGSEGV,
+        arm64_notify_segfault).  The data caches are the host's and need
+        nothing; IC IVAU drops every core's translated code (it is broadcast
+        to the inner-shareable domain), since Unicorn keeps code it
+        translated when the page is rewritten through another mapping."""
+        task = core.current
+        addr = (core.x(rt) if rt != 31 else 0) & TBI_ADDR_MASK     # untagged_addr()
+        try:
+            task.uaccess.copy_from_user(addr, 1)
+        except Efault:
+            vma = find_vma(task.mm, addr)
+            code = SEGV_ACCERR if vma is not None and vma.vm_start <= addr else SEGV_MAPERR
+            force_sig_fault(task, SIGSEGV, code, addr, "cache maintenance at an unmapped address")
+            return
+        if crm == CRM_IC_IVAU:
+            for c in self.kernel.board.cores:
+                c.flush_code_cache()
         core.pc = core.elr_el1 + 4
 
     def bad_el0_sync(self, core, ec):

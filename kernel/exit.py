@@ -14,13 +14,14 @@ forget_original_parent() does when there is no subreaper.
 import errno
 import struct
 
-from kernel.fs.namei import s32
 from kernel.futex import exit_robust_list, futex_wake
 from kernel.sched.task import EXIT_ZOMBIE, TASK_DEAD, TASK_RUNNING, TASK_STOPPED
 from kernel.sched.wait import WouldBlock
 from kernel.signal import SA_NOCLDWAIT, SIG_IGN, SigInfo, send_signal
+from kernel.time.itimer import exit_itimers_real
+from kernel.time.posix_timers import exit_itimers
 from kernel.syscalls.table import NORETURN, syscall
-from kernel.uaccess import Efault
+from kernel.uaccess import Efault, s32
 from kernel.uapi import (
     CLD_CONTINUED, CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, P_ALL, P_PGID, P_PID,
     SIGCHLD, SIGKILL, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WSTOPPED, WUNTRACED,
@@ -96,6 +97,10 @@ def do_exit(task, code, death=None):
     sched.remove(task)
     for hook in kernel.exit_hooks:
         hook(task)
+    if task.signal.live == 1:
+        # The last thread: the group's timers stop (exit_itimers, __exit_signal).
+        exit_itimers(task.signal, kernel)
+        exit_itimers_real(task.signal, kernel)
     if task.mm is not None:
         mm_release(task)
         mmput(task.mm)

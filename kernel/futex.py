@@ -17,13 +17,13 @@ priority-inheritance futexes (FUTEX_*_PI return ENOSYS) and FUTEX_FD
 
 import errno
 import struct
-import time
 
 from emu.arch import PAGE_SHIFT
 from kernel.mm.mm import VM_SHARED
 from kernel.mm.mmap import find_vma
 from kernel.sched.wait import ERESTART_RESTARTBLOCK, ERESTARTSYS, WouldBlock
 from kernel.syscalls.table import syscall
+from kernel.time.timekeeping import ktime_get, ktime_get_real
 from kernel.uaccess import Efault
 from kernel.uapi import (
     FUTEX_BITSET_MATCH_ANY, FUTEX_CLOCK_REALTIME, FUTEX_CMD_MASK, FUTEX_CMP_REQUEUE,
@@ -98,8 +98,10 @@ def _deadline(task, timeout, op, flags):
     now = task.kernel.sched.clock()
     if op == FUTEX_WAIT:
         return now + value
-    host_now = time.time() if flags & FUTEX_CLOCK_REALTIME else time.monotonic()
-    return now + (value - host_now)
+    # The absolute time is on the guest's clock (kernel/time/timekeeping.py).
+    kernel = task.kernel
+    clock_now = ktime_get_real(kernel) if flags & FUTEX_CLOCK_REALTIME else ktime_get(kernel)
+    return now + (value - clock_now / 1e9)
 
 
 def futex_wait(task, uaddr, private, val, deadline, bitset):

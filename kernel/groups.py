@@ -8,8 +8,8 @@ import errno
 import struct
 
 from kernel.cred import CAP_SETGID, NGROUPS_MAX, capable, commit_creds, prepare_creds, uid_valid
-from kernel.fs.namei import s32
 from kernel.syscalls.table import syscall
+from kernel.uaccess import s32
 
 
 @syscall("getgroups", "d p")

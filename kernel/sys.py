@@ -29,7 +29,6 @@ from kernel.cred import (
     SECURE_ALL_LOCKS, SECURE_KEEP_CAPS, SECURE_NO_CAP_AMBIENT_RAISE, cap_task_fix_setuid,
     cap_valid, capable, commit_creds, issecure, prepare_creds, uid_valid, user_processes,
 )
-from kernel.fs.namei import s32
 from kernel.sched.syscalls import MAX_NICE, MIN_NICE, can_nice, nice_to_rlimit
 from kernel.signal import kill_info, send_signal
 from kernel.syscalls.table import syscall
@@ -37,6 +36,7 @@ from kernel.uapi import (
     NSIG, RLIM_INFINITY, RLIM_NLIMITS, RLIMIT_CPU, RLIMIT_FSIZE, RLIMIT_NOFILE, RLIMIT_NPROC,
     SIGXFSZ,
 )
+from kernel.uaccess import s32
 
 PR_SET_PDEATHSIG, PR_GET_PDEATHSIG = 1, 2
 PR_GET_DUMPABLE, PR_SET_DUMPABLE = 3, 4

@@ -9,7 +9,6 @@ protection-key calls of an architecture without keys (mm/mprotect.c).
 import errno
 import struct
 
-from kernel.fs.namei import s32
 from kernel.fs.proc import capable
 from kernel.syscalls.table import syscall
 from kernel.uapi import (
@@ -17,6 +16,7 @@ from kernel.uapi import (
     CLONE_NEWPID, CLONE_NEWUSER, CLONE_NEWUTS, CLONE_SIGHAND, CLONE_SYSVSEM, CLONE_THREAD,
     CLONE_VM,
 )
+from kernel.uaccess import s32
 
 CAP_SYS_ADMIN = 21
 CAP_SYSLOG = 34

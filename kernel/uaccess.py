@@ -126,3 +126,9 @@ class UserMemory:
             return None
         nul = data.find(b"\0")
         return data if nul < 0 else data[:nul]
+
+
+def s32(value):
+    """An int argument register (the low 32 bits, signed)."""
+    value &= 0xFFFFFFFF
+    return value - (1 << 32) if value & 0x80000000 else value

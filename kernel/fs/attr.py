@@ -24,9 +24,10 @@ import os
 import stat
 
 from kernel.cred import CAP_CHOWN, CAP_FOWNER, CAP_FSETID, INVALID_ID, capable, in_group_p
-from kernel.fs.namei import PathError, guest_absolute, host_path, path_call, s32, user_path
+from kernel.fs.namei import PathError, guest_absolute, host_path, path_call, user_path
 from kernel.syscalls.table import syscall
 from kernel.uapi import AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, O_PATH
+from kernel.uaccess import s32
 
 S_IALLUGO = 0o7777
 

@@ -18,13 +18,14 @@ from emu.cpu import initial_context
 from kernel.binfmt_elf import ExecError, load_elf_binary, open_exec_error
 from kernel.cred import commit_creds, prepare_exec_creds, user_processes
 from kernel.exit import complete_vfork_done, do_exit, mm_release, mmput, release_task
-from kernel.fs.namei import PathError, guest_absolute, host_path, s32, user_path
+from kernel.fs.namei import PathError, guest_absolute, host_path, user_path
 from kernel.fs.proc import proc_pid_task
 from kernel.mm.page_alloc import OutOfMemory
 from kernel.sched.task import EXIT_ZOMBIE, SigHand
 from kernel.signal import SIG_IGN
+from kernel.time.posix_timers import exit_itimers
 from kernel.syscalls.table import syscall
-from kernel.uaccess import Efault
+from kernel.uaccess import Efault, s32
 from kernel.uapi import AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, RLIMIT_NPROC, RLIMIT_STACK, SIGCHLD
 
 # include/uapi/linux/binfmts.h
@@ -222,6 +223,7 @@ def setup_new_exec(task, name, argv):
                             if act[0] == SIG_IGN})
     task.robust_list = (0, 0)
     task.clear_child_tid = 0
+    exit_itimers(task.signal, task.kernel)     # de_thread(): POSIX timers do not survive exec
     complete_vfork_done(task)
 
 

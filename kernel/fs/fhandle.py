@@ -16,10 +16,11 @@ import os
 import struct
 
 from kernel.cred import CAP_DAC_READ_SEARCH, capable
-from kernel.fs.namei import host_path, path_call, s32, user_path
+from kernel.fs.namei import host_path, path_call, user_path
 from kernel.fs.open import fdget_raw
 from kernel.syscalls.table import syscall
 from kernel.uapi import AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_FOLLOW
+from kernel.uaccess import s32
 
 MAX_HANDLE_SZ = 128
 _FILE_HANDLE_HEAD = struct.Struct("<Ii")        # handle_bytes, handle_type

@@ -22,6 +22,7 @@ class File:
     """struct file over a host descriptor (or a synthetic body)."""
 
     pseudo = None           # an open /proc or /sys entry (kernel/fs/proc.py PseudoOpen)
+    f_read = None           # f_op->read of a special file (timerfd): (task, count, block)
 
     def __init__(self, kernel, host_fd, path, flags, body=None):
         self.kernel = kernel

@@ -19,9 +19,9 @@ import errno
 import fcntl as host_fcntl
 
 from kernel.fs.open import fdget
-from kernel.fs.namei import s32
 from kernel.sched.wait import WaitQueue, WouldBlock
 from kernel.syscalls.table import syscall
+from kernel.uaccess import s32
 
 # include/uapi/asm-generic/fcntl.h
 LOCK_SH = 1

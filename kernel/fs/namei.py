@@ -14,6 +14,7 @@ import stat
 from kernel.cred import CAP_DAC_READ_SEARCH, CAP_MKNOD, capable
 from kernel.fs import hostcall
 from kernel.syscalls.table import syscall
+from kernel.uaccess import s32
 from kernel.uapi import AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_FOLLOW
 
 
@@ -23,12 +24,6 @@ class PathError(Exception):
     def __init__(self, err):
         super().__init__(err)
         self.err = err
-
-
-def s32(value):
-    """An int argument register (the low 32 bits, signed)."""
-    value &= 0xFFFFFFFF
-    return value - (1 << 32) if value & 0x80000000 else value
 
 
 def user_path(task, addr):

@@ -18,11 +18,12 @@ import stat
 
 from emu.arch import PAGE_SHIFT, PAGE_SIZE
 from kernel.fs import hostcall
-from kernel.fs.namei import host_path, path_call, s32, user_path
+from kernel.fs.namei import host_path, path_call, user_path
 from kernel.syscalls.table import syscall
 from kernel.uapi import (
     AT_FDCWD, O_ACCMODE, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, O_RDONLY, O_TMPFILE,
 )
+from kernel.uaccess import s32
 
 # include/uapi/asm-generic/fcntl.h: O_TMPFILE is __O_TMPFILE | O_DIRECTORY.
 __O_TMPFILE = O_TMPFILE & ~O_DIRECTORY

@@ -13,10 +13,10 @@ import errno
 import select
 import struct
 
-from kernel.fs.namei import s32
 from kernel.sched.wait import ERESTARTNOHAND, WouldBlock
 from kernel.syscalls.table import syscall
 from kernel.uapi import RLIMIT_NOFILE, SIGKILL, SIGSTOP
+from kernel.uaccess import s32
 
 _POLLFD = struct.Struct("<ihh")
 _TIMESPEC = struct.Struct("<qq")

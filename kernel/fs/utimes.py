@@ -9,10 +9,11 @@ import errno
 import struct
 
 from kernel.fs import hostcall
-from kernel.fs.namei import host_path, path_call, s32, user_path
+from kernel.fs.namei import host_path, path_call, user_path
 from kernel.fs.open import fdget
 from kernel.syscalls.table import syscall
 from kernel.uapi import AT_FDCWD, AT_SYMLINK_NOFOLLOW
+from kernel.uaccess import s32
 
 # include/uapi/linux/stat.h
 UTIME_NOW = (1 << 30) - 1

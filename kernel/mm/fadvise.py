@@ -11,8 +11,8 @@ import os
 import stat
 
 from kernel.fs.open import fdget, s64
-from kernel.fs.namei import s32
 from kernel.syscalls.table import syscall
+from kernel.uaccess import s32
 
 # include/uapi/linux/fadvise.h (arm64: DONTNEED 4, NOREUSE 5)
 POSIX_FADV_NORMAL = 0

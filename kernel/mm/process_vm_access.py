@@ -9,10 +9,9 @@ access check (mm_access(PTRACE_MODE_ATTACH_REALCREDS)) always passes.
 import errno
 import struct
 
-from kernel.fs.namei import s32
 from kernel.fs.proc import access_remote_vm
 from kernel.syscalls.table import syscall
-from kernel.uaccess import Efault
+from kernel.uaccess import Efault, s32
 
 UIO_MAXIOV = 1024
 _IOVEC = struct.Struct("<QQ")

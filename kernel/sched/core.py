@@ -25,9 +25,12 @@ import threading
 import time
 import traceback
 
+from emu.arch import NSEC_PER_CNT
 from emu.cpu import CoreStopped
 from kernel.sched.task import TASK_INTERRUPTIBLE, TASK_RUNNING
 from kernel.signal import SigInfo, do_signal, send_signal, signal_pending
+from kernel.time.hrtimer import HrTimerBase
+from kernel.time.itimer import account_cpu_time
 from kernel.uapi import RLIM_INFINITY, RLIMIT_CPU, SI_KERNEL, SIGKILL, SIGXCPU
 
 # CONFIG_HZ=250's tick, the length of a slice in wall-clock time.
@@ -66,7 +69,15 @@ class Scheduler:
         self.nr_switches = [0] * len(self.cores)
         self.nr_mm_switches = [0] * len(self.cores)
         self.busy_time = [0.0] * len(self.cores)     # seconds each core spent in run()
-        self._epoch = time.monotonic()
+        # The board boots now: its monotonic clock counts from here, and so
+        # does every core's virtual counter (CNTVCT_EL0, CNTVOFF_EL2 set to
+        # the host count at boot), so the two agree.  Under --deterministic
+        # EL0's counter reads trap and are answered from virtual_ns.
+        self._epoch_ns = time.monotonic_ns() // NSEC_PER_CNT * NSEC_PER_CNT
+        for core in self.cores:
+            core.set_counter(not deterministic, self._epoch_ns // NSEC_PER_CNT)
+        self.timers = HrTimerBase()     # itimers, POSIX timers, timerfds
+        self.boot_real_ns = time.time_ns()     # CLOCK_REALTIME when the board booted
         self._ticker = None
         self._ticker_stop = threading.Event()
         self.debugger = None            # a GdbStub (kernel/debug/gdbstub.py) under --gdb
@@ -78,9 +89,28 @@ class Scheduler:
     def clock(self):
         """The kernel's monotonic clock in seconds: host time, or under
         --deterministic a count of instructions run (1 ns each)."""
+        return self.clock_ns() / 1e9
+
+    def clock_ns(self):
+        """ktime_get(): the monotonic clock in ns since the board booted."""
         if self.deterministic:
-            return self.virtual_ns / 1e9
-        return time.monotonic() - self._epoch
+            return self.virtual_ns
+        # The cores' counter ticks every NSEC_PER_CNT ns; so does this clock,
+        # so the vDSO's reading and the system call's never disagree.
+        return (time.monotonic_ns() - self._epoch_ns) // NSEC_PER_CNT * NSEC_PER_CNT
+
+    def run_timers(self):
+        """hrtimer_run_queues(): fire the timers that are due."""
+        if self.timers:
+            self.timers.run(self.clock_ns())
+
+    def _next_deadline(self):
+        """The earliest sleeper deadline or timer expiry (seconds), or None."""
+        deadlines = [t.wait_deadline for t in self.sleepers if t.wait_deadline is not None]
+        nxt = self.timers.next_expiry()
+        if nxt is not None:
+            deadlines.append(nxt / 1e9)
+        return min(deadlines) if deadlines else None
 
     # -- waking and sleeping ------------------------------------------------------
 
@@ -156,16 +186,16 @@ class Scheduler:
         """Wake the sleepers whose host fds are ready or whose deadline has
         passed, waiting up to timeout seconds (0: just look; None: until an
         fd is ready).  A signal to the host process (Ctrl-C) ends the wait."""
-        if not self.sleepers:
+        if not self.sleepers and (timeout == 0 or not self.timers):
             return
         events = {}
         for task in self.sleepers:
             for fd, ev in task.wait_fds:
                 events[fd] = events.get(fd, 0) | ev
         if timeout and not self.deterministic:
-            deadlines = [t.wait_deadline for t in self.sleepers if t.wait_deadline is not None]
-            if deadlines:
-                timeout = max(0.0, min(timeout, min(deadlines) - self.clock()))
+            deadline = self._next_deadline()
+            if deadline is not None:
+                timeout = max(0.0, min(timeout, deadline - self.clock()))
         if timeout != 0 and self.wakeup_fd is not None:
             events[self.wakeup_fd] = select.POLLIN
         if timeout != 0 and self.debugger is not None and self.debugger.conn is not None:
@@ -178,6 +208,7 @@ class Scheduler:
             ready = {fd for fd, _ in poller.poll(None if timeout is None else timeout * 1000)}
         elif timeout and not self.deterministic:
             time.sleep(timeout)
+        self.run_timers()
         now = self.clock()
         for task in list(self.sleepers):
             if task.wait_deadline is not None and task.wait_deadline <= now:
@@ -261,6 +292,7 @@ class Scheduler:
             while init.exit_state is None:
                 if self.host_signals:
                     self._forward_host_signals(init)
+                self.run_timers()
                 dbg = self.debugger
                 if dbg is not None:
                     dbg.service()           # gdb holds the board while the program is stopped
@@ -279,7 +311,7 @@ class Scheduler:
                 if ran:
                     if self.sleepers:
                         self._poll_sleepers(0)
-                elif self.sleepers:
+                elif self.sleepers or self.timers:
                     self._idle()
                 else:
                     raise Deadlock()
@@ -309,16 +341,16 @@ class Scheduler:
         Pipes of the board become ready only through its own tasks, which all
         sleep: only the host's descriptors and the clock can end this."""
         external = any(t.wait_external for t in self.sleepers)
-        deadlines = [t.wait_deadline for t in self.sleepers if t.wait_deadline is not None]
-        if not external and not deadlines:
+        deadline = self._next_deadline()
+        if not external and deadline is None:
             raise Deadlock()
-        if self.deterministic and deadlines:
+        if self.deterministic and deadline is not None:
             self._poll_sleepers(0)
             if not self.runqueue:
-                self.virtual_ns = max(self.virtual_ns, int(min(deadlines) * 1e9) + 1)
+                self.virtual_ns = max(self.virtual_ns, int(deadline * 1e9) + 1)
                 self._poll_sleepers(0)
             return
-        self._poll_sleepers(3600.0 if deadlines else None)
+        self._poll_sleepers(3600.0 if deadline is not None else None)
 
     def _run_core(self, core):
         """One turn of one core: pick a task if it has none, run a slice.
@@ -369,6 +401,8 @@ class Scheduler:
                 return
         self.running_core = core
         t0 = time.monotonic()
+        insns = core.insns
+        task.run_start = None if self.deterministic else t0
         try:
             core.run(core.pc, count)
         except CoreStopped as e:
@@ -378,9 +412,17 @@ class Scheduler:
             task.death.traceback = traceback.format_exc()
         finally:
             self.running_core = None
-            dt = time.monotonic() - t0
-            task.utime += dt
-            self.busy_time[core.index] += dt
+            task.run_start = None
+            if not self.deterministic:
+                ran = time.monotonic() - t0
+            elif self.counted:
+                ran = (core.insns - insns) / 1e9      # 1 ns an instruction
+            else:
+                ran = QUANTUM_INSNS / 1e9
+            task.utime += ran
+            self.busy_time[core.index] += ran
+            if task.signal.cpu_timers:
+                account_cpu_time(task, ran)
         if cpu_limited(task):
             check_process_timers(task)
         if task.exit_state is None and task.state == TASK_RUNNING and signal_pending(task):
@@ -401,8 +443,11 @@ class Scheduler:
             core = self.running_core
             if core is None:
                 continue
+            nxt = self.timers.peek()
             if ready or self.host_signals or self.runqueue or self.sleepers or any(
-                    c.current is not None for c in self.cores if c is not core) \
+                    c.current is not None for c in self.cores if c is not core) or (
+                    nxt is not None and nxt <= self.clock_ns()) or (
+                    core.current is not None and core.current.signal.cpu_timers) \
                     or cpu_limited(core.current):
                 core.preempt()
 

@@ -14,10 +14,10 @@ import struct
 
 from emu.arch import PAGE_SIZE
 from kernel.cred import CAP_SYS_NICE, capable
-from kernel.fs.namei import s32
 from kernel.sched.core import SLICE_SECONDS
 from kernel.syscalls.table import syscall
 from kernel.uapi import RLIMIT_NICE, RLIMIT_RTPRIO
+from kernel.uaccess import s32
 
 SCHED_NORMAL, SCHED_FIFO, SCHED_RR, SCHED_BATCH, SCHED_IDLE, SCHED_DEADLINE = 0, 1, 2, 3, 5, 6
 SCHED_RESET_ON_FORK = 0x40000000

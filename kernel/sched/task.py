@@ -133,6 +133,13 @@ class SignalStruct:
         self.group_exit_code_stop = 0   # the signal that stopped the group
         self.is_child_subreaper = False  # PR_SET_CHILD_SUBREAPER
         self.dumpable = 1
+        # Timers of the group (kernel/time, issue 9 part 4): not inherited by fork.
+        self.real_timer = None          # ITIMER_REAL's hrtimer (itimer.py)
+        self.it_real_incr = 0           # ... and its interval in ns
+        self.it = {}                    # ITIMER_VIRTUAL/PROF -> [ns left, interval ns]
+        self.posix_timers = {}          # timer id -> PosixTimer (posix_timers.py)
+        self.next_posix_timer_id = 0
+        self.cpu_timers = False         # a timer counts this group's CPU time
 
 
 class Task:
@@ -192,6 +199,7 @@ class Task:
         self.syscall_restart = None     # -ERESTART* code of an interrupted syscall
         self.orig_x0 = 0                # x0 at syscall entry, for restarts
         self.slice_start = 0.0
+        self.run_start = None           # host time the current slice began (CPU clocks)
         self.yielded = False            # sched_yield(): give the core up now
         self.did_exec = False           # setpgid() may no longer move us (EACCES)
         self.pdeath_signal = 0          # PR_SET_PDEATHSIG: sent when the parent exits

@@ -17,7 +17,7 @@ from emu.arch import PAGE_SIZE
 from kernel.fs.attr import guest_stat
 from kernel.fs.file import File
 from kernel.fs.open import build_open_flags, can_pread, fdget, o_creat_directory
-from kernel.fs.namei import PathError, guest_absolute, host_path, path_call, s32, user_path
+from kernel.fs.namei import PathError, guest_absolute, host_path, path_call, user_path
 from kernel.fs.pipe import may_block, wait_read, wait_write
 from kernel.fs.proc import (
     HostTarget, PseudoError, is_pseudo_path, may_open, pseudo_dir_entries, pseudo_lseek, pseudo_open,
@@ -35,6 +35,7 @@ from kernel.uapi import (
     O_SYNC, O_TMPFILE, O_TRUNC, SEEK_CUR, SEEK_END, SEEK_SET,
     TCGETS, TIOCGWINSZ,
 )
+from kernel.uaccess import s32
 
 # Guest (asm-generic) open flags -> the host's.  The access mode is shared.
 _OPEN_FLAG_MAP = ((O_CREAT, os.O_CREAT), (O_EXCL, os.O_EXCL), (O_NOCTTY, os.O_NOCTTY),
@@ -215,6 +216,8 @@ def _read_file(task, file, count, offset=None, block=True):
         return -errno.EISDIR
     if file.pseudo is not None:
         return pseudo_read(file, count, offset)
+    if file.f_read is not None:         # a special file's own read (timerfd)
+        return file.f_read(task, count, block)
     if file.body is not None:
         pos = file.pos if offset is None else offset
         data = file.body[pos:pos + count]
@@ -274,6 +277,8 @@ def _write_file(task, file, data, offset=None):
         return pseudo_write(file, data, offset)
     if not file.writable or file.host_fd is None:
         return -errno.EBADF
+    if file.f_read is not None:         # a special file without write(): EINVAL
+        return -errno.EINVAL
     try:
         return _host_write(task, file, data, offset)
     except OSError as e:

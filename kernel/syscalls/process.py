@@ -5,35 +5,20 @@ import errno
 import os
 import resource
 import struct
-import time
 
 from emu.arch import PAGE_SHIFT
-from kernel.fs.namei import s32
 from kernel.sched.task import EXIT_ZOMBIE
-from kernel.sched.wait import ERESTART_RESTARTBLOCK, ERESTARTNOHAND, WouldBlock
 from kernel.signal import kill_info, send_signal
 from kernel.syscalls.table import syscall
 from kernel import utsname as _uts
-from kernel.uaccess import Efault
+from kernel.uaccess import s32
 from kernel.uapi import (
-    CLOCK_BOOTTIME, CLOCK_MONOTONIC, CLOCK_MONOTONIC_COARSE, CLOCK_MONOTONIC_RAW,
-    CLOCK_PROCESS_CPUTIME_ID, CLOCK_REALTIME, CLOCK_REALTIME_COARSE,
-    CLOCK_THREAD_CPUTIME_ID, GRND_NONBLOCK, GRND_RANDOM, NSIG,
-    RUSAGE_CHILDREN, RUSAGE_SELF, RUSAGE_THREAD, SI_TKILL, SI_USER, TIMER_ABSTIME,
+    GRND_NONBLOCK, GRND_RANDOM, NSIG,
+    RUSAGE_CHILDREN, RUSAGE_SELF, RUSAGE_THREAD, SI_TKILL, SI_USER,
 )
 
-_TIMESPEC = struct.Struct("<qq")
 UTS_RELEASE, UTS_VERSION = _uts.UTS_RELEASE, _uts.UTS_VERSION     # kernel/utsname.py's
 
-# Python's clock ids are the host's; these guest clocks map to them.
-_HOST_CLOCK = {
-    CLOCK_REALTIME: time.CLOCK_REALTIME, CLOCK_MONOTONIC: time.CLOCK_MONOTONIC,
-    CLOCK_PROCESS_CPUTIME_ID: time.CLOCK_PROCESS_CPUTIME_ID,
-    CLOCK_THREAD_CPUTIME_ID: time.CLOCK_THREAD_CPUTIME_ID,
-    CLOCK_MONOTONIC_RAW: time.CLOCK_MONOTONIC_RAW,
-    CLOCK_REALTIME_COARSE: time.CLOCK_REALTIME, CLOCK_MONOTONIC_COARSE: time.CLOCK_MONOTONIC,
-    CLOCK_BOOTTIME: time.CLOCK_BOOTTIME,
-}
 
 
 @syscall("getpid")
@@ -72,101 +57,6 @@ def sys_getrandom(task, buf, count, flags):
     count = min(count, 33554431)            # Linux caps one call at 32 MiB - 1
     task.uaccess.copy_to_user(buf, os.urandom(count))
     return count
-
-
-def _clock(clockid):
-    clockid = s32(clockid)
-    return _HOST_CLOCK.get(clockid)
-
-
-@syscall("clock_gettime", "clock p")
-def sys_clock_gettime(task, clockid, tp):
-    host = _clock(clockid)
-    if host is None:
-        return -errno.EINVAL
-    ns = time.clock_gettime_ns(host)
-    task.uaccess.copy_to_user(tp, _TIMESPEC.pack(ns // 10**9, ns % 10**9))
-    return 0
-
-
-@syscall("clock_getres", "clock p")
-def sys_clock_getres(task, clockid, tp):
-    host = _clock(clockid)
-    if host is None:
-        return -errno.EINVAL
-    if tp:
-        task.uaccess.copy_to_user(tp, _TIMESPEC.pack(0, 1))
-    return 0
-
-
-@syscall("gettimeofday", "p p")
-def sys_gettimeofday(task, tv, tz):
-    if tv:
-        ns = time.time_ns()
-        task.uaccess.copy_to_user(tv, _TIMESPEC.pack(ns // 10**9, (ns % 10**9) // 1000))
-    if tz:
-        task.uaccess.copy_to_user(tz, bytes(8))
-    return 0
-
-
-def _read_timespec(task, addr):
-    sec, nsec = _TIMESPEC.unpack(task.uaccess.copy_from_user(addr, 16))
-    if sec < 0 or not 0 <= nsec < 10**9:
-        return None
-    return sec * 10**9 + nsec
-
-
-def _do_nanosleep(task, deadline, rem, restart):
-    """do_nanosleep(): sleep until the kernel clock reaches deadline.  A
-    signal handler ends it early with -EINTR and the time left in rem
-    (relative sleeps); without a handler the sleep resumes where it was
-    (ERESTART_RESTARTBLOCK keeps task.restart)."""
-    sched = task.kernel.sched
-    if task.restart is not None and "deadline" in task.restart:
-        deadline = task.restart["deadline"]
-    if sched.clock() >= deadline:
-        return 0
-    task.restart = {"deadline": deadline}
-
-    def cancel():
-        if rem:
-            left = max(0, int((deadline - sched.clock()) * 1e9))
-            try:
-                task.uaccess.copy_to_user(rem, _TIMESPEC.pack(left // 10**9, left % 10**9))
-            except Efault:
-                pass
-    raise WouldBlock(deadline=deadline, restart=restart, cancel=cancel)
-
-
-@syscall("nanosleep", "p p")
-def sys_nanosleep(task, req, rem):
-    if task.restart is not None and "deadline" in task.restart:
-        return _do_nanosleep(task, None, rem, ERESTART_RESTARTBLOCK)
-    ns = _read_timespec(task, req)
-    if ns is None:
-        return -errno.EINVAL
-    return _do_nanosleep(task, task.kernel.sched.clock() + ns / 1e9, rem,
-                         ERESTART_RESTARTBLOCK)
-
-
-@syscall("clock_nanosleep", "clock d p p")
-def sys_clock_nanosleep(task, clockid, flags, req, rem):
-    """An absolute sleep restarts as it is (ERESTARTNOHAND, rem untouched);
-    a relative one like nanosleep()."""
-    host = _clock(clockid)
-    if host is None or s32(clockid) in (CLOCK_THREAD_CPUTIME_ID,):
-        return -errno.EINVAL
-    if task.restart is not None and "deadline" in task.restart:
-        return _do_nanosleep(task, None, 0 if flags & TIMER_ABSTIME else rem,
-                             ERESTARTNOHAND if flags & TIMER_ABSTIME else ERESTART_RESTARTBLOCK)
-    ns = _read_timespec(task, req)
-    if ns is None:
-        return -errno.EINVAL
-    now = task.kernel.sched.clock()
-    if flags & TIMER_ABSTIME:
-        return _do_nanosleep(task, now + (ns - time.clock_gettime_ns(host)) / 1e9, 0,
-                             ERESTARTNOHAND)
-    return _do_nanosleep(task, now + ns / 1e9, rem, ERESTART_RESTARTBLOCK)
 
 
 def _find_task(task, pid):
@@ -320,10 +210,11 @@ def sys_sysinfo(task, info):
     """kernel/sys.c: do_sysinfo() — RAM is the board's; uptime, shared RAM
     and the thread count are the ones /proc/uptime, /proc/meminfo (Shmem)
     and /proc/loadavg show (kernel/fs/proc.py)."""
-    from kernel.fs.proc import FSHIFT, board_uptime, calc_global_load, meminfo_counts
+    from kernel.fs.proc import FSHIFT, calc_global_load, meminfo_counts
     kernel = task.kernel
     pages = kernel.pages
-    uptime = int(board_uptime(kernel))
+    # get_monotonic_boottime(), rounded up to whole seconds.
+    uptime = -(-kernel.sched.clock_ns() // 1_000_000_000)
     loads = [v << (SI_LOAD_SHIFT - FSHIFT) for v in calc_global_load(kernel)]
     shared = meminfo_counts(kernel)["shmem"]
     procs = sum(1 for t in kernel.tasks.values() if t.exit_state is None)

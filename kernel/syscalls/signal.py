@@ -3,11 +3,11 @@
 import errno
 import struct
 
-from kernel.fs.namei import s32
 from kernel.sched.wait import ERESTARTNOHAND, WouldBlock
 from kernel.signal import dequeue_signal, sys_rt_sigreturn
 from kernel.syscalls.table import NORETURN, syscall
 from kernel.uapi import NSIG, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, SIGKILL, SIGSTOP
+from kernel.uaccess import s32
 
 _TIMESPEC = struct.Struct("<qq")
 

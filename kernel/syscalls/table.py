@@ -61,6 +61,7 @@ class SyscallTable:
         from kernel import capability, exec_domain, groups  # noqa: F401  (part 3: credentials)
         from kernel.fs import attr  # noqa: F401
         from kernel.sched import syscalls  # noqa: F401
+        from kernel.time import itimer, posix_timers, time, timerfd  # noqa: F401
         self.kernel = kernel
         self.trace = kernel.trace
         self.by_nr = {d.nr: d for d in _DEFS}

@@ -1,0 +1,240 @@
+"""kernel/time/time.c, posix-timers.c (the clock calls), hrtimer.c
+(nanosleep): reading the clocks, refusing to set them, sleeping on them,
+and times().
+
+The board's clocks are described in kernel/time/timekeeping.py.  Setting a
+clock needs CAP_SYS_TIME, which a board program never has: the host's
+clock is not the guest's to change (EPERM, as for any unprivileged process).
+"""
+
+import errno
+import struct
+
+from kernel.sched.wait import ERESTART_RESTARTBLOCK, ERESTARTNOHAND, WouldBlock
+from kernel.syscalls.table import syscall
+from kernel.time.timekeeping import (
+    CLOCK_TAI, HZ, INITIAL_JIFFIES, NSEC_PER_SEC, NSEC_PER_USEC, REALTIME_CLOCKS, TICK_NSEC,
+    TIMEVAL, USER_HZ, clock_read, clock_resolution, cpu_clock, get_timespec, ktime_get,
+    ktime_get_real, put_timespec, put_timespec_nofault, thread_group_cputime, timespec_valid,
+)
+from kernel.uapi import (
+    CLOCK_BOOTTIME, CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_REALTIME,
+    CLOCK_THREAD_CPUTIME_ID, TIMER_ABSTIME,
+)
+from kernel.uaccess import s32
+
+_TMS = struct.Struct("<qqqq")               # tms_utime, tms_stime, tms_cutime, tms_cstime
+_TIMEZONE = struct.Struct("<ii")
+NSEC_PER_CLOCK_T = NSEC_PER_SEC // USER_HZ
+USEC_PER_SEC = NSEC_PER_SEC // NSEC_PER_USEC
+# Clocks whose k_clock has an nsleep (the hrtimer bases and the process CPU clock).
+NSLEEP_CLOCKS = (CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME, CLOCK_TAI)
+
+
+@syscall("clock_gettime", "clock p")
+def sys_clock_gettime(task, clockid, tp):
+    """clock_gettime(): EINVAL for an unknown clock, then EFAULT."""
+    ns = clock_read(task, clockid)
+    if ns is None:
+        return -errno.EINVAL
+    put_timespec(task, tp, ns)
+    return 0
+
+
+@syscall("clock_getres", "clock p")
+def sys_clock_getres(task, clockid, tp):
+    """clock_getres(): a NULL tp only checks the clock."""
+    res = clock_resolution(task, clockid)
+    if res is None:
+        return -errno.EINVAL
+    if tp:
+        put_timespec(task, tp, res)
+    return 0
+
+
+@syscall("clock_settime", "clock p")
+def sys_clock_settime(task, clockid, tp):
+    """clock_settime(): EINVAL for a clock without clock_set (unknown, the
+    monotonic ones, CLOCK_PROCESS/THREAD_CPUTIME_ID); the time is read
+    (EFAULT) and, for the wall clock, checked (EINVAL) before the
+    capability (EPERM).  A CPU clock named by pid is checked (EINVAL),
+    then can never be set (posix_cpu_clock_set: EPERM)."""
+    clockid = s32(clockid)
+    if clockid == CLOCK_REALTIME:
+        sec, nsec = get_timespec(task, tp)
+        if not timespec_valid(sec, nsec):
+            return -errno.EINVAL
+        return -errno.EPERM
+    if clockid < 0:
+        get_timespec(task, tp)
+        return -errno.EINVAL if cpu_clock(task, clockid) is None else -errno.EPERM
+    return -errno.EINVAL
+
+
+@syscall("gettimeofday", "p p")
+def sys_gettimeofday(task, tv, tz):
+    """gettimeofday(): the wall clock in µs; the kernel's timezone is UTC (sys_tz 0)."""
+    if tv:
+        sec, nsec = divmod(ktime_get_real(task.kernel), NSEC_PER_SEC)
+        task.uaccess.copy_to_user(tv, TIMEVAL.pack(sec, nsec // NSEC_PER_USEC))
+    if tz:
+        task.uaccess.copy_to_user(tz, _TIMEZONE.pack(0, 0))
+    return 0
+
+
+@syscall("settimeofday", "p p")
+def sys_settimeofday(task, tv, tz):
+    """settimeofday(): both are read (EFAULT), the time checked (EINVAL),
+    then CAP_SYS_TIME refused (EPERM)."""
+    if tv:
+        sec, usec = TIMEVAL.unpack(task.uaccess.copy_from_user(tv, TIMEVAL.size))
+        if sec < 0 or not 0 <= usec < USEC_PER_SEC:
+            return -errno.EINVAL
+    if tz:
+        task.uaccess.copy_from_user(tz, _TIMEZONE.size)
+    return -errno.EPERM
+
+
+def _clock_t(ns):
+    return int(ns) // NSEC_PER_CLOCK_T
+
+
+@syscall("times", "p")
+def sys_times(task, tbuf):
+    """times(): the group's and its reaped children's CPU times in clock
+    ticks; returns jiffies as clock_t (they start 5 minutes before a 32-bit
+    wrap, INITIAL_JIFFIES).  All of a task's time is user time."""
+    if tbuf:
+        signal = task.signal
+        task.uaccess.copy_to_user(tbuf, _TMS.pack(
+            _clock_t(thread_group_cputime(task)), 0,
+            _clock_t(signal.cutime * NSEC_PER_SEC), _clock_t(signal.cstime * NSEC_PER_SEC)))
+    jiffies = INITIAL_JIFFIES + ktime_get(task.kernel) // TICK_NSEC
+    return jiffies * USER_HZ // HZ
+
+
+def _do_nanosleep(task, clock_deadline, rem, restart, now_fn):
+    """do_nanosleep(): sleep until now_fn() reaches clock_deadline (ns).  A
+    signal handler ends it with -EINTR and, for a relative sleep, the time
+    left in rem (EFAULT if rem cannot be written); without a handler the
+    sleep resumes toward the same deadline (task.restart)."""
+    if task.restart is not None and "deadline_ns" in task.restart:
+        clock_deadline = task.restart["deadline_ns"]
+    now = now_fn()
+    if now >= clock_deadline:
+        return 0
+    task.restart = {"deadline_ns": clock_deadline}
+    sched = task.kernel.sched
+
+    def cancel():
+        if rem:
+            left = max(0, clock_deadline - now_fn())
+            put_timespec_nofault(task, rem, left)
+    # The earliest the clock can get there: its rate is at most the
+    # monotonic clock's (a CPU clock of one thread, exactly that).
+    wake = sched.clock_ns() + (clock_deadline - now)
+    raise WouldBlock(deadline=wake / NSEC_PER_SEC, restart=restart, cancel=cancel)
+
+
+def _read_request(task, req):
+    """The requested timespec in ns; None if invalid (EINVAL); Efault."""
+    sec, nsec = get_timespec(task, req)
+    if not timespec_valid(sec, nsec):
+        return None
+    return sec * NSEC_PER_SEC + nsec
+
+
+@syscall("nanosleep", "p p")
+def sys_nanosleep(task, req, rem):
+    """nanosleep(): relative, on CLOCK_MONOTONIC; EFAULT, EINVAL, EINTR + rem."""
+    kernel = task.kernel
+    if task.restart is not None and "deadline_ns" in task.restart:
+        return _do_nanosleep(task, None, rem, ERESTART_RESTARTBLOCK,
+                             lambda: ktime_get(kernel))
+    ns = _read_request(task, req)
+    if ns is None:
+        return -errno.EINVAL
+    return _do_nanosleep(task, ktime_get(kernel) + ns, rem, ERESTART_RESTARTBLOCK,
+                         lambda: ktime_get(kernel))
+
+
+@syscall("clock_nanosleep", "clock d p p")
+def sys_clock_nanosleep(task, clockid, flags, req, rem):
+    """clock_nanosleep(): EINVAL for an unknown clock, EOPNOTSUPP for one
+    that cannot sleep (RAW, COARSE), EINVAL for a thread's CPU clock.  An
+    absolute sleep restarts as it was (ERESTARTNOHAND, rem untouched); a
+    relative one like nanosleep()."""
+    clockid = s32(clockid)
+    if clock_read(task, clockid) is None:
+        return -errno.EINVAL
+    kernel = task.kernel
+    if clockid < 0 or clockid in (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID):
+        clock = cpu_clock(task, clockid)
+        if clock.per_thread:
+            return -errno.EINVAL        # thread_cpu_nsleep()
+        now_fn = clock.read
+    elif clockid in NSLEEP_CLOCKS:
+        now_fn = (lambda: ktime_get_real(kernel)) if clockid in REALTIME_CLOCKS \
+            else (lambda: ktime_get(kernel))
+    else:
+        return -errno.EOPNOTSUPP
+    absolute = flags & TIMER_ABSTIME
+    restart = ERESTARTNOHAND if absolute else ERESTART_RESTARTBLOCK
+    if absolute:
+        rem = 0
+    if task.restart is not None and "deadline_ns" in task.restart:
+        return _do_nanosleep(task, None, rem, restart, now_fn)
+    ns = _read_request(task, req)
+    if ns is None:
+        return -errno.EINVAL
+    return _do_nanosleep(task, ns if absolute else now_fn() + ns, rem, restart, now_fn)
+
+
+# kernel/time/ntp.c: the board runs no NTP, so the clock is what it was at
+# boot: unsynchronised (STA_UNSYNC, so TIME_ERROR), the initial maximum and
+# estimated errors, no frequency correction.
+_TIMEX = struct.Struct("<I4xqqqqi4xqqq16sqqqi4xqqqqqi44x")
+ADJ_OFFSET_READONLY, ADJ_ADJTIME = 0x2000, 0x8000
+STA_UNSYNC = 0x0040
+TIME_ERROR = 5
+NTP_PHASE_LIMIT_US = 16_000_000             # NTP_PHASE_LIMIT: (MAXPHASE / NSEC_PER_USEC) << 5
+NTP_TIME_CONSTANT = 2
+NTP_PRECISION = 1
+NTP_TOLERANCE = 500 << 16                   # MAXFREQ_SCALED / PPM_SCALE: 500 ppm, scaled
+TICK_USEC = (USEC_PER_SEC + USER_HZ // 2) // USER_HZ
+
+
+def do_adjtimex(task, addr):
+    """do_adjtimex(): read struct timex (EFAULT), refuse any change without
+    CAP_SYS_TIME (EPERM; ADJ_OFFSET_SS_READ only reads), write the clock's
+    state back and return TIME_ERROR (the board's clock is not synchronised)."""
+    raw = task.uaccess.copy_from_user(addr, _TIMEX.size)
+    modes = _TIMEX.unpack(raw)[0]
+    if modes & ADJ_ADJTIME:
+        if not modes & ADJ_OFFSET_READONLY:
+            return -errno.EPERM
+    elif modes:
+        return -errno.EPERM
+    sec, nsec = divmod(ktime_get_real(task.kernel), NSEC_PER_SEC)
+    task.uaccess.copy_to_user(addr, _TIMEX.pack(
+        modes, 0, 0, NTP_PHASE_LIMIT_US, NTP_PHASE_LIMIT_US, STA_UNSYNC, NTP_TIME_CONSTANT,
+        NTP_PRECISION, NTP_TOLERANCE, TIMEVAL.pack(sec, nsec // NSEC_PER_USEC), TICK_USEC,
+        0, 0, 0, 0, 0, 0, 0, 0, 0))
+    return TIME_ERROR
+
+
+@syscall("adjtimex", "p")
+def sys_adjtimex(task, txc):
+    return do_adjtimex(task, txc)
+
+
+@syscall("clock_adjtime", "clock p")
+def sys_clock_adjtime(task, clockid, txc):
+    """clock_adjtime(): only CLOCK_REALTIME has clock_adj; other known
+    clocks are EOPNOTSUPP, unknown ones EINVAL."""
+    clockid = s32(clockid)
+    if clock_read(task, clockid) is None:
+        return -errno.EINVAL
+    if clockid != CLOCK_REALTIME:
+        return -errno.EOPNOTSUPP
+    return do_adjtimex(task, txc)
