@@ -61,6 +61,9 @@ def build_parser():
     r.add_argument("--deterministic", action="store_true",
                    help="switch tasks every fixed number of instructions (not on a timer), "
                         "so runs are repeatable")
+    r.add_argument("--net", choices=("none", "loopback", "host"), default="loopback",
+                   help="AF_INET/AF_INET6: none (no IP), loopback (only lo, the default) "
+                        "or host (the host's network)")
     r.add_argument("--debug", action="store_true", help="show Python tracebacks of internal errors")
     r.add_argument("program", help="the AArch64 ELF to run")
     r.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
@@ -180,6 +183,7 @@ def cmd_run(opts):
 
     board = Board(ram_size=opts.mem, cores=opts.cores, va_bits=opts.va_bits)
     kernel = Kernel(board, sysroot=opts.sysroot, trace=trace, deterministic=opts.deterministic)
+    kernel.net_mode = opts.net          # read by kernel/net/socket.py's NetNamespace
     if opts.maps:
         kernel.exit_hooks.append(
             lambda task: task is kernel.init_task and out.write(proc_pid_maps(task.mm)))

@@ -21,7 +21,7 @@ NR_OPEN_DEFAULT = 1024      # RLIMIT_NOFILE soft limit
 class File:
     """struct file over a host descriptor (or a synthetic body)."""
 
-    def __init__(self, kernel, host_fd, path, flags, body=None):
+    def __init__(self, kernel, host_fd, path, flags, body=None, mode=None):
         self.kernel = kernel
         self.host_fd = host_fd
         self.path = path                # the name the guest opened, for maps and traces
@@ -35,7 +35,11 @@ class File:
         acc = flags & O_ACCMODE
         self.readable = acc in (O_RDONLY, O_RDWR)
         self.writable = acc in (O_WRONLY, O_RDWR)
-        self.mode = os.fstat(host_fd).st_mode if host_fd is not None else stat.S_IFREG | 0o444
+        self.f_ep_links = None          # epoll items watching this file (fs/eventpoll.c)
+        if mode is not None:
+            self.mode = mode            # a kind of its own (anon inodes, sockets)
+        else:
+            self.mode = os.fstat(host_fd).st_mode if host_fd is not None else stat.S_IFREG | 0o444
         self.mmap_capable = stat.S_ISREG(self.mode) and body is None
         if self.mmap_capable:
             self.mapping = filemap_get_mapping(kernel, self)
@@ -53,6 +57,9 @@ class File:
         """fput(): drop a reference; the last one closes the host descriptor."""
         self.refcount -= 1
         if self.refcount == 0:
+            if self.f_ep_links:
+                from kernel.fs.eventpoll import eventpoll_release
+                eventpoll_release(self)
             if self.mapping is not None:
                 filemap_put_mapping(self.kernel, self)
             if self.host_fd is not None:

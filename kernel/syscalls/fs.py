@@ -189,11 +189,28 @@ def _read_file(task, file, count, offset=None, block=True):
         return _err(e)
 
 
+def _loop_rw(task, file, op, vecs):
+    """do_loop_readv_writev(): a file kind with only ->read/->write (eventfd,
+    signalfd, inotify) gets one call per iovec, stopping at a short one."""
+    total = 0
+    for base, length in vecs:
+        ret = op(task, base, length)
+        if ret < 0:
+            return ret if total == 0 else total
+        total += ret
+        if ret < length:
+            break
+    return total
+
+
 @syscall("read", "fd obuf:ret u")
 def sys_read(task, fd, buf, count):
     file = _fget(task, fd)
     if file is None:
         return -errno.EBADF
+    op = getattr(file, "read", None)
+    if op is not None:                  # a kind with its own ->read (anon inodes)
+        return op(task, buf, count) if file.readable else -errno.EBADF
     room = task.uaccess.writable_prefix(buf, count)
     if room < count:
         # Linux copies until the first bad page; reading no more than fits
@@ -215,6 +232,8 @@ def sys_pread64(task, fd, buf, count, pos):
         return -errno.EBADF
     if pos >> 63:
         return -errno.EINVAL
+    if file.body is None and file.host_fd is None:
+        return -errno.ESPIPE            # anon inodes are not FMODE_PREAD
     if file.body is None and file.host_fd is not None and not stat.S_ISREG(file.mode) \
             and not stat.S_ISBLK(file.mode):
         return -errno.ESPIPE
@@ -270,6 +289,9 @@ def sys_write(task, fd, buf, count):
         return -errno.EBADF
     if not file.writable:
         return -errno.EBADF
+    op = getattr(file, "write", None)
+    if op is not None:                  # a kind with its own ->write (anon inodes)
+        return op(task, buf, count)
     return _write_from_user(task, file, buf, count)
 
 
@@ -303,6 +325,9 @@ def sys_readv(task, fd, iov, iovcnt):
     vecs = _iovecs(task, iov, iovcnt)
     if vecs is None:
         return -errno.EINVAL
+    op = getattr(file, "read", None)
+    if op is not None:
+        return _loop_rw(task, file, op, vecs) if file.readable else -errno.EBADF
     total = 0
     for base, length in vecs:
         if not length:
@@ -327,6 +352,9 @@ def sys_writev(task, fd, iov, iovcnt):
     vecs = _iovecs(task, iov, iovcnt)
     if vecs is None:
         return -errno.EINVAL
+    op = getattr(file, "write", None)
+    if op is not None:
+        return _loop_rw(task, file, op, vecs)
     data = b"".join(task.uaccess.copy_from_user(base, length) for base, length in vecs)
     if not data:
         return 0
@@ -348,6 +376,8 @@ def sys_lseek(task, fd, offset, whence):
         if file.is_dir and file.pos == 0:
             file.dir_entries = None
         return file.pos
+    if file.host_fd is None:
+        return 0                        # noop_llseek (eventfd, epoll, signalfd: anon inodes)
     if whence not in (SEEK_SET, SEEK_CUR, SEEK_END):
         return -errno.EINVAL
     try:
@@ -359,6 +389,8 @@ def sys_lseek(task, fd, offset, whence):
 # -- stat -----------------------------------------------------------------------------
 
 def _stat_file(file):
+    if hasattr(file, "getattr"):        # a kind with its own inode (anon inodes)
+        return file.getattr()
     if file.body is not None:
         return SyntheticStat(0)
     return os.fstat(file.host_fd)
@@ -647,7 +679,9 @@ def sys_fcntl(task, fd, cmd, arg):
     if cmd == F_SETFL:
         settable = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME
         file.flags = (file.flags & ~settable) | (arg & settable)
-        if file.host_fd is not None:
+        # A host descriptor of the board's own (pipes, sockets) stays
+        # non-blocking on the host: a guest sleeps through WouldBlock instead.
+        if file.host_fd is not None and not file.owned_nonblock:
             host = host_fcntl.fcntl(file.host_fd, host_fcntl.F_GETFL)
             for guest_bit, host_bit in ((O_APPEND, os.O_APPEND), (O_NONBLOCK, os.O_NONBLOCK)):
                 host = host | host_bit if arg & guest_bit else host & ~host_bit
