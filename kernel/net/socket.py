@@ -139,6 +139,7 @@ class Socket(File):
         self.listen_cred = None
         self.external = family != AF_UNIX   # may the host's processes make it ready?
         self.timeo = {SO_RCVTIMEO: 0, SO_SNDTIMEO: 0}
+        self.wildcard = False           # bound to INADDR_ANY/in6addr_any under --net loopback
 
     def borrow(self):
         return _Borrowed(self.host_fd)
@@ -280,6 +281,13 @@ def _inet_addr(ns, family, raw, binding):
     host = pysocket.inet_ntop(pysocket.AF_INET6, bytes(raw[8:24]))
     scope = struct.unpack_from("<I", raw, 24)[0] if len(raw) >= SOCKADDR_IN6_SIZE else 0
     return (_check_inet(ns, family, host, binding), port, flow, scope)
+
+
+def _is_wildcard(family, raw):
+    """Is the sockaddr_in/in6 raw the unspecified address?"""
+    if family == AF_INET:
+        return bytes(raw[4:8]) == bytes(4)
+    return bytes(raw[8:24]) == bytes(16)
 
 
 def _inet_sockaddr(family, addr):
@@ -483,8 +491,9 @@ def sys_bind(task, fd, uaddr, addrlen):
             if kind == "abstract":
                 _bind_unix_abstract(task, sock, name)
                 return 0
-            if sock.guest_name is not None:
-                return -errno.EINVAL
+            # 4.14's unix_bind() makes the name first (EADDRINUSE if it
+            # exists), then finds the socket already named (EINVAL): the
+            # host's bind keeps that order.
             hpath, name, ctx = _resolve_unix(task, sock, kind, name, True)
             with sock.borrow() as s:
                 _host_call(ctx, s.bind, hpath)
@@ -498,6 +507,8 @@ def sys_bind(task, fd, uaddr, addrlen):
         addr = _inet_addr(ns, sock.family, raw, True)
         with sock.borrow() as s:
             s.bind(addr)
+        # Bound to the wildcard (on the host: to loopback): shown as bound.
+        sock.wildcard = ns.mode != "host" and _is_wildcard(sock.family, raw)
         return 0
     except AddrError as e:
         return e.err
@@ -671,6 +682,8 @@ def _getname(task, fd, uaddr, ulen, peer):
         name = sock.guest_name if not peer else _guest_unix_name(net_ns(task.kernel), addr)
         data = _unix_sockaddr(name or b"")
     else:
+        if not peer and sock.wildcard:
+            addr = ("0.0.0.0" if sock.family == AF_INET else "::",) + tuple(addr[1:])
         data = _inet_sockaddr(sock.family, addr)
     return move_addr_to_user(task, data, uaddr, ulen)
 
@@ -872,7 +885,8 @@ def sock_recv(task, sock, buf, count, flags, uaddr, ulen, msg=None):
     name = sockaddr_of(sock, addr) if addr not in (None, "", b"") or (
         sock.family == AF_UNIX and sock.type != SOCK_STREAM and addr is not None) else None
     if msg is not None:
-        msg["flags"] = mflags & ~MSG_CMSG_CLOEXEC
+        # ___sys_recvmsg() leaves MSG_CMSG_CLOEXEC of the call in msg_flags.
+        msg["flags"] = mflags | (flags & MSG_CMSG_CLOEXEC)
         msg["anc"] = anc
         msg["addr"] = name
     elif uaddr:
