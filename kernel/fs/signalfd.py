@@ -138,7 +138,7 @@ def signalfd_copyinfo(info):
     return head.ljust(SIGNALFD_SIGINFO_SIZE, b"\0")
 
 
-@syscall("signalfd4", "fd p u oflags")
+@syscall("signalfd4", "fd sigset u sfdflags")
 def sys_signalfd4(task, ufd, user_mask, sizemask, flags):
     """signalfd4(): a new signalfd (ufd -1) or a new mask for one.  A bad
     mask pointer is EINVAL, not EFAULT, in 4.14."""

@@ -402,7 +402,7 @@ def sys_socket(task, family, type_, protocol):
     return _install(task, Socket(task.kernel, sock, family, type_, protocol, flags), flags)
 
 
-@syscall("socketpair", "sockfamily socktype d p")
+@syscall("socketpair", "sockfamily socktype d fdpair")
 def sys_socketpair(task, family, type_, protocol, usv):
     """socketpair(): two connected AF_UNIX sockets (other families:
     EOPNOTSUPP, as inet's ->socketpair)."""
@@ -549,7 +549,7 @@ def _block(task, sock, events, flags, which, state=None):
                      external=sock.external)
 
 
-@syscall("accept", "fd p p")
+@syscall("accept", "fd sockaddr p")
 def sys_accept(task, fd, upeer, upeer_len):
     return do_accept4(task, fd, upeer, upeer_len, 0)
 
@@ -688,12 +688,12 @@ def _getname(task, fd, uaddr, ulen, peer):
     return move_addr_to_user(task, data, uaddr, ulen)
 
 
-@syscall("getsockname", "fd p p")
+@syscall("getsockname", "fd sockaddr p")
 def sys_getsockname(task, fd, uaddr, ulen):
     return _getname(task, fd, uaddr, ulen, False)
 
 
-@syscall("getpeername", "fd p p")
+@syscall("getpeername", "fd sockaddr p")
 def sys_getpeername(task, fd, uaddr, ulen):
     return _getname(task, fd, uaddr, ulen, True)
 
