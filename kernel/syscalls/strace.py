@@ -305,4 +305,13 @@ PART6_FORMATS = {
                                       3: "EPOLL_CTL_MOD"}.get(v & 0xFFFFFFFF, str(_s32(v))),
     "epollevent": _fmt_epollevent,
     "sigset": _fmt_sigset,
+    "inflags": lambda t, v, a, e, r: _flags(v & 0xFFFFFFFF, (
+        ("IN_CLOEXEC", 0o2000000), ("IN_NONBLOCK", 0o4000))),
+    "inmask": lambda t, v, a, e, r: _flags(v & 0xFFFFFFFF, (
+        ("IN_ACCESS", 0x1), ("IN_MODIFY", 0x2), ("IN_ATTRIB", 0x4), ("IN_CLOSE_WRITE", 0x8),
+        ("IN_CLOSE_NOWRITE", 0x10), ("IN_OPEN", 0x20), ("IN_MOVED_FROM", 0x40),
+        ("IN_MOVED_TO", 0x80), ("IN_CREATE", 0x100), ("IN_DELETE", 0x200),
+        ("IN_DELETE_SELF", 0x400), ("IN_MOVE_SELF", 0x800), ("IN_ONLYDIR", 0x01000000),
+        ("IN_DONT_FOLLOW", 0x02000000), ("IN_EXCL_UNLINK", 0x04000000),
+        ("IN_MASK_ADD", 0x20000000), ("IN_ONESHOT", 0x80000000))),
 }

@@ -14,7 +14,10 @@
  * signal mask (EINTR, never restarted); signalfd4 errors, reading
  * signalfd_siginfo (the signal is no longer pending), sigqueue values,
  * mask updates, a blocked read woken by a signal from another process;
- * ppoll and pselect6 on all of these at once.
+ * ppoll and pselect6 on all of these at once; inotify_init1/add_watch/
+ * rm_watch errors, create/close-write/delete events with names, IN_IGNORED,
+ * EINVAL for a buffer too small for the next event, FIONREAD, a blocked
+ * read woken by another process's file creation, epoll on inotify.
  */
 #define _GNU_SOURCE
 #include "events.h"
@@ -22,6 +25,8 @@
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -540,6 +545,105 @@ static void check_poll_all_kinds(void)
     sigprocmask(SIG_UNBLOCK, &mask, NULL);
 }
 
+/* The events in buf[0:n]: "MASK:name" joined by spaces. */
+static const char *inotify_events(const char *buf, ssize_t n)
+{
+    static char out[256];
+    out[0] = 0;
+    for (ssize_t off = 0; off < n;) {
+        const struct inotify_event *e = (const void *)(buf + off);
+        const char *what = e->mask & IN_CREATE ? "CREATE" : e->mask & IN_DELETE ? "DELETE" :
+            e->mask & IN_CLOSE_WRITE ? "CLOSE_WRITE" : e->mask & IN_IGNORED ? "IGNORED" :
+            e->mask & IN_MODIFY ? "MODIFY" : "other";
+        snprintf(out + strlen(out), sizeof out - strlen(out), "%s%s:%s", out[0] ? " " : "",
+                 what, e->len ? e->name : "");
+        off += (ssize_t)sizeof *e + e->len;
+    }
+    return out;
+}
+
+static void check_inotify(void)
+{
+    char buf[1024] __attribute__((aligned(8)));
+    int status;
+
+    printf("inotify\n");
+    CHECK(inotify_init1(1) < 0 && errno == EINVAL, "inotify_init1(1): %s", ename(errno));
+    int in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    CHECK(in >= 0 && fcntl(in, F_GETFD) == FD_CLOEXEC && (fcntl(in, F_GETFL) & O_NONBLOCK),
+          "IN_NONBLOCK|IN_CLOEXEC");
+    mkdir("inotify.d", 0755);
+    CHECK(inotify_add_watch(99, "inotify.d", 0) < 0 && errno == EINVAL,
+          "mask 0 is EINVAL before the fd is looked at: %s", ename(errno));
+    CHECK(inotify_add_watch(99, "inotify.d", IN_CREATE) < 0 && errno == EBADF, "fd 99: %s",
+          ename(errno));
+    int efd = eventfd(0, 0);
+    CHECK(inotify_add_watch(efd, "inotify.d", IN_CREATE) < 0 && errno == EINVAL,
+          "an eventfd: %s", ename(errno));
+    close(efd);
+    CHECK(inotify_add_watch(in, "no-such-dir", IN_CREATE) < 0 && errno == ENOENT,
+          "a missing path: %s", ename(errno));
+    CHECK(inotify_add_watch(in, BADPTR, IN_CREATE) < 0 && errno == EFAULT, "a bad path: %s",
+          ename(errno));
+    int wd = inotify_add_watch(in, "inotify.d", IN_CREATE | IN_DELETE | IN_CLOSE_WRITE);
+    CHECK(wd == 1, "the first watch is 1");
+    CHECK(inotify_add_watch(in, "inotify.d", IN_CREATE | IN_DELETE | IN_CLOSE_WRITE) == wd,
+          "watching it again gives the same watch");
+    CHECK(read(in, buf, sizeof buf) < 0 && errno == EAGAIN, "nothing yet: %s", ename(errno));
+    int f = open("inotify.d/f", O_CREAT | O_WRONLY, 0644);
+    write(f, "x", 1);
+    close(f);
+    unlink("inotify.d/f");
+    int avail = 0;
+    CHECK(ioctl(in, FIONREAD, &avail) == 0 && avail == 3 * (int)(sizeof(struct inotify_event) + 16),
+          "FIONREAD: three events with 16-byte names (%d bytes)", avail);
+    CHECK(read(in, buf, sizeof(struct inotify_event)) < 0 && errno == EINVAL,
+          "a buffer too small for the next event: %s", ename(errno));
+    ssize_t n = read(in, buf, sizeof buf);
+    CHECK(n > 0 && strcmp(inotify_events(buf, n), "CREATE:f CLOSE_WRITE:f DELETE:f") == 0,
+          "events: %s", n > 0 ? inotify_events(buf, n) : ename(errno));
+    CHECK(inotify_rm_watch(in, 7) < 0 && errno == EINVAL, "rm_watch of watch 7: %s",
+          ename(errno));
+    CHECK(inotify_rm_watch(in, wd) == 0, "rm_watch");
+    n = read(in, buf, sizeof buf);
+    CHECK(n > 0 && strcmp(inotify_events(buf, n), "IGNORED:") == 0, "then IN_IGNORED: %s",
+          n > 0 ? inotify_events(buf, n) : ename(errno));
+    close(in);
+
+    /* Sleeping: a blocking read and epoll, woken by a child's file creation. */
+    in = inotify_init1(0);
+    inotify_add_watch(in, "inotify.d", IN_CREATE);
+    int ep = epoll_create1(0);
+    ep_add(ep, in, EPOLLIN, 60);
+    pid_t pid = xfork();
+    if (pid == 0) {
+        msleep(50);
+        close(open("inotify.d/g", O_CREAT | O_WRONLY, 0644));
+        _exit(0);
+    }
+    struct epoll_event out;
+    CHECK(epoll_wait(ep, &out, 1, -1) == 1 && out.data.u64 == 60,
+          "epoll wakes for the child's creation");
+    n = read(in, buf, sizeof buf);
+    CHECK(n > 0 && strcmp(inotify_events(buf, n), "CREATE:g") == 0, "CREATE:g");
+    waitpid(pid, &status, 0);
+    pid = xfork();
+    if (pid == 0) {
+        msleep(50);
+        close(open("inotify.d/h", O_CREAT | O_WRONLY, 0644));
+        _exit(0);
+    }
+    n = read(in, buf, sizeof buf);
+    CHECK(n > 0 && strcmp(inotify_events(buf, n), "CREATE:h") == 0,
+          "a blocking read sleeps until the child creates h");
+    waitpid(pid, &status, 0);
+    close(ep);
+    close(in);
+    unlink("inotify.d/g");
+    unlink("inotify.d/h");
+    rmdir("inotify.d");
+}
+
 int main(void)
 {
     proc_init();
@@ -549,5 +653,6 @@ int main(void)
     check_epoll_blocking();
     check_signalfd();
     check_poll_all_kinds();
+    check_inotify();
     return proc_finish("sys_events");
 }
