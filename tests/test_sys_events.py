@@ -229,3 +229,92 @@ def test_strace_formats(tmp_path):
         "], 8, SFD_CLOEXEC|SFD_NONBLOCK) = ",
     ):
         assert line in trace, line
+
+
+# --- bad input: random arguments to every new call ------------------------------------
+
+def _fuzz_env(tmp_path):
+    """An in-process kernel and task (as tests/test_mm_syscalls.py) with a
+    page of random bytes at BUF and one descriptor of every kind."""
+    from kernel.fs.file import FdTable
+    from kernel.sched.task import FsStruct
+    from test_vma import Env
+    e = Env()
+    e.task.files = FdTable()
+    e.task.fs = FsStruct(str(tmp_path))
+    return e
+
+
+_NEW_CALLS = ("eventfd2", "epoll_create1", "epoll_ctl", "epoll_pwait", "signalfd4",
+              "inotify_init1", "inotify_add_watch", "inotify_rm_watch", "socket", "socketpair",
+              "bind", "listen", "accept", "accept4", "connect", "getsockname", "getpeername",
+              "shutdown", "sendto", "recvfrom", "sendmsg", "recvmsg", "setsockopt",
+              "getsockopt", "read", "write", "readv", "writev", "ppoll", "pselect6",
+              "fstat", "lseek", "fcntl", "close")
+
+
+@pytest.mark.slow
+def test_fuzz_new_calls_never_raise(tmp_path):
+    """Random arguments (descriptors of every kind, good and bad pointers,
+    random flags) give an errno or a result, never a Python exception other
+    than the two the syscall entry turns into a sleep or EFAULT."""
+    import random
+    from hypothesis import given, settings, strategies as st, HealthCheck
+    from kernel.mm.mmap import do_mmap
+    from kernel.sched.wait import WouldBlock
+    from kernel.syscalls.table import _DEFS, SyscallTable
+    from kernel.uaccess import Efault
+    from kernel.uapi import MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE
+
+    env = _fuzz_env(tmp_path)
+    SyscallTable(env.k)                     # imports every handler module
+    defs = {d.name: d for d in _DEFS if d.name in _NEW_CALLS}
+    assert set(defs) == set(_NEW_CALLS)
+    buf = 0x400000
+    do_mmap(env.mm, None, buf, 4096, PROT_READ | PROT_WRITE,
+            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0)
+    task = env.task
+    # One of each kind to aim at: eventfd, epoll, signalfd, inotify, sockets, pipe.
+    for name, args in (("eventfd2", (0, 0)), ("epoll_create1", (0,)), ("inotify_init1", (0,)),
+                       ("socket", (1, 1, 0)), ("socket", (1, 2, 0)), ("socket", (2, 2, 0))):
+        defs[name].func(task, *args)
+    task.uaccess.copy_to_user(buf, bytes(8))
+    defs["signalfd4"].func(task, 2**64 - 1, buf, 8, 0)
+    defs["socketpair"].func(task, 1, 5, 0, buf)
+    # No '/' anywhere in user memory: no name the calls make can leave tmp_path.
+    alphabet = bytes(b for b in range(256) if b != ord("/"))
+    pointers = st.sampled_from([0, 16, buf, buf + 8, buf + 4090, buf + 4096, 1 << 47,
+                                (1 << 64) - 8])
+    fds = st.sampled_from([-1 & (2**64 - 1), 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 99, 2**32 - 1])
+    ints = st.one_of(st.integers(0, 16), st.sampled_from([2**31, 2**32 - 1, 2**63, 2**64 - 1]),
+                     st.integers(0, 2**64 - 1))
+
+    def arg(fmt):
+        kind = fmt.partition(":")[0]
+        if kind in ("fd", "dirfd"):
+            return fds
+        if kind in ("p", "path", "ibuf", "obuf", "iov", "sockaddr", "msghdr", "epollevent",
+                    "sigset", "fdpair"):
+            return pointers
+        return ints
+
+    @settings(max_examples=500, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.data(), st.integers(0, 2**32 - 1))
+    def run(data, seed):
+        rng = random.Random(seed)
+        task.uaccess.copy_to_user(buf, bytes(rng.choice(alphabet) for _ in range(4096)))
+        d = defs[data.draw(st.sampled_from(sorted(defs)))]
+        args = [data.draw(arg(fmt)) for fmt in d.args]
+        if d.name == "close" and args[0] in (3, 4, 5, 6, 7, 8, 9):
+            return                          # keep the descriptors to aim at
+        task.restart = None
+        try:
+            ret = d.func(task, *args)
+        except (WouldBlock, Efault):
+            return
+        assert isinstance(ret, int), (d.name, args, ret)
+        assert ret >= -4095 or d.name in ("lseek",), (d.name, args, ret)
+    try:
+        run()
+    finally:
+        task.files.close_all()

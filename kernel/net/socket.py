@@ -78,6 +78,10 @@ _CMSGHDR = struct.Struct("<Qii")            # cmsg_len, cmsg_level, cmsg_type
 _IOVEC = struct.Struct("<QQ")
 _TIMEVAL = struct.Struct("<qq")
 UIO_MAXIOV = 1024
+MAX_RW_COUNT = 0x7FFFF000          # INT_MAX & PAGE_MASK: the most one call moves
+# The most we ask the host for in one receive: more than any host socket
+# buffer holds, and a short read is always allowed on a stream.
+HOST_RECV_MAX = 1 << 22
 NET_MODES = ("none", "loopback", "host")
 
 
@@ -721,12 +725,16 @@ def _user_iov(task, iov, iovlen):
         raise AddrError(-errno.EMSGSIZE)
     raw = task.uaccess.copy_from_user(iov, iovlen * _IOVEC.size) if iovlen else b""
     vecs = [_IOVEC.unpack_from(raw, i * _IOVEC.size) for i in range(iovlen)]
-    total = 0
-    for _, length in vecs:
+    out, total = [], 0
+    for base, length in vecs:
         if length >> 63:
-            raise AddrError(-errno.EINVAL)
+            raise AddrError(-errno.EINVAL)      # rw_copy_check_uvector(): negative length
+        if base + length > task.uaccess.mm.task_size:
+            raise AddrError(-errno.EFAULT)
+        length = min(length, MAX_RW_COUNT - total)     # the total is capped, not refused
         total += length
-    return vecs
+        out.append((base, length))
+    return out
 
 
 def _pack_rights(task, sock, data):
@@ -809,6 +817,8 @@ def sock_send(task, sock, buf_or_vecs, count, flags, addr, control=()):
     stream send of a blocking socket completes (or ends early on a signal
     with what went).  EPIPE raises SIGPIPE unless MSG_NOSIGNAL."""
     flags = s32(flags)
+    if not isinstance(buf_or_vecs, list):
+        count = min(count, MAX_RW_COUNT)
     if isinstance(buf_or_vecs, list):
         data = b"".join(task.uaccess.copy_from_user(b, n) for b, n in buf_or_vecs)
     else:
@@ -851,11 +861,15 @@ def sock_recv(task, sock, buf, count, flags, uaddr, ulen, msg=None):
     an address or a list of iovecs.  With MSG_TRUNC a datagram's full
     length is returned.  msg (recvmsg): gets "flags", "anc", "addr"."""
     flags = s32(flags)
+    if not isinstance(buf, list):
+        if buf + count > task.uaccess.mm.task_size:
+            return -errno.EFAULT        # import_single_range(): access_ok()
+        count = min(count, MAX_RW_COUNT)
     restart = task.restart if task.restart is not None else {}
     got = restart.get("got", b"")
     host_flags = flags & (MSG_OOB | MSG_PEEK | MSG_TRUNC)
-    ancsize = msg["controllen"] if msg is not None else 0
-    room = bytearray(max(count - len(got), 0))
+    ancsize = min(msg["controllen"], HOST_RECV_MAX) if msg is not None else 0
+    room = bytearray(min(max(count - len(got), 0), HOST_RECV_MAX))
     try:
         with sock.borrow() as s:
             n, anc, mflags, addr = s.recvmsg_into([room], ancsize, host_flags)

@@ -177,6 +177,8 @@ def _read_file(task, file, count, offset=None, block=True):
         return -errno.EBADF
     if file.is_dir:
         return -errno.EISDIR
+    if file.body is None and file.host_fd is None:
+        return -errno.EINVAL            # no ->read (an epoll file)
     if file.body is not None:
         pos = file.pos if offset is None else offset
         data = file.body[pos:pos + count]
@@ -250,8 +252,10 @@ def sys_pread64(task, fd, buf, count, pos):
 
 
 def _write_file(task, file, data, offset=None):
-    if not file.writable or file.host_fd is None:
+    if not file.writable:
         return -errno.EBADF
+    if file.host_fd is None:
+        return -errno.EINVAL if file.body is None else -errno.EBADF     # no ->write
     try:
         return _host_write(task, file, data, offset)
     except OSError as e:
