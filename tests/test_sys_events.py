@@ -249,7 +249,7 @@ _NEW_CALLS = ("eventfd2", "epoll_create1", "epoll_ctl", "epoll_pwait", "signalfd
               "inotify_init1", "inotify_add_watch", "inotify_rm_watch", "socket", "socketpair",
               "bind", "listen", "accept", "accept4", "connect", "getsockname", "getpeername",
               "shutdown", "sendto", "recvfrom", "sendmsg", "recvmsg", "setsockopt",
-              "getsockopt", "read", "write", "readv", "writev", "ppoll", "pselect6",
+              "getsockopt", "sendmmsg", "recvmmsg", "read", "write", "readv", "writev", "ppoll", "pselect6",
               "fstat", "lseek", "fcntl", "close")
 
 

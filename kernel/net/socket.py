@@ -1115,3 +1115,74 @@ def sys_getsockopt(task, fd, level, optname, optval, uoptlen):
 
 
 NET_MODES_HELP = "none: no IPv4/IPv6; loopback: only lo (default); host: the host's network"
+
+
+# -- several messages per call --------------------------------------------------------------
+
+_MMSGHDR_SIZE = _MSGHDR.size + 8        # struct mmsghdr: msghdr, unsigned msg_len, padding
+MSG_WAITFORONE = 0x10000
+
+
+def _mmsg_loop(task, fd, msgvec, vlen, flags, one, after=None):
+    """__sys_sendmmsg()/do_recvmmsg(): one message per entry, its length in
+    msg_len; the count of messages done, or the first error if none was.
+    Progress survives a sleep in task.restart (the call runs again)."""
+    sock = sockfd_lookup(task, fd)
+    if isinstance(sock, int):
+        return sock
+    vlen = min(vlen & 0xFFFFFFFF, UIO_MAXIOV)
+    state = task.restart if task.restart is not None else {}
+    done = state.get("mmsg_done", 0)
+    err = 0
+    while done < vlen:
+        entry = msgvec + done * _MMSGHDR_SIZE
+        f = flags | MSG_DONTWAIT if (done and flags & MSG_WAITFORONE) else flags
+        try:
+            err = one(task, fd, entry, f & ~MSG_WAITFORONE)
+        except WouldBlock:
+            if done and signal_pending(task):
+                break
+            state = task.restart if task.restart is not None else {}
+            state["mmsg_done"] = done
+            task.restart = state
+            raise
+        except Efault:
+            err = -errno.EFAULT
+        if err < 0:
+            break
+        # The message is done: only the batch's own progress stays.
+        task.restart = {k: v for k, v in (task.restart or {}).items() if k.startswith("mmsg_")}
+        task.uaccess.copy_to_user(entry + _MSGHDR.size, struct.pack("<I", err))
+        done += 1
+        if after is not None and after():
+            break
+    if done:
+        return done
+    return err
+
+
+@syscall("sendmmsg", "fd p u msgflags")
+def sys_sendmmsg(task, fd, msgvec, vlen, flags):
+    return _mmsg_loop(task, fd, msgvec, vlen, s32(flags), sys_sendmsg)
+
+
+@syscall("recvmmsg", "fd p u msgflags p")
+def sys_recvmmsg(task, fd, msgvec, vlen, flags, timeout):
+    """recvmmsg(): as 4.14, the timeout is looked at only after each
+    message (a wait for the first one is not limited by it)."""
+    deadline = None
+    if timeout:
+        sec, nsec = _TIMEVAL.unpack(task.uaccess.copy_from_user(timeout, 16))
+        if sec < 0 or not 0 <= nsec < 10**9:
+            return -errno.EINVAL
+        state = task.restart or {}
+        deadline = state.get("mmsg_deadline") or task.kernel.sched.clock() + sec + nsec / 1e9
+        task.restart = dict(state, mmsg_deadline=deadline)
+
+    def expired():
+        return deadline is not None and task.kernel.sched.clock() >= deadline
+    ret = _mmsg_loop(task, fd, msgvec, vlen, s32(flags), sys_recvmsg, expired)
+    if timeout and ret >= 0:
+        left = max(0, int((deadline - task.kernel.sched.clock()) * 1e9))
+        task.uaccess.copy_to_user(timeout, _TIMEVAL.pack(left // 10**9, left % 10**9))
+    return ret

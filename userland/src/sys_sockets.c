@@ -175,6 +175,37 @@ static void check_messages(void)
     close(sv[1]);
     CHECK(recv(sv[0], buf, sizeof buf, 0) == 0, "the peer closed: 0");
     close(sv[0]);
+
+    /* sendmmsg / recvmmsg */
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, sv);
+    struct mmsghdr mm[4];
+    struct iovec iv[4];
+    char in[4][16];
+    const char *words[3] = {"a", "bb", "ccc"};
+    memset(mm, 0, sizeof mm);
+    for (int i = 0; i < 3; i++) {
+        iv[i].iov_base = (void *)words[i];
+        iv[i].iov_len = strlen(words[i]);
+        mm[i].msg_hdr.msg_iov = &iv[i];
+        mm[i].msg_hdr.msg_iovlen = 1;
+    }
+    CHECK(sendmmsg(sv[0], mm, 3, 0) == 3 && mm[0].msg_len == 1 && mm[2].msg_len == 3,
+          "sendmmsg: three datagrams, msg_len 1..3");
+    memset(mm, 0, sizeof mm);
+    for (int i = 0; i < 4; i++) {
+        iv[i].iov_base = in[i];
+        iv[i].iov_len = sizeof in[i];
+        mm[i].msg_hdr.msg_iov = &iv[i];
+        mm[i].msg_hdr.msg_iovlen = 1;
+    }
+    CHECK(recvmmsg(sv[1], mm, 4, MSG_WAITFORONE, NULL) == 3 && mm[0].msg_len == 1 &&
+          mm[1].msg_len == 2 && mm[2].msg_len == 3 && memcmp(in[2], "ccc", 3) == 0,
+          "recvmmsg with MSG_WAITFORONE: the three, then no waiting for a fourth");
+    CHECK(recvmmsg(sv[1], mm, 4, MSG_DONTWAIT, NULL) < 0 && errno == EAGAIN,
+          "recvmmsg with nothing there: %s", ename(errno));
+    CHECK(sendmmsg(-1, mm, 1, 0) < 0 && errno == EBADF, "sendmmsg on -1: %s", ename(errno));
+    close(sv[0]);
+    close(sv[1]);
 }
 
 /* sendmsg with SCM_RIGHTS of n descriptors. */
