@@ -31,6 +31,7 @@ pipes do).  What the board must decide itself:
     tasks', not the host process's.
 """
 
+import ctypes
 import errno
 import hashlib
 import ipaddress
@@ -240,10 +241,14 @@ class _HostDir:
     def __enter__(self):
         self.saved = os.open(".", os.O_RDONLY | os.O_CLOEXEC)
         head, tail = os.path.split(self.path)
-        if self.dir_fd is not None:
-            os.fchdir(self.dir_fd)
-        if head:
-            os.chdir(head)
+        try:
+            if self.dir_fd is not None:
+                os.fchdir(self.dir_fd)
+            if head:
+                os.chdir(head)
+        except OSError:
+            self.__exit__()             # never leave the emulator elsewhere
+            raise
         return tail
 
     def __exit__(self, *exc):
@@ -651,8 +656,8 @@ def sys_connect(task, fd, uaddr, addrlen):
 
 
 def _disconnect(s):
-    """connect(AF_UNSPEC) on a datagram socket: forget the peer."""
-    import ctypes
+    """connect(AF_UNSPEC) on a datagram socket: forget the peer (Python's
+    connect() takes no AF_UNSPEC address, the C library's does)."""
     libc = ctypes.CDLL(None, use_errno=True)
     unspec = struct.pack("<H", AF_UNSPEC) + bytes(14)
     libc.connect(s.fileno(), ctypes.c_char_p(unspec), len(unspec))
