@@ -24,6 +24,7 @@ from kernel.uapi import (
     AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW,
     F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_GETPIPE_SZ, F_SETFD, F_SETFL,
     F_SETPIPE_SZ, FD_CLOEXEC,
+    FIOCLEX, FIONBIO, FIONCLEX,
     FIONREAD, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY,
     O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_PATH,
     O_RDONLY, O_SYNC, O_TRUNC, SEEK_CUR, SEEK_END, SEEK_SET,
@@ -701,6 +702,13 @@ def sys_ioctl(task, fd, cmd, arg):
     if file is None:
         return -errno.EBADF
     cmd &= 0xFFFFFFFF
+    if cmd in (FIOCLEX, FIONCLEX):      # do_vfs_ioctl(): any descriptor
+        (task.files.cloexec.add if cmd == FIOCLEX else task.files.cloexec.discard)(s32(fd))
+        return 0
+    if cmd == FIONBIO:
+        on = struct.unpack("<i", task.uaccess.copy_from_user(arg, 4))[0]
+        return sys_fcntl(task, fd, F_SETFL, (file.flags | O_NONBLOCK) if on
+                         else (file.flags & ~O_NONBLOCK))
     sizes = {TCGETS: 36, TIOCGWINSZ: 8, FIONREAD: 4}
     if cmd not in sizes or file.host_fd is None:
         return -errno.ENOTTY

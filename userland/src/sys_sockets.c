@@ -30,6 +30,7 @@
 #include <poll.h>
 #include <stddef.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -72,6 +73,17 @@ static void check_create(void)
           (fcntl(sv[0], F_GETFL) & O_ACCMODE) == O_RDWR, "SOCK_CLOEXEC|SOCK_NONBLOCK, O_RDWR");
     CHECK(fstat(sv[0], &st) == 0 && S_ISSOCK(st.st_mode), "fstat: S_ISSOCK");
     CHECK(lseek(sv[0], 0, SEEK_SET) < 0 && errno == ESPIPE, "lseek: %s", ename(errno));
+    close(sv[0]);
+    close(sv[1]);
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    int on = 1, avail = -1;
+    char c;
+    CHECK(ioctl(sv[0], FIONBIO, &on) == 0 && (fcntl(sv[0], F_GETFL) & O_NONBLOCK) &&
+          read(sv[0], &c, 1) < 0 && errno == EAGAIN, "ioctl(FIONBIO): non-blocking, EAGAIN");
+    CHECK(ioctl(sv[0], FIOCLEX) == 0 && fcntl(sv[0], F_GETFD) == FD_CLOEXEC &&
+          ioctl(sv[0], FIONCLEX) == 0 && fcntl(sv[0], F_GETFD) == 0, "FIOCLEX, FIONCLEX");
+    write(sv[1], "abc", 3);
+    CHECK(ioctl(sv[0], FIONREAD, &avail) == 0 && avail == 3, "FIONREAD: 3");
     close(sv[0]);
     close(sv[1]);
 }
