@@ -14,11 +14,12 @@ pipes do).  What the board must decide itself:
     nor another board sees them, and getsockname()/getpeername()/accept()
     translate back to the names the guest used.
   - descriptors passed with SCM_RIGHTS are board files, not host ones: the
-    sender's files are parked in a per-board table, and a host memfd
-    "token" travels in their place through the host socket (so the host
-    keeps the message boundaries and order); the receiver swaps each
-    token back for its file.  A message never received keeps its files
-    until the board exits.
+    sender's files are parked in a per-board table, and a host pipe's
+    read end travels in their place through the host socket as a "token"
+    (so the host keeps the message boundaries and order); the receiver
+    swaps each token back for its file.  A message dropped unread (its
+    socket closed, a control buffer too small) lets its files go when the
+    next AF_UNIX socket is released (the token's pipe then has no reader).
   - AF_INET/AF_INET6 reach the host's network only as `--net` allows:
       none      the board's kernel has no IPv4/IPv6 (a kernel built without
                 CONFIG_INET/CONFIG_IPV6): socket() is EAFNOSUPPORT;
@@ -102,9 +103,44 @@ class NetNamespace:
         self.abstract = {}              # abstract name -> Socket bound to it
         self.host_names = {}            # host address (bytes) -> guest sun_path bytes
         self.bound = {}                 # host address (bytes) -> Socket bound to it
-        self.inflight = {}              # memfd token inode -> File
+        self.inflight = {}              # token pipe inode -> (File, the pipe's write end)
         self.backlog_creds = {}         # host address of a listener -> [(pid, uid, gid)]
         self._dir = None
+
+    def park(self, file):
+        """A file going out with SCM_RIGHTS: a host token to send in its
+        place — the read end of a new pipe.  We keep the write end, which
+        says (POLLERR) when every copy of the token is gone: the message
+        was dropped unread (its socket closed, or the receiver's control
+        buffer was too small), and the file must be let go, as
+        unix_destruct_scm() does."""
+        r, w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+        self.inflight[os.fstat(r).st_ino] = (file.get(), w)
+        return r
+
+    def unpark(self, token):
+        """The file a received token stands for (None if unknown); the token
+        is closed."""
+        ino = os.fstat(token).st_ino
+        os.close(token)
+        entry = self.inflight.pop(ino, None)
+        if entry is None:
+            return None
+        os.close(entry[1])
+        return entry[0]
+
+    def drop(self, token):
+        """A send that failed: its token never left."""
+        file = self.unpark(token)
+        if file is not None:
+            file.put()
+
+    def collect(self):
+        """unix_gc() for us: release the files of messages dropped unread."""
+        for ino, (file, w) in list(self.inflight.items()):
+            if host_poll_mask(w, POLLOUT) & POLLERR and self.inflight.pop(ino, None):
+                os.close(w)
+                file.put()
 
     def private_dir(self):
         """The temporary directory where abstract names live on the host."""
@@ -151,6 +187,8 @@ class Socket(File):
 
     def put(self):
         super().put()
+        if self.refcount == 0 and self.family == AF_UNIX:
+            net_ns(self.kernel).collect()       # its queue may have held files
         if self.refcount == 0 and self.abstract is not None:
             ns = net_ns(self.kernel)
             if ns.bound.get(self.host_bound) is self:
@@ -743,7 +781,7 @@ def _user_iov(task, iov, iovlen):
 
 
 def _pack_rights(task, sock, data):
-    """SCM_RIGHTS: board files parked, host memfd tokens sent in their place."""
+    """SCM_RIGHTS: board files parked, host tokens sent in their place."""
     n = len(data) // 4
     if n == 0 or n > SCM_MAX_FD or len(data) % 4:
         raise AddrError(-errno.EINVAL)
@@ -754,12 +792,7 @@ def _pack_rights(task, sock, data):
             raise AddrError(-errno.EBADF)
         files.append(f)
     ns = net_ns(task.kernel)
-    tokens = []
-    for f in files:
-        tok = os.memfd_create("a53emu-scm", os.MFD_CLOEXEC)
-        ns.inflight[os.fstat(tok).st_ino] = f.get()
-        tokens.append(tok)
-    return tokens
+    return [ns.park(f) for f in files]
 
 
 def _parse_control(task, sock, control, controllen):
@@ -799,9 +832,7 @@ def _unpark_rights(task, data, flags, room):
     ns = net_ns(task.kernel)
     fds, truncated = [], False
     for (tok,) in struct.iter_unpack("<i", data[:len(data) // 4 * 4]):
-        ino = os.fstat(tok).st_ino
-        os.close(tok)
-        f = ns.inflight.pop(ino, None)
+        f = ns.unpark(tok)
         if f is None:
             continue
         if len(fds) >= room:
@@ -999,10 +1030,9 @@ def sys_sendmsg(task, fd, umsg, flags):
         ns = net_ns(task.kernel)
         for tok in tokens:
             if ret < 0:
-                f = ns.inflight.pop(os.fstat(tok).st_ino, None)
-                if f is not None:
-                    f.put()
-            os.close(tok)
+                ns.drop(tok)
+            else:
+                os.close(tok)
 
 
 @syscall("recvmsg", "fd msghdr msgflags")

@@ -44,6 +44,12 @@ static void on_sigpipe(int sig)
     pipe_signals++;
 }
 
+static short poll_mask(int fd)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+    return poll(&p, 1, 0) < 0 ? -1 : p.revents;
+}
+
 static void check_create(void)
 {
     int sv[2];
@@ -329,6 +335,18 @@ static void check_scm_rights(void)
           "keeps MSG_CMSG_CLOEXEC");
     for (int i = 0; i < n; i++)
         close(got[i]);
+    /* A message never received: closing its socket lets the passed pipe end go. */
+    int q[2], pair[2];
+    pipe(q);
+    socketpair(AF_UNIX, SOCK_DGRAM, 0, pair);
+    send_fds(pair[0], &q[1], 1, "lost");
+    close(q[1]);
+    CHECK(poll_mask(q[0]) == 0, "the write end is in flight: no end of file yet");
+    close(pair[1]);
+    CHECK(poll_mask(q[0]) == POLLHUP && read(q[0], buf, 1) == 0,
+          "the receiver closed unread: the pipe's last writer is gone (EOF)");
+    close(pair[0]);
+    close(q[0]);
     close(p[0]);
     close(efd);
     close(sv[0]);
