@@ -23,6 +23,7 @@ import os
 import socket
 import subprocess
 import tempfile
+import time
 
 import pytest
 
@@ -175,6 +176,30 @@ def test_default_net_is_loopback(tmp_path):
     a = run_a53emu([userland_path("musl", "sys_sockets"), "net"], cwd=tmp_path,
                    timeout=TIMEOUT)
     assert a.stdout.decode().split("\n")[:-1] == NET_EXPECTED["loopback"]
+
+
+def test_a_host_client_wakes_a_board_server(tmp_path):
+    """A board task sleeping in poll() and accept() on 127.0.0.1 is woken by a
+    connection from the host (the board does not call that a deadlock)."""
+    from conftest import emu_env
+    import sys
+    proc = subprocess.Popen([sys.executable, "-m", "emu", "run",
+                             str(userland_path("musl", "sys_sockets")), "serve"],
+                            cwd=tmp_path, env=emu_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    try:
+        line = proc.stdout.readline().decode()
+        assert line.startswith("port "), line + proc.stderr.read().decode()
+        time.sleep(0.5)                 # let the board go to sleep in poll() first
+        with socket.create_connection(("127.0.0.1", int(line.split()[1])), timeout=60) as c:
+            c.sendall(b"hello board")
+            assert c.recv(64) == b"hello board"
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 0, err.decode()
+    assert out == b"echoed 11 bytes\n"
 
 
 # --- abstract names are the board's own ------------------------------------------------

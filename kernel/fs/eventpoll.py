@@ -27,7 +27,9 @@ import struct
 
 from kernel.fs.anon_inodes import AnonFile
 from kernel.fs.namei import s32
-from kernel.fs.poll import POLLERR, POLLHUP, POLLIN, POLLRDNORM, PollTable, file_can_poll, vfs_poll
+from kernel.fs.poll import (
+    POLLERR, POLLHUP, POLLIN, POLLRDNORM, PollTable, file_can_poll, host_external, vfs_poll,
+)
 from kernel.fs.select import _done, _set_sigmask
 from kernel.syscalls.table import syscall
 from kernel.uapi import O_CLOEXEC, O_RDWR
@@ -185,7 +187,7 @@ class EventPoll(AnonFile):
             if item.host_fd is None:
                 vfs_poll(item.file, pt)
         if self.by_host_fd:
-            external = any(not i.file.owned_nonblock for i in self.by_host_fd.values())
+            external = any(host_external(i.file) for i in self.by_host_fd.values())
             pt.poll_wait_host(self.host_ep.fileno(), POLLIN, external)
         pt.poll_wait(self.wqh)
 

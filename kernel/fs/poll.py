@@ -81,8 +81,16 @@ def default_host_poll(file, pt):
         mask |= POLLWRNORM
     if pt is not None:
         pt.poll_wait_host(file.host_fd, POLLIN | POLLPRI | POLLOUT | POLLRDHUP,
-                          external=not file.owned_nonblock)
+                          external=host_external(file))
     return mask
+
+
+def host_external(file):
+    """Can the host's own processes make file ready?  Yes for descriptors
+    the board did not make itself (a terminal, an inherited pipe), and for
+    those that say so (an IP socket, a path-named AF_UNIX socket, inotify);
+    not for the board's pipes and socketpairs."""
+    return getattr(file, "external", not file.owned_nonblock)
 
 
 DEFAULT_POLLMASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM

@@ -630,11 +630,40 @@ static int net_policy(void)
     return 0;
 }
 
+/* `serve`: wait (poll, then accept) for a connection from the host's side
+ * on 127.0.0.1, echo one message back. */
+static int serve(void)
+{
+    struct sockaddr_in a;
+    socklen_t len = sizeof a;
+    char buf[64];
+
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(s, (struct sockaddr *)&a, sizeof a) || listen(s, 1) ||
+        getsockname(s, (struct sockaddr *)&a, &len))
+        return 1;
+    printf("port %d\n", ntohs(a.sin_port));
+    struct pollfd p = {s, POLLIN, 0};
+    if (poll(&p, 1, -1) != 1)
+        return 2;
+    int c = accept(s, NULL, NULL);
+    ssize_t n = read(c, buf, sizeof buf);
+    if (n <= 0 || write(c, buf, (size_t)n) != n)
+        return 3;
+    printf("echoed %d bytes\n", (int)n);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     proc_init();
     if (argc > 1 && strcmp(argv[1], "net") == 0)
         return net_policy();
+    if (argc > 1 && strcmp(argv[1], "serve") == 0)
+        return serve();
     check_create();
     check_stream();
     check_messages();
