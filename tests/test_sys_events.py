@@ -343,3 +343,31 @@ def test_fuzz_new_calls_never_raise(tmp_path):
         run()
     finally:
         task.files.close_all()
+
+
+# --- the polling interface ---------------------------------------------------------------
+
+def test_poll_table_sleeps_until_the_earliest_deadline():
+    """A file that becomes ready at a time (a timer) bounds the sleep of
+    ppoll/epoll; the call's own timeout still counts when it is earlier."""
+    from kernel.fs.poll import PollTable
+    from kernel.sched.wait import WaitQueue, WouldBlock
+
+    def deadline_of(pt, own):
+        with pytest.raises(WouldBlock) as wb:
+            pt.sleep(own)
+        return wb.value.deadline
+    pt = PollTable()
+    assert deadline_of(pt, None) is None
+    pt.poll_wait_until(5.0)
+    pt.poll_wait_until(7.0)
+    assert deadline_of(pt, None) == 5.0
+    assert deadline_of(pt, 10.0) == 5.0
+    assert deadline_of(pt, 3.0) == 3.0
+    q = WaitQueue("q")
+    pt.poll_wait(q)
+    pt.poll_wait(q)
+    pt.poll_wait_host(9, 1, external=True)
+    with pytest.raises(WouldBlock) as wb:
+        pt.sleep()
+    assert wb.value.queues == (q,) and wb.value.fds == ((9, 1),) and wb.value.external

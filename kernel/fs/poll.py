@@ -11,7 +11,9 @@ wants the mask) collects two kinds of things to sleep on:
     signalfd's task), woken by the kernel code that changes them;
   - host descriptors with the events that matter, for files whose state
     the host kernel keeps (pipes, sockets, terminals): kernel/sched/core.py
-    polls those while the task sleeps.
+    polls those while the task sleeps;
+  - kernel-clock deadlines, for files that become ready at a time (a timer
+    file): the sleep ends then and the poll is done again.
 
 A file without a poll method is one Linux serves from the host descriptor
 (default_host_poll below) or a synthetic /proc body, which is always
@@ -36,12 +38,13 @@ POLL_ALWAYS = POLLERR | POLLHUP | POLLNVAL
 class PollTable:
     """poll_table: where a poller would sleep, collected by poll_wait()."""
 
-    __slots__ = ("queues", "fds", "external")
+    __slots__ = ("queues", "fds", "external", "deadline")
 
     def __init__(self):
         self.queues = []
         self.fds = []
         self.external = False
+        self.deadline = None
 
     def poll_wait(self, queue):
         """poll_wait(): sleep on a wait queue of the board."""
@@ -55,8 +58,16 @@ class PollTable:
         self.fds.append((fd, events))
         self.external = self.external or external
 
+    def poll_wait_until(self, when):
+        """Sleep no later than kernel clock time `when` (a timer's expiry)."""
+        if self.deadline is None or when < self.deadline:
+            self.deadline = when
+
     def sleep(self, deadline=None, restart=None):
-        """Raise WouldBlock on everything collected (and the deadline)."""
+        """Raise WouldBlock on everything collected, until the caller's
+        deadline or the earliest one a file asked for."""
+        if self.deadline is not None and (deadline is None or self.deadline < deadline):
+            deadline = self.deadline
         kw = {} if restart is None else {"restart": restart}
         raise WouldBlock(queues=tuple(self.queues), fds=tuple(self.fds), deadline=deadline,
                          external=self.external, **kw)
