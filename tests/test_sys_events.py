@@ -230,6 +230,8 @@ def test_strace_formats(tmp_path):
     for line in (
         "socket(AF_UNIX, SOCK_STREAM|0x100000, 0) = -1 EINVAL (Invalid argument)",
         "socket(4321, SOCK_STREAM, 0) = -1 EAFNOSUPPORT",
+        "socketpair(AF_INET, SOCK_STREAM, 0, ",
+        ") = -1 EOPNOTSUPP (Operation not supported)",
         "socketpair(AF_UNIX, SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK, 0, [3, 4]) = 0",
         'bind(3, {sa_family=AF_UNIX, sun_path="sock"}, 7) = 0',
         'connect(4, {sa_family=AF_UNIX, sun_path="no-such-sock"}, 15) = -1 ENOENT',
