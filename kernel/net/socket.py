@@ -183,7 +183,7 @@ class Socket(File):
         self.wildcard = False           # bound to INADDR_ANY/in6addr_any under --net loopback
 
     def borrow(self):
-        return _Borrowed(self.host_fd)
+        return _Borrowed(self.host_fd, self.family, self.type, self.protocol)
 
     def put(self):
         super().put()
@@ -214,8 +214,9 @@ class _Borrowed:
     """A Python socket object over our host fd for one operation (detached
     after, so it never closes the descriptor)."""
 
-    def __init__(self, fd):
-        self.sock = pysocket.socket(fileno=fd)
+    def __init__(self, fd, family, type_, protocol):
+        # With the kind given, Python asks the host nothing (and changes no flag).
+        self.sock = pysocket.socket(family, type_, protocol, fileno=fd)
 
     def __enter__(self):
         return self.sock
