@@ -45,7 +45,7 @@ import tempfile
 import weakref
 
 from kernel.fs.file import File
-from kernel.fs.namei import PathError, host_path, s32, user_path
+from kernel.fs.namei import PathError, host_path, s32
 from kernel.fs.poll import POLLERR, POLLIN, POLLOUT, host_poll_mask
 from kernel.sched.wait import WouldBlock
 from kernel.signal import signal_pending
@@ -61,8 +61,8 @@ SOCK_TYPE_MASK = 0xF
 SOCK_NONBLOCK, SOCK_CLOEXEC = O_NONBLOCK, O_CLOEXEC
 SOL_SOCKET = 1
 SCM_RIGHTS, SCM_CREDENTIALS = 1, 2
-SO_TYPE, SO_ERROR, SO_PASSCRED, SO_PEERCRED = 3, 4, 16, 17
-SO_RCVTIMEO, SO_SNDTIMEO, SO_ACCEPTCONN, SO_PROTOCOL, SO_DOMAIN = 20, 21, 30, 38, 39
+SO_TYPE, SO_ERROR, SO_PEERCRED = 3, 4, 17
+SO_RCVTIMEO, SO_SNDTIMEO, SO_PROTOCOL, SO_DOMAIN = 20, 21, 38, 39
 MSG_OOB, MSG_PEEK, MSG_DONTROUTE, MSG_CTRUNC, MSG_TRUNC = 0x1, 0x2, 0x4, 0x8, 0x20
 MSG_DONTWAIT, MSG_EOR, MSG_WAITALL, MSG_NOSIGNAL, MSG_MORE = 0x40, 0x80, 0x100, 0x4000, 0x8000
 MSG_CMSG_CLOEXEC = 0x40000000
@@ -84,7 +84,7 @@ MAX_RW_COUNT = 0x7FFFF000          # INT_MAX & PAGE_MASK: the most one call move
 # The most we ask the host for in one receive: more than any host socket
 # buffer holds, and a short read is always allowed on a stream.
 HOST_RECV_MAX = 1 << 22
-NET_MODES = ("none", "loopback", "host")
+NET_MODES = ("none", "loopback", "host")     # --net; the default is loopback
 
 
 def cmsg_align(n):
@@ -1149,8 +1149,6 @@ def sys_getsockopt(task, fd, level, optname, optval, uoptlen):
     task.uaccess.copy_to_user(uoptlen, struct.pack("<i", len(value)))
     return 0
 
-
-NET_MODES_HELP = "none: no IPv4/IPv6; loopback: only lo (default); host: the host's network"
 
 
 # -- several messages per call --------------------------------------------------------------
