@@ -52,9 +52,9 @@ class SyscallTable:
         # Importing the handler modules runs their @syscall registrations.
         from kernel import exit, fork, futex, sys  # noqa: F401
         from kernel.fs import exec, pipe, select, xattr  # noqa: F401
+        from kernel.syscalls import fs, mm, process, signal  # noqa: F401
         from kernel.fs import eventfd, eventpoll, inotify, signalfd  # noqa: F401  (issue 9 part 6)
         from kernel.net import socket  # noqa: F401  (issue 9 part 6)
-        from kernel.syscalls import fs, mm, process, signal  # noqa: F401
         self.kernel = kernel
         self.trace = kernel.trace
         self.by_nr = {d.nr: d for d in _DEFS}
