@@ -373,3 +373,36 @@ def test_poll_table_sleeps_until_the_earliest_deadline():
     with pytest.raises(WouldBlock) as wb:
         pt.sleep()
     assert wb.value.queues == (q,) and wb.value.fds == ((9, 1),) and wb.value.external
+
+
+def test_a_wait_for_input_does_not_watch_output(tmp_path):
+    """ppoll/pselect6 for input on a socket (always writable) sleep on the
+    host descriptor for input only: watching POLLOUT too would end the sleep
+    at once, again and again (a busy loop instead of a sleep)."""
+    import struct
+    from kernel.fs.poll import POLLIN, POLLOUT
+    from kernel.mm.mmap import do_mmap
+    from kernel.sched.wait import WouldBlock
+    from kernel.syscalls.table import _DEFS, SyscallTable
+    from kernel.uapi import MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE
+    env = _fuzz_env(tmp_path)
+    SyscallTable(env.k)
+    defs = {d.name: d.func for d in _DEFS}
+    task, buf = env.task, 0x400000
+    do_mmap(env.mm, None, buf, 4096, PROT_READ | PROT_WRITE,
+            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0)
+    try:
+        assert defs["socketpair"](task, 1, 1, 0, buf) == 0
+        fd = struct.unpack("<i", task.uaccess.copy_from_user(buf, 4))[0]
+        task.uaccess.copy_to_user(buf, struct.pack("<ihh", fd, POLLIN, 0))
+        with pytest.raises(WouldBlock) as wb:
+            defs["ppoll"](task, buf, 1, 0, 0, 8)
+        assert [ev & (POLLIN | POLLOUT) for _, ev in wb.value.fds] == [POLLIN]
+        task.restart = None
+        task.uaccess.copy_to_user(buf, (1 << fd).to_bytes(8, "little"))
+        with pytest.raises(WouldBlock) as wb:
+            defs["pselect6"](task, fd + 1, buf, 0, 0, 0, 0)
+        assert [ev & (POLLIN | POLLOUT) for _, ev in wb.value.fds] == [POLLIN]
+    finally:
+        task.restart = None
+        task.files.close_all()

@@ -33,18 +33,23 @@ POLLRDNORM, POLLRDBAND, POLLWRNORM, POLLWRBAND = 0x40, 0x80, 0x100, 0x200
 POLLMSG, POLLRDHUP = 0x400, 0x2000
 # What poll() reports whether asked for or not.
 POLL_ALWAYS = POLLERR | POLLHUP | POLLNVAL
+ALL_EVENTS = 0xFFFF
 
 
 class PollTable:
     """poll_table: where a poller would sleep, collected by poll_wait()."""
 
-    __slots__ = ("queues", "fds", "external", "deadline")
+    __slots__ = ("queues", "fds", "external", "deadline", "key")
 
     def __init__(self):
         self.queues = []
         self.fds = []
         self.external = False
         self.deadline = None
+        # poll_table._key: the events the caller waits for on the file being
+        # polled now.  A host descriptor is watched for these only, or a
+        # socket always writable would end every wait for input at once.
+        self.key = ALL_EVENTS
 
     def poll_wait(self, queue):
         """poll_wait(): sleep on a wait queue of the board."""
@@ -91,7 +96,7 @@ def default_host_poll(file, pt):
     if mask & POLLOUT:
         mask |= POLLWRNORM
     if pt is not None:
-        pt.poll_wait_host(file.host_fd, POLLIN | POLLPRI | POLLOUT | POLLRDHUP,
+        pt.poll_wait_host(file.host_fd, (POLLIN | POLLPRI | POLLOUT | POLLRDHUP) & pt.key,
                           external=host_external(file))
     return mask
 

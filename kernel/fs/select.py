@@ -104,7 +104,8 @@ def sys_ppoll(task, ufds, nfds, tsp, sigmask, sigsetsize):
             else:
                 # Once one descriptor is ready the call will not sleep:
                 # the rest are polled without a table (do_pollfd's pt->_qproc = NULL).
-                revents = vfs_poll(file, None if count else pt) & ((events & 0xFFFF) | _ALWAYS)
+                pt.key = (events & 0xFFFF) | _ALWAYS
+                revents = vfs_poll(file, None if count else pt) & pt.key
         struct.pack_into("<h", out, i * 8 + 6, revents if revents < 0x8000 else revents - 0x10000)
         if revents:
             count += 1
@@ -157,6 +158,10 @@ def sys_pselect6(task, n, inp, outp, exp, tsp, sig):
         if file is None:
             _done(task)
             return -errno.EBADF
+        pt.key = 0
+        for k in range(3):
+            if sets[k] is not None and sets[k] & bit:
+                pt.key |= want[k]
         mask = vfs_poll(file, pt)
         for k in range(3):
             if sets[k] is not None and sets[k] & bit and mask & want[k]:
