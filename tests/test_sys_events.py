@@ -150,7 +150,8 @@ NET_EXPECTED = {
     "loopback": ["socket(AF_INET): ok", "socket(AF_INET6): ok",
                  "bind 192.0.2.1: EADDRNOTAVAIL", "connect 192.0.2.1: ENETUNREACH",
                  "bind 0.0.0.0: succeeded", "getsockname: 0.0.0.0",
-                 "bind ::1: succeeded", "sendto 2001:db8::1: ENETUNREACH"],
+                 "bind ::1: succeeded", "sendto 2001:db8::1: ENETUNREACH",
+                 "127.0.0.1 to a [::] listener: succeeded", "its name: ::"],
 }
 
 

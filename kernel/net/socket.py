@@ -554,6 +554,12 @@ def sys_bind(task, fd, uaddr, addrlen):
             return 0
         addr = _inet_addr(ns, sock.family, raw, True)
         with sock.borrow() as s:
+            if (ns.mode == "loopback" and sock.family == AF_INET6 and _is_wildcard(AF_INET6, raw)
+                    and not s.getsockopt(pysocket.IPPROTO_IPV6, pysocket.IPV6_V6ONLY)):
+                # A dual-stack wildcard: the clients that reach it through lo
+                # are mostly IPv4 (127.0.0.1, or "localhost" after ::1 is
+                # refused); one host socket cannot hold ::1 and 127.0.0.1.
+                addr = ("::ffff:127.0.0.1",) + addr[1:]
             s.bind(addr)
         # Bound to the wildcard (on the host: to loopback): shown as bound.
         sock.wildcard = ns.mode != "host" and _is_wildcard(sock.family, raw)

@@ -626,6 +626,25 @@ static int net_policy(void)
         b.sin6_port = htons(9);
         printf("sendto 2001:db8::1: %s\n",
                FAILS(sendto(s6, "x", 1, 0, (struct sockaddr *)&b, sizeof b)));
+        /* A dual-stack wildcard listener takes an IPv4 loopback client. */
+        int l6 = socket(AF_INET6, SOCK_STREAM, 0);
+        memset(&b, 0, sizeof b);
+        b.sin6_family = AF_INET6;
+        b.sin6_addr = in6addr_any;
+        socklen_t blen = sizeof b;
+        if (bind(l6, (struct sockaddr *)&b, sizeof b) == 0 && listen(l6, 1) == 0 &&
+            getsockname(l6, (struct sockaddr *)&b, &blen) == 0) {
+            int c4 = socket(AF_INET, SOCK_STREAM, 0);
+            memset(&a, 0, sizeof a);
+            a.sin_family = AF_INET;
+            a.sin_port = b.sin6_port;
+            a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+            printf("127.0.0.1 to a [::] listener: %s\n",
+                   FAILS(connect(c4, (struct sockaddr *)&a, sizeof a)));
+            printf("its name: %s\n", IN6_IS_ADDR_UNSPECIFIED(&b.sin6_addr) ? "::" : "other");
+            close(c4);
+        }
+        close(l6);
     }
     return 0;
 }
