@@ -76,13 +76,33 @@ class EventPoll(AnonFile):
         self.items = {}                 # (file, fd) -> EpItem, in insertion order
         self.by_host_fd = {}            # our host dup -> EpItem
         self.host_ep = None             # select.epoll for host-served files
+        self.edge_ep = None             # watches host_ep edge-triggered (see wake_seq)
+        self.host_edges = 0
 
     # -- the interest list ------------------------------------------------------
 
     def _host(self):
         if self.host_ep is None:
             self.host_ep = select.epoll(flags=select.EPOLL_CLOEXEC)
+            # Every event the host queues on host_ep is an edge of this epoll
+            # for an epoll watching it (ep_poll_callback() -> ep->poll_wait).
+            self.edge_ep = select.epoll(flags=select.EPOLL_CLOEXEC)
+            self.edge_ep.register(self.host_ep.fileno(), select.EPOLLIN | select.EPOLLET)
         return self.host_ep
+
+    def wake_seq(self, events):
+        """For an epoll watching this one edge-triggered: a count that moves
+        whenever an item here had a new event — our own wake-ups, the board
+        files' wake-ups, and the host's events on host_ep."""
+        seq = super().wake_seq(events)
+        for item in self.items.values():
+            if item.host_fd is None:
+                wake_seq = getattr(item.file, "wake_seq", None)
+                if wake_seq is not None:
+                    seq += wake_seq(item.events | POLLERR | POLLHUP)
+        if self.edge_ep is not None and self.edge_ep.poll(0):
+            self.host_edges += 1
+        return seq + self.host_edges
 
     def insert(self, file, fd, events, data):
         """ep_insert(): watch (file, fd); 0 or -errno (the host may refuse
@@ -133,8 +153,9 @@ class EventPoll(AnonFile):
         for item in list(self.items.values()):
             self.remove(item)
         if self.host_ep is not None:
+            self.edge_ep.close()
             self.host_ep.close()
-            self.host_ep = None
+            self.host_ep = self.edge_ep = None
 
     # -- readiness --------------------------------------------------------------
 

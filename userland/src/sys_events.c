@@ -317,6 +317,31 @@ static void check_epoll_triggers(void)
           "inner ready: the outer reports it, poll() says POLLIN");
     close(efd);
     close(inner);
+
+    /* Edge-triggered on an epoll: each new event inside is an edge. */
+    inner = epoll_create1(0);
+    int q[2];
+    pipe(q);
+    efd = eventfd(0, 0);
+    ep_add(inner, q[0], EPOLLIN, 0);
+    ep_add(inner, efd, EPOLLIN, 0);
+    int outer = epoll_create1(0);
+    ep_add(outer, inner, EPOLLIN | EPOLLET, 32);
+    CHECK(ep_wait0(outer, NULL, NULL) == 0, "ET on an idle epoll: nothing");
+    write(q[1], "a", 1);
+    CHECK(ep_wait0(outer, NULL, NULL) == 1 && ep_wait0(outer, NULL, NULL) == 0,
+          "a pipe write inside: one edge");
+    write(q[1], "b", 1);
+    CHECK(ep_wait0(outer, NULL, NULL) == 1 && ep_wait0(outer, NULL, NULL) == 0,
+          "another write (the inner epoll stays ready): another edge");
+    ev_write(efd, 1);
+    CHECK(ep_wait0(outer, NULL, NULL) == 1 && ep_wait0(outer, NULL, NULL) == 0,
+          "an eventfd write inside: another edge");
+    close(outer);
+    close(inner);
+    close(efd);
+    close(q[0]);
+    close(q[1]);
     close(ep);
 }
 
