@@ -47,7 +47,7 @@ import weakref
 from kernel.fs.file import File
 from kernel.fs.namei import PathError, host_path, s32
 from kernel.fs.poll import POLLERR, POLLIN, POLLOUT, host_poll_mask
-from kernel.sched.wait import WouldBlock
+from kernel.sched.wait import ERESTARTSYS, WouldBlock
 from kernel.signal import signal_pending
 from kernel.syscalls.table import syscall
 from kernel.uaccess import Efault
@@ -599,8 +599,9 @@ def _block(task, sock, events, flags, which, state=None):
     if deadline is not None and task.kernel.sched.clock() >= deadline:
         return -errno.EAGAIN
     task.restart = restart
+    # sock_intr_errno(): a wait with a timeout is not restarted after a handler.
     raise WouldBlock(fds=((sock.host_fd, events | POLLERR),), deadline=deadline,
-                     external=sock.external)
+                     external=sock.external, restart=errno.EINTR if timeo else ERESTARTSYS)
 
 
 @syscall("accept", "fd sockaddr p")
@@ -886,7 +887,8 @@ def sock_send(task, sock, buf_or_vecs, count, flags, addr, control=()):
                 if done and (signal_pending(task) or sock.flags & O_NONBLOCK
                              or flags & MSG_DONTWAIT):
                     return done
-                return _block(task, sock, POLLOUT, flags, SO_SNDTIMEO, {"sent": done})
+                ret = _block(task, sock, POLLOUT, flags, SO_SNDTIMEO, {"sent": done})
+                return done or ret              # SO_SNDTIMEO ran out: what went
             done += n
             if done >= len(data) or sock.type != SOCK_STREAM:
                 return done
@@ -920,13 +922,17 @@ def sock_recv(task, sock, buf, count, flags, uaddr, ulen, msg=None):
         if got and (signal_pending(task) or sock.flags & O_NONBLOCK or flags & MSG_DONTWAIT):
             n, anc, mflags, addr = 0, [], 0, None
         else:
-            return _block(task, sock, POLLIN, flags, SO_RCVTIMEO, {"got": got})
+            ret = _block(task, sock, POLLIN, flags, SO_RCVTIMEO, {"got": got})
+            if not got:
+                return ret
+            n, anc, mflags, addr = 0, [], 0, None   # timed out: what came so far
     except OSError as e:
         return -(e.errno or errno.EINVAL)
     data = got + bytes(room[:min(n, len(room))])
     if (flags & MSG_WAITALL and sock.type == SOCK_STREAM and n and len(data) < count
             and not flags & (MSG_PEEK | MSG_DONTWAIT) and not sock.flags & O_NONBLOCK):
-        return _block(task, sock, POLLIN, flags, SO_RCVTIMEO, {"got": data})
+        _block(task, sock, POLLIN, flags, SO_RCVTIMEO, {"got": data})
+        # SO_RCVTIMEO ran out: what came so far.
     ret = len(data)
     if flags & MSG_TRUNC and sock.type != SOCK_STREAM:
         ret = n                         # the datagram's real length

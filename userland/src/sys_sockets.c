@@ -389,6 +389,29 @@ static void check_options(void)
           back.tv_usec == 100000, "read back: 100000 us (whole jiffies at any HZ)");
     CHECK(recv(sv[0], buf, sizeof buf, 0) < 0 && errno == EAGAIN,
           "a recv with nothing to read times out: %s", ename(errno));
+    send(sv[1], "abc", 3, 0);
+    CHECK(recv(sv[0], buf, 6, MSG_WAITALL) == 3,
+          "MSG_WAITALL with SO_RCVTIMEO: the timeout returns what came (3 of 6)");
+    /* A signal during a wait with a timeout: EINTR even with SA_RESTART. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigpipe;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGUSR1, &sa, NULL);
+    tv.tv_sec = 5;
+    tv.tv_usec = 0;
+    setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    pid_t parent = getpid(), pid = xfork();
+    if (pid == 0) {
+        msleep(50);
+        kill(parent, SIGUSR1);
+        _exit(0);
+    }
+    CHECK(recv(sv[0], buf, sizeof buf, 0) < 0 && errno == EINTR,
+          "a signal ends a recv with SO_RCVTIMEO: %s (not restarted)", ename(errno));
+    int status;
+    waitpid(pid, &status, 0);
+    signal(SIGUSR1, SIG_DFL);
     v = 1;
     CHECK(setsockopt(sv[0], SOL_SOCKET, SO_KEEPALIVE, &v, sizeof v) == 0 &&
           getsockopt(sv[0], SOL_SOCKET, SO_KEEPALIVE, &v, &len) == 0 && v == 1,
