@@ -209,6 +209,14 @@ class Socket(File):
     def write(self, task, buf, count):
         return sock_send(task, self, buf, count, 0, None)
 
+    # ->read_iter/->write_iter: readv()/writev() move one message over all
+    # the iovecs (a datagram is scattered, not one per iovec).
+    def read_iter(self, task, vecs):
+        return sock_recv(task, self, vecs, sum(n for _, n in vecs), 0, 0, 0)
+
+    def write_iter(self, task, vecs):
+        return sock_send(task, self, vecs, 0, 0, None)
+
 
 class _Borrowed:
     """A Python socket object over our host fd for one operation (detached

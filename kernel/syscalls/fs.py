@@ -330,6 +330,8 @@ def sys_readv(task, fd, iov, iovcnt):
     vecs = _iovecs(task, iov, iovcnt)
     if vecs is None:
         return -errno.EINVAL
+    if hasattr(file, "read_iter"):     # one message over all the iovecs (sockets)
+        return file.read_iter(task, vecs) if file.readable else -errno.EBADF
     op = getattr(file, "read", None)
     if op is not None:
         return _loop_rw(task, file, op, vecs) if file.readable else -errno.EBADF
@@ -357,6 +359,8 @@ def sys_writev(task, fd, iov, iovcnt):
     vecs = _iovecs(task, iov, iovcnt)
     if vecs is None:
         return -errno.EINVAL
+    if hasattr(file, "write_iter"):
+        return file.write_iter(task, vecs)
     op = getattr(file, "write", None)
     if op is not None:
         return _loop_rw(task, file, op, vecs)

@@ -34,6 +34,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 
 static volatile sig_atomic_t pipe_signals;
@@ -171,6 +172,15 @@ static void check_messages(void)
           "datagrams keep their boundaries");
     send(sv[0], "0123456789", 10, 0);
     CHECK(recv(sv[1], buf, 4, MSG_TRUNC) == 10, "MSG_TRUNC returns the full length 10");
+    CHECK(recv(sv[1], buf, sizeof buf, MSG_DONTWAIT) < 0 && errno == EAGAIN,
+          "nothing left: %s", ename(errno));
+    struct iovec wv[2] = {{"head", 4}, {"tail", 4}};
+    char r1[3], r2[8];
+    struct iovec rv[2] = {{r1, 3}, {r2, 8}};
+    CHECK(writev(sv[0], wv, 2) == 8 && readv(sv[1], rv, 2) == 8 && memcmp(r1, "hea", 3) == 0 &&
+          memcmp(r2, "dtail", 5) == 0, "writev/readv: one datagram over the iovecs");
+    send(sv[0], "0123456789", 10, 0);
+    recv(sv[1], buf, 4, 0);
     CHECK(recv(sv[1], buf, sizeof buf, MSG_DONTWAIT) < 0 && errno == EAGAIN,
           "the rest of a datagram is gone: %s", ename(errno));
     close(sv[0]);
