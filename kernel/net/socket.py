@@ -118,11 +118,15 @@ class NetNamespace:
         self.inflight[os.fstat(r).st_ino] = (file.get(), w)
         return r
 
-    def unpark(self, token):
-        """The file a received token stands for (None if unknown); the token
-        is closed."""
+    def unpark(self, token, peek=False):
+        """The file a received token stands for (None if unknown), with a
+        reference for the receiver; the token is closed.  A peek leaves the
+        message, and so the parked file, in flight."""
         ino = os.fstat(token).st_ino
         os.close(token)
+        if peek:
+            entry = self.inflight.get(ino)
+            return entry[0].get() if entry is not None else None
         entry = self.inflight.pop(ino, None)
         if entry is None:
             return None
@@ -848,7 +852,7 @@ def _unpark_rights(task, data, flags, room):
     ns = net_ns(task.kernel)
     fds, truncated = [], False
     for (tok,) in struct.iter_unpack("<i", data[:len(data) // 4 * 4]):
-        f = ns.unpark(tok)
+        f = ns.unpark(tok, peek=bool(flags & MSG_PEEK))
         if f is None:
             continue
         if len(fds) >= room:

@@ -333,6 +333,30 @@ static void check_scm_rights(void)
     waitpid(pid, &status, 0);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child checked its side (status %d)",
           WEXITSTATUS(status));
+    /* MSG_PEEK: the descriptors come with the peek, and again with the read. */
+    int e2 = eventfd(0, 0), peeked[4], again[4];
+    send_fds(sv[0], &e2, 1, "peek");
+    char control[CMSG_SPACE(sizeof(int))];
+    struct iovec piov = {data, 16};
+    struct msghdr pm;
+    memset(&pm, 0, sizeof pm);
+    pm.msg_iov = &piov;
+    pm.msg_iovlen = 1;
+    pm.msg_control = control;
+    pm.msg_controllen = sizeof control;
+    int pn = 0;
+    if (recvmsg(sv[1], &pm, MSG_PEEK) == 4 && CMSG_FIRSTHDR(&pm)) {
+        memcpy(peeked, CMSG_DATA(CMSG_FIRSTHDR(&pm)), sizeof(int));
+        pn = 1;
+    }
+    CHECK(pn == 1 && recv_fds(sv[1], again, 4, data, &flags) == 1 && peeked[0] != again[0],
+          "MSG_PEEK installs the passed fd; the read installs it again");
+    v = 7;
+    CHECK(write(peeked[0], &v, 8) == 8 && read(again[0], &v, 8) == 8 && v == 7,
+          "both are the sender's eventfd");
+    close(peeked[0]);
+    close(again[0]);
+    close(e2);
     int bad[1] = {99};
     CHECK(send_fds(sv[0], bad, 1, "x") < 0 && errno == EBADF, "a bad fd in SCM_RIGHTS: %s",
           ename(errno));
