@@ -1,5 +1,5 @@
 """fs/anon_inodes.c: files with no name in any filesystem (eventfd, epoll,
-signalfd, inotify).
+signalfd; inotify is one too, but its body is the host's: kernel/fs/inotify.py).
 
 Linux gives them all one shared inode of the anon_inodefs, mode 0600 with
 no file-type bits, and a dentry name "[eventfd]" etc. that /proc/PID/fd
@@ -16,6 +16,7 @@ file_operations, some of:
 import stat
 
 from kernel.fs.file import File
+from kernel.fs.poll import ALL_EVENTS
 from kernel.fs.stat import SyntheticStat
 from kernel.sched.wait import WaitQueue
 from kernel.uapi import O_RDWR
@@ -42,7 +43,7 @@ class AnonFile(File):
         ep_poll_callback() compares with an epoll item's events."""
         self.poll_seq += 1
         bit = 1
-        while bit <= (key or 0xFFFF):
+        while bit <= (key or ALL_EVENTS):
             if not key or key & bit:
                 self.key_seq[bit] = self.poll_seq
             bit <<= 1

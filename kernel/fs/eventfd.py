@@ -43,7 +43,7 @@ class EventFd(AnonFile):
             mask |= POLLIN
         if self.count == ULLONG_MAX:
             mask |= POLLERR
-        if ULLONG_MAX - 1 > self.count:
+        if EVENTFD_MAX > self.count:
             mask |= POLLOUT
         return mask
 
