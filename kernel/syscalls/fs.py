@@ -20,6 +20,7 @@ from kernel.fs.pipe import may_block, wait_read, wait_write
 from kernel.fs.proc import is_proc_pid_path, proc_file, proc_pid_task
 from kernel.fs.stat import STATX_SIZE, SyntheticStat, pack_stat, pack_statx
 from kernel.syscalls.table import syscall
+from kernel.uaccess import Efault
 from kernel.uapi import (
     AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW,
     F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_GETPIPE_SZ, F_SETFD, F_SETFL,
@@ -314,12 +315,29 @@ def sys_pwrite64(task, fd, buf, count, pos):
     return _write_from_user(task, file, buf, count, pos)
 
 
+# rw_verify_area()/rw_copy_check_uvector(): one call moves at most this.
+MAX_RW_COUNT = 0x7FFFF000
+
+
 def _iovecs(task, iov, iovcnt):
+    """rw_copy_check_uvector(): the iovecs, None for EINVAL (a count out of
+    range, a negative length); a range past the user address space raises
+    Efault; the total is capped at MAX_RW_COUNT."""
     iovcnt = s32(iovcnt)
     if iovcnt < 0 or iovcnt > 1024:
         return None
     raw = task.uaccess.copy_from_user(iov, iovcnt * 16)
-    return [_IOVEC.unpack_from(raw, i * 16) for i in range(iovcnt)]
+    vecs, total = [], 0
+    for i in range(iovcnt):
+        base, length = _IOVEC.unpack_from(raw, i * 16)
+        if length >> 63:
+            return None
+        if base + length > task.uaccess.mm.task_size:
+            raise Efault()
+        length = min(length, MAX_RW_COUNT - total)
+        total += length
+        vecs.append((base, length))
+    return vecs
 
 
 @syscall("readv", "fd iov:2 d")
