@@ -56,8 +56,11 @@ class SignalFd(AnonFile):
         self.kernel.signalfds.discard(self)
 
     def notify(self, task):
-        """A signal was queued for task: wake us if it is our sighand's."""
-        if task.sighand is self.sighand:
+        """A signal was queued for task: wake our sleepers if they would see
+        it — Linux sleeps on the *sleeper's* sighand->signalfd_wqh, so a
+        child reading an inherited signalfd is woken by its own signals."""
+        if task.sighand is self.sighand or any(t.sighand is task.sighand
+                                               for t in self.wqh.tasks):
             self.wake_up(POLLIN)
 
     def poll(self, pt):

@@ -494,6 +494,19 @@ static void check_signalfd(void)
     CHECK(read(sfd, &si, sizeof si) == (ssize_t)sizeof si && si.ssi_signo == SIGUSR1,
           "a blocking read sleeps until the child's SIGUSR1");
     waitpid(pid, &status, 0);
+    /* A child reading the inherited signalfd gets its own signals. */
+    pid = xfork();
+    if (pid == 0) {
+        struct signalfd_siginfo mine;
+        if (read(sfd, &mine, sizeof mine) != (ssize_t)sizeof mine)
+            _exit(100);
+        _exit((int)mine.ssi_signo);
+    }
+    msleep(50);
+    kill(pid, SIGUSR2);
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == SIGUSR2,
+          "a child blocked reading the inherited signalfd wakes for its SIGUSR2");
     close(ep);
     close(sfd);
     sigprocmask(SIG_UNBLOCK, &mask, NULL);
