@@ -195,7 +195,7 @@ def _read_file(task, file, count, offset=None, block=True):
 
 def _loop_rw(task, file, op, vecs):
     """do_loop_readv_writev(): a file kind with only ->read/->write (eventfd,
-    signalfd, inotify) gets one call per iovec, stopping at a short one."""
+    signalfd) gets one call per iovec, stopping at a short one."""
     total = 0
     for base, length in vecs:
         ret = op(task, base, length)
@@ -213,7 +213,7 @@ def sys_read(task, fd, buf, count):
     if file is None:
         return -errno.EBADF
     op = getattr(file, "read", None)
-    if op is not None:                  # a kind with its own ->read (anon inodes)
+    if op is not None:                  # a kind with its own ->read (anon inodes, sockets)
         return op(task, buf, count) if file.readable else -errno.EBADF
     room = task.uaccess.writable_prefix(buf, count)
     if room < count:
@@ -296,7 +296,7 @@ def sys_write(task, fd, buf, count):
     if not file.writable:
         return -errno.EBADF
     op = getattr(file, "write", None)
-    if op is not None:                  # a kind with its own ->write (anon inodes)
+    if op is not None:                  # a kind with its own ->write (anon inodes, sockets)
         return op(task, buf, count)
     return _write_from_user(task, file, buf, count)
 
