@@ -38,9 +38,11 @@ KERNEL_4_14 = {
         ("  signalfd4 with a bad mask pointer: EINVAL",
          "  signalfd4 with a bad mask pointer: EFAULT",
          "4.14's signalfd4() folds a failing copy_from_user() of the mask into EINVAL "
-         "(`if (sizemask != sizeof(sigset_t) || copy_from_user(...)) return -EINVAL`); later "
-         "kernels return EFAULT for it (the change came with the do_signalfd4() rework for "
-         "the compat path, after v4.14; commit id not confirmed here)."),
+         "(`if (sizemask != sizeof(sigset_t) || copy_from_user(...)) return -EINVAL`). "
+         "Commit a089e3fd5a82 ('fs/signalfd.c: fix inconsistent return codes for "
+         "signalfd4', v5.8) made it EFAULT; it was backported to 5.7.18, 5.4.y and "
+         "4.19.142 but not to 4.14.y (4.14.195, which took that stable batch, has no "
+         "fs/signalfd.c change)."),
     ],
 }
 
