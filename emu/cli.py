@@ -71,6 +71,9 @@ def build_parser():
     r.add_argument("--root", action="store_true",
                    help="run the guest as root (uid/gid 0, every capability) in the guest "
                         "kernel's view; the host process keeps its own rights")
+    r.add_argument("--net", choices=("none", "loopback", "host"), default="loopback",
+                   help="AF_INET/AF_INET6: none (no IP), loopback (only lo, the default) "
+                        "or host (the host's network)")
     r.add_argument("--debug", action="store_true", help="show Python tracebacks of internal errors")
     r.add_argument("program", help="the AArch64 ELF to run")
     r.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
@@ -247,6 +250,7 @@ def cmd_run(opts):
     if walk is not None:
         install_walk(kernel, walk)
     stats = RunStats(kernel) if opts.stats else None
+    kernel.net_mode = opts.net          # read by kernel/net/socket.py's NetNamespace
     if opts.maps:
         kernel.exit_hooks.append(
             lambda task: task is kernel.init_task and out.write(proc_pid_maps(task.mm)))

@@ -174,6 +174,8 @@ def send_signal(task, info, group=False):
     if task.exit_state is not None or not prepare_signal(task, sig):
         return
     queue_signal(task.signal.shared_pending if group else task.pending, info)
+    for sfd in list(getattr(task.kernel, "signalfds", ())):    # signalfd_notify()
+        sfd.notify(task)
     target = task
     if group and task.blocked & _bit(sig):
         for t in task.thread_group:

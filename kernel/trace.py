@@ -70,10 +70,16 @@ def vma_line(vma):
                                    vma.vm_pgoff << 12, vma_name(vma) or "")
 
 
+# Where two names share a number, the one strace prints (Python's table has
+# ENOTSUP for 95; Linux's errno.h and strace say EOPNOTSUPP).
+_STRACE_ERRNO_NAMES = {errno.EOPNOTSUPP: "EOPNOTSUPP"}
+
+
 def errno_text(value):
     """' = -1 ENOENT (No such file or directory)' style, for a negative return."""
     code = -value
-    return "-1 %s (%s)" % (errno.errorcode.get(code, "E%d" % code), os.strerror(code))
+    name = _STRACE_ERRNO_NAMES.get(code) or errno.errorcode.get(code, "E%d" % code)
+    return "-1 %s (%s)" % (name, os.strerror(code))
 
 
 class MmPrinter:

@@ -87,6 +87,7 @@ SEEK_SET, SEEK_CUR, SEEK_END = 0, 1, 2
 TCGETS = 0x5401
 TIOCGWINSZ = 0x5413
 FIONREAD = 0x541B
+FIONBIO, FIONCLEX, FIOCLEX = 0x5421, 0x5450, 0x5451     # do_vfs_ioctl()'s generic ones
 
 # linux/auxvec.h, asm/auxvec.h
 AT_NULL, AT_IGNORE, AT_EXECFD, AT_PHDR, AT_PHENT, AT_PHNUM = 0, 1, 2, 3, 4, 5

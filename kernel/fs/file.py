@@ -24,7 +24,7 @@ class File:
     pseudo = None           # an open /proc or /sys entry (kernel/fs/proc.py PseudoOpen)
     f_read = None           # f_op->read of a special file (timerfd): (task, count, block)
 
-    def __init__(self, kernel, host_fd, path, flags, body=None):
+    def __init__(self, kernel, host_fd, path, flags, body=None, mode=None):
         self.kernel = kernel
         self.host_fd = host_fd
         self.path = path                # the name the guest opened, for maps and traces
@@ -38,7 +38,11 @@ class File:
         acc = flags & O_ACCMODE
         self.readable = acc in (O_RDONLY, O_RDWR)
         self.writable = acc in (O_WRONLY, O_RDWR)
-        self.mode = os.fstat(host_fd).st_mode if host_fd is not None else stat.S_IFREG | 0o444
+        self.f_ep_links = None          # epoll items watching this file (fs/eventpoll.c)
+        if mode is not None:
+            self.mode = mode            # a kind of its own (anon inodes, sockets)
+        else:
+            self.mode = os.fstat(host_fd).st_mode if host_fd is not None else stat.S_IFREG | 0o444
         # An O_PATH file (FMODE_PATH) has no page cache of its own: its host
         # descriptor cannot read, so it must not become the inode's mapping's.
         self.mmap_capable = stat.S_ISREG(self.mode) and body is None and not flags & O_PATH
@@ -58,6 +62,9 @@ class File:
         """fput(): drop a reference; the last one closes the host descriptor."""
         self.refcount -= 1
         if self.refcount == 0:
+            if self.f_ep_links:
+                from kernel.fs.eventpoll import eventpoll_release
+                eventpoll_release(self)
             if self.mapping is not None:
                 filemap_put_mapping(self.kernel, self)
             if self.host_fd is not None:

@@ -68,7 +68,7 @@ def can_pread(file):
     """FMODE_PREAD: every file but a pipe, a socket or a terminal (the
     stream files Linux opens with nonseekable_open())."""
     if file.host_fd is None:
-        return True
+        return file.body is not None    # /proc files are; anon inodes (epoll...) are not
     mode = file.mode
     if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
         return False

@@ -26,6 +26,9 @@ from kernel.syscalls.table import syscall
 from kernel.uapi import O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY
 
 
+HOST_READ_MAX = 1 << 20         # /proc/sys/fs/pipe-max-size's default
+
+
 def _nonblocking(file):
     return file.flags & O_NONBLOCK
 
@@ -46,6 +49,9 @@ def wait_read(task, file, count, block=True):
     """pipe_read() and friends: up to count bytes, b"" at EOF, -EAGAIN for
     an empty non-blocking descriptor; sleeps (WouldBlock) otherwise."""
     fd = file.host_fd
+    # A pipe or terminal never has more than this ready; asking the host for
+    # more would only allocate it (a short read is the answer anyway).
+    count = min(count, HOST_READ_MAX)
     if not file.owned_nonblock and not _ready(fd, select.POLLIN | select.POLLHUP):
         data = None
     else:

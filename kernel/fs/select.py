@@ -1,44 +1,37 @@
 """fs/select.c: ppoll() and pselect6() — sleeping until descriptors are ready.
 
-Readiness is the host kernel's for descriptors it serves (pipes, terminals,
-regular files, which are always ready); a synthetic /proc file is always
-readable.  A call that finds nothing ready and may wait sleeps on the host
-descriptors (kernel/sched/core.py polls them) and its deadline; a signal
+Readiness comes from each file's poll (kernel/fs/poll.py: vfs_poll): the
+host kernel's for descriptors it serves (pipes, terminals, sockets; regular
+files are always ready), the board's for its own objects (eventfd,
+signalfd, epoll); a synthetic /proc file is always readable.  A call that
+finds nothing ready and may wait sleeps on what the polls collected (wait
+queues, host descriptors; kernel/sched/core.py polls the latter) and its
+deadline; a signal
 ends the wait with -ERESTARTNOHAND, so a handler makes it -EINTR.  The
 signal mask given to the call is in force while it sleeps and until the
 handler of the signal that woke it has run (set_restore_sigmask()).
 """
 
 import errno
-import select
 import struct
 
-from kernel.sched.wait import ERESTARTNOHAND, WouldBlock
+from kernel.fs.poll import (
+    POLL_ALWAYS as _ALWAYS, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDBAND,
+    POLLRDNORM, POLLWRBAND, POLLWRNORM, PollTable, vfs_poll,
+)
+from kernel.sched.wait import ERESTARTNOHAND
 from kernel.syscalls.table import syscall
 from kernel.uapi import RLIMIT_NOFILE, SIGKILL, SIGSTOP
 from kernel.uaccess import s32
 
 _POLLFD = struct.Struct("<ihh")
 _TIMESPEC = struct.Struct("<qq")
-POLLIN, POLLPRI, POLLOUT, POLLERR, POLLHUP, POLLNVAL = 0x1, 0x2, 0x4, 0x8, 0x10, 0x20
-POLLRDNORM, POLLWRNORM = 0x40, 0x100
-_ALWAYS = POLLERR | POLLHUP | POLLNVAL
 _UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 
 
 def file_poll(file):
     """f_op->poll(): the ready mask of an open file, without waiting."""
-    if file.host_fd is None:
-        return POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM
-    p = select.poll()
-    p.register(file.host_fd, POLLIN | POLLPRI | POLLOUT)
-    ready = p.poll(0)
-    mask = ready[0][1] if ready else 0
-    if mask & POLLIN:
-        mask |= POLLRDNORM
-    if mask & POLLOUT:
-        mask |= POLLWRNORM
-    return mask
+    return vfs_poll(file, None)
 
 
 def _deadline(task, tsp):
@@ -72,7 +65,9 @@ def _done(task):
         task.saved_sigmask = None
 
 
-def _wait(task, deadline, fds):
+def _wait(task, deadline, pt):
+    """poll_schedule_timeout(): sleep on what the polls collected in pt until
+    the deadline; returns if the deadline has already passed."""
     state = task.restart if task.restart is not None else {}
     state.setdefault("deadline", deadline)
     state["mask_set"] = True
@@ -80,8 +75,7 @@ def _wait(task, deadline, fds):
     deadline = state["deadline"]
     if deadline is not None and task.kernel.sched.clock() >= deadline:
         return True
-    raise WouldBlock(fds=tuple((fd, ev) for fd, ev, _ in fds), deadline=deadline,
-                     restart=ERESTARTNOHAND, external=any(ext for _, _, ext in fds))
+    pt.sleep(deadline, ERESTARTNOHAND)
 
 
 @syscall("ppoll", "p u p p u")
@@ -99,7 +93,7 @@ def sys_ppoll(task, ufds, nfds, tsp, sigmask, sigsetsize):
     _set_sigmask(task, sigmask, sigsetsize)
     out = bytearray(raw)
     count = 0
-    waits = []
+    pt = PollTable()
     for i in range(nfds):
         fd, events, _ = _POLLFD.unpack_from(raw, i * 8)
         revents = 0
@@ -108,18 +102,24 @@ def sys_ppoll(task, ufds, nfds, tsp, sigmask, sigsetsize):
             if file is None:
                 revents = POLLNVAL
             else:
-                revents = file_poll(file) & ((events & 0xFFFF) | _ALWAYS)
-                if not revents and file.host_fd is not None:
-                    waits.append((file.host_fd, (events & 0xFFFF) | _ALWAYS,
-                                  not file.owned_nonblock))
+                # Once one descriptor is ready the call will not sleep:
+                # the rest are polled without a table (do_pollfd's pt->_qproc = NULL).
+                pt.key = (events & 0xFFFF) | _ALWAYS
+                revents = vfs_poll(file, None if count else pt) & pt.key
         struct.pack_into("<h", out, i * 8 + 6, revents if revents < 0x8000 else revents - 0x10000)
         if revents:
             count += 1
     if not count and not zero:
-        _wait(task, deadline, waits)
+        _wait(task, deadline, pt)
     task.uaccess.copy_to_user(ufds, bytes(out))
     _done(task)
     return count
+
+
+# fs/select.c: which poll bits make a descriptor ready for each set.
+POLLIN_SET = POLLRDNORM | POLLRDBAND | POLLIN | POLLHUP | POLLERR
+POLLOUT_SET = POLLWRBAND | POLLWRNORM | POLLOUT | POLLERR
+POLLEX_SET = POLLPRI
 
 
 def _read_fdset(task, addr, n):
@@ -147,9 +147,9 @@ def sys_pselect6(task, n, inp, outp, exp, tsp, sig):
         return -errno.EINVAL
     sets = [_read_fdset(task, a, n) for a in (inp, outp, exp)]
     _set_sigmask(task, sigmask, sigsetsize)
-    want = (POLLIN | POLLHUP | POLLERR, POLLOUT | POLLERR, POLLPRI)
+    want = (POLLIN_SET, POLLOUT_SET, POLLEX_SET)
     result = [0, 0, 0]
-    waits = []
+    pt = PollTable()
     for fd in range(n):
         bit = 1 << fd
         if not any(s is not None and s & bit for s in sets):
@@ -158,16 +158,17 @@ def sys_pselect6(task, n, inp, outp, exp, tsp, sig):
         if file is None:
             _done(task)
             return -errno.EBADF
-        mask = file_poll(file)
+        pt.key = 0
         for k in range(3):
             if sets[k] is not None and sets[k] & bit:
-                if mask & want[k]:
-                    result[k] |= bit
-                elif file.host_fd is not None:
-                    waits.append((file.host_fd, want[k], not file.owned_nonblock))
+                pt.key |= want[k]
+        mask = vfs_poll(file, pt)
+        for k in range(3):
+            if sets[k] is not None and sets[k] & bit and mask & want[k]:
+                result[k] |= bit
     count = sum(bin(r).count("1") for r in result)
     if not count and not zero:
-        _wait(task, deadline, waits)
+        _wait(task, deadline, pt)
     for addr, value in zip((inp, outp, exp), result):
         if addr:
             task.uaccess.copy_to_user(addr, value.to_bytes(((n + 63) // 64) * 8, "little"))

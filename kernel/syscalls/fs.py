@@ -26,10 +26,12 @@ from kernel.fs.proc import (
 from kernel.fs.stat import STATX_SIZE, SyntheticStat, pack_stat, pack_statx
 from kernel.sys import generic_write_checks_fsize, inode_newsize_ok
 from kernel.syscalls.table import syscall
+from kernel.uaccess import Efault
 from kernel.uapi import (
     AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW,
     F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_GETPIPE_SZ, F_SETFD, F_SETFL,
     F_SETPIPE_SZ, FD_CLOEXEC,
+    FIOCLEX, FIONBIO, FIONCLEX,
     FIONREAD, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY,
     O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_PATH,
     O_SYNC, O_TMPFILE, O_TRUNC, SEEK_CUR, SEEK_END, SEEK_SET,
@@ -218,6 +220,8 @@ def _read_file(task, file, count, offset=None, block=True):
         return pseudo_read(file, count, offset)
     if file.f_read is not None:         # a special file's own read (timerfd)
         return file.f_read(task, count, block)
+    if file.body is None and file.host_fd is None:
+        return -errno.EINVAL            # no ->read (an epoll file)
     if file.body is not None:
         pos = file.pos if offset is None else offset
         data = file.body[pos:pos + count]
@@ -230,11 +234,28 @@ def _read_file(task, file, count, offset=None, block=True):
         return _err(e)
 
 
+def _loop_rw(task, file, op, vecs):
+    """do_loop_readv_writev(): a file kind with only ->read/->write (eventfd,
+    signalfd) gets one call per iovec, stopping at a short one."""
+    total = 0
+    for base, length in vecs:
+        ret = op(task, base, length)
+        if ret < 0:
+            return ret if total == 0 else total
+        total += ret
+        if ret < length:
+            break
+    return total
+
+
 @syscall("read", "fd obuf:ret u")
 def sys_read(task, fd, buf, count):
     file = _fget(task, fd)
     if file is None:
         return -errno.EBADF
+    op = getattr(file, "read", None)
+    if op is not None:                  # a kind with its own ->read (anon inodes, sockets)
+        return op(task, buf, count) if file.readable else -errno.EBADF
     room = task.uaccess.writable_prefix(buf, count)
     if room < count:
         # Linux copies until the first bad page; reading no more than fits
@@ -275,8 +296,10 @@ def sys_pread64(task, fd, buf, count, pos):
 def _write_file(task, file, data, offset=None):
     if file.pseudo is not None and file.writable:
         return pseudo_write(file, data, offset)
-    if not file.writable or file.host_fd is None:
+    if not file.writable:
         return -errno.EBADF
+    if file.host_fd is None:
+        return -errno.EINVAL if file.body is None else -errno.EBADF     # no ->write
     if file.f_read is not None:         # a special file without write(): EINVAL
         return -errno.EINVAL
     try:
@@ -331,6 +354,9 @@ def sys_write(task, fd, buf, count):
         return -errno.EBADF
     if not file.writable:
         return -errno.EBADF
+    op = getattr(file, "write", None)
+    if op is not None:                  # a kind with its own ->write (anon inodes, sockets)
+        return op(task, buf, count)
     return _write_from_user(task, file, buf, count)
 
 
@@ -350,12 +376,29 @@ def sys_pwrite64(task, fd, buf, count, pos):
     return _write_from_user(task, file, buf, count, pos)
 
 
+# rw_verify_area()/rw_copy_check_uvector(): one call moves at most this.
+MAX_RW_COUNT = 0x7FFFF000
+
+
 def _iovecs(task, iov, iovcnt):
+    """rw_copy_check_uvector(): the iovecs, None for EINVAL (a count out of
+    range, a negative length); a range past the user address space raises
+    Efault; the total is capped at MAX_RW_COUNT."""
     iovcnt = s32(iovcnt)
     if iovcnt < 0 or iovcnt > 1024:
         return None
     raw = task.uaccess.copy_from_user(iov, iovcnt * 16)
-    return [_IOVEC.unpack_from(raw, i * 16) for i in range(iovcnt)]
+    vecs, total = [], 0
+    for i in range(iovcnt):
+        base, length = _IOVEC.unpack_from(raw, i * 16)
+        if length >> 63:
+            return None
+        if base + length > task.uaccess.mm.task_size:
+            raise Efault()
+        length = min(length, MAX_RW_COUNT - total)
+        total += length
+        vecs.append((base, length))
+    return vecs
 
 
 @syscall("readv", "fd iov:2 d")
@@ -366,6 +409,11 @@ def sys_readv(task, fd, iov, iovcnt):
     vecs = _iovecs(task, iov, iovcnt)
     if vecs is None:
         return -errno.EINVAL
+    if hasattr(file, "read_iter"):     # one message over all the iovecs (sockets)
+        return file.read_iter(task, vecs) if file.readable else -errno.EBADF
+    op = getattr(file, "read", None)
+    if op is not None:
+        return _loop_rw(task, file, op, vecs) if file.readable else -errno.EBADF
     total = 0
     for base, length in vecs:
         if not length:
@@ -390,6 +438,11 @@ def sys_writev(task, fd, iov, iovcnt):
     vecs = _iovecs(task, iov, iovcnt)
     if vecs is None:
         return -errno.EINVAL
+    if hasattr(file, "write_iter"):
+        return file.write_iter(task, vecs)
+    op = getattr(file, "write", None)
+    if op is not None:
+        return _loop_rw(task, file, op, vecs)
     data = b"".join(task.uaccess.copy_from_user(base, length) for base, length in vecs)
     if not data:
         return 0
@@ -418,6 +471,8 @@ def sys_lseek(task, fd, offset, whence):
         if file.is_dir and file.pos == 0:
             file.dir_entries = None
         return file.pos
+    if file.host_fd is None:
+        return 0                        # noop_llseek (eventfd, epoll, signalfd: anon inodes)
     if whence not in (SEEK_SET, SEEK_CUR, SEEK_END):
         return -errno.EINVAL
     try:
@@ -431,6 +486,8 @@ def sys_lseek(task, fd, offset, whence):
 def _stat_file(file):
     if file.pseudo is not None:
         return file.pseudo.stat()
+    if hasattr(file, "getattr"):        # a kind with its own inode (anon inodes)
+        return file.getattr()
     if file.body is not None:
         return SyntheticStat(0)
     return guest_stat(file.kernel, os.fstat(file.host_fd))
@@ -755,7 +812,9 @@ def sys_fcntl(task, fd, cmd, arg):
     if cmd == F_SETFL:
         settable = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME
         file.flags = (file.flags & ~settable) | (arg & settable)
-        if file.host_fd is not None:
+        # A host descriptor of the board's own (pipes, sockets) stays
+        # non-blocking on the host: a guest sleeps through WouldBlock instead.
+        if file.host_fd is not None and not file.owned_nonblock:
             host = host_fcntl.fcntl(file.host_fd, host_fcntl.F_GETFL)
             for guest_bit, host_bit in ((O_APPEND, os.O_APPEND), (O_NONBLOCK, os.O_NONBLOCK)):
                 host = host | host_bit if arg & guest_bit else host & ~host_bit
@@ -775,6 +834,13 @@ def sys_ioctl(task, fd, cmd, arg):
     if file is None:
         return -errno.EBADF
     cmd &= 0xFFFFFFFF
+    if cmd in (FIOCLEX, FIONCLEX):      # do_vfs_ioctl(): any descriptor
+        (task.files.cloexec.add if cmd == FIOCLEX else task.files.cloexec.discard)(s32(fd))
+        return 0
+    if cmd == FIONBIO:
+        on = struct.unpack("<i", task.uaccess.copy_from_user(arg, 4))[0]
+        return sys_fcntl(task, fd, F_SETFL, (file.flags | O_NONBLOCK) if on
+                         else (file.flags & ~O_NONBLOCK))
     sizes = {TCGETS: 36, TIOCGWINSZ: 8, FIONREAD: 4}
     if cmd not in sizes or file.host_fd is None:
         return -errno.ENOTTY

@@ -4,7 +4,7 @@ import errno
 import struct
 
 from kernel.sched.wait import ERESTARTNOHAND, WouldBlock
-from kernel.signal import dequeue_signal, sys_rt_sigreturn
+from kernel.signal import SIG_DFL, SIG_IGN, SIG_KERNEL_IGNORE, dequeue_signal, sys_rt_sigreturn
 from kernel.syscalls.table import NORETURN, syscall
 from kernel.uapi import NSIG, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, SIGKILL, SIGSTOP
 from kernel.uaccess import s32
@@ -31,6 +31,11 @@ def sys_rt_sigaction(task, sig, act, oact, sigsetsize):
         task.uaccess.copy_to_user(oact, _SIGACTION.pack(*old))
     if new is not None:
         task.sighand[sig] = (new[0], new[1], new[2], new[3] & ~_UNBLOCKABLE)
+        if new[0] == SIG_IGN or (new[0] == SIG_DFL and sig in SIG_KERNEL_IGNORE):
+            # do_sigaction(): a signal now ignored is discarded even if pending.
+            task.signal.shared_pending.pop(sig, None)
+            for t in task.thread_group:
+                t.pending.pop(sig, None)
     return 0
 
 

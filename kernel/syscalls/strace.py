@@ -180,6 +180,8 @@ class StracePrinter:
     def arg(self, task, fmt, args, i, ret):
         v = args[i]
         kind, _, extra = fmt.partition(":")
+        if kind in PART6_FORMATS:
+            return PART6_FORMATS[kind](task, v, args, extra, ret)
         if kind in ("d", "fd"):
             return str(_s32(v)) if kind == "fd" else str(v - (1 << 64) if v >> 63 else v)
         if kind == "u":
@@ -226,3 +228,150 @@ class StracePrinter:
             return _NAMED[kind].get(v, str(v))
         return "%#x" % v
 
+
+
+# -- issue 9 part 6: events, polling and sockets ---------------------------------------
+# Formats as strace prints them: flags by name, socket addresses decoded
+# ({sa_family=AF_UNIX, sun_path="sock"}, abstract names as @"name",
+# inet_addr("127.0.0.1"), htons(port)), epoll_event, socketpair's result.
+
+_SOCK_FAMILIES = {0: "AF_UNSPEC", 1: "AF_UNIX", 2: "AF_INET", 10: "AF_INET6", 16: "AF_NETLINK",
+                  17: "AF_PACKET"}
+_SOCK_TYPES = {1: "SOCK_STREAM", 2: "SOCK_DGRAM", 3: "SOCK_RAW", 4: "SOCK_RDM",
+               5: "SOCK_SEQPACKET", 6: "SOCK_DCCP", 10: "SOCK_PACKET"}
+_SOCK_FLAGS = (("SOCK_CLOEXEC", 0o2000000), ("SOCK_NONBLOCK", 0o4000))
+_MSG_FLAGS = (("MSG_OOB", 0x1), ("MSG_PEEK", 0x2), ("MSG_DONTROUTE", 0x4), ("MSG_CTRUNC", 0x8),
+              ("MSG_TRUNC", 0x20), ("MSG_DONTWAIT", 0x40), ("MSG_EOR", 0x80),
+              ("MSG_WAITALL", 0x100), ("MSG_NOSIGNAL", 0x4000), ("MSG_MORE", 0x8000),
+              ("MSG_CMSG_CLOEXEC", 0x40000000))
+_EPOLL_EVENTS = (("EPOLLIN", 0x1), ("EPOLLPRI", 0x2), ("EPOLLOUT", 0x4), ("EPOLLERR", 0x8),
+                 ("EPOLLHUP", 0x10), ("EPOLLRDNORM", 0x40), ("EPOLLRDBAND", 0x80),
+                 ("EPOLLWRNORM", 0x100), ("EPOLLWRBAND", 0x200), ("EPOLLMSG", 0x400),
+                 ("EPOLLRDHUP", 0x2000), ("EPOLLEXCLUSIVE", 1 << 28), ("EPOLLWAKEUP", 1 << 29),
+                 ("EPOLLONESHOT", 1 << 30), ("EPOLLET", 1 << 31))
+_SOL_LEVELS = {0: "SOL_IP", 1: "SOL_SOCKET", 6: "SOL_TCP", 17: "SOL_UDP", 41: "SOL_IPV6"}
+_SO_NAMES = {1: "SO_DEBUG", 2: "SO_REUSEADDR", 3: "SO_TYPE", 4: "SO_ERROR", 5: "SO_DONTROUTE",
+             6: "SO_BROADCAST", 7: "SO_SNDBUF", 8: "SO_RCVBUF", 9: "SO_KEEPALIVE",
+             10: "SO_OOBINLINE", 13: "SO_LINGER", 15: "SO_REUSEPORT", 16: "SO_PASSCRED",
+             17: "SO_PEERCRED", 18: "SO_RCVLOWAT", 19: "SO_SNDLOWAT", 20: "SO_RCVTIMEO",
+             21: "SO_SNDTIMEO", 30: "SO_ACCEPTCONN", 38: "SO_PROTOCOL", 39: "SO_DOMAIN"}
+_TCP_NAMES = {1: "TCP_NODELAY", 2: "TCP_MAXSEG", 4: "TCP_KEEPIDLE", 5: "TCP_KEEPINTVL",
+              6: "TCP_KEEPCNT"}
+
+
+def _fmt_sockaddr(task, v, args, extra, ret):
+    """A struct sockaddr as strace decodes it (length in argument `extra`)."""
+    import socket as pysocket
+    import struct
+    if not v:
+        return "NULL"
+    n = args[int(extra)] & 0xFFFFFFFF if extra else 16
+    raw = task.uaccess.peek(v, min(n, 128))
+    if raw is None or len(raw) < 2:
+        return "%#x" % v
+    fam = struct.unpack_from("<H", raw)[0]
+    name = _SOCK_FAMILIES.get(fam, str(fam))
+    if fam == 1:
+        path = raw[2:]
+        if path[:1] == b"\0":
+            return '{sa_family=AF_UNIX, sun_path=@%s}' % quote(path[1:], 108)
+        return '{sa_family=AF_UNIX, sun_path=%s}' % quote(path.split(b"\0", 1)[0], 108)
+    if fam == 2 and len(raw) >= 8:
+        port = struct.unpack_from(">H", raw, 2)[0]
+        return '{sa_family=AF_INET, sin_port=htons(%d), sin_addr=inet_addr("%s")}' % (
+            port, pysocket.inet_ntop(pysocket.AF_INET, raw[4:8]))
+    if fam == 10 and len(raw) >= 24:
+        port, flow = struct.unpack_from(">HI", raw, 2)
+        scope = struct.unpack_from("<I", raw, 24)[0] if len(raw) >= 28 else 0
+        return ('{sa_family=AF_INET6, sin6_port=htons(%d), sin6_flowinfo=htonl(%d), '
+                'inet_pton(AF_INET6, "%s", &sin6_addr), sin6_scope_id=%d}'
+                % (port, flow, pysocket.inet_ntop(pysocket.AF_INET6, raw[8:24]), scope))
+    return "{sa_family=%s, sa_data=%s}" % (name, quote(raw[2:]))
+
+
+def _fmt_socktype(task, v, args, extra, ret):
+    head = _SOCK_TYPES.get(v & 0xF, str(v & 0xF))
+    rest = _flags(v & ~0xF, _SOCK_FLAGS, "")
+    return head + ("|" + rest if rest else "")
+
+
+def _fmt_fdpair(task, v, args, extra, ret):
+    """socketpair's int[2], shown once the call filled it."""
+    import struct
+    data = task.uaccess.peek(v, 8) if v and ret == 0 else None
+    if data is None or len(data) < 8:
+        return "%#x" % v if v else "NULL"
+    return "[%d, %d]" % struct.unpack("<ii", data)
+
+
+def _fmt_epollevent(task, v, args, extra, ret):
+    import struct
+    if not v:
+        return "NULL"
+    data = task.uaccess.peek(v, 16)
+    if data is None or len(data) < 16:
+        return "%#x" % v
+    events, value = struct.unpack("<I4xQ", data)
+    return "{events=%s, data={u32=%d, u64=%d}}" % (_flags(events, _EPOLL_EVENTS),
+                                                  value & 0xFFFFFFFF, value)
+
+
+def _fmt_msghdr(task, v, args, extra, ret):
+    import struct
+    data = task.uaccess.peek(v, 56) if v else None
+    if data is None or len(data) < 56:
+        return "%#x" % v if v else "NULL"
+    name, namelen, iov, iovlen, control, controllen, flags = struct.unpack("<QI4xQQQQi4x", data)
+    return "{msg_name=%s, msg_namelen=%d, msg_iovlen=%d, msg_controllen=%d, msg_flags=%s}" % (
+        _fmt_sockaddr(task, name, [namelen], "0", ret) if name else "NULL", namelen, iovlen,
+        controllen, _flags(flags & 0xFFFFFFFF, _MSG_FLAGS))
+
+
+def _fmt_sockopt(task, v, args, extra, ret):
+    level = args[1] & 0xFFFFFFFF
+    names = _SO_NAMES if level == 1 else _TCP_NAMES if level == 6 else {}
+    return names.get(v & 0xFFFFFFFF, str(_s32(v)))
+
+
+def _fmt_sigset(task, v, args, extra, ret):
+    import struct
+    data = task.uaccess.peek(v, 8) if v else None
+    if data is None or len(data) < 8:
+        return "%#x" % v if v else "NULL"
+    mask = struct.unpack("<Q", data)[0]
+    names = [SIGNAL_NAMES.get(sig, str(sig))[3:] if SIGNAL_NAMES.get(sig, "").startswith("SIG")
+             else str(sig) for sig in range(1, 65) if mask >> (sig - 1) & 1]
+    return "[%s]" % " ".join(names)
+
+
+PART6_FORMATS = {
+    "sockaddr": _fmt_sockaddr,
+    "sockfamily": lambda t, v, a, e, r: _SOCK_FAMILIES.get(v & 0xFFFFFFFF, str(_s32(v))),
+    "socktype": _fmt_socktype,
+    "sockflags": lambda t, v, a, e, r: _flags(v, _SOCK_FLAGS),
+    "fdpair": _fmt_fdpair,
+    "msgflags": lambda t, v, a, e, r: _flags(v & 0xFFFFFFFF, _MSG_FLAGS),
+    "msghdr": _fmt_msghdr,
+    "sockoptlevel": lambda t, v, a, e, r: _SOL_LEVELS.get(v & 0xFFFFFFFF, str(_s32(v))),
+    "sockopt": _fmt_sockopt,
+    "shuthow": lambda t, v, a, e, r: {0: "SHUT_RD", 1: "SHUT_WR", 2: "SHUT_RDWR"}.get(
+        v & 0xFFFFFFFF, str(_s32(v))),
+    "efdflags": lambda t, v, a, e, r: _flags(v & 0xFFFFFFFF, (
+        ("EFD_SEMAPHORE", 1), ("EFD_CLOEXEC", 0o2000000), ("EFD_NONBLOCK", 0o4000))),
+    "sfdflags": lambda t, v, a, e, r: _flags(v & 0xFFFFFFFF, (
+        ("SFD_CLOEXEC", 0o2000000), ("SFD_NONBLOCK", 0o4000))),
+    "epollflags": lambda t, v, a, e, r: _flags(v & 0xFFFFFFFF, (("EPOLL_CLOEXEC", 0o2000000),)),
+    "epollop": lambda t, v, a, e, r: {1: "EPOLL_CTL_ADD", 2: "EPOLL_CTL_DEL",
+                                      3: "EPOLL_CTL_MOD"}.get(v & 0xFFFFFFFF, str(_s32(v))),
+    "epollevent": _fmt_epollevent,
+    "sigset": _fmt_sigset,
+    "inflags": lambda t, v, a, e, r: _flags(v & 0xFFFFFFFF, (
+        ("IN_CLOEXEC", 0o2000000), ("IN_NONBLOCK", 0o4000))),
+    "inmask": lambda t, v, a, e, r: _flags(v & 0xFFFFFFFF, (
+        ("IN_ACCESS", 0x1), ("IN_MODIFY", 0x2), ("IN_ATTRIB", 0x4), ("IN_CLOSE_WRITE", 0x8),
+        ("IN_CLOSE_NOWRITE", 0x10), ("IN_OPEN", 0x20), ("IN_MOVED_FROM", 0x40),
+        ("IN_MOVED_TO", 0x80), ("IN_CREATE", 0x100), ("IN_DELETE", 0x200),
+        ("IN_DELETE_SELF", 0x400), ("IN_MOVE_SELF", 0x800), ("IN_ONLYDIR", 0x01000000),
+        ("IN_DONT_FOLLOW", 0x02000000), ("IN_EXCL_UNLINK", 0x04000000),
+        ("IN_MASK_ADD", 0x20000000), ("IN_ONESHOT", 0x80000000))),
+}

@@ -1,0 +1,113 @@
+"""fs/notify/inotify/inotify_user.c: inotify over the host's inotify.
+
+The files a board sees are the host's, so the host kernel is the one that
+knows when they change: each board inotify instance is a host inotify
+descriptor (non-blocking, close-on-exec), and its events are passed on
+as they are — struct inotify_event has the same layout on AArch64 and
+the host, watch descriptors are numbered per instance from 1 as in Linux,
+and names are relative to the watched directory.  What the board does
+itself: the argument checks in 4.14's order, the path lookup (sysroot,
+working directory; paths reach the host as /proc/self/fd/N/NAME under the
+directory the board resolved them in), and sleeping through WouldBlock.
+Changes made by the host's own processes can wake a board task, so a
+sleeper on inotify counts as waiting for the outside world.
+"""
+
+import ctypes
+import errno
+import os
+
+from kernel.fs.file import File
+from kernel.fs.namei import PathError, host_path, user_path
+from kernel.uaccess import s32
+from kernel.syscalls.table import syscall
+from kernel.uapi import AT_FDCWD, O_CLOEXEC, O_NONBLOCK, O_RDONLY
+
+IN_CLOEXEC, IN_NONBLOCK = O_CLOEXEC, O_NONBLOCK
+IN_ALL_EVENTS = 0x00000FFF
+IN_UNMOUNT, IN_Q_OVERFLOW, IN_IGNORED = 0x00002000, 0x00004000, 0x00008000
+IN_ONLYDIR, IN_DONT_FOLLOW, IN_EXCL_UNLINK = 0x01000000, 0x02000000, 0x04000000
+IN_MASK_ADD, IN_ISDIR, IN_ONESHOT = 0x20000000, 0x40000000, 0x80000000
+# 4.14's ALL_INOTIFY_BITS (IN_MASK_CREATE came in 4.19: not a valid bit here).
+ALL_INOTIFY_BITS = IN_ALL_EVENTS | IN_UNMOUNT | IN_Q_OVERFLOW | IN_IGNORED | IN_ONLYDIR | \
+    IN_DONT_FOLLOW | IN_EXCL_UNLINK | IN_MASK_ADD | IN_ISDIR | IN_ONESHOT
+
+_libc = None
+
+
+def _host():
+    """The host C library's inotify calls (Python has no binding)."""
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(None, use_errno=True)
+    return _libc
+
+
+def _check(ret):
+    if ret < 0:
+        return -(ctypes.get_errno() or errno.EINVAL)
+    return ret
+
+
+class InotifyFile(File):
+    """An inotify instance: a host inotify descriptor behind a board file."""
+
+    def __init__(self, kernel, host_fd, flags):
+        super().__init__(kernel, host_fd, "anon_inode:inotify", O_RDONLY | (flags & O_NONBLOCK))
+        self.d_name = "anon_inode:inotify"          # /proc/PID/fd/N (no brackets in Linux)
+        # Not owned_nonblock: the host's processes may make it readable (so a
+        # sleeper is waiting for the outside), and reads poll first.
+        self.owned_nonblock = False
+
+
+@syscall("inotify_init1", "inflags")
+def sys_inotify_init1(task, flags):
+    """inotify_init1(): IN_NONBLOCK and IN_CLOEXEC only."""
+    flags = s32(flags)
+    if flags & ~(IN_CLOEXEC | IN_NONBLOCK):
+        return -errno.EINVAL
+    hfd = _check(_host().inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC))
+    if hfd < 0:
+        return hfd
+    file = InotifyFile(task.kernel, hfd, flags)
+    fd = task.files.alloc_fd(file, cloexec=bool(flags & IN_CLOEXEC))
+    if fd < 0:
+        file.put()
+    return fd
+
+
+def _inotify_fget(task, fd):
+    file = task.files.get(s32(fd))
+    if file is None:
+        return -errno.EBADF
+    if not isinstance(file, InotifyFile):
+        return -errno.EINVAL
+    return file
+
+
+@syscall("inotify_add_watch", "fd path inmask")
+def sys_inotify_add_watch(task, fd, pathname, mask):
+    """inotify_add_watch(): a mask with no event is EINVAL before the
+    descriptor is looked at; then EBADF, EINVAL (not inotify), the lookup."""
+    mask &= 0xFFFFFFFF
+    if not mask & ALL_INOTIFY_BITS:
+        return -errno.EINVAL
+    file = _inotify_fget(task, fd)
+    if isinstance(file, int):
+        return file
+    try:
+        dir_fd, hpath = host_path(task, AT_FDCWD, user_path(task, pathname))
+    except PathError as e:
+        return e.err
+    if dir_fd is not None and not hpath.startswith(b"/"):
+        hpath = b"/proc/self/fd/%d/%s" % (dir_fd, hpath)
+    return _check(_host().inotify_add_watch(file.host_fd, hpath, mask & ALL_INOTIFY_BITS))
+
+
+@syscall("inotify_rm_watch", "fd d")
+def sys_inotify_rm_watch(task, fd, wd):
+    """inotify_rm_watch(): EINVAL for a watch it does not have."""
+    file = _inotify_fget(task, fd)
+    if isinstance(file, int):
+        return file
+    return _check(_host().inotify_rm_watch(file.host_fd, s32(wd)))
