@@ -19,6 +19,7 @@ from kernel.entry import Vectors
 from kernel.exit import do_group_exit
 from kernel.fork import PAGES_PER_THREAD
 from kernel.fs.file import FdTable, File
+from kernel.ipc.namespace import IpcNamespace
 from kernel.mm.context import AsidAllocator
 from kernel.mm.fault import VM_FAULT_BADACCESS, VM_FAULT_BADMAP
 from kernel.mm.filemap import AddressSpace
@@ -73,6 +74,7 @@ class Kernel:
         self.asids = AsidAllocator(board)
         self.futex_queues = {}                      # futex key -> [FutexQ] (kernel/futex.py)
         self.exit_hooks = []                        # called with a task before its mm goes
+        self.ipc_ns = IpcNamespace()                # SysV IPC, /dev/shm, memfds (kernel/ipc)
         self.init_task = None
         self._disasm = Cs(CS_ARCH_ARM64, CS_MODE_ARM)
 
@@ -233,6 +235,13 @@ class Kernel:
         Every task asleep with nothing to wake it is a deadlock: reported
         in init's death, as an internal error."""
         try:
+            self._run(init)
+        finally:
+            self.ipc_ns.shutdown()              # nothing of the board stays on the host
+        return init.exit_code
+
+    def _run(self, init):
+        try:
             self.sched.run(init)
         except Deadlock:
             waits = "; ".join("%d (%s) in %s()" % (t.pid, t.comm, syscall_name(t.last_syscall)
@@ -245,7 +254,6 @@ class Kernel:
         for t in list(self.tasks.values()):
             if t.exit_state is None:
                 do_group_exit(t, SIGKILL)
-        return init.exit_code
 
 
 def exit_status(task):

@@ -40,6 +40,7 @@ class AddressSpace:
         self.pages = {}                 # pgoff -> frame (the cache's own reference)
         self.dirty = set()              # pgoffs written through a shared mapping
         self.users = 0
+        self.seals = None               # shmem_inode_info->seals; None: not shmem (memfd.py)
 
     def size(self):
         """i_size: the file's length."""

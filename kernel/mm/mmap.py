@@ -21,6 +21,7 @@ from kernel.mm.mm import (
     vm_get_page_prot,
 )
 from kernel.mm.mm_types import VmAreaStruct
+from kernel.mm.shmem import is_dev_zero, mapping_map_writable, mmap_zero
 from kernel.mm.rbtree import (
     rb_declare_callbacks, rb_erase_augmented, rb_insert_augmented, rb_link_node,
 )
@@ -739,7 +740,7 @@ def do_mmap(mm, file, addr, length, prot, flags, pgoff):
             return -errno.EINVAL
         if not file.readable:
             return -errno.EACCES
-        if not file.mmap_capable:
+        if not file.mmap_capable and not is_dev_zero(file):
             return -errno.ENODEV
         if vm_flags & VM_GROWSDOWN:
             return -errno.EINVAL
@@ -778,6 +779,10 @@ def mmap_region(mm, file, addr, length, vm_flags, pgoff):
     if links is None:
         return -errno.ENOMEM
     prev, parent, left = links
+    if file is not None and vm_flags & VM_SHARED:
+        err = mapping_map_writable(file)
+        if err:
+            return err
     if vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE) == VM_WRITE:   # accountable_mapping()
         vm_flags |= VM_ACCOUNT
 
@@ -787,6 +792,8 @@ def mmap_region(mm, file, addr, length, vm_flags, pgoff):
                            pgoff, file)
         if file is not None:
             file.get()
+            if is_dev_zero(file):
+                mmap_zero(vma)              # file->f_op->mmap()
         elif vm_flags & VM_SHARED:
             mm.kernel.shmem_zero_setup(vma)
         vma_set_page_prot(vma)

@@ -18,6 +18,8 @@ from kernel.fs.file import File
 from kernel.fs.namei import PathError, guest_absolute, host_path, path_call, s32, user_path
 from kernel.fs.pipe import may_block, wait_read, wait_write
 from kernel.fs.proc import is_proc_pid_path, proc_file, proc_pid_task
+from kernel.ipc.uapi import F_ADD_SEALS, F_GET_SEALS
+from kernel.mm.memfd import shmem_fcntl, shmem_setattr_check, shmem_write_check
 from kernel.fs.stat import STATX_SIZE, SyntheticStat, pack_stat, pack_statx
 from kernel.syscalls.table import syscall
 from kernel.uapi import (
@@ -233,6 +235,15 @@ def sys_pread64(task, fd, buf, count, pos):
 def _write_file(task, file, data, offset=None):
     if not file.writable or file.host_fd is None:
         return -errno.EBADF
+    if file.mapping is not None and file.mapping.seals:
+        pos = offset
+        if pos is None:
+            pos = os.fstat(file.host_fd).st_size if file.flags & O_APPEND else \
+                os.lseek(file.host_fd, 0, os.SEEK_CUR)
+        allowed = shmem_write_check(file, pos, len(data))
+        if allowed < 0:
+            return allowed
+        data = data[:allowed]
     try:
         return _host_write(task, file, data, offset)
     except OSError as e:
@@ -653,6 +664,8 @@ def sys_fcntl(task, fd, cmd, arg):
                 host = host | host_bit if arg & guest_bit else host & ~host_bit
             host_fcntl.fcntl(file.host_fd, host_fcntl.F_SETFL, host)
         return 0
+    if cmd in (F_ADD_SEALS, F_GET_SEALS):
+        return shmem_fcntl(file, cmd, arg)
     return -errno.EINVAL
 
 
@@ -685,6 +698,10 @@ def sys_ftruncate(task, fd, length):
         return -errno.EINVAL
     if not file.writable:
         return -errno.EINVAL
+    if file.mapping is not None:
+        err = shmem_setattr_check(file, length)
+        if err:
+            return err
     try:
         os.ftruncate(file.host_fd, length)
     except OSError as e:
