@@ -75,6 +75,8 @@ class Kernel:
         self.futex_queues = {}                      # futex key -> [FutexQ] (kernel/futex.py)
         self.exit_hooks = []                        # called with a task before its mm goes
         self.ipc_ns = IpcNamespace()                # SysV IPC, /dev/shm, memfds (kernel/ipc)
+        self.warned_once = set()                    # pr_warn_once() lines already logged
+        self.log = []                               # the kernel log (printk), oldest first
         self.init_task = None
         self._disasm = Cs(CS_ARCH_ARM64, CS_MODE_ARM)
 
@@ -97,6 +99,12 @@ class Kernel:
                                     size=vma.vm_end - vma.vm_start)
         file.mapping.users = 1
         vma.vm_file = file
+
+    def printk(self, text):
+        """printk(): a line for the kernel log, shown in the syscall trace."""
+        self.log.append(text)
+        if self.trace.syscall:
+            self.trace.emit("printk", text=text)
 
     def resolve_sysroot(self, path):
         """An absolute guest path as a host path (inside --sysroot if it exists there)."""

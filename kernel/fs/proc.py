@@ -8,6 +8,7 @@ from kernel.mm.mm import (
     PTE_DIRTY, PTE_PRESENT_MASK, PTE_SPECIAL, VM_EXEC, VM_LOCKED, VM_MAYSHARE, VM_READ,
     VM_WRITE,
 )
+from kernel.ipc.util import sysvipc_proc_show
 from kernel.mm.page_alloc import PG_anon
 from kernel.sched.task import STATE_NAMES
 
@@ -183,6 +184,8 @@ def proc_file(kernel, task, path):
         if parts[1] == "meminfo":
             return proc_meminfo(kernel.pages)
         return None
+    if parts[1] == "sysvipc" and len(parts) == 3:
+        return sysvipc_proc_show(kernel, parts[2])     # kernel/ipc (issue 9 part 5)
     target = proc_pid_task(kernel, task, parts[1])
     if target is None:
         return None

@@ -325,8 +325,10 @@ def __vma_adjust(mm, vma, start, end, pgoff, insert=None, expand=None):
 # -- merging and splitting ----------------------------------------------------
 
 def is_mergeable_vma(vma, file, vm_flags):
-    """is_mergeable_vma() — same flags and same file (the struct file, not the path)."""
-    return vma.vm_flags == vm_flags and vma.vm_file is file
+    """is_mergeable_vma() — same flags and same file (the struct file, not the
+    path), and no vm_ops->close (a SysV shm attach counts its VMAs)."""
+    return vma.vm_flags == vm_flags and vma.vm_file is file and \
+        not getattr(file, "vm_ops_close", False)
 
 
 def is_mergeable_anon_vma(anon_vma1, anon_vma2):

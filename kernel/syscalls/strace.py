@@ -94,6 +94,8 @@ class StracePrinter:
                 ", si_pid=%d" % info.pid)
             self.out.write(prefix + "--- %s {si_signo=%s, si_code=%d%s} ---\n"
                            % (name, name, info.code, extra))
+        elif kind == "printk":                 # the kernel log, as dmesg would show it
+            self.out.write("[kernel] %s\n" % f["text"])
         elif kind == "exit":
             status = f["status"]
             if status & 0x7F:

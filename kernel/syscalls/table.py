@@ -54,7 +54,7 @@ class SyscallTable:
         from kernel.fs import exec, pipe, select, xattr  # noqa: F401
         from kernel.syscalls import fs, mm, process, signal  # noqa: F401
         from kernel.ipc import shm, sem, msg, mqueue  # noqa: F401   (issue 9 part 5)
-        from kernel.mm import memfd  # noqa: F401
+        from kernel.mm import fremap, memfd  # noqa: F401
         self.kernel = kernel
         self.trace = kernel.trace
         self.by_nr = {d.nr: d for d in _DEFS}

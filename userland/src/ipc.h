@@ -37,7 +37,7 @@ static const char *ipc_errno(int e)
         errno = 0;                                                             \
         long r_ = (long)(call);                                                \
         int e_ = r_ == -1 ? errno : 0;                                         \
-        CHECK(e_ == (want) && (want != 0 || r_ != -1), "%s: %s", what,         \
+        CHECK(e_ == (want) && ((want) != 0 || r_ != -1), "%s: %s", what,         \
               r_ == -1 ? ipc_errno(e_) : "ok");                                \
     } while (0)
 
