@@ -20,6 +20,7 @@ from kernel.exit import do_group_exit
 from kernel.fork import PAGES_PER_THREAD
 from kernel.fs.file import FdTable, File
 from kernel.ipc.namespace import IpcNamespace
+from kernel.ipc.sem import exit_sem
 from kernel.mm.context import AsidAllocator
 from kernel.mm.fault import VM_FAULT_BADACCESS, VM_FAULT_BADMAP
 from kernel.mm.filemap import AddressSpace
@@ -73,7 +74,7 @@ class Kernel:
         self.sched = Scheduler(self, deterministic)
         self.asids = AsidAllocator(board)
         self.futex_queues = {}                      # futex key -> [FutexQ] (kernel/futex.py)
-        self.exit_hooks = []                        # called with a task before its mm goes
+        self.exit_hooks = [exit_sem]                # called with a task before its mm goes
         self.ipc_ns = IpcNamespace()                # SysV IPC, /dev/shm, memfds (kernel/ipc)
         self.warned_once = set()                    # pr_warn_once() lines already logged
         self.log = []                               # the kernel log (printk), oldest first

@@ -1,1 +1,1 @@
-"""placeholder"""
+"""ipc/mqueue.c: POSIX message queues (not yet: the calls return -ENOSYS)."""

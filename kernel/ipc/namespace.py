@@ -39,6 +39,10 @@ class IpcNamespace:
     def __init__(self):
         self.ids = {"shm": IpcIds(), "sem": IpcIds(), "msg": IpcIds()}
         self.shm_tot = 0                # pages of all SysV segments
+        self.used_sems = 0              # semaphores in all sets
+        self.sem_undo = {}              # tgid -> {set: [semadj]} (ipc/sem.py)
+        self.msg_hdrs = 0               # messages queued in all queues
+        self.msg_bytes = 0              # their bytes
         self.mqueues = {}               # POSIX message queue name -> queue
         self.root = None                # the host temporary directory (bytes)
         self._finalizer = None

@@ -16,6 +16,8 @@
 
 #include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
 #include <sys/shm.h>
 
 #ifndef SHM_REMAP
@@ -278,19 +280,61 @@ static void check_remap_file_pages(void)
     shmctl(id, IPC_RMID, NULL);
 }
 
+/*
+ * `sys_shm isolation [kill]`: make a SysV segment, semaphore set and
+ * message queue under one fixed key, and a fixed file in /dev/shm, all
+ * with O_EXCL/IPC_EXCL (so they fail if anyone else in this IPC namespace
+ * or tmpfs has them), print "created", wait for a line on stdin, and exit
+ * without removing anything (or die of SIGKILL with `kill`).  Two boards
+ * running this at once must both succeed, and leave nothing on the host.
+ * Not for the host: it leaves its objects behind by design.
+ */
+#define ISOLATION_KEY 0x5a53e901
+#define ISOLATION_FILE "/dev/shm/a53emu-isolation"
+
+static int isolation(int die)
+{
+    int shm = shmget(ISOLATION_KEY, PAGE, IPC_CREAT | IPC_EXCL | 0600);
+    int sem = semget(ISOLATION_KEY, 1, IPC_CREAT | IPC_EXCL | 0600);
+    int msg = msgget(ISOLATION_KEY, IPC_CREAT | IPC_EXCL | 0600);
+    int fd = open(ISOLATION_FILE, O_RDWR | O_CREAT | O_EXCL, 0600);
+    char c;
+
+    printf("shm %s, sem %s, msg %s, /dev/shm file %s\n", shm >= 0 ? "created" : ipc_errno(errno),
+           sem >= 0 ? "created" : "failed", msg >= 0 ? "created" : "failed",
+           fd >= 0 ? "created" : "failed");
+    fflush(stdout);
+    char *p = shmat(shm, NULL, 0);
+    if (p != (void *)-1)
+        p[0] = 1;
+    if (read(0, &c, 1) < 0)
+        return 2;
+    if (die)
+        kill(getpid(), SIGKILL);
+    return shm >= 0 && sem >= 0 && msg >= 0 && fd >= 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "exec-child") == 0)
         return (int)nattch(atoi(argv[2]));
+    if (argc >= 2 && strcmp(argv[1], "isolation") == 0)
+        return isolation(argc == 3);
     proc_init();
     key_base = (key_t)(0x53000000 | ((getpid() & 0xFFFF) << 4));
     is_root = geteuid() == 0;
+    const char *only = argc > 1 ? argv[1] : "";
     printf("sys_shm: System V shared memory\n");
-    check_shmget();
-    check_shmat(argv[0]);
-    check_rmid();
-    check_shmctl();
-    check_remap_file_pages();
+    if (!*only || strstr(only, "shmget"))
+        check_shmget();
+    if (!*only || strstr(only, "shmat"))
+        check_shmat(argv[0]);
+    if (!*only || strstr(only, "rmid"))
+        check_rmid();
+    if (!*only || strstr(only, "shmctl"))
+        check_shmctl();
+    if (!*only || strstr(only, "remap"))
+        check_remap_file_pages();
     if (check_failures) {
         printf("sys_shm: %d checks FAILED\n", check_failures);
         return 1;
