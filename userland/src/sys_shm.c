@@ -123,6 +123,12 @@ static void check_shmat(const char *argv0)
           "mincore after MADV_DONTNEED: pages 0 and 1 resident in the segment, page 2 never touched: %s",
           YESNO((vec[0] & 1) && (vec[1] & 1) && !(vec[2] & 1)));
     CHECK(a[PAGE + 1] == 'c' && a[5] == 'x', "MADV_DONTNEED kept the data: %s", YESNO(a[PAGE + 1] == 'c'));
+    EXPECT(madvise(a + PAGE, PAGE, MADV_REMOVE), 0, "MADV_REMOVE of page 1");
+    mincore(a, 3 * PAGE, vec);
+    CHECK(!(vec[1] & 1) && b[PAGE + 1] == 0 && a[5] == 'x',
+          "it is gone from the segment (zero through the other attach too), page 0 stays: %s",
+          YESNO(b[PAGE + 1] == 0 && a[5] == 'x'));
+    a[PAGE + 1] = 'c';
 
     child = xfork();
     if (child == 0) {
