@@ -28,6 +28,9 @@ TIMEOUT = 600
 
 # Where qemu-user 7.2 is not Linux, the program runs only its other sections.
 QEMU_ARGS = {
+    "sys_memfd": (["zero,memfd,seals,shm,no-remove"],
+                  "qemu-user 7.2 answers madvise() itself and does nothing for MADV_REMOVE "
+                  "(0, the pages stay); the MADV_REMOVE checks are left out."),
     "sys_shm": (["shmget,rmid,shmctl"],
                 "qemu-user implements shmat() itself: it ignores SHM_REMAP, adds a mapping of "
                 "its own to nattch, and remap_file_pages() of a segment crashes it; the "
