@@ -174,4 +174,7 @@ def test_remap_file_pages_warns_once_in_the_trace(tmp_path):
                             "See Documentation/vm/remap_file_pages.txt.")
     calls = [i for i, line in enumerate(err) if line.startswith("remap_file_pages(")]
     assert len(calls) == 5 and warn[0] < calls[0]
+    assert any(line.startswith("shmctl(") and ", IPC_RMID, NULL) = 0" in line for line in err)
+    assert any(line.startswith("shmat(") and line.endswith(", NULL, 0) = " + line.split()[-1])
+               for line in err)
     assert list(tmp_path.iterdir()) == []

@@ -187,7 +187,7 @@ def freeque(task, ns, msq):
     msq.wait.wake_up()
 
 
-@syscall("msgctl", "d ipccmd p")
+@syscall("msgctl", "d msgcmd p")
 def sys_msgctl(task, msqid, cmd, buf):
     """SYSCALL msgctl(): IPC_INFO, MSG_INFO, IPC_STAT, MSG_STAT, IPC_SET
     (raising msg_qbytes above MSGMNB needs CAP_SYS_RESOURCE: -EPERM),

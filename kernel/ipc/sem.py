@@ -261,7 +261,7 @@ def freeary(task, ns, sma):
     ns.used_sems -= sma.nsems
 
 
-@syscall("semctl", "d d ipccmd x")
+@syscall("semctl", "d d semcmd x")
 def sys_semctl(task, semid, semnum, cmd, arg):
     """SYSCALL semctl(): arg is union semun, passed by value (val, or a
     pointer to the buffer / array)."""

@@ -241,7 +241,7 @@ def fill_shmid64_ds(shp):
                                               shp.cprid, shp.lprid, shp.nattch, 0, 0)
 
 
-@syscall("shmctl", "d ipccmd p")
+@syscall("shmctl", "d shmcmd p")
 def sys_shmctl(task, shmid, cmd, buf):
     """SYSCALL shmctl() (arm64: IPC_64 is not parsed, the layouts are the
     64-bit ones): IPC_INFO, SHM_INFO, IPC_STAT, SHM_STAT, IPC_SET, IPC_RMID,

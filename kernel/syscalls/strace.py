@@ -168,3 +168,11 @@ class StracePrinter:
             return _NAMED[kind].get(v, str(v))
         return "%#x" % v
 
+
+# -- issue 9 part 5 (shared memory and IPC): SysV command names ------------------
+_IPC_CMDS = {0: "IPC_RMID", 1: "IPC_SET", 2: "IPC_STAT", 3: "IPC_INFO"}
+_NAMED["shmcmd"] = {**_IPC_CMDS, 11: "SHM_LOCK", 12: "SHM_UNLOCK", 13: "SHM_STAT", 14: "SHM_INFO"}
+_NAMED["semcmd"] = {**_IPC_CMDS, 11: "GETPID", 12: "GETVAL", 13: "GETALL", 14: "GETNCNT",
+                    15: "GETZCNT", 16: "SETVAL", 17: "SETALL", 18: "SEM_STAT", 19: "SEM_INFO"}
+_NAMED["msgcmd"] = {**_IPC_CMDS, 11: "MSG_STAT", 12: "MSG_INFO"}
+_NAMED["madv"][9] = "MADV_REMOVE"
