@@ -1,8 +1,9 @@
 """Issue 9 part 5: shared memory and IPC, checked against the real kernel.
 
 userland/src/sys_memfd.c (/dev/zero MAP_SHARED, memfd_create and seals,
-POSIX shm under /dev/shm), sys_shm.c (SysV shm, /proc/sysvipc/shm,
-remap_file_pages) and sys_ipc.c (SysV semaphores and message queues) are
+POSIX shm under /dev/shm, MADV_REMOVE), sys_shm.c (SysV shm,
+/proc/sysvipc/shm, remap_file_pages) and sys_ipc.c (SysV semaphores and
+message queues, POSIX message queues) are
 self-checking and print only facts that are the same on every Linux; each
 is built for the host and for AArch64 (musl, glibc) and compared the way
 tests/test_processes.py does.  The host build runs in the host's IPC
@@ -37,7 +38,8 @@ QEMU_ARGS = {
                 "shmat and remap sections are left out."),
     "sys_ipc": (["semget,semop,undo"],
                 "qemu-user 7.2 aborts (cpu_exec assertion) when a forked child sleeps in "
-                "msgrcv(); the message-queue section is left out."),
+                "msgrcv(), and has no mq_notify() (ENOSYS); the SysV message-queue and POSIX "
+                "mqueue sections are left out."),
 }
 
 ISOLATION_KEY = 0x5A53E901
@@ -88,6 +90,8 @@ def test_host_kernel(program, tmp_path):
     assert list(cwd.iterdir()) == []
     assert not host_ipc_keys() & program_keys(pid)
     assert not [n for n in os.listdir("/dev/shm") if n.startswith("a53emu-sys-memfd-")]
+    if os.path.isdir("/dev/mqueue"):
+        assert not [n for n in os.listdir("/dev/mqueue") if n.startswith("a53emu-sys-ipc-")]
 
 
 @pytest.mark.parametrize("program", PROGRAMS)

@@ -22,6 +22,8 @@ static const char *ipc_errno(int e)
     case ENAMETOOLONG: return "ENAMETOOLONG";
     case ENODEV: return "ENODEV";
     case EMFILE: return "EMFILE";
+    case EMSGSIZE: return "EMSGSIZE";
+    case EFBIG: return "EFBIG";
     case ENOEXEC: return "ENOEXEC";
     default: return errno_name(e);
     }

@@ -14,6 +14,7 @@
 #define _GNU_SOURCE
 #include "ipc.h"
 
+#include <mqueue.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
@@ -303,6 +304,139 @@ static void check_msg(void)
     EXPECT(snd(id, 1, "x", 0), EINVAL, "msgsnd to the removed queue");
 }
 
+static volatile int mq_signals, mq_code, mq_value;
+
+static void on_mq_signal(int sig, siginfo_t *si, void *uc)
+{
+    mq_signals++;
+    mq_code = si->si_code;
+    mq_value = si->si_value.sival_int;
+}
+
+static void check_mqueue(void)
+{
+    char name[64], buf[128];
+    unsigned prio = 99;
+
+    printf("POSIX message queues:\n");
+    snprintf(name, sizeof(name), "/a53emu-sys-ipc-%d", (int)getpid());
+    struct mq_attr attr = {.mq_maxmsg = 4, .mq_msgsize = 64}, got;
+    mqd_t q = mq_open(name, O_CREAT | O_EXCL | O_RDWR, 0600, &attr);
+    CHECK(q != (mqd_t)-1, "mq_open O_CREAT|O_EXCL, 4 messages of 64 bytes: %s", q == (mqd_t)-1 ? ipc_errno(errno) : "ok");
+    EXPECT(mq_open(name, O_CREAT | O_EXCL | O_RDWR, 0600, &attr), EEXIST, "again with O_EXCL");
+    EXPECT(mq_open("/a53emu-no-such-queue", O_RDWR), ENOENT, "an unknown name without O_CREAT");
+    EXPECT(mq_open("/a53emu/queue", O_CREAT | O_RDWR, 0600, NULL), EACCES, "a name with a slash inside");
+    struct mq_attr bad = {.mq_maxmsg = 0, .mq_msgsize = 64};
+    EXPECT(mq_open("/a53emu-bad", O_CREAT | O_RDWR, 0600, &bad), EINVAL, "mq_maxmsg 0");
+    bad.mq_maxmsg = 70000;
+    EXPECT(mq_open("/a53emu-bad", O_CREAT | O_RDWR, 0600, &bad), EINVAL, "mq_maxmsg above the hard limit");
+    mq_getattr(q, &got);
+    CHECK(got.mq_maxmsg == 4 && got.mq_msgsize == 64 && got.mq_curmsgs == 0 && got.mq_flags == 0,
+          "mq_getattr: %ld %ld %ld %ld", got.mq_flags, got.mq_maxmsg, got.mq_msgsize, got.mq_curmsgs);
+
+    EXPECT(mq_send(q, "low", 3, 1), 0, "mq_send priority 1");
+    mq_send(q, "high", 4, 5);
+    mq_send(q, "high2", 5, 5);
+    mq_send(q, "zero", 4, 0);
+    EXPECT(mq_send(q, buf, 65, 0), EMSGSIZE, "a message above mq_msgsize");
+    EXPECT(mq_send(q, "x", 1, 32768), EINVAL, "priority 32768 (MQ_PRIO_MAX)");
+    EXPECT(mq_receive(q, buf, 63, &prio), EMSGSIZE, "a buffer below mq_msgsize");
+    int fd = open("/dev/null", O_RDONLY);
+    EXPECT(mq_send((mqd_t)fd, "x", 1, 0), EBADF, "mq_send on a descriptor that is not a queue");
+    close(fd);
+    char order[128] = "";
+    for (int i = 0; i < 4; i++) {
+        ssize_t n = mq_receive(q, buf, sizeof(buf), &prio);
+        snprintf(order + strlen(order), sizeof(order) - strlen(order), "%s%.*s/%u", i ? " " : "",
+                 (int)(n < 0 ? 0 : n), buf, prio);
+    }
+    CHECK(!strcmp(order, "high/5 high2/5 low/1 zero/0"), "highest priority first, FIFO within: %s", order);
+
+    struct mq_attr nb = {.mq_flags = O_NONBLOCK}, old;
+    EXPECT(mq_setattr(q, &nb, &old), 0, "mq_setattr O_NONBLOCK");
+    EXPECT(mq_receive(q, buf, sizeof(buf), &prio), EAGAIN, "mq_receive on an empty queue, O_NONBLOCK");
+    for (int i = 0; i < 4; i++)
+        mq_send(q, "f", 1, 0);
+    EXPECT(mq_send(q, "f", 1, 0), EAGAIN, "mq_send on a full queue, O_NONBLOCK");
+    nb.mq_flags = 1;
+    EXPECT(mq_setattr(q, &nb, &old), EINVAL, "mq_setattr with a flag other than O_NONBLOCK");
+    nb.mq_flags = 0;
+    mq_setattr(q, &nb, &old);
+    CHECK(old.mq_flags == O_NONBLOCK && old.mq_curmsgs == 4, "the old attributes: O_NONBLOCK, 4 messages: %s",
+          YESNO(old.mq_flags == O_NONBLOCK && old.mq_curmsgs == 4));
+    while (mq_timedreceive(q, buf, sizeof(buf), NULL, &(struct timespec){0, 0}) >= 0)
+        ;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_nsec += 30 * 1000 * 1000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    EXPECT(mq_timedreceive(q, buf, sizeof(buf), NULL, &ts), ETIMEDOUT, "mq_timedreceive on an empty queue times out");
+    struct timespec badts = {0, 1000000000};
+    EXPECT(mq_timedreceive(q, buf, sizeof(buf), NULL, &badts), EINVAL, "a timeout with tv_nsec 1e9");
+
+    pid_t child = xfork();
+    if (child == 0) {
+        ssize_t n = mq_receive(q, buf, sizeof(buf), &prio);
+        _exit(n == 4 && !memcmp(buf, "wake", 4) && prio == 3 ? 0 : 1);
+    }
+    msleep(50);
+    mq_send(q, "wake", 4, 3);
+    int st = wait_for(child);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "a receiver asleep in another process gets our message: %s",
+          YESNO(WIFEXITED(st) && WEXITSTATUS(st) == 0));
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = on_mq_signal;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGUSR1, &sa, NULL);
+    struct sigevent sev;
+    memset(&sev, 0, sizeof(sev));
+    sev.sigev_notify = SIGEV_SIGNAL;
+    sev.sigev_signo = SIGUSR1;
+    sev.sigev_value.sival_int = 1234;
+    EXPECT(mq_notify(q, &sev), 0, "mq_notify SIGEV_SIGNAL");
+    child = xfork();
+    if (child == 0)
+        _exit(mq_notify(q, &sev) == -1 && errno == EBUSY ? 0 : 1);
+    st = wait_for(child);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "another process registering: EBUSY: %s",
+          YESNO(WIFEXITED(st) && WEXITSTATUS(st) == 0));
+    fd = (int)q;
+    int n = (int)read(fd, buf, sizeof(buf) - 1);
+    buf[n > 0 ? n : 0] = '\0';
+    CHECK(!strncmp(buf, "QSIZE:0", 7) && strstr(buf, "SIGNO:10") != NULL,
+          "read() of the descriptor describes the queue and its notification: %s",
+          YESNO(!strncmp(buf, "QSIZE:0", 7) && strstr(buf, "SIGNO:10") != NULL));
+    mq_send(q, "n", 1, 0);
+    for (int i = 0; i < 100 && !mq_signals; i++)
+        msleep(1);
+    CHECK(mq_signals == 1 && mq_code == SI_MESGQ && mq_value == 1234,
+          "a message into the empty queue sends it, SI_MESGQ, with sigev_value: %s",
+          YESNO(mq_signals == 1 && mq_code == SI_MESGQ && mq_value == 1234));
+    mq_receive(q, buf, sizeof(buf), NULL);
+    mq_send(q, "n", 1, 0);
+    msleep(5);
+    CHECK(mq_signals == 1, "only once: the registration is gone: %s", YESNO(mq_signals == 1));
+    mq_receive(q, buf, sizeof(buf), NULL);
+    EXPECT(mq_notify(q, &sev), 0, "registering again");
+    EXPECT(mq_notify(q, NULL), 0, "mq_notify NULL unregisters");
+    mq_send(q, "n", 1, 0);
+    msleep(5);
+    CHECK(mq_signals == 1, "no signal after unregistering: %s", YESNO(mq_signals == 1));
+    sev.sigev_notify = 99;
+    EXPECT(mq_notify(q, &sev), EINVAL, "a bad sigev_notify");
+
+    EXPECT(mq_unlink(name), 0, "mq_unlink");
+    EXPECT(mq_unlink(name), ENOENT, "mq_unlink again");
+    CHECK(mq_receive(q, buf, sizeof(buf), NULL) == 1, "the open descriptor still works: %s", "yes");
+    EXPECT(mq_close(q), 0, "mq_close");
+    EXPECT(mq_send(q, "x", 1, 0), EBADF, "mq_send after mq_close");
+}
+
 int main(int argc, char **argv)
 {
     const char *only = argc > 1 ? argv[1] : "";
@@ -318,6 +452,8 @@ int main(int argc, char **argv)
         check_sem_undo();
     if (!*only || strstr(only, "msg"))
         check_msg();
+    if (!*only || strstr(only, "mqueue"))
+        check_mqueue();
     if (check_failures) {
         printf("sys_ipc: %d checks FAILED\n", check_failures);
         return 1;
