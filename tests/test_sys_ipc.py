@@ -182,3 +182,82 @@ def test_remap_file_pages_warns_once_in_the_trace(tmp_path):
     assert any(line.startswith("shmat(") and line.endswith(", NULL, 0) = " + line.split()[-1])
                for line in err)
     assert list(tmp_path.iterdir()) == []
+
+
+# --- the board's temporary directory, in-process --------------------------------
+
+def _namespace(monkeypatch, tmp_path):
+    import tempfile
+
+    from kernel.ipc.namespace import IpcNamespace
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return IpcNamespace()
+
+
+def test_namespace_directory_is_made_on_first_use_and_removed(monkeypatch, tmp_path):
+    """A board that never touches /dev/shm or memfd makes no directory; one
+    that does gets a private one (0700) that shutdown() removes, with
+    everything in it."""
+    ns = _namespace(monkeypatch, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    assert not ns.owns(b"/tmp")
+    root = ns.host_root()
+    assert os.path.dirname(root) == os.fsencode(tmp_path)
+    assert os.stat(root).st_mode & 0o777 == 0o700
+    assert os.stat(os.path.join(root, b"shm")).st_mode & 0o7777 == 0o1777
+    with open(ns.shm_path(b"/dev/shm/left-behind"), "w") as f:
+        f.write("x")
+    assert ns.owns(ns.shm_path(b"/dev/shm/left-behind"))
+    assert ns.host_root() == root
+    ns.shutdown()
+    assert list(tmp_path.iterdir()) == []
+    ns.shutdown()                       # twice is harmless
+
+
+def test_dev_shm_names_map_into_the_board(monkeypatch, tmp_path):
+    """Only /dev/shm and what is under it is the board's tmpfs."""
+    ns = _namespace(monkeypatch, tmp_path)
+    root = os.fsencode(tmp_path)
+    assert ns.shm_path(b"/dev/zero") is None
+    assert ns.shm_path(b"/dev/shmem") is None
+    assert list(tmp_path.iterdir()) == []       # asking about other names makes nothing
+    shm = ns.shm_path(b"/dev/shm")
+    assert shm.startswith(root) and shm.endswith(b"/shm")
+    assert ns.shm_path(b"/dev/shm/a/b") == shm + b"/a/b"
+    ns.shutdown()
+
+
+def test_namespace_directory_goes_with_the_namespace(monkeypatch, tmp_path):
+    """If the kernel never shuts down (a crash of the emulator itself), the
+    directory still goes when the namespace is collected or Python exits."""
+    import gc
+    ns = _namespace(monkeypatch, tmp_path)
+    ns.host_root()
+    assert len(list(tmp_path.iterdir())) == 1
+    del ns
+    gc.collect()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_ipc_ids_reuse_the_lowest_index_with_a_new_sequence():
+    """ipc_addid(): ids are seq * 32768 + index; a freed index is reused with
+    the next sequence number, so the old id stays invalid."""
+    from kernel.ipc.namespace import IpcIds
+    from kernel.ipc.util import ipc_addid, ipc_obtain_object_check, ipc_rmid
+
+    class Obj:
+        def __init__(self):
+            self.perm = type("P", (), {"deleted": False})()
+
+    ids = IpcIds()
+    a, b = Obj(), Obj()
+    assert ipc_addid(ids, a, 10) == 0
+    assert ipc_addid(ids, b, 10) == 32768 + 1
+    assert ids.max_id == 1
+    ipc_rmid(ids, a)
+    assert a.perm.deleted and ids.in_use == 1
+    c = Obj()
+    assert ipc_addid(ids, c, 10) == 2 * 32768
+    assert ipc_obtain_object_check(ids, 0) == -22
+    assert ipc_obtain_object_check(ids, 2 * 32768) is c
+    assert ipc_addid(ids, Obj(), 2) == -28        # ENOSPC: the class is full

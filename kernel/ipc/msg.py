@@ -215,7 +215,8 @@ def sys_msgctl(task, msqid, cmd, buf):
             msq.lspid, msq.lrpid, 0, 0))
         return msq.perm.id if cmd == MSG_STAT else 0
     if cmd in (IPC_SET, IPC_RMID):
-        data = task.uaccess.copy_from_user(buf, MSQ_QBYTES_OFFSET + 8) if cmd == IPC_SET else None
+        data = task.uaccess.copy_from_user(buf, IPC64_PERM.size + MSQID64_DS_TAIL.size) \
+            if cmd == IPC_SET else None
         msq = ipcctl_pre_down(task, ids, msqid)
         if isinstance(msq, int):
             return msq

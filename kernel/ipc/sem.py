@@ -173,7 +173,7 @@ def do_semtimedop(task, semid, tsops, nsops, timeout):
         deadline = state["deadline"]
     else:
         deadline = None
-    semid, nsops = s32(semid), nsops
+    semid, nsops = s32(semid), nsops & 0xFFFFFFFF      # unsigned nsops
     ns = task.kernel.ipc_ns
     if nsops < 1 or semid < 0:
         return -errno.EINVAL
@@ -291,7 +291,8 @@ def sys_semctl(task, semid, semnum, cmd, arg):
     if cmd == SETVAL:
         return semctl_setval(task, ns, semid, semnum, s32(arg))
     if cmd in (IPC_RMID, IPC_SET):
-        data = task.uaccess.copy_from_user(arg, IPC64_PERM.size) if cmd == IPC_SET else None
+        data = task.uaccess.copy_from_user(arg, IPC64_PERM.size + SEMID64_DS_TAIL.size) \
+            if cmd == IPC_SET else None
         sma = ipcctl_pre_down(task, ids, semid)
         if isinstance(sma, int):
             return sma

@@ -44,6 +44,7 @@ U64_MASK = (1 << 64) - 1
 # struct shmid64_ds after its ipc64_perm: segsz, atime, dtime, ctime, cpid,
 # lpid, nattch, two unused longs.
 SHMID64_DS_TAIL = struct.Struct("<QqqqiiQQQ")
+SHMID64_DS_SIZE = IPC64_PERM.size + SHMID64_DS_TAIL.size
 SHMINFO64 = struct.Struct("<9Q")                # shmmax, shmmin, shmmni, shmseg, shmall, 4 unused
 SHM_INFO_STRUCT = struct.Struct("<i4x5Q")       # used_ids, shm_tot, shm_rss, shm_swp, 2 swap counts
 
@@ -272,7 +273,7 @@ def sys_shmctl(task, shmid, cmd, buf):
         task.uaccess.copy_to_user(buf, fill_shmid64_ds(shp))
         return shp.perm.id if cmd == SHM_STAT else 0
     if cmd in (IPC_SET, IPC_RMID):
-        data = task.uaccess.copy_from_user(buf, IPC64_PERM.size) if cmd == IPC_SET else None
+        data = task.uaccess.copy_from_user(buf, SHMID64_DS_SIZE) if cmd == IPC_SET else None
         shp = ipcctl_pre_down(task, ids, shmid)
         if isinstance(shp, int):
             return shp
