@@ -13,8 +13,7 @@ F_GET_SEALS say EINVAL.
 
 Omits: MFD_HUGETLB (CONFIG_HUGETLBFS is off: hugetlb_file_setup() is
 -ENOSYS), shmem_wait_for_pins() (nothing pins pages: no O_DIRECT, no GUP
-beyond a system call's own copy), the 0777 mode of a memfd inode (the host
-file's mode shows).
+beyond a system call's own copy).
 """
 
 import errno
@@ -34,6 +33,7 @@ from kernel.mm.rmap import mapping_vmas
 from kernel.syscalls.table import syscall
 from kernel.uapi import O_LARGEFILE, O_RDWR
 
+S_IRWXUGO = 0o777
 MFD_ALL_FLAGS = MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB
 U32_MAX = 0xFFFFFFFF
 
@@ -70,6 +70,7 @@ def shmem_file_setup(kernel, name):
     directory = os.path.join(kernel.ipc_ns.host_root(), b"memfd")
     hfd, path = tempfile.mkstemp(dir=directory)
     os.unlink(path)
+    os.fchmod(hfd, S_IRWXUGO)           # shmem_file_setup(): S_IFREG | S_IRWXUGO, no umask
     os.set_inheritable(hfd, False)
     return File(kernel, hfd, "/%s (deleted)" % name, O_RDWR | O_LARGEFILE)
 

@@ -149,6 +149,7 @@ static void check_memfd_create(void)
     fstat((int)fd, &st);
     CHECK(S_ISREG(st.st_mode) && st.st_size == 0, "a new memfd is an empty regular file: %s",
           YESNO(S_ISREG(st.st_mode) && st.st_size == 0));
+    CHECK((st.st_mode & 07777) == 0777, "of mode 0777, whatever the umask: %o", st.st_mode & 07777);
     CHECK(fcntl((int)fd, F_GETFL) & O_RDWR, "it is open O_RDWR: %s",
           YESNO(fcntl((int)fd, F_GETFL) & O_RDWR));
     CHECK(ftruncate((int)fd, 2 * PAGE) == 0, "ftruncate to two pages: %s", "ok");
