@@ -261,3 +261,68 @@ def test_ipc_ids_reuse_the_lowest_index_with_a_new_sequence():
     assert ipc_obtain_object_check(ids, 0) == -22
     assert ipc_obtain_object_check(ids, 2 * 32768) is c
     assert ipc_addid(ids, Obj(), 2) == -28        # ENOSPC: the class is full
+
+
+# --- bad input: random arguments to every call of this part -----------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+IPC_CALLS = ("shmget", "shmat", "shmdt", "shmctl", "semget", "semop", "semtimedop", "semctl",
+             "msgget", "msgsnd", "msgrcv", "msgctl", "mq_open", "mq_unlink", "mq_timedsend",
+             "mq_timedreceive", "mq_getsetattr", "mq_notify", "memfd_create",
+             "remap_file_pages")
+BUF = 0x10000000                        # a mapped, writable page run in the fuzz task
+
+
+def _fuzz_env(tmp_path_factory):
+    import tempfile
+
+    from kernel.fs.file import FdTable
+    from kernel.mm.mmap import do_mmap
+    from kernel.sched.task import FsStruct
+    from kernel.uapi import MAP_ANONYMOUS, MAP_FIXED, MAP_PRIVATE, PROT_READ, PROT_WRITE
+    from test_vma import Env
+    tempfile.tempdir = str(tmp_path_factory.mktemp("fuzz-tmp"))
+    env = Env()
+    env.task.files = FdTable()
+    env.task.fs = FsStruct(str(tmp_path_factory.mktemp("fuzz-cwd")))
+    do_mmap(env.mm, None, BUF, 4 << 12, PROT_READ | PROT_WRITE,
+            MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, 0)
+    return env
+
+
+ARG = st.one_of(st.sampled_from([0, 1, 2, 3, 11, 12, 13, 14, 15, 16, 17, 0x1000, 0x800,
+                                 0o1000, 0o2000, 0o1600, (1 << 32) - 1, (1 << 64) - 1,
+                                 1 << 63, BUF, BUF + 8, BUF + 0x3FF0, 8, 32768]),
+                st.integers(0, (1 << 64) - 1))
+
+
+@pytest.fixture(scope="module")
+def fuzz_env(tmp_path_factory):
+    import tempfile
+    old = tempfile.tempdir
+    env = _fuzz_env(tmp_path_factory)
+    yield env
+    env.k.ipc_ns.shutdown()
+    env.task.files.close_all()
+    tempfile.tempdir = old
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(IPC_CALLS), args=st.lists(ARG, min_size=6, max_size=6))
+def test_random_arguments_give_errnos_not_tracebacks(fuzz_env, name, args):
+    """Any arguments: a result or a Linux errno (EFAULT from a bad pointer,
+    a sleep), never a Python exception."""
+    from kernel.sched.wait import WouldBlock
+    from kernel.syscalls.table import _DEFS
+    from kernel.uaccess import Efault
+    d = next(d for d in _DEFS if d.name == name)
+    task = fuzz_env.task
+    task.restart = None
+    try:
+        ret = d.func(task, *args[:d.nargs])
+    except (Efault, WouldBlock):
+        return
+    assert isinstance(ret, int)
+    assert ret >= 0 or -4095 <= ret < 0
