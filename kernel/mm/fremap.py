@@ -36,7 +36,6 @@ def pr_warn_once(task, key, text):
     kernel.printk(text)
 
 
-@syscall("remap_file_pages", "p u x u x")
 def sys_remap_file_pages(task, start, size, prot, pgoff, flags):
     """SYSCALL remap_file_pages(): 0, or -EINVAL (prot not 0, an empty or
     wrapping range, pgoff wrapping, a range not wholly in one shared
@@ -75,3 +74,7 @@ def sys_remap_file_pages(task, start, size, prot, pgoff, flags):
     ret = do_mmap(mm, file, start, size, prot, flags, pgoff)
     file.put()
     return ret if is_err(ret) else 0
+
+
+# Registered by a call, not a decorator: mutmut skips decorated functions.
+syscall("remap_file_pages", "p u x u x")(sys_remap_file_pages)
