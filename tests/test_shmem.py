@@ -458,7 +458,8 @@ def fuzz_env(tmp_path_factory):
     tempfile.tempdir = old
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=600, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(name=st.sampled_from(IPC_CALLS), args=st.lists(ARG, min_size=6, max_size=6))
 def test_random_arguments_give_errnos_not_tracebacks(fuzz_env, name, args):
     """Any arguments: a result or a Linux errno (EFAULT from a bad pointer,

@@ -21,7 +21,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, emu_env, run_a53emu, run_qemu, userland_path
+from conftest import emu_env, run_a53emu, run_qemu, userland_path
 from test_processes import assert_passed, clean_env, host_path, scratch_dir, shell_status
 
 PROGRAMS = ("sys_memfd", "sys_shm", "sys_ipc")

@@ -380,7 +380,8 @@ def exit_sem(task):
 
 def sysvipc_sem_proc_show(kernel):
     """/proc/sysvipc/sem, as sysvipc_sem_proc_show() formats it."""
-    lines = ["       key      semid perms      nsems   uid   gid  cuid  cgid      otime      ctime\n"]
+    lines = ["       key      semid perms      nsems   uid   gid  cuid  cgid      otime"
+             "      ctime\n"]
     ids = kernel.ipc_ns.ids["sem"]
     for idx in sorted(ids.entries):
         sma = ids.entries[idx]

@@ -335,9 +335,11 @@ def sysvipc_shm_proc_show(kernel):
     for idx in sorted(ids.entries):
         shp = ids.entries[idx]
         p = shp.perm
-        lines.append("%10d %10d  %4o %21u %5u %5u  %5u %5u %5u %5u %5u %10d %10d %10d %21u %21u\n" % (
-            p.key, p.id, p.mode, shp.segsz, shp.cprid, shp.lprid, shp.nattch, p.uid, p.gid,
-            p.cuid, p.cgid, shp.atime, shp.dtime, shp.ctime, shm_rss(shp) << PAGE_SHIFT, 0))
+        fields = (p.key, p.id, p.mode, shp.segsz, shp.cprid, shp.lprid, shp.nattch, p.uid,
+                  p.gid, p.cuid, p.cgid, shp.atime, shp.dtime, shp.ctime,
+                  shm_rss(shp) << PAGE_SHIFT, 0)
+        lines.append("%10d %10d  %4o %21u %5u %5u  %5u %5u %5u %5u %5u %10d %10d %10d %21u %21u\n"
+                     % fields)
     return "".join(lines)
 
 
