@@ -34,6 +34,35 @@ static int semop1(int id, int num, int op, int flg)
     return semop(id, &sb, 1);
 }
 
+/* The line of /proc/sysvipc/NAME whose id column is id, after checking the
+ * header; "" if there is none. */
+static const char *sysvipc_line(const char *name, const char *header, int id)
+{
+    static char text[65536];
+    char path[64];
+    int len = 0, n;
+
+    snprintf(path, sizeof(path), "/proc/sysvipc/%s", name);
+    int fd = open(path, O_RDONLY);
+    while (fd >= 0 && (n = (int)read(fd, text + len, sizeof(text) - 1 - len)) > 0)
+        len += n;
+    text[len] = '\0';
+    if (fd >= 0)
+        close(fd);
+    if (strncmp(text, header, strlen(header)) != 0)
+        return "bad header";
+    for (char *line = strchr(text, '\n'); line && line[1]; line = strchr(line + 1, '\n')) {
+        int k, i;
+        if (sscanf(line + 1, "%d %d", &k, &i) == 2 && i == id) {
+            char *end = strchr(line + 1, '\n');
+            if (end)
+                *end = '\0';
+            return line + 1;
+        }
+    }
+    return "";
+}
+
 static void check_semget(void)
 {
     printf("semget and semctl:\n");
@@ -92,6 +121,13 @@ static void check_semget(void)
     arg.buf = &ds;
     CHECK(semctl(id % 32768, 0, SEM_STAT, arg) == id, "SEM_STAT takes an index, returns the id: %s",
           YESNO(semctl(id % 32768, 0, SEM_STAT, arg) == id));
+    const char *line = sysvipc_line("sem", "       key      semid perms      nsems   uid   gid  cuid  cgid"
+                                    "      otime      ctime\n", id);
+    int k, i, nsems;
+    unsigned perms;
+    CHECK(sscanf(line, "%d %d %o %d", &k, &i, &perms, &nsems) == 4 && k == key_base && perms == 0640 &&
+          nsems == 3, "/proc/sysvipc/sem: header, and our set's key, perms 640, nsems 3: %s",
+          YESNO(k == key_base && perms == 0640 && nsems == 3));
     EXPECT(semctl(id, 0, 99), EINVAL, "an unknown cmd");
     EXPECT(semctl(-1, 0, GETVAL), EINVAL, "semid -1");
     EXPECT(semctl(id, 0, IPC_RMID), 0, "IPC_RMID");
@@ -249,6 +285,15 @@ static void check_msg(void)
     msgctl(id, IPC_STAT, &ds);
     CHECK(ds.msg_qnum == 4 && ds.msg_cbytes == 14 && ds.msg_qbytes == 16384 && ds.msg_lspid == getpid(),
           "IPC_STAT: 4 messages, 14 bytes, qbytes 16384, lspid: %s", YESNO(ds.msg_qnum == 4));
+    const char *line = sysvipc_line("msg", "       key      msqid perms      cbytes       qnum lspid lrpid"
+                                    "   uid   gid  cuid  cgid      stime      rtime      ctime\n", id);
+    int k, i, lspid;
+    unsigned perms;
+    unsigned long cbytes, qnum;
+    CHECK(sscanf(line, "%d %d %o %lu %lu %d", &k, &i, &perms, &cbytes, &qnum, &lspid) == 6 &&
+          k == key_base + 1 && perms == 0600 && cbytes == 14 && qnum == 4 && lspid == getpid(),
+          "/proc/sysvipc/msg: header, and our queue's key, perms, 14 bytes in 4 messages, lspid: %s",
+          YESNO(k == key_base + 1 && cbytes == 14 && qnum == 4));
     CHECK(!strcmp(rcv(id, 2, 64, 0), "2:two"), "msgtyp 2: the first of type 2: %s", "2:two");
     CHECK(!strcmp(rcv(id, 1, 64, MSG_EXCEPT), "3:three"), "msgtyp 1 MSG_EXCEPT: the first not 1: %s", "3:three");
     snd(id, 5, "five", 0);
