@@ -255,6 +255,8 @@ static void check_posix_shm(void)
     int st = wait_for(child);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0 && p[PAGE + 1] == 'z',
           "a child that opens the name and maps it shares the pages: %s", YESNO(p[PAGE + 1] == 'z'));
+    shared_with_child("POSIX shm", p, 0, 'q');
+    check_remove("POSIX shm", p);
     CHECK(fcntl(fd, F_GET_SEALS) == F_SEAL_SEAL, "F_GET_SEALS on a tmpfs file: %s",
           fcntl(fd, F_GET_SEALS) == F_SEAL_SEAL ? "F_SEAL_SEAL" : RESULT(fcntl(fd, F_GET_SEALS)));
     EXPECT(unlink(path), 0, "shm_unlink");
