@@ -29,7 +29,7 @@ from kernel.mm.shmem import is_dev_zero, mapping_map_writable, shmem_seals
 from kernel.uaccess import Efault
 from kernel.uapi import (
     MADV_REMOVE, MAP_ANONYMOUS, MAP_FIXED, MAP_LOCKED, MAP_PRIVATE, MAP_SHARED, O_RDONLY,
-    O_RDWR, PROT_READ, PROT_WRITE,
+    O_RDWR, PROT_EXEC, PROT_READ, PROT_WRITE,
 )
 from test_vma import Env
 
@@ -476,3 +476,142 @@ def test_random_arguments_give_errnos_not_tracebacks(fuzz_env, name, args):
         return
     assert isinstance(ret, int)
     assert ret >= 0 or -4095 <= ret < 0
+
+
+# --- edges the mutation run asked for ----------------------------------------------
+
+def test_memfd_name_is_read_no_further_than_250_bytes(env):
+    end = BUF + 4 * P                           # nothing is mapped after the scratch pages
+    env.write(end - 250, b"n" * 250)
+    assert memfd.sys_memfd_create(env.task, end - 250, 0) == -errno.EINVAL
+    env.write(end - 250, b"n" * 249 + b"\0")
+    assert memfd.sys_memfd_create(env.task, end - 250, 0) >= 0
+
+
+def test_memfd_host_file_is_the_boards_and_private(env):
+    fd, file = new_memfd(env)
+    target = os.readlink("/proc/self/fd/%d" % file.host_fd).encode()
+    assert target.startswith(os.path.join(env.k.ipc_ns.host_root(), b"memfd") + b"/")
+    assert not os.get_inheritable(file.host_fd)
+
+
+def test_seals_of_files_that_are_not_shmem(env, tmp_path):
+    path = tmp_path / "plain"
+    path.write_bytes(b"x")
+    plain = File(env.k, os.open(path, os.O_RDWR), str(path), O_RDWR)
+    assert memfd.shmem_fcntl(plain, F_ADD_SEALS, F_SEAL_SEAL) == -errno.EINVAL
+    assert memfd.shmem_fcntl(plain, F_GET_SEALS, 0) == -errno.EINVAL
+    assert mapping_map_writable(plain) == 0
+    plain.put()
+    path.unlink()
+
+
+def test_other_seals_do_not_wait_for_mappings(env):
+    fd, file = new_memfd(env)
+    assert map_file(env, file) == A
+    assert memfd.shmem_fcntl(file, F_ADD_SEALS, F_SEAL_GROW) == 0
+    assert mapping_map_writable(file) == 0
+    assert map_file(env, file, addr=A + 4 * P) == A + 4 * P
+    reader = File(env.k, os.open("/proc/self/fd/%d" % file.host_fd, os.O_RDONLY),
+                  file.path, O_RDONLY)
+    assert memfd.shmem_fcntl(reader, F_ADD_SEALS, 0xFFFFFFFF) == -errno.EPERM
+    reader.put()
+
+
+def test_write_check_chunks_start_at_each_page(env):
+    fd, file = new_memfd(env, size=3 * P)
+    file.mapping.seals = F_SEAL_GROW
+    assert memfd.shmem_write_check(file, P + 1, 2 * P) == 2 * P - 1
+
+
+def test_remap_file_pages_warning_key_is_its_own(env):
+    fd, file = new_memfd(env, size=2 * P)
+    map_file(env, file)
+    env.k.warned_once.add("remap_file_pages")
+    assert fremap.sys_remap_file_pages(env.task, A, P, 0, 1, 0) == 0
+    assert env.k.log == []
+
+
+def test_remap_file_pages_pgoff_limits_and_do_mmap_errors(env):
+    fd, file = new_memfd(env, size=2 * P)
+    map_file(env, file)
+    # pgoff + pages == ULONG_MAX does not wrap: do_mmap() then refuses it.
+    assert fremap.sys_remap_file_pages(env.task, A, P, 0, (1 << 64) - 2, 0) == -errno.EOVERFLOW
+    assert fremap.sys_remap_file_pages(env.task, A, P, 0, (1 << 64) - 1, 0) == -errno.EINVAL
+
+
+def test_remap_file_pages_range_ending_at_a_vma_end(env):
+    fd, file = new_memfd(env, size=8 * P)
+    map_file(env, file, npages=2)
+    assert fremap.sys_remap_file_pages(env.task, A, 2 * P, 0, 4, 0) == 0   # the last VMA, whole
+    map_file(env, file, addr=A + 2 * P, npages=2, pgoff=6)
+    assert fremap.sys_remap_file_pages(env.task, A, 4 * P, 0, 0, 0) == 0   # ends at a VMA's end
+
+
+def test_remap_file_pages_checks_every_vma_of_the_range(env):
+    fd, file = new_memfd(env, size=8 * P)
+    fd2, other = new_memfd(env, "o", size=P)
+    map_file(env, file, npages=1, pgoff=0)
+    map_file(env, file, addr=A + P, npages=1, pgoff=5)          # same file, no merge
+    map_file(env, other, addr=A + 2 * P, npages=1)
+    assert len([v for v in env.mm.vmas() if v.vm_start >= A]) == 3
+    assert fremap.sys_remap_file_pages(env.task, A, 3 * P, 0, 0, 0) == -errno.EINVAL
+
+
+@pytest.mark.parametrize("prot", [PROT_WRITE, 0, PROT_READ | PROT_EXEC])
+def test_remap_file_pages_keeps_the_protection(env, prot):
+    fd, file = new_memfd(env, size=2 * P)
+    map_file(env, file, prot=prot)
+    flags = find_vma(env.mm, A).vm_flags
+    assert fremap.sys_remap_file_pages(env.task, A, P, 0, 1, 0) == 0
+    vma = find_vma(env.mm, A)
+    assert vma.vm_pgoff == 1 and vma.vm_flags == flags
+
+
+def test_remap_file_pages_populates(env):
+    fd, file = new_memfd(env, size=2 * P)
+    map_file(env, file)
+    assert env.pte(A) == 0
+    assert fremap.sys_remap_file_pages(env.task, A, P, 0, 1, 0) == 0
+    assert env.pte(A) != 0                              # MAP_POPULATE
+    assert fremap.sys_remap_file_pages(env.task, A + P, P, 0, 0, 0x10000) == 0
+    assert env.pte(A + P) == 0                          # MAP_NONBLOCK: no populate
+
+
+def test_punch_hole_of_one_page_in_the_middle(env):
+    from kernel.mm.filemap import host_punch_hole
+    fd, file = new_memfd(env, size=4 * P)
+    os.pwrite(file.host_fd, b"x" * 4 * P, 0)
+    assert map_file(env, file, npages=4) == A
+    for i in range(4):
+        env.write(A + i * P, b"y")
+    assert file.mapping.dirty == {0, 1, 2, 3}
+    assert file.mapping.punch_hole(1, 1) == 0
+    assert file.mapping.dirty == {0, 2, 3}
+    assert sorted(file.mapping.pages) == [0, 2, 3]
+    assert os.pread(file.host_fd, P, P) == bytes(P)
+    assert os.pread(file.host_fd, 1, 0) == b"x" and os.pread(file.host_fd, 1, 2 * P) == b"x"
+    assert env.pte(A + P) == 0 and env.pte(A) != 0 and env.pte(A + 2 * P) != 0
+    ro = os.open("/proc/self/fd/%d" % file.host_fd, os.O_RDONLY)
+    assert host_punch_hole(ro, 0, P) == -errno.EBADF
+    os.close(ro)
+
+
+def test_zap_mapping_pages_follows_each_vmas_offset(env):
+    fd, file = new_memfd(env, size=8 * P)
+    assert map_file(env, file, npages=1, pgoff=0) == A                      # page 0
+    assert map_file(env, file, addr=A + 8 * P, npages=2, pgoff=2) == A + 8 * P  # pages 2, 3
+    far = A + (64 << 20)                                                    # no page table yet
+    assert map_file(env, file, addr=far, npages=2, pgoff=2, flags=MAP_PRIVATE) == far
+    priv = A + 16 * P
+    assert map_file(env, file, addr=priv, npages=2, pgoff=2, flags=MAP_PRIVATE) == priv
+    env.read(A, 1)
+    env.read(A + 8 * P, 1)
+    env.read(A + 9 * P, 1)
+    env.read(priv, 1)                                   # page 2 from the cache; page 3 not mapped
+    assert file.mapping.punch_hole(3, 3) == 0
+    assert env.pte(A) != 0 and env.pte(A + 8 * P) != 0
+    assert env.pte(A + 9 * P) == 0
+    assert env.pte(priv) != 0
+    assert file.mapping.punch_hole(2, 2) == 0
+    assert env.pte(A + 8 * P) == 0 and env.pte(priv) == 0 and env.pte(A) != 0
