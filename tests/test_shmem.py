@@ -544,7 +544,8 @@ def test_remap_file_pages_range_ending_at_a_vma_end(env):
     fd, file = new_memfd(env, size=8 * P)
     map_file(env, file, npages=2)
     assert fremap.sys_remap_file_pages(env.task, A, 2 * P, 0, 4, 0) == 0   # the last VMA, whole
-    map_file(env, file, addr=A + 2 * P, npages=2, pgoff=6)
+    map_file(env, file, addr=A + 2 * P, npages=2, pgoff=0)          # not contiguous: no merge
+    assert len([v for v in env.mm.vmas() if v.vm_start >= A]) == 2
     assert fremap.sys_remap_file_pages(env.task, A, 4 * P, 0, 0, 0) == 0   # ends at a VMA's end
 
 
@@ -613,5 +614,7 @@ def test_zap_mapping_pages_follows_each_vmas_offset(env):
     assert env.pte(A) != 0 and env.pte(A + 8 * P) != 0
     assert env.pte(A + 9 * P) == 0
     assert env.pte(priv) != 0
+    env.read(A + 9 * P, 1)
     assert file.mapping.punch_hole(2, 2) == 0
     assert env.pte(A + 8 * P) == 0 and env.pte(priv) == 0 and env.pte(A) != 0
+    assert env.pte(A + 9 * P) != 0                      # page 3: after the hole
