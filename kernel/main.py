@@ -20,6 +20,8 @@ from kernel.entry import Vectors
 from kernel.exit import do_group_exit
 from kernel.fork import PAGES_PER_THREAD
 from kernel.fs.file import FdTable, File
+from kernel.ipc.namespace import IpcNamespace
+from kernel.ipc.sem import exit_sem
 from kernel.mm.context import AsidAllocator
 from kernel.mm.fault import VM_FAULT_BADACCESS, VM_FAULT_BADMAP
 from kernel.mm.filemap import AddressSpace
@@ -75,7 +77,10 @@ class Kernel:
         self.sched = Scheduler(self, deterministic)
         self.asids = AsidAllocator(board)
         self.futex_queues = {}                      # futex key -> [FutexQ] (kernel/futex.py)
-        self.exit_hooks = []                        # called with a task before its mm goes
+        self.exit_hooks = [exit_sem]                # called with a task before its mm goes
+        self.ipc_ns = IpcNamespace()                # SysV IPC, /dev/shm, memfds (kernel/ipc)
+        self.warned_once = set()                    # pr_warn_once() lines already logged
+        self.log = []                               # the kernel log (printk), oldest first
         self.init_task = None
         self.stats = None                           # a RunStats under --stats (kernel/stats.py)
         self._disasm = Cs(CS_ARCH_ARM64, CS_MODE_ARM)
@@ -103,6 +108,12 @@ class Kernel:
                                     size=vma.vm_end - vma.vm_start)
         file.mapping.users = 1
         vma.vm_file = file
+
+    def printk(self, text):
+        """printk(): a line for the kernel log, shown in the syscall trace."""
+        self.log.append(text)
+        if self.trace.syscall:
+            self.trace.emit("printk", text=text)
 
     def resolve_sysroot(self, path):
         """An absolute guest path as a host path (inside --sysroot if it exists there)."""
@@ -241,6 +252,13 @@ class Kernel:
         Every task asleep with nothing to wake it is a deadlock: reported
         in init's death, as an internal error."""
         try:
+            self._run(init)
+        finally:
+            self.ipc_ns.shutdown()              # nothing of the board stays on the host
+        return init.exit_code
+
+    def _run(self, init):
+        try:
             self.sched.run(init)
         except Deadlock:
             waits = "; ".join("%d (%s) in %s()" % (t.pid, t.comm, syscall_name(t.last_syscall)
@@ -253,7 +271,6 @@ class Kernel:
         for t in list(self.tasks.values()):
             if t.exit_state is None:
                 do_group_exit(t, SIGKILL)
-        return init.exit_code
 
 
 def exit_status(task):

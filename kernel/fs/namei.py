@@ -2,7 +2,8 @@
 
 Relative paths start at the task's working directory or at a directory
 descriptor (the *at() calls); absolute paths resolve inside --sysroot first
-when the file exists there (qemu-user's -L), else on the host.  Paths under
+when the file exists there (qemu-user's -L), else on the host; /dev/shm is
+the board's own tmpfs, a temporary directory (kernel/ipc/namespace.py).  Paths under
 /proc/self (and /proc/<our pid>) never reach the host: they describe the
 guest, so they come from kernel/fs/proc.py.
 """
@@ -42,6 +43,9 @@ def host_path(task, dirfd, path):
     if not path:
         raise PathError(-errno.ENOENT)
     if path.startswith(b"/"):
+        shm = task.kernel.ipc_ns.shm_path(path)
+        if shm is not None:
+            return None, shm                # the board's own tmpfs (kernel/ipc/namespace.py)
         sysroot = task.kernel.sysroot
         if sysroot is not None:
             inside = sysroot + path

@@ -37,6 +37,7 @@ from kernel.mm.mm import (
     PTE_DIRTY, PTE_PRESENT_MASK, PTE_SPECIAL, VM_ACCOUNT, VM_EXEC, VM_LOCKED, VM_MAYSHARE,
     VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE,
 )
+from kernel.ipc.util import sysvipc_proc_show
 from kernel.cred import CAP_DAC_OVERRIDE, CAP_SYS_ADMIN, capable
 from kernel.mm.page_alloc import PG_anon, PG_exec
 from kernel.sched.task import EXIT_ZOMBIE, STATE_NAMES
@@ -1415,6 +1416,10 @@ def cpu_online_mask(kernel):
 
 
 def _register_globals():
+    for name in ("shm", "sem", "msg"):          # kernel/ipc (issue 9 part 5)
+        proc_create("/proc/sysvipc/" + name,
+                    lambda ctx, name=name: sysvipc_proc_show(ctx.kernel, name),
+                    mode=pystat.S_IFREG | 0o444)
     proc_create("/proc/cpuinfo", proc_cpuinfo, mode=pystat.S_IFREG | 0o444)
     proc_create("/proc/meminfo", proc_meminfo, mode=pystat.S_IFREG | 0o444)
     proc_create("/proc/stat", proc_stat, mode=pystat.S_IFREG | 0o444)

@@ -20,13 +20,26 @@ dirty pages into one host write.
 Omits: readahead window sizing, eviction (no reclaim), per-page locking.
 """
 
+import ctypes
+import errno
 import os
 
 from emu.arch import PAGE_SHIFT, PAGE_SIZE
-from kernel.mm.memory import unmap_mapping_range
+from kernel.mm.memory import unmap_mapping_range, zap_mapping_pages
 from kernel.mm.rmap import page_mkclean
 
 READAHEAD_PAGES = 32
+# include/uapi/linux/falloc.h
+FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE = 0x01, 0x02
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def host_punch_hole(fd, offset, length):
+    """fallocate(PUNCH_HOLE|KEEP_SIZE) on a host descriptor: 0 or -errno."""
+    if _libc.fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                       ctypes.c_long(offset), ctypes.c_long(length)) == 0:
+        return 0
+    return -(ctypes.get_errno() or errno.EIO)
 
 
 class AddressSpace:
@@ -40,6 +53,7 @@ class AddressSpace:
         self.pages = {}                 # pgoff -> frame (the cache's own reference)
         self.dirty = set()              # pgoffs written through a shared mapping
         self.users = 0
+        self.seals = None               # shmem_inode_info->seals; None: not shmem (memfd.py)
 
     def size(self):
         """i_size: the file's length."""
@@ -157,6 +171,25 @@ class AddressSpace:
         frame = self.pages.get(new_size >> PAGE_SHIFT)
         if partial and frame is not None:
             self.kernel.memory.zero(frame + partial, PAGE_SIZE - partial)
+
+    def punch_hole(self, first, last):
+        """shmem_fallocate(FALLOC_FL_PUNCH_HOLE) / a file system's punch hole
+        for whole pages [first, last]: every pte mapping them from the cache
+        is zapped (privately copied pages stay: unmap_mapping_range() with
+        even_cows=0), the pages are dropped without writeback, and a host
+        file gets the hole too.  Returns 0 or a negative errno (the host's
+        file system cannot punch holes: -EOPNOTSUPP)."""
+        if self.host_fd is not None:
+            err = host_punch_hole(self.host_fd, first << PAGE_SHIFT,
+                                  (last - first + 1) << PAGE_SHIFT)
+            if err:
+                return err
+        for pgoff in range(first, last + 1):
+            self.dirty.discard(pgoff)
+        zap_mapping_pages(self.kernel, self, first, last)
+        for pgoff in [p for p in self.pages if first <= p <= last]:
+            self.kernel.pages.put_page(self.pages.pop(pgoff))
+        return 0
 
     def truncate_pages(self):
         """truncate_inode_pages(): drop every cached page (no mapping may remain)."""

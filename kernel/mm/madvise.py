@@ -4,26 +4,29 @@ MADV_DONTNEED/MADV_FREE zap the pages (anonymous memory reads back as zero,
 file pages come back from the page cache).  The flag advices set vm_flags
 bits, splitting and merging VMAs exactly as mprotect does; with no fork,
 swap or core dumps yet, the bits are recorded, and shown in smaps.
-MADV_WILLNEED is only checked.  Omits: MADV_REMOVE, MADV_(UN)MERGEABLE,
+MADV_REMOVE punches a hole in the file of a shared writable mapping (the
+pages go from every mapping and from the cache: shmem reads back zero).
+MADV_WILLNEED is only checked.  Omits: MADV_(UN)MERGEABLE,
 MADV_(NO)HUGEPAGE (no KSM, no transparent huge pages: -EINVAL).
 """
 
 import errno
 
+from emu.arch import PAGE_SHIFT
 from kernel.mm.mm import (
     VM_DONTCOPY, VM_DONTDUMP, VM_IO, VM_LOCKED, VM_RAND_READ, VM_SEQ_READ, VM_SHARED,
-    VM_WIPEONFORK,
+    VM_WIPEONFORK, VM_WRITE,
 )
 from kernel.mm.mmap import PAGE_ALIGN, U64_MASK, find_vma_prev, offset_in_page, vma_modify
 from kernel.uapi import (
     MADV_DODUMP, MADV_DOFORK, MADV_DONTDUMP, MADV_DONTFORK, MADV_DONTNEED, MADV_FREE,
-    MADV_KEEPONFORK, MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_WILLNEED,
+    MADV_KEEPONFORK, MADV_NORMAL, MADV_RANDOM, MADV_REMOVE, MADV_SEQUENTIAL, MADV_WILLNEED,
     MADV_WIPEONFORK,
 )
 
 _FLAG_ADVICE = {MADV_NORMAL, MADV_RANDOM, MADV_SEQUENTIAL, MADV_DONTFORK, MADV_DOFORK,
                 MADV_DONTDUMP, MADV_DODUMP, MADV_WIPEONFORK, MADV_KEEPONFORK}
-_VALID = _FLAG_ADVICE | {MADV_WILLNEED, MADV_DONTNEED, MADV_FREE}
+_VALID = _FLAG_ADVICE | {MADV_WILLNEED, MADV_DONTNEED, MADV_FREE, MADV_REMOVE}
 
 
 def madvise_behavior_flags(vma, advice):
@@ -50,6 +53,23 @@ def madvise_behavior_flags(vma, advice):
     return flags & ~VM_DONTDUMP         # MADV_DODUMP
 
 
+def madvise_remove(vma, start, end):
+    """madvise_remove(): punch [start, end) out of the file behind a shared
+    writable mapping — -EINVAL (locked, or no file: anonymous memory),
+    -EACCES (not shared and writable), or the file system's error.  (A
+    F_SEAL_WRITE file's -EPERM cannot happen here: it has no shared
+    writable mapping.)"""
+    if vma.vm_flags & VM_LOCKED:
+        return -errno.EINVAL
+    file = vma.vm_file
+    if file is None or file.mapping is None:
+        return -errno.EINVAL
+    if vma.vm_flags & (VM_SHARED | VM_WRITE) != VM_SHARED | VM_WRITE:
+        return -errno.EACCES
+    first = vma.vm_pgoff + ((start - vma.vm_start) >> PAGE_SHIFT)
+    return file.mapping.punch_hole(first, first + ((end - start) >> PAGE_SHIFT) - 1)
+
+
 def madvise_vma(mm, vma, prev, start, end, advice):
     """madvise_vma(): apply advice to [start, end) of vma; (err, prev)."""
     if advice in (MADV_DONTNEED, MADV_FREE):
@@ -62,6 +82,8 @@ def madvise_vma(mm, vma, prev, start, end, advice):
         return 0, vma
     if advice == MADV_WILLNEED:
         return 0, vma
+    if advice == MADV_REMOVE:
+        return madvise_remove(vma, start, end), vma
     flags = madvise_behavior_flags(vma, advice)
     if flags < 0:
         return flags, vma

@@ -235,3 +235,27 @@ def unmap_mapping_range(kernel, mapping, first_pgoff):
         if start < vma.vm_end:
             zap_vma_range(vma, start, vma.vm_end)
             kernel.tlb.flush_tlb_range(vma.vm_mm, start, vma.vm_end)
+
+
+def zap_mapping_pages(kernel, mapping, first, last):
+    """unmap_mapping_range(even_cows=0) for pages [first, last] of mapping:
+    zap every pte that maps one of them from the page cache, in shared and
+    private VMAs alike, but keep a private VMA's anonymous copies."""
+    pt = kernel.pgtable
+    pages = kernel.pages
+    for vma in list(mapping_vmas(kernel, mapping)):
+        lo = max(vma.vm_start, vma.vm_start + ((first - vma.vm_pgoff) << PAGE_SHIFT))
+        hi = min(vma.vm_end, vma.vm_start + ((last + 1 - vma.vm_pgoff) << PAGE_SHIFT))
+        if lo >= hi:
+            continue
+        mm = vma.vm_mm
+        if vma.vm_flags & VM_SHARED:
+            zap_vma_range(vma, lo, hi)
+        else:
+            for addr in range(lo, hi, PAGE_SIZE):
+                ptep = pt.pte_offset(mm, addr)
+                pte = pt.read_pte(ptep) if ptep is not None else 0
+                if pte & PTE_PRESENT_MASK and not pte & PTE_SPECIAL and \
+                        not pages.flags[pages.index(pte & DESC_ADDR_MASK)] & PG_anon:
+                    zap_vma_range(vma, addr, addr + PAGE_SIZE)
+        kernel.tlb.flush_tlb_range(mm, lo, hi)

@@ -22,6 +22,7 @@ from kernel.mm.mm import (
 from kernel.cred import CAP_IPC_LOCK, CAP_SYS_RAWIO
 from kernel.mm.mm_types import VmAreaStruct
 from kernel.mm.rmap import AnonVma, anon_vma_chain_link, anon_vma_clone, unlink_anon_vmas
+from kernel.mm.shmem import is_dev_zero, mapping_map_writable, mmap_zero
 from kernel.mm.rbtree import (
     rb_declare_callbacks, rb_erase_augmented, rb_insert_augmented, rb_link_node,
 )
@@ -338,8 +339,10 @@ def _import_anon_vma(importer, exporter):
 # -- merging and splitting ----------------------------------------------------
 
 def is_mergeable_vma(vma, file, vm_flags):
-    """is_mergeable_vma() — same flags and same file (the struct file, not the path)."""
-    return vma.vm_flags == vm_flags and vma.vm_file is file
+    """is_mergeable_vma() — same flags and same file (the struct file, not the
+    path), and no vm_ops->close (a SysV shm attach counts its VMAs)."""
+    return vma.vm_flags == vm_flags and vma.vm_file is file and \
+        not getattr(file, "vm_ops_close", False)
 
 
 def is_mergeable_anon_vma(anon_vma1, anon_vma2, vma):
@@ -759,7 +762,7 @@ def do_mmap(mm, file, addr, length, prot, flags, pgoff):
             return -errno.EINVAL
         if not file.readable:
             return -errno.EACCES
-        if not file.mmap_capable:
+        if not file.mmap_capable and not is_dev_zero(file):
             return -errno.ENODEV
         if vm_flags & VM_GROWSDOWN:
             return -errno.EINVAL
@@ -798,6 +801,10 @@ def mmap_region(mm, file, addr, length, vm_flags, pgoff):
     if links is None:
         return -errno.ENOMEM
     prev, parent, left = links
+    if file is not None and vm_flags & VM_SHARED:
+        err = mapping_map_writable(file)
+        if err:
+            return err
     if vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE) == VM_WRITE:   # accountable_mapping()
         vm_flags |= VM_ACCOUNT
 
@@ -807,6 +814,8 @@ def mmap_region(mm, file, addr, length, vm_flags, pgoff):
                            pgoff, file)
         if file is not None:
             file.get()
+            if is_dev_zero(file):
+                mmap_zero(vma)              # file->f_op->mmap()
         elif vm_flags & VM_SHARED:
             mm.kernel.shmem_zero_setup(vma)
         vma_set_page_prot(vma)

@@ -23,6 +23,8 @@ from kernel.fs.proc import (
     HostTarget, PseudoError, is_pseudo_path, may_open, pseudo_dir_entries, pseudo_lseek, pseudo_open,
     pseudo_read, pseudo_resolve, pseudo_stat, pseudo_write,
 )
+from kernel.ipc.uapi import F_ADD_SEALS, F_GET_SEALS
+from kernel.mm.memfd import shmem_fcntl, shmem_setattr_check, shmem_write_check
 from kernel.fs.stat import STATX_SIZE, SyntheticStat, pack_stat, pack_statx
 from kernel.sys import generic_write_checks_fsize, inode_newsize_ok
 from kernel.syscalls.table import syscall
@@ -302,6 +304,15 @@ def _write_file(task, file, data, offset=None):
         return -errno.EINVAL if file.body is None else -errno.EBADF     # no ->write
     if file.f_read is not None:         # a special file without write(): EINVAL
         return -errno.EINVAL
+    if file.mapping is not None and file.mapping.seals:
+        pos = offset
+        if pos is None:
+            pos = os.fstat(file.host_fd).st_size if file.flags & O_APPEND else \
+                os.lseek(file.host_fd, 0, os.SEEK_CUR)
+        allowed = shmem_write_check(file, pos, len(data))
+        if allowed < 0:
+            return allowed
+        data = data[:allowed]
     try:
         return _host_write(task, file, data, offset)
     except OSError as e:
@@ -824,6 +835,8 @@ def sys_fcntl(task, fd, cmd, arg):
                 host |= os.O_NONBLOCK
             host_fcntl.fcntl(file.host_fd, host_fcntl.F_SETFL, host)
         return 0
+    if cmd in (F_ADD_SEALS, F_GET_SEALS):
+        return shmem_fcntl(file, cmd, arg)
     return -errno.EINVAL
 
 
@@ -863,6 +876,10 @@ def sys_ftruncate(task, fd, length):
         return -errno.EINVAL
     if not file.writable:
         return -errno.EINVAL
+    if file.mapping is not None:
+        err = shmem_setattr_check(file, length)
+        if err:
+            return err
     if length > os.fstat(file.host_fd).st_size:
         err = inode_newsize_ok(task, length)
         if err:

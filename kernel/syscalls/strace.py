@@ -149,6 +149,8 @@ class StracePrinter:
                 ", si_pid=%d" % info.pid)
             self.out.write(prefix + "--- %s {si_signo=%s, si_code=%d%s} ---\n"
                            % (name, name, info.code, extra))
+        elif kind == "printk":                 # the kernel log, as dmesg would show it
+            self.out.write("[kernel] %s\n" % f["text"])
         elif kind == "exit":
             status = f["status"]
             if status & 0x7F:
@@ -375,3 +377,10 @@ PART6_FORMATS = {
         ("IN_DONT_FOLLOW", 0x02000000), ("IN_EXCL_UNLINK", 0x04000000),
         ("IN_MASK_ADD", 0x20000000), ("IN_ONESHOT", 0x80000000))),
 }
+# -- issue 9 part 5 (shared memory and IPC): SysV command names ------------------
+_IPC_CMDS = {0: "IPC_RMID", 1: "IPC_SET", 2: "IPC_STAT", 3: "IPC_INFO"}
+_NAMED["shmcmd"] = {**_IPC_CMDS, 11: "SHM_LOCK", 12: "SHM_UNLOCK", 13: "SHM_STAT", 14: "SHM_INFO"}
+_NAMED["semcmd"] = {**_IPC_CMDS, 11: "GETPID", 12: "GETVAL", 13: "GETALL", 14: "GETNCNT",
+                    15: "GETZCNT", 16: "SETVAL", 17: "SETALL", 18: "SEM_STAT", 19: "SEM_INFO"}
+_NAMED["msgcmd"] = {**_IPC_CMDS, 11: "MSG_STAT", 12: "MSG_INFO"}
+_NAMED["madv"][9] = "MADV_REMOVE"

@@ -64,6 +64,8 @@ class SyscallTable:
         from kernel.time import itimer, posix_timers, time, timerfd  # noqa: F401
         from kernel.fs import eventfd, eventpoll, inotify, signalfd  # noqa: F401  (issue 9 part 6)
         from kernel.net import socket  # noqa: F401  (issue 9 part 6)
+        from kernel.ipc import shm, sem, msg, mqueue  # noqa: F401   (issue 9 part 5)
+        from kernel.mm import fremap, memfd  # noqa: F401
         self.kernel = kernel
         self.trace = kernel.trace
         self.by_nr = {d.nr: d for d in _DEFS}

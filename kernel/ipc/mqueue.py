@@ -1,0 +1,362 @@
+"""ipc/mqueue.c: POSIX message queues.
+
+A queue is an inode of the board's mqueue file system (one per IPC
+namespace, so two boards never share a name); mq_open() gives a descriptor
+of it, which read() describes ("QSIZE:..."), close() drops, and which keeps
+an unlinked queue alive.  Messages come out highest priority first, FIFO
+within a priority.  mq_timedsend/mq_timedreceive sleep (WouldBlock) while
+the queue is full/empty, until CLOCK_REALTIME reaches abs_timeout
+(-ETIMEDOUT); O_NONBLOCK says -EAGAIN.  mq_notify() registers one process
+to be told (SIGEV_SIGNAL: a signal with si_code SI_MESGQ and the
+sigev_value; SIGEV_NONE: nothing) when a message arrives in an empty queue
+with no receiver waiting; the registration is then dropped.
+
+Omits: SIGEV_THREAD, which names a netlink socket (AF_NETLINK is not
+modelled: its checks give -EFAULT, -EBADF, -ENOTSOCK or -EINVAL as 4.14
+would for a descriptor that is not one), RLIMIT_MSGQUEUE accounting, the
+mqueue mount (/dev/mqueue).
+"""
+
+import errno
+import stat
+import struct
+import time
+
+from kernel.fs.file import File
+from kernel.ipc.util import capable, current_euid, s32
+from kernel.sched.wait import ERESTARTSYS, WaitQueue, WouldBlock
+from kernel.signal import SIGINFO_SIZE, SigInfo, send_signal
+from kernel.syscalls.table import syscall
+from kernel.uapi import NSIG, O_ACCMODE, O_CLOEXEC, O_CREAT, O_EXCL, O_NONBLOCK, O_RDWR, O_WRONLY
+
+MQ_ATTR = struct.Struct("<4q32x")               # mq_flags, mq_maxmsg, mq_msgsize, mq_curmsgs
+SIGEVENT = struct.Struct("<Qii")                # sigev_value, sigev_signo, sigev_notify
+SIGEVENT_SIZE = 64
+TIMESPEC = struct.Struct("<qq")
+MQ_PRIO_MAX = 32768
+DFLT_MSGMAX, MSG_MAX = 10, 10                   # fs.mqueue.msg_default / msg_max
+DFLT_MSGSIZEMAX, MSGSIZE_MAX = 8192, 8192       # fs.mqueue.msgsize_default / msgsize_max
+HARD_MSGMAX, HARD_MSGSIZEMAX = 65536, 16 << 20
+NAME_MAX = 255
+PATH_MAX = 4096
+SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD = 0, 1, 2
+SI_MESGQ = -3
+NSEC_PER_SEC = 10**9
+MAY_READ, MAY_WRITE = 4, 2
+
+
+class MqueueInode:
+    """struct mqueue_inode_info."""
+
+    def __init__(self, task, mode, maxmsg, msgsize):
+        self.maxmsg = maxmsg
+        self.msgsize = msgsize
+        self.mode = mode
+        self.uid = current_euid(task)
+        self.messages = []              # (prio, bytes), highest priority first
+        self.wait = WaitQueue("mqueue")
+        self.notify_owner = None        # tgid to notify
+        self.notify = None              # (sigev_notify, signo, value)
+        self.receivers = 0              # tasks asleep in mq_timedreceive
+
+    def status(self):
+        """What read() of a queue descriptor says (mqueue_read_file())."""
+        signo = self.notify[1] if self.notify and self.notify[0] == SIGEV_SIGNAL else 0
+        return ("QSIZE:%-10u NOTIFY:%-5d SIGNO:%-5d NOTIFY_PID:%-6d\n" % (
+            sum(len(m) for _p, m in self.messages),
+            self.notify[0] if self.notify else 0, signo, self.notify_owner or 0)).encode()
+
+
+class MqFile(File):
+    """An open queue: its body is the status line, made at each read."""
+
+    def __init__(self, kernel, info, name, flags):
+        super().__init__(kernel, None, "/" + name, flags, body=b"")
+        self.info = info
+        self.mode = stat.S_IFREG | info.mode
+
+    @property
+    def body(self):
+        return self.info.status() if getattr(self, "info", None) is not None else b""
+
+    @body.setter
+    def body(self, value):
+        pass                            # File.__init__ sets it; the status is live
+
+
+def mqueues(task):
+    return task.kernel.ipc_ns.mqueues
+
+
+def _name(task, u_name):
+    """getname() + lookup_one_len(): the queue's name (the libc strips the
+    leading '/'); -ENOENT for "", -ENAMETOOLONG, -EACCES for "/", "." or ".."."""
+    name = task.uaccess.strncpy_from_user(u_name, PATH_MAX)
+    if not name:
+        return -errno.ENOENT
+    if len(name) >= PATH_MAX or len(name) > NAME_MAX:
+        return -errno.ENAMETOOLONG
+    if b"/" in name or name in (b".", b".."):
+        return -errno.EACCES
+    return name.decode("latin-1")
+
+
+def mq_attr_ok(task, maxmsg, msgsize):
+    """mq_attr_ok(): -EINVAL for sizes not positive or above the limits
+    (msg_max/msgsize_max, or the hard ones with CAP_SYS_RESOURCE),
+    -EOVERFLOW if the queue's size would not fit a long."""
+    if maxmsg <= 0 or msgsize <= 0:
+        return -errno.EINVAL
+    if capable(task):
+        if maxmsg > HARD_MSGMAX or msgsize > HARD_MSGSIZEMAX:
+            return -errno.EINVAL
+    elif maxmsg > MSG_MAX or msgsize > MSGSIZE_MAX:
+        return -errno.EINVAL
+    if msgsize > ((1 << 64) - 1) // maxmsg:
+        return -errno.EOVERFLOW
+    return 0
+
+
+def _may_open(task, info, oflag):
+    """do_open(): O_WRONLY|O_RDWR is -EINVAL; then inode_permission() for
+    the access mode (-EACCES)."""
+    acc = oflag & O_ACCMODE
+    if acc == O_RDWR | O_WRONLY:
+        return -errno.EINVAL
+    want = {0: MAY_READ, 1: MAY_WRITE, 2: MAY_READ | MAY_WRITE}[acc]
+    mode = info.mode
+    granted = (mode >> 6) & 7 if current_euid(task) == info.uid else mode & 7
+    if want & ~granted and not capable(task):
+        return -errno.EACCES
+    return 0
+
+
+@syscall("mq_open", "path oflags mode p")
+def sys_mq_open(task, u_name, oflag, mode, u_attr):
+    """SYSCALL mq_open(): a descriptor of the named queue, made with O_CREAT
+    (attributes from u_attr or the defaults, mode less the umask)."""
+    oflag = s32(oflag)
+    attr = None
+    if u_attr:
+        attr = MQ_ATTR.unpack(task.uaccess.copy_from_user(u_attr, MQ_ATTR.size))
+    name = _name(task, u_name)
+    if isinstance(name, int):
+        return name
+    queues = mqueues(task)
+    info = queues.get(name)
+    if info is None and oflag & O_CREAT:
+        # do_create(): the new queue's own opener is not checked against its
+        # mode, nor is O_WRONLY|O_RDWR refused (that descriptor can do nothing).
+        maxmsg, msgsize = DFLT_MSGMAX, DFLT_MSGSIZEMAX
+        if attr is not None:
+            err = mq_attr_ok(task, attr[1], attr[2])
+            if err:
+                return err
+            maxmsg, msgsize = attr[1], attr[2]
+        info = MqueueInode(task, mode & 0o7777 & ~task.fs.umask, maxmsg, msgsize)
+        queues[name] = info
+    elif info is None:
+        return -errno.ENOENT
+    elif oflag & O_CREAT and oflag & O_EXCL:
+        return -errno.EEXIST
+    else:
+        err = _may_open(task, info, oflag)
+        if err:
+            return err
+    file = MqFile(task.kernel, info, name, oflag & ~(O_CREAT | O_EXCL | O_CLOEXEC))
+    fd = task.files.alloc_fd(file, cloexec=bool(oflag & O_CLOEXEC))
+    if fd < 0:
+        file.put()
+    return fd
+
+
+@syscall("mq_unlink", "path")
+def sys_mq_unlink(task, u_name):
+    """SYSCALL mq_unlink(): the name goes; open descriptors keep the queue."""
+    name = _name(task, u_name)
+    if isinstance(name, int):
+        return name
+    if mqueues(task).pop(name, None) is None:
+        return -errno.ENOENT
+    return 0
+
+
+def _deadline(task, u_timeout):
+    """prepare_timeout(): (0, the kernel-clock time an absolute CLOCK_REALTIME
+    timeout falls at, or None), or (-EINVAL, None) for an invalid timespec.
+    A retry after a sleep keeps the deadline the first attempt computed."""
+    state = task.restart
+    if state is not None and state.get("mq") is not None:
+        if state["receiving"]:
+            state["mq"].receivers -= 1
+            state["receiving"] = False
+        return 0, state["deadline"]
+    if not u_timeout:
+        return 0, None
+    sec, nsec = TIMESPEC.unpack(task.uaccess.copy_from_user(u_timeout, TIMESPEC.size))
+    if sec < 0 or not 0 <= nsec < NSEC_PER_SEC:
+        return -errno.EINVAL, None
+    return 0, task.kernel.sched.clock() + (sec + nsec / NSEC_PER_SEC - time.time())
+
+
+def _mq_fget(task, mqdes):
+    file = task.files.get(s32(mqdes))
+    return file if isinstance(file, MqFile) else None
+
+
+def _wait(task, info, deadline, receiving):
+    """wq_sleep(): sleep on the queue until woken or the deadline."""
+    state = task.restart
+    if state is not None and state.get("mq") is info and deadline is not None \
+            and task.kernel.sched.clock() >= deadline:
+        task.restart = None
+        return -errno.ETIMEDOUT
+    if receiving:
+        info.receivers += 1
+    task.restart = {"mq": info, "deadline": deadline, "receiving": receiving}
+
+    def cancel():
+        task.restart = None
+    raise WouldBlock(queues=(info.wait,), deadline=deadline, cancel=cancel, restart=ERESTARTSYS)
+
+
+def __do_notify(task, info):
+    """__do_notify(): a message arrived in an empty queue and no receiver
+    waits: the registered process gets its notification, once."""
+    if info.notify_owner is not None and len(info.messages) == 1 and not info.receivers:
+        kind, signo, value = info.notify
+        if kind == SIGEV_SIGNAL:
+            owner = task.kernel.tasks.get(info.notify_owner)
+            if owner is not None and owner.exit_state is None:
+                sig = SigInfo(signo, SI_MESGQ, pid=task.tgid, uid=task.cred.uid)
+                sig.raw = struct.pack("<iii4xiIQ", signo, 0, SI_MESGQ, task.tgid,
+                                      task.cred.uid, value).ljust(SIGINFO_SIZE, b"\0")
+                send_signal(owner, sig, group=True)
+        info.notify_owner = info.notify = None
+    info.wait.wake_up()
+
+
+@syscall("mq_timedsend", "fd ibuf:2 u u p")
+def sys_mq_timedsend(task, mqdes, u_msg_ptr, msg_len, msg_prio, u_abs_timeout):
+    """SYSCALL mq_timedsend(): -EINVAL (timeout, priority >= MQ_PRIO_MAX),
+    -EBADF (not a queue, not open for writing), -EMSGSIZE, -EFAULT,
+    -EAGAIN (full, O_NONBLOCK), -ETIMEDOUT."""
+    err, deadline = _deadline(task, u_abs_timeout)
+    if err:
+        return err
+    msg_prio &= 0xFFFFFFFF
+    if msg_prio >= MQ_PRIO_MAX:
+        return -errno.EINVAL
+    file = _mq_fget(task, mqdes)
+    if file is None or not file.writable:
+        return -errno.EBADF
+    info = file.info
+    if msg_len > info.msgsize:
+        return -errno.EMSGSIZE
+    data = task.uaccess.copy_from_user(u_msg_ptr, msg_len)
+    if len(info.messages) >= info.maxmsg:
+        if file.flags & O_NONBLOCK:
+            return -errno.EAGAIN
+        return _wait(task, info, deadline, False)
+    task.restart = None
+    i = 0
+    while i < len(info.messages) and info.messages[i][0] >= msg_prio:
+        i += 1
+    info.messages.insert(i, (msg_prio, data))
+    __do_notify(task, info)
+    return 0
+
+
+@syscall("mq_timedreceive", "fd p u p p")
+def sys_mq_timedreceive(task, mqdes, u_msg_ptr, msg_len, u_msg_prio, u_abs_timeout):
+    """SYSCALL mq_timedreceive(): the oldest message of the highest priority;
+    -EBADF, -EMSGSIZE (msg_len below mq_msgsize), -EAGAIN (empty,
+    O_NONBLOCK), -ETIMEDOUT, -EFAULT (the message is gone then)."""
+    err, deadline = _deadline(task, u_abs_timeout)
+    if err:
+        return err
+    file = _mq_fget(task, mqdes)
+    if file is None or not file.readable:
+        return -errno.EBADF
+    info = file.info
+    if msg_len < info.msgsize:
+        return -errno.EMSGSIZE
+    if not info.messages:
+        if file.flags & O_NONBLOCK:
+            return -errno.EAGAIN
+        return _wait(task, info, deadline, True)
+    task.restart = None
+    prio, data = info.messages.pop(0)
+    info.wait.wake_up()                 # a sender may fit now
+    if u_msg_prio:
+        task.uaccess.copy_to_user(u_msg_prio, struct.pack("<I", prio))
+    task.uaccess.copy_to_user(u_msg_ptr, data)
+    return len(data)
+
+
+@syscall("mq_getsetattr", "fd p p")
+def sys_mq_getsetattr(task, mqdes, u_mqstat, u_omqstat):
+    """SYSCALL mq_getsetattr(): only O_NONBLOCK of mq_flags can change
+    (-EINVAL for other flags); the old attributes go to u_omqstat."""
+    new = None
+    if u_mqstat:
+        new = MQ_ATTR.unpack(task.uaccess.copy_from_user(u_mqstat, MQ_ATTR.size))
+        if new[0] & ~O_NONBLOCK:
+            return -errno.EINVAL
+    file = _mq_fget(task, mqdes)
+    if file is None:
+        return -errno.EBADF
+    info = file.info
+    old = MQ_ATTR.pack(file.flags & O_NONBLOCK, info.maxmsg, info.msgsize, len(info.messages))
+    if new is not None:
+        file.flags = (file.flags & ~O_NONBLOCK) | (new[0] & O_NONBLOCK)
+    if u_omqstat:
+        task.uaccess.copy_to_user(u_omqstat, old)
+    return 0
+
+
+NOTIFY_COOKIE_LEN = 32
+
+
+def _sigev_thread(task, cookie, sockfd):
+    """SIGEV_THREAD's checks: the cookie is read (-EFAULT), sigev_signo must
+    be a netlink socket: -EBADF, -ENOTSOCK, or -EINVAL for any other socket
+    (netlink_getsockbyfilp()), which is all a board has."""
+    task.uaccess.copy_from_user(cookie, NOTIFY_COOKIE_LEN)
+    file = task.files.get(s32(sockfd))
+    if file is None:
+        return -errno.EBADF
+    if not stat.S_ISSOCK(file.mode):
+        return -errno.ENOTSOCK
+    return -errno.EINVAL
+
+
+@syscall("mq_notify", "fd p")
+def sys_mq_notify(task, mqdes, u_notification):
+    """SYSCALL mq_notify(): register (SIGEV_NONE, SIGEV_SIGNAL) or, with
+    NULL, unregister the caller's process; -EBUSY if another is registered,
+    -EINVAL for a bad sigev_notify or signal."""
+    notification = None
+    if u_notification:
+        value, signo, kind = SIGEVENT.unpack(task.uaccess.copy_from_user(
+            u_notification, SIGEVENT.size))
+        if kind not in (SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD):
+            return -errno.EINVAL
+        if kind == SIGEV_SIGNAL and not 0 <= signo <= NSIG:
+            return -errno.EINVAL
+        if kind == SIGEV_THREAD:
+            return _sigev_thread(task, value, signo)
+        notification = (kind, signo, value)
+    file = _mq_fget(task, mqdes)
+    if file is None:
+        return -errno.EBADF
+    info = file.info
+    if notification is None:
+        if info.notify_owner == task.tgid:
+            info.notify_owner = info.notify = None
+        return 0
+    if info.notify_owner is not None:
+        return -errno.EBUSY
+    info.notify_owner = task.tgid
+    info.notify = notification
+    return 0
