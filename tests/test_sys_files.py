@@ -237,7 +237,8 @@ class FakeTask:
     def __init__(self, cwd, uid):
         self.kernel = types.SimpleNamespace(uid_of=lambda task: uid, sysroot=None, tasks={},
                                             page_cache={}, sched=types.SimpleNamespace(
-                                                clock=lambda: 100.0))
+                                                clock=lambda: 100.0),
+                                            ipc_ns=types.SimpleNamespace(shm_path=lambda p: None))
         self.fs = types.SimpleNamespace(cwd_fd=os.open(cwd, os.O_PATH), cwd=str(cwd),
                                         umask=0o022)
         self.files = FdTable()
