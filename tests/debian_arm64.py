@@ -35,10 +35,10 @@ DEBIAN_KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 
 # The packages asked for; their Depends/Pre-Depends closure is added by
 # resolve_closure() from the archive's own metadata.
-ROOT_PACKAGES = ("busybox-static", "coreutils")
+ROOT_PACKAGES = ("busybox-static", "coreutils", "make")
 
 # Bumped when the layout of the unpacked root changes, so old caches are redone.
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2         # 2: merged /usr
 STAMP = ".a53emu-debian-arm64.json"
 
 APT_TIMEOUT = 600
@@ -242,7 +242,9 @@ def resolve_closure(apt, roots):
 
 def unpack(debs, root):
     """`dpkg-deb -x` every .deb into root, then what an installed system has
-    that no file of these packages provides: /bin/sh (busybox's shell, as a
+    that no file of these packages provides: the merged /usr of bookworm
+    (/bin, /sbin and /lib are links into /usr, so a program is found under
+    either name, as usrmerge arranges) and /bin/sh (busybox's shell, as a
     busybox-based system links it)."""
     root.mkdir(parents=True)
     for deb in debs:
@@ -253,7 +255,33 @@ def unpack(debs, root):
             raise Unavailable("dpkg-deb is not installed")
         if r.returncode != 0:
             raise Unavailable("dpkg-deb -x %s failed: %s" % (deb.name, r.stderr.strip()))
+    for top in ("bin", "sbin", "lib"):
+        merge_usr(root, top)
     os.symlink("busybox", root / "bin" / "sh")
+
+
+def merge_usr(root, top):
+    """Move root/TOP's files into root/usr/TOP and make TOP a link to it."""
+    src, dst = root / top, root / "usr" / top
+    if src.is_dir() and not src.is_symlink():
+        _merge_tree(src, dst)
+    dst.mkdir(parents=True, exist_ok=True)
+    os.symlink("usr/" + top, src)
+
+
+def _merge_tree(src, dst):
+    """Move src's entries into dst (directories in both are merged); src goes."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for entry in sorted(src.iterdir()):
+        target = dst / entry.name
+        if entry.is_dir() and not entry.is_symlink() and target.is_dir() \
+                and not target.is_symlink():
+            _merge_tree(entry, target)
+        elif target.exists() or target.is_symlink():
+            raise Unavailable("usrmerge: %s is in both trees" % target)
+        else:
+            os.rename(entry, target)
+    src.rmdir()
 
 
 def _read_stamp(cache):

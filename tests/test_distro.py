@@ -484,3 +484,56 @@ def test_coreutils_utf8_locale(arm64_root, host_coreutils, tmp_path):
     assert c_count != utf8_count
     assert native["stdout"] == "%d utf8.txt\n" % utf8_count
     compare(board, native, board_dir, native_dir)
+
+
+# --- make: a build tool forking its recipes' shells, two at a time ------------------
+
+MAKEFILE = """\
+SRCS := $(sort $(wildcard *.in))
+OUTS := $(SRCS:.in=.out)
+all: summary.txt
+%.out: %.in
+\ttr a-z A-Z < $< > $@
+summary.txt: $(OUTS)
+\tcat $^ > $@
+\techo "files: $(words $^) lines: $$(wc -l < $@)" >> $@
+.PHONY: all clean
+clean:
+\trm -f $(OUTS) summary.txt
+"""
+MAKE_SCRIPT = "make -j2; echo $?; make; echo $?; make nosuchtarget; echo $?; make clean; ls"
+
+
+@pytest.fixture(scope="session")
+def host_make(arm64_root):
+    """The host's GNU make, the same upstream version as Debian's arm64 one."""
+    want = upstream_version(debian_arm64.package_versions(arm64_root)["make"])
+    path = shutil.which("make", path="/usr/bin:/bin")
+    if path is None:
+        _unavailable("the host has no make")
+    first = subprocess.run([path, "--version"], capture_output=True, text=True,
+                           env=ENV).stdout.splitlines()[0]
+    if first != "GNU Make " + want:
+        _unavailable("host make is %r, not GNU Make %s like the arm64 one" % (first, want))
+    return path
+
+
+def test_make_builds_in_parallel(arm64_root, native_busybox, host_make, host_coreutils,
+                                 tmp_path):
+    """Debian's arm64 make (dynamically linked) runs a Makefile with pattern
+    rules and -j2 under busybox sh on the board, exactly as the host's make
+    does natively: the commands it prints, the errors, the files it leaves."""
+    extra = {"Makefile": (MAKEFILE, 0o644), "a.in": ("alpha\nbeta\n", 0o644),
+             "b.in": ("gamma\n", 0o644)}
+    board_dir, native_dir = tmp_path / "board", tmp_path / "native"
+    populate(board_dir, extra)
+    populate(native_dir, extra)
+    # make and the recipes' tools come from PATH: the root's on the board
+    # (--sysroot resolves /usr/bin there), the host's natively.
+    path = {"PATH": "/usr/bin:/bin"}
+    board = on_board(arm64_root, [arm64_root / "bin" / "busybox", "sh", "-c", MAKE_SCRIPT],
+                     board_dir, env=path)
+    native = natively([native_busybox, "sh", "-c", MAKE_SCRIPT], native_dir, env=path)
+    compare(board, native, board_dir, native_dir)
+    assert "tr a-z A-Z < a.in > a.out" in board["stdout"]
+    assert "No rule to make target 'nosuchtarget'" in board["stderr"]
