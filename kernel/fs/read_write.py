@@ -138,21 +138,29 @@ def put_loff(task, addr, value):
     task.uaccess.copy_to_user(addr, _LOFF.pack(value))
 
 
-def vfs_readv(task, file, iov, vlen, pos, flags):
-    """vfs_readv() + do_iter_read(): pos None reads at the file position."""
+def rw_verify(task, file, iov, vlen, pos, flags, write):
+    """The checks vfs_readv()/vfs_writev() share, in 4.14's order: the iovecs
+    (import_iovec), the access mode, nothing to do, the range
+    (rw_verify_area), the RWF_* flags.  Returns the iovecs, or an int: 0
+    (nothing to do) or a negative errno."""
     vecs = import_iovec(task, iov, vlen)
     if isinstance(vecs, int):
         return vecs
-    if not file.readable:
+    if not (file.writable if write else file.readable):
         return -errno.EBADF
     total = sum(length for _, length in vecs)
     if total == 0:
         return 0
     if pos is not None and pos + total > LOFF_T_MAX:
         return -errno.EINVAL
-    err = kiocb_set_rw_flags(file, flags, write=False)
-    if err:
-        return err
+    return kiocb_set_rw_flags(file, flags, write=write) or vecs
+
+
+def vfs_readv(task, file, iov, vlen, pos, flags):
+    """vfs_readv() + do_iter_read(): pos None reads at the file position."""
+    vecs = rw_verify(task, file, iov, vlen, pos, flags, write=False)
+    if isinstance(vecs, int):
+        return vecs
     room = _writable_total(task, vecs)
     if room == 0:
         return -errno.EFAULT
@@ -176,19 +184,9 @@ def _sync_after_write(file, flags):
 
 def vfs_writev(task, file, iov, vlen, pos, flags):
     """vfs_writev() + do_iter_write(): pos None writes at the file position."""
-    vecs = import_iovec(task, iov, vlen)
+    vecs = rw_verify(task, file, iov, vlen, pos, flags, write=True)
     if isinstance(vecs, int):
         return vecs
-    if not file.writable:
-        return -errno.EBADF
-    total = sum(length for _, length in vecs)
-    if total == 0:
-        return 0
-    if pos is not None and pos + total > LOFF_T_MAX:
-        return -errno.EINVAL
-    err = kiocb_set_rw_flags(file, flags, write=True)
-    if err:
-        return err
     data = b"".join(task.uaccess.copy_from_user(base, length) for base, length in vecs)
     ret = _write_file(task, file, data, pos)
     if ret > 0:
