@@ -226,3 +226,17 @@ def test_bench_workloads(libc, name, tmp_path):
     a = run_a53emu([userland_path(libc, name)] + args, cwd=tmp_path, env=clean_env(),
                    timeout=TIMEOUT_EMU)
     assert check_bench_output(a, name) == first
+
+
+def test_test_harness_matches_host_kernel(libc, tmp_path):
+    """userland/src/harness.c: a harness of the kind kernel test suites use
+    runs each case in a forked child under an alarm() timeout and reports
+    its wait status in TAP — a pass, a failure, SIGSEGV, SIGABRT, a hang it
+    kills, mm calls, an exit code: the board reports what the host kernel
+    reported, byte for byte."""
+    h = run_host("harness", scratch_dir(tmp_path, "host"))
+    assert h.returncode == 0, h.stdout + h.stderr
+    assert b"not ok 5 hang # timed out after 2 s" in h.stdout
+    a = run_a53emu([userland_path(libc, "harness")], cwd=scratch_dir(tmp_path, "a53emu"),
+                   env=clean_env(), timeout=TIMEOUT_EMU)
+    assert (a.returncode, a.stdout, a.stderr) == (0, h.stdout, h.stderr)
