@@ -514,6 +514,18 @@ def test_bad_input_never_crashes(name, tmp_path_factory):
     check()
 
 
+def test_sendfile_onto_its_own_input(tmp_path):
+    """sendfile(0, 0, NULL, 1): one byte of fd 0 written back into the same
+    file (found by the fuzz: the write path asked the page cache for frames
+    it did not have)."""
+    func, _ = HANDLERS["sendfile"]
+    task = _fuzz_task(tmp_path)
+    try:
+        assert func(task, 0, 0, 0, 1) == 1
+    finally:
+        task.close()
+
+
 def test_strace_openat_mode_only_when_creating(root_task):
     """strace shows openat's mode for O_CREAT and O_TMPFILE (__O_TMPFILE |
     O_DIRECTORY), not for O_DIRECTORY alone."""

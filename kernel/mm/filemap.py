@@ -147,6 +147,8 @@ class AddressSpace:
         cached pages it covers too, so mappings see it.  (Linux writes into
         the page-cache page itself; a cached page may hold stores through a
         shared mapping not yet written back, which a re-read would lose.)"""
+        if not self.pages:
+            return                      # nothing cached: nothing to keep in step
         memory = self.kernel.memory
         pos, end = offset, offset + len(data)
         while pos < end and self.pages:
