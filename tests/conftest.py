@@ -3,7 +3,7 @@
 Every end-to-end test runs a program built by `make userland` (musl via zig,
 glibc via aarch64-linux-gnu-gcc when present).  Comparisons against
 qemu-aarch64 skip with a reason when it is missing, except in CI (CI=true),
-where a missing qemu is a failure.
+where a missing qemu is a failure, and where Hypothesis is derandomized.
 """
 
 import os
@@ -13,11 +13,19 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "userland" / "build"
 LIBCS = ("musl", "glibc")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+# In CI the property tests draw the same examples every run (derandomize), so
+# a landing is judged on the code, not on the luck of the draw; runs on a
+# developer's machine keep exploring new examples.
+settings.register_profile("ci", derandomize=True)
+if IN_CI:
+    settings.load_profile("ci")
 
 
 def userland_path(libc, name):
