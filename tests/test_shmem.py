@@ -618,3 +618,37 @@ def test_zap_mapping_pages_follows_each_vmas_offset(env):
     assert file.mapping.punch_hole(2, 2) == 0
     assert env.pte(A + 8 * P) == 0 and env.pte(priv) == 0 and env.pte(A) != 0
     assert env.pte(A + 9 * P) != 0                      # page 3: after the hole
+
+
+def test_ipc_checks_ask_the_capability_linux_asks():
+    """ipcperms() passes a mode-0 object with CAP_IPC_OWNER; IPC_SET/IPC_RMID
+    of another's object (ipcctl_pre_down_nolock) needs CAP_SYS_ADMIN, and
+    CAP_IPC_OWNER alone is not enough."""
+    import types
+    from kernel.cred import CAP_IPC_OWNER, CAP_SYS_ADMIN, Cred
+    from kernel.ipc.namespace import IpcIds
+    from kernel.ipc.util import KernIpcPerm, ipc_addid, ipcctl_pre_down, ipcperms
+
+    def task_with(uid, caps):
+        cred = Cred(uid, uid)
+        cred.cap_effective = caps
+        return types.SimpleNamespace(cred=cred)
+
+    owner = task_with(1000, 0)
+
+    class Obj:
+        def __init__(self):
+            self.perm = KernIpcPerm(owner, 1, 0o000)
+
+    ids = IpcIds()
+    obj = Obj()
+    ident = ipc_addid(ids, obj, 10)
+    other = task_with(2000, 0)
+    ipc_owner = task_with(2000, 1 << CAP_IPC_OWNER)
+    admin = task_with(2000, 1 << CAP_SYS_ADMIN)
+    assert ipcperms(other, obj.perm, 0o400) == -1
+    assert ipcperms(ipc_owner, obj.perm, 0o400) == 0
+    assert ipcctl_pre_down(other, ids, ident) == -1          # -EPERM
+    assert ipcctl_pre_down(ipc_owner, ids, ident) == -1
+    assert ipcctl_pre_down(admin, ids, ident) is obj
+    assert ipcctl_pre_down(owner, ids, ident) is obj

@@ -23,6 +23,7 @@ import struct
 import time
 
 from kernel.fs.file import File
+from kernel.cred import CAP_DAC_OVERRIDE, CAP_SYS_RESOURCE
 from kernel.ipc.util import capable, current_euid, s32
 from kernel.sched.wait import ERESTARTSYS, WaitQueue, WouldBlock
 from kernel.signal import SIGINFO_SIZE, SigInfo, send_signal
@@ -107,7 +108,7 @@ def mq_attr_ok(task, maxmsg, msgsize):
     -EOVERFLOW if the queue's size would not fit a long."""
     if maxmsg <= 0 or msgsize <= 0:
         return -errno.EINVAL
-    if capable(task):
+    if capable(task, CAP_SYS_RESOURCE):
         if maxmsg > HARD_MSGMAX or msgsize > HARD_MSGSIZEMAX:
             return -errno.EINVAL
     elif maxmsg > MSG_MAX or msgsize > MSGSIZE_MAX:
@@ -126,7 +127,7 @@ def _may_open(task, info, oflag):
     want = {0: MAY_READ, 1: MAY_WRITE, 2: MAY_READ | MAY_WRITE}[acc]
     mode = info.mode
     granted = (mode >> 6) & 7 if current_euid(task) == info.uid else mode & 7
-    if want & ~granted and not capable(task):
+    if want & ~granted and not capable(task, CAP_DAC_OVERRIDE):
         return -errno.EACCES
     return 0
 

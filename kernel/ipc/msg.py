@@ -14,6 +14,7 @@ sends to a waiting receiver (the receiver takes the message when it runs).
 import errno
 import struct
 
+from kernel.cred import CAP_SYS_RESOURCE
 from kernel.ipc.uapi import (
     IPC_INFO, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, MSG_COPY, MSG_EXCEPT, MSG_INFO,
     MSG_NOERROR, MSG_STAT, MSGMAP, MSGMAX, MSGMNB, MSGMNI, MSGPOOL, MSGSEG, MSGSSZ, MSGTQL,
@@ -224,7 +225,7 @@ def sys_msgctl(task, msqid, cmd, buf):
             freeque(task, ns, msq)
             return 0
         qbytes = struct.unpack_from("<Q", data, MSQ_QBYTES_OFFSET)[0]
-        if qbytes > MSGMNB and not capable(task):
+        if qbytes > MSGMNB and not capable(task, CAP_SYS_RESOURCE):
             return -errno.EPERM
         err = ipc_update_perm(msq.perm, data)
         if err:

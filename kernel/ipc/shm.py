@@ -20,6 +20,7 @@ import errno
 import struct
 
 from emu.arch import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE
+from kernel.cred import CAP_IPC_LOCK
 from kernel.fs.file import File
 from kernel.ipc.uapi import (
     IPC_INFO, IPC_RMID, IPC_SET, IPC_STAT, SHM_DEST, SHM_EXEC, SHM_INFO, SHM_LOCK, SHM_LOCKED,
@@ -310,14 +311,14 @@ def shmctl_do_lock(task, ids, shmid, cmd):
     if isinstance(shp, int):
         return shp
     limit = task.rlim[RLIMIT_MEMLOCK][0]
-    if not capable(task):
+    if not capable(task, CAP_IPC_LOCK):
         if current_euid(task) not in (shp.perm.uid, shp.perm.cuid):
             return -errno.EPERM
         if cmd == SHM_LOCK and not limit:
             return -errno.EPERM
     if cmd == SHM_LOCK:
         if not shp.perm.mode & SHM_LOCKED:
-            if shp.npages << PAGE_SHIFT > limit and not capable(task):
+            if shp.npages << PAGE_SHIFT > limit and not capable(task, CAP_IPC_LOCK):
                 return -errno.ENOMEM
             shp.perm.mode |= SHM_LOCKED
         return 0

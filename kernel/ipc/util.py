@@ -9,7 +9,7 @@ import errno
 import struct
 import time
 
-from kernel.cred import CAP_IPC_OWNER, capable as cred_capable, in_group_p
+from kernel.cred import CAP_IPC_OWNER, CAP_SYS_ADMIN, capable as cred_capable, in_group_p
 from kernel.ipc.uapi import IPC_CREAT, IPC_EXCL, IPC_PRIVATE, IPCMNI
 
 SEQ_MULTIPLIER = IPCMNI
@@ -55,10 +55,8 @@ def current_euid(task):
     return task.cred.euid
 
 
-def capable(task, cap=CAP_IPC_OWNER):
-    """ns_capable(cap) in the initial namespace (CAP_IPC_OWNER by default;
-    the callers that need CAP_SYS_ADMIN or CAP_SYS_RESOURCE in Linux use it
-    too: a simplification, see the issue note)."""
+def capable(task, cap):
+    """ns_capable(cap) in the initial IPC namespace (kernel/cred.py)."""
     return cred_capable(task, cap)
 
 
@@ -72,7 +70,7 @@ def ipcperms(task, perm, flag):
         granted >>= 6
     elif in_group_p(task.cred, perm.cgid) or in_group_p(task.cred, perm.gid):
         granted >>= 3
-    if requested & ~granted & 0o7 and not capable(task):
+    if requested & ~granted & 0o7 and not capable(task, CAP_IPC_OWNER):
         return -1
     return 0
 
@@ -155,7 +153,7 @@ def ipcctl_pre_down(task, ids, ident):
     if isinstance(obj, int):
         return obj
     euid = current_euid(task)
-    if euid in (obj.perm.cuid, obj.perm.uid) or capable(task):
+    if euid in (obj.perm.cuid, obj.perm.uid) or capable(task, CAP_SYS_ADMIN):
         return obj
     return -errno.EPERM
 
