@@ -26,7 +26,10 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 
-#define LONE 54321              /* a uid no other process on the machine has */
+/* A uid no other process on the machine has: one per run, so two runs at
+ * once (the tests run the host build for each libc, in parallel) never
+ * count each other's processes against RLIMIT_NPROC. */
+static uid_t LONE;
 #define NO_SUCH_PID 0x7ffffff0
 #define NR_OPEN 1048576         /* fs/file.c: sysctl_nr_open's default */
 #define MB (1024UL * 1024)
@@ -453,6 +456,7 @@ static void cpu0(void)
 
 int main(int argc, char **argv)
 {
+    LONE = 50000 + (uid_t)(getpid() % 10000);
     proc_init();
     self_path = argv[0];
     if (argc > 1 && strcmp(argv[1], "exec-ok") == 0) {
