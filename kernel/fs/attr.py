@@ -52,6 +52,12 @@ def guest_stat(kernel, st):
     return st if not attrs else GuestStat(st, attrs)
 
 
+def forget_inode(kernel, st):
+    """A file was just created: an inode number the host reuses must not
+    inherit the owner or mode the overlay kept for a deleted file."""
+    kernel.attr_overlay.pop((st.st_dev, st.st_ino), None)
+
+
 def _record(kernel, st, **changes):
     """Remember what the host refused; what the host did clears old entries."""
     key = (st.st_dev, st.st_ino)

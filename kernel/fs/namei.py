@@ -12,7 +12,7 @@ import errno
 import os
 import stat
 
-from kernel.cred import CAP_DAC_READ_SEARCH, CAP_MKNOD, capable
+from kernel.cred import CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_MKNOD, capable, in_group_p
 from kernel.fs import hostcall
 from kernel.syscalls.table import syscall
 from kernel.uaccess import s32
@@ -33,6 +33,47 @@ def user_path(task, addr):
     if len(path) >= 4096:
         raise PathError(-errno.ENAMETOOLONG)
     return path
+
+
+# include/linux/fs.h: what inode_permission() is asked for.
+MAY_EXEC, MAY_WRITE, MAY_READ = 1, 2, 4
+
+
+def generic_permission(cred, st, mask):
+    """generic_permission(): 0 or -EACCES for mask (MAY_*) on the file whose
+    stat is st, for cred: the owner's, group's or others' bits by fsuid and
+    fsgid; then CAP_DAC_READ_SEARCH (read, search) and CAP_DAC_OVERRIDE
+    (everything but executing a file with no x bit).  POSIX ACLs omitted."""
+    mode = st.st_mode
+    if cred.fsuid == st.st_uid:
+        perm = mode >> 6
+    elif in_group_p(cred, st.st_gid):
+        perm = mode >> 3
+    else:
+        perm = mode
+    if not mask & ~perm & 7:
+        return 0
+    caps = cred.cap_effective
+    if stat.S_ISDIR(mode):
+        if not mask & MAY_WRITE and caps >> CAP_DAC_READ_SEARCH & 1:
+            return 0
+        return 0 if caps >> CAP_DAC_OVERRIDE & 1 else -errno.EACCES
+    if mask == MAY_READ and caps >> CAP_DAC_READ_SEARCH & 1:
+        return 0
+    if (not mask & MAY_EXEC or mode & 0o111) and caps >> CAP_DAC_OVERRIDE & 1:
+        return 0
+    return -errno.EACCES
+
+
+class AccessCred:
+    """The cred access() checks with (fs/open.c access_override_creds()):
+    fsuid/fsgid are the real ids; a non-root caller has no capabilities,
+    root its permitted set."""
+    __slots__ = ("fsuid", "fsgid", "group_info", "cap_effective")
+
+    def __init__(self, cred):
+        self.fsuid, self.fsgid, self.group_info = cred.uid, cred.gid, cred.group_info
+        self.cap_effective = cred.cap_permitted if cred.uid == 0 else 0
 
 
 def host_path(task, dirfd, path):

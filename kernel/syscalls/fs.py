@@ -14,10 +14,13 @@ import stat
 import struct
 
 from emu.arch import PAGE_SIZE
-from kernel.fs.attr import guest_stat
+from kernel.fs.attr import forget_inode, guest_stat
 from kernel.fs.file import File
 from kernel.fs.open import build_open_flags, can_pread, fdget, o_creat_directory
-from kernel.fs.namei import PathError, guest_absolute, host_path, path_call, user_path
+from kernel.fs.namei import (
+    MAY_WRITE, AccessCred, PathError, generic_permission, guest_absolute, host_path, path_call,
+    user_path,
+)
 from kernel.fs.pipe import may_block, wait_read, wait_write
 from kernel.fs.proc import (
     HostTarget, PseudoError, is_pseudo_path, may_open, pseudo_dir_entries, pseudo_lseek, pseudo_open,
@@ -30,7 +33,7 @@ from kernel.sys import generic_write_checks_fsize, inode_newsize_ok
 from kernel.syscalls.table import syscall
 from kernel.uaccess import Efault
 from kernel.uapi import (
-    AT_EACCESS, AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW,
+    AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW,
     F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_GETPIPE_SZ, F_SETFD, F_SETFL,
     F_SETPIPE_SZ, FD_CLOEXEC,
     FIOCLEX, FIONBIO, FIONCLEX,
@@ -125,11 +128,19 @@ def sys_openat(task, dirfd, path_addr, flags, mode):
     flags, err = o_creat_directory(flags, dir_fd, hpath)
     if err:
         return err
+    existed = True
+    if flags & O_CREAT:
+        try:
+            os.stat(hpath, dir_fd=dir_fd, follow_symlinks=False)
+        except OSError:
+            existed = False
     old = os.umask(task.fs.umask)
     try:
         hfd = os.open(hpath, _to_host_flags(flags), mode & 0o7777, dir_fd=dir_fd)
     finally:
         os.umask(old)
+    if not existed:
+        forget_inode(task.kernel, os.fstat(hfd))
     # do_dentry_open(): the open-time-only bits are not kept; a 64-bit kernel
     # opens everything O_LARGEFILE (force_o_largefile()).
     # An O_PATH descriptor (FMODE_PATH) neither reads nor writes.
@@ -641,21 +652,32 @@ def sys_renameat2(task, olddirfd, oldpath, newdirfd, newpath, flags):
     return sys_renameat(task, olddirfd, oldpath, newdirfd, newpath)
 
 
-def _access(task, dirfd, path, mode, flags):
+def _access(task, dirfd, path, mode):
+    """do_faccessat(): EINVAL for unknown mode bits; the lookup; then, unless
+    mode is F_OK, inode_permission() with access_override_creds()'s cred
+    (the guest's real ids), and EROFS for W_OK on a read-only mount.  The
+    search permission of the directories on the way is the host's."""
     if mode & ~7:
         return -errno.EINVAL
     p = user_path(task, path)
-    found = _pseudo_lookup(task, dirfd, p, follow=not flags & AT_SYMLINK_NOFOLLOW)
+    found = _pseudo_lookup(task, dirfd, p, follow=True)
     if isinstance(found, HostTarget):
         dir_fd, hpath = None, found.host_path
     elif found is not None:
         return _pseudo_access(task, found, mode)
     else:
         dir_fd, hpath = host_path(task, dirfd, p)
-    if not os.access(hpath, mode, dir_fd=dir_fd, effective_ids=bool(flags & AT_EACCESS),
-                     follow_symlinks=not flags & AT_SYMLINK_NOFOLLOW):
-        os.stat(hpath, dir_fd=dir_fd)       # ENOENT etc. if it is missing
-        return -errno.EACCES
+    st = guest_stat(task.kernel, os.stat(hpath, dir_fd=dir_fd))    # ENOENT etc.
+    if not mode:
+        return 0
+    err = generic_permission(AccessCred(task.cred), st, mode)
+    if err or not mode & MAY_WRITE or not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)
+                                            or stat.S_ISLNK(st.st_mode)):
+        return err
+    where = hpath if dir_fd is None else os.path.join(b"/proc/self/fd/%d" % dir_fd,
+                                                      os.fsencode(hpath))
+    if os.statvfs(where).f_flag & os.ST_RDONLY:
+        return -errno.EROFS
     return 0
 
 
@@ -674,7 +696,7 @@ def _pseudo_access(task, entry, mode):
 @syscall("faccessat", "dirfd path d")
 @path_call
 def sys_faccessat(task, dirfd, path, mode):
-    return _access(task, dirfd, path, mode, 0)
+    return _access(task, dirfd, path, mode)
 
 
 @syscall("readlinkat", "dirfd path obuf:ret u")

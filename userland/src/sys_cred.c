@@ -648,6 +648,25 @@ static void chmod_chown_user(void)
     close(gfd);
 }
 
+/* access() checks with the real ids, and a non-root caller's capabilities
+ * do not count (access_override_creds()). */
+static void access_real_ids(void)
+{
+    int fd = open(F_SCRATCH, O_RDWR | O_CREAT | O_EXCL, 0600);
+
+    CHECK(fd >= 0 && fchmod(fd, 0600) == 0, "a file of root's, mode 0600");
+    close(fd);
+    CHECK(access(F_SCRATCH, R_OK | W_OK) == 0, "root: R_OK|W_OK: 0 (CAP_DAC_OVERRIDE)");
+    CHECK(access(F_SCRATCH, X_OK) < 0 && errno == EACCES, "root: X_OK with no x bit: EACCES");
+    CHECK(setresuid(LONE, LONE, 0) == 0, "real and effective uid 54321, saved 0");
+    CHECK(access(F_SCRATCH, F_OK) == 0, "user: F_OK: 0");
+    CHECK(access(F_SCRATCH, R_OK) < 0 && errno == EACCES, "user: R_OK on root's 0600: EACCES");
+    CHECK(access(".", W_OK) < 0 && errno == EACCES, "user: W_OK on root's directory: EACCES");
+    CHECK(access(".", R_OK | X_OK) == 0, "user: R_OK|X_OK on a 0755 directory: 0");
+    CHECK(setresuid(-1, 0, -1) == 0 && access(F_SCRATCH, R_OK) < 0 && errno == EACCES,
+          "effective root, real user: R_OK still EACCES (access uses the real uid)");
+}
+
 static volatile int thread_go;
 
 static void *thread_ids(void *arg)
@@ -787,6 +806,8 @@ files:
     part("chmod and chown as root", chmod_chown_root);
     part("chmod and chown as a user", chmod_chown_user);
     unlink(F_SCRATCH);          /* the user could not remove them from root's directory */
+    part("access with the real ids", access_real_ids);
+    unlink(F_SCRATCH);
     unlink(G_SCRATCH);
     printf("%s\n", check_failures ? "some checks FAILED" : "all checks passed");
     return check_failures ? 1 : 0;
