@@ -26,7 +26,7 @@ from emu.cpu import CTX_FPCR, CTX_FPSR, CTX_NZCV, CTX_PC, CTX_SP, CTX_TPIDR
 from kernel.mm.mm import VM_DONTDUMP, VM_EXEC, VM_IO, VM_READ, VM_SHARED, VM_WRITE
 from kernel.uapi import (
     EM_AARCH64, ET_CORE, NT_ARM_TLS, NT_AUXV, NT_FILE, NT_PRFPREG, NT_PRPSINFO, NT_PRSTATUS,
-    NT_SIGINFO, PF_R, PF_W, PF_X, PT_LOAD, PT_NOTE, RLIMIT_CORE,
+    NT_SIGINFO, PF_R, PF_W, PF_X, PT_LOAD, PT_NOTE, RLIMIT_CORE, sigset_of,
 )
 
 CORE_NAME = b"core"
@@ -211,17 +211,12 @@ def fill_prstatus(t, cursig, gp):
     utime = int(t.utime * 1e6)
     times = (utime // 10**6, utime % 10**6, 0, 0, 0, 0, 0, 0)
     ppid = t.real_parent.tgid if t.real_parent is not None else 0
-    head = PRSTATUS_HEAD.pack(cursig, 0, 0, cursig, _sigset(t.pending), t.blocked,
+    head = PRSTATUS_HEAD.pack(cursig, 0, 0, cursig, sigset_of(t.pending), t.blocked,
                               t.pid, ppid, t.signal.pgrp, t.signal.session, *times)
     regs = struct.pack("<34Q", *(gp[:31] + [gp[CTX_SP], gp[CTX_PC], gp[CTX_NZCV]]))
     return head + regs + PRSTATUS_TAIL.pack(1)
 
 
-def _sigset(signals):
-    mask = 0
-    for sig in signals:
-        mask |= 1 << (sig - 1)
-    return mask
 
 
 def fill_psinfo(task):

@@ -180,3 +180,11 @@ PF_X, PF_W, PF_R = 1, 2, 4
 NT_PRSTATUS, NT_PRFPREG, NT_PRPSINFO, NT_AUXV = 1, 2, 3, 6
 NT_SIGINFO, NT_FILE = 0x53494749, 0x46494C45
 NT_ARM_TLS = 0x401
+
+
+def sigset_of(signals):
+    """The sigset_t (bit sig - 1 for signal sig) holding every signal in signals."""
+    mask = 0
+    for sig in signals:
+        mask |= 1 << (sig - 1)
+    return mask

@@ -43,7 +43,7 @@ from kernel.mm.page_alloc import PG_anon, PG_exec
 from kernel.sched.task import EXIT_ZOMBIE, STATE_NAMES
 from kernel.uapi import (
     O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOCTTY, O_RDONLY,
-    O_TRUNC, RLIM_INFINITY, RLIMIT_RSS, SEEK_CUR, SEEK_SET,
+    O_TRUNC, RLIM_INFINITY, RLIMIT_RSS, SEEK_CUR, SEEK_SET, sigset_of,
 )
 from kernel.uaccess import Efault
 
@@ -829,12 +829,6 @@ def _sigset(bits):
     return "%016x" % bits
 
 
-def _sigmask(signals):
-    """A set of signal numbers as a sigset_t bitmask (bit sig-1)."""
-    out = 0
-    for sig in signals:
-        out |= 1 << (sig - 1)
-    return out
 
 
 def _sig_ign_cgt(task):
@@ -883,8 +877,8 @@ def proc_pid_status(task):
     sigq = len(task.pending) + len(task.signal.shared_pending)
     out.append("Threads:\t%d\nSigQ:\t%d/%d\n" % (
         len(task.thread_group_live()), sigq, task.rlim[RLIMIT_SIGPENDING][0]))
-    out += ["SigPnd:\t%s\n" % _sigset(_sigmask(task.pending)),
-            "ShdPnd:\t%s\n" % _sigset(_sigmask(task.signal.shared_pending)),
+    out += ["SigPnd:\t%s\n" % _sigset(sigset_of(task.pending)),
+            "ShdPnd:\t%s\n" % _sigset(sigset_of(task.signal.shared_pending)),
             "SigBlk:\t%s\n" % _sigset(task.blocked), "SigIgn:\t%s\n" % _sigset(ign),
             "SigCgt:\t%s\n" % _sigset(cgt)]
     c = task.cred
@@ -940,7 +934,7 @@ def proc_pid_stat(task, whole=True):
     core = task.core.index if task.core is not None else task.last_cpu
     state = task.exit_state or task.state
     ign, cgt = _sig_ign_cgt(task)
-    pending = _sigmask(task.pending) | _sigmask(sig.shared_pending)
+    pending = sigset_of(task.pending) | sigset_of(sig.shared_pending)
     start = task.start_time
     rsslim = task.rlim[RLIMIT_RSS][0]
     if mm is not None:

@@ -159,6 +159,19 @@ def _splice_to_pipe(task, fin, off_in, fout, length, flags):
     return n
 
 
+def fdget_in_out(task, fd_in, fd_out):
+    """fd_in open for reading and fd_out for writing (FMODE_READ, then
+    FMODE_WRITE, as splice and tee check them): (fin, fout), or (None,
+    None) for EBADF."""
+    fin = fdget(task, fd_in)
+    if fin is None or not fin.readable:
+        return None, None
+    fout = fdget(task, fd_out)
+    if fout is None or not fout.writable:
+        return None, None
+    return fin, fout
+
+
 @syscall("splice", "fd p fd p u splice")
 def sys_splice(task, fd_in, off_in, fd_out, off_out, length, flags):
     """splice() + do_splice(): 0 for length 0 before anything else; EBADF
@@ -168,11 +181,8 @@ def sys_splice(task, fd_in, off_in, fd_out, off_out, length, flags):
     stream, EINVAL for an O_APPEND output; no pipe at all: EINVAL."""
     if not length:
         return 0
-    fin = fdget(task, fd_in)
-    if fin is None or not fin.readable:
-        return -errno.EBADF
-    fout = fdget(task, fd_out)
-    if fout is None or not fout.writable:
+    fin, fout = fdget_in_out(task, fd_in, fd_out)
+    if fin is None:
         return -errno.EBADF
     flags &= 0xFFFFFFFF
     ipipe, opipe = get_pipe_info(fin), get_pipe_info(fout)
@@ -202,11 +212,8 @@ def sys_tee(task, fd_in, fd_out, length, flags):
     then the host's tee() duplicates the buffers."""
     if not length:
         return 0
-    fin = fdget(task, fd_in)
-    if fin is None or not fin.readable:
-        return -errno.EBADF
-    fout = fdget(task, fd_out)
-    if fout is None or not fout.writable:
+    fin, fout = fdget_in_out(task, fd_in, fd_out)
+    if fin is None:
         return -errno.EBADF
     if not get_pipe_info(fin) or not get_pipe_info(fout) or _same_pipe(fin, fout):
         return -errno.EINVAL

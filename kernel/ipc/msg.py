@@ -21,7 +21,7 @@ from kernel.ipc.uapi import (
 )
 from kernel.ipc.util import (
     IPC64_PERM, SYSVIPC_PROC, KernIpcPerm, S_IRUGO, S_IWUGO, capable, get_seconds, ipc_addid,
-    ipc_obtain_object_check, ipc_obtain_object_idr, ipc_rmid, ipc_update_perm,
+    ipc_obtain_object_check, ipc_obtain_for_stat, ipc_rmid, ipc_update_perm,
     ipcctl_pre_down, ipcget, ipcperms, s32,
 )
 from kernel.sched.wait import ERESTARTNOHAND, WaitQueue, WouldBlock
@@ -205,12 +205,9 @@ def sys_msgctl(task, msqid, cmd, buf):
         task.uaccess.copy_to_user(buf, MSGINFO.pack(*info))
         return max(ids.max_id, 0)
     if cmd in (IPC_STAT, MSG_STAT):
-        msq = ipc_obtain_object_idr(ids, msqid) if cmd == MSG_STAT else \
-            ipc_obtain_object_check(ids, msqid)
+        msq = ipc_obtain_for_stat(task, ids, msqid, cmd == MSG_STAT)
         if isinstance(msq, int):
             return msq
-        if ipcperms(task, msq.perm, S_IRUGO):
-            return -errno.EACCES
         task.uaccess.copy_to_user(buf, msq.perm.pack() + MSQID64_DS_TAIL.pack(
             msq.stime, msq.rtime, msq.ctime, msq.cbytes, len(msq.messages), msq.qbytes,
             msq.lspid, msq.lrpid, 0, 0))

@@ -24,7 +24,7 @@ from kernel.ipc.uapi import (
 )
 from kernel.ipc.util import (
     IPC64_PERM, SYSVIPC_PROC, KernIpcPerm, S_IRUGO, S_IWUGO, get_seconds, ipc_addid,
-    ipc_obtain_object_check, ipc_obtain_object_idr, ipc_rmid, ipc_update_perm,
+    ipc_obtain_object_check, ipc_obtain_for_stat, ipc_rmid, ipc_update_perm,
     ipcctl_pre_down, ipcget, ipcperms, s32,
 )
 from kernel.sched.wait import WouldBlock
@@ -277,12 +277,9 @@ def sys_semctl(task, semid, semnum, cmd, arg):
         task.uaccess.copy_to_user(arg, SEMINFO.pack(*info))
         return max(ids.max_id, 0)
     if cmd in (IPC_STAT, SEM_STAT):
-        sma = ipc_obtain_object_idr(ids, semid) if cmd == SEM_STAT else \
-            ipc_obtain_object_check(ids, semid)
+        sma = ipc_obtain_for_stat(task, ids, semid, cmd == SEM_STAT)
         if isinstance(sma, int):
             return sma
-        if ipcperms(task, sma.perm, S_IRUGO):
-            return -errno.EACCES
         task.uaccess.copy_to_user(arg, sma.perm.pack() + SEMID64_DS_TAIL.pack(
             sma.otime, sma.ctime, sma.nsems, 0, 0))
         return sma.perm.id if cmd == SEM_STAT else 0

@@ -29,7 +29,7 @@ from kernel.ipc.uapi import (
 )
 from kernel.ipc.util import (
     IPC64_PERM, KernIpcPerm, S_IRUGO, S_IWUGO, capable, current_euid, get_seconds, ipc_addid,
-    ipc_obtain_object_check, ipc_obtain_object_idr, ipc_rmid, ipc_update_perm, ipcctl_pre_down,
+    ipc_obtain_object_check, ipc_obtain_for_stat, ipc_rmid, ipc_update_perm, ipcctl_pre_down,
     SYSVIPC_PROC, ipcget, ipcperms, s32,
 )
 from kernel.mm.filemap import AddressSpace
@@ -263,14 +263,9 @@ def sys_shmctl(task, shmid, cmd, buf):
                                                             0, 0, 0))
         return max(ids.max_id, 0)
     if cmd in (IPC_STAT, SHM_STAT):
-        if cmd == SHM_STAT:
-            shp = ipc_obtain_object_idr(ids, shmid)
-        else:
-            shp = ipc_obtain_object_check(ids, shmid)
+        shp = ipc_obtain_for_stat(task, ids, shmid, cmd == SHM_STAT)
         if isinstance(shp, int):
             return shp
-        if ipcperms(task, shp.perm, S_IRUGO):
-            return -errno.EACCES
         task.uaccess.copy_to_user(buf, fill_shmid64_ds(shp))
         return shp.perm.id if cmd == SHM_STAT else 0
     if cmd in (IPC_SET, IPC_RMID):

@@ -106,6 +106,15 @@ def ipc_findkey(ids, key):
     return None
 
 
+def ipc_obtain_for_stat(task, ids, ident, by_index):
+    """The object an IPC_STAT (by id) or *_STAT (by index) command reads:
+    -EINVAL if there is none, -EACCES without read permission (ipcperms)."""
+    obj = ipc_obtain_object_idr(ids, ident) if by_index else ipc_obtain_object_check(ids, ident)
+    if isinstance(obj, int):
+        return obj
+    return -errno.EACCES if ipcperms(task, obj.perm, S_IRUGO) else obj
+
+
 def ipc_obtain_object_idr(ids, ident):
     """ipc_obtain_object_idr(): the object at the id's index (the sequence
     number is not checked: *_STAT commands take an index), or -EINVAL."""

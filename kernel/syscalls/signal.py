@@ -6,7 +6,7 @@ import struct
 from kernel.sched.wait import ERESTARTNOHAND, WouldBlock
 from kernel.signal import SIG_DFL, SIG_IGN, SIG_KERNEL_IGNORE, dequeue_signal, sys_rt_sigreturn
 from kernel.syscalls.table import NORETURN, syscall
-from kernel.uapi import NSIG, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, SIGKILL, SIGSTOP
+from kernel.uapi import NSIG, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, SIGKILL, SIGSTOP, sigset_of
 from kernel.uaccess import s32
 
 _TIMESPEC = struct.Struct("<qq")
@@ -101,9 +101,7 @@ def sys_rt_sigpending(task, uset, sigsetsize):
     """sigpending(): the blocked signals waiting, the thread's and the group's."""
     if sigsetsize > 8:
         return -errno.EINVAL
-    pending = 0
-    for sig in list(task.pending) + list(task.signal.shared_pending):
-        pending |= 1 << (sig - 1)
+    pending = sigset_of(task.pending) | sigset_of(task.signal.shared_pending)
     task.uaccess.copy_to_user(uset, struct.pack("<Q", pending & task.blocked)[:sigsetsize])
     return 0
 
