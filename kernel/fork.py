@@ -16,7 +16,7 @@ fork() is clone(SIGCHLD) and vfork() clone(CLONE_VM|CLONE_VFORK|SIGCHLD).
 import errno
 import struct
 
-from emu.arch import DESC_ADDR_MASK, PAGE_SIZE, PTE_AF, PTE_RDONLY
+from emu.arch import DESC_ADDR_MASK, PTE_AF, PTE_RDONLY
 from emu.cpu import CTX_SP, CTX_TPIDR
 from kernel.cred import (
     CAP_SYS_ADMIN, CAP_SYS_RESOURCE, ROOT_UID, capable, copy_creds, user_processes,
@@ -57,34 +57,23 @@ def copy_page_range(dst, src, vma, new):
     pt = kernel.pgtable
     pages = kernel.pages
     cow = vma.vm_flags & (VM_SHARED | VM_WRITE) == VM_WRITE
-    addr, end = vma.vm_start, vma.vm_end
-    while addr < end:
-        sptep, span = pt.pte_lookup(src, addr)
-        if sptep is None:
-            addr = (addr | (span - 1)) + 1
-            continue
-        stop = min(end, (addr | (span - 1)) + 1)
-        while addr < stop:
-            pte = pt.read_pte(sptep)
-            if pte & PTE_PRESENT_MASK:
-                if cow and not pte & PTE_RDONLY:
-                    pt.set_pte_at(src, addr, sptep, pte | PTE_RDONLY)
-                    pte |= PTE_RDONLY
-                if vma.vm_flags & VM_SHARED:
-                    pte = (pte & ~PTE_DIRTY)
-                child = pte & ~PTE_AF
-                if not pte & PTE_SPECIAL:
-                    frame = pte & DESC_ADDR_MASK
-                    pages.get_page(frame)
-                    if pages.flags[pages.index(frame)] & PG_anon:
-                        dst.rss_anon += 1
-                    elif vma.vm_file is not None and vma.vm_file.mapping.host_fd is None:
-                        dst.rss_shmem += 1
-                    else:
-                        dst.rss_file += 1
-                pt.set_pte_at(dst, addr, pt.pte_offset_alloc(dst, addr), child)
-            addr += PAGE_SIZE
-            sptep += 8
+    for addr, sptep, pte in pt.present_ptes(src, vma.vm_start, vma.vm_end):
+        if cow and not pte & PTE_RDONLY:
+            pt.set_pte_at(src, addr, sptep, pte | PTE_RDONLY)
+            pte |= PTE_RDONLY
+        if vma.vm_flags & VM_SHARED:
+            pte = (pte & ~PTE_DIRTY)
+        child = pte & ~PTE_AF
+        if not pte & PTE_SPECIAL:
+            frame = pte & DESC_ADDR_MASK
+            pages.get_page(frame)
+            if pages.flags[pages.index(frame)] & PG_anon:
+                dst.rss_anon += 1
+            elif vma.vm_file is not None and vma.vm_file.mapping.host_fd is None:
+                dst.rss_shmem += 1
+            else:
+                dst.rss_file += 1
+        pt.set_pte_at(dst, addr, pt.pte_offset_alloc(dst, addr), child)
 
 
 def dup_mmap(mm, oldmm):

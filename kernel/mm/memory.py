@@ -252,10 +252,9 @@ def zap_mapping_pages(kernel, mapping, first, last):
         if vma.vm_flags & VM_SHARED:
             zap_vma_range(vma, lo, hi)
         else:
-            for addr in range(lo, hi, PAGE_SIZE):
-                ptep = pt.pte_offset(mm, addr)
-                pte = pt.read_pte(ptep) if ptep is not None else 0
-                if pte & PTE_PRESENT_MASK and not pte & PTE_SPECIAL and \
-                        not pages.flags[pages.index(pte & DESC_ADDR_MASK)] & PG_anon:
-                    zap_vma_range(vma, addr, addr + PAGE_SIZE)
+            cached = [addr for addr, _, pte in pt.present_ptes(mm, lo, hi)
+                      if not pte & PTE_SPECIAL
+                      and not pages.flags[pages.index(pte & DESC_ADDR_MASK)] & PG_anon]
+            for addr in cached:
+                zap_vma_range(vma, addr, addr + PAGE_SIZE)
         kernel.tlb.flush_tlb_range(mm, lo, hi)

@@ -4,7 +4,7 @@ import errno
 
 from emu.arch import PAGE_SHIFT
 from kernel.mm.mm import (
-    PTE_PRESENT_MASK, VM_ACCOUNT, VM_EXEC, VM_GROWSDOWN, VM_HUGETLB, VM_LOCKED,
+    VM_ACCOUNT, VM_EXEC, VM_GROWSDOWN, VM_HUGETLB, VM_LOCKED,
     PTE_DIRTY, VM_NORESERVE, VM_READ, VM_SHARED, VM_WRITE, calc_vm_prot_bits, pte_mkwrite,
     pte_modify,
 )
@@ -26,18 +26,12 @@ def change_protection(vma, start, end, newprot, dirty_accountable=False):
     kernel = mm.kernel
     pt = kernel.pgtable
     changed = 0
-    addr = start
-    while addr < end:
-        ptep = pt.pte_offset(mm, addr)
-        if ptep is not None:
-            pte = pt.read_pte(ptep)
-            if pte & PTE_PRESENT_MASK:
-                new = pte_modify(pte, newprot)
-                if dirty_accountable and pte & PTE_DIRTY:
-                    new = pte_mkwrite(new)
-                pt.set_pte_at(mm, addr, ptep, new)
-                changed += 1
-        addr += 1 << PAGE_SHIFT
+    for addr, ptep, pte in pt.present_ptes(mm, start, end):
+        new = pte_modify(pte, newprot)
+        if dirty_accountable and pte & PTE_DIRTY:
+            new = pte_mkwrite(new)
+        pt.set_pte_at(mm, addr, ptep, new)
+        changed += 1
     if changed:
         kernel.tlb.flush_tlb_range(mm, start, end)
     return changed

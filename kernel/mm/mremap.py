@@ -7,8 +7,8 @@ left to free.  Omits: MREMAP_DONTUNMAP, userfaultfd, hugetlb.
 
 import errno
 
-from emu.arch import PAGE_SHIFT, PAGE_SIZE
-from kernel.mm.mm import PTE_PRESENT_MASK, VM_DONTEXPAND, VM_LOCKED, VM_MAYSHARE, VM_SHARED
+from emu.arch import PAGE_SHIFT
+from kernel.mm.mm import VM_DONTEXPAND, VM_LOCKED, VM_MAYSHARE, VM_SHARED
 from kernel.mm.mm_types import VmAreaStruct
 from kernel.mm.mmap import (
     PAGE_ALIGN, U64_MASK, __vma_adjust, capable_ipc_lock, do_munmap, find_vma, find_vma_links,
@@ -45,16 +45,13 @@ def move_page_tables(mm, old_addr, new_addr, length):
     """move_page_tables() — carry every present pte of the old range over to
     the same offset in the new range (allocating tables there)."""
     pt = mm.kernel.pgtable
-    for off in range(0, length, PAGE_SIZE):
-        old_ptep = pt.pte_offset(mm, old_addr + off)
-        if old_ptep is None:
-            continue
-        pte = pt.read_pte(old_ptep)
-        if not pte & PTE_PRESENT_MASK:
-            continue
-        new_ptep = pt.pte_offset_alloc(mm, new_addr + off)
-        pt.set_pte_at(mm, old_addr + off, old_ptep, 0)
-        pt.set_pte_at(mm, new_addr + off, new_ptep, pte)
+    delta = new_addr - old_addr
+    # Collected first: allocating the new range's tables must not happen
+    # under the walk of the old one (the ranges may share a table).
+    for addr, old_ptep, pte in list(pt.present_ptes(mm, old_addr, old_addr + length)):
+        new_ptep = pt.pte_offset_alloc(mm, addr + delta)
+        pt.set_pte_at(mm, addr, old_ptep, 0)
+        pt.set_pte_at(mm, addr + delta, new_ptep, pte)
     mm.kernel.tlb.flush_tlb_range(mm, old_addr, old_addr + length)
 
 

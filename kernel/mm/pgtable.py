@@ -115,18 +115,16 @@ class PageTables:
 
     # -- tearing down -----------------------------------------------------------
 
-    def zap_pte_range(self, mm, start, end, release):
-        """zap_page_range() for [start, end): clear every present pte.
+    def present_ptes(self, mm, start, end):
+        """Yield (addr, ptep, pte) for every present level-3 descriptor of
+        [start, end), in address order.
 
-        `release(addr, pte)` is called for each cleared pte so the caller
-        can drop the page's reference and its rss count.  Missing tables are
-        skipped a whole table span at a time.  Returns the pages cleared.
-        """
-        view, base = self.view, self.ram_base
-        unpack, pack = _U64.unpack_from, _U64.pack_into
-        trace = self.trace
-        mapcount, base_pfn = self.pages.mapcount, self.pages.base_pfn
-        cleared = 0
+        The walk costs what the tables hold, not what the range spans: a
+        missing table is skipped a whole table span at a time, as Linux's
+        p?d_none_or_clear_bad() walkers do, so a TiB-wide mprotect of an
+        empty range is a few steps.  The caller may rewrite the yielded
+        descriptor before asking for the next one."""
+        view, base, unpack = self.view, self.ram_base, _U64.unpack_from
         addr = start
         while addr < end:
             ptep, span = self.pte_lookup(mm, addr)
@@ -138,15 +136,29 @@ class PageTables:
             while addr < stop:
                 pte = unpack(view, ptep - base)[0]
                 if pte & PTE_PRESENT_MASK:
-                    pack(view, ptep - base, 0)
-                    if not pte & PTE_SPECIAL:
-                        mapcount[((pte & DESC_ADDR_MASK) >> PAGE_SHIFT) - base_pfn] -= 1
-                    release(addr, pte)
-                    cleared += 1
-                    if trace.pte:  # pragma: no mutate block (tracing only)
-                        trace.emit("pte_clear", mm=mm, addr=addr, pte=pte, ptep=ptep)
+                    yield addr, ptep, pte
                 addr += PAGE_SIZE
                 ptep += 8
+
+    def zap_pte_range(self, mm, start, end, release):
+        """zap_page_range() for [start, end): clear every present pte.
+
+        `release(addr, pte)` is called for each cleared pte so the caller
+        can drop the page's reference and its rss count.  Returns the pages
+        cleared.
+        """
+        view, base, pack = self.view, self.ram_base, _U64.pack_into
+        trace = self.trace
+        mapcount, base_pfn = self.pages.mapcount, self.pages.base_pfn
+        cleared = 0
+        for addr, ptep, pte in self.present_ptes(mm, start, end):
+            pack(view, ptep - base, 0)
+            if not pte & PTE_SPECIAL:
+                mapcount[((pte & DESC_ADDR_MASK) >> PAGE_SHIFT) - base_pfn] -= 1
+            release(addr, pte)
+            cleared += 1
+            if trace.pte:  # pragma: no mutate block (tracing only)
+                trace.emit("pte_clear", mm=mm, addr=addr, pte=pte, ptep=ptep)
         return cleared
 
     def free_pgd_range(self, mm, addr, end, floor, ceiling):
