@@ -52,12 +52,13 @@ def emu_env(env=None):
     return env
 
 
-def run_a53emu(args, cwd=None, env=None, timeout=120, stdin=None):
+def run_a53emu(args, cwd=None, env=None, timeout=120, stdin=None, preexec_fn=None):
     """Run `python -m emu run ARGS` and return the CompletedProcess (bytes)."""
     return subprocess.run([sys.executable, "-m", "emu", "run"] + [str(a) for a in args],
                           cwd=cwd or ROOT, env=emu_env(env), capture_output=True,
                           timeout=timeout,
-                          stdin=stdin if stdin is not None else subprocess.DEVNULL)
+                          stdin=stdin if stdin is not None else subprocess.DEVNULL,
+                          preexec_fn=preexec_fn)
 
 
 def qemu_path():

@@ -22,6 +22,7 @@ Omits: readahead window sizing, eviction (no reclaim), per-page locking.
 
 import ctypes
 import errno
+import fcntl
 import os
 
 from emu.arch import PAGE_SHIFT, PAGE_SIZE
@@ -53,6 +54,7 @@ class AddressSpace:
         self.pages = {}                 # pgoff -> frame (the cache's own reference)
         self.dirty = set()              # pgoffs written through a shared mapping
         self.users = 0
+        self.host_files = []            # the open Files of a host-backed inode (host_fd is one's)
         self.seals = None               # shmem_inode_info->seals; None: not shmem (memfd.py)
 
     def size(self):
@@ -108,6 +110,7 @@ class AddressSpace:
         done = sorted(p for p in self.dirty if p >= first and (last is None or p <= last))
         memory = self.kernel.memory
         run = []
+        fd = None
         for i, pgoff in enumerate(done):
             self.dirty.discard(pgoff)
             if pgoff << PAGE_SHIFT < size:
@@ -115,8 +118,12 @@ class AddressSpace:
             if run and (i + 1 == len(done) or done[i + 1] != pgoff + 1
                         or done[i + 1] << PAGE_SHIFT >= size):
                 start = (pgoff - len(run) + 1) << PAGE_SHIFT
-                os.pwrite(self.host_fd, b"".join(run)[:size - start], start)
+                if fd is None:
+                    fd = _pwrite_fd(self.host_fd)
+                os.pwrite(fd, b"".join(run)[:size - start], start)
                 run = []
+        if fd is not None and fd != self.host_fd:
+            os.close(fd)
         if done:
             page_mkclean(self.kernel, self, done)
             trace = self.kernel.trace
@@ -201,33 +208,57 @@ class AddressSpace:
         self.dirty.clear()
 
 
+def _pwrite_fd(fd):
+    """A host descriptor that writes where pwrite() says: fd itself, or a
+    fresh one of the same file when fd cannot write or appends (on Linux a
+    pwrite() to an O_APPEND descriptor goes to the end: pwrite(2), BUGS)."""
+    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    if flags & os.O_APPEND or flags & os.O_ACCMODE == os.O_RDONLY:
+        return os.open("/proc/self/fd/%d" % fd, os.O_WRONLY | os.O_CLOEXEC)
+    return fd
+
+
+def _host_fd_of(files):
+    """The descriptor the page cache reads and writes through: an open File
+    that can both read and write if there is one, else one that reads.  The
+    cache borrows it, so a guest open costs one host descriptor, not two."""
+    if not files:
+        return None
+    return max(files, key=lambda f: (f.readable, f.writable)).host_fd
+
+
 def filemap_get_mapping(kernel, file):
     """The AddressSpace of file's inode (inode->i_mapping), shared by every
-    open of the file: found by the host's (st_dev, st_ino), made on first use
-    with a read-write host descriptor of its own when the host allows."""
+    open of the file: found by the host's (st_dev, st_ino), made on first
+    use.  It owns no host descriptor: it reads and writes through the best
+    of its open files' (_host_fd_of)."""
     st = os.fstat(file.host_fd)
     key = (st.st_dev, st.st_ino)
     mapping = kernel.page_cache.get(key)
     if mapping is None:
-        try:
-            hfd = os.open("/proc/self/fd/%d" % file.host_fd, os.O_RDWR | os.O_CLOEXEC)
-        except OSError:
-            hfd = os.dup(file.host_fd)
-        mapping = AddressSpace(kernel, hfd, file.path)
+        mapping = AddressSpace(kernel, file.host_fd, file.path)
         mapping.key = key
         kernel.page_cache[key] = mapping
     mapping.users += 1
+    mapping.host_files.append(file)
+    mapping.host_fd = _host_fd_of(mapping.host_files)
     return mapping
 
 
 def filemap_put_mapping(kernel, file):
-    """The last open file of an inode gone (iput()): its dirty pages are
-    written back and the cache is dropped."""
+    """An open file of the inode is going, its host descriptor still open.
+    If the cache was using that descriptor, dirty pages are written back
+    through it now and the cache moves to another open file's; the last one
+    gone (iput()) drops the cache."""
     mapping = file.mapping
     mapping.users -= 1
-    if mapping.users == 0:
+    if file in mapping.host_files:
+        mapping.host_files.remove(file)
+    if mapping.users == 0 or file.host_fd == mapping.host_fd:
         mapping.writeback()
+    if mapping.users == 0:
         mapping.truncate_pages()
         if mapping.host_fd is not None:
-            os.close(mapping.host_fd)
             del kernel.page_cache[mapping.key]
+    elif mapping.host_fd is not None and file.host_fd == mapping.host_fd:
+        mapping.host_fd = _host_fd_of(mapping.host_files)
