@@ -14,17 +14,19 @@ forget_original_parent() does when there is no subreaper.
 import errno
 import struct
 
+from emu.arch import PAGE_SHIFT
 from kernel.futex import exit_robust_list, futex_wake
 from kernel.sched.task import EXIT_ZOMBIE, TASK_DEAD, TASK_RUNNING, TASK_STOPPED
 from kernel.sched.wait import WouldBlock
 from kernel.signal import SA_NOCLDWAIT, SIG_IGN, SigInfo, send_signal
 from kernel.time.itimer import exit_itimers_real
 from kernel.time.posix_timers import exit_itimers
+from kernel.time.timekeeping import NSEC_PER_SEC, task_cputime, thread_group_cputime
 from kernel.syscalls.table import NORETURN, syscall
 from kernel.uaccess import Efault, s32
 from kernel.uapi import (
     CLD_CONTINUED, CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED, P_ALL, P_PGID, P_PID,
-    SIGCHLD, SIGKILL, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WSTOPPED, WUNTRACED,
+    RUSAGE_BOTH, RUSAGE_CHILDREN, RUSAGE_THREAD, SIGCHLD, SIGKILL, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WSTOPPED, WUNTRACED,
     __WALL, __WCLONE, __WNOTHREAD,
 )
 
@@ -102,6 +104,7 @@ def do_exit(task, code, death=None):
         exit_itimers(task.signal, kernel)
         exit_itimers_real(task.signal, kernel)
     if task.mm is not None:
+        setmax_mm_hiwater_rss(task.signal, task.mm)
         mm_release(task)
         mmput(task.mm)
     exit_files(task)
@@ -163,17 +166,36 @@ def release_task(task):
     group = task.thread_group
     if task in group and task is not task.group_leader:
         group.remove(task)
-        task.signal.utime_dead += task.utime     # __exit_signal(): sig->utime keeps its time
+        __exit_signal(task)
     parent = task.real_parent
     if task is task.group_leader and parent is not None:
         if task in parent.children:
             parent.children.remove(task)
         ps = parent.signal
         cs = task.signal
-        ps.cutime += sum(t.utime for t in group) + cs.cutime
-        ps.cmin_flt += sum(t.min_flt for t in group) + cs.cmin_flt
-        ps.cmaj_flt += sum(t.maj_flt for t in group) + cs.cmaj_flt
-        ps.cmaxrss = max(ps.cmaxrss, cs.maxrss_kb, cs.cmaxrss)
+        ps.cutime += sum(t.utime for t in group) + cs.utime_dead + cs.cutime
+        ps.cmin_flt += sum(t.min_flt for t in group) + cs.min_flt + cs.cmin_flt
+        ps.cmaj_flt += sum(t.maj_flt for t in group) + cs.maj_flt + cs.cmaj_flt
+        ps.cnvcsw += sum(t.nvcsw for t in group) + cs.nvcsw + cs.cnvcsw
+        ps.cnivcsw += sum(t.nivcsw for t in group) + cs.nivcsw + cs.cnivcsw
+        ps.cmaxrss = max(ps.cmaxrss, cs.maxrss, cs.cmaxrss)
+
+
+def __exit_signal(task):
+    """__exit_signal(): a thread other than the leader goes; the group's
+    signal_struct keeps its times and counts for getrusage()."""
+    sig = task.signal
+    sig.utime_dead += task.utime
+    sig.min_flt += task.min_flt
+    sig.maj_flt += task.maj_flt
+    sig.nvcsw += task.nvcsw
+    sig.nivcsw += task.nivcsw
+
+
+def setmax_mm_hiwater_rss(sig, mm):
+    """setmax_mm_hiwater_rss(): remember mm's peak rss in the group's
+    signal_struct before the mm goes (do_exit, exec_mmap)."""
+    sig.maxrss = max(sig.maxrss, mm.hiwater_rss, mm.get_mm_rss())
 
 
 def find_new_reaper(leader):
@@ -253,16 +275,37 @@ def _eligible(child, pid, options, waiter):
     return bool(options & __WCLONE) == (child.exit_signal != SIGCHLD)
 
 
-def rusage_of(child):
-    """The struct rusage a reaped child (and its reaped children) add up to."""
-    group = child.thread_group
-    ut = sum(t.utime for t in group) + child.signal.cutime
-    minflt = sum(t.min_flt for t in group) + child.signal.cmin_flt
-    majflt = sum(t.maj_flt for t in group) + child.signal.cmaj_flt
-    nvcsw = sum(t.nvcsw for t in group)
-    nivcsw = sum(t.nivcsw for t in group)
-    return _RUSAGE.pack(int(ut), int(ut % 1 * 1e6), 0, 0, child.signal.maxrss_kb, 0, 0, 0,
-                        minflt, majflt, 0, 0, 0, 0, 0, 0, nvcsw, nivcsw)
+def k_getrusage(task, who):
+    """k_getrusage(): struct rusage for RUSAGE_SELF (the whole group, its
+    exited threads included), RUSAGE_THREAD, RUSAGE_CHILDREN (reaped
+    children and theirs) or RUSAGE_BOTH (what wait4() reports of a zombie).
+    All CPU time is user time: the board's kernel time is not the guest's.
+    Omits: block I/O counts (no block layer)."""
+    sig = task.signal
+    if who == RUSAGE_THREAD:
+        ut = task_cputime(task) / NSEC_PER_SEC
+        counts = [task.min_flt, task.maj_flt, task.nvcsw, task.nivcsw]
+        maxrss = sig.maxrss
+    else:
+        ut, maxrss = 0.0, 0
+        counts = [0, 0, 0, 0]
+        if who in (RUSAGE_CHILDREN, RUSAGE_BOTH):
+            ut = sig.cutime
+            counts = [sig.cmin_flt, sig.cmaj_flt, sig.cnvcsw, sig.cnivcsw]
+            maxrss = sig.cmaxrss
+        if who != RUSAGE_CHILDREN:
+            ut += thread_group_cputime(task) / NSEC_PER_SEC
+            counts = [c + s + sum(getattr(t, f) for t in task.thread_group) for c, s, f in zip(
+                counts, (sig.min_flt, sig.maj_flt, sig.nvcsw, sig.nivcsw),
+                ("min_flt", "maj_flt", "nvcsw", "nivcsw"))]
+            maxrss = max(maxrss, sig.maxrss)
+    if who != RUSAGE_CHILDREN and task.mm is not None:
+        maxrss = max(maxrss, task.mm.hiwater_rss, task.mm.get_mm_rss())
+    usec = int(ut * 1e6)
+    minflt, majflt, nvcsw, nivcsw = counts
+    return _RUSAGE.pack(usec // 1_000_000, usec % 1_000_000, 0, 0,
+                        maxrss << (PAGE_SHIFT - 10), 0, 0, 0, minflt, majflt, 0, 0, 0, 0, 0, 0,
+                        nvcsw, nivcsw)
 
 
 def do_wait(task, pid, options, report):
@@ -331,7 +374,7 @@ def sys_wait4(task, pid, stat_addr, options, ru):
             task.uaccess.copy_to_user(stat_addr, struct.pack("<i", status if status < 0x10000
                                                              else status - (1 << 32)))
         if ru:
-            task.uaccess.copy_to_user(ru, rusage_of(child))
+            task.uaccess.copy_to_user(ru, k_getrusage(child, RUSAGE_BOTH))
         return child.tgid
     return do_wait(task, pid, options | WEXITED, report)
 
@@ -374,7 +417,7 @@ def sys_waitid(task, which, upid, infop, options, ru):
                                       value)
             task.uaccess.copy_to_user(infop, info.ljust(128, b"\0"))
         if ru:
-            task.uaccess.copy_to_user(ru, rusage_of(child))
+            task.uaccess.copy_to_user(ru, k_getrusage(child, RUSAGE_BOTH))
         return child.tgid
     ret = do_wait(task, pid, options, report)
     if ret == 0 and infop:

@@ -17,7 +17,9 @@ import os
 from emu.cpu import initial_context
 from kernel.binfmt_elf import ExecError, load_elf_binary, open_exec_error
 from kernel.cred import commit_creds, prepare_exec_creds, user_processes
-from kernel.exit import complete_vfork_done, do_exit, mm_release, mmput, release_task
+from kernel.exit import (
+    complete_vfork_done, do_exit, mm_release, mmput, release_task, setmax_mm_hiwater_rss,
+)
 from kernel.fs.namei import PathError, guest_absolute, host_path, user_path
 from kernel.fs.proc import proc_pid_task
 from kernel.mm.page_alloc import OutOfMemory
@@ -150,6 +152,7 @@ def do_execveat_common(task, core, dirfd, filename, argv, envp, flags):
     mm_release(task)
     task.mm = new_mm
     kernel.sched.switch_mm(core, new_mm)
+    setmax_mm_hiwater_rss(task.signal, old_mm)      # exec_mmap()
     mmput(old_mm)
     install_exec_creds(task, cred, secureexec)
     setup_new_exec(task, name, argv)

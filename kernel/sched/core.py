@@ -373,6 +373,8 @@ class Scheduler:
         if self.deterministic:
             self.virtual_ns += core.insns - insns if self.counted else QUANTUM_INSNS
         if task.exit_state is not None or task.state != TASK_RUNNING:
+            if task.exit_state is None:
+                task.nvcsw += 1         # __schedule(): it sleeps, a voluntary switch
             self.context_switch(core, task, None)
         elif not task.cpus_allowed >> core.index & 1:
             self.context_switch(core, task, None)       # sched_setaffinity moved it
@@ -380,8 +382,7 @@ class Scheduler:
         elif self.runqueue and (self.quantum or task.yielded or
                                 time.monotonic() - task.slice_start >= SLICE_SECONDS):
             # The slice is over and someone waits: to the back of the queue.
-            if not task.yielded:
-                task.nivcsw += 1
+            task.nivcsw += 1
             task.yielded = False
             self.context_switch(core, task, None)
             self.runqueue.append(task)

@@ -125,10 +125,12 @@ class SignalStruct:
         self.live = 1                   # threads not yet exited
         self.cutime = self.cstime = 0.0
         self.utime_dead = 0.0           # time of the group's threads already released
-        self.cmin_flt = self.cmaj_flt = 0
-        self.cmaxrss = 0
-        self.nvcsw = 0
-        self.maxrss_kb = 0              # peak rss of the group's address space
+        # What exited threads leave behind (__exit_signal) and what reaped
+        # children add up to (wait_task_zombie): getrusage()'s sums.
+        self.min_flt = self.maj_flt = self.nvcsw = self.nivcsw = 0
+        self.cmin_flt = self.cmaj_flt = self.cnvcsw = self.cnivcsw = 0
+        self.maxrss = 0                 # peak rss of the group's address spaces, pages
+        self.cmaxrss = 0                # the same of reaped children, pages
         self.wait_chldexit = WaitQueue("wait_chldexit")    # wait4() sleeps here
         self.group_exit_code_stop = 0   # the signal that stopped the group
         self.is_child_subreaper = False  # PR_SET_CHILD_SUBREAPER

@@ -3,10 +3,10 @@ drivers/char/random.c: process identity, limits, time and system facts."""
 
 import errno
 import os
-import resource
 import struct
 
 from emu.arch import PAGE_SHIFT
+from kernel.exit import k_getrusage
 from kernel.sched.task import EXIT_ZOMBIE
 from kernel.signal import kill_info, send_signal
 from kernel.syscalls.table import syscall
@@ -112,8 +112,9 @@ def sys_getcpu(task, cpup, nodep, cache):
 
 @syscall("sched_yield")
 def sys_sched_yield(task):
-    """sched_yield(): to the back of the run queue if someone waits."""
-    task.nvcsw += 1
+    """sched_yield(): to the back of the run queue if someone waits (the
+    switch counts as involuntary, as __schedule() counts a task that is
+    still TASK_RUNNING)."""
     sched = task.kernel.sched
     if sched.runqueue:
         task.core.stop()
@@ -186,19 +187,11 @@ def sys_setpgid(task, pid, pgid):
 
 @syscall("getrusage", "rusage p")
 def sys_getrusage(task, who, usage):
-    """kernel/sys.c: getrusage() — fault counts are the kernel's own."""
+    """kernel/sys.c: getrusage() — k_getrusage() copied out."""
     who = s32(who)
     if who not in (RUSAGE_SELF, RUSAGE_CHILDREN, RUSAGE_THREAD):
         return -errno.EINVAL
-    if who == RUSAGE_CHILDREN:
-        fields = [0] * 18
-    else:
-        ru = resource.getrusage(resource.RUSAGE_SELF)
-        ut, st = ru.ru_utime, ru.ru_stime
-        maxrss = task.mm.hiwater_rss << (PAGE_SHIFT - 10)
-        fields = [int(ut), int(ut % 1 * 1e6), int(st), int(st % 1 * 1e6), maxrss, 0, 0, 0,
-                  task.min_flt, task.maj_flt, 0, 0, 0, 0, 0, 0, task.nvcsw, 0]
-    task.uaccess.copy_to_user(usage, struct.pack("<18q", *fields))
+    task.uaccess.copy_to_user(usage, k_getrusage(task, who))
     return 0
 
 

@@ -73,8 +73,10 @@ def task_cputime(task):
 
 
 def thread_group_cputime(task):
-    """thread_group_cputime(): ns every thread of the group has run."""
-    return sum(task_cputime(t) for t in task.thread_group)
+    """thread_group_cputime(): ns every thread of the group has run, the
+    exited ones included (signal_struct's sum_sched_runtime)."""
+    return (sum(task_cputime(t) for t in task.thread_group)
+            + int(task.signal.utime_dead * NSEC_PER_SEC))
 
 
 class CpuClock:
