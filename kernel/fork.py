@@ -22,7 +22,7 @@ from kernel.cred import (
     CAP_SYS_ADMIN, CAP_SYS_RESOURCE, ROOT_UID, capable, copy_creds, user_processes,
 )
 from kernel.mm.mm import (
-    PTE_DIRTY, PTE_PRESENT_MASK, PTE_SPECIAL, VM_DONTCOPY, VM_LOCKED, VM_SHARED,
+    PTE_DIRTY, PTE_SPECIAL, VM_DONTCOPY, VM_LOCKED, VM_SHARED,
     VM_WIPEONFORK, VM_WRITE,
 )
 from kernel.mm.mmap import vm_stat_account
@@ -178,6 +178,8 @@ def copy_process(task, core, flags, newsp, tls):
     if err:
         return err
     pid = kernel.alloc_pid()
+    if pid is None:
+        return -errno.EAGAIN
     child = Task(kernel, pid, task.comm, task.argv)
     child.blocked = task.blocked
     child.sas = task.sas if flags & CLONE_VM and not flags & CLONE_VFORK else task.sas

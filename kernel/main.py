@@ -32,7 +32,7 @@ from kernel.mm.page_alloc import OutOfMemory, PageAllocator
 from kernel.mm.pgtable import PageTables
 from kernel.mm.tlb import TlbFlusher
 from kernel.sched.core import Deadlock, Scheduler
-from kernel.sched.task import FsStruct, Task
+from kernel.sched.task import PID_MAX_DEFAULT, RESERVED_PIDS, FsStruct, Task
 from kernel.signal import Death, kill_info, send_signal
 from kernel.syscalls.table import SyscallTable, syscall_name
 from kernel.trace import Tracer, describe_pte
@@ -71,7 +71,8 @@ class Kernel:
         self.vectors = Vectors(self)
         board.install_vector(self.vectors)
         self.boot_time = time.monotonic()
-        self.next_pid = INIT_PID
+        self.last_pid = INIT_PID - 1                # the last pid handed out
+        self.total_forks = 0                        # tasks ever created (/proc/stat processes)
         self.tasks = {}                             # pid -> task (threads included)
         self.max_threads = max(MIN_THREADS, self.pages.nr_pages // PAGES_PER_THREAD)
         self.sched = Scheduler(self, deterministic)
@@ -128,13 +129,19 @@ class Kernel:
         return task.cred.uid
 
     def alloc_pid(self):
-        """alloc_pid(): the next unused pid (they are never reused in a run
-        short of pid_max, like Linux's cyclic allocation)."""
-        pid = self.next_pid
-        while pid in self.tasks:
-            pid += 1
-        self.next_pid = pid + 1
-        return pid
+        """alloc_pid() → alloc_pidmap(): the first free pid after the last
+        one handed out, wrapping from pid_max to RESERVED_PIDS as Linux's
+        cyclic allocator does; None when all are taken (fork: EAGAIN).
+        Omits: a dead leader's pid stays taken while its process group or
+        session lives on (struct pid's references)."""
+        pid = self.last_pid
+        for _ in range(PID_MAX_DEFAULT):
+            pid = pid + 1 if pid + 1 < PID_MAX_DEFAULT else RESERVED_PIDS
+            if pid not in self.tasks:
+                self.last_pid = pid
+                self.total_forks += 1
+                return pid
+        return None
 
     def free_pid(self, pid):
         self.tasks.pop(pid, None)

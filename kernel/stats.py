@@ -85,7 +85,7 @@ class RunStats:
         for core in cores:
             row("%.3f" % sched.busy_time[core.index], "seconds-busy",
                 "# core %d, guest code and the kernel's work for it" % core.index)
-        row(n(kernel.next_pid - 1), "tasks", "# processes and threads created")
+        row(n(kernel.total_forks), "tasks", "# processes and threads created")
         touched = kernel.pages.nr_touched()
         row(n(touched), "frames-touched",
             "# frames ever handed out: the peak is at most %d KiB" % (touched * PAGE_SIZE >> 10))

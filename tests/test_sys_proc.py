@@ -326,7 +326,7 @@ def test_host_build_present():
 
 def _load_kernel(running, clock):
     tasks = {i + 1: types.SimpleNamespace(exit_state=None, state="R") for i in range(running)}
-    return types.SimpleNamespace(tasks=tasks, next_pid=running + 1,
+    return types.SimpleNamespace(tasks=tasks, last_pid=running,
                                  sched=types.SimpleNamespace(clock=lambda: clock[0]))
 
 

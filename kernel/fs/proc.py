@@ -40,7 +40,7 @@ from kernel.mm.mm import (
 from kernel.ipc.util import sysvipc_proc_show
 from kernel.cred import CAP_DAC_OVERRIDE, CAP_SYS_ADMIN, capable
 from kernel.mm.page_alloc import PG_anon, PG_exec
-from kernel.sched.task import EXIT_ZOMBIE, STATE_NAMES
+from kernel.sched.task import EXIT_ZOMBIE, PID_MAX_DEFAULT, STATE_NAMES
 from kernel.uapi import (
     O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOCTTY, O_RDONLY,
     O_TRUNC, RLIM_INFINITY, RLIMIT_RSS, SEEK_CUR, SEEK_SET, sigset_of,
@@ -68,8 +68,6 @@ USER_HZ = 100
 # The board's generic timer runs at 50 MHz; arm64 computes loops_per_jiffy
 # from it, so BogoMIPS = rate / 500000 (arch/arm64/kernel/cpuinfo.c c_show()).
 BOARD_TIMER_HZ = 50_000_000
-# include/linux/threads.h: PID_MAX_DEFAULT (CONFIG_BASE_SMALL=0).
-PID_MAX_DEFAULT = 0x8000
 # arch/arm64/include/asm/memory.h (4.14, 4 KiB pages, no KASAN): the vmalloc
 # area between the modules and the vmemmap, reported by /proc/meminfo.
 MODULES_VSIZE = 128 << 20
@@ -1281,7 +1279,7 @@ def proc_stat(ctx):
     running = sum(1 for t in kernel.tasks.values() if t.exit_state is None and t.state == "R")
     out.append("intr 0\nctxt %d\nbtime %d\nprocesses %d\nprocs_running %d\n"
                "procs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n"
-               % (sum(kernel.sched.nr_switches), btime, kernel.next_pid - 1, running))
+               % (sum(kernel.sched.nr_switches), btime, kernel.total_forks, running))
     return "".join(out)
 
 
@@ -1344,7 +1342,7 @@ def proc_loadavg(ctx):
     live = [t for t in kernel.tasks.values() if t.exit_state is None]
     text = " ".join("%d.%02d" % (v >> FSHIFT, ((v & (FIXED_1 - 1)) * 100) >> FSHIFT)
                     for v in loads)
-    return "%s %d/%d %d\n" % (text, nr_active(kernel), len(live), kernel.next_pid - 1)
+    return "%s %d/%d %d\n" % (text, nr_active(kernel), len(live), kernel.last_pid)
 
 
 def proc_version(ctx):

@@ -25,6 +25,9 @@ from kernel.uapi import (
 )
 
 # Task states (include/linux/sched.h), as /proc/PID/status letters.
+PID_MAX_DEFAULT = 0x8000        # include/linux/threads.h (CONFIG_BASE_SMALL=0)
+RESERVED_PIDS = 300             # kernel/pid.c: where the pid allocator wraps to
+
 TASK_RUNNING = "R"
 TASK_INTERRUPTIBLE = "S"        # asleep in a system call; a signal wakes it
 TASK_STOPPED = "T"              # SIGSTOP and friends

@@ -139,7 +139,7 @@ class StracePrinter:
     def __call__(self, kind, f):
         task = f.get("task")
         # strace -f: once there is more than one task, each line says whose.
-        prefix = "" if task is None or task.kernel.next_pid <= 2 else "[pid %5d] " % task.pid
+        prefix = "" if task is None or task.kernel.total_forks < 2 else "[pid %5d] " % task.pid
         if kind == "syscall":
             self.out.write(prefix + self.line(f) + "\n")
         elif kind == "signal":
