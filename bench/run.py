@@ -5,6 +5,13 @@ print `rate: N unit`, so start-up is not counted.  Ratios are a53emu/qemu
 for times and qemu/a53emu for rates (bigger = a53emu slower).  Targets are
 those of the issues; the exit status is 1 if one is missed.
 
+The targets are issue 8's.  The compute workload also runs on bare Unicorn
+(bench/bare.py: the same binary mapped flat, no kernel), so every run shows
+how far a53emu sits above its engine.  The store loops sweep 4, 16 and 64
+MiB, more than Unicorn's software TLB holds; `glibc dynamic hello` is a
+dynamically linked program loading ld.so and libc.so.6 from
+/usr/aarch64-linux-gnu (-L for both emulators).
+
 The process and thread rows (issue 6) are "(reported)": no target, but a
 run that fails is a miss.  `threads compute (wall)` is two threads of
 bench_compute's loop; it is a plain wall-time comparison.
@@ -21,7 +28,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "userland" / "build" / "musl"
+GLIBC_BIN = ROOT / "userland" / "build" / "glibc"
+GLIBC_SYSROOT = "/usr/aarch64-linux-gnu"
 A53EMU = [sys.executable, "-m", "emu", "run"]
+BARE = [sys.executable, str(ROOT / "bench" / "bare.py")]
 
 
 class WorkloadFailed(Exception):
@@ -52,33 +62,44 @@ def main():
     rows = []
     failed = False
 
-    def report(name, ours, theirs, unit, ratio, target, ok):
+    def report(name, ours, theirs, unit, ratio, target, ok, bare="-"):
         nonlocal failed
         failed |= not ok
-        rows.append((name, ours, theirs, unit, ratio, target, "ok" if ok else "MISSED"))
+        rows.append((name, ours, theirs, bare, unit, ratio, target, "ok" if ok else "MISSED"))
 
-    # A compute-bound loop: whole-program wall time.
+    # A compute-bound loop: whole-program wall time, also on bare Unicorn.
     prog = [str(BIN / "bench_compute"), "150000000"]
     ours = min(run(A53EMU + prog)[0] for _ in range(2))
     theirs = min(run([qemu] + prog)[0] for _ in range(2))
+    bare = min(run(BARE + prog)[0] for _ in range(2))
     report("compute (wall)", "%.2f" % ours, "%.2f" % theirs, "s", ours / theirs,
-           "<= 2.0x qemu", ours / theirs <= 2.0)
+           "(reported; <= 1.4x qemu hoped)", True, "%.2f" % bare)
+    report("compute vs bare Unicorn", "%.2f" % ours, "-", "s", ours / bare,
+           "<= 1.05x bare", ours / bare <= 1.05, "%.2f" % bare)
 
     rates = {}
-    for name, args, target in (("syscalls (getppid)", ["bench_syscall", "500000"], 150_000),
-                               ("anonymous page faults", ["bench_fault", "128"], 100_000),
-                               ("mmap+touch+munmap", ["bench_mmap_churn", "100000"], None),
-                               ("page cache: 64 MiB shared + msync",
-                                ["bench_pagecache", "64"], None),
-                               ("faults, 10 extra VMAs", ["bench_fault_vmas", "10"], None),
-                               ("faults, 10000 extra VMAs", ["bench_fault_vmas", "10000"], None)):
+    # (name, program and arguments, minimum rate, most slowdown against qemu)
+    for name, args, target, most in (
+            ("syscalls (getppid)", ["bench_syscall", "500000"], 1_000_000, None),
+            ("anonymous page faults", ["bench_fault", "128"], 300_000, None),
+            ("mmap+touch+munmap", ["bench_mmap_churn", "100000"], None, 4.0),
+            ("page cache: 64 MiB shared + msync", ["bench_pagecache", "64"], None, None),
+            ("store loop, 4 MiB", ["bench_store", "4", "16"], None, 2.5),
+            ("store loop, 16 MiB", ["bench_store", "16", "8"], None, 2.5),
+            ("store loop, 64 MiB", ["bench_store", "64", "4"], None, 2.5),
+            ("faults, 10 extra VMAs", ["bench_fault_vmas", "10"], None, None),
+            ("faults, 10000 extra VMAs", ["bench_fault_vmas", "10000"], None, None)):
         prog = [str(BIN / args[0])] + args[1:]
         ours, unit = rate_of(run(A53EMU + prog)[1])
         theirs, _ = rate_of(run([qemu] + prog)[1])
         rates[name] = ours
-        report(name, ours, theirs, unit, theirs / ours,
-               ">= %d %s" % (target, unit) if target else "(reported)",
-               target is None or ours >= target)
+        if target:
+            goal, ok = ">= %d %s" % (target, unit), ours >= target
+        elif most:
+            goal, ok = "<= %.1fx qemu" % most, theirs / ours <= most
+        else:
+            goal, ok = "(reported)", True
+        report(name, ours, theirs, unit, theirs / ours, goal, ok)
     # Issue 6: processes and threads.  A failing run is reported, not fatal,
     # so that the rest of the table is still printed.
     for name, args in (("fork+exit+wait", ["bench_fork", "200"]),
@@ -110,25 +131,30 @@ def main():
         report("threads compute (wall)", "failed", "-", "-", float("nan"), "(reported)", False)
 
     few, many = rates["faults, 10 extra VMAs"], rates["faults, 10000 extra VMAs"]
-    scaling_ok = abs(many - few) <= 0.2 * few
+    scaling_ok = many >= 0.9 * few
 
     hello = [str(BIN / "hello")]
     ours = statistics.median(run(A53EMU + hello)[0] for _ in range(5))
     theirs = statistics.median(run([qemu] + hello)[0] for _ in range(5))
     report("run hello (wall)", "%.3f" % ours, "%.3f" % theirs, "s", ours / theirs,
-           "< 0.5 s", ours < 0.5)
+           "<= 0.06 s", ours <= 0.06)
+    dyn = [str(GLIBC_BIN / "hello-dyn")]
+    ours = statistics.median(run(A53EMU + ["-L", GLIBC_SYSROOT] + dyn)[0] for _ in range(3))
+    theirs = statistics.median(run([qemu, "-L", GLIBC_SYSROOT] + dyn)[0] for _ in range(3))
+    report("glibc dynamic hello (wall)", "%.3f" % ours, "%.3f" % theirs, "s", ours / theirs,
+           "<= 3.0x qemu", ours / theirs <= 3.0)
 
-    head = ("workload", "a53emu", "qemu-aarch64", "unit", "slowdown", "target", "")
-    widths = [max(len(str(r[i])) if i != 4 else 6 for r in rows + [head]) for i in range(7)]
+    head = ("workload", "a53emu", "qemu-aarch64", "bare unicorn", "unit", "slowdown", "target", "")
+    widths = [max(len(str(r[i])) if i != 5 else 6 for r in rows + [head]) for i in range(8)]
     fmt = "  ".join("%%-%ds" % w for w in widths)
     print(fmt % head)
     for r in rows:
-        print(fmt % (r[0], r[1], r[2], r[3], "%.2fx" % r[4], r[5], r[6]))
+        print(fmt % (r[0], r[1], r[2], r[3], r[4], "%.2fx" % r[5], r[6], r[7]))
     if per_core:
         print("\nthreads compute under --stats: " + ", ".join(
             "core %s executed %s instructions" % (core, n) for n, core in per_core))
     print("\na53emu's fault rate with 10000 extra VMAs is %.0f%% of the rate with 10 "
-          "(target: within 20%%): %s" % (100.0 * many / few, "ok" if scaling_ok else "MISSED"))
+          "(target: at least 90%%): %s" % (100.0 * many / few, "ok" if scaling_ok else "MISSED"))
     return 1 if failed or not scaling_ok else 0
 
 
