@@ -60,6 +60,16 @@ _UNTIL_PAGE = _NO_UNTIL & PAGE_MASK
 # The core's boot ROM: one page outside RAM holding a CLREX, which the core
 # executes to clear its exclusive monitor (see clear_exclusive).  It sits at
 # a virtual address no EL0 program can reach (above any TTBR0 range).
+# Unicorn's software TLB (QEMU's cputlb.c) starts at 256 entries and is
+# resized only when it is flushed: doubled if more than 70% of it was in use
+# (tlb_mmu_resize_locked).  A guest that never causes a flush keeps 256
+# entries however many pages it touches, and every visit to a page beyond
+# them is a fill through Python.  So a core counts its fills and flushes
+# itself once they reach twice the size the TLB is thought to have: each
+# such flush lets the TLB double, at the cost of refilling what it held.
+TLB_INITIAL_ENTRIES = 1 << 8            # CPU_TLB_DYN_DEFAULT_BITS
+TLB_MAX_ENTRIES = 1 << 20               # CPU_TLB_DYN_MAX_BITS for 4 KiB pages
+
 ROM_PA = 0x1000
 ROM_VA = 0xFFFF_FFFF_FFFE_0000
 
@@ -194,6 +204,8 @@ class Core:
         self.tb_flush_pending = False
         self.insns = 0              # instructions executed, once count_instructions() is on
         self.nr_tlb_flushes = 0     # whole-TLB drops (Unicorn has no per-page flush)
+        self.fills_since_flush = 0  # TLB fills answered since the TLB was last dropped
+        self.tlb_entries = TLB_INITIAL_ENTRIES  # what Unicorn's TLB has grown to, we think
         self._emu_counter = None    # Unicorn's counter of the current run (a c_size_t)
         self.current = None         # what the kernel runs here (opaque to the core)
         self.active_mm = None       # whose translations the TLB may hold (opaque too)
@@ -391,6 +403,9 @@ class Core:
             return True
         if self.stop_requested:
             return False
+        self.fills_since_flush += 1
+        if self.fills_since_flush >= 2 * self.tlb_entries:
+            self._grow_tlb()
         self.filling_page = page
         try:
             answer = self.mmu.tlb_fill(self, va, access)
@@ -406,6 +421,14 @@ class Core:
         e = entry[0]
         e.paddr, e.perms = answer
         return True
+
+    def _grow_tlb(self):
+        """Flush the TLB so that Unicorn resizes it (see TLB_INITIAL_ENTRIES).
+        Safe inside a fill: QEMU looks its TLB entry up again after the fill."""
+        self.tlb_entries = min(self.tlb_entries * 2, TLB_MAX_ENTRIES)
+        self.walk_cache[0] = None
+        self.fills_since_flush = 0
+        uclib.uc_ctl(self._uch, self._flush_code)
 
     def _fail(self, exc):
         if self.failure is None:
@@ -572,6 +595,7 @@ class Core:
         """TLBI VMALLE1: drop every cached translation (and walk) of this core."""
         self.walk_cache[0] = None
         self.nr_tlb_flushes += 1
+        self.fills_since_flush = 0
         uclib.uc_ctl(self._uch, self._flush_code)
 
     def flush_code_cache(self):
@@ -596,6 +620,7 @@ class Core:
         self.walk_cache[0] = None
         if va & PAGE_MASK != self.filling_page:
             self.nr_tlb_flushes += 1
+            self.fills_since_flush = 0
             uclib.uc_ctl(self._uch, self._flush_code)
 
     # -- registers ----------------------------------------------------------------

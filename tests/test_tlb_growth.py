@@ -1,0 +1,47 @@
+"""Unicorn's TLB grows with the working set (emu/cpu.py, TLB_INITIAL_ENTRIES).
+
+QEMU resizes its software TLB only on a flush.  A core flushes itself after
+twice as many fills as its TLB is thought to hold, so a store loop over a
+4 MiB buffer (1024 pages, four times the initial 256 entries) stops missing
+after a few passes instead of refilling every page on every pass.  Counted
+in fills, not timed.
+"""
+
+from emu.board import Board
+from emu.mmu import Mmu
+from kernel.main import Kernel
+from conftest import userland_path
+
+PAGES = 1024            # bench_store's 4 MiB
+PASSES = 16
+
+
+def count_fills(monkeypatch, name, args):
+    fills = []
+    real = Mmu.tlb_fill
+
+    def counted(self, core, va, access):
+        fills.append(va)
+        return real(self, core, va, access)
+    monkeypatch.setattr(Mmu, "tlb_fill", counted)
+    board = Board(ram_size=64 << 20, cores=1)
+    kernel = Kernel(board)
+    prog = str(userland_path("musl", name))
+    task = kernel.exec_init(prog, [prog] + args, [])
+    kernel.run(task)
+    assert task.exit_code == 0
+    return len(fills), board.cores[0]
+
+
+def test_a_big_working_set_stops_missing(monkeypatch):
+    fills, core = count_fills(monkeypatch, "bench_store", ["4", str(PASSES)])
+    # Without growth: one fill per page per pass, PAGES * PASSES.  With it:
+    # the first touch, the refills after each growing flush, and start-up.
+    assert fills < 4 * PAGES, fills
+    assert core.tlb_entries >= PAGES
+
+
+def test_a_small_working_set_never_flushes(monkeypatch):
+    fills, core = count_fills(monkeypatch, "hello", [])
+    assert core.tlb_entries == 256
+    assert fills < 256
