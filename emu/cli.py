@@ -252,7 +252,7 @@ def cmd_run(opts):
     from kernel.report import ReportRequest
     try:
         report = ReportRequest.from_options(opts)
-        report_out = open(report.path, "w") if report is not None else None
+        report_out = open(report.path, "w", encoding="utf-8") if report is not None else None
     except ValueError as e:
         print("a53emu: %s" % e, file=sys.stderr)
         return 2

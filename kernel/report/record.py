@@ -352,8 +352,7 @@ class Recorder:
         self.sys_nr.append(nr & 0xFFFF)
         from kernel.syscalls.table import syscall_name
         self.snapshot(task, ("syscall", self.nsys),
-                      "on entry to system call %d (%s, pid %d)" % (
-                          self.nsys, syscall_name(nr), task.pid))
+                      "on entry to system call %d (%s)" % (self.nsys, syscall_name(nr)))
         if self.chain is not None:
             self.chain(task, nr)
 
@@ -379,7 +378,10 @@ class Recorder:
         n = self.sys_enter.get(task.pid, self.nsys)
         if f["ret"] is not None or f["d"].ret == "n":
             if len(self.syscalls) < self.limit:
-                self.syscalls.append((n, task.pid, f["nr"], tuple(f["args"][:6]), f["ret"]))
+                # the call's own arguments: the other registers hold leftovers
+                # (a stack canary, say) that would make the report differ
+                nargs = f["d"].nargs if f["d"] is not None else 6
+                self.syscalls.append((n, task.pid, f["nr"], tuple(f["args"][:nargs]), f["ret"]))
         if task is self.kernel.init_task:
             self.capture_state(n)
             self.note_rss(n)

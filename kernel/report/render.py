@@ -62,6 +62,7 @@ document.querySelectorAll('.legend span[data-kind]').forEach(function (s) {
     document.querySelectorAll('.k-' + s.dataset.kind.replace(' ', '_')).forEach(function (e) {
       e.classList.toggle('hidden'); });
     s.style.opacity = s.style.opacity === '0.4' ? '1' : '0.4'; }); });
+document.body.setAttribute('data-ready', '1');
 """
 
 
@@ -183,7 +184,8 @@ def layout_figure(snap, caption):
 
 
 def short_name(name):
-    return name if len(name) <= 40 else "…" + name[-39:]
+    """A path too long for a figure label: its last component."""
+    return name if len(name) <= 40 else "…/" + name.rsplit("/", 1)[-1][-38:]
 
 
 def figure(svg, caption):
