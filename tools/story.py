@@ -42,12 +42,13 @@ class Story:
     """A sink after the report's recorder: prints what matters, counts the rest."""
 
     def __init__(self, out, rec, root):
-        """root: a directory whose name is left out of the paths printed."""
+        """root: a directory whose name is left out of the paths printed
+        (and so is the working directory's)."""
         self.out = out
         self.exec_vmas = []                     # until the first call: execve's VMAs
         self.pending = None                     # an insert that a split may explain
         self.rec = rec
-        self.root = root
+        self.roots = (root, os.getcwd())
         self.strace = StracePrinter(None)
         self.quiet = collections.Counter()      # calls not shown, by name
         self.kinds_seen = set()

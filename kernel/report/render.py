@@ -138,13 +138,16 @@ class AddrAxis:
                 yield self.ys[i], self.ys[i + 1], self.bounds[i + 1] - self.bounds[i]
 
     def draw_breaks(self, svg, x0, x1):
+        """A zigzag over [x0, x1) and the size of each unmapped stretch."""
         for ylo, yhi, size in self.gaps():
             mid = (ylo + yhi) / 2
-            svg.path("M%s %s l6 -4 l6 8 l6 -8 l6 8 l6 -4" % (num(x0), num(mid)),
-                     fill="none", stroke="#999")
-            svg.text(x0 + 40, mid + 4, "unmapped %s" % size_text(size), fill="#777",
-                     font_size=10)
-            svg.line(x0, ylo, x1, ylo, stroke="#eee")
+            d = "M%s %s" % (num(x0), num(mid))
+            for i in range(int((x1 - x0) // 12)):
+                d += " l6 %d" % (-3 if i % 2 == 0 else 3)
+                d += " l6 %d" % (3 if i % 2 == 0 else -3)
+            svg.path(d, fill="none", stroke="#bbb", class_="gap")
+            svg.text(x0 + 4, mid - 4, "unmapped %s" % size_text(size), fill="#777",
+                     font_size=9)
 
 
 # -- (1) the layout ------------------------------------------------------------------------
@@ -229,7 +232,7 @@ def vmas_over_time(rec, axis_t):
     intervals = {(r[0], r[1]) for st in states for r in st[1]}
     marks = {b for st in states for b in st[2:] if b}
     axis = AddrAxis(intervals, marks, top=30, min_h=8, log_h=3, gap_h=16, max_h=900)
-    height = int(axis.height + 80)
+    height = int(axis.height + 100)
     svg = Svg(PLOT_X + PLOT_W + 20, height, "VMAs over time")
     svg.open_group(id="bands")
     runs = {}
@@ -253,7 +256,7 @@ def vmas_over_time(rec, axis_t):
                  fill=KIND_COLOURS[kind], stroke="#fff", stroke_width=0.5,
                  class_="band " + kind_class(kind))
     svg.close_group()
-    axis.draw_breaks(svg, 8, 60)
+    axis.draw_breaks(svg, PLOT_X, PLOT_X + PLOT_W)
     # brk over time: a step line.
     pts = []
     for x0, x1, st in cols:
@@ -277,9 +280,19 @@ def vmas_over_time(rec, axis_t):
         call = syscall_name(rec.sys_nr[n - 1]) if 0 < n <= len(rec.sys_nr) else "startup"
         svg.rect(x - 1, 4, 2, 18, title="system call %d (%s): %s" % (n, call, text),
                  fill=OP_COLOURS[op], class_="op op-" + op)
-    x_ticks(svg, axis_t, height - 40)
-    svg.text(PLOT_X, height - 6, "system call number (entry order, all tasks) — the top strip "
+    x_ticks(svg, axis_t, height - 60)
+    svg.text(PLOT_X, height - 26, "system call number (entry order, all tasks) — the top strip "
              "marks each VMA operation", font_size=10)
+    kinds = [k for k in VMA_KINDS if any(r[3] == k for st in states for r in st[1])]
+    x = PLOT_X
+    for k in kinds:
+        svg.rect(x, height - 14, 10, 10, fill=KIND_COLOURS[k])
+        svg.text(x + 13, height - 5, k, font_size=10)
+        x += 20 + 7 * len(k)
+    for op in sorted(OP_COLOURS):
+        svg.rect(x, height - 14, 3, 10, fill=OP_COLOURS[op])
+        svg.text(x + 6, height - 5, op, font_size=10)
+        x += 14 + 7 * len(op)
     notes = []
     if per:
         notes.append("%d VMA states, more than the limit of %d: each column shows the last "
