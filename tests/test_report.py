@@ -225,6 +225,7 @@ def test_aggregation_past_the_limit(libc, tmp_path):
     assert "system calls after the first 10 are not listed" in html
     assert "faults after the first 10 are not listed" in html
     assert "drawn as counts per bin" in html
+    assert "consecutive ones and shows every VMA that existed" in html
     byname = re.search(r"<h4>All system calls by name</h4><p>([^<]*)</p>", html).group(1)
     assert sum(int(n) for n in re.findall(r" (\d+)(?:,|$)", unescape(byname))) == nsys
     kinds = re.findall(r"<tr><td>[^<]+</td><td>[^<]*</td><td>(\d+)</td></tr>",
@@ -273,3 +274,15 @@ def test_renders_in_chromium(libc, tmp_path):
                              "--screenshot=%s" % shot, url], capture_output=True, timeout=120,
                    stdin=subprocess.DEVNULL)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow
+def test_long_run_stays_under_the_bound(tmp_path):
+    """Ten thousand mmap/munmap calls and their faults: everything past the
+    limit is aggregated, and the file stays under the README's bound."""
+    html, _ = report_of(tmp_path, [userland_path("musl", "bench_mmap_churn"), "5000"])
+    assert len(html.encode()) < 3 << 20
+    nsys = int(re.search(r"(\d+) system calls", html).group(1))
+    assert nsys > 10000
+    assert "%d system calls, more than the limit of 1000" % nsys in html
+    assert "VMA states, more than the limit of 1000" in html

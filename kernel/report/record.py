@@ -323,7 +323,7 @@ class Recorder:
         if mm is None or not self.dirty:
             return
         self.dirty = False
-        vmas = tuple(self._interned.setdefault(r, r) for r in map(vma_record, vma_list(mm)))
+        vmas = tuple(self.record_of(v, mm) for v in vma_list(mm))
         state = (x, vmas, mm.start_brk, mm.brk)
         if self.states and self.states[-1][1:] == state[1:]:
             return
@@ -331,6 +331,16 @@ class Recorder:
             self.states[-1] = state
         else:
             self.states.append(state)
+
+    def record_of(self, vma, mm):
+        """vma_record(vma), shared between the states that hold the same VMA
+        (a long run keeps one tuple per distinct VMA, and computes it once)."""
+        key = (vma.vm_start, vma.vm_end, vma.vm_flags, vma.vm_file, mm.start_brk, mm.brk,
+               mm.start_stack)
+        record = self._interned.get(key)
+        if record is None:
+            record = self._interned[key] = vma_record(vma)
+        return record
 
     def note_rss(self, x):
         mm = self.mm

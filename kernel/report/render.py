@@ -221,7 +221,12 @@ def columns(states, end, limit):
     out = []
     for i in range(0, len(cols), per):
         chunk = cols[i:i + per]
-        out.append((chunk[0][0], chunk[-1][1], chunk[-1][2]))
+        union = {}
+        for _, _, st in chunk:
+            for r in st[1]:
+                union[r] = True
+        last = chunk[-1][2]
+        out.append((chunk[0][0], chunk[-1][1], (last[0], tuple(union)) + last[2:]))
     return out, per
 
 
@@ -295,8 +300,9 @@ def vmas_over_time(rec, axis_t):
         x += 14 + 7 * len(op)
     notes = []
     if per:
-        notes.append("%d VMA states, more than the limit of %d: each column shows the last "
-                     "state of %d consecutive ones" % (len(states), rec.limit, per))
+        notes.append("%d VMA states, more than the limit of %d: each column stands for %d "
+                     "consecutive ones and shows every VMA that existed in any of them (the "
+                     "brk line: its last value)" % (len(states), rec.limit, per))
     skipped = sum(rec.vma_op_counts.values()) - len(rec.vma_ops)
     if skipped:
         notes.append("%d VMA operations after the first %d are counted, not marked: %s" % (
