@@ -282,6 +282,9 @@ def cmd_run(opts):
         task = kernel.exec_init(opts.program, [opts.program] + opts.args, envp)
     except ExecError as e:
         print("a53emu: %s: %s" % (opts.program, e.reason), file=sys.stderr)
+        if report is not None:          # nothing ran: no report
+            report_out.close()
+            os.unlink(report.path)
         return e.status
     if opts.gdb is not None:
         from kernel.debug.gdbstub import GdbStub

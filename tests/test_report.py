@@ -209,6 +209,11 @@ def test_snapshot_at_needs_report():
     assert r.returncode == 2 and r.stderr.decode().count("\n") == 1
 
 
+def test_no_report_when_nothing_ran(tmp_path):
+    r = run_a53emu(["--report", tmp_path / "r.html", tmp_path / "missing"])
+    assert r.returncode == 127 and not (tmp_path / "r.html").exists()
+
+
 def test_unreached_moment_is_said(tmp_path):
     html, r = report_of(tmp_path, ["--snapshot-at", "syscall:100000",
                                    userland_path("musl", "hello")])
@@ -262,8 +267,11 @@ def test_renders_in_chromium(libc, tmp_path):
     url = (tmp_path / "r.html").as_uri()
     common = [browser, "--headless", "--disable-gpu", "--no-sandbox", "--no-first-run",
               "--user-data-dir=%s" % (tmp_path / "profile")]
+    # its caches and settings go to tmp_path too: the test leaves nothing behind
+    env = dict(os.environ, HOME=str(tmp_path), XDG_CACHE_HOME=str(tmp_path / "cache"),
+               XDG_CONFIG_HOME=str(tmp_path / "config"))
     r = subprocess.run(common + ["--enable-logging=stderr", "--v=0", "--dump-dom", url],
-                       capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
+                       capture_output=True, timeout=120, stdin=subprocess.DEVNULL, env=env)
     dom = r.stdout.decode()
     console = [line for line in r.stderr.decode().splitlines() if ":CONSOLE" in line]
     assert console == []
@@ -272,7 +280,7 @@ def test_renders_in_chromium(libc, tmp_path):
     shot = tmp_path / "shot.png"
     subprocess.run(common + ["--hide-scrollbars", "--window-size=1250,1600",
                              "--screenshot=%s" % shot, url], capture_output=True, timeout=120,
-                   stdin=subprocess.DEVNULL)
+                   stdin=subprocess.DEVNULL, env=env)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

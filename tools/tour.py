@@ -174,7 +174,8 @@ def screenshot(report, files):
                         "--user-data-dir=" + os.path.join(d, "profile"), "--hide-scrollbars",
                         "--window-size=1250,1500", "--screenshot=" + shot,
                         "file://" + report], capture_output=True, timeout=120,
-                       stdin=subprocess.DEVNULL)
+                       stdin=subprocess.DEVNULL,
+                       env=dict(os.environ, HOME=d, XDG_CACHE_HOME=d, XDG_CONFIG_HOME=d))
         if os.path.exists(shot):
             with open(shot, "rb") as f:
                 files["_png"] = f.read()
