@@ -281,7 +281,7 @@ def vmas_over_time(rec, axis_t):
     # VMA operations on the top strip.
     from kernel.syscalls.table import syscall_name
     for n, op, text in rec.vma_ops:
-        x = axis_t.x(n + 0.5)
+        x = axis_t.x(n)
         call = syscall_name(rec.sys_nr[n - 1]) if 0 < n <= len(rec.sys_nr) else "startup"
         svg.rect(x - 1, 4, 2, 18, title="system call %d (%s): %s" % (n, call, text),
                  fill=OP_COLOURS[op], class_="op op-" + op)
@@ -345,10 +345,7 @@ def legend(kinds, colours):
 def snapshot_section(snap, anchor):
     out = ['<h3 id="%s">%s: %s (pid %d, %s)</h3>' % (
         anchor, h(moment_text(snap.moment)), h(snap.title), snap.pid, h(snap.comm))]
-    out.append('<div class="figs">')
-    out.append(layout_figure(snap, "layout %s" % moment_text(snap.moment)))
-    out.append(structures_figure(snap, anchor))
-    out.append("</div>")
+    out.append(structures_figure(snap, anchor))    # its layout is in part 1
     out.append("<h4>struct mm_struct</h4>" + mm_table(snap))
     out.append("<h4>The VMAs (mm-&gt;mmap list order) and their rbtree links</h4>")
     out.append(vma_table(snap, anchor))
