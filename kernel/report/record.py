@@ -291,6 +291,7 @@ class Recorder:
         self.states = []                    # (x, vmas, start_brk, brk) when they changed
         self.rss = []                       # (x, anon, file, shmem) when it changed
         self.mm = None                      # the followed mm (init's)
+        self.retired = []                   # the mms init had before an execve
         self.pte_now = {}                   # va -> pte of the followed mm, from pte events
         self.pte_old = {}                   # va -> pte before the current fault/syscall
         self.dirty = False
@@ -308,14 +309,33 @@ class Recorder:
     # -- following init's address space --------------------------------------------
 
     def followed(self):
+        """init's address space, the one drawn over time (a new one after execve)."""
         task = self.kernel.init_task
         mm = task.mm if task is not None else None
-        if mm is not self.mm:
-            self.mm = mm
-            self.pte_now = {}
-            self.pte_old = {}
-            self.dirty = mm is not None
-        return mm
+        if mm is not None and mm is not self.mm and not any(mm is r for r in self.retired):
+            self.switch(mm)
+        return self.mm
+
+    def switch(self, mm):
+        if self.mm is not None:
+            self.retired.append(self.mm)
+        self.mm = mm
+        self.pte_now = {}
+        self.pte_old = {}
+        self.dirty = True
+
+    def ours(self, mm):
+        """Is mm the followed address space, or the one init's exec is
+        building (its VMAs are inserted before task->mm points to it)?"""
+        if mm is self.followed():
+            return True
+        if any(mm is r for r in self.retired):
+            return False
+        init = self.kernel.init_task
+        if (init is None and self.mm is None) or (init is not None and mm.owner is init):
+            self.switch(mm)
+            return True
+        return False
 
     def capture_state(self, x):
         """The followed mm's VMAs, if they changed since the last capture."""
@@ -403,7 +423,7 @@ class Recorder:
         page = addr & PAGE_MASK
         vma = f.get("vma")
         mm = vma.vm_mm if vma is not None else None
-        ours = mm is not None and mm is self.followed()
+        ours = mm is not None and self.ours(mm)
         if ours:
             after = self.pte_now.get(page, 0)
             before = self.pte_old.get(page, after)
@@ -435,7 +455,7 @@ class Recorder:
                 self.snapshot(owner, moment, "after page fault %d (at %#x)" % (self.nfault, addr))
 
     def _vma_op(self, f, op, text):
-        if f["mm"] is not self.followed():
+        if not self.ours(f["mm"]):
             return
         self.dirty = True
         self.vma_op_counts[op] += 1
@@ -464,7 +484,7 @@ class Recorder:
             f["start"], f["end"], short_vma(f["vma"])))
 
     def _pte_set(self, f):
-        if f["mm"] is not self.followed():
+        if not self.ours(f["mm"]):
             return
         addr = f["addr"]
         old = self.pte_now.get(addr, 0)
@@ -472,7 +492,7 @@ class Recorder:
         self.pte_now[addr] = f["pte"]
 
     def _pte_clear(self, f):
-        if f["mm"] is not self.followed():
+        if not self.ours(f["mm"]):
             return
         addr = f["addr"]
         self.pte_old.setdefault(addr, self.pte_now.pop(addr, f["pte"]))
