@@ -294,3 +294,32 @@ def test_long_run_stays_under_the_bound(tmp_path):
     assert nsys > 10000
     assert "%d system calls, more than the limit of 1000" % nsys in html
     assert "VMA states, more than the limit of 1000" in html
+
+
+def test_tiny_program_faults_and_bands(tmp_path):
+    """What tests/report_tiny.py's program does, read back from its report:
+    the four faults and their kinds, the pte before and after each, the heap
+    band growing with brk, and the munmap'd page missing at exit."""
+    from kernel.mm.mm import PTE_SPECIAL
+    html = tiny_report(tmp_path)
+    table = section(html, "<h3>The page faults</h3>", "</table>")
+    rows = [[re.sub(r"<[^>]+>", "", c) for c in re.findall(r"<td>(.*?)</td>", row)]
+            for row in re.findall(r'<tr class="k-[^"]+">(.*?)</tr>', table)]
+    # columns: #, after call, VA, pc, ESR, decoded, kind, what, VMA, before, after
+    assert [r[6] for r in rows] == ["file", "anonymous", "zero page", "COW"]
+    # the heap write comes after brk (call 2), the zero-page read after mmap (call 3)
+    assert [int(r[1]) for r in rows] == [0, 2, 3, 3]
+    cow_before = re.search(r'<tr class="k-COW">.*?</td><td><code>0x([0-9a-f]+)</code>[^<]*</td>'
+                           r"<td><code>0x([0-9a-f]+)</code>", html)
+    before, after = (int(v, 16) for v in cow_before.groups())
+    assert before & PTE_SPECIAL and not after & PTE_SPECIAL        # zero page -> own frame
+    assert before & PTE_RDONLY and not after & PTE_RDONLY
+    over = section(html, '<h2 id="over-time">', "</figure>")
+    heap = re.findall(r"<title>0x401000-0x([0-9a-f]+) rw-p \[heap\]", over)
+    assert heap == ["421000"]           # brk(0) made no VMA; brk(+128 KiB) made this one
+    exit_rows = snapshot_rows(html, "snap1")
+    starts = [s for s, _, _ in exit_rows]
+    mapped = [(s, e, p) for s, e, p in exit_rows if 0xfffff7ffa000 <= s < 0xfffff7fff000]
+    assert [p for _, _, p in mapped] == ["r--p", "rw-p", "rw-p"]
+    hole = mapped[1][1]
+    assert hole not in starts and mapped[2][0] == hole + report_tiny.PAGE
