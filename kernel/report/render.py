@@ -369,7 +369,7 @@ def vma_table(snap, anchor):
     for v in snap.vmas:
         rows.append(
             '<tr id="%s-vma-%d" class="%s"><td>%d</td><td>%#x-%#x</td><td>%s</td><td>%#x</td>'
-            "<td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%d</td>"
+            "<td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%#x</td>"
             "<td>%d / %d</td><td>%s</td></tr>" % (
                 anchor, v["idx"], kind_class(v["kind"]), v["idx"], v["start"], v["end"],
                 h(v["perms"]), v["flags"], h(v["kind"]), h(v["name"]),
@@ -526,7 +526,8 @@ def bit(v, b):
 
 def bitfield_svg(desc, level, title):
     fields = desc_fields(desc, level)
-    widths = [34 if hi == lo else min(170, 30 + 12 * (hi - lo)) for hi, lo, _, _ in fields]
+    widths = [max(34, 6 * len(name) + 8) if hi == lo else min(170, 30 + 12 * (hi - lo))
+              for hi, lo, name, _ in fields]
     width = sum(widths) + 10
     svg = Svg(width, 78, "descriptor " + title)
     x = 5
