@@ -109,8 +109,8 @@ def run(command, tmp):
 
 
 # /proc/PID/maps's device and inode of a host file: the host's, not the run's.
-MAPS_DEV_INO = re.compile(r"^([0-9a-f]+-[0-9a-f]+ \S{4} [0-9a-f]{8}) [0-9a-f]{2}:[0-9a-f]{2} [1-9]\d*",
-                          re.M)
+MAPS_DEV_INO = re.compile(
+    r"^([0-9a-f]+-[0-9a-f]+ \S{4} [0-9a-f]{8}) [0-9a-f]{2}:[0-9a-f]{2} [1-9]\d*", re.M)
 
 
 def clean(text, tmp):

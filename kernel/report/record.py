@@ -23,6 +23,7 @@ from collections import Counter
 from emu.arch import (
     DESC_ADDR_MASK, DESC_TABLE, DESC_VALID, EC_DABT_LOW, ESR_EC_SHIFT, ESR_WNR,
     FSC_ACCESS_FLAG, FSC_PERMISSION, FSC_TYPE_MASK, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE,
+    PTRS_PER_TABLE,
     TTBR_ASID_SHIFT, TTBR_BADDR_MASK, esr_describe, level_shift,
 )
 from kernel.mm.mm import (
@@ -247,7 +248,7 @@ def walk_tables(kernel, mm, vmas, pte_limit):
         shift = level_shift(level)
         entries = []
         tables.append((level, table, va_base, entries))
-        for index in range(1 << 9):
+        for index in range(PTRS_PER_TABLE):
             slot = table + index * 8
             desc = pt.read_pte(slot)
             if not desc:

@@ -15,7 +15,7 @@ from html import escape
 from emu.arch import (
     DESC_ADDR_MASK, DESC_TABLE, DESC_VALID, MAIR_ATTR_NAMES, PAGE_SHIFT, PAGE_SIZE,
     PTE_AF, PTE_ATTRINDX_MASK, PTE_ATTRINDX_SHIFT, PTE_NG, PTE_PXN, PTE_RDONLY, PTE_USER,
-    PTE_UXN, level_shift,
+    PTE_SHARED, PTE_UXN, PTRS_PER_TABLE, level_shift,
 )
 from kernel.mm.mm import PTE_DIRTY, PTE_PRESENT_MASK, PTE_PROT_NONE, PTE_SPECIAL
 from kernel.report.record import FAULT_KINDS, MAX_DIAGRAMS, VMA_KINDS, moment_text, ttbr_parts
@@ -45,7 +45,8 @@ h1{font-size:1.5em}h2{border-bottom:1px solid #ccc;margin-top:2em}
 table{border-collapse:collapse;font:12px monospace;margin:.5em 0}
 td,th{border:1px solid #ddd;padding:1px 5px;text-align:left;vertical-align:top}
 th{background:#f4f4f4}tr:target{background:#ffc}
-.note{color:#555;font-style:italic}.agg{background:#fff3e0;padding:2px 6px;border-left:3px solid #f28e2b}
+.note{color:#555;font-style:italic}
+.agg{background:#fff3e0;padding:2px 6px;border-left:3px solid #f28e2b}
 .figs{display:flex;flex-wrap:wrap;gap:1.5em;align-items:flex-start}
 figure{margin:0}figcaption{font-size:12px;color:#444;max-width:700px}
 .legend span{display:inline-block;margin-right:1em;cursor:pointer}
@@ -331,7 +332,9 @@ def nice_step(end):
 
 
 def counts_text(counter):
-    return ", ".join("%s %d" % (k, v) for k, v in sorted(counter.items(), key=lambda kv: (-kv[1], str(kv[0]))))
+    """'name n, name n': the most frequent first."""
+    items = sorted(counter.items(), key=lambda kv: (-kv[1], str(kv[0])))
+    return ", ".join("%s %d" % (k, v) for k, v in items)
 
 
 def legend(kinds, colours):
@@ -456,7 +459,9 @@ def rb_figure(snap):
         walk(vmas[i]["right"], d + 1)
 
     def subtree_size(i):
-        return 0 if i is None else 1 + subtree_size(vmas[i]["left"]) + subtree_size(vmas[i]["right"])
+        if i is None:
+            return 0
+        return 1 + subtree_size(vmas[i]["left"]) + subtree_size(vmas[i]["right"])
 
     walk(snap.rb_root, 0)
     dx, dy = 64, 50
@@ -544,6 +549,9 @@ def bitfield_svg(desc, level, title):
     return str(svg)
 
 
+PTE_SH_SHIFT = 8       # SH[1:0], bits 9:8 (PTE_SHARED is both set)
+
+
 def decode_cells(desc, level):
     """The table columns of one descriptor."""
     if level < 3 and desc & DESC_VALID and desc & DESC_TABLE:
@@ -552,12 +560,12 @@ def decode_cells(desc, level):
         return ["invalid", ""] + [""] * 7
     attr = (desc & PTE_ATTRINDX_MASK) >> PTE_ATTRINDX_SHIFT
     ap = ("EL0 " if desc & PTE_USER else "EL1 ") + ("RO" if desc & PTE_RDONLY else "RW")
-    sw = [n for b, n in ((PTE_DIRTY, "DIRTY"), (PTE_SPECIAL, "SPECIAL"), (PTE_PROT_NONE, "PROT_NONE"))
-          if desc & b]
+    sw = [n for b, n in ((PTE_DIRTY, "DIRTY"), (PTE_SPECIAL, "SPECIAL"),
+                         (PTE_PROT_NONE, "PROT_NONE")) if desc & b]
     kind = ("page" if level == 3 else "block") if desc & DESC_VALID else "PROT_NONE"
     return [kind, "%#x" % (desc & DESC_ADDR_MASK), ap,
             ("UXN " if desc & PTE_UXN else "") + ("PXN" if desc & PTE_PXN else ""),
-            "AF" if desc & PTE_AF else "", "%d" % ((desc >> 8) & 3),
+            "AF" if desc & PTE_AF else "", "%d" % ((desc & PTE_SHARED) >> PTE_SH_SHIFT),
             "nG" if desc & PTE_NG else "", "%d (%s)" % (attr, MAIR_ATTR_NAMES.get(attr, "?")),
             " ".join(sw)]
 
@@ -582,7 +590,8 @@ def va_split_svg(snap, va):
     for level in levels:
         lo = level_shift(level)
         hi = snap.va_bits - 1 if level == snap.start_level else lo + 8
-        parts.append(("L%d index [%d:%d]" % (level, hi, lo), (va >> lo) & ((1 << (hi - lo + 1)) - 1)))
+        parts.append(("L%d index [%d:%d]" % (level, hi, lo),
+                      (va >> lo) & ((1 << (hi - lo + 1)) - 1)))
     parts.append(("offset [11:0]", va & (PAGE_SIZE - 1)))
     svg = Svg(130 * len(parts) + 10, 60, "VA bit split of %#x" % va)
     for i, (name, value) in enumerate(parts):
@@ -606,7 +615,7 @@ def tables_section(snap, anchor):
         out.append(figure(va_split_svg(snap, va), "the VA split of %#x: one 9-bit index per "
                           "level, then the offset in the page (highlighted rows below)" % va))
         for level in range(snap.start_level, 4):
-            path.add((level, (va >> level_shift(level)) & 511))
+            path.add((level, index_of(va, level)))
     diagrams = []
     seen_vma = set()
     html = []
@@ -616,7 +625,7 @@ def tables_section(snap, anchor):
             html.append("</details>")
             depth_open.pop()
         on_path = va is not None and all(
-            ((va >> level_shift(lv)) & 511) == ((base >> level_shift(lv)) & 511)
+            index_of(va, lv) == index_of(base, lv)
             for lv in range(snap.start_level, level))
         html.append('<details%s><summary>L%d table at %#x (VA from %#x), %d entries in use%s'
                     '</summary>' % (" open" if level < 3 or on_path else "", level, table, base,
@@ -651,6 +660,11 @@ def tables_section(snap, anchor):
                "the first resident page of each VMA (at most %d).</p>" % MAX_DIAGRAMS)
     out.append('<div class="figs">%s</div>' % "\n".join(diagrams))
     return "\n".join(out)
+
+
+def index_of(va, level):
+    """va's index into a level-`level` table."""
+    return (va >> level_shift(level)) & (PTRS_PER_TABLE - 1)
 
 
 def omitted_text(n):
@@ -817,8 +831,8 @@ def syscall_table(rec):
            "<th>result</th></tr>%s</table>" % rows)
     rest = len(rec.sys_nr) - len(rec.syscalls)
     if rest:
-        out += '<p class="agg">%d system calls after the first %d are not listed one by one.</p>' % (
-            rest, len(rec.syscalls))
+        out += ('<p class="agg">%d system calls after the first %d are not listed one by '
+                "one.</p>" % (rest, len(rec.syscalls)))
     counts = {}
     for nr in rec.sys_nr:
         name = syscall_name(nr)
