@@ -44,11 +44,12 @@ def program():
     return b"".join(struct.pack("<I", insn) for insn in code)
 
 
-def elf():
-    """ET_EXEC, one PT_LOAD (r-x) holding the headers and the code."""
+def elf(text=None):
+    """ET_EXEC, one PT_LOAD (r-x) holding the headers and the code
+    (default: program())."""
     ehdr = struct.Struct("<16sHHIQQQIHHHHHH")
     phdr = struct.Struct("<IIQQQQQQ")
-    text = program()
+    text = program() if text is None else text
     start = ehdr.size + phdr.size
     size = start + len(text)
     ident = b"\x7fELF" + bytes([2, 1, 1, 0]) + bytes(8)
@@ -56,3 +57,19 @@ def elf():
     return (ehdr.pack(ident, et_exec, em_aarch64, 1, LOAD_ADDR + start, ehdr.size, 0, 0,
                       ehdr.size, phdr.size, 1, 0, 0, 0)
             + phdr.pack(pt_load, pf_rx, 0, LOAD_ADDR, LOAD_ADDR, size, size, PAGE) + text)
+
+
+
+def many_vmas_program(n):
+    """mmap 2n pages, then mprotect every other one read-only, one call
+    each: 2n VMAs at the end (a report's worst case, many VMAs at once)."""
+    two_pages_shift = 13
+    code = [a64.movz(11, n), a64.lsl(1, 11, two_pages_shift)]
+    code += call(SYS_MMAP, 0, None, PROT_RW, MAP_PRIVATE_ANONYMOUS, 0, 0)
+    code += [a64.add(21, 0, XZR), a64.movz(22, n), a64.movz(23, 1), a64.movz(24, 2 * PAGE)]
+    loop = len(code)
+    code += [a64.add(0, 21, XZR)] + call(SYS_MPROTECT, None, PAGE, PROT_READ)
+    code += [a64.add(21, 21, 24), a64.msub(22, 23, 23, 22)]     # next pair; x22 -= 1
+    code.append(a64.cbnz(22, (loop - len(code)) * 4))
+    code += call(SYS_EXIT_GROUP, 0)
+    return b"".join(struct.pack("<I", insn) for insn in code)

@@ -289,7 +289,11 @@ class Recorder:
         self.fault_counts = Counter()       # (kind, vma name) of every fault
         self.vma_ops = []                   # (x, op, text) of the first `limit`
         self.vma_op_counts = Counter()
-        self.states = []                    # (x, vmas, start_brk, brk) when they changed
+        self.lifetimes = []                 # (vma record, x created, x gone) of the followed mm
+        self.alive = {}                     # vma record -> x created, of the VMAs there now
+        self.nstates = 0                    # how many times the VMAs changed
+        self.brks = []                      # (x, start_brk, brk) when the break moved
+        self.brk_now = None
         self.rss = []                       # (x, anon, file, shmem) when it changed
         self.mm = None                      # the followed mm (init's)
         self.retired = []                   # the mms init had before an execve
@@ -339,19 +343,31 @@ class Recorder:
         return False
 
     def capture_state(self, x):
-        """The followed mm's VMAs, if they changed since the last capture."""
+        """If the followed mm's VMAs changed since the last look: end the
+        lifetimes of the VMAs gone, start those of the new ones (a VMA
+        whose bounds, protection or kind changed is a new one), and note
+        the break.  Kept as lifetimes, not states, so memory grows with
+        the changes, not with changes x VMAs."""
         mm = self.followed()
         if mm is None or not self.dirty:
             return
         self.dirty = False
-        vmas = tuple(self.record_of(v, mm) for v in vma_list(mm))
-        state = (x, vmas, mm.start_brk, mm.brk)
-        if self.states and self.states[-1][1:] == state[1:]:
+        records = [self.record_of(v, mm) for v in vma_list(mm)]
+        now = set(records)
+        alive = self.alive
+        gone = [r for r in alive if r not in now]
+        born = [r for r in records if r not in alive]
+        brk = (mm.start_brk, mm.brk)
+        if not gone and not born and brk == self.brk_now:
             return
-        if self.states and self.states[-1][0] == x:
-            self.states[-1] = state
-        else:
-            self.states.append(state)
+        self.nstates += 1
+        for r in gone:
+            self.lifetimes.append((r, alive.pop(r), x))
+        for r in born:
+            alive[r] = x
+        if brk != self.brk_now:
+            self.brk_now = brk
+            self.brks.append((x,) + brk)
 
     def record_of(self, vma, mm):
         """vma_record(vma), shared between the states that hold the same VMA
@@ -414,6 +430,8 @@ class Recorder:
                 nargs = f["d"].nargs if f["d"] is not None else 6
                 self.syscalls.append((n, task.pid, f["nr"], tuple(f["args"][:nargs]), f["ret"]))
         if task is self.kernel.init_task:
+            if f["d"] is not None and f["d"].name == "mremap":
+                self.dirty = True       # growing a VMA in place emits no vma event
             self.capture_state(n)
             self.note_rss(n)
         self.pte_old.clear()

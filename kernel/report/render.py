@@ -153,10 +153,14 @@ class AddrAxis:
 
 # -- (1) the layout ------------------------------------------------------------------------
 
-def layout_figure(snap, caption):
-    """The address space at one moment, textbook style: stack on top."""
+def layout_figure(snap, caption, limit):
+    """The address space at one moment, textbook style: stack on top.
+    Past `limit` VMAs, adjacent ones of one kind are drawn as one band."""
     mm = dict(snap.mm)
     vmas = snap.vmas
+    if len(vmas) > limit:
+        vmas = merge_adjacent_vmas(vmas)
+        caption += " (%d VMAs; adjacent ones of one kind drawn as one band)" % len(snap.vmas)
     marks = [mm["mmap_base"]] if mm["mmap_base"] else []
     axis = AddrAxis([(v["start"], v["end"]) for v in vmas], marks, top=20, min_h=16,
                     log_h=3, gap_h=22, max_h=1400)
@@ -187,6 +191,19 @@ def layout_figure(snap, caption):
     return figure(str(svg), caption)
 
 
+def merge_adjacent_vmas(vmas):
+    """Snapshot VMAs with runs of address-adjacent ones of one kind made one."""
+    out = []
+    for v in vmas:
+        last = out[-1] if out else None
+        if last is not None and last["end"] == v["start"] and last["kind"] == v["kind"]:
+            n = last.get("merged", 1) + 1
+            out[-1] = dict(last, end=v["end"], merged=n, perms="", name="%d VMAs" % n)
+        else:
+            out.append(v)
+    return out
+
+
 def short_name(name):
     """A path too long for a figure label: its last component."""
     return name if len(name) <= 40 else "…/" + name.rsplit("/", 1)[-1][-38:]
@@ -209,70 +226,96 @@ class TimeAxis:
         return PLOT_X + PLOT_W * n / self.end
 
 
-def columns(states, end, limit):
-    """(x_from, x_to, state) columns; above `limit` states, buckets of
-    consecutive states each drawn as the last state in it."""
+def band_runs(spans, end, limit):
+    """The rectangles of figure 2: (record, x from, x to).  Up to `limit`
+    VMA lifetimes, one each.  Beyond, the time axis is cut into `limit`
+    columns and a VMA fills every column it lived in (a VMA that lived an
+    instant still shows); a column with more than limit/4 VMAs draws runs
+    of adjacent VMAs of one kind as one band.  Returns the runs and the
+    notes that say so."""
+    if len(spans) <= limit:
+        return spans, []
+    ncols = limit
+    width = end / ncols
+    alive = [dict() for _ in range(ncols)]
+    for r, x0, x1 in spans:
+        c0 = min(ncols - 1, int(x0 / width))
+        c1 = max(c0, min(ncols - 1, int(math.ceil(x1 / width)) - 1))
+        for c in range(c0, c1 + 1):
+            alive[c][r] = True
+    cap = max(1, limit // 4)
+    merged_cols = 0
     cols = []
-    for i, st in enumerate(states):
-        x_to = states[i + 1][0] if i + 1 < len(states) else end
-        cols.append((st[0], x_to, st))
-    if len(cols) <= limit:
-        return cols, 0
-    per = math.ceil(len(cols) / limit)
+    for col in alive:
+        records = list(col)
+        if len(records) > cap:
+            records = merge_adjacent(records)
+            merged_cols += 1
+        cols.append(records)
+    runs, open_runs = [], {}
+    for c, records in enumerate(cols):
+        here = set(records)
+        for r in [r for r in open_runs if r not in here]:
+            runs.append((r, open_runs.pop(r) * width, c * width))
+        for r in records:
+            if r not in open_runs:
+                open_runs[r] = c
+    runs.extend((r, c * width, end) for r, c in open_runs.items())
+    notes = ["%d VMA lifetimes, more than the limit of %d: the time axis is cut into %d "
+             "columns of %s system calls, and a VMA fills each column it lived in" % (
+                 len(spans), limit, ncols, num(width))]
+    if merged_cols:
+        notes.append("%d columns had more than %d VMAs: adjacent VMAs of one kind are drawn "
+                     "there as one band (its title says how many)" % (merged_cols, cap))
+    return runs, notes
+
+
+def merge_adjacent(records):
+    """Runs of address-adjacent VMA records of one kind, as one record each."""
     out = []
-    for i in range(0, len(cols), per):
-        chunk = cols[i:i + per]
-        union = {}
-        for _, _, st in chunk:
-            for r in st[1]:
-                union[r] = True
-        last = chunk[-1][2]
-        out.append((chunk[0][0], chunk[-1][1], (last[0], tuple(union)) + last[2:]))
-    return out, per
+    count = 0
+    for r in sorted(records):
+        if out and out[-1][1] == r[0] and out[-1][3] == r[3]:
+            count += 1
+            out[-1] = (out[-1][0], r[1], "", r[3], "%d VMAs" % count)
+        else:
+            count = 1
+            out.append(r)
+    return out
 
 
 def vmas_over_time(rec, axis_t):
-    states = rec.states
     end = rec.nsys + 1
-    cols, per = columns(states, end, rec.limit)
-    intervals = {(r[0], r[1]) for st in states for r in st[1]}
-    marks = {b for st in states for b in st[2:] if b}
+    spans = rec.lifetimes + [(r, x0, end) for r, x0 in rec.alive.items()]
+    runs, notes = band_runs(spans, end, rec.limit)
+    intervals = {(r[0], r[1]) for r, _, _ in spans}
+    marks = {b for _, start_brk, brk in rec.brks for b in (start_brk, brk) if b}
     axis = AddrAxis(intervals, marks, top=30, min_h=8, log_h=3, gap_h=16, max_h=900)
     height = int(axis.height + 100)
     svg = Svg(PLOT_X + PLOT_W + 20, height, "VMAs over time")
     svg.open_group(id="bands")
-    runs = {}
-    order = []
-    for x0, x1, st in cols:
-        present = set(st[1])
-        for r in list(runs):
-            if r not in present:
-                order.append((r, runs.pop(r), x0))
-        for r in st[1]:
-            if r not in runs:
-                runs[r] = x0
-    for r, x0 in runs.items():
-        order.append((r, x0, end))
-    for r, x0, x1 in order:
+    for r, x0, x1 in runs:
         start, stop, perms, kind, name = r
         y0, y1 = axis.y(stop), axis.y(start)
         svg.rect(axis_t.x(x0), y0, max(0.5, axis_t.x(x1) - axis_t.x(x0)), max(1, y1 - y0),
-                 title="%#x-%#x %s %s (%s), system calls %d-%d" % (
-                     start, stop, perms, name or kind, size_text(stop - start), x0, x1),
+                 title="%#x-%#x %s %s (%s), system calls %s-%s" % (
+                     start, stop, perms, name or kind, size_text(stop - start), num(x0),
+                     num(x1)),
                  fill=KIND_COLOURS[kind], stroke="#fff", stroke_width=0.5,
                  class_="band " + kind_class(kind))
     svg.close_group()
     axis.draw_breaks(svg, PLOT_X, PLOT_X + PLOT_W)
-    # brk over time: a step line.
+    # brk over time: a step line (past the limit, its value at the end of each column)
+    brks = sample_steps(rec.brks, end, rec.limit)
     pts = []
-    for x0, x1, st in cols:
-        if st[3]:
-            y = axis.y(st[3])
-            pts.append("%s %s H%s" % (num(axis_t.x(x0)), num(y), num(axis_t.x(x1))))
+    for i, (x0, _, brk) in enumerate(brks):
+        if brk:
+            x1 = brks[i + 1][0] if i + 1 < len(brks) else end
+            pts.append("%s %s H%s" % (num(axis_t.x(x0)), num(axis.y(brk)), num(axis_t.x(x1))))
     if pts:
         svg.path("M" + " L".join(pts), fill="none", stroke="#000", stroke_width=1.2,
                  stroke_dasharray="4,2", class_="brk")
-        svg.text(axis_t.x(cols[-1][1]) + 2, axis.y(cols[-1][2][3]) + 4, "brk", font_size=10)
+        svg.text(axis_t.x(end) + 2, axis.y(brks[-1][2]) + 4, "brk", font_size=10)
     # the addresses of the boundaries, on the left.
     last = None
     for b, y in zip(axis.bounds, axis.ys):
@@ -289,7 +332,7 @@ def vmas_over_time(rec, axis_t):
     x_ticks(svg, axis_t, height - 60)
     svg.text(PLOT_X, height - 26, "system call number (entry order, all tasks) — the top strip "
              "marks each VMA operation", font_size=10)
-    kinds = [k for k in VMA_KINDS if any(r[3] == k for st in states for r in st[1])]
+    kinds = [k for k in VMA_KINDS if any(r[3] == k for r, _, _ in spans)]
     x = PLOT_X
     for k in kinds:
         svg.rect(x, height - 14, 10, 10, fill=KIND_COLOURS[k])
@@ -299,16 +342,23 @@ def vmas_over_time(rec, axis_t):
         svg.rect(x, height - 14, 3, 10, fill=OP_COLOURS[op])
         svg.text(x + 6, height - 5, op, font_size=10)
         x += 14 + 7 * len(op)
-    notes = []
-    if per:
-        notes.append("%d VMA states, more than the limit of %d: each column stands for %d "
-                     "consecutive ones and shows every VMA that existed in any of them (the "
-                     "brk line: its last value)" % (len(states), rec.limit, per))
     skipped = sum(rec.vma_op_counts.values()) - len(rec.vma_ops)
     if skipped:
         notes.append("%d VMA operations after the first %d are counted, not marked: %s" % (
             skipped, rec.limit, counts_text(rec.vma_op_counts)))
     return str(svg), notes
+
+
+def sample_steps(steps, end, limit):
+    """At most `limit` steps of a step function: the last value in each
+    of `limit` columns (the function itself when it has fewer steps)."""
+    if len(steps) <= limit:
+        return steps
+    width = end / limit
+    out = {}
+    for step in steps:
+        out[int(step[0] / width)] = step
+    return [(c * width,) + step[1:] for c, step in sorted(out.items())]
 
 
 def x_ticks(svg, axis_t, y):
@@ -345,13 +395,13 @@ def legend(kinds, colours):
 
 # -- (3) the structures at a moment ------------------------------------------------------------
 
-def snapshot_section(snap, anchor):
+def snapshot_section(snap, anchor, limit):
     out = ['<h3 id="%s">%s: %s (pid %d, %s)</h3>' % (
         anchor, h(moment_text(snap.moment)), h(snap.title), snap.pid, h(snap.comm))]
     out.append(structures_figure(snap, anchor))    # its layout is in part 1
     out.append("<h4>struct mm_struct</h4>" + mm_table(snap))
     out.append("<h4>The VMAs (mm-&gt;mmap list order) and their rbtree links</h4>")
-    out.append(vma_table(snap, anchor))
+    out.append(vma_table(snap, anchor, limit))
     out.append("<h4>The rbtree mm-&gt;mm_rb</h4>")
     out.append(figure(rb_figure(snap), "red-black tree of the VMAs keyed by vm_start; each node "
                       "shows vm_start and rb_subtree_gap (the largest free gap below it, "
@@ -367,9 +417,9 @@ def mm_table(snap):
     return '<table class="mm"><tr><th>field</th><th>value</th></tr>%s</table>' % rows
 
 
-def vma_table(snap, anchor):
+def vma_table(snap, anchor, limit):
     rows = []
-    for v in snap.vmas:
+    for v in snap.vmas[:limit]:
         rows.append(
             '<tr id="%s-vma-%d" class="%s"><td>%d</td><td>%#x-%#x</td><td>%s</td><td>%#x</td>'
             "<td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%#x</td>"
@@ -386,8 +436,8 @@ def vma_table(snap, anchor):
     return ("<table><tr><th>#</th><th>vm_start-vm_end</th><th>perms</th><th>vm_flags</th>"
             "<th>kind</th><th>name</th><th>rb colour</th><th>rb_left</th><th>rb_right</th>"
             "<th>rb_subtree_gap</th><th>vm_pgoff</th><th>resident / pages</th>"
-            "<th>vm_file / anon_vma</th></tr>%s</table><ul>%s%s</ul>" % (
-                "".join(rows), files, anons))
+            "<th>vm_file / anon_vma</th></tr>%s</table>%s<ul>%s%s</ul>" % (
+                "".join(rows), more_rows(len(snap.vmas), limit, "VMAs"), files, anons))
 
 
 def ref(i):
@@ -841,9 +891,9 @@ def syscall_table(rec):
     return out
 
 
-def resident_table(snap):
+def resident_table(snap, limit):
     rows = []
-    for v in snap.vmas:
+    for v in snap.vmas[:limit]:
         pages = (v["end"] - v["start"]) >> PAGE_SHIFT
         w = int(200 * v["resident"] / pages) if pages else 0
         rows.append('<tr><td>%#x-%#x %s %s</td><td>%d</td><td>%d</td><td><svg width="202" '
@@ -851,8 +901,16 @@ def resident_table(snap):
                     'height="10" fill="%s"/></svg></td></tr>' % (
                         v["start"], v["end"], h(v["perms"]), h(v["name"] or v["kind"]), pages,
                         v["resident"], w, KIND_COLOURS[v["kind"]]))
-    return ("<table><tr><th>VMA</th><th>pages</th><th>resident</th><th></th></tr>%s</table>"
-            % "".join(rows))
+    return ("<table><tr><th>VMA</th><th>pages</th><th>resident</th><th></th></tr>%s</table>%s"
+            % ("".join(rows), more_rows(len(snap.vmas), limit, "VMAs")))
+
+
+def more_rows(n, limit, what):
+    """The line under a table cut at `limit` rows."""
+    if n <= limit:
+        return ""
+    return '<p class="agg">%d %s after the first %d are not listed (--report-limit).</p>' % (
+        n - limit, what, limit)
 
 
 # -- the page -----------------------------------------------------------------------------------
@@ -879,14 +937,14 @@ def render(rec, argv, status_text):
                  "mapped stretches, so one-page VMAs are visible beside large ones.</p>")
     parts.append('<div class="figs">')
     if rec.exit_snapshot is not None:
-        parts.append(layout_figure(rec.exit_snapshot, "at exit"))
+        parts.append(layout_figure(rec.exit_snapshot, "at exit", rec.limit))
     for m in rec.moments:
         snap = rec.snapshots.get(m)
         if snap is not None and m != ("exit", 0):
-            parts.append(layout_figure(snap, moment_text(m) + ": " + snap.title))
+            parts.append(layout_figure(snap, moment_text(m) + ": " + snap.title, rec.limit))
     parts.append("</div>")
     parts.append('<h2 id="over-time">2. VMAs over time</h2>')
-    if rec.states:
+    if rec.lifetimes or rec.alive:
         svg, notes = vmas_over_time(rec, axis_t)
         parts.append(figure(svg, "each VMA of the program a band from vm_start to vm_end, "
                             "coloured by kind; a new band where it was created, merged, split, "
@@ -898,7 +956,7 @@ def render(rec, argv, status_text):
     for i, m in enumerate(rec.moments):
         snap = rec.snapshots.get(m)
         if snap is not None:
-            parts.append(snapshot_section(snap, "snap%d" % i))
+            parts.append(snapshot_section(snap, "snap%d" % i, rec.limit))
     parts.append('<h2 id="faults">4. Faults and system calls</h2>')
     svg, notes = timeline(rec, axis_t)
     parts.append(legend(FAULT_KINDS, FAULT_COLOURS))
@@ -907,7 +965,7 @@ def render(rec, argv, status_text):
     parts.extend('<p class="agg">%s</p>' % h(n) for n in notes)
     if rec.exit_snapshot is not None:
         parts.append("<h3>Resident pages per VMA at exit</h3>")
-        parts.append(resident_table(rec.exit_snapshot))
+        parts.append(resident_table(rec.exit_snapshot, rec.limit))
     parts.append("<h3>The page faults</h3>")
     parts.append(fault_table(rec))
     parts.append("<h3>The system calls</h3>")
