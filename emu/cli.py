@@ -82,7 +82,7 @@ def build_parser():
     r.add_argument("--snapshot-at", action="append", metavar="syscall:N|fault:N|exit",
                    help="with --report: draw mm_struct, the VMA rbtree and the page tables at "
                         "this moment (repeatable; default exit)")
-    r.add_argument("--report-limit", type=int, default=1000, metavar="N",
+    r.add_argument("--report-limit", default="1000", metavar="N",
                    help="with --report: items of each kind drawn one by one before the rest "
                         "is summarised with counts (default 1000)")
     r.add_argument("program", help="the AArch64 ELF to run")

@@ -203,8 +203,9 @@ def test_bad_snapshot_at(tmp_path, bad):
     assert err.count("\n") == 1 and "--snapshot-at" in err and "syscall:N" in err
 
 
-def test_bad_report_limit(tmp_path):
-    r = run_a53emu(["--report", tmp_path / "r.html", "--report-limit", "3",
+@pytest.mark.parametrize("bad", ["3", "x", "-5", ""])
+def test_bad_report_limit(tmp_path, bad):
+    r = run_a53emu(["--report", tmp_path / "r.html", "--report-limit", bad,
                     userland_path("musl", "hello")])
     assert r.returncode == 2 and r.stderr.decode().count("\n") == 1
 

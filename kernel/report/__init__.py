@@ -38,9 +38,10 @@ class ReportRequest:
                 raise ValueError("--snapshot-at %r: %s" % (text, USAGE))
             if m not in moments:
                 moments.append(m)
-        if opts.report_limit < 10:
-            raise ValueError("--report-limit must be at least 10")
-        return cls(opts.report, moments, opts.report_limit) if opts.report else None
+        limit = str(opts.report_limit)
+        if not limit.isdigit() or int(limit) < 10:
+            raise ValueError("--report-limit %r: expected a number, at least 10" % limit)
+        return cls(opts.report, moments, int(limit)) if opts.report else None
 
     def start(self, kernel):
         self.recorder = Recorder(kernel, self.moments, self.limit)
