@@ -76,6 +76,16 @@ def build_parser():
                    help="AF_INET/AF_INET6: none (no IP), loopback (only lo, the default) "
                         "or host (the host's network)")
     r.add_argument("--debug", action="store_true", help="show Python tracebacks of internal errors")
+    # -- the run report (kernel/report/) --
+    r.add_argument("--report", metavar="FILE",
+                   help="write an HTML report of the run (layout, VMAs over time, structures, "
+                        "faults) to FILE")
+    r.add_argument("--snapshot-at", action="append", metavar="syscall:N|fault:N|exit",
+                   help="with --report: draw mm_struct, the VMA rbtree and the page tables at "
+                        "this moment (repeatable; default exit)")
+    r.add_argument("--report-limit", default="1000", metavar="N",
+                   help="with --report: items of each kind drawn one by one before the rest "
+                        "is summarised with counts (default 1000)")
     r.add_argument("program", help="the AArch64 ELF to run")
     r.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
     w = sub.add_parser(
@@ -250,6 +260,17 @@ def cmd_run(opts):
     if any(getattr(trace, c) for c in ("fault", "vma", "pte", "tlb", "sched")):
         trace.subscribe(MmPrinter(out))
 
+    from kernel.report import ReportRequest
+    try:
+        report = ReportRequest.from_options(opts)
+        report_out = open(report.path, "w", encoding="utf-8") if report is not None else None
+    except ValueError as e:
+        print("a53emu: %s" % e, file=sys.stderr)
+        return 2
+    except OSError as e:
+        print("a53emu: %s: %s" % (opts.report, e.strerror), file=sys.stderr)
+        return 2
+
     if opts.gdb is not None and not 0 <= opts.gdb < 65536:
         print("a53emu: --gdb wants a TCP port (0-65535)", file=sys.stderr)
         return 2
@@ -261,6 +282,8 @@ def cmd_run(opts):
     walk = getattr(opts, "walk", None)
     if walk is not None:
         install_walk(kernel, walk)
+    if report is not None:
+        report.start(kernel)
     stats = RunStats(kernel) if opts.stats else None
     kernel.net_mode = opts.net          # read by kernel/net/socket.py's NetNamespace
     if opts.maps:
@@ -271,6 +294,9 @@ def cmd_run(opts):
         task = kernel.exec_init(opts.program, [opts.program] + opts.args, envp)
     except ExecError as e:
         print("a53emu: %s: %s" % (opts.program, e.reason), file=sys.stderr)
+        if report is not None:          # nothing ran: no report
+            report_out.close()
+            os.unlink(report.path)
         return e.status
     if opts.gdb is not None:
         from kernel.debug.gdbstub import GdbStub
@@ -289,6 +315,12 @@ def cmd_run(opts):
         stub.program_exited(task.exit_code)
     if stats is not None:
         out.write(stats.format(opts.program))
+    if report is not None:
+        with report_out:
+            for missed in report.write(report_out, [opts.program] + opts.args,
+                                       "exit status %d" % exit_status(task)):
+                print("a53emu: report: --snapshot-at %s was not reached" % missed,
+                      file=sys.stderr)
     out.flush()
     if walk is not None and walk.done and walk.kind != "exit":
         return 0        # the board was stopped after the walk: no death to report
