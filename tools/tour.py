@@ -101,7 +101,9 @@ def run(command, tmp):
     """The command's output as a reader would see it (the checkout's path and
     the temporary directory taken out)."""
     shell = command.format(tmp=tmp)
-    shell = re.sub(r"^a53emu ", '"%s" -m emu ' % sys.executable, shell)
+    # bash exports PWD, SHLVL and _ (the interpreter's path): the guest's
+    # stack would hold them, and its addresses move with the checkout's path.
+    shell = re.sub(r"^a53emu ", 'env -u PWD -u SHLVL -u _ "%s" -m emu ' % sys.executable, shell)
     shell = re.sub(r"^python ", '"%s" ' % sys.executable, shell)
     r = subprocess.run(["bash", "-c", shell], cwd=ROOT, env=ENV, capture_output=True,
                        timeout=300, stdin=subprocess.DEVNULL)
