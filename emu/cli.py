@@ -54,8 +54,24 @@ def build_parser():
     r.add_argument("-U", dest="unsetenv", action="append", default=[], metavar="VAR",
                    help="remove VAR from the program's environment")
     r.add_argument("--trace", default="", metavar="CLASSES",
-                   help="comma-separated: syscall, fault, vma, pte, tlb, sched, or all")
+                   help="comma-separated: syscall, fault, vma, pte, tlb, sched, or all; "
+                        "kmem (frames allocated and freed) and call (call graphs of the "
+                        "mm system calls and faults) only when named")
     r.add_argument("--trace-file", metavar="FILE", help="write traces here instead of stderr")
+    # -- issue 7 parts 2 and 4 (kernel/trace_formats.py, kernel/callgraph.py) --
+    r.add_argument("--trace-format", choices=("text", "json", "chrome", "ftrace"),
+                   default="text",
+                   help="text (strace-like, the default), json (an event a line), chrome "
+                        "(Trace Event JSON for Perfetto / chrome://tracing) or ftrace "
+                        "(trace_pipe lines with Linux's tracepoint names); without --trace "
+                        "the machine formats trace all classes (add kmem for frames)")
+    r.add_argument("--callgraph", metavar="CALLS", type=parse_callgraph,
+                   help="comma-separated system call names and/or 'fault': print the tree "
+                        "of kernel functions each of them ran, with arguments and results")
+    r.add_argument("--callgraph-dot", metavar="FILE",
+                   help="also write those trees as one Graphviz DOT file")
+    r.add_argument("--callgraph-depth", metavar="N", type=int, default=None,
+                   help="deepest call level recorded (default %(default)s: the module's)")
     r.add_argument("--maps", action="store_true",
                    help="print the program's final /proc/self/maps when it exits")
     r.add_argument("--deterministic", action="store_true",
@@ -89,6 +105,15 @@ def build_parser():
                    help="when: as the program exits, or on entry to the Nth system call "
                         "(counted over all tasks, from 1)")
     return p
+
+
+def parse_callgraph(text):
+    """'brk,mmap,fault' -> a set of names, checked against the syscall table."""
+    from kernel.callgraph import parse_targets
+    try:
+        return parse_targets(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e))
 
 
 def parse_moment(text):
@@ -220,8 +245,15 @@ def cmd_run(opts):
         return 2
     trace = Tracer()
     classes = [c for c in opts.trace.split(",") if c]
+    if "call" in classes:       # call graphs (kernel/callgraph.py), not a bus class
+        classes = [c for c in classes if c != "call"]
+        if not opts.callgraph:
+            from kernel.callgraph import DEFAULT_TARGETS
+            opts.callgraph = frozenset(DEFAULT_TARGETS)
+    if opts.trace_format != "text" and not classes:
+        classes = ["all"]
     if "all" in classes:
-        classes = list(EVENT_CLASSES)
+        classes = list(EVENT_CLASSES) + [c for c in classes if c != "all"]
     try:
         trace.enable(classes)
     except ValueError as e:
@@ -234,9 +266,10 @@ def cmd_run(opts):
         except OSError as e:
             print("a53emu: %s: %s" % (opts.trace_file, e.strerror), file=sys.stderr)
             return 2
-    if trace.syscall:
+    if trace.syscall and opts.trace_format == "text":
         trace.subscribe(StracePrinter(out))
-    if any(getattr(trace, c) for c in ("fault", "vma", "pte", "tlb", "sched")):
+    if any(getattr(trace, c) for c in ("fault", "vma", "pte", "tlb", "sched")) \
+            and opts.trace_format == "text":
         trace.subscribe(MmPrinter(out))
 
     if opts.gdb is not None and not 0 <= opts.gdb < 65536:
@@ -250,6 +283,13 @@ def cmd_run(opts):
     if walk is not None:
         install_walk(kernel, walk)
     stats = RunStats(kernel) if opts.stats else None
+    writer = callgraph = None
+    if opts.trace_format != "text":
+        from kernel.trace_formats import attach
+        writer = attach(kernel, opts.trace_format, out)
+    if opts.callgraph:
+        from kernel.callgraph import CallGraphs
+        callgraph = CallGraphs(kernel, opts.callgraph, out=out, depth=opts.callgraph_depth)
     kernel.net_mode = opts.net          # read by kernel/net/socket.py's NetNamespace
     if opts.maps:
         kernel.exit_hooks.append(
@@ -272,7 +312,15 @@ def cmd_run(opts):
         stub.wait_for_gdb(task)
         kernel.sched.debugger = stub
     with forward_sigint(kernel):
-        kernel.run(task)
+        try:
+            kernel.run(task)
+        finally:
+            if writer is not None:
+                writer.close()
+            if callgraph is not None:
+                callgraph.close()
+                if opts.callgraph_dot:
+                    callgraph.write_dot(opts.callgraph_dot)
     if opts.gdb is not None:
         stub.program_exited(task.exit_code)
     if stats is not None:

@@ -17,21 +17,24 @@ from emu.arch import (
 from kernel.mm.mm import PTE_DIRTY, PTE_PROT_NONE, PTE_SPECIAL
 
 EVENT_CLASSES = ("syscall", "fault", "vma", "pte", "tlb", "sched")
+# Classes `all` leaves out, named one by one: kmem is every frame allocated
+# and freed (kmem:mm_page_alloc/mm_page_free), more lines than the rest.
+EXTRA_CLASSES = ("kmem",)
 
 
 class Tracer:
     """One bus per kernel: enable classes, add sinks, emit events."""
 
     def __init__(self):
-        for cls in EVENT_CLASSES:
+        for cls in EVENT_CLASSES + EXTRA_CLASSES:
             setattr(self, cls, False)
         self._sinks = []
 
     def enable(self, classes):
         for cls in classes:
-            if cls not in EVENT_CLASSES:
+            if cls not in EVENT_CLASSES + EXTRA_CLASSES:
                 raise ValueError("unknown trace class %r (choose from %s)"
-                                 % (cls, ", ".join(EVENT_CLASSES)))
+                                 % (cls, ", ".join(EVENT_CLASSES + EXTRA_CLASSES)))
             setattr(self, cls, True)
 
     def subscribe(self, sink):
