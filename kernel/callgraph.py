@@ -20,6 +20,8 @@ is a list of plain dicts and lists, JSON-able, for the HTML report:
 
     {"seq": 1, "kind": "syscall" | "fault", "name": "brk", "pid": 1, "tid": 1,
      "comm": "malloc_story", "depth_limit": 16, "cut": 0, "nodes": 23,
+     "nr": 214, "args": ["0x0"], "ret": "0x1058000",        (a system call)
+     "addr": "0x1013000", "esr": "0x82000007", "ec": "0x20", (a fault)
      "root": {"func": "el0_svc", "module": "kernel.syscalls.table",
               "args": [["self", "SyscallTable"], ["core", "Core"]],
               "result": "None", "cut": 0, "children": [ ...same shape... ]}}
@@ -81,9 +83,9 @@ def summarize(value, depth=0):
         return text if len(text) <= MAX_VALUE_CHARS else "%s[%d]" % (
             type(value).__name__, len(value))
     cls = type(value).__name__
-    if cls == "VmAreaStruct":
+    if cls == "VmAreaStruct" and hasattr(value, "vm_end"):     # not while __init__ runs
         return "vma[%#x-%#x)" % (value.vm_start, value.vm_end)
-    if cls == "Task":
+    if cls == "Task" and hasattr(value, "comm"):
         return "task %d (%s)" % (value.pid, value.comm)
     if cls == "function":
         return value.__qualname__
@@ -109,8 +111,15 @@ class _Recorder:
         self.stack = []             # (frame, node or None when cut)
         self.nodes = 0
         self.cut = 0
+        self.errors = []            # the recorder's own failures, kept with the tree
 
     def __call__(self, frame, event, arg):
+        try:
+            self.event(frame, event, arg)
+        except Exception as e:      # never into the kernel's code: keep the tree going
+            self.errors.append("%s: %s" % (type(e).__name__, e))
+
+    def event(self, frame, event, arg):
         if event == "call":
             fname = frame.f_code.co_filename
             if not fname.startswith(_KERNEL_DIR) or fname in _SKIP_FILES:
@@ -188,7 +197,9 @@ class CallGraphs:
         if kind == "syscall":
             regs = core.syscall_regs()
             label = syscall_name(regs[0])
-            detail = {"nr": regs[0], "args": [summarize(a) for a in regs[1:]]}
+            d = self.kernel.syscalls.by_nr.get(regs[0])
+            nargs = d.nargs if d is not None else len(regs) - 1
+            detail = {"nr": regs[0], "args": [summarize(a) for a in regs[1:1 + nargs]]}
         else:
             label = FAULT
             detail = {"addr": summarize(core.far_page), "esr": summarize(core.esr_el1),
@@ -202,11 +213,20 @@ class CallGraphs:
         finally:
             sys.setprofile(old)
             self.active = False
+        if kind == "syscall":
+            # x0 holds the result, unless the call went to sleep (it runs
+            # again when woken, and that run is a tree of its own)
+            from kernel.sched.task import TASK_RUNNING
+            x0 = core.syscall_regs()[1]
+            x0 = x0 - (1 << 64) if x0 >> 63 else x0         # -errno
+            detail["ret"] = (summarize(x0) if task is None or task.state == TASK_RUNNING
+                             else "? (slept)")
         tree = {"seq": len(self.trees) + 1, "kind": kind, "name": label,
                 "pid": task.tgid if task is not None else 0,
                 "tid": task.pid if task is not None else 0,
                 "comm": task.comm if task is not None else "",
                 "depth_limit": self.depth_limit, "cut": rec.cut, "nodes": rec.nodes,
+                "errors": rec.errors,
                 "root": rec.root}
         tree.update(detail)
         self.trees.append(tree)
@@ -238,7 +258,7 @@ def _call_text(node):
 def format_tree(tree):
     """The tree as indented text, headed by the call it is the story of."""
     if tree["kind"] == "syscall":
-        head = "%s(%s)" % (tree["name"], ", ".join(tree["args"]))
+        head = "%s(%s) = %s" % (tree["name"], ", ".join(tree["args"]), tree["ret"])
     else:
         head = "fault at %s esr=%s" % (tree["addr"], tree["esr"])
     lines = ["[call] #%d %s  (pid %d %s, %d calls%s)" % (
@@ -273,7 +293,8 @@ def format_dot(trees):
     for tree in trees:
         t = tree["seq"]
         if tree["kind"] == "syscall":
-            title = "#%d %s(%s) pid %d" % (t, tree["name"], ", ".join(tree["args"]), tree["tid"])
+            title = "#%d %s(%s) = %s, pid %d" % (t, tree["name"], ", ".join(tree["args"]),
+                                                 tree["ret"], tree["tid"])
         else:
             title = "#%d fault at %s pid %d" % (t, tree["addr"], tree["tid"])
         if tree["cut"]:
