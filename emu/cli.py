@@ -311,10 +311,14 @@ def cmd_run(opts):
             stub.port, stub.port), file=sys.stderr, flush=True)
         stub.wait_for_gdb(task)
         kernel.sched.debugger = stub
+    if stats is not None:
+        stats.runtimes.start_status(sys.stderr, stats.start, stats)
     with forward_sigint(kernel):
         try:
             kernel.run(task)
         finally:
+            if stats is not None:
+                stats.runtimes.stop_status()
             if writer is not None:
                 writer.close()
             if callgraph is not None:

@@ -209,6 +209,9 @@ def vma_link(mm, vma, prev, parent, left):
     trace = mm.kernel.trace
     if trace.vma:  # pragma: no mutate block (tracing only)
         trace.emit("vma_insert", mm=mm, vma=vma)
+    stats = mm.kernel.stats
+    if stats is not None:   # --stats: the VMAs peak
+        stats.runtimes.vma_linked(mm)
 
 
 def __insert_vm_struct(mm, vma):
