@@ -93,8 +93,8 @@ def jsonable(value):
         return [jsonable(v) for v in value]
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (bytes, bytearray)):
-        return value.hex()
+    if isinstance(value, (bytes, bytearray)):      # paths: text, odd bytes escaped
+        return bytes(value).decode("utf-8", "backslashreplace")
     cls = type(value).__name__
     if cls == "Task":
         return task_json(value)
@@ -171,7 +171,8 @@ class EventWriter:
         """(core index, task) the event happened on: the fields' own, else
         the core running right now and its task."""
         running = self.kernel.sched.running_core
-        task = f.get("task")
+        # sched_switch happens in the context of the task leaving the core
+        task = f["prev"] if "prev" in f else f.get("task")
         if task is None and running is not None:
             task = running.current
         cpu = f.get("core")
@@ -493,8 +494,11 @@ class FtraceWriter(EventWriter):
             task.comm, task.pid, child.comm, child.pid)
 
     def _exec(self, f, task):
+        name = f["filename"]
+        if isinstance(name, bytes):
+            name = name.decode("utf-8", "backslashreplace")
         yield "sched:sched_process_exec", "filename=%s pid=%d old_pid=%d" % (
-            f["filename"], task.pid, task.pid)
+            name, task.pid, task.pid)
 
     def _exit(self, f, task):
         yield "sched:sched_process_exit", "comm=%s pid=%d prio=%d" % (

@@ -211,3 +211,18 @@ def test_live_status_on_a_terminal(tmp_path):
     assert len(draws) >= 1, out[:500]
     # erased before the report: the report's first line follows an erase
     assert re.search(rb"\r\x1b\[K\r?\n? Performance counter stats", out), out[-2000:]
+
+
+def test_nothing_wrapped_without_stats():
+    """Without --stats the hardware's entry points are the plain methods
+    (no wrapper, no counting) and allocations are not watched."""
+    from emu.board import Board
+    from kernel.main import Kernel
+    from kernel.stats import RunStats
+    kernel = Kernel(Board(ram_size=32 << 20, cores=2))
+    mmu, core = kernel.board.mmu, kernel.board.cores[0]
+    assert "tlb_fill" not in vars(mmu) and "run" not in vars(core)
+    assert "el0_sync" not in vars(kernel.vectors)
+    assert kernel.pages.watched is False
+    RunStats(kernel)
+    assert "tlb_fill" in vars(mmu) and "run" in vars(core) and kernel.pages.watched
