@@ -268,7 +268,7 @@ def cmd_run(opts):
             return 2
     if trace.syscall and opts.trace_format == "text":
         trace.subscribe(StracePrinter(out))
-    if any(getattr(trace, c) for c in ("fault", "vma", "pte", "tlb", "sched")) \
+    if any(getattr(trace, c) for c in ("fault", "vma", "pte", "tlb", "sched", "kmem")) \
             and opts.trace_format == "text":
         trace.subscribe(MmPrinter(out))
 

@@ -144,6 +144,12 @@ class MmPrinter:
         return "[sched] core %d: prev_comm=%s prev_pid=%d ==> next_comm=%s next_pid=%d" % (
             core, prev_comm, prev_pid, nxt.comm, nxt.pid)
 
+    def _mm_page_alloc(self, f):
+        return "[kmem] alloc frame pa=%#x%s" % (f["pa"], " (zeroed)" if f["zero"] else "")
+
+    def _mm_page_free(self, f):
+        return "[kmem] free  frame pa=%#x" % f["pa"]
+
     def _tlb_flush(self, f):
         if f["start"] is None:
             return "[tlb] flush asid (whole mm)"
