@@ -289,7 +289,11 @@ def cmd_run(opts):
         writer = attach(kernel, opts.trace_format, out)
     if opts.callgraph:
         from kernel.callgraph import CallGraphs
-        callgraph = CallGraphs(kernel, opts.callgraph, out=out, depth=opts.callgraph_depth)
+        # text: the trees go with the trace; json and chrome: into it, as
+        # events; ftrace: to stderr, so the trace stays lines of one shape
+        callgraph = CallGraphs(kernel, opts.callgraph, depth=opts.callgraph_depth,
+                               out={"text": out, "ftrace": sys.stderr}.get(opts.trace_format),
+                               bus=opts.trace_format in ("json", "chrome"))
     kernel.net_mode = opts.net          # read by kernel/net/socket.py's NetNamespace
     if opts.maps:
         kernel.exit_hooks.append(

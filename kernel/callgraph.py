@@ -43,10 +43,15 @@ MAX_NODES = 4000
 MAX_VALUE_CHARS = 48
 
 _KERNEL_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-# The tracing machinery runs inside the recorded calls but is not their story.
-_SKIP_FILES = {os.path.join(_KERNEL_DIR, name) for name in (
-    "callgraph.py", "trace.py", "trace_formats.py", "stats.py",
-    os.path.join("syscalls", "strace.py"))}
+# The tracing machinery runs inside the recorded calls but is not their
+# story.  Wrappers around the kernel's entry points are transparent (not
+# recorded, what they call is); the event bus, its printers and the
+# counters are opaque (nothing they call is recorded).
+_TRANSPARENT_FILES = {os.path.join(_KERNEL_DIR, name) for name in (
+    "callgraph.py", "trace_formats.py", "runtime_stats.py")}
+_OPAQUE_FILES = {os.path.join(_KERNEL_DIR, name) for name in (
+    "trace.py", "stats.py", os.path.join("syscalls", "strace.py"))}
+_OPAQUE = "opaque"
 
 FAULT = "fault"
 DEFAULT_TARGETS = ("brk", "mmap", "munmap", "mprotect", "mremap", FAULT)
@@ -121,8 +126,14 @@ class _Recorder:
 
     def event(self, frame, event, arg):
         if event == "call":
+            if self.stack and self.stack[-1][1] is _OPAQUE:
+                self.stack.append((frame, _OPAQUE))
+                return
             fname = frame.f_code.co_filename
-            if not fname.startswith(_KERNEL_DIR) or fname in _SKIP_FILES:
+            if fname in _OPAQUE_FILES:
+                self.stack.append((frame, _OPAQUE))
+                return
+            if not fname.startswith(_KERNEL_DIR) or fname in _TRANSPARENT_FILES:
                 return
             parent = None
             for _, node in reversed(self.stack):
@@ -151,7 +162,7 @@ class _Recorder:
         elif event == "return":
             if self.stack and self.stack[-1][0] is frame:
                 _, node = self.stack.pop()
-                if node is not None:
+                if node is not None and node is not _OPAQUE:
                     node["result"] = summarize(arg)
 
 
@@ -159,12 +170,15 @@ class CallGraphs:
     """Record the trees of the chosen calls of one kernel.
 
     targets: system call names and/or 'fault'.  out: where each tree is
-    printed as it is recorded (None: keep them as data only)."""
+    printed as it is recorded (None: keep them as data only).  bus: also
+    emit each tree as a `callgraph` event (tree=...) for the machine
+    formats of kernel/trace_formats.py."""
 
-    def __init__(self, kernel, targets=DEFAULT_TARGETS, out=None, depth=None):
+    def __init__(self, kernel, targets=DEFAULT_TARGETS, out=None, depth=None, bus=False):
         from kernel.syscalls.table import SYSCALL_NUMBERS
         self.kernel = kernel
         self.out = out
+        self.bus = bus
         self.depth_limit = DEFAULT_DEPTH if depth is None else depth
         self.numbers = frozenset(SYSCALL_NUMBERS[n] for n in targets if n != FAULT)
         self.trees = []
@@ -232,6 +246,8 @@ class CallGraphs:
         self.trees.append(tree)
         if self.out is not None:
             self.out.write(format_tree(tree))
+        if self.bus:
+            self.kernel.trace.emit("callgraph", task=task, tree=tree)
 
     def close(self):
         if self.out is not None:

@@ -367,9 +367,12 @@ class ChromeWriter(EventWriter):
         if kind == "fault":
             args["esr"] = esr_json(f["esr"])
             name = "page fault"
+        elif kind == "callgraph":
+            name = "call graph: %s" % f["tree"]["name"]
         else:
             name = kind
-        cat = {"fault": "fault", "tlb_flush": "tlb", "switch_mm": "tlb", "pte_set": "pte",
+        cat = {"fault": "fault", "callgraph": "callgraph", "tlb_flush": "tlb",
+               "switch_mm": "tlb", "pte_set": "pte",
                "pte_clear": "pte", "mm_page_alloc": "kmem", "mm_page_free": "kmem"}.get(
                    kind, "vma" if kind.startswith("vma") or kind == "vm_unmapped_area"
                    else "task")

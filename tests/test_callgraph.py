@@ -8,7 +8,7 @@ import sys
 from conftest import run_a53emu, userland_path
 
 from emu.board import Board
-from kernel.callgraph import CallGraphs, callgraph_data, format_dot
+from kernel.callgraph import CallGraphs, callgraph_data, format_dot, format_tree
 from kernel.main import Kernel
 
 
@@ -122,3 +122,33 @@ def test_trees_as_data_and_nothing_left_installed():
         assert all(set(n) >= {"func", "module", "args", "result", "cut", "children"}
                    for n in root["children"])
     assert format_dot(trees).count("subgraph cluster_") == len(trees)
+
+
+def test_tracing_adds_nothing_to_the_trees(tmp_path):
+    """The event bus and its printers run inside the recorded calls but are
+    not part of their story: the trees are the same with every tracer on
+    (in any format) as with none."""
+    def trees(extra):
+        out = tmp_path / "out"
+        p = run_a53emu(["--deterministic", "--callgraph", "munmap,mmap", "--trace-file", out]
+                       + extra + [userland_path("musl", "malloc_story")], cwd=tmp_path)
+        assert p.returncode == 0, p.stderr
+        lines = call_lines(out.read_bytes())       # the trees go where the traces go
+        return [ln for ln in lines if not ln.startswith("#")]
+    plain = trees([])
+    assert plain
+    assert trees(["--trace", "all,kmem"]) == plain
+    # json: each tree is an event of the trace, the same tree
+    out = tmp_path / "j"
+    p = run_a53emu(["--deterministic", "--callgraph", "munmap,mmap", "--trace-format", "json",
+                    "--trace-file", out, userland_path("musl", "malloc_story")], cwd=tmp_path)
+    assert p.returncode == 0 and b"[call]" not in p.stderr
+    events = [json.loads(ln) for ln in out.read_text().splitlines()]
+    graphs = [e["tree"] for e in events if e["event"] == "callgraph"]
+    text = "".join(format_tree(t) for t in graphs).encode()
+    assert [ln for ln in call_lines(text) if not ln.startswith("#")] == plain
+    # each after the exit of its call
+    for e in events:
+        if e["event"] == "callgraph":
+            before = events[e["seq"] - 2]
+            assert before["event"] == "syscall" and before["name"] == e["tree"]["name"]

@@ -10,8 +10,6 @@ import json
 import re
 from collections import defaultdict
 
-import pytest
-
 from conftest import run_a53emu, userland_path
 
 PAGE = 4096
