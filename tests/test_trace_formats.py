@@ -214,3 +214,29 @@ def test_ftrace_fork_and_exec(tmp_path):
 def test_bad_trace_format_is_a_usage_error(tmp_path):
     p = run_a53emu(["--trace-format", "xml", userland_path("musl", "hello")], cwd=tmp_path)
     assert p.returncode == 2 and b"--trace-format" in p.stderr
+
+
+def test_signal_delivery_follows_its_fault(tmp_path):
+    """signals.c catches a SIGSEGV of its own: the fault (no VMA) comes first,
+    then the delivery to the handler, in both formats."""
+    _, text = traced(tmp_path, "json", "signals", extra=["--trace", "syscall,fault"])
+    events = [json.loads(ln) for ln in text.splitlines()]
+    (i, sig) = next((i, e) for i, e in enumerate(events) if e["event"] == "signal")
+    assert sig["info"]["signo"] == 11 and sig["handler"] > 0
+    fault = events[i - 1]
+    assert fault["event"] == "fault" and fault["addr"] == sig["info"]["addr"]
+    # find_vma() gives the first VMA ending above the address: here one above it
+    assert fault["vma"] is None or fault["addr"] < fault["vma"]["start"]
+    assert fault["task"] == sig["task"]
+    lines = [m for m in ftrace_lines(tmp_path, "signals", extra=["--trace", "syscall,fault"])]
+    names = ["%s:%s" % (m["sys"], m["event"]) for m in lines]
+    k = names.index("signal:signal_deliver")
+    assert names[k - 1] == "exceptions:page_fault_user"
+    assert re.fullmatch(r"sig=11 errno=0 code=1 sa_handler=[0-9a-f]+ sa_flags=[0-9a-f]+",
+                        lines[k]["fields"])
+
+
+def test_chrome_deterministic_runs_are_identical(tmp_path):
+    a = traced(tmp_path, "chrome", "fork_cow", args=["cow"])[1]
+    b = traced(tmp_path, "chrome", "fork_cow", args=["cow"])[1]
+    assert a == b and json.loads(a)["traceEvents"]
