@@ -316,7 +316,7 @@ def cmd_run(opts):
         stub.wait_for_gdb(task)
         kernel.sched.debugger = stub
     if stats is not None:
-        stats.runtimes.start_status(sys.stderr, stats.start, stats)
+        stats.runtimes.start_status(sys.stderr, stats.start, stats, program_out=1)
     with forward_sigint(kernel):
         try:
             kernel.run(task)

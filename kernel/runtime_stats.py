@@ -119,13 +119,17 @@ class RunTimes:
 
     # -- the live status line ----------------------------------------------------------
 
-    def start_status(self, stream, start, stats):
+    def start_status(self, stream, start, stats, program_out=None):
         """Redraw a one-line status on stream about twice a second while the
-        run lasts — only when stream is a terminal."""
+        run lasts — only when stream is a terminal, and not the terminal the
+        program writes its output to (program_out, a file descriptor): the
+        program's lines would tear it."""
         try:
             if not stream.isatty():
                 return
-        except (AttributeError, ValueError):
+            if program_out is not None and same_terminal(stream.fileno(), program_out):
+                return
+        except (AttributeError, ValueError, OSError):
             return
         self.status = LiveStatus(self.kernel, stream, start, stats)
         self.status.start()
@@ -134,6 +138,16 @@ class RunTimes:
         if self.status is not None:
             self.status.stop()
             self.status = None
+
+
+def same_terminal(fd1, fd2):
+    """Do two descriptors lead to the same terminal device?"""
+    import os
+    try:
+        a, b = os.fstat(fd1), os.fstat(fd2)
+    except OSError:
+        return False
+    return os.isatty(fd2) and (a.st_rdev, a.st_dev) == (b.st_rdev, b.st_dev)
 
 
 class LiveStatus(threading.Thread):

@@ -226,3 +226,35 @@ def test_nothing_wrapped_without_stats():
     assert kernel.pages.watched is False
     RunStats(kernel)
     assert "tlb_fill" in vars(mmu) and "run" in vars(core) and kernel.pages.watched
+
+
+def test_no_live_status_on_the_programs_own_terminal(tmp_path):
+    """stdout and stderr on one terminal: the program's lines would tear the
+    status line, so it is not drawn."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    from conftest import ROOT, emu_env
+    n = 60_000_000
+    prog = write_elf(tmp_path / "loop", [movz(1, n & 0xFFFF), 0xF2A00001 | (n >> 16) << 5,
+                                         SUBS_X1_X1_1, B_NE_BACK_1] + EXIT_0)
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run([sys.executable, "-m", "emu", "run", "--stats", "--cores", "1", prog],
+                           cwd=ROOT, env=emu_env(), stdin=subprocess.DEVNULL,
+                           stdout=slave, stderr=slave, timeout=120)
+    finally:
+        os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    assert p.returncode == 0
+    assert b"Performance counter stats" in out and b"\x1b[K" not in out
