@@ -197,9 +197,12 @@ class EventWriter:
         ts = self.now()
         if kind == "sys_enter":
             self.pending[task_key] = (f["nr"], ts)
-        elif kind == "syscall" and f["ret"] is not None:
+        elif kind == "syscall":
             entry = self.pending.pop(task_key, None)
             enter_ns = entry[1] if entry is not None else ts
+            if f["ret"] is None:        # exit, exit_group, rt_sigreturn: no return
+                self.unfinished(task_key, (f["nr"], enter_ns), ts)
+                enter_ns = None
         elif kind == "exit":
             entry = self.pending.pop(task_key, None)
             if entry is not None:
@@ -209,7 +212,8 @@ class EventWriter:
         self.write(kind, f, ts, cpu, task, enter_ns)
 
     def unfinished(self, task, entry, ts):
-        """A call that never returned (exit, exit_group, a killed sleeper)."""
+        """A call that does not return (exit, exit_group, rt_sigreturn) or
+        never did (a sleeper killed, the end of the run)."""
 
     def close(self):
         """The end of the run: what is still open is closed."""
@@ -331,7 +335,7 @@ class ChromeWriter(EventWriter):
             return                      # drawn at its exit, as one complete event
         if kind == "syscall":
             if f["ret"] is None:
-                return                  # no return: closed by the task's exit
+                return                  # no return: drawn by unfinished()
             d = f.get("d")
             args = f["args"][:d.nargs] if d is not None else f["args"]
             self.complete(syscall_label(self.kernel, f["nr"]), "syscall", enter_ns, ts,
