@@ -70,8 +70,10 @@ def build_parser():
                         "of kernel functions each of them ran, with arguments and results")
     r.add_argument("--callgraph-dot", metavar="FILE",
                    help="also write those trees as one Graphviz DOT file")
-    r.add_argument("--callgraph-depth", metavar="N", type=int, default=None,
-                   help="deepest call level recorded (default %(default)s: the module's)")
+    from kernel.callgraph import DEFAULT_DEPTH
+    r.add_argument("--callgraph-depth", metavar="N", type=int, default=DEFAULT_DEPTH,
+                   help="deepest call level recorded below el0_svc or do_mem_abort "
+                        "(default %(default)s); the calls left out are counted")
     r.add_argument("--maps", action="store_true",
                    help="print the program's final /proc/self/maps when it exits")
     r.add_argument("--deterministic", action="store_true",

@@ -240,3 +240,22 @@ def test_chrome_deterministic_runs_are_identical(tmp_path):
     a = traced(tmp_path, "chrome", "fork_cow", args=["cow"])[1]
     b = traced(tmp_path, "chrome", "fork_cow", args=["cow"])[1]
     assert a == b and json.loads(a)["traceEvents"]
+
+
+def test_chrome_every_call_is_one_complete_event(tmp_path):
+    """signals.c: handlers return through rt_sigreturn (no return value) and
+    the process ends in exit_group: each call entered is one X event, as
+    many per name as the json trace of the same run has entries."""
+    _, text = traced(tmp_path, "json", "signals", extra=["--trace", "syscall"])
+    entered = defaultdict(int)
+    for ln in text.splitlines():
+        e = json.loads(ln)
+        if e["event"] == "sys_enter":
+            entered[e["name"]] += 1
+    _, text = traced(tmp_path, "chrome", "signals", extra=["--trace", "syscall"])
+    drawn = defaultdict(int)
+    for e in json.loads(text)["traceEvents"]:
+        if e["ph"] == "X" and e["cat"] == "syscall":
+            drawn[e["name"]] += 1
+    assert entered["rt_sigreturn"] >= 2 and entered["exit_group"] == 1
+    assert drawn == entered
