@@ -245,6 +245,9 @@ def cmd_run(opts):
     if opts.cores < 1 or opts.cores > 8:
         print("a53emu: --cores must be between 1 and 8", file=sys.stderr)
         return 2
+    if opts.callgraph_depth < 0:
+        print("a53emu: --callgraph-depth must be 0 or more", file=sys.stderr)
+        return 2
     trace = Tracer()
     classes = [c for c in opts.trace.split(",") if c]
     if "call" in classes:       # call graphs (kernel/callgraph.py), not a bus class
@@ -289,12 +292,17 @@ def cmd_run(opts):
     if opts.trace_format != "text":
         from kernel.trace_formats import attach
         writer = attach(kernel, opts.trace_format, out)
+    dot_only = opts.callgraph_dot and not opts.callgraph
+    if dot_only:                # --callgraph-dot alone: the default calls, drawn only
+        from kernel.callgraph import DEFAULT_TARGETS
+        opts.callgraph = frozenset(DEFAULT_TARGETS)
     if opts.callgraph:
         from kernel.callgraph import CallGraphs
         # text: the trees go with the trace; json and chrome: into it, as
         # events; ftrace: to stderr, so the trace stays lines of one shape
         callgraph = CallGraphs(kernel, opts.callgraph, depth=opts.callgraph_depth,
-                               out={"text": out, "ftrace": sys.stderr}.get(opts.trace_format),
+                               out=None if dot_only else
+                               {"text": out, "ftrace": sys.stderr}.get(opts.trace_format),
                                bus=opts.trace_format in ("json", "chrome"))
     kernel.net_mode = opts.net          # read by kernel/net/socket.py's NetNamespace
     if opts.maps:

@@ -152,3 +152,17 @@ def test_tracing_adds_nothing_to_the_trees(tmp_path):
         if e["event"] == "callgraph":
             before = events[e["seq"] - 2]
             assert before["event"] == "syscall" and before["name"] == e["tree"]["name"]
+
+
+def test_dot_alone_and_a_bad_depth(tmp_path):
+    """--callgraph-dot alone draws the default calls and prints no tree;
+    a negative depth is a usage error."""
+    dot = tmp_path / "g.dot"
+    p = run_a53emu(["--callgraph-dot", dot, userland_path("musl", "malloc_story")], cwd=tmp_path)
+    assert p.returncode == 0 and b"[call]" not in p.stderr
+    titles = re.findall(r'label="#\d+ (\w+)[( ]', dot.read_text())
+    assert {"brk", "mmap", "munmap", "fault"} <= set(titles) <= {
+        "brk", "mmap", "munmap", "mprotect", "mremap", "fault"}
+    p = run_a53emu(["--callgraph-depth", "-1", "--callgraph", "brk",
+                    userland_path("musl", "hello")], cwd=tmp_path)
+    assert p.returncode == 2 and b"--callgraph-depth" in p.stderr
