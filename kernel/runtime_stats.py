@@ -180,7 +180,11 @@ class LiveStatus(threading.Thread):
     def run(self):
         while not self.done.wait(STATUS_PERIOD):
             try:
-                self.stream.write(_CLEAR_LINE + self.line())
+                text = self.line()
+            except Exception:       # noqa: BLE001 -- a courtesy; it never ends the run
+                continue
+            try:
+                self.stream.write(_CLEAR_LINE + text)
                 self.stream.flush()
                 self.drawn = True
             except (OSError, ValueError):
