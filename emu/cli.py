@@ -325,7 +325,8 @@ def cmd_run(opts):
             stub.port, stub.port), file=sys.stderr, flush=True)
         stub.wait_for_gdb(task)
         kernel.sched.debugger = stub
-    if stats is not None:
+    if stats is not None and (out is not sys.stderr or not (classes or opts.callgraph)):
+        # (traces written to stderr would tear the status line)
         stats.runtimes.start_status(sys.stderr, stats.start, stats, program_out=1)
     with forward_sigint(kernel):
         try:
