@@ -51,6 +51,8 @@ _TRANSPARENT_FILES = {os.path.join(_KERNEL_DIR, name) for name in (
     "callgraph.py", "trace_formats.py", "runtime_stats.py")}
 _OPAQUE_FILES = {os.path.join(_KERNEL_DIR, name) for name in (
     "trace.py", "stats.py", os.path.join("syscalls", "strace.py"))}
+# Functions elsewhere that run only for a tracer or --stats.
+_OPAQUE_FUNCS = {"PageAllocator.watch_alloc", "Kernel.describe_fault_result"}
 _OPAQUE = "opaque"
 
 FAULT = "fault"
@@ -130,7 +132,7 @@ class _Recorder:
                 self.stack.append((frame, _OPAQUE))
                 return
             fname = frame.f_code.co_filename
-            if fname in _OPAQUE_FILES:
+            if fname in _OPAQUE_FILES or frame.f_code.co_qualname in _OPAQUE_FUNCS:
                 self.stack.append((frame, _OPAQUE))
                 return
             if not fname.startswith(_KERNEL_DIR) or fname in _TRANSPARENT_FILES:

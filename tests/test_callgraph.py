@@ -130,7 +130,7 @@ def test_tracing_adds_nothing_to_the_trees(tmp_path):
     (in any format) as with none."""
     def trees(extra):
         out = tmp_path / "out"
-        p = run_a53emu(["--deterministic", "--callgraph", "munmap,mmap", "--trace-file", out]
+        p = run_a53emu(["--deterministic", "--callgraph", "munmap,mmap,fault", "--trace-file", out]
                        + extra + [userland_path("musl", "malloc_story")], cwd=tmp_path)
         assert p.returncode == 0, p.stderr
         lines = call_lines(out.read_bytes())       # the trees go where the traces go
@@ -140,7 +140,7 @@ def test_tracing_adds_nothing_to_the_trees(tmp_path):
     assert trees(["--trace", "all,kmem"]) == plain
     # json: each tree is an event of the trace, the same tree
     out = tmp_path / "j"
-    p = run_a53emu(["--deterministic", "--callgraph", "munmap,mmap", "--trace-format", "json",
+    p = run_a53emu(["--deterministic", "--callgraph", "munmap,mmap,fault", "--trace-format", "json",
                     "--trace-file", out, userland_path("musl", "malloc_story")], cwd=tmp_path)
     assert p.returncode == 0 and b"[call]" not in p.stderr
     events = [json.loads(ln) for ln in out.read_text().splitlines()]
@@ -151,7 +151,11 @@ def test_tracing_adds_nothing_to_the_trees(tmp_path):
     for e in events:
         if e["event"] == "callgraph":
             before = events[e["seq"] - 2]
-            assert before["event"] == "syscall" and before["name"] == e["tree"]["name"]
+            if e["tree"]["kind"] == "fault":
+                assert before["event"] == "fault"
+                assert before["addr"] & ~0xFFF == int(e["tree"]["addr"], 16)
+            else:
+                assert before["event"] == "syscall" and before["name"] == e["tree"]["name"]
 
 
 def test_dot_alone_and_a_bad_depth(tmp_path):
