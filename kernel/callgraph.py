@@ -20,6 +20,7 @@ is a list of plain dicts and lists, JSON-able, for the HTML report:
 
     {"seq": 1, "kind": "syscall" | "fault", "name": "brk", "pid": 1, "tid": 1,
      "comm": "malloc_story", "depth_limit": 16, "cut": 0, "nodes": 23,
+     "max_nodes_hit": False, "errors": [],
      "nr": 214, "args": ["0x0"], "ret": "0x1058000",        (a system call)
      "addr": "0x1013000", "esr": "0x82000007", "ec": "0x20", (a fault)
      "root": {"func": "el0_svc", "module": "kernel.syscalls.table",
@@ -119,6 +120,7 @@ class _Recorder:
         self.nodes = 0
         self.cut = 0
         self.errors = []            # the recorder's own failures, kept with the tree
+        self.full = False           # calls were left out for the node budget
 
     def __call__(self, frame, event, arg):
         try:
@@ -145,6 +147,8 @@ class _Recorder:
             if self.stack and (parent is None or depth > self.depth_limit
                                or self.nodes >= MAX_NODES):
                 self.cut += 1
+                if parent is not None and depth <= self.depth_limit:
+                    self.full = True
                 for _, node in reversed(self.stack):
                     if node is not None:
                         node["cut"] += 1
@@ -242,7 +246,7 @@ class CallGraphs:
                 "tid": task.pid if task is not None else 0,
                 "comm": task.comm if task is not None else "",
                 "depth_limit": self.depth_limit, "cut": rec.cut, "nodes": rec.nodes,
-                "errors": rec.errors,
+                "errors": rec.errors, "max_nodes_hit": rec.full,
                 "root": rec.root}
         tree.update(detail)
         self.trees.append(tree)
@@ -279,10 +283,13 @@ def format_tree(tree):
         head = "%s(%s) = %s" % (tree["name"], ", ".join(tree["args"]), tree["ret"])
     else:
         head = "fault at %s esr=%s" % (tree["addr"], tree["esr"])
+    cut = ""
+    if tree["cut"]:
+        cut = ", %d more below depth %d%s not shown" % (
+            tree["cut"], tree["depth_limit"],
+            " or past %d calls" % MAX_NODES if tree["max_nodes_hit"] else "")
     lines = ["[call] #%d %s  (pid %d %s, %d calls%s)" % (
-        tree["seq"], head, tree["tid"], tree["comm"], tree["nodes"],
-        ", %d deeper than depth %d or past %d nodes not shown" % (
-            tree["cut"], tree["depth_limit"], MAX_NODES) if tree["cut"] else "")]
+        tree["seq"], head, tree["tid"], tree["comm"], tree["nodes"], cut)]
 
     def walk(node, indent):
         lines.append("[call] " + "  " * indent + _call_text(node))

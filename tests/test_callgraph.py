@@ -64,7 +64,7 @@ def test_fault_trees_and_the_depth_limit(tmp_path):
         for ln in body:
             assert (len(ln) - len(ln.lstrip())) // 2 <= 4
     header, body = mmaps[0]
-    cut = int(re.search(r"(\d+) deeper than depth 2", header).group(1))
+    cut = int(re.search(r"(\d+) more below depth 2 not shown", header).group(1))
     shown = sum(int(m.group(1)) for ln in body for m in [re.search(r"\.\.\. (\d+) calls", ln)] if m)
     assert cut > 0 and shown == cut
 
