@@ -170,3 +170,23 @@ def test_dot_alone_and_a_bad_depth(tmp_path):
     p = run_a53emu(["--callgraph-depth", "-1", "--callgraph", "brk",
                     userland_path("musl", "hello")], cwd=tmp_path)
     assert p.returncode == 2 and b"--callgraph-depth" in p.stderr
+
+
+def test_node_budget_is_counted_not_dropped(monkeypatch):
+    import kernel.callgraph as callgraph
+    monkeypatch.setattr(callgraph, "MAX_NODES", 5)
+    kernel = Kernel(Board(ram_size=32 << 20, cores=1))
+    graphs = CallGraphs(kernel, {"mmap"}, out=None)
+    task = kernel.exec_init(userland_path("musl", "malloc_story"), ["malloc_story"], [])
+    kernel.run(task)
+    assert graphs.trees
+    for tree in graphs.trees:
+        assert tree["nodes"] == 5 and tree["max_nodes_hit"] and tree["cut"] > 0
+
+        def count(node):
+            return 1 + sum(count(c) for c in node["children"])
+
+        def cut(node):
+            return node["cut"] + sum(cut(c) for c in node["children"])
+        assert count(tree["root"]) == 5 and cut(tree["root"]) == tree["cut"]
+        assert "or past 5 calls not shown" in format_tree(tree).splitlines()[0]
