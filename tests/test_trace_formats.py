@@ -259,3 +259,21 @@ def test_chrome_every_call_is_one_complete_event(tmp_path):
             drawn[e["name"]] += 1
     assert entered["rt_sigreturn"] >= 2 and entered["exit_group"] == 1
     assert drawn == entered
+
+
+def test_kmem_is_named_not_all(tmp_path):
+    """`all` leaves kmem out (every frame is a line); named, the text trace
+    shows each frame allocated and freed, as many frees as allocations of
+    the frames the process let go at exit."""
+    tf = tmp_path / "t"
+    p = run_a53emu(["--trace", "all", "--trace-file", tf, userland_path("musl", "hello")],
+                   cwd=tmp_path)
+    assert p.returncode == 0 and "[kmem]" not in tf.read_text()
+    p = run_a53emu(["--trace", "kmem", "--trace-file", tf, userland_path("musl", "hello")],
+                   cwd=tmp_path)
+    assert p.returncode == 0
+    lines = tf.read_text().splitlines()
+    allocs = [ln.split()[3] for ln in lines if ln.startswith("[kmem] alloc frame pa=0x")]
+    frees = [ln.split()[3] for ln in lines if ln.startswith("[kmem] free  frame pa=0x")]
+    assert allocs and frees and set(frees) <= set(allocs)
+    assert all(ln.startswith("[kmem] ") for ln in lines)
