@@ -289,6 +289,9 @@ def cmd_run(opts):
         install_walk(kernel, walk)
     stats = RunStats(kernel) if opts.stats else None
     writer = callgraph = None
+    # --maps and --stats reports go with a text trace, never into a json,
+    # chrome or ftrace file (its readers would choke on them)
+    report_out = out if opts.trace_format == "text" else sys.stderr
     if opts.trace_format != "text":
         from kernel.trace_formats import attach
         writer = attach(kernel, opts.trace_format, out)
@@ -307,7 +310,7 @@ def cmd_run(opts):
     kernel.net_mode = opts.net          # read by kernel/net/socket.py's NetNamespace
     if opts.maps:
         kernel.exit_hooks.append(
-            lambda task: task is kernel.init_task and out.write(proc_pid_maps(task.mm)))
+            lambda task: task is kernel.init_task and report_out.write(proc_pid_maps(task.mm)))
     envp = guest_environment(opts.setenv, opts.unsetenv)
     try:
         task = kernel.exec_init(opts.program, [opts.program] + opts.args, envp)
@@ -343,7 +346,7 @@ def cmd_run(opts):
     if opts.gdb is not None:
         stub.program_exited(task.exit_code)
     if stats is not None:
-        out.write(stats.format(opts.program))
+        report_out.write(stats.format(opts.program))
     out.flush()
     if walk is not None and walk.done and walk.kind != "exit":
         return 0        # the board was stopped after the walk: no death to report

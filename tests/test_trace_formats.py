@@ -277,3 +277,20 @@ def test_kmem_is_named_not_all(tmp_path):
     frees = [ln.split()[3] for ln in lines if ln.startswith("[kmem] free  frame pa=0x")]
     assert allocs and frees and set(frees) <= set(allocs)
     assert all(ln.startswith("[kmem] ") for ln in lines)
+
+
+def test_reports_stay_out_of_machine_traces(tmp_path):
+    """--stats and --maps print to stderr when the trace file is json or
+    chrome: the file stays one document its readers load."""
+    tf = tmp_path / "t.json"
+    p = run_a53emu(["--stats", "--maps", "--callgraph", "brk", "--trace-format", "chrome",
+                    "--trace-file", tf, userland_path("musl", "malloc_story")], cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    events = json.loads(tf.read_text())["traceEvents"]
+    assert any(e.get("cat") == "callgraph" for e in events)
+    assert b"Performance counter stats" in p.stderr and b"[heap]" in p.stderr
+    tf = tmp_path / "t.jsonl"
+    p = run_a53emu(["--stats", "--maps", "--trace-format", "json", "--trace-file", tf,
+                    userland_path("musl", "hello")], cwd=tmp_path)
+    assert p.returncode == 0 and b"Performance counter stats" in p.stderr
+    assert all(json.loads(ln) for ln in tf.read_text().splitlines())
