@@ -55,8 +55,26 @@ def build_parser():
     r.add_argument("-U", dest="unsetenv", action="append", default=[], metavar="VAR",
                    help="remove VAR from the program's environment")
     r.add_argument("--trace", default="", metavar="CLASSES",
-                   help="comma-separated: syscall, fault, vma, pte, tlb, sched, or all")
+                   help="comma-separated: syscall, fault, vma, pte, tlb, sched, or all; "
+                        "kmem (frames allocated and freed) and call (call graphs of the "
+                        "mm system calls and faults) only when named")
     r.add_argument("--trace-file", metavar="FILE", help="write traces here instead of stderr")
+    # -- issue 7 parts 2 and 4 (kernel/trace_formats.py, kernel/callgraph.py) --
+    r.add_argument("--trace-format", choices=("text", "json", "chrome", "ftrace"),
+                   default="text",
+                   help="text (strace-like, the default), json (an event a line), chrome "
+                        "(Trace Event JSON for Perfetto / chrome://tracing) or ftrace "
+                        "(trace_pipe lines with Linux's tracepoint names); without --trace "
+                        "the machine formats trace all classes (add kmem for frames)")
+    r.add_argument("--callgraph", metavar="CALLS", type=parse_callgraph,
+                   help="comma-separated system call names and/or 'fault': print the tree "
+                        "of kernel functions each of them ran, with arguments and results")
+    r.add_argument("--callgraph-dot", metavar="FILE",
+                   help="also write those trees as one Graphviz DOT file")
+    from kernel.callgraph import DEFAULT_DEPTH
+    r.add_argument("--callgraph-depth", metavar="N", type=int, default=DEFAULT_DEPTH,
+                   help="deepest call level recorded below el0_svc or do_mem_abort "
+                        "(default %(default)s); the calls left out are counted")
     r.add_argument("--maps", action="store_true",
                    help="print the program's final /proc/self/maps when it exits")
     r.add_argument("--deterministic", action="store_true",
@@ -100,6 +118,15 @@ def build_parser():
                    help="when: as the program exits, or on entry to the Nth system call "
                         "(counted over all tasks, from 1)")
     return p
+
+
+def parse_callgraph(text):
+    """'brk,mmap,fault' -> a set of names, checked against the syscall table."""
+    from kernel.callgraph import parse_targets
+    try:
+        return parse_targets(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e))
 
 
 def parse_moment(text):
@@ -239,10 +266,20 @@ def cmd_run(opts):
     if opts.cores < 1 or opts.cores > 8:
         print("a53emu: --cores must be between 1 and 8", file=sys.stderr)
         return 2
+    if opts.callgraph_depth < 0:
+        print("a53emu: --callgraph-depth must be 0 or more", file=sys.stderr)
+        return 2
     trace = Tracer()
     classes = [c for c in opts.trace.split(",") if c]
+    if "call" in classes:       # call graphs (kernel/callgraph.py), not a bus class
+        classes = [c for c in classes if c != "call"]
+        if not opts.callgraph:
+            from kernel.callgraph import DEFAULT_TARGETS
+            opts.callgraph = frozenset(DEFAULT_TARGETS)
+    if opts.trace_format != "text" and not classes:
+        classes = ["all"]
     if "all" in classes:
-        classes = list(EVENT_CLASSES)
+        classes = list(EVENT_CLASSES) + [c for c in classes if c != "all"]
     try:
         trace.enable(classes)
     except ValueError as e:
@@ -255,9 +292,10 @@ def cmd_run(opts):
         except OSError as e:
             print("a53emu: %s: %s" % (opts.trace_file, e.strerror), file=sys.stderr)
             return 2
-    if trace.syscall:
+    if trace.syscall and opts.trace_format == "text":
         trace.subscribe(StracePrinter(out))
-    if any(getattr(trace, c) for c in ("fault", "vma", "pte", "tlb", "sched")):
+    if any(getattr(trace, c) for c in ("fault", "vma", "pte", "tlb", "sched", "kmem")) \
+            and opts.trace_format == "text":
         trace.subscribe(MmPrinter(out))
 
     from kernel.report import ReportRequest
@@ -285,10 +323,29 @@ def cmd_run(opts):
     if report is not None:
         report.start(kernel)
     stats = RunStats(kernel) if opts.stats else None
+    writer = callgraph = None
+    # --maps and --stats reports go with a text trace, never into a json,
+    # chrome or ftrace file (its readers would choke on them)
+    summary_out = out if opts.trace_format == "text" else sys.stderr
+    if opts.trace_format != "text":
+        from kernel.trace_formats import attach
+        writer = attach(kernel, opts.trace_format, out)
+    dot_only = opts.callgraph_dot and not opts.callgraph
+    if dot_only:                # --callgraph-dot alone: the default calls, drawn only
+        from kernel.callgraph import DEFAULT_TARGETS
+        opts.callgraph = frozenset(DEFAULT_TARGETS)
+    if opts.callgraph:
+        from kernel.callgraph import CallGraphs
+        # text: the trees go with the trace; json and chrome: into it, as
+        # events; ftrace: to stderr, so the trace stays lines of one shape
+        callgraph = CallGraphs(kernel, opts.callgraph, depth=opts.callgraph_depth,
+                               out=None if dot_only else
+                               {"text": out, "ftrace": sys.stderr}.get(opts.trace_format),
+                               bus=opts.trace_format in ("json", "chrome"))
     kernel.net_mode = opts.net          # read by kernel/net/socket.py's NetNamespace
     if opts.maps:
         kernel.exit_hooks.append(
-            lambda task: task is kernel.init_task and out.write(proc_pid_maps(task.mm)))
+            lambda task: task is kernel.init_task and summary_out.write(proc_pid_maps(task.mm)))
     envp = guest_environment(opts.setenv, opts.unsetenv)
     try:
         task = kernel.exec_init(opts.program, [opts.program] + opts.args, envp)
@@ -309,12 +366,25 @@ def cmd_run(opts):
             stub.port, stub.port), file=sys.stderr, flush=True)
         stub.wait_for_gdb(task)
         kernel.sched.debugger = stub
+    if stats is not None and (out is not sys.stderr or not (classes or opts.callgraph)):
+        # (traces written to stderr would tear the status line)
+        stats.runtimes.start_status(sys.stderr, stats.start, stats, program_out=1)
     with forward_sigint(kernel):
-        kernel.run(task)
+        try:
+            kernel.run(task)
+        finally:
+            if stats is not None:
+                stats.runtimes.stop_status()
+            if writer is not None:
+                writer.close()
+            if callgraph is not None:
+                callgraph.close()
+                if opts.callgraph_dot:
+                    callgraph.write_dot(opts.callgraph_dot)
     if opts.gdb is not None:
         stub.program_exited(task.exit_code)
     if stats is not None:
-        out.write(stats.format(opts.program))
+        summary_out.write(stats.format(opts.program))
     if report is not None:
         with report_out:
             for missed in report.write(report_out, [opts.program] + opts.args,

@@ -61,6 +61,8 @@ class Kernel:
         self.trace = trace if trace is not None else Tracer()
         self.sysroot = os.fsencode(os.path.abspath(sysroot)) if sysroot else None
         self.pages = PageAllocator(board.memory, board.flush_code_cache_all)
+        self.pages.trace = self.trace
+        self.pages.watched = self.trace.kmem
         self.pgtable = PageTables(board.memory, self.pages, board.mmu.va_bits, self.trace)
         self.tlb = TlbFlusher(board, self.trace)
         self.zero_page = self.pages.alloc_page()    # ZERO_PAGE(0): never written

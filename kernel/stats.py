@@ -55,6 +55,9 @@ class RunStats:
         self.start = time.monotonic()
         self.counting = all(core.count_instructions() for core in kernel.board.cores)
         kernel.stats = self
+        # issue 7 part 5: TLB fills, peaks, where the time went (kernel/runtime_stats.py)
+        from kernel.runtime_stats import RunTimes
+        self.runtimes = RunTimes(kernel)
 
     def count_fault(self, esr, vma, fault):
         self.faults[fault_kind(esr, vma, fault)] += 1
@@ -83,6 +86,9 @@ class RunStats:
             row(n(core.nr_tlb_flushes), "tlb-flushes",
                 "# core %d, each drops its whole TLB" % core.index)
         for core in cores:
+            row(n(self.runtimes.tlb_fills[core.index]), "tlb-fills",
+                "# core %d, misses the MMU answered by a table walk" % core.index)
+        for core in cores:
             row("%.3f" % sched.busy_time[core.index], "seconds-busy",
                 "# core %d, guest code and the kernel's work for it" % core.index)
         row(n(kernel.total_forks), "tasks", "# processes and threads created")
@@ -101,7 +107,9 @@ class RunStats:
         rest = sum(count for _, count in common[TOP_SYSCALLS:])
         if rest:
             row(n(rest), "  (%d others)" % (len(common) - TOP_SYSCALLS))
+        wall = time.monotonic() - self.start
+        self.runtimes.format(row, n, wall)
         lines.append("")
-        lines.append("%18.6f seconds time elapsed" % (time.monotonic() - self.start))
+        lines.append("%18.6f seconds time elapsed" % wall)
         lines.append("")
         return "\n".join(lines) + "\n"

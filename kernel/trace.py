@@ -17,21 +17,24 @@ from emu.arch import (
 from kernel.mm.mm import PTE_DIRTY, PTE_PROT_NONE, PTE_SPECIAL
 
 EVENT_CLASSES = ("syscall", "fault", "vma", "pte", "tlb", "sched")
+# Classes `all` leaves out, named one by one: kmem is every frame allocated
+# and freed (kmem:mm_page_alloc/mm_page_free), more lines than the rest.
+EXTRA_CLASSES = ("kmem",)
 
 
 class Tracer:
     """One bus per kernel: enable classes, add sinks, emit events."""
 
     def __init__(self):
-        for cls in EVENT_CLASSES:
+        for cls in EVENT_CLASSES + EXTRA_CLASSES:
             setattr(self, cls, False)
         self._sinks = []
 
     def enable(self, classes):
         for cls in classes:
-            if cls not in EVENT_CLASSES:
+            if cls not in EVENT_CLASSES + EXTRA_CLASSES:
                 raise ValueError("unknown trace class %r (choose from %s)"
-                                 % (cls, ", ".join(EVENT_CLASSES)))
+                                 % (cls, ", ".join(EVENT_CLASSES + EXTRA_CLASSES)))
             setattr(self, cls, True)
 
     def subscribe(self, sink):
@@ -140,6 +143,12 @@ class MmPrinter:
         prev_comm, prev_pid = (prev.comm, prev.pid) if prev is not None else ("swapper/%d" % core, 0)
         return "[sched] core %d: prev_comm=%s prev_pid=%d ==> next_comm=%s next_pid=%d" % (
             core, prev_comm, prev_pid, nxt.comm, nxt.pid)
+
+    def _mm_page_alloc(self, f):
+        return "[kmem] alloc frame pa=%#x%s" % (f["pa"], " (zeroed)" if f["zero"] else "")
+
+    def _mm_page_free(self, f):
+        return "[kmem] free  frame pa=%#x" % f["pa"]
 
     def _tlb_flush(self, f):
         if f["start"] is None:

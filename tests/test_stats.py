@@ -117,3 +117,144 @@ def test_faults_by_kind_and_syscall_times():
     for core in (0, 1):
         changed = int(re.search(r"# core %d, (\d+) changed mm" % core, text).group(1))
         assert stats_of(r.stderr)[("tlb-flushes", core)] >= changed > 0
+
+
+# -- issue 7 part 5: TLB fills, peaks, where the time went, the live line --------------
+
+def seconds_of(stderr, name):
+    return float(re.search(r"^ +([\d.]+) +%s " % name, stderr.decode(), re.M).group(1))
+
+
+def test_tlb_fills_peaks_and_time_split(tmp_path):
+    """2000 NOPs over three pages, one core: every code page is at least one
+    fill; one VMA (the code) plus the stack at most; the time split adds up
+    to the wall time; no status line on a pipe."""
+    prog = write_elf(tmp_path / "nops", [NOP] * 2000 + EXIT_0)
+    r = run_a53emu(["--stats", "--cores", "1", prog])
+    assert r.returncode == 0, r.stderr
+    s = stats_of(r.stderr)
+    code_pages = (EHDR.size + PHDR.size + 4 * 2003 + 4095) // 4096
+    assert s[("tlb-fills", 0)] >= code_pages
+    assert 2 <= s[("vmas-peak", None)] <= 4, s      # code, stack (and the vDSO)
+    assert 0 < s[("frames-peak", None)] <= s[("frames-touched", None)]
+    guest, kernel = seconds_of(r.stderr, "seconds-guest"), seconds_of(r.stderr, "seconds-kernel")
+    wall = float(re.search(rb"^ +([\d.]+) seconds time elapsed", r.stderr, re.M).group(1))
+    assert abs(guest + kernel - wall) < 0.01 and guest >= 0 and kernel > 0
+    assert b"\x1b[K" not in r.stderr
+
+
+def test_tlb_fills_on_both_cores():
+    r = run_a53emu(["--stats", "--deterministic", userland_path("musl", "threads")])
+    assert r.returncode == 0, r.stderr
+    s = stats_of(r.stderr)
+    assert s[("tlb-fills", 0)] > 0 and s[("tlb-fills", 1)] > 0
+
+
+def test_vmas_peak_sees_a_split_undone(tmp_path):
+    """munmap_split splits a mapping in three and unmaps them: the peak is
+    above the VMAs left at exit."""
+    r = run_a53emu(["--stats", "--maps", userland_path("musl", "munmap_split")], cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    maps = [ln for ln in r.stderr.decode().splitlines() if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", ln)]
+    assert stats_of(r.stderr)[("vmas-peak", None)] >= len(maps) + 1
+
+
+def test_frames_peak_is_the_true_peak():
+    """PageAllocator under watch: the peak counts frames in use at once,
+    not frames ever used (freed frames are reused first)."""
+    from emu.memory import PhysicalMemory
+    from kernel.mm.page_alloc import PageAllocator
+    pages = PageAllocator(PhysicalMemory(4 << 20))
+    pages.watched, pages.low_water = True, pages.nr_free
+    held = [pages.alloc_page() for _ in range(10)]
+    for pa in held:
+        pages.put_page(pa)
+    again = [pages.alloc_page() for _ in range(5)]
+    assert pages.frames_peak() == 10 and pages.nr_touched() == 10
+    assert len(set(again) & set(held)) == 5
+    unwatched = PageAllocator(PhysicalMemory(4 << 20))
+    unwatched.alloc_page()
+    assert unwatched.frames_peak() == 0          # nothing kept without --stats
+
+
+def test_live_status_on_a_terminal(tmp_path):
+    """stderr on a pseudo-terminal: the status line is redrawn while the run
+    lasts (about a second of guest loop here) and erased at the end."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    from conftest import ROOT, emu_env
+    n = 120_000_000
+    prog = write_elf(tmp_path / "loop", [movz(1, n & 0xFFFF), 0xF2A00001 | (n >> 16) << 5,
+                                         SUBS_X1_X1_1, B_NE_BACK_1] + EXIT_0)
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run([sys.executable, "-m", "emu", "run", "--stats", "--cores", "1", prog],
+                           cwd=ROOT, env=emu_env(), stdin=subprocess.DEVNULL,
+                           stdout=subprocess.PIPE, stderr=slave, timeout=120)
+    finally:
+        os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    assert p.returncode == 0
+    draws = re.findall(rb"\r\x1b\[Ka53emu: [\d.]+ s  [\d,]+ instructions  [\d,]+ syscalls  "
+                       rb"[\d,]+ faults  1 tasks", out)
+    assert len(draws) >= 1, out[:500]
+    # erased before the report: the report's first line follows an erase
+    assert re.search(rb"\r\x1b\[K\r?\n? Performance counter stats", out), out[-2000:]
+
+
+def test_nothing_wrapped_without_stats():
+    """Without --stats the hardware's entry points are the plain methods
+    (no wrapper, no counting) and allocations are not watched."""
+    from emu.board import Board
+    from kernel.main import Kernel
+    from kernel.stats import RunStats
+    kernel = Kernel(Board(ram_size=32 << 20, cores=2))
+    mmu, core = kernel.board.mmu, kernel.board.cores[0]
+    assert "tlb_fill" not in vars(mmu) and "run" not in vars(core)
+    assert "el0_sync" not in vars(kernel.vectors)
+    assert kernel.pages.watched is False
+    RunStats(kernel)
+    assert "tlb_fill" in vars(mmu) and "run" in vars(core) and kernel.pages.watched
+
+
+def test_no_live_status_on_the_programs_own_terminal(tmp_path):
+    """stdout and stderr on one terminal: the program's lines would tear the
+    status line, so it is not drawn."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    from conftest import ROOT, emu_env
+    n = 60_000_000
+    prog = write_elf(tmp_path / "loop", [movz(1, n & 0xFFFF), 0xF2A00001 | (n >> 16) << 5,
+                                         SUBS_X1_X1_1, B_NE_BACK_1] + EXIT_0)
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run([sys.executable, "-m", "emu", "run", "--stats", "--cores", "1", prog],
+                           cwd=ROOT, env=emu_env(), stdin=subprocess.DEVNULL,
+                           stdout=slave, stderr=slave, timeout=120)
+    finally:
+        os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(master)
+    assert p.returncode == 0
+    assert b"Performance counter stats" in out and b"\x1b[K" not in out

@@ -209,6 +209,9 @@ def vma_link(mm, vma, prev, parent, left):
     trace = mm.kernel.trace
     if trace.vma:  # pragma: no mutate block (tracing only)
         trace.emit("vma_insert", mm=mm, vma=vma)
+    stats = mm.kernel.stats
+    if stats is not None:   # --stats: the VMAs peak
+        stats.runtimes.vma_linked(mm)
 
 
 def __insert_vm_struct(mm, vma):
@@ -660,7 +663,14 @@ def arch_get_unmapped_area_topdown(mm, addr, length, flags):
                 and (vma is None or addr + length <= vm_start_gap(vma))
                 and (prev is None or addr >= vm_end_gap(prev))):
             return addr
-    return unmapped_area_topdown(mm, length, max(PAGE_SIZE, MMAP_MIN_ADDR), mm.mmap_base)
+    low_limit = max(PAGE_SIZE, MMAP_MIN_ADDR)
+    addr = unmapped_area_topdown(mm, length, low_limit, mm.mmap_base)
+    trace = mm.kernel.trace
+    if trace.vma:  # pragma: no mutate block (tracing only)
+        # vm_unmapped_area()'s tracepoint (mmap:vm_unmapped_area, Linux 5.8)
+        trace.emit("vm_unmapped_area", mm=mm, addr=addr, length=length,
+                   low_limit=low_limit, high_limit=mm.mmap_base)
+    return addr
 
 
 def get_unmapped_area(mm, file, addr, length, pgoff, flags):

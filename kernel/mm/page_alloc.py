@@ -25,6 +25,11 @@ class OutOfMemory(Exception):
     """No free frame: the caller turns this into ENOMEM or an OOM kill."""
 
 
+class _NoTrace:
+    """The bus of an allocator no kernel has attached (tests build bare ones)."""
+    kmem = False
+
+
 class PageAllocator:
     """Frames of one PhysicalMemory, with reference counts."""
 
@@ -43,6 +48,12 @@ class PageAllocator:
         self._fresh = 0                 # frames [0, _fresh) have been handed out once
         self._host = memory.host_address - memory.base
         self.nr_free = self.nr_pages
+        self.trace = _NoTrace           # the kernel's bus (kmem:mm_page_alloc/free)
+        # Allocations are watched (one test on the fault path) only for
+        # --stats, which wants the fewest free frames there ever were, and
+        # for the kmem trace class.
+        self.watched = False
+        self.low_water = self.nr_pages
 
     def alloc_page(self, zero=True):
         """alloc_page(GFP_HIGHUSER | __GFP_ZERO): a frame with refcount 1.
@@ -63,7 +74,17 @@ class PageAllocator:
         self._refcount[idx] = 1
         self.flags[idx] = 0
         self.nr_free -= 1
-        return (self.base_pfn + idx) << PAGE_SHIFT
+        pa = (self.base_pfn + idx) << PAGE_SHIFT
+        if self.watched:
+            self.watch_alloc(pa, zero)
+        return pa
+
+    def watch_alloc(self, pa, zero):
+        """The low-water mark of free frames (--stats) and trace_mm_page_alloc()."""
+        if self.nr_free < self.low_water:
+            self.low_water = self.nr_free
+        if self.trace.kmem:
+            self.trace.emit("mm_page_alloc", pa=pa, zero=zero)
 
     def get_page(self, pa):
         """get_page(): one more reference to the frame at pa."""
@@ -77,8 +98,14 @@ class PageAllocator:
         if count == 0:
             self._free.append(idx)
             self.nr_free += 1
+            if self.trace.kmem:
+                self.trace.emit("mm_page_free", pa=pa)
         elif count < 0:
             raise RuntimeError("put_page on free frame %#x" % pa)
+
+    def frames_peak(self):
+        """The most frames allocated at once (watched allocations only)."""
+        return self.nr_pages - self.low_water
 
     def nr_touched(self):
         """How many frames have been handed out at least once (a high-water
