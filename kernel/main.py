@@ -147,8 +147,9 @@ class Kernel:
         mm.uaccess = UserMemory(self, mm)
         return mm
 
-    def exec_init(self, path, argv, envp, cwd=None):
-        """Create init (pid 1) running the program at host path `path`.
+    def exec_init(self, path, argv, envp, cwd=None, stdio=(0, 1, 2)):
+        """Create init (pid 1) running the program at host path `path`, its
+        fds 0, 1 and 2 copies of the host's fds `stdio`.
 
         Raises ExecError (status 126/127 and a reason) if it cannot run.
         """
@@ -159,9 +160,9 @@ class Kernel:
         task.mm = self.mm_alloc(task)
         task.fs = FsStruct(cwd or os.getcwd())
         task.files = FdTable()
-        for fd in (0, 1, 2):
+        for fd, host_fd in zip((0, 1, 2), stdio):
             try:
-                hfd = os.dup(fd)
+                hfd = os.dup(host_fd)
             except OSError:
                 continue            # closed on the host: closed in the guest too
             os.set_inheritable(hfd, False)

@@ -1,0 +1,952 @@
+"""The Python API of a53emu: a board, its kernel and a program, driven from
+Python (docs/api.md is the manual; tests/test_api.py runs its examples).
+
+It sits where emu/cli.py sits: above both emu/ (the hardware) and kernel/
+(the mini-kernel), composing them as the CLI does — the one layer allowed
+to import both (DESIGN.md: emu.arch <- emu.* <- kernel.* <- emu.cli, and
+a53emu.api beside emu.cli).  Nothing in emu/ or kernel/ imports it.
+
+What is stable: the names exported by a53emu/__init__.py and the attributes
+documented on them.  Machine.board, Machine.kernel, Task.kernel_task and
+Event.fields hand out the emulator's own objects, which change as it grows.
+
+How a run stops at an event: the board runs in a thread of its own (the
+kernel thread); run() hands it the turn and waits.  At an event — a hook
+of the API, the exit hook, the scheduler's between-slices call — the kernel
+thread hands the turn back and waits in turn, in the middle of whatever it
+was doing: the caller then looks at a board that is frozen at that exact
+moment (a system call not yet executed, a fault just handled, a process
+whose mm is about to go), and the next run() carries on from there.  Only
+one of the two threads ever runs, so nothing needs a lock.
+"""
+
+import collections
+import os
+import tempfile
+import threading
+import time
+
+from emu.arch import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE
+from emu.board import DEFAULT_CORES, Board
+from emu.cpu import CONTEXT_REGS, CTX_PC, CTX_SP
+from emu.memory import DEFAULT_RAM_SIZE
+from kernel.binfmt_elf import ExecError
+from kernel.fs.proc import proc_pid_maps, vma_name, vma_perms
+from kernel.main import Kernel, exit_status
+from kernel.mm.mmap import find_vma
+from kernel.sched.task import TASK_RUNNING
+from kernel.syscalls.hooks import ALL, add_hook, remove_hook
+from kernel.syscalls.table import syscall_name
+from kernel.trace import EVENT_CLASSES, Tracer, describe_pte
+from kernel.walk import describe_walk
+
+__all__ = ["run", "Result", "Machine", "Task", "Mm", "Vma", "Walk", "Frame", "Call", "Event", "Stop",
+           "Syscall", "Fault", "Exit", "Instructions", "HookError", "ExecError", "ALL",
+           "MM_FIELDS"]
+
+# The mm_struct fields Mm shows (include/linux/mm_types.h names).
+MM_FIELDS = ("start_code", "end_code", "start_data", "end_data", "start_brk", "brk",
+             "start_stack", "arg_start", "arg_end", "env_start", "env_end", "mmap_base",
+             "task_size", "highest_vm_end", "total_vm", "locked_vm", "pinned_vm", "data_vm",
+             "exec_vm", "stack_vm", "hiwater_rss", "hiwater_vm", "map_count", "nr_ptes",
+             "rss_anon", "rss_file", "rss_shmem", "mm_users", "mm_count", "pgd", "asid",
+             "def_flags")
+
+# Events whose kind does not name its class (kernel/trace.py EVENT_CLASSES).
+_KIND_CLASS = {"printk": "syscall", "exit": "syscall", "exec": "syscall", "fork": "syscall",
+               "signal": "syscall", "switch_mm": "tlb", "writeback": "vma"}
+
+
+def event_class(kind):
+    """The trace class an event kind belongs to ('vma_merge' -> 'vma')."""
+    cls = _KIND_CLASS.get(kind)
+    if cls is None:
+        cls = kind.split("_")[0]
+    return cls
+
+
+def parse_mem(mem):
+    """RAM size: an int (bytes) or '512M', '1G', '65536' (as --mem)."""
+    if isinstance(mem, int):
+        return mem
+    from emu.cli import parse_size
+    try:
+        return parse_size(str(mem))
+    except Exception as e:          # argparse's error type, as a plain ValueError
+        raise ValueError(str(e)) from None
+
+
+class HookError(Exception):
+    """A hook or a subscriber raised: run() raises this, from that exception.
+    The board is frozen where the hook ran; run() again carries on as if
+    the hook had returned, close() ends it."""
+
+
+# -- what run() stops at ---------------------------------------------------------------
+
+class Syscall:
+    """Stop at a system call (a name such as 'brk', a number, or ALL for
+    any): on entry (before the handler and every hook; stop.call.args may be
+    changed, or stop.call.skip(value) called) or, with phase='exit', after
+    it (before the exit hooks; stop.call.result may be changed).  pid: only
+    that task's calls."""
+
+    def __init__(self, which=ALL, phase="enter", pid=None):
+        if phase not in ("enter", "exit"):
+            raise ValueError("phase is 'enter' or 'exit', not %r" % (phase,))
+        self.which, self.phase, self.pid = which, phase, pid
+
+
+class Fault:
+    """Stop after the kernel handled an abort the MMU raised (demand paging,
+    copy-on-write, access flag, or a SIGSEGV it decided on): any fault, a
+    fault on the page holding `addr`, or one with start <= address < end."""
+
+    def __init__(self, addr=None, start=None, end=None):
+        if addr is not None and (start is not None or end is not None):
+            raise ValueError("Fault(addr) or Fault(start=, end=), not both")
+        if addr is not None:
+            start, end = addr & PAGE_MASK, (addr & PAGE_MASK) + PAGE_SIZE
+        self.start = 0 if start is None else start
+        self.end = 1 << 64 if end is None else end
+
+    def matches(self, addr):
+        return self.start <= addr < self.end
+
+
+class Exit:
+    """Stop as a process exits, before its mm goes (do_exit's exit hooks):
+    the VMAs and the page tables are still there to look at.  pid: which
+    process (default: the program run, init)."""
+
+    def __init__(self, pid=None):
+        self.pid = pid
+
+
+class Instructions:
+    """Stop after n more guest instructions (all cores together), at the end
+    of the translated block that reaches n: a few instructions past it at
+    most.  Counting instructions halves the speed of compute-bound code;
+    the machine turns it on at the first such stop and keeps it."""
+
+    def __init__(self, n):
+        if n < 1:
+            raise ValueError("Instructions(n) wants n >= 1")
+        self.n = n
+
+
+class Stop:
+    """Why run() returned.
+
+    kind: 'syscall' (entry), 'syscall-exit', 'fault', 'exit' (a process
+    exiting, mm still there), 'instructions', 'timeout', or 'finished' (the
+    program has ended; the board is done).  task: the task concerned (a
+    Task), call: the Call for a system call, addr/pc/esr/result for a fault,
+    condition: the until= object that matched."""
+
+    def __init__(self, kind, task=None, call=None, condition=None, **fields):
+        self.kind, self.task, self.call, self.condition = kind, task, call, condition
+        self.addr = fields.get("addr")
+        self.pc = fields.get("pc")
+        self.esr = fields.get("esr")
+        self.result = fields.get("result")
+        self.instructions = fields.get("instructions")
+
+    def __repr__(self):
+        what = self.kind
+        if self.call is not None:
+            what += " " + self.call.name
+        if self.addr is not None:
+            what += " at %#x" % self.addr
+        if self.task is not None:
+            what += " (pid %d)" % self.task.pid
+        return "<Stop %s>" % what
+
+
+class Call:
+    """A system call as hooks and syscall stops see it.
+
+    nr, name; args: the six argument registers x0-x5, a list that enter
+    hooks may change (the handler sees the new values; the program's
+    registers are not changed); result: None on entry, the value x0 will
+    get on exit (exit hooks may assign it); skip(value): on entry, do not
+    run the handler, return value (a negative errno for a failure);
+    skipped; task: the calling Task; pid."""
+
+    __slots__ = ("_c", "_m")
+
+    def __init__(self, machine, call):
+        self._m, self._c = machine, call
+
+    nr = property(lambda self: self._c.nr)
+    name = property(lambda self: self._c.name)
+    args = property(lambda self: self._c.args)
+    skipped = property(lambda self: self._c.skipped)
+    pid = property(lambda self: self._c.task.pid)
+
+    @property
+    def task(self):
+        return self._m.task_of(self._c.task)
+
+    @property
+    def result(self):
+        return self._c.result
+
+    @result.setter
+    def result(self, value):
+        if self._c.result is None:
+            raise RuntimeError("%s: the result is set on exit (use skip() on entry)"
+                               % self._c.name)
+        self._c.result = int(value)
+
+    def skip(self, value):
+        self._c.skip(value)
+
+    def __repr__(self):
+        return "<Call %s(%s) pid %d%s>" % (self.name, ", ".join(hex(a) for a in self.args),
+                                           self.pid, "" if self.result is None
+                                           else " = %d" % self.result)
+
+
+class Event:
+    """One event of the kernel's trace bus: kind ('syscall', 'fault',
+    'vma_insert', 'pte_set', 'tlb_flush', 'sched_switch', ...), cls (its
+    class: syscall, fault, vma, pte, tlb, sched) and fields (what the kernel
+    emitted, kernel objects included: see kernel/trace.py)."""
+
+    __slots__ = ("kind", "cls", "fields")
+
+    def __init__(self, kind, fields):
+        self.kind, self.cls, self.fields = kind, event_class(kind), fields
+
+    def __getitem__(self, name):
+        return self.fields[name]
+
+    def __repr__(self):
+        return "<Event %s>" % self.kind
+
+
+class Handle:
+    """What hook() and subscribe() return: remove() undoes them."""
+
+    def __init__(self, remove):
+        self._remove = remove
+
+    def remove(self):
+        if self._remove is not None:
+            self._remove()
+            self._remove = None
+
+
+# -- views of the kernel's objects ------------------------------------------------------
+
+class Vma:
+    """A VMA as /proc/PID/maps shows it, taken when asked: start, end,
+    perms ('rw-p'), flags (vm_flags), pgoff (in pages), name ('[heap]',
+    '[stack]', a path, or '' for anonymous memory), anonymous (no file)."""
+
+    __slots__ = ("start", "end", "perms", "flags", "pgoff", "name", "anonymous")
+
+    def __init__(self, vma):
+        self.start, self.end = vma.vm_start, vma.vm_end
+        self.perms = vma_perms(vma)
+        self.flags = vma.vm_flags
+        self.pgoff = vma.vm_pgoff
+        self.name = vma_name(vma) or ""
+        self.anonymous = vma.vm_file is None
+
+    @property
+    def size(self):
+        return self.end - self.start
+
+    def __contains__(self, addr):
+        return self.start <= addr < self.end
+
+    def __repr__(self):
+        return "<Vma %#x-%#x %s %s>" % (self.start, self.end, self.perms, self.name)
+
+
+class Walk:
+    """The MMU's walk of one VA through a task's tables (emu/mmu.py
+    walk_steps): steps, a list of (level, index, table_pa, desc_pa, desc)
+    from TTBR0 to the leaf or to the descriptor that ends it; pa, the
+    physical address (None when an access would fault); pte, the leaf
+    descriptor (0 if none) and its decoding; vma, the Vma there (or None);
+    lines(), what `a53emu walk` prints."""
+
+    def __init__(self, kernel, task, va):
+        mm = task.mm
+        mmu = kernel.board.mmu
+        self._kernel, self._task, self.va = kernel, task, va
+        self.steps = mmu.walk_steps(mm.ttbr0(), va) if not va >> mmu.va_bits else []
+        self.pa = mmu.translate(mm.ttbr0(), va) if self.steps else None
+        last = self.steps[-1] if self.steps else None
+        self.pte = last[4] if last is not None and self.pa is not None else 0
+        self.level = last[0] if last is not None else None
+        vma = find_vma(mm, va)
+        self.vma = Vma(vma) if vma is not None and vma.vm_start <= va else None
+
+    def describe_pte(self):
+        return describe_pte(self.pte) if self.pte else "none"
+
+    def lines(self):
+        return describe_walk(self._kernel, self._task, self.va)
+
+
+class Mm:
+    """A task's mm_struct, read live: every name in MM_FIELDS is an
+    attribute (start_brk, brk, mmap_base, total_vm in pages, ...); vmas(),
+    find_vma(addr), maps() (the /proc/PID/maps text), walk(va),
+    translate(va), read(va, n)."""
+
+    def __init__(self, machine, task):
+        self._m, self._task = machine, task
+        self._mm = task.mm
+
+    def __getattr__(self, name):
+        if name in MM_FIELDS:
+            return getattr(self._mm, name)
+        raise AttributeError("Mm has no field %r (see a53emu.MM_FIELDS)" % name)
+
+    def fields(self):
+        """{field: value} for every name in MM_FIELDS."""
+        return {name: getattr(self._mm, name) for name in MM_FIELDS}
+
+    def vmas(self):
+        return [Vma(v) for v in self._mm.vmas()]
+
+    def find_vma(self, addr):
+        """The Vma containing addr, or None (not find_vma()'s 'next above')."""
+        vma = find_vma(self._mm, addr)
+        return Vma(vma) if vma is not None and vma.vm_start <= addr else None
+
+    def maps(self):
+        return proc_pid_maps(self._mm)
+
+    def walk(self, va):
+        return Walk(self._m.kernel, self._task, va)
+
+    def translate(self, va):
+        """The physical address va maps to now, or None."""
+        return self.walk(va).pa
+
+    def read(self, va, length):
+        """Bytes at va, from the frames mapped now; never faults a page in
+        (raises ValueError for a page not present)."""
+        data = self._mm.uaccess.peek(va, length)
+        if data is None:
+            raise ValueError("%#x: not mapped (no present page); Mm.read never faults" % va)
+        return data
+
+    def read_string(self, va, limit=4096):
+        data = self.read(va, min(limit, PAGE_SIZE - (va & ~PAGE_MASK)))
+        nul = data.find(b"\0")
+        if nul < 0 and len(data) < limit:
+            return data + self.read_string(va + len(data), limit - len(data))
+        return data if nul < 0 else data[:nul]
+
+
+class Task:
+    """A task (thread) of the board: pid, tgid, ppid, comm, argv, alive,
+    state ('running', 'sleeping', 'zombie', 'dead'), wait_status and
+    exit_status (once it has exited), mm (an Mm, None after exit), regs()
+    and pc, kernel_task (the kernel's own object)."""
+
+    def __init__(self, machine, task):
+        self._m, self.kernel_task = machine, task
+
+    pid = property(lambda self: self.kernel_task.pid)
+    tgid = property(lambda self: self.kernel_task.tgid)
+    comm = property(lambda self: self.kernel_task.comm)
+    argv = property(lambda self: list(self.kernel_task.argv))
+    alive = property(lambda self: self.kernel_task.exit_state is None)
+
+    @property
+    def ppid(self):
+        parent = self.kernel_task.real_parent
+        return parent.tgid if parent is not None else 0
+
+    @property
+    def state(self):
+        t = self.kernel_task
+        if t.exit_state is not None:
+            return "dead" if t.mm is None and t not in self._m.kernel.tasks.values() \
+                else "zombie"
+        return "running" if t.state == TASK_RUNNING else "sleeping"
+
+    @property
+    def wait_status(self):
+        return None if self.alive else self.kernel_task.exit_code
+
+    @property
+    def exit_status(self):
+        return None if self.alive else exit_status(self.kernel_task)
+
+    @property
+    def mm(self):
+        return Mm(self._m, self.kernel_task) if self.kernel_task.mm is not None else None
+
+    def regs(self):
+        """{'x': [x0..x30], 'sp', 'pc'}: live on its core, or as saved."""
+        t = self.kernel_task
+        if t.core is not None:
+            gp, _ = t.core.save_context()
+        elif t.context is not None:
+            gp = t.context[0]
+        else:
+            raise ValueError("pid %d has no registers (it has exited)" % t.pid)
+        return {"x": list(gp[:31]), "sp": gp[CTX_SP], "pc": gp[CTX_PC]}
+
+    @property
+    def pc(self):
+        return self.regs()["pc"]
+
+    def __eq__(self, other):
+        return isinstance(other, Task) and other.kernel_task is self.kernel_task
+
+    def __hash__(self):
+        return id(self.kernel_task)
+
+    def __repr__(self):
+        return "<Task %d (%s) %s>" % (self.pid, self.comm, self.state)
+
+
+class Frame:
+    """A physical page frame: pa (its first byte), pfn, refcount (users:
+    mappings, the page cache, page tables), mapcount (ptes mapping it),
+    read(offset, n)."""
+
+    def __init__(self, kernel, pa):
+        pages = kernel.pages
+        memory = kernel.memory
+        if not memory.base <= pa < memory.end:
+            raise ValueError("%#x is not in the board's RAM [%#x, %#x)"
+                             % (pa, memory.base, memory.end))
+        self._memory = memory
+        self.pa = pa & PAGE_MASK
+        self.pfn = self.pa >> PAGE_SHIFT
+        self.refcount = pages.page_count(self.pa)
+        self.mapcount = pages.page_mapcount(self.pa)
+
+    def read(self, offset=0, length=None):
+        length = PAGE_SIZE - offset if length is None else length
+        return self._memory.read(self.pa + offset, length)
+
+    def __repr__(self):
+        return "<Frame pfn %#x refcount %d mapcount %d>" % (self.pfn, self.refcount,
+                                                              self.mapcount)
+
+
+# -- the machine ------------------------------------------------------------------------
+
+class _Turns:
+    """The hand-over between the caller's thread and the kernel thread: the
+    scheduler's `debugger` slot (kernel/sched/core.py calls service()
+    between slices, slice_count() and after_slice() around each), which is
+    where timeouts and instruction counts stop the board."""
+
+    pending = None          # the scheduler's all-stop test: never set, we stop in place
+
+    def __init__(self, machine):
+        self.machine = machine
+        self.insn_target = None
+        self.pause_requested = False
+        r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self.conn = _WakeFd(r)          # polled by an idle scheduler: a wake-up
+        self._w = w
+
+    def wake(self):
+        try:
+            os.write(self._w, b"x")
+        except BlockingIOError:
+            pass
+
+    def close(self):
+        os.close(self.conn.fd)
+        os.close(self._w)
+
+    def service(self):
+        try:
+            while os.read(self.conn.fd, 64):
+                pass
+        except BlockingIOError:
+            pass
+        if self.pause_requested:
+            self.pause_requested = False
+            self.machine._pause(Stop("timeout"))
+
+    def slice_count(self, task, count):
+        if self.insn_target is None:
+            return count
+        left = max(1, self.insn_target - self.machine.instructions)
+        return left if not count else min(count, left)
+
+    def after_slice(self, core, task):
+        if self.insn_target is not None and self.machine.instructions >= self.insn_target:
+            cond, self.insn_target = self._insn_cond, None
+            self.machine._pause(Stop("instructions", self.machine.task_of(task),
+                                     condition=cond, instructions=self.machine.instructions))
+
+
+class _WakeFd:
+    def __init__(self, fd):
+        self.fd = fd
+
+    def fileno(self):
+        return self.fd
+
+
+class Machine:
+    """A board (cores, RAM) with its kernel booted: the API's front door.
+
+    Machine(cores=2, mem='512M', va_bits=48, sysroot=None,
+    deterministic=False, root=False, net='loopback') takes the options of
+    `a53emu run` (--cores, --mem, --va-bits, -L, --deterministic, --root,
+    --net).  load() starts a program as init, run() runs it (to its end or
+    to an event), the rest looks and listens.  A Machine is a context
+    manager; close() ends what still runs."""
+
+    def __init__(self, cores=DEFAULT_CORES, mem=DEFAULT_RAM_SIZE, va_bits=48, sysroot=None,
+                 deterministic=False, root=False, net="loopback"):
+        if not 1 <= cores <= 8:
+            raise ValueError("cores must be between 1 and 8")
+        if net not in ("none", "loopback", "host"):
+            raise ValueError("net is 'none', 'loopback' or 'host'")
+        self.trace = Tracer()
+        self.board = Board(ram_size=parse_mem(mem), cores=cores, va_bits=va_bits)
+        self.kernel = Kernel(self.board, sysroot=sysroot, trace=self.trace,
+                             deterministic=deterministic, root=root)
+        self.kernel.net_mode = net
+        self._turns = _Turns(self)
+        self.kernel.sched.debugger = self._turns
+        self._views = {}
+        self._subscribers = []          # [(classes, callback)]
+        self._stop_classes = set()      # trace classes the current until= needs
+        self._bus_on = False
+        self._init = None
+        self._files = []
+        self._thread = None
+        self._cv = threading.Condition()
+        self._turn = "user"
+        self._stop = None
+        self._done = False
+        self._closed = False
+        self._error = None
+        self._counting = False
+
+    # -- loading ----------------------------------------------------------------
+
+    def load(self, program, args=(), env=None, cwd=None, stdin=b"", capture=True, argv0=None):
+        """Start `program` (a host path to an AArch64 ELF) as init, pid 1,
+        with argv [argv0 or program, *args] and environment env (a dict;
+        default empty, as `env -i`).  cwd: its working directory (default
+        the caller's).  capture=True: stdin reads the bytes `stdin`, stdout
+        and stderr go to files read by Machine.stdout/stderr; False: the
+        host's own 0, 1 and 2.  Returns its Task; raises ExecError (status
+        126 or 127, and a reason) when it cannot run."""
+        if self._init is not None:
+            raise RuntimeError("this machine already runs a program (one per machine)")
+        envp = ["%s=%s" % kv for kv in (env or {}).items()]
+        stdio = (0, 1, 2)
+        if capture:
+            files = [tempfile.TemporaryFile() for _ in range(3)]
+            files[0].write(stdin or b"")
+            files[0].seek(0)
+            self._files = files
+            stdio = tuple(f.fileno() for f in files)
+        argv = [argv0 if argv0 is not None else program] + [str(a) for a in args]
+        task = self.kernel.exec_init(program, argv, envp, cwd=cwd, stdio=stdio)
+        self._init = task
+        return self.task_of(task)
+
+    def _captured(self, fd):
+        if not self._files:
+            raise RuntimeError("output is captured only with load(capture=True)")
+        fd = self._files[fd].fileno()
+        # pread: the guest shares the file offset, which must not move.
+        return os.pread(fd, os.fstat(fd).st_size, 0)
+
+    @property
+    def stdout(self):
+        """What the program (and its children) wrote to fd 1 so far, bytes."""
+        return self._captured(1)
+
+    @property
+    def stderr(self):
+        return self._captured(2)
+
+    # -- running ----------------------------------------------------------------
+
+    def run(self, until=None, timeout=None):
+        """Run until one of `until` (a Syscall, Fault, Exit or Instructions
+        condition, or a list of them) happens, `timeout` seconds of wall
+        time pass, or the program ends.  Returns a Stop.  Raises HookError
+        when a hook or subscriber raised."""
+        if self._init is None:
+            raise RuntimeError("load() a program first")
+        if self._closed:
+            raise RuntimeError("this machine is closed")
+        if self._done:
+            return Stop("finished", self.task_of(self._init))
+        conds = [] if until is None else list(until) if isinstance(until, (list, tuple)) \
+            else [until]
+        undo = self._arm(conds)
+        try:
+            stop = self._resume(timeout)
+        finally:
+            undo()
+        if stop.kind == "error":
+            err, self._error = self._error, None
+            raise HookError("%s: %s" % (type(err).__name__, err)) from err
+        return stop
+
+    def _resume(self, timeout):
+        with self._cv:
+            self._stop = None
+            self._turn = "kernel"
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._main, name="a53emu-kernel",
+                                                daemon=True)
+                self._thread.start()
+            else:
+                self._cv.notify_all()
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while self._turn != "user":
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    # Ask the kernel thread to stop at its next slice boundary.
+                    self._turns.pause_requested = True
+                    core = self.kernel.sched.running_core
+                    if core is not None:
+                        core.preempt()
+                    self._turns.wake()
+                    deadline = None
+                    continue
+                self._cv.wait(left)
+            self._turns.pause_requested = False
+            return self._stop
+
+    def _main(self):
+        """The kernel thread: the whole run, paused at each event."""
+        with self._cv:
+            while self._turn != "kernel":
+                self._cv.wait()
+        try:
+            self.kernel.run(self._init)
+            stop = Stop("finished", self.task_of(self._init))
+        except BaseException as e:          # a kernel bug: the caller sees it
+            self._error = e
+            stop = Stop("error")
+        with self._cv:
+            self._done = True
+            self._stop = stop
+            self._turn = "user"
+            self._cv.notify_all()
+
+    def _pause(self, stop):
+        """In the kernel thread: give the turn to the caller and wait for it
+        to come back (run() again, or close())."""
+        with self._cv:
+            self._stop = stop
+            self._turn = "user"
+            self._cv.notify_all()
+            while self._turn != "kernel":
+                self._cv.wait()
+
+    def _guard(self, fn):
+        """fn, called from the kernel thread: an exception stops the run
+        (HookError in the caller) instead of killing the guest."""
+        def guarded(*args):
+            try:
+                return fn(*args)
+            except Exception as e:
+                self._error = e
+                self._pause(Stop("error"))
+        return guarded
+
+    def _arm(self, conds):
+        """Install what the conditions need for one run(); returns the undo."""
+        undo = []
+        for cond in conds:
+            if isinstance(cond, Syscall):
+                undo.append(self._arm_syscall(cond))
+            elif isinstance(cond, Fault):
+                self._stop_classes.add("fault")
+                undo.append(lambda: self._stop_classes.discard("fault"))
+            elif isinstance(cond, Exit):
+                undo.append(self._arm_exit(cond))
+            elif isinstance(cond, Instructions):
+                if not self._counting:
+                    if not all(c.count_instructions() for c in self.board.cores):
+                        raise RuntimeError("this Unicorn cannot count instructions")
+                    self._counting = True
+                self._turns.insn_target = self.instructions + cond.n
+                self._turns._insn_cond = cond
+                undo.append(lambda: setattr(self._turns, "insn_target", None))
+            else:
+                raise TypeError("until= takes Syscall, Fault, Exit or Instructions, not %r"
+                                % (cond,))
+        faults = [c for c in conds if isinstance(c, Fault)]
+        self._fault_conds = faults
+        self._update_bus()
+
+        def undo_all():
+            for fn in undo:
+                fn()
+            self._fault_conds = []
+            self._update_bus()
+        return undo_all
+
+    def _arm_syscall(self, cond):
+        def stop(call):
+            if cond.pid is None or call.task.pid == cond.pid:
+                kind = "syscall" if cond.phase == "enter" else "syscall-exit"
+                self._pause(Stop(kind, self.task_of(call.task), Call(self, call), cond))
+        hook = {cond.phase: stop}
+        handle = add_hook(self.kernel.syscalls, cond.which, priority=-1, **hook)
+        return lambda: remove_hook(self.kernel.syscalls, handle)
+
+    def _arm_exit(self, cond):
+        def on_exit(task):
+            target = self._init.tgid if cond.pid is None else cond.pid
+            if task.pid == target:
+                self._pause(Stop("exit", self.task_of(task), condition=cond))
+        self.kernel.exit_hooks.append(on_exit)
+        return lambda: self.kernel.exit_hooks.remove(on_exit)
+
+    # -- hooks and events ---------------------------------------------------------
+
+    def hook(self, syscall, enter=None, exit=None):
+        """Hook a system call (name, number, or ALL): enter(call) runs on
+        entry, exit(call) on exit, each with a Call (see docs/api.md for
+        the order of several hooks).  Returns a Handle; .remove() unhooks."""
+        table = self.kernel.syscalls
+
+        def wrap(fn):
+            if fn is None:
+                return None
+            guarded = self._guard(fn)
+            return lambda call: guarded(Call(self, call))
+        handle = add_hook(table, syscall, enter=wrap(enter), exit=wrap(exit))
+        return Handle(lambda: remove_hook(table, handle))
+
+    def subscribe(self, callback, classes=("syscall", "fault", "vma")):
+        """callback(Event) for every event of these trace classes (syscall,
+        fault, vma, pte, tlb, sched, or 'all'), as the kernel emits it.
+        Returns a Handle; .remove() unsubscribes."""
+        classes = set(EVENT_CLASSES if classes == "all" or "all" in classes else classes)
+        bad = classes - set(EVENT_CLASSES)
+        if bad:
+            raise ValueError("unknown trace class %s (choose from %s)" % (
+                ", ".join(sorted(bad)), ", ".join(EVENT_CLASSES)))
+        entry = (classes, self._guard(callback))
+        self._subscribers.append(entry)
+        self._update_bus()
+
+        def remove():
+            self._subscribers.remove(entry)
+            self._update_bus()
+        return Handle(remove)
+
+    def _update_bus(self):
+        """The trace classes on are those someone listens to: tracing costs
+        nothing in the classes nobody asked for."""
+        wanted = set(self._stop_classes)
+        for classes, _ in self._subscribers:
+            wanted |= classes
+        for cls in EVENT_CLASSES:
+            setattr(self.trace, cls, cls in wanted)
+        if wanted and not self._bus_on:
+            self.trace.subscribe(self._dispatch)
+            self._bus_on = True
+
+    def _dispatch(self, kind, fields):
+        """The API's one sink on the bus: fault stops, then subscribers."""
+        cls = event_class(kind)
+        if kind == "fault" and getattr(self, "_fault_conds", None):
+            for cond in self._fault_conds:
+                if cond.matches(fields["addr"]):
+                    core = self.kernel.sched.running_core
+                    task = self.task_of(core.current) if core is not None else None
+                    self._pause(Stop("fault", task, condition=cond, addr=fields["addr"],
+                                     pc=fields["pc"], esr=fields["esr"],
+                                     result=fields["result"]))
+                    break
+        if self._subscribers:
+            event = None
+            for classes, callback in list(self._subscribers):
+                if cls in classes:
+                    if event is None:
+                        event = Event(kind, fields)
+                    callback(event)
+
+    # -- looking ------------------------------------------------------------------
+
+    def task_of(self, task):
+        """The Task view of a kernel task (one view per task)."""
+        view = self._views.get(task)
+        if view is None:
+            view = self._views[task] = Task(self, task)
+        return view
+
+    @property
+    def init(self):
+        """The program's first task (pid 1), or None before load()."""
+        return self.task_of(self._init) if self._init is not None else None
+
+    @property
+    def tasks(self):
+        """Every task the kernel knows now (threads included), by pid."""
+        return [self.task_of(t) for _, t in sorted(self.kernel.tasks.items())]
+
+    def task(self, pid):
+        t = self.kernel.tasks.get(pid)
+        if t is None:
+            raise KeyError("no task %d" % pid)
+        return self.task_of(t)
+
+    @property
+    def done(self):
+        """True once the program has ended (run() returned 'finished')."""
+        return self._done
+
+    @property
+    def exit_status(self):
+        """The shell's $? of the program (128 + signal if killed), once done."""
+        return exit_status(self._init) if self._done else None
+
+    @property
+    def wait_status(self):
+        return self._init.exit_code if self._done else None
+
+    @property
+    def instructions(self):
+        """Guest instructions executed so far, all cores (0 unless counted:
+        see Instructions)."""
+        return sum(c.insns for c in self.board.cores)
+
+    def read_phys(self, pa, length):
+        """Bytes of the board's RAM at physical address pa."""
+        mem = self.kernel.memory
+        if not (mem.base <= pa and pa + length <= mem.end):
+            raise ValueError("[%#x, %#x) is not in the board's RAM" % (pa, pa + length))
+        return mem.read(pa, length)
+
+    def frame(self, pa):
+        """The Frame holding physical address pa."""
+        return Frame(self.kernel, pa)
+
+    @property
+    def free_frames(self):
+        return self.kernel.pages.nr_free
+
+    @property
+    def log(self):
+        """The kernel log (printk lines), oldest first."""
+        return list(self.kernel.log)
+
+    # -- the end -------------------------------------------------------------------
+
+    def close(self):
+        """Kill what still runs, let the board finish, free its host files."""
+        if self._closed:
+            return
+        if self._init is not None and not self._done:
+            from kernel.signal import kill_info, send_signal
+            from kernel.uapi import SIGKILL
+            for t in list(self.kernel.tasks.values()):
+                if t is t.group_leader and t.exit_state is None:
+                    send_signal(t, kill_info(t, SIGKILL), group=True)
+            for handle in list(self.kernel.syscalls.hooks.handles
+                               if self.kernel.syscalls.hooks else ()):
+                remove_hook(self.kernel.syscalls, handle)
+            self._subscribers.clear()
+            self._stop_classes.clear()
+            self._fault_conds = []
+            self._update_bus()
+            while not self._done:
+                self._resume(None)
+        elif self._init is None:
+            self.kernel.ipc_ns.shutdown()
+        self._closed = True
+        self._turns.close()
+        for f in self._files:
+            f.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Result:
+    """How a program run by run() (or the pytest fixture) went.
+
+    exit_status ($?: the code, or 128 + the signal), wait_status, signal
+    (the killing signal or None), stdout and stderr (text; stdout_bytes and
+    stderr_bytes as written), syscalls (a Counter: name -> calls, for every
+    task), calls (every system call in order: (pid, name, args, result),
+    result None for one that never returned), mm (MM_FIELDS of init's
+    mm_struct as it exited), vmas (its Vma list then), maps (its
+    /proc/PID/maps then), faults (the page faults the MMU raised, by
+    result: 'SIGSEGV (SEGV_MAPERR)', or the pte made), log (the kernel's
+    printk lines)."""
+
+    def __init__(self):
+        self.syscalls = collections.Counter()
+        self.calls = []
+        self.faults = 0
+        self.mm = self.vmas = self.maps = None
+
+    @property
+    def stdout(self):
+        return self.stdout_bytes.decode("utf-8", "replace")
+
+    @property
+    def stderr(self):
+        return self.stderr_bytes.decode("utf-8", "replace")
+
+    def __repr__(self):
+        return "<Result exit_status %d, %d system calls>" % (self.exit_status,
+                                                             sum(self.syscalls.values()))
+
+
+def run(program, args=(), env=None, cwd=None, stdin=b"", timeout=None, hooks=(), **machine):
+    """Run one program from start to end on a new Machine(**machine) and
+    return its Result.  hooks: (syscall, enter, exit) triples installed
+    before it starts.  timeout: seconds of wall time, then TimeoutError
+    (the program is killed)."""
+    result = Result()
+    with Machine(**machine) as m:
+        m.load(program, args=args, env=env, cwd=cwd, stdin=stdin)
+
+        def on_enter(call):
+            result.syscalls[call.name] += 1
+            result.calls.append([call.pid, call.name, tuple(call.args), None])
+            record[call.task] = result.calls[-1]
+
+        def on_exit(call):
+            entry = record.pop(call.task, None)
+            if entry is not None:
+                entry[3] = call.result
+        record = {}
+        m.hook(ALL, enter=on_enter, exit=on_exit)
+        for which, enter, exit in hooks:
+            m.hook(which, enter=enter, exit=exit)
+        m.subscribe(lambda ev: setattr(result, "faults", result.faults + 1), ("fault",))
+        stop = m.run(until=Exit(), timeout=timeout)
+        if stop.kind == "exit":
+            mm = stop.task.mm
+            if mm is not None:
+                result.mm, result.vmas, result.maps = mm.fields(), mm.vmas(), mm.maps()
+            stop = m.run(timeout=timeout)
+        if stop.kind == "timeout":
+            raise TimeoutError("%s: still running after %s s" % (program, timeout))
+        result.calls = [tuple(c) for c in result.calls]
+        result.exit_status = m.exit_status
+        result.wait_status = m.wait_status
+        result.signal = result.wait_status & 0x7F or None
+        result.stdout_bytes, result.stderr_bytes = m.stdout, m.stderr
+        result.log = m.log
+    return result
