@@ -384,7 +384,10 @@ class Task:
 
     @property
     def mm(self):
-        return Mm(self._m, self.kernel_task) if self.kernel_task.mm is not None else None
+        """Its Mm; None once it has exited (exit_mm() in Linux; an Exit stop
+        comes before that)."""
+        t = self.kernel_task
+        return Mm(self._m, t) if t.mm is not None and t.exit_state is None else None
 
     def regs(self):
         """{'x': [x0..x30], 'sp', 'pc'}: live on its core, or as saved."""
@@ -716,7 +719,7 @@ class Machine:
 
     # -- hooks and events ---------------------------------------------------------
 
-    def hook(self, syscall, enter=None, exit=None):
+    def hook(self, syscall, enter=None, exit=None, _priority=0):
         """Hook a system call (name, number, or ALL): enter(call) runs on
         entry, exit(call) on exit, each with a Call (see docs/api.md for
         the order of several hooks).  Returns a Handle; .remove() unhooks."""
@@ -725,9 +728,12 @@ class Machine:
         def wrap(fn):
             if fn is None:
                 return None
+            if not callable(fn):
+                raise TypeError("a hook must be callable, not %r" % (fn,))
             guarded = self._guard(fn)
             return lambda call: guarded(Call(self, call))
-        handle = add_hook(table, syscall, enter=wrap(enter), exit=wrap(exit))
+        handle = add_hook(table, syscall, enter=wrap(enter), exit=wrap(exit),
+                          priority=_priority)
         return Handle(lambda: remove_hook(table, handle))
 
     def subscribe(self, callback, classes=("syscall", "fault", "vma")):
@@ -929,9 +935,12 @@ def run(program, args=(), env=None, cwd=None, stdin=b"", timeout=None, hooks=(),
         def on_exit(call):
             entry = record.pop(call.task, None)
             if entry is not None:
-                entry[3] = call.result
+                entry[2], entry[3] = tuple(call.args), call.result
         record = {}
-        m.hook(ALL, enter=on_enter, exit=on_exit)
+        # Every call is counted before any hook can skip it; what it was
+        # given and got is noted after every hook has had its say.
+        m.hook(ALL, enter=on_enter, _priority=-1)
+        m.hook(ALL, exit=on_exit, _priority=1)
         for which, enter, exit in hooks:
             m.hook(which, enter=enter, exit=exit)
         m.subscribe(lambda ev: setattr(result, "faults", result.faults + 1), ("fault",))

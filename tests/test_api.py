@@ -1,0 +1,422 @@
+"""The Python API (a53emu/, docs/api.md): each capability with real
+userland programs, musl and glibc.  userland/src/api_probe.c prints what
+the kernel answered it (its pid, two writes, how far brk moved, the page it
+mapped), so a hook's change is seen by the guest itself."""
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import a53emu
+from a53emu import Exit, Fault, Instructions, Machine, Syscall
+from a53emu.pytest_plugin import a53emu as a53emu_fixture  # noqa: F401  (the fixture)
+from emu.arch import PAGE_SIZE
+from kernel.syscalls.unistd import SYSCALL_NUMBERS
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "userland" / "build"
+LIBCS = [libc for libc in ("musl", "glibc") if (BUILD / libc / "api_probe").exists()]
+EXPECTED_PROBE = "pid 1\nwrite A\nwrite B\nbrk grew by 8192\npage 0x%x\nbye\n"
+
+
+def prog(name, libc="musl"):
+    path = BUILD / libc / name
+    if not path.exists():
+        pytest.skip("%s not built (make -C userland all-libcs)" % path)
+    return str(path)
+
+
+@pytest.fixture(params=LIBCS)
+def probe(request):
+    return prog("api_probe", request.param)
+
+
+def probe_page(stdout):
+    return int(re.search(r"^page (0x[0-9a-f]+)$", stdout, re.M).group(1), 16)
+
+
+# -- a board, a program, a run ---------------------------------------------------------
+
+def test_machine_options_make_the_board():
+    with Machine(cores=3, mem="64M", va_bits=39) as m:
+        assert len(m.board.cores) == 3
+        assert m.kernel.memory.size == 64 << 20
+        assert m.board.mmu.va_bits == 39
+        assert 0 < m.free_frames < (64 << 20) // PAGE_SIZE
+    with pytest.raises(ValueError):
+        Machine(mem="3M")
+    with pytest.raises(ValueError):
+        Machine(cores=0)
+
+
+def test_run_start_to_end(probe):
+    r = a53emu.run(probe, args=["3"], mem="64M")
+    assert r.exit_status == 3 and r.wait_status == 3 << 8 and r.signal is None
+    assert r.stdout == EXPECTED_PROBE % probe_page(r.stdout)
+    assert r.stderr == ""
+    assert r.syscalls["getpid"] == 1 and r.syscalls["brk"] >= 2 and "exit_group" in r.syscalls
+    brks = [c for c in r.calls if c[1] == "brk"]
+    assert brks[-1][2][0] == brks[-1][3] == brks[-2][3] + 8192    # brk(brk0 + 8192) = that
+    assert r.calls[-1][1] == "exit_group" and r.calls[-1][3] is None
+    # At exit: the heap VMA ends at brk, the page it wrote was faulted in.
+    heap = [v for v in r.vmas if v.name == "[heap]"]
+    # (glibc's heap merges with the .bss VMA before it: [heap] is the VMA
+    # that holds [start_brk, brk), as show_map_vma() names it.)
+    assert heap and heap[0].end == r.mm["brk"] and heap[0].start <= r.mm["start_brk"]
+    assert r.mm["total_vm"] == sum(v.size for v in r.vmas) // PAGE_SIZE
+    assert "[heap]" in r.maps and "[stack]" in r.maps
+    assert r.faults >= 1
+
+
+def test_argv_env_and_stdin():
+    r = a53emu.run(prog("hello"), args=["x", "y"], env={"A53_DEMO": "from the API"}, mem="64M")
+    assert r.exit_status == 2
+    assert "argv[2] = y\n" in r.stdout and "A53_DEMO = from the API\n" in r.stdout
+    r = a53emu.run(prog("hello"), mem="64M")
+    assert "A53_DEMO = (unset)" in r.stdout          # the default environment is empty
+
+
+def test_a_program_that_cannot_run(tmp_path):
+    with Machine(mem="64M") as m:
+        with pytest.raises(a53emu.ExecError) as e:
+            m.load(str(tmp_path / "missing"))
+        assert e.value.status == 127
+    text = tmp_path / "text"
+    text.write_text("not an ELF\n")
+    with Machine(mem="64M") as m:
+        with pytest.raises(a53emu.ExecError) as e:
+            m.load(str(text))
+        assert e.value.status == 126
+
+
+def test_killed_by_a_signal():
+    r = a53emu.run(prog("segfault"), mem="64M")
+    assert r.exit_status == 139 and r.signal == 11
+
+
+# -- stops -----------------------------------------------------------------------------
+
+def test_stop_at_a_syscall_by_name_and_number(probe):
+    with Machine(mem="64M") as m:
+        m.load(probe)
+        stop = m.run(until=Syscall("getpid"))
+        assert stop.kind == "syscall" and stop.call.name == "getpid" and stop.call.result is None
+        assert stop.task.pid == 1 and m.stdout == b""            # nothing written yet
+        stop = m.run(until=Syscall(SYSCALL_NUMBERS["brk"], phase="exit"))
+        assert stop.kind == "syscall-exit" and stop.call.name == "brk"
+        assert stop.call.args[0] == 0 and stop.call.result == stop.task.mm.brk
+        assert m.stdout == b"pid 1\nwrite A\nwrite B\n"
+        stop = m.run(until=Syscall("brk"))
+        assert stop.call.args[0] == stop.task.mm.brk + 8192       # not yet executed
+        stop = m.run()
+        assert stop.kind == "finished" and m.done and m.exit_status == 0
+        assert m.run().kind == "finished"
+
+
+def test_stop_filters_by_pid():
+    with Machine(mem="64M") as m:
+        m.load(prog("fork_cow"))
+        stop = m.run(until=Syscall("exit_group", pid=2))
+        assert stop.task.pid == 2 and stop.task.ppid == 1
+        pids = [t.pid for t in m.tasks]
+        assert pids[:2] == [1, 2]
+        assert m.task(2).comm == "fork_cow" and m.task(1).alive
+
+
+def test_stop_at_a_fault_on_a_page(probe):
+    with Machine(mem="64M") as m:
+        m.load(probe)
+        page = m.run(until=Syscall("mmap", phase="exit")).call.result
+        stop = m.run(until=Fault(page + 123))
+        assert stop.kind == "fault" and stop.addr == page + 16       # page[16] = 'x'
+        assert "pa=" in stop.result and stop.task.pid == 1
+        # The kernel has mapped the page, the store has not run again yet.
+        walk = stop.task.mm.walk(stop.addr)
+        assert walk.pa is not None and walk.vma.start == page
+        assert m.read_phys(walk.pa, 1) == b"\0"
+        m.run(until=Syscall("write"))
+        assert m.read_phys(walk.pa, 1) == b"x" == stop.task.mm.read(page + 16, 1)
+        m.run()
+        assert probe_page(m.stdout.decode()) == page
+
+
+def test_stop_at_a_fault_in_a_range_and_a_segfault():
+    with Machine(mem="64M") as m:
+        m.load(prog("segfault"))
+        stop = m.run(until=Fault(start=0, end=PAGE_SIZE))
+        assert stop.addr < PAGE_SIZE and "SIGSEGV" in stop.result
+        assert m.run().kind == "finished" and m.exit_status == 139
+
+
+def test_stop_at_exit_sees_the_mm(probe):
+    with Machine(mem="64M") as m:
+        m.load(probe)
+        stop = m.run(until=Exit())
+        assert stop.kind == "exit" and stop.task.pid == 1
+        mm = stop.task.mm
+        assert mm.brk >= mm.start_brk + 8192
+        assert mm.find_vma(mm.brk - 1).name == "[heap]" and mm.find_vma(mm.brk) is None
+        assert mm.maps().count("\n") == len(mm.vmas()) == mm.map_count
+        assert set(mm.fields()) == set(a53emu.MM_FIELDS)
+        m.run()
+        assert stop.task.mm is None and stop.task.exit_status == 0
+
+
+def test_stop_after_instructions():
+    with Machine(mem="64M") as m:
+        m.load(prog("bench_compute"), args=["100000000"])
+        stop = m.run(until=Instructions(200_000))
+        assert stop.kind == "instructions"
+        assert 200_000 <= stop.instructions <= 200_000 + 64       # the end of a block
+        before = m.instructions
+        stop = m.run(until=Instructions(50_000))
+        assert 50_000 <= m.instructions - before <= 50_000 + 64
+
+
+def test_timeout_stops_and_close_kills():
+    m = Machine(mem="64M")
+    m.load(prog("bench_compute"), args=["100000000000"])
+    stop = m.run(timeout=0.3)
+    assert stop.kind == "timeout" and not m.done
+    assert m.init.alive and m.init.state == "running"
+    m.close()
+    assert m.done and m.exit_status == 137             # SIGKILL
+
+
+def test_until_rejects_what_it_does_not_know():
+    with Machine(mem="64M") as m:
+        m.load(prog("hello"))
+        with pytest.raises(TypeError):
+            m.run(until="exit")
+        with pytest.raises(ValueError):
+            m.run(until=Syscall("no_such_call"))
+
+
+# -- looking: mm, VMAs, tables, frames, tasks ------------------------------------------
+
+@pytest.mark.parametrize("va_bits, levels", [(48, 4), (39, 3)])
+def test_walk_and_frames(va_bits, levels):
+    with Machine(mem="64M", va_bits=va_bits) as m:
+        m.load(prog("api_probe"))
+        stop = m.run(until=Syscall("write"))
+        task = stop.task
+        buf = stop.call.args[1]
+        walk = task.mm.walk(buf)
+        assert [s[0] for s in walk.steps] == list(range(4 - levels, 4))
+        assert walk.pa == task.mm.translate(buf) and walk.vma is not None
+        assert "EL0:r" in walk.describe_pte()
+        frame = m.frame(walk.pa)
+        assert frame.refcount >= 1 and frame.mapcount >= 1
+        assert frame.read(buf % PAGE_SIZE, 6) == m.read_phys(walk.pa, 6) \
+            == task.mm.read(buf, 6) == b"pid 1\n"
+        assert task.mm.read_string(buf) .startswith(b"pid 1\n")
+        assert any("L%d table" % (4 - levels) in line for line in walk.lines())
+        # An address never touched: no walk result, and read() does not fault it in.
+        top = task.mm.vmas()[-1]
+        assert task.mm.translate(top.start) is None
+        with pytest.raises(ValueError):
+            task.mm.read(top.start, 1)
+        assert task.mm.translate(top.start) is None
+        assert task.regs()["pc"] == task.pc and len(task.regs()["x"]) == 31
+
+
+def test_subscribe_to_events(probe):
+    events = []
+    with Machine(mem="64M") as m:
+        m.load(probe)
+        handle = m.subscribe(events.append, classes=("vma", "pte"))
+        stop = m.run(until=Syscall("mmap", phase="exit"))
+        kinds = {e.kind for e in events}
+        assert "vma_insert" in kinds and {e.cls for e in events} <= {"vma", "pte"}
+        assert any(e.kind == "vma_insert" and e["vma"].vm_start == stop.call.result
+                   for e in events)
+        handle.remove()
+        count = len(events)
+        m.run()
+        assert len(events) == count
+        assert not m.trace.vma and not m.trace.pte            # nobody listens: off
+
+
+# -- hooks -------------------------------------------------------------------------------
+
+def test_hook_changes_getpid_result(probe):
+    with Machine(mem="64M") as m:
+        m.load(probe)
+
+        def exit_hook(call):
+            assert call.result == 1
+            call.result = 4242
+        m.hook("getpid", exit=exit_hook)
+        m.run()
+        assert m.stdout.decode().startswith("pid 4242\n")
+
+
+def test_hook_skips_a_write(probe):
+    with Machine(mem="64M") as m:
+        m.load(probe)
+
+        def enter(call):
+            if m.init.mm.read(call.args[1], call.args[2]) == b"write A\n":
+                call.skip(call.args[2])           # "written", as far as it knows
+        m.hook("write", enter=enter)
+        m.run()
+        out = m.stdout.decode()
+        assert "write A" not in out and "write B\n" in out and m.exit_status == 0
+
+
+def test_hook_changes_brk_argument(probe):
+    seen = []
+    with Machine(mem="64M") as m:
+        m.load(probe)
+
+        def enter(call):
+            # Only the probe's own brk(brk0 + 8192): glibc's malloc, lied
+            # to, aborts ("corrupted top size"), as it would on Linux.
+            if call.args[0] == m.init.mm.brk + 8192:
+                call.args[0] += 4096
+        m.hook("brk", enter=enter, exit=lambda call: seen.append(call.result))
+        m.run()
+        assert "brk grew by 12288\n" in m.stdout.decode()
+        assert seen[-1] - seen[-2] == 12288
+
+
+def test_hook_order_in_both_phases(probe):
+    """Enter hooks: registration order (ALL hooks interleaved by it), each
+    sees the previous one's change, a skip ends the phase.  Exit hooks:
+    registration order, all of them, after a stop at the exit."""
+    order = []
+    with Machine(mem="64M") as m:
+        m.load(probe)
+
+        def enter(tag, skip=None):
+            def fn(call):
+                if call.name == "getpid":
+                    order.append(("enter", tag, call.args[0]))
+                    call.args[0] = tag
+                    if skip is not None:
+                        call.skip(skip)
+            return fn
+
+        def exit(tag):
+            def fn(call):
+                if call.name == "getpid":
+                    order.append(("exit", tag, call.result))
+                    call.result += 1
+            return fn
+        m.hook("getpid", enter=enter(1), exit=exit(1))
+        m.hook(a53emu.ALL, enter=enter(2, skip=100), exit=exit(2))
+        m.hook("getpid", enter=enter(3), exit=exit(3))
+        stop = m.run(until=Syscall("getpid", phase="exit"))
+        assert stop.call.result == 100 and stop.call.skipped and stop.call.args[0] == 2
+        assert order[1:] == [("enter", 2, 1)]                    # no exit hook yet
+        m.run()
+        assert order[1:] == [("enter", 2, 1), ("exit", 1, 100), ("exit", 2, 101),
+                             ("exit", 3, 102)]
+        assert m.stdout.decode().startswith("pid 103\n")
+
+
+def test_syscall_stop_can_change_the_call(probe):
+    with Machine(mem="64M") as m:
+        m.load(probe)
+        stop = m.run(until=Syscall("getpid"))
+        stop.call.skip(77)
+        stop = m.run(until=Syscall("brk", phase="exit"))
+        stop.call.result = stop.call.result        # unchanged: brk0
+        m.run()
+        assert m.stdout.decode().startswith("pid 77\n")
+
+
+def test_hooks_of_a_sleeping_call_run_once():
+    """wait4 sleeps until the child exits: one enter and one exit per call,
+    as many as the calls the syscall trace shows returning."""
+    enters, exits, traced = [], [], []
+    with Machine(mem="64M") as m:
+        m.load(prog("fork_cow"))
+        m.hook("wait4", enter=lambda c: enters.append(c.pid),
+               exit=lambda c: exits.append(c.result))
+        m.subscribe(lambda e: e.kind == "syscall" and e["d"] and e["d"].name == "wait4"
+                    and traced.append(e["ret"]), classes=("syscall",))
+        m.run()
+        assert m.exit_status == 0
+    assert enters and len(enters) == len(exits) == len(traced) and exits == traced
+
+
+def test_no_hook_no_cost():
+    with Machine(mem="64M") as m:
+        m.load(prog("api_probe"))
+        assert m.kernel.syscalls.hooks is None
+        h = m.hook("getpid", exit=lambda c: None)
+        assert m.kernel.syscalls.hooks is not None
+        h.remove()
+        assert m.kernel.syscalls.hooks is None
+        m.run(until=Syscall("write"))             # a stop's own hook goes with it
+        assert m.kernel.syscalls.hooks is None
+        m.run()
+
+
+def test_a_hook_that_raises():
+    with Machine(mem="64M") as m:
+        m.load(prog("api_probe"))
+        m.hook("getpid", exit=lambda call: 1 / 0)
+        with pytest.raises(a53emu.HookError) as e:
+            m.run()
+        assert isinstance(e.value.__cause__, ZeroDivisionError)
+        m.run()                                   # it carries on without the change
+        assert m.stdout.startswith(b"pid 1\n") and m.exit_status == 0
+
+
+def test_hook_argument_checks():
+    with Machine(mem="64M") as m:
+        with pytest.raises(ValueError):
+            m.hook("getpid")
+        with pytest.raises(ValueError):
+            m.hook("not_a_call", enter=print)
+        with pytest.raises(TypeError):
+            m.hook("getpid", enter=42)
+
+
+# -- the pytest fixture ------------------------------------------------------------------
+
+def test_fixture_runs_a_program(a53emu_fixture):
+    r = a53emu_fixture.run(prog("api_probe"), "5")
+    assert r.exit_status == 5
+    assert "brk" in r.syscalls
+    m = a53emu_fixture.machine(mem="64M")
+    m.load(prog("hello"))
+    assert m.run().kind == "finished"
+
+
+def test_fixture_from_a_users_test_file(tmp_path):
+    """What a user writes, run by pytest as they would run it."""
+    test = tmp_path / "test_user.py"
+    test.write_text(textwrap.dedent("""
+        def test_probe(a53emu):
+            r = a53emu.run(%r)
+            assert r.exit_status == 0
+            assert "brk" in r.syscalls
+            assert r.stdout.startswith("pid 1\\n")
+    """ % prog("api_probe")))
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "a53emu.pytest_plugin",
+                        "-p", "no:cacheprovider", str(test)],
+                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "1 passed" in p.stdout
+
+
+# -- docs/api.md -------------------------------------------------------------------------
+
+def test_docs_examples_run(monkeypatch):
+    """Every ```python block of docs/api.md, in order, in one namespace."""
+    text = (ROOT / "docs" / "api.md").read_text()
+    blocks = re.findall(r"^```python\n(.*?)^```", text, re.M | re.S)
+    assert len(blocks) >= 5
+    monkeypatch.chdir(ROOT)
+    namespace = {}
+    for block in blocks:
+        exec(compile(block, "docs/api.md", "exec"), namespace)
