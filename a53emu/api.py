@@ -600,6 +600,8 @@ class Machine:
             undo()
         if stop.kind == "error":
             err, self._error = self._error, None
+            if self._done:
+                raise err                   # the kernel itself failed: its own exception
             raise HookError("%s: %s" % (type(err).__name__, err)) from err
         return stop
 
@@ -614,20 +616,32 @@ class Machine:
             else:
                 self._cv.notify_all()
             deadline = None if timeout is None else time.monotonic() + timeout
-            while self._turn != "user":
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    # Ask the kernel thread to stop at its next slice boundary.
-                    self._turns.pause_requested = True
-                    core = self.kernel.sched.running_core
-                    if core is not None:
-                        core.preempt()
-                    self._turns.wake()
-                    deadline = None
-                    continue
-                self._cv.wait(left)
+            try:
+                while self._turn != "user":
+                    left = None if deadline is None else deadline - time.monotonic()
+                    if left is not None and left <= 0:
+                        self._request_pause()
+                        deadline = None
+                        continue
+                    self._cv.wait(left)
+            except KeyboardInterrupt:
+                # Ctrl-C: the board must not run on behind the caller's back.
+                self._request_pause()
+                while self._turn != "user":
+                    self._cv.wait()
+                self._turns.pause_requested = False
+                raise
             self._turns.pause_requested = False
             return self._stop
+
+    def _request_pause(self):
+        """Ask the kernel thread to stop at its next slice boundary: end the
+        running slice, wake an idle scheduler."""
+        self._turns.pause_requested = True
+        core = self.kernel.sched.running_core
+        if core is not None:
+            core.preempt()
+        self._turns.wake()
 
     def _main(self):
         """The kernel thread: the whole run, paused at each event."""
