@@ -188,6 +188,20 @@ def test_timeout_stops_and_close_kills():
     assert m.done and m.exit_status == 137             # SIGKILL
 
 
+@pytest.mark.parametrize("until, status", [(Syscall("brk"), 137), (Fault(), 137), (Exit(), 0)],
+                         ids=["in a system call", "in a fault", "in do_exit"])
+def test_close_while_stopped(until, status):
+    """close() ends a board frozen anywhere: inside el0_svc, inside the
+    TLB fill that took the fault, inside do_exit; its thread is gone."""
+    m = Machine(mem="64M")
+    m.load(prog("api_probe"))
+    assert m.run(until=until).kind in ("syscall", "fault", "exit")
+    m.close()
+    assert m.done and not m._thread.is_alive()
+    assert m.exit_status == status      # SIGKILL, unless do_exit was on its way
+    assert m.kernel.syscalls.hooks is None
+
+
 def test_until_rejects_what_it_does_not_know():
     with Machine(mem="64M") as m:
         m.load(prog("hello"))

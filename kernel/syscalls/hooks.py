@@ -27,7 +27,9 @@ The rules, which the API documents (docs/api.md):
   arguments the hooks gave, and the exit hooks run once, when it returns.
   A call ended by a signal returns -ERESTART* (what the exit hooks see);
   when the signal handler restarts it, that is a new call, as strace shows
-  it.  exit, exit_group and rt_sigreturn never return: no exit hooks.
+  it.  exit, exit_group and rt_sigreturn never return: no exit hooks.  A
+  successful execve returns 0 in the new program; clone returns through
+  here in the parent only (the child starts at EL0 with x0 = 0).
 """
 
 from kernel.syscalls.table import SyscallDef, syscall_name
