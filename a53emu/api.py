@@ -505,14 +505,18 @@ class Machine:
     Machine(cores=2, mem='512M', va_bits=48, sysroot=None,
     deterministic=False, root=False, net='loopback') takes the options of
     `a53emu run` (--cores, --mem, --va-bits, -L, --deterministic, --root,
-    --net).  load() starts a program as init, run() runs it (to its end or
+    --net); count_instructions=True counts from the start (Instructions
+    stops need it; without it the first such stop turns it on, which it can
+    only do at the start or after a 'timeout' or 'instructions' stop).  load() starts a program as init, run() runs it (to its end or
     to an event), the rest looks and listens.  A Machine is a context
     manager; close() ends what still runs."""
 
     def __init__(self, cores=DEFAULT_CORES, mem=DEFAULT_RAM_SIZE, va_bits=48, sysroot=None,
-                 deterministic=False, root=False, net="loopback"):
+                 deterministic=False, root=False, net="loopback", count_instructions=False):
         if not 1 <= cores <= 8:
             raise ValueError("cores must be between 1 and 8")
+        if va_bits not in (39, 48):
+            raise ValueError("va_bits is 48 (4-level tables) or 39 (3-level)")
         if net not in ("none", "loopback", "host"):
             raise ValueError("net is 'none', 'loopback' or 'host'")
         self.trace = Tracer()
@@ -536,6 +540,8 @@ class Machine:
         self._closed = False
         self._error = None
         self._counting = False
+        if count_instructions:
+            self._count_instructions()
 
     # -- loading ----------------------------------------------------------------
 
@@ -693,11 +699,11 @@ class Machine:
             elif isinstance(cond, Exit):
                 undo.append(self._arm_exit(cond))
             elif isinstance(cond, Instructions):
-                if not self._counting:
-                    if not all(c.count_instructions() for c in self.board.cores):
-                        raise RuntimeError("this Unicorn cannot count instructions")
-                    self._counting = True
+                self._count_instructions()
                 self._turns.insn_target = self.instructions + cond.n
+                for core in self.board.cores:
+                    if core.running:        # frozen in a run whose count is not capped:
+                        core.preempt()      # end it at the next block, count from there
                 self._turns._insn_cond = cond
                 undo.append(lambda: setattr(self._turns, "insn_target", None))
             else:
@@ -713,6 +719,19 @@ class Machine:
             self._fault_conds = []
             self._update_bus()
         return undo_all
+
+    def _count_instructions(self):
+        """Turn on the cores' instruction counters (cpu.py count_instructions),
+        which takes a run of its own on each core: not possible while one is
+        frozen inside a run (a stop in a system call, a fault, an exit)."""
+        if self._counting:
+            return
+        if any(c.running for c in self.board.cores):
+            raise RuntimeError("the cores cannot start counting instructions while stopped "
+                               "inside a run: use Machine(count_instructions=True)")
+        if not all(c.count_instructions() for c in self.board.cores):
+            raise RuntimeError("this Unicorn cannot count instructions")
+        self._counting = True
 
     def _arm_syscall(self, cond):
         def stop(call):
@@ -843,7 +862,7 @@ class Machine:
     def instructions(self):
         """Guest instructions executed so far, all cores (0 unless counted:
         see Instructions)."""
-        return sum(c.insns for c in self.board.cores)
+        return sum(c.insns_so_far for c in self.board.cores)
 
     def read_phys(self, pa, length):
         """Bytes of the board's RAM at physical address pa."""

@@ -178,6 +178,23 @@ def test_stop_after_instructions():
         assert 50_000 <= m.instructions - before <= 50_000 + 64
 
 
+def test_counting_instructions_from_inside_a_run():
+    """A core frozen in a system call cannot start counting (that takes a
+    run of its own): a clear error; counting from the start works there."""
+    with Machine(mem="64M") as m:
+        m.load(prog("api_probe"))
+        m.run(until=Syscall("getpid"))
+        with pytest.raises(RuntimeError, match="count_instructions=True"):
+            m.run(until=Instructions(1000))
+    with Machine(mem="64M", count_instructions=True) as m:
+        m.load(prog("api_probe"))
+        m.run(until=Syscall("getpid"))
+        before = m.instructions
+        assert before > 0
+        stop = m.run(until=[Instructions(1000), Exit()])
+        assert stop.kind == "instructions" and m.instructions >= before + 1000
+
+
 def test_timeout_stops_and_close_kills():
     m = Machine(mem="64M")
     m.load(prog("bench_compute"), args=["100000000000"])
