@@ -44,13 +44,13 @@ class A53emuFixture:
             **machine):
         """Run program with args; returns an a53emu.Result (exit_status,
         stdout, stderr, syscalls, calls, mm, vmas, maps, faults, log)."""
-        from a53emu.api import run
+        from a53emu.result import run
         return run(self.path(program), args=args, env=env, cwd=cwd or self._cwd,
                    stdin=stdin, timeout=timeout, hooks=hooks, **machine)
 
     def machine(self, **options):
         """A new a53emu.Machine, closed when the test ends."""
-        from a53emu.api import Machine
+        from a53emu.machine import Machine
         m = Machine(**options)
         self._machines.append(m)
         return m

@@ -2,7 +2,7 @@
 exit from chosen system calls — what a ptrace tracer does at its
 syscall-enter and syscall-exit stops (change the arguments, skip the call,
 change the result: PTRACE_SETREGSET, PTRACE_SYSEMU, seccomp's
-SECCOMP_RET_ERRNO), without a tracer process.  The Python API (a53emu/api.py)
+SECCOMP_RET_ERRNO), without a tracer process.  The Python API (a53emu/)
 and `a53emu walk` use them.
 
 el0_svc() (kernel/syscalls/table.py) reads SyscallTable.hooks once per call:
