@@ -5,6 +5,7 @@ mapped), so a hook's change is seen by the guest itself."""
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -283,8 +284,12 @@ def test_hook_changes_getpid_result(probe):
             assert call.result == 1
             call.result = 4242
         m.hook("getpid", exit=exit_hook)
+        traced = []
+        m.subscribe(lambda e: e.kind == "syscall" and e["nr"] == SYSCALL_NUMBERS["getpid"]
+                    and traced.append(e["ret"]), classes=("syscall",))
         m.run()
         assert m.stdout.decode().startswith("pid 4242\n")
+        assert traced == [4242]                 # the trace shows what the program got
 
 
 def test_hook_skips_a_write(probe):
@@ -423,21 +428,39 @@ def test_fixture_runs_a_program(a53emu_fixture):
 
 
 def test_fixture_from_a_users_test_file(tmp_path):
-    """What a user writes, run by pytest as they would run it."""
-    test = tmp_path / "test_user.py"
-    test.write_text(textwrap.dedent("""
+    """What a user writes, run by pytest as they would run it: the program
+    named relative to the test file, pytest started from elsewhere; the
+    files the program writes land in the test's tmp_path."""
+    project = tmp_path / "project"
+    (project / "build").mkdir(parents=True)
+    shutil.copy(prog("api_probe"), project / "build" / "probe")
+    shutil.copy(prog("fileio"), project / "build" / "fileio")
+    (project / "test_user.py").write_text(textwrap.dedent("""
+        import os
+
         def test_probe(a53emu):
-            r = a53emu.run(%r)
-            assert r.exit_status == 0
+            r = a53emu.run("build/probe", "7")
+            assert r.exit_status == 7
             assert "brk" in r.syscalls
             assert r.stdout.startswith("pid 1\\n")
-    """ % prog("api_probe")))
+
+        def test_runs_in_tmp_path(a53emu, tmp_path):
+            made = []        # fileio makes ./fileio.tmpdir (and removes it)
+            def mkdir_exit(call):
+                made.append(os.path.isdir(tmp_path / "fileio.tmpdir"))
+            r = a53emu.run("build/fileio", hooks=[("mkdirat", None, mkdir_exit)])
+            assert r.exit_status == 0, r.stdout
+            assert made and made[0]
+    """))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     p = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "a53emu.pytest_plugin",
-                        "-p", "no:cacheprovider", str(test)],
-                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+                        "-p", "no:cacheprovider", str(project / "test_user.py")],
+                       cwd=elsewhere, env=env, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stdout + p.stderr
-    assert "1 passed" in p.stdout
+    assert "2 passed" in p.stdout
+    assert os.listdir(elsewhere) == []
 
 
 # -- docs/api.md -------------------------------------------------------------------------
