@@ -136,6 +136,7 @@ class Machine:
         self._bus_on = False
         self._init = None
         self._files = []
+        self._final = None              # (stdout, stderr) kept by close()
         self._thread = None
         self._cv = threading.Condition()
         self._turn = "user"
@@ -173,6 +174,8 @@ class Machine:
         return self.task_of(task)
 
     def _captured(self, fd):
+        if self._final is not None:
+            return self._final[fd - 1]
         if not self._files:
             raise RuntimeError("output is captured only with load(capture=True)")
         fd = self._files[fd].fileno()
@@ -513,6 +516,8 @@ class Machine:
             self.kernel.ipc_ns.shutdown()
         self._closed = True
         self._turns.close()
+        if self._files:             # what it wrote stays readable after close()
+            self._final = (self._captured(1), self._captured(2))
         for f in self._files:
             f.close()
 

@@ -220,6 +220,25 @@ def test_close_while_stopped(until, status):
     assert m.kernel.syscalls.hooks is None
 
 
+def test_nothing_left_behind():
+    """A machine closed — run or not, loaded or not — leaves no host
+    descriptor open and no thread running."""
+    import threading
+
+    def fds():
+        return set(os.listdir("/proc/self/fd"))
+    before, threads = fds(), threading.active_count()
+    Machine(mem="64M").close()
+    m = Machine(mem="64M")
+    m.load(prog("api_probe"))
+    m.close()                                   # never ran: killed before its first instruction
+    assert m.done and m.exit_status == 137 and m.stdout == b""
+    with Machine(mem="64M") as m:
+        m.load(prog("api_probe"))
+        m.run(until=Syscall("write"))
+    assert fds() == before and threading.active_count() == threads
+
+
 def test_until_rejects_what_it_does_not_know():
     with Machine(mem="64M") as m:
         m.load(prog("hello"))
