@@ -295,8 +295,30 @@ class Machine:
         return guarded
 
     def _arm(self, conds):
-        """Install what the conditions need for one run(); returns the undo."""
+        """Install what the conditions need for one run(); returns the undo
+        (or, when one cannot be installed, undoes the others and raises)."""
+        for cond in conds:
+            if not isinstance(cond, (Syscall, Fault, Exit, Instructions)):
+                raise TypeError("until= takes Syscall, Fault, Exit or Instructions, not %r"
+                                % (cond,))
         undo = []
+        try:
+            self._arm_each(conds, undo)
+        except BaseException:
+            for fn in undo:
+                fn()
+            raise
+        self._fault_conds = [c for c in conds if isinstance(c, Fault)]
+        self._update_bus()
+
+        def undo_all():
+            for fn in undo:
+                fn()
+            self._fault_conds = []
+            self._update_bus()
+        return undo_all
+
+    def _arm_each(self, conds, undo):
         for cond in conds:
             if isinstance(cond, Syscall):
                 undo.append(self._arm_syscall(cond))
@@ -313,19 +335,6 @@ class Machine:
                         core.preempt()      # end it at the next block, count from there
                 self._turns._insn_cond = cond
                 undo.append(lambda: setattr(self._turns, "insn_target", None))
-            else:
-                raise TypeError("until= takes Syscall, Fault, Exit or Instructions, not %r"
-                                % (cond,))
-        faults = [c for c in conds if isinstance(c, Fault)]
-        self._fault_conds = faults
-        self._update_bus()
-
-        def undo_all():
-            for fn in undo:
-                fn()
-            self._fault_conds = []
-            self._update_bus()
-        return undo_all
 
     def _count_instructions(self):
         """Turn on the cores' instruction counters (cpu.py count_instructions),

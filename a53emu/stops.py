@@ -2,7 +2,7 @@
 the conditions given as until=, and the Stop it returns."""
 
 from emu.arch import PAGE_MASK, PAGE_SIZE
-from kernel.syscalls.hooks import ALL
+from kernel.syscalls.hooks import ALL, resolve_nr
 
 
 class HookError(Exception):
@@ -21,6 +21,7 @@ class Syscall:
     def __init__(self, which=ALL, phase="enter", pid=None):
         if phase not in ("enter", "exit"):
             raise ValueError("phase is 'enter' or 'exit', not %r" % (phase,))
+        resolve_nr(which)               # ValueError for a name arm64 does not have
         self.which, self.phase, self.pid = which, phase, pid
 
 

@@ -246,6 +246,10 @@ def test_until_rejects_what_it_does_not_know():
             m.run(until="exit")
         with pytest.raises(ValueError):
             m.run(until=Syscall("no_such_call"))
+        with pytest.raises(TypeError):                  # nothing stays armed
+            m.run(until=[Syscall("getpid"), Fault(), Exit(), "exit"])
+        assert m.kernel.syscalls.hooks is None and not m.trace.fault
+        assert m.run().kind == "finished"
 
 
 # -- looking: mm, VMAs, tables, frames, tasks ------------------------------------------
