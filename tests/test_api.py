@@ -82,6 +82,28 @@ def test_argv_env_and_stdin():
     assert "A53_DEMO = (unset)" in r.stdout          # the default environment is empty
 
 
+def test_sysroot_for_a_dynamic_program(tmp_path):
+    """sysroot= is -L: the dynamic loader and libc.so.6 come from it; the
+    VMAs at exit show them mapped."""
+    sysroot = "/usr/aarch64-linux-gnu"
+    gcc = shutil.which("aarch64-linux-gnu-gcc")
+    if gcc is None or not os.path.isdir(sysroot):
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("aarch64-linux-gnu-gcc and its sysroot are required in CI")
+        pytest.skip("needs aarch64-linux-gnu-gcc and /usr/aarch64-linux-gnu")
+    exe = tmp_path / "hello-dyn"
+    subprocess.run([gcc, "-O1", "-o", str(exe), str(ROOT / "userland" / "src" / "hello.c")],
+                   check=True)
+    r = a53emu.run(str(exe), args=["x"], sysroot=sysroot, mem="64M", cwd=str(tmp_path))
+    assert r.exit_status == 1 and "argv[1] = x" in r.stdout
+    names = {os.path.basename(v.name) for v in r.vmas}
+    assert "ld-linux-aarch64.so.1" in names and "libc.so.6" in names
+    assert r.syscalls["openat"] >= 1
+    if not os.path.exists("/lib/ld-linux-aarch64.so.1"):     # an x86-64 host's /lib
+        with Machine(mem="64M") as m, pytest.raises(a53emu.ExecError):
+            m.load(str(exe))                    # no sysroot: no loader to be found
+
+
 def test_a_program_that_cannot_run(tmp_path):
     with Machine(mem="64M") as m:
         with pytest.raises(a53emu.ExecError) as e:
