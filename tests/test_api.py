@@ -427,6 +427,40 @@ def test_hooks_of_a_sleeping_call_run_once():
     assert enters and len(enters) == len(exits) == len(traced) and exits == traced
 
 
+def test_changed_arguments_hold_across_a_sleep():
+    """A read of an empty pipe sleeps and runs its SVC again when woken: the
+    count an enter hook cut to 1 byte holds for the re-execution too."""
+    changed, results = [], []
+    with Machine(mem="64M") as m:
+        m.load(prog("pipes"))
+
+        def enter(call):
+            if call.args[0] > 2 and call.args[2] > 1 and len(changed) < 40:
+                call.args[2] = 1
+                changed.append(call.task.pid)
+
+        def exit(call):
+            if call.args[2] == 1:
+                results.append(call.result)
+        m.hook("read", enter=enter, exit=exit)
+        hooks = m.kernel.syscalls.hooks
+        reexecuted = []
+        kernel_enter = hooks.enter
+
+        def counting_enter(task, regs, d):      # the SVC again, after a sleep
+            call = hooks._in_call.get(task)
+            if task.sleep_restart is not None and call is not None and call.args[2] == 1:
+                reexecuted.append(task.pid)
+            return kernel_enter(task, regs, d)
+        hooks.enter = counting_enter
+        m.run(until=Syscall("read", phase="exit"))      # the hooks are in place
+        while len(changed) < 40 and m.run(until=Syscall("read")).kind != "finished":
+            pass
+        m.close()
+    assert len(changed) == 40 and reexecuted
+    assert results and max(results) <= 1
+
+
 def test_no_hook_no_cost():
     with Machine(mem="64M") as m:
         m.load(prog("api_probe"))
