@@ -107,12 +107,12 @@ class SyscallTable:
         if counts is not None:
             counts[nr] += 1
             t0 = time.perf_counter()
+        task.orig_x0 = regs[1]  # the program's x0, even if a hook changes the argument
         call = None
         hooks = self.hooks      # the one test while nothing is hooked (hooks.py)
         if hooks is not None:
             call, regs, d = hooks.enter(task, regs, d)
         task.last_syscall = nr
-        task.orig_x0 = regs[1]
         task.sleep_restart = None
         if d is None:
             ret = -errno.ENOSYS
