@@ -133,6 +133,7 @@ class Machine:
         self._views = {}
         self._subscribers = []          # [(classes, callback)]
         self._stop_classes = set()      # trace classes the current until= needs
+        self._fault_conds = []          # the Fault conditions of the current until=
         self._bus_on = False
         self._init = None
         self._files = []
@@ -389,11 +390,16 @@ class Machine:
         """callback(Event) for every event of these trace classes (syscall,
         fault, vma, pte, tlb, sched, or 'all'), as the kernel emits it.
         Returns a Handle; .remove() unsubscribes."""
-        classes = set(EVENT_CLASSES if classes == "all" or "all" in classes else classes)
-        bad = classes - set(EVENT_CLASSES)
-        if bad:
-            raise ValueError("unknown trace class %s (choose from %s)" % (
-                ", ".join(sorted(bad)), ", ".join(EVENT_CLASSES)))
+        if isinstance(classes, str):
+            classes = classes.split(",")
+        classes = set(classes)
+        if "all" in classes:
+            classes = None                  # every event, of any kind the kernel adds
+        else:
+            bad = classes - set(EVENT_CLASSES)
+            if bad:
+                raise ValueError("unknown trace class %s (choose from %s, or all)" % (
+                    ", ".join(sorted(bad)), ", ".join(EVENT_CLASSES)))
         entry = (classes, self._guard(callback))
         self._subscribers.append(entry)
         self._update_bus()
@@ -408,7 +414,7 @@ class Machine:
         nothing in the classes nobody asked for."""
         wanted = set(self._stop_classes)
         for classes, _ in self._subscribers:
-            wanted |= classes
+            wanted |= set(EVENT_CLASSES) if classes is None else classes
         for cls in EVENT_CLASSES:
             setattr(self.trace, cls, cls in wanted)
         if wanted and not self._bus_on:
@@ -418,7 +424,7 @@ class Machine:
     def _dispatch(self, kind, fields):
         """The API's one sink on the bus: fault stops, then subscribers."""
         cls = event_class(kind)
-        if kind == "fault" and getattr(self, "_fault_conds", None):
+        if kind == "fault" and self._fault_conds:
             for cond in self._fault_conds:
                 if cond.matches(fields["addr"]):
                     core = self.kernel.sched.running_core
@@ -430,7 +436,7 @@ class Machine:
         if self._subscribers:
             event = None
             for classes, callback in list(self._subscribers):
-                if cls in classes:
+                if classes is None or cls in classes:
                     if event is None:
                         event = Event(kind, fields)
                     callback(event)

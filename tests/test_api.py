@@ -319,6 +319,20 @@ def test_subscribe_to_events(probe):
         assert not m.trace.vma and not m.trace.pte            # nobody listens: off
 
 
+def test_subscribe_to_all_and_bad_classes():
+    kinds = set()
+    with Machine(mem="64M") as m:
+        m.load(prog("fork_cow"))
+        m.subscribe(lambda e: kinds.add((e.cls, e.kind)), classes="all")
+        with pytest.raises(ValueError):
+            m.subscribe(print, classes=("vma", "nosuch"))
+        m.run()
+    classes = {cls for cls, _ in kinds}
+    assert {"syscall", "fault", "vma", "pte", "tlb", "sched"} <= classes
+    assert {("syscall", "syscall"), ("sched", "sched_switch"), ("vma", "vma_insert"),
+            ("pte", "pte_set"), ("fault", "fault")} <= kinds
+
+
 # -- hooks -------------------------------------------------------------------------------
 
 def test_hook_changes_getpid_result(probe):
