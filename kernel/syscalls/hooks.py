@@ -127,7 +127,10 @@ class SyscallHooks:
         return call, call.regs, call.d
 
     def exit(self, call, ret):
-        """el0_svc()'s exit: the result after the exit hooks."""
+        """el0_svc()'s exit: the result after the exit hooks (call None: a
+        call that has none)."""
+        if call is None:
+            return ret
         self._in_call.pop(call.task, None)
         call.result = ret
         for fn in self._lookup(call.nr)[1]:

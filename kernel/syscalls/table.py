@@ -108,7 +108,6 @@ class SyscallTable:
             counts[nr] += 1
             t0 = time.perf_counter()
         task.orig_x0 = regs[1]  # the program's x0, even if a hook changes the argument
-        call = None
         hooks = self.hooks      # the one test while nothing is hooked (hooks.py)
         if hooks is not None:
             call, regs, d = hooks.enter(task, regs, d)
@@ -140,7 +139,7 @@ class SyscallTable:
                 if task.pending or task.signal.shared_pending:
                     signal_pending_stop(task, core)
                 return
-        if call is not None:
+        if hooks is not None:
             ret = hooks.exit(call, ret)
         if -ret in RESTART_CODES:
             task.syscall_restart = -ret
