@@ -86,6 +86,20 @@ def test_argv_env_and_stdin():
     assert "A53_DEMO = (unset)" in r.stdout          # the default environment is empty
 
 
+def test_stdin_and_captured_output(probe):
+    r = a53emu.run(probe, args=["0", "cat"], stdin=b"to the board\n", mem="64M")
+    assert r.stdout.endswith("page 0x%x\nto the board\nbye\n" % probe_page(r.stdout))
+
+
+def test_host_stdio_when_not_captured(capfd):
+    with Machine(mem="64M") as m:
+        m.load(prog("hello"), capture=False)
+        m.run()
+        with pytest.raises(RuntimeError):
+            m.stdout
+    assert "hello, world\n" in capfd.readouterr().out
+
+
 def test_sysroot_for_a_dynamic_program(tmp_path):
     """sysroot= is -L: the dynamic loader and libc.so.6 come from it; the
     VMAs at exit show them mapped."""

@@ -8,6 +8,7 @@
  *   brk grew by N               brk(0), then brk(brk0 + 8192): the new break - brk0
  *   page 0xADDR                 an anonymous page it maps (printed), then writes
  *                               once: the first fault on that page
+ *   (stdin)                     with a second argument "cat": what it reads on fd 0
  *   bye                         exit status 0, or the first argument as a number
  *
  * Only raw system calls and write(2): no stdio buffering, so the order of
@@ -41,6 +42,12 @@ int main(int argc, char **argv)
         return 1;
     say("page %#lx\n", (unsigned long)page);
     page[16] = 'x';
+    if (argc > 2 && strcmp(argv[2], "cat") == 0) {
+        char buf[256];
+        ssize_t n;
+        while ((n = read(0, buf, sizeof buf)) > 0)
+            write(1, buf, n);
+    }
     write(1, "bye\n", 4);
     return argc > 1 ? atoi(argv[1]) : 0;
 }
