@@ -380,8 +380,15 @@ class Machine:
                 return None
             if not callable(fn):
                 raise TypeError("a hook must be callable, not %r" % (fn,))
-            guarded = self._guard(fn)
-            return lambda call: guarded(Call(self, call))
+
+            def checked(call):
+                before = list(call.args)
+                fn(Call(self, call))
+                if len(call.args) != len(before):
+                    call.args[:] = before
+                    raise ValueError("a hook of %s changed the number of arguments "
+                                     "(there are always six: x0-x5)" % call.name)
+            return self._guard(checked)
         handle = add_hook(table, syscall, enter=wrap(enter), exit=wrap(exit),
                           priority=_priority)
         return Handle(lambda: remove_hook(table, handle))

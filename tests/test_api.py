@@ -517,6 +517,16 @@ def test_a_hook_that_raises():
         assert m.stdout.startswith(b"pid 1\n") and m.exit_status == 0
 
 
+def test_a_hook_cannot_resize_the_arguments():
+    with Machine(mem="64M") as m:
+        m.load(prog("api_probe"))
+        m.hook("getpid", enter=lambda call: call.args.append(0))
+        with pytest.raises(a53emu.HookError, match="six"):
+            m.run()
+        m.run()                                   # the arguments were put back
+        assert m.exit_status == 0 and m.stdout.startswith(b"pid 1\n")
+
+
 def test_hook_argument_checks():
     with Machine(mem="64M") as m:
         with pytest.raises(ValueError):
