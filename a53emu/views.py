@@ -239,9 +239,8 @@ class Task:
     @property
     def state(self):
         t = self.kernel_task
-        if t.exit_state is not None:
-            return "dead" if t.mm is None and t not in self._m.kernel.tasks.values() \
-                else "zombie"
+        if t.exit_state is not None:        # reaped (released): gone from the pid table
+            return "dead" if self._m.kernel.tasks.get(t.pid) is not t else "zombie"
         return "running" if t.state == TASK_RUNNING else "sleeping"
 
     @property

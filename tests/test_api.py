@@ -167,6 +167,10 @@ def test_stop_filters_by_pid():
         pids = [t.pid for t in m.tasks]
         assert pids[:2] == [1, 2]
         assert m.task(2).comm == "fork_cow" and m.task(1).alive
+        child = stop.task
+        assert child.state == "running"
+        m.run(until=Syscall("wait4", phase="exit", pid=1))
+        assert child.state == "dead" and child.exit_status == 0 and child.mm is None
 
 
 def test_stop_at_a_fault_on_a_page(probe):
