@@ -276,13 +276,24 @@ class Machine:
 
     def _pause(self, stop):
         """In the kernel thread: give the turn to the caller and wait for it
-        to come back (run() again, or close())."""
+        to come back (run() again, or close()).  Stopped inside a slice, the
+        task on that core is not charged the time stopped (the scheduler's
+        frozen; the CPU clocks' run_start moves on by as much)."""
+        sched = self.kernel.sched
+        core = sched.running_core
+        t0 = time.monotonic()
         with self._cv:
             self._stop = stop
             self._turn = "user"
             self._cv.notify_all()
             while self._turn != "kernel":
                 self._cv.wait()
+        if core is not None and not sched.deterministic:
+            stood = time.monotonic() - t0
+            sched.frozen += stood
+            task = core.current
+            if task is not None and task.run_start is not None:
+                task.run_start += stood
 
     def _guard(self, fn):
         """fn, called from the kernel thread: an exception stops the run

@@ -212,6 +212,19 @@ def test_stop_at_exit_sees_the_mm(probe):
         assert stop.task.mm is None and stop.task.exit_status == 0
 
 
+def test_time_stopped_is_not_cpu_time():
+    """A stop in the middle of a slice (inside a system call) does not
+    charge the task the time the board stood still."""
+    import time
+    with Machine(mem="64M") as m:
+        m.load(prog("api_probe"))
+        stop = m.run(until=Syscall("getpid"))
+        time.sleep(0.5)
+        assert m.run().kind == "finished"
+        assert stop.task.kernel_task.utime < 0.4           # charged as its slice ended
+        assert sum(m.kernel.sched.busy_time) < 0.4
+
+
 def test_stop_after_instructions():
     with Machine(mem="64M") as m:
         m.load(prog("bench_compute"), args=["100000000"])
