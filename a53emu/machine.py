@@ -201,6 +201,9 @@ class Machine:
         when a hook or subscriber raised."""
         if self._init is None:
             raise RuntimeError("load() a program first")
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("run() from a hook or a subscriber: they run inside the "
+                               "board's run; stop it with until= instead")
         if self._closed:
             raise RuntimeError("this machine is closed")
         if self._done:

@@ -534,6 +534,14 @@ def test_a_hook_that_raises():
         assert m.stdout.startswith(b"pid 1\n") and m.exit_status == 0
 
 
+def test_run_from_a_hook_is_refused():
+    with Machine(mem="64M") as m:
+        m.load(prog("api_probe"))
+        m.hook("getpid", enter=lambda call: m.run())
+        with pytest.raises(a53emu.HookError, match="from a hook"):
+            m.run()
+
+
 def test_a_hook_cannot_resize_the_arguments():
     with Machine(mem="64M") as m:
         m.load(prog("api_probe"))
