@@ -201,9 +201,7 @@ class Machine:
         when a hook or subscriber raised."""
         if self._init is None:
             raise RuntimeError("load() a program first")
-        if threading.current_thread() is self._thread:
-            raise RuntimeError("run() from a hook or a subscriber: they run inside the "
-                               "board's run; stop it with until= instead")
+        self._not_from_inside("run")
         if self._closed:
             raise RuntimeError("this machine is closed")
         if self._done:
@@ -221,6 +219,11 @@ class Machine:
                 raise err                   # the kernel itself failed: its own exception
             raise HookError("%s: %s" % (type(err).__name__, err)) from err
         return stop
+
+    def _not_from_inside(self, what):
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("%s() from a hook or a subscriber: they run inside the "
+                               "board's run; stop it with until= instead" % what)
 
     def _resume(self, timeout):
         with self._cv:
@@ -533,6 +536,7 @@ class Machine:
         """Kill what still runs, let the board finish, free its host files."""
         if self._closed:
             return
+        self._not_from_inside("close")
         if self._init is not None and not self._done:
             from kernel.signal import kill_info, send_signal
             from kernel.uapi import SIGKILL
