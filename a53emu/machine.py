@@ -145,7 +145,7 @@ class Machine:
         self._done = False
         self._closed = False
         self._error = None
-        self._counting = False
+        self._counting = self.kernel.sched.counted      # --deterministic counts already
         if count_instructions:
             self._count_instructions()
 

@@ -225,6 +225,27 @@ def test_time_stopped_is_not_cpu_time():
         assert sum(m.kernel.sched.busy_time) < 0.4
 
 
+def test_deterministic_stops_change_nothing_the_guest_sees():
+    """Under deterministic=True the guest's clock is its instruction count:
+    a run stopped at system calls, faults and its exit (with time passing
+    while stopped) prints the same timed rate and runs the same number of
+    instructions as a run that never stops."""
+    import time
+
+    def run(stops):
+        with Machine(mem="64M", deterministic=True) as m:
+            m.load(prog("bench_syscall"), args=["20000"])
+            for until in stops:
+                assert m.run(until=until).kind in ("syscall", "syscall-exit", "fault", "exit")
+                time.sleep(0.02)
+            m.run()
+            return m.stdout, m.instructions
+    plain = run([])
+    assert b"rate: " in plain[0]
+    assert run([Syscall("getppid"), Fault(), Syscall("getppid", phase="exit"),
+                Fault(), Exit()]) == plain
+
+
 def test_stop_after_instructions():
     with Machine(mem="64M") as m:
         m.load(prog("bench_compute"), args=["100000000"])
