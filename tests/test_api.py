@@ -198,6 +198,32 @@ def test_stop_at_a_fault_in_a_range_and_a_segfault():
         assert m.run().kind == "finished" and m.exit_status == 139
 
 
+def test_stop_at_a_childs_exit():
+    with Machine(mem="64M") as m:
+        m.load(prog("fork_cow"))
+        stop = m.run(until=Exit(pid=2))
+        assert stop.kind == "exit" and stop.task.pid == 2 and stop.task.ppid == 1
+        assert stop.task.mm.vmas() and m.init.alive
+        assert m.run().kind == "finished" and m.exit_status == 0
+
+
+def test_hooks_on_every_call_of_threads(libc):
+    """Hooks on every call of a program whose threads run on both cores:
+    it still passes its own checks, every call that returns ran both
+    phases."""
+    counts = {"enter": 0, "exit": 0, "noreturn": 0}
+
+    def enter(call):
+        counts["enter"] += 1
+        counts["noreturn"] += call.name in ("exit", "exit_group", "rt_sigreturn")
+    r = a53emu.run(prog("threads", libc), mem="64M",
+                   hooks=[(a53emu.ALL, enter, lambda call: counts.__setitem__(
+                       "exit", counts["exit"] + 1))])
+    assert r.exit_status == 0 and "FAILED" not in r.stdout, r.stdout
+    assert counts["enter"] == counts["exit"] + counts["noreturn"] == sum(r.syscalls.values())
+    assert counts["noreturn"] >= 2                  # threads exit, then the process
+
+
 def test_stop_at_exit_sees_the_mm(probe):
     with Machine(mem="64M") as m:
         m.load(probe)
