@@ -245,10 +245,11 @@ def test_time_stopped_is_not_cpu_time():
     with Machine(mem="64M") as m:
         m.load(prog("api_probe"))
         stop = m.run(until=Syscall("getpid"))
-        time.sleep(0.5)
+        time.sleep(1.5)
         assert m.run().kind == "finished"
-        assert stop.task.kernel_task.utime < 0.4           # charged as its slice ended
-        assert sum(m.kernel.sched.busy_time) < 0.4
+        # (api_probe's own slices take milliseconds, even on a loaded host)
+        assert stop.task.kernel_task.utime < 1.0           # charged as its slice ended
+        assert sum(m.kernel.sched.busy_time) < 1.0
 
 
 def test_deterministic_stops_change_nothing_the_guest_sees():
