@@ -110,10 +110,11 @@ class Machine:
     deterministic=False, root=False, net='loopback') takes the options of
     `a53emu run` (--cores, --mem, --va-bits, -L, --deterministic, --root,
     --net); count_instructions=True counts from the start (Instructions
-    stops need it; without it the first such stop turns it on, which it can
-    only do at the start or after a 'timeout' or 'instructions' stop).  load() starts a program as init, run() runs it (to its end or
-    to an event), the rest looks and listens.  A Machine is a context
-    manager; close() ends what still runs."""
+    stops need it; without it the first such stop turns it on, which it
+    can only do at the start or after a 'timeout' or 'instructions' stop).
+    load() starts a program as init, run() runs it (to its end or to an
+    event), the rest looks and listens.  A Machine is a context manager;
+    close() ends what still runs."""
 
     def __init__(self, cores=DEFAULT_CORES, mem=DEFAULT_RAM_SIZE, va_bits=48, sysroot=None,
                  deterministic=False, root=False, net="loopback", count_instructions=False):
@@ -170,7 +171,13 @@ class Machine:
             self._files = files
             stdio = tuple(f.fileno() for f in files)
         argv = [argv0 if argv0 is not None else program] + [str(a) for a in args]
-        task = self.kernel.exec_init(program, argv, envp, cwd=cwd, stdio=stdio)
+        try:
+            task = self.kernel.exec_init(program, argv, envp, cwd=cwd, stdio=stdio)
+        except BaseException:
+            for f in self._files:           # a load that failed holds nothing
+                f.close()
+            self._files = []
+            raise
         self._init = task
         return self.task_of(task)
 

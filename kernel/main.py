@@ -17,7 +17,7 @@ from emu.cpu import initial_context
 from kernel.binfmt_elf import ExecError, load_elf_binary
 from kernel.cred import capable, host_cred
 from kernel.entry import Vectors
-from kernel.exit import do_group_exit
+from kernel.exit import do_group_exit, exit_files, exit_fs
 from kernel.fork import PAGES_PER_THREAD
 from kernel.fs.file import FdTable, File
 from kernel.ipc.namespace import IpcNamespace
@@ -172,8 +172,14 @@ class Kernel:
             load_elf_binary(self, task, os.fsencode(path), argv,
                             [os.fsencode(e) for e in envp])
         except OutOfMemory:
+            exit_files(task)
+            exit_fs(task)
             raise ExecError(126, "out of memory while loading (board RAM %d MiB)"
                             % (self.memory.size >> 20))
+        except ExecError:
+            exit_files(task)        # a program that cannot run holds no host descriptor
+            exit_fs(task)           # (the Python API's machine lives on after it)
+            raise
         task.context = initial_context(task.entry, task.sp)
         self.tasks[pid] = task
         self.init_task = task

@@ -334,6 +334,10 @@ def test_nothing_left_behind():
         return set(os.listdir("/proc/self/fd"))
     before, threads = fds(), threading.active_count()
     Machine(mem="64M").close()
+    with Machine(mem="64M") as m:
+        for _ in range(2):
+            with pytest.raises(a53emu.ExecError):
+                m.load("/nonexistent/program")
     m = Machine(mem="64M")
     m.load(prog("api_probe"))
     m.close()                                   # never ran: killed before its first instruction
