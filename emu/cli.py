@@ -7,7 +7,6 @@ runs one program, and reports how it ended the way a shell would.
 import argparse
 import contextlib
 import os
-import resource
 import signal
 import sys
 import threading
@@ -245,16 +244,6 @@ def forward_sigint(kernel):
         os.close(w)
 
 
-def raise_nofile_limit():
-    """Lift this process's soft RLIMIT_NOFILE to its hard limit: each guest
-    open file is one host descriptor, and the guest's own RLIMIT_NOFILE
-    (1024, raisable to 4096 per process) must be what stops it, not a
-    host default that is often 1024 for the whole board."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if soft != hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-
-
 def cmd_run(opts):
     from kernel.binfmt_elf import ExecError
     from kernel.fs.proc import proc_pid_maps
@@ -312,7 +301,6 @@ def cmd_run(opts):
     if opts.gdb is not None and not 0 <= opts.gdb < 65536:
         print("a53emu: --gdb wants a TCP port (0-65535)", file=sys.stderr)
         return 2
-    raise_nofile_limit()
     board = Board(ram_size=opts.mem, cores=opts.cores, va_bits=opts.va_bits,
                   precise_stops=opts.gdb is None)
     kernel = Kernel(board, sysroot=opts.sysroot, trace=trace, deterministic=opts.deterministic,

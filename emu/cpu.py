@@ -579,6 +579,15 @@ class Core:
             self._emu_counter = ctypes.c_size_t.from_address(addr)
         return True
 
+    @property
+    def insns_so_far(self):
+        """insns, plus what the run in progress has counted so far (for a
+        hook that looks while the core is inside run())."""
+        counter = self._emu_counter
+        if self.running and counter is not None:
+            return self.insns + counter.value
+        return self.insns
+
     def preempt(self):
         """The timer's interrupt: leave run() at the next block boundary.
         Unlike stop(), TLB fills keep being answered until then: a fill

@@ -17,9 +17,9 @@ from emu.cpu import initial_context
 from kernel.binfmt_elf import ExecError, load_elf_binary
 from kernel.cred import capable, host_cred
 from kernel.entry import Vectors
-from kernel.exit import do_group_exit
+from kernel.exit import do_group_exit, exit_files, exit_fs
 from kernel.fork import PAGES_PER_THREAD
-from kernel.fs.file import FdTable, File
+from kernel.fs.file import FdTable, File, raise_host_nofile
 from kernel.ipc.namespace import IpcNamespace
 from kernel.ipc.sem import exit_sem
 from kernel.mm.context import AsidAllocator
@@ -69,6 +69,7 @@ class Kernel:
         self.max_map_count = max_map_count
         self.task_size = 1 << board.mmu.va_bits
         self.page_cache = {}                        # (st_dev, st_ino) -> AddressSpace
+        raise_host_nofile()                         # one host descriptor per guest open file
         self.syscalls = SyscallTable(self)
         self.vectors = Vectors(self)
         board.install_vector(self.vectors)
@@ -156,8 +157,9 @@ class Kernel:
         mm.uaccess = UserMemory(self, mm)
         return mm
 
-    def exec_init(self, path, argv, envp, cwd=None):
-        """Create init (pid 1) running the program at host path `path`.
+    def exec_init(self, path, argv, envp, cwd=None, stdio=(0, 1, 2)):
+        """Create init (pid 1) running the program at host path `path`, its
+        fds 0, 1 and 2 copies of the host's fds `stdio`.
 
         Raises ExecError (status 126/127 and a reason) if it cannot run.
         """
@@ -168,9 +170,9 @@ class Kernel:
         task.mm = self.mm_alloc(task)
         task.fs = FsStruct(cwd or os.getcwd())
         task.files = FdTable()
-        for fd in (0, 1, 2):
+        for fd, host_fd in zip((0, 1, 2), stdio):
             try:
-                hfd = os.dup(fd)
+                hfd = os.dup(host_fd)
             except OSError:
                 continue            # closed on the host: closed in the guest too
             os.set_inheritable(hfd, False)
@@ -180,8 +182,14 @@ class Kernel:
             load_elf_binary(self, task, os.fsencode(path), argv,
                             [os.fsencode(e) for e in envp])
         except OutOfMemory:
+            exit_files(task)
+            exit_fs(task)
             raise ExecError(126, "out of memory while loading (board RAM %d MiB)"
                             % (self.memory.size >> 20))
+        except ExecError:
+            exit_files(task)        # a program that cannot run holds no host descriptor
+            exit_fs(task)           # (the Python API's machine lives on after it)
+            raise
         task.context = initial_context(task.entry, task.sp)
         self.tasks[pid] = task
         self.init_task = task

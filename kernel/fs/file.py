@@ -10,12 +10,23 @@ mappings of the file share frames.
 
 import errno
 import os
+import resource
 import stat
 
 from kernel.mm.filemap import filemap_get_mapping, filemap_put_mapping
 from kernel.uapi import O_ACCMODE, O_PATH, O_RDONLY, O_RDWR, O_WRONLY
 
 NR_OPEN_DEFAULT = 1024      # RLIMIT_NOFILE soft limit
+
+
+def raise_host_nofile():
+    """Lift this process's soft RLIMIT_NOFILE to its hard limit: each guest
+    open file is one host descriptor, and the guest's own RLIMIT_NOFILE
+    (1024, raisable to 4096 per process) must be what stops it, not a host
+    default that is often 1024 for the whole board."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 class File:

@@ -81,6 +81,7 @@ class Scheduler:
         self._ticker = None
         self._ticker_stop = threading.Event()
         self.debugger = None            # a GdbStub (kernel/debug/gdbstub.py) under --gdb
+        self.frozen = 0.0               # seconds this slice stood stopped (the Python API)
         self.wakeup_fd = None           # readable when the host got a signal (Ctrl-C)
         self.host_signals = []          # signals the host asked to forward
 
@@ -415,7 +416,9 @@ class Scheduler:
             self.running_core = None
             task.run_start = None
             if not self.deterministic:
-                ran = time.monotonic() - t0
+                # Time the board stood frozen (a53emu's stops) is nobody's CPU time.
+                ran = time.monotonic() - t0 - self.frozen
+                self.frozen = 0.0
             elif self.counted:
                 ran = (core.insns - insns) / 1e9      # 1 ns an instruction
             else:

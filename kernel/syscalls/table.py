@@ -71,7 +71,26 @@ class SyscallTable:
         self.by_nr = {d.nr: d for d in _DEFS}
         self.counts = None      # a Counter of calls by number under --stats
         self.times = None       # and the seconds spent in them (the handlers' time)
-        self.on_enter = None    # a callable(task, nr) run on entry (`a53emu walk`)
+        self.hooks = None       # SyscallHooks (kernel/syscalls/hooks.py), None: none
+        self._on_enter = None
+
+    @property
+    def on_enter(self):
+        """A callable(task, nr) run on entry to every call (`a53emu walk`):
+        an enter hook for ALL calls (kernel/syscalls/hooks.py)."""
+        return self._on_enter and self._on_enter.enter.__wrapped__
+
+    @on_enter.setter
+    def on_enter(self, fn):
+        from kernel.syscalls.hooks import ALL, add_hook, remove_hook
+        if self._on_enter is not None:
+            remove_hook(self, self._on_enter)
+            self._on_enter = None
+        if fn is not None:
+            def enter(call):
+                fn(call.task, call.nr)
+            enter.__wrapped__ = fn
+            self._on_enter = add_hook(self, ALL, enter=enter)
 
     def el0_svc(self, core):
         """el0_svc(): x8 selects the call, x0-x5 are its arguments, x0 its result.
@@ -88,10 +107,11 @@ class SyscallTable:
         if counts is not None:
             counts[nr] += 1
             t0 = time.perf_counter()
-        if self.on_enter is not None:
-            self.on_enter(task, nr)
+        task.orig_x0 = regs[1]  # the program's x0, even if a hook changes the argument
+        hooks = self.hooks      # the one test while nothing is hooked (hooks.py)
+        if hooks is not None:
+            call, regs, d = hooks.enter(task, regs, d)
         task.last_syscall = nr
-        task.orig_x0 = regs[1]
         task.sleep_restart = None
         if d is None:
             ret = -errno.ENOSYS
@@ -119,6 +139,8 @@ class SyscallTable:
                 if task.pending or task.signal.shared_pending:
                     signal_pending_stop(task, core)
                 return
+        if hooks is not None:
+            ret = hooks.exit(call, ret)
         if -ret in RESTART_CODES:
             task.syscall_restart = -ret
             if -ret != ERESTART_RESTARTBLOCK:
