@@ -153,24 +153,24 @@ def symbolize(path, pc, load_bias):
 
 
 def describe_death(task, program):
-    """The one line printed when the program dies of a signal."""
-    from kernel.uapi import (
-        BUS_ADRERR, SEGV_ACCERR, SEGV_MAPERR, SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP,
-    )
+    """The one line printed when the program dies of a signal: the signal,
+    its si_code by name (looked up per signal: SEGV_ACCERR and BUS_ADRERR
+    are both 2), what happened, where."""
+    from kernel.signal_codes import describe_si_code
+    from kernel.uapi import SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP
     d = task.death
     where = ""
     if d.pc is not None:
         where = " at pc %#x%s" % (d.pc, symbolize(program, d.pc, task.mm.load_bias))
     if d.internal:
-        return "a53emu: %s: %s%s" % (d.title, d.reason, where)
+        return "a53emu: %s: %s%s" % (d.title, d.reason or "no reason given", where)
+    code = describe_si_code(d.sig, d.code)
     if d.sig in (SIGSEGV, SIGBUS):
-        code = {SEGV_MAPERR: "SEGV_MAPERR: no mapping", SEGV_ACCERR: "SEGV_ACCERR: not permitted",
-                BUS_ADRERR: "BUS_ADRERR: past the end of the file"}.get(d.code, "")
         at = " at address %#x" % d.addr if d.addr is not None else ""
         return "a53emu: %s: %s (%s) on %s%s%s%s" % (
             program, "Segmentation fault" if d.sig == SIGSEGV else "Bus error", code,
-            d.reason or "access", at, where, core_dumped(task))
-    text = "a53emu: %s: killed by %s" % (program, d.name)
+            d.reason or "an access", at, where, core_dumped(task))
+    text = "a53emu: %s: killed by %s (%s)" % (program, d.name, code)
     if d.reason:
         text += ": " + d.reason
     if d.sig in (SIGILL, SIGFPE, SIGTRAP):     # the instruction itself was the cause

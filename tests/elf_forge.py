@@ -187,5 +187,5 @@ def execve_probe(target):
     words += [A64_NEG_X0] + a64_mov64(8, NR_EXIT_GROUP) + [A64_SVC0]
     img.code = a64_code(words)
     size = argv_addr + 16 - BASE
-    img.set_load(filesz=size, memsz=size)
+    img.set_load(p_filesz=size, p_memsz=size)
     return img
