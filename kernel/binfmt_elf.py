@@ -84,8 +84,8 @@ def _noexec(reason, err=errno.ENOEXEC):
 
 def _past_no_return(reason, err):
     """A failure after the point of no return: the process dies of SIGSEGV."""
-    return ExecError(128 + SIGSEGV, "%s (%s); past exec's point of no return Linux kills "
-                     "the process with SIGSEGV" % (reason, errno.errorcode.get(err, err)),
+    return ExecError(128 + SIGSEGV, "%s (%s after exec's point of no return: the process "
+                     "is killed by SIGSEGV)" % (reason, errno.errorcode.get(err, err)),
                      err, fatal=True)
 
 

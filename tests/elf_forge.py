@@ -189,3 +189,23 @@ def execve_probe(target):
     size = argv_addr + 16 - BASE
     img.set_load(p_filesz=size, p_memsz=size)
     return img
+
+
+NR_GETPID, NR_KILL, NR_TGKILL, NR_GETTID = 172, 129, 131, 178
+NR_OPENAT, NR_MMAP = 56, 222
+AT_FDCWD = (1 << 64) - 100
+A64_MOV_X4_X0 = 0xAA0003E4      # mov x4, x0
+A64_MOV_X2_X0 = 0xAA0003E2      # mov x2, x0
+A64_MOV_X1_X0 = 0xAA0003E1      # mov x1, x0
+A64_ADD_X0_X0_X2 = 0x8B020000   # add x0, x0, x2
+
+
+def program(words, data=None):
+    """An AArch64 ET_EXEC running words, with data (bytes) at BASE + DATA_OFF."""
+    img = Image()
+    img.code = a64_code(words)
+    if data is not None:
+        img.extra[DATA_OFF] = data
+    size = max(CODE_OFF + len(img.code), DATA_OFF + len(data or b""))
+    img.set_load(p_filesz=size, p_memsz=size)
+    return img
