@@ -7,13 +7,13 @@ Used for the one-line death reports (emu/cli.py) as psiginfo() would word
 them, in the terse form of the report.
 """
 
-from kernel.uapi import (
-    SIGBUS, SIGCHLD, SIGFPE, SIGILL, SIGIO, SIGSEGV, SIGSYS, SIGTRAP,
+from kernel.uapi import (  # noqa: F401 -- SIGNAL_NAMES is re-exported for the reports
+    SIGBUS, SIGCHLD, SIGFPE, SIGILL, SIGIO, SIGNAL_NAMES, SIGSEGV, SIGSYS, SIGTRAP,
 )
 
 # Who sent it: any signal.
 SI_CODES = {
-    0: ("SI_USER", "sent by kill()"),
+    0: ("SI_USER", "sent as by kill()"),
     0x80: ("SI_KERNEL", "sent by the kernel"),
     -1: ("SI_QUEUE", "sent by sigqueue()"),
     -2: ("SI_TIMER", "a POSIX timer expired"),

@@ -79,7 +79,7 @@ CASES = {
         r"Segmentation fault \(SI_KERNEL: sent by the kernel\) on cannot build the signal "
         r"frame for SIGUSR1 " + PC),
     "kill()": (lambda tmp: program(_getpid_kill(signal.SIGTERM)), 143,
-               r"killed by SIGTERM \(SI_USER: sent by kill\(\)\)$"),
+               r"killed by SIGTERM \(SI_USER: sent as by kill\(\)\)$"),
     "tgkill()": (lambda tmp: program(a64_syscall(NR_GETTID) + [A64_MOV_X1_X0]
                                      + a64_syscall(NR_GETPID)[:-1] + [A64_SVC0]
                                      + a64_mov64(2, signal.SIGABRT) + a64_mov64(8, NR_TGKILL)
