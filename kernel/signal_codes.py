@@ -7,9 +7,7 @@ Used for the one-line death reports (emu/cli.py) as psiginfo() would word
 them, in the terse form of the report.
 """
 
-from kernel.uapi import (  # noqa: F401 -- SIGNAL_NAMES is re-exported for the reports
-    SIGBUS, SIGCHLD, SIGFPE, SIGILL, SIGIO, SIGNAL_NAMES, SIGSEGV, SIGSYS, SIGTRAP,
-)
+from kernel.uapi import SIGBUS, SIGCHLD, SIGFPE, SIGILL, SIGIO, SIGSEGV, SIGSYS, SIGTRAP
 
 # Who sent it: any signal.
 SI_CODES = {

@@ -14,8 +14,8 @@ import pytest
 
 from conftest import run_a53emu
 from elf_forge import (
-    A64_ADD_X0_X0_X2, A64_B_SELF, A64_BRK0, A64_MOV_X1_X0, A64_MOV_X2_X0, A64_MOV_X4_X0,
-    A64_SVC0, A64_UDF, AT_FDCWD, BASE, DATA_OFF, NR_EXIT_GROUP, NR_GETPID, NR_GETTID,
+    A64_ADD_X0_X0_X2, A64_BRK0, A64_MOV_X1_X0, A64_MOV_X4_X0,
+    A64_SVC0, A64_UDF, AT_FDCWD, BASE, DATA_OFF, NR_GETPID, NR_GETTID,
     NR_KILL, NR_MMAP, NR_OPENAT, NR_RT_SIGACTION, NR_RT_SIGRETURN, NR_TGKILL, Image,
     a64_ldr, a64_mov64, a64_mov_sp, a64_str, a64_syscall, execve_probe, program,
 )

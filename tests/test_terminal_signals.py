@@ -19,7 +19,7 @@ import pytest
 from conftest import ROOT, emu_env
 from elf_forge import (
     A64_B_SELF, BASE, DATA_OFF, NR_EXIT_GROUP, NR_NANOSLEEP, NR_RT_SIGACTION, NR_WRITE,
-    a64_code, a64_syscall, program,
+    a64_syscall, program,
 )
 
 # The bound the test holds a53emu to, generous for a loaded CI machine;

@@ -32,7 +32,7 @@ from kernel.sched.task import TASK_INTERRUPTIBLE, TASK_RUNNING
 from kernel.signal import SigInfo, do_signal, send_signal, signal_pending
 from kernel.time.hrtimer import HrTimerBase
 from kernel.time.itimer import account_cpu_time
-from kernel.uapi import RLIM_INFINITY, RLIMIT_CPU, SI_KERNEL, SIGKILL, SIGXCPU
+from kernel.uapi import RLIM_INFINITY, RLIMIT_CPU, SI_KERNEL, SIGKILL, SIGNAL_NAMES, SIGXCPU
 
 # CONFIG_HZ=250's tick, the length of a slice in wall-clock time.
 SLICE_SECONDS = 0.004
@@ -327,7 +327,6 @@ class Scheduler:
         a kill of a53emu) to init's process group, the foreground job of the
         board's console, as the tty layer does: kill_pgrp(pgrp, sig, 1), a
         privileged send whose si_code is SI_KERNEL."""
-        from kernel.signal_codes import SIGNAL_NAMES
         self._drain_wakeup_fd()
         sigs, self.host_signals = self.host_signals, []
         pgrp = init.signal.pgrp
