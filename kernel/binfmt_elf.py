@@ -273,13 +273,13 @@ def check_elf_binary(kernel, path, cwd_fd=None):
             iex = binary.interp_ex
             name = binary.interp_name.decode(errors="replace")
             if iex.e_ident[:len(ELFMAG)] != ELFMAG:
-                raise _noexec("interpreter %s is not an ELF file" % name, errno.ELIBBAD)
+                raise _noexec("interpreter '%s' is not an ELF file" % name, errno.ELIBBAD)
             if not elf_check_arch(iex):
-                raise _noexec("interpreter %s: %s, not AArch64" % (name, describe_machine(iex)),
+                raise _noexec("interpreter '%s': %s, not AArch64" % (name, describe_machine(iex)),
                               errno.ELIBBAD)
             binary.interp_phdrs, why = load_elf_phdrs(iex, binary.interp_fd)
             if binary.interp_phdrs is None:
-                raise _noexec("interpreter %s: %s" % (name, why), errno.ELIBBAD)
+                raise _noexec("interpreter '%s': %s" % (name, why), errno.ELIBBAD)
         return binary
     except BaseException:
         binary.close()
@@ -494,10 +494,10 @@ def load_elf_interp(task, file, binary, no_base):
     iex, phdrs = binary.interp_ex, binary.interp_phdrs
     name = binary.interp_name.decode(errors="replace")
     if iex.e_type not in (ET_EXEC, ET_DYN) or not elf_check_arch(iex):
-        raise _past_no_return("interpreter %s: e_type %d" % (name, iex.e_type), errno.EINVAL)
+        raise _past_no_return("interpreter '%s': e_type %d" % (name, iex.e_type), errno.EINVAL)
     total_size = total_mapping_size(phdrs)
     if not total_size:
-        raise _past_no_return("interpreter %s: no PT_LOAD segment" % name, errno.EINVAL)
+        raise _past_no_return("interpreter '%s': no PT_LOAD segment" % name, errno.EINVAL)
     load_addr = 0
     load_addr_set = False
     elf_bss = last_bss = 0
@@ -516,28 +516,28 @@ def load_elf_interp(task, file, binary, no_base):
         total_size = 0
         if BAD_ADDR(mm, addr):
             err = -addr if is_err(addr) else errno.EINVAL
-            raise _past_no_return("interpreter %s: cannot map %s" % (name, _segment(i, ph)), err)
+            raise _past_no_return("interpreter '%s': cannot map %s" % (name, _segment(i, ph)), err)
         if not load_addr_set and iex.e_type == ET_DYN:
             load_addr = (addr - ELF_PAGESTART(vaddr)) & ULONG_MASK
             load_addr_set = True
         k = (load_addr + ph.p_vaddr) & ULONG_MASK
         if BAD_ADDR(mm, k) or ph.p_filesz > ph.p_memsz or ph.p_memsz > mm.task_size or \
                 mm.task_size - ph.p_memsz < k:
-            raise _past_no_return("interpreter %s: %s does not fit" % (name, _segment(i, ph)),
+            raise _past_no_return("interpreter '%s': %s does not fit" % (name, _segment(i, ph)),
                                   errno.ENOMEM)
         elf_bss = max(elf_bss, k + ph.p_filesz)
         if k + ph.p_memsz > last_bss:
             last_bss = k + ph.p_memsz
             bss_prot = prot
     if not padzero(task, elf_bss):
-        raise _past_no_return("interpreter %s: cannot zero the end of its data" % name,
+        raise _past_no_return("interpreter '%s': cannot zero the end of its data" % name,
                               errno.EFAULT)
     elf_bss = ELF_PAGEALIGN(elf_bss)
     last_bss = ELF_PAGEALIGN(last_bss)
     if last_bss > elf_bss:
         err = do_brk_flags(mm, elf_bss, last_bss - elf_bss, VM_EXEC if bss_prot & PROT_EXEC else 0)
         if err:
-            raise _past_no_return("interpreter %s: cannot map its bss" % name, -err)
+            raise _past_no_return("interpreter '%s': cannot map its bss" % name, -err)
     return load_addr
 
 
@@ -672,7 +672,7 @@ def _load_past_no_return(kernel, task, file, ifile, binary, argv, envp, execfn, 
         interp_base = load_elf_interp(task, ifile, binary, load_bias)
         task.entry = (interp_base + binary.interp_ex.e_entry) & ULONG_MASK
         if BAD_ADDR(mm, task.entry):
-            raise _past_no_return("interpreter %s: e_entry %#x is past TASK_SIZE" % (
+            raise _past_no_return("interpreter '%s': e_entry %#x is past TASK_SIZE" % (
                 binary.interp_name.decode(errors="replace"), binary.interp_ex.e_entry),
                 errno.EINVAL)
     else:

@@ -28,7 +28,7 @@ import pytest
 
 from conftest import run_a53emu
 from elf_forge import (
-    CODE_OFF, EM_AARCH64, EM_ARM, EM_X86_64, ET_CORE, ET_DYN, ET_REL, PAGE,
+    BASE, CODE_OFF, EM_AARCH64, EM_ARM, EM_X86_64, ET_CORE, ET_DYN, ET_REL, PAGE,
     PF_R, PF_W, PF_X, PT_LOAD, PT_NULL, Phdr, Image, execve_probe,
 )
 
@@ -231,8 +231,10 @@ CASES = [
     ("p_filesz past EOF", _load(p_filesz=0x10000, p_memsz=0x10000), (EXIT, 42), None, None),
     ("p_filesz > p_memsz", _load(p_memsz=CODE_OFF), SEGV, "p_filesz", None),
     ("p_offset misaligned", _load(p_offset=0x10), SEGV, "PT_LOAD 0", None),
-    ("PT_LOAD past TASK_SIZE", _load(p_vaddr=TASK_SIZE_ARM64 + 0x800), SEGV, "PT_LOAD 0",
-     None),
+    ("PT_LOAD p_offset and p_vaddr out of step", _load(p_vaddr=BASE + 0x800), SEGV,
+     "PT_LOAD 0", None),
+    ("PT_LOAD past TASK_SIZE", _load(p_vaddr=TASK_SIZE_ARM64 + 0x800, p_offset=0x800), SEGV,
+     "ENOMEM", None),
     ("p_memsz past TASK_SIZE", _second_load(p_memsz=TASK_SIZE_ARM64), SEGV, "PT_LOAD 1", None),
     ("a bss of 2^46 bytes", _second_load(p_memsz=1 << 46), SEGV, "ENOMEM", None),
     ("overlapping PT_LOADs", _overlap, (EXIT, 42), None, None),
