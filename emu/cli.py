@@ -307,7 +307,7 @@ def cmd_run(opts):
             stub.port, stub.port), file=sys.stderr, flush=True)
         stub.wait_for_gdb(task)
         kernel.sched.debugger = stub
-    with forward_sigint(kernel):       # every terminal signal (forward_terminal_signals)
+    with forward_sigint(kernel):
         kernel.run(task)
     if opts.gdb is not None:
         stub.program_exited(task.exit_code)
