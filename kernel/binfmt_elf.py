@@ -564,14 +564,34 @@ def _stack_need(task, argv, envp, execfn, nauxv):
     return need
 
 
-def setup_arg_pages(task, need):
+# include/linux/binfmts.h: what PT_GNU_STACK asks of the stack.
+EXSTACK_DEFAULT, EXSTACK_DISABLE_X, EXSTACK_ENABLE_X = 0, 1, 2
+
+
+def executable_stack(phdrs):
+    """load_elf_binary()'s PT_GNU_STACK scan (the last one counts): an
+    executable stack if its p_flags has PF_X, a non-executable one if not,
+    the architecture's default without one."""
+    mode = EXSTACK_DEFAULT
+    for ph in phdrs:
+        if ph.p_type == PT_GNU_STACK:
+            mode = EXSTACK_ENABLE_X if ph.p_flags & PF_X else EXSTACK_DISABLE_X
+    return mode
+
+
+def setup_arg_pages(task, need, exstack=EXSTACK_DEFAULT):
     """setup_arg_pages(): the stack VMA at the top of the address space,
     before any segment is mapped (a MAP_FIXED segment may then cut into
-    it, as on Linux)."""
+    it, as on Linux); executable when PT_GNU_STACK says PF_X (arm64's
+    default, VM_DATA_DEFAULT_FLAGS, is not)."""
     mm = task.mm
     top = mm.task_size
-    vma = VmAreaStruct(mm, top - need - STACK_EXPAND, top, VM_STACK_FLAGS,
-                       vm_get_page_prot(VM_STACK_FLAGS))
+    flags = VM_STACK_FLAGS
+    if exstack == EXSTACK_ENABLE_X:
+        flags |= VM_EXEC
+    elif exstack == EXSTACK_DISABLE_X:
+        flags &= ~VM_EXEC
+    vma = VmAreaStruct(mm, top - need - STACK_EXPAND, top, flags, vm_get_page_prot(flags))
     insert_vm_struct(mm, vma)
     vm_stat_account(mm, vma.vm_flags, (vma.vm_end - vma.vm_start) >> PAGE_SHIFT)
     mm.start_stack = top - 8    # provisional, replaced by sp below
@@ -659,7 +679,7 @@ def _load_past_no_return(kernel, task, file, ifile, binary, argv, envp, execfn, 
     """load_elf_binary() from setup_arg_pages() on: the stack, the segments,
     the interpreter, the vDSO, the tables; every failure is fatal."""
     mm = task.mm
-    setup_arg_pages(task, need)
+    setup_arg_pages(task, need, executable_stack(binary.phdrs))
     ext = _map_program(task, file, binary)
     load_bias = ext["load_bias"]
     mm.start_code, mm.end_code = ext["start_code"], ext["end_code"]

@@ -31,6 +31,7 @@ from elf_forge import (
     BASE, CODE_OFF, EM_AARCH64, EM_ARM, EM_X86_64, ET_CORE, ET_DYN, ET_REL, PAGE,
     PF_R, PF_W, PF_X, PT_LOAD, PT_NULL, Phdr, Image, execve_probe,
 )
+from kernel.binfmt_elf import PT_GNU_STACK
 
 HOST_IS_X86_64 = os.uname().machine == "x86_64"
 EXIT, ERRNO, KILLED = "exit", "errno", "killed"
@@ -391,3 +392,17 @@ def test_real_interpreter_without_nul(tmp_path):
     p = run_a53emu([img.write(tmp_path / "p")], timeout=60)
     assert p.returncode == 126, p.stderr
     assert b"NUL" in p.stderr
+
+
+@pytest.mark.parametrize("flags,perms", [(None, "rw-p"), (PF_R | PF_W, "rw-p"),
+                                         (PF_R | PF_W | PF_X, "rwxp")])
+def test_pt_gnu_stack(tmp_path, flags, perms):
+    """PT_GNU_STACK with PF_X makes the stack VMA executable (EXSTACK_ENABLE_X);
+    without it, or without PF_X, arm64's stack is rw-."""
+    img = Image()
+    if flags is not None:
+        img.phdrs.append(Phdr(PT_GNU_STACK, flags, 0, 0, 0, 0, 0, 16))
+    p = run_a53emu(["--maps", img.write(tmp_path / "p")], timeout=60)
+    assert p.returncode == 42, p.stderr
+    stack = [ln for ln in p.stderr.decode().splitlines() if ln.endswith("[stack]")]
+    assert len(stack) == 1 and stack[0].split()[1] == perms, stack
