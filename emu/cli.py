@@ -190,24 +190,26 @@ def symbolize(path, pc, load_bias):
 
 
 def describe_death(task, program):
-    """The one line printed when the program dies of a signal."""
-    from kernel.uapi import (
-        BUS_ADRERR, SEGV_ACCERR, SEGV_MAPERR, SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP,
-    )
+    """The one line printed when the program dies of a signal: the signal,
+    its si_code by name (looked up per signal: SEGV_ACCERR and BUS_ADRERR
+    are both 2), what happened, where."""
+    from kernel.signal_codes import describe_si_code
+    from kernel.uapi import SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP
     d = task.death
     where = ""
-    if d.pc is not None:
+    # Symbolizing reads the ELF's symbol table: only for the deaths whose
+    # line shows the pc (not for a terminal's SIGINT, which must be prompt).
+    if d.pc is not None and (d.internal or d.sig in (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP)):
         where = " at pc %#x%s" % (d.pc, symbolize(program, d.pc, task.mm.load_bias))
     if d.internal:
-        return "a53emu: %s: %s%s" % (d.title, d.reason, where)
+        return "a53emu: %s: %s%s" % (d.title, d.reason or "no reason given", where)
+    code = describe_si_code(d.sig, d.code)
     if d.sig in (SIGSEGV, SIGBUS):
-        code = {SEGV_MAPERR: "SEGV_MAPERR: no mapping", SEGV_ACCERR: "SEGV_ACCERR: not permitted",
-                BUS_ADRERR: "BUS_ADRERR: past the end of the file"}.get(d.code, "")
         at = " at address %#x" % d.addr if d.addr is not None else ""
         return "a53emu: %s: %s (%s) on %s%s%s%s" % (
             program, "Segmentation fault" if d.sig == SIGSEGV else "Bus error", code,
-            d.reason or "access", at, where, core_dumped(task))
-    text = "a53emu: %s: killed by %s" % (program, d.name)
+            d.reason or "an access", at, where, core_dumped(task))
+    text = "a53emu: %s: killed by %s (%s)" % (program, d.name, code)
     if d.reason:
         text += ": " + d.reason
     if d.sig in (SIGILL, SIGFPE, SIGTRAP):     # the instruction itself was the cause
@@ -221,27 +223,61 @@ def core_dumped(task):
     return " (core dumped)" if task.exit_code & WCOREFLAG else ""
 
 
+# The signals a terminal sends its foreground job (Ctrl-C, Ctrl-\\, a hangup),
+# and SIGTERM, the usual request to stop: all go to the guest.
+TERMINAL_SIGNALS = (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGTERM)
+
+
 @contextlib.contextmanager
-def forward_sigint(kernel):
-    """Ctrl-C on the host becomes SIGINT for the guest's foreground process
-    group, as a terminal's line discipline would send it.  Python runs
-    signal handlers only between bytecodes, so the scheduler's tick watches
-    the wake-up fd and stops the running core to let the handler in."""
+def forward_terminal_signals(kernel):
+    """SIGINT, SIGQUIT, SIGHUP and SIGTERM to a53emu become the same signal
+    for the guest's foreground process group, as a terminal's line
+    discipline (or kill of the whole job) would send them: a handler runs if
+    the guest has one, else the default action ends it.
+
+    Python runs signal handlers only between bytecodes, and a guest busy
+    loop keeps the main thread inside Unicorn.  The C-level handler writes
+    to the wake-up fd at once; the scheduler's tick thread watches it and
+    stops the running core (uc_emu_stop, safe from another thread), so the
+    handler runs within a block of guest code; a sleeping board polls the
+    same fd."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     r, w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-    old_handler = signal.signal(signal.SIGINT, lambda signum, frame: kernel.host_interrupt())
+    old_handlers = {sig: signal.signal(sig, lambda signum, frame: kernel.host_interrupt(signum))
+                    for sig in TERMINAL_SIGNALS}
     old_fd = signal.set_wakeup_fd(w)
     kernel.sched.wakeup_fd = r
     try:
         yield
     finally:
         signal.set_wakeup_fd(old_fd)
-        signal.signal(signal.SIGINT, old_handler)
+        for sig, handler in old_handlers.items():
+            signal.signal(sig, handler)
         kernel.sched.wakeup_fd = None
         os.close(r)
         os.close(w)
+
+
+forward_sigint = forward_terminal_signals       # the older name
+
+
+def exit_now(status):
+    """Leave at once with status, as a process killed by a signal would:
+    the report is out and the board has been shut down (its host files and
+    directories removed by Kernel.run and the atexit handlers run here), so
+    the interpreter's teardown of the board's RAM and cores (tens of ms
+    under load) is skipped.  A stdout whose reader has gone is not an error
+    of ours: the guest already got EPIPE/SIGPIPE for it."""
+    import atexit
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            pass
+    atexit._run_exitfuncs()
+    os._exit(status)
 
 
 def cmd_run(opts):
@@ -440,7 +476,11 @@ def install_walk(kernel, walk):
 
 
 def main(argv=None):
+    """The a53emu command.  Run as the program (argv None: the console
+    script, python -m emu) it exits the process itself (exit_now); called
+    with argv it returns the status."""
     parser = build_parser()
+    as_program = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
     addrs = None
     if argv[:1] == ["walk"]:
@@ -449,14 +489,21 @@ def main(argv=None):
     if addrs is not None:
         opts.walk = WalkRequest(opts.at, addrs)
     try:
-        return cmd_run(opts)
+        status = cmd_run(opts)
     except KeyboardInterrupt:
-        return 130
+        # SIGINT before the guest ran (or after it ended): nobody to forward to.
+        print("a53emu: %s: interrupted by SIGINT" % opts.program, file=sys.stderr)
+        status = 128 + signal.SIGINT
+    except BrokenPipeError:
+        status = 128 + signal.SIGPIPE          # our own report's reader has gone
     except Exception as e:                     # a kernel bug: one line, no traceback
         if opts.debug:
             traceback.print_exc()
         print("a53emu: internal error: %s: %s" % (type(e).__name__, e), file=sys.stderr)
-        return EXIT_INTERNAL
+        status = EXIT_INTERNAL
+    if as_program:
+        exit_now(status)
+    return status
 
 
 if __name__ == "__main__":

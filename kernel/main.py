@@ -196,20 +196,20 @@ class Kernel:
         self.sched.enqueue_new(task)
         return task
 
-    def host_interrupt(self):
-        """The host's SIGINT handler: forward SIGINT into the board."""
-        self.sched.host_signals.append(SIGINT)
-        wakeup = self.sched.wakeup_fd
-        if wakeup is not None:
-            try:
-                while os.read(wakeup, 64):
-                    pass
-            except BlockingIOError:
-                pass
+    def host_interrupt(self, sig=SIGINT):
+        """The host's handler of a terminal's signal (SIGINT, SIGQUIT,
+        SIGHUP; SIGTERM too): forward it into the board, where the
+        scheduler sends it to the foreground process group."""
+        # The wake-up fd stays readable until the scheduler has forwarded
+        # the signal: a poll() that Python retries after this handler
+        # (PEP 475) must still return at once.
+        self.sched.host_signals.append(sig)
 
     def send_sigpipe(self, task):
         """A write to a pipe with no reader: SIGPIPE (the write says EPIPE)."""
-        send_signal(task, kill_info(task, SIGPIPE))
+        info = kill_info(task, SIGPIPE)     # send_sig(SIGPIPE, current, 0): SI_USER
+        info.reason = "write to a pipe (or socket) with no reader"
+        send_signal(task, info)
 
     def oom_kill(self, mm):
         """mm/oom_kill.c: out_of_memory() — the victim is the process whose

@@ -29,7 +29,7 @@ from kernel.sched.wait import ERESTARTNOINTR, ERESTARTSYS
 from kernel.uaccess import Efault
 from kernel.vdso import sigtramp
 from kernel.uapi import (
-    CLD_CONTINUED, CLD_STOPPED, SI_USER, SIGBUS, SIGCHLD, SIGCONT, SIGFPE, SIGILL, SIGKILL, SIGNAL_NAMES,
+    CLD_CONTINUED, CLD_STOPPED, SI_KERNEL, SI_USER, SIGBUS, SIGCHLD, SIGCONT, SIGFPE, SIGILL, SIGKILL, SIGNAL_NAMES,
     SIGRTMIN, SIGSEGV, SIGSTOP, SIGSYS, SIGTRAP, SIGTSTP, SIGTTIN, SIGTTOU,
 )
 
@@ -285,7 +285,7 @@ def do_signal(task, core):
         except Efault:
             # force_sigsegv(): the frame could not be written.
             do_group_exit(task, SIGSEGV, Death(
-                SIGSEGV, 0, None, core.pc, "cannot build the signal frame for %s"
+                SIGSEGV, SI_KERNEL, None, core.pc, "cannot build the signal frame for %s"
                 % SIGNAL_NAMES.get(sig, sig)))
         return
     if restart is not None and task.exit_state is None:
@@ -415,12 +415,12 @@ def sys_rt_sigreturn(task, core):
             raise Efault()
         uc = task.uaccess.copy_from_user(frame + SIGINFO_SIZE, UCONTEXT_SIZE)
     except Efault:
-        force_sig_fault(task, SIGSEGV, 0, None, "bad rt_sigreturn frame")
+        force_sig_fault(task, SIGSEGV, SI_KERNEL, None, "bad rt_sigreturn frame")
         return
     head = _SC_HEAD.unpack_from(uc, UC_MCONTEXT)
     x, sp, pc, pstate = head[1:32], head[32], head[33], head[34]
     if pstate & 0xF or pc & 3:              # must return to EL0t, aligned
-        force_sig_fault(task, SIGSEGV, 0, None, "bad rt_sigreturn frame")
+        force_sig_fault(task, SIGSEGV, SI_KERNEL, None, "bad rt_sigreturn frame")
         return
     res = UC_MCONTEXT + SC_RESERVED
     magic, size, fpsr, fpcr = struct.unpack_from("<IIII", uc, res)

@@ -15,7 +15,7 @@ import errno
 import os
 
 from emu.cpu import initial_context
-from kernel.binfmt_elf import ExecError, load_elf_binary, open_exec_error
+from kernel.binfmt_elf import ExecError, check_exec_file, load_elf_binary, open_exec_error
 from kernel.cred import commit_creds, prepare_exec_creds, user_processes
 from kernel.exit import (
     complete_vfork_done, do_exit, mm_release, mmput, release_task, setmax_mm_hiwater_rss,
@@ -24,11 +24,13 @@ from kernel.fs.namei import PathError, guest_absolute, host_path, user_path
 from kernel.fs.proc import proc_pid_task
 from kernel.mm.page_alloc import OutOfMemory
 from kernel.sched.task import EXIT_ZOMBIE, SigHand
-from kernel.signal import SIG_IGN
+from kernel.signal import SIG_IGN, force_sig_fault
 from kernel.time.posix_timers import exit_itimers
 from kernel.syscalls.table import syscall
 from kernel.uaccess import Efault, s32
-from kernel.uapi import AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, RLIMIT_NPROC, RLIMIT_STACK, SIGCHLD
+from kernel.uapi import (
+    AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, RLIMIT_NPROC, RLIMIT_STACK, SI_KERNEL, SIGCHLD, SIGSEGV,
+)
 
 # include/uapi/linux/binfmts.h
 MAX_ARG_STRLEN = 32 * 4096          # one string
@@ -120,6 +122,7 @@ def do_execveat_common(task, core, dirfd, filename, argv, envp, flags):
     name = filename
     for _ in range(MAX_INTERP_DEPTH + 1):
         host = _open_exec(task, dirfd, name, flags)
+        check_exec_file(host)           # EACCES for a FIFO, never opened (it would block)
         try:
             with open(host, "rb") as f:
                 head = f.read(BINPRM_BUF_SIZE)
@@ -139,9 +142,16 @@ def do_execveat_common(task, core, dirfd, filename, argv, envp, flags):
     new_mm = kernel.mm_alloc(task)
     task.mm = new_mm
     cred, secureexec = prepare_exec_creds(task)
+    fatal = None
     try:
         load_elf_binary(kernel, task, host, argv, envp, execfn=filename,
                         cred=cred, secureexec=secureexec)
+    except ExecError as e:
+        if not e.fatal:
+            task.mm = old_mm
+            mmput(new_mm)
+            raise
+        fatal = e
     except BaseException:
         task.mm = old_mm
         mmput(new_mm)
@@ -156,6 +166,11 @@ def do_execveat_common(task, core, dirfd, filename, argv, envp, flags):
     mmput(old_mm)
     install_exec_creds(task, cred, secureexec)
     setup_new_exec(task, name, argv)
+    if fatal is not None:
+        # search_binary_handler(): a failure past flush_old_exec() is
+        # force_sigsegv(); the errno returned is never seen.
+        force_sig_fault(task, SIGSEGV, SI_KERNEL, None, "execve: " + fatal.reason)
+        return -fatal.errno
     core.load_context(initial_context(task.entry, task.sp))
     trace = kernel.trace
     if trace.syscall:

@@ -13,6 +13,7 @@ import errno
 import stat
 
 from emu.arch import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE
+from kernel.mm.overcommit import vm_enough_memory
 from kernel.mm.mm import (
     VM_ACCOUNT, VM_DATA_DEFAULT_FLAGS, VM_EXEC, VM_GROWSDOWN, VM_LOCKED,
     VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NORESERVE, VM_READ,
@@ -953,6 +954,8 @@ def do_brk_flags(mm, addr, request, flags=0):
     if not may_expand_vm(mm, flags, length >> PAGE_SHIFT):
         return -errno.ENOMEM
     if mm.map_count > mm.kernel.max_map_count:
+        return -errno.ENOMEM
+    if vm_enough_memory(mm.kernel, length >> PAGE_SHIFT):     # security_vm_enough_memory_mm()
         return -errno.ENOMEM
     prev, parent, left = links
     pgoff = addr >> PAGE_SHIFT

@@ -20,6 +20,7 @@ be used for the new one.  Threads of one mm switch without a flush.
 """
 
 import collections
+import os
 import select
 import threading
 import time
@@ -31,7 +32,7 @@ from kernel.sched.task import TASK_INTERRUPTIBLE, TASK_RUNNING
 from kernel.signal import SigInfo, do_signal, send_signal, signal_pending
 from kernel.time.hrtimer import HrTimerBase
 from kernel.time.itimer import account_cpu_time
-from kernel.uapi import RLIM_INFINITY, RLIMIT_CPU, SI_KERNEL, SIGKILL, SIGXCPU
+from kernel.uapi import RLIM_INFINITY, RLIMIT_CPU, SI_KERNEL, SIGKILL, SIGNAL_NAMES, SIGXCPU
 
 # CONFIG_HZ=250's tick, the length of a slice in wall-clock time.
 SLICE_SECONDS = 0.004
@@ -323,17 +324,31 @@ class Scheduler:
                 self._ticker.join()
 
     def _forward_host_signals(self, init):
-        """Deliver what the host's terminal sent (Ctrl-C) to init's process
-        group, the foreground job of the board's console."""
-        from kernel.signal import kill_info, send_signal
+        """Deliver what the host's terminal sent (Ctrl-C, Ctrl-\\, a hangup;
+        a kill of a53emu) to init's process group, the foreground job of the
+        board's console, as the tty layer does: kill_pgrp(pgrp, sig, 1), a
+        privileged send whose si_code is SI_KERNEL."""
+        self._drain_wakeup_fd()
         sigs, self.host_signals = self.host_signals, []
         pgrp = init.signal.pgrp
         for sig in sigs:
             for t in list(self.kernel.tasks.values()):
                 if t is t.group_leader and t.exit_state is None and t.signal.pgrp == pgrp:
-                    info = kill_info(init, sig)
-                    info.pid = 0
+                    info = SigInfo(sig, SI_KERNEL, reason="%s sent to a53emu, forwarded to the "
+                                   "foreground process group as a terminal's"
+                                   % SIGNAL_NAMES.get(sig, sig))
                     send_signal(t, info, group=True)
+
+    def _drain_wakeup_fd(self):
+        """Empty the wake-up fd the host's signal handler made readable."""
+        fd = self.wakeup_fd
+        if fd is None:
+            return
+        try:
+            while os.read(fd, 64):
+                pass
+        except BlockingIOError:
+            pass
 
     def _idle(self):
         """Every core is idle (WFI): wait for a host fd or the next deadline.
