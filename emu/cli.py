@@ -260,7 +260,6 @@ def forward_terminal_signals(kernel):
         os.close(w)
 
 
-forward_sigint = forward_terminal_signals       # the older name
 
 
 def exit_now(status):
@@ -393,7 +392,7 @@ def cmd_run(opts):
     if stats is not None and (out is not sys.stderr or not (classes or opts.callgraph)):
         # (traces written to stderr would tear the status line)
         stats.runtimes.start_status(sys.stderr, stats.start, stats, program_out=1)
-    with forward_sigint(kernel):
+    with forward_terminal_signals(kernel):
         try:
             kernel.run(task)
         finally:
