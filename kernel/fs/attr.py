@@ -65,6 +65,12 @@ def _record(kernel, st, **changes):
     attrs.update(changes)
 
 
+def record_owner(kernel, st, uid, gid):
+    """The owner the guest sees for a file it just made (fs/permission.py
+    inode_init_owner())."""
+    _record(kernel, st, uid=uid, gid=gid)
+
+
 def _forget(kernel, st, *names):
     attrs = kernel.attr_overlay.get((st.st_dev, st.st_ino))
     if attrs:

@@ -19,6 +19,7 @@ from kernel.binfmt_elf import ExecError, load_elf_binary, open_exec_error
 from kernel.cred import commit_creds, prepare_exec_creds, user_processes
 from kernel.exit import complete_vfork_done, do_exit, mm_release, mmput, release_task
 from kernel.fs.namei import PathError, guest_absolute, host_path, user_path
+from kernel.fs.permission import may_exec
 from kernel.fs.proc import proc_pid_task
 from kernel.mm.page_alloc import OutOfMemory
 from kernel.sched.task import EXIT_ZOMBIE, SigHand
@@ -101,6 +102,9 @@ def _open_exec(task, dirfd, name, flags):
         dir_fd, path = host_path(task, dirfd, name)
     except PathError as e:
         raise ExecError(126, os.strerror(-e.err), -e.err)
+    err = may_exec(task, dir_fd, path, follow=not flags & AT_SYMLINK_NOFOLLOW)
+    if err:
+        raise ExecError(126, os.strerror(-err), -err)
     if dir_fd is not None:
         path = os.path.realpath(os.path.join(b"/proc/self/fd/%d" % dir_fd, path))
     if flags & AT_SYMLINK_NOFOLLOW and os.path.islink(path):
