@@ -1,0 +1,217 @@
+"""Issue 9: path permission checks with the guest's credentials.
+
+userland/src/sys_perm.c makes a tree as root, then in children that become
+uid 54321 (or a root without its DAC capabilities) checks what open,
+mkdir, mknod, symlink, link, unlink, rmdir, rename, execve, chdir, fchdir
+and truncate refuse.  Self-checking, built for the host and for AArch64
+(musl, glibc):
+
+* the host build passes on the host kernel and leaves nothing behind;
+* under a53emu — which runs as host root here, so only the guest kernel's
+  own checks (kernel/fs/permission.py) can refuse — the AArch64 build
+  prints what the host printed, but for protected_hardlinks: 0 by default
+  in 4.14 (commit 561ec64ae67e, v3.7), which a53emu follows, where the
+  host's distribution may set 1.
+
+The reverse — a guest root run by a host user that is not root — is run
+in a forked pytest process that drops its host ids before starting the
+emulator (the interpreter of this venv may sit where another uid cannot
+read it, so a fresh `python -m emu` as that user is not an option).
+"""
+
+import errno
+import os
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+from conftest import BUILD, userland_path
+from test_processes import assert_passed, clean_env, scratch_dir
+
+PROGRAM = "sys_perm"
+TIMEOUT = 300
+HOST_USER = 54322               # the unprivileged host uid of the reverse test
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0,
+                                reason="the program needs root on the host (setresuid from root)")
+
+
+def protected_hardlinks():
+    try:
+        with open("/proc/sys/fs/protected_hardlinks") as f:
+            return int(f.read())
+    except OSError:
+        return 0
+
+
+def as_4_14(text):
+    """The host's output as 4.14 with its default sysctls prints it."""
+    value = protected_hardlinks()
+    host_line = ("  ok: protected_hardlinks %d: link of root's 0644 file into a 0777 directory: %s"
+                 % (value, "EPERM" if value else "0"))
+    assert host_line in text.split("\n"), text
+    return text.replace(host_line, "  ok: protected_hardlinks 0: link of root's 0644 file into "
+                                   "a 0777 directory: 0")
+
+
+def run_host(cwd, args=()):
+    return subprocess.run([str(BUILD / "host" / PROGRAM)] + list(args), cwd=cwd,
+                          env=clean_env(), capture_output=True, timeout=TIMEOUT,
+                          stdin=subprocess.DEVNULL)
+
+
+def run_emu(libc, cwd, args=(), flags=()):
+    return subprocess.run([sys.executable, "-m", "emu", "run"] + list(flags) +
+                          [str(userland_path(libc, PROGRAM))] + list(args),
+                          cwd=cwd, env=clean_env(), capture_output=True, timeout=TIMEOUT,
+                          stdin=subprocess.DEVNULL)
+
+
+@needs_root
+def test_host_kernel(tmp_path):
+    cwd = scratch_dir(tmp_path, "host")
+    h = run_host(cwd)
+    assert_passed(h, PROGRAM, "host")
+    assert h.stderr == b""
+    assert list(cwd.iterdir()) == []
+
+
+@needs_root
+def test_a53emu_matches_host_kernel(libc, tmp_path):
+    h = run_host(scratch_dir(tmp_path, "host"))
+    assert_passed(h, PROGRAM, "host")
+    cwd = scratch_dir(tmp_path, "a53emu")
+    a = run_emu(libc, cwd)
+    assert b"Traceback" not in a.stdout + a.stderr, a.stderr.decode(errors="replace")
+    assert a.stdout.decode(errors="replace") == as_4_14(h.stdout.decode())
+    assert a.returncode == 0
+    assert list(cwd.iterdir()) == []
+
+
+def _run_as_host_user(argv, cwd, out_path):
+    """cli.main(argv) in a forked child with host uid/gid HOST_USER and no
+    supplementary groups; its stdout goes to out_path.  Returns the exit
+    status."""
+    from emu import cli
+    import resource  # noqa: F401
+    # Everything the emulator imports on the way, loaded while this venv is
+    # still readable: one run of the program's no-op mode.
+    assert cli.main(["run", "--root", argv[-2], "true"]) == 0
+    out = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+    os.fchown(out, HOST_USER, HOST_USER)
+    sys.stdout.flush()
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            os.dup2(out, 1)
+            os.setgroups([])
+            os.setresgid(HOST_USER, HOST_USER, HOST_USER)
+            os.setresuid(HOST_USER, HOST_USER, HOST_USER)
+            os.chdir(cwd)
+            status = cli.main(argv)
+        finally:
+            sys.stdout.flush()
+            os._exit(status if isinstance(status, int) else 1)
+    os.close(out)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+@needs_root
+def test_guest_root_never_widens_the_host_users_rights(tmp_path):
+    """a53emu --root run by a host user that is not root: the host's EACCES
+    for the host root's 0600 file stands; a file the guest makes is root's
+    in the guest's view and its chown succeeds there, while on the host the
+    file was the host user's (and nothing is left behind)."""
+    program = userland_path("musl", PROGRAM)
+    cwd = tempfile.mkdtemp(prefix="a53emu-perm-")      # reachable by the host user
+    try:
+        os.chmod(cwd, 0o777)
+        secret = os.path.join(cwd, "secret")
+        with open(secret, "w") as f:
+            f.write("root only\n")
+        os.chmod(secret, 0o600)
+        out = tmp_path / "out"
+        status = _run_as_host_user(["run", "--root", str(program), "host-refuses"], cwd, out)
+        text = out.read_text()
+        assert status == 0, text
+        assert text.endswith("all checks passed\n"), text
+        assert "  ok: open the host root's 0600: EACCES\n" in text
+        assert sorted(os.listdir(cwd)) == ["secret"]
+        assert os.stat(secret).st_uid == 0 and os.stat(secret).st_mode & 0o777 == 0o600
+    finally:
+        for name in os.listdir(cwd):
+            os.unlink(os.path.join(cwd, name))
+        os.rmdir(cwd)
+
+
+def test_no_walk_when_the_guest_is_the_host(monkeypatch, tmp_path):
+    """A guest whose ids and capabilities are the host process's, with an
+    empty overlay, gets the host's answers: no lookup is made at all."""
+    from emu.board import Board
+    from kernel.fs import permission
+    from kernel.main import Kernel
+    kernel = Kernel(Board(ram_size=16 << 20, cores=1))
+
+    class Task:
+        pass
+    task = Task()
+    task.kernel = kernel
+    task.cred = permission._host_cred().copy()
+
+    def no_walk(*args):
+        raise AssertionError("walked")
+    monkeypatch.setattr(permission, "path_lookup", no_walk)
+    assert permission.host_equivalent(task)
+    assert permission.may_open_path(task, None, str(tmp_path).encode(), os.O_RDONLY) == 0
+    permission.may_walk(task, None, str(tmp_path).encode() + b"/x")
+    task.cred.fsuid += 1
+    assert not permission.host_equivalent(task)
+    with pytest.raises(AssertionError):
+        permission.may_open_path(task, None, str(tmp_path).encode(), os.O_RDONLY)
+
+
+def test_path_lookup_follows_links_and_checks_search(tmp_path):
+    """path_lookup(): a symlink in the middle is followed (its target's
+    directories are searched), a missing component stops the walk for the
+    host to report, a search refusal is EACCES."""
+    from emu.board import Board
+    from kernel.cred import Cred
+    from kernel.fs import permission
+    from kernel.main import Kernel
+
+    class Task:
+        pass
+    task = Task()
+    task.kernel = Kernel(Board(ram_size=16 << 20, cores=1))
+    task.cred = Cred(54321, 54321)
+    base = tmp_path / "t"
+    (base / "open" / "sub").mkdir(parents=True)
+    (base / "shut").mkdir(mode=0o700)
+    (base / "shut" / "f").write_text("x")
+    (base / "link").symlink_to("shut")
+    (base / "open" / "sub" / "f").write_text("x")
+    os.chmod(base, 0o755)
+    fd = os.open(base, os.O_PATH | os.O_DIRECTORY)      # the walk starts here
+    try:
+        nd = permission.path_lookup(task, fd, b"open/sub/f", follow=True)
+        assert (nd.err, nd.complete, nd.last) == (0, True, b"f") and nd.st is not None
+        nd = permission.path_lookup(task, fd, b"link/f", follow=True)
+        assert nd.err == -errno.EACCES
+        nd = permission.path_lookup(task, fd, b"link", follow=False)
+        assert nd.err == 0 and nd.st is not None        # the link itself: no search of shut
+        nd = permission.path_lookup(task, fd, b"open/none/f", follow=True)
+        assert (nd.err, nd.complete) == (0, False)
+        nd = permission.path_lookup(task, fd, b"open/none", follow=True)
+        assert (nd.err, nd.complete, nd.st) == (0, True, None)
+        nd = permission.path_lookup(task, fd, b"open/sub/..", follow=True)
+        assert nd.last_type == permission.LAST_DOTDOT
+        os.chmod(base, 0o700)
+        nd = permission.path_lookup(task, fd, b"open", follow=True)
+        assert nd.err == -errno.EACCES                  # the start is searched too
+    finally:
+        os.chmod(base, 0o755)
+        os.close(fd)
