@@ -1,4 +1,5 @@
-"""Issue 9: path permission checks with the guest's credentials.
+"""Issue 9: path permission checks with the guest's credentials, and the
+guest's credentials on AF_UNIX sockets.
 
 userland/src/sys_perm.c makes a tree as root, then in children that become
 uid 54321 (or a root without its DAC capabilities) checks what open,
@@ -12,6 +13,11 @@ and truncate refuse.  Self-checking, built for the host and for AArch64
   prints what the host printed, but for protected_hardlinks: 0 by default
   in 4.14 (commit 561ec64ae67e, v3.7), which a53emu follows, where the
   host's distribution may set 1.
+
+userland/src/sys_scm.c checks SCM_CREDENTIALS (implicit with SO_PASSCRED,
+explicit with its EINVAL/EPERM/ESRCH) and SO_PEERCRED between tasks with
+different real and effective ids: under a53emu (kernel/net/scm.py) they
+name guest pids and guest ids, never the host process's.
 
 The reverse — a guest root run by a host user that is not root — is run
 in a forked pytest process that drops its host ids before starting the
@@ -31,6 +37,7 @@ from conftest import BUILD, userland_path
 from test_processes import assert_passed, clean_env, scratch_dir
 
 PROGRAM = "sys_perm"
+PROGRAMS = ("sys_perm", "sys_scm")
 TIMEOUT = 300
 HOST_USER = 54322               # the unprivileged host uid of the reverse test
 
@@ -46,8 +53,10 @@ def protected_hardlinks():
         return 0
 
 
-def as_4_14(text):
+def as_4_14(program, text):
     """The host's output as 4.14 with its default sysctls prints it."""
+    if program != "sys_perm":
+        return text
     value = protected_hardlinks()
     host_line = ("  ok: protected_hardlinks %d: link of root's 0644 file into a 0777 directory: %s"
                  % (value, "EPERM" if value else "0"))
@@ -56,36 +65,38 @@ def as_4_14(text):
                                    "a 0777 directory: 0")
 
 
-def run_host(cwd, args=()):
-    return subprocess.run([str(BUILD / "host" / PROGRAM)] + list(args), cwd=cwd,
+def run_host(cwd, args=(), program=PROGRAM):
+    return subprocess.run([str(BUILD / "host" / program)] + list(args), cwd=cwd,
                           env=clean_env(), capture_output=True, timeout=TIMEOUT,
                           stdin=subprocess.DEVNULL)
 
 
-def run_emu(libc, cwd, args=(), flags=()):
+def run_emu(libc, cwd, args=(), flags=(), program=PROGRAM):
     return subprocess.run([sys.executable, "-m", "emu", "run"] + list(flags) +
-                          [str(userland_path(libc, PROGRAM))] + list(args),
+                          [str(userland_path(libc, program))] + list(args),
                           cwd=cwd, env=clean_env(), capture_output=True, timeout=TIMEOUT,
                           stdin=subprocess.DEVNULL)
 
 
 @needs_root
-def test_host_kernel(tmp_path):
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_host_kernel(program, tmp_path):
     cwd = scratch_dir(tmp_path, "host")
-    h = run_host(cwd)
-    assert_passed(h, PROGRAM, "host")
+    h = run_host(cwd, program=program)
+    assert_passed(h, program, "host")
     assert h.stderr == b""
     assert list(cwd.iterdir()) == []
 
 
 @needs_root
-def test_a53emu_matches_host_kernel(libc, tmp_path):
-    h = run_host(scratch_dir(tmp_path, "host"))
-    assert_passed(h, PROGRAM, "host")
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_a53emu_matches_host_kernel(libc, program, tmp_path):
+    h = run_host(scratch_dir(tmp_path, "host"), program=program)
+    assert_passed(h, program, "host")
     cwd = scratch_dir(tmp_path, "a53emu")
-    a = run_emu(libc, cwd)
+    a = run_emu(libc, cwd, program=program)
     assert b"Traceback" not in a.stdout + a.stderr, a.stderr.decode(errors="replace")
-    assert a.stdout.decode(errors="replace") == as_4_14(h.stdout.decode())
+    assert a.stdout.decode(errors="replace") == as_4_14(program, h.stdout.decode())
     assert a.returncode == 0
     assert list(cwd.iterdir()) == []
 
