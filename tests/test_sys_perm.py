@@ -14,6 +14,8 @@ and truncate refuse.  Self-checking, built for the host and for AArch64
   in 4.14 (commit 561ec64ae67e, v3.7), which a53emu follows, where the
   host's distribution may set 1.
 
+userland/src/sys_wake.c checks that EPOLLEXCLUSIVE wakes one waiter.
+
 userland/src/sys_scm.c checks SCM_CREDENTIALS (implicit with SO_PASSCRED,
 explicit with its EINVAL/EPERM/ESRCH) and SO_PEERCRED between tasks with
 different real and effective ids: under a53emu (kernel/net/scm.py) they
@@ -99,6 +101,18 @@ def test_a53emu_matches_host_kernel(libc, program, tmp_path):
     assert a.stdout.decode(errors="replace") == as_4_14(program, h.stdout.decode())
     assert a.returncode == 0
     assert list(cwd.iterdir()) == []
+
+
+@pytest.mark.parametrize("program", ["sys_wake"])
+def test_wake_ups_match_host_kernel(libc, program, tmp_path):
+    """EPOLLEXCLUSIVE: one write to an eventfd wakes every epoll_wait()
+    watching it with EPOLLIN, one of those watching it with EPOLLEXCLUSIVE
+    (kernel/sched/wait.py add_exclusive())."""
+    h = run_host(scratch_dir(tmp_path, "host"), program=program)
+    assert_passed(h, program, "host")
+    a = run_emu(libc, scratch_dir(tmp_path, "a53emu"), program=program)
+    assert a.stdout == h.stdout, a.stderr.decode(errors="replace")
+    assert a.returncode == 0
 
 
 def _run_as_host_user(argv, cwd, out_path):
