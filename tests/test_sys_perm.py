@@ -240,3 +240,44 @@ def test_path_lookup_follows_links_and_checks_search(tmp_path):
     finally:
         os.chmod(base, 0o755)
         os.close(fd)
+
+
+def test_board_rtnetlink_answers_every_request_eopnotsupp():
+    """The board's rtnetlink has no handlers: a request is answered with
+    NLMSG_ERROR -EOPNOTSUPP echoing it (netlink_ack()); a non-request is
+    acked only with NLM_F_ACK (error 0, the header alone).  Sending
+    autobinds: the tgid, then -4096 for a second socket of the process."""
+    import struct
+    import types
+    from emu.board import Board
+    from kernel.cred import Cred
+    from kernel.main import Kernel
+    from kernel.net import netlink
+    kernel = Kernel(Board(ram_size=16 << 20, cores=1))
+    task = types.SimpleNamespace(kernel=kernel, tgid=77, cred=Cred(1000, 1000))
+    a = netlink.netlink_create(task, netlink.SOCK_RAW, netlink.NETLINK_ROUTE, 0)
+    b = netlink.netlink_create(task, netlink.SOCK_DGRAM, netlink.NETLINK_ROUTE, 0)
+    assert netlink.netlink_create(task, 1, 0, 0) == -errno.ESOCKTNOSUPPORT
+    assert netlink.netlink_create(task, netlink.SOCK_RAW, 9, 0) == -errno.EPROTONOSUPPORT
+    try:
+        getlink = netlink.NLMSGHDR.pack(20, 18, netlink.NLM_F_REQUEST | 0x300, 7, 0) + bytes(4)
+        assert netlink.netlink_sendmsg(task, a, getlink, (0, 0)) == len(getlink)
+        assert a.portid == 77
+        with a.borrow() as s:
+            reply = s.recv(256)
+        length, type_, flags, seq, pid = netlink.NLMSGHDR.unpack_from(reply)
+        assert (length, type_, flags, seq, pid) == (16 + 4 + 20, netlink.NLMSG_ERROR, 0, 7, 77)
+        assert struct.unpack_from("<i", reply, 16)[0] == -errno.EOPNOTSUPP
+        assert reply[20:] == getlink
+        ack_only = netlink.NLMSGHDR.pack(16, 18, netlink.NLM_F_ACK, 8, 0)
+        assert netlink.netlink_sendmsg(task, b, ack_only, (0, 0)) == 16
+        assert b.portid == -4096
+        with b.borrow() as s:
+            reply = s.recv(256)
+        assert struct.unpack_from("<i", reply, 16)[0] == 0 and reply[20:] == ack_only
+        assert netlink.netlink_sendmsg(task, b, ack_only, (12345, 0)) == -errno.ECONNREFUSED
+        assert netlink.netlink_sendmsg(task, b, ack_only, (0, 1)) == -errno.EPERM
+    finally:
+        a.put()
+        b.put()
+    assert kernel.netlink_ports == {}

@@ -58,6 +58,7 @@ from kernel.uaccess import Efault, s32
 from kernel.uapi import AT_FDCWD, O_CLOEXEC, O_NONBLOCK, O_RDWR
 
 AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6 = 0, 1, 2, 10
+AF_NETLINK = 16                             # kernel/net/netlink.py
 AF_MAX = 44                                 # 4.14's NPROTO
 SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, SOCK_SEQPACKET = 1, 2, 3, 5
 SOCK_MAX = 11
@@ -462,6 +463,10 @@ def sys_socket(task, family, type_, protocol):
     flags = s32(type_) & ~SOCK_TYPE_MASK
     if flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK):
         return -errno.EINVAL
+    if s32(family) == AF_NETLINK:
+        from kernel.net import netlink          # imports this module
+        made = netlink.netlink_create(task, s32(type_) & SOCK_TYPE_MASK, s32(protocol), flags)
+        return made if isinstance(made, int) else _install(task, made, flags)
     made = _new_socket(task, family, s32(type_) & SOCK_TYPE_MASK, protocol)
     if isinstance(made, int):
         return made
@@ -548,6 +553,9 @@ def sys_bind(task, fd, uaddr, addrlen):
     try:
         raw = _read_addr(task, uaddr, addrlen)
         ns = net_ns(task.kernel)
+        if sock.family == AF_NETLINK:
+            from kernel.net import netlink      # imports this module
+            return netlink.netlink_bind(task, sock, raw)
         if sock.family == AF_UNIX:
             if len(raw) < 2 or struct.unpack_from("<H", raw)[0] != AF_UNIX:
                 return -errno.EINVAL
@@ -695,6 +703,9 @@ def sys_connect(task, fd, uaddr, addrlen):
     try:
         raw = _read_addr(task, uaddr, addrlen)
         ns = net_ns(task.kernel)
+        if sock.family == AF_NETLINK:
+            from kernel.net import netlink      # imports this module
+            return netlink.netlink_connect(task, sock, raw)
         if sock.family == AF_UNIX:
             kind, name = _unix_mkname(raw)
             hpath, name, ctx = _resolve_unix(task, sock, kind, name, False)
@@ -757,6 +768,9 @@ def _getname(task, fd, uaddr, ulen, peer):
     sock = sockfd_lookup(task, fd)
     if isinstance(sock, int):
         return sock
+    if sock.family == AF_NETLINK:
+        from kernel.net import netlink          # imports this module
+        return move_addr_to_user(task, netlink.netlink_getname(sock, peer), uaddr, ulen)
     try:
         with sock.borrow() as s:
             addr = s.getpeername() if peer else s.getsockname()
@@ -901,6 +915,9 @@ def sock_send(task, sock, buf_or_vecs, count, flags, addr, control=()):
         data = b"".join(task.uaccess.copy_from_user(b, n) for b, n in buf_or_vecs)
     else:
         data = task.uaccess.copy_from_user(buf_or_vecs, count)
+    if sock.family == AF_NETLINK:
+        from kernel.net import netlink          # imports this module
+        return netlink.netlink_sendmsg(task, sock, data, addr)
     restart = task.restart if task.restart is not None else {}
     done = restart.get("sent", 0)
     cred_token = None
@@ -1019,6 +1036,9 @@ def sock_recv(task, sock, buf, count, flags, uaddr, ulen, msg=None):
         task.uaccess.copy_to_user(buf, data)
     name = sockaddr_of(sock, addr) if addr not in (None, "", b"") or (
         sock.family == AF_UNIX and sock.type != SOCK_STREAM and addr is not None) else None
+    if sock.family == AF_NETLINK:
+        from kernel.net import netlink          # imports this module
+        name = netlink.kernel_sockaddr()        # netlink_recvmsg(): always a sockaddr_nl
     if msg is not None:
         # ___sys_recvmsg() leaves MSG_CMSG_CLOEXEC of the call in msg_flags.
         msg["flags"] = mflags | (flags & MSG_CMSG_CLOEXEC)
@@ -1051,6 +1071,12 @@ def _send_addr(task, sock, uaddr, addrlen):
     if not uaddr:
         return None
     raw = _read_addr(task, uaddr, addrlen)
+    if sock.family == AF_NETLINK:
+        from kernel.net import netlink          # imports this module
+        dst = netlink.parse_sockaddr_nl(raw)
+        if isinstance(dst, int):
+            raise AddrError(dst)
+        return dst
     if sock.family == AF_UNIX:
         kind, name = _unix_mkname(raw)
         if sock.type == SOCK_STREAM:
