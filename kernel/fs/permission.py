@@ -214,6 +214,16 @@ def _lookup(task, dir_fd, hpath, follow):
     return nd if nd.complete else None
 
 
+def access_override_creds(cred):
+    """access_override_creds(): the cred access() looks up and checks
+    with — fsuid/fsgid the real ids; a non-root caller has no effective
+    capabilities, root its permitted set."""
+    new = cred.copy()
+    new.fsuid, new.fsgid = cred.uid, cred.gid
+    new.cap_effective = cred.cap_permitted if cred.uid == 0 else 0
+    return new
+
+
 def inode_permission(task, st, mask):
     """inode_permission() for the guest: generic_permission() with its cred
     (the EROFS of a read-only mount is the host's to give)."""

@@ -16,7 +16,7 @@ import struct
 from emu.arch import PAGE_SIZE
 from kernel.fs.attr import guest_stat
 from kernel.fs.permission import (
-    inode_init_owner, may_chdir, may_fchdir, may_mkobj, may_open_path, may_rename, may_unlink,
+    access_override_creds, inode_init_owner, may_chdir, may_fchdir, may_mkobj, may_open_path, may_rename, may_unlink,
 )
 from kernel.fs.file import File
 from kernel.fs.open import build_open_flags, can_pread, fdget, o_creat_directory
@@ -673,9 +673,19 @@ def _access(task, dirfd, path, mode):
     """do_faccessat(): EINVAL for unknown mode bits; the lookup; then, unless
     mode is F_OK, inode_permission() with access_override_creds()'s cred
     (the guest's real ids), and EROFS for W_OK on a read-only mount.  The
-    search permission of the directories on the way is the host's."""
+    lookup itself runs under that cred too (override_creds()), so the
+    directories on the way are searched with the real ids."""
     if mode & ~7:
         return -errno.EINVAL
+    old = task.cred
+    task.cred = access_override_creds(old)
+    try:
+        return _access_as(task, dirfd, path, mode)
+    finally:
+        task.cred = old                 # revert_creds()
+
+
+def _access_as(task, dirfd, path, mode):
     p = user_path(task, path)
     found = _pseudo_lookup(task, dirfd, p, follow=True)
     if isinstance(found, HostTarget):

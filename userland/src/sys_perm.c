@@ -342,6 +342,17 @@ static void root_caps(void)
            open_err(TOP "/other_r", O_RDONLY | O_NOATIME), EPERM);
 }
 
+/* access() looks the name up with the real ids too (override_creds()). */
+static void access_walk(void)
+{
+    struct stat st;
+
+    CHECK(setresuid(U, 0, 0) == 0, "real uid %d, effective root", U);
+    expect("stat in a 0700 directory (effective root)", ERR(stat(TOP "/closed/f", &st)), 0);
+    expect("access(F_OK) in it: searched with the real uid", ERR(access(TOP "/closed/f", F_OK)), EACCES);
+    expect("access(F_OK) in a 0711 directory", ERR(access(TOP "/xonly/f", F_OK)), 0);
+}
+
 static void cleanup(void)
 {
     static const char *files[] = {
@@ -427,6 +438,7 @@ int main(int argc, char **argv)
     part("chdir, fchdir, truncate", dirs);
     part("search permission of the working directory", cwd_search);
     part("root without DAC capabilities", root_caps);
+    part("access() walks with the real ids", access_walk);
     cleanup();
     printf("%s\n", check_failures ? "some checks FAILED" : "all checks passed");
     return check_failures ? 1 : 0;
