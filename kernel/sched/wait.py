@@ -97,6 +97,12 @@ class WaitQueue:
             woken += 1
         return woken
 
+    def __len__(self):
+        return len(self.tasks)
+
+    def __repr__(self):
+        return "<waitqueue %s: %s>" % (self.name, [t.pid for t in self.tasks])
+
 
 class ExclusiveWait:
     """A wait queue in WouldBlock.queues that the sleeper joins exclusively."""
@@ -108,9 +114,3 @@ class ExclusiveWait:
 
     def add(self, task):
         self.queue.add_exclusive(task)
-
-    def __len__(self):
-        return len(self.tasks)
-
-    def __repr__(self):
-        return "<waitqueue %s: %s>" % (self.name, [t.pid for t in self.tasks])
