@@ -37,7 +37,7 @@ import stat
 from kernel.cred import CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER, capable, host_cred
 from kernel.fs.attr import forget_inode, guest_stat, record_owner
 from kernel.fs.namei import MAY_EXEC, MAY_READ, MAY_WRITE, PathError, generic_permission
-from kernel.uapi import O_ACCMODE, O_APPEND, O_CREAT, O_EXCL, O_NOATIME, O_NOFOLLOW, O_PATH, \
+from kernel.uapi import O_ACCMODE, O_CREAT, O_EXCL, O_NOATIME, O_NOFOLLOW, O_PATH, \
     O_TMPFILE, O_TRUNC
 
 # include/linux/namei.h
@@ -170,7 +170,11 @@ def path_lookup(task, dir_fd, hpath, follow):
             if links > MAXSYMLINKS:
                 nd.complete = False                 # the host says ELOOP
                 return nd
-            target = os.readlink(path, dir_fd=cur_fd)
+            try:
+                target = os.readlink(path, dir_fd=cur_fd)
+            except OSError:
+                nd.complete = False
+                return nd
             comps[:0] = _components(target)
             if target.startswith(b"/"):
                 cur_fd, cur = None, b"/"
@@ -195,9 +199,6 @@ def may_walk(task, dir_fd, hpath):
     every path call; the calls that go on to the last component ask
     path_lookup() themselves."""
     if host_equivalent(task) or _search_always_passes(task.cred):
-        return
-    head, _ = os.path.split(hpath.rstrip(b"/") or hpath)
-    if not head and dir_fd is None:
         return
     nd = path_lookup(task, dir_fd, hpath, follow=False)
     if nd.err:
@@ -409,6 +410,15 @@ def may_fchdir(task, host_fd):
     return inode_permission(task, guest_stat(task.kernel, os.fstat(host_fd)), MAY_EXEC)
 
 
+def may_write_socket(task, dir_fd, hpath):
+    """unix_find_other(): connecting or sending to a path socket needs
+    MAY_WRITE on it (ECONNREFUSED for a non-socket is the host's)."""
+    nd = _lookup(task, dir_fd, hpath, follow=True)
+    if nd is None or nd.st is None:
+        return 0
+    return inode_permission(task, nd.st, MAY_WRITE)
+
+
 def may_truncate(task, dir_fd, hpath):
     """vfs_truncate(): EISDIR, EINVAL for a non-regular file, then
     MAY_WRITE (EACCES)."""
@@ -442,6 +452,20 @@ def inode_init_owner(task, st, dir_fd, hpath):
         gid = parent.st_gid
     if (uid, gid) != (st.st_uid, st.st_gid):
         record_owner(kernel, st, uid, gid)
+
+
+def last_link(task, dir_fd, hpath):
+    """The host stat of what hpath names when its removal frees the inode
+    and the overlay has entries (so the caller can forget it), else None."""
+    if not task.kernel.attr_overlay:
+        return None
+    try:
+        st = os.stat(hpath, dir_fd=dir_fd, follow_symlinks=False)
+    except OSError:
+        return None
+    if stat.S_ISDIR(st.st_mode) or st.st_nlink <= 1:
+        return st
+    return None
 
 
 def _parent_stat(task, dir_fd, hpath):

@@ -46,6 +46,7 @@ import weakref
 
 from kernel.fs.file import File
 from kernel.fs.namei import PathError, host_path
+from kernel.fs.permission import inode_init_owner, may_mkobj, may_write_socket
 from kernel.net.scm import (
     SO_PASSCRED, UCRED, CredToken, maybe_add_creds, peer_ucred, receiver_of, scm_check_creds,
     scm_recv_ucred, take_cred_tokens,
@@ -417,6 +418,11 @@ def _resolve_unix(task, sock, kind, name, binding):
         dir_fd, hpath = host_path(task, AT_FDCWD, name)
     except PathError as e:
         raise AddrError(e.err)
+    # The guest's rights (kernel/fs/permission.py): unix_mknod()'s
+    # may_create() to bind, unix_find_other()'s MAY_WRITE to reach.
+    err = may_mkobj(task, dir_fd, hpath) if binding else may_write_socket(task, dir_fd, hpath)
+    if err:
+        raise AddrError(err)
     return hpath, name, (dir_fd, hpath)
 
 
@@ -576,6 +582,7 @@ def sys_bind(task, fd, uaddr, addrlen):
                 bound = s.getsockname()
             sock.guest_name = name
             sock.host_bound = os.fsencode(bound)
+            inode_init_owner(task, os.stat(hpath, dir_fd=ctx[0]), ctx[0], hpath)
             ns.host_names[sock.host_bound] = name
             ns.bound[sock.host_bound] = sock
             sock.external = True

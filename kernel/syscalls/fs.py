@@ -14,9 +14,9 @@ import stat
 import struct
 
 from emu.arch import PAGE_SIZE
-from kernel.fs.attr import guest_stat
+from kernel.fs.attr import forget_inode, guest_stat
 from kernel.fs.permission import (
-    access_override_creds, inode_init_owner, may_chdir, may_fchdir, may_mkobj, may_open_path, may_rename, may_unlink,
+    access_override_creds, inode_init_owner, last_link, may_chdir, may_fchdir, may_mkobj, may_open_path, may_rename, may_unlink,
 )
 from kernel.fs.file import File
 from kernel.fs.open import build_open_flags, can_pread, fdget, o_creat_directory
@@ -643,10 +643,13 @@ def sys_unlinkat(task, dirfd, path, flags):
     err = may_unlink(task, dir_fd, hpath, bool(flags & AT_REMOVEDIR))
     if err:
         return err
+    victim = last_link(task, dir_fd, hpath)
     if flags & AT_REMOVEDIR:
         os.rmdir(hpath, dir_fd=dir_fd)
     else:
         os.unlink(hpath, dir_fd=dir_fd)
+    if victim is not None:
+        forget_inode(task.kernel, victim)       # its number may be reused
     return 0
 
 
@@ -658,7 +661,11 @@ def sys_renameat(task, olddirfd, oldpath, newdirfd, newpath):
     err = may_rename(task, src_fd, src, dst_fd, dst)
     if err:
         return err
+    victim = last_link(task, dst_fd, dst)
     os.rename(src, dst, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
+    if victim is not None and not os.path.samestat(victim, os.stat(
+            dst, dir_fd=dst_fd, follow_symlinks=False)):
+        forget_inode(task.kernel, victim)       # the target it replaced is gone
     return 0
 
 

@@ -18,7 +18,9 @@
 
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 
 #define U 54321             /* a uid no other process on the machine has */
 #define G 600
@@ -342,6 +344,44 @@ static void root_caps(void)
            open_err(TOP "/other_r", O_RDONLY | O_NOATIME), EPERM);
 }
 
+static int unix_at(const char *path, int type, int do_bind)
+{
+    struct sockaddr_un a;
+    int fd = socket(AF_UNIX, type, 0), r;
+
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    strncpy(a.sun_path, path, sizeof a.sun_path - 1);
+    if (fd < 0)
+        return errno;
+    r = do_bind ? bind(fd, (struct sockaddr *)&a, sizeof a) : connect(fd, (struct sockaddr *)&a, sizeof a);
+    if (r == 0 && do_bind && type == SOCK_STREAM)
+        r = listen(fd, 4);
+    r = r < 0 ? errno : 0;
+    if (!do_bind || r)
+        close(fd);
+    return r;                       /* a bound socket stays open */
+}
+
+/* AF_UNIX path names: bind() makes a file (may_create), connect() needs
+ * write permission on the socket (unix_find_other()). */
+static void unix_paths(void)
+{
+    CHECK(unix_at(TOP "/s755", SOCK_STREAM, 1) == 0 && chmod(TOP "/s755", 0755) == 0,
+          "root: a listener at a 0755 socket");
+    CHECK(unix_at(TOP "/s777", SOCK_STREAM, 1) == 0 && chmod(TOP "/s777", 0777) == 0,
+          "root: a listener at a 0777 socket");
+    CHECK(unix_at(TOP "/d755", SOCK_DGRAM, 1) == 0 && chmod(TOP "/d755", 0755) == 0,
+          "root: a datagram socket at 0755");
+    become_user();
+    expect("connect to the 0755 socket", unix_at(TOP "/s755", SOCK_STREAM, 0), EACCES);
+    expect("connect to the 0777 socket", unix_at(TOP "/s777", SOCK_STREAM, 0), 0);
+    expect("connect to the 0755 datagram socket", unix_at(TOP "/d755", SOCK_DGRAM, 0), EACCES);
+    expect("connect through a 0700 directory", unix_at(TOP "/closed/s", SOCK_STREAM, 0), EACCES);
+    expect("bind in root's directory", unix_at(TOP "/us", SOCK_STREAM, 1), EACCES);
+    expect("bind in a 0777 directory", unix_at(TOP "/w/us", SOCK_STREAM, 1), 0);
+}
+
 /* access() looks the name up with the real ids too (override_creds()). */
 static void access_walk(void)
 {
@@ -359,7 +399,7 @@ static void cleanup(void)
         "/other_r", "/odir/f", "/secret", "/pub", "/ww", "/grp", "/other", "/script", "/prog", "/closed/f",
         "/xonly/f", "/sticky/root_f", "/sticky/user_f", "/sticky/x", "/sticky/mine/root_f",
         "/to_closed", "/to_w", "/w/mine", "/w/mine.1", "/w/mine2", "/w/mine3", "/w/fifo",
-        "/w/ln", "/w/hard", "/w/pub.link", "/w/sub/f", "/mine", "/new", "/fifo", "/ln", "/hard",
+        "/s755", "/s777", "/d755", "/w/us", "/us", "/w/ln", "/w/hard", "/w/pub.link", "/w/sub/f", "/mine", "/new", "/fifo", "/ln", "/hard",
     };
     static const char *dirs_[] = {
         "/odir", "/closed", "/xonly", "/w/d", "/w/rootdir", "/w/rootdir2", "/w/sub/rootdir", "/w/sub",
@@ -439,6 +479,7 @@ int main(int argc, char **argv)
     part("search permission of the working directory", cwd_search);
     part("root without DAC capabilities", root_caps);
     part("access() walks with the real ids", access_walk);
+    part("AF_UNIX path names", unix_paths);
     cleanup();
     printf("%s\n", check_failures ? "some checks FAILED" : "all checks passed");
     return check_failures ? 1 : 0;
