@@ -410,6 +410,32 @@ def may_fchdir(task, host_fd):
     return inode_permission(task, guest_stat(task.kernel, os.fstat(host_fd)), MAY_EXEC)
 
 
+def utimes_permission(task, st, touch):
+    """setattr_prepare() for utimensat(): setting explicit times needs the
+    owner or CAP_FOWNER (EPERM); "now" for both (touch) is also allowed to
+    whoever may write the file (EACCES otherwise)."""
+    if st.st_uid == task.cred.fsuid or capable(task, CAP_FOWNER):
+        return 0
+    if not touch:
+        return -errno.EPERM
+    return inode_permission(task, st, MAY_WRITE)
+
+
+def may_utimes(task, dir_fd, hpath, follow, touch):
+    """utimensat() on a path: the walk, then utimes_permission()."""
+    nd = _lookup(task, dir_fd, hpath, follow)
+    if nd is None or nd.st is None:
+        return 0
+    return utimes_permission(task, nd.st, touch)
+
+
+def may_futimes(task, host_fd, touch):
+    """futimens(): utimes_permission() on the open file."""
+    if host_equivalent(task):
+        return 0
+    return utimes_permission(task, guest_stat(task.kernel, os.fstat(host_fd)), touch)
+
+
 def may_write_socket(task, dir_fd, hpath):
     """unix_find_other(): connecting or sending to a path socket needs
     MAY_WRITE on it (ECONNREFUSED for a non-socket is the host's)."""

@@ -382,6 +382,28 @@ static void unix_paths(void)
     expect("bind in a 0777 directory", unix_at(TOP "/w/us", SOCK_STREAM, 1), 0);
 }
 
+/* utimensat(): "now" needs write permission or ownership (EACCES),
+ * explicit times ownership (EPERM). */
+static void utimes_user(void)
+{
+    struct timespec now2[2] = {{0, UTIME_NOW}, {0, UTIME_NOW}};
+    struct timespec set[2] = {{1000, 0}, {2000, 0}};
+    struct timespec one_now[2] = {{0, UTIME_NOW}, {0, UTIME_OMIT}};
+    int fd = open(TOP "/pub", O_RDONLY);
+
+    become_user();
+    expect("utimensat(NULL) on root's 0644", ERR(utimensat(AT_FDCWD, TOP "/pub", NULL, 0)), EACCES);
+    expect("both UTIME_NOW on it", ERR(utimensat(AT_FDCWD, TOP "/pub", now2, 0)), EACCES);
+    expect("futimens(NULL) on a read-only descriptor of it", ERR(futimens(fd, NULL)), EACCES);
+    expect("utimensat(NULL) on root's 0666", ERR(utimensat(AT_FDCWD, TOP "/ww", NULL, 0)), 0);
+    expect("explicit times on root's 0666", ERR(utimensat(AT_FDCWD, TOP "/ww", set, 0)), EPERM);
+    expect("UTIME_NOW with UTIME_OMIT on root's 0666", ERR(utimensat(AT_FDCWD, TOP "/ww", one_now, 0)),
+           EPERM);
+    expect("explicit times on our own file", ERR(utimensat(AT_FDCWD, TOP "/w/mine.1", set, 0)), 0);
+    expect("utimensat in a 0700 directory", ERR(utimensat(AT_FDCWD, TOP "/closed/f", NULL, 0)), EACCES);
+    close(fd);
+}
+
 /* access() looks the name up with the real ids too (override_creds()). */
 static void access_walk(void)
 {
@@ -480,6 +502,7 @@ int main(int argc, char **argv)
     part("root without DAC capabilities", root_caps);
     part("access() walks with the real ids", access_walk);
     part("AF_UNIX path names", unix_paths);
+    part("utimensat", utimes_user);
     cleanup();
     printf("%s\n", check_failures ? "some checks FAILED" : "all checks passed");
     return check_failures ? 1 : 0;
