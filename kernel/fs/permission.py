@@ -436,6 +436,44 @@ def may_futimes(task, host_fd, touch):
     return utimes_permission(task, guest_stat(task.kernel, os.fstat(host_fd)), touch)
 
 
+CAP_SYS_ADMIN = 21
+
+
+def xattr_permission(task, target, follow, name, mask):
+    """xattr_permission() for the file at target (a host path, or a host
+    descriptor): security.* and system.* are the file system's; trusted.*
+    needs CAP_SYS_ADMIN (EPERM to write, ENODATA to read); user.* only on
+    regular files and directories (EPERM/ENODATA), a sticky directory's
+    only by its owner or CAP_FOWNER; then inode_permission()."""
+    if host_equivalent(task):
+        return 0
+    try:
+        host = os.fstat(target) if isinstance(target, int) else \
+            os.stat(target, follow_symlinks=follow)
+    except OSError:
+        return 0                                    # the host's errno
+    st = guest_stat(task.kernel, host)
+    if name.startswith((b"security.", b"system.")):
+        return 0
+    if name.startswith(b"trusted."):
+        if not capable(task, CAP_SYS_ADMIN):
+            return -errno.EPERM if mask & MAY_WRITE else -errno.ENODATA
+        return 0
+    if name.startswith(b"user."):
+        if not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode)):
+            return -errno.EPERM if mask & MAY_WRITE else -errno.ENODATA
+        if stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX and mask & MAY_WRITE and \
+                st.st_uid != task.cred.fsuid and not capable(task, CAP_FOWNER):
+            return -errno.EPERM
+    return inode_permission(task, st, mask)
+
+
+def xattr_list_visible(task, name):
+    """listxattr(): the trusted.* names only for CAP_SYS_ADMIN (the file
+    systems' ->list)."""
+    return not name.startswith(b"trusted.") or capable(task, CAP_SYS_ADMIN)
+
+
 def may_write_socket(task, dir_fd, hpath):
     """unix_find_other(): connecting or sending to a path socket needs
     MAY_WRITE on it (ECONNREFUSED for a non-socket is the host's)."""
