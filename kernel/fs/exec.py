@@ -19,7 +19,7 @@ from kernel.binfmt_elf import ExecError, load_elf_binary, open_exec_error
 from kernel.cred import commit_creds, prepare_exec_creds, user_processes
 from kernel.exit import complete_vfork_done, do_exit, mm_release, mmput, release_task
 from kernel.fs.namei import PathError, guest_absolute, host_path, user_path
-from kernel.fs.permission import may_exec
+from kernel.fs.permission import may_exec, may_exec_file
 from kernel.fs.proc import proc_pid_task
 from kernel.mm.page_alloc import OutOfMemory
 from kernel.sched.task import EXIT_ZOMBIE, SigHand
@@ -92,6 +92,9 @@ def _open_exec(task, dirfd, name, flags):
         file = task.files.get(s32(dirfd))
         if file is None:
             raise ExecError(126, "Bad file descriptor", errno.EBADF)
+        err = may_exec_file(task, file.host_fd) if file.host_fd is not None else 0
+        if err:
+            raise ExecError(126, os.strerror(-err), -err)
         return "/proc/self/fd/%d" % file.host_fd
     guest = guest_absolute(task, dirfd, name).split("/")
     if len(guest) == 4 and guest[1] == "proc" and guest[3] == "exe":

@@ -377,21 +377,34 @@ def may_link(task, src_fd, src, follow, dst_fd, dst):
     return may_mkobj(task, dst_fd, dst)
 
 
-def may_exec(task, dir_fd, hpath, follow=True):
-    """do_open_execat(): MAY_EXEC on the file (a root needs some x bit),
-    and it must be a regular file — EACCES otherwise."""
-    nd = _lookup(task, dir_fd, hpath, follow)
-    if nd is None or nd.st is None:
-        return 0
-    st = nd.st
-    if stat.S_ISLNK(st.st_mode):
-        return 0                                    # AT_SYMLINK_NOFOLLOW: ELOOP, the host's
+def exec_permission(task, st):
+    """do_open_execat()'s checks on the file found: MAY_EXEC (a root
+    needs some x bit), then a regular file — EACCES otherwise."""
     if stat.S_ISDIR(st.st_mode):
         return -errno.EACCES
     err = inode_permission(task, st, MAY_EXEC)
     if err:
         return err
     return 0 if stat.S_ISREG(st.st_mode) else -errno.EACCES
+
+
+def may_exec_file(task, host_fd):
+    """execveat(fd, "", AT_EMPTY_PATH) (fexecve): exec_permission() on the
+    open file."""
+    if host_equivalent(task):
+        return 0
+    return exec_permission(task, guest_stat(task.kernel, os.fstat(host_fd)))
+
+
+def may_exec(task, dir_fd, hpath, follow=True):
+    """do_open_execat(): MAY_EXEC on the file (a root needs some x bit),
+    and it must be a regular file — EACCES otherwise."""
+    nd = _lookup(task, dir_fd, hpath, follow)
+    if nd is None or nd.st is None:
+        return 0
+    if stat.S_ISLNK(nd.st.st_mode):
+        return 0                                    # AT_SYMLINK_NOFOLLOW: ELOOP, the host's
+    return exec_permission(task, nd.st)
 
 
 def may_chdir(task, dir_fd, hpath):

@@ -148,6 +148,8 @@ def sys_openat(task, dirfd, path_addr, flags, mode):
         os.umask(old)
     if not existed:
         inode_init_owner(task, os.fstat(hfd), dir_fd, hpath)
+    elif flags & O_TMPFILE == O_TMPFILE:
+        inode_init_owner(task, os.fstat(hfd), dir_fd, os.path.join(os.fsencode(hpath), b"."))
     # do_dentry_open(): the open-time-only bits are not kept; a 64-bit kernel
     # opens everything O_LARGEFILE (force_o_largefile()).
     # An O_PATH descriptor (FMODE_PATH) neither reads nor writes.

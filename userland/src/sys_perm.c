@@ -184,6 +184,11 @@ static void opens(void)
     CHECK(chmod(TOP "/w/mine", 0600) == 0, "chmod of our new file: 0");
     expect("reopen our 0600 file O_RDWR", open_err(TOP "/w/mine", O_RDWR), 0);
     expect("open O_NOATIME of our own file", open_err(TOP "/w/mine", O_RDONLY | O_NOATIME), 0);
+    fd = open(TOP "/w", O_RDWR | O_TMPFILE, 0600);
+    CHECK(fd >= 0 && fstat(fd, &st) == 0 && st.st_uid == U && st.st_gid == G,
+          "an O_TMPFILE file in a 0777 directory is ours");
+    close(fd);
+    expect("O_TMPFILE in root's 0755 directory", open_err(TOP, O_RDWR | O_TMPFILE), EACCES);
     fd = open(TOP "/w", O_RDONLY | O_DIRECTORY);
     expect("openat(dirfd) O_CREAT in a 0777 directory",
            ERR(fd >= 0 ? openat(fd, "mine3", O_RDWR | O_CREAT, 0600) : -1), 0);
@@ -272,7 +277,13 @@ static void execs_root(void)
 
 static void execs_user(void)
 {
+    int pfd = open(TOP "/prog", O_PATH | O_CLOEXEC);
+    char *argv[] = {"prog", "true", NULL}, *envp[] = {NULL};
+
     become_user();
+    CHECK(pfd >= 0 && syscall(SYS_execveat, pfd, "", argv, envp, AT_EMPTY_PATH) < 0 && errno == EACCES,
+          "execveat(AT_EMPTY_PATH) of an O_PATH descriptor of root's 0700 program: %s",
+          errno_name(errno));
     expect("execve of root's 0700 program", exec_status(TOP "/prog"), EACCES);
     expect("execve of a 0644 file", exec_status(TOP "/script"), EACCES);
     expect("execve in a 0700 directory", exec_status(TOP "/closed/f"), EACCES);
