@@ -363,9 +363,10 @@ def remove_notification(info):
 
 @syscall("mq_notify", "fd p")
 def sys_mq_notify(task, mqdes, u_notification):
-    """SYSCALL mq_notify(): register (SIGEV_NONE, SIGEV_SIGNAL) or, with
-    NULL, unregister the caller's process; -EBUSY if another is registered,
-    -EINVAL for a bad sigev_notify or signal."""
+    """SYSCALL mq_notify(): register (SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD
+    with a netlink socket and a cookie) or, with NULL, unregister the
+    caller's process; -EBUSY if another is registered, -EINVAL for a bad
+    sigev_notify or signal."""
     notification = None
     if u_notification:
         value, signo, kind = SIGEVENT.unpack(task.uaccess.copy_from_user(

@@ -465,7 +465,8 @@ def _new_socket(task, family, type_, protocol):
 
 @syscall("socket", "sockfamily socktype d")
 def sys_socket(task, family, type_, protocol):
-    """socket(): a new socket; SOCK_NONBLOCK/SOCK_CLOEXEC ride in type."""
+    """socket(): a new socket; SOCK_NONBLOCK/SOCK_CLOEXEC ride in type;
+    AF_NETLINK is the board's own (kernel/net/netlink.py)."""
     flags = s32(type_) & ~SOCK_TYPE_MASK
     if flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK):
         return -errno.EINVAL
