@@ -87,7 +87,16 @@ def receiver_of(ns, sock, addr):
     bound socket at a datagram's destination, or the connected peer."""
     if addr is not None:
         key = addr if isinstance(addr, bytes) else os.fsencode(addr)
-        return ns.bound.get(key)
+        found = ns.bound.get(key)
+        if found is None and key.startswith(b"/"):
+            # A path name as another directory spelled it: the socket file.
+            try:
+                st = os.stat(key)
+            except OSError:
+                return None
+            ino = (st.st_dev, st.st_ino)
+            found = next((s for s in ns.bound.values() if s.bound_ino == ino), None)
+        return found
     return sock.peer() if sock.peer is not None else None
 
 

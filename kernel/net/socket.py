@@ -194,6 +194,7 @@ class Socket(File):
         self.listen_cred = None
         self.peer = None                # weakref to the connected board socket (kernel/net/scm.py)
         self.passcred = False           # SO_PASSCRED, the board's (kernel/net/scm.py)
+        self.bound_ino = None           # (dev, ino) of the socket file bound to
         self.external = family != AF_UNIX   # may the host's processes make it ready?
         self.timeo = {SO_RCVTIMEO: 0, SO_SNDTIMEO: 0}
         self.wildcard = False           # bound to INADDR_ANY/in6addr_any under --net loopback
@@ -583,7 +584,9 @@ def sys_bind(task, fd, uaddr, addrlen):
                 bound = s.getsockname()
             sock.guest_name = name
             sock.host_bound = os.fsencode(bound)
-            inode_init_owner(task, os.stat(hpath, dir_fd=ctx[0]), ctx[0], hpath)
+            st = os.stat(hpath, dir_fd=ctx[0])
+            inode_init_owner(task, st, ctx[0], hpath)
+            sock.bound_ino = (st.st_dev, st.st_ino)     # kernel/net/scm.py receiver_of()
             ns.host_names[sock.host_bound] = name
             ns.bound[sock.host_bound] = sock
             sock.external = True

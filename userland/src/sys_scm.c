@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #define U1 54321
@@ -276,6 +277,34 @@ static void stream_peercred(void)
     close(ready[1]);
 }
 
+/* A datagram socket bound to a path name receives from a child that
+ * connected to it through a relative name. */
+static void path_dgram(void)
+{
+    struct sockaddr_un a = {AF_UNIX, "sys_scm.sock"};
+    int r = socket(AF_UNIX, SOCK_DGRAM, 0);
+    pid_t child;
+    struct got g;
+
+    unlink(a.sun_path);
+    CHECK(r >= 0 && bind(r, (struct sockaddr *)&a, sizeof a) == 0 && passcred(r, 1) == 0 &&
+          chmod(a.sun_path, 0777) == 0, "a datagram socket at a path (0777), SO_PASSCRED");
+    child = xfork();
+    if (child == 0) {
+        int s = socket(AF_UNIX, SOCK_DGRAM, 0);
+        if (setresgid(G1, G1, G1) < 0 || setresuid(U1, U1, U1) < 0)
+            _exit(2);
+        _exit(s >= 0 && sendto(s, "y", 1, 0, (struct sockaddr *)&a, sizeof a) == 1 ? 0 : 3);
+    }
+    CHECK(WEXITSTATUS(wait_for(child)) == 0, "a child (uid %d) sent to it by name", U1);
+    fcntl(r, F_SETFL, O_NONBLOCK);      /* never hang: the message is there or not */
+    g = recv_creds(r);
+    CHECK(g.has_creds && g.uc.pid == child && g.uc.uid == U1 && g.uc.gid == G1,
+          "received with its pid and ids: %s", YESNO(g.has_creds && g.uc.pid == child));
+    close(r);
+    unlink(a.sun_path);
+}
+
 int main(void)
 {
     proc_init();
@@ -287,6 +316,7 @@ int main(void)
     part("explicit SCM_CREDENTIALS as a user", explicit_user);
     part("explicit SCM_CREDENTIALS as root", explicit_root);
     part("SO_PEERCRED and a stream", stream_peercred);
+    part("a datagram to a path name", path_dgram);
     printf("%s\n", check_failures ? "some checks FAILED" : "all checks passed");
     return check_failures ? 1 : 0;
 }
