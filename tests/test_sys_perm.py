@@ -34,6 +34,7 @@ import sys
 import tempfile
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from conftest import BUILD, userland_path
 from test_processes import assert_passed, clean_env, scratch_dir
@@ -281,3 +282,90 @@ def test_board_rtnetlink_answers_every_request_eopnotsupp():
         a.put()
         b.put()
     assert kernel.netlink_ports == {}
+
+
+# -- the walk against the host kernel, as a property ----------------------------------
+
+_WALK_USER, _WALK_GROUP = 54323, 654
+_WALK_PATHS = (b"a/f", b"a/b/f", b"l1/f", b"c/f", b"a/../c/f", b"a/b/../../c/f", b"a/l2/f",
+               b"l1/../f", b"a/b/none/f", b"c/none", b"l3", b"a/b/f/x")
+
+
+def _host_verdicts(base_fd, paths):
+    """errno of stat() of each path (0 if it worked), as the unprivileged
+    user on the host kernel, in a forked child."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            os.setgroups([])
+            os.setresgid(_WALK_GROUP, _WALK_GROUP, _WALK_GROUP)
+            os.setresuid(_WALK_USER, _WALK_USER, _WALK_USER)
+            out = []
+            for p in paths:
+                try:
+                    os.stat(p, dir_fd=base_fd)
+                    out.append(0)
+                except OSError as e:
+                    out.append(e.errno)
+            os.write(w, repr(out).encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    data = b""
+    while True:
+        chunk = os.read(r, 4096)
+        if not chunk:
+            break
+        data += chunk
+    os.close(r)
+    os.waitpid(pid, 0)
+    return eval(data.decode())          # a list of ints we wrote
+
+
+@needs_root
+@settings(max_examples=25, deadline=None)
+@given(modes=st.lists(st.sampled_from([0o700, 0o711, 0o750, 0o755, 0o705, 0o701, 0o710, 0o644]),
+                      min_size=3, max_size=3),
+       groups=st.lists(st.sampled_from([0, _WALK_GROUP]), min_size=3, max_size=3))
+def test_walk_refuses_what_the_host_kernel_refuses(modes, groups):
+    """path_lookup() with a user's cred says EACCES exactly where the host
+    kernel, asked by that user, says EACCES: random modes and groups on a
+    tree with symlinks and "..", relative to a directory descriptor."""
+    import shutil
+    from emu.board import Board
+    from kernel.cred import Cred
+    from kernel.fs import permission
+    from kernel.main import Kernel
+    top = tempfile.mkdtemp(prefix="a53emu-walk-")
+    try:
+        for d in ("a", "a/b", "c"):
+            os.mkdir(os.path.join(top, d))
+        for d in ("a/b", "c", ""):
+            with open(os.path.join(top, d, "f"), "w") as f:
+                f.write("x")
+        os.symlink("a/b", os.path.join(top, "l1"))
+        os.symlink("../c", os.path.join(top, "a", "l2"))
+        os.symlink("c/f", os.path.join(top, "l3"))
+        for d, mode, gid in zip(("a", "a/b", "c"), modes, groups):
+            os.chown(os.path.join(top, d), 0, gid)
+            os.chmod(os.path.join(top, d), mode)
+        os.chmod(top, 0o755)
+        base = os.open(top, os.O_PATH | os.O_DIRECTORY)
+        try:
+            host = _host_verdicts(base, _WALK_PATHS)
+
+            class Task:
+                pass
+            task = Task()
+            task.kernel = Kernel(Board(ram_size=16 << 20, cores=1))
+            task.cred = Cred(_WALK_USER, _WALK_GROUP)
+            for path, want in zip(_WALK_PATHS, host):
+                nd = permission.path_lookup(task, base, path, follow=True)
+                assert (nd.err == -errno.EACCES) == (want == errno.EACCES), (path, modes, groups,
+                                                                             want, nd.err)
+        finally:
+            os.close(base)
+    finally:
+        shutil.rmtree(top)
