@@ -28,6 +28,7 @@ read it, so a fresh `python -m emu` as that user is not an option).
 """
 
 import errno
+import json
 import os
 import subprocess
 import sys
@@ -309,7 +310,7 @@ def _host_verdicts(base_fd, paths):
                     out.append(0)
                 except OSError as e:
                     out.append(e.errno)
-            os.write(w, repr(out).encode())
+            os.write(w, json.dumps(out).encode())
         finally:
             os._exit(0)
     os.close(w)
@@ -321,7 +322,7 @@ def _host_verdicts(base_fd, paths):
         data += chunk
     os.close(r)
     os.waitpid(pid, 0)
-    return eval(data.decode())          # a list of ints we wrote
+    return json.loads(data)
 
 
 @needs_root
