@@ -125,6 +125,7 @@ def path_lookup(task, dir_fd, hpath, follow):
     component is looked up in it; a symlink in the middle is followed, a
     trailing one when follow (or a trailing slash) says so, 40 at most."""
     nd = Nameidata()
+    hpath = os.fsencode(hpath)
     cred = task.cred
     check_search = not _search_always_passes(cred)
     cur_fd, cur, rest = _start(task, dir_fd, hpath)
