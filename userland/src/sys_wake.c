@@ -30,7 +30,7 @@
 #endif
 
 #define WAITERS 3
-#define WAIT_MS 1500
+#define WAIT_MS 3000
 
 static int efd;
 static volatile int waiting, got[WAITERS];
