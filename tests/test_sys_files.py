@@ -238,7 +238,9 @@ class FakeTask:
         self.kernel = types.SimpleNamespace(uid_of=lambda task: uid, sysroot=None, tasks={},
                                             page_cache={}, sched=types.SimpleNamespace(
                                                 clock=lambda: 100.0),
-                                            ipc_ns=types.SimpleNamespace(shm_path=lambda p: None))
+                                            ipc_ns=types.SimpleNamespace(shm_path=lambda p: None,
+                                                                         root=None),
+                                            attr_overlay={})
         self.fs = types.SimpleNamespace(cwd_fd=os.open(cwd, os.O_PATH), cwd=str(cwd),
                                         umask=0o022)
         self.files = FdTable()
@@ -266,6 +268,7 @@ class FakeTask:
 
 @pytest.fixture
 def user_task(tmp_path):
+    tmp_path.chmod(0o777)       # the guest's uid 1000 may create files here (fs/permission.py)
     task = FakeTask(tmp_path, uid=1000)
     yield task
     task.close()
@@ -547,11 +550,13 @@ def test_capabilities_come_from_the_cred_when_there_is_one(root_task, tmp_path):
     """With a credential (kernel/cred.py's struct cred), capable() reads its
     effective set: a root whose CAP_MKNOD is dropped cannot make devices,
     one that holds CAP_DAC_READ_SEARCH may link by descriptor."""
-    root_task.cred = types.SimpleNamespace(cap_effective=1 << namei.CAP_DAC_READ_SEARCH)
+    root_task.cred = Cred(0, 0)
+    root_task.cred.cap_effective = 1 << namei.CAP_DAC_READ_SEARCH
     assert namei.sys_mknodat(root_task, AT_FDCWD, root_task.string("c"),
                              stat.S_IFCHR | 0o600, 0) == -errno.EPERM
     assert not os.path.lexists(tmp_path / "c")
     assert namei.capable(root_task, namei.CAP_DAC_READ_SEARCH)
-    root_task.cred = types.SimpleNamespace(cap_effective=1 << namei.CAP_MKNOD)
+    root_task.cred = Cred(0, 0)
+    root_task.cred.cap_effective = 1 << namei.CAP_MKNOD
     assert not namei.capable(root_task, namei.CAP_DAC_READ_SEARCH)
     assert fhandle.sys_open_by_handle_at(root_task, AT_FDCWD, USER_BASE, 0) == -errno.EPERM

@@ -15,8 +15,11 @@ Guest credentials never widen what the host process may do: files stay
 owned by whoever the host says; only the guest's view changes.
 
 The overlay belongs to one Kernel (one board); it is lost at exit, and an
-inode number the host reuses after a delete inherits a stale entry until
-the next chown/chmod of it (Linux has no such overlay to go stale).
+entry goes when the guest removes the inode's last name (unlink, rmdir,
+rename over it) or makes a new file that got the number (open, mkdir,
+mknod, symlink, bind: fs/permission.py) — only a file deleted and another
+made by the host's own processes can inherit a stale entry (Linux has no
+such overlay to go stale).
 """
 
 import errno
@@ -63,6 +66,12 @@ def _record(kernel, st, **changes):
     key = (st.st_dev, st.st_ino)
     attrs = kernel.attr_overlay.setdefault(key, {})
     attrs.update(changes)
+
+
+def record_owner(kernel, st, uid, gid):
+    """The owner the guest sees for a file it just made (fs/permission.py
+    inode_init_owner())."""
+    _record(kernel, st, uid=uid, gid=gid)
 
 
 def _forget(kernel, st, *names):

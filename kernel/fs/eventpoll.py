@@ -31,6 +31,7 @@ from kernel.fs.poll import (
     POLLERR, POLLHUP, POLLIN, POLLRDNORM, PollTable, file_can_poll, host_external, vfs_poll,
 )
 from kernel.fs.select import _done, _set_sigmask
+from kernel.sched.wait import ExclusiveWait
 from kernel.syscalls.table import syscall
 from kernel.uapi import O_CLOEXEC, O_RDWR
 
@@ -203,10 +204,24 @@ class EventPoll(AnonFile):
                     select.select([self.host_ep.fileno()], [], [], 0)[0])
 
     def wait_table(self, pt):
-        """Where an epoll_wait() on this epoll sleeps."""
+        """Where an epoll_wait() on this epoll sleeps.  The queues of an
+        EPOLLEXCLUSIVE item are joined exclusively (ep_ptable_queue_proc()'s
+        add_wait_queue_exclusive()): an event wakes one of the epoll_wait()s
+        watching the file that way, not all.  (For the files the host serves
+        every waiter wakes: the host sees one process polling.)"""
         for item in self.items.values():
             if item.host_fd is None:
-                vfs_poll(item.file, pt)
+                if item.events & EPOLLEXCLUSIVE:
+                    sub = PollTable()
+                    vfs_poll(item.file, sub)
+                    for queue in sub.queues:
+                        pt.poll_wait(ExclusiveWait(queue))
+                    for fd, events in sub.fds:
+                        pt.poll_wait_host(fd, events, sub.external)
+                    if sub.deadline is not None:
+                        pt.poll_wait_until(sub.deadline)
+                else:
+                    vfs_poll(item.file, pt)
         if self.by_host_fd:
             external = any(host_external(i.file) for i in self.by_host_fd.values())
             pt.poll_wait_host(self.host_ep.fileno(), POLLIN, external)

@@ -21,6 +21,7 @@ from kernel.exit import (
     complete_vfork_done, do_exit, mm_release, mmput, release_task, setmax_mm_hiwater_rss,
 )
 from kernel.fs.namei import PathError, guest_absolute, host_path, user_path
+from kernel.fs.permission import may_exec, may_exec_file
 from kernel.fs.proc import proc_pid_task
 from kernel.mm.page_alloc import OutOfMemory
 from kernel.sched.task import EXIT_ZOMBIE, SigHand
@@ -95,6 +96,9 @@ def _open_exec(task, dirfd, name, flags):
         file = task.files.get(s32(dirfd))
         if file is None:
             raise ExecError(126, "Bad file descriptor", errno.EBADF)
+        err = may_exec_file(task, file.host_fd) if file.host_fd is not None else 0
+        if err:
+            raise ExecError(126, os.strerror(-err), -err)
         return "/proc/self/fd/%d" % file.host_fd
     guest = guest_absolute(task, dirfd, name).split("/")
     if len(guest) == 4 and guest[1] == "proc" and guest[3] == "exe":
@@ -105,6 +109,9 @@ def _open_exec(task, dirfd, name, flags):
         dir_fd, path = host_path(task, dirfd, name)
     except PathError as e:
         raise ExecError(126, os.strerror(-e.err), -e.err)
+    err = may_exec(task, dir_fd, path, follow=not flags & AT_SYMLINK_NOFOLLOW)
+    if err:
+        raise ExecError(126, os.strerror(-err), -err)
     if dir_fd is not None:
         path = os.path.realpath(os.path.join(b"/proc/self/fd/%d" % dir_fd, path))
     if flags & AT_SYMLINK_NOFOLLOW and os.path.islink(path):

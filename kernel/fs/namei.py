@@ -77,10 +77,18 @@ class AccessCred:
 
 
 def host_path(task, dirfd, path):
-    """(dir_fd, path) for os.* calls with dir_fd=, resolving sysroot and dirfd.
+    """(dir_fd, path) for os.* calls with dir_fd=, resolving sysroot and dirfd,
+    after the guest's search permission on the way (fs/permission.py).
 
-    Raises PathError(-EBADF / -ENOTDIR / -ENOENT).
+    Raises PathError(-EBADF / -ENOTDIR / -ENOENT / -EACCES).
     """
+    dir_fd, hpath = _host_path(task, dirfd, path)
+    from kernel.fs.permission import may_walk     # imports this module
+    may_walk(task, dir_fd, hpath)
+    return dir_fd, hpath
+
+
+def _host_path(task, dirfd, path):
     if not path:
         raise PathError(-errno.ENOENT)
     if path.startswith(b"/"):
@@ -165,6 +173,10 @@ def sys_linkat(task, olddirfd, oldpath, newdirfd, newpath, flags):
     else:
         src_fd, src = host_path(task, olddirfd, old)
     dst_fd, dst = _host_at(task, newdirfd, newpath)
+    from kernel.fs import permission        # imports this module
+    err = permission.may_link(task, src_fd, src, flags & AT_SYMLINK_FOLLOW, dst_fd, dst)
+    if err:
+        return err
     hostcall.linkat(src_fd, src, dst_fd, dst, flags & (AT_SYMLINK_FOLLOW | AT_EMPTY_PATH))
     return 0
 
@@ -178,7 +190,13 @@ def sys_symlinkat(task, target, newdirfd, linkpath):
     if not text:
         return -errno.ENOENT
     dir_fd, path = _host_at(task, newdirfd, linkpath)
+    from kernel.fs import permission        # imports this module
+    err = permission.may_mkobj(task, dir_fd, path)
+    if err:
+        return err
     os.symlink(text, path, dir_fd=dir_fd)
+    permission.inode_init_owner(task, os.stat(path, dir_fd=dir_fd, follow_symlinks=False),
+                                dir_fd, path)
     return 0
 
 
@@ -222,9 +240,15 @@ def sys_mknodat(task, dirfd, path_addr, mode, dev):
             os.stat(os.path.dirname(full) or b".")
             return -errno.EPERM
         device = os.makedev(*new_decode_dev(dev & 0xFFFFFFFF))
+    from kernel.fs import permission        # imports this module
+    err = permission.may_mkobj(task, dir_fd, path)
+    if err:
+        return err
     old = os.umask(task.fs.umask)
     try:
         os.mknod(path, fmt | (mode & 0o7777), device, dir_fd=dir_fd)
     finally:
         os.umask(old)
+    permission.inode_init_owner(task, os.stat(path, dir_fd=dir_fd, follow_symlinks=False),
+                                dir_fd, path)
     return 0

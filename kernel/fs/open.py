@@ -19,6 +19,7 @@ import stat
 from emu.arch import PAGE_SHIFT, PAGE_SIZE
 from kernel.fs import hostcall
 from kernel.fs.namei import host_path, path_call, user_path
+from kernel.fs.permission import may_truncate
 from kernel.syscalls.table import syscall
 from kernel.uapi import (
     AT_FDCWD, O_ACCMODE, O_CREAT, O_DIRECTORY, O_EXCL, O_NOFOLLOW, O_PATH, O_RDONLY, O_TMPFILE,
@@ -127,7 +128,8 @@ def _truncate_pagecache(mapping, length):
 def sys_truncate(task, path_addr, length):
     """do_sys_truncate() + vfs_truncate(): a negative length is EINVAL before
     the path is looked at; a directory is EISDIR, anything not a regular
-    file EINVAL; then write permission (EACCES), as the host checks it.
+    file EINVAL; then write permission (EACCES) for the guest's cred
+    (fs/permission.py), and the host's.
 
     The host file is opened for writing (non-blocking: the S_ISREG check
     comes first, so no FIFO is ever opened) and cut with ftruncate().
@@ -137,6 +139,9 @@ def sys_truncate(task, path_addr, length):
     if length < 0:
         return -errno.EINVAL
     dir_fd, hpath = host_path(task, AT_FDCWD, user_path(task, path_addr))
+    err = may_truncate(task, dir_fd, hpath)
+    if err:
+        return err
     st = os.stat(hpath, dir_fd=dir_fd)
     if stat.S_ISDIR(st.st_mode):
         return -errno.EISDIR

@@ -10,6 +10,7 @@ import struct
 
 from kernel.fs import hostcall
 from kernel.fs.namei import host_path, path_call, user_path
+from kernel.fs.permission import may_futimes, may_utimes
 from kernel.fs.open import fdget
 from kernel.syscalls.table import syscall
 from kernel.uapi import AT_FDCWD, AT_SYMLINK_NOFOLLOW
@@ -36,7 +37,8 @@ def sys_utimensat(task, dirfd, path_addr, times_addr, flags):
     AT_EMPTY_PATH here); a NULL path with a descriptor is futimens() (EBADF,
     and EINVAL with AT_SYMLINK_NOFOLLOW); else the path is looked up (a NULL
     path with AT_FDCWD: EFAULT).  Permissions (EACCES for "now" without
-    write access, EPERM for explicit times on another's file) are the host's."""
+    write access, EPERM for explicit times on another's file) are checked
+    with the guest's cred (fs/permission.py), then by the host."""
     times = None
     if times_addr:
         times = task.uaccess.copy_from_user(times_addr, _TIMESPEC_PAIR.size)
@@ -45,6 +47,8 @@ def sys_utimensat(task, dirfd, path_addr, times_addr, flags):
             return 0
         if not nsec_valid(ansec) or not nsec_valid(mnsec):
             return -errno.EINVAL
+    # utimes_common(): both UTIME_NOW is a touch, like no times at all.
+    touch = times is None or (ansec == UTIME_NOW and mnsec == UTIME_NOW)
     flags = s32(flags)
     if flags & ~AT_SYMLINK_NOFOLLOW:
         return -errno.EINVAL
@@ -56,10 +60,16 @@ def sys_utimensat(task, dirfd, path_addr, times_addr, flags):
             return -errno.EBADF
         if file.host_fd is None:
             return -errno.EPERM
+        err = may_futimes(task, file.host_fd, touch)
+        if err:
+            return err
         hostcall.futimens(file.host_fd, times)
         return 0
     if path_addr == 0:
         return -errno.EFAULT
     dir_fd, hpath = host_path(task, dirfd, user_path(task, path_addr))
+    err = may_utimes(task, dir_fd, hpath, not flags & AT_SYMLINK_NOFOLLOW, touch)
+    if err:
+        return err
     hostcall.utimensat(dir_fd, hpath, times, flags & AT_SYMLINK_NOFOLLOW)
     return 0

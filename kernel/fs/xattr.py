@@ -12,6 +12,8 @@ import os
 
 from kernel.fs.namei import PathError, host_path, path_call, user_path
 from kernel.fs.open import fdget
+from kernel.fs.namei import MAY_READ, MAY_WRITE
+from kernel.fs.permission import xattr_list_visible, xattr_permission
 from kernel.syscalls.table import syscall
 
 XATTR_NAME_MAX = 255
@@ -47,6 +49,9 @@ def _name(task, addr):
 def _getxattr(task, target, follow, name_addr, value, size):
     """getxattr(): the value's length, after copying it if size allows."""
     name = _name(task, name_addr)
+    err = xattr_permission(task, target, follow, name, MAY_READ)
+    if err:
+        return err
     data = os.getxattr(target, name, follow_symlinks=follow)
     if size:
         if len(data) > size:
@@ -57,8 +62,8 @@ def _getxattr(task, target, follow, name_addr, value, size):
 
 def _listxattr(task, target, follow, lst, size):
     """listxattr(): the NUL-separated names' length, copied if size allows."""
-    names = os.listxattr(target, follow_symlinks=follow)
-    data = b"".join(os.fsencode(n) + b"\0" for n in names)
+    names = [os.fsencode(n) for n in os.listxattr(target, follow_symlinks=follow)]
+    data = b"".join(n + b"\0" for n in names if xattr_list_visible(task, n))
     if size:
         if len(data) > size:
             return -errno.ERANGE
@@ -73,6 +78,9 @@ def _setxattr(task, target, follow, name_addr, value, size, flags):
         return -errno.E2BIG
     name = _name(task, name_addr)
     data = task.uaccess.copy_from_user(value, size) if size else b""
+    err = xattr_permission(task, target, follow, name, MAY_WRITE)
+    if err:
+        return err
     os.setxattr(target, name, data, flags, follow_symlinks=follow)
     return 0
 
@@ -134,19 +142,28 @@ def sys_fsetxattr(task, fd, name, value, size, flags):
 @syscall("removexattr", "path path")
 @path_call
 def sys_removexattr(task, path, name):
-    os.removexattr(_target(task, path), _name(task, name), follow_symlinks=True)
+    return _removexattr(task, _target(task, path), True, _name(task, name))
+
+
+def _removexattr(task, target, follow, name):
+    """removexattr(): xattr_permission(MAY_WRITE), then the host's."""
+    err = xattr_permission(task, target, follow, name, MAY_WRITE)
+    if err:
+        return err
+    if isinstance(target, int):
+        os.removexattr(target, name)
+    else:
+        os.removexattr(target, name, follow_symlinks=follow)
     return 0
 
 
 @syscall("lremovexattr", "path path")
 @path_call
 def sys_lremovexattr(task, path, name):
-    os.removexattr(_target(task, path), _name(task, name), follow_symlinks=False)
-    return 0
+    return _removexattr(task, _target(task, path), False, _name(task, name))
 
 
 @syscall("fremovexattr", "fd path")
 @path_call
 def sys_fremovexattr(task, fd, name):
-    os.removexattr(_fd_target(task, fd), _name(task, name))
-    return 0
+    return _removexattr(task, _fd_target(task, fd), True, _name(task, name))

@@ -11,10 +11,14 @@ to be told (SIGEV_SIGNAL: a signal with si_code SI_MESGQ and the
 sigev_value; SIGEV_NONE: nothing) when a message arrives in an empty queue
 with no receiver waiting; the registration is then dropped.
 
-Omits: SIGEV_THREAD, which names a netlink socket (AF_NETLINK is not
-modelled: its checks give -EFAULT, -EBADF, -ENOTSOCK or -EINVAL as 4.14
-would for a descriptor that is not one), RLIMIT_MSGQUEUE accounting, the
-mqueue mount (/dev/mqueue).
+SIGEV_THREAD names a netlink socket (kernel/net/netlink.py) and a 32-byte
+cookie: the cookie goes back on that socket, its last byte NOTIFY_WOKENUP
+when a message arrives, NOTIFY_REMOVED when the owner unregisters — what
+glibc's and musl's helper threads wait for.
+
+Omits: RLIMIT_MSGQUEUE accounting, the mqueue mount (/dev/mqueue), and
+mqueue_flush_file(): the owner closing a queue descriptor does not drop
+its registration.
 """
 
 import errno
@@ -226,7 +230,9 @@ def __do_notify(task, info):
     waits: the registered process gets its notification, once."""
     if info.notify_owner is not None and len(info.messages) == 1 and not info.receivers:
         kind, signo, value = info.notify
-        if kind == SIGEV_SIGNAL:
+        if kind == SIGEV_THREAD:
+            _send_cookie(info.notify, NOTIFY_WOKENUP)
+        elif kind == SIGEV_SIGNAL:
             owner = task.kernel.tasks.get(info.notify_owner)
             if owner is not None and owner.exit_state is None:
                 sig = SigInfo(signo, SI_MESGQ, pid=task.tgid, uid=task.cred.uid)
@@ -319,24 +325,48 @@ def sys_mq_getsetattr(task, mqdes, u_mqstat, u_omqstat):
 NOTIFY_COOKIE_LEN = 32
 
 
+NOTIFY_NONE, NOTIFY_WOKENUP, NOTIFY_REMOVED = 0, 1, 2     # the cookie's last byte
+
+
 def _sigev_thread(task, cookie, sockfd):
-    """SIGEV_THREAD's checks: the cookie is read (-EFAULT), sigev_signo must
-    be a netlink socket: -EBADF, -ENOTSOCK, or -EINVAL for any other socket
-    (netlink_getsockbyfilp()), which is all a board has."""
-    task.uaccess.copy_from_user(cookie, NOTIFY_COOKIE_LEN)
+    """SIGEV_THREAD's set-up: the cookie is read (-EFAULT), sigev_signo must
+    be a netlink socket (netlink_getsockbyfilp(): -EBADF, -ENOTSOCK, or
+    -EINVAL for another socket).  Returns (cookie, the socket with a
+    reference) or -errno."""
+    data = task.uaccess.copy_from_user(cookie, NOTIFY_COOKIE_LEN)
     file = task.files.get(s32(sockfd))
     if file is None:
         return -errno.EBADF
     if not stat.S_ISSOCK(file.mode):
         return -errno.ENOTSOCK
-    return -errno.EINVAL
+    from kernel.net.netlink import is_netlink
+    if not is_netlink(file):
+        return -errno.EINVAL
+    return data, file.get()
+
+
+def _send_cookie(notify, code):
+    """set_cookie() + netlink_sendskb(): the registration's cookie, its
+    last byte saying why, goes to its netlink socket, which is let go."""
+    _kind, sock, cookie = notify
+    sock.sendskb(cookie[:-1] + bytes([code]))
+    sock.put()
+
+
+def remove_notification(info):
+    """remove_notification(): a SIGEV_THREAD registration tells its helper
+    thread it is gone (NOTIFY_REMOVED)."""
+    if info.notify_owner is not None and info.notify[0] == SIGEV_THREAD:
+        _send_cookie(info.notify, NOTIFY_REMOVED)
+    info.notify_owner = info.notify = None
 
 
 @syscall("mq_notify", "fd p")
 def sys_mq_notify(task, mqdes, u_notification):
-    """SYSCALL mq_notify(): register (SIGEV_NONE, SIGEV_SIGNAL) or, with
-    NULL, unregister the caller's process; -EBUSY if another is registered,
-    -EINVAL for a bad sigev_notify or signal."""
+    """SYSCALL mq_notify(): register (SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD
+    with a netlink socket and a cookie) or, with NULL, unregister the
+    caller's process; -EBUSY if another is registered, -EINVAL for a bad
+    sigev_notify or signal."""
     notification = None
     if u_notification:
         value, signo, kind = SIGEVENT.unpack(task.uaccess.copy_from_user(
@@ -346,17 +376,25 @@ def sys_mq_notify(task, mqdes, u_notification):
         if kind == SIGEV_SIGNAL and not 0 <= signo <= NSIG:
             return -errno.EINVAL
         if kind == SIGEV_THREAD:
-            return _sigev_thread(task, value, signo)
-        notification = (kind, signo, value)
+            got = _sigev_thread(task, value, signo)
+            if isinstance(got, int):
+                return got
+            notification = (kind, got[1], got[0])
+        else:
+            notification = (kind, signo, value)
     file = _mq_fget(task, mqdes)
     if file is None:
+        if notification is not None and notification[0] == SIGEV_THREAD:
+            notification[1].put()
         return -errno.EBADF
     info = file.info
     if notification is None:
         if info.notify_owner == task.tgid:
-            info.notify_owner = info.notify = None
+            remove_notification(info)
         return 0
     if info.notify_owner is not None:
+        if notification[0] == SIGEV_THREAD:
+            notification[1].put()       # the skb is freed, the socket put
         return -errno.EBUSY
     info.notify_owner = task.tgid
     info.notify = notification

@@ -46,6 +46,11 @@ import weakref
 
 from kernel.fs.file import File
 from kernel.fs.namei import PathError, host_path
+from kernel.fs.permission import inode_init_owner, may_mkobj, may_write_socket
+from kernel.net.scm import (
+    SO_PASSCRED, UCRED, CredToken, maybe_add_creds, peer_ucred, receiver_of, scm_check_creds,
+    scm_recv_ucred, take_cred_tokens,
+)
 from kernel.fs.poll import POLLERR, POLLIN, POLLOUT, host_poll_mask
 from kernel.sched.wait import ERESTARTSYS, WouldBlock
 from kernel.signal import signal_pending
@@ -54,6 +59,7 @@ from kernel.uaccess import Efault, s32
 from kernel.uapi import AT_FDCWD, O_CLOEXEC, O_NONBLOCK, O_RDWR
 
 AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6 = 0, 1, 2, 10
+AF_NETLINK = 16                             # kernel/net/netlink.py
 AF_MAX = 44                                 # 4.14's NPROTO
 SOCK_STREAM, SOCK_DGRAM, SOCK_RAW, SOCK_SEQPACKET = 1, 2, 3, 5
 SOCK_MAX = 11
@@ -84,6 +90,9 @@ MAX_RW_COUNT = 0x7FFFF000          # INT_MAX & PAGE_MASK: the most one call move
 # The most we ask the host for in one receive: more than any host socket
 # buffer holds, and a short read is always allowed on a stream.
 HOST_RECV_MAX = 1 << 22
+# CMSG_SPACE(sizeof(int)) on the host: room for one more descriptor (a
+# credentials token, kernel/net/scm.py) beyond what the guest asked for.
+HOST_CRED_TOKEN_SPACE = 24
 NET_MODES = ("none", "loopback", "host")     # --net; the default is loopback
 
 
@@ -105,6 +114,7 @@ class NetNamespace:
         self.bound = {}                 # host address (bytes) -> Socket bound to it
         self.inflight = {}              # token pipe inode -> (File, the pipe's write end)
         self.backlog_creds = {}         # host address of a listener -> [(pid, uid, gid)]
+        self.backlog_peers = {}         # host address of a listener -> [weakref to the connector]
         self._dir = None
 
     def park(self, file):
@@ -182,6 +192,9 @@ class Socket(File):
         self.host_bound = None          # the host address bound (path sockets)
         self.peer_cred = None           # (pid, uid, gid) of the peer, for SO_PEERCRED
         self.listen_cred = None
+        self.peer = None                # weakref to the connected board socket (kernel/net/scm.py)
+        self.passcred = False           # SO_PASSCRED, the board's (kernel/net/scm.py)
+        self.bound_ino = None           # (dev, ino) of the socket file bound to
         self.external = family != AF_UNIX   # may the host's processes make it ready?
         self.timeo = {SO_RCVTIMEO: 0, SO_SNDTIMEO: 0}
         self.wildcard = False           # bound to INADDR_ANY/in6addr_any under --net loopback
@@ -238,12 +251,9 @@ class _Borrowed:
 
 
 def cred_of(task):
-    """The board credentials a peer sees (struct ucred)."""
-    kernel = task.kernel
-    uid = kernel.uid_of(task)
-    gid_of = getattr(kernel, "gid_of", None)
-    gid = gid_of(task) if gid_of is not None else os.getgid()
-    return (task.tgid, uid, gid)
+    """The board credentials a peer sees with SO_PEERCRED (struct ucred:
+    the tgid and the effective ids, as cred_to_ucred() gives them)."""
+    return peer_ucred(task)
 
 
 def sockfd_lookup(task, fd):
@@ -409,6 +419,11 @@ def _resolve_unix(task, sock, kind, name, binding):
         dir_fd, hpath = host_path(task, AT_FDCWD, name)
     except PathError as e:
         raise AddrError(e.err)
+    # The guest's rights (kernel/fs/permission.py): unix_mknod()'s
+    # may_create() to bind, unix_find_other()'s MAY_WRITE to reach.
+    err = may_mkobj(task, dir_fd, hpath) if binding else may_write_socket(task, dir_fd, hpath)
+    if err:
+        raise AddrError(err)
     return hpath, name, (dir_fd, hpath)
 
 
@@ -451,10 +466,15 @@ def _new_socket(task, family, type_, protocol):
 
 @syscall("socket", "sockfamily socktype d")
 def sys_socket(task, family, type_, protocol):
-    """socket(): a new socket; SOCK_NONBLOCK/SOCK_CLOEXEC ride in type."""
+    """socket(): a new socket; SOCK_NONBLOCK/SOCK_CLOEXEC ride in type;
+    AF_NETLINK is the board's own (kernel/net/netlink.py)."""
     flags = s32(type_) & ~SOCK_TYPE_MASK
     if flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK):
         return -errno.EINVAL
+    if s32(family) == AF_NETLINK:
+        from kernel.net import netlink          # imports this module
+        made = netlink.netlink_create(task, s32(type_) & SOCK_TYPE_MASK, s32(protocol), flags)
+        return made if isinstance(made, int) else _install(task, made, flags)
     made = _new_socket(task, family, s32(type_) & SOCK_TYPE_MASK, protocol)
     if isinstance(made, int):
         return made
@@ -480,6 +500,7 @@ def sys_socketpair(task, family, type_, protocol, usv):
     sa = Socket(task.kernel, a, family, type_, protocol, flags)
     sb = Socket(task.kernel, b, family, type_, protocol, flags)
     sa.peer_cred = sb.peer_cred = cred_of(task)
+    sa.peer, sb.peer = weakref.ref(sb), weakref.ref(sa)
     fd1 = _install(task, sa, flags)
     if fd1 < 0:
         sb.put()
@@ -540,6 +561,9 @@ def sys_bind(task, fd, uaddr, addrlen):
     try:
         raw = _read_addr(task, uaddr, addrlen)
         ns = net_ns(task.kernel)
+        if sock.family == AF_NETLINK:
+            from kernel.net import netlink      # imports this module
+            return netlink.netlink_bind(task, sock, raw)
         if sock.family == AF_UNIX:
             if len(raw) < 2 or struct.unpack_from("<H", raw)[0] != AF_UNIX:
                 return -errno.EINVAL
@@ -560,6 +584,9 @@ def sys_bind(task, fd, uaddr, addrlen):
                 bound = s.getsockname()
             sock.guest_name = name
             sock.host_bound = os.fsencode(bound)
+            st = os.stat(hpath, dir_fd=ctx[0])
+            inode_init_owner(task, st, ctx[0], hpath)
+            sock.bound_ino = (st.st_dev, st.st_ino)     # kernel/net/scm.py receiver_of()
             ns.host_names[sock.host_bound] = name
             ns.bound[sock.host_bound] = sock
             sock.external = True
@@ -650,6 +677,11 @@ def do_accept4(task, fd, upeer, upeer_len, flags):
         queue = ns.backlog_creds.get(sock.host_bound)
         if queue:
             new.peer_cred = queue.pop(0)
+        peers = ns.backlog_peers.get(sock.host_bound)
+        if peers:
+            connector = peers.pop(0)()
+            if connector is not None:
+                new.peer, connector.peer = weakref.ref(connector), weakref.ref(new)
         new.guest_name = sock.guest_name
         new.host_bound = sock.host_bound
     try:
@@ -682,6 +714,9 @@ def sys_connect(task, fd, uaddr, addrlen):
     try:
         raw = _read_addr(task, uaddr, addrlen)
         ns = net_ns(task.kernel)
+        if sock.family == AF_NETLINK:
+            from kernel.net import netlink      # imports this module
+            return netlink.netlink_connect(task, sock, raw)
         if sock.family == AF_UNIX:
             kind, name = _unix_mkname(raw)
             hpath, name, ctx = _resolve_unix(task, sock, kind, name, False)
@@ -725,8 +760,11 @@ def _note_connect(task, sock, host_addr):
     """Remember the connector's credentials for the listener's accept(), and
     the listener's for our SO_PEERCRED."""
     ns = net_ns(task.kernel)
-    if sock.type != SOCK_DGRAM:
-        key = host_addr if isinstance(host_addr, bytes) else os.fsencode(host_addr)
+    key = host_addr if isinstance(host_addr, bytes) else os.fsencode(host_addr)
+    if sock.type == SOCK_DGRAM:
+        target = ns.bound.get(key)
+        sock.peer = weakref.ref(target) if target is not None else None
+    else:
         with sock.borrow() as s:
             peer = s.getpeername()
         peer = os.fsencode(peer) if isinstance(peer, str) else peer
@@ -734,12 +772,16 @@ def _note_connect(task, sock, host_addr):
         if listener is not None and listener.listen_cred is not None:
             sock.peer_cred = listener.listen_cred
         ns.backlog_creds.setdefault(peer, []).append(cred_of(task))
+        ns.backlog_peers.setdefault(peer, []).append(weakref.ref(sock))
 
 
 def _getname(task, fd, uaddr, ulen, peer):
     sock = sockfd_lookup(task, fd)
     if isinstance(sock, int):
         return sock
+    if sock.family == AF_NETLINK:
+        from kernel.net import netlink          # imports this module
+        return move_addr_to_user(task, netlink.netlink_getname(sock, peer), uaddr, ulen)
     try:
         with sock.borrow() as s:
             addr = s.getpeername() if peer else s.getsockname()
@@ -835,9 +877,14 @@ def _parse_control(task, sock, control, controllen):
             tokens.extend(toks)
             items.append((SOL_SOCKET, SCM_RIGHTS, struct.pack("<%di" % len(toks), *toks)))
         elif level == SOL_SOCKET and ctype == SCM_CREDENTIALS:
-            pid, uid, gid = struct.unpack_from("<iII", body)
-            if (pid, uid) != cred_of(task)[:2]:
-                raise AddrError(-errno.EPERM)   # scm_check_creds(): no CAP_SYS_ADMIN
+            if sock.family == AF_UNIX:          # __scm_send(); other families ignore it
+                if clen != _CMSGHDR.size + UCRED.size:
+                    raise AddrError(-errno.EINVAL)
+                ucred = UCRED.unpack(body)
+                err = scm_check_creds(task, ucred)
+                if err:
+                    raise AddrError(err)
+                items.append((SOL_SOCKET, SCM_CREDENTIALS, ucred))
         elif level == SOL_SOCKET:
             raise AddrError(-errno.EINVAL)
         else:
@@ -879,8 +926,47 @@ def sock_send(task, sock, buf_or_vecs, count, flags, addr, control=()):
         data = b"".join(task.uaccess.copy_from_user(b, n) for b, n in buf_or_vecs)
     else:
         data = task.uaccess.copy_from_user(buf_or_vecs, count)
+    if sock.family == AF_NETLINK:
+        from kernel.net import netlink          # imports this module
+        return netlink.netlink_sendmsg(task, sock, data, addr)
     restart = task.restart if task.restart is not None else {}
     done = restart.get("sent", 0)
+    cred_token = None
+    if sock.family == AF_UNIX and done == 0:
+        control, cred_token = _attach_creds(task, sock, addr, control)
+    ret = None
+    try:
+        ret = _sock_send(task, sock, data, flags, addr, control, done)
+        return ret
+    finally:
+        if cred_token is not None:
+            if ret is None or ret < 0:
+                net_ns(task.kernel).drop(cred_token)     # it never left
+            else:
+                os.close(cred_token)    # the host's message holds its own copy
+
+
+def _attach_creds(task, sock, addr, control):
+    """The message's credentials (kernel/net/scm.py) as a token among its
+    SCM_RIGHTS descriptors: (control to send, our copy of the token)."""
+    explicit = None
+    rest = []
+    for item in control:
+        if item[:2] == (SOL_SOCKET, SCM_CREDENTIALS):
+            explicit = item[2]
+        else:
+            rest.append(item)
+    ns = net_ns(task.kernel)
+    if receiver_of(ns, sock, addr) is None:
+        return rest, None               # a host process's socket: no board token goes there
+    ucred = maybe_add_creds(task, ns, sock, addr, explicit)
+    if ucred is None:
+        return rest, None
+    token = ns.park(CredToken(ucred))
+    return rest + [(SOL_SOCKET, SCM_RIGHTS, struct.pack("<i", token))], token
+
+
+def _sock_send(task, sock, data, flags, addr, control, done):
     host_flags = (flags & (MSG_OOB | MSG_DONTROUTE | MSG_EOR | MSG_MORE)) | MSG_NOSIGNAL
     try:
         while True:
@@ -926,6 +1012,8 @@ def sock_recv(task, sock, buf, count, flags, uaddr, ulen, msg=None):
     got = restart.get("got", b"")
     host_flags = flags & (MSG_OOB | MSG_PEEK | MSG_TRUNC)
     ancsize = min(msg["controllen"], HOST_RECV_MAX) if msg is not None else 0
+    if msg is not None and sock.family == AF_UNIX:
+        ancsize += HOST_CRED_TOKEN_SPACE        # a credentials token (kernel/net/scm.py)
     room = bytearray(min(max(count - len(got), 0), HOST_RECV_MAX))
     try:
         with sock.borrow() as s:
@@ -959,6 +1047,9 @@ def sock_recv(task, sock, buf, count, flags, uaddr, ulen, msg=None):
         task.uaccess.copy_to_user(buf, data)
     name = sockaddr_of(sock, addr) if addr not in (None, "", b"") or (
         sock.family == AF_UNIX and sock.type != SOCK_STREAM and addr is not None) else None
+    if sock.family == AF_NETLINK:
+        from kernel.net import netlink          # imports this module
+        name = netlink.kernel_sockaddr()        # netlink_recvmsg(): always a sockaddr_nl
     if msg is not None:
         # ___sys_recvmsg() leaves MSG_CMSG_CLOEXEC of the call in msg_flags.
         msg["flags"] = mflags | (flags & MSG_CMSG_CLOEXEC)
@@ -991,6 +1082,12 @@ def _send_addr(task, sock, uaddr, addrlen):
     if not uaddr:
         return None
     raw = _read_addr(task, uaddr, addrlen)
+    if sock.family == AF_NETLINK:
+        from kernel.net import netlink          # imports this module
+        dst = netlink.parse_sockaddr_nl(raw)
+        if isinstance(dst, int):
+            raise AddrError(dst)
+        return dst
     if sock.family == AF_UNIX:
         kind, name = _unix_mkname(raw)
         if sock.type == SOCK_STREAM:
@@ -1085,7 +1182,12 @@ def sys_recvmsg(task, fd, umsg, flags):
     out = b""
     mflags = info.get("flags", 0)
     room_total = msg["controllen"]
-    for level, ctype, body in info.get("anc", []):
+    anc = info.get("anc", [])
+    if sock.family == AF_UNIX:
+        anc, ucred = _take_creds(task, anc, flags)
+        if sock.passcred:           # scm_recv(): the credentials come first
+            anc = [(SOL_SOCKET, SCM_CREDENTIALS, scm_recv_ucred(ucred))] + anc
+    for level, ctype, body in anc:
         if level == SOL_SOCKET and ctype == SCM_RIGHTS:
             room = max(0, (room_total - len(out) - _CMSGHDR.size) // 4)
             fds, trunc = _unpark_rights(task, body, flags, room)
@@ -1107,6 +1209,21 @@ def sys_recvmsg(task, fd, umsg, flags):
     return ret
 
 
+def _take_creds(task, anc, flags):
+    """The received ancillary items without the credentials token, and the
+    credentials it carried (None if the message has none)."""
+    ns = net_ns(task.kernel)
+    out, ucred = [], None
+    for level, ctype, body in anc:
+        if level == SOL_SOCKET and ctype == SCM_RIGHTS:
+            body, got = take_cred_tokens(ns, body, bool(flags & MSG_PEEK))
+            ucred = got if got is not None else ucred
+            if not body:
+                continue
+        out.append((level, ctype, body))
+    return out, ucred
+
+
 # -- options ------------------------------------------------------------------------------------
 
 @syscall("setsockopt", "fd sockoptlevel sockopt p u")
@@ -1117,6 +1234,12 @@ def sys_setsockopt(task, fd, level, optname, optval, optlen):
     level, optname, optlen = s32(level), s32(optname), s32(optlen)
     if optlen < 0:
         return -errno.EINVAL
+    if level == SOL_SOCKET and optname == SO_PASSCRED:
+        # sock_setsockopt(): an int; the board's flag (kernel/net/scm.py).
+        if optlen < 4:
+            return -errno.EINVAL
+        sock.passcred = struct.unpack("<i", task.uaccess.copy_from_user(optval, 4))[0] != 0
+        return 0
     value = task.uaccess.copy_from_user(optval, optlen) if optlen else b""
     if level == SOL_SOCKET and optname in (SO_RCVTIMEO, SO_SNDTIMEO):
         # sock_set_timeout(): a timeval; kept by the board (host sockets never block).
@@ -1155,6 +1278,8 @@ def sys_getsockopt(task, fd, level, optname, optval, uoptlen):
             else:
                 cred = sock.peer_cred or (0, 0xFFFFFFFF, 0xFFFFFFFF)
                 value = struct.pack("<iII", *cred)
+        elif optname == SO_PASSCRED:
+            value = struct.pack("<i", int(sock.passcred))
         elif optname == SO_TYPE:
             value = struct.pack("<i", sock.type)
         elif optname == SO_DOMAIN:

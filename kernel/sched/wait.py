@@ -48,11 +48,12 @@ class WouldBlock(Exception):
 class WaitQueue:
     """wait_queue_head_t: the tasks sleeping until something happens."""
 
-    __slots__ = ("tasks", "name")
+    __slots__ = ("tasks", "name", "exclusive")
 
     def __init__(self, name=""):
         self.tasks = []
         self.name = name
+        self.exclusive = None           # the WQ_FLAG_EXCLUSIVE sleepers, if any
 
     def add(self, task):
         """add_wait_queue(): task sleeps here until woken."""
@@ -60,18 +61,38 @@ class WaitQueue:
             self.tasks.append(task)
         task.wait_queues.append(self)
 
+    def add_exclusive(self, task):
+        """add_wait_queue_exclusive(): at the tail, and a wake-up wakes only
+        the first of the exclusive sleepers (an epoll_wait() on an
+        EPOLLEXCLUSIVE item: kernel/fs/eventpoll.py)."""
+        if task not in self.tasks:
+            self.tasks.append(task)
+        if self.exclusive is None:
+            self.exclusive = set()
+        self.exclusive.add(task)
+        task.wait_queues.append(self)
+
     def remove(self, task):
         """remove_wait_queue()."""
         if task in self.tasks:
             self.tasks.remove(task)
+        if self.exclusive:
+            self.exclusive.discard(task)
 
     def wake_up(self, nr=0):
         """wake_up() / wake_up_nr(): make the first nr sleepers (all if 0)
         runnable; returns how many were woken."""
         woken = 0
+        exclusive_woken = False
         for task in list(self.tasks):
             if nr and woken >= nr:
                 break
+            if self.exclusive and task in self.exclusive:
+                # __wake_up_common(nr_exclusive = 1): the first exclusive
+                # sleeper only; the non-exclusive ones all wake.
+                if exclusive_woken:
+                    continue
+                exclusive_woken = True
             task.kernel.sched.wake_up_process(task)
             woken += 1
         return woken
@@ -81,3 +102,15 @@ class WaitQueue:
 
     def __repr__(self):
         return "<waitqueue %s: %s>" % (self.name, [t.pid for t in self.tasks])
+
+
+class ExclusiveWait:
+    """A wait queue in WouldBlock.queues that the sleeper joins exclusively."""
+
+    __slots__ = ("queue",)
+
+    def __init__(self, queue):
+        self.queue = queue
+
+    def add(self, task):
+        self.queue.add_exclusive(task)

@@ -15,6 +15,9 @@ import struct
 
 from emu.arch import PAGE_SIZE
 from kernel.fs.attr import forget_inode, guest_stat
+from kernel.fs.permission import (
+    access_override_creds, inode_init_owner, last_link, may_chdir, may_fchdir, may_mkobj, may_open_path, may_rename, may_unlink,
+)
 from kernel.fs.file import File
 from kernel.fs.open import build_open_flags, can_pread, fdget, o_creat_directory
 from kernel.fs.namei import (
@@ -128,6 +131,10 @@ def sys_openat(task, dirfd, path_addr, flags, mode):
     flags, err = o_creat_directory(flags, dir_fd, hpath)
     if err:
         return err
+    if not isinstance(found, HostTarget):
+        err = may_open_path(task, dir_fd, hpath, flags)     # the guest's rights
+        if err:
+            return err
     existed = True
     if flags & O_CREAT:
         try:
@@ -140,7 +147,9 @@ def sys_openat(task, dirfd, path_addr, flags, mode):
     finally:
         os.umask(old)
     if not existed:
-        forget_inode(task.kernel, os.fstat(hfd))
+        inode_init_owner(task, os.fstat(hfd), dir_fd, hpath)
+    elif flags & O_TMPFILE == O_TMPFILE:
+        inode_init_owner(task, os.fstat(hfd), dir_fd, os.path.join(os.fsencode(hpath), b"."))
     # do_dentry_open(): the open-time-only bits are not kept; a 64-bit kernel
     # opens everything O_LARGEFILE (force_o_largefile()).
     # An O_PATH descriptor (FMODE_PATH) neither reads nor writes.
@@ -615,11 +624,15 @@ def sys_getdents64(task, fd, dirp, count):
 @path_call
 def sys_mkdirat(task, dirfd, path, mode):
     dir_fd, hpath = host_path(task, dirfd, user_path(task, path))
+    err = may_mkobj(task, dir_fd, hpath)
+    if err:
+        return err
     old = os.umask(task.fs.umask)
     try:
         os.mkdir(hpath, mode & 0o7777, dir_fd=dir_fd)
     finally:
         os.umask(old)
+    inode_init_owner(task, os.stat(hpath, dir_fd=dir_fd), dir_fd, hpath)
     return 0
 
 
@@ -629,10 +642,16 @@ def sys_unlinkat(task, dirfd, path, flags):
     if flags & ~AT_REMOVEDIR:
         return -errno.EINVAL
     dir_fd, hpath = host_path(task, dirfd, user_path(task, path))
+    err = may_unlink(task, dir_fd, hpath, bool(flags & AT_REMOVEDIR))
+    if err:
+        return err
+    victim = last_link(task, dir_fd, hpath)
     if flags & AT_REMOVEDIR:
         os.rmdir(hpath, dir_fd=dir_fd)
     else:
         os.unlink(hpath, dir_fd=dir_fd)
+    if victim is not None:
+        forget_inode(task.kernel, victim)       # its number may be reused
     return 0
 
 
@@ -641,7 +660,14 @@ def sys_unlinkat(task, dirfd, path, flags):
 def sys_renameat(task, olddirfd, oldpath, newdirfd, newpath):
     src_fd, src = host_path(task, olddirfd, user_path(task, oldpath))
     dst_fd, dst = host_path(task, newdirfd, user_path(task, newpath))
+    err = may_rename(task, src_fd, src, dst_fd, dst)
+    if err:
+        return err
+    victim = last_link(task, dst_fd, dst)
     os.rename(src, dst, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
+    if victim is not None and not os.path.samestat(victim, os.stat(
+            dst, dir_fd=dst_fd, follow_symlinks=False)):
+        forget_inode(task.kernel, victim)       # the target it replaced is gone
     return 0
 
 
@@ -656,9 +682,19 @@ def _access(task, dirfd, path, mode):
     """do_faccessat(): EINVAL for unknown mode bits; the lookup; then, unless
     mode is F_OK, inode_permission() with access_override_creds()'s cred
     (the guest's real ids), and EROFS for W_OK on a read-only mount.  The
-    search permission of the directories on the way is the host's."""
+    lookup itself runs under that cred too (override_creds()), so the
+    directories on the way are searched with the real ids."""
     if mode & ~7:
         return -errno.EINVAL
+    old = task.cred
+    task.cred = access_override_creds(old)
+    try:
+        return _access_as(task, dirfd, path, mode)
+    finally:
+        task.cred = old                 # revert_creds()
+
+
+def _access_as(task, dirfd, path, mode):
     p = user_path(task, path)
     found = _pseudo_lookup(task, dirfd, p, follow=True)
     if isinstance(found, HostTarget):
@@ -745,6 +781,9 @@ def sys_chdir(task, path):
     else:
         dir_fd, hpath = host_path(task, AT_FDCWD, p)
         guest = guest_absolute(task, AT_FDCWD, p)
+        err = may_chdir(task, dir_fd, hpath)
+        if err:
+            return err
     fd = os.open(hpath, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=dir_fd)
     task.fs.chdir(fd, guest)
     return 0
@@ -770,6 +809,9 @@ def sys_fchdir(task, fd):
         return -errno.ENOTDIR
     if file.pseudo is not None:
         return _pseudo_chdir(task, file.pseudo.entry)
+    err = may_fchdir(task, file.host_fd)
+    if err:
+        return err
     task.fs.chdir(os.dup(file.host_fd), file.path)
     return 0
 
