@@ -78,7 +78,7 @@ def _wait(task, deadline, pt):
     pt.sleep(deadline, ERESTARTNOHAND)
 
 
-@syscall("ppoll", "p u p p u")
+@syscall("ppoll", "pollfd u timespec sigset u")
 def sys_ppoll(task, ufds, nfds, tsp, sigmask, sigsetsize):
     """do_sys_poll(): revents for each pollfd; the count of ready ones."""
     if nfds > task.rlim[RLIMIT_NOFILE][0]:                  # RLIMIT_NOFILE

@@ -16,7 +16,7 @@ _SIGACTION = struct.Struct("<QQQQ")
 _UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 
 
-@syscall("rt_sigaction", "sig p p u")
+@syscall("rt_sigaction", "sig sigaction sigaction:out u")
 def sys_rt_sigaction(task, sig, act, oact, sigsetsize):
     sig = s32(sig)
     if sigsetsize != 8 or not 1 <= sig <= NSIG:
@@ -39,7 +39,7 @@ def sys_rt_sigaction(task, sig, act, oact, sigsetsize):
     return 0
 
 
-@syscall("rt_sigprocmask", "sighow p p u")
+@syscall("rt_sigprocmask", "sighow sigset sigset:out u")
 def sys_rt_sigprocmask(task, how, nset, oset, sigsetsize):
     if sigsetsize != 8:
         return -errno.EINVAL

@@ -11,7 +11,11 @@ Argument formats (given where each handler is registered):
 User memory is only peeked: a buffer not resident is shown as its address.
 """
 
+import os
+import time
+
 from kernel.sched.wait import RESTART_NAMES
+from kernel.syscalls import strace_decode
 from kernel.syscalls.table import syscall_name
 from kernel.trace import errno_text
 from kernel.uapi import (
@@ -114,44 +118,65 @@ def _flags(value, names, zero="0"):
 
 def quote(data, limit=_MAX_STR):
     """strace's string quoting: C escapes, cut at `limit` with '...'."""
-    out = []
-    for b in data[:limit]:
-        c = chr(b)
-        if c == "\n":
-            out.append("\\n")
-        elif c == "\t":
-            out.append("\\t")
-        elif c == '"' or c == "\\":
-            out.append("\\" + c)
-        elif 32 <= b < 127:
-            out.append(c)
-        else:
-            out.append("\\%o" % b)
-    return '"' + "".join(out) + '"' + ("..." if len(data) > limit else "")
+    return strace_decode.quote(data, limit)
 
 
 class StracePrinter:
-    """Sink for "syscall" events, writing strace lines to `out`."""
+    """Sink for "syscall_enter", "syscall", "signal" and "exit" events,
+    writing strace's lines to `out` (issue 7 part 4: strace 6.1's format).
 
-    def __init__(self, out):
+    Arguments a call reads are decoded when it enters (the file of a
+    descriptor for -y, a timeout the call will overwrite), what it writes
+    when it returns, as strace does.  `opts` (kernel/syscalls/strace_opts.py)
+    holds -e trace=/signal=, -f, -y, -T, -c, -s and -a."""
+
+    def __init__(self, out, opts=None):
         self.out = out
+        self.opts = opts if opts is not None else StraceOptions()
+        self.pending = {}       # pid -> (nr, start time, args decoded on entry, prefix)
+        self.live = set()       # the tasks traced and not yet exited (strace's nprocs)
+        self.summary = SyscallSummary() if self.opts.summary else None
+
+    def traced(self, task):
+        """Without -f strace follows only the process it started."""
+        if task is None:
+            return True
+        if self.opts.follow:
+            return True
+        return task is task.kernel.init_task
+
+    def prefix(self, task):
+        """printleader(): [pid N] once -f traces more than one task."""
+        if task is None:
+            return ""
+        self.live.add(task.pid)
+        if self.opts.follow and len(self.live) > 1:
+            return "[pid %5d] " % task.pid
+        return ""
 
     def __call__(self, kind, f):
         task = f.get("task")
-        # strace -f: once there is more than one task, each line says whose.
-        prefix = "" if task is None or task.kernel.next_pid <= 2 else "[pid %5d] " % task.pid
-        if kind == "syscall":
-            self.out.write(prefix + self.line(f) + "\n")
+        if not self.traced(task):
+            return
+        if kind == "syscall_enter":
+            self.enter(f)
+        elif kind == "syscall":
+            self.exit(f)
         elif kind == "signal":
             info = f["info"]
-            name = SIGNAL_NAMES.get(info.signo, str(info.signo))
-            extra = (", si_addr=%#x" % info.addr) if info.addr is not None else (
-                ", si_pid=%d" % info.pid)
-            self.out.write(prefix + "--- %s {si_signo=%s, si_code=%d%s} ---\n"
-                           % (name, name, info.code, extra))
+            if self.summary is not None or not self.opts.wants_signal(info.signo):
+                return
+            self.out.write(self.prefix(task) + "--- %s %s ---\n"
+                           % (strace_decode.signame(info.signo),
+                              strace_decode.siginfo_text(info)))
         elif kind == "printk":                 # the kernel log, as dmesg would show it
-            self.out.write("[kernel] %s\n" % f["text"])
+            if self.summary is None:
+                self.out.write("[kernel] %s\n" % f["text"])
         elif kind == "exit":
+            prefix = self.prefix(task)
+            self.live.discard(task.pid)
+            if self.summary is not None:
+                return
             status = f["status"]
             if status & 0x7F:
                 self.out.write(prefix + "+++ killed by %s +++\n"
@@ -159,33 +184,120 @@ class StracePrinter:
             else:
                 self.out.write(prefix + "+++ exited with %d +++\n" % (status >> 8))
 
-    def line(self, f):
+    def enter(self, f):
+        """syscall_entering_trace(): note the time and decode the inputs."""
+        task, d = f["task"], f["d"]
+        old = self.pending.get(task.pid)
+        if old is not None and old[0] == f["nr"]:
+            return              # the same call run again after a sleep (WouldBlock)
+        if not self.opts.wants_call(d.name):
+            self.pending.pop(task.pid, None)
+            return
+        entry = [None] * len(d.args)
+        if self.summary is None:
+            for i, fmt in enumerate(d.args):
+                if decoded_on_entry(fmt):
+                    text = self.arg(task, fmt, f["args"], i, None, d)
+                    # memory the call has not touched yet may not be resident
+                    # (the tracer never faults): then it is read on exit
+                    entry[i] = None if text.startswith("0x") else text
+        self.pending[task.pid] = (f["nr"], time.perf_counter(), entry, self.prefix(task))
+
+    def exit(self, f):
+        task, d, nr, ret = f["task"], f["d"], f["nr"], f["ret"]
+        name = d.name if d is not None else syscall_name(nr)
+        pending = self.pending.pop(task.pid, None) if task is not None else None
+        if pending is not None and pending[0] != nr:
+            pending = None
+        if not self.opts.wants_call(name):
+            return
+        start = pending[1] if pending is not None else None
+        elapsed = time.perf_counter() - start if start is not None else 0.0
+        if self.summary is not None:
+            if ret is not None:
+                self.summary.add(name, elapsed, isinstance(ret, int) and -4096 < ret < 0)
+            return
+        prefix = pending[3] if pending is not None else self.prefix(task)
+        call, result = self.parts(f, pending[2] if pending is not None else None)
+        head = prefix + call + " "
+        if len(head) < self.opts.column:            # tabto(): strace -a COLUMN
+            head = head.ljust(self.opts.column)
+        text = head + "= " + result
+        if self.opts.timing and f["ret"] is not None:
+            text += " <%.6f>" % elapsed
+        self.out.write(text + "\n")
+
+    def line(self, f, entry=None):
+        """One call as `name(args) = result` (no prefix, no alignment)."""
+        call, result = self.parts(f, entry)
+        return call + " = " + result
+
+    def parts(self, f, entry=None):
+        """(`name(args)`, the result as strace prints it after `= `)."""
         task, d, args, ret = f["task"], f["d"], f["args"], f["ret"]
         if d is None:
             text = "%s(%s)" % (syscall_name(f["nr"]),
                                ", ".join("%#x" % a for a in args[:6]))
-            return text + " = " + errno_text(ret)
-        shown = [self.arg(task, fmt, args, i, ret) for i, fmt in enumerate(d.args)]
-        if d.name == "openat" and not (args[2] & O_CREAT or args[2] & O_TMPFILE == O_TMPFILE):
-            shown.pop()         # strace shows the mode only when a file may be created
-        if d.name == "mknodat" and args[2] & 0o170000 not in (0o020000, 0o060000):
-            shown.pop()         # and mknodat's dev only for a device node
+            return text, errno_text(ret)
+        special = SPECIAL_CALLS.get(d.name)
+        if special is not None:
+            shown = special(self, task, args, ret, entry)
+        else:
+            shown = [entry[i] if entry is not None and entry[i] is not None
+                     else self.arg(task, fmt, args, i, ret, d) for i, fmt in enumerate(d.args)]
+            if d.name == "openat" and not (args[2] & O_CREAT or args[2] & O_TMPFILE == O_TMPFILE):
+                shown.pop()         # strace shows the mode only when a file may be created
+            if d.name == "mknodat" and args[2] & 0o170000 not in (0o020000, 0o060000):
+                shown.pop()         # and mknodat's dev only for a device node
+            if d.name in ("preadv", "pwritev", "preadv2", "pwritev2"):
+                del shown[4]        # a 64-bit kernel's pos_h: strace shows one offset
+        if isinstance(shown, tuple):
+            return shown            # (call, result) of a call printed its own way
         text = "%s(%s)" % (d.name, ", ".join(shown))
         if ret is None:
-            return text + " = ?"
+            return text, "?"
         if isinstance(ret, int) and -ret in RESTART_NAMES:
-            return text + " = ? " + RESTART_NAMES[-ret]
+            return text, "? " + RESTART_NAMES[-ret]
         if isinstance(ret, int) and ret < 0 and ret > -4096:
-            return text + " = " + errno_text(ret)
-        return text + " = " + (("%#x" % ret) if d.ret == "x" else str(ret))
+            return text, errno_text(ret)
+        return text, self.result(task, d, args, ret)
 
-    def arg(self, task, fmt, args, i, ret):
+    def result(self, task, d, args, ret):
+        """The return value as strace prints it: hex (mmap), octal (umask),
+        a descriptor with its path under -y, and the decoded extras."""
+        extra = RESULT_EXTRAS.get(d.name)
+        if extra is not None:
+            text = extra(self, task, args, ret)
+            if text is not None:
+                return text
+        if d.ret == "x":
+            return "%#x" % ret
+        if d.name in FD_RETURNING:
+            return self.fd(task, ret)
+        return str(ret)
+
+    def fd(self, task, fd):
+        """printfd(): the number, and under -y the file's path in <>."""
+        fd = _s32(fd)
+        if not self.opts.fd_paths or fd < 0 or task is None or task.files is None:
+            return str(fd)
+        file = task.files.get(fd)
+        if file is None:
+            return str(fd)
+        return "%d%s" % (fd, fd_path(file))
+
+    def arg(self, task, fmt, args, i, ret, d=None):
         v = args[i]
         kind, _, extra = fmt.partition(":")
+        decoder = STRUCT_FORMATS.get(kind)
+        if decoder is not None:
+            return decoder(self, task, v, args, extra, ret, d)
         if kind in PART6_FORMATS:
             return PART6_FORMATS[kind](task, v, args, extra, ret)
-        if kind in ("d", "fd"):
-            return str(_s32(v)) if kind == "fd" else str(v - (1 << 64) if v >> 63 else v)
+        if kind == "fd":
+            return self.fd(task, v)
+        if kind == "d":
+            return str(v - (1 << 64) if v >> 63 else v)
         if kind == "u":
             return str(v)
         if kind == "x":
@@ -193,20 +305,22 @@ class StracePrinter:
         if kind == "p":
             return "NULL" if v == 0 else "%#x" % v
         if kind == "dirfd":
-            return "AT_FDCWD" if _s32(v) == AT_FDCWD else str(_s32(v))
+            if _s32(v) == AT_FDCWD:
+                if self.opts.fd_paths and task is not None and task.fs is not None:
+                    return "AT_FDCWD<%s>" % os.fsdecode(task.fs.cwd)
+                return "AT_FDCWD"
+            return self.fd(task, v)
         if kind == "path":
-            s = task.uaccess.peek_string(v) if v else None
-            return quote(s, 4096) if s is not None else ("NULL" if v == 0 else "%#x" % v)
+            return strace_decode.cstring(task, v, self.opts)
         if kind in ("ibuf", "obuf"):
             n = args[int(extra)] if extra != "ret" else (ret if isinstance(ret, int) else 0)
             if kind == "obuf" and (not isinstance(ret, int) or ret < 0):
                 return "%#x" % v
-            data = task.uaccess.peek(v, min(n, _MAX_STR + 1)) if n > 0 else b""
-            return quote(data) if data is not None else "%#x" % v
+            return strace_decode.buffer(task, v, n, self.opts)
         if kind == "iov":
-            return "[%#x, %d]" % (v, args[int(extra)])
+            return _iov(self, task, v, args, extra, ret, d)
         if kind == "mode":
-            return "0%o" % v
+            return strace_decode.octal(v & 0xFFFFFFFF)
         if kind == "oflags":
             return _ACC.get(v & O_ACCMODE, "%#x" % (v & O_ACCMODE)) + (
                 "|" + _flags(v & ~O_ACCMODE, OPEN_FLAG_NAMES) if v & ~O_ACCMODE else "")
@@ -229,7 +343,6 @@ class StracePrinter:
         if kind in _NAMED:
             return _NAMED[kind].get(v, str(v))
         return "%#x" % v
-
 
 
 # -- issue 9 part 6: events, polling and sockets ---------------------------------------
@@ -384,3 +497,249 @@ _NAMED["semcmd"] = {**_IPC_CMDS, 11: "GETPID", 12: "GETVAL", 13: "GETALL", 14: "
                     15: "GETZCNT", 16: "SETVAL", 17: "SETALL", 18: "SEM_STAT", 19: "SEM_INFO"}
 _NAMED["msgcmd"] = {**_IPC_CMDS, 11: "MSG_STAT", 12: "MSG_INFO"}
 _NAMED["madv"][9] = "MADV_REMOVE"
+
+
+# -- issue 7 part 4: strace's structures, results and options ------------------------
+# The decoders are in kernel/syscalls/strace_decode.py, the options (-e, -f,
+# -y, -T, -c, -s, -a) and the -c table in kernel/syscalls/strace_opts.py.
+from kernel.syscalls.strace_opts import StraceOptions, SyscallSummary  # noqa: E402
+
+# The vectored reads fill their iovecs.
+_READ_IOV_CALLS = {"readv", "preadv", "preadv2"}
+
+
+# Formats read when the call enters: a descriptor's file (close() ends it),
+# an input time the call overwrites (ppoll's timeout).  The rest are read
+# when the call returns: a page the call reads or writes is resident then,
+# and the tracer itself never faults one in (the guest must see no change).
+_ENTRY_KINDS = {"fd", "dirfd", "timespec", "pollfd"}
+
+
+def decoded_on_entry(fmt):
+    kind, _, extra = fmt.partition(":")
+    return kind in _ENTRY_KINDS and not extra
+
+
+def _failed(ret):
+    return not isinstance(ret, int) or -4096 < ret < 0
+
+
+def _out(decode):
+    """An output structure: its address until the call has succeeded."""
+    def fmt(printer, task, v, args, extra, ret, d):
+        if extra == "out" and _failed(ret) or not v:
+            return strace_decode.address(v)
+        return decode(task, v, printer.opts)
+    return fmt
+
+
+def _stat(printer, task, v, args, extra, ret, d):
+    if _failed(ret) or not v:
+        return strace_decode.address(v)
+    return strace_decode.stat_struct(task, v, printer.opts)
+
+
+def _statx(printer, task, v, args, extra, ret, d):
+    if _failed(ret) or not v:
+        return strace_decode.address(v)
+    return strace_decode.statx_struct(task, v, printer.opts)
+
+
+def _statfs(printer, task, v, args, extra, ret, d):
+    if _failed(ret) or not v:
+        return strace_decode.address(v)
+    return strace_decode.statfs_struct(task, v, printer.opts)
+
+
+def _cwd(printer, task, v, args, extra, ret, d):
+    """getcwd's buffer: the string the call wrote (its length counts the NUL)."""
+    if _failed(ret) or not v:
+        return strace_decode.address(v)
+    data = strace_decode.peek(task, v, max(ret - 1, 0))
+    return strace_decode.quote(data, 4096) if data is not None else "%#x" % v
+
+
+def _iov(printer, task, v, args, extra, ret, d):
+    count = args[int(extra)] & 0xFFFFFFFF
+    if d is not None and d.name in _READ_IOV_CALLS:
+        if _failed(ret):
+            return strace_decode.address(v)
+        return strace_decode.iovec_array(task, v, count, printer.opts, data_len=ret)
+    return strace_decode.iovec_array(task, v, count, printer.opts)
+
+
+def _rem(decode):
+    """nanosleep's remaining time: written only when a signal cut the sleep."""
+    def fmt(printer, task, v, args, extra, ret, d):
+        if not v or not isinstance(ret, int) or -ret not in RESTART_NAMES and ret != -4:
+            return strace_decode.address(v)
+        return decode(task, v, printer.opts)
+    return fmt
+
+
+def _rlim(printer, task, v, args, extra, ret, d):
+    if extra == "out" and _failed(ret) or not v:
+        return strace_decode.address(v)
+    inf = "RLIM64_INFINITY" if d is not None and d.name == "prlimit64" else "RLIM_INFINITY"
+    return strace_decode.rlimit_struct(task, v, printer.opts, inf)
+
+
+def _pollfd(printer, task, v, args, extra, ret, d):
+    return strace_decode.pollfd_array(task, v, args[1] & 0xFFFFFFFF, printer.opts,
+                                      lambda fd: printer.fd(task, fd))
+
+
+def _fdpair(printer, task, v, args, extra, ret, d):
+    """pipe2's and socketpair's int[2], once the call filled it."""
+    import struct
+    data = strace_decode.peek(task, v, 8) if v and ret == 0 else None
+    if data is None or len(data) < 8:
+        return strace_decode.address(v)
+    a, b = struct.unpack("<ii", data)
+    return "[%s, %s]" % (printer.fd(task, a), printer.fd(task, b))
+
+
+def _msghdr(printer, task, v, args, extra, ret, d):
+    receiving = d is not None and d.name == "recvmsg"
+    if receiving and _failed(ret):
+        return strace_decode.address(v)
+    return strace_decode.msghdr(
+        task, v, printer.opts, ret if receiving else None,
+        lambda name, n: PART6_FORMATS["sockaddr"](task, name, [n], "0", ret),
+        lambda fl: _flags(fl, _MSG_FLAGS))
+
+
+def _wstatus(printer, task, v, args, extra, ret, d):
+    import struct
+    if _failed(ret) or not v or ret == 0:
+        return strace_decode.address(v)
+    raw = strace_decode.peek(task, v, 4)
+    if raw is None:
+        return "%#x" % v
+    return strace_decode.wait_status(struct.unpack("<i", raw)[0])
+
+
+def _simple(fn):
+    return lambda printer, task, v, args, extra, ret, d: fn(v)
+
+
+STRUCT_FORMATS = {
+    "stat": _stat,
+    "statx": _statx,
+    "statfs": _statfs,
+    "statxmask": _simple(strace_decode.statx_mask),
+    "statxflags": _simple(strace_decode.statx_flags),
+    "cwd": _cwd,
+    "sigaction": _out(strace_decode.sigaction),
+    "sigset": _out(strace_decode.sigset),
+    "timespec": lambda p, t, v, a, e, r, d: (_rem(strace_decode.timespec) if e == "rem"
+                                             else _out(strace_decode.timespec))(p, t, v, a, e, r, d),
+    "timeval": _out(strace_decode.timeval),
+    "rlim": _rlim,
+    "pollfd": _pollfd,
+    "fdpair": _fdpair,
+    "msghdr": _msghdr,
+    "wstatus": _wstatus,
+    "waitopts": _simple(strace_decode.wait_options),
+    "accmode": _simple(strace_decode.access_mode),
+    "fdflags": _simple(lambda v: _flags(v & 0xFFFFFFFF, strace_decode.CLOEXEC_NAMES)),
+    "sig": _simple(lambda v: strace_decode.signame(_s32(v))),
+}
+
+
+def _rt_sigreturn(printer, task, args, ret, entry):
+    """rt_sigreturn({mask=[...]}) = the restored x0 (AArch64's frame: the
+    siginfo, then the ucontext with uc_sigmask and the saved registers)."""
+    import struct
+    from kernel.signal import SIGINFO_SIZE, UC_MCONTEXT, UC_SIGMASK
+    frame = task.core.sp if task.core is not None else None
+    raw = strace_decode.peek(task, frame + SIGINFO_SIZE, UC_MCONTEXT + 16) if frame else None
+    if raw is None:
+        return "rt_sigreturn()", "?"
+    mask = struct.unpack_from("<Q", raw, UC_SIGMASK)[0]
+    x0 = struct.unpack_from("<q", raw, UC_MCONTEXT + 8)[0]     # after fault_address
+    return "rt_sigreturn({mask=%s})" % strace_decode.sigset_text(mask), str(x0)
+
+
+def _clone(printer, task, args, ret, entry):
+    text = "clone(%s)" % strace_decode.clone_args(args)
+    if ret is None:
+        return text, "?"
+    if _failed(ret):
+        return text, errno_text(ret)
+    return text, str(ret)
+
+
+# fcntl commands whose third argument strace does not show, and those that
+# take flags.
+_FCNTL_NO_ARG = {1, 3, 9, 1025, 1032, 1034}     # F_GETFD F_GETFL F_GETOWN F_GETLEASE ...
+_FCNTL_FDFLAGS, _FCNTL_FLFLAGS = {2}, {4}
+
+
+def _fcntl(printer, task, args, ret, entry):
+    cmd = args[1] & 0xFFFFFFFF
+    shown = [entry[0] if entry and entry[0] else printer.fd(task, args[0]),
+             _NAMED["fcntlcmd"].get(cmd, str(cmd))]
+    if cmd in _FCNTL_FDFLAGS:
+        shown.append(_flags(args[2] & 0xFFFFFFFF, strace_decode.FD_FLAGS))
+    elif cmd in _FCNTL_FLFLAGS:
+        v = args[2] & 0xFFFFFFFF
+        shown.append(_flags(v, OPEN_FLAG_NAMES) if v else "0")
+    elif cmd not in _FCNTL_NO_ARG:
+        shown.append(str(_s32(args[2])))
+    return shown
+
+
+def _fcntl_result(printer, task, args, ret):
+    """F_GETFD: `= 0x1 (flags FD_CLOEXEC)`; F_GETFL: `= 0x8002 (flags O_RDWR|O_LARGEFILE)`."""
+    cmd = args[1] & 0xFFFFFFFF
+    if cmd == 1:
+        return "%#x (flags %s)" % (ret, _flags(ret, strace_decode.FD_FLAGS)) if ret else "0"
+    if cmd == 3:
+        acc = _ACC.get(ret & O_ACCMODE, "%#x" % (ret & O_ACCMODE))
+        rest = _flags(ret & ~O_ACCMODE, OPEN_FLAG_NAMES, "")
+        return "%#x (flags %s)" % (ret, acc + ("|" + rest if rest else ""))
+    if cmd in (0, 1030):            # F_DUPFD, F_DUPFD_CLOEXEC
+        return printer.fd(task, ret)
+    return None
+
+
+def _ppoll_result(printer, task, args, ret):
+    return str(ret) + strace_decode.poll_result(
+        task, args[0], args[1] & 0xFFFFFFFF, args[2], ret, printer.opts,
+        lambda fd: printer.fd(task, fd))
+
+
+SPECIAL_CALLS = {
+    "rt_sigreturn": _rt_sigreturn,
+    "clone": _clone,
+    "fcntl": _fcntl,
+}
+RESULT_EXTRAS = {
+    "umask": lambda printer, task, args, ret: strace_decode.octal(ret),
+    "fcntl": _fcntl_result,
+    "ppoll": _ppoll_result,
+}
+# Calls that return a new descriptor (printed with its path under -y).
+FD_RETURNING = {"openat", "dup", "dup3", "socket", "accept", "accept4", "eventfd2",
+                "epoll_create1", "signalfd4", "timerfd_create", "inotify_init1",
+                "memfd_create", "open_by_handle_at", "perf_event_open", "userfaultfd",
+                "mq_open", "fanotify_init", "pidfd_open", "bpf"}
+
+
+def fd_path(file):
+    """What /proc/PID/fd/N names (kernel/fs/proc.py's fd_link_name), with
+    Linux's "(deleted)" mark after the name of an unlinked file, outside
+    the brackets as strace prints it: <name> or <name>(deleted)."""
+    from kernel.fs.proc import fd_link_name
+    name = fd_link_name(file)
+    if file.host_fd is not None and not name.startswith(("pipe:", "socket:", "anon_inode:")):
+        try:
+            if os.readlink("/proc/self/fd/%d" % file.host_fd).endswith(" (deleted)"):
+                return "<%s>(deleted)" % name
+        except OSError:
+            pass
+    return "<%s>" % name
+
+
+STRUCT_FORMATS["timerflags"] = _simple(lambda v: _flags(v & 0xFFFFFFFF, (("TIMER_ABSTIME", 1),)))

@@ -1,0 +1,169 @@
+/* strace_calls.c - system calls whose arguments strace decodes as structures.
+ *
+ * tests/test_strace.py runs this built for the host under the real strace
+ * and built for AArch64 under `a53emu run --trace syscall`, and compares the
+ * two traces from the marker call (write(-1, "strace-marker", 13)) onwards.
+ * Every call here is one both architectures have under the same name (the
+ * *at forms, pipe2, dup3, ppoll, prlimit64): where a libc wrapper would pick
+ * a different call per architecture, syscall(2) names the call.  Each call's
+ * result is deterministic (no times, no inode numbers, no sizes of the host's
+ * disks), so the traces can be compared line for line.
+ *
+ * Run it in an empty scratch directory: it makes and removes "f", "l" and "d".
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MARKER "strace-marker"
+
+static void on_usr1(int sig) { (void)sig; }
+
+static void check(int ok, const char *what)
+{
+    if (!ok) {
+        fprintf(stderr, "strace_calls: %s failed (errno %d)\n", what, errno);
+        exit(1);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    char buf[300];
+    int fd, p[2], sv[2];
+
+    /* The marker: the traces are compared from here on. */
+    syscall(SYS_write, -1, MARKER, sizeof MARKER - 1);
+
+    /* umask's result is octal; getcwd's string has no terminator. */
+    syscall(SYS_umask, 022);
+    syscall(SYS_umask, 022);
+    check(syscall(SYS_getcwd, buf, sizeof buf) > 0, "getcwd");
+
+    /* open, write (short, long, escaped), stat, statx, read back. */
+    fd = syscall(SYS_openat, AT_FDCWD, "f", O_RDWR | O_CREAT | O_TRUNC, 0640);
+    check(fd == 3, "openat");
+    syscall(SYS_write, fd, "hello\n", 6);
+    syscall(SYS_write, fd, "0123456789abcdefghijklmnopqrstuvwxyz", 36);
+    syscall(SYS_write, fd, "\0\0011\a\b\t\n\v\f\r\033\"\\\177\200\377z", 18);
+    struct iovec iov[2] = {{"ab", 2}, {"cdefghijklmnopqrstuvwxyz0123456789ABCD", 38}};
+    syscall(SYS_writev, fd, iov, 2);
+    syscall(SYS_lseek, fd, 0, SEEK_SET);
+    syscall(SYS_read, fd, buf, 6);
+    syscall(SYS_read, fd, buf, sizeof buf);
+    syscall(SYS_read, fd, buf, sizeof buf);
+    char a[4], b[8];
+    struct iovec riov[2] = {{a, sizeof a}, {b, sizeof b}};
+    syscall(SYS_pread64, fd, buf, 4, 2);
+    syscall(SYS_preadv, fd, riov, 2, 1);
+    struct stat st;
+    syscall(SYS_newfstatat, fd, "", &st, AT_EMPTY_PATH);
+    syscall(SYS_newfstatat, AT_FDCWD, "f", &st, 0);
+    syscall(SYS_newfstatat, AT_FDCWD, "no-such-file", &st, AT_SYMLINK_NOFOLLOW);
+    syscall(SYS_newfstatat, AT_FDCWD, "/dev/null", &st, 0);
+    syscall(SYS_fchmod, fd, 0604);
+    syscall(SYS_fcntl, fd, F_GETFL);
+    syscall(SYS_fcntl, fd, F_SETFD, FD_CLOEXEC);
+    syscall(SYS_fcntl, fd, F_GETFD);
+    syscall(SYS_dup3, fd, 10, O_CLOEXEC);
+    syscall(SYS_close, 10);
+    syscall(SYS_close, 10);
+
+    /* links and directories */
+    syscall(SYS_symlinkat, "f", AT_FDCWD, "l");
+    syscall(SYS_readlinkat, AT_FDCWD, "l", buf, 64);
+    syscall(SYS_mkdirat, AT_FDCWD, "d", 0750);
+    syscall(SYS_mkdirat, AT_FDCWD, "d", 0750);
+    syscall(SYS_unlinkat, AT_FDCWD, "d", AT_REMOVEDIR);
+    syscall(SYS_unlinkat, AT_FDCWD, "l", 0);
+    syscall(SYS_faccessat, AT_FDCWD, "f", R_OK | W_OK);
+    syscall(SYS_unlinkat, AT_FDCWD, "f", 0);
+    syscall(SYS_close, fd);
+
+    /* signals: sigaction, sigprocmask, kill, delivery */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGUSR2);
+    sigaddset(&sa.sa_mask, SIGTERM);
+    sigaction(SIGUSR1, &sa, NULL);
+    struct sigaction old;
+    sigaction(SIGUSR1, NULL, &old);
+    sa.sa_handler = SIG_IGN;
+    sa.sa_flags = 0;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGPIPE, &sa, &old);
+    sigset_t set, oset;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR2);
+    sigaddset(&set, SIGCHLD);
+    syscall(SYS_rt_sigprocmask, SIG_BLOCK, &set, &oset, 8);
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &oset, NULL, 8);
+    syscall(SYS_kill, syscall(SYS_getpid), SIGUSR1);
+
+    /* times and limits */
+    struct timespec ts = {0, 1000}, res;
+    syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &ts, NULL);
+    syscall(SYS_clock_getres, CLOCK_MONOTONIC, &res);
+    ts.tv_nsec = 1000000000;
+    syscall(SYS_nanosleep, &ts, NULL);
+    struct rlimit rl = {1024 * 1024, RLIM_INFINITY}, orl;
+    syscall(SYS_prlimit64, 0, RLIMIT_FSIZE, &rl, &orl);
+    syscall(SYS_prlimit64, 0, RLIMIT_FSIZE, NULL, &rl);
+    rl.rlim_cur = 12345;
+    syscall(SYS_prlimit64, 0, RLIMIT_FSIZE, &rl, NULL);
+    syscall(SYS_prlimit64, 0, RLIMIT_FSIZE, &orl, NULL);
+
+    /* a pipe, polled */
+    syscall(SYS_pipe2, p, O_CLOEXEC);
+    struct pollfd pf[2] = {{p[0], POLLIN, 0}, {p[1], POLLOUT, 0}};
+    struct timespec zero = {0, 0};
+    syscall(SYS_ppoll, pf, 2, &zero, NULL, 8);
+    syscall(SYS_write, p[1], "x", 1);
+    syscall(SYS_ppoll, pf, 1, &zero, NULL, 8);
+    syscall(SYS_close, p[0]);
+    syscall(SYS_close, p[1]);
+
+    /* a message on a socket pair */
+    syscall(SYS_socketpair, AF_UNIX, SOCK_STREAM, 0, sv);
+    struct iovec miov[2] = {{"hi ", 3}, {"there", 5}};
+    struct msghdr mh;
+    memset(&mh, 0, sizeof mh);
+    mh.msg_iov = miov;
+    mh.msg_iovlen = 2;
+    syscall(SYS_sendmsg, sv[0], &mh, MSG_DONTWAIT);
+    char r1[4], r2[16];
+    struct iovec rv[2] = {{r1, sizeof r1}, {r2, sizeof r2}};
+    mh.msg_iov = rv;
+    syscall(SYS_recvmsg, sv[1], &mh, 0);
+    syscall(SYS_close, sv[0]);
+    syscall(SYS_close, sv[1]);
+
+    /* a child (strace -f: [pid N] lines) */
+    if (argc > 1 && strcmp(argv[1], "fork") == 0) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            syscall(SYS_write, -1, "child", 5);
+            syscall(SYS_exit_group, 3);
+        }
+        int status;
+        syscall(SYS_wait4, pid, &status, 0, NULL);
+    }
+    syscall(SYS_exit_group, 0);
+    return 0;
+}
