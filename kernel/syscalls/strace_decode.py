@@ -200,7 +200,6 @@ STATX_MASK_NAMES = (
     ("STATX_BLOCKS", 0x400), ("STATX_BTIME", 0x800), ("STATX_MNT_ID", 0x1000),
     ("STATX_DIOALIGN", 0x2000))
 _STATX_HEAD = struct.Struct("<IIQIIIH2xQQ")
-_STATX_RDEV = 128               # offsetof(struct statx, stx_rdev_major)
 
 
 def statx_mask(v):
@@ -208,19 +207,14 @@ def statx_mask(v):
 
 
 def statx_struct(task, v, opts):
-    """print_struct_statx(), abbreviated: mask, attributes, mode, size
-    (stx_rdev for a device node)."""
-    raw = peek(task, v, _STATX_RDEV + 8)
+    """print_struct_statx(), abbreviated: mask, attributes, mode, size (a
+    device node's too: unlike stat, strace shows no stx_rdev without -v)."""
+    raw = peek(task, v, _STATX_HEAD.size)
     if raw is None:
         return address(v)
     mask, _bs, attrs, _nl, _uid, _gid, mode, _ino, size = _STATX_HEAD.unpack_from(raw)
-    if _devnode(mode):
-        major, minor = struct.unpack_from("<II", raw, _STATX_RDEV)
-        second = "stx_rdev=makedev(%#x, %#x)" % (major, minor)
-    else:
-        second = "stx_size=%d" % size
-    return "{stx_mask=%s, stx_attributes=%s, stx_mode=%s, %s, ...}" % (
-        statx_mask(mask), "%#x" % attrs if attrs else "0", mode_t(mode), second)
+    return "{stx_mask=%s, stx_attributes=%s, stx_mode=%s, stx_size=%d, ...}" % (
+        statx_mask(mask), "%#x" % attrs if attrs else "0", mode_t(mode), size)
 
 
 def statx_flags(v):

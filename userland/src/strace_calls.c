@@ -22,6 +22,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -74,6 +75,12 @@ int main(int argc, char **argv)
     syscall(SYS_newfstatat, AT_FDCWD, "f", &st, 0);
     syscall(SYS_newfstatat, AT_FDCWD, "no-such-file", &st, AT_SYMLINK_NOFOLLOW);
     syscall(SYS_newfstatat, AT_FDCWD, "/dev/null", &st, 0);
+    struct statx stx;
+    syscall(SYS_statx, fd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &stx);
+    syscall(SYS_statx, AT_FDCWD, "/dev/null", AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_MODE, &stx);
+    struct statfs sfs;
+    syscall(SYS_statfs, "/proc", &sfs);
+    syscall(SYS_fstatfs, -1, &sfs);
     syscall(SYS_fchmod, fd, 0604);
     syscall(SYS_fcntl, fd, F_GETFL);
     syscall(SYS_fcntl, fd, F_SETFD, FD_CLOEXEC);
