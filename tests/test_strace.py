@@ -51,7 +51,10 @@ def run_host(options, args, cwd):
     p = subprocess.run([strace_path()] + options + [str(binaries()[0])] + args, cwd=cwd,
                        capture_output=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
     assert p.returncode == 0, p.stderr.decode(errors="replace")[-3000:]
-    return p.stderr.decode(errors="replace").splitlines()
+    # strace's own message about a new child is not the trace; written to
+    # the same stream, it may cut a line in two.
+    return re.sub(r"(?:%s|strace): Process \d+ attached\n?" % re.escape(strace_path()), "",
+                  p.stderr.decode(errors="replace")).splitlines()
 
 
 def run_board(options, args, cwd):
@@ -81,9 +84,6 @@ def normalise(lines):
         return pids.setdefault(number, "PID%d" % (len(pids) + 1))
 
     for line in lines:
-        # strace's own messages ("Process N attached") are not the trace.
-        if line.startswith("strace: "):
-            continue
         # SIGCHLD with the default action is ignored and never queued
         # (sig_ignored()), unless the task is ptraced: only the real strace
         # sees it.
@@ -146,24 +146,40 @@ def test_trace_matches_strace(tmp_path):
     assert normalise(raw) == host
 
 
+def rejoin(lines):
+    """-f: strace splits a call that another task's line interrupts into
+    `<unfinished ...>` and `<... NAME resumed>`; when that happens depends
+    on how the two machines schedule the tasks.  The halves are joined."""
+    out = []
+    open_call = {}
+    for line in lines:
+        m = re.match(r"(\[pid +\d+\] )?(.*)", line)
+        who, text = m.group(1) or "", m.group(2)
+        if text.endswith(" <unfinished ...>"):
+            open_call[who.strip() or "main"] = len(out)
+            out.append(who + text[:-len(" <unfinished ...>")])
+            continue
+        r = re.match(r"<\.\.\. \w+ resumed>(.*)", text)
+        if r is not None:
+            key = who.strip() or "main"
+            if key not in open_call and open_call:
+                key = next(iter(open_call))      # the prefix changed as the child left
+            i = open_call.pop(key)
+            out[i] = out[i] + r.group(1)
+            continue
+        out.append(line)
+    return out
+
+
 def _by_task(lines):
-    """-f: each task's lines in order.  The interleaving of two tasks that
-    run at once depends on each machine's scheduler, and strace splits a
-    call another task's line interrupts into `<unfinished ...>` and
-    `<... resumed>`: rejoined here, and the tasks compared one by one."""
+    """Each task's lines in order: the interleaving of two tasks that run
+    at once is each machine's scheduler's."""
     tasks = {}
     for line in lines:
         m = re.match(r"\[pid (\w+)\] (.*)", line)
-        who, text = (m.group(1), m.group(2)) if m else ("main", line)
-        if who == "PID1":
-            who = "main"
-        calls = tasks.setdefault(who, [])
-        if text.startswith("<... ") and " resumed>" in text:
-            calls[-1] = calls[-1][:-len(" <unfinished ...>")] + text.split(" resumed>", 1)[1]
-            continue
-        calls.append(text)
-    # the alignment column counts the prefix: compare without it
-    return {who: [re.sub(r"\)\s+= ", ") = ", c) for c in calls] for who, calls in tasks.items()}
+        who, text = (m.group(1), m.group(2)) if m else ("PID1", line)
+        tasks.setdefault(who, []).append(text)
+    return tasks
 
 
 def test_follow_fd_paths_and_times_match_strace(tmp_path):
@@ -174,7 +190,7 @@ def test_follow_fd_paths_and_times_match_strace(tmp_path):
     host = from_marker(run_host(options, ["fork"], tmp_path))
     board = from_marker(run_board(options + ["-a", "40"], ["fork"], tmp_path))
     assert list(tmp_path.iterdir()) == []
-    assert _by_task(normalise(board)) == _by_task(normalise(host))
+    assert _by_task(normalise(rejoin(board))) == _by_task(normalise(rejoin(host)))
     # a53emu's prefixes: [pid N] exactly while two tasks are traced (from
     # the child's first line to its exit), as strace's printleader() does.
     child = [i for i, line in enumerate(board) if line.startswith("[pid ")]
@@ -198,7 +214,8 @@ def test_filters_select_calls_and_signals(tmp_path):
     assert board[bstart:] == host[start:]
     assert not any(line.startswith(("write(", "---")) for line in board)
     negated = run_board(["-e", "trace=!%file,%desc,%signal,%network,%memory"], [], tmp_path)
-    assert {line.split("(")[0] for line in from_marker(negated)} <= {
+    negated = negated[next(i for i, line in enumerate(negated) if line.startswith("umask(")):]
+    assert {line.split("(")[0] for line in negated} == {
         "clock_nanosleep", "clock_getres", "nanosleep", "prlimit64", "getpid", "exit_group",
         "--- SIGUSR1 {si_signo=SIGUSR1, si_code=SI_USER, si_pid=1, si_uid=%d} ---" % os.getuid(),
         "umask", "+++ exited with 0 +++"}
@@ -222,15 +239,17 @@ def test_summary_counts_calls_and_errors_as_strace(tmp_path):
     board_lines = run_board(options, [], tmp_path)
     board = rows(board_lines)
     # start-up calls (before the marker) differ per C library: compare the
-    # calls only this program makes, and those it makes a known number of times
-    for name in ("umask", "getcwd", "writev", "pread64", "preadv", "fchmod", "dup3",
-                 "symlinkat", "readlinkat", "mkdirat", "unlinkat", "faccessat", "statx",
+    # calls only this program makes (the dynamic loader on the host preads
+    # its libraries, static glibc on AArch64 reads /proc/self/exe: pread64
+    # and readlinkat are not among them)
+    for name in ("umask", "getcwd", "writev", "preadv", "fchmod", "dup3",
+                 "symlinkat", "mkdirat", "unlinkat", "faccessat", "statx",
                  "statfs", "fstatfs", "rt_sigprocmask", "ppoll", "pipe2", "socketpair",
                  "sendmsg", "recvmsg", "kill", "lseek"):
         assert board.get(name) == host.get(name), name
     assert board_lines[-2].startswith("------ ----------- ")
     assert re.match(r"100\.00 +\d+\.\d{6} +\d+ +\d+ +\d+ total$", board_lines[-1])
-    assert not any(line.startswith(("write(", "+++", "---")) for line in board_lines)
+    assert not any(line.startswith(("write(", "+++ ", "--- ")) for line in board_lines)
 
 
 def test_strings_escaped_and_cut_as_strace():

@@ -706,8 +706,7 @@ def _fcntl_result(printer, task, args, ret):
 
 def _ppoll_result(printer, task, args, ret):
     return str(ret) + strace_decode.poll_result(
-        task, args[0], args[1] & 0xFFFFFFFF, args[2], ret, printer.opts,
-        lambda fd: printer.fd(task, fd))
+        task, args[0], args[1] & 0xFFFFFFFF, args[2], ret, printer.opts)
 
 
 SPECIAL_CALLS = {

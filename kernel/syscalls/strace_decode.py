@@ -486,15 +486,16 @@ def pollfd_array(task, v, n, opts, fd_text=str):
                            for fd, ev, _ in entries) + "]"
 
 
-def poll_result(task, v, n, tsp, ret, opts, fd_text=str):
+def poll_result(task, v, n, tsp, ret, opts):
     """decode_poll_exiting(): ' ([{fd=4, revents=POLLOUT}], left {...})'
-    after the count, ' (Timeout)' for none ready."""
+    after the count (the descriptors plain, even under -y), ' (Timeout)'
+    for none ready."""
     if ret == 0:
         return " (Timeout)"
     entries = _pollfds(task, v, min(n, 1024)) if v else None
     if entries is None:
         return ""
-    ready = ["{fd=%s, revents=%s}" % (fd_text(fd), flags(rev & 0xFFFF, POLL_NAMES))
+    ready = ["{fd=%d, revents=%s}" % (fd, flags(rev & 0xFFFF, POLL_NAMES))
              for fd, _, rev in entries if rev]
     text = "[" + ", ".join(ready) + "]"
     if tsp:
