@@ -211,6 +211,9 @@ class StracePrinter:
             pending = None
         if not self.opts.wants_call(name):
             return
+        if name in ("clone", "clone3") and isinstance(ret, int) and ret > 0 \
+                and self.opts.follow:
+            self.live.add(ret)      # strace attaches the child before clone returns
         start = pending[1] if pending is not None else None
         elapsed = time.perf_counter() - start if start is not None else 0.0
         if self.summary is not None:
