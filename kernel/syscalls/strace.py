@@ -133,7 +133,7 @@ class StracePrinter:
     def __init__(self, out, opts=None):
         self.out = out
         self.opts = opts if opts is not None else StraceOptions()
-        self.pending = {}       # pid -> (nr, start time, args decoded on entry, prefix)
+        self.pending = {}       # pid -> (nr, start time, args decoded on entry)
         self.live = set()       # the tasks traced and not yet exited (strace's nprocs)
         self.summary = SyscallSummary() if self.opts.summary else None
 
@@ -201,7 +201,8 @@ class StracePrinter:
                     # memory the call has not touched yet may not be resident
                     # (the tracer never faults): then it is read on exit
                     entry[i] = None if text.startswith("0x") else text
-        self.pending[task.pid] = (f["nr"], time.perf_counter(), entry, self.prefix(task))
+        self.live.add(task.pid)
+        self.pending[task.pid] = (f["nr"], time.perf_counter(), entry)
 
     def exit(self, f):
         task, d, nr, ret = f["task"], f["d"], f["nr"], f["ret"]
@@ -211,6 +212,9 @@ class StracePrinter:
             pending = None
         if not self.opts.wants_call(name):
             return
+        # printleader() when the line is printed: [pid N] while -f traces
+        # more than one task (the child of a clone counts from the next line)
+        prefix = self.prefix(task)
         if name in ("clone", "clone3") and isinstance(ret, int) and ret > 0 \
                 and self.opts.follow:
             self.live.add(ret)      # strace attaches the child before clone returns
@@ -220,7 +224,6 @@ class StracePrinter:
             if ret is not None:
                 self.summary.add(name, elapsed, isinstance(ret, int) and -4096 < ret < 0)
             return
-        prefix = pending[3] if pending is not None else self.prefix(task)
         call, result = self.parts(f, pending[2] if pending is not None else None)
         head = prefix + call + " "
         if len(head) < self.opts.column:            # tabto(): strace -a COLUMN
