@@ -179,8 +179,9 @@ class StracePrinter:
                 return
             status = f["status"]
             if status & 0x7F:
-                self.out.write(prefix + "+++ killed by %s +++\n"
-                               % SIGNAL_NAMES.get(status & 0x7F, status & 0x7F))
+                self.out.write(prefix + "+++ killed by %s%s +++\n"
+                               % (strace_decode.signame(status & 0x7F),
+                                  " (core dumped)" if status & 0x80 else ""))
             else:
                 self.out.write(prefix + "+++ exited with %d +++\n" % (status >> 8))
 
