@@ -197,7 +197,7 @@ class StracePrinter:
         entry = [None] * len(d.args)
         if self.summary is None:
             for i, fmt in enumerate(d.args):
-                if decoded_on_entry(fmt):
+                if not decoded_on_exit(d.name, fmt):
                     text = self.arg(task, fmt, f["args"], i, None, d)
                     # memory the call has not touched yet may not be resident
                     # (the tracer never faults): then it is read on exit
@@ -515,16 +515,31 @@ from kernel.syscalls.strace_opts import StraceOptions, SyscallSummary  # noqa: E
 _READ_IOV_CALLS = {"readv", "preadv", "preadv2"}
 
 
-# Formats read when the call enters: a descriptor's file (close() ends it),
-# an input time the call overwrites (ppoll's timeout).  The rest are read
-# when the call returns: a page the call reads or writes is resident then,
-# and the tracer itself never faults one in (the guest must see no change).
-_ENTRY_KINDS = {"fd", "dirfd", "timespec", "pollfd"}
+# strace reads what a call takes when the call enters (a descriptor's file
+# before close() ends it, a path before execve() replaces the memory, a
+# timeout ppoll() overwrites) and what it gives back when it returns.  A
+# page not yet touched is read as its fault would fill it (strace_decode.peek):
+# the tracer never faults one in, the guest must see no change.
+_EXIT_KINDS = {"obuf", "fdpair", "stat", "statx", "statfs", "cwd", "msghdr", "wstatus",
+               "sockaddr_out", "siginfo", "itimerval_out", "tms", "sigsetlen"}
+# The vectored reads fill their iovecs.
+_READ_IOV_CALLS = {"readv", "preadv", "preadv2"}
+# The struct sockaddr a call fills (accept's peer, getsockname's), and the
+# ones it is given.
+_SOCKADDR_OUT_CALLS = {"accept", "accept4", "getsockname", "getpeername", "recvfrom"}
 
 
-def decoded_on_entry(fmt):
+def decoded_on_exit(name, fmt):
     kind, _, extra = fmt.partition(":")
-    return kind in _ENTRY_KINDS and not extra
+    return (kind in _EXIT_KINDS or extra in ("out", "rem")
+            or (kind == "iov" and name in _READ_IOV_CALLS)
+            or (kind == "sockaddr" and name in _SOCKADDR_OUT_CALLS)
+            or kind in ("fdpair", "msghdr") or name in _DECODED_ON_EXIT_CALLS)
+
+
+# Calls whose every argument strace decodes on exit (their special
+# printers read both what they take and what they give).
+_DECODED_ON_EXIT_CALLS = {"ioctl", "getsockopt"}
 
 
 def _failed(ret):
