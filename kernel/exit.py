@@ -317,7 +317,7 @@ def sys_exit_group(task, code):
     return NORETURN
 
 
-@syscall("wait4", "d wstatus waitopts p")
+@syscall("wait4", "d wstatus waitopts rusage_s")
 def sys_wait4(task, pid, stat_addr, options, ru):
     """wait4(): WNOHANG, WUNTRACED, WCONTINUED, __WCLONE, __WALL, __WNOTHREAD."""
     if options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL):

@@ -296,13 +296,13 @@ def _put_ids(task, addrs, values):
     return 0
 
 
-@syscall("getresuid", "p p p")
+@syscall("getresuid", "intout intout intout")
 def sys_getresuid(task, ruidp, euidp, suidp):
     c = task.cred
     return _put_ids(task, (ruidp, euidp, suidp), (c.uid, c.euid, c.suid))
 
 
-@syscall("getresgid", "p p p")
+@syscall("getresgid", "intout intout intout")
 def sys_getresgid(task, rgidp, egidp, sgidp):
     c = task.cred
     return _put_ids(task, (rgidp, egidp, sgidp), (c.gid, c.egid, c.sgid))

@@ -129,7 +129,7 @@ def _read_fdset(task, addr, n):
     return int.from_bytes(task.uaccess.copy_from_user(addr, nbytes), "little")
 
 
-@syscall("pselect6", "d p p p p p")
+@syscall("pselect6", "d fdset fdset fdset timespec p")
 def sys_pselect6(task, n, inp, outp, exp, tsp, sig):
     """core_sys_select(): the ready bits of the three sets, their count."""
     n = s32(n)

@@ -68,7 +68,7 @@ def _find_task(task, pid):
     return t if t is not None and t.exit_state is None else None
 
 
-@syscall("sched_getaffinity", "d u p")
+@syscall("sched_getaffinity", "d u cpuset")
 def sys_sched_getaffinity(task, pid, size, mask):
     """The task's allowed cores; returns the bytes written (a long's worth)."""
     ncpus = task.kernel.ncpus
@@ -82,7 +82,7 @@ def sys_sched_getaffinity(task, pid, size, mask):
     return len(out)
 
 
-@syscall("sched_setaffinity", "d u p")
+@syscall("sched_setaffinity", "d u cpuset")
 def sys_sched_setaffinity(task, pid, size, mask):
     """sched_setaffinity(): the cores a task may run on (those of the board);
     an empty set is EINVAL.  A task on a core it may no longer use moves."""
@@ -184,7 +184,7 @@ def sys_setpgid(task, pid, pgid):
     return 0
 
 
-@syscall("getrusage", "rusage p")
+@syscall("getrusage", "rusage rusage_s")
 def sys_getrusage(task, who, usage):
     """kernel/sys.c: getrusage() — fault counts are the kernel's own."""
     who = s32(who)
@@ -225,7 +225,7 @@ def sys_sysinfo(task, info):
     return 0
 
 
-@syscall("uname", "p")
+@syscall("uname", "utsname")
 def sys_uname(task, buf):
     uts = _uts.utsname(task.kernel)
     fields = tuple(uts[k] for k in ("sysname", "nodename", "release", "version", "machine",

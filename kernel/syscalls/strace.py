@@ -243,8 +243,13 @@ class StracePrinter:
         """(`name(args)`, the result as strace prints it after `= `)."""
         task, d, args, ret = f["task"], f["d"], f["args"], f["ret"]
         if d is None:
-            text = "%s(%s)" % (syscall_name(f["nr"]),
-                               ", ".join("%#x" % a for a in args[:6]))
+            name = syscall_name(f["nr"])
+            fmts = UNIMPLEMENTED_FORMATS.get(name)
+            if fmts is not None:
+                text = "%s(%s)" % (name, ", ".join(
+                    self.arg(task, fmt, args, i, ret) for i, fmt in enumerate(fmts.split())))
+            else:
+                text = "%s(%s)" % (name, ", ".join("%#x" % a for a in args[:6]))
             return text, errno_text(ret)
         special = SPECIAL_CALLS.get(d.name)
         if special is not None:
@@ -348,8 +353,22 @@ class StracePrinter:
         if files is not None:
             return files
         if kind in _NAMED:
-            return _NAMED[kind].get(v, str(v))
+            return _named(_NAMED[kind], v)
         return "%#x" % v
+
+
+def _named(table, v):
+    """printxval(): the name, or for a value the table lacks strace's
+    `0x63 /* RUSAGE_??? */`."""
+    if v in table:
+        return table[v]
+    if v & 0xFFFFFFFF in table:
+        return table[v & 0xFFFFFFFF]
+    first = next(iter(table.values()))
+    head = first.split("_", 1)[0] + "_" if "_" in first else ""
+    if not head or not all(name.startswith(head) for name in table.values()):
+        return str(v)
+    return "%#x /* %s??? */" % (v & 0xFFFFFFFF, head)
 
 
 # -- issue 9 part 6: events, polling and sockets ---------------------------------------
@@ -534,7 +553,8 @@ def decoded_on_exit(name, fmt):
     return (kind in _EXIT_KINDS or extra in ("out", "rem")
             or (kind == "iov" and name in _READ_IOV_CALLS)
             or (kind == "sockaddr" and name in _SOCKADDR_OUT_CALLS)
-            or kind in ("fdpair", "msghdr") or name in _DECODED_ON_EXIT_CALLS)
+            or kind in ("fdpair", "msghdr") or name in _DECODED_ON_EXIT_CALLS
+            or (kind == "cpuset" and name == "sched_getaffinity"))
 
 
 # Calls whose every argument strace decodes on exit (their special
@@ -764,3 +784,139 @@ def fd_path(file):
 
 
 STRUCT_FORMATS["timerflags"] = _simple(lambda v: _flags(v & 0xFFFFFFFF, (("TIMER_ABSTIME", 1),)))
+
+
+# -- issue 7 part 4, continued: processes, signals, timers, futexes, select ------------
+
+def _after(decode):
+    """A structure the call writes: shown once it succeeded."""
+    def fmt(printer, task, v, args, extra, ret, d):
+        if _failed(ret) or not v:
+            return strace_decode.address(v)
+        return decode(task, v, printer.opts)
+    return fmt
+
+
+def _epoll_pwait(printer, task, args, ret, entry):
+    fd = entry[0] if entry and entry[0] else printer.fd(task, args[0])
+    if _failed(ret):
+        events = strace_decode.address(args[1])
+    else:
+        events = strace_decode.epoll_events(task, args[1], ret, printer.opts, _EPOLL_EVENTS)
+    return [fd, events, str(_s32(args[2])), str(_s32(args[3])),
+            printer.arg(task, "sigset", args, 4, ret), str(args[5])]
+
+
+def _pselect6(printer, task, args, ret, entry):
+    """pselect6(): the sets as given on entry, the timeout, and the
+    {sigmask, sigsetsize} pair glibc passes."""
+    import struct
+    nfds = _s32(args[0])
+    sets = entry[1:4] if entry and entry[1] is not None else [
+        strace_decode.fd_set(task, args[i], nfds) for i in (1, 2, 3)]
+    tmo = entry[4] if entry and entry[4] is not None else \
+        strace_decode.timespec(task, args[4], printer.opts)
+    if args[5]:
+        raw = strace_decode.peek(task, args[5], 16)
+        if raw is None:
+            sig = "%#x" % args[5]
+        else:
+            ss, size = struct.unpack("<QQ", raw)
+            sig = "{sigmask=%s, sigsetsize=%d}" % (
+                strace_decode.sigset(task, ss, printer.opts), size)
+    else:
+        sig = "NULL"
+    return [str(nfds)] + list(sets) + [tmo, sig]
+
+
+def _pselect6_result(printer, task, args, ret):
+    if ret == 0:
+        return "0 (Timeout)"
+    nfds = _s32(args[0])
+    parts = []
+    for name, v in (("in", args[1]), ("out", args[2]), ("except", args[3])):
+        if v:
+            fds = strace_decode.fd_set(task, v, nfds)
+            if fds != "[]":
+                parts.append("%s %s" % (name, fds))
+    if args[4]:
+        parts.append("left " + strace_decode.timespec(task, args[4], printer.opts))
+    return "%d (%s)" % (ret, ", ".join(parts))
+
+
+def _futex(printer, task, args, ret, entry):
+    return strace_decode.futex_args(task, args, printer.opts)
+
+
+def _clone_exit(printer, task, args, ret, entry):
+    """clone(): parent_tid is shown as the tid the kernel stored there."""
+    text = "clone(%s)" % strace_decode.clone_args(args)
+    if args[0] & 0x100000 and not _failed(ret) and ret is not None:
+        text = text.replace("parent_tid=%s" % strace_decode.address(args[2]),
+                            "parent_tid=%s" % strace_decode.int_array(task, args[2], 1))
+    if ret is None:
+        return text, "?"
+    return text, errno_text(ret) if _failed(ret) else str(ret)
+
+
+def _getdents64(printer, task, args, ret, entry):
+    """getdents64() without -v: the buffer's address and /* N entries */."""
+    import struct
+    fd = entry[0] if entry and entry[0] else printer.fd(task, args[0])
+    buf = "%#x" % args[1]
+    if not _failed(ret):
+        n, off = 0, 0
+        raw = strace_decode.peek(task, args[1], ret) or b""
+        while off + 19 <= len(raw):
+            reclen = struct.unpack_from("<H", raw, off + 16)[0]
+            if not reclen:
+                break
+            n, off = n + 1, off + reclen
+        buf += " /* %d entries */" % n
+    return [fd, buf, str(args[2] & 0xFFFFFFFF)]
+
+
+def _rt_sigtimedwait_result(printer, task, args, ret):
+    return "%d (%s)" % (ret, strace_decode.signame(ret))
+
+
+SPECIAL_CALLS.update({
+    "clone": _clone_exit,
+    "futex": _futex,
+    "epoll_pwait": _epoll_pwait,
+    "pselect6": _pselect6,
+    "getdents64": _getdents64,
+})
+RESULT_EXTRAS.update({
+    "pselect6": _pselect6_result,
+    "rt_sigtimedwait": _rt_sigtimedwait_result,
+})
+STRUCT_FORMATS.update({
+    "argv": lambda p, t, v, a, e, r, d: strace_decode.string_array(t, v, p.opts),
+    "envp": lambda p, t, v, a, e, r, d: strace_decode.envp_count(t, v, p.opts),
+    "itimerval": lambda p, t, v, a, e, r, d: (
+        _after(strace_decode.itimerval) if e == "out" else
+        lambda p2, t2, v2, a2, e2, r2, d2: strace_decode.itimerval(t2, v2, p2.opts))(
+            p, t, v, a, e, r, d),
+    "tms": _after(strace_decode.tms),
+    "siginfo": _after(strace_decode.siginfo_user),
+    "stack_t": lambda p, t, v, a, e, r, d: (
+        _after(strace_decode.stack_t)(p, t, v, a, e, r, d) if e == "out"
+        else strace_decode.stack_t(t, v, p.opts)),
+    "utsname": _after(strace_decode.utsname),
+    "rusage_s": _after(strace_decode.rusage),
+    "intout": lambda p, t, v, a, e, r, d: (
+        strace_decode.address(v) if _failed(r) else strace_decode.int_array(t, v, 1)),
+    "sigsetlen": _after(strace_decode.sigset),
+    "fdset": lambda p, t, v, a, e, r, d: strace_decode.fd_set(t, v, _s32(a[0]),
+                                                              lambda fd: p.fd(t, fd)),
+    "cpuset": lambda p, t, v, a, e, r, d: (
+        strace_decode.address(v) if _failed(r) else
+        strace_decode.cpu_set(t, v, r if d is not None and d.name == "sched_getaffinity"
+                              else a[1])),
+})
+_EXIT_KINDS.update({"utsname", "rusage_s", "intout"})
+
+
+# Calls a53emu's kernel does not have (ENOSYS): the arguments strace would show.
+UNIMPLEMENTED_FORMATS = {"rseq": "p x d x"}

@@ -594,3 +594,216 @@ def wait_status(status):
 
 
 FD_FLAGS = (("FD_CLOEXEC", 1),)
+
+
+# -- more of strace's printers ------------------------------------------------------------
+
+def string_array(task, v, opts):
+    """printargv(): ["prog", "arg"], each string cut at -s, the array after
+    -s elements ("...")."""
+    if not v:
+        return "NULL"
+    out = []
+    for i in range(opts.strsize + 1):
+        raw = peek(task, v + 8 * i, 8)
+        if raw is None:
+            return "%#x" % v if not out else "[" + ", ".join(out) + ", ...]"
+        p = struct.unpack("<Q", raw)[0]
+        if p == 0:
+            return "[" + ", ".join(out) + "]"
+        if i == opts.strsize:
+            out.append("...")
+            break
+        s = peek_string(task, p, opts.strsize + 1)
+        out.append(quote(s, opts.strsize) if s is not None else "%#x" % p)
+    return "[" + ", ".join(out) + "]"
+
+
+def envp_count(task, v, opts):
+    """printargc(): the environment as its address and /* N vars */."""
+    if not v:
+        return "NULL"
+    n = 0
+    while n < 65536:
+        raw = peek(task, v + 8 * n, 8)
+        if raw is None:
+            return "%#x" % v
+        if struct.unpack("<Q", raw)[0] == 0:
+            break
+        n += 1
+    return "%#x /* %d var%s */" % (v, n, "" if n == 1 else "s")
+
+
+def timeval_pair(raw, offset=0):
+    return "{tv_sec=%d, tv_usec=%d}" % struct.unpack_from("<qq", raw, offset)
+
+
+def itimerval(task, v, opts):
+    """print_itimerval(): {it_interval={...}, it_value={...}}."""
+    if not v:
+        return "NULL"
+    raw = peek(task, v, 32)
+    if raw is None:
+        return "%#x" % v
+    return "{it_interval=%s, it_value=%s}" % (timeval_pair(raw), timeval_pair(raw, 16))
+
+
+def tms(task, v, opts):
+    """times(2)'s struct tms."""
+    if not v:
+        return "NULL"
+    raw = peek(task, v, 32)
+    if raw is None:
+        return "%#x" % v
+    return "{tms_utime=%d, tms_stime=%d, tms_cutime=%d, tms_cstime=%d}" % struct.unpack(
+        "<qqqq", raw)
+
+
+def siginfo_user(task, v, opts):
+    """printsiginfo_at(): a siginfo_t the kernel wrote."""
+    if not v:
+        return "NULL"
+    raw = peek(task, v, 48)
+    if raw is None:
+        return "%#x" % v
+    signo, _errno, code = struct.unpack_from("<iii", raw)
+
+    class _Info:
+        pass
+    info = _Info()
+    info.signo, info.code = signo, code
+    info.addr = struct.unpack_from("<Q", raw, 16)[0]
+    info.pid, info.uid = struct.unpack_from("<iI", raw, 16)
+    info.status = struct.unpack_from("<i", raw, 24)[0]
+    info.utime, info.stime = struct.unpack_from("<qq", raw, 32)
+    return siginfo_text(info)
+
+
+def stack_t(task, v, opts):
+    """print_stack_t(): {ss_sp=..., ss_flags=..., ss_size=...}."""
+    if not v:
+        return "NULL"
+    raw = peek(task, v, 24)
+    if raw is None:
+        return "%#x" % v
+    sp, fl, size = struct.unpack("<Qi4xQ", raw)
+    return "{ss_sp=%s, ss_flags=%s, ss_size=%d}" % (
+        address(sp), flags(fl & 0xFFFFFFFF, (("SS_ONSTACK", 1), ("SS_DISABLE", 2),
+                                             ("SS_AUTODISARM", 1 << 31))), size)
+
+
+def utsname(task, v, opts):
+    """print_utsname() without -v: {sysname="Linux", nodename="...", ...}."""
+    if not v:
+        return "NULL"
+    raw = peek(task, v, 65 * 2)
+    if raw is None:
+        return "%#x" % v
+    names = [raw[i * 65:(i + 1) * 65].split(b"\0", 1)[0] for i in range(2)]
+    return "{sysname=%s, nodename=%s, ...}" % (quote(names[0], 65), quote(names[1], 65))
+
+
+def rusage(task, v, opts):
+    """printrusage() without -v: the two times, then "..."."""
+    if not v:
+        return "NULL"
+    raw = peek(task, v, 32)
+    if raw is None:
+        return "%#x" % v
+    return "{ru_utime=%s, ru_stime=%s, ...}" % (timeval_pair(raw), timeval_pair(raw, 16))
+
+
+def int_array(task, v, n):
+    """[0], [1000, 1000]: a few ints the call wrote."""
+    raw = peek(task, v, 4 * n) if v else None
+    if raw is None:
+        return address(v)
+    return "[" + ", ".join(str(x) for x in struct.unpack("<%di" % n, raw)) + "]"
+
+
+def fd_set(task, v, nfds, fd_text=str):
+    """print_fdset(): [3 4], the descriptors set below nfds (on entry with
+    their paths under -y, in the result plain)."""
+    if not v:
+        return "NULL"
+    nfds = max(0, min(nfds, 1024))
+    raw = peek(task, v, (nfds + 63) // 64 * 8) if nfds else b""
+    if raw is None:
+        return "%#x" % v
+    bits = int.from_bytes(raw, "little")
+    return "[" + " ".join(fd_text(fd) for fd in range(nfds) if bits >> fd & 1) + "]"
+
+
+def cpu_set(task, v, size):
+    """print_affinitylist(): [0 1]."""
+    raw = peek(task, v, min(size, 128)) if v else None
+    if raw is None:
+        return address(v)
+    bits = int.from_bytes(raw, "little")
+    return "[" + " ".join(str(c) for c in range(len(raw) * 8) if bits >> c & 1) + "]"
+
+
+FUTEX_OPS = {0: "FUTEX_WAIT", 1: "FUTEX_WAKE", 2: "FUTEX_FD", 3: "FUTEX_REQUEUE",
+             4: "FUTEX_CMP_REQUEUE", 5: "FUTEX_WAKE_OP", 6: "FUTEX_LOCK_PI",
+             7: "FUTEX_UNLOCK_PI", 8: "FUTEX_TRYLOCK_PI", 9: "FUTEX_WAIT_BITSET",
+             10: "FUTEX_WAKE_BITSET", 11: "FUTEX_WAIT_REQUEUE_PI", 12: "FUTEX_CMP_REQUEUE_PI",
+             13: "FUTEX_LOCK_PI2"}
+_FUTEX_PRIVATE, _FUTEX_CLOCK_REALTIME = 128, 256
+
+
+def futex_op(op):
+    cmd = op & ~(_FUTEX_PRIVATE | _FUTEX_CLOCK_REALTIME)
+    text = FUTEX_OPS.get(cmd, str(cmd))
+    if op & _FUTEX_PRIVATE:
+        text += "_PRIVATE"
+    if op & _FUTEX_CLOCK_REALTIME:
+        text += "|FUTEX_CLOCK_REALTIME"
+    return text
+
+
+def futex_bitset(v):
+    return "FUTEX_BITSET_MATCH_ANY" if v & 0xFFFFFFFF == 0xFFFFFFFF else "%#x" % (v & 0xFFFFFFFF)
+
+
+def futex_args(task, args, opts):
+    """SYS_FUNC(futex): the arguments each operation uses."""
+    uaddr, op, val, timeout, uaddr2, val3 = args[:6]
+    cmd = op & 0x7F
+    val = struct.unpack("<i", struct.pack("<I", val & 0xFFFFFFFF))[0]
+    shown = [address(uaddr), futex_op(op & 0xFFFFFFFF)]
+    if cmd in (0, 6, 13):                   # WAIT, LOCK_PI: the time out
+        shown += [str(val), timespec(task, timeout, opts)] if cmd == 0 else \
+            [timespec(task, timeout, opts)]
+    elif cmd == 9:                          # WAIT_BITSET
+        shown += [str(val), timespec(task, timeout, opts), futex_bitset(val3)]
+    elif cmd == 10:                         # WAKE_BITSET
+        shown += [str(val), futex_bitset(val3)]
+    elif cmd in (3,):                       # REQUEUE
+        shown += [str(val), str(timeout & 0xFFFFFFFF), address(uaddr2)]
+    elif cmd in (4, 12):                    # CMP_REQUEUE
+        shown += [str(val), str(timeout & 0xFFFFFFFF), address(uaddr2), str(val3 & 0xFFFFFFFF)]
+    elif cmd == 5:                          # WAKE_OP
+        shown += [str(val), str(timeout & 0xFFFFFFFF), address(uaddr2), "%#x" % (val3 & 0xFFFFFFFF)]
+    elif cmd in (7, 8):                     # UNLOCK_PI, TRYLOCK_PI
+        pass
+    elif cmd == 11:                         # WAIT_REQUEUE_PI
+        shown += [str(val), timespec(task, timeout, opts), address(uaddr2)]
+    else:                                   # WAKE, FD
+        shown += [str(val)]
+    return shown
+
+
+_EPOLL_EVENT = struct.Struct("<I4xQ")
+
+
+def epoll_events(task, v, n, opts, names):
+    """The events epoll_wait() filled: [{events=EPOLLIN, data={u32=.., u64=..}}]."""
+    raw = peek(task, v, n * _EPOLL_EVENT.size) if v and n > 0 else b""
+    if raw is None:
+        return address(v)
+    out = []
+    for i in range(n):
+        ev, data = _EPOLL_EVENT.unpack_from(raw, i * _EPOLL_EVENT.size)
+        out.append("{events=%s, data={u32=%d, u64=%d}}" % (flags(ev, names), data & 0xFFFFFFFF,
+                                                            data))
+    return "[" + ", ".join(out) + "]"

@@ -99,7 +99,7 @@ def _clock_t(ns):
     return int(ns) // NSEC_PER_CLOCK_T
 
 
-@syscall("times", "p")
+@syscall("times", "tms")
 def sys_times(task, tbuf):
     """times(): the group's and its reaped children's CPU times in clock
     ticks; returns jiffies as clock_t (they start 5 minutes before a 32-bit

@@ -19,7 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
+#include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/select.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -94,6 +98,11 @@ int main(int argc, char **argv)
     syscall(SYS_readlinkat, AT_FDCWD, "l", buf, 64);
     syscall(SYS_mkdirat, AT_FDCWD, "d", 0750);
     syscall(SYS_mkdirat, AT_FDCWD, "d", 0750);
+    int dfd = syscall(SYS_openat, AT_FDCWD, "d", O_RDONLY | O_DIRECTORY);
+    char dents[4096];
+    syscall(SYS_getdents64, dfd, dents, sizeof dents);
+    syscall(SYS_getdents64, dfd, dents, sizeof dents);
+    syscall(SYS_close, dfd);
     syscall(SYS_unlinkat, AT_FDCWD, "d", AT_REMOVEDIR);
     syscall(SYS_unlinkat, AT_FDCWD, "l", 0);
     syscall(SYS_faccessat, AT_FDCWD, "f", R_OK | W_OK);
@@ -123,6 +132,45 @@ int main(int argc, char **argv)
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &oset, NULL, 8);
     syscall(SYS_kill, syscall(SYS_getpid), SIGUSR1);
 
+    /* a blocked signal: pending, then taken by sigtimedwait */
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR1);
+    syscall(SYS_rt_sigprocmask, SIG_BLOCK, &set, NULL, 8);
+    syscall(SYS_kill, syscall(SYS_getpid), SIGUSR1);
+    sigset_t pending;
+    syscall(SYS_rt_sigpending, &pending, 8);
+    siginfo_t si;
+    struct timespec none = {0, 0};
+    syscall(SYS_rt_sigtimedwait, &set, &si, &none, 8);
+    syscall(SYS_rt_sigtimedwait, &set, &si, &none, 8);
+    syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &set, NULL, 8);
+    stack_t oss;
+    syscall(SYS_sigaltstack, NULL, &oss);
+
+    /* interval timers */
+    struct itimerval it = {{0, 0}, {5, 500}}, oit;
+    syscall(SYS_setitimer, ITIMER_REAL, &it, &oit);
+    memset(&it, 0, sizeof it);
+    syscall(SYS_setitimer, ITIMER_REAL, &it, NULL);
+    syscall(SYS_getitimer, ITIMER_REAL, &oit);
+
+    /* futexes: a wake with no waiter, waits whose value is not there */
+    int word = 0;
+    syscall(SYS_futex, &word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 1, NULL, NULL, 0);
+    syscall(SYS_futex, &word, FUTEX_WAIT_BITSET_PRIVATE | FUTEX_CLOCK_REALTIME, 1, NULL, NULL,
+            FUTEX_BITSET_MATCH_ANY);
+
+    /* identities and unknown values */
+    uid_t r, e, sv_uid;
+    syscall(SYS_getresuid, &r, &e, &sv_uid);
+    syscall(SYS_getresuid, &r, (uid_t *)16, &sv_uid);
+    struct rusage ru;
+    syscall(SYS_getrusage, 99, &ru);
+    char *av[] = {"/nonexistent/strace-calls", "an argument", NULL};
+    char *ev[] = {"A=1", "B=2", NULL};
+    syscall(SYS_execve, av[0], av, ev);
+
     /* times and limits */
     struct timespec ts = {0, 1000}, res;
     syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &ts, NULL);
@@ -143,6 +191,17 @@ int main(int argc, char **argv)
     syscall(SYS_ppoll, pf, 2, &zero, NULL, 8);
     syscall(SYS_write, p[1], "x", 1);
     syscall(SYS_ppoll, pf, 1, &zero, NULL, 8);
+    fd_set rd, wr;
+    FD_ZERO(&rd);
+    FD_ZERO(&wr);
+    FD_SET(p[0], &rd);
+    FD_SET(p[1], &wr);
+    syscall(SYS_pselect6, p[1] + 1, &rd, &wr, NULL, &zero, NULL);
+    int ep = syscall(SYS_epoll_create1, EPOLL_CLOEXEC);
+    struct epoll_event pev = {EPOLLIN, {.u64 = 7}}, evs[4];
+    syscall(SYS_epoll_ctl, ep, EPOLL_CTL_ADD, p[0], &pev);
+    syscall(SYS_epoll_pwait, ep, evs, 4, 0, NULL, 8);
+    syscall(SYS_close, ep);
     syscall(SYS_close, p[0]);
     syscall(SYS_close, p[1]);
 
