@@ -920,3 +920,39 @@ _EXIT_KINDS.update({"utsname", "rusage_s", "intout"})
 
 # Calls a53emu's kernel does not have (ENOSYS): the arguments strace would show.
 UNIMPLEMENTED_FORMATS = {"rseq": "p x d x"}
+
+
+# ioctl: the requests strace decodes that a53emu's programs make.
+_IOCTL_OUT = {0x5401: strace_decode.termios, 0x5413: strace_decode.winsize,
+              0x541B: lambda t, v, o: strace_decode.int_array(t, v, 1),
+              0x540F: lambda t, v, o: strace_decode.int_array(t, v, 1)}   # TIOCGPGRP
+_IOCTL_IN = {0x5414: strace_decode.winsize,                             # TIOCSWINSZ
+             0x5421: lambda t, v, o: strace_decode.int_array(t, v, 1),  # FIONBIO
+             0x5410: lambda t, v, o: strace_decode.int_array(t, v, 1)}  # TIOCSPGRP
+_NAMED["ioctlcmd"].update({0x540F: "TIOCGPGRP", 0x5410: "TIOCSPGRP", 0x5414: "TIOCSWINSZ",
+                           # the numbers OSS's sound ioctls share, as strace names them
+                           0x5421: "FIONBIO", 0x5402: "SNDCTL_TMR_START or TCSETS",
+                           0x5403: "SNDCTL_TMR_STOP or TCSETSW",
+                           0x5404: "SNDCTL_TMR_CONTINUE or TCSETSF", 0x5451: "FIOCLEX", 0x5450: "FIONCLEX"})
+
+
+def _ioctl(printer, task, args, ret, entry):
+    """SYS_FUNC(ioctl): the request by name, its argument decoded (what the
+    call fills only if it succeeded)."""
+    cmd = args[1] & 0xFFFFFFFF
+    shown = [entry[0] if entry and entry[0] else printer.fd(task, args[0]),
+             _NAMED["ioctlcmd"].get(cmd, "%#x" % cmd)]
+    if cmd in (0x5451, 0x5450):             # FIOCLEX, FIONCLEX: no argument
+        return shown
+    if cmd in _IOCTL_OUT:
+        shown.append(strace_decode.address(args[2]) if _failed(ret)
+                     else _IOCTL_OUT[cmd](task, args[2], printer.opts))
+    elif cmd in _IOCTL_IN or cmd in (0x5402, 0x5403, 0x5404):
+        decode = _IOCTL_IN.get(cmd, strace_decode.termios)
+        shown.append(decode(task, args[2], printer.opts))
+    else:
+        shown.append("%#x" % args[2] if args[2] else "0")
+    return shown
+
+
+SPECIAL_CALLS["ioctl"] = _ioctl

@@ -807,3 +807,56 @@ def epoll_events(task, v, n, opts, names):
         out.append("{events=%s, data={u32=%d, u64=%d}}" % (flags(ev, names), data & 0xFFFFFFFF,
                                                             data))
     return "[" + ", ".join(out) + "]"
+
+
+# -- terminals ---------------------------------------------------------------------------
+
+_IFLAGS = (("IGNBRK", 0o1), ("BRKINT", 0o2), ("IGNPAR", 0o4), ("PARMRK", 0o10),
+           ("INPCK", 0o20), ("ISTRIP", 0o40), ("INLCR", 0o100), ("IGNCR", 0o200),
+           ("ICRNL", 0o400), ("IUCLC", 0o1000), ("IXON", 0o2000), ("IXANY", 0o4000),
+           ("IXOFF", 0o10000), ("IMAXBEL", 0o20000), ("IUTF8", 0o40000))
+_OFLAGS = (("OPOST", 0o1), ("OLCUC", 0o2), ("ONLCR", 0o4), ("OCRNL", 0o10), ("ONOCR", 0o20),
+           ("ONLRET", 0o40), ("OFILL", 0o100), ("OFDEL", 0o200))
+_ODELAYS = ((0o400, ("NL0", "NL1")), (0o3000, ("CR0", "CR1", "CR2", "CR3")),
+            (0o14000, ("TAB0", "TAB1", "TAB2", "TAB3")), (0o20000, ("BS0", "BS1")),
+            (0o40000, ("VT0", "VT1")), (0o100000, ("FF0", "FF1")))
+_CFLAGS = (("CSTOPB", 0o100), ("CREAD", 0o200), ("PARENB", 0o400), ("PARODD", 0o1000),
+           ("HUPCL", 0o2000), ("CLOCAL", 0o4000), ("CMSPAR", 0o10000000000),
+           ("CRTSCTS", 0o20000000000))
+# strace's order (IEXTEN after TOSTOP), not the bits' order
+_LFLAGS = (("ISIG", 0o1), ("ICANON", 0o2), ("XCASE", 0o4), ("ECHO", 0o10), ("ECHOE", 0o20),
+           ("ECHOK", 0o40), ("ECHONL", 0o100), ("NOFLSH", 0o200), ("TOSTOP", 0o400),
+           ("IEXTEN", 0o100000), ("ECHOCTL", 0o1000), ("ECHOPRT", 0o2000), ("ECHOKE", 0o4000),
+           ("FLUSHO", 0o10000), ("PENDIN", 0o40000), ("EXTPROC", 0o200000))
+_BAUDS = {0: "B0", 1: "B50", 2: "B75", 3: "B110", 4: "B134", 5: "B150", 6: "B200", 7: "B300",
+          8: "B600", 9: "B1200", 10: "B1800", 11: "B2400", 12: "B4800", 13: "B9600",
+          14: "B19200", 15: "B38400", 0o10001: "B57600", 0o10002: "B115200",
+          0o10003: "B230400", 0o10004: "B460800", 0o10005: "B500000", 0o10006: "B576000",
+          0o10007: "B921600", 0o10010: "B1000000", 0o10011: "B1152000",
+          0o10012: "B1500000", 0o10013: "B2000000", 0o10014: "B2500000",
+          0o10015: "B3000000", 0o10016: "B3500000", 0o10017: "B4000000"}
+_CBAUD, _CSIZE = 0o10017, 0o60
+
+
+def termios(task, v, opts):
+    """decode_termios() without -v: the four flag words, then "..."."""
+    raw = peek(task, v, 17) if v else None
+    if raw is None:
+        return address(v)
+    iflag, oflag, cflag, lflag = struct.unpack_from("<IIII", raw)
+    odelay = [names[(oflag & mask) // (mask & -mask)] for mask, names in _ODELAYS]
+    orest = flags(oflag & ~sum(m for m, _ in _ODELAYS), _OFLAGS, "")
+    o = "|".join(odelay + ([orest] if orest else []))
+    c = "|".join([_BAUDS.get(cflag & _CBAUD, "%#o" % (cflag & _CBAUD)),
+                  "CS%d" % (5 + ((cflag & _CSIZE) >> 4))]
+                 + ([flags(cflag & ~(_CBAUD | _CSIZE), _CFLAGS, "")]
+                    if cflag & ~(_CBAUD | _CSIZE) else []))
+    return "{c_iflag=%s, c_oflag=%s, c_cflag=%s, c_lflag=%s, ...}" % (
+        flags(iflag, _IFLAGS), o, c, flags(lflag, _LFLAGS))
+
+
+def winsize(task, v, opts):
+    raw = peek(task, v, 8) if v else None
+    if raw is None:
+        return address(v)
+    return "{ws_row=%d, ws_col=%d, ws_xpixel=%d, ws_ypixel=%d}" % struct.unpack("<HHHH", raw)
