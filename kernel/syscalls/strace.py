@@ -116,6 +116,18 @@ def _flags(value, names, zero="0"):
     return "|".join(parts) or zero
 
 
+class _Pending:
+    """A call entered and not yet returned."""
+    __slots__ = ("nr", "start", "entry", "prefix", "partial", "cut")
+
+    def __init__(self, nr, start):
+        self.nr, self.start = nr, start
+        self.entry = None       # the arguments decoded on entry
+        self.prefix = ""        # printleader() on entry
+        self.partial = None     # what strace wrote on entry
+        self.cut = False        # written with <unfinished ...>
+
+
 def quote(data, limit=_MAX_STR):
     """strace's string quoting: C escapes, cut at `limit` with '...'."""
     return strace_decode.quote(data, limit)
@@ -125,15 +137,19 @@ class StracePrinter:
     """Sink for "syscall_enter", "syscall", "signal" and "exit" events,
     writing strace's lines to `out` (issue 7 part 4: strace 6.1's format).
 
-    Arguments a call reads are decoded when it enters (the file of a
-    descriptor for -y, a timeout the call will overwrite), what it writes
-    when it returns, as strace does.  `opts` (kernel/syscalls/strace_opts.py)
-    holds -e trace=/signal=, -f, -y, -T, -c, -s and -a."""
+    Arguments a call takes are decoded when it enters, what it gives back
+    when it returns, as strace does.  A call's line is written when the call
+    returns, unless a line of another traced task (or a signal, an exit)
+    comes first: then, as strace, its first part ends in `<unfinished ...>`
+    and the rest follows as `<... NAME resumed>`.  `opts`
+    (kernel/syscalls/strace_opts.py) holds -e trace=/signal=, -f, -y, -T,
+    -c, -s and -a."""
 
     def __init__(self, out, opts=None):
         self.out = out
         self.opts = opts if opts is not None else StraceOptions()
-        self.pending = {}       # pid -> (nr, start time, args decoded on entry)
+        self.pending = {}       # pid -> _Pending, a call entered and not yet returned
+        self.open = None        # the pid whose line strace would have left open
         self.live = set()       # the tasks traced and not yet exited (strace's nprocs)
         self.summary = SyscallSummary() if self.opts.summary else None
 
@@ -146,13 +162,25 @@ class StracePrinter:
         return task is task.kernel.init_task
 
     def prefix(self, task):
-        """printleader(): [pid N] once -f traces more than one task."""
+        """printleader(): [pid N] while -f traces more than one task (a task
+        counts from its first event, when strace would see it attached)."""
         if task is None:
             return ""
         self.live.add(task.pid)
         if self.opts.follow and len(self.live) > 1:
             return "[pid %5d] " % task.pid
         return ""
+
+    def interrupt(self, pid=None):
+        """Another line is about to be written: the open line of another
+        task, if any, ends in ` <unfinished ...>`."""
+        if self.open is None or self.open == pid:
+            return
+        pending = self.pending.get(self.open)
+        self.open = None
+        if pending is not None and not pending.cut and pending.partial is not None:
+            self.out.write(pending.prefix + pending.partial + " <unfinished ...>\n")
+            pending.cut = True
 
     def __call__(self, kind, f):
         task = f.get("task")
@@ -166,6 +194,7 @@ class StracePrinter:
             info = f["info"]
             if self.summary is not None or not self.opts.wants_signal(info.signo):
                 return
+            self.interrupt()
             self.out.write(self.prefix(task) + "--- %s %s ---\n"
                            % (strace_decode.signame(info.signo),
                               strace_decode.siginfo_text(info)))
@@ -175,8 +204,12 @@ class StracePrinter:
         elif kind == "exit":
             prefix = self.prefix(task)
             self.live.discard(task.pid)
+            self.pending.pop(task.pid, None)
+            if self.open == task.pid:
+                self.open = None
             if self.summary is not None:
                 return
+            self.interrupt()
             status = f["status"]
             if status & 0x7F:
                 self.out.write(prefix + "+++ killed by %s%s +++\n"
@@ -186,53 +219,77 @@ class StracePrinter:
                 self.out.write(prefix + "+++ exited with %d +++\n" % (status >> 8))
 
     def enter(self, f):
-        """syscall_entering_trace(): note the time and decode the inputs."""
+        """syscall_entering_trace(): note the time, decode the inputs, and
+        open the call's line (written later, see interrupt())."""
         task, d = f["task"], f["d"]
         old = self.pending.get(task.pid)
-        if old is not None and old[0] == f["nr"]:
+        if old is not None and old.nr == f["nr"]:
             return              # the same call run again after a sleep (WouldBlock)
         if not self.opts.wants_call(d.name):
             self.pending.pop(task.pid, None)
             return
-        entry = [None] * len(d.args)
+        pending = _Pending(f["nr"], time.perf_counter())
         if self.summary is None:
+            entry = pending.entry = [None] * len(d.args)
             for i, fmt in enumerate(d.args):
                 if not decoded_on_exit(d.name, fmt):
-                    text = self.arg(task, fmt, f["args"], i, None, d)
-                    # memory the call has not touched yet may not be resident
-                    # (the tracer never faults): then it is read on exit
-                    entry[i] = None if text.startswith("0x") else text
+                    entry[i] = self.arg(task, fmt, f["args"], i, None, d)
+            self.interrupt(task.pid)
+            pending.prefix = self.prefix(task)
+            pending.partial = self.partial(task, d, f["args"], entry)
+            self.open = task.pid
         self.live.add(task.pid)
-        self.pending[task.pid] = (f["nr"], time.perf_counter(), entry)
+        self.pending[task.pid] = pending
 
     def exit(self, f):
         task, d, nr, ret = f["task"], f["d"], f["nr"], f["ret"]
         name = d.name if d is not None else syscall_name(nr)
         pending = self.pending.pop(task.pid, None) if task is not None else None
-        if pending is not None and pending[0] != nr:
+        if pending is not None and pending.nr != nr:
             pending = None
         if not self.opts.wants_call(name):
             return
-        # printleader() when the line is printed: [pid N] while -f traces
-        # more than one task (the child of a clone counts from the next line)
-        prefix = self.prefix(task)
-        if name in ("clone", "clone3") and isinstance(ret, int) and ret > 0 \
-                and self.opts.follow:
-            self.live.add(ret)      # strace attaches the child before clone returns
-        start = pending[1] if pending is not None else None
-        elapsed = time.perf_counter() - start if start is not None else 0.0
+        elapsed = time.perf_counter() - pending.start if pending is not None else 0.0
         if self.summary is not None:
             if ret is not None:
                 self.summary.add(name, elapsed, isinstance(ret, int) and -4096 < ret < 0)
             return
-        call, result = self.parts(f, pending[2] if pending is not None else None)
-        head = prefix + call + " "
+        call, result = self.parts(f, pending.entry if pending is not None else None)
+        self.interrupt(task.pid if task is not None else None)
+        if pending is not None and pending.cut:
+            # syscall_exiting_trace() after another line: "<... NAME resumed>"
+            head = self.prefix(task)
+            if call.startswith(pending.partial):
+                head += "<... %s resumed>%s" % (name, call[len(pending.partial):])
+            else:
+                head += call
+        else:
+            head = (pending.prefix if pending is not None else self.prefix(task)) + call
+        self.open = None
+        head += " "
         if len(head) < self.opts.column:            # tabto(): strace -a COLUMN
             head = head.ljust(self.opts.column)
         text = head + "= " + result
         if self.opts.timing and f["ret"] is not None:
             text += " <%.6f>" % elapsed
         self.out.write(text + "\n")
+
+    def partial(self, task, d, args, entry):
+        """What strace writes when the call enters: the name and the
+        arguments up to the first one the call fills."""
+        special = SPECIAL_CALLS.get(d.name)
+        if special is not None:
+            shown = special(self, task, args, None, entry)
+            if isinstance(shown, tuple):
+                return shown[0][:-1]
+            split = SPECIAL_SPLITS.get(d.name)
+            k = split(args) if split is not None else len(shown)
+        else:
+            shown = self.shown(task, d, args, None, entry)
+            k = next((i for i, fmt in enumerate(d.args) if decoded_on_exit(d.name, fmt)),
+                     len(d.args))
+        k = min(k, len(shown))
+        return "%s(%s%s" % (d.name, ", ".join(shown[:k]), ", " if k < len(shown) else "")
 
     def line(self, f, entry=None):
         """One call as `name(args) = result` (no prefix, no alignment)."""
@@ -255,14 +312,7 @@ class StracePrinter:
         if special is not None:
             shown = special(self, task, args, ret, entry)
         else:
-            shown = [entry[i] if entry is not None and entry[i] is not None
-                     else self.arg(task, fmt, args, i, ret, d) for i, fmt in enumerate(d.args)]
-            if d.name == "openat" and not (args[2] & O_CREAT or args[2] & O_TMPFILE == O_TMPFILE):
-                shown.pop()         # strace shows the mode only when a file may be created
-            if d.name == "mknodat" and args[2] & 0o170000 not in (0o020000, 0o060000):
-                shown.pop()         # and mknodat's dev only for a device node
-            if d.name in ("preadv", "pwritev", "preadv2", "pwritev2"):
-                del shown[4]        # a 64-bit kernel's pos_h: strace shows one offset
+            shown = self.shown(task, d, args, ret, entry)
         if isinstance(shown, tuple):
             return shown            # (call, result) of a call printed its own way
         text = "%s(%s)" % (d.name, ", ".join(shown))
@@ -273,6 +323,20 @@ class StracePrinter:
         if isinstance(ret, int) and ret < 0 and ret > -4096:
             return text, errno_text(ret)
         return text, self.result(task, d, args, ret)
+
+    def shown(self, task, d, args, ret, entry):
+        """The arguments as strace shows them (those decoded on entry from
+        `entry`), without the ones strace leaves out."""
+        shown = [entry[i] if entry is not None and entry[i] is not None
+                 and not entry[i].startswith("0x")
+                 else self.arg(task, fmt, args, i, ret, d) for i, fmt in enumerate(d.args)]
+        if d.name == "openat" and not (args[2] & O_CREAT or args[2] & O_TMPFILE == O_TMPFILE):
+            shown.pop()         # strace shows the mode only when a file may be created
+        if d.name == "mknodat" and args[2] & 0o170000 not in (0o020000, 0o060000):
+            shown.pop()         # and mknodat's dev only for a device node
+        if d.name in ("preadv", "pwritev", "preadv2", "pwritev2"):
+            del shown[4]        # a 64-bit kernel's pos_h: strace shows one offset
+        return shown
 
     def result(self, task, d, args, ret):
         """The return value as strace prints it: hex (mmap), octal (umask),
@@ -956,3 +1020,12 @@ def _ioctl(printer, task, args, ret, entry):
 
 
 SPECIAL_CALLS["ioctl"] = _ioctl
+
+
+# Where strace stops a special call's line on entry (the first argument the
+# call fills); the others are written whole on entry.
+SPECIAL_SPLITS = {
+    "ioctl": lambda args: 2 if args[1] & 0xFFFFFFFF in _IOCTL_OUT else 3,
+    "epoll_pwait": lambda args: 1,
+    "getdents64": lambda args: 1,
+}
