@@ -17,10 +17,11 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 
 import pytest
 
-from conftest import IN_CI, run_a53emu, userland_path
+from conftest import IN_CI, emu_env, run_a53emu, userland_path
 from kernel.syscalls.strace_opts import SyscallSummary, UsageError, parse_signal_set, \
     parse_trace_set
 
@@ -286,3 +287,129 @@ def test_summary_format():
     assert text[2] == " 75.51    0.000037          37         1           close"
     assert text[3] == " 24.49    0.000012           6         2         1 write"
     assert text[5] == "100.00    0.000049          16         3         1 total"
+
+
+def _on_pty(command, cwd):
+    """Run `command` with stdin on a new pseudo-terminal; its stderr."""
+    import pty
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run(command, cwd=cwd, stdin=slave, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, timeout=TIMEOUT, env=emu_env())
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert p.returncode == 0, p.stderr
+    return p.stderr.decode(errors="replace").splitlines()
+
+
+def test_terminal_ioctls_match_strace(tmp_path):
+    """TCGETS's termios, TIOCGWINSZ's winsize, FIONREAD's count on a fresh
+    pty (the board's terminal calls reach the host's pty, so both see one
+    with the same settings)."""
+    host_bin, guest_bin = binaries()
+    options = ["-e", "trace=ioctl,exit_group"]
+    host = _on_pty([strace_path()] + options + [str(host_bin), "tty"], tmp_path)
+    board = _on_pty([sys.executable, "-m", "emu", "run", "-a", "40"] + options
+                    + [str(guest_bin), "tty"], tmp_path)
+    # the C library's start-up asks about its terminal differently per libc
+    start = next(i for i, line in enumerate(host) if line.startswith("ioctl(0, TCGETS, {"))
+    bstart = next(i for i, line in enumerate(board) if line.startswith("ioctl(0, TCGETS, {"))
+    assert normalise(board[bstart:]) == normalise(host[start:])
+    assert any(line.startswith("ioctl(3, TCGETS, ") and "EBADF" in line for line in board)
+
+
+# -- the printer in-process: strace -f's split lines -------------------------------------
+
+class _Memory:
+    """User memory for the printer: a dict of address -> bytes."""
+
+    def __init__(self, blocks):
+        self.blocks = blocks
+
+    def peek(self, addr, length):
+        for base, data in self.blocks.items():
+            if base <= addr and addr + length <= base + len(data):
+                return data[addr - base:addr - base + length]
+        return None
+
+    def peek_string(self, addr, limit=256):
+        data = self.peek(addr, 1)
+        if data is None:
+            return None
+        for base, block in self.blocks.items():
+            if base <= addr < base + len(block):
+                return block[addr - base:].split(b"\0", 1)[0]
+        return None
+
+
+def _task(pid, kernel, memory):
+    import types
+    return types.SimpleNamespace(pid=pid, kernel=kernel, uaccess=memory, files=None, fs=None,
+                                 mm=None, core=None)
+
+
+def test_a_line_cut_by_another_task_is_unfinished_then_resumed():
+    """strace -f: A enters read(), B runs write() to the end, A returns:
+    A's line is cut as `<unfinished ...>`, B's line follows, then A's
+    `<... read resumed>` with what read() filled."""
+    import io
+    import types
+    from kernel.syscalls.strace import StracePrinter
+    from kernel.syscalls.strace_opts import StraceOptions
+    from kernel.syscalls import fs  # noqa: F401  (registers read and write)
+    from kernel.syscalls.table import _DEFS
+    from kernel.syscalls.unistd import SYSCALL_NUMBERS
+    read = next(d for d in _DEFS if d.name == "read")
+    write = next(d for d in _DEFS if d.name == "write")
+    kernel = types.SimpleNamespace()
+    memory = _Memory({0x1000: b"data!", 0x2000: b"hi"})
+    a, b = _task(1, kernel, memory), _task(2, kernel, memory)
+    kernel.init_task = a
+    out = io.StringIO()
+    printer = StracePrinter(out, StraceOptions.from_args(follow=True))
+    rd = dict(nr=SYSCALL_NUMBERS["read"], d=read, args=(3, 0x1000, 64, 0, 0, 0))
+    wr = dict(nr=SYSCALL_NUMBERS["write"], d=write, args=(1, 0x2000, 2, 0, 0, 0))
+    printer("syscall_enter", dict(rd, task=a))
+    printer("syscall_enter", dict(wr, task=b))
+    printer("syscall", dict(wr, task=b, ret=2))
+    printer("syscall", dict(rd, task=a, ret=5))
+    printer("syscall_enter", dict(rd, task=a))
+    printer("syscall", dict(rd, task=a, ret=5))
+    printer("exit", dict(task=b, status=0))
+    printer("syscall_enter", dict(rd, task=a))
+    printer("syscall", dict(rd, task=a, ret=-9))
+    assert out.getvalue().splitlines() == [
+        "read(3,  <unfinished ...>",
+        '[pid     2] write(1, "hi", 2) = 2',
+        '[pid     1] <... read resumed>"data!", 64) = 5',
+        '[pid     1] read(3, "data!", 64) = 5',
+        "[pid     2] +++ exited with 0 +++",
+        "read(3, 0x1000, 64) = -1 EBADF (Bad file descriptor)",
+    ]
+
+
+def test_filters_and_summary_in_process():
+    """-e trace= drops the other calls' lines, -c prints no line at all."""
+    import io
+    import types
+    from kernel.syscalls.strace import StracePrinter
+    from kernel.syscalls.strace_opts import StraceOptions
+    from kernel.syscalls import fs  # noqa: F401  (registers read and write)
+    from kernel.syscalls.table import _DEFS
+    from kernel.syscalls.unistd import SYSCALL_NUMBERS
+    write = next(d for d in _DEFS if d.name == "write")
+    kernel = types.SimpleNamespace()
+    a = _task(1, kernel, _Memory({0x2000: b"hi"}))
+    kernel.init_task = a
+    wr = dict(nr=SYSCALL_NUMBERS["write"], d=write, args=(1, 0x2000, 2, 0, 0, 0), task=a)
+    out = io.StringIO()
+    printer = StracePrinter(out, StraceOptions.from_args(["trace=!write"]))
+    printer("syscall_enter", wr)
+    printer("syscall", dict(wr, ret=2))
+    assert out.getvalue() == ""
+    printer = StracePrinter(out, StraceOptions.from_args(summary=True))
+    printer("syscall_enter", wr)
+    printer("syscall", dict(wr, ret=-9))
+    assert out.getvalue() == ""
+    assert printer.summary.rows["write"][1:] == [1, 1]

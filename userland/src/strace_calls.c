@@ -22,6 +22,7 @@
 #include <linux/futex.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/time.h>
 #include <sys/socket.h>
@@ -30,6 +31,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,6 +54,19 @@ int main(int argc, char **argv)
 
     /* The marker: the traces are compared from here on. */
     syscall(SYS_write, -1, MARKER, sizeof MARKER - 1);
+
+    /* On a terminal (tests/test_strace.py gives it a pty): its ioctls. */
+    if (argc > 1 && strcmp(argv[1], "tty") == 0) {
+        struct termios tio;
+        struct winsize ws;
+        int avail;
+        syscall(SYS_ioctl, 0, TCGETS, &tio);
+        syscall(SYS_ioctl, 0, TIOCGWINSZ, &ws);
+        syscall(SYS_ioctl, 0, FIONREAD, &avail);
+        syscall(SYS_ioctl, 0, FIOCLEX);
+        syscall(SYS_ioctl, 3, TCGETS, &tio);
+        syscall(SYS_exit_group, 0);
+    }
 
     /* umask's result is octal; getcwd's string has no terminator. */
     syscall(SYS_umask, 022);
