@@ -334,6 +334,12 @@ class StracePrinter:
             shown.pop()         # strace shows the mode only when a file may be created
         if d.name == "mknodat" and args[2] & 0o170000 not in (0o020000, 0o060000):
             shown.pop()         # and mknodat's dev only for a device node
+        for i, fmt in enumerate(d.args):
+            if fmt == "socklen" and ret is not None and entry is not None and entry[i] \
+                    and entry[i].startswith("[") and not _failed(ret):
+                after = self.arg(task, fmt, args, i, ret, d)
+                if after != entry[i]:           # the kernel wrote another length
+                    shown[i] = entry[i][:-1] + " => " + after[1:]
         if d.name in ("preadv", "pwritev", "preadv2", "pwritev2"):
             del shown[4]        # a 64-bit kernel's pos_h: strace shows one offset
         return shown
@@ -1029,3 +1035,59 @@ SPECIAL_SPLITS = {
     "epoll_pwait": lambda args: 1,
     "getdents64": lambda args: 1,
 }
+
+
+# -- sockets: addresses the call fills, their lengths, socket options -------------------
+
+def _socklen(printer, task, v, args, extra, ret, d):
+    """A socklen_t the call reads and writes: [110] on entry; after the
+    call, [110 => 2] when it changed (see StracePrinter.shown)."""
+    if not v:
+        return "NULL"
+    return strace_decode.int_array(task, v, 1)
+
+
+def _sockaddr_out(printer, task, v, args, extra, ret, d):
+    """The struct sockaddr accept()/getsockname()/recvfrom() filled, as
+    long as the length the kernel wrote back (strace: {sa_family=AF_UNIX}
+    for an unnamed socket)."""
+    import struct
+    if not v:
+        return "NULL"
+    if _failed(ret):
+        return "%#x" % v
+    raw = strace_decode.peek(task, args[int(extra)], 4) if args[int(extra)] else None
+    if raw is None:
+        return "%#x" % v
+    n = struct.unpack("<I", raw)[0]
+    fam = strace_decode.peek(task, v, 2)
+    if fam == b"\x01\x00" and n <= 2:
+        return "{sa_family=AF_UNIX}"
+    return PART6_FORMATS["sockaddr"](task, v, [min(n, 128)], "0", ret)
+
+
+def _sockoptval(printer, task, v, args, extra, ret, d):
+    """An option's value: [N] for an int, else the bytes."""
+    import struct
+    if not v:
+        return "NULL"
+    out = d is not None and d.name == "getsockopt"
+    if out and _failed(ret):
+        return "%#x" % v
+    if out:
+        raw = strace_decode.peek(task, args[4], 4) if args[4] else None
+        n = struct.unpack("<I", raw)[0] if raw is not None else 0
+    else:
+        n = args[4] & 0xFFFFFFFF
+    if n == 4:
+        return strace_decode.int_array(task, v, 1)
+    return strace_decode.buffer(task, v, n, printer.opts)
+
+
+STRUCT_FORMATS.update({
+    "socklen": _socklen,
+    "sockaddr_out": _sockaddr_out,
+    "sockoptval": _sockoptval,
+    "utimens": lambda p, t, v, a, e, r, d: strace_decode.utimens_pair(t, v, p.opts),
+})
+_DECODED_ON_EXIT_CALLS.discard("getsockopt")

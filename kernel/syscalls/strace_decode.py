@@ -522,11 +522,14 @@ def msghdr(task, v, opts, data_len, sockaddr, msgflags):
     raw = peek(task, v, _MSGHDR.size)
     if raw is None:
         return "%#x" % v
-    name, namelen, iov, iovlen, _control, controllen, mflags = _MSGHDR.unpack(raw)
-    return ("{msg_name=%s, msg_namelen=%d, msg_iov=%s, msg_iovlen=%d, msg_controllen=%d, "
-            "msg_flags=%s}" % (sockaddr(name, namelen) if name else "NULL", namelen,
-                               iovec_array(task, iov, iovlen, opts, data_len), iovlen,
-                               controllen, msgflags(mflags & 0xFFFFFFFF)))
+    name, namelen, iov, iovlen, control, controllen, mflags = _MSGHDR.unpack(raw)
+    text = "{msg_name=%s, msg_namelen=%d, msg_iov=%s, msg_iovlen=%d, " % (
+        sockaddr(name, namelen) if name else "NULL", namelen,
+        iovec_array(task, iov, iovlen, opts, data_len), iovlen)
+    if controllen:
+        text += "msg_control=%s, " % cmsgs(task, control, controllen, opts)
+    return text + "msg_controllen=%d, msg_flags=%s}" % (controllen,
+                                                        msgflags(mflags & 0xFFFFFFFF))
 
 
 # -- processes -------------------------------------------------------------------------
@@ -860,3 +863,73 @@ def winsize(task, v, opts):
     if raw is None:
         return address(v)
     return "{ws_row=%d, ws_col=%d, ws_xpixel=%d, ws_ypixel=%d}" % struct.unpack("<HHHH", raw)
+
+
+# -- times of files, control messages ------------------------------------------------------
+
+_UTIME_NOW, _UTIME_OMIT = (1 << 30) - 1, (1 << 30) - 2
+
+
+def _timestamp_comment(sec, nsec):
+    """strace's /* 2023-11-14T22:13:20.000000007+0000 */ after a file time,
+    in the local time zone as strace formats it."""
+    import time as _time
+    try:
+        tm = _time.localtime(sec)
+    except (OverflowError, OSError, ValueError):
+        return ""
+    text = _time.strftime("%Y-%m-%dT%H:%M:%S", tm)
+    if nsec:
+        text += ".%09d" % nsec
+    return " /* %s%s */" % (text, _time.strftime("%z", tm))
+
+
+def utimens_pair(task, v, opts):
+    """print_timespec_utime_pair(): [{...} /* date */, UTIME_NOW]."""
+    if not v:
+        return "NULL"
+    raw = peek(task, v, 32)
+    if raw is None:
+        return "%#x" % v
+    out = []
+    for i in (0, 1):
+        sec, nsec = struct.unpack_from("<qq", raw, 16 * i)
+        if nsec == _UTIME_NOW:
+            out.append("UTIME_NOW")
+        elif nsec == _UTIME_OMIT:
+            out.append("UTIME_OMIT")
+        else:
+            out.append("{tv_sec=%d, tv_nsec=%d}%s" % (sec, nsec, _timestamp_comment(sec, nsec)))
+    return "[" + ", ".join(out) + "]"
+
+
+_SOL_SOCKET, _SCM_RIGHTS, _SCM_CREDENTIALS = 1, 1, 2
+_CMSGHDR = struct.Struct("<QII")
+
+
+def cmsgs(task, v, length, opts):
+    """decode_msg_control(): [{cmsg_len=20, cmsg_level=SOL_SOCKET,
+    cmsg_type=SCM_RIGHTS, cmsg_data=[3]}, ...]."""
+    raw = peek(task, v, min(length, 4096)) if v else None
+    if raw is None:
+        return address(v)
+    out = []
+    off = 0
+    while off + _CMSGHDR.size <= len(raw):
+        clen, level, ctype = _CMSGHDR.unpack_from(raw, off)
+        if clen < _CMSGHDR.size:
+            break
+        data = raw[off + _CMSGHDR.size:off + clen]
+        text = "{cmsg_len=%d, cmsg_level=%s" % (clen, "SOL_SOCKET" if level == _SOL_SOCKET
+                                                 else "%#x" % level)
+        if level == _SOL_SOCKET and ctype == _SCM_RIGHTS:
+            fds = struct.unpack("<%di" % (len(data) // 4), data[:len(data) // 4 * 4])
+            text += ", cmsg_type=SCM_RIGHTS, cmsg_data=[%s]}" % ", ".join(map(str, fds))
+        elif level == _SOL_SOCKET and ctype == _SCM_CREDENTIALS and len(data) >= 12:
+            text += ", cmsg_type=SCM_CREDENTIALS, cmsg_data={pid=%d, uid=%d, gid=%d}}" % \
+                struct.unpack_from("<iII", data)
+        else:
+            text += ", cmsg_type=%#x, cmsg_data=%s}" % (ctype, quote(data, opts.strsize))
+        out.append(text)
+        off += (clen + 7) & ~7
+    return "[" + ", ".join(out) + "]"

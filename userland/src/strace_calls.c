@@ -100,6 +100,12 @@ int main(int argc, char **argv)
     struct statfs sfs;
     syscall(SYS_statfs, "/proc", &sfs);
     syscall(SYS_fstatfs, -1, &sfs);
+    struct timespec times[2] = {{1, 5}, {0, UTIME_NOW}};
+    syscall(SYS_utimensat, AT_FDCWD, "f", times, 0);
+    times[0].tv_nsec = UTIME_OMIT;
+    times[1].tv_sec = 1700000000;
+    times[1].tv_nsec = 7;
+    syscall(SYS_utimensat, AT_FDCWD, "f", times, 0);
     syscall(SYS_fchmod, fd, 0604);
     syscall(SYS_fcntl, fd, F_GETFL);
     syscall(SYS_fcntl, fd, F_SETFD, FD_CLOEXEC);
@@ -232,6 +238,40 @@ int main(int argc, char **argv)
     struct iovec rv[2] = {{r1, sizeof r1}, {r2, sizeof r2}};
     mh.msg_iov = rv;
     syscall(SYS_recvmsg, sv[1], &mh, 0);
+    /* a descriptor passed (SCM_RIGHTS), socket options, the local name */
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct iovec one = {"!", 1};
+    mh.msg_iov = &one;
+    mh.msg_iovlen = 1;
+    mh.msg_control = control.buf;
+    mh.msg_controllen = sizeof control.buf;
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    int passed = 0;
+    memcpy(CMSG_DATA(cm), &passed, sizeof passed);
+    syscall(SYS_sendmsg, sv[0], &mh, 0);
+    memset(&control, 0, sizeof control);
+    struct iovec back = {r2, sizeof r2};
+    mh.msg_iov = &back;
+    mh.msg_controllen = sizeof control.buf;
+    syscall(SYS_recvmsg, sv[1], &mh, MSG_CMSG_CLOEXEC);
+    int got = -1;
+    memcpy(&got, CMSG_DATA(cm), sizeof got);
+    syscall(SYS_close, got);
+    int val;
+    socklen_t vlen = sizeof val;
+    syscall(SYS_getsockopt, sv[0], SOL_SOCKET, SO_TYPE, &val, &vlen);
+    val = 1;
+    syscall(SYS_setsockopt, sv[0], SOL_SOCKET, SO_PASSCRED, &val, sizeof val);
+    struct sockaddr_storage ss;
+    socklen_t sslen = sizeof ss;
+    syscall(SYS_getsockname, sv[0], &ss, &sslen);
     syscall(SYS_close, sv[0]);
     syscall(SYS_close, sv[1]);
 
