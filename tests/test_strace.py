@@ -114,7 +114,7 @@ def normalise(lines):
         # -T: the time a call took (Python is slower than silicon).
         line = re.sub(r" <\d+\.\d+>$", " <T>", line)
         line = re.sub(r"^\[pid +(\d+)\] ", lambda m: "[pid %s] " % pid(m.group(1)), line)
-        for pattern in (r"(getpid\(\) += )(\d+)", r"(kill\()(\d+)", r"(si_pid=)(\d+)",
+        for pattern in (r"(getpid\(\) += )(\d+)", r"(kill\()(\d+)", r"(rt_sigqueueinfo\()(\d+)", r"(si_pid=)(\d+)",
                         r"(wait4\()(\d+)", r"^((?:\[pid \w+\] )?(?:clone|wait4)\(.*\) += )(\d+)"):
             line = re.sub(pattern, lambda m: m.group(1) + pid(m.group(2)), line)
         # The padding before "= " (strace -a 40): a number of another
@@ -218,7 +218,8 @@ def test_filters_select_calls_and_signals(tmp_path):
     negated = negated[next(i for i, line in enumerate(negated) if line.startswith("umask(")):]
     assert {line.split("(")[0] for line in negated} == {
         "clock_nanosleep", "clock_getres", "nanosleep", "prlimit64", "getpid", "exit_group",
-        "setitimer", "getitimer", "futex", "getresuid", "getrusage",
+        "setitimer", "getitimer", "futex", "getresuid", "getrusage", "getuid", "prctl",
+        "getgroups", "timer_create", "timer_settime", "timer_delete",
         "--- SIGUSR1 {si_signo=SIGUSR1, si_code=SI_USER, si_pid=1, si_uid=%d} ---" % os.getuid(),
         "umask", "+++ exited with 0 +++"}
 

@@ -205,7 +205,7 @@ def sys_getrusage(task, who, usage):
 SI_LOAD_SHIFT = 16                  # include/uapi/linux/sysinfo.h
 
 
-@syscall("sysinfo", "p")
+@syscall("sysinfo", "sysinfo")
 def sys_sysinfo(task, info):
     """kernel/sys.c: do_sysinfo() — RAM is the board's; uptime, shared RAM
     and the thread count are the ones /proc/uptime, /proc/meminfo (Shmem)
@@ -333,7 +333,7 @@ def _do_sigqueue(task, target, sig, uinfo, group):
     return 0
 
 
-@syscall("rt_sigqueueinfo", "d sig p")
+@syscall("rt_sigqueueinfo", "d sig siginfo_in")
 def sys_rt_sigqueueinfo(task, tgid, sig, uinfo):
     """rt_sigqueueinfo(): sigqueue() — a signal with a value, to a process."""
     tgid = s32(tgid)
@@ -343,7 +343,7 @@ def sys_rt_sigqueueinfo(task, tgid, sig, uinfo):
     return _do_sigqueue(task, target, s32(sig), uinfo, True)
 
 
-@syscall("rt_tgsigqueueinfo", "d d sig p")
+@syscall("rt_tgsigqueueinfo", "d d sig siginfo_in")
 def sys_rt_tgsigqueueinfo(task, tgid, tid, sig, uinfo):
     """rt_tgsigqueueinfo(): the same, to one thread."""
     tgid, tid = s32(tgid), s32(tid)

@@ -335,10 +335,12 @@ class StracePrinter:
         if d.name == "mknodat" and args[2] & 0o170000 not in (0o020000, 0o060000):
             shown.pop()         # and mknodat's dev only for a device node
         for i, fmt in enumerate(d.args):
-            if fmt == "socklen" and ret is not None and entry is not None and entry[i] \
+            if fmt in ("socklen", "loff") and ret is not None and entry is not None and entry[i] \
                     and entry[i].startswith("[") and not _failed(ret):
                 after = self.arg(task, fmt, args, i, ret, d)
-                if after != entry[i]:           # the kernel wrote another length
+                if fmt == "loff":               # an offset: [0] => [10]
+                    shown[i] = entry[i] + " => " + after
+                elif after != entry[i]:         # a length the kernel rewrote: [110 => 2]
                     shown[i] = entry[i][:-1] + " => " + after[1:]
         if d.name in ("preadv", "pwritev", "preadv2", "pwritev2"):
             del shown[4]        # a 64-bit kernel's pos_h: strace shows one offset
@@ -794,9 +796,11 @@ def _fcntl(printer, task, args, ret, entry):
              _NAMED["fcntlcmd"].get(cmd, str(cmd))]
     if cmd in _FCNTL_FDFLAGS:
         shown.append(_flags(args[2] & 0xFFFFFFFF, strace_decode.FD_FLAGS))
-    elif cmd in _FCNTL_FLFLAGS:
+    elif cmd in _FCNTL_FLFLAGS:                     # tprint_open_modes()
         v = args[2] & 0xFFFFFFFF
-        shown.append(_flags(v, OPEN_FLAG_NAMES) if v else "0")
+        acc = _ACC.get(v & O_ACCMODE, "%#x" % (v & O_ACCMODE))
+        rest = _flags(v & ~O_ACCMODE, OPEN_FLAG_NAMES, "")
+        shown.append(acc + ("|" + rest if rest else ""))
     elif cmd not in _FCNTL_NO_ARG:
         shown.append(str(_s32(args[2])))
     return shown
@@ -1091,3 +1095,86 @@ STRUCT_FORMATS.update({
     "utimens": lambda p, t, v, a, e, r, d: strace_decode.utimens_pair(t, v, p.opts),
 })
 _DECODED_ON_EXIT_CALLS.discard("getsockopt")
+
+
+# -- timers, queued signals, prctl, groups, sendfile, sysinfo ----------------------------
+
+def _loff(printer, task, v, args, extra, ret, d):
+    """An offset the call reads and advances: [0] on entry, [0] => [10]
+    after (see StracePrinter.shown)."""
+    import struct
+    if not v:
+        return "NULL"
+    raw = strace_decode.peek(task, v, 8)
+    return "[%d]" % struct.unpack("<q", raw)[0] if raw is not None else "%#x" % v
+
+
+def _groups(printer, task, v, args, extra, ret, d):
+    """getgroups' list (as many as it returned), setgroups' (as many as given)."""
+    if d is not None and d.name == "getgroups":
+        if _failed(ret) or _s32(args[0]) == 0:
+            return strace_decode.address(v)
+        return strace_decode.int_list(task, v, ret)
+    return strace_decode.int_list(task, v, _s32(args[0]))
+
+
+def _timerid(printer, task, v, args, extra, ret, d):
+    return strace_decode.address(v) if _failed(ret) else strace_decode.int_array(task, v, 1)
+
+
+# prctl: what each option takes (strace's SYS_FUNC(prctl)).
+_PR_SIG_IN, _PR_SIG_OUT = {1}, {2}                  # PR_SET_PDEATHSIG, PR_GET_PDEATHSIG
+_PR_NAME = {15: "in", 16: "out"}                    # PR_SET_NAME, PR_GET_NAME
+_SUID_DUMP = {0: "SUID_DUMP_DISABLE", 1: "SUID_DUMP_USER", 2: "SUID_DUMP_ROOT"}
+
+
+def _prctl(printer, task, args, ret, entry):
+    option = args[0] & 0xFFFFFFFF
+    shown = [_named(_NAMED["prctlopt"], option)]
+    if option in _PR_SIG_IN:
+        shown.append(strace_decode.signame(_s32(args[1])))
+    elif option in _PR_SIG_OUT:
+        import struct
+        raw = None if _failed(ret) else strace_decode.peek(task, args[1], 4)
+        shown.append("[%s]" % strace_decode.signame(struct.unpack("<i", raw)[0])
+                     if raw is not None else strace_decode.address(args[1]))
+    elif option in _PR_NAME:
+        if _PR_NAME[option] == "out" and _failed(ret):
+            shown.append(strace_decode.address(args[1]))
+        else:
+            s = strace_decode.peek_string(task, args[1], 16) if args[1] else None
+            shown.append(strace_decode.quote(s, 16) if s is not None
+                         else strace_decode.address(args[1]))
+    elif option in (3, 7, 27, 36, 39):             # the GET_ options without arguments
+        pass
+    elif option == 4:                               # PR_SET_DUMPABLE
+        shown.append(_SUID_DUMP.get(args[1] & 0xFFFFFFFF, str(args[1])))
+    else:
+        shown += ["%#x" % a if a > 9 else str(a) for a in args[1:5]]
+    return shown
+
+
+def _prctl_result(printer, task, args, ret):
+    if args[0] & 0xFFFFFFFF == 3 and ret in _SUID_DUMP:      # PR_GET_DUMPABLE
+        return "%d (%s)" % (ret, _SUID_DUMP[ret])
+    return None
+
+
+SPECIAL_CALLS["prctl"] = _prctl
+RESULT_EXTRAS["prctl"] = _prctl_result
+STRUCT_FORMATS.update({
+    "loff": _loff,
+    "groups": _groups,
+    "timerid": _timerid,
+    "itimerspec": lambda p, t, v, a, e, r, d: (
+        strace_decode.address(v) if e == "out" and (_failed(r) or not v)
+        else strace_decode.itimerspec(t, v, p.opts)),
+    "sigevent": lambda p, t, v, a, e, r, d: strace_decode.sigevent(t, v, p.opts),
+    "sysinfo": _after(strace_decode.sysinfo_struct),
+    "siginfo_in": lambda p, t, v, a, e, r, d: strace_decode.siginfo_user(t, v, p.opts),
+    "tfdflags": _simple(lambda v: _flags(v & 0xFFFFFFFF, (("TFD_TIMER_ABSTIME", 1),
+                                                          ("TFD_TIMER_CANCEL_ON_SET", 2)))),
+    "tfdcreate": _simple(lambda v: _flags(v & 0xFFFFFFFF, (("TFD_CLOEXEC", 0o2000000),
+                                                           ("TFD_NONBLOCK", 0o4000)))),
+})
+_EXIT_KINDS.update({"timerid", "sysinfo"})

@@ -420,6 +420,13 @@ def siginfo_text(info):
             info.utime, info.stime)
     else:
         text += ", si_pid=%d, si_uid=%d" % (info.pid, info.uid)
+        value = getattr(info, "value", None)
+        raw = getattr(info, "raw", None)
+        if value is None and raw is not None and len(raw) >= 32:
+            value = struct.unpack_from("<Q", raw, 24)[0]
+        if code in (-1, -2, -3) and value is not None:     # SI_QUEUE, SI_TIMER, SI_MESGQ
+            text += ", si_int=%d, si_ptr=%s" % (
+                struct.unpack("<i", struct.pack("<I", value & 0xFFFFFFFF))[0], address(value))
     return text + "}"
 
 
@@ -678,6 +685,7 @@ def siginfo_user(task, v, opts):
     info.addr = struct.unpack_from("<Q", raw, 16)[0]
     info.pid, info.uid = struct.unpack_from("<iI", raw, 16)
     info.status = struct.unpack_from("<i", raw, 24)[0]
+    info.value = struct.unpack_from("<Q", raw, 24)[0]
     info.utime, info.stime = struct.unpack_from("<qq", raw, 32)
     return siginfo_text(info)
 
@@ -933,3 +941,59 @@ def cmsgs(task, v, length, opts):
         out.append(text)
         off += (clen + 7) & ~7
     return "[" + ", ".join(out) + "]"
+
+
+def itimerspec(task, v, opts):
+    """print_itimerspec(): {it_interval={...}, it_value={...}}."""
+    if not v:
+        return "NULL"
+    raw = peek(task, v, 32)
+    if raw is None:
+        return "%#x" % v
+    return "{it_interval={tv_sec=%d, tv_nsec=%d}, it_value={tv_sec=%d, tv_nsec=%d}}" % \
+        struct.unpack("<qqqq", raw)
+
+
+_SIGEV_NOTIFY = {0: "SIGEV_SIGNAL", 1: "SIGEV_NONE", 2: "SIGEV_THREAD", 4: "SIGEV_THREAD_ID"}
+
+
+def sigevent(task, v, opts):
+    """print_sigevent(): {sigev_value={...}, sigev_signo=..., sigev_notify=...}."""
+    if not v:
+        return "NULL"
+    raw = peek(task, v, 20)
+    if raw is None:
+        return "%#x" % v
+    value, signo, notify, tid = struct.unpack("<Qiii", raw)
+    text = "{sigev_value={sival_int=%d, sival_ptr=%s}, sigev_signo=%s, sigev_notify=%s" % (
+        struct.unpack("<i", struct.pack("<I", value & 0xFFFFFFFF))[0], address(value),
+        signame(signo), _SIGEV_NOTIFY.get(notify, str(notify)))
+    if notify == 4:
+        text += ", sigev_notify_thread_id=%d" % tid
+    return text + "}"
+
+
+def sysinfo_struct(task, v, opts):
+    """print_sysinfo(): every field."""
+    if not v:
+        return "NULL"
+    raw = peek(task, v, 112)
+    if raw is None:
+        return "%#x" % v
+    (uptime, l1, l2, l3, totalram, freeram, sharedram, bufferram, totalswap, freeswap,
+     procs, totalhigh, freehigh, mem_unit) = struct.unpack_from("<q3Q6QH6xQQI", raw)
+    return ("{uptime=%d, loads=[%d, %d, %d], totalram=%d, freeram=%d, sharedram=%d, "
+            "bufferram=%d, totalswap=%d, freeswap=%d, procs=%d, totalhigh=%d, freehigh=%d, "
+            "mem_unit=%d}" % (uptime, l1, l2, l3, totalram, freeram, sharedram, bufferram,
+                              totalswap, freeswap, procs, totalhigh, freehigh, mem_unit))
+
+
+def int_list(task, v, n):
+    """[0, 1, 2]: n ints (a group list)."""
+    if not v:
+        return "NULL"
+    n = max(0, min(n, 65536))
+    raw = peek(task, v, 4 * n) if n else b""
+    if raw is None:
+        return "%#x" % v
+    return "[" + ", ".join(str(x) for x in struct.unpack("<%dI" % n, raw)) + "]"

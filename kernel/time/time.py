@@ -52,7 +52,7 @@ def sys_clock_getres(task, clockid, tp):
     return 0
 
 
-@syscall("clock_settime", "clock p")
+@syscall("clock_settime", "clock timespec")
 def sys_clock_settime(task, clockid, tp):
     """clock_settime(): EINVAL for a clock without clock_set (unknown, the
     monotonic ones, CLOCK_PROCESS/THREAD_CPUTIME_ID); the time is read

@@ -21,11 +21,14 @@
 #include <string.h>
 #include <linux/futex.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/time.h>
+#include <sys/timerfd.h>
 #include <sys/socket.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/syscall.h>
@@ -107,6 +110,12 @@ int main(int argc, char **argv)
     times[1].tv_nsec = 7;
     syscall(SYS_utimensat, AT_FDCWD, "f", times, 0);
     syscall(SYS_fchmod, fd, 0604);
+    int devnull = syscall(SYS_openat, AT_FDCWD, "/dev/null", O_WRONLY);
+    off_t offset = 3;
+    syscall(SYS_sendfile, devnull, fd, &offset, 10);
+    syscall(SYS_fcntl, devnull, F_SETFL, O_WRONLY | O_NONBLOCK);
+    syscall(SYS_fcntl, devnull, F_SETFL, 0);
+    syscall(SYS_close, devnull);
     syscall(SYS_fcntl, fd, F_GETFL);
     syscall(SYS_fcntl, fd, F_SETFD, FD_CLOEXEC);
     syscall(SYS_fcntl, fd, F_GETFD);
@@ -164,6 +173,12 @@ int main(int argc, char **argv)
     struct timespec none = {0, 0};
     syscall(SYS_rt_sigtimedwait, &set, &si, &none, 8);
     syscall(SYS_rt_sigtimedwait, &set, &si, &none, 8);
+    si.si_code = SI_QUEUE;
+    si.si_pid = syscall(SYS_getpid);
+    si.si_uid = syscall(SYS_getuid);
+    si.si_value.sival_int = 42;
+    syscall(SYS_rt_sigqueueinfo, si.si_pid, SIGUSR1, &si);
+    syscall(SYS_rt_sigtimedwait, &set, &si, &none, 8);
     syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, &set, NULL, 8);
     stack_t oss;
     syscall(SYS_sigaltstack, NULL, &oss);
@@ -174,6 +189,37 @@ int main(int argc, char **argv)
     memset(&it, 0, sizeof it);
     syscall(SYS_setitimer, ITIMER_REAL, &it, NULL);
     syscall(SYS_getitimer, ITIMER_REAL, &oit);
+
+    /* POSIX timers and timerfds, armed and disarmed */
+    timer_t timer;
+    struct sigevent sev;
+    memset(&sev, 0, sizeof sev);
+    sev.sigev_notify = SIGEV_SIGNAL;
+    sev.sigev_signo = SIGALRM;
+    sev.sigev_value.sival_int = 5;
+    syscall(SYS_timer_create, CLOCK_MONOTONIC, &sev, &timer);
+    struct itimerspec its = {{0, 0}, {100, 0}}, oits;
+    syscall(SYS_timer_settime, timer, 0, &its, &oits);
+    memset(&its, 0, sizeof its);
+    syscall(SYS_timer_settime, timer, 0, &its, NULL);    /* the time left varies */
+    syscall(SYS_timer_delete, timer);
+    int tfd = syscall(SYS_timerfd_create, CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    its.it_value.tv_sec = 100;
+    syscall(SYS_timerfd_settime, tfd, TFD_TIMER_ABSTIME, &its, NULL);
+    syscall(SYS_close, tfd);
+
+    /* prctl and the groups */
+    syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGUSR2, 0, 0, 0);
+    int deathsig;
+    syscall(SYS_prctl, PR_GET_PDEATHSIG, &deathsig, 0, 0, 0);
+    syscall(SYS_prctl, PR_SET_NAME, "strace-calls", 0, 0, 0);
+    char comm[16];
+    syscall(SYS_prctl, PR_GET_NAME, comm, 0, 0, 0);
+    syscall(SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0, 0);
+    gid_t groups[64];
+    int ngroups = syscall(SYS_getgroups, 64, groups);
+    syscall(SYS_getgroups, 0, NULL);
+    (void)ngroups;
 
     /* futexes: a wake with no waiter, waits whose value is not there */
     int word = 0;
