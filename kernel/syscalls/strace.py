@@ -786,23 +786,60 @@ def _clone(printer, task, args, ret, entry):
 
 # fcntl commands whose third argument strace does not show, and those that
 # take flags.
-_FCNTL_NO_ARG = {1, 3, 9, 1025, 1032, 1034}     # F_GETFD F_GETFL F_GETOWN F_GETLEASE ...
+_FCNTL_NO_ARG = {1, 3, 9, 11, 1025, 1032, 1034}  # F_GETFD F_GETFL F_GETOWN F_GETSIG ...
 _FCNTL_FDFLAGS, _FCNTL_FLFLAGS = {2}, {4}
+_NAMED["fcntlcmd"].update({5: "F_GETLK", 6: "F_SETLK", 7: "F_SETLKW", 8: "F_SETOWN",
+                           9: "F_GETOWN", 10: "F_SETSIG", 11: "F_GETSIG", 15: "F_SETOWN_EX",
+                           16: "F_GETOWN_EX", 36: "F_OFD_GETLK", 37: "F_OFD_SETLK",
+                           38: "F_OFD_SETLKW", 1024: "F_SETLEASE", 1025: "F_GETLEASE",
+                           1026: "F_NOTIFY", 1033: "F_ADD_SEALS", 1034: "F_GET_SEALS"})
+_FCNTL_LOCK_IN, _FCNTL_LOCK_OUT = {6, 7, 37, 38}, {5, 36}
+_SEALS = (("F_SEAL_SEAL", 1), ("F_SEAL_SHRINK", 2), ("F_SEAL_GROW", 4), ("F_SEAL_WRITE", 8))
+_LOCK_TYPES = {0: "F_RDLCK", 1: "F_WRLCK", 2: "F_UNLCK"}
+_DN_FLAGS = (("DN_ACCESS", 1), ("DN_MODIFY", 2), ("DN_CREATE", 4), ("DN_DELETE", 8),
+             ("DN_RENAME", 0x10), ("DN_ATTRIB", 0x20), ("DN_MULTISHOT", 0x80000000))
+
+
+def _flock(task, v, with_pid):
+    """print_struct_flock64(): {l_type=F_WRLCK, l_whence=SEEK_SET, l_start=0, l_len=10}."""
+    import struct
+    raw = strace_decode.peek(task, v, 32) if v else None
+    if raw is None:
+        return strace_decode.address(v)
+    ltype, whence, start, length, pid = struct.unpack("<hhxxxxqqi4x", raw)
+    text = "{l_type=%s, l_whence=%s, l_start=%d, l_len=%d" % (
+        _LOCK_TYPES.get(ltype, str(ltype)), _NAMED["whence"].get(whence, str(whence)),
+        start, length)
+    return text + (", l_pid=%d}" % pid if with_pid else "}")
 
 
 def _fcntl(printer, task, args, ret, entry):
+    """SYS_FUNC(fcntl): the command by name and its argument as it takes it."""
     cmd = args[1] & 0xFFFFFFFF
     shown = [entry[0] if entry and entry[0] else printer.fd(task, args[0]),
-             _NAMED["fcntlcmd"].get(cmd, str(cmd))]
+             _named(_NAMED["fcntlcmd"], cmd)]
+    v = args[2] & 0xFFFFFFFF
     if cmd in _FCNTL_FDFLAGS:
-        shown.append(_flags(args[2] & 0xFFFFFFFF, strace_decode.FD_FLAGS))
+        shown.append(_flags(v, strace_decode.FD_FLAGS))
     elif cmd in _FCNTL_FLFLAGS:                     # tprint_open_modes()
-        v = args[2] & 0xFFFFFFFF
         acc = _ACC.get(v & O_ACCMODE, "%#x" % (v & O_ACCMODE))
         rest = _flags(v & ~O_ACCMODE, OPEN_FLAG_NAMES, "")
         shown.append(acc + ("|" + rest if rest else ""))
+    elif cmd in _FCNTL_LOCK_IN:
+        shown.append(_flock(task, args[2], False))
+    elif cmd in _FCNTL_LOCK_OUT:                    # decoded on exit, with l_pid
+        shown.append(strace_decode.address(args[2]) if _failed(ret)
+                     else _flock(task, args[2], True))
+    elif cmd == 1033:
+        shown.append(_flags(v, _SEALS))
+    elif cmd == 10:
+        shown.append(strace_decode.signame(_s32(v)) if v else "0")
+    elif cmd == 1024:
+        shown.append(_LOCK_TYPES.get(v, str(v)))
+    elif cmd == 1026:
+        shown.append(_flags(v, _DN_FLAGS))
     elif cmd not in _FCNTL_NO_ARG:
-        shown.append(str(_s32(args[2])))
+        shown.append(str(_s32(v)))
     return shown
 
 
@@ -817,6 +854,12 @@ def _fcntl_result(printer, task, args, ret):
         return "%#x (flags %s)" % (ret, acc + ("|" + rest if rest else ""))
     if cmd in (0, 1030):            # F_DUPFD, F_DUPFD_CLOEXEC
         return printer.fd(task, ret)
+    if cmd == 1034 and ret:         # F_GET_SEALS
+        return "%#x (seals %s)" % (ret, _flags(ret, _SEALS))
+    if cmd == 1025:                 # F_GETLEASE
+        return "%d (%s)" % (ret, _LOCK_TYPES.get(ret, "?"))
+    if cmd == 11 and ret:           # F_GETSIG
+        return "%d (%s)" % (ret, strace_decode.signame(ret))
     return None
 
 
@@ -1035,6 +1078,7 @@ SPECIAL_CALLS["ioctl"] = _ioctl
 # Where strace stops a special call's line on entry (the first argument the
 # call fills); the others are written whole on entry.
 SPECIAL_SPLITS = {
+    "fcntl": lambda args: 2 if args[1] & 0xFFFFFFFF in _FCNTL_LOCK_OUT else 3,
     "ioctl": lambda args: 2 if args[1] & 0xFFFFFFFF in _IOCTL_OUT else 3,
     "epoll_pwait": lambda args: 1,
     "getdents64": lambda args: 1,
@@ -1178,3 +1222,6 @@ STRUCT_FORMATS.update({
                                                            ("TFD_NONBLOCK", 0o4000)))),
 })
 _EXIT_KINDS.update({"timerid", "sysinfo"})
+
+STRUCT_FORMATS["mfdflags"] = _simple(lambda v: _flags(v & 0xFFFFFFFF, (
+    ("MFD_CLOEXEC", 1), ("MFD_ALLOW_SEALING", 2), ("MFD_HUGETLB", 4))))
