@@ -1225,3 +1225,29 @@ _EXIT_KINDS.update({"timerid", "sysinfo"})
 
 STRUCT_FORMATS["mfdflags"] = _simple(lambda v: _flags(v & 0xFFFFFFFF, (
     ("MFD_CLOEXEC", 1), ("MFD_ALLOW_SEALING", 2), ("MFD_HUGETLB", 4))))
+
+
+# -- waitid, scheduling parameters, message queue attributes -----------------------------
+
+def _mq_attr(task, v, opts):
+    """printmqattr(): {mq_flags=O_NONBLOCK, mq_maxmsg=10, mq_msgsize=8192, mq_curmsgs=0}."""
+    import struct
+    raw = strace_decode.peek(task, v, 32) if v else None
+    if raw is None:
+        return strace_decode.address(v)
+    fl, maxmsg, msgsize, cur = struct.unpack("<qqqq", raw)
+    return "{mq_flags=%s, mq_maxmsg=%d, mq_msgsize=%d, mq_curmsgs=%d}" % (
+        "O_NONBLOCK" if fl & 0o4000 else ("%#x" % fl if fl else "0"), maxmsg, msgsize, cur)
+
+
+_NAMED["idtype"] = {0: "P_ALL", 1: "P_PID", 2: "P_PGID", 3: "P_PIDFD"}
+STRUCT_FORMATS.update({
+    "schedparam": lambda p, t, v, a, e, r, d: (
+        strace_decode.address(v) if e == "out" and _failed(r) or not v
+        else strace_decode.int_array(t, v, 1)),
+    "mqattr": lambda p, t, v, a, e, r, d: (
+        strace_decode.address(v) if e == "out" and _failed(r) or not v
+        else _mq_attr(t, v, p.opts)),
+    "waitidopts": _simple(lambda v: _flags(v & 0xFFFFFFFF, strace_decode.WAIT_NAMES)),
+    "timespec_out": _after(strace_decode.timespec),
+})
