@@ -151,6 +151,7 @@ class StracePrinter:
         self.pending = {}       # pid -> _Pending, a call entered and not yet returned
         self.open = None        # the pid whose line strace would have left open
         self.live = set()       # the tasks traced and not yet exited (strace's nprocs)
+        self.deferred = {}      # leader pid -> its exit line, until its threads are gone
         self.summary = SyscallSummary() if self.opts.summary else None
 
     def traced(self, task):
@@ -203,20 +204,46 @@ class StracePrinter:
                 self.out.write("[kernel] %s\n" % f["text"])
         elif kind == "exit":
             prefix = self.prefix(task)
-            self.live.discard(task.pid)
-            self.pending.pop(task.pid, None)
+            pending = self.pending.pop(task.pid, None)
+            if self.summary is not None:
+                self.live.discard(task.pid)
+                return
+            if pending is not None and pending.partial is not None:
+                # the task died inside a call (another thread's exit_group)
+                self.interrupt(task.pid)
+                if pending.cut:
+                    name = pending.partial.split("(", 1)[0]
+                    head = prefix + "<... %s resumed>) " % name
+                else:
+                    head = pending.prefix + pending.partial + " <unfinished ...>) "
+                self.out.write(head.ljust(self.opts.column) + "= ?\n")
             if self.open == task.pid:
                 self.open = None
-            if self.summary is not None:
-                return
             self.interrupt()
             status = f["status"]
             if status & 0x7F:
-                self.out.write(prefix + "+++ killed by %s%s +++\n"
-                               % (strace_decode.signame(status & 0x7F),
-                                  " (core dumped)" if status & 0x80 else ""))
+                text = "+++ killed by %s%s +++\n" % (strace_decode.signame(status & 0x7F),
+                                                     " (core dumped)" if status & 0x80 else "")
             else:
-                self.out.write(prefix + "+++ exited with %d +++\n" % (status >> 8))
+                text = "+++ exited with %d +++\n" % (status >> 8)
+            self.exited(task, text)
+
+    def exited(self, task, text):
+        """`+++ exited with N +++`.  A thread group's leader is reported
+        when its last thread has gone (strace learns it from waitpid(), which
+        reports a leader only then); the others as they go."""
+        leader = getattr(task, "group_leader", task)
+        others = [t.pid for t in getattr(task, "thread_group", ())
+                  if t is not task and t.pid in self.live]
+        if leader is task and others:
+            self.deferred[task.pid] = text
+            return
+        self.out.write(self.prefix(task) + text)
+        self.live.discard(task.pid)
+        if leader is not task and leader.pid in self.deferred and not [
+                t for t in task.thread_group if t is not leader and t.pid in self.live]:
+            self.out.write(self.prefix(leader) + self.deferred.pop(leader.pid))
+            self.live.discard(leader.pid)
 
     def enter(self, f):
         """syscall_entering_trace(): note the time, decode the inputs, and
