@@ -259,6 +259,7 @@ def cmd_run(opts):
         return 2
     if strace_opts is not None:
         trace.syscall = True            # a strace option asks for the syscall trace
+    printer = None
     if trace.syscall:
         printer = StracePrinter(out, strace_opts)
         trace.subscribe(printer)
@@ -301,7 +302,7 @@ def cmd_run(opts):
         kernel.run(task)
     if opts.gdb is not None:
         stub.program_exited(task.exit_code)
-    if trace.syscall and printer.summary is not None:
+    if printer is not None and printer.summary is not None:
         out.write(printer.summary.format())     # strace -c
     if stats is not None:
         out.write(stats.format(opts.program))
