@@ -371,14 +371,14 @@ def test_a_line_cut_by_another_task_is_unfinished_then_resumed():
     printer = StracePrinter(out, StraceOptions.from_args(follow=True))
     rd = dict(nr=SYSCALL_NUMBERS["read"], d=read, args=(3, 0x1000, 64, 0, 0, 0))
     wr = dict(nr=SYSCALL_NUMBERS["write"], d=write, args=(1, 0x2000, 2, 0, 0, 0))
-    printer("syscall_enter", dict(rd, task=a))
-    printer("syscall_enter", dict(wr, task=b))
+    printer("sys_enter", dict(rd, task=a))
+    printer("sys_enter", dict(wr, task=b))
     printer("syscall", dict(wr, task=b, ret=2))
     printer("syscall", dict(rd, task=a, ret=5))
-    printer("syscall_enter", dict(rd, task=a))
+    printer("sys_enter", dict(rd, task=a))
     printer("syscall", dict(rd, task=a, ret=5))
     printer("exit", dict(task=b, status=0))
-    printer("syscall_enter", dict(rd, task=a))
+    printer("sys_enter", dict(rd, task=a))
     printer("syscall", dict(rd, task=a, ret=-9))
     assert out.getvalue().splitlines() == [
         "read(3,  <unfinished ...>",
@@ -406,11 +406,11 @@ def test_filters_and_summary_in_process():
     wr = dict(nr=SYSCALL_NUMBERS["write"], d=write, args=(1, 0x2000, 2, 0, 0, 0), task=a)
     out = io.StringIO()
     printer = StracePrinter(out, StraceOptions.from_args(["trace=!write"]))
-    printer("syscall_enter", wr)
+    printer("sys_enter", wr)
     printer("syscall", dict(wr, ret=2))
     assert out.getvalue() == ""
     printer = StracePrinter(out, StraceOptions.from_args(summary=True))
-    printer("syscall_enter", wr)
+    printer("sys_enter", wr)
     printer("syscall", dict(wr, ret=-9))
     assert out.getvalue() == ""
     assert printer.summary.rows["write"][1:] == [1, 1]

@@ -134,7 +134,7 @@ def quote(data, limit=_MAX_STR):
 
 
 class StracePrinter:
-    """Sink for "syscall_enter", "syscall", "signal" and "exit" events,
+    """Sink for "sys_enter", "syscall", "signal" and "exit" events,
     writing strace's lines to `out` (issue 7 part 4: strace 6.1's format).
 
     Arguments a call takes are decoded when it enters, what it gives back
@@ -187,7 +187,7 @@ class StracePrinter:
         task = f.get("task")
         if not self.traced(task):
             return
-        if kind == "syscall_enter":
+        if kind == "sys_enter":
             self.enter(f)
         elif kind == "syscall":
             self.exit(f)
@@ -248,7 +248,11 @@ class StracePrinter:
     def enter(self, f):
         """syscall_entering_trace(): note the time, decode the inputs, and
         open the call's line (written later, see interrupt())."""
-        task, d = f["task"], f["d"]
+        task, d = f["task"], f.get("d")
+        if d is None:           # no handler (ENOSYS), or an event without the definition
+            d = task.kernel.syscalls.by_nr.get(f["nr"])
+            if d is None:
+                return          # shown whole when it returns
         old = self.pending.get(task.pid)
         if old is not None and old.nr == f["nr"]:
             return              # the same call run again after a sleep (WouldBlock)

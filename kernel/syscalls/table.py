@@ -97,9 +97,10 @@ class SyscallTable:
             ret = -errno.ENOSYS
         else:
             if self.trace.syscall:
-                # strace decodes what a call reads on entry (issue 7 part 4);
-                # a call that does not return is shown there too.
-                self.trace.emit("syscall_enter", task=task, nr=nr, d=d, args=regs[1:])
+                # Linux's raw_syscalls:sys_enter: strace decodes what a call
+                # reads on entry (issue 7 part 4); a call that does not return
+                # is shown there too.
+                self.trace.emit("sys_enter", task=task, nr=nr, d=d, args=tuple(regs[1:]))
                 if d.ret == "n":
                     self.trace.emit("syscall", task=task, nr=nr, d=d, args=regs[1:], ret=None)
             try:
