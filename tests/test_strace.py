@@ -277,6 +277,7 @@ def test_bad_filters_are_one_line_usage_errors(tmp_path):
     assert parse_trace_set("!%memory") >= {"read", "openat"}
     assert "brk" not in parse_trace_set("!%memory")
     assert parse_signal_set("USR1,9") == {10, 9}
+    assert parse_trace_set("file") == parse_trace_set("%file")
 
 
 def test_summary_format():

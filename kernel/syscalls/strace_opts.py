@@ -76,6 +76,12 @@ SYSCALL_CLASSES = {
 }
 
 
+# The class names strace still takes without the % (and "net").
+_OLD_CLASS_NAMES = {"file": "file", "process": "process", "network": "network",
+                    "net": "network", "signal": "signal", "ipc": "ipc", "desc": "desc",
+                    "memory": "memory"}
+
+
 class UsageError(ValueError):
     """A bad strace option: `a53emu run` prints it as a one-line usage error."""
 
@@ -113,6 +119,8 @@ def parse_trace_set(text, known=SYSCALL_NUMBERS):
             chosen |= {item[1:]} & everything
         elif item in everything:
             chosen.add(item)
+        elif item in _OLD_CLASS_NAMES:      # strace's names from before the %
+            chosen |= SYSCALL_CLASSES[_OLD_CLASS_NAMES[item]] & everything
         else:
             raise UsageError("invalid system call '%s'" % item)
     return everything - chosen if neg else chosen
