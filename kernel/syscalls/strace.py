@@ -633,36 +633,23 @@ _NAMED["madv"][9] = "MADV_REMOVE"
 # -y, -T, -c, -s, -a) and the -c table in kernel/syscalls/strace_opts.py.
 from kernel.syscalls.strace_opts import StraceOptions, SyscallSummary  # noqa: E402
 
-# The vectored reads fill their iovecs.
-_READ_IOV_CALLS = {"readv", "preadv", "preadv2"}
-
-
 # strace reads what a call takes when the call enters (a descriptor's file
 # before close() ends it, a path before execve() replaces the memory, a
 # timeout ppoll() overwrites) and what it gives back when it returns.  A
 # page not yet touched is read as its fault would fill it (strace_decode.peek):
 # the tracer never faults one in, the guest must see no change.
 _EXIT_KINDS = {"obuf", "fdpair", "stat", "statx", "statfs", "cwd", "msghdr", "wstatus",
-               "sockaddr_out", "siginfo", "itimerval_out", "tms", "sigsetlen"}
+               "sockaddr_out", "siginfo", "tms", "sigsetlen"}
 # The vectored reads fill their iovecs.
 _READ_IOV_CALLS = {"readv", "preadv", "preadv2"}
-# The struct sockaddr a call fills (accept's peer, getsockname's), and the
-# ones it is given.
-_SOCKADDR_OUT_CALLS = {"accept", "accept4", "getsockname", "getpeername", "recvfrom"}
 
 
 def decoded_on_exit(name, fmt):
+    """Whether strace decodes this argument when the call returns."""
     kind, _, extra = fmt.partition(":")
     return (kind in _EXIT_KINDS or extra in ("out", "rem")
             or (kind == "iov" and name in _READ_IOV_CALLS)
-            or (kind == "sockaddr" and name in _SOCKADDR_OUT_CALLS)
-            or kind in ("fdpair", "msghdr") or name in _DECODED_ON_EXIT_CALLS
             or (kind == "cpuset" and name == "sched_getaffinity"))
-
-
-# Calls whose every argument strace decodes on exit (their special
-# printers read both what they take and what they give).
-_DECODED_ON_EXIT_CALLS = {"ioctl", "getsockopt"}
 
 
 def _failed(ret):
@@ -1169,7 +1156,6 @@ STRUCT_FORMATS.update({
     "sockoptval": _sockoptval,
     "utimens": lambda p, t, v, a, e, r, d: strace_decode.utimens_pair(t, v, p.opts),
 })
-_DECODED_ON_EXIT_CALLS.discard("getsockopt")
 
 
 # -- timers, queued signals, prctl, groups, sendfile, sysinfo ----------------------------
