@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import traceback
 
 from emu.board import DEFAULT_CORES, Board
@@ -282,11 +283,14 @@ def cmd_run(opts):
         kernel.exit_hooks.append(
             lambda task: task is kernel.init_task and out.write(proc_pid_maps(task.mm)))
     envp = guest_environment(opts.setenv, opts.unsetenv)
+    exec_start = time.perf_counter()
     try:
         task = kernel.exec_init(opts.program, [opts.program] + opts.args, envp)
     except ExecError as e:
         print("a53emu: %s: %s" % (opts.program, e.reason), file=sys.stderr)
         return e.status
+    if printer is not None:
+        printer.initial_execve(task, opts.program, time.perf_counter() - exec_start)
     if opts.gdb is not None:
         from kernel.debug.gdbstub import GdbStub
         try:

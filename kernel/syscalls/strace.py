@@ -305,6 +305,32 @@ class StracePrinter:
             text += " <%.6f>" % elapsed
         self.out.write(text + "\n")
 
+    def initial_execve(self, task, path, elapsed):
+        """strace's first line, the execve() of the program it starts: here
+        the kernel's exec of init (which took `elapsed` seconds), shown with
+        the argv and the environment on its new stack (argc at sp, then
+        argv[], NULL, envp[])."""
+        import struct
+        if not self.traced(task) or not self.opts.wants_call("execve"):
+            return
+        if self.summary is not None:
+            self.summary.add("execve", elapsed, False)
+            return
+        raw = strace_decode.peek(task, task.sp, 8)
+        if raw is None:
+            return
+        argc = struct.unpack("<Q", raw)[0]
+        argv = task.sp + 8
+        envp = argv + 8 * (argc + 1)
+        call = "execve(%s, %s, %s)" % (
+            strace_decode.quote(os.fsencode(path), 4096),
+            strace_decode.string_array(task, argv, self.opts),
+            strace_decode.envp_count(task, envp, self.opts))
+        head = self.prefix(task) + call + " "
+        if len(head) < self.opts.column:
+            head = head.ljust(self.opts.column)
+        self.out.write(head + "= 0" + (" <%.6f>" % elapsed if self.opts.timing else "") + "\n")
+
     def partial(self, task, d, args, entry):
         """What strace writes when the call enters: the name and the
         arguments up to the first one the call fills."""
