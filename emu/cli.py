@@ -72,9 +72,9 @@ def build_parser():
                    help="strace -T: the time spent in each call")
     r.add_argument("-c", dest="strace_summary", action="store_true",
                    help="strace -c: a table of calls, errors and times at exit, no lines")
-    r.add_argument("-s", dest="strace_strsize", type=int, metavar="N",
+    r.add_argument("-s", dest="strace_strsize", metavar="N",
                    help="strace -s: cut strings after N bytes (default 32)")
-    r.add_argument("-a", dest="strace_column", type=int, metavar="COLUMN",
+    r.add_argument("-a", dest="strace_column", metavar="COLUMN",
                    help="strace -a: align results at COLUMN (strace's default is 40, "
                         "a53emu's 0)")
     r.add_argument("--maps", action="store_true",

@@ -268,7 +268,7 @@ def test_strings_escaped_and_cut_as_strace():
 def test_bad_filters_are_one_line_usage_errors(tmp_path):
     for args, word in ((["-e", "trace=open"], "open"), (["-e", "trace=%bogus"], "%bogus"),
                        (["-e", "signal=SIGBOGUS"], "SIGBOGUS"), (["-e", "verbose=all"], "verbose"),
-                       (["-s", "-1"], "-s")):
+                       (["-s", "-1"], "-s"), (["-s", "many"], "-s"), (["-a", "x"], "-a")):
         p = run_a53emu(args + [userland_path("musl", "hello")], cwd=tmp_path)
         err = p.stderr.decode().strip().splitlines()
         assert p.returncode == 2 and len(err) == 1 and word in err[0], (args, err)

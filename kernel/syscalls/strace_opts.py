@@ -199,14 +199,21 @@ class StraceOptions:
             opts.qualify(expr)
         opts.fd_paths, opts.timing, opts.summary = fd_paths, timing, summary
         if strsize is not None:
-            if strsize < 0:
-                raise UsageError("-s wants a size of 0 or more")
-            opts.strsize = strsize
+            opts.strsize = _count(strsize, "-s wants a size of 0 or more")
         if column is not None:
-            if column < 0:
-                raise UsageError("-a wants a column of 0 or more")
-            opts.column = column
+            opts.column = _count(column, "-a wants a column of 0 or more")
         return opts
+
+
+def _count(value, usage):
+    """A number of 0 or more, from the command line (a string) or a caller."""
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        raise UsageError("%s, not %r" % (usage, value))
+    if n < 0:
+        raise UsageError("%s, not %r" % (usage, value))
+    return n
 
 
 class SyscallSummary:
