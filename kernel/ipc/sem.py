@@ -219,12 +219,12 @@ def do_semtimedop(task, semid, tsops, nsops, timeout):
     raise WouldBlock(deadline=deadline, cancel=cancel, restart=errno.EINTR)
 
 
-@syscall("semtimedop", "d p u p")
+@syscall("semtimedop", "d sembufs u timespec")
 def sys_semtimedop(task, semid, tsops, nsops, timeout):
     return do_semtimedop(task, semid, tsops, nsops, timeout)
 
 
-@syscall("semop", "d p u")
+@syscall("semop", "d sembufs u")
 def sys_semop(task, semid, tsops, nsops):
     return do_semtimedop(task, semid, tsops, nsops, 0)
 

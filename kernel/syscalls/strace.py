@@ -252,7 +252,9 @@ class StracePrinter:
         if d is None:           # no handler (ENOSYS), or an event without the definition
             d = task.kernel.syscalls.by_nr.get(f["nr"])
             if d is None:
+                self.live.add(task.pid)
                 return          # shown whole when it returns
+        self.live.add(task.pid)     # strace sees the task even if -e hides this call
         old = self.pending.get(task.pid)
         if old is not None and old.nr == f["nr"]:
             return              # the same call run again after a sleep (WouldBlock)
@@ -1294,3 +1296,76 @@ STRUCT_FORMATS.update({
     "waitidopts": _simple(lambda v: _flags(v & 0xFFFFFFFF, strace_decode.WAIT_NAMES)),
     "timespec_out": _after(strace_decode.timespec),
 })
+
+
+# -- SysV messages and semaphores, clone3 --------------------------------------------------
+
+_MSG_IPC_FLAGS = (("MSG_NOERROR", 0o10000), ("MSG_EXCEPT", 0o20000), ("MSG_COPY", 0o40000),
+                  ("IPC_NOWAIT", 0o4000))
+_SEM_FLAGS = (("SEM_UNDO", 0x1000), ("IPC_NOWAIT", 0o4000))
+
+
+def _msgbuf(printer, task, v, args, extra, ret, d):
+    """tprint_msgbuf(): {mtype=5, mtext="hello"}; msgrcv's shows msgsz
+    bytes, as strace does, once the call succeeded."""
+    import struct
+    if not v or (d is not None and d.name == "msgrcv" and _failed(ret)):
+        return strace_decode.address(v)
+    raw = strace_decode.peek(task, v, 8)
+    if raw is None:
+        return "%#x" % v
+    size = args[int(extra)] & 0xFFFFFFFFFFFFFFFF
+    return "{mtype=%d, mtext=%s}" % (struct.unpack("<q", raw)[0],
+                                     strace_decode.buffer(task, v + 8, size, printer.opts))
+
+
+def _sembufs(printer, task, v, args, extra, ret, d):
+    """tprint_sembuf_array(): [{sem_num=0, sem_op=1, sem_flg=SEM_UNDO}, ...]."""
+    import struct
+    n = args[2] & 0xFFFFFFFF
+    raw = strace_decode.peek(task, v, 6 * min(n, 1024)) if v and n else None
+    if raw is None:
+        return strace_decode.address(v)
+    out = []
+    for i in range(min(n, printer.opts.strsize)):
+        num, op, flg = struct.unpack_from("<Hhh", raw, 6 * i)
+        out.append("{sem_num=%d, sem_op=%d, sem_flg=%s}" % (num, op,
+                                                             _flags(flg & 0xFFFF, _SEM_FLAGS)))
+    if n > printer.opts.strsize:
+        out.append("...")
+    return "[" + ", ".join(out) + "]"
+
+
+_CLONE_ARGS = __import__("struct").Struct("<QQQQQQQQ")
+
+
+def _clone_args(printer, task, v, args, extra, ret, d):
+    """clone3's struct clone_args (the first 64 bytes: flags to tls)."""
+    raw = strace_decode.peek(task, v, _CLONE_ARGS.size) if v else None
+    if raw is None:
+        return strace_decode.address(v)
+    fl, pidfd, child_tid, parent_tid, exit_signal, stack, size, tls = _CLONE_ARGS.unpack(raw)
+    parts = ["flags=%s" % _flags(fl, strace_decode.CLONE_NAMES)]
+    if fl & 0x1000:
+        parts.append("pidfd=%s" % strace_decode.address(pidfd))
+    if fl & (0x200000 | 0x1000000):
+        parts.append("child_tid=%s" % strace_decode.address(child_tid))
+    if fl & 0x100000:
+        parts.append("parent_tid=%s" % strace_decode.address(parent_tid))
+    parts.append("exit_signal=%s" % (strace_decode.signame(exit_signal) if exit_signal else "0"))
+    parts.append("stack=%s" % strace_decode.address(stack))
+    parts.append("stack_size=%#x" % size)
+    if fl & 0x80000:
+        parts.append("tls=%s" % strace_decode.address(tls))
+    return "{" + ", ".join(parts) + "}"
+
+
+STRUCT_FORMATS.update({
+    "msgbuf": _msgbuf,
+    "sembufs": _sembufs,
+    "msgflags_ipc": _simple(lambda v: _flags(v & 0xFFFFFFFF, _MSG_IPC_FLAGS)),
+    "clone_args": _clone_args,
+})
+_EXIT_KINDS.add("msgbuf_out")
+STRUCT_FORMATS["msgbuf_out"] = _msgbuf
+UNIMPLEMENTED_FORMATS["clone3"] = "clone_args u"
