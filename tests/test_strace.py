@@ -79,6 +79,12 @@ def normalise(lines):
     out = []
     pids = {}
 
+    ipc_ids = {}
+
+    def ipc_id(kind, number):
+        # (msg, sem and shm identifiers are three spaces)
+        return ipc_ids.setdefault((kind, number), "%s%d" % (kind.upper(), len(ipc_ids) + 1))
+
     def pid(number):
         # Process ids: each machine hands out its own; they are named in
         # the order they first appear (the program's, then its child's).
@@ -117,6 +123,12 @@ def normalise(lines):
         for pattern in (r"(getpid\(\) += )(\d+)", r"(kill\()(\d+)", r"(rt_sigqueueinfo\()(\d+)", r"(si_pid=)(\d+)",
                         r"(wait4\()(\d+)", r"^((?:\[pid \w+\] )?(?:clone|wait4)\(.*\) += )(\d+)"):
             line = re.sub(pattern, lambda m: m.group(1) + pid(m.group(2)), line)
+        # SysV IPC identifiers: each machine's own (ipc/util.c's ipc_addid()
+        # mixes in a sequence number), named in the order they appear.
+        line = re.sub(r"^((?:msg|sem|shm)get\(.*\) += )(\d+)",
+                      lambda m: m.group(1) + ipc_id(m.group(1)[:3], m.group(2)), line)
+        line = re.sub(r"^((?:msgsnd|msgrcv|msgctl|semop|semtimedop|semctl|shmat|shmctl)\()(\d+)",
+                      lambda m: m.group(1) + ipc_id(m.group(1)[:3], m.group(2)), line)
         # The padding before "= " (strace -a 40): a number of another
         # width (a pid) moves it; check_alignment() checks the column.
         line = re.sub(r"^((?:\[pid \w+\] )?\w+\(.*\)) +(= )", r"\1 \2", line)
@@ -219,7 +231,8 @@ def test_filters_select_calls_and_signals(tmp_path):
     assert {line.split("(")[0] for line in negated} == {
         "clock_nanosleep", "clock_getres", "nanosleep", "prlimit64", "getpid", "exit_group",
         "setitimer", "getitimer", "futex", "getresuid", "getrusage", "getuid", "prctl",
-        "getgroups", "timer_create", "timer_settime", "timer_delete",
+        "getgroups", "timer_create", "timer_settime", "timer_delete", "msgget", "msgsnd",
+        "msgrcv", "msgctl", "semget", "semop", "semtimedop", "semctl", "shmget", "shmctl",
         "--- SIGUSR1 {si_signo=SIGUSR1, si_code=SI_USER, si_pid=1, si_uid=%d} ---" % os.getuid(),
         "umask", "+++ exited with 0 +++"}
 

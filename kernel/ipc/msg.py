@@ -57,7 +57,7 @@ def newque(task, key, msgflg):
     return ipc_addid(ns.ids["msg"], MsgQueue(task, key, msgflg), MSGMNI)
 
 
-@syscall("msgget", "d x")
+@syscall("msgget", "ipckey ipcflags")
 def sys_msgget(task, key, msgflg):
     """SYSCALL msgget(): find or make the queue of key (see ipcget)."""
     key, msgflg = s32(key), s32(msgflg)

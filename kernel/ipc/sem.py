@@ -98,7 +98,7 @@ def newary(task, key, semflg, nsems):
     return ident
 
 
-@syscall("semget", "d d x")
+@syscall("semget", "ipckey d ipcflags")
 def sys_semget(task, key, nsems, semflg):
     """SYSCALL semget(): find or make the set of key; -EINVAL for nsems
     below 0 or above SEMMSL, or above the existing set's size."""
@@ -261,7 +261,7 @@ def freeary(task, ns, sma):
     ns.used_sems -= sma.nsems
 
 
-@syscall("semctl", "d d semcmd x")
+@syscall("semctl", "d d semcmd semarg")
 def sys_semctl(task, semid, semnum, cmd, arg):
     """SYSCALL semctl(): arg is union semun, passed by value (val, or a
     pointer to the buffer / array)."""

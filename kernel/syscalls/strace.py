@@ -1369,3 +1369,26 @@ STRUCT_FORMATS.update({
 _EXIT_KINDS.add("msgbuf_out")
 STRUCT_FORMATS["msgbuf_out"] = _msgbuf
 UNIMPLEMENTED_FORMATS["clone3"] = "clone_args u"
+
+
+def _ipc_key(v):
+    v &= 0xFFFFFFFF
+    return "IPC_PRIVATE" if v == 0 else "%#x" % v
+
+
+def _ipc_getflags(v):
+    """IPC_CREAT|IPC_EXCL|0640: the flags, then the permissions in octal."""
+    v &= 0xFFFFFFFF
+    names = _flags(v & ~0o777, (("IPC_CREAT", 0o1000), ("IPC_EXCL", 0o2000),
+                                ("SHM_HUGETLB", 0o4000), ("SHM_NORESERVE", 0o10000)), "")
+    return (names + "|" if names else "") + strace_decode.octal(v & 0o777)
+
+
+STRUCT_FORMATS.update({
+    "ipckey": _simple(_ipc_key),
+    "ipcflags": _simple(_ipc_getflags),
+    "shmatflags": _simple(lambda v: _flags(v & 0xFFFFFFFF, (
+        ("SHM_RDONLY", 0o10000), ("SHM_RND", 0o20000), ("SHM_REMAP", 0o40000),
+        ("SHM_EXEC", 0o100000)))),
+    "semarg": _simple(lambda v: "%#x" % v if v else "NULL"),
+})

@@ -22,7 +22,11 @@
 #include <linux/futex.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
 #include <sys/resource.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/time.h>
@@ -320,6 +324,25 @@ int main(int argc, char **argv)
     syscall(SYS_getsockname, sv[0], &ss, &sslen);
     syscall(SYS_close, sv[0]);
     syscall(SYS_close, sv[1]);
+
+    /* SysV IPC: a message, semaphore operations, a shared memory segment */
+    int q = syscall(SYS_msgget, IPC_PRIVATE, IPC_CREAT | 0640);
+    struct { long mtype; char mtext[16]; } msg = {5, "hello"};
+    syscall(SYS_msgsnd, q, &msg, 5, IPC_NOWAIT);
+    syscall(SYS_msgrcv, q, &msg, 16, 0, MSG_NOERROR | IPC_NOWAIT);
+    syscall(SYS_msgrcv, q, &msg, 16, 0, IPC_NOWAIT);
+    syscall(SYS_msgctl, q, IPC_RMID, NULL);
+    int sem = syscall(SYS_semget, IPC_PRIVATE, 2, 0600);
+    struct sembuf ops[2] = {{0, 1, 0}, {1, -1, IPC_NOWAIT | SEM_UNDO}};
+    syscall(SYS_semop, sem, ops, 1);
+    syscall(SYS_semtimedop, sem, ops, 2, &zero);
+    syscall(SYS_semctl, sem, 0, SETVAL, 3);
+    syscall(SYS_semctl, sem, 0, GETVAL, 0);
+    syscall(SYS_semctl, sem, 0, IPC_RMID, 0);
+    int shm = syscall(SYS_shmget, IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+    void *seg = (void *)syscall(SYS_shmat, shm, NULL, SHM_RDONLY);
+    syscall(SYS_shmdt, seg);
+    syscall(SYS_shmctl, shm, IPC_RMID, NULL);
 
     /* a child (strace -f: [pid N] lines) */
     if (argc > 1 && strcmp(argv[1], "fork") == 0) {
