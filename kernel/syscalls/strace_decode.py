@@ -809,7 +809,10 @@ _EPOLL_EVENT = struct.Struct("<I4xQ")
 
 def epoll_events(task, v, n, opts, names):
     """The events epoll_wait() filled: [{events=EPOLLIN, data={u32=.., u64=..}}]."""
-    raw = peek(task, v, n * _EPOLL_EVENT.size) if v and n > 0 else b""
+    if not v:
+        return "NULL"
+    n = max(0, min(n, 1024))
+    raw = peek(task, v, n * _EPOLL_EVENT.size) if n else b""
     if raw is None:
         return address(v)
     out = []
