@@ -50,7 +50,7 @@ def sys_set_robust_list(task, head, length):
     return 0
 
 
-@syscall("getrandom", "p u grnd")
+@syscall("getrandom", "randbuf u grnd")
 def sys_getrandom(task, buf, count, flags):
     if flags & ~(GRND_NONBLOCK | GRND_RANDOM | 4):
         return -errno.EINVAL

@@ -1392,3 +1392,8 @@ STRUCT_FORMATS.update({
         ("SHM_EXEC", 0o100000)))),
     "semarg": _simple(lambda v: "%#x" % v if v else "NULL"),
 })
+
+
+STRUCT_FORMATS["randbuf"] = lambda p, t, v, a, e, r, d: (
+    strace_decode.address(v) if _failed(r) else strace_decode.hex_buffer(t, v, r, p.opts))
+_EXIT_KINDS.add("randbuf")

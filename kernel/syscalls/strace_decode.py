@@ -1000,3 +1000,13 @@ def int_list(task, v, n):
     if raw is None:
         return "%#x" % v
     return "[" + ", ".join(str(x) for x in struct.unpack("<%dI" % n, raw)) + "]"
+
+
+def hex_buffer(task, v, n, opts):
+    """printstr_ex(QUOTE_FORCE_HEX): every byte as \\xNN (getrandom's)."""
+    if n <= 0:
+        return '""'
+    data = peek(task, v, min(n, opts.strsize))
+    if data is None:
+        return address(v)
+    return '"' + "".join("\\x%02x" % b for b in data) + '"' + ("..." if n > opts.strsize else "")

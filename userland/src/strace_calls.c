@@ -22,6 +22,7 @@
 #include <linux/futex.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
 #include <sys/resource.h>
@@ -231,6 +232,11 @@ int main(int argc, char **argv)
     syscall(SYS_futex, &word, FUTEX_WAIT_PRIVATE, 1, NULL, NULL, 0);
     syscall(SYS_futex, &word, FUTEX_WAIT_BITSET_PRIVATE | FUTEX_CLOCK_REALTIME, 1, NULL, NULL,
             FUTEX_BITSET_MATCH_ANY);
+
+    /* random bytes (their values are not compared, their form is) */
+    char rnd[40];
+    syscall(SYS_getrandom, rnd, 8, GRND_NONBLOCK);
+    syscall(SYS_getrandom, rnd, sizeof rnd, 0);
 
     /* identities and unknown values */
     uid_t r, e, sv_uid;
