@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import traceback
 
 from emu.board import DEFAULT_CORES, Board
@@ -74,6 +75,26 @@ def build_parser():
     r.add_argument("--callgraph-depth", metavar="N", type=int, default=DEFAULT_DEPTH,
                    help="deepest call level recorded below el0_svc or do_mem_abort "
                         "(default %(default)s); the calls left out are counted")
+    # Issue 7 part 4: strace's own options for the syscall trace (any of them
+    # turns it on); kernel/syscalls/strace_opts.py says what each does.
+    r.add_argument("-e", dest="strace_exprs", action="append", default=[],
+                   metavar="trace=SET|signal=SET",
+                   help="strace -e: the calls shown (names, %%file, %%desc, %%memory, "
+                        "%%process, %%signal, %%network, %%ipc, ..., !negation) and the "
+                        "signals shown")
+    r.add_argument("-f", dest="strace_follow", action="store_true",
+                   help="strace -f: trace every task, [pid N] once there are several")
+    r.add_argument("-y", dest="strace_fd_paths", action="store_true",
+                   help="strace -y: print descriptors with their paths, 3</tmp/f>")
+    r.add_argument("-T", dest="strace_timing", action="store_true",
+                   help="strace -T: the time spent in each call")
+    r.add_argument("-c", dest="strace_summary", action="store_true",
+                   help="strace -c: a table of calls, errors and times at exit, no lines")
+    r.add_argument("-s", dest="strace_strsize", metavar="N",
+                   help="strace -s: cut strings after N bytes (default 32)")
+    r.add_argument("-a", dest="strace_column", metavar="COLUMN",
+                   help="strace -a: align results at COLUMN (strace's default is 40, "
+                        "a53emu's 0)")
     r.add_argument("--maps", action="store_true",
                    help="print the program's final /proc/self/maps when it exits")
     r.add_argument("--deterministic", action="store_true",
@@ -316,8 +337,15 @@ def cmd_run(opts):
         except OSError as e:
             print("a53emu: %s: %s" % (opts.trace_file, e.strerror), file=sys.stderr)
             return 2
+    strace_opts = strace_options(opts)
+    if strace_opts is False:
+        return 2
+    if strace_opts is not None:
+        trace.syscall = True            # a strace option asks for the syscall trace
+    printer = None
     if trace.syscall and opts.trace_format == "text":
-        trace.subscribe(StracePrinter(out))
+        printer = StracePrinter(out, strace_opts)
+        trace.subscribe(printer)
     if any(getattr(trace, c) for c in ("fault", "vma", "pte", "tlb", "sched", "kmem")) \
             and opts.trace_format == "text":
         trace.subscribe(MmPrinter(out))
@@ -370,6 +398,7 @@ def cmd_run(opts):
         kernel.exit_hooks.append(
             lambda task: task is kernel.init_task and summary_out.write(proc_pid_maps(task.mm)))
     envp = guest_environment(opts.setenv, opts.unsetenv)
+    exec_start = time.perf_counter()
     try:
         task = kernel.exec_init(opts.program, [opts.program] + opts.args, envp)
     except ExecError as e:
@@ -378,6 +407,8 @@ def cmd_run(opts):
             report_out.close()
             os.unlink(report.path)
         return e.status
+    if printer is not None:
+        printer.initial_execve(task, opts.program, time.perf_counter() - exec_start)
     if opts.gdb is not None:
         from kernel.debug.gdbstub import GdbStub
         try:
@@ -406,6 +437,8 @@ def cmd_run(opts):
                     callgraph.write_dot(opts.callgraph_dot)
     if opts.gdb is not None:
         stub.program_exited(task.exit_code)
+    if printer is not None and printer.summary is not None:
+        out.write(printer.summary.format())     # strace -c
     if stats is not None:
         summary_out.write(stats.format(opts.program))
     if report is not None:
@@ -426,6 +459,23 @@ def cmd_run(opts):
     if walk is not None:
         return walk.status()
     return exit_status(task)
+
+
+def strace_options(opts):
+    """The StraceOptions the strace flags of `run` ask for (None if no flag
+    was given; False after printing a usage error)."""
+    from kernel.syscalls.strace_opts import StraceOptions, UsageError
+    try:
+        chosen = StraceOptions.from_args(
+            opts.strace_exprs, opts.strace_follow, opts.strace_fd_paths, opts.strace_timing,
+            opts.strace_summary, opts.strace_strsize, opts.strace_column)
+    except UsageError as e:
+        print("a53emu: %s" % e, file=sys.stderr)
+        return False
+    given = (opts.strace_exprs or opts.strace_follow or opts.strace_fd_paths
+             or opts.strace_timing or opts.strace_summary or opts.strace_strsize is not None
+             or opts.strace_column is not None)
+    return chosen if given else None
 
 
 class WalkRequest:

@@ -360,7 +360,7 @@ def sys_exit_group(task, code):
     return NORETURN
 
 
-@syscall("wait4", "d p waitopts p")
+@syscall("wait4", "d wstatus waitopts rusage_s")
 def sys_wait4(task, pid, stat_addr, options, ru):
     """wait4(): WNOHANG, WUNTRACED, WCONTINUED, __WCLONE, __WALL, __WNOTHREAD."""
     if options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL):
@@ -379,7 +379,7 @@ def sys_wait4(task, pid, stat_addr, options, ru):
     return do_wait(task, pid, options | WEXITED, report)
 
 
-@syscall("waitid", "idtype d p waitopts p")
+@syscall("waitid", "idtype d siginfo waitidopts rusage_s")
 def sys_waitid(task, which, upid, infop, options, ru):
     """waitid(): P_ALL, P_PID, P_PGID; reports through a siginfo."""
     if options & ~(WNOHANG | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED

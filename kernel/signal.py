@@ -267,6 +267,10 @@ def do_signal(task, core):
         if handler == SIG_DFL or sig == SIGKILL:
             if sig in SIG_KERNEL_IGNORE:
                 continue
+            if task.kernel.trace.syscall:
+                # strace's "--- SIGSEGV {...} ---" for a default action too
+                task.kernel.trace.emit("signal", task=task, info=info, handler=SIG_DFL,
+                                       frame=None)
             if sig in SIG_KERNEL_STOP:
                 do_signal_stop(task, sig)
                 break

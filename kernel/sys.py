@@ -296,13 +296,13 @@ def _put_ids(task, addrs, values):
     return 0
 
 
-@syscall("getresuid", "p p p")
+@syscall("getresuid", "intout intout intout")
 def sys_getresuid(task, ruidp, euidp, suidp):
     c = task.cred
     return _put_ids(task, (ruidp, euidp, suidp), (c.uid, c.euid, c.suid))
 
 
-@syscall("getresgid", "p p p")
+@syscall("getresgid", "intout intout intout")
 def sys_getresgid(task, rgidp, egidp, sgidp):
     c = task.cred
     return _put_ids(task, (rgidp, egidp, sgidp), (c.gid, c.egid, c.sgid))
@@ -509,7 +509,7 @@ def _find_task(task, pid):
     return t if t is not None and t.exit_state is None else None
 
 
-@syscall("prlimit64", "d rlimit p p")
+@syscall("prlimit64", "d rlimit rlim rlim:out")
 def sys_prlimit64(task, pid, resource_, new, old):
     """prlimit64(): EFAULT reading the new limits, ESRCH, EPERM, then
     do_prlimit(); the old limits are written after the new ones apply."""
@@ -528,7 +528,7 @@ def sys_prlimit64(task, pid, resource_, new, old):
     return 0
 
 
-@syscall("getrlimit", "rlimit p")
+@syscall("getrlimit", "rlimit rlim:out")
 def sys_getrlimit(task, resource_, rlim):
     err, cur = do_prlimit(task, task, resource_ & 0xFFFFFFFF, None)
     if err:
@@ -537,7 +537,7 @@ def sys_getrlimit(task, resource_, rlim):
     return 0
 
 
-@syscall("setrlimit", "rlimit p")
+@syscall("setrlimit", "rlimit rlim")
 def sys_setrlimit(task, resource_, rlim):
     newval = _RLIMIT.unpack(task.uaccess.copy_from_user(rlim, _RLIMIT.size))
     return do_prlimit(task, task, resource_ & 0xFFFFFFFF, newval)[0]

@@ -98,7 +98,7 @@ def wait_write(task, file, data):
     return done
 
 
-@syscall("pipe2", "p oflags")
+@syscall("pipe2", "fdpair fdflags")
 def sys_pipe2(task, fds, flags):
     """do_pipe2(): a read end and a write end, O_CLOEXEC/O_NONBLOCK as asked."""
     if flags & ~(O_CLOEXEC | O_NONBLOCK):

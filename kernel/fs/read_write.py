@@ -376,7 +376,7 @@ def sys_copy_file_range(task, fd_in, off_in, fd_out, off_out, length, flags):
     return moved
 
 
-@syscall("sendfile", "fd fd p u")
+@syscall("sendfile", "fd fd loff u")
 def sys_sendfile(task, out_fd, in_fd, offset, count):
     """sys_sendfile64() + do_sendfile(): the offset is read first (EFAULT);
     EBADF for an input not open for reading; ESPIPE for an offset on a

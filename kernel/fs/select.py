@@ -78,7 +78,7 @@ def _wait(task, deadline, pt):
     pt.sleep(deadline, ERESTARTNOHAND)
 
 
-@syscall("ppoll", "p u p p u")
+@syscall("ppoll", "pollfd u timespec sigset u")
 def sys_ppoll(task, ufds, nfds, tsp, sigmask, sigsetsize):
     """do_sys_poll(): revents for each pollfd; the count of ready ones."""
     if nfds > task.rlim[RLIMIT_NOFILE][0]:                  # RLIMIT_NOFILE
@@ -129,7 +129,7 @@ def _read_fdset(task, addr, n):
     return int.from_bytes(task.uaccess.copy_from_user(addr, nbytes), "little")
 
 
-@syscall("pselect6", "d p p p p p")
+@syscall("pselect6", "d fdset fdset fdset timespec p")
 def sys_pselect6(task, n, inp, outp, exp, tsp, sig):
     """core_sys_select(): the ready bits of the three sets, their count."""
     n = s32(n)

@@ -31,7 +31,7 @@ def _path_statfs(task, path):
     return hostcall.statfs(hpath)
 
 
-@syscall("statfs", "path p")
+@syscall("statfs", "path statfs")
 @path_call
 def sys_statfs(task, path_addr, buf):
     """statfs(): EFAULT/ENOENT/ENOTDIR/ELOOP from the lookup, then EFAULT
@@ -41,7 +41,7 @@ def sys_statfs(task, path_addr, buf):
     return 0
 
 
-@syscall("fstatfs", "fd p")
+@syscall("fstatfs", "fd statfs")
 @path_call
 def sys_fstatfs(task, fd, buf):
     """fd_statfs(): fdget_raw(), so an O_PATH descriptor is answered; a

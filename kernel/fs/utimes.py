@@ -28,7 +28,7 @@ def nsec_valid(nsec):
     return 0 <= nsec < NSEC_PER_SEC or nsec in (UTIME_NOW, UTIME_OMIT)
 
 
-@syscall("utimensat", "dirfd path p atflags")
+@syscall("utimensat", "dirfd path utimens atflags")
 @path_call
 def sys_utimensat(task, dirfd, path_addr, times_addr, flags):
     """sys_utimensat() + do_utimes(): the times are read first (EFAULT); both

@@ -136,7 +136,7 @@ def _may_open(task, info, oflag):
     return 0
 
 
-@syscall("mq_open", "path oflags mode p")
+@syscall("mq_open", "path oflags mode mqattr")
 def sys_mq_open(task, u_name, oflag, mode, u_attr):
     """SYSCALL mq_open(): a descriptor of the named queue, made with O_CREAT
     (attributes from u_attr or the defaults, mode less the umask)."""
@@ -301,7 +301,7 @@ def sys_mq_timedreceive(task, mqdes, u_msg_ptr, msg_len, u_msg_prio, u_abs_timeo
     return len(data)
 
 
-@syscall("mq_getsetattr", "fd p p")
+@syscall("mq_getsetattr", "fd mqattr mqattr:out")
 def sys_mq_getsetattr(task, mqdes, u_mqstat, u_omqstat):
     """SYSCALL mq_getsetattr(): only O_NONBLOCK of mq_flags can change
     (-EINVAL for other flags); the old attributes go to u_omqstat."""

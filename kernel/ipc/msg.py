@@ -57,7 +57,7 @@ def newque(task, key, msgflg):
     return ipc_addid(ns.ids["msg"], MsgQueue(task, key, msgflg), MSGMNI)
 
 
-@syscall("msgget", "d x")
+@syscall("msgget", "ipckey ipcflags")
 def sys_msgget(task, key, msgflg):
     """SYSCALL msgget(): find or make the queue of key (see ipcget)."""
     key, msgflg = s32(key), s32(msgflg)
@@ -85,7 +85,7 @@ def _sleep(task, msq):
     raise WouldBlock(queues=(msq.wait,), cancel=cancel, restart=ERESTARTNOHAND)
 
 
-@syscall("msgsnd", "d p u x")
+@syscall("msgsnd", "d msgbuf:2 u msgflags_ipc")
 def sys_msgsnd(task, msqid, msgp, msgsz, msgflg):
     """SYSCALL msgsnd() → do_msgsnd(): -EINVAL (size above MSGMAX, bad id,
     mtype < 1), -EFAULT, -EACCES, -EAGAIN (full, IPC_NOWAIT), -EIDRM."""
@@ -136,7 +136,7 @@ def find_msg(msq, msgtyp, msgflg):
     return None
 
 
-@syscall("msgrcv", "d p u d x")
+@syscall("msgrcv", "d msgbuf_out:2 u d msgflags_ipc")
 def sys_msgrcv(task, msqid, msgp, msgsz, msgtyp, msgflg):
     """SYSCALL msgrcv() → do_msgrcv(): the length of the message text
     copied, or -EINVAL, -EACCES, -E2BIG (longer than msgsz without

@@ -98,7 +98,7 @@ def newary(task, key, semflg, nsems):
     return ident
 
 
-@syscall("semget", "d d x")
+@syscall("semget", "ipckey d ipcflags")
 def sys_semget(task, key, nsems, semflg):
     """SYSCALL semget(): find or make the set of key; -EINVAL for nsems
     below 0 or above SEMMSL, or above the existing set's size."""
@@ -219,12 +219,12 @@ def do_semtimedop(task, semid, tsops, nsops, timeout):
     raise WouldBlock(deadline=deadline, cancel=cancel, restart=errno.EINTR)
 
 
-@syscall("semtimedop", "d p u p")
+@syscall("semtimedop", "d sembufs u timespec")
 def sys_semtimedop(task, semid, tsops, nsops, timeout):
     return do_semtimedop(task, semid, tsops, nsops, timeout)
 
 
-@syscall("semop", "d p u")
+@syscall("semop", "d sembufs u")
 def sys_semop(task, semid, tsops, nsops):
     return do_semtimedop(task, semid, tsops, nsops, 0)
 
@@ -261,7 +261,7 @@ def freeary(task, ns, sma):
     ns.used_sems -= sma.nsems
 
 
-@syscall("semctl", "d d semcmd x")
+@syscall("semctl", "d d semcmd semarg")
 def sys_semctl(task, semid, semnum, cmd, arg):
     """SYSCALL semctl(): arg is union semun, passed by value (val, or a
     pointer to the buffer / array)."""

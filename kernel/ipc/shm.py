@@ -134,7 +134,7 @@ def newseg(task, key, shmflg, size):
     return ident
 
 
-@syscall("shmget", "d u x")
+@syscall("shmget", "ipckey u ipcflags")
 def sys_shmget(task, key, size, shmflg):
     """SYSCALL shmget(): find or make the segment of key (see ipcget)."""
     key, shmflg = s32(key), s32(shmflg)
@@ -146,7 +146,7 @@ def sys_shmget(task, key, size, shmflg):
                   lambda: newseg(task, key, shmflg, size), more_checks)
 
 
-@syscall("shmat", "d p x", ret="x")
+@syscall("shmat", "d p shmatflags", ret="x")
 def sys_shmat(task, shmid, shmaddr, shmflg):
     """SYSCALL shmat() → do_shmat(): map the segment MAP_SHARED (MAP_FIXED at
     shmaddr, rounded down to SHMLBA with SHM_RND), read-only with

@@ -643,12 +643,12 @@ def _block(task, sock, events, flags, which, state=None):
                      external=sock.external, restart=errno.EINTR if timeo else ERESTARTSYS)
 
 
-@syscall("accept", "fd sockaddr p")
+@syscall("accept", "fd sockaddr_out:2 socklen")
 def sys_accept(task, fd, upeer, upeer_len):
     return do_accept4(task, fd, upeer, upeer_len, 0)
 
 
-@syscall("accept4", "fd p p sockflags")
+@syscall("accept4", "fd sockaddr_out:2 socklen sockflags")
 def sys_accept4(task, fd, upeer, upeer_len, flags):
     return do_accept4(task, fd, upeer, upeer_len, flags)
 
@@ -797,12 +797,12 @@ def _getname(task, fd, uaddr, ulen, peer):
     return move_addr_to_user(task, data, uaddr, ulen)
 
 
-@syscall("getsockname", "fd sockaddr p")
+@syscall("getsockname", "fd sockaddr_out:2 socklen")
 def sys_getsockname(task, fd, uaddr, ulen):
     return _getname(task, fd, uaddr, ulen, False)
 
 
-@syscall("getpeername", "fd sockaddr p")
+@syscall("getpeername", "fd sockaddr_out:2 socklen")
 def sys_getpeername(task, fd, uaddr, ulen):
     return _getname(task, fd, uaddr, ulen, True)
 
@@ -1110,7 +1110,7 @@ def _send_addr(task, sock, uaddr, addrlen):
     return _inet_addr(net_ns(task.kernel), sock.family, raw, False)
 
 
-@syscall("recvfrom", "fd obuf:ret u msgflags p p")
+@syscall("recvfrom", "fd obuf:ret u msgflags sockaddr_out:5 socklen")
 def sys_recvfrom(task, fd, buf, size, flags, uaddr, ulen):
     sock = sockfd_lookup(task, fd)
     if isinstance(sock, int):
@@ -1226,7 +1226,7 @@ def _take_creds(task, anc, flags):
 
 # -- options ------------------------------------------------------------------------------------
 
-@syscall("setsockopt", "fd sockoptlevel sockopt p u")
+@syscall("setsockopt", "fd sockoptlevel sockopt sockoptval u")
 def sys_setsockopt(task, fd, level, optname, optval, optlen):
     sock = sockfd_lookup(task, fd)
     if isinstance(sock, int):
@@ -1258,7 +1258,7 @@ def sys_setsockopt(task, fd, level, optname, optval, optlen):
     return 0
 
 
-@syscall("getsockopt", "fd sockoptlevel sockopt p p")
+@syscall("getsockopt", "fd sockoptlevel sockopt sockoptval socklen")
 def sys_getsockopt(task, fd, level, optname, optval, uoptlen):
     sock = sockfd_lookup(task, fd)
     if isinstance(sock, int):

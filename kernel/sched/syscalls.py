@@ -138,7 +138,7 @@ def do_sched_setscheduler(task, pid, policy, param):
     return __sched_setscheduler(task, p, policy, flags, priority, p.nice)
 
 
-@syscall("sched_setscheduler", "d schedpol p")
+@syscall("sched_setscheduler", "d schedpol schedparam")
 def sys_sched_setscheduler(task, pid, policy, param):
     policy = s32(policy)
     if policy < 0:
@@ -146,7 +146,7 @@ def sys_sched_setscheduler(task, pid, policy, param):
     return do_sched_setscheduler(task, pid, policy, param)
 
 
-@syscall("sched_setparam", "d p")
+@syscall("sched_setparam", "d schedparam")
 def sys_sched_setparam(task, pid, param):
     return do_sched_setscheduler(task, pid, SETPARAM_POLICY, param)
 
@@ -162,7 +162,7 @@ def sys_sched_getscheduler(task, pid):
     return p.policy | (SCHED_RESET_ON_FORK if p.sched_reset_on_fork else 0)
 
 
-@syscall("sched_getparam", "d p")
+@syscall("sched_getparam", "d schedparam:out")
 def sys_sched_getparam(task, pid, param):
     pid = s32(pid)
     if not param or pid < 0:
@@ -194,7 +194,7 @@ def sys_sched_get_priority_min(task, policy):
     return -errno.EINVAL
 
 
-@syscall("sched_rr_get_interval", "d p")
+@syscall("sched_rr_get_interval", "d timespec:out")
 def sys_sched_rr_get_interval(task, pid, interval):
     """sched_rr_get_interval(): RR's 100 ms, 0 for FIFO; a fair task gets
     the board's slice (Linux's CFS answers sched_slice(), which depends on

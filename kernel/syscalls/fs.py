@@ -546,7 +546,7 @@ def _stat_at(task, dirfd, path_addr, flags):
                                            follow_symlinks=not flags & AT_SYMLINK_NOFOLLOW))
 
 
-@syscall("fstat", "fd p")
+@syscall("fstat", "fd stat")
 def sys_fstat(task, fd, statbuf):
     file = _fget_raw(task, fd)
     if file is None:
@@ -555,7 +555,7 @@ def sys_fstat(task, fd, statbuf):
     return 0
 
 
-@syscall("newfstatat", "dirfd path p atflags")
+@syscall("newfstatat", "dirfd path stat atflags")
 @path_call
 def sys_newfstatat(task, dirfd, path, statbuf, flags):
     st = _stat_at(task, dirfd, path, flags)
@@ -563,7 +563,7 @@ def sys_newfstatat(task, dirfd, path, statbuf, flags):
     return 0
 
 
-@syscall("statx", "dirfd path atflags x p")
+@syscall("statx", "dirfd path statxflags statxmask statx")
 @path_call
 def sys_statx(task, dirfd, path, flags, mask, buf):
     if flags & 0x6000 == 0x6000:            # AT_STATX_FORCE_SYNC | DONT_SYNC together
@@ -729,7 +729,7 @@ def _pseudo_access(task, entry, mode):
     return -errno.EACCES
 
 
-@syscall("faccessat", "dirfd path d")
+@syscall("faccessat", "dirfd path accmode")
 @path_call
 def sys_faccessat(task, dirfd, path, mode):
     return _access(task, dirfd, path, mode)
@@ -760,7 +760,7 @@ def sys_readlinkat(task, dirfd, path, buf, size):
     return len(target)
 
 
-@syscall("getcwd", "obuf:ret u")
+@syscall("getcwd", "cwd u")
 def sys_getcwd(task, buf, size):
     cwd = os.fsencode(task.fs.cwd) + b"\0"
     if size < len(cwd):
@@ -836,7 +836,7 @@ def sys_dup(task, fd):
     return newfd
 
 
-@syscall("dup3", "fd fd oflags")
+@syscall("dup3", "fd fd fdflags")
 def sys_dup3(task, oldfd, newfd, flags):
     oldfd, newfd = s32(oldfd), s32(newfd)
     if flags & ~O_CLOEXEC or oldfd == newfd:

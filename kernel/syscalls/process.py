@@ -50,7 +50,7 @@ def sys_set_robust_list(task, head, length):
     return 0
 
 
-@syscall("getrandom", "p u grnd")
+@syscall("getrandom", "randbuf u grnd")
 def sys_getrandom(task, buf, count, flags):
     if flags & ~(GRND_NONBLOCK | GRND_RANDOM | 4):
         return -errno.EINVAL
@@ -68,7 +68,7 @@ def _find_task(task, pid):
     return t if t is not None and t.exit_state is None else None
 
 
-@syscall("sched_getaffinity", "d u p")
+@syscall("sched_getaffinity", "d u cpuset")
 def sys_sched_getaffinity(task, pid, size, mask):
     """The task's allowed cores; returns the bytes written (a long's worth)."""
     ncpus = task.kernel.ncpus
@@ -82,7 +82,7 @@ def sys_sched_getaffinity(task, pid, size, mask):
     return len(out)
 
 
-@syscall("sched_setaffinity", "d u p")
+@syscall("sched_setaffinity", "d u cpuset")
 def sys_sched_setaffinity(task, pid, size, mask):
     """sched_setaffinity(): the cores a task may run on (those of the board);
     an empty set is EINVAL.  A task on a core it may no longer use moves."""
@@ -185,7 +185,7 @@ def sys_setpgid(task, pid, pgid):
     return 0
 
 
-@syscall("getrusage", "rusage p")
+@syscall("getrusage", "rusage rusage_s")
 def sys_getrusage(task, who, usage):
     """kernel/sys.c: getrusage() — k_getrusage() copied out."""
     who = s32(who)
@@ -198,7 +198,7 @@ def sys_getrusage(task, who, usage):
 SI_LOAD_SHIFT = 16                  # include/uapi/linux/sysinfo.h
 
 
-@syscall("sysinfo", "p")
+@syscall("sysinfo", "sysinfo")
 def sys_sysinfo(task, info):
     """kernel/sys.c: do_sysinfo() — RAM is the board's; uptime, shared RAM
     and the thread count are the ones /proc/uptime, /proc/meminfo (Shmem)
@@ -218,7 +218,7 @@ def sys_sysinfo(task, info):
     return 0
 
 
-@syscall("uname", "p")
+@syscall("uname", "utsname")
 def sys_uname(task, buf):
     uts = _uts.utsname(task.kernel)
     fields = tuple(uts[k] for k in ("sysname", "nodename", "release", "version", "machine",
@@ -326,7 +326,7 @@ def _do_sigqueue(task, target, sig, uinfo, group):
     return 0
 
 
-@syscall("rt_sigqueueinfo", "d sig p")
+@syscall("rt_sigqueueinfo", "d sig siginfo_in")
 def sys_rt_sigqueueinfo(task, tgid, sig, uinfo):
     """rt_sigqueueinfo(): sigqueue() — a signal with a value, to a process."""
     tgid = s32(tgid)
@@ -336,7 +336,7 @@ def sys_rt_sigqueueinfo(task, tgid, sig, uinfo):
     return _do_sigqueue(task, target, s32(sig), uinfo, True)
 
 
-@syscall("rt_tgsigqueueinfo", "d d sig p")
+@syscall("rt_tgsigqueueinfo", "d d sig siginfo_in")
 def sys_rt_tgsigqueueinfo(task, tgid, tid, sig, uinfo):
     """rt_tgsigqueueinfo(): the same, to one thread."""
     tgid, tid = s32(tgid), s32(tid)

@@ -16,7 +16,7 @@ _SIGACTION = struct.Struct("<QQQQ")
 _UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
 
 
-@syscall("rt_sigaction", "sig p p u")
+@syscall("rt_sigaction", "sig sigaction sigaction:out u")
 def sys_rt_sigaction(task, sig, act, oact, sigsetsize):
     sig = s32(sig)
     if sigsetsize != 8 or not 1 <= sig <= NSIG:
@@ -39,7 +39,7 @@ def sys_rt_sigaction(task, sig, act, oact, sigsetsize):
     return 0
 
 
-@syscall("rt_sigprocmask", "sighow p p u")
+@syscall("rt_sigprocmask", "sighow sigset sigset:out u")
 def sys_rt_sigprocmask(task, how, nset, oset, sigsetsize):
     if sigsetsize != 8:
         return -errno.EINVAL
@@ -61,7 +61,7 @@ def sys_rt_sigprocmask(task, how, nset, oset, sigsetsize):
     return 0
 
 
-@syscall("sigaltstack", "p p")
+@syscall("sigaltstack", "stack_t stack_t:out")
 def sys_sigaltstack(task, ss, oss):
     if oss:
         sp, flags, size = task.sas
@@ -82,7 +82,7 @@ def sys_rt_sigreturn_call(task):
     return NORETURN
 
 
-@syscall("rt_sigsuspend", "p u")
+@syscall("rt_sigsuspend", "sigset u")
 def sys_rt_sigsuspend(task, mask, sigsetsize):
     """sigsuspend(): sleep with a temporary mask until a signal is taken;
     always -EINTR (ERESTARTNOHAND), the old mask back after the handler."""
@@ -96,7 +96,7 @@ def sys_rt_sigsuspend(task, mask, sigsetsize):
     raise WouldBlock(restart=ERESTARTNOHAND)
 
 
-@syscall("rt_sigpending", "p u")
+@syscall("rt_sigpending", "sigsetlen u")
 def sys_rt_sigpending(task, uset, sigsetsize):
     """sigpending(): the blocked signals waiting, the thread's and the group's."""
     if sigsetsize > 8:
@@ -106,7 +106,7 @@ def sys_rt_sigpending(task, uset, sigsetsize):
     return 0
 
 
-@syscall("rt_sigtimedwait", "p p p u")
+@syscall("rt_sigtimedwait", "sigset siginfo timespec u")
 def sys_rt_sigtimedwait(task, uthese, uinfo, uts, sigsetsize):
     """do_sigtimedwait(): take one of the signals in the set, waiting for it
     up to the timeout (EAGAIN); another signal's handler makes it EINTR."""

@@ -11,7 +11,11 @@ Argument formats (given where each handler is registered):
 User memory is only peeked: a buffer not resident is shown as its address.
 """
 
+import os
+import time
+
 from kernel.sched.wait import RESTART_NAMES
+from kernel.syscalls import strace_decode
 from kernel.syscalls.table import syscall_name
 from kernel.trace import errno_text
 from kernel.uapi import (
@@ -112,80 +116,331 @@ def _flags(value, names, zero="0"):
     return "|".join(parts) or zero
 
 
+class _Pending:
+    """A call entered and not yet returned."""
+    __slots__ = ("nr", "start", "entry", "prefix", "partial", "cut")
+
+    def __init__(self, nr, start):
+        self.nr, self.start = nr, start
+        self.entry = None       # the arguments decoded on entry
+        self.prefix = ""        # printleader() on entry
+        self.partial = None     # what strace wrote on entry
+        self.cut = False        # written with <unfinished ...>
+
+
 def quote(data, limit=_MAX_STR):
     """strace's string quoting: C escapes, cut at `limit` with '...'."""
-    out = []
-    for b in data[:limit]:
-        c = chr(b)
-        if c == "\n":
-            out.append("\\n")
-        elif c == "\t":
-            out.append("\\t")
-        elif c == '"' or c == "\\":
-            out.append("\\" + c)
-        elif 32 <= b < 127:
-            out.append(c)
-        else:
-            out.append("\\%o" % b)
-    return '"' + "".join(out) + '"' + ("..." if len(data) > limit else "")
+    return strace_decode.quote(data, limit)
 
 
 class StracePrinter:
-    """Sink for "syscall" events, writing strace lines to `out`."""
+    """Sink for "sys_enter", "syscall", "signal" and "exit" events,
+    writing strace's lines to `out` (issue 7 part 4: strace 6.1's format).
 
-    def __init__(self, out):
+    Arguments a call takes are decoded when it enters, what it gives back
+    when it returns, as strace does.  A call's line is written when the call
+    returns, unless a line of another traced task (or a signal, an exit)
+    comes first: then, as strace, its first part ends in `<unfinished ...>`
+    and the rest follows as `<... NAME resumed>`.  `opts`
+    (kernel/syscalls/strace_opts.py) holds -e trace=/signal=, -f, -y, -T,
+    -c, -s and -a."""
+
+    def __init__(self, out, opts=None):
         self.out = out
+        self.opts = opts if opts is not None else StraceOptions()
+        self.pending = {}       # pid -> _Pending, a call entered and not yet returned
+        self.open = None        # the pid whose line strace would have left open
+        self.live = set()       # the tasks traced and not yet exited (strace's nprocs)
+        self.deferred = {}      # leader pid -> its exit line, until its threads are gone
+        self.summary = SyscallSummary() if self.opts.summary else None
+
+    def traced(self, task):
+        """Without -f strace follows only the process it started."""
+        if task is None:
+            return True
+        if self.opts.follow:
+            return True
+        return task is task.kernel.init_task
+
+    def prefix(self, task):
+        """printleader(): [pid N] while -f traces more than one task (a task
+        counts from its first event, when strace would see it attached)."""
+        if task is None:
+            return ""
+        self.live.add(task.pid)
+        if self.opts.follow and len(self.live) > 1:
+            return "[pid %5d] " % task.pid
+        return ""
+
+    def interrupt(self, pid=None):
+        """Another line is about to be written: the open line of another
+        task, if any, ends in ` <unfinished ...>`."""
+        if self.open is None or self.open == pid:
+            return
+        pending = self.pending.get(self.open)
+        self.open = None
+        if pending is not None and not pending.cut and pending.partial is not None:
+            self.out.write(pending.prefix + pending.partial + " <unfinished ...>\n")
+            pending.cut = True
 
     def __call__(self, kind, f):
         task = f.get("task")
-        # strace -f: once there is more than one task, each line says whose.
-        prefix = "" if task is None or task.kernel.total_forks < 2 else "[pid %5d] " % task.pid
-        if kind == "syscall":
-            self.out.write(prefix + self.line(f) + "\n")
+        if not self.traced(task):
+            return
+        if kind == "sys_enter":
+            self.enter(f)
+        elif kind == "syscall":
+            self.exit(f)
         elif kind == "signal":
             info = f["info"]
-            name = SIGNAL_NAMES.get(info.signo, str(info.signo))
-            extra = (", si_addr=%#x" % info.addr) if info.addr is not None else (
-                ", si_pid=%d" % info.pid)
-            self.out.write(prefix + "--- %s {si_signo=%s, si_code=%d%s} ---\n"
-                           % (name, name, info.code, extra))
+            if self.summary is not None or not self.opts.wants_signal(info.signo):
+                return
+            self.interrupt()
+            self.out.write(self.prefix(task) + "--- %s %s ---\n"
+                           % (strace_decode.signame(info.signo),
+                              strace_decode.siginfo_text(info)))
         elif kind == "printk":                 # the kernel log, as dmesg would show it
-            self.out.write("[kernel] %s\n" % f["text"])
+            if self.summary is None:
+                self.out.write("[kernel] %s\n" % f["text"])
         elif kind == "exit":
+            prefix = self.prefix(task)
+            pending = self.pending.pop(task.pid, None)
+            if self.summary is not None:
+                self.live.discard(task.pid)
+                return
+            if pending is not None and pending.partial is not None:
+                # the task died inside a call (another thread's exit_group)
+                self.interrupt(task.pid)
+                if pending.cut:
+                    name = pending.partial.split("(", 1)[0]
+                    head = prefix + "<... %s resumed>) " % name
+                else:
+                    head = pending.prefix + pending.partial + " <unfinished ...>) "
+                self.out.write(head.ljust(self.opts.column) + "= ?\n")
+            if self.open == task.pid:
+                self.open = None
+            self.interrupt()
             status = f["status"]
             if status & 0x7F:
-                self.out.write(prefix + "+++ killed by %s +++\n"
-                               % SIGNAL_NAMES.get(status & 0x7F, status & 0x7F))
+                text = "+++ killed by %s%s +++\n" % (strace_decode.signame(status & 0x7F),
+                                                     " (core dumped)" if status & 0x80 else "")
             else:
-                self.out.write(prefix + "+++ exited with %d +++\n" % (status >> 8))
+                text = "+++ exited with %d +++\n" % (status >> 8)
+            self.exited(task, text)
 
-    def line(self, f):
+    def exited(self, task, text):
+        """`+++ exited with N +++`.  A thread group's leader is reported
+        when its last thread has gone (strace learns it from waitpid(), which
+        reports a leader only then); the others as they go."""
+        leader = getattr(task, "group_leader", task)
+        others = [t.pid for t in getattr(task, "thread_group", ())
+                  if t is not task and t.pid in self.live]
+        if leader is task and others:
+            self.deferred[task.pid] = text
+            return
+        self.out.write(self.prefix(task) + text)
+        self.live.discard(task.pid)
+        if leader is not task and leader.pid in self.deferred and not [
+                t for t in task.thread_group if t is not leader and t.pid in self.live]:
+            self.out.write(self.prefix(leader) + self.deferred.pop(leader.pid))
+            self.live.discard(leader.pid)
+
+    def enter(self, f):
+        """syscall_entering_trace(): note the time, decode the inputs, and
+        open the call's line (written later, see interrupt())."""
+        task, d = f["task"], f.get("d")
+        if d is None:           # no handler (ENOSYS), or an event without the definition
+            d = task.kernel.syscalls.by_nr.get(f["nr"])
+            if d is None:
+                self.live.add(task.pid)
+                return          # shown whole when it returns
+        self.live.add(task.pid)     # strace sees the task even if -e hides this call
+        old = self.pending.get(task.pid)
+        if old is not None and old.nr == f["nr"]:
+            return              # the same call run again after a sleep (WouldBlock)
+        if not self.opts.wants_call(d.name):
+            self.pending.pop(task.pid, None)
+            return
+        pending = _Pending(f["nr"], time.perf_counter())
+        if self.summary is None:
+            entry = pending.entry = [None] * len(d.args)
+            for i, fmt in enumerate(d.args):
+                if not decoded_on_exit(d.name, fmt):
+                    entry[i] = self.arg(task, fmt, f["args"], i, None, d)
+            self.interrupt(task.pid)
+            pending.prefix = self.prefix(task)
+            pending.partial = self.partial(task, d, f["args"], entry)
+            self.open = task.pid
+        self.live.add(task.pid)
+        self.pending[task.pid] = pending
+
+    def exit(self, f):
+        task, d, nr, ret = f["task"], f["d"], f["nr"], f["ret"]
+        name = d.name if d is not None else syscall_name(nr)
+        pending = self.pending.pop(task.pid, None) if task is not None else None
+        if pending is not None and pending.nr != nr:
+            pending = None
+        if not self.opts.wants_call(name):
+            return
+        elapsed = time.perf_counter() - pending.start if pending is not None else 0.0
+        if self.summary is not None:
+            if ret is not None:
+                self.summary.add(name, elapsed, isinstance(ret, int) and -4096 < ret < 0)
+            return
+        call, result = self.parts(f, pending.entry if pending is not None else None)
+        self.interrupt(task.pid if task is not None else None)
+        if pending is not None and pending.cut:
+            # syscall_exiting_trace() after another line: "<... NAME resumed>"
+            head = self.prefix(task)
+            if call.startswith(pending.partial):
+                head += "<... %s resumed>%s" % (name, call[len(pending.partial):])
+            else:
+                head += call
+        else:
+            head = (pending.prefix if pending is not None else self.prefix(task)) + call
+        self.open = None
+        head += " "
+        if len(head) < self.opts.column:            # tabto(): strace -a COLUMN
+            head = head.ljust(self.opts.column)
+        text = head + "= " + result
+        if self.opts.timing and f["ret"] is not None:
+            text += " <%.6f>" % elapsed
+        self.out.write(text + "\n")
+
+    def initial_execve(self, task, path, elapsed):
+        """strace's first line, the execve() of the program it starts: here
+        the kernel's exec of init (which took `elapsed` seconds), shown with
+        the argv and the environment on its new stack (argc at sp, then
+        argv[], NULL, envp[])."""
+        import struct
+        if not self.traced(task) or not self.opts.wants_call("execve"):
+            return
+        if self.summary is not None:
+            self.summary.add("execve", elapsed, False)
+            return
+        raw = strace_decode.peek(task, task.sp, 8)
+        if raw is None:
+            return
+        argc = struct.unpack("<Q", raw)[0]
+        argv = task.sp + 8
+        envp = argv + 8 * (argc + 1)
+        call = "execve(%s, %s, %s)" % (
+            strace_decode.quote(os.fsencode(path), 4096),
+            strace_decode.string_array(task, argv, self.opts),
+            strace_decode.envp_count(task, envp, self.opts))
+        head = self.prefix(task) + call + " "
+        if len(head) < self.opts.column:
+            head = head.ljust(self.opts.column)
+        self.out.write(head + "= 0" + (" <%.6f>" % elapsed if self.opts.timing else "") + "\n")
+
+    def partial(self, task, d, args, entry):
+        """What strace writes when the call enters: the name and the
+        arguments up to the first one the call fills."""
+        special = SPECIAL_CALLS.get(d.name)
+        if special is not None:
+            shown = special(self, task, args, None, entry)
+            if isinstance(shown, tuple):
+                return shown[0][:-1]
+            split = SPECIAL_SPLITS.get(d.name)
+            k = split(args) if split is not None else len(shown)
+        else:
+            shown = self.shown(task, d, args, None, entry)
+            k = next((i for i, fmt in enumerate(d.args) if decoded_on_exit(d.name, fmt)),
+                     len(d.args))
+        k = min(k, len(shown))
+        return "%s(%s%s" % (d.name, ", ".join(shown[:k]), ", " if k < len(shown) else "")
+
+    def line(self, f, entry=None):
+        """One call as `name(args) = result` (no prefix, no alignment)."""
+        call, result = self.parts(f, entry)
+        return call + " = " + result
+
+    def parts(self, f, entry=None):
+        """(`name(args)`, the result as strace prints it after `= `)."""
         task, d, args, ret = f["task"], f["d"], f["args"], f["ret"]
         if d is None:
-            text = "%s(%s)" % (syscall_name(f["nr"]),
-                               ", ".join("%#x" % a for a in args[:6]))
-            return text + " = " + errno_text(ret)
-        shown = [self.arg(task, fmt, args, i, ret) for i, fmt in enumerate(d.args)]
+            name = syscall_name(f["nr"])
+            fmts = UNIMPLEMENTED_FORMATS.get(name)
+            if fmts is not None:
+                text = "%s(%s)" % (name, ", ".join(
+                    self.arg(task, fmt, args, i, ret) for i, fmt in enumerate(fmts.split())))
+            else:
+                text = "%s(%s)" % (name, ", ".join("%#x" % a for a in args[:6]))
+            return text, errno_text(ret)
+        special = SPECIAL_CALLS.get(d.name)
+        if special is not None:
+            shown = special(self, task, args, ret, entry)
+        else:
+            shown = self.shown(task, d, args, ret, entry)
+        if isinstance(shown, tuple):
+            return shown            # (call, result) of a call printed its own way
+        text = "%s(%s)" % (d.name, ", ".join(shown))
+        if ret is None:
+            return text, "?"
+        if isinstance(ret, int) and -ret in RESTART_NAMES:
+            return text, "? " + RESTART_NAMES[-ret]
+        if isinstance(ret, int) and ret < 0 and ret > -4096:
+            return text, errno_text(ret)
+        return text, self.result(task, d, args, ret)
+
+    def shown(self, task, d, args, ret, entry):
+        """The arguments as strace shows them (those decoded on entry from
+        `entry`), without the ones strace leaves out."""
+        shown = [entry[i] if entry is not None and entry[i] is not None
+                 and not entry[i].startswith("0x")
+                 else self.arg(task, fmt, args, i, ret, d) for i, fmt in enumerate(d.args)]
         if d.name == "openat" and not (args[2] & O_CREAT or args[2] & O_TMPFILE == O_TMPFILE):
             shown.pop()         # strace shows the mode only when a file may be created
         if d.name == "mknodat" and args[2] & 0o170000 not in (0o020000, 0o060000):
             shown.pop()         # and mknodat's dev only for a device node
-        text = "%s(%s)" % (d.name, ", ".join(shown))
-        if ret is None:
-            return text + " = ?"
-        if isinstance(ret, int) and -ret in RESTART_NAMES:
-            return text + " = ? " + RESTART_NAMES[-ret]
-        if isinstance(ret, int) and ret < 0 and ret > -4096:
-            return text + " = " + errno_text(ret)
-        return text + " = " + (("%#x" % ret) if d.ret == "x" else str(ret))
+        for i, fmt in enumerate(d.args):
+            if fmt in ("socklen", "loff") and ret is not None and entry is not None and entry[i] \
+                    and entry[i].startswith("[") and not _failed(ret):
+                after = self.arg(task, fmt, args, i, ret, d)
+                if fmt == "loff":               # an offset: [0] => [10]
+                    shown[i] = entry[i] + " => " + after
+                elif after != entry[i]:         # a length the kernel rewrote: [110 => 2]
+                    shown[i] = entry[i][:-1] + " => " + after[1:]
+        if d.name in ("preadv", "pwritev", "preadv2", "pwritev2"):
+            del shown[4]        # a 64-bit kernel's pos_h: strace shows one offset
+        return shown
 
-    def arg(self, task, fmt, args, i, ret):
+    def result(self, task, d, args, ret):
+        """The return value as strace prints it: hex (mmap), octal (umask),
+        a descriptor with its path under -y, and the decoded extras."""
+        extra = RESULT_EXTRAS.get(d.name)
+        if extra is not None:
+            text = extra(self, task, args, ret)
+            if text is not None:
+                return text
+        if d.ret == "x":
+            return "%#x" % ret
+        if d.name in FD_RETURNING:
+            return self.fd(task, ret)
+        return str(ret)
+
+    def fd(self, task, fd):
+        """printfd(): the number, and under -y the file's path in <>."""
+        fd = _s32(fd)
+        if not self.opts.fd_paths or fd < 0 or task is None or task.files is None:
+            return str(fd)
+        file = task.files.get(fd)
+        if file is None:
+            return str(fd)
+        return "%d%s" % (fd, fd_path(file))
+
+    def arg(self, task, fmt, args, i, ret, d=None):
         v = args[i]
         kind, _, extra = fmt.partition(":")
+        decoder = STRUCT_FORMATS.get(kind)
+        if decoder is not None:
+            return decoder(self, task, v, args, extra, ret, d)
         if kind in PART6_FORMATS:
             return PART6_FORMATS[kind](task, v, args, extra, ret)
-        if kind in ("d", "fd"):
-            return str(_s32(v)) if kind == "fd" else str(v - (1 << 64) if v >> 63 else v)
+        if kind == "fd":
+            return self.fd(task, v)
+        if kind == "d":
+            return str(v - (1 << 64) if v >> 63 else v)
         if kind == "u":
             return str(v)
         if kind == "x":
@@ -193,20 +448,22 @@ class StracePrinter:
         if kind == "p":
             return "NULL" if v == 0 else "%#x" % v
         if kind == "dirfd":
-            return "AT_FDCWD" if _s32(v) == AT_FDCWD else str(_s32(v))
+            if _s32(v) == AT_FDCWD:
+                if self.opts.fd_paths and task is not None and task.fs is not None:
+                    return "AT_FDCWD<%s>" % os.fsdecode(task.fs.cwd)
+                return "AT_FDCWD"
+            return self.fd(task, v)
         if kind == "path":
-            s = task.uaccess.peek_string(v) if v else None
-            return quote(s, 4096) if s is not None else ("NULL" if v == 0 else "%#x" % v)
+            return strace_decode.cstring(task, v, self.opts)
         if kind in ("ibuf", "obuf"):
             n = args[int(extra)] if extra != "ret" else (ret if isinstance(ret, int) else 0)
             if kind == "obuf" and (not isinstance(ret, int) or ret < 0):
                 return "%#x" % v
-            data = task.uaccess.peek(v, min(n, _MAX_STR + 1)) if n > 0 else b""
-            return quote(data) if data is not None else "%#x" % v
+            return strace_decode.buffer(task, v, n, self.opts)
         if kind == "iov":
-            return "[%#x, %d]" % (v, args[int(extra)])
+            return _iov(self, task, v, args, extra, ret, d)
         if kind == "mode":
-            return "0%o" % v
+            return strace_decode.octal(v & 0xFFFFFFFF)
         if kind == "oflags":
             return _ACC.get(v & O_ACCMODE, "%#x" % (v & O_ACCMODE)) + (
                 "|" + _flags(v & ~O_ACCMODE, OPEN_FLAG_NAMES) if v & ~O_ACCMODE else "")
@@ -227,9 +484,22 @@ class StracePrinter:
         if files is not None:
             return files
         if kind in _NAMED:
-            return _NAMED[kind].get(v, str(v))
+            return _named(_NAMED[kind], v)
         return "%#x" % v
 
+
+def _named(table, v):
+    """printxval(): the name, or for a value the table lacks strace's
+    `0x63 /* RUSAGE_??? */`."""
+    if v in table:
+        return table[v]
+    if v & 0xFFFFFFFF in table:
+        return table[v & 0xFFFFFFFF]
+    first = next(iter(table.values()))
+    head = first.split("_", 1)[0] + "_" if "_" in first else ""
+    if not head or not all(name.startswith(head) for name in table.values()):
+        return str(v)
+    return "%#x /* %s??? */" % (v & 0xFFFFFFFF, head)
 
 
 # -- issue 9 part 6: events, polling and sockets ---------------------------------------
@@ -384,3 +654,746 @@ _NAMED["semcmd"] = {**_IPC_CMDS, 11: "GETPID", 12: "GETVAL", 13: "GETALL", 14: "
                     15: "GETZCNT", 16: "SETVAL", 17: "SETALL", 18: "SEM_STAT", 19: "SEM_INFO"}
 _NAMED["msgcmd"] = {**_IPC_CMDS, 11: "MSG_STAT", 12: "MSG_INFO"}
 _NAMED["madv"][9] = "MADV_REMOVE"
+
+
+# -- issue 7 part 4: strace's structures, results and options ------------------------
+# The decoders are in kernel/syscalls/strace_decode.py, the options (-e, -f,
+# -y, -T, -c, -s, -a) and the -c table in kernel/syscalls/strace_opts.py.
+from kernel.syscalls.strace_opts import StraceOptions, SyscallSummary  # noqa: E402
+
+# strace reads what a call takes when the call enters (a descriptor's file
+# before close() ends it, a path before execve() replaces the memory, a
+# timeout ppoll() overwrites) and what it gives back when it returns.  A
+# page not yet touched is read as its fault would fill it (strace_decode.peek):
+# the tracer never faults one in, the guest must see no change.
+_EXIT_KINDS = {"obuf", "fdpair", "stat", "statx", "statfs", "cwd", "msghdr", "wstatus",
+               "sockaddr_out", "siginfo", "tms", "sigsetlen"}
+# The vectored reads fill their iovecs.
+_READ_IOV_CALLS = {"readv", "preadv", "preadv2"}
+
+
+def decoded_on_exit(name, fmt):
+    """Whether strace decodes this argument when the call returns."""
+    kind, _, extra = fmt.partition(":")
+    return (kind in _EXIT_KINDS or extra in ("out", "rem")
+            or (kind == "iov" and name in _READ_IOV_CALLS)
+            or (kind == "cpuset" and name == "sched_getaffinity"))
+
+
+def _failed(ret):
+    return not isinstance(ret, int) or -4096 < ret < 0
+
+
+def _out(decode):
+    """An output structure: its address until the call has succeeded."""
+    def fmt(printer, task, v, args, extra, ret, d):
+        if extra == "out" and _failed(ret) or not v:
+            return strace_decode.address(v)
+        return decode(task, v, printer.opts)
+    return fmt
+
+
+def _stat(printer, task, v, args, extra, ret, d):
+    if _failed(ret) or not v:
+        return strace_decode.address(v)
+    return strace_decode.stat_struct(task, v, printer.opts)
+
+
+def _statx(printer, task, v, args, extra, ret, d):
+    if _failed(ret) or not v:
+        return strace_decode.address(v)
+    return strace_decode.statx_struct(task, v, printer.opts)
+
+
+def _statfs(printer, task, v, args, extra, ret, d):
+    if _failed(ret) or not v:
+        return strace_decode.address(v)
+    return strace_decode.statfs_struct(task, v, printer.opts)
+
+
+def _cwd(printer, task, v, args, extra, ret, d):
+    """getcwd's buffer: the string the call wrote (its length counts the NUL)."""
+    if _failed(ret) or not v:
+        return strace_decode.address(v)
+    data = strace_decode.peek(task, v, max(ret - 1, 0))
+    return strace_decode.quote(data, 4096) if data is not None else "%#x" % v
+
+
+def _iov(printer, task, v, args, extra, ret, d):
+    count = args[int(extra)] & 0xFFFFFFFF
+    if d is not None and d.name in _READ_IOV_CALLS:
+        if _failed(ret):
+            return strace_decode.address(v)
+        return strace_decode.iovec_array(task, v, count, printer.opts, data_len=ret)
+    return strace_decode.iovec_array(task, v, count, printer.opts)
+
+
+def _rem(decode):
+    """nanosleep's remaining time: written only when a signal cut the sleep."""
+    def fmt(printer, task, v, args, extra, ret, d):
+        if not v or not isinstance(ret, int) or -ret not in RESTART_NAMES and ret != -4:
+            return strace_decode.address(v)
+        return decode(task, v, printer.opts)
+    return fmt
+
+
+def _rlim(printer, task, v, args, extra, ret, d):
+    if extra == "out" and _failed(ret) or not v:
+        return strace_decode.address(v)
+    inf = "RLIM64_INFINITY" if d is not None and d.name == "prlimit64" else "RLIM_INFINITY"
+    return strace_decode.rlimit_struct(task, v, printer.opts, inf)
+
+
+def _pollfd(printer, task, v, args, extra, ret, d):
+    return strace_decode.pollfd_array(task, v, args[1] & 0xFFFFFFFF, printer.opts,
+                                      lambda fd: printer.fd(task, fd))
+
+
+def _fdpair(printer, task, v, args, extra, ret, d):
+    """pipe2's and socketpair's int[2], once the call filled it."""
+    import struct
+    data = strace_decode.peek(task, v, 8) if v and ret == 0 else None
+    if data is None or len(data) < 8:
+        return strace_decode.address(v)
+    a, b = struct.unpack("<ii", data)
+    return "[%s, %s]" % (printer.fd(task, a), printer.fd(task, b))
+
+
+def _msghdr(printer, task, v, args, extra, ret, d):
+    receiving = d is not None and d.name == "recvmsg"
+    if receiving and _failed(ret):
+        return strace_decode.address(v)
+    return strace_decode.msghdr(
+        task, v, printer.opts, ret if receiving else None,
+        lambda name, n: PART6_FORMATS["sockaddr"](task, name, [n], "0", ret),
+        lambda fl: _flags(fl, _MSG_FLAGS))
+
+
+def _wstatus(printer, task, v, args, extra, ret, d):
+    import struct
+    if _failed(ret) or not v or ret == 0:
+        return strace_decode.address(v)
+    raw = strace_decode.peek(task, v, 4)
+    if raw is None:
+        return "%#x" % v
+    return strace_decode.wait_status(struct.unpack("<i", raw)[0])
+
+
+def _simple(fn):
+    return lambda printer, task, v, args, extra, ret, d: fn(v)
+
+
+STRUCT_FORMATS = {
+    "stat": _stat,
+    "statx": _statx,
+    "statfs": _statfs,
+    "statxmask": _simple(strace_decode.statx_mask),
+    "statxflags": _simple(strace_decode.statx_flags),
+    "cwd": _cwd,
+    "sigaction": _out(strace_decode.sigaction),
+    "sigset": _out(strace_decode.sigset),
+    "timespec": lambda p, t, v, a, e, r, d: (_rem(strace_decode.timespec) if e == "rem"
+                                             else _out(strace_decode.timespec))(p, t, v, a, e, r, d),
+    "timeval": _out(strace_decode.timeval),
+    "rlim": _rlim,
+    "pollfd": _pollfd,
+    "fdpair": _fdpair,
+    "msghdr": _msghdr,
+    "wstatus": _wstatus,
+    "waitopts": _simple(strace_decode.wait_options),
+    "accmode": _simple(strace_decode.access_mode),
+    "fdflags": _simple(lambda v: _flags(v & 0xFFFFFFFF, strace_decode.CLOEXEC_NAMES)),
+    "sig": _simple(lambda v: strace_decode.signame(_s32(v))),
+}
+
+
+def _rt_sigreturn(printer, task, args, ret, entry):
+    """rt_sigreturn({mask=[...]}) = the restored x0 (AArch64's frame: the
+    siginfo, then the ucontext with uc_sigmask and the saved registers)."""
+    import struct
+    from kernel.signal import SIGINFO_SIZE, UC_MCONTEXT, UC_SIGMASK
+    frame = task.core.sp if task.core is not None else None
+    raw = strace_decode.peek(task, frame + SIGINFO_SIZE, UC_MCONTEXT + 16) if frame else None
+    if raw is None:
+        return "rt_sigreturn()", "?"
+    mask = struct.unpack_from("<Q", raw, UC_SIGMASK)[0]
+    x0 = struct.unpack_from("<q", raw, UC_MCONTEXT + 8)[0]     # after fault_address
+    return "rt_sigreturn({mask=%s})" % strace_decode.sigset_text(mask), str(x0)
+
+
+def _clone(printer, task, args, ret, entry):
+    text = "clone(%s)" % strace_decode.clone_args(args)
+    if ret is None:
+        return text, "?"
+    if _failed(ret):
+        return text, errno_text(ret)
+    return text, str(ret)
+
+
+# fcntl commands whose third argument strace does not show, and those that
+# take flags.
+_FCNTL_NO_ARG = {1, 3, 9, 11, 1025, 1032, 1034}  # F_GETFD F_GETFL F_GETOWN F_GETSIG ...
+_FCNTL_FDFLAGS, _FCNTL_FLFLAGS = {2}, {4}
+_NAMED["fcntlcmd"].update({5: "F_GETLK", 6: "F_SETLK", 7: "F_SETLKW", 8: "F_SETOWN",
+                           9: "F_GETOWN", 10: "F_SETSIG", 11: "F_GETSIG", 15: "F_SETOWN_EX",
+                           16: "F_GETOWN_EX", 36: "F_OFD_GETLK", 37: "F_OFD_SETLK",
+                           38: "F_OFD_SETLKW", 1024: "F_SETLEASE", 1025: "F_GETLEASE",
+                           1026: "F_NOTIFY", 1033: "F_ADD_SEALS", 1034: "F_GET_SEALS"})
+_FCNTL_LOCK_IN, _FCNTL_LOCK_OUT = {6, 7, 37, 38}, {5, 36}
+_SEALS = (("F_SEAL_SEAL", 1), ("F_SEAL_SHRINK", 2), ("F_SEAL_GROW", 4), ("F_SEAL_WRITE", 8))
+_LOCK_TYPES = {0: "F_RDLCK", 1: "F_WRLCK", 2: "F_UNLCK"}
+_DN_FLAGS = (("DN_ACCESS", 1), ("DN_MODIFY", 2), ("DN_CREATE", 4), ("DN_DELETE", 8),
+             ("DN_RENAME", 0x10), ("DN_ATTRIB", 0x20), ("DN_MULTISHOT", 0x80000000))
+
+
+def _flock(task, v, with_pid):
+    """print_struct_flock64(): {l_type=F_WRLCK, l_whence=SEEK_SET, l_start=0, l_len=10}."""
+    import struct
+    raw = strace_decode.peek(task, v, 32) if v else None
+    if raw is None:
+        return strace_decode.address(v)
+    ltype, whence, start, length, pid = struct.unpack("<hhxxxxqqi4x", raw)
+    text = "{l_type=%s, l_whence=%s, l_start=%d, l_len=%d" % (
+        _LOCK_TYPES.get(ltype, str(ltype)), _NAMED["whence"].get(whence, str(whence)),
+        start, length)
+    return text + (", l_pid=%d}" % pid if with_pid else "}")
+
+
+def _fcntl(printer, task, args, ret, entry):
+    """SYS_FUNC(fcntl): the command by name and its argument as it takes it."""
+    cmd = args[1] & 0xFFFFFFFF
+    shown = [entry[0] if entry and entry[0] else printer.fd(task, args[0]),
+             _named(_NAMED["fcntlcmd"], cmd)]
+    v = args[2] & 0xFFFFFFFF
+    if cmd in _FCNTL_FDFLAGS:
+        shown.append(_flags(v, strace_decode.FD_FLAGS))
+    elif cmd in _FCNTL_FLFLAGS:                     # tprint_open_modes()
+        acc = _ACC.get(v & O_ACCMODE, "%#x" % (v & O_ACCMODE))
+        rest = _flags(v & ~O_ACCMODE, OPEN_FLAG_NAMES, "")
+        shown.append(acc + ("|" + rest if rest else ""))
+    elif cmd in _FCNTL_LOCK_IN:
+        shown.append(_flock(task, args[2], False))
+    elif cmd in _FCNTL_LOCK_OUT:                    # decoded on exit, with l_pid
+        shown.append(strace_decode.address(args[2]) if _failed(ret)
+                     else _flock(task, args[2], True))
+    elif cmd == 1033:
+        shown.append(_flags(v, _SEALS))
+    elif cmd == 10:
+        shown.append(strace_decode.signame(_s32(v)) if v else "0")
+    elif cmd == 1024:
+        shown.append(_LOCK_TYPES.get(v, str(v)))
+    elif cmd == 1026:
+        shown.append(_flags(v, _DN_FLAGS))
+    elif cmd not in _FCNTL_NO_ARG:
+        shown.append(str(_s32(v)))
+    return shown
+
+
+def _fcntl_result(printer, task, args, ret):
+    """F_GETFD: `= 0x1 (flags FD_CLOEXEC)`; F_GETFL: `= 0x8002 (flags O_RDWR|O_LARGEFILE)`."""
+    cmd = args[1] & 0xFFFFFFFF
+    if cmd == 1:
+        return "%#x (flags %s)" % (ret, _flags(ret, strace_decode.FD_FLAGS)) if ret else "0"
+    if cmd == 3:
+        acc = _ACC.get(ret & O_ACCMODE, "%#x" % (ret & O_ACCMODE))
+        rest = _flags(ret & ~O_ACCMODE, OPEN_FLAG_NAMES, "")
+        return "%#x (flags %s)" % (ret, acc + ("|" + rest if rest else ""))
+    if cmd in (0, 1030):            # F_DUPFD, F_DUPFD_CLOEXEC
+        return printer.fd(task, ret)
+    if cmd == 1034 and ret:         # F_GET_SEALS
+        return "%#x (seals %s)" % (ret, _flags(ret, _SEALS))
+    if cmd == 1025:                 # F_GETLEASE
+        return "%d (%s)" % (ret, _LOCK_TYPES.get(ret, "?"))
+    if cmd == 11 and ret:           # F_GETSIG
+        return "%d (%s)" % (ret, strace_decode.signame(ret))
+    return None
+
+
+def _ppoll_result(printer, task, args, ret):
+    return str(ret) + strace_decode.poll_result(
+        task, args[0], args[1] & 0xFFFFFFFF, args[2], ret, printer.opts)
+
+
+SPECIAL_CALLS = {
+    "rt_sigreturn": _rt_sigreturn,
+    "clone": _clone,
+    "fcntl": _fcntl,
+}
+RESULT_EXTRAS = {
+    "umask": lambda printer, task, args, ret: strace_decode.octal(ret),
+    "fcntl": _fcntl_result,
+    "ppoll": _ppoll_result,
+}
+# Calls that return a new descriptor (printed with its path under -y).
+FD_RETURNING = {"openat", "dup", "dup3", "socket", "accept", "accept4", "eventfd2",
+                "epoll_create1", "signalfd4", "timerfd_create", "inotify_init1",
+                "memfd_create", "open_by_handle_at", "perf_event_open", "userfaultfd",
+                "mq_open", "fanotify_init", "pidfd_open", "bpf"}
+
+
+def fd_path(file):
+    """What /proc/PID/fd/N names (kernel/fs/proc.py's fd_link_name), with
+    Linux's "(deleted)" mark after the name of an unlinked file, outside
+    the brackets as strace prints it: <name> or <name>(deleted)."""
+    from kernel.fs.proc import fd_link_name
+    name = fd_link_name(file)
+    if file.host_fd is not None and not name.startswith(("pipe:", "socket:", "anon_inode:")):
+        try:
+            if os.readlink("/proc/self/fd/%d" % file.host_fd).endswith(" (deleted)"):
+                return "<%s>(deleted)" % name
+        except OSError:
+            pass
+    return "<%s>" % name
+
+
+STRUCT_FORMATS["timerflags"] = _simple(lambda v: _flags(v & 0xFFFFFFFF, (("TIMER_ABSTIME", 1),)))
+
+
+# -- issue 7 part 4, continued: processes, signals, timers, futexes, select ------------
+
+def _after(decode):
+    """A structure the call writes: shown once it succeeded."""
+    def fmt(printer, task, v, args, extra, ret, d):
+        if _failed(ret) or not v:
+            return strace_decode.address(v)
+        return decode(task, v, printer.opts)
+    return fmt
+
+
+def _epoll_pwait(printer, task, args, ret, entry):
+    fd = entry[0] if entry and entry[0] else printer.fd(task, args[0])
+    if _failed(ret):
+        events = strace_decode.address(args[1])
+    else:
+        events = strace_decode.epoll_events(task, args[1], ret, printer.opts, _EPOLL_EVENTS)
+    return [fd, events, str(_s32(args[2])), str(_s32(args[3])),
+            printer.arg(task, "sigset", args, 4, ret), str(args[5])]
+
+
+def _pselect6(printer, task, args, ret, entry):
+    """pselect6(): the sets as given on entry, the timeout, and the
+    {sigmask, sigsetsize} pair glibc passes."""
+    import struct
+    nfds = _s32(args[0])
+    sets = entry[1:4] if entry and entry[1] is not None else [
+        strace_decode.fd_set(task, args[i], nfds) for i in (1, 2, 3)]
+    tmo = entry[4] if entry and entry[4] is not None else \
+        strace_decode.timespec(task, args[4], printer.opts)
+    if args[5]:
+        raw = strace_decode.peek(task, args[5], 16)
+        if raw is None:
+            sig = "%#x" % args[5]
+        else:
+            ss, size = struct.unpack("<QQ", raw)
+            sig = "{sigmask=%s, sigsetsize=%d}" % (
+                strace_decode.sigset(task, ss, printer.opts), size)
+    else:
+        sig = "NULL"
+    return [str(nfds)] + list(sets) + [tmo, sig]
+
+
+def _pselect6_result(printer, task, args, ret):
+    if ret == 0:
+        return "0 (Timeout)"
+    nfds = _s32(args[0])
+    parts = []
+    for name, v in (("in", args[1]), ("out", args[2]), ("except", args[3])):
+        if v:
+            fds = strace_decode.fd_set(task, v, nfds)
+            if fds != "[]":
+                parts.append("%s %s" % (name, fds))
+    if args[4]:
+        parts.append("left " + strace_decode.timespec(task, args[4], printer.opts))
+    return "%d (%s)" % (ret, ", ".join(parts))
+
+
+def _futex(printer, task, args, ret, entry):
+    return strace_decode.futex_args(task, args, printer.opts)
+
+
+def _clone_exit(printer, task, args, ret, entry):
+    """clone(): parent_tid is shown as the tid the kernel stored there."""
+    text = "clone(%s)" % strace_decode.clone_args(args)
+    if args[0] & 0x100000 and not _failed(ret) and ret is not None:
+        text = text.replace("parent_tid=%s" % strace_decode.address(args[2]),
+                            "parent_tid=%s" % strace_decode.int_array(task, args[2], 1))
+    if ret is None:
+        return text, "?"
+    return text, errno_text(ret) if _failed(ret) else str(ret)
+
+
+def _getdents64(printer, task, args, ret, entry):
+    """getdents64() without -v: the buffer's address and /* N entries */."""
+    import struct
+    fd = entry[0] if entry and entry[0] else printer.fd(task, args[0])
+    buf = "%#x" % args[1]
+    if not _failed(ret):
+        n, off = 0, 0
+        raw = strace_decode.peek(task, args[1], ret) or b""
+        while off + 19 <= len(raw):
+            reclen = struct.unpack_from("<H", raw, off + 16)[0]
+            if not reclen:
+                break
+            n, off = n + 1, off + reclen
+        buf += " /* %d entries */" % n
+    return [fd, buf, str(args[2] & 0xFFFFFFFF)]
+
+
+def _rt_sigtimedwait_result(printer, task, args, ret):
+    return "%d (%s)" % (ret, strace_decode.signame(ret))
+
+
+SPECIAL_CALLS.update({
+    "clone": _clone_exit,
+    "futex": _futex,
+    "epoll_pwait": _epoll_pwait,
+    "pselect6": _pselect6,
+    "getdents64": _getdents64,
+})
+RESULT_EXTRAS.update({
+    "pselect6": _pselect6_result,
+    "rt_sigtimedwait": _rt_sigtimedwait_result,
+})
+STRUCT_FORMATS.update({
+    "argv": lambda p, t, v, a, e, r, d: strace_decode.string_array(t, v, p.opts),
+    "envp": lambda p, t, v, a, e, r, d: strace_decode.envp_count(t, v, p.opts),
+    "itimerval": lambda p, t, v, a, e, r, d: (
+        _after(strace_decode.itimerval) if e == "out" else
+        lambda p2, t2, v2, a2, e2, r2, d2: strace_decode.itimerval(t2, v2, p2.opts))(
+            p, t, v, a, e, r, d),
+    "tms": _after(strace_decode.tms),
+    "siginfo": _after(strace_decode.siginfo_user),
+    "stack_t": lambda p, t, v, a, e, r, d: (
+        _after(strace_decode.stack_t)(p, t, v, a, e, r, d) if e == "out"
+        else strace_decode.stack_t(t, v, p.opts)),
+    "utsname": _after(strace_decode.utsname),
+    "rusage_s": _after(strace_decode.rusage),
+    "intout": lambda p, t, v, a, e, r, d: (
+        strace_decode.address(v) if _failed(r) else strace_decode.int_array(t, v, 1)),
+    "sigsetlen": _after(strace_decode.sigset),
+    "fdset": lambda p, t, v, a, e, r, d: strace_decode.fd_set(t, v, _s32(a[0]),
+                                                              lambda fd: p.fd(t, fd)),
+    "cpuset": lambda p, t, v, a, e, r, d: (
+        strace_decode.address(v) if _failed(r) else
+        strace_decode.cpu_set(t, v, r if d is not None and d.name == "sched_getaffinity"
+                              else a[1])),
+})
+_EXIT_KINDS.update({"utsname", "rusage_s", "intout"})
+
+
+# Calls a53emu's kernel does not have (ENOSYS): the arguments strace would show.
+UNIMPLEMENTED_FORMATS = {"rseq": "p x d x"}
+
+
+# ioctl: the requests strace decodes that a53emu's programs make.
+_IOCTL_OUT = {0x5401: strace_decode.termios, 0x5413: strace_decode.winsize,
+              0x541B: lambda t, v, o: strace_decode.int_array(t, v, 1),
+              0x540F: lambda t, v, o: strace_decode.int_array(t, v, 1)}   # TIOCGPGRP
+_IOCTL_IN = {0x5414: strace_decode.winsize,                             # TIOCSWINSZ
+             0x5421: lambda t, v, o: strace_decode.int_array(t, v, 1),  # FIONBIO
+             0x5410: lambda t, v, o: strace_decode.int_array(t, v, 1)}  # TIOCSPGRP
+_NAMED["ioctlcmd"].update({0x540F: "TIOCGPGRP", 0x5410: "TIOCSPGRP", 0x5414: "TIOCSWINSZ",
+                           # the numbers OSS's sound ioctls share, as strace names them
+                           0x5421: "FIONBIO", 0x5402: "SNDCTL_TMR_START or TCSETS",
+                           0x5403: "SNDCTL_TMR_STOP or TCSETSW",
+                           0x5404: "SNDCTL_TMR_CONTINUE or TCSETSF", 0x5451: "FIOCLEX", 0x5450: "FIONCLEX"})
+
+
+def _ioctl(printer, task, args, ret, entry):
+    """SYS_FUNC(ioctl): the request by name, its argument decoded (what the
+    call fills only if it succeeded)."""
+    cmd = args[1] & 0xFFFFFFFF
+    shown = [entry[0] if entry and entry[0] else printer.fd(task, args[0]),
+             _NAMED["ioctlcmd"].get(cmd, "%#x" % cmd)]
+    if cmd in (0x5451, 0x5450):             # FIOCLEX, FIONCLEX: no argument
+        return shown
+    if cmd in _IOCTL_OUT:
+        shown.append(strace_decode.address(args[2]) if _failed(ret)
+                     else _IOCTL_OUT[cmd](task, args[2], printer.opts))
+    elif cmd in _IOCTL_IN or cmd in (0x5402, 0x5403, 0x5404):
+        decode = _IOCTL_IN.get(cmd, strace_decode.termios)
+        shown.append(decode(task, args[2], printer.opts))
+    else:
+        shown.append("%#x" % args[2] if args[2] else "0")
+    return shown
+
+
+SPECIAL_CALLS["ioctl"] = _ioctl
+
+
+# Where strace stops a special call's line on entry (the first argument the
+# call fills); the others are written whole on entry.
+SPECIAL_SPLITS = {
+    "fcntl": lambda args: 2 if args[1] & 0xFFFFFFFF in _FCNTL_LOCK_OUT else 3,
+    "ioctl": lambda args: 2 if args[1] & 0xFFFFFFFF in _IOCTL_OUT else 3,
+    "epoll_pwait": lambda args: 1,
+    "getdents64": lambda args: 1,
+}
+
+
+# -- sockets: addresses the call fills, their lengths, socket options -------------------
+
+def _socklen(printer, task, v, args, extra, ret, d):
+    """A socklen_t the call reads and writes: [110] on entry; after the
+    call, [110 => 2] when it changed (see StracePrinter.shown)."""
+    if not v:
+        return "NULL"
+    return strace_decode.int_array(task, v, 1)
+
+
+def _sockaddr_out(printer, task, v, args, extra, ret, d):
+    """The struct sockaddr accept()/getsockname()/recvfrom() filled, as
+    long as the length the kernel wrote back (strace: {sa_family=AF_UNIX}
+    for an unnamed socket)."""
+    import struct
+    if not v:
+        return "NULL"
+    if _failed(ret):
+        return "%#x" % v
+    raw = strace_decode.peek(task, args[int(extra)], 4) if args[int(extra)] else None
+    if raw is None:
+        return "%#x" % v
+    n = struct.unpack("<I", raw)[0]
+    fam = strace_decode.peek(task, v, 2)
+    if fam == b"\x01\x00" and n <= 2:
+        return "{sa_family=AF_UNIX}"
+    return PART6_FORMATS["sockaddr"](task, v, [min(n, 128)], "0", ret)
+
+
+def _sockoptval(printer, task, v, args, extra, ret, d):
+    """An option's value: [N] for an int, else the bytes."""
+    import struct
+    if not v:
+        return "NULL"
+    out = d is not None and d.name == "getsockopt"
+    if out and _failed(ret):
+        return "%#x" % v
+    if out:
+        raw = strace_decode.peek(task, args[4], 4) if args[4] else None
+        n = struct.unpack("<I", raw)[0] if raw is not None else 0
+    else:
+        n = args[4] & 0xFFFFFFFF
+    if n == 4:
+        return strace_decode.int_array(task, v, 1)
+    return strace_decode.buffer(task, v, n, printer.opts)
+
+
+STRUCT_FORMATS.update({
+    "socklen": _socklen,
+    "sockaddr_out": _sockaddr_out,
+    "sockoptval": _sockoptval,
+    "utimens": lambda p, t, v, a, e, r, d: strace_decode.utimens_pair(t, v, p.opts),
+})
+
+
+# -- timers, queued signals, prctl, groups, sendfile, sysinfo ----------------------------
+
+def _loff(printer, task, v, args, extra, ret, d):
+    """An offset the call reads and advances: [0] on entry, [0] => [10]
+    after (see StracePrinter.shown)."""
+    import struct
+    if not v:
+        return "NULL"
+    raw = strace_decode.peek(task, v, 8)
+    return "[%d]" % struct.unpack("<q", raw)[0] if raw is not None else "%#x" % v
+
+
+def _groups(printer, task, v, args, extra, ret, d):
+    """getgroups' list (as many as it returned), setgroups' (as many as given)."""
+    if d is not None and d.name == "getgroups":
+        if _failed(ret) or _s32(args[0]) == 0:
+            return strace_decode.address(v)
+        return strace_decode.int_list(task, v, ret)
+    return strace_decode.int_list(task, v, _s32(args[0]))
+
+
+def _timerid(printer, task, v, args, extra, ret, d):
+    return strace_decode.address(v) if _failed(ret) else strace_decode.int_array(task, v, 1)
+
+
+# prctl: what each option takes (strace's SYS_FUNC(prctl)).
+_PR_SIG_IN, _PR_SIG_OUT = {1}, {2}                  # PR_SET_PDEATHSIG, PR_GET_PDEATHSIG
+_PR_NAME = {15: "in", 16: "out"}                    # PR_SET_NAME, PR_GET_NAME
+_SUID_DUMP = {0: "SUID_DUMP_DISABLE", 1: "SUID_DUMP_USER", 2: "SUID_DUMP_ROOT"}
+
+
+def _prctl(printer, task, args, ret, entry):
+    option = args[0] & 0xFFFFFFFF
+    shown = [_named(_NAMED["prctlopt"], option)]
+    if option in _PR_SIG_IN:
+        shown.append(strace_decode.signame(_s32(args[1])))
+    elif option in _PR_SIG_OUT:
+        import struct
+        raw = None if _failed(ret) else strace_decode.peek(task, args[1], 4)
+        shown.append("[%s]" % strace_decode.signame(struct.unpack("<i", raw)[0])
+                     if raw is not None else strace_decode.address(args[1]))
+    elif option in _PR_NAME:
+        if _PR_NAME[option] == "out" and _failed(ret):
+            shown.append(strace_decode.address(args[1]))
+        else:
+            s = strace_decode.peek_string(task, args[1], 16) if args[1] else None
+            shown.append(strace_decode.quote(s, 16) if s is not None
+                         else strace_decode.address(args[1]))
+    elif option in (3, 7, 27, 36, 39):             # the GET_ options without arguments
+        pass
+    elif option == 4:                               # PR_SET_DUMPABLE
+        shown.append(_SUID_DUMP.get(args[1] & 0xFFFFFFFF, str(args[1])))
+    else:
+        shown += ["%#x" % a if a > 9 else str(a) for a in args[1:5]]
+    return shown
+
+
+def _prctl_result(printer, task, args, ret):
+    if args[0] & 0xFFFFFFFF == 3 and ret in _SUID_DUMP:      # PR_GET_DUMPABLE
+        return "%d (%s)" % (ret, _SUID_DUMP[ret])
+    return None
+
+
+SPECIAL_CALLS["prctl"] = _prctl
+RESULT_EXTRAS["prctl"] = _prctl_result
+STRUCT_FORMATS.update({
+    "loff": _loff,
+    "groups": _groups,
+    "timerid": _timerid,
+    "itimerspec": lambda p, t, v, a, e, r, d: (
+        strace_decode.address(v) if e == "out" and (_failed(r) or not v)
+        else strace_decode.itimerspec(t, v, p.opts)),
+    "sigevent": lambda p, t, v, a, e, r, d: strace_decode.sigevent(t, v, p.opts),
+    "sysinfo": _after(strace_decode.sysinfo_struct),
+    "siginfo_in": lambda p, t, v, a, e, r, d: strace_decode.siginfo_user(t, v, p.opts),
+    "tfdflags": _simple(lambda v: _flags(v & 0xFFFFFFFF, (("TFD_TIMER_ABSTIME", 1),
+                                                          ("TFD_TIMER_CANCEL_ON_SET", 2)))),
+    "tfdcreate": _simple(lambda v: _flags(v & 0xFFFFFFFF, (("TFD_CLOEXEC", 0o2000000),
+                                                           ("TFD_NONBLOCK", 0o4000)))),
+})
+_EXIT_KINDS.update({"timerid", "sysinfo"})
+
+STRUCT_FORMATS["mfdflags"] = _simple(lambda v: _flags(v & 0xFFFFFFFF, (
+    ("MFD_CLOEXEC", 1), ("MFD_ALLOW_SEALING", 2), ("MFD_HUGETLB", 4))))
+
+
+# -- waitid, scheduling parameters, message queue attributes -----------------------------
+
+def _mq_attr(task, v, opts):
+    """printmqattr(): {mq_flags=O_NONBLOCK, mq_maxmsg=10, mq_msgsize=8192, mq_curmsgs=0}."""
+    import struct
+    raw = strace_decode.peek(task, v, 32) if v else None
+    if raw is None:
+        return strace_decode.address(v)
+    fl, maxmsg, msgsize, cur = struct.unpack("<qqqq", raw)
+    return "{mq_flags=%s, mq_maxmsg=%d, mq_msgsize=%d, mq_curmsgs=%d}" % (
+        "O_NONBLOCK" if fl & 0o4000 else ("%#x" % fl if fl else "0"), maxmsg, msgsize, cur)
+
+
+_NAMED["idtype"] = {0: "P_ALL", 1: "P_PID", 2: "P_PGID", 3: "P_PIDFD"}
+STRUCT_FORMATS.update({
+    "schedparam": lambda p, t, v, a, e, r, d: (
+        strace_decode.address(v) if e == "out" and _failed(r) or not v
+        else strace_decode.int_array(t, v, 1)),
+    "mqattr": lambda p, t, v, a, e, r, d: (
+        strace_decode.address(v) if e == "out" and _failed(r) or not v
+        else _mq_attr(t, v, p.opts)),
+    "waitidopts": _simple(lambda v: _flags(v & 0xFFFFFFFF, strace_decode.WAIT_NAMES)),
+    "timespec_out": _after(strace_decode.timespec),
+})
+
+
+# -- SysV messages and semaphores, clone3 --------------------------------------------------
+
+_MSG_IPC_FLAGS = (("MSG_NOERROR", 0o10000), ("MSG_EXCEPT", 0o20000), ("MSG_COPY", 0o40000),
+                  ("IPC_NOWAIT", 0o4000))
+_SEM_FLAGS = (("SEM_UNDO", 0x1000), ("IPC_NOWAIT", 0o4000))
+
+
+def _msgbuf(printer, task, v, args, extra, ret, d):
+    """tprint_msgbuf(): {mtype=5, mtext="hello"}; msgrcv's shows msgsz
+    bytes, as strace does, once the call succeeded."""
+    import struct
+    if not v or (d is not None and d.name == "msgrcv" and _failed(ret)):
+        return strace_decode.address(v)
+    raw = strace_decode.peek(task, v, 8)
+    if raw is None:
+        return "%#x" % v
+    size = args[int(extra)] & 0xFFFFFFFFFFFFFFFF
+    return "{mtype=%d, mtext=%s}" % (struct.unpack("<q", raw)[0],
+                                     strace_decode.buffer(task, v + 8, size, printer.opts))
+
+
+def _sembufs(printer, task, v, args, extra, ret, d):
+    """tprint_sembuf_array(): [{sem_num=0, sem_op=1, sem_flg=SEM_UNDO}, ...]."""
+    import struct
+    n = args[2] & 0xFFFFFFFF
+    raw = strace_decode.peek(task, v, 6 * min(n, 1024)) if v and n else None
+    if raw is None:
+        return strace_decode.address(v)
+    out = []
+    for i in range(min(n, printer.opts.strsize)):
+        num, op, flg = struct.unpack_from("<Hhh", raw, 6 * i)
+        out.append("{sem_num=%d, sem_op=%d, sem_flg=%s}" % (num, op,
+                                                             _flags(flg & 0xFFFF, _SEM_FLAGS)))
+    if n > printer.opts.strsize:
+        out.append("...")
+    return "[" + ", ".join(out) + "]"
+
+
+_CLONE_ARGS = __import__("struct").Struct("<QQQQQQQQ")
+
+
+def _clone_args(printer, task, v, args, extra, ret, d):
+    """clone3's struct clone_args (the first 64 bytes: flags to tls)."""
+    raw = strace_decode.peek(task, v, _CLONE_ARGS.size) if v else None
+    if raw is None:
+        return strace_decode.address(v)
+    fl, pidfd, child_tid, parent_tid, exit_signal, stack, size, tls = _CLONE_ARGS.unpack(raw)
+    parts = ["flags=%s" % _flags(fl, strace_decode.CLONE_NAMES)]
+    if fl & 0x1000:
+        parts.append("pidfd=%s" % strace_decode.address(pidfd))
+    if fl & (0x200000 | 0x1000000):
+        parts.append("child_tid=%s" % strace_decode.address(child_tid))
+    if fl & 0x100000:
+        parts.append("parent_tid=%s" % strace_decode.address(parent_tid))
+    parts.append("exit_signal=%s" % (strace_decode.signame(exit_signal) if exit_signal else "0"))
+    parts.append("stack=%s" % strace_decode.address(stack))
+    parts.append("stack_size=%#x" % size)
+    if fl & 0x80000:
+        parts.append("tls=%s" % strace_decode.address(tls))
+    return "{" + ", ".join(parts) + "}"
+
+
+STRUCT_FORMATS.update({
+    "msgbuf": _msgbuf,
+    "sembufs": _sembufs,
+    "msgflags_ipc": _simple(lambda v: _flags(v & 0xFFFFFFFF, _MSG_IPC_FLAGS)),
+    "clone_args": _clone_args,
+})
+_EXIT_KINDS.add("msgbuf_out")
+STRUCT_FORMATS["msgbuf_out"] = _msgbuf
+UNIMPLEMENTED_FORMATS["clone3"] = "clone_args u"
+
+
+def _ipc_key(v):
+    v &= 0xFFFFFFFF
+    return "IPC_PRIVATE" if v == 0 else "%#x" % v
+
+
+def _ipc_getflags(v):
+    """IPC_CREAT|IPC_EXCL|0640: the flags, then the permissions in octal."""
+    v &= 0xFFFFFFFF
+    names = _flags(v & ~0o777, (("IPC_CREAT", 0o1000), ("IPC_EXCL", 0o2000),
+                                ("SHM_HUGETLB", 0o4000), ("SHM_NORESERVE", 0o10000)), "")
+    return (names + "|" if names else "") + strace_decode.octal(v & 0o777)
+
+
+STRUCT_FORMATS.update({
+    "ipckey": _simple(_ipc_key),
+    "ipcflags": _simple(_ipc_getflags),
+    "shmatflags": _simple(lambda v: _flags(v & 0xFFFFFFFF, (
+        ("SHM_RDONLY", 0o10000), ("SHM_RND", 0o20000), ("SHM_REMAP", 0o40000),
+        ("SHM_EXEC", 0o100000)))),
+    "semarg": _simple(lambda v: "%#x" % v if v else "NULL"),
+})
+
+
+STRUCT_FORMATS["randbuf"] = lambda p, t, v, a, e, r, d: (
+    strace_decode.address(v) if _failed(r) else strace_decode.hex_buffer(t, v, r, p.opts))
+_EXIT_KINDS.add("randbuf")

@@ -139,7 +139,7 @@ def exit_itimers_real(signal, kernel):
     signal.cpu_timers = False
 
 
-@syscall("getitimer", "itimer p")
+@syscall("getitimer", "itimer itimerval:out")
 def sys_getitimer(task, which, value):
     """getitimer(): EINVAL for an unknown timer, then EFAULT."""
     cur = do_getitimer(task, which)
@@ -149,7 +149,7 @@ def sys_getitimer(task, which, value):
     return 0
 
 
-@syscall("setitimer", "itimer p p")
+@syscall("setitimer", "itimer itimerval itimerval:out")
 def sys_setitimer(task, which, value, ovalue):
     """setitimer(): a NULL new value disarms (4.14 still accepts it); both
     timevals must be valid (EINVAL) before the timer is looked at; the old

@@ -188,7 +188,7 @@ def _lock_timer(task, timer_id):
     return task.signal.posix_timers.get(s32(timer_id))
 
 
-@syscall("timer_create", "clock p p")
+@syscall("timer_create", "clock sigevent timerid")
 def sys_timer_create(task, clockid, sevp, created):
     """do_timer_create(): the sigevent is checked by good_sigevent() (a
     THREAD_ID target must be a thread of ours, the signal 1..64); the id is
@@ -237,7 +237,7 @@ def sys_timer_create(task, clockid, sevp, created):
     return 0
 
 
-@syscall("timer_settime", "d d p p")
+@syscall("timer_settime", "d timerflags itimerspec itimerspec:out")
 def sys_timer_settime(task, timer_id, flags, new, old):
     """timer_settime(): EINVAL without a new value, EFAULT reading it,
     EINVAL for an invalid timespec, then for an unknown timer."""
@@ -263,7 +263,7 @@ def sys_timer_settime(task, timer_id, flags, new, old):
     return 0
 
 
-@syscall("timer_gettime", "d p")
+@syscall("timer_gettime", "d itimerspec:out")
 def sys_timer_gettime(task, timer_id, setting):
     timer = _lock_timer(task, timer_id)
     if timer is None:

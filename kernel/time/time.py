@@ -31,7 +31,7 @@ USEC_PER_SEC = NSEC_PER_SEC // NSEC_PER_USEC
 NSLEEP_CLOCKS = (CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME, CLOCK_TAI)
 
 
-@syscall("clock_gettime", "clock p")
+@syscall("clock_gettime", "clock timespec:out")
 def sys_clock_gettime(task, clockid, tp):
     """clock_gettime(): EINVAL for an unknown clock, then EFAULT."""
     ns = clock_read(task, clockid)
@@ -41,7 +41,7 @@ def sys_clock_gettime(task, clockid, tp):
     return 0
 
 
-@syscall("clock_getres", "clock p")
+@syscall("clock_getres", "clock timespec:out")
 def sys_clock_getres(task, clockid, tp):
     """clock_getres(): a NULL tp only checks the clock."""
     res = clock_resolution(task, clockid)
@@ -52,7 +52,7 @@ def sys_clock_getres(task, clockid, tp):
     return 0
 
 
-@syscall("clock_settime", "clock p")
+@syscall("clock_settime", "clock timespec")
 def sys_clock_settime(task, clockid, tp):
     """clock_settime(): EINVAL for a clock without clock_set (unknown, the
     monotonic ones, CLOCK_PROCESS/THREAD_CPUTIME_ID); the time is read
@@ -71,7 +71,7 @@ def sys_clock_settime(task, clockid, tp):
     return -errno.EINVAL
 
 
-@syscall("gettimeofday", "p p")
+@syscall("gettimeofday", "timeval:out p")
 def sys_gettimeofday(task, tv, tz):
     """gettimeofday(): the wall clock in µs; the kernel's timezone is UTC (sys_tz 0)."""
     if tv:
@@ -99,7 +99,7 @@ def _clock_t(ns):
     return int(ns) // NSEC_PER_CLOCK_T
 
 
-@syscall("times", "p")
+@syscall("times", "tms")
 def sys_times(task, tbuf):
     """times(): the group's and its reaped children's CPU times in clock
     ticks; returns jiffies as clock_t (they start 5 minutes before a 32-bit
@@ -144,7 +144,7 @@ def _read_request(task, req):
     return sec * NSEC_PER_SEC + nsec
 
 
-@syscall("nanosleep", "p p")
+@syscall("nanosleep", "timespec timespec:rem")
 def sys_nanosleep(task, req, rem):
     """nanosleep(): relative, on CLOCK_MONOTONIC; EFAULT, EINVAL, EINTR + rem."""
     kernel = task.kernel
@@ -158,7 +158,7 @@ def sys_nanosleep(task, req, rem):
                          lambda: ktime_get(kernel))
 
 
-@syscall("clock_nanosleep", "clock d p p")
+@syscall("clock_nanosleep", "clock timerflags timespec timespec:rem")
 def sys_clock_nanosleep(task, clockid, flags, req, rem):
     """clock_nanosleep(): EINVAL for an unknown clock, EOPNOTSUPP for one
     that cannot sleep (RAW, COARSE), EINVAL for a thread's CPU clock.  An

@@ -126,7 +126,7 @@ def _timerfd_fget(task, fd):
     return file
 
 
-@syscall("timerfd_create", "clock d")
+@syscall("timerfd_create", "clock tfdcreate")
 def sys_timerfd_create(task, clockid, flags):
     """timerfd_create(): EINVAL for other flags or clocks; the alarm clocks
     need CAP_WAKE_ALARM (EPERM)."""
@@ -146,7 +146,7 @@ def _pack(interval, value):
     return _ITIMERSPEC.pack(*divmod(interval, NSEC_PER_SEC), *divmod(value, NSEC_PER_SEC))
 
 
-@syscall("timerfd_settime", "fd d p p")
+@syscall("timerfd_settime", "fd tfdflags itimerspec itimerspec:out")
 def sys_timerfd_settime(task, fd, flags, new, old):
     """timerfd_settime(): EFAULT reading the new value, EINVAL for flags or
     an invalid timespec, then EBADF/EINVAL for the descriptor."""
@@ -165,7 +165,7 @@ def sys_timerfd_settime(task, fd, flags, new, old):
     return 0
 
 
-@syscall("timerfd_gettime", "fd p")
+@syscall("timerfd_gettime", "fd itimerspec:out")
 def sys_timerfd_gettime(task, fd, cur):
     file = _timerfd_fget(task, fd)
     if isinstance(file, int):

@@ -1,0 +1,1012 @@
+"""Issue 7 part 4: structures decoded as strace 6.1 prints them.
+
+Each decoder mirrors one of strace's printers (named in its docstring)
+and reads the guest's memory only through peek() below, which never
+faults: an unreadable structure is shown as its address, as strace shows
+it when umove() fails.  What a call writes is decoded when it returns, and
+only if it succeeded; the printer (kernel/syscalls/strace.py) says which
+arguments are read on entry.
+
+Layouts are AArch64's (LP64, include/uapi/asm-generic): struct stat,
+struct statx, struct statfs, struct kernel_sigaction (handler, flags,
+restorer, mask), iovec, pollfd, msghdr, timespec, timeval, rlimit64.
+"""
+
+import os
+import struct
+
+from emu.arch import PAGE_SHIFT, PAGE_SIZE
+from kernel.mm.mm import VM_READ
+from kernel.mm.mmap import find_vma
+from kernel.uapi import SIGNAL_NAMES
+
+# strace -s: strings and buffers are cut after this many bytes ("..." follows).
+DEFAULT_STRSIZE = 32
+
+
+class Options:
+    """What the strace options of `a53emu run` chose (emu/cli.py fills it)."""
+
+    def __init__(self, strsize=DEFAULT_STRSIZE, fd_paths=False):
+        self.strsize = strsize          # -s
+        self.fd_paths = fd_paths        # -y
+
+
+# -- reading the guest ----------------------------------------------------------------
+
+def peek(task, addr, length):
+    """access_process_vm() as a tracer uses it, without its fault: the bytes
+    at addr, a page that is not mapped yet read as the fault would map it
+    (the file's cached page or its bytes, zeros for anonymous memory).
+    strace's ptrace read would fault the page in; a53emu's tracers never
+    change what the guest sees.  None if an address has no readable VMA."""
+    reader = getattr(task.uaccess, "peek", None)
+    if reader is None:
+        return None                 # a test's stand-in for user memory
+    data = reader(addr, length)
+    if data is not None or getattr(task, "mm", None) is None:
+        return data
+    out = bytearray()
+    while length > 0:
+        n = min(length, PAGE_SIZE - (addr & (PAGE_SIZE - 1)))
+        part = task.uaccess.peek(addr, n)
+        if part is None:
+            part = _not_yet_faulted(task, addr, n)
+            if part is None:
+                return None
+        out += part
+        addr += n
+        length -= n
+    return bytes(out)
+
+
+def _not_yet_faulted(task, addr, n):
+    """What filemap_fault()/do_anonymous_page() would put at addr."""
+    vma = find_vma(task.mm, addr)
+    if vma is None or vma.vm_start > addr or not vma.vm_flags & VM_READ:
+        return None
+    file = vma.vm_file
+    if file is None:
+        return bytes(n)
+    pgoff = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
+    offset = addr & (PAGE_SIZE - 1)
+    mapping = file.mapping
+    frame = mapping.pages.get(pgoff) if mapping is not None else None
+    if frame is not None:
+        return task.kernel.memory.read(frame + offset, n)
+    host_fd = mapping.host_fd if mapping is not None else file.host_fd
+    if host_fd is None:
+        return bytes(n)
+    try:
+        data = os.pread(host_fd, n, (pgoff << PAGE_SHIFT) + offset)
+    except OSError:
+        return None
+    return data + bytes(n - len(data))
+
+
+def peek_string(task, addr, limit):
+    """A NUL-terminated string at addr (cut at limit), or None."""
+    out = b""
+    while len(out) < limit:
+        n = min(limit - len(out), PAGE_SIZE - (addr & (PAGE_SIZE - 1)))
+        chunk = peek(task, addr, n)
+        if chunk is None:
+            return None if not out else out
+        nul = chunk.find(b"\0")
+        if nul >= 0:
+            return out + chunk[:nul]
+        out += chunk
+        addr += n
+    return out
+
+
+# -- strings -----------------------------------------------------------------------
+
+_ESCAPES = {ord("\t"): "\\t", ord("\n"): "\\n", ord("\v"): "\\v", ord("\f"): "\\f",
+            ord("\r"): "\\r", ord('"'): '\\"', ord("\\"): "\\\\"}
+
+
+def quote(data, limit=DEFAULT_STRSIZE, more=False):
+    """string_quote(): C escapes for \\t \\n \\v \\f \\r, the quote and the
+    backslash; other unprintable bytes in octal, three digits only when an
+    octal digit follows (so the escape cannot swallow it).  Cut at `limit`
+    bytes with "..." after the quote; `more` says there was more than data."""
+    cut = data[:limit]
+    out = []
+    for i, b in enumerate(cut):
+        if b in _ESCAPES:
+            out.append(_ESCAPES[b])
+        elif 32 <= b < 127:
+            out.append(chr(b))
+        elif i + 1 < len(cut) and 0x30 <= cut[i + 1] <= 0x37:
+            out.append("\\%03o" % b)
+        else:
+            out.append("\\%o" % b)
+    return '"' + "".join(out) + '"' + ("..." if more or len(data) > limit else "")
+
+
+def octal(value):
+    """C's "%#03o": strace's modes and umask (0640, 022, 000)."""
+    return ("0%o" % value if value else "0").zfill(3)
+
+
+def flags(value, names, zero="0"):
+    """printflags(): the names of the set bits in the table's order, then
+    what is left in hex; `zero` when nothing is set."""
+    parts = []
+    rest = value
+    for name, bit in names:
+        if bit and value & bit == bit and rest & bit:
+            parts.append(name)
+            rest &= ~bit
+    if rest:
+        parts.append("%#x" % rest)
+    return "|".join(parts) or zero
+
+
+def address(v):
+    return "NULL" if v == 0 else "%#x" % v
+
+
+# -- files --------------------------------------------------------------------------
+
+_S_IFMT = 0o170000
+_S_IFMT_NAMES = {0o140000: "S_IFSOCK", 0o120000: "S_IFLNK", 0o100000: "S_IFREG",
+                 0o060000: "S_IFBLK", 0o040000: "S_IFDIR", 0o020000: "S_IFCHR",
+                 0o010000: "S_IFIFO"}
+_S_ISUID, _S_ISGID, _S_ISVTX = 0o4000, 0o2000, 0o1000
+
+
+def mode_t(mode):
+    """print_symbolic_mode_t(): S_IFREG|S_ISUID|0755."""
+    parts = []
+    fmt = mode & _S_IFMT
+    if fmt:
+        parts.append(_S_IFMT_NAMES.get(fmt, "%#o" % fmt))
+    for bit, name in ((_S_ISUID, "S_ISUID"), (_S_ISGID, "S_ISGID"), (_S_ISVTX, "S_ISVTX")):
+        if mode & bit:
+            parts.append(name)
+    parts.append(octal(mode & 0o777))
+    return "|".join(parts)
+
+
+def makedev(dev):
+    """new_decode_dev(): makedev(major, minor) of a 32-bit dev_t."""
+    return "makedev(%#x, %#x)" % ((dev >> 8) & 0xFFF, (dev & 0xFF) | ((dev >> 12) & 0xFFF00))
+
+
+def _devnode(mode):
+    return mode & _S_IFMT in (0o020000, 0o060000)
+
+
+# struct stat (asm-generic/stat.h): dev, ino, mode, nlink, uid, gid, rdev, pad,
+# size, blksize, pad, blocks, then the times.
+_STAT = struct.Struct("<QQIIIIQQqi4xq")
+
+
+def stat_struct(task, v, opts):
+    """print_struct_stat(), abbreviated as strace prints it without -v: the
+    mode, then the size (st_rdev for a device node), then "..."."""
+    raw = peek(task, v, _STAT.size)
+    if raw is None:
+        return address(v)
+    _dev, _ino, mode, _nlink, _uid, _gid, rdev, _pad, size, _bs, _blocks = _STAT.unpack(raw)
+    second = ("st_rdev=%s" % makedev(rdev)) if _devnode(mode) else "st_size=%d" % size
+    return "{st_mode=%s, %s, ...}" % (mode_t(mode), second)
+
+
+STATX_MASK_NAMES = (
+    ("STATX_ALL", 0xFFF), ("STATX_BASIC_STATS", 0x7FF),
+    ("STATX_TYPE", 0x1), ("STATX_MODE", 0x2), ("STATX_NLINK", 0x4), ("STATX_UID", 0x8),
+    ("STATX_GID", 0x10), ("STATX_ATIME", 0x20), ("STATX_MTIME", 0x40),
+    ("STATX_CTIME", 0x80), ("STATX_INO", 0x100), ("STATX_SIZE", 0x200),
+    ("STATX_BLOCKS", 0x400), ("STATX_BTIME", 0x800), ("STATX_MNT_ID", 0x1000),
+    ("STATX_DIOALIGN", 0x2000))
+_STATX_HEAD = struct.Struct("<IIQIIIH2xQQ")
+
+
+def statx_mask(v):
+    return flags(v & 0xFFFFFFFF, STATX_MASK_NAMES)
+
+
+def statx_struct(task, v, opts):
+    """print_struct_statx(), abbreviated: mask, attributes, mode, size (a
+    device node's too: unlike stat, strace shows no stx_rdev without -v)."""
+    raw = peek(task, v, _STATX_HEAD.size)
+    if raw is None:
+        return address(v)
+    mask, _bs, attrs, _nl, _uid, _gid, mode, _ino, size = _STATX_HEAD.unpack_from(raw)
+    return "{stx_mask=%s, stx_attributes=%s, stx_mode=%s, stx_size=%d, ...}" % (
+        statx_mask(mask), "%#x" % attrs if attrs else "0", mode_t(mode), size)
+
+
+def statx_flags(v):
+    """statx's flags: the sync type is a value (AT_STATX_SYNC_AS_STAT is 0),
+    the rest are AT_* bits."""
+    v &= 0xFFFFFFFF
+    sync = {0: "AT_STATX_SYNC_AS_STAT", 0x2000: "AT_STATX_FORCE_SYNC",
+            0x4000: "AT_STATX_DONT_SYNC"}.get(v & 0x6000, "%#x" % (v & 0x6000))
+    rest = flags(v & ~0x6000, AT_FLAG_NAMES, "")
+    return sync + ("|" + rest if rest else "")
+
+
+AT_FLAG_NAMES = (("AT_SYMLINK_NOFOLLOW", 0x100), ("AT_REMOVEDIR", 0x200),
+                 ("AT_SYMLINK_FOLLOW", 0x400), ("AT_NO_AUTOMOUNT", 0x800),
+                 ("AT_EMPTY_PATH", 0x1000))
+
+_FS_MAGICS = {0xEF53: "EXT2_SUPER_MAGIC", 0x9FA0: "PROC_SUPER_MAGIC",
+              0x01021994: "TMPFS_MAGIC", 0x62656572: "SYSFS_MAGIC",
+              0x1CD1: "DEVPTS_SUPER_MAGIC", 0x794C7630: "OVERLAYFS_SUPER_MAGIC",
+              0x9123683E: "BTRFS_SUPER_MAGIC", 0x58465342: "XFS_SUPER_MAGIC",
+              0x6969: "NFS_SUPER_MAGIC", 0x65735546: "FUSE_SUPER_MAGIC",
+              0x27E0EB: "CGROUP_SUPER_MAGIC", 0x63677270: "CGROUP2_SUPER_MAGIC",
+              0x42494E4D: "BINFMTFS_MAGIC", 0x858458F6: "RAMFS_MAGIC",
+              0x50495045: "PIPEFS_MAGIC", 0x534F434B: "SOCKFS_MAGIC"}
+_ST_FLAGS = (("ST_VALID", 0x20), ("ST_RDONLY", 0x1), ("ST_NOSUID", 0x2), ("ST_NODEV", 0x4),
+             ("ST_NOEXEC", 0x8), ("ST_SYNCHRONOUS", 0x10), ("ST_MANDLOCK", 0x40),
+             ("ST_NOATIME", 0x400), ("ST_NODIRATIME", 0x800), ("ST_RELATIME", 0x1000))
+_STATFS = struct.Struct("<qqQQQQQiiqqq")
+
+
+def statfs_struct(task, v, opts):
+    """print_struct_statfs(): every field, the magic and the flags by name."""
+    raw = peek(task, v, _STATFS.size)
+    if raw is None:
+        return address(v)
+    (ftype, bsize, blocks, bfree, bavail, files, ffree, fsid0, fsid1, namelen, frsize,
+     fflags) = _STATFS.unpack(raw)
+    return ("{f_type=%s, f_bsize=%d, f_blocks=%d, f_bfree=%d, f_bavail=%d, f_files=%d, "
+            "f_ffree=%d, f_fsid={val=[%s, %s]}, f_namelen=%d, f_frsize=%d, f_flags=%s}" % (
+                _FS_MAGICS.get(ftype & 0xFFFFFFFF, "%#x" % ftype), bsize, blocks, bfree,
+                bavail, files, ffree, _hex0(fsid0 & 0xFFFFFFFF), _hex0(fsid1 & 0xFFFFFFFF),
+                namelen, frsize, flags(fflags, _ST_FLAGS)))
+
+
+def _hex0(v):
+    return "%#x" % v if v else "0"
+
+
+ACCESS_MODES = (("R_OK", 4), ("W_OK", 2), ("X_OK", 1))
+
+
+def access_mode(v):
+    return flags(v & 0xFFFFFFFF, ACCESS_MODES, "F_OK")
+
+
+# open(2) flags that are not the access mode, as dup3/pipe2 print them
+# (AArch64's values: O_DIRECTORY and friends differ from x86's).
+CLOEXEC_NAMES = (("O_NONBLOCK", 0o4000), ("O_DIRECT", 0o200000), ("O_CLOEXEC", 0o2000000))
+
+
+# -- buffers and iovecs ----------------------------------------------------------------
+
+def buffer(task, v, n, opts):
+    """printstrn(): n bytes at v, cut at -s."""
+    if n <= 0:
+        return '""'
+    data = peek(task, v, min(n, opts.strsize))
+    if data is None:
+        return address(v)
+    return quote(data, opts.strsize, more=n > opts.strsize)
+
+
+def cstring(task, v, opts, limit=4096):
+    """printpath()/printstr(): a NUL-terminated string (paths are not cut)."""
+    if not v:
+        return "NULL"
+    s = peek_string(task, v, limit)
+    if s is None:
+        s = task.uaccess.peek_string(v)     # what uaccess alone can see
+    return quote(s, limit) if s is not None else "%#x" % v
+
+
+_IOVEC = struct.Struct("<QQ")
+
+
+def iovec_array(task, v, count, opts, data_len=None):
+    """tprint_iov_upto(): [{iov_base="...", iov_len=N}, ...]; the data of a
+    write is each element's (cut at -s), a read's is what the call filled
+    (data_len bytes across the elements, the rest shown empty)."""
+    if not v:
+        return "NULL"
+    count = min(count, 1024)
+    raw = peek(task, v, count * _IOVEC.size) if count else b""
+    if raw is None:
+        return "%#x" % v
+    out = []
+    left = data_len
+    for i in range(count):
+        base, length = _IOVEC.unpack_from(raw, i * _IOVEC.size)
+        if i == opts.strsize:
+            out.append("...")
+            break
+        n = length if left is None else min(length, left)
+        if left is not None:
+            left -= n
+        out.append("{iov_base=%s, iov_len=%d}" % (buffer(task, base, n, opts), length))
+    return "[" + ", ".join(out) + "]"
+
+
+# -- signals ---------------------------------------------------------------------------
+
+_NSIG = 64
+
+
+def signame(sig):
+    """signame(): SIGUSR1, SIGRTMIN, SIGRT_3 (strace counts real-time
+    signals from 32, the kernel's SIGRTMIN)."""
+    if sig in SIGNAL_NAMES and sig < 32:
+        return SIGNAL_NAMES[sig]
+    if sig == 32:
+        return "SIGRTMIN"
+    if 32 < sig <= _NSIG:
+        return "SIGRT_%d" % (sig - 32)
+    return str(sig)
+
+
+def sigset_text(mask):
+    """sprintsigmask_n(): [USR1 TERM]; more than half the signals set is
+    shown as the complement, ~[...]."""
+    prefix = ""
+    if bin(mask).count("1") > _NSIG // 2:
+        prefix, mask = "~", ~mask & ((1 << _NSIG) - 1)
+    names = [signame(s)[3:] for s in range(1, _NSIG + 1) if mask >> (s - 1) & 1]
+    return prefix + "[" + " ".join(names) + "]"
+
+
+def sigset(task, v, opts):
+    if not v:
+        return "NULL"
+    raw = peek(task, v, 8)
+    if raw is None:
+        return "%#x" % v
+    return sigset_text(struct.unpack("<Q", raw)[0])
+
+
+SA_FLAG_NAMES = (("SA_NOCLDSTOP", 0x1), ("SA_NOCLDWAIT", 0x2), ("SA_SIGINFO", 0x4),
+                 ("SA_RESTORER", 0x04000000), ("SA_ONSTACK", 0x08000000),
+                 ("SA_RESTART", 0x10000000), ("SA_NODEFER", 0x40000000),
+                 ("SA_RESETHAND", 0x80000000))
+_SIGACTION = struct.Struct("<QQQQ")
+_SA_RESTORER = 0x04000000
+
+
+def sigaction(task, v, opts):
+    """decode_old_sigaction()/print_sigaction(): handler, mask, flags, and
+    the restorer only when SA_RESTORER is set."""
+    if not v:
+        return "NULL"
+    raw = peek(task, v, _SIGACTION.size)
+    if raw is None:
+        return "%#x" % v
+    handler, sa_flags, restorer, mask = _SIGACTION.unpack(raw)
+    text = "{sa_handler=%s, sa_mask=%s, sa_flags=%s" % (
+        {0: "SIG_DFL", 1: "SIG_IGN"}.get(handler, "%#x" % handler), sigset_text(mask),
+        flags(sa_flags & 0xFFFFFFFF, SA_FLAG_NAMES))
+    if sa_flags & _SA_RESTORER:
+        text += ", sa_restorer=%#x" % restorer
+    return text + "}"
+
+
+SI_CODES = {0: "SI_USER", 0x80: "SI_KERNEL", -1: "SI_QUEUE", -2: "SI_TIMER",
+            -3: "SI_MESGQ", -4: "SI_ASYNCIO", -5: "SI_SIGIO", -6: "SI_TKILL"}
+_FAULT_CODES = {
+    "SIGSEGV": {1: "SEGV_MAPERR", 2: "SEGV_ACCERR"},
+    "SIGBUS": {1: "BUS_ADRALN", 2: "BUS_ADRERR", 3: "BUS_OBJERR"},
+    "SIGILL": {1: "ILL_ILLOPC", 2: "ILL_ILLOPN", 3: "ILL_ILLADR", 4: "ILL_ILLTRP"},
+    "SIGFPE": {1: "FPE_INTDIV", 2: "FPE_INTOVF", 3: "FPE_FLTDIV"},
+    "SIGTRAP": {1: "TRAP_BRKPT", 2: "TRAP_TRACE"},
+    "SIGCHLD": {1: "CLD_EXITED", 2: "CLD_KILLED", 3: "CLD_DUMPED", 4: "CLD_TRAPPED",
+                5: "CLD_STOPPED", 6: "CLD_CONTINUED"},
+}
+
+
+def siginfo_text(info):
+    """printsiginfo(): {si_signo=..., si_code=..., and what the code carries}."""
+    name = signame(info.signo)
+    code = info.code
+    if code > 0 and name in _FAULT_CODES and code in _FAULT_CODES[name]:
+        code_text = _FAULT_CODES[name][code]
+    else:
+        code_text = SI_CODES.get(code, str(code))
+    text = "{si_signo=%s, si_code=%s" % (name, code_text)
+    if name in ("SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGTRAP") and code > 0 \
+            and info.addr is not None:
+        text += ", si_addr=%s" % address(info.addr)
+    elif name == "SIGCHLD" and code > 0:
+        status = info.status
+        text += ", si_pid=%d, si_uid=%d, si_status=%s, si_utime=%d, si_stime=%d" % (
+            info.pid, info.uid, signame(status) if code != 1 else str(status),
+            info.utime, info.stime)
+    else:
+        text += ", si_pid=%d, si_uid=%d" % (info.pid, info.uid)
+        value = getattr(info, "value", None)
+        raw = getattr(info, "raw", None)
+        if value is None and raw is not None and len(raw) >= 32:
+            value = struct.unpack_from("<Q", raw, 24)[0]
+        if code in (-1, -2, -3) and value is not None:     # SI_QUEUE, SI_TIMER, SI_MESGQ
+            text += ", si_int=%d, si_ptr=%s" % (
+                struct.unpack("<i", struct.pack("<I", value & 0xFFFFFFFF))[0], address(value))
+    return text + "}"
+
+
+# -- time and limits -------------------------------------------------------------------
+
+def timespec(task, v, opts):
+    if not v:
+        return "NULL"
+    raw = peek(task, v, 16)
+    if raw is None:
+        return "%#x" % v
+    return "{tv_sec=%d, tv_nsec=%d}" % struct.unpack("<qq", raw)
+
+
+def timeval(task, v, opts):
+    if not v:
+        return "NULL"
+    raw = peek(task, v, 16)
+    if raw is None:
+        return "%#x" % v
+    return "{tv_sec=%d, tv_usec=%d}" % struct.unpack("<qq", raw)
+
+
+_RLIM_INFINITY = (1 << 64) - 1
+
+
+def rlim_value(v, infinity):
+    """sprint_rlim64(): RLIM64_INFINITY, a multiple of 1024 as N*1024."""
+    if v == _RLIM_INFINITY:
+        return infinity
+    if v > 1024 and v % 1024 == 0:
+        return "%d*1024" % (v // 1024)
+    return str(v)
+
+
+def rlimit_struct(task, v, opts, infinity="RLIM64_INFINITY"):
+    if not v:
+        return "NULL"
+    raw = peek(task, v, 16)
+    if raw is None:
+        return "%#x" % v
+    cur, mx = struct.unpack("<QQ", raw)
+    return "{rlim_cur=%s, rlim_max=%s}" % (rlim_value(cur, infinity), rlim_value(mx, infinity))
+
+
+# -- poll ------------------------------------------------------------------------------
+
+POLL_NAMES = (("POLLIN", 0x1), ("POLLPRI", 0x2), ("POLLOUT", 0x4), ("POLLERR", 0x8),
+              ("POLLHUP", 0x10), ("POLLNVAL", 0x20), ("POLLRDNORM", 0x40),
+              ("POLLRDBAND", 0x80), ("POLLWRNORM", 0x100), ("POLLWRBAND", 0x200),
+              ("POLLMSG", 0x400), ("POLLRDHUP", 0x2000))
+
+
+def _pollfds(task, v, n):
+    raw = peek(task, v, n * 8) if n else b""
+    if raw is None:
+        return None
+    return [struct.unpack_from("<ihh", raw, 8 * i) for i in range(n)]
+
+
+def pollfd_array(task, v, n, opts, fd_text=str):
+    """decode_poll_entering(): [{fd=3, events=POLLIN}, ...]."""
+    if not v:
+        return "NULL"
+    entries = _pollfds(task, v, min(n, 1024))
+    if entries is None:
+        return "%#x" % v
+    return "[" + ", ".join("{fd=%s, events=%s}" % (fd_text(fd), flags(ev & 0xFFFF, POLL_NAMES))
+                           for fd, ev, _ in entries) + "]"
+
+
+def poll_result(task, v, n, tsp, ret, opts):
+    """decode_poll_exiting(): ' ([{fd=4, revents=POLLOUT}], left {...})'
+    after the count (the descriptors plain, even under -y), ' (Timeout)'
+    for none ready."""
+    if ret == 0:
+        return " (Timeout)"
+    entries = _pollfds(task, v, min(n, 1024)) if v else None
+    if entries is None:
+        return ""
+    ready = ["{fd=%d, revents=%s}" % (fd, flags(rev & 0xFFFF, POLL_NAMES))
+             for fd, _, rev in entries if rev]
+    text = "[" + ", ".join(ready) + "]"
+    if tsp:
+        text += ", left " + timespec(task, tsp, opts)
+    return " (" + text + ")"
+
+
+# -- messages --------------------------------------------------------------------------
+
+_MSGHDR = struct.Struct("<QI4xQQQQi4x")
+
+
+def msghdr(task, v, opts, data_len, sockaddr, msgflags):
+    """print_struct_msghdr(): the name, the iovec with its data (a send's
+    whole elements, a receive's data_len bytes), the control length and the
+    flags."""
+    if not v:
+        return "NULL"
+    raw = peek(task, v, _MSGHDR.size)
+    if raw is None:
+        return "%#x" % v
+    name, namelen, iov, iovlen, control, controllen, mflags = _MSGHDR.unpack(raw)
+    text = "{msg_name=%s, msg_namelen=%d, msg_iov=%s, msg_iovlen=%d, " % (
+        sockaddr(name, namelen) if name else "NULL", namelen,
+        iovec_array(task, iov, iovlen, opts, data_len), iovlen)
+    if controllen:
+        text += "msg_control=%s, " % cmsgs(task, control, controllen, opts)
+    return text + "msg_controllen=%d, msg_flags=%s}" % (controllen,
+                                                        msgflags(mflags & 0xFFFFFFFF))
+
+
+# -- processes -------------------------------------------------------------------------
+
+CLONE_NAMES = (("CLONE_VM", 0x100), ("CLONE_FS", 0x200), ("CLONE_FILES", 0x400),
+               ("CLONE_SIGHAND", 0x800), ("CLONE_PIDFD", 0x1000), ("CLONE_PTRACE", 0x2000),
+               ("CLONE_VFORK", 0x4000), ("CLONE_PARENT", 0x8000), ("CLONE_THREAD", 0x10000),
+               ("CLONE_NEWNS", 0x20000), ("CLONE_SYSVSEM", 0x40000),
+               ("CLONE_SETTLS", 0x80000), ("CLONE_PARENT_SETTID", 0x100000),
+               ("CLONE_CHILD_CLEARTID", 0x200000), ("CLONE_DETACHED", 0x400000),
+               ("CLONE_UNTRACED", 0x800000), ("CLONE_CHILD_SETTID", 0x1000000),
+               ("CLONE_NEWCGROUP", 0x2000000), ("CLONE_NEWUTS", 0x4000000),
+               ("CLONE_NEWIPC", 0x8000000), ("CLONE_NEWUSER", 0x10000000),
+               ("CLONE_NEWPID", 0x20000000), ("CLONE_NEWNET", 0x40000000),
+               ("CLONE_IO", 0x80000000))
+_CSIGNAL = 0xFF
+
+
+def clone_args(args):
+    """SYS_FUNC(clone) entering: AArch64's order is (flags, stack,
+    parent_tid, tls, child_tid); strace names each, so the line reads the
+    same on every architecture."""
+    fl, stack, ptid, tls, ctid = args[:5]
+    text = "child_stack=%s, flags=%s" % (address(stack), flags(fl & ~_CSIGNAL, CLONE_NAMES, ""))
+    sig = fl & _CSIGNAL
+    if sig:
+        text += ("|" if fl & ~_CSIGNAL else "") + signame(sig)
+    elif not fl & ~_CSIGNAL:
+        text += "0"
+    if fl & 0x100000:
+        text += ", parent_tid=%s" % address(ptid)
+    if fl & 0x80000:
+        text += ", tls=%s" % address(tls)
+    # child_tidptr is shown when exiting (strace prints it after `<unfinished ...>`)
+    if fl & (0x200000 | 0x1000000):
+        text += ", child_tidptr=%s" % address(ctid)
+    return text
+
+
+WAIT_NAMES = (("WNOHANG", 1), ("WSTOPPED", 2), ("WEXITED", 4), ("WCONTINUED", 8),
+              ("WNOWAIT", 0x01000000), ("__WNOTHREAD", 0x20000000), ("__WALL", 0x40000000),
+              ("__WCLONE", 0x80000000))
+
+
+def wait_options(v):
+    names = (("WNOHANG", 1), ("WUNTRACED", 2), ("WCONTINUED", 8), ("__WNOTHREAD", 0x20000000),
+             ("__WALL", 0x40000000), ("__WCLONE", 0x80000000))
+    return flags(v & 0xFFFFFFFF, names)
+
+
+def wait_status(status):
+    """printstatus(): [{WIFEXITED(s) && WEXITSTATUS(s) == 3}]."""
+    sig = status & 0x7F
+    if sig == 0:
+        text = "WIFEXITED(s) && WEXITSTATUS(s) == %d" % ((status >> 8) & 0xFF)
+    elif sig == 0x7F:
+        text = "WIFSTOPPED(s) && WSTOPSIG(s) == %s" % signame((status >> 8) & 0xFF)
+    else:
+        text = "WIFSIGNALED(s) && WTERMSIG(s) == %s" % signame(sig)
+        if status & 0x80:
+            text += " && WCOREDUMP(s)"
+    if status == 0xFFFF:
+        text = "WIFCONTINUED(s)"
+    return "[{%s}]" % text
+
+
+FD_FLAGS = (("FD_CLOEXEC", 1),)
+
+
+# -- more of strace's printers ------------------------------------------------------------
+
+def string_array(task, v, opts):
+    """printargv(): ["prog", "arg"], each string cut at -s, the array after
+    -s elements ("...")."""
+    if not v:
+        return "NULL"
+    out = []
+    for i in range(opts.strsize + 1):
+        raw = peek(task, v + 8 * i, 8)
+        if raw is None:
+            return "%#x" % v if not out else "[" + ", ".join(out) + ", ...]"
+        p = struct.unpack("<Q", raw)[0]
+        if p == 0:
+            return "[" + ", ".join(out) + "]"
+        if i == opts.strsize:
+            out.append("...")
+            break
+        s = peek_string(task, p, opts.strsize + 1)
+        out.append(quote(s, opts.strsize) if s is not None else "%#x" % p)
+    return "[" + ", ".join(out) + "]"
+
+
+def envp_count(task, v, opts):
+    """printargc(): the environment as its address and /* N vars */."""
+    if not v:
+        return "NULL"
+    n = 0
+    while n < 65536:
+        raw = peek(task, v + 8 * n, 8)
+        if raw is None:
+            return "%#x" % v
+        if struct.unpack("<Q", raw)[0] == 0:
+            break
+        n += 1
+    return "%#x /* %d var%s */" % (v, n, "" if n == 1 else "s")
+
+
+def timeval_pair(raw, offset=0):
+    return "{tv_sec=%d, tv_usec=%d}" % struct.unpack_from("<qq", raw, offset)
+
+
+def itimerval(task, v, opts):
+    """print_itimerval(): {it_interval={...}, it_value={...}}."""
+    if not v:
+        return "NULL"
+    raw = peek(task, v, 32)
+    if raw is None:
+        return "%#x" % v
+    return "{it_interval=%s, it_value=%s}" % (timeval_pair(raw), timeval_pair(raw, 16))
+
+
+def tms(task, v, opts):
+    """times(2)'s struct tms."""
+    if not v:
+        return "NULL"
+    raw = peek(task, v, 32)
+    if raw is None:
+        return "%#x" % v
+    return "{tms_utime=%d, tms_stime=%d, tms_cutime=%d, tms_cstime=%d}" % struct.unpack(
+        "<qqqq", raw)
+
+
+def siginfo_user(task, v, opts):
+    """printsiginfo_at(): a siginfo_t the kernel wrote."""
+    if not v:
+        return "NULL"
+    raw = peek(task, v, 48)
+    if raw is None:
+        return "%#x" % v
+    signo, _errno, code = struct.unpack_from("<iii", raw)
+
+    class _Info:
+        pass
+    info = _Info()
+    info.signo, info.code = signo, code
+    info.addr = struct.unpack_from("<Q", raw, 16)[0]
+    info.pid, info.uid = struct.unpack_from("<iI", raw, 16)
+    info.status = struct.unpack_from("<i", raw, 24)[0]
+    info.value = struct.unpack_from("<Q", raw, 24)[0]
+    info.utime, info.stime = struct.unpack_from("<qq", raw, 32)
+    return siginfo_text(info)
+
+
+def stack_t(task, v, opts):
+    """print_stack_t(): {ss_sp=..., ss_flags=..., ss_size=...}."""
+    if not v:
+        return "NULL"
+    raw = peek(task, v, 24)
+    if raw is None:
+        return "%#x" % v
+    sp, fl, size = struct.unpack("<Qi4xQ", raw)
+    return "{ss_sp=%s, ss_flags=%s, ss_size=%d}" % (
+        address(sp), flags(fl & 0xFFFFFFFF, (("SS_ONSTACK", 1), ("SS_DISABLE", 2),
+                                             ("SS_AUTODISARM", 1 << 31))), size)
+
+
+def utsname(task, v, opts):
+    """print_utsname() without -v: {sysname="Linux", nodename="...", ...}."""
+    if not v:
+        return "NULL"
+    raw = peek(task, v, 65 * 2)
+    if raw is None:
+        return "%#x" % v
+    names = [raw[i * 65:(i + 1) * 65].split(b"\0", 1)[0] for i in range(2)]
+    return "{sysname=%s, nodename=%s, ...}" % (quote(names[0], 65), quote(names[1], 65))
+
+
+def rusage(task, v, opts):
+    """printrusage() without -v: the two times, then "..."."""
+    if not v:
+        return "NULL"
+    raw = peek(task, v, 32)
+    if raw is None:
+        return "%#x" % v
+    return "{ru_utime=%s, ru_stime=%s, ...}" % (timeval_pair(raw), timeval_pair(raw, 16))
+
+
+def int_array(task, v, n):
+    """[0], [1000, 1000]: a few ints the call wrote."""
+    raw = peek(task, v, 4 * n) if v else None
+    if raw is None:
+        return address(v)
+    return "[" + ", ".join(str(x) for x in struct.unpack("<%di" % n, raw)) + "]"
+
+
+def fd_set(task, v, nfds, fd_text=str):
+    """print_fdset(): [3 4], the descriptors set below nfds (on entry with
+    their paths under -y, in the result plain)."""
+    if not v:
+        return "NULL"
+    nfds = max(0, min(nfds, 1024))
+    raw = peek(task, v, (nfds + 63) // 64 * 8) if nfds else b""
+    if raw is None:
+        return "%#x" % v
+    bits = int.from_bytes(raw, "little")
+    return "[" + " ".join(fd_text(fd) for fd in range(nfds) if bits >> fd & 1) + "]"
+
+
+def cpu_set(task, v, size):
+    """print_affinitylist(): [0 1]."""
+    raw = peek(task, v, min(size, 128)) if v else None
+    if raw is None:
+        return address(v)
+    bits = int.from_bytes(raw, "little")
+    return "[" + " ".join(str(c) for c in range(len(raw) * 8) if bits >> c & 1) + "]"
+
+
+FUTEX_OPS = {0: "FUTEX_WAIT", 1: "FUTEX_WAKE", 2: "FUTEX_FD", 3: "FUTEX_REQUEUE",
+             4: "FUTEX_CMP_REQUEUE", 5: "FUTEX_WAKE_OP", 6: "FUTEX_LOCK_PI",
+             7: "FUTEX_UNLOCK_PI", 8: "FUTEX_TRYLOCK_PI", 9: "FUTEX_WAIT_BITSET",
+             10: "FUTEX_WAKE_BITSET", 11: "FUTEX_WAIT_REQUEUE_PI", 12: "FUTEX_CMP_REQUEUE_PI",
+             13: "FUTEX_LOCK_PI2"}
+_FUTEX_PRIVATE, _FUTEX_CLOCK_REALTIME = 128, 256
+
+
+def futex_op(op):
+    cmd = op & ~(_FUTEX_PRIVATE | _FUTEX_CLOCK_REALTIME)
+    text = FUTEX_OPS.get(cmd, str(cmd))
+    if op & _FUTEX_PRIVATE:
+        text += "_PRIVATE"
+    if op & _FUTEX_CLOCK_REALTIME:
+        text += "|FUTEX_CLOCK_REALTIME"
+    return text
+
+
+def futex_bitset(v):
+    return "FUTEX_BITSET_MATCH_ANY" if v & 0xFFFFFFFF == 0xFFFFFFFF else "%#x" % (v & 0xFFFFFFFF)
+
+
+def futex_args(task, args, opts):
+    """SYS_FUNC(futex): the arguments each operation uses."""
+    uaddr, op, val, timeout, uaddr2, val3 = args[:6]
+    cmd = op & 0x7F
+    val = struct.unpack("<i", struct.pack("<I", val & 0xFFFFFFFF))[0]
+    shown = [address(uaddr), futex_op(op & 0xFFFFFFFF)]
+    if cmd in (0, 6, 13):                   # WAIT, LOCK_PI: the time out
+        shown += [str(val), timespec(task, timeout, opts)] if cmd == 0 else \
+            [timespec(task, timeout, opts)]
+    elif cmd == 9:                          # WAIT_BITSET
+        shown += [str(val), timespec(task, timeout, opts), futex_bitset(val3)]
+    elif cmd == 10:                         # WAKE_BITSET
+        shown += [str(val), futex_bitset(val3)]
+    elif cmd in (3,):                       # REQUEUE
+        shown += [str(val), str(timeout & 0xFFFFFFFF), address(uaddr2)]
+    elif cmd in (4, 12):                    # CMP_REQUEUE
+        shown += [str(val), str(timeout & 0xFFFFFFFF), address(uaddr2), str(val3 & 0xFFFFFFFF)]
+    elif cmd == 5:                          # WAKE_OP
+        shown += [str(val), str(timeout & 0xFFFFFFFF), address(uaddr2), "%#x" % (val3 & 0xFFFFFFFF)]
+    elif cmd in (7, 8):                     # UNLOCK_PI, TRYLOCK_PI
+        pass
+    elif cmd == 11:                         # WAIT_REQUEUE_PI
+        shown += [str(val), timespec(task, timeout, opts), address(uaddr2)]
+    else:                                   # WAKE, FD
+        shown += [str(val)]
+    return shown
+
+
+_EPOLL_EVENT = struct.Struct("<I4xQ")
+
+
+def epoll_events(task, v, n, opts, names):
+    """The events epoll_wait() filled: [{events=EPOLLIN, data={u32=.., u64=..}}]."""
+    if not v:
+        return "NULL"
+    n = max(0, min(n, 1024))
+    raw = peek(task, v, n * _EPOLL_EVENT.size) if n else b""
+    if raw is None:
+        return address(v)
+    out = []
+    for i in range(n):
+        ev, data = _EPOLL_EVENT.unpack_from(raw, i * _EPOLL_EVENT.size)
+        out.append("{events=%s, data={u32=%d, u64=%d}}" % (flags(ev, names), data & 0xFFFFFFFF,
+                                                            data))
+    return "[" + ", ".join(out) + "]"
+
+
+# -- terminals ---------------------------------------------------------------------------
+
+_IFLAGS = (("IGNBRK", 0o1), ("BRKINT", 0o2), ("IGNPAR", 0o4), ("PARMRK", 0o10),
+           ("INPCK", 0o20), ("ISTRIP", 0o40), ("INLCR", 0o100), ("IGNCR", 0o200),
+           ("ICRNL", 0o400), ("IUCLC", 0o1000), ("IXON", 0o2000), ("IXANY", 0o4000),
+           ("IXOFF", 0o10000), ("IMAXBEL", 0o20000), ("IUTF8", 0o40000))
+_OFLAGS = (("OPOST", 0o1), ("OLCUC", 0o2), ("ONLCR", 0o4), ("OCRNL", 0o10), ("ONOCR", 0o20),
+           ("ONLRET", 0o40), ("OFILL", 0o100), ("OFDEL", 0o200))
+_ODELAYS = ((0o400, ("NL0", "NL1")), (0o3000, ("CR0", "CR1", "CR2", "CR3")),
+            (0o14000, ("TAB0", "TAB1", "TAB2", "TAB3")), (0o20000, ("BS0", "BS1")),
+            (0o40000, ("VT0", "VT1")), (0o100000, ("FF0", "FF1")))
+_CFLAGS = (("CSTOPB", 0o100), ("CREAD", 0o200), ("PARENB", 0o400), ("PARODD", 0o1000),
+           ("HUPCL", 0o2000), ("CLOCAL", 0o4000), ("CMSPAR", 0o10000000000),
+           ("CRTSCTS", 0o20000000000))
+# strace's order (IEXTEN after TOSTOP), not the bits' order
+_LFLAGS = (("ISIG", 0o1), ("ICANON", 0o2), ("XCASE", 0o4), ("ECHO", 0o10), ("ECHOE", 0o20),
+           ("ECHOK", 0o40), ("ECHONL", 0o100), ("NOFLSH", 0o200), ("TOSTOP", 0o400),
+           ("IEXTEN", 0o100000), ("ECHOCTL", 0o1000), ("ECHOPRT", 0o2000), ("ECHOKE", 0o4000),
+           ("FLUSHO", 0o10000), ("PENDIN", 0o40000), ("EXTPROC", 0o200000))
+_BAUDS = {0: "B0", 1: "B50", 2: "B75", 3: "B110", 4: "B134", 5: "B150", 6: "B200", 7: "B300",
+          8: "B600", 9: "B1200", 10: "B1800", 11: "B2400", 12: "B4800", 13: "B9600",
+          14: "B19200", 15: "B38400", 0o10001: "B57600", 0o10002: "B115200",
+          0o10003: "B230400", 0o10004: "B460800", 0o10005: "B500000", 0o10006: "B576000",
+          0o10007: "B921600", 0o10010: "B1000000", 0o10011: "B1152000",
+          0o10012: "B1500000", 0o10013: "B2000000", 0o10014: "B2500000",
+          0o10015: "B3000000", 0o10016: "B3500000", 0o10017: "B4000000"}
+_CBAUD, _CSIZE = 0o10017, 0o60
+
+
+def termios(task, v, opts):
+    """decode_termios() without -v: the four flag words, then "..."."""
+    raw = peek(task, v, 17) if v else None
+    if raw is None:
+        return address(v)
+    iflag, oflag, cflag, lflag = struct.unpack_from("<IIII", raw)
+    odelay = [names[(oflag & mask) // (mask & -mask)] for mask, names in _ODELAYS]
+    orest = flags(oflag & ~sum(m for m, _ in _ODELAYS), _OFLAGS, "")
+    o = "|".join(odelay + ([orest] if orest else []))
+    c = "|".join([_BAUDS.get(cflag & _CBAUD, "%#o" % (cflag & _CBAUD)),
+                  "CS%d" % (5 + ((cflag & _CSIZE) >> 4))]
+                 + ([flags(cflag & ~(_CBAUD | _CSIZE), _CFLAGS, "")]
+                    if cflag & ~(_CBAUD | _CSIZE) else []))
+    return "{c_iflag=%s, c_oflag=%s, c_cflag=%s, c_lflag=%s, ...}" % (
+        flags(iflag, _IFLAGS), o, c, flags(lflag, _LFLAGS))
+
+
+def winsize(task, v, opts):
+    raw = peek(task, v, 8) if v else None
+    if raw is None:
+        return address(v)
+    return "{ws_row=%d, ws_col=%d, ws_xpixel=%d, ws_ypixel=%d}" % struct.unpack("<HHHH", raw)
+
+
+# -- times of files, control messages ------------------------------------------------------
+
+_UTIME_NOW, _UTIME_OMIT = (1 << 30) - 1, (1 << 30) - 2
+
+
+def _timestamp_comment(sec, nsec):
+    """strace's /* 2023-11-14T22:13:20.000000007+0000 */ after a file time,
+    in the local time zone as strace formats it."""
+    import time as _time
+    try:
+        tm = _time.localtime(sec)
+    except (OverflowError, OSError, ValueError):
+        return ""
+    text = _time.strftime("%Y-%m-%dT%H:%M:%S", tm)
+    if nsec:
+        text += ".%09d" % nsec
+    return " /* %s%s */" % (text, _time.strftime("%z", tm))
+
+
+def utimens_pair(task, v, opts):
+    """print_timespec_utime_pair(): [{...} /* date */, UTIME_NOW]."""
+    if not v:
+        return "NULL"
+    raw = peek(task, v, 32)
+    if raw is None:
+        return "%#x" % v
+    out = []
+    for i in (0, 1):
+        sec, nsec = struct.unpack_from("<qq", raw, 16 * i)
+        if nsec == _UTIME_NOW:
+            out.append("UTIME_NOW")
+        elif nsec == _UTIME_OMIT:
+            out.append("UTIME_OMIT")
+        else:
+            out.append("{tv_sec=%d, tv_nsec=%d}%s" % (sec, nsec, _timestamp_comment(sec, nsec)))
+    return "[" + ", ".join(out) + "]"
+
+
+_SOL_SOCKET, _SCM_RIGHTS, _SCM_CREDENTIALS = 1, 1, 2
+_CMSGHDR = struct.Struct("<QII")
+
+
+def cmsgs(task, v, length, opts):
+    """decode_msg_control(): [{cmsg_len=20, cmsg_level=SOL_SOCKET,
+    cmsg_type=SCM_RIGHTS, cmsg_data=[3]}, ...]."""
+    raw = peek(task, v, min(length, 4096)) if v else None
+    if raw is None:
+        return address(v)
+    out = []
+    off = 0
+    while off + _CMSGHDR.size <= len(raw):
+        clen, level, ctype = _CMSGHDR.unpack_from(raw, off)
+        if clen < _CMSGHDR.size:
+            break
+        data = raw[off + _CMSGHDR.size:off + clen]
+        text = "{cmsg_len=%d, cmsg_level=%s" % (clen, "SOL_SOCKET" if level == _SOL_SOCKET
+                                                 else "%#x" % level)
+        if level == _SOL_SOCKET and ctype == _SCM_RIGHTS:
+            fds = struct.unpack("<%di" % (len(data) // 4), data[:len(data) // 4 * 4])
+            text += ", cmsg_type=SCM_RIGHTS, cmsg_data=[%s]}" % ", ".join(map(str, fds))
+        elif level == _SOL_SOCKET and ctype == _SCM_CREDENTIALS and len(data) >= 12:
+            text += ", cmsg_type=SCM_CREDENTIALS, cmsg_data={pid=%d, uid=%d, gid=%d}}" % \
+                struct.unpack_from("<iII", data)
+        else:
+            text += ", cmsg_type=%#x, cmsg_data=%s}" % (ctype, quote(data, opts.strsize))
+        out.append(text)
+        off += (clen + 7) & ~7
+    return "[" + ", ".join(out) + "]"
+
+
+def itimerspec(task, v, opts):
+    """print_itimerspec(): {it_interval={...}, it_value={...}}."""
+    if not v:
+        return "NULL"
+    raw = peek(task, v, 32)
+    if raw is None:
+        return "%#x" % v
+    return "{it_interval={tv_sec=%d, tv_nsec=%d}, it_value={tv_sec=%d, tv_nsec=%d}}" % \
+        struct.unpack("<qqqq", raw)
+
+
+_SIGEV_NOTIFY = {0: "SIGEV_SIGNAL", 1: "SIGEV_NONE", 2: "SIGEV_THREAD", 4: "SIGEV_THREAD_ID"}
+
+
+def sigevent(task, v, opts):
+    """print_sigevent(): {sigev_value={...}, sigev_signo=..., sigev_notify=...}."""
+    if not v:
+        return "NULL"
+    raw = peek(task, v, 20)
+    if raw is None:
+        return "%#x" % v
+    value, signo, notify, tid = struct.unpack("<Qiii", raw)
+    text = "{sigev_value={sival_int=%d, sival_ptr=%s}, sigev_signo=%s, sigev_notify=%s" % (
+        struct.unpack("<i", struct.pack("<I", value & 0xFFFFFFFF))[0], address(value),
+        signame(signo), _SIGEV_NOTIFY.get(notify, str(notify)))
+    if notify == 4:
+        text += ", sigev_notify_thread_id=%d" % tid
+    return text + "}"
+
+
+def sysinfo_struct(task, v, opts):
+    """print_sysinfo(): every field."""
+    if not v:
+        return "NULL"
+    raw = peek(task, v, 112)
+    if raw is None:
+        return "%#x" % v
+    (uptime, l1, l2, l3, totalram, freeram, sharedram, bufferram, totalswap, freeswap,
+     procs, totalhigh, freehigh, mem_unit) = struct.unpack_from("<q3Q6QH6xQQI", raw)
+    return ("{uptime=%d, loads=[%d, %d, %d], totalram=%d, freeram=%d, sharedram=%d, "
+            "bufferram=%d, totalswap=%d, freeswap=%d, procs=%d, totalhigh=%d, freehigh=%d, "
+            "mem_unit=%d}" % (uptime, l1, l2, l3, totalram, freeram, sharedram, bufferram,
+                              totalswap, freeswap, procs, totalhigh, freehigh, mem_unit))
+
+
+def int_list(task, v, n):
+    """[0, 1, 2]: n ints (a group list)."""
+    if not v:
+        return "NULL"
+    n = max(0, min(n, 65536))
+    raw = peek(task, v, 4 * n) if n else b""
+    if raw is None:
+        return "%#x" % v
+    return "[" + ", ".join(str(x) for x in struct.unpack("<%dI" % n, raw)) + "]"
+
+
+def hex_buffer(task, v, n, opts):
+    """printstr_ex(QUOTE_FORCE_HEX): every byte as \\xNN (getrandom's)."""
+    if n <= 0:
+        return '""'
+    data = peek(task, v, min(n, opts.strsize))
+    if data is None:
+        return address(v)
+    return '"' + "".join("\\x%02x" % b for b in data) + '"' + ("..." if n > opts.strsize else "")
