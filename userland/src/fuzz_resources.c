@@ -1,0 +1,316 @@
+/*
+ * fuzz_resources.c - the resource-exhaustion cases of issue 10 (part 7), one
+ * per run:   fuzz_resources CASE      (fuzz_resources list: the names)
+ *
+ * Each case makes the hostile request, checks Linux 4.14's answer and prints
+ * one line "CASE: ok ..." (exit 0) or "CASE: FAILED ..." (exit 1).  The
+ * emulator's host memory and time are what tools/fuzz.py watches: a case
+ * must never cost the host memory in proportion to a guest-supplied length.
+ * Files are made in the cwd, which the driver creates and removes.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAGE_SIZE 4096UL
+#define TIB (1UL << 40)
+
+static const char *name;
+static int failed;
+
+static void check(int ok, const char *fmt, long a, long b)
+{
+    printf("%s: %s ", name, ok ? "ok" : "FAILED");
+    printf(fmt, a, b);
+    putchar('\n');
+    if (!ok)
+        failed = 1;
+}
+
+static long sc(long r)
+{
+    return r < 0 ? -errno : r;
+}
+
+/* mincore(0, 0x500000000000): no VMA at 0, so ENOMEM before anything is
+ * copied; the kernel's buffer is one page whatever the length (4.14
+ * sys_mincore allocates a single page and walks 512 entries at a time). */
+static void case_mincore_huge(void)
+{
+    unsigned char vec[16];
+    long r = sc(syscall(SYS_mincore, 0UL, 0x500000000000UL, vec));
+    check(r == -ENOMEM, "mincore(0, 0x500000000000) = %ld (want %ld)", r, -ENOMEM);
+    r = sc(syscall(SYS_mincore, 0UL, 0xfffffffffffff000UL, vec));
+    check(r == -ENOMEM, "mincore(0, ~0xfff) = %ld (want %ld)", r, -ENOMEM);
+    /* A real 64 GiB mapping, vector too small: EFAULT after the first chunk. */
+    char *p = mmap(NULL, 64UL << 30, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    r = sc(syscall(SYS_mincore, p, 64UL << 30, vec));
+    check(p != MAP_FAILED && r == -EFAULT, "mincore(64 GiB mapping, 16-byte vector) = %ld (want %ld)",
+          r, -EFAULT);
+}
+
+/* open() until EMFILE: RLIMIT_NOFILE descriptors, not fewer (each guest
+ * file must not cost the host two descriptors). */
+static void case_open_many(void)
+{
+    struct rlimit rl;
+    getrlimit(RLIMIT_NOFILE, &rl);
+    int fd = open("many", O_RDWR | O_CREAT, 0600);
+    long last = fd;
+    for (;;) {
+        int f = open("many", O_RDONLY);
+        if (f < 0)
+            break;
+        last = f;
+    }
+    int e = errno;
+    check(e == EMFILE && last == (long)rl.rlim_cur - 1, "EMFILE after fd %ld (RLIMIT_NOFILE %ld)",
+          last, (long)rl.rlim_cur);
+}
+
+/* The access mode is checked before the buffer: EBADF, not EFAULT. */
+static void case_badfd_mode(void)
+{
+    int w = open("wo", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int r = open("wo", O_RDONLY);
+    long x = sc(read(w, (void *)1, 10));
+    check(x == -EBADF, "read(O_WRONLY fd, bad buffer) = %ld (want %ld)", x, -EBADF);
+    x = sc(pread(w, (void *)1, 10, 0));
+    check(x == -EBADF, "pread(O_WRONLY fd, bad buffer) = %ld (want %ld)", x, -EBADF);
+    x = sc(readv(w, (void *)1, 1));
+    check(x == -EBADF, "readv(O_WRONLY fd, bad iovec) = %ld (want %ld)", x, -EBADF);
+    x = sc(write(r, (void *)1, 10));
+    check(x == -EBADF, "write(O_RDONLY fd, bad buffer) = %ld (want %ld)", x, -EBADF);
+    x = sc(pwrite(r, (void *)1, 10, 0));
+    check(x == -EBADF, "pwrite(O_RDONLY fd, bad buffer) = %ld (want %ld)", x, -EBADF);
+    x = sc(writev(r, (void *)1, 1));
+    check(x == -EBADF, "writev(O_RDONLY fd, bad iovec) = %ld (want %ld)", x, -EBADF);
+}
+
+/* A 1 TiB PROT_NONE mapping made readable, and moved: both in proportion to
+ * what is populated (nothing), not to the length. */
+static void case_mprotect_huge(void)
+{
+    char *p = mmap(NULL, TIB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    long r = sc(mprotect(p, TIB, PROT_READ));
+    check(p != MAP_FAILED && r == 0, "mprotect(1 TiB, PROT_READ) = %ld (want %ld)", r, 0);
+}
+
+static void case_mremap_huge(void)
+{
+    char *p = mmap(NULL, TIB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+    p[0] = 1;
+    p[TIB - 1] = 2;
+    char *q = mremap(p, TIB, 2 * TIB, MREMAP_MAYMOVE);
+    check(q != MAP_FAILED && q[0] == 1 && q[TIB - 1] == 2, "mremap(1 TiB -> 2 TiB) moved=%ld, ok=%ld",
+          q != p, q != MAP_FAILED);
+}
+
+/* munmap / madvise / mlock / msync of a huge mostly empty range. */
+static void case_ranges_huge(void)
+{
+    char *p = mmap(NULL, TIB, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    long r = sc(madvise(p, TIB, MADV_DONTNEED));
+    check(r == 0, "madvise(1 TiB, DONTNEED) = %ld (want %ld)", r, 0);
+    r = sc(msync(p, TIB, MS_ASYNC));
+    check(r == 0, "msync(1 TiB, MS_ASYNC) = %ld (want %ld)", r, 0);
+    r = sc(munmap(p, TIB));
+    check(r == 0, "munmap(1 TiB) = %ld (want %ld)", r, 0);
+    r = sc(munmap(NULL, 0x0000fffffffff000UL));
+    check(r == 0, "munmap(0, TASK_SIZE - 4096) = %ld (want %ld): everything", r, 0);
+    _exit(failed);          /* nothing is mapped any more: no return, no stdio */
+}
+
+/* Fill the board's RAM: the OOM killer ends the child, the host stays bounded. */
+static void case_oom(void)
+{
+    pid_t c = fork();
+    if (c == 0) {
+        for (;;) {
+            char *p = mmap(NULL, 64 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (p == MAP_FAILED)
+                _exit(3);
+            for (unsigned long i = 0; i < (64 << 20); i += PAGE_SIZE)
+                p[i] = 1;
+        }
+    }
+    int st;
+    waitpid(c, &st, 0);
+    check(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "child filling RAM: status %#lx (want signal %ld)",
+          st, SIGKILL);
+}
+
+/* fork() until RLIMIT_NPROC says EAGAIN. */
+static void case_fork_limit(void)
+{
+    struct rlimit rl = { 40, 40 };
+    setrlimit(RLIMIT_NPROC, &rl);
+    pid_t kids[64];
+    int n = 0;
+    long e = 0;
+    while (n < 64) {
+        pid_t c = fork();
+        if (c == 0) {
+            pause();
+            _exit(0);
+        }
+        if (c < 0) {
+            e = errno;
+            break;
+        }
+        kids[n++] = c;
+    }
+    for (int i = 0; i < n; i++) {
+        kill(kids[i], SIGKILL);
+        waitpid(kids[i], NULL, 0);
+    }
+    check(e == EAGAIN && n < 40, "fork: %ld children, then errno %ld", n, e);
+}
+
+static void *idle(void *arg)
+{
+    pause();
+    return arg;
+}
+
+static void case_threads(void)
+{
+    int n = 0;
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setstacksize(&a, 64 * 1024);
+    for (; n < 200; n++) {
+        pthread_t t;
+        if (pthread_create(&t, &a, idle, NULL) != 0)
+            break;
+    }
+    check(n == 200, "created %ld threads (want %ld)", n, 200);
+}
+
+#pragma GCC diagnostic ignored "-Winfinite-recursion"
+static int depth(int n)
+{
+    volatile char pad[4096];
+    pad[0] = (char)n;
+    return depth(n + 1) + pad[0];
+}
+
+static void case_stack_overflow(void)
+{
+    pid_t c = fork();
+    if (c == 0)
+        _exit(depth(0));
+    int st;
+    waitpid(c, &st, 0);
+    check(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "endless recursion: status %#lx (want signal %ld)",
+          st, SIGSEGV);
+}
+
+/* Huge lengths and counts on small buffers. */
+static void case_huge_lengths(void)
+{
+    static char page[PAGE_SIZE] __attribute__((aligned(4096)));
+    int fd = open("big", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    long r = sc(write(fd, page, 1UL << 40));
+    check(r > 0 && r < (1L << 31), "write(1 page buffer, 1 TiB) = %ld (partial, > %ld)", r, 0);
+    lseek(fd, 0, SEEK_SET);
+    r = sc(read(fd, page, 1UL << 40));
+    check(r >= 0, "read(small buffer, 1 TiB) = %ld (want >= %ld)", r, 0);
+    struct iovec iov[1025];
+    for (int i = 0; i < 1025; i++) {
+        iov[i].iov_base = page;
+        iov[i].iov_len = 1;
+    }
+    r = sc(readv(fd, iov, 1025));
+    check(r == -EINVAL, "readv(1025 iovecs) = %ld (want %ld)", r, -EINVAL);
+    struct pollfd pf = { fd, POLLIN, 0 };
+    r = sc(poll(&pf, 1UL << 40, 0));
+    check(r == -EINVAL, "poll(nfds 2^40) = %ld (want %ld)", r, -EINVAL);
+    int ep = epoll_create1(0);
+    struct epoll_event ev;
+    r = sc(epoll_wait(ep, &ev, 0x7fffffff, 0));
+    check(r == -EINVAL, "epoll_wait(maxevents INT_MAX) = %ld (want %ld)", r, -EINVAL);
+    r = sc(syscall(SYS_getdents64, open(".", O_RDONLY | O_DIRECTORY), page, 1UL << 40));
+    check(r > 0, "getdents64(count 2^40) = %ld (want > %ld)", r, 0);
+    r = sc(ftruncate(fd, 1L << 50));
+    check(r == 0 || r == -EFBIG, "ftruncate(2^50) = %ld (0 or %ld)", r, -EFBIG);
+}
+
+/* A pipe filled to its capacity, non-blocking. */
+static void case_pipe_fill(void)
+{
+    int p[2];
+    pipe2(p, O_NONBLOCK);
+    static char buf[PAGE_SIZE];
+    long total = 0, r;
+    while ((r = write(p[1], buf, sizeof buf)) > 0)
+        total += r;
+    check(total == 65536 && errno == EAGAIN, "pipe took %ld bytes, then errno %ld", total, errno);
+}
+
+/* Many mappings: vm.max_map_count (65530) is the limit, ENOMEM after it. */
+static void case_map_count(void)
+{
+    char *p = mmap(NULL, 70000 * 2 * PAGE_SIZE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+    long n = 0, r = 0;
+    for (long i = 0; i < 70000; i++) {
+        r = sc(mprotect(p + 2 * i * PAGE_SIZE, PAGE_SIZE, PROT_NONE));
+        if (r)
+            break;
+        n++;
+    }
+    check(r == -ENOMEM && n > 32000 && n < 33000, "%ld split mprotects, then %ld (ENOMEM)", n, r);
+}
+
+static const struct {
+    const char *name;
+    void (*run)(void);
+} cases[] = {
+    { "mincore_huge", case_mincore_huge },
+    { "open_many", case_open_many },
+    { "badfd_mode", case_badfd_mode },
+    { "mprotect_huge", case_mprotect_huge },
+    { "mremap_huge", case_mremap_huge },
+    { "ranges_huge", case_ranges_huge },
+    { "oom", case_oom },
+    { "fork_limit", case_fork_limit },
+    { "threads", case_threads },
+    { "stack_overflow", case_stack_overflow },
+    { "huge_lengths", case_huge_lengths },
+    { "pipe_fill", case_pipe_fill },
+    { "map_count", case_map_count },
+};
+
+int main(int argc, char **argv)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc < 2 || !strcmp(argv[1], "list")) {
+        for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++)
+            printf("%s\n", cases[i].name);
+        return argc < 2 ? 2 : 0;
+    }
+    for (unsigned i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        if (!strcmp(argv[1], cases[i].name)) {
+            name = cases[i].name;
+            cases[i].run();
+            return failed;
+        }
+    fprintf(stderr, "fuzz_resources: no case %s\n", argv[1]);
+    return 2;
+}
