@@ -112,9 +112,7 @@ class Runner:
         and measure RLIMIT_AS for every case: the address space a trivial run reserves
         (board RAM, the CPU emulator's translation buffers, Python) plus
         HOST_SLACK."""
-        import emu.cli  # noqa: F401
-        import kernel.main  # noqa: F401
-        import kernel.syscalls.table  # noqa: F401
+        preimport()
         self._calibrate()
 
     def _calibrate(self):
@@ -177,6 +175,7 @@ class Runner:
             if self.as_limit is not None:
                 resource.setrlimit(resource.RLIMIT_AS, (self.as_limit, self.as_limit))
             signal.signal(signal.SIGINT, signal.SIG_DFL)
+            drop_root(tmp)
             from emu.cli import main
             code = main(argv)
             sys.stdout.flush()
@@ -197,6 +196,58 @@ class Runner:
             except BaseException:
                 pass
             os._exit(code if isinstance(code, int) else 1)
+
+
+# Who runs the emulator when the driver is root (CI): nobody.  The guest's
+# credentials start from the host process's (kernel/cred.py host_cred), so
+# the guest is no root either, and whatever the guest kernel's model might
+# let through, the host kernel refuses to nobody (no device nodes, no
+# chown, no files outside the case's directory).
+UNPRIVILEGED = 65534
+
+
+def preimport():
+    """Import every module the emulator imports anywhere, also inside
+    functions: a case's child may run as UNPRIVILEGED, which cannot read a
+    Python installed under a private home directory."""
+    import ast
+    import importlib
+    names = set()
+    for pkg in ("emu", "kernel"):
+        for dirpath, _, files in os.walk(os.path.join(ROOT, pkg)):
+            for fn in files:
+                if not fn.endswith(".py"):
+                    continue
+                path = os.path.join(dirpath, fn)
+                mod = os.path.relpath(path, ROOT)[:-3].replace(os.sep, ".")
+                names.add(mod[:-len(".__init__")] if mod.endswith(".__init__") else mod)
+                with open(path) as f:
+                    tree = ast.parse(f.read())
+                for node in ast.walk(tree):
+                    if isinstance(node, ast.Import):
+                        names.update(a.name for a in node.names)
+                    elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                        names.add(node.module)
+                        names.update("%s.%s" % (node.module, a.name) for a in node.names)
+    for name in sorted(names):
+        if name.endswith("__main__"):
+            continue            # runs the CLI
+        try:
+            importlib.import_module(name)
+        except Exception:
+            pass                # a name imported from a module, not a module
+
+
+def drop_root(tmp):
+    """In a case's child: if root, become UNPRIVILEGED, owning the case's
+    directory and its output files."""
+    if os.geteuid() != 0:
+        return
+    for name in [tmp] + [os.path.join(tmp, n) for n in os.listdir(tmp)]:
+        os.chown(name, UNPRIVILEGED, UNPRIVILEGED)
+    os.setgroups([])
+    os.setresgid(UNPRIVILEGED, UNPRIVILEGED, UNPRIVILEGED)
+    os.setresuid(UNPRIVILEGED, UNPRIVILEGED, UNPRIVILEGED)
 
 
 def _vmpeak():

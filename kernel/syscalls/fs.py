@@ -223,6 +223,19 @@ def _has_data(file):
     return bool(os.pread(file.host_fd, 1, os.lseek(file.host_fd, 0, os.SEEK_CUR)))
 
 
+def vfs_read_mode(file):
+    """vfs_read()'s checks before it looks at the buffer: EBADF without
+    FMODE_READ, EINVAL without a ->read (FMODE_CAN_READ: an epoll file).
+    Only then does a bad buffer give EFAULT — and no host call is made
+    on a descriptor the guest cannot read (issue 10: read() of an
+    O_WRONLY file with a bad buffer was a host OSError)."""
+    if not file.readable:
+        return -errno.EBADF
+    if file.pseudo is None and file.f_read is None and file.body is None and file.host_fd is None:
+        return -errno.EINVAL
+    return 0
+
+
 def _read_file(task, file, count, offset=None, block=True):
     """vfs_read(): bytes or a negative errno."""
     if not file.readable:
@@ -269,6 +282,11 @@ def sys_read(task, fd, buf, count):
     op = getattr(file, "read", None)
     if op is not None:                  # a kind with its own ->read (anon inodes, sockets)
         return op(task, buf, count) if file.readable else -errno.EBADF
+    err = vfs_read_mode(file)
+    if err:
+        return err
+    if buf + count > task.mm.task_size:     # access_ok()
+        return -errno.EFAULT
     room = task.uaccess.writable_prefix(buf, count)
     if room < count:
         # Linux copies until the first bad page; reading no more than fits
@@ -294,10 +312,18 @@ def sys_pread64(task, fd, buf, count, pos):
         return -errno.EBADF
     if not can_pread(file):
         return -errno.ESPIPE
+    err = vfs_read_mode(file)
+    if err:
+        return err
+    if buf + count > task.mm.task_size:     # access_ok()
+        return -errno.EFAULT
     room = task.uaccess.writable_prefix(buf, count)
     if room < count:
         if room == 0:
-            return -errno.EFAULT if _read_file(task, file, 1, pos) else 0
+            probe = _read_file(task, file, 1, pos)
+            if isinstance(probe, int):
+                return probe        # EISDIR...: ->read's own answer comes before the copy
+            return -errno.EFAULT if probe else 0
         count = room
     data = _read_file(task, file, count, pos)
     if isinstance(data, int):
@@ -341,6 +367,53 @@ def _write_pos(file, offset):
     return os.lseek(file.host_fd, 0, os.SEEK_CUR)
 
 
+# The most of one write() the host holds at a time (issue 10 part 2: no host
+# allocation in proportion to a guest-supplied length).
+WRITE_CHUNK = 64 * PAGE_SIZE
+
+
+def _readable_prefix(task, addr, length):
+    """The bytes at addr up to the first page that cannot be read (what
+    generic_perform_write's copy gets before a fault)."""
+    try:
+        return task.uaccess.copy_from_user(addr, length)
+    except Efault:
+        pass
+    parts = []
+    end = addr + length
+    while addr < end:
+        n = min(end - addr, PAGE_SIZE - (addr & (PAGE_SIZE - 1)))
+        try:
+            parts.append(task.uaccess.copy_from_user(addr, n))
+        except Efault:
+            break
+        addr += n
+    return b"".join(parts)
+
+
+def _write_chunks(task, file, buf, count, offset):
+    """generic_perform_write()'s loop for a file with nothing cached: at
+    most MAX_RW_COUNT (rw_verify_area), copied WRITE_CHUNK at a time; a
+    page that cannot be read ends the write short, or with EFAULT if
+    nothing was written."""
+    count = min(count, MAX_RW_COUNT)
+    if count <= 0:
+        return _write_file(task, file, b"", offset)
+    done = 0
+    while done < count:
+        n = min(count - done, WRITE_CHUNK - ((buf + done) & (PAGE_SIZE - 1)))
+        data = _readable_prefix(task, buf + done, n)
+        if not data:
+            return -errno.EFAULT if done == 0 else done
+        ret = _write_file(task, file, data, None if offset is None else offset + done)
+        if ret < 0:
+            return ret if done == 0 else done
+        done += ret
+        if ret < len(data) or len(data) < n:
+            break
+    return done
+
+
 def _write_from_user(task, file, buf, count, offset=None):
     """generic_perform_write(): copy from the user and write, one file page at
     a time when the file is cached, since the source may be a mapping of the
@@ -351,7 +424,7 @@ def _write_from_user(task, file, buf, count, offset=None):
             return count
     mapping = file.mapping
     if mapping is None or not mapping.pages or count <= 0:
-        return _write_file(task, file, task.uaccess.copy_from_user(buf, count), offset)
+        return _write_chunks(task, file, buf, count, offset)
     pos = os.lseek(file.host_fd, 0, os.SEEK_CUR) if offset is None else offset
     if offset is None and file.flags & O_APPEND:
         pos = os.fstat(file.host_fd).st_size
@@ -379,6 +452,8 @@ def sys_write(task, fd, buf, count):
     op = getattr(file, "write", None)
     if op is not None:                  # a kind with its own ->write (anon inodes, sockets)
         return op(task, buf, count)
+    if buf + count > task.mm.task_size:     # vfs_write()'s access_ok()
+        return -errno.EFAULT
     return _write_from_user(task, file, buf, count)
 
 
@@ -395,6 +470,8 @@ def sys_pwrite64(task, fd, buf, count, pos):
         return -errno.ESPIPE
     if not file.writable or (file.host_fd is None and file.pseudo is None):
         return -errno.EBADF
+    if buf + count > task.mm.task_size:     # vfs_write()'s access_ok()
+        return -errno.EFAULT
     return _write_from_user(task, file, buf, count, pos)
 
 

@@ -51,11 +51,16 @@ static long sc(long r)
  * sys_mincore allocates a single page and walks 512 entries at a time). */
 static void case_mincore_huge(void)
 {
-    unsigned char vec[16];
+    /* In .bss, low: access_ok(vec, len / 4096) passes (a vector on the
+     * stack, near the top of user space, would fail it: EFAULT). */
+    static unsigned char vec[16];
     long r = sc(syscall(SYS_mincore, 0UL, 0x500000000000UL, vec));
     check(r == -ENOMEM, "mincore(0, 0x500000000000) = %ld (want %ld)", r, -ENOMEM);
     r = sc(syscall(SYS_mincore, 0UL, 0xfffffffffffff000UL, vec));
     check(r == -ENOMEM, "mincore(0, ~0xfff) = %ld (want %ld)", r, -ENOMEM);
+    unsigned char stackvec[16];
+    r = sc(syscall(SYS_mincore, 0UL, 0x500000000000UL, stackvec));
+    check(r == -EFAULT, "mincore(0, 0x500000000000, vector on the stack) = %ld (want %ld)", r, -EFAULT);
     /* A real 64 GiB mapping, vector too small: EFAULT after the first chunk. */
     char *p = mmap(NULL, 64UL << 30, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     r = sc(syscall(SYS_mincore, p, 64UL << 30, vec));
@@ -91,14 +96,18 @@ static void case_badfd_mode(void)
     check(x == -EBADF, "read(O_WRONLY fd, bad buffer) = %ld (want %ld)", x, -EBADF);
     x = sc(pread(w, (void *)1, 10, 0));
     check(x == -EBADF, "pread(O_WRONLY fd, bad buffer) = %ld (want %ld)", x, -EBADF);
-    x = sc(readv(w, (void *)1, 1));
-    check(x == -EBADF, "readv(O_WRONLY fd, bad iovec) = %ld (want %ld)", x, -EBADF);
     x = sc(write(r, (void *)1, 10));
     check(x == -EBADF, "write(O_RDONLY fd, bad buffer) = %ld (want %ld)", x, -EBADF);
     x = sc(pwrite(r, (void *)1, 10, 0));
     check(x == -EBADF, "pwrite(O_RDONLY fd, bad buffer) = %ld (want %ld)", x, -EBADF);
-    x = sc(writev(r, (void *)1, 1));
-    check(x == -EBADF, "writev(O_RDONLY fd, bad iovec) = %ld (want %ld)", x, -EBADF);
+    /* readv/writev: 4.14 imports the iovec before do_iter_read/write check
+     * the mode (EFAULT first); later kernels check the mode first.  Not
+     * asserted here. */
+    /* A buffer past the end of user space: access_ok(), EFAULT. */
+    x = sc(write(w, (void *)0xfffffffff000UL, 0x2000));
+    check(x == -EFAULT, "write(buffer across TASK_SIZE) = %ld (want %ld)", x, -EFAULT);
+    x = sc(read(r, (void *)0xfffffffff000UL, 0x2000));
+    check(x == -EFAULT, "read(buffer across TASK_SIZE) = %ld (want %ld)", x, -EFAULT);
 }
 
 /* A 1 TiB PROT_NONE mapping made readable, and moved: both in proportion to
@@ -131,9 +140,16 @@ static void case_ranges_huge(void)
     check(r == 0, "msync(1 TiB, MS_ASYNC) = %ld (want %ld)", r, 0);
     r = sc(munmap(p, TIB));
     check(r == 0, "munmap(1 TiB) = %ld (want %ld)", r, 0);
-    r = sc(munmap(NULL, 0x0000fffffffff000UL));
-    check(r == 0, "munmap(0, TASK_SIZE - 4096) = %ld (want %ld): everything", r, 0);
-    _exit(failed);          /* nothing is mapped any more: no return, no stdio */
+    /* Unmapping everything (the code too): the return from the call faults. */
+    pid_t c = fork();
+    if (c == 0) {
+        syscall(SYS_munmap, 0UL, 0x0000fffffffff000UL);
+        _exit(0);
+    }
+    int st;
+    waitpid(c, &st, 0);
+    check(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, "munmap(0, TASK_SIZE - 4096): status %#lx (want signal %ld)",
+          st, SIGSEGV);
 }
 
 /* Fill the board's RAM: the OOM killer ends the child, the host stays bounded. */
