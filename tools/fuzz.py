@@ -380,8 +380,13 @@ def mutate_elf(data, rng):
     field, a truncation, bytes of a non-executable segment, or a PT_INTERP.
     Returns (new bytes, a description)."""
     data = bytearray(data)
+    if len(data) < EHDR.size:
+        return bytes(data[:rng.randrange(len(data) + 1)]), "truncated again"
     ehdr = list(EHDR.unpack_from(data, 0))
-    phoff, phnum = ehdr[5], ehdr[10]
+    phoff = ehdr[5]
+    # The program headers an earlier mutation left inside the file.
+    phnum = next((i for i in range(min(ehdr[10], 256)) if phoff + (i + 1) * PHDR.size > len(data)),
+                 min(ehdr[10], 256))
     kind = rng.choice(("ehdr", "phdr", "phdr", "phdr", "truncate", "bytes", "interp", "ident"))
     if kind == "ident":
         i = rng.choice((4, 5, 6, 7, 8))
@@ -407,11 +412,12 @@ def mutate_elf(data, rng):
         loads = [PHDR.unpack_from(data, phoff + i * PHDR.size) for i in range(phnum)]
         spans = [(p[2], p[2] + p[5]) for p in loads if p[0] == PT_LOAD and not p[1] & PF_X
                  and p[5] > 0]
-        spans.append((phoff + phnum * PHDR.size, len(data)))   # section headers, tail
-        lo, hi = rng.choice(spans)
+        spans.append((min(phoff + phnum * PHDR.size, len(data) - 1), len(data)))  # the tail
+        spans = [(lo, min(hi, len(data))) for lo, hi in spans if 0 <= lo < min(hi, len(data))]
+        lo, hi = rng.choice(spans or [(0, len(data))])
         n = rng.randint(1, 16)
         for _ in range(n):
-            j = rng.randrange(lo, max(lo + 1, min(hi, len(data))))
+            j = rng.randrange(lo, hi)
             data[j] = rng.getrandbits(8)
         return bytes(data), "%d bytes in [%#x, %#x)" % (n, lo, hi)
     cut = rng.choice((rng.randrange(0, 64), rng.randrange(64, phoff + phnum * PHDR.size + 1),

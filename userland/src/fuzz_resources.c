@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -294,6 +295,31 @@ static void case_map_count(void)
     check(r == -ENOMEM && n > 32000 && n < 33000, "%ld split mprotects, then %ld (ENOMEM)", n, r);
 }
 
+/* A child cloned with SIGKILL as its exit signal, orphaned: its new parent
+ * (init, us) hears SIGCHLD — reparent_leader(): "We don't want people
+ * slaying init" — nor a subreaper. */
+static void case_reparent_signal(void)
+{
+    /* A subreaper, so that the same holds under qemu-aarch64 (not init there). */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
+    pid_t mid = fork();
+    if (mid == 0) {
+        pid_t c = (pid_t)syscall(SYS_clone, (unsigned long)SIGKILL, 0UL, 0UL, 0UL, 0UL);
+        if (c == 0) {
+            struct timespec ts = { 0, 50 * 1000 * 1000 };
+            nanosleep(&ts, NULL);   /* let the middle process exit first */
+            _exit(7);
+        }
+        _exit(0);
+    }
+    waitpid(mid, NULL, 0);
+    /* The orphan is ours now; __WALL: its exit signal was not SIGCHLD. */
+    int st = 0;
+    pid_t w = waitpid(-1, &st, __WALL);
+    check(w > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 7, "orphan reaped by init: status %#lx, pid %ld",
+          st, w);
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -311,6 +337,7 @@ static const struct {
     { "huge_lengths", case_huge_lengths },
     { "pipe_fill", case_pipe_fill },
     { "map_count", case_map_count },
+    { "reparent_signal", case_reparent_signal },
 };
 
 int main(int argc, char **argv)
