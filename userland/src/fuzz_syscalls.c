@@ -10,7 +10,10 @@
  * drawn from adversarial classes (0, -1, small ints, INT_MIN/MAX, huge
  * lengths, unaligned pointers into random scratch memory, pointers at the end
  * of the scratch before a PROT_NONE guard page, unmapped and kernel
- * addresses, its own descriptors, random flag words).  Batch b's calls depend
+ * addresses, its own descriptors, random flag words); odd batches draw
+ * mostly plausible arguments (own descriptors, mapped addresses — those the
+ * batch's own mmap calls returned —, small sizes) to get past the first
+ * check into the code behind it.  Batch b's calls depend
  * only on (SEED, b), so one batch is replayed with
  *   fuzz_syscalls SEED 1 CALLS b
  * The parent kills a child whose current call has not returned after
@@ -200,8 +203,47 @@ static const unsigned long special[] = {
     0x100000000UL, 0xffffUL, 0x10000UL, 4095, 4096, 4097,
 };
 
+/* Addresses that mmap, mremap, shmat or brk returned in this batch: real
+ * mappings of every kind to hand back to munmap, mprotect, madvise... */
+#define NR_mmap 222
+#define NR_mremap 216
+#define NR_shmat 196
+#define NR_brk 214
+#define MAPPED_POOL 8
+static unsigned long mapped[MAPPED_POOL];
+static int nmapped;
+
+static void remember_result(long nr, long ret)
+{
+    if ((nr == NR_mmap || nr == NR_mremap || nr == NR_shmat || nr == NR_brk) &&
+        ret > 0 && !(ret & (PAGE_SIZE - 1)))
+        mapped[nmapped++ % MAPPED_POOL] = (unsigned long)ret;
+    else if (ret > max_fd && ret < 64 && nr != NR_brk)
+        max_fd = (int)ret;      /* a new descriptor, most likely */
+}
+
+/* Odd batches: arguments a call is likely to accept, so the calls get past
+ * their first check and into the code behind it. */
+static int plausible;
+
+static unsigned long plausible_arg(void)
+{
+    switch (below(8)) {
+    case 0: return 0;
+    case 1: return below(max_fd + 1);
+    case 2: return below(16);
+    case 3: return 1UL << below(20);
+    case 4: return PAGE_SIZE * (1 + below(8));
+    case 5: return nmapped ? mapped[below(nmapped < MAPPED_POOL ? nmapped : MAPPED_POOL)]
+                           : (unsigned long)scratch;
+    default: return (unsigned long)scratch + below(SCRATCH_PAGES) * PAGE_SIZE + 8 * below(4);
+    }
+}
+
 static unsigned long random_arg(void)
 {
+    if (plausible && below(5))
+        return plausible_arg();
     switch (below(12)) {
     case 0: return 0;
     case 1: return -1UL;
@@ -300,8 +342,9 @@ static void open_own_fds(void)
     max_fd = 16;
 }
 
-static void run_batch(struct progress *pr, long calls)
+static void run_batch(struct progress *pr, long calls, long batch)
 {
+    plausible = batch & 1;
     signal(SIGXFSZ, SIG_IGN);      /* EFBIG instead of a death */
     struct rlimit fs = { FSIZE_LIMIT, FSIZE_LIMIT };
     setrlimit(RLIMIT_FSIZE, &fs);
@@ -320,12 +363,14 @@ static void run_batch(struct progress *pr, long calls)
         for (int k = 0; k < 6; k++)
             pr->args[k] = a[k];
         pr->index = i;
+        long ret;
         if (nr == NR_clone)
-            raw_clone(a);
+            ret = raw_clone(a);
         else if (nr == NR_rt_sigreturn)
-            raw_sigreturn(((unsigned long)scratch + below(SCRATCH_SIZE - 4 * PAGE_SIZE)) & ~15UL);
+            ret = raw_sigreturn(((unsigned long)scratch + below(SCRATCH_SIZE - 4 * PAGE_SIZE)) & ~15UL);
         else
-            raw_syscall(nr, a);
+            ret = raw_syscall(nr, a);
+        remember_result(nr, ret);
     }
     pr->index = calls;
     unsigned long z[6] = { 0 };
@@ -375,7 +420,7 @@ int main(int argc, char **argv)
             return 1;
         }
         if (child == 0) {
-            run_batch(pr, calls);
+            run_batch(pr, calls, b);
             _exit(0);
         }
         long last = -2, since = now_ms();
