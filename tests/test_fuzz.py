@@ -72,8 +72,8 @@ def test_elf_mutations_short_budget(runner):
     assert not unexpected, _fail_text(report)
 
 
-@pytest.mark.parametrize("case", ["mincore_huge", "badfd_mode", "huge_lengths", "open_many",
-                                  "pipe_fill", "reparent_signal", "stack_overflow"])
+@pytest.mark.parametrize("case", ["mincore_huge", "badfd_mode", "huge_lengths", "huge_buffers",
+                                  "open_many", "pipe_fill", "reparent_signal", "stack_overflow"])
 def test_resource_case(runner, case):
     r = fuzz.resource_case(runner, case)
     assert r.outcome == "clean", "%s: %s\n%s%s" % (r.outcome, r.why, r.stdout, r.stderr)

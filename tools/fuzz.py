@@ -514,8 +514,8 @@ def elf_case(runner, seed, index, mem=DEFAULT_MEM, timeout=20, keep_dir=None):
 # -- 3. resource cases ----------------------------------------------------------------------
 
 RESOURCE_CASES = ("mincore_huge", "open_many", "badfd_mode", "ranges_huge", "oom", "fork_limit",
-                  "threads", "stack_overflow", "huge_lengths", "pipe_fill", "map_count",
-                  "mprotect_huge", "mremap_huge")
+                  "threads", "stack_overflow", "huge_lengths", "huge_buffers", "pipe_fill",
+                  "map_count", "reparent_signal", "mprotect_huge", "mremap_huge")
 
 
 def resource_case(runner, name, mem=DEFAULT_MEM, timeout=60):

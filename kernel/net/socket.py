@@ -46,6 +46,7 @@ import weakref
 
 from kernel.fs.file import File
 from kernel.fs.namei import PathError, host_path
+from kernel.iov_iter import IovIter
 from kernel.fs.poll import POLLERR, POLLIN, POLLOUT, host_poll_mask
 from kernel.sched.wait import ERESTARTSYS, WouldBlock
 from kernel.signal import signal_pending
@@ -84,6 +85,12 @@ MAX_RW_COUNT = 0x7FFFF000          # INT_MAX & PAGE_MASK: the most one call move
 # The most we ask the host for in one receive: more than any host socket
 # buffer holds, and a short read is always allowed on a stream.
 HOST_RECV_MAX = 1 << 22
+# A send copies at most this much of the guest's buffer at a time.
+SEND_WINDOW = 1 << 20
+# A datagram no host socket takes (unix: sk_sndbuf - 32 with sk_sndbuf at most
+# 2 * net.core.wmem_max, 212992 by default; UDP: 65507): EMSGSIZE at once,
+# without copying it.
+DGRAM_MAX = HOST_RECV_MAX
 NET_MODES = ("none", "loopback", "host")     # --net; the default is loopback
 
 
@@ -875,24 +882,33 @@ def sock_send(task, sock, buf_or_vecs, count, flags, addr, control=()):
     flags = s32(flags)
     if not isinstance(buf_or_vecs, list):
         count = min(count, MAX_RW_COUNT)
-    if isinstance(buf_or_vecs, list):
-        data = b"".join(task.uaccess.copy_from_user(b, n) for b, n in buf_or_vecs)
-    else:
-        data = task.uaccess.copy_from_user(buf_or_vecs, count)
+    vecs = buf_or_vecs if isinstance(buf_or_vecs, list) else [(buf_or_vecs, count)]
     restart = task.restart if task.restart is not None else {}
     done = restart.get("sent", 0)
+    # The host holds one window of the buffer at a time, never a guest's
+    # whole 2 GiB (issue 10 part 2); a stream send goes on window by window.
+    it = IovIter(task, vecs)
+    total = it.count()
+    stream = sock.type == SOCK_STREAM
+    if not stream and total > DGRAM_MAX:
+        return -errno.EMSGSIZE
+    it.advance(done)
+    want = min(SEND_WINDOW if stream else total, total - done)
+    pending = it.copy_from_iter(want)
+    if len(pending) < want and (not pending or not stream):
+        return done or -errno.EFAULT        # a datagram is copied whole or not at all
     host_flags = (flags & (MSG_OOB | MSG_DONTROUTE | MSG_EOR | MSG_MORE)) | MSG_NOSIGNAL
     try:
         while True:
             with sock.borrow() as s:
                 try:
                     if control and done == 0:
-                        n = s.sendmsg([data], list(control), host_flags, *(
+                        n = s.sendmsg([pending], list(control), host_flags, *(
                             (addr,) if addr is not None else ()))
                     elif addr is not None:
-                        n = s.sendto(data[done:], host_flags, addr)
+                        n = s.sendto(pending, host_flags, addr)
                     else:
-                        n = s.send(data[done:], host_flags)
+                        n = s.send(pending, host_flags)
                 except BlockingIOError:
                     n = None
             if n is None:
@@ -902,8 +918,15 @@ def sock_send(task, sock, buf_or_vecs, count, flags, addr, control=()):
                 ret = _block(task, sock, POLLOUT, flags, SO_SNDTIMEO, {"sent": done})
                 return done or ret              # SO_SNDTIMEO ran out: what went
             done += n
-            if done >= len(data) or sock.type != SOCK_STREAM:
+            if not stream:
                 return done
+            pending = pending[n:]
+            if not pending:
+                if done >= total:
+                    return done
+                pending = it.copy_from_iter(min(SEND_WINDOW, total - done))
+                if not pending:
+                    return done                 # a page that cannot be read: what went
     except BrokenPipeError:
         if not flags & MSG_NOSIGNAL:
             task.kernel.send_sigpipe(task)

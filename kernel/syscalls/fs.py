@@ -28,6 +28,7 @@ from kernel.fs.proc import (
 )
 from kernel.ipc.uapi import F_ADD_SEALS, F_GET_SEALS
 from kernel.mm.memfd import shmem_fcntl, shmem_setattr_check, shmem_write_check
+from kernel.iov_iter import WRITE_CHUNK, IovIter
 from kernel.fs.stat import STATX_SIZE, SyntheticStat, pack_stat, pack_statx
 from kernel.sys import generic_write_checks_fsize, inode_newsize_ok
 from kernel.syscalls.table import syscall
@@ -367,49 +368,31 @@ def _write_pos(file, offset):
     return os.lseek(file.host_fd, 0, os.SEEK_CUR)
 
 
-# The most of one write() the host holds at a time (issue 10 part 2: no host
-# allocation in proportion to a guest-supplied length).
-WRITE_CHUNK = 64 * PAGE_SIZE
+def _chunked(file):
+    """A regular host file: written a chunk at a time (a pipe or socket is
+    written in one piece, its wait and restart see the whole write)."""
+    return (file.host_fd is not None and stat.S_ISREG(file.mode) and file.pseudo is None
+            and file.f_read is None)
 
 
-def _readable_prefix(task, addr, length):
-    """The bytes at addr up to the first page that cannot be read (what
-    generic_perform_write's copy gets before a fault)."""
-    try:
-        return task.uaccess.copy_from_user(addr, length)
-    except Efault:
-        pass
-    parts = []
-    end = addr + length
-    while addr < end:
-        n = min(end - addr, PAGE_SIZE - (addr & (PAGE_SIZE - 1)))
-        try:
-            parts.append(task.uaccess.copy_from_user(addr, n))
-        except Efault:
-            break
-        addr += n
-    return b"".join(parts)
-
-
-def _write_chunks(task, file, buf, count, offset):
-    """generic_perform_write()'s loop for a file with nothing cached: at
-    most MAX_RW_COUNT (rw_verify_area), copied WRITE_CHUNK at a time; a
-    page that cannot be read ends the write short, or with EFAULT if
-    nothing was written."""
-    count = min(count, MAX_RW_COUNT)
+def _write_iter(task, file, it, count, offset):
+    """generic_perform_write()'s loop for a regular file: count bytes
+    (MAX_RW_COUNT and RLIMIT_FSIZE already applied) from the iterator,
+    WRITE_CHUNK at a time; a page that cannot be read ends the write
+    short, or with EFAULT if nothing was written."""
     if count <= 0:
         return _write_file(task, file, b"", offset)
     done = 0
     while done < count:
-        n = min(count - done, WRITE_CHUNK - ((buf + done) & (PAGE_SIZE - 1)))
-        data = _readable_prefix(task, buf + done, n)
+        want = min(count - done, WRITE_CHUNK)
+        data = it.copy_from_iter(want)
         if not data:
-            return -errno.EFAULT if done == 0 else done
+            return done or -errno.EFAULT
         ret = _write_file(task, file, data, None if offset is None else offset + done)
         if ret < 0:
-            return ret if done == 0 else done
+            return done or ret
         done += ret
-        if ret < len(data) or len(data) < n:
+        if ret < len(data) or len(data) < want:
             break
     return done
 
@@ -424,7 +407,10 @@ def _write_from_user(task, file, buf, count, offset=None):
             return count
     mapping = file.mapping
     if mapping is None or not mapping.pages or count <= 0:
-        return _write_chunks(task, file, buf, count, offset)
+        count = min(count, MAX_RW_COUNT)
+        if _chunked(file):
+            return _write_iter(task, file, IovIter(task, [(buf, count)]), count, offset)
+        return _write_file(task, file, task.uaccess.copy_from_user(buf, count), offset)
     pos = os.lseek(file.host_fd, 0, os.SEEK_CUR) if offset is None else offset
     if offset is None and file.flags & O_APPEND:
         pos = os.fstat(file.host_fd).st_size
@@ -542,14 +528,18 @@ def sys_writev(task, fd, iov, iovcnt):
     op = getattr(file, "write", None)
     if op is not None:
         return _loop_rw(task, file, op, vecs)
-    data = b"".join(task.uaccess.copy_from_user(base, length) for base, length in vecs)
-    if not data:
+    total = sum(length for _, length in vecs)      # at most MAX_RW_COUNT (_iovecs)
+    if not total:
         return 0
     if file.host_fd is not None:
-        n = generic_write_checks_fsize(task, file, lambda: _write_pos(file, None), len(data))
-        if n < 0:
-            return n
-        data = data[:n]
+        total = generic_write_checks_fsize(task, file, lambda: _write_pos(file, None), total)
+        if total < 0:
+            return total
+    if _chunked(file):
+        return _write_iter(task, file, IovIter(task, vecs), total, None)
+    data = IovIter(task, vecs).copy_from_iter(total)
+    if not data:
+        return -errno.EFAULT if total else 0
     return _write_file(task, file, data)
 
 

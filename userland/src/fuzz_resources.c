@@ -21,6 +21,8 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -295,6 +297,50 @@ static void case_map_count(void)
     check(r == -ENOMEM && n > 32000 && n < 33000, "%ld split mprotects, then %ld (ENOMEM)", n, r);
 }
 
+/* Buffers of 1 GiB (mapped, never touched: the zero page) handed to the
+ * calls that copy from or to the user: each takes what Linux takes (the file
+ * size limit, the pipe's or the socket's room), and the host never holds the
+ * whole buffer. */
+static void case_huge_buffers(void)
+{
+    const unsigned long len = 1UL << 30;
+    struct rlimit fs = { 1 << 20, 1 << 20 };
+    signal(SIGXFSZ, SIG_IGN);
+    setrlimit(RLIMIT_FSIZE, &fs);
+    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+    struct iovec iov = { p, len };
+    int f1 = open("w1", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    int f2 = open("w2", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    int f3 = open("w3", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    long r = sc(write(f1, p, len));
+    check(r == 1 << 20, "write(1 GiB) under a 1 MiB RLIMIT_FSIZE = %ld (want %ld)", r, 1 << 20);
+    r = sc(writev(f2, &iov, 1));
+    check(r == 1 << 20, "writev(1 GiB) under a 1 MiB RLIMIT_FSIZE = %ld (want %ld)", r, 1 << 20);
+    r = sc(pwritev(f3, &iov, 1, 0));
+    check(r == 1 << 20, "pwritev(1 GiB) under a 1 MiB RLIMIT_FSIZE = %ld (want %ld)", r, 1 << 20);
+    lseek(f1, 0, SEEK_SET);
+    r = sc(read(f1, p, len));
+    check(r == 1 << 20, "read(1 GiB buffer, 1 MiB file) = %ld (want %ld)", r, 1 << 20);
+    r = sc(preadv2(f2, &iov, 1, 0, RWF_NOWAIT));
+    check(r == 1 << 20 || r == -EAGAIN, "preadv2(RWF_NOWAIT, 1 GiB) = %ld (1 MiB or %ld)", r, -EAGAIN);
+    int pp[2];
+    pipe(pp);
+    r = sc(vmsplice(pp[1], &iov, 1, SPLICE_F_NONBLOCK));
+    check(r == 65536, "vmsplice(1 GiB into an empty pipe) = %ld (want %ld)", r, 65536);
+    int sv[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    r = sc(send(sv[0], p, len, MSG_DONTWAIT));
+    check(r > 0 && r < (long)len, "send(1 GiB, MSG_DONTWAIT) = %ld (some, < %ld)", r, (long)len);
+    int sw[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sw);
+    fcntl(sw[0], F_SETFL, O_NONBLOCK);
+    off_t o = 0;
+    r = sc(sendfile(sw[0], f1, &o, len));
+    check(r > 0 && r <= 1 << 20 && o == r, "sendfile(count 1 GiB, 1 MiB file, non-blocking) = %ld, "
+          "offset %ld", r, (long)o);
+}
+
 /* A child cloned with SIGKILL as its exit signal, orphaned: its new parent
  * (init, us) hears SIGCHLD — reparent_leader(): "We don't want people
  * slaying init" — nor a subreaper. */
@@ -338,6 +384,7 @@ static const struct {
     { "pipe_fill", case_pipe_fill },
     { "map_count", case_map_count },
     { "reparent_signal", case_reparent_signal },
+    { "huge_buffers", case_huge_buffers },
 };
 
 int main(int argc, char **argv)
