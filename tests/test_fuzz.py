@@ -72,12 +72,31 @@ def test_elf_mutations_short_budget(runner):
     assert not unexpected, _fail_text(report)
 
 
-@pytest.mark.parametrize("case", ["mincore_huge", "badfd_mode", "huge_lengths", "huge_buffers",
-                                  "open_many", "pipe_fill", "reparent_signal", "stack_overflow"])
+@pytest.mark.parametrize("case", ["mincore_huge", "badfd_mode", "huge_lengths",
+                                                     "huge_buffers", "partial_writes", "open_many",
+                                                     "pipe_fill", "reparent_signal",
+                                                     "stack_overflow"])
 def test_resource_case(runner, case):
     r = fuzz.resource_case(runner, case)
     assert r.outcome == "clean", "%s: %s\n%s%s" % (r.outcome, r.why, r.stdout, r.stderr)
     assert "ok" in r.stdout and "FAILED" not in r.stdout
+
+
+# The same cases on the host's kernel: Linux's answers, not ours.
+# (ranges_huge is AArch64's TASK_SIZE; open_many's limit is the host's.)
+HOST_CASES = ["mincore_huge", "badfd_mode", "huge_lengths", "huge_buffers", "partial_writes",
+              "pipe_fill", "reparent_signal", "stack_overflow"]
+
+
+@pytest.mark.parametrize("case", HOST_CASES)
+def test_resource_case_on_the_host_kernel(case, tmp_path):
+    import subprocess
+    exe = os.path.join(fuzz.ROOT, "userland", "build", "host", "fuzz_resources")
+    if not os.path.exists(exe):
+        pytest.skip("make -C userland host")
+    p = subprocess.run([exe, case], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                       stdin=subprocess.DEVNULL)
+    assert p.returncode == 0 and "FAILED" not in p.stdout, p.stdout + p.stderr
 
 
 @pytest.mark.slow

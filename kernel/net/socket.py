@@ -894,9 +894,12 @@ def sock_send(task, sock, buf_or_vecs, count, flags, addr, control=()):
         return -errno.EMSGSIZE
     it.advance(done)
     want = min(SEND_WINDOW if stream else total, total - done)
+    # A fault anywhere in what is copied at once (an skb: the whole message
+    # of a datagram, a window of a stream) fails that piece: unix_*_sendmsg
+    # return what went before it, or -EFAULT.
     pending = it.copy_from_iter(want)
-    if len(pending) < want and (not pending or not stream):
-        return done or -errno.EFAULT        # a datagram is copied whole or not at all
+    if len(pending) < want:
+        return done or -errno.EFAULT
     host_flags = (flags & (MSG_OOB | MSG_DONTROUTE | MSG_EOR | MSG_MORE)) | MSG_NOSIGNAL
     try:
         while True:
@@ -924,8 +927,9 @@ def sock_send(task, sock, buf_or_vecs, count, flags, addr, control=()):
             if not pending:
                 if done >= total:
                     return done
-                pending = it.copy_from_iter(min(SEND_WINDOW, total - done))
-                if not pending:
+                want = min(SEND_WINDOW, total - done)
+                pending = it.copy_from_iter(want)
+                if len(pending) < want:
                     return done                 # a page that cannot be read: what went
     except BrokenPipeError:
         if not flags & MSG_NOSIGNAL:

@@ -655,7 +655,13 @@ def _dir_snapshot(file):
 
 @syscall("getdents64", "fd p u")
 def sys_getdents64(task, fd, dirp, count):
-    """getdents64(): as many linux_dirent64 records as fit in count bytes."""
+    """getdents64(): as many linux_dirent64 records as fit in count bytes.
+    count is an unsigned int (a 64-bit value is cut to its low half, so
+    2^40 is 0: EINVAL, no room for one record); access_ok() of the buffer
+    comes before the descriptor."""
+    count &= 0xFFFFFFFF
+    if dirp + count > task.mm.task_size:
+        return -errno.EFAULT
     file = _fget(task, fd)
     if file is None:
         return -errno.EBADF
