@@ -46,7 +46,7 @@ import weakref
 
 from kernel.fs.file import File
 from kernel.fs.namei import PathError, host_path
-from kernel.iov_iter import IovIter
+from kernel.iov_iter import IovIter, readable_prefix
 from kernel.fs.poll import POLLERR, POLLIN, POLLOUT, host_poll_mask
 from kernel.sched.wait import ERESTARTSYS, WouldBlock
 from kernel.signal import signal_pending
@@ -91,6 +91,12 @@ SEND_WINDOW = 1 << 20
 # 2 * net.core.wmem_max, 212992 by default; UDP: 65507): EMSGSIZE at once,
 # without copying it.
 DGRAM_MAX = HOST_RECV_MAX
+# net.core.optmem_max (sysctl_optmem_max): the most ancillary data one
+# sendmsg() may carry.
+OPTMEM_MAX = 20480
+# The most of a setsockopt() value handed to the host (the largest option
+# value Linux reads is far smaller: a filter program is a pointer).
+SETSOCKOPT_MAX = 1 << 16
 NET_MODES = ("none", "loopback", "host")     # --net; the default is loopback
 
 
@@ -825,7 +831,9 @@ def _pack_rights(task, sock, data):
 def _parse_control(task, sock, control, controllen):
     """The guest's ancillary data as host (level, type, data) items; the
     fds it holds (tokens, to close after sending)."""
-    if controllen > 0x7FFFFFFF:
+    # ___sys_sendmsg(): INT_MAX, then sock_kmalloc() of the buffer, which
+    # fails (ENOBUFS) past net.core.optmem_max — before anything is copied.
+    if controllen > 0x7FFFFFFF or controllen >= OPTMEM_MAX:
         raise AddrError(-errno.ENOBUFS)
     raw = task.uaccess.copy_from_user(control, controllen) if controllen else b""
     items, tokens = [], []
@@ -1144,7 +1152,12 @@ def sys_setsockopt(task, fd, level, optname, optval, optlen):
     level, optname, optlen = s32(level), s32(optname), s32(optlen)
     if optlen < 0:
         return -errno.EINVAL
-    value = task.uaccess.copy_from_user(optval, optlen) if optlen else b""
+    # Each option's handler reads what it needs (an int, a struct), not
+    # optlen bytes: the host gets at most SETSOCKOPT_MAX of them, as far as
+    # they can be read, and decides with its own handler.
+    value = readable_prefix(task, optval, min(optlen, SETSOCKOPT_MAX)) if optlen else b""
+    if optlen and not value:
+        return -errno.EFAULT
     if level == SOL_SOCKET and optname in (SO_RCVTIMEO, SO_SNDTIMEO):
         # sock_set_timeout(): a timeval; kept by the board (host sockets never block).
         if optlen < _TIMEVAL.size:

@@ -347,6 +347,21 @@ static void case_huge_buffers(void)
     socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
     r = sc(send(sv[0], p, len, MSG_DONTWAIT));
     check(r > 0 && r < (long)len, "send(1 GiB, MSG_DONTWAIT) = %ld (some, < %ld)", r, (long)len);
+    /* setsockopt reads the int it needs, whatever optlen says. */
+    int one = 1;
+    r = sc(setsockopt(sv[0], SOL_SOCKET, SO_PASSCRED, &one, 1 << 30));
+    check(r == 0, "setsockopt(SO_PASSCRED, optlen 1 GiB) = %ld (want %ld)", r, 0);
+    /* Ancillary data past net.core.optmem_max: ENOBUFS before it is read. */
+    struct iovec one_byte = { p, 1 };
+    struct msghdr mh = { .msg_iov = &one_byte, .msg_iovlen = 1, .msg_control = p,
+                         .msg_controllen = len };
+    r = sc(syscall(SYS_sendmsg, sv[0], &mh, MSG_DONTWAIT));      /* musl's says ENOMEM itself */
+    check(r == -ENOBUFS, "sendmsg(controllen 1 GiB) = %ld (want %ld)", r, -ENOBUFS);
+    /* process_vm_writev of 1 GiB into a read-only mapping of our own. */
+    char *ro = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    struct iovec remote = { ro, len };
+    r = sc(syscall(SYS_process_vm_writev, getpid(), &iov, 1UL, &remote, 1UL, 0UL));
+    check(r == -EFAULT, "process_vm_writev(1 GiB into read-only memory) = %ld (want %ld)", r, -EFAULT);
     int sw[2];
     socketpair(AF_UNIX, SOCK_STREAM, 0, sw);
     fcntl(sw[0], F_SETFL, O_NONBLOCK);
