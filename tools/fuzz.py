@@ -46,7 +46,7 @@ MIB = 1 << 20
 HOST_SLACK = 150 * MIB          # issue 10's bound: --mem + 150 MiB per case
 FSIZE_LIMIT = 64 * MIB          # no case may write more than this to the host's disk
 DEFAULT_MEM = "256M"
-OUTCOMES = ("clean", "internal error", "traceback", "hang", "wrong status")
+OUTCOMES = ("clean", "internal error", "traceback", "hang", "wrong status", "host harm")
 
 # The ELF loader's validation is being rewritten (issue 10 part 1, branch
 # i10-loader): failures that happen before the guest's first instruction are
@@ -125,16 +125,23 @@ class Runner:
         self.as_limit = r.vmpeak + HOST_SLACK
 
     def run(self, argv, timeout, setup=None, vmpeak=False):
+        """One case.  Its directory holds cwd/ (the guest's cwd, which setup
+        fills), tmp/ (the emulator's TMPDIR: its private /dev/shm, IPC and
+        socket directories, which must be gone when it exits) and the
+        output files, out of the guest's reach."""
         res = Result(argv)
-        tmp = tempfile.mkdtemp(prefix="a53fuzz-")
-        out_path, err_path, peak_path = (os.path.join(tmp, n) for n in (".out", ".err", ".peak"))
+        base = tempfile.mkdtemp(prefix="a53fuzz-")
+        cwd, hosttmp = os.path.join(base, "cwd"), os.path.join(base, "tmp")
+        os.mkdir(cwd)
+        os.mkdir(hosttmp)
+        out_path, err_path, peak_path = (os.path.join(base, n) for n in ("out", "err", "peak"))
         t0 = time.monotonic()
         try:
             if setup is not None:
-                setup(tmp)
+                setup(cwd)
             pid = os.fork()
             if pid == 0:
-                self._child(argv, tmp, out_path, err_path, peak_path if vmpeak else None)
+                self._child(argv, base, out_path, err_path, peak_path if vmpeak else None)
             deadline = t0 + timeout
             while True:
                 wpid, status, usage = os.wait4(pid, os.WNOHANG)
@@ -152,17 +159,22 @@ class Runner:
             res.status = os.waitstatus_to_exitcode(status)
             res.stdout = _read(out_path)
             res.stderr = _read(err_path)
+            # What the emulator left in its TMPDIR after a normal exit is
+            # left on the host (a killed emulator cannot clean up).
+            res.left = sorted(os.listdir(hosttmp)) if not res.hung else []
             if vmpeak:
                 res.vmpeak = int(_read(peak_path) or 0)
         finally:
-            _rmtree(tmp)
+            _rmtree(base)
         return res
 
-    def _child(self, argv, tmp, out_path, err_path, peak_path):
+    def _child(self, argv, base, out_path, err_path, peak_path):
         """In the forked child: the limits, the cwd, fds 0-2, then the CLI."""
         code = 1
         try:
-            os.chdir(tmp)
+            tempfile.tempdir = os.path.join(base, "tmp")
+            os.environ["TMPDIR"] = tempfile.tempdir
+            os.chdir(os.path.join(base, "cwd"))
             os.setsid()                 # no terminal: Ctrl-C of the driver is not the guest's
             fd = os.open(os.devnull, os.O_RDONLY)
             os.dup2(fd, 0)
@@ -175,7 +187,7 @@ class Runner:
             if self.as_limit is not None:
                 resource.setrlimit(resource.RLIMIT_AS, (self.as_limit, self.as_limit))
             signal.signal(signal.SIGINT, signal.SIG_DFL)
-            drop_root(tmp)
+            drop_root(base)
             from emu.cli import main
             code = main(argv)
             sys.stdout.flush()
@@ -243,8 +255,9 @@ def drop_root(tmp):
     directory and its output files."""
     if os.geteuid() != 0:
         return
-    for name in [tmp] + [os.path.join(tmp, n) for n in os.listdir(tmp)]:
-        os.chown(name, UNPRIVILEGED, UNPRIVILEGED)
+    for dirpath, dirs, files in os.walk(tmp):
+        for name in [dirpath] + [os.path.join(dirpath, n) for n in files]:
+            os.chown(name, UNPRIVILEGED, UNPRIVILEGED)
     os.setgroups([])
     os.setresgid(UNPRIVILEGED, UNPRIVILEGED, UNPRIVILEGED)
     os.setresuid(UNPRIVILEGED, UNPRIVILEGED, UNPRIVILEGED)
@@ -288,7 +301,9 @@ def _rmtree(path):
 
 def classify_common(r):
     """The classes every kind of case shares; True if one applied."""
-    if r.hung:
+    if getattr(r, "left", None):
+        r.outcome, r.why = "host harm", "left in the emulator's TMPDIR: %s" % ", ".join(r.left[:5])
+    elif r.hung:
         r.outcome, r.why = "hang", "no exit after %.0f s" % r.wall
     elif "Traceback (most recent call last)" in r.stderr:
         r.outcome, r.why = "traceback", _last_line(r.stderr, "Error")
