@@ -515,14 +515,17 @@ def sys_readv(task, fd, iov, iovcnt):
 
 @syscall("writev", "fd iov:2 d")
 def sys_writev(task, fd, iov, iovcnt):
+    """do_writev() → vfs_writev(): 4.14 imports the iovecs (EINVAL, EFAULT)
+    before do_iter_write() checks the access mode (EBADF).  Later kernels
+    check the mode first (the 6.18 host kernel does)."""
     file = _fget(task, fd)
     if file is None:
-        return -errno.EBADF
-    if not file.writable:
         return -errno.EBADF
     vecs = _iovecs(task, iov, iovcnt)
     if vecs is None:
         return -errno.EINVAL
+    if not file.writable:
+        return -errno.EBADF
     if hasattr(file, "write_iter"):
         return file.write_iter(task, vecs)
     op = getattr(file, "write", None)
