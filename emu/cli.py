@@ -286,20 +286,24 @@ def cmd_run(opts):
         print(describe_death(task, opts.program), file=sys.stderr)
         if task.death.internal:
             return EXIT_INTERNAL
-    if report_internal_errors(kernel, task):
+    if report_internal_errors(kernel, task, opts.debug):
         return EXIT_INTERNAL
     if walk is not None:
         return walk.status()
     return exit_status(task)
 
 
-def report_internal_errors(kernel, init):
+def report_internal_errors(kernel, init, debug=False):
     """One line for each internal error of a process other than init (init's
-    own is its death line): a kernel bug in a forked child ends that child
-    with SIGABRT, and the run's status says the board failed."""
+    own is its death line), after its traceback under --debug: a kernel bug
+    in a forked child ends that child with SIGABRT, and the run's status
+    says the board failed."""
     others = [e for e in kernel.internal_errors if e[0] != init.tgid]
-    for pid, comm, reason in others:
-        print("a53emu: internal error in process %d (%s): %s" % (pid, comm, reason), file=sys.stderr)
+    for pid, comm, death in others:
+        if debug and death.traceback:
+            sys.stderr.write(death.traceback)
+        print("a53emu: internal error in process %d (%s): %s" % (pid, comm, death.reason),
+              file=sys.stderr)
     return bool(others)
 
 

@@ -122,9 +122,13 @@ def test_the_driver_sees_an_internal_error_in_a_child(runner):
 def test_cli_reports_internal_errors_of_other_processes(capsys):
     from emu.cli import report_internal_errors
 
+    from types import SimpleNamespace as NS
+
     class K:
-        internal_errors = [(1, "init", "ignored: init's own death line says it"),
-                           (7, "child", "ValueError: x (last syscall: read)")]
+        internal_errors = [(1, "init", NS(reason="ignored: init's own death line says it",
+                                          traceback=None)),
+                           (7, "child", NS(reason="ValueError: x (last syscall: read)",
+                                           traceback="Traceback: here\n"))]
 
     class Init:
         tgid = 1
@@ -132,6 +136,8 @@ def test_cli_reports_internal_errors_of_other_processes(capsys):
     assert report_internal_errors(K, Init) is True
     err = capsys.readouterr().err
     assert err == "a53emu: internal error in process 7 (child): ValueError: x (last syscall: read)\n"
+    assert report_internal_errors(K, Init, debug=True) is True
+    assert capsys.readouterr().err.startswith("Traceback: here\na53emu: internal error in process 7")
     K.internal_errors = K.internal_errors[:1]
     assert report_internal_errors(K, Init) is False
 

@@ -337,8 +337,14 @@ def classify_syscalls(r, calls):
     batches = [ln for ln in r.stdout.splitlines() if ln.startswith("batch ")]
     r.cases = max(1, calls * len(batches))
     if classify_common(r):
-        # The batch whose child died with SIGABRT is the one to replay.
-        r.why += "; " + "; ".join(b for b in batches if "signal 6 " in b)[:400]
+        # The batch whose child died with SIGABRT is the one to replay alone.
+        aborted = [b for b in batches if "signal 6 " in b]
+        r.why += "; " + "; ".join(aborted)[:400]
+        if aborted:
+            argv = list(r.argv)
+            b = aborted[0].split()[1].rstrip(":")
+            argv[-4:-1] = ["1", argv[-3], b]        # BATCHES=1, CALLS, FIRST_BATCH=b
+            r.argv = argv
         return
     if r.status != 0 or "fuzz_syscalls: seed" not in r.stdout:
         r.outcome = "wrong status"

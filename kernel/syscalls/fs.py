@@ -967,13 +967,19 @@ def sys_ioctl(task, fd, cmd, arg):
 
 @syscall("ftruncate", "fd d")
 def sys_ftruncate(task, fd, length):
+    """do_sys_ftruncate(): EINVAL for a negative length (before the
+    descriptor), EBADF, EINVAL unless a regular file open for writing — an
+    anon inode (eventfd, epoll...) or a socket is not one.  A /proc file is:
+    proc_setattr() accepts the size and changes nothing."""
+    if length >> 63:
+        return -errno.EINVAL
     file = _fget(task, fd)
     if file is None:
         return -errno.EBADF
-    if length >> 63:
+    if not file.writable or not stat.S_ISREG(file.mode):
         return -errno.EINVAL
-    if not file.writable:
-        return -errno.EINVAL
+    if file.host_fd is None:
+        return 0
     if file.mapping is not None:
         err = shmem_setattr_check(file, length)
         if err:

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -124,6 +125,14 @@ static void case_badfd_mode(void)
     check(x == want, "readv(O_WRONLY fd, bad iovec) = %ld (want %ld for this kernel)", x, want);
     x = sc(writev(r, (void *)1, 1));
     check(x == want, "writev(O_RDONLY fd, bad iovec) = %ld (want %ld for this kernel)", x, want);
+    /* ftruncate: a negative length before the descriptor; only a regular
+     * file open for writing (an eventfd was an internal error). */
+    x = sc(ftruncate(-1, -1));
+    check(x == -EINVAL, "ftruncate(-1, -1) = %ld (want %ld)", x, -EINVAL);
+    x = sc(ftruncate(eventfd(0, 0), 100));
+    check(x == -EINVAL, "ftruncate(eventfd) = %ld (want %ld)", x, -EINVAL);
+    x = sc(ftruncate(r, 100));
+    check(x == -EINVAL, "ftruncate(O_RDONLY fd) = %ld (want %ld)", x, -EINVAL);
     /* A buffer past the end of user space: access_ok(), EFAULT. */
     x = sc(write(w, (void *)0xfffffffff000UL, 0x2000));
     check(x == -EFAULT, "write(buffer across TASK_SIZE) = %ld (want %ld)", x, -EFAULT);
