@@ -110,13 +110,14 @@ def test_resource_case_slow(runner, case):
 def test_the_driver_sees_an_internal_error_in_a_child(runner):
     """A kernel bug in a forked guest child is reported (one line, exit 134)
     and classified, though init lives on."""
-    r = fuzz.Result(["run"])
+    r = fuzz.Result(fuzz.syscall_case(1, 20, 100, 0))
     r.status = 134
     r.stderr = ("a53emu: internal error in process 3 (fuzz_syscalls): MemoryError:  "
                 "(last syscall: mincore)\n")
     r.stdout = "batch 0: signal 6 at call 5: nr 232 (0, 0, 0, 0, 0, 0)\nfuzz_syscalls: seed 1\n"
     fuzz.classify_syscalls(r, 100)
     assert r.outcome == "internal error" and "batch 0" in r.why
+    assert r.repro().endswith("fuzz_syscalls 1 1 100 0 200")        # that batch alone
 
 
 def test_cli_reports_internal_errors_of_other_processes(capsys):
