@@ -90,7 +90,10 @@ class Result:
 
     def repro(self):
         """The one-line command that reproduces this case."""
-        args = " ".join(_quote(a) for a in self.argv)
+        args = " ".join(_quote(a) if not a.startswith("FUZZ_SIG=") else
+                        '"FUZZ_SIG=$(%s %s --sig)"' % (sys.executable, os.path.join(ROOT, "tools",
+                                                                                   "fuzz.py"))
+                        for a in self.argv)
         return "cd $(mktemp -d) && PYTHONPATH=%s %s -m emu %s" % (ROOT, sys.executable, args)
 
 
@@ -322,12 +325,37 @@ def _last_line(text, marker):
 
 # -- 1. random system calls -----------------------------------------------------------------
 
+# The guest's FUZZ_SIG: one character per argument of every call, from the
+# kernel's own table of argument formats (kernel/syscalls/strace.py's): it
+# steers the typed batches' choices (a path where a path goes), nothing more.
+SIG_KINDS = {"fd": "f", "dirfd": "f", "path": "s", "iov": "i", "u": "n"}
+SIG_POINTERS = ("p", "ibuf", "obuf", "sockaddr", "msghdr", "rusage", "sigset", "epollevent",
+                "fdpair", "argv", "envp", "rlimit", "itimer")
+NR_SYSCALLS_414 = 292
+
+
+def syscall_signature():
+    """FUZZ_SIG for fuzz_syscalls: six characters per number 0..291."""
+    from kernel.syscalls import table
+    if not table._DEFS:
+        table.SyscallTable.__init__(table.SyscallTable.__new__(table.SyscallTable),
+                                    type("K", (), {"trace": None}))
+    sig = ["------"] * NR_SYSCALLS_414
+    for d in table._DEFS:
+        if d.nr < NR_SYSCALLS_414:
+            kinds = [a.split(":")[0] for a in d.args]
+            sig[d.nr] = "".join(SIG_KINDS.get(k, "p" if k in SIG_POINTERS else "x")
+                                for k in kinds).ljust(6, "-")
+    return "".join(sig)
+
+
 def syscall_case(seed, batches, calls, first=0, mem=DEFAULT_MEM, deadline_ms=200, root=False):
     """The argv of one run.  root: the guest runs as root in the guest
     kernel's model (--root), reaching the privileged paths (mknod, mount,
     sethostname...); the host process is still nobody when the driver is
     root, so nothing of that reaches the host."""
     return ["run", "--net", "none", "--mem", mem] + (["--root"] if root else []) + [
+        "-E", "FUZZ_SIG=" + syscall_signature(),
         musl("fuzz_syscalls"), str(seed), str(batches), str(calls), str(first), str(deadline_ms)]
 
 
@@ -655,7 +683,11 @@ def main(argv=None):
     ap.add_argument("--elf-only", nargs=2, type=int, metavar=("SEED", "INDEX"),
                     help="run one ELF mutant and keep it in the cwd")
     ap.add_argument("--progress", action="store_true")
+    ap.add_argument("--sig", action="store_true", help="print fuzz_syscalls' FUZZ_SIG and exit")
     opts = ap.parse_args(argv)
+    if opts.sig:
+        print(syscall_signature())
+        return 0
     if opts.elf_only:
         runner = Runner(opts.mem)
         runner.calibrate()

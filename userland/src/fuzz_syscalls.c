@@ -271,6 +271,54 @@ static unsigned long random_arg(void)
     }
 }
 
+/* Typed batches (every third, when FUZZ_SIG is set): FUZZ_SIG holds six
+ * characters per system call number, one per argument — f a descriptor,
+ * s a path, p a pointer to a structure, i an iovec array, n a length,
+ * x anything else, - none (tools/fuzz.py makes it from the kernel's table
+ * of argument formats: it only steers the choice, it judges nothing). */
+static const char *signature;
+static int typed;
+#define NAMES_OFF (SCRATCH_SIZE - 2 * PAGE_SIZE)    /* "fz0".."fz7", NUL-terminated */
+#define IOV_OFF (SCRATCH_SIZE - PAGE_SIZE)          /* four iovecs into the scratch */
+
+static void typed_setup(void)
+{
+    for (int i = 0; i < 8; i++) {
+        char *n = (char *)scratch + NAMES_OFF + 8 * i;
+        n[0] = 'f';
+        n[1] = 'z';
+        n[2] = (char)('0' + i);
+        n[3] = 0;
+    }
+    /* The only pointers we write into memory: a path read from here must
+     * not find a '/' or '.' either, so an iovec with one becomes empty. */
+    unsigned long *iov = (unsigned long *)(scratch + IOV_OFF);
+    for (int i = 0; i < 4; i++) {
+        iov[2 * i] = (unsigned long)scratch + below(8) * PAGE_SIZE + 8 * below(8);
+        iov[2 * i + 1] = below(3) ? below(512) : below(2 * PAGE_SIZE);
+        const unsigned char *b = (const unsigned char *)&iov[2 * i];
+        for (int k = 0; k < 16; k++)
+            if (b[k] == '/' || b[k] == '.') {
+                iov[2 * i] = iov[2 * i + 1] = 0;
+                break;
+            }
+    }
+}
+
+static unsigned long typed_arg(char kind)
+{
+    if (!below(8))
+        return random_arg();                /* now and then a bad one anyway */
+    switch (kind) {
+    case 'f': return below(4) ? below(max_fd + 1) : 0xffffffffffffff9cUL;    /* AT_FDCWD */
+    case 's': return (unsigned long)scratch + NAMES_OFF + 8 * below(8);
+    case 'p': return (unsigned long)scratch + below(8) * PAGE_SIZE + 8 * below(64);
+    case 'i': return (unsigned long)scratch + IOV_OFF;
+    case 'n': return below(4) ? below(513) : below(4) ? PAGE_SIZE * (1 + below(4)) : below(1 << 20);
+    default: return plausible_arg();
+    }
+}
+
 static long random_nr(void)
 {
     unsigned long r = below(100);
@@ -345,6 +393,7 @@ static void open_own_fds(void)
 static void run_batch(struct progress *pr, long calls, long batch)
 {
     plausible = batch & 1;
+    typed = signature != NULL && batch % 3 == 2;
     signal(SIGXFSZ, SIG_IGN);      /* EFBIG instead of a death */
     struct rlimit fs = { FSIZE_LIMIT, FSIZE_LIMIT };
     setrlimit(RLIMIT_FSIZE, &fs);
@@ -355,10 +404,14 @@ static void run_batch(struct progress *pr, long calls, long batch)
     for (long i = 0; i < calls; i++) {
         long nr = random_nr();
         unsigned long a[6];
+        const char *sig = typed && nr >= 0 && nr < NR_SYSCALLS_414 &&
+            strlen(signature) >= 6 * NR_SYSCALLS_414 ? signature + 6 * nr : NULL;
         for (int k = 0; k < 6; k++)
-            a[k] = random_arg();
+            a[k] = sig && sig[k] != '-' ? typed_arg(sig[k]) : random_arg();
         tame_args(nr, a);
         sanitize_scratch();
+        if (typed)
+            typed_setup();
         pr->nr = nr;
         for (int k = 0; k < 6; k++)
             pr->args[k] = a[k];
@@ -395,6 +448,7 @@ int main(int argc, char **argv)
     long calls = argc > 3 ? atol(argv[3]) : 100;
     long first = argc > 4 ? atol(argv[4]) : 0;
     long deadline = argc > 5 ? atol(argv[5]) : 200;
+    signature = getenv("FUZZ_SIG");
     parent_pid = getpid();
     parent_pgrp = getpgrp();
     setvbuf(stdout, NULL, _IOLBF, 0);
