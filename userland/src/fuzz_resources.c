@@ -447,6 +447,32 @@ static void case_reparent_signal(void)
           st, w);
 }
 
+/* Jumps through wild pointers: a kernel address is SIGSEGV (do_bad_area),
+ * a misaligned pc SIGBUS BUS_ADRALN (do_sp_pc_abort: the PC alignment fault
+ * comes before the instruction abort).  The last one, 0xffffffffffffffff,
+ * hangs the CPU emulator today. */
+static void case_wild_jumps(void)
+{
+    static const struct { unsigned long to; int sig; } jumps[] = {
+        { 0xfffffffffffffff0UL, SIGSEGV },
+        { 0xfffffffffffff000UL, SIGSEGV },
+        { 0x1001UL, SIGBUS },
+        { 0xffffffffffffffffUL, SIGBUS },
+    };
+    for (unsigned i = 0; i < sizeof jumps / sizeof jumps[0]; i++) {
+        pid_t c = fork();
+        if (c == 0) {
+            void (*f)(void) = (void (*)(void))jumps[i].to;
+            f();
+            _exit(0);
+        }
+        int st;
+        waitpid(c, &st, 0);
+        check(WIFSIGNALED(st) && WTERMSIG(st) == jumps[i].sig, "jump to %#lx: status %#lx",
+              (long)jumps[i].to, st);
+    }
+}
+
 static const struct {
     const char *name;
     void (*run)(void);
@@ -467,6 +493,7 @@ static const struct {
     { "reparent_signal", case_reparent_signal },
     { "huge_buffers", case_huge_buffers },
     { "partial_writes", case_partial_writes },
+    { "wild_jumps", case_wild_jumps },
 };
 
 int main(int argc, char **argv)
