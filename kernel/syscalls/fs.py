@@ -22,6 +22,8 @@ from kernel.fs.namei import (
     user_path,
 )
 from kernel.fs.pipe import may_block, wait_read, wait_write
+from kernel.sched.wait import WouldBlock
+from kernel.signal import signal_pending
 from kernel.fs.proc import (
     HostTarget, PseudoError, is_pseudo_path, may_open, pseudo_dir_entries, pseudo_lseek, pseudo_open,
     pseudo_read, pseudo_resolve, pseudo_stat, pseudo_write,
@@ -397,6 +399,43 @@ def _write_iter(task, file, it, count, offset):
     return done
 
 
+# A pipe, FIFO or character device gets its data this much at a time (the
+# most a pipe may hold: fs/pipe.c pipe_max_size), never the guest's whole
+# buffer at once.
+STREAM_WINDOW = 1 << 20
+
+
+def _write_stream(task, file, it, count):
+    """pipe_write() for a descriptor that may block, in windows: the host
+    holds STREAM_WINDOW bytes of the guest's buffer at a time.  A blocking
+    write goes on window after window (wait_write() sleeps as before); the
+    restart state keeps the total written, so a woken call resumes where it
+    was, and a signal after some data ends the write with that count."""
+    state = task.restart if task.restart is not None and "written" in task.restart else None
+    total = state["written"] if state is not None else 0
+    it.advance(total)
+    while total < count:
+        if total and signal_pending(task):
+            return total
+        want = min(count - total, STREAM_WINDOW)
+        data = it.copy_from_iter(want)
+        if not data:
+            return total or -errno.EFAULT
+        task.restart = None                 # wait_write()'s own count starts at 0
+        try:
+            ret = _write_file(task, file, data)
+        except WouldBlock:
+            part = task.restart.get("written", 0) if task.restart else 0
+            task.restart = {"written": total + part}
+            raise
+        if ret < 0:
+            return total or ret
+        total += ret
+        if ret < len(data):
+            break                           # non-blocking and full, or a signal: what went
+    return total
+
+
 def _write_from_user(task, file, buf, count, offset=None):
     """generic_perform_write(): copy from the user and write, one file page at
     a time when the file is cached, since the source may be a mapping of the
@@ -410,6 +449,8 @@ def _write_from_user(task, file, buf, count, offset=None):
         count = min(count, MAX_RW_COUNT)
         if _chunked(file):
             return _write_iter(task, file, IovIter(task, [(buf, count)]), count, offset)
+        if offset is None and may_block(file) and count > 0:
+            return _write_stream(task, file, IovIter(task, [(buf, count)]), count)
         return _write_file(task, file, task.uaccess.copy_from_user(buf, count), offset)
     pos = os.lseek(file.host_fd, 0, os.SEEK_CUR) if offset is None else offset
     if offset is None and file.flags & O_APPEND:
@@ -540,6 +581,8 @@ def sys_writev(task, fd, iov, iovcnt):
             return total
     if _chunked(file):
         return _write_iter(task, file, IovIter(task, vecs), total, None)
+    if may_block(file):
+        return _write_stream(task, file, IovIter(task, vecs), total)
     data = IovIter(task, vecs).copy_from_iter(total)
     if not data:
         return -errno.EFAULT if total else 0

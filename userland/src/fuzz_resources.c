@@ -360,6 +360,16 @@ static void case_huge_buffers(void)
     pipe(pp);
     r = sc(vmsplice(pp[1], &iov, 1, SPLICE_F_NONBLOCK));
     check(r == 65536, "vmsplice(1 GiB into an empty pipe) = %ld (want %ld)", r, 65536);
+    int pw[2];
+    pipe2(pw, O_NONBLOCK);
+    r = sc(write(pw[1], p, len));
+    check(r == 65536, "write(1 GiB into an empty non-blocking pipe) = %ld (want %ld)", r, 65536);
+    r = sc(write(pw[1], p, len));
+    check(r == -EAGAIN, "write(1 GiB into a full non-blocking pipe) = %ld (want %ld)", r, -EAGAIN);
+    static char drain[PAGE_SIZE];
+    read(pw[0], drain, sizeof drain);
+    r = sc(writev(pw[1], &iov, 1));
+    check(r == PAGE_SIZE, "writev(1 GiB, room for a page) = %ld (want %ld)", r, PAGE_SIZE);
     int sv[2];
     socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
     r = sc(send(sv[0], p, len, MSG_DONTWAIT));
