@@ -75,7 +75,7 @@ def test_elf_mutations_short_budget(runner):
 @pytest.mark.parametrize("case", ["mincore_huge", "badfd_mode", "huge_lengths",
                                                      "huge_buffers", "partial_writes", "open_many",
                                                      "pipe_fill", "reparent_signal",
-                                                     "stack_overflow"])
+                                                     "stack_overflow", "sparse_read"])
 def test_resource_case(runner, case):
     r = fuzz.resource_case(runner, case)
     assert r.outcome == "clean", "%s: %s\n%s%s" % (r.outcome, r.why, r.stdout, r.stderr)
@@ -85,7 +85,7 @@ def test_resource_case(runner, case):
 # The same cases on the host's kernel: Linux's answers, not ours.
 # (ranges_huge is AArch64's TASK_SIZE; open_many's limit is the host's.)
 HOST_CASES = ["mincore_huge", "badfd_mode", "huge_lengths", "huge_buffers", "partial_writes",
-              "pipe_fill", "reparent_signal", "stack_overflow"]
+              "pipe_fill", "reparent_signal", "stack_overflow", "sparse_read"]
 
 
 @pytest.mark.parametrize("case", HOST_CASES)

@@ -577,8 +577,8 @@ def elf_case(runner, seed, index, mem=DEFAULT_MEM, timeout=20, keep_dir=None):
 
 RESOURCE_CASES = ("mincore_huge", "open_many", "badfd_mode", "ranges_huge", "oom", "fork_limit",
                   "threads", "stack_overflow", "huge_lengths", "huge_buffers", "partial_writes",
-                  "pipe_fill", "map_count", "reparent_signal", "mprotect_huge", "mremap_huge",
-                  "wild_jumps")
+                  "pipe_fill", "map_count", "reparent_signal", "sparse_read", "mprotect_huge",
+                  "mremap_huge", "wild_jumps")
 
 
 def resource_case(runner, name, mem=DEFAULT_MEM, timeout=60):

@@ -297,11 +297,32 @@ def sys_read(task, fd, buf, count):
         if room == 0:
             return -errno.EFAULT if _has_data(file) else 0
         count = room
-    data = _read_file(task, file, count)
-    if isinstance(data, int):
-        return data
-    task.uaccess.copy_to_user(buf, data)
-    return len(data)
+    return _read_to_user(task, file, buf, count, None)
+
+
+def _read_to_user(task, file, buf, count, pos):
+    """vfs_read()'s ->read into user memory: at most MAX_RW_COUNT, and for
+    a regular host file WRITE_CHUNK at a time, so the host never holds more
+    than a chunk of a read however big the file (a sparse one costs no
+    disk) and the guest's buffer."""
+    count = min(count, MAX_RW_COUNT)
+    if not _chunked(file):
+        data = _read_file(task, file, count, pos)
+        if isinstance(data, int):
+            return data
+        task.uaccess.copy_to_user(buf, data)
+        return len(data)
+    done = 0
+    while done < count:
+        want = min(count - done, WRITE_CHUNK)
+        data = _read_file(task, file, want, None if pos is None else pos + done)
+        if isinstance(data, int):
+            return done or data
+        task.uaccess.copy_to_user(buf + done, data)
+        done += len(data)
+        if len(data) < want:
+            break
+    return done
 
 
 @syscall("pread64", "fd obuf:ret u d")
@@ -328,11 +349,7 @@ def sys_pread64(task, fd, buf, count, pos):
                 return probe        # EISDIR...: ->read's own answer comes before the copy
             return -errno.EFAULT if probe else 0
         count = room
-    data = _read_file(task, file, count, pos)
-    if isinstance(data, int):
-        return data
-    task.uaccess.copy_to_user(buf, data)
-    return len(data)
+    return _read_to_user(task, file, buf, count, pos)
 
 
 def _write_file(task, file, data, offset=None):

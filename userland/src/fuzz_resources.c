@@ -398,6 +398,26 @@ static void case_huge_buffers(void)
           "offset %ld", r, (long)o);
 }
 
+/* Reads of a sparse file (no disk behind it) into a big buffer: read,
+ * pread and a read that runs into an unmapped page (short at the fault). */
+static void case_sparse_read(void)
+{
+    const unsigned long len = 48UL << 20;       /* under the fuzz's host RLIMIT_FSIZE */
+    int fd = open("sparse", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    long r = sc(ftruncate(fd, len));
+    pwrite(fd, "hello", 5, len - 5);
+    char *p = mmap(NULL, len + PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    munmap(p + len - 2 * PAGE_SIZE, 3 * PAGE_SIZE);
+    r = sc(pread(fd, p, len, 0));
+    check(r == (long)(len - 2 * PAGE_SIZE), "pread(48 MiB, the buffer's last 2 pages unmapped) = %ld "
+          "(want %ld)", r, (long)(len - 2 * PAGE_SIZE));
+    p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    r = sc(read(fd, p, len));
+    check(r == (long)len && !memcmp(p + len - 5, "hello", 5), "read(48 MiB sparse file) = %ld "
+          "(want %ld, \"hello\" at the end)", r, (long)len);
+    unlink("sparse");
+}
+
 /* A write whose buffer runs into an unmapped page, or whose second iovec
  * is bad: generic_perform_write() writes up to the fault and returns that
  * count; nothing readable at all is EFAULT.  (Checked against the host
@@ -504,6 +524,7 @@ static const struct {
     { "huge_buffers", case_huge_buffers },
     { "partial_writes", case_partial_writes },
     { "wild_jumps", case_wild_jumps },
+    { "sparse_read", case_sparse_read },
 };
 
 int main(int argc, char **argv)
