@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup userland demo test test-fast bench mutate clean
+.PHONY: setup userland demo test test-fast bench mutate fuzz clean
 
 setup: $(STAMP)
 
@@ -54,6 +54,14 @@ mutate: setup
 	rm -rf mutants
 	$(VENV)/bin/mutmut run --max-children $(MUTATE_JOBS)
 	$(PY) tools/mutate_score.py
+
+# The fuzz suite's long budget (README, "Fuzzing"; issue 10 part 7): 20,000
+# random system calls, 400 ELF mutants and the resource cases, one summary
+# line and a reproduction per failure.  FUZZ_ARGS=... to change the budget
+# (e.g. --seed 2 --calls 50000).  tests/test_fuzz.py runs a short budget.
+FUZZ_ARGS ?=
+fuzz: userland
+	$(PY) tools/fuzz.py $(FUZZ_ARGS)
 
 clean:
 	$(MAKE) -C userland clean

@@ -456,6 +456,8 @@ def cmd_run(opts):
         print(describe_death(task, opts.program), file=sys.stderr)
         if task.death.internal:
             return EXIT_INTERNAL
+    if report_internal_errors(kernel, task, opts.debug):
+        return EXIT_INTERNAL
     if walk is not None:
         return walk.status()
     return exit_status(task)
@@ -476,6 +478,18 @@ def strace_options(opts):
              or opts.strace_timing or opts.strace_summary or opts.strace_strsize is not None
              or opts.strace_column is not None)
     return chosen if given else None
+def report_internal_errors(kernel, init, debug=False):
+    """One line for each internal error of a process other than init (init's
+    own is its death line), after its traceback under --debug: a kernel bug
+    in a forked child ends that child with SIGABRT, and the run's status
+    says the board failed."""
+    others = [e for e in kernel.internal_errors if e[0] != init.tgid]
+    for pid, comm, death in others:
+        if debug and death.traceback:
+            sys.stderr.write(death.traceback)
+        print("a53emu: internal error in process %d (%s): %s" % (pid, comm, death.reason),
+              file=sys.stderr)
+    return bool(others)
 
 
 class WalkRequest:

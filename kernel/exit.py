@@ -226,6 +226,9 @@ def forget_original_parent(task):
         child.real_parent = reaper
         if reaper is None or reaper is leader:
             continue
+        # reparent_leader(): "We don't want people slaying init" — a child
+        # cloned with another exit signal tells its new parent with SIGCHLD.
+        child.exit_signal = SIGCHLD
         reaper.children.append(child)
         if child.exit_state == EXIT_ZOMBIE and child.signal.live == 0:
             exit_notify(child)

@@ -85,6 +85,7 @@ class Kernel:
         self.ipc_ns = IpcNamespace()                # SysV IPC, /dev/shm, memfds (kernel/ipc)
         self.warned_once = set()                    # pr_warn_once() lines already logged
         self.log = []                               # the kernel log (printk), oldest first
+        self.internal_errors = []                   # (pid, comm, Death): every process's, not only init's
         self.init_task = None
         self.stats = None                           # a RunStats under --stats (kernel/stats.py)
         self._disasm = Cs(CS_ARCH_ARM64, CS_MODE_ARM)
@@ -235,6 +236,9 @@ class Kernel:
                       title=title)
         task.death = death
         task.group_leader.death = death
+        # An oops in any process is the board's failure: the CLI reports it
+        # even when init, which it watches, lives on (issue 10 part 7).
+        self.internal_errors.append((task.tgid, task.comm, death))
         if task.exit_state is None:
             do_group_exit(task, SIGABRT, death)
 

@@ -37,6 +37,7 @@ import types
 import pytest
 
 from conftest import run_a53emu, run_qemu, userland_path
+from kernel.sched.task import default_rlimits
 from kernel.cred import Cred
 from test_processes import (
     assert_passed, clean_env, host_kernel_version, run_host, scratch_dir,
@@ -248,6 +249,7 @@ class FakeTask:
         self.restart = None
         self.strings = USER_BASE
         self.cred = Cred(uid, uid)      # root has every capability, others none
+        self.rlim = default_rlimits()   # RLIMIT_FSIZE for the write paths
 
     def string(self, text):
         """A NUL-terminated string in user memory; returns its address."""

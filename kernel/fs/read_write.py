@@ -19,7 +19,11 @@ from kernel.fs.open import LOFF_T_MAX, can_pread, fdget, s64
 from kernel.fs.pipe import may_block
 from kernel.sched.wait import WouldBlock
 from kernel.signal import signal_pending
-from kernel.syscalls.fs import _IOVEC, _read_file, _write_file
+from kernel.iov_iter import IovIter
+from kernel.sys import generic_write_checks_fsize
+from kernel.syscalls.fs import (
+    _IOVEC, _chunked, _read_file, _write_file, _write_iter, _write_pos,
+)
 from kernel.syscalls.table import syscall
 from kernel.uapi import O_APPEND, O_DIRECT, O_NONBLOCK
 
@@ -116,7 +120,11 @@ def _read_nowait(file, vecs, room, pos, task):
     if file.mapping is not None:
         file.mapping.writeback()
     start = file_pos(file) if pos is None else pos
-    buf = bytearray(room)
+    # No more than the file holds after start: the buffer is never sized by
+    # the guest's length alone (issue 10 part 2).
+    if stat.S_ISREG(file.mode):
+        room = min(room, max(0, os.fstat(file.host_fd).st_size - start))
+    buf = bytearray(min(room, SPLICE_CHUNK) if not stat.S_ISREG(file.mode) else room)
     try:
         n = os.preadv(file.host_fd, [buf], start, os.RWF_NOWAIT)
     except BlockingIOError:
@@ -187,8 +195,16 @@ def vfs_writev(task, file, iov, vlen, pos, flags):
     vecs = rw_verify(task, file, iov, vlen, pos, flags, write=True)
     if isinstance(vecs, int):
         return vecs
-    data = b"".join(task.uaccess.copy_from_user(base, length) for base, length in vecs)
-    ret = _write_file(task, file, data, pos)
+    total = sum(length for _, length in vecs)
+    if _chunked(file):
+        # generic_write_checks(): RLIMIT_FSIZE, then a chunk at a time.
+        total = generic_write_checks_fsize(task, file, lambda: _write_pos(file, pos), total)
+        if total < 0:
+            return total
+        ret = _write_iter(task, file, IovIter(task, vecs), total, pos)
+    else:
+        data = IovIter(task, vecs).copy_from_iter(total)
+        ret = _write_file(task, file, data, pos) if data else -errno.EFAULT
     if ret > 0:
         _sync_after_write(file, flags)
     return ret

@@ -80,14 +80,18 @@ def _wait(task, deadline, pt):
 
 @syscall("ppoll", "pollfd u timespec sigset u")
 def sys_ppoll(task, ufds, nfds, tsp, sigmask, sigsetsize):
-    """do_sys_poll(): revents for each pollfd; the count of ready ones."""
-    if nfds > task.rlim[RLIMIT_NOFILE][0]:                  # RLIMIT_NOFILE
-        return -errno.EINVAL
-    if sigmask and sigsetsize != 8:
-        return -errno.EINVAL
+    """SYSCALL ppoll + do_sys_poll(): revents for each pollfd; the count of
+    ready ones.  4.14's order: the timeout (EFAULT, EINVAL), the sigmask's
+    size, then nfds — an unsigned int, so a 64-bit count is cut to its low
+    half — against RLIMIT_NOFILE."""
+    nfds &= 0xFFFFFFFF
     try:
         deadline, zero = _deadline(task, tsp)
     except ValueError:
+        return -errno.EINVAL
+    if sigmask and sigsetsize != 8:
+        return -errno.EINVAL
+    if nfds > task.rlim[RLIMIT_NOFILE][0]:                  # RLIMIT_NOFILE
         return -errno.EINVAL
     raw = task.uaccess.copy_from_user(ufds, nfds * 8) if nfds else b""
     _set_sigmask(task, sigmask, sigsetsize)

@@ -26,6 +26,7 @@ import termios
 
 from kernel.fs import hostcall
 from kernel.fs.open import fdget
+from kernel.iov_iter import IovIter
 from kernel.fs.read_write import (
     UIO_MAXIOV, _scatter, _writable_total, can_pread, file_pos, get_loff, import_iovec, put_loff,
     rw_verify_area, set_file_pos, stream_write_some,
@@ -223,6 +224,14 @@ def sys_tee(task, fd_in, fd_out, length, flags):
         fin, fout, flags)
 
 
+def _pipe_capacity(file):
+    """pipe->buffers * PAGE_SIZE: what the host pipe holds (F_GETPIPE_SZ)."""
+    try:
+        return host_fcntl.fcntl(file.host_fd, host_fcntl.F_GETPIPE_SZ)
+    except OSError:
+        return SPLICE_TO_PIPE_CHUNK
+
+
 def _vmsplice_to_pipe(task, file, iov, nr_segs, flags):
     """vmsplice_to_pipe(): EBADF for a non-pipe, then the iovec (EINVAL,
     EFAULT), wait_for_space() (EPIPE without readers, EAGAIN with
@@ -232,9 +241,14 @@ def _vmsplice_to_pipe(task, file, iov, nr_segs, flags):
     vecs = import_iovec(task, iov, nr_segs)
     if isinstance(vecs, int):
         return vecs
-    data = b"".join(task.uaccess.copy_from_user(base, n) for base, n in vecs)
-    if not data:
+    # No more than the pipe can hold is copied (a 1 GiB iovec is not held
+    # on the host): the rest would not go in this call anyway.
+    total = sum(n for _, n in vecs)
+    if not total:
         return 0
+    data = IovIter(task, vecs).copy_from_iter(min(total, _pipe_capacity(file)))
+    if not data:
+        return -errno.EFAULT
     n = stream_write_some(task, file, data)
     if n is None:
         if flags & SPLICE_F_NONBLOCK:

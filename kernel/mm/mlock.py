@@ -7,7 +7,7 @@ faulted later are populated too (mm_populate) and MADV_DONTNEED refuses it.
 
 import errno
 
-from emu.arch import PAGE_MASK, PAGE_SHIFT
+from emu.arch import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE
 from kernel.mm.memory import __mm_populate
 from kernel.mm.mm import PTE_PRESENT_MASK, VM_LOCKED
 from kernel.mm.mmap import PAGE_ALIGN, U64_MASK, capable_ipc_lock, find_vma, vma_modify
@@ -167,27 +167,64 @@ def mincore_pages(mm, start, length):
 
     Linux copies the vector out one VMA at a time, so the bytes of the
     pages before an unmapped one reach the caller even though the call
-    fails with -ENOMEM."""
-    if start & ~PAGE_MASK:
-        return b"", -errno.EINVAL
+    fails with -ENOMEM.  (The system call itself copies each chunk as it
+    goes: kernel/syscalls/mm.py sys_mincore.)"""
+    err = mincore_check(mm, start, length)
+    if err:
+        return b"", err
+    out = []
     pages = PAGE_ALIGN(length) >> PAGE_SHIFT
-    if start + (pages << PAGE_SHIFT) > mm.task_size:
-        return b"", -errno.ENOMEM
-    pt = mm.kernel.pgtable
-    out = bytearray(pages)
-    vma = None
-    for i in range(pages):
-        addr = start + (i << PAGE_SHIFT)
-        if vma is None or addr >= vma.vm_end:
-            vma = find_vma(mm, addr)
-            if vma is None or vma.vm_start > addr:
-                return bytes(out[:i]), -errno.ENOMEM
-        ptep = pt.pte_offset(mm, addr)
-        pte = pt.read_pte(ptep) if ptep is not None else 0
-        if pte & PTE_PRESENT_MASK:          # the zero page counts: it is mapped
-            out[i] = 1
-        elif vma.vm_file is not None and vma.vm_file.mapping is not None:
-            pgoff = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
-            out[i] = 1 if pgoff in vma.vm_file.mapping.pages else 0
-    return bytes(out), 0
+    while pages:
+        chunk = mincore_one_vma(mm, start, pages)
+        if isinstance(chunk, int):
+            return b"".join(out), chunk
+        out.append(chunk)
+        pages -= len(chunk)
+        start += len(chunk) << PAGE_SHIFT
+    return b"".join(out), 0
 
+
+def mincore_check(mm, start, length):
+    """sys_mincore()'s checks of the range: EINVAL for an unaligned start,
+    ENOMEM unless [start, start+len) is user space (access_ok)."""
+    if start & ~PAGE_MASK:
+        return -errno.EINVAL
+    if start + length > mm.task_size:
+        return -errno.ENOMEM
+    return 0
+
+
+def mincore_one_vma(mm, addr, pages):
+    """do_mincore() (mm/mincore.c): the vector for at most `pages` pages
+    from addr, within the one VMA that holds addr; -ENOMEM if none does.
+    A page is resident if a pte maps it (mincore_pte_range) or, where no
+    pte does, if it is in the file's page cache (mincore_unmapped_range).
+    Missing tables are skipped a whole table span at a time, as
+    walk_page_range() does, so the cost follows the populated tables and
+    the page cache, not the length."""
+    vma = find_vma(mm, addr)
+    if vma is None or vma.vm_start > addr:
+        return -errno.ENOMEM
+    end = min(vma.vm_end, addr + (pages << PAGE_SHIFT))
+    n = (end - addr) >> PAGE_SHIFT
+    out = bytearray(n)
+    mapping = vma.vm_file.mapping if vma.vm_file is not None else None
+    if mapping is not None and mapping.pages:
+        first = vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
+        for pgoff in (mapping.pages if len(mapping.pages) < n else range(first, first + n)):
+            if first <= pgoff < first + n and pgoff in mapping.pages:
+                out[pgoff - first] = 1
+    pt = mm.kernel.pgtable
+    a = addr
+    while a < end:
+        ptep, span = pt.pte_lookup(mm, a)
+        stop = min(end, (a | (span - 1)) + 1)
+        if ptep is None:
+            a = stop
+            continue
+        while a < stop:
+            if pt.read_pte(ptep) & PTE_PRESENT_MASK:    # the zero page counts: it is mapped
+                out[(a - addr) >> PAGE_SHIFT] = 1
+            a += PAGE_SIZE
+            ptep += 8
+    return bytes(out)

@@ -9,6 +9,7 @@ access check (mm_access(PTRACE_MODE_ATTACH_REALCREDS)) always passes.
 import errno
 import struct
 
+from emu.arch import PAGE_SIZE
 from kernel.fs.proc import access_remote_vm
 from kernel.syscalls.table import syscall
 from kernel.uaccess import Efault, s32
@@ -16,6 +17,9 @@ from kernel.uaccess import Efault, s32
 UIO_MAXIOV = 1024
 _IOVEC = struct.Struct("<QQ")
 MAX_RW_COUNT = (1 << 31) - 4096          # INT_MAX & PAGE_MASK
+# process_vm_rw_single_vec() pins at most this many pages a loop (two
+# pages of page pointers): the host never holds more of a copy than that.
+PVM_MAX_KMALLOC_PAGES = PAGE_SIZE * 2 // 8
 
 
 def _import_iovec(task, addr, count):
@@ -75,7 +79,8 @@ def _copy(task, mm, local, remote, write):
                 li, loff = li + 1, 0
             if li == len(local):
                 return done
-            n = min(rlen - roff, local[li][1] - loff, MAX_RW_COUNT - done)
+            n = min(rlen - roff, local[li][1] - loff, MAX_RW_COUNT - done,
+                    PVM_MAX_KMALLOC_PAGES * PAGE_SIZE)
             if n <= 0:
                 return done
             laddr = local[li][0] + loff

@@ -47,6 +47,7 @@ import weakref
 from kernel.fs.file import File
 from kernel.fs.namei import PathError, host_path
 from kernel.fs.permission import inode_init_owner, may_mkobj, may_write_socket
+from kernel.iov_iter import IovIter, readable_prefix
 from kernel.net.scm import (
     SO_PASSCRED, UCRED, CredToken, maybe_add_creds, peer_ucred, receiver_of, scm_check_creds,
     scm_recv_ucred, take_cred_tokens,
@@ -93,6 +94,18 @@ HOST_RECV_MAX = 1 << 22
 # CMSG_SPACE(sizeof(int)) on the host: room for one more descriptor (a
 # credentials token, kernel/net/scm.py) beyond what the guest asked for.
 HOST_CRED_TOKEN_SPACE = 24
+# A send copies at most this much of the guest's buffer at a time.
+SEND_WINDOW = 1 << 20
+# A datagram no host socket takes (unix: sk_sndbuf - 32 with sk_sndbuf at most
+# 2 * net.core.wmem_max, 212992 by default; UDP: 65507): EMSGSIZE at once,
+# without copying it.
+DGRAM_MAX = HOST_RECV_MAX
+# net.core.optmem_max (sysctl_optmem_max): the most ancillary data one
+# sendmsg() may carry.
+OPTMEM_MAX = 20480
+# The most of a setsockopt() value handed to the host (the largest option
+# value Linux reads is far smaller: a filter program is a pointer).
+SETSOCKOPT_MAX = 1 << 16
 NET_MODES = ("none", "loopback", "host")     # --net; the default is loopback
 
 
@@ -860,7 +873,9 @@ def _pack_rights(task, sock, data):
 def _parse_control(task, sock, control, controllen):
     """The guest's ancillary data as host (level, type, data) items; the
     fds it holds (tokens, to close after sending)."""
-    if controllen > 0x7FFFFFFF:
+    # ___sys_sendmsg(): INT_MAX, then sock_kmalloc() of the buffer, which
+    # fails (ENOBUFS) past net.core.optmem_max — before anything is copied.
+    if controllen > 0x7FFFFFFF or controllen >= OPTMEM_MAX:
         raise AddrError(-errno.ENOBUFS)
     raw = task.uaccess.copy_from_user(control, controllen) if controllen else b""
     items, tokens = [], []
@@ -922,21 +937,33 @@ def sock_send(task, sock, buf_or_vecs, count, flags, addr, control=()):
     flags = s32(flags)
     if not isinstance(buf_or_vecs, list):
         count = min(count, MAX_RW_COUNT)
-    if isinstance(buf_or_vecs, list):
-        data = b"".join(task.uaccess.copy_from_user(b, n) for b, n in buf_or_vecs)
-    else:
-        data = task.uaccess.copy_from_user(buf_or_vecs, count)
-    if sock.family == AF_NETLINK:
-        from kernel.net import netlink          # imports this module
-        return netlink.netlink_sendmsg(task, sock, data, addr)
+    vecs = buf_or_vecs if isinstance(buf_or_vecs, list) else [(buf_or_vecs, count)]
     restart = task.restart if task.restart is not None else {}
     done = restart.get("sent", 0)
+    # The host holds one window of the buffer at a time, never a guest's
+    # whole 2 GiB (issue 10 part 2); a stream send goes on window by window.
+    it = IovIter(task, vecs)
+    total = it.count()
+    stream = sock.type == SOCK_STREAM
+    if not stream and total > DGRAM_MAX:
+        return -errno.EMSGSIZE
+    it.advance(done)
+    want = min(SEND_WINDOW if stream else total, total - done)
+    # A fault anywhere in what is copied at once (an skb: the whole message
+    # of a datagram, a window of a stream) fails that piece: unix_*_sendmsg
+    # return what went before it, or -EFAULT.
+    pending = it.copy_from_iter(want)
+    if len(pending) < want:
+        return done or -errno.EFAULT
+    if sock.family == AF_NETLINK:
+        from kernel.net import netlink          # imports this module
+        return netlink.netlink_sendmsg(task, sock, pending, addr)
     cred_token = None
     if sock.family == AF_UNIX and done == 0:
         control, cred_token = _attach_creds(task, sock, addr, control)
     ret = None
     try:
-        ret = _sock_send(task, sock, data, flags, addr, control, done)
+        ret = _sock_send(task, sock, it, pending, total, flags, addr, control, done)
         return ret
     finally:
         if cred_token is not None:
@@ -966,19 +993,22 @@ def _attach_creds(task, sock, addr, control):
     return rest + [(SOL_SOCKET, SCM_RIGHTS, struct.pack("<i", token))], token
 
 
-def _sock_send(task, sock, data, flags, addr, control, done):
+def _sock_send(task, sock, it, pending, total, flags, addr, control, done):
+    """The host side of sock_send: pending is the first piece copied from
+    it; a stream goes on a window at a time until total bytes went."""
+    stream = sock.type == SOCK_STREAM
     host_flags = (flags & (MSG_OOB | MSG_DONTROUTE | MSG_EOR | MSG_MORE)) | MSG_NOSIGNAL
     try:
         while True:
             with sock.borrow() as s:
                 try:
                     if control and done == 0:
-                        n = s.sendmsg([data], list(control), host_flags, *(
+                        n = s.sendmsg([pending], list(control), host_flags, *(
                             (addr,) if addr is not None else ()))
                     elif addr is not None:
-                        n = s.sendto(data[done:], host_flags, addr)
+                        n = s.sendto(pending, host_flags, addr)
                     else:
-                        n = s.send(data[done:], host_flags)
+                        n = s.send(pending, host_flags)
                 except BlockingIOError:
                     n = None
             if n is None:
@@ -988,8 +1018,16 @@ def _sock_send(task, sock, data, flags, addr, control, done):
                 ret = _block(task, sock, POLLOUT, flags, SO_SNDTIMEO, {"sent": done})
                 return done or ret              # SO_SNDTIMEO ran out: what went
             done += n
-            if done >= len(data) or sock.type != SOCK_STREAM:
+            if not stream:
                 return done
+            pending = pending[n:]
+            if not pending:
+                if done >= total:
+                    return done
+                want = min(SEND_WINDOW, total - done)
+                pending = it.copy_from_iter(want)
+                if len(pending) < want:
+                    return done                 # a page that cannot be read: what went
     except BrokenPipeError:
         if not flags & MSG_NOSIGNAL:
             task.kernel.send_sigpipe(task)
@@ -1240,7 +1278,12 @@ def sys_setsockopt(task, fd, level, optname, optval, optlen):
             return -errno.EINVAL
         sock.passcred = struct.unpack("<i", task.uaccess.copy_from_user(optval, 4))[0] != 0
         return 0
-    value = task.uaccess.copy_from_user(optval, optlen) if optlen else b""
+    # Each option's handler reads what it needs (an int, a struct), not
+    # optlen bytes: the host gets at most SETSOCKOPT_MAX of them, as far as
+    # they can be read, and decides with its own handler.
+    value = readable_prefix(task, optval, min(optlen, SETSOCKOPT_MAX)) if optlen else b""
+    if optlen and not value:
+        return -errno.EFAULT
     if level == SOL_SOCKET and optname in (SO_RCVTIMEO, SO_SNDTIMEO):
         # sock_set_timeout(): a timeval; kept by the board (host sockets never block).
         if optlen < _TIMEVAL.size:

@@ -25,12 +25,15 @@ from kernel.fs.namei import (
     user_path,
 )
 from kernel.fs.pipe import may_block, wait_read, wait_write
+from kernel.sched.wait import WouldBlock
+from kernel.signal import signal_pending
 from kernel.fs.proc import (
     HostTarget, PseudoError, is_pseudo_path, may_open, pseudo_dir_entries, pseudo_lseek, pseudo_open,
     pseudo_read, pseudo_resolve, pseudo_stat, pseudo_write,
 )
 from kernel.ipc.uapi import F_ADD_SEALS, F_GET_SEALS
 from kernel.mm.memfd import shmem_fcntl, shmem_setattr_check, shmem_write_check
+from kernel.iov_iter import WRITE_CHUNK, IovIter
 from kernel.fs.stat import STATX_SIZE, SyntheticStat, pack_stat, pack_statx
 from kernel.sys import generic_write_checks_fsize, inode_newsize_ok
 from kernel.syscalls.table import syscall
@@ -232,6 +235,19 @@ def _has_data(file):
     return bool(os.pread(file.host_fd, 1, os.lseek(file.host_fd, 0, os.SEEK_CUR)))
 
 
+def vfs_read_mode(file):
+    """vfs_read()'s checks before it looks at the buffer: EBADF without
+    FMODE_READ, EINVAL without a ->read (FMODE_CAN_READ: an epoll file).
+    Only then does a bad buffer give EFAULT — and no host call is made
+    on a descriptor the guest cannot read (issue 10: read() of an
+    O_WRONLY file with a bad buffer was a host OSError)."""
+    if not file.readable:
+        return -errno.EBADF
+    if file.pseudo is None and file.f_read is None and file.body is None and file.host_fd is None:
+        return -errno.EINVAL
+    return 0
+
+
 def _read_file(task, file, count, offset=None, block=True):
     """vfs_read(): bytes or a negative errno."""
     if not file.readable:
@@ -278,6 +294,11 @@ def sys_read(task, fd, buf, count):
     op = getattr(file, "read", None)
     if op is not None:                  # a kind with its own ->read (anon inodes, sockets)
         return op(task, buf, count) if file.readable else -errno.EBADF
+    err = vfs_read_mode(file)
+    if err:
+        return err
+    if buf + count > task.mm.task_size:     # access_ok()
+        return -errno.EFAULT
     room = task.uaccess.writable_prefix(buf, count)
     if room < count:
         # Linux copies until the first bad page; reading no more than fits
@@ -285,11 +306,32 @@ def sys_read(task, fd, buf, count):
         if room == 0:
             return -errno.EFAULT if _has_data(file) else 0
         count = room
-    data = _read_file(task, file, count)
-    if isinstance(data, int):
-        return data
-    task.uaccess.copy_to_user(buf, data)
-    return len(data)
+    return _read_to_user(task, file, buf, count, None)
+
+
+def _read_to_user(task, file, buf, count, pos):
+    """vfs_read()'s ->read into user memory: at most MAX_RW_COUNT, and for
+    a regular host file WRITE_CHUNK at a time, so the host never holds more
+    than a chunk of a read however big the file (a sparse one costs no
+    disk) and the guest's buffer."""
+    count = min(count, MAX_RW_COUNT)
+    if not _chunked(file):
+        data = _read_file(task, file, count, pos)
+        if isinstance(data, int):
+            return data
+        task.uaccess.copy_to_user(buf, data)
+        return len(data)
+    done = 0
+    while done < count:
+        want = min(count - done, WRITE_CHUNK)
+        data = _read_file(task, file, want, None if pos is None else pos + done)
+        if isinstance(data, int):
+            return done or data
+        task.uaccess.copy_to_user(buf + done, data)
+        done += len(data)
+        if len(data) < want:
+            break
+    return done
 
 
 @syscall("pread64", "fd obuf:ret u d")
@@ -303,16 +345,20 @@ def sys_pread64(task, fd, buf, count, pos):
         return -errno.EBADF
     if not can_pread(file):
         return -errno.ESPIPE
+    err = vfs_read_mode(file)
+    if err:
+        return err
+    if buf + count > task.mm.task_size:     # access_ok()
+        return -errno.EFAULT
     room = task.uaccess.writable_prefix(buf, count)
     if room < count:
         if room == 0:
-            return -errno.EFAULT if _read_file(task, file, 1, pos) else 0
+            probe = _read_file(task, file, 1, pos)
+            if isinstance(probe, int):
+                return probe        # EISDIR...: ->read's own answer comes before the copy
+            return -errno.EFAULT if probe else 0
         count = room
-    data = _read_file(task, file, count, pos)
-    if isinstance(data, int):
-        return data
-    task.uaccess.copy_to_user(buf, data)
-    return len(data)
+    return _read_to_user(task, file, buf, count, pos)
 
 
 def _write_file(task, file, data, offset=None):
@@ -350,6 +396,72 @@ def _write_pos(file, offset):
     return os.lseek(file.host_fd, 0, os.SEEK_CUR)
 
 
+def _chunked(file):
+    """A regular host file: written a chunk at a time (a pipe or socket is
+    written in one piece, its wait and restart see the whole write)."""
+    return (file.host_fd is not None and stat.S_ISREG(file.mode) and file.pseudo is None
+            and file.f_read is None)
+
+
+def _write_iter(task, file, it, count, offset):
+    """generic_perform_write()'s loop for a regular file: count bytes
+    (MAX_RW_COUNT and RLIMIT_FSIZE already applied) from the iterator,
+    WRITE_CHUNK at a time; a page that cannot be read ends the write
+    short, or with EFAULT if nothing was written."""
+    if count <= 0:
+        return _write_file(task, file, b"", offset)
+    done = 0
+    while done < count:
+        want = min(count - done, WRITE_CHUNK)
+        data = it.copy_from_iter(want)
+        if not data:
+            return done or -errno.EFAULT
+        ret = _write_file(task, file, data, None if offset is None else offset + done)
+        if ret < 0:
+            return done or ret
+        done += ret
+        if ret < len(data) or len(data) < want:
+            break
+    return done
+
+
+# A pipe, FIFO or character device gets its data this much at a time (the
+# most a pipe may hold: fs/pipe.c pipe_max_size), never the guest's whole
+# buffer at once.
+STREAM_WINDOW = 1 << 20
+
+
+def _write_stream(task, file, it, count):
+    """pipe_write() for a descriptor that may block, in windows: the host
+    holds STREAM_WINDOW bytes of the guest's buffer at a time.  A blocking
+    write goes on window after window (wait_write() sleeps as before); the
+    restart state keeps the total written, so a woken call resumes where it
+    was, and a signal after some data ends the write with that count."""
+    state = task.restart if task.restart is not None and "written" in task.restart else None
+    total = state["written"] if state is not None else 0
+    it.advance(total)
+    while total < count:
+        if total and signal_pending(task):
+            return total
+        want = min(count - total, STREAM_WINDOW)
+        data = it.copy_from_iter(want)
+        if not data:
+            return total or -errno.EFAULT
+        task.restart = None                 # wait_write()'s own count starts at 0
+        try:
+            ret = _write_file(task, file, data)
+        except WouldBlock:
+            part = task.restart.get("written", 0) if task.restart else 0
+            task.restart = {"written": total + part}
+            raise
+        if ret < 0:
+            return total or ret
+        total += ret
+        if ret < len(data):
+            break                           # non-blocking and full, or a signal: what went
+    return total
+
+
 def _write_from_user(task, file, buf, count, offset=None):
     """generic_perform_write(): copy from the user and write, one file page at
     a time when the file is cached, since the source may be a mapping of the
@@ -360,6 +472,11 @@ def _write_from_user(task, file, buf, count, offset=None):
             return count
     mapping = file.mapping
     if mapping is None or not mapping.pages or count <= 0:
+        count = min(count, MAX_RW_COUNT)
+        if _chunked(file):
+            return _write_iter(task, file, IovIter(task, [(buf, count)]), count, offset)
+        if offset is None and may_block(file) and count > 0:
+            return _write_stream(task, file, IovIter(task, [(buf, count)]), count)
         return _write_file(task, file, task.uaccess.copy_from_user(buf, count), offset)
     pos = os.lseek(file.host_fd, 0, os.SEEK_CUR) if offset is None else offset
     if offset is None and file.flags & O_APPEND:
@@ -388,6 +505,8 @@ def sys_write(task, fd, buf, count):
     op = getattr(file, "write", None)
     if op is not None:                  # a kind with its own ->write (anon inodes, sockets)
         return op(task, buf, count)
+    if buf + count > task.mm.task_size:     # vfs_write()'s access_ok()
+        return -errno.EFAULT
     return _write_from_user(task, file, buf, count)
 
 
@@ -404,6 +523,8 @@ def sys_pwrite64(task, fd, buf, count, pos):
         return -errno.ESPIPE
     if not file.writable or (file.host_fd is None and file.pseudo is None):
         return -errno.EBADF
+    if buf + count > task.mm.task_size:     # vfs_write()'s access_ok()
+        return -errno.EFAULT
     return _write_from_user(task, file, buf, count, pos)
 
 
@@ -461,27 +582,36 @@ def sys_readv(task, fd, iov, iovcnt):
 
 @syscall("writev", "fd iov:2 d")
 def sys_writev(task, fd, iov, iovcnt):
+    """do_writev() → vfs_writev(): 4.14 imports the iovecs (EINVAL, EFAULT)
+    before do_iter_write() checks the access mode (EBADF).  Later kernels
+    check the mode first (the 6.18 host kernel does)."""
     file = _fget(task, fd)
     if file is None:
-        return -errno.EBADF
-    if not file.writable:
         return -errno.EBADF
     vecs = _iovecs(task, iov, iovcnt)
     if vecs is None:
         return -errno.EINVAL
+    if not file.writable:
+        return -errno.EBADF
     if hasattr(file, "write_iter"):
         return file.write_iter(task, vecs)
     op = getattr(file, "write", None)
     if op is not None:
         return _loop_rw(task, file, op, vecs)
-    data = b"".join(task.uaccess.copy_from_user(base, length) for base, length in vecs)
-    if not data:
+    total = sum(length for _, length in vecs)      # at most MAX_RW_COUNT (_iovecs)
+    if not total:
         return 0
     if file.host_fd is not None:
-        n = generic_write_checks_fsize(task, file, lambda: _write_pos(file, None), len(data))
-        if n < 0:
-            return n
-        data = data[:n]
+        total = generic_write_checks_fsize(task, file, lambda: _write_pos(file, None), total)
+        if total < 0:
+            return total
+    if _chunked(file):
+        return _write_iter(task, file, IovIter(task, vecs), total, None)
+    if may_block(file):
+        return _write_stream(task, file, IovIter(task, vecs), total)
+    data = IovIter(task, vecs).copy_from_iter(total)
+    if not data:
+        return -errno.EFAULT if total else 0
     return _write_file(task, file, data)
 
 
@@ -597,7 +727,13 @@ def _dir_snapshot(file):
 
 @syscall("getdents64", "fd p u")
 def sys_getdents64(task, fd, dirp, count):
-    """getdents64(): as many linux_dirent64 records as fit in count bytes."""
+    """getdents64(): as many linux_dirent64 records as fit in count bytes.
+    count is an unsigned int (a 64-bit value is cut to its low half, so
+    2^40 is 0: EINVAL, no room for one record); access_ok() of the buffer
+    comes before the descriptor."""
+    count &= 0xFFFFFFFF
+    if dirp + count > task.mm.task_size:
+        return -errno.EFAULT
     file = _fget(task, fd)
     if file is None:
         return -errno.EBADF
@@ -933,13 +1069,19 @@ def sys_ioctl(task, fd, cmd, arg):
 
 @syscall("ftruncate", "fd d")
 def sys_ftruncate(task, fd, length):
+    """do_sys_ftruncate(): EINVAL for a negative length (before the
+    descriptor), EBADF, EINVAL unless a regular file open for writing — an
+    anon inode (eventfd, epoll...) or a socket is not one.  A /proc file is:
+    proc_setattr() accepts the size and changes nothing."""
+    if length >> 63:
+        return -errno.EINVAL
     file = _fget(task, fd)
     if file is None:
         return -errno.EBADF
-    if length >> 63:
+    if not file.writable or not stat.S_ISREG(file.mode):
         return -errno.EINVAL
-    if not file.writable:
-        return -errno.EINVAL
+    if file.host_fd is None:
+        return 0
     if file.mapping is not None:
         err = shmem_setattr_check(file, length)
         if err:

@@ -8,14 +8,16 @@ mutating."""
 
 import errno
 
-from emu.arch import PAGE_SHIFT
+from emu.arch import PAGE_SHIFT, PAGE_SIZE
 from kernel.fs.open import fdget
 from kernel.mm.mm import VM_LOCKED, VM_SHARED
 from kernel.mm.mmap import (
     PAGE_ALIGN, U64_MASK, do_mmap, do_munmap, offset_in_page, sys_brk, vma_spans,
 )
 from kernel.mm.madvise import do_madvise
-from kernel.mm.mlock import do_mlock, do_mlockall, do_munlock, do_munlockall, mincore_pages
+from kernel.mm.mlock import (
+    do_mlock, do_mlockall, do_munlock, do_munlockall, mincore_check, mincore_one_vma,
+)
 from kernel.mm.mprotect import do_mprotect_pkey
 from kernel.mm.mremap import sys_mremap
 from kernel.syscalls.table import syscall
@@ -110,10 +112,26 @@ syscall("msync", "p u x")(sys_msync)
 
 
 def sys_mincore(task, start, length, vec):
-    out, err = mincore_pages(task.mm, start, length)
-    if out:
-        task.uaccess.copy_to_user(vec, out)
-    return err
+    """SYSCALL_DEFINE3(mincore): the range checks, then access_ok() of the
+    vector (EFAULT), then one do_mincore() chunk at a time — at most a page
+    of vector, one VMA — each copied out before the next is made.  The host
+    never holds more than one chunk, whatever the guest's length."""
+    mm = task.mm
+    err = mincore_check(mm, start, length)
+    if err:
+        return err
+    pages = PAGE_ALIGN(length) >> PAGE_SHIFT
+    if vec + pages > mm.task_size:
+        return -errno.EFAULT
+    while pages:
+        chunk = mincore_one_vma(mm, start, min(pages, PAGE_SIZE))
+        if isinstance(chunk, int):
+            return chunk
+        task.uaccess.copy_to_user(vec, chunk)
+        pages -= len(chunk)
+        vec += len(chunk)
+        start += len(chunk) << PAGE_SHIFT
+    return 0
 
 
 syscall("mincore", "p u p")(sys_mincore)
