@@ -48,24 +48,13 @@ FSIZE_LIMIT = 64 * MIB          # no case may write more than this to the host's
 DEFAULT_MEM = "256M"
 OUTCOMES = ("clean", "internal error", "traceback", "hang", "wrong status", "host harm")
 
-# The ELF loader's validation is being rewritten (issue 10 part 1, branch
-# i10-loader): failures that happen before the guest's first instruction are
-# recorded as expected for now, not counted against the syscall layer.
-EXPECTED_FOR_NOW = "expected for now (issue 10 part 1: the loader)"
-
 # The cases whose fix is a later piece: recorded, with a short timeout.
 RESOURCE_EXPECTED = {
-    # mprotect/mremap walk the range page by page (issue 10 part 2: "a 1 TiB
-    # mprotect in milliseconds" — the range walkers are a later piece).
-    "mprotect_huge": "expected for now (issue 10 part 2: mprotect walks every page of the range)",
-    "mremap_huge": "expected for now (issue 10 part 2: mremap walks every page of the range)",
     # The CPU emulator: the top page (Unicorn's `until` page) is the boot
     # ROM to a fetch, so a jump there is SIGILL, not SIGSEGV; a misaligned pc
     # is SIGILL or SIGSEGV, not SIGBUS; 0xffffffffffffffff never returns
     # (emu/cpu.py _on_tlb_fill, _UNTIL_PAGE).
     "wild_jumps": "expected for now (emu/cpu.py: wild pc; issue 10 part 4)",
-    # A FIFO as PROGRAM blocks in open (issue 10 part 1: 126 at once).
-    "fifo_program": EXPECTED_FOR_NOW,
 }
 
 
@@ -499,7 +488,10 @@ def linux_refuses(data):
     """A few checks 4.14's load_elf_binary surely makes (ENOEXEC/EINVAL,
     status 126): True when one fails.  Not the loader's whole validation
     (issue 10 part 1 writes that); only what the classifier can be sure of."""
-    if len(data) < EHDR.size or data[:4] != b"\x7fELF" or data[4] != 2:
+    # (EI_CLASS and EI_DATA are not checked: 4.14's binfmt_elf trusts
+    # elf_check_arch(), e_machine alone; tests/test_binfmt_elf.py shows the
+    # host kernel agreeing.)
+    if len(data) < EHDR.size or data[:4] != b"\x7fELF":
         return True
     ehdr = EHDR.unpack_from(data, 0)
     e_type, e_machine, phoff, phentsize, phnum = ehdr[1], ehdr[2], ehdr[5], ehdr[9], ehdr[10]
@@ -507,10 +499,8 @@ def linux_refuses(data):
         return True
     if phnum < 1 or phnum > 65536 // PHDR.size or phoff + phnum * PHDR.size > len(data):
         return True
-    for i in range(phnum):
-        p = PHDR.unpack_from(data, phoff + i * PHDR.size)
-        if p[0] == PT_LOAD and p[5] > p[6]:
-            return True         # elf_map/set_brk: p_filesz > p_memsz is EINVAL
+    # (p_filesz > p_memsz and the other elf_map/set_brk failures come after
+    # exec's point of no return: Linux kills the process with SIGSEGV.)
     return False
 
 
@@ -519,9 +509,7 @@ def classify_elf(r, data):
     of a signal, or be refused (126/127 with one a53emu line); a run of a
     program Linux surely refuses is a wrong status."""
     if classify_common(r):
-        if r.outcome == "internal error" and "(last syscall:" not in r.stderr:
-            r.expected = EXPECTED_FOR_NOW       # raised by the loader, not a running guest
-        elif r.outcome == "internal error" and "a53emu: deadlock:" in r.stderr:
+        if r.outcome == "internal error" and "a53emu: deadlock:" in r.stderr:
             # A mutated program may wait for itself forever (a lock word in
             # its data changed): Linux would hang; the board says so.
             r.expected = "the mutated guest deadlocked (not the board's failure)"
@@ -537,8 +525,6 @@ def classify_elf(r, data):
     elif linux_refuses(r.elf) and not refused:
         r.outcome, r.why = "wrong status", "ran (status %d) where Linux 4.14 refuses to exec" % (
             r.status)
-    if r.outcome == "wrong status":
-        r.expected = EXPECTED_FOR_NOW
 
 
 def elf_case(runner, seed, index, mem=DEFAULT_MEM, timeout=20, keep_dir=None):
