@@ -88,6 +88,7 @@ class Bare:
     def __init__(self, path, argv):
         self.uc = uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
         uc.ctl_set_cpu_model(A.UC_CPU_ARM64_A53)
+        uc.ctl_set_page_size(PAGE_SIZE)     # as a53emu's cores: ARM's default is 1 KiB
         with open(path, "rb") as f:
             image = f.read()
         entry, phdr, phnum, phent = load(uc, image)
