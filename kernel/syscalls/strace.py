@@ -693,22 +693,14 @@ def _out(decode):
     return fmt
 
 
-def _stat(printer, task, v, args, extra, ret, d):
-    if _failed(ret) or not v:
-        return strace_decode.address(v)
-    return strace_decode.stat_struct(task, v, printer.opts)
-
-
-def _statx(printer, task, v, args, extra, ret, d):
-    if _failed(ret) or not v:
-        return strace_decode.address(v)
-    return strace_decode.statx_struct(task, v, printer.opts)
-
-
-def _statfs(printer, task, v, args, extra, ret, d):
-    if _failed(ret) or not v:
-        return strace_decode.address(v)
-    return strace_decode.statfs_struct(task, v, printer.opts)
+def _filled(decode):
+    """A structure the call fills in (stat, statx, statfs): its address
+    unless the call succeeded."""
+    def fmt(printer, task, v, args, extra, ret, d):
+        if _failed(ret) or not v:
+            return strace_decode.address(v)
+        return decode(task, v, printer.opts)
+    return fmt
 
 
 def _cwd(printer, task, v, args, extra, ret, d):
@@ -784,9 +776,9 @@ def _simple(fn):
 
 
 STRUCT_FORMATS = {
-    "stat": _stat,
-    "statx": _statx,
-    "statfs": _statfs,
+    "stat": _filled(strace_decode.stat_struct),
+    "statx": _filled(strace_decode.statx_struct),
+    "statfs": _filled(strace_decode.statfs_struct),
     "statxmask": _simple(strace_decode.statx_mask),
     "statxflags": _simple(strace_decode.statx_flags),
     "cwd": _cwd,
