@@ -24,10 +24,8 @@ after run.  Where two events would share a nanosecond (the virtual clock
 only moves between slices) the later one is put 1 ns after the earlier, so
 every timestamp is distinct and the order of the bus is the order of time.
 
-The bus has no system-call entry event for calls that return (strace prints
-a line per call, at its exit): attach() adds one, `sys_enter`, by wrapping
-the exception vector's el0_svc — only when one of these formats is asked
-for, so a run without them pays nothing.
+System calls come as two events: `sys_enter`, which el0_svc emits before
+the call runs (kernel/syscalls/table.py), and `syscall` at its exit.
 """
 
 import json
@@ -127,24 +125,6 @@ def syscall_arg_names(d):
     if len(names) < d.nargs:
         names = tuple(names) + tuple("arg%d" % i for i in range(len(names), d.nargs))
     return names
-
-
-# -- sys_enter ----------------------------------------------------------------------
-
-def install_sys_enter(kernel):
-    """Emit `sys_enter` (task, nr, args) before every system call runs,
-    as Linux's raw_syscalls:sys_enter.  A call that sleeps runs its SVC
-    again when woken: the writers keep the first entry of such a retry."""
-    vectors = kernel.vectors
-    inner = vectors.el0_svc
-    trace = kernel.trace
-
-    def el0_svc(core):
-        if trace.syscall:
-            regs = core.syscall_regs()
-            trace.emit("sys_enter", task=core.current, nr=regs[0], args=tuple(regs[1:]))
-        inner(core)
-    vectors.el0_svc = el0_svc
 
 
 # -- the common part of the writers ---------------------------------------------------
@@ -567,6 +547,5 @@ def attach(kernel, fmt, out):
     """Subscribe the writer of `fmt` to kernel's bus; returns it (call its
     close() when the run ends)."""
     writer = WRITERS[fmt](kernel, out)
-    install_sys_enter(kernel)
     kernel.trace.subscribe(writer)
     return writer

@@ -113,16 +113,17 @@ class SyscallTable:
             call, regs, d = hooks.enter(task, regs, d)
         task.last_syscall = nr
         task.sleep_restart = None
+        if self.trace.syscall:
+            # Linux's raw_syscalls:sys_enter, for every number (d is None for
+            # one the board does not know): strace decodes what a call reads
+            # on entry (issue 7 part 4), the machine formats write the entry.
+            self.trace.emit("sys_enter", task=task, nr=nr, d=d, args=tuple(regs[1:]))
         if d is None:
             ret = -errno.ENOSYS
         else:
-            if self.trace.syscall:
-                # Linux's raw_syscalls:sys_enter: strace decodes what a call
-                # reads on entry (issue 7 part 4); a call that does not return
-                # is shown there too.
-                self.trace.emit("sys_enter", task=task, nr=nr, d=d, args=tuple(regs[1:]))
-                if d.ret == "n":
-                    self.trace.emit("syscall", task=task, nr=nr, d=d, args=regs[1:], ret=None)
+            if d.ret == "n" and self.trace.syscall:
+                # A call that does not return is shown at its entry too.
+                self.trace.emit("syscall", task=task, nr=nr, d=d, args=regs[1:], ret=None)
             try:
                 ret = d.func(task, *regs[1:1 + d.nargs])
             except WouldBlock as wb:
