@@ -118,12 +118,12 @@ class SyscallTable:
             # one the board does not know): strace decodes what a call reads
             # on entry (issue 7 part 4), the machine formats write the entry.
             self.trace.emit("sys_enter", task=task, nr=nr, d=d, args=tuple(regs[1:]))
+            if d is not None and d.ret == "n":
+                # A call that does not return is shown at its entry too.
+                self.trace.emit("syscall", task=task, nr=nr, d=d, args=regs[1:], ret=None)
         if d is None:
             ret = -errno.ENOSYS
         else:
-            if d.ret == "n" and self.trace.syscall:
-                # A call that does not return is shown at its entry too.
-                self.trace.emit("syscall", task=task, nr=nr, d=d, args=regs[1:], ret=None)
             try:
                 ret = d.func(task, *regs[1:1 + d.nargs])
             except WouldBlock as wb:
