@@ -283,6 +283,63 @@ def forward_terminal_signals(kernel):
 
 
 
+# -- the user's terminal, put back as it was (kernel/tty.py passes termios through) --
+
+def save_host_terminal(fds=(0, 1, 2)):
+    """Remember the state of each terminal among fds (termios, window size,
+    TIOCEXCL, the file status flags) and put it back when a53emu exits, by
+    whatever path: a guest that sets raw mode or O_NONBLOCK on its terminal
+    and dies must not leave the user's shell broken.  Returns the number
+    of terminals saved."""
+    import atexit
+    import fcntl
+    import struct
+    import termios
+    from kernel.tty import TIOCGEXCL
+    seen, saved = set(), []
+    for fd in fds:
+        try:
+            if not os.isatty(fd):
+                continue
+            st = os.fstat(fd)
+            flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+            attrs = termios.tcgetattr(fd)
+            winsize = fcntl.ioctl(fd, termios.TIOCGWINSZ, bytes(8))
+            excl = struct.unpack("i", fcntl.ioctl(fd, TIOCGEXCL, bytes(4)))[0]
+        except OSError:
+            continue
+        if (st.st_ino, flags & os.O_NONBLOCK) in seen:
+            continue
+        seen.add((st.st_ino, flags & os.O_NONBLOCK))
+        saved.append((fd, flags, attrs, winsize, excl))
+    if saved:
+        atexit.register(restore_host_terminal, saved)
+    return len(saved)
+
+
+def restore_host_terminal(saved):
+    """save_host_terminal()'s exit handler: what changed is set back, with
+    SIGTTOU blocked (a53emu may be a background job by now)."""
+    import fcntl
+    import termios
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTTOU})
+    try:
+        for fd, flags, attrs, winsize, excl in saved:
+            try:
+                if fcntl.fcntl(fd, fcntl.F_GETFL) != flags:
+                    fcntl.fcntl(fd, fcntl.F_SETFL, flags)
+                if termios.tcgetattr(fd) != attrs:
+                    termios.tcsetattr(fd, termios.TCSANOW, attrs)
+                if fcntl.ioctl(fd, termios.TIOCGWINSZ, bytes(8)) != winsize:
+                    fcntl.ioctl(fd, termios.TIOCSWINSZ, winsize)
+                if not excl:
+                    fcntl.ioctl(fd, termios.TIOCNXCL)
+            except OSError:
+                pass                    # the terminal is gone (a hangup)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+
+
 def exit_now(status):
     """Leave at once with status, as a process killed by a signal would:
     the report is out and the board has been shut down (its host files and
@@ -423,6 +480,7 @@ def cmd_run(opts):
     if stats is not None and (out is not sys.stderr or not (classes or opts.callgraph)):
         # (traces written to stderr would tear the status line)
         stats.runtimes.start_status(sys.stderr, stats.start, stats, program_out=1)
+    save_host_terminal()        # the guest's termios are the user's terminal's
     with forward_terminal_signals(kernel):
         try:
             kernel.run(task)

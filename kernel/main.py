@@ -194,6 +194,8 @@ class Kernel:
         task.context = initial_context(task.entry, task.sp)
         self.tasks[pid] = task
         self.init_task = task
+        from kernel.tty import tty_attach_console
+        tty_attach_console(self, task)      # a53emu's terminal controls init's session
         self.sched.enqueue_new(task)
         return task
 

@@ -330,7 +330,8 @@ class Scheduler:
         privileged send whose si_code is SI_KERNEL."""
         self._drain_wakeup_fd()
         sigs, self.host_signals = self.host_signals, []
-        pgrp = init.signal.pgrp
+        from kernel.tty import console_pgrp
+        pgrp = console_pgrp(self.kernel) or init.signal.pgrp     # the console's foreground
         for sig in sigs:
             for t in list(self.kernel.tasks.values()):
                 if t is t.group_leader and t.exit_state is None and t.signal.pgrp == pgrp:

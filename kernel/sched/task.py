@@ -115,6 +115,8 @@ class SigHand:
 class SignalStruct:
     """struct signal_struct: what a whole thread group shares."""
 
+    tty = None                          # the controlling terminal (kernel/tty.py TtyStruct)
+
     def __init__(self, rlim=None, pgrp=0, session=0):
         self.shared_pending = {}        # signal -> SigInfo, for any thread of the group
         self.rlim = rlim if rlim is not None else default_rlimits()

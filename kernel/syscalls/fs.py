@@ -42,11 +42,9 @@ from kernel.uapi import (
     AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW,
     F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_GETPIPE_SZ, F_SETFD, F_SETFL,
     F_SETPIPE_SZ, FD_CLOEXEC,
-    FIOCLEX, FIONBIO, FIONCLEX,
-    FIONREAD, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY,
+    O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY,
     O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_PATH,
     O_SYNC, O_TMPFILE, O_TRUNC, SEEK_CUR, SEEK_END, SEEK_SET,
-    TCGETS, TIOCGWINSZ,
 )
 from kernel.uaccess import s32
 
@@ -1042,29 +1040,12 @@ def sys_fcntl(task, fd, cmd, arg):
 
 @syscall("ioctl", "fd ioctlcmd x")
 def sys_ioctl(task, fd, cmd, arg):
-    """Terminal queries pass through to the host terminal; else -ENOTTY."""
+    """ioctl(): EBADF, then do_vfs_ioctl() (kernel/fs/ioctl.py)."""
     file = _fget(task, fd)
     if file is None:
         return -errno.EBADF
-    cmd &= 0xFFFFFFFF
-    if cmd in (FIOCLEX, FIONCLEX):      # do_vfs_ioctl(): any descriptor
-        (task.files.cloexec.add if cmd == FIOCLEX else task.files.cloexec.discard)(s32(fd))
-        return 0
-    if cmd == FIONBIO:
-        on = struct.unpack("<i", task.uaccess.copy_from_user(arg, 4))[0]
-        return sys_fcntl(task, fd, F_SETFL, (file.flags | O_NONBLOCK) if on
-                         else (file.flags & ~O_NONBLOCK))
-    sizes = {TCGETS: 36, TIOCGWINSZ: 8, FIONREAD: 4}
-    if cmd not in sizes or file.host_fd is None:
-        return -errno.ENOTTY
-    if cmd != FIONREAD and not os.isatty(file.host_fd):
-        return -errno.ENOTTY
-    try:
-        out = host_fcntl.ioctl(file.host_fd, cmd, bytes(sizes[cmd]))
-    except OSError as e:
-        return _err(e)
-    task.uaccess.copy_to_user(arg, out)
-    return 0
+    from kernel.fs.ioctl import do_vfs_ioctl
+    return do_vfs_ioctl(task, fd, file, cmd, arg)
 
 
 @syscall("ftruncate", "fd d")

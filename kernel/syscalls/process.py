@@ -149,6 +149,7 @@ def sys_setsid(task):
     if any(t.signal.pgrp == tgid for t in kernel.tasks.values() if t.exit_state is None):
         return -errno.EPERM
     task.signal.session = task.signal.pgrp = tgid
+    task.signal.tty = None              # proc_clear_tty(): a new session has no terminal
     return tgid
 
 

@@ -1,0 +1,118 @@
+"""fs/ioctl.c: do_vfs_ioctl() — the requests every file answers, then the
+file's own (file_ioctl() for a regular file, ->unlocked_ioctl otherwise).
+
+Which file kinds answer what, as in 4.14:
+  - FIOCLEX/FIONCLEX, FIONBIO: every descriptor; FIOASYNC: a file with
+    ->fasync (pipes, sockets, terminals, inotify), ENOTTY otherwise;
+  - FIOQSIZE: regular files, directories and symlinks;
+  - FIONREAD: a regular file's size past the offset (file_ioctl()), the
+    bytes queued in a pipe (pipe_ioctl()), socket (SIOCINQ) or terminal —
+    the host's kernel keeps those queues, so it is asked;
+  - a terminal's requests: kernel/tty.py;
+  - anything else, and a terminal request to what is not one: ENOTTY.
+"""
+
+import errno
+import fcntl as host_fcntl
+import os
+import stat
+import struct
+
+from kernel.tty import FIONREAD, host_isatty, tty_ioctl
+from kernel.uaccess import s32
+from kernel.uapi import FIOCLEX, FIONBIO, FIONCLEX, O_NONBLOCK
+
+FIOASYNC = 0x5452
+FIOQSIZE = 0x5460
+FASYNC = 0o20000                # O_ASYNC (asm-generic/fcntl.h)
+INT = struct.Struct("<i")
+
+
+def has_fasync(file):
+    """Does the file have ->fasync?  Pipes, sockets, terminals and inotify
+    do; regular files, directories and the board's other anon inodes
+    (eventfd, epoll, signalfd, timerfd) do not."""
+    if getattr(file, "fasync_capable", False):
+        return True
+    if file.host_fd is None or getattr(file, "poll", None) is not None:
+        return False
+    mode = file.mode
+    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or host_isatty(file)
+
+
+def ioctl_fionbio(task, fd, file, arg):
+    """ioctl_fionbio(): O_NONBLOCK on or off, set as F_SETFL sets it."""
+    from kernel.syscalls.fs import sys_fcntl
+    from kernel.uapi import F_SETFL
+    on = INT.unpack(task.uaccess.copy_from_user(arg, INT.size))[0]
+    return sys_fcntl(task, fd, F_SETFL, (file.flags | O_NONBLOCK) if on
+                     else (file.flags & ~O_NONBLOCK))
+
+
+def ioctl_fioasync(task, file, arg):
+    """ioctl_fioasync(): FASYNC on or off through ->fasync; ENOTTY for a
+    file without one.  Only the flag is kept (the same bit F_SETFL sets);
+    who gets SIGIO is fcntl's F_SETOWN."""
+    on = INT.unpack(task.uaccess.copy_from_user(arg, INT.size))[0]
+    flag = FASYNC if on else 0
+    if (flag ^ file.flags) & FASYNC:
+        if not has_fasync(file):
+            return -errno.ENOTTY
+        file.flags = (file.flags & ~FASYNC) | flag
+    return 0
+
+
+def file_fionread(task, file, arg):
+    """file_ioctl() FIONREAD: i_size - f_pos as an int (negative past the end)."""
+    from kernel.fs.read_write import file_pos
+    # A /proc file's i_size is 0.
+    size = os.fstat(file.host_fd).st_size if file.host_fd is not None else 0
+    left = (size - file_pos(file)) & 0xFFFFFFFF
+    task.uaccess.copy_to_user(arg, INT.pack(s32(left)))
+    return 0
+
+
+def host_fionread(task, file, arg):
+    """pipe_ioctl(), SIOCINQ, n_tty's TIOCINQ: the host's count."""
+    try:
+        out = host_fcntl.ioctl(file.host_fd, FIONREAD, bytes(INT.size))
+    except OSError as e:
+        return -(e.errno or errno.ENOTTY)
+    task.uaccess.copy_to_user(arg, out)
+    return 0
+
+
+def ioctl_fioqsize(task, file, arg):
+    """FIOQSIZE: inode_get_bytes() of a regular file, directory or symlink."""
+    if file.host_fd is None or not (stat.S_ISREG(file.mode) or stat.S_ISDIR(file.mode)
+                                    or stat.S_ISLNK(file.mode)):
+        return -errno.ENOTTY
+    st = os.fstat(file.host_fd)
+    task.uaccess.copy_to_user(arg, struct.pack("<q", st.st_blocks * 512))
+    return 0
+
+
+def do_vfs_ioctl(task, fd, file, cmd, arg):
+    """do_vfs_ioctl(): file is fdget(fd)'s (the caller gave EBADF)."""
+    cmd &= 0xFFFFFFFF
+    if cmd in (FIOCLEX, FIONCLEX):
+        (task.files.cloexec.add if cmd == FIOCLEX else task.files.cloexec.discard)(s32(fd))
+        return 0
+    if cmd == FIONBIO:
+        return ioctl_fionbio(task, fd, file, arg)
+    if cmd == FIOASYNC:
+        return ioctl_fioasync(task, file, arg)
+    if cmd == FIOQSIZE:
+        return ioctl_fioqsize(task, file, arg)
+    if stat.S_ISREG(file.mode) and getattr(file, "poll", None) is None:
+        if cmd == FIONREAD:
+            return file_fionread(task, file, arg)
+        return -errno.ENOTTY
+    if file.host_fd is None or getattr(file, "poll", None) is not None:
+        return -errno.ENOTTY            # the board's own files: no ->unlocked_ioctl of ours
+    if host_isatty(file):
+        ret = tty_ioctl(task, file, cmd, arg)
+        return -errno.ENOTTY if ret is None else ret
+    if cmd == FIONREAD and (stat.S_ISFIFO(file.mode) or stat.S_ISSOCK(file.mode)):
+        return host_fionread(task, file, arg)
+    return -errno.ENOTTY
