@@ -267,7 +267,7 @@ def tiocsctty(task, tty, arg):
     for a non-leader, a leader that has one, or a terminal another session
     holds (unless arg is 1 and the caller has CAP_SYS_ADMIN: it is stolen).
     The FMODE_READ requirement came in 4.20 (0c55627167ac), after 4.14."""
-    from kernel.capability import CAP_SYS_ADMIN, capable
+    from kernel.cred import CAP_SYS_ADMIN, capable
     leader = task.signal.session == task.tgid
     if leader and task.signal.session == tty.session:
         return 0
