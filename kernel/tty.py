@@ -134,8 +134,8 @@ def tty_attach_console(kernel, init):
         file = init.files.get(fd)
         if file is None or not host_isatty(file):
             continue
-        try:
-            os.tcgetsid(file.host_fd)       # only a53emu's controlling tty answers
+        try:                                # only a53emu's controlling tty answers
+            host_fcntl.ioctl(file.host_fd, TIOCGSID, bytes(INT_SIZE))
         except OSError:
             continue
         _, tty = tty_pair_get_tty(kernel, file)

@@ -15,7 +15,8 @@
  *    group that sets termios, EIO for an orphaned one, TIOCNOTTY's SIGHUP.
  *
  * Self-checking; built for the host too.  Argument "termios": only print
- * stdin's termios flags and set it raw (the pytest runs that on a pty).
+ * stdin's termios flags and job control, set it raw and non-blocking, and
+ * exit ("termios die": be killed by SIGKILL); the pytest runs that on a pty.
  */
 #include "proc.h"
 
@@ -421,7 +422,7 @@ static void job_control(void)
 
 /* "termios": stdin is a terminal (the pytest's pty): print what TCGETS
  * says, leave it raw and without echo, and exit. */
-static int termios_mode(void)
+static int termios_mode(int die)
 {
     struct k_termios t;
     struct winsize ws;
@@ -445,6 +446,8 @@ static int termios_mode(void)
     printf("now icanon %d echo %d\n", !!(t.c_lflag & ICANON), !!(t.c_lflag & ECHO));
     fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
     fflush(stdout);
+    if (die)
+        kill(getpid(), SIGKILL);
     return 0;
 }
 
@@ -454,7 +457,7 @@ int main(int argc, char **argv)
 
     proc_init();
     if (argc > 1 && strcmp(argv[1], "termios") == 0)
-        return termios_mode();
+        return termios_mode(argc > 2 && strcmp(argv[2], "die") == 0);
     CHECK(mkdtemp(dir) != NULL, "a scratch directory");
     scratch = open(dir, O_RDONLY | O_DIRECTORY);
     files();

@@ -1,0 +1,112 @@
+"""Issue 9: terminal ioctls and job control (kernel/tty.py, kernel/fs/ioctl.py).
+
+userland/src/sys_tty.c checks the terminal requests on files that are not
+terminals (ENOTTY), FIONREAD/FIONBIO/FIOASYNC/FIOQSIZE on each kind of
+file, a pty's termios, window size and queues (the host's /dev/ptmx: a
+guest's pty is the host's), and job control in a session of its own
+(TIOCSCTTY, TIOCGPGRP/TIOCSPGRP/TIOCGSID, SIGTTOU, EIO, TIOCNOTTY's
+SIGHUP).  Self-checking; the host build on the host kernel prints what
+the AArch64 builds print under a53emu.
+
+The termios path on the user's own terminal: a53emu runs on a pty that
+is its controlling terminal (as in a shell), the guest reads its termios,
+window size and job control, sets raw mode and O_NONBLOCK and exits (or
+is killed): the guest saw what the host build sees, and the terminal is
+as it was once a53emu has exited.
+"""
+
+import fcntl
+import os
+import pty
+import select
+import struct
+import subprocess
+import sys
+import termios
+import time
+
+import pytest
+
+from conftest import BUILD, userland_path
+from test_processes import assert_passed, clean_env, scratch_dir
+
+PROGRAM = "sys_tty"
+TIMEOUT = 120
+
+
+def run(argv, cwd):
+    return subprocess.run(argv, cwd=cwd, env=clean_env(), capture_output=True,
+                          timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+
+
+def test_host_kernel(tmp_path):
+    h = run([str(BUILD / "host" / PROGRAM)], scratch_dir(tmp_path, "host"))
+    assert_passed(h, PROGRAM, "host")
+
+
+def test_a53emu_matches_host_kernel(libc, tmp_path):
+    h = run([str(BUILD / "host" / PROGRAM)], scratch_dir(tmp_path, "host"))
+    assert_passed(h, PROGRAM, "host")
+    cwd = scratch_dir(tmp_path, "a53emu")
+    a = run([sys.executable, "-m", "emu", "run", str(userland_path(libc, PROGRAM))], cwd)
+    assert b"Traceback" not in a.stdout + a.stderr, a.stderr.decode(errors="replace")
+    assert a.stdout == h.stdout, a.stderr.decode(errors="replace")
+    assert a.returncode == 0
+    assert list(cwd.iterdir()) == []
+
+
+def _take_ctty():
+    """preexec_fn after setsid(): the pty (stdin) becomes the controlling
+    terminal of the new session, as a login's terminal is a shell's."""
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def on_pty(argv, cwd, rows=31, cols=101):
+    """Run argv with stdin, stdout and stderr on a new pty that is its
+    controlling terminal.  Returns (exit status, output without \\r, the
+    slave's termios after the exit, its file status flags after the exit)."""
+    master, slave = pty.openpty()
+    try:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+        proc = subprocess.Popen(argv, cwd=cwd, env=clean_env(), stdin=slave, stdout=slave,
+                                stderr=slave, start_new_session=True, preexec_fn=_take_ctty)
+        out = b""
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            if select.select([master], [], [], 0.1)[0]:
+                out += os.read(master, 4096)
+            elif proc.poll() is not None:
+                break
+        status = proc.wait(timeout=10)
+        attrs = termios.tcgetattr(slave)
+        flags = fcntl.fcntl(slave, fcntl.F_GETFL)
+        return status, out.replace(b"\r", b"").decode(errors="replace"), attrs, flags
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+LFLAG = 3
+
+
+@pytest.mark.parametrize("how", ["exit", "die"])
+def test_termios_on_the_users_terminal(libc, tmp_path, how):
+    """The guest's TCGETS/TCSETS/TIOCGWINSZ are the pty's; it controls the
+    terminal in the foreground (the board's console); whatever it changed
+    is put back when a53emu exits, even when the guest was killed."""
+    args = ["termios"] + (["die"] if how == "die" else [])
+    h_status, h_out, h_attrs, _ = on_pty([str(BUILD / "host" / PROGRAM)] + args,
+                                         scratch_dir(tmp_path, "host"))
+    assert h_status == (-9 if how == "die" else 0), h_out
+    assert "icanon 1 echo 1\nwinsize 31x101\nforeground is ours 1, session is ours 1\n" \
+           "now icanon 0 echo 0\n" in h_out
+    assert not h_attrs[LFLAG] & termios.ICANON          # the host build leaves it raw
+    status, out, attrs, flags = on_pty(
+        [sys.executable, "-m", "emu", "run", str(userland_path(libc, PROGRAM))] + args,
+        scratch_dir(tmp_path, "a53emu"))
+    assert "Traceback" not in out, out
+    assert out.startswith(h_out), out
+    assert status == (128 + 9 if how == "die" else 0), out
+    assert attrs[LFLAG] & termios.ICANON and attrs[LFLAG] & termios.ECHO, \
+        "a53emu left the terminal raw"
+    assert not flags & os.O_NONBLOCK, "a53emu left the terminal non-blocking"
