@@ -8,6 +8,10 @@ guest's pty is the host's), and job control in a session of its own
 SIGHUP).  Self-checking; the host build on the host kernel prints what
 the AArch64 builds print under a53emu.
 
+userland/src/sys_epollexcl.c checks that EPOLLEXCLUSIVE wakes one of the
+epoll_wait()s watching a pipe or an AF_UNIX socket per write
+(kernel/fs/epoll_exclusive.py), every one of them without the flag.
+
 The termios path on the user's own terminal: a53emu runs on a pty that
 is its controlling terminal (as in a shell), the guest reads its termios,
 window size and job control, sets raw mode and O_NONBLOCK and exits (or
@@ -39,16 +43,23 @@ def run(argv, cwd):
                           timeout=TIMEOUT, stdin=subprocess.DEVNULL)
 
 
-def test_host_kernel(tmp_path):
-    h = run([str(BUILD / "host" / PROGRAM)], scratch_dir(tmp_path, "host"))
-    assert_passed(h, PROGRAM, "host")
+PROGRAMS = (PROGRAM, "sys_epollexcl")
 
 
-def test_a53emu_matches_host_kernel(libc, tmp_path):
-    h = run([str(BUILD / "host" / PROGRAM)], scratch_dir(tmp_path, "host"))
-    assert_passed(h, PROGRAM, "host")
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_host_kernel(program, tmp_path):
+    cwd = scratch_dir(tmp_path, "host")
+    h = run([str(BUILD / "host" / program)], cwd)
+    assert_passed(h, program, "host")
+    assert list(cwd.iterdir()) == []
+
+
+@pytest.mark.parametrize("program", PROGRAMS)
+def test_a53emu_matches_host_kernel(libc, program, tmp_path):
+    h = run([str(BUILD / "host" / program)], scratch_dir(tmp_path, "host"))
+    assert_passed(h, program, "host")
     cwd = scratch_dir(tmp_path, "a53emu")
-    a = run([sys.executable, "-m", "emu", "run", str(userland_path(libc, PROGRAM))], cwd)
+    a = run([sys.executable, "-m", "emu", "run", str(userland_path(libc, program))], cwd)
     assert b"Traceback" not in a.stdout + a.stderr, a.stderr.decode(errors="replace")
     assert a.stdout == h.stdout, a.stderr.decode(errors="replace")
     assert a.returncode == 0

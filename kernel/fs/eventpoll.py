@@ -26,6 +26,7 @@ import select
 import struct
 
 from kernel.fs.anon_inodes import AnonFile
+from kernel.fs.epoll_exclusive import get_host_wait_queue, put_host_wait_queue
 from kernel.uaccess import s32
 from kernel.fs.poll import (
     POLLERR, POLLHUP, POLLIN, POLLRDNORM, PollTable, file_can_poll, host_external, vfs_poll,
@@ -60,13 +61,16 @@ _HOST_EVENT_BITS = 0xFFFF | EPOLLET | EPOLLONESHOT | EPOLLEXCLUSIVE
 class EpItem:
     """struct epitem: one watched (file, fd) of one epoll."""
 
-    __slots__ = ("ep", "file", "fd", "events", "data", "host_fd", "seen")
+    __slots__ = ("ep", "file", "fd", "events", "data", "host_fd", "seen", "hwq")
 
     def __init__(self, ep, file, fd, events, data):
         self.ep, self.file, self.fd = ep, file, fd
         self.events, self.data = events, data
         self.host_fd = None             # our dup of the file's host fd, in ep.host_ep
         self.seen = -1                  # last wake seq looked at (edge-triggered)
+        # EPOLLEXCLUSIVE on a host-served file: the item is in ep.excl_ep
+        # and epoll_wait() sleeps on this (kernel/fs/epoll_exclusive.py).
+        self.hwq = None
 
 
 class EventPoll(AnonFile):
@@ -79,6 +83,8 @@ class EventPoll(AnonFile):
         self.host_ep = None             # select.epoll for host-served files
         self.edge_ep = None             # watches host_ep edge-triggered (see wake_seq)
         self.host_edges = 0
+        self.excl_ep = None             # ... for those watched with EPOLLEXCLUSIVE
+        self.host_shared = 0            # host-served items without EPOLLEXCLUSIVE
 
     # -- the interest list ------------------------------------------------------
 
@@ -90,6 +96,23 @@ class EventPoll(AnonFile):
             self.edge_ep = select.epoll(flags=select.EPOLL_CLOEXEC)
             self.edge_ep.register(self.host_ep.fileno(), select.EPOLLIN | select.EPOLLET)
         return self.host_ep
+
+    def _host_for(self, item):
+        """The host epoll an item of a host-served file is in."""
+        if item.hwq is None:
+            return self._host()
+        if self.excl_ep is None:
+            self.excl_ep = select.epoll(flags=select.EPOLL_CLOEXEC)
+            self._host()
+            self.edge_ep.register(self.excl_ep.fileno(), select.EPOLLIN | select.EPOLLET)
+        return self.excl_ep
+
+    def _host_ready(self, maxevents):
+        """(host dup fd, revents) of the host-served items ready now."""
+        out = self._host().poll(0, maxevents) if self.host_shared else []
+        if self.excl_ep is not None and len(out) < maxevents:
+            out += self.excl_ep.poll(0, maxevents - len(out))
+        return out
 
     def wake_seq(self, events):
         """For an epoll watching this one edge-triggered: a count that moves
@@ -111,12 +134,17 @@ class EventPoll(AnonFile):
         item = EpItem(self, file, fd, events, data)
         if getattr(file, "poll", None) is None and file.host_fd is not None:
             item.host_fd = os.dup(file.host_fd)
+            if events & EPOLLEXCLUSIVE:
+                item.hwq = get_host_wait_queue(self.kernel, file, events, host_external(file))
             try:
-                self._host().register(item.host_fd, events & _HOST_EVENT_BITS)
+                self._host_for(item).register(item.host_fd, events & _HOST_EVENT_BITS)
             except OSError as e:
                 os.close(item.host_fd)
+                if item.hwq is not None:
+                    put_host_wait_queue(self.kernel, item.hwq)
                 return -(e.errno or errno.EINVAL)
             self.by_host_fd[item.host_fd] = item
+            self.host_shared += item.hwq is None
         self.items[(file, fd)] = item
         if file.f_ep_links is None:
             file.f_ep_links = []
@@ -129,7 +157,7 @@ class EventPoll(AnonFile):
         item.events, item.data = events, data
         item.seen = -1
         if item.host_fd is not None:
-            self._host().modify(item.host_fd, events & _HOST_EVENT_BITS)
+            self._host_for(item).modify(item.host_fd, events & _HOST_EVENT_BITS)
         self.wake_up(POLLIN)
         return 0
 
@@ -142,11 +170,16 @@ class EventPoll(AnonFile):
         if item.host_fd is not None:
             self.by_host_fd.pop(item.host_fd, None)
             try:
-                self._host().unregister(item.host_fd)
+                self._host_for(item).unregister(item.host_fd)
             except OSError:
                 pass
             os.close(item.host_fd)
             item.host_fd = None
+            if item.hwq is not None:
+                put_host_wait_queue(self.kernel, item.hwq)
+                item.hwq = None
+            else:
+                self.host_shared -= 1
         return 0
 
     def release(self):
@@ -157,6 +190,9 @@ class EventPoll(AnonFile):
             self.edge_ep.close()
             self.host_ep.close()
             self.host_ep = self.edge_ep = None
+        if self.excl_ep is not None:
+            self.excl_ep.close()
+            self.excl_ep = None
 
     # -- readiness --------------------------------------------------------------
 
@@ -188,7 +224,7 @@ class EventPoll(AnonFile):
                 if item.events & EPOLLONESHOT:
                     item.events &= EP_PRIVATE_BITS
         if len(out) < maxevents and self.by_host_fd:
-            for hfd, revents in self._host().poll(0, maxevents - len(out)):
+            for hfd, revents in self._host_ready(maxevents - len(out)):
                 item = self.by_host_fd.get(hfd)
                 if item is not None:
                     out.append((revents, item.data))
@@ -200,15 +236,19 @@ class EventPoll(AnonFile):
         """ep_events_available() without consuming an edge."""
         if any(self._board_ready(item, False) for item in self.items.values()):
             return True
-        return bool(self.host_ep is not None and self.by_host_fd and
-                    select.select([self.host_ep.fileno()], [], [], 0)[0])
+        if not self.by_host_fd:
+            return False
+        fds = [self.host_ep.fileno()] if self.host_shared else []
+        if self.excl_ep is not None:
+            fds.append(self.excl_ep.fileno())
+        return bool(select.select(fds, [], [], 0)[0])
 
     def wait_table(self, pt):
         """Where an epoll_wait() on this epoll sleeps.  The queues of an
         EPOLLEXCLUSIVE item are joined exclusively (ep_ptable_queue_proc()'s
         add_wait_queue_exclusive()): an event wakes one of the epoll_wait()s
-        watching the file that way, not all.  (For the files the host serves
-        every waiter wakes: the host sees one process polling.)"""
+        watching the file that way, not all; for the files the host serves,
+        the file's HostWaitQueue is (kernel/fs/epoll_exclusive.py)."""
         for item in self.items.values():
             if item.host_fd is None:
                 if item.events & EPOLLEXCLUSIVE:
@@ -222,9 +262,13 @@ class EventPoll(AnonFile):
                         pt.poll_wait_until(sub.deadline)
                 else:
                     vfs_poll(item.file, pt)
-        if self.by_host_fd:
-            external = any(host_external(i.file) for i in self.by_host_fd.values())
+        if self.host_shared:
+            external = any(host_external(i.file) for i in self.by_host_fd.values()
+                           if i.hwq is None)
             pt.poll_wait_host(self.host_ep.fileno(), POLLIN, external)
+        for item in self.by_host_fd.values():
+            if item.hwq is not None:
+                pt.poll_wait_host_exclusive(item.hwq)
         pt.poll_wait(self.wqh)
 
     def poll(self, pt):

@@ -39,10 +39,11 @@ ALL_EVENTS = 0xFFFF
 class PollTable:
     """poll_table: where a poller would sleep, collected by poll_wait()."""
 
-    __slots__ = ("queues", "fds", "external", "deadline", "key")
+    __slots__ = ("queues", "fds", "external", "deadline", "key", "excl")
 
     def __init__(self):
         self.queues = []
+        self.excl = []                  # HostWaitQueues (kernel/fs/epoll_exclusive.py)
         self.fds = []
         self.external = False
         self.deadline = None
@@ -63,6 +64,12 @@ class PollTable:
         self.fds.append((fd, events))
         self.external = self.external or external
 
+    def poll_wait_host_exclusive(self, hwq):
+        """Sleep, exclusively, until the host file of hwq is woken
+        (EPOLLEXCLUSIVE on a file the host serves)."""
+        if hwq not in self.excl:
+            self.excl.append(hwq)
+
     def poll_wait_until(self, when):
         """Sleep no later than kernel clock time `when` (a timer's expiry)."""
         if self.deadline is None or when < self.deadline:
@@ -75,7 +82,7 @@ class PollTable:
             deadline = self.deadline
         kw = {} if restart is None else {"restart": restart}
         raise WouldBlock(queues=tuple(self.queues), fds=tuple(self.fds), deadline=deadline,
-                         external=self.external, **kw)
+                         external=self.external, excl=tuple(self.excl), **kw)
 
 
 def host_poll_mask(fd, events=POLLIN | POLLPRI | POLLOUT | POLLRDHUP):

@@ -131,6 +131,7 @@ class Scheduler:
             wq.remove(task)
         task.wait_queues = []
         task.wait_fds = ()
+        task.wait_excl = ()
         task.wait_deadline = None
         self.sleepers.discard(task)
 
@@ -145,7 +146,12 @@ class Scheduler:
         task.wait_fds = wb.fds
         task.wait_external = wb.external
         task.wait_deadline = wb.deadline
-        if wb.fds or wb.deadline is not None:
+        if wb.excl:                     # EPOLLEXCLUSIVE on host files (fs/epoll_exclusive.py)
+            for hwq in wb.excl:
+                hwq.queue.add_exclusive(task)
+            task.wait_excl = wb.excl
+            task.wait_external = wb.external or any(h.external for h in wb.excl)
+        if wb.fds or wb.deadline is not None or wb.excl:
             self.sleepers.add(task)
         core.stop()
 
@@ -191,9 +197,13 @@ class Scheduler:
         if not self.sleepers and (timeout == 0 or not self.timers):
             return
         events = {}
+        excl = {}
         for task in self.sleepers:
             for fd, ev in task.wait_fds:
                 events[fd] = events.get(fd, 0) | ev
+            for hwq in task.wait_excl:
+                excl[hwq.fileno()] = hwq
+                events[hwq.fileno()] = select.POLLIN
         if timeout and not self.deterministic:
             deadline = self._next_deadline()
             if deadline is not None:
@@ -211,6 +221,8 @@ class Scheduler:
         elif timeout and not self.deterministic:
             time.sleep(timeout)
         self.run_timers()
+        for fd in ready.intersection(excl):
+            excl[fd].edge()             # wakes one exclusive sleeper
         now = self.clock()
         for task in list(self.sleepers):
             if task.wait_deadline is not None and task.wait_deadline <= now:

@@ -152,6 +152,8 @@ class SignalStruct:
 class Task:
     """struct task_struct: one thread."""
 
+    wait_excl = ()                      # HostWaitQueues we sleep on exclusively (epoll)
+
     def __init__(self, kernel, pid, comm, argv):
         self.kernel = kernel
         self.pid = self.tgid = pid

@@ -34,9 +34,10 @@ class WouldBlock(Exception):
     """
 
     def __init__(self, queues=(), fds=(), deadline=None, restart=ERESTARTSYS,
-                 interruptible=True, cancel=None, external=True):
+                 interruptible=True, cancel=None, external=True, excl=()):
         super().__init__()
         self.queues = queues
+        self.excl = excl                        # HostWaitQueues joined exclusively (epoll)
         self.fds = fds
         self.external = external and bool(fds)  # can the host make an fd ready?
         self.deadline = deadline
