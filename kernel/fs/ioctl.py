@@ -6,7 +6,8 @@ Which file kinds answer what, as in 4.14:
     ->fasync (pipes, sockets, terminals, inotify), ENOTTY otherwise;
   - FIOQSIZE: regular files, directories and symlinks;
   - FIONREAD: a regular file's size past the offset (file_ioctl()), the
-    bytes queued in a pipe (pipe_ioctl()), socket (SIOCINQ) or terminal —
+    bytes queued in a pipe (pipe_ioctl()), socket (SIOCINQ), terminal or
+    inotify instance (inotify_ioctl()) —
     the host's kernel keeps those queues, so it is asked;
   - a terminal's requests: kernel/tty.py;
   - anything else, and a terminal request to what is not one: ENOTTY.
@@ -32,12 +33,18 @@ def has_fasync(file):
     """Does the file have ->fasync?  Pipes, sockets, terminals and inotify
     do; regular files, directories and the board's other anon inodes
     (eventfd, epoll, signalfd, timerfd) do not."""
-    if getattr(file, "fasync_capable", False):
+    if is_inotify(file):
         return True
     if file.host_fd is None or getattr(file, "poll", None) is not None:
         return False
     mode = file.mode
     return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or host_isatty(file)
+
+
+def is_inotify(file):
+    """An inotify instance: the host's, whose inotify_ioctl() answers FIONREAD."""
+    from kernel.fs.inotify import InotifyFile
+    return isinstance(file, InotifyFile)
 
 
 def ioctl_fionbio(task, fd, file, arg):
@@ -113,6 +120,7 @@ def do_vfs_ioctl(task, fd, file, cmd, arg):
     if host_isatty(file):
         ret = tty_ioctl(task, file, cmd, arg)
         return -errno.ENOTTY if ret is None else ret
-    if cmd == FIONREAD and (stat.S_ISFIFO(file.mode) or stat.S_ISSOCK(file.mode)):
+    if cmd == FIONREAD and (stat.S_ISFIFO(file.mode) or stat.S_ISSOCK(file.mode)
+                            or is_inotify(file)):
         return host_fionread(task, file, arg)
     return -errno.ENOTTY
