@@ -240,14 +240,15 @@ class ElfBinary:
         self.fd = self.interp_fd = None
 
 
-def check_elf_binary(kernel, path, cwd_fd=None):
+def check_elf_binary(kernel, path, cwd_fd=None, task=None):
     """load_elf_binary() up to flush_old_exec(), in its order: the header
     (magic, e_type, elf_check_arch), load_elf_phdrs(), the first PT_INTERP
     (its size, its bytes, the NUL at its end, open_exec() of it, its header),
     then the interpreter's consistency (ELIBBAD).  Every failure is an errno
     execve() returns to the caller.  A relative interpreter name is looked
-    up from cwd_fd (the task's working directory; None: the host's).
-    Returns an ElfBinary."""
+    up from cwd_fd (the task's working directory; None: the host's).  With
+    task, the interpreter's open_exec() checks MAY_EXEC with its guest
+    credentials.  Returns an ElfBinary."""
     fd = open_exec(path)
     binary = ElfBinary(fd, None, None)
     try:
@@ -267,7 +268,7 @@ def check_elf_binary(kernel, path, cwd_fd=None):
         binary.phdrs = phdrs
         for ph in phdrs:
             if ph.p_type == PT_INTERP:
-                _read_interp(kernel, binary, ph, cwd_fd)
+                _read_interp(kernel, binary, ph, cwd_fd, task)
                 break               # the first PT_INTERP is the one
         if binary.interp_fd is not None:
             iex = binary.interp_ex
@@ -286,7 +287,26 @@ def check_elf_binary(kernel, path, cwd_fd=None):
         raise
 
 
-def _read_interp(kernel, binary, ph, cwd_fd):
+def interp_may_exec(task, name, host, cwd_fd):
+    """open_exec(elf_interpreter)'s do_open_execat() with the guest's
+    credentials: search permission on the way, may_open(MAY_EXEC) of the
+    interpreter (a root needs some x bit), a regular file — raises
+    ExecError(126, EACCES); what the host answers (ENOENT...) comes after."""
+    from kernel.fs.namei import PathError
+    from kernel.fs.permission import may_exec
+    if name.startswith(b"/"):
+        dir_fd, path = None, host
+    else:
+        dir_fd, path = cwd_fd, name
+    try:
+        err = may_exec(task, dir_fd, path)
+    except PathError as e:
+        err = e.err
+    if err:
+        raise ExecError(126, os.strerror(-err), -err)
+
+
+def _read_interp(kernel, binary, ph, cwd_fd, task=None):
     """The PT_INTERP part of load_elf_binary(): 2..PATH_MAX bytes ending in
     a NUL, naming a file open_exec() accepts, with a whole ELF header.  An
     empty name is the working directory itself (getname_kernel() accepts
@@ -308,6 +328,8 @@ def _read_interp(kernel, binary, ph, cwd_fd):
     else:
         host = os.path.join(b"." if cwd_fd is None else b"/proc/self/fd/%d" % cwd_fd, name)
     try:
+        if task is not None:
+            interp_may_exec(task, name, host, cwd_fd)
         binary.interp_fd = open_exec(host)
     except ExecError as e:
         raise ExecError(e.status, "cannot load interpreter %r: %s"
@@ -653,7 +675,7 @@ def load_elf_binary(kernel, task, path, argv, envp, execfn=None, cred=None, secu
     process with SIGSEGV, as Linux does)."""
     execfn = execfn or os.fsencode(path)
     fs = getattr(task, "fs", None)
-    binary = check_elf_binary(kernel, path, fs.cwd_fd if fs is not None else None)
+    binary = check_elf_binary(kernel, path, fs.cwd_fd if fs is not None else None, task)
     try:
         need = _stack_need(task, argv, envp, execfn, NR_AUXV_BASE)
     except BaseException:

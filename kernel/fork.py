@@ -219,6 +219,7 @@ def copy_process(task, core, flags, newsp, tls):
         sig = task.signal
         child.signal = SignalStruct([list(r) for r in sig.rlim], sig.pgrp, sig.session)
         child.signal.tty = sig.tty      # copy_signal(): the controlling terminal (kernel/tty.py)
+        child.signal.dumpable = sig.dumpable    # dup_mm() copies mm->flags' MMF_DUMPABLE
         child.thread_group = [child]
         child.exit_signal = flags & CSIGNAL
         parent = task.group_leader

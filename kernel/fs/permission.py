@@ -305,6 +305,35 @@ def may_open_path(task, dir_fd, hpath, flags):
     return 0
 
 
+def may_open_magic(task, target, flags):
+    """may_open() after a /proc magic link (proc_fd_link(), nd_jump_link()):
+    the target inode with the opener's credentials, whatever the open
+    file's own mode — a descriptor open for reading reopens for writing
+    only if the inode allows it.  The board's anonymous pipes and sockets
+    are skipped: their inodes are the host's, not owned by the guest that
+    made them (Linux: the creator's fsuid, mode 0600).  0 or -errno."""
+    if flags & O_PATH or host_equivalent(task):
+        return 0
+    file = target.file
+    if file is not None and (file.host_fd is None or file.owned_nonblock):
+        return 0
+    try:
+        st = guest_stat(task.kernel, os.stat(target.host_path))
+    except OSError:
+        return 0                                    # the host's error follows
+    if stat.S_ISLNK(st.st_mode) or stat.S_ISSOCK(st.st_mode):
+        return 0                                    # ELOOP, ENXIO: the host's
+    acc = _acc_mode(flags)
+    if stat.S_ISDIR(st.st_mode) and (acc & MAY_WRITE or flags & O_CREAT):
+        return -errno.EISDIR
+    err = inode_permission(task, st, acc)
+    if err:
+        return err
+    if flags & O_NOATIME and st.st_uid != task.cred.fsuid and not capable(task, CAP_FOWNER):
+        return -errno.EPERM
+    return 0
+
+
 def may_mkobj(task, dir_fd, hpath):
     """filename_create() + may_create() for mkdir, mknod, symlink and the
     new name of link: a free name in a directory the guest may write

@@ -108,6 +108,10 @@ class Entry:
         self.target, self.host = target, host
         self.uid, self.seek, self.size = uid, seek, size
 
+    # A magic link's task (exe, cwd, root, fd/N): proc_pid_get_link() lets
+    # only who may ptrace-read it follow the link (kernel/ptrace_access.py).
+    owner = None
+
     @property
     def ino(self):
         """A stable inode number per path (Linux numbers /proc/PID inodes
@@ -237,8 +241,10 @@ def pid_dir(ctx, task, tid_dir=False):
                            show=show, **kw)
 
     def link(name, target, host):
-        return name, Entry("link", base + "/" + name, pystat.S_IFLNK | 0o777, uid=uid,
-                           target=target, host=host)
+        entry = Entry("link", base + "/" + name, pystat.S_IFLNK | 0o777, uid=uid,
+                      target=target, host=host)
+        entry.owner = task
+        return name, entry
 
     def d(name, children, lookup=None, mode=0o555):
         return name, Entry("dir", base + "/" + name, pystat.S_IFDIR | mode, uid=uid,
@@ -309,9 +315,12 @@ def fd_children(ctx, task, base):
         file = files.fds[fd]
         # tid_fd_update_inode(): the link's mode says how the file is open.
         mode = 0o100 | (0o400 if file.readable else 0) | (0o200 if file.writable else 0)
-        out.append((str(fd), Entry("link", "%s/fd/%d" % (base, fd), pystat.S_IFLNK | mode,
-                                   target=lambda file=file: fd_link_name(file),
-                                   host=lambda file=file: fd_link_host(file))))
+        entry = Entry("link", "%s/fd/%d" % (base, fd), pystat.S_IFLNK | mode,
+                      target=lambda file=file: fd_link_name(file),
+                      host=lambda file=file: fd_link_host(file))
+        entry.owner = task
+        entry.file = file               # proc_fd_link(): the open file itself
+        out.append((str(fd), entry))
     return out
 
 
@@ -354,6 +363,7 @@ class HostTarget:
     def __init__(self, host_path, guest_name):
         self.host_path = host_path
         self.guest_name = guest_name
+        self.file = None                # the open file of a /proc/PID/fd/N link
 
 
 MAXSYMLINKS = 40
@@ -387,12 +397,18 @@ def pseudo_resolve(kernel, task, path, follow=True, depth=0):
 def _follow(kernel, task, link, base, rest, follow, depth):
     if depth >= MAXSYMLINKS:
         raise PseudoError(-errno.ELOOP)
+    if link.owner is not None and task is not None:
+        from kernel.ptrace_access import proc_fd_access_allowed
+        if not proc_fd_access_allowed(task, link.owner):
+            raise PseudoError(-errno.EACCES)        # proc_pid_get_link()
     host = link.host() if link.host is not None else None
     if host is not None:
         host_path, guest = host
         if rest:
             return HostTarget(host_path + "/" + rest, guest + "/" + rest)
-        return HostTarget(host_path, guest)
+        target = HostTarget(host_path, guest)
+        target.file = getattr(link, "file", None)
+        return target
     target = link.target()
     full = target if target.startswith("/") else base + "/" + target
     full = os.path.normpath(full + ("/" + rest if rest else ""))

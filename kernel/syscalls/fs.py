@@ -136,6 +136,11 @@ def sys_openat(task, dirfd, path_addr, flags, mode):
         err = may_open_path(task, dir_fd, hpath, flags)     # the guest's rights
         if err:
             return err
+    else:
+        from kernel.fs.permission import may_open_magic
+        err = may_open_magic(task, found, flags)            # /proc/PID/fd/N, exe, cwd
+        if err:
+            return err
     existed = True
     if flags & O_CREAT:
         try:
@@ -882,6 +887,10 @@ def sys_readlinkat(task, dirfd, path, buf, size):
     elif found is not None:
         if found.kind != "link":
             return -errno.EINVAL
+        if found.owner is not None:         # proc_pid_readlink(): as following it
+            from kernel.ptrace_access import proc_fd_access_allowed
+            if not proc_fd_access_allowed(task, found.owner):
+                return -errno.EACCES
         try:
             target = os.fsencode(found.target())
         except PseudoError as e:
