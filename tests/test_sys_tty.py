@@ -21,11 +21,14 @@ as it was once a53emu has exited.
 
 import fcntl
 import os
+import pathlib
 import pty
 import select
+import shutil
 import struct
 import subprocess
 import sys
+import tempfile
 import termios
 import time
 
@@ -121,3 +124,105 @@ def test_termios_on_the_users_terminal(libc, tmp_path, how):
     assert attrs[LFLAG] & termios.ICANON and attrs[LFLAG] & termios.ECHO, \
         "a53emu left the terminal raw"
     assert not flags & os.O_NONBLOCK, "a53emu left the terminal non-blocking"
+
+
+# -- /proc magic links and PT_INTERP with the guest's credentials -------------------------
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0,
+                                reason="the program needs root on the host (setresuid from root)")
+
+
+@needs_root
+def test_magic_links_host_kernel(tmp_path):
+    h = run([str(BUILD / "host" / "sys_magiclink")], scratch_dir(tmp_path, "host"))
+    assert_passed(h, "sys_magiclink", "host")
+
+
+@needs_root
+def test_magic_links_match_host_kernel(libc, tmp_path):
+    """/proc/self/fd/N reopens with the opener's rights on the inode;
+    another process's links need ptrace-read access (same ids, dumpable)."""
+    h = run([str(BUILD / "host" / "sys_magiclink")], scratch_dir(tmp_path, "host"))
+    assert_passed(h, "sys_magiclink", "host")
+    a = run([sys.executable, "-m", "emu", "run", str(userland_path(libc, "sys_magiclink"))],
+            scratch_dir(tmp_path, "a53emu"))
+    assert a.stdout == h.stdout, a.stderr.decode(errors="replace")
+    assert a.returncode == 0
+
+
+PT_INTERP = 3
+ELF64_PHDR = struct.Struct("<IIQQQQQQ")
+
+
+def patch_interp(path, name):
+    """Point the ELF at path to interpreter `name` (no longer than the
+    old one: the rest of PT_INTERP is NULs)."""
+    data = bytearray(path.read_bytes())
+    phoff, = struct.unpack_from("<Q", data, 32)
+    phentsize, phnum = struct.unpack_from("<HH", data, 54)
+    for i in range(phnum):
+        p_type, _, p_offset, _, _, p_filesz, _, _ = ELF64_PHDR.unpack_from(data, phoff + i * phentsize)
+        if p_type == PT_INTERP:
+            assert len(name) < p_filesz
+            data[p_offset:p_offset + p_filesz] = name.ljust(p_filesz, b"\0")
+            path.write_bytes(bytes(data))
+            return
+    raise AssertionError("%s has no PT_INTERP" % path)
+
+
+def interp_of(path):
+    data = path.read_bytes()
+    phoff, = struct.unpack_from("<Q", data, 32)
+    phentsize, phnum = struct.unpack_from("<HH", data, 54)
+    for i in range(phnum):
+        p_type, _, p_offset, _, _, p_filesz, _, _ = ELF64_PHDR.unpack_from(data, phoff + i * phentsize)
+        if p_type == PT_INTERP:
+            return data[p_offset:p_offset + p_filesz].split(b"\0")[0]
+    return None
+
+
+SYSROOT = "/usr/aarch64-linux-gnu"
+
+
+@needs_root
+@pytest.mark.parametrize("mode", [0o700, 0o755])
+def test_pt_interp_may_exec_with_guest_credentials(mode):
+    """open_exec() of the interpreter checks MAY_EXEC with the credentials
+    of the process that execs: uid 54321 cannot run a program whose
+    interpreter only root may execute (mode 0700), as on the host kernel
+    — although a53emu itself runs as root on the host."""
+    guest_prog = BUILD / "glibc" / "hello-dyn"
+    if not guest_prog.exists() or not os.path.isdir(SYSROOT):
+        pytest.skip("needs the glibc build and %s" % SYSROOT)
+    host_prog = BUILD / "host" / PROGRAM
+    host_interp = os.path.realpath(os.fsdecode(interp_of(host_prog)))
+    guest_interp = os.path.realpath(SYSROOT + os.fsdecode(interp_of(guest_prog)))
+    outcomes = []
+    for machine, prog, interp, runner in (
+            ("host", host_prog, host_interp, [str(BUILD / "host" / "sys_magiclink")]),
+            ("guest", guest_prog, guest_interp,
+             [sys.executable, "-m", "emu", "run", "-L", SYSROOT,
+              str(userland_path("musl", "sys_magiclink"))])):
+        d = tempfile.mkdtemp(prefix="a53emu-interp-", dir="/tmp")
+        try:
+            os.chmod(d, 0o755)
+            target = pathlib.Path(d) / "prog"
+            shutil.copyfile(prog, target)
+            os.chmod(target, 0o755)
+            patch_interp(target, b"ld.so")           # relative: looked up from the cwd
+            shutil.copyfile(interp, os.path.join(d, "ld.so"))
+            os.chmod(os.path.join(d, "ld.so"), mode)
+            env = clean_env()
+            env["PYTHONDONTWRITEBYTECODE"] = "1"
+            p = subprocess.run(runner + ["exec-as-user", "./prog", "termios"], cwd=d, env=env,
+                               capture_output=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+            outcomes.append((machine, p.stdout.decode(errors="replace"), p.stderr))
+        finally:
+            shutil.rmtree(d)
+    (_, host_out, _), (_, guest_out, guest_err) = outcomes
+    if mode == 0o700:
+        assert host_out == "execve: EACCES\n"
+        assert guest_out == "execve: EACCES\n", guest_err.decode(errors="replace")
+    else:
+        assert host_out == "TCGETS: ENOTTY\n"          # sys_tty ran
+        assert "hello, world" in guest_out, guest_err.decode(errors="replace")
