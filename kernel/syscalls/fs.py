@@ -1049,7 +1049,9 @@ def sys_fcntl(task, fd, cmd, arg):
 
 @syscall("ioctl", "fd ioctlcmd x")
 def sys_ioctl(task, fd, cmd, arg):
-    """ioctl(): EBADF, then do_vfs_ioctl() (kernel/fs/ioctl.py)."""
+    """ioctl(): EBADF, then do_vfs_ioctl() (kernel/fs/ioctl.py): the generic
+    requests, FIONREAD per kind of file, a terminal's (kernel/tty.py): termios,
+    window size and queues on the host's tty, job control the board's."""
     file = _fget(task, fd)
     if file is None:
         return -errno.EBADF
