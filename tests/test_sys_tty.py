@@ -226,3 +226,46 @@ def test_pt_interp_may_exec_with_guest_credentials(mode):
     else:
         assert host_out == "TCGETS: ENOTTY\n"          # sys_tty ran
         assert "hello, world" in guest_out, guest_err.decode(errors="replace")
+
+
+def on_pty_typing(argv, cwd, typed, after=b"ready\n"):
+    """Run argv on a new pty that is its controlling terminal, type `typed`
+    once it printed `after`; returns (exit status, output without \\r)."""
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.Popen(argv, cwd=cwd, env=clean_env(), stdin=slave, stdout=slave,
+                                stderr=slave, start_new_session=True, preexec_fn=_take_ctty)
+        out = b""
+        sent = False
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    out += os.read(master, 4096)
+                except OSError:
+                    break
+            elif proc.poll() is not None:
+                break
+            if not sent and after in out.replace(b"\r", b""):
+                time.sleep(0.2)
+                os.write(master, typed)
+                sent = True
+        status = proc.wait(timeout=10)
+        return status, out.replace(b"\r", b"").decode(errors="replace")
+    finally:
+        os.close(master)
+        os.close(slave)
+
+
+def test_ctrl_c_goes_to_the_foreground_job(libc, tmp_path):
+    """A guest job put in the foreground with TIOCSPGRP gets the ^C typed
+    on the terminal (kernel/sched/core.py sends it to the console's
+    foreground group), not the shell-like init that started it."""
+    expected = "ready\n^Cjob: killed by SIGINT\ntake the terminal back: succeeded\n"
+    h_status, h_out = on_pty_typing([str(BUILD / "host" / PROGRAM), "fg-job"],
+                                    scratch_dir(tmp_path, "host"), b"\x03")
+    assert (h_status, h_out) == (0, expected)
+    status, out = on_pty_typing(
+        [sys.executable, "-m", "emu", "run", str(userland_path(libc, PROGRAM)), "fg-job"],
+        scratch_dir(tmp_path, "a53emu"), b"\x03")
+    assert (status, out) == (0, expected)

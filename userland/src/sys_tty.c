@@ -451,6 +451,35 @@ static int termios_mode(int die)
     return 0;
 }
 
+/* "fg-job": stdin is our controlling terminal (the pytest's pty): a job
+ * of its own group goes to the foreground, and the ^C typed then is its
+ * SIGINT, not ours. */
+static int fg_job(void)
+{
+    pid_t job, me = getpgrp();
+    int st;
+
+    signal(SIGTTOU, SIG_IGN);       /* as a shell: take the terminal back later */
+    job = xfork();
+    if (job == 0) {
+        char c;
+        setpgid(0, 0);
+        for (;;)
+            read(0, &c, 1);         /* a foreground job reading the terminal */
+    }
+    setpgid(job, job);
+    if (ioctl(0, TIOCSPGRP, &job) < 0) {
+        printf("TIOCSPGRP: %s\n", ename(errno));
+        return 1;
+    }
+    printf("ready\n");
+    fflush(stdout);
+    st = wait_for(job);
+    printf("job: %s\n", status_str(st));
+    printf("take the terminal back: %s\n", ERR(ioctl(0, TIOCSPGRP, &me)));
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     char dir[] = "/tmp/a53emu-sys_tty-XXXXXX";
@@ -458,6 +487,8 @@ int main(int argc, char **argv)
     proc_init();
     if (argc > 1 && strcmp(argv[1], "termios") == 0)
         return termios_mode(argc > 2 && strcmp(argv[2], "die") == 0);
+    if (argc > 1 && strcmp(argv[1], "fg-job") == 0)
+        return fg_job();
     CHECK(mkdtemp(dir) != NULL, "a scratch directory");
     scratch = open(dir, O_RDONLY | O_DIRECTORY);
     files();
