@@ -77,8 +77,11 @@ HOST_TTY_IOCTLS = {
 # set_termios(), n_tty_ioctl_helper()).
 CHECK_CHANGE = {TCSETS, TCSETSW, TCSETSF, TCSETS2, TCSETSW2, TCSETSF2,
                 TCSETA, TCSETAW, TCSETAF, TCSBRK, TCSBRKP, TCXONC, TCFLSH}
-# Those whose argument is copied from the guest only after the check (set_termios()).
-JOB_CONTROL = {TIOCGPGRP, TIOCSPGRP, TIOCSCTTY, TIOCNOTTY, TIOCGSID}
+# The ones that wait for the output to drain first (tty_wait_until_sent()).
+WAIT_UNTIL_SENT = {TCSETSW, TCSETSF, TCSETSW2, TCSETSF2, TCSETAW, TCSETAF, TCSBRK, TCSBRKP}
+# How often a task waiting for the output to drain looks again (the host's
+# tty cannot wake it when its queue empties), in seconds.
+DRAIN_POLL = 0.01
 
 ERESTARTSYS = 512
 PTMX_RDEV = os.makedev(5, 2)            # /dev/ptmx: every pty master's device
@@ -121,8 +124,11 @@ def tty_pair_get_tty(kernel, file):
     if rdev != PTMX_RDEV:
         return tty, tty
     # Every master is /dev/ptmx on the host: tell them apart by their slave.
-    index = struct.unpack("<I", host_fcntl.ioctl(file.host_fd, TIOCGPTN, bytes(INT_SIZE)))[0]
-    slave = os.stat("/dev/pts/%d" % index).st_rdev
+    try:
+        index = struct.unpack("<I", host_fcntl.ioctl(file.host_fd, TIOCGPTN, bytes(INT_SIZE)))[0]
+        slave = os.stat("/dev/pts/%d" % index).st_rdev
+    except OSError:
+        return tty, tty                 # a master whose slave the host does not show
     return None, ttys.setdefault(slave, TtyStruct(slave))
 
 
@@ -338,6 +344,19 @@ def host_tty_ioctl(task, file, cmd, arg):
     return 0
 
 
+def tty_wait_until_sent(task, file):
+    """tty_wait_until_sent(): sleep (interruptibly) while the host's tty
+    still holds output; the host cannot wake the board when it drains, so
+    the task looks again every DRAIN_POLL seconds.  A pty never waits."""
+    from kernel.sched.wait import WouldBlock
+    try:
+        left = struct.unpack("<i", host_fcntl.ioctl(file.host_fd, TIOCOUTQ, bytes(INT_SIZE)))[0]
+    except OSError:
+        return
+    if left > 0:
+        raise WouldBlock(deadline=task.kernel.sched.clock() + DRAIN_POLL)
+
+
 def tty_ioctl(task, file, cmd, arg):
     """tty_ioctl(): a request to a terminal; None if it is not one of the
     terminal's (the caller answers ENOTTY)."""
@@ -358,4 +377,6 @@ def tty_ioctl(task, file, cmd, arg):
         ret = tty_check_change(task, tty)
         if ret:
             return ret
+    if cmd in WAIT_UNTIL_SENT:
+        tty_wait_until_sent(task, file)                 # not the whole board
     return host_tty_ioctl(task, file, cmd, arg)
