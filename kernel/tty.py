@@ -19,7 +19,8 @@ session with init's process group in the foreground (a login shell's
 situation); kernel/sched/core.py sends a Ctrl-C to that foreground group.
 
 Omits: the open-time side (opening a tty without O_NOCTTY does not make
-it the controlling terminal; /dev/tty opens the host's), SIGTTIN/SIGTTOU on
+it the controlling terminal; /dev/tty opens the host's, a53emu's own, which
+is the console whatever the guest's session), SIGTTIN/SIGTTOU on
 read()/write() of a background job, hangup at a session leader's exit,
 TIOCSTI and the modem-line ioctls.  A guest's pty master writing ^C makes
 the host, not the board, send SIGINT (to nobody): the host's job control
@@ -85,6 +86,7 @@ DRAIN_POLL = 0.01
 
 ERESTARTSYS = 512
 PTMX_RDEV = os.makedev(5, 2)            # /dev/ptmx: every pty master's device
+DEV_TTY_RDEV = os.makedev(5, 0)         # /dev/tty: the host's name for a53emu's own terminal
 
 
 class TtyStruct:
@@ -119,6 +121,9 @@ def tty_pair_get_tty(kernel, file):
     """tty_pair_get_tty(): (tty, real_tty) of a terminal file — the same
     TtyStruct, except for a pty master, whose job control is its slave's."""
     rdev = os.fstat(file.host_fd).st_rdev
+    console = getattr(kernel, "console_tty", None)
+    if rdev == DEV_TTY_RDEV and console is not None:
+        return console, console         # the host's /dev/tty is the console
     ttys = _ttys(kernel)
     tty = ttys.setdefault(rdev, TtyStruct(rdev))
     if rdev != PTMX_RDEV:
@@ -146,6 +151,7 @@ def tty_attach_console(kernel, init):
             continue
         _, tty = tty_pair_get_tty(kernel, file)
         proc_set_tty(init, tty)
+        kernel.console_tty = tty
         return tty
     return None
 

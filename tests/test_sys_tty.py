@@ -113,7 +113,7 @@ def test_termios_on_the_users_terminal(libc, tmp_path, how):
                                          scratch_dir(tmp_path, "host"))
     assert h_status == (-9 if how == "die" else 0), h_out
     assert "icanon 1 echo 1\nwinsize 31x101\nforeground is ours 1, session is ours 1\n" \
-           "now icanon 0 echo 0\n" in h_out
+           "/dev/tty: foreground is ours 1\nnow icanon 0 echo 0\n" in h_out
     assert not h_attrs[LFLAG] & termios.ICANON          # the host build leaves it raw
     status, out, attrs, flags = on_pty(
         [sys.executable, "-m", "emu", "run", str(userland_path(libc, PROGRAM))] + args,

@@ -426,7 +426,7 @@ static int termios_mode(int die)
 {
     struct k_termios t;
     struct winsize ws;
-    int pgid, sid;
+    int pgid, sid, tty;
 
     if (ioctl(0, TCGETS, &t) < 0) {
         printf("TCGETS: %s\n", ename(errno));
@@ -439,6 +439,13 @@ static int termios_mode(int die)
         printf("foreground is ours %d, session is ours %d\n", pgid == getpgrp(), sid == getsid(0));
     else
         printf("TIOCGPGRP: %s\n", ename(errno));
+    tty = open("/dev/tty", O_RDWR | O_NOCTTY);
+    if (tty >= 0 && ioctl(tty, TIOCGPGRP, &pgid) == 0)
+        printf("/dev/tty: foreground is ours %d\n", pgid == getpgrp());
+    else
+        printf("/dev/tty: %s\n", ename(errno));
+    if (tty >= 0)
+        close(tty);
     t.c_lflag &= ~(ICANON | ECHO);
     if (ioctl(0, TCSETS, &t) < 0)
         printf("TCSETS: %s\n", ename(errno));
