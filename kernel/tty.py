@@ -176,12 +176,14 @@ def _live_groups(kernel):
 
 
 def _session_of_pgrp(kernel, pgrp):
-    """session_of_pgrp(): the session of a process group, or 0 if no
-    process is in it."""
+    """find_vpid() + session_of_pgrp(): the session of a process group —
+    or, when no process is in it, of the task with that pid (4.14 finds
+    any pid) — 0 if neither exists."""
     for t in _live_groups(kernel):
         if t.signal.pgrp == pgrp:
             return t.signal.session
-    return 0
+    task = kernel.tasks.get(pgrp)
+    return task.signal.session if task is not None else 0
 
 
 def kill_pgrp(kernel, pgrp, sig):

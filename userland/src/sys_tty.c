@@ -386,6 +386,23 @@ static int session(int m, const char *slave_name)
           "TIOCSPGRP back from an orphaned background group: %s", ERR(-1));
     signal(SIGTTOU, SIG_IGN);
     CHECK(ioctl(s, TIOCSPGRP, &pgid) == 0, "... with SIGTTOU ignored: 0");
+    {
+        /* find_vpid() finds any pid: a process of our session that leads
+         * no group will do as the foreground "group". */
+        pid_t member = xfork();
+        if (member == 0) {
+            pause();
+            _exit(0);
+        }
+        pgid = member;
+        CHECK(ioctl(s, TIOCSPGRP, &pgid) == 0, "TIOCSPGRP of a pid that leads no group: 0");
+        CHECK(ioctl(s, TIOCGPGRP, &pgid) == 0 && pgid == member, "TIOCGPGRP gives it back: %s",
+              YESNO(pgid == member));
+        pgid = getpid();
+        CHECK(ioctl(s, TIOCSPGRP, &pgid) == 0, "and back to ours");
+        kill(member, SIGKILL);
+        wait_for(member);
+    }
     pgid = job;
     CHECK(ioctl(s, TIOCSPGRP, &pgid) == 0, "the job to the foreground again");
     /* TIOCNOTTY of the leader: SIGHUP (and SIGCONT) to the foreground group. */
