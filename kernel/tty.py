@@ -21,8 +21,8 @@ situation); kernel/sched/core.py sends a Ctrl-C to that foreground group.
 Omits: the open-time side (opening a tty without O_NOCTTY does not make
 it the controlling terminal; /dev/tty opens the host's, a53emu's own, which
 is the console whatever the guest's session), SIGTTIN/SIGTTOU on
-read()/write() of a background job, hangup at a session leader's exit,
-TIOCSTI and the modem-line ioctls.  A guest's pty master writing ^C makes
+read()/write() of a background job, the hangup of a non-pty terminal at
+its session leader's exit (its foreground group gets SIGHUP), TIOCSTI and the modem-line ioctls.  A guest's pty master writing ^C makes
 the host, not the board, send SIGINT (to nobody): the host's job control
 of a guest pty is not the board's.
 """
@@ -169,6 +169,26 @@ def proc_set_tty(task, tty):
     tty.session = task.signal.session
     tty.pgrp = task.signal.pgrp
     task.signal.tty = tty
+    hooks = task.kernel.exit_hooks
+    if tty_exit_hook not in hooks:
+        hooks.append(tty_exit_hook)
+
+
+def tty_exit_hook(task):
+    """do_exit(): `if (group_dead && current->signal->leader)
+    disassociate_ctty(1)` — a session leader's death sends SIGHUP to its
+    terminal's foreground group, and the terminal is free for another
+    session.  (Not for init, whose death ends the board; and the host's
+    terminal is never hung up: for a non-pty 4.14 hangs up the session.)"""
+    sig = task.signal
+    tty = getattr(sig, "tty", None)
+    if tty is None or sig.live != 1 or sig.session != task.tgid or task.tgid == 1:
+        return
+    if tty.pgrp:
+        kill_pgrp(task.kernel, tty.pgrp, SIGHUP, exiting=task.group_leader)
+    if tty.session == sig.session:
+        tty.session = tty.pgrp = 0
+    session_clear_tty(task.kernel, sig.session)
 
 
 def _live_groups(kernel):
@@ -186,10 +206,11 @@ def _session_of_pgrp(kernel, pgrp):
     return task.signal.session if task is not None else 0
 
 
-def kill_pgrp(kernel, pgrp, sig):
-    """kill_pgrp(pgrp, sig, 1): a privileged signal to every process of the group."""
+def kill_pgrp(kernel, pgrp, sig, exiting=None):
+    """kill_pgrp(pgrp, sig, 1): a privileged signal to every process of the
+    group (but `exiting`, a group on its way out)."""
     for t in _live_groups(kernel):
-        if t.exit_state is None and t.signal.pgrp == pgrp:
+        if t.exit_state is None and t.signal.pgrp == pgrp and t is not exiting:
             send_signal(t, SigInfo(sig, SI_KERNEL), group=True)
 
 

@@ -417,6 +417,34 @@ static int session(int m, const char *slave_name)
     return check_failures;
 }
 
+/* A session leader that dies with a job in the foreground: the job gets
+ * SIGHUP, and the terminal is free for another session. */
+static int leader_dies(const char *slave_name, int report)
+{
+    int s, ready[2];
+    pid_t job;
+    char c;
+
+    setsid();
+    s = open(slave_name, O_RDWR | O_NOCTTY);
+    if (ioctl(s, TIOCSCTTY, 0) < 0 || pipe(ready) < 0)
+        return 1;
+    job = fork();
+    if (job == 0) {
+        signal(SIGHUP, on_hup);
+        setpgid(0, 0);
+        write(ready[1], "r", 1);
+        while (!got_hup)
+            pause();
+        write(report, "h", 1);
+        _exit(0);
+    }
+    setpgid(job, job);
+    read(ready[0], &c, 1);
+    ioctl(s, TIOCSPGRP, &job);
+    return 0;                           /* and die, leaving the job */
+}
+
 static void job_control(void)
 {
     int m, s, n = -1;
@@ -434,6 +462,31 @@ static void job_control(void)
         _exit(session(m, name));
     st = wait_for(leader);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the session's checks: %s", status_str(st));
+
+    {
+        int report[2];
+        char c = '?';
+        if (pipe(report) < 0)
+            return;
+        leader = xfork();
+        if (leader == 0)
+            _exit(leader_dies(name, report[1]));
+        st = wait_for(leader);
+        close(report[1]);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "a leader takes the pty, starts a job, exits");
+        CHECK(read(report[0], &c, 1) == 1 && c == 'h', "its foreground job got SIGHUP: %c", c);
+        close(report[0]);
+        leader = xfork();
+        if (leader == 0) {
+            int s2;
+            setsid();
+            s2 = open(name, O_RDWR | O_NOCTTY);
+            _exit(ioctl(s2, TIOCSCTTY, 0) == 0 ? 0 : 1);
+        }
+        st = wait_for(leader);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "then another session may take the pty: %s",
+              status_str(st));
+    }
     close(m);
 }
 
