@@ -18,9 +18,8 @@ descriptors init inherits, it is the controlling terminal of init's
 session with init's process group in the foreground (a login shell's
 situation); kernel/sched/core.py sends a Ctrl-C to that foreground group.
 
-Omits: the open-time side (opening a tty without O_NOCTTY does not make
-it the controlling terminal; /dev/tty opens the host's, a53emu's own, which
-is the console whatever the guest's session), SIGTTIN/SIGTTOU on
+Omits: /dev/tty opens the host's, a53emu's own, which is the console
+whatever the guest's session; SIGTTIN/SIGTTOU on
 read()/write() of a background job, the hangup of a non-pty terminal at
 its session leader's exit (its foreground group gets SIGHUP), TIOCSTI and the modem-line ioctls.  A guest's pty master writing ^C makes
 the host, not the board, send SIGINT (to nobody): the host's job control
@@ -86,6 +85,7 @@ DRAIN_POLL = 0.01
 
 ERESTARTSYS = 512
 PTMX_RDEV = os.makedev(5, 2)            # /dev/ptmx: every pty master's device
+CONSOLE_RDEV = os.makedev(5, 1)         # /dev/console: never a controlling terminal by open
 DEV_TTY_RDEV = os.makedev(5, 0)         # /dev/tty: the host's name for a53emu's own terminal
 
 
@@ -172,6 +172,25 @@ def proc_set_tty(task, tty):
     hooks = task.kernel.exit_hooks
     if tty_exit_hook not in hooks:
         hooks.append(tty_exit_hook)
+
+
+def tty_open_proc_set_tty(task, file, flags):
+    """tty_open(): a session leader without a controlling terminal that
+    opens a terminal no session holds, without O_NOCTTY, takes it (not a
+    pty master, nor /dev/console).  (The FMODE_READ requirement came in
+    4.20, 0c55627167ac.)"""
+    from kernel.uapi import O_NOCTTY
+    if flags & O_NOCTTY or not host_isatty(file):
+        return
+    sig = task.signal
+    if sig.session != task.tgid or getattr(sig, "tty", None) is not None:
+        return
+    rdev = os.fstat(file.host_fd).st_rdev
+    if rdev in (PTMX_RDEV, CONSOLE_RDEV):
+        return
+    tty, _ = tty_pair_get_tty(task.kernel, file)
+    if tty is not None and not tty.session:
+        proc_set_tty(task, tty)
 
 
 def tty_exit_hook(task):

@@ -171,6 +171,9 @@ def sys_openat(task, dirfd, path_addr, flags, mode):
     fd = task.files.alloc_fd(file, cloexec=cloexec)
     if fd < 0:
         file.put()
+    elif stat.S_ISCHR(file.mode):
+        from kernel.tty import tty_open_proc_set_tty
+        tty_open_proc_set_tty(task, file, flags)    # a leader's first terminal
     return fd
 
 

@@ -303,6 +303,29 @@ static int session(int m, const char *slave_name)
 
     CHECK(setsid() == getpid(), "setsid");
     check_failures = 0;
+    {
+        /* Opening it without O_NOCTTY makes it ours; a master does not. */
+        int m2 = posix_openpt(O_RDWR), s2;
+        CHECK(ioctl(m2, TIOCGPGRP, &pgid) == 0 && pgid == 0, "a master opened without O_NOCTTY "
+              "is not our terminal (its slave has no group)");
+        close(m2);
+        pid_t other = xfork();
+        if (other == 0) {
+            int g;
+            s2 = open(slave_name, O_RDWR);      /* not a leader: not its terminal */
+            _exit(ioctl(s2, TIOCGPGRP, &g) < 0 && errno == ENOTTY ? 0 : 1);
+        }
+        st = wait_for(other);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "a non-leader's open without O_NOCTTY: "
+              "not its terminal");
+        s2 = open(slave_name, O_RDWR);
+        CHECK(ioctl(s2, TIOCGPGRP, &pgid) == 0 && pgid == getpid(),
+              "the leader's open without O_NOCTTY: our terminal now: %s", ERR(0));
+        signal(SIGHUP, SIG_IGN);    /* we are its foreground: TIOCNOTTY hangs us up */
+        CHECK(ioctl(s2, TIOCNOTTY) == 0, "TIOCNOTTY (to go on)");
+        signal(SIGHUP, SIG_DFL);
+        close(s2);
+    }
     s = open(slave_name, O_RDWR | O_NOCTTY);
     CHECK(ioctl(s, TIOCGPGRP, &pgid) < 0 && errno == ENOTTY, "before TIOCSCTTY: TIOCGPGRP %s",
           ERR(-1));
