@@ -18,12 +18,15 @@ descriptors init inherits, it is the controlling terminal of init's
 session with init's process group in the foreground (a login shell's
 situation); kernel/sched/core.py sends a Ctrl-C to that foreground group.
 
+A read of the controlling terminal from a background group gets SIGTTIN
+(n_tty_read()'s job_control()).
+
 Omits: /dev/tty opens the host's, a53emu's own, which is the console
-whatever the guest's session; SIGTTIN/SIGTTOU on
-read()/write() of a background job, the hangup of a non-pty terminal at
-its session leader's exit (its foreground group gets SIGHUP), TIOCSTI and the modem-line ioctls.  A guest's pty master writing ^C makes
-the host, not the board, send SIGINT (to nobody): the host's job control
-of a guest pty is not the board's.
+whatever the guest's session; SIGTTOU on write() with TOSTOP; the hangup
+of a non-pty terminal at its session leader's exit (its foreground group
+gets SIGHUP); TIOCSTI, TIOCGPTPEER and the modem-line ioctls.  A guest's
+pty master writing ^C makes the host, not the board, send SIGINT (to
+nobody): the host's job control of a guest pty is not the board's.
 """
 
 import errno
@@ -34,7 +37,7 @@ import struct
 
 from kernel.signal import SIG_IGN, SigInfo, _bit, send_signal, sig_handler
 from kernel.uaccess import s32
-from kernel.uapi import SI_KERNEL, SIGCONT, SIGHUP, SIGTTOU, SIGWINCH
+from kernel.uapi import SI_KERNEL, SIGCONT, SIGHUP, SIGTTIN, SIGTTOU, SIGWINCH
 
 # include/uapi/asm-generic/ioctls.h (arm64 uses the generic numbers; so does
 # x86-64, which is why the host can be handed them unchanged).
@@ -247,21 +250,34 @@ def will_become_orphaned_pgrp(kernel, pgrp):
     return True
 
 
-def tty_check_change(task, tty):
-    """__tty_check_change(tty, SIGTTOU): a process of a background group
-    that changes its controlling terminal stops (SIGTTOU to its group,
-    -ERESTARTSYS), unless it blocks or ignores SIGTTOU; -EIO for an orphaned
-    group, which no shell would continue."""
+def tty_check_change(task, tty, sig=SIGTTOU):
+    """__tty_check_change(tty, sig): a process of a background group that
+    changes its controlling terminal (SIGTTOU) or reads it (SIGTTIN, from
+    n_tty_read()'s job_control()) stops: sig to its group, -ERESTARTSYS.
+    One that blocks or ignores sig goes on (-EIO for SIGTTIN); an orphaned
+    group, which no shell would continue, gets -EIO."""
     if getattr(task.signal, "tty", None) is not tty:
         return 0
     if not tty.pgrp or task.signal.pgrp == tty.pgrp:
         return 0
-    if task.blocked & _bit(SIGTTOU) or sig_handler(task, SIGTTOU) == SIG_IGN:
-        return 0
+    if task.blocked & _bit(sig) or sig_handler(task, sig) == SIG_IGN:
+        return -errno.EIO if sig == SIGTTIN else 0
     if will_become_orphaned_pgrp(task.kernel, task.signal.pgrp):
         return -errno.EIO
-    kill_pgrp(task.kernel, task.signal.pgrp, SIGTTOU)
+    kill_pgrp(task.kernel, task.signal.pgrp, sig)
     return -ERESTARTSYS
+
+
+def tty_read_job_control(task, file):
+    """n_tty_read()'s job_control(): a read of the caller's controlling
+    terminal from a background group: 0 or -errno (see tty_check_change)."""
+    ctty = getattr(task.signal, "tty", None)
+    if ctty is None or not host_isatty(file):
+        return 0
+    tty, _ = tty_pair_get_tty(task.kernel, file)
+    if tty is not ctty:
+        return 0
+    return tty_check_change(task, tty, SIGTTIN)
 
 
 def tiocgpgrp(task, tty, real_tty, arg):

@@ -197,6 +197,11 @@ def _host_read(task, file, count, offset=None, block=True):
             os.lseek(file.host_fd, pos + len(data), os.SEEK_SET)
         return data
     if may_block(file):
+        if task.signal.tty is not None and stat.S_ISCHR(file.mode):
+            from kernel.tty import tty_read_job_control
+            err = tty_read_job_control(task, file)  # SIGTTIN for a background job
+            if err:
+                return err
         return wait_read(task, file, count, block)
     out = []
     total = 0

@@ -361,6 +361,29 @@ static int session(int m, const char *slave_name)
     CHECK(WIFSTOPPED(st) && WSTOPSIG(st) == SIGTTOU, "background TCSETS: %s", status_str(st));
     kill(job, SIGKILL);
     wait_for(job);
+    /* A background job reading the terminal: SIGTTIN; EIO if it ignores it. */
+    job = xfork();
+    if (job == 0) {
+        char c;
+        setpgid(0, 0);
+        read(s, &c, 1);
+        _exit(3);
+    }
+    st = 0;
+    waitpid(job, &st, WUNTRACED);
+    CHECK(WIFSTOPPED(st) && WSTOPSIG(st) == SIGTTIN, "background read: %s", status_str(st));
+    kill(job, SIGKILL);
+    wait_for(job);
+    job = xfork();
+    if (job == 0) {
+        char c;
+        setpgid(0, 0);
+        signal(SIGTTIN, SIG_IGN);
+        _exit(read(s, &c, 1) < 0 && errno == EIO ? 0 : 4);
+    }
+    st = wait_for(job);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "background read ignoring SIGTTIN: EIO: %s",
+          status_str(st));
     /* ... unless it ignores SIGTTOU; and a process of another session has no say. */
     job = xfork();
     if (job == 0) {
@@ -404,6 +427,11 @@ static int session(int m, const char *slave_name)
     ioctl(s, TCGETS, &t);
     CHECK(ioctl(s, TCSETS, &t) < 0 && errno == EIO, "TCSETS of an orphaned background group: %s",
           ERR(-1));
+    {
+        char c;
+        CHECK(read(s, &c, 1) < 0 && errno == EIO, "read from an orphaned background group: %s",
+              ERR(-1));
+    }
     pgid = getpid();
     CHECK(ioctl(s, TIOCSPGRP, &pgid) < 0 && errno == ENOTTY,
           "TIOCSPGRP back from an orphaned background group: %s", ERR(-1));
