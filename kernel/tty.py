@@ -19,10 +19,10 @@ session with init's process group in the foreground (a login shell's
 situation); kernel/sched/core.py sends a Ctrl-C to that foreground group.
 
 A read of the controlling terminal from a background group gets SIGTTIN
-(n_tty_read()'s job_control()).
+(n_tty_read()'s job_control()), a write SIGTTOU when TOSTOP is set.
 
 Omits: /dev/tty opens the host's, a53emu's own, which is the console
-whatever the guest's session; SIGTTOU on write() with TOSTOP; the hangup
+whatever the guest's session; the hangup
 of a non-pty terminal at its session leader's exit (its foreground group
 gets SIGHUP); TIOCSTI, TIOCGPTPEER and the modem-line ioctls.  A guest's
 pty master writing ^C makes the host, not the board, send SIGINT (to
@@ -268,12 +268,34 @@ def tty_check_change(task, tty, sig=SIGTTOU):
     return -ERESTARTSYS
 
 
+TOSTOP = 0o400                          # c_lflag (asm-generic/termbits.h)
+LFLAG_OFFSET = 12                       # struct termios: c_iflag, c_oflag, c_cflag, c_lflag
+
+
+def tty_write_job_control(task, file):
+    """n_tty_write(): with TOSTOP set, a write to the controlling terminal
+    from a background group is tty_check_change()'s (SIGTTOU)."""
+    ctty = getattr(task.signal, "tty", None)
+    if ctty is None or ctty.pgrp in (0, task.signal.pgrp) or not host_isatty(file):
+        return 0                        # (the foreground pays no host call)
+    tty, _ = tty_pair_get_tty(task.kernel, file)
+    if tty is not ctty or not tty.pgrp or tty.pgrp == task.signal.pgrp:
+        return 0
+    try:
+        termios = host_fcntl.ioctl(file.host_fd, TCGETS, bytes(TERMIOS_SIZE))
+    except OSError:
+        return 0
+    if not struct.unpack_from("<I", termios, LFLAG_OFFSET)[0] & TOSTOP:
+        return 0
+    return tty_check_change(task, tty, SIGTTOU)
+
+
 def tty_read_job_control(task, file):
     """n_tty_read()'s job_control(): a read of the caller's controlling
     terminal from a background group: 0 or -errno (see tty_check_change)."""
     ctty = getattr(task.signal, "tty", None)
-    if ctty is None or not host_isatty(file):
-        return 0
+    if ctty is None or ctty.pgrp in (0, task.signal.pgrp) or not host_isatty(file):
+        return 0                        # (the foreground pays no host call)
     tty, _ = tty_pair_get_tty(task.kernel, file)
     if tty is not ctty:
         return 0

@@ -220,6 +220,11 @@ def _host_read(task, file, count, offset=None, block=True):
 
 def _host_write(task, file, data, offset=None):
     if offset is None and may_block(file):
+        if task.signal.tty is not None and stat.S_ISCHR(file.mode) and task.restart is None:
+            from kernel.tty import tty_write_job_control
+            err = tty_write_job_control(task, file)     # SIGTTOU with TOSTOP
+            if err:
+                return err
         return wait_write(task, file, data)
     try:
         if offset is None:

@@ -384,6 +384,31 @@ static int session(int m, const char *slave_name)
     st = wait_for(job);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "background read ignoring SIGTTIN: EIO: %s",
           status_str(st));
+    /* A background write: fine, unless TOSTOP is set. */
+    job = xfork();
+    if (job == 0) {
+        struct k_termios t2;
+        setpgid(0, 0);
+        if (write(s, "", 0) < 0)
+            _exit(5);
+        ioctl(s, TCGETS, &t2);
+        t2.c_lflag |= TOSTOP;
+        signal(SIGTTOU, SIG_IGN);
+        ioctl(s, TCSETS, &t2);
+        signal(SIGTTOU, SIG_DFL);
+        write(s, "x", 1);
+        _exit(3);
+    }
+    st = 0;
+    waitpid(job, &st, WUNTRACED);
+    CHECK(WIFSTOPPED(st) && WSTOPSIG(st) == SIGTTOU, "background write with TOSTOP: %s",
+          status_str(st));
+    kill(job, SIGKILL);
+    wait_for(job);
+    ioctl(s, TCGETS, &t);
+    t.c_lflag &= ~TOSTOP;
+    ioctl(s, TCSETS, &t);
+    tcflush(s, TCOFLUSH);
     /* ... unless it ignores SIGTTOU; and a process of another session has no say. */
     job = xfork();
     if (job == 0) {
