@@ -106,7 +106,8 @@ def do_exit(task, code, death=None):
     if task.mm is not None:
         setmax_mm_hiwater_rss(task.signal, task.mm)
         mm_release(task)
-        mmput(task.mm)
+        mm, task.mm = task.mm, None         # exit_mm(): the task has no mm left
+        mmput(mm)
     exit_files(task)
     exit_fs(task)
     signal = task.signal
