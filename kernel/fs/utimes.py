@@ -13,13 +13,13 @@ from kernel.fs.namei import host_path, path_call, user_path
 from kernel.fs.permission import may_futimes, may_utimes
 from kernel.fs.open import fdget
 from kernel.syscalls.table import syscall
+from kernel.time.timekeeping import NSEC_PER_SEC
 from kernel.uapi import AT_FDCWD, AT_SYMLINK_NOFOLLOW
 from kernel.uaccess import s32
 
 # include/uapi/linux/stat.h
 UTIME_NOW = (1 << 30) - 1
 UTIME_OMIT = (1 << 30) - 2
-NSEC_PER_SEC = 10**9
 _TIMESPEC_PAIR = struct.Struct("<qqqq")
 
 

@@ -32,6 +32,7 @@ from kernel.ipc.util import capable, current_euid, s32
 from kernel.sched.wait import ERESTARTSYS, WaitQueue, WouldBlock
 from kernel.signal import SIGINFO_SIZE, SigInfo, send_signal
 from kernel.syscalls.table import syscall
+from kernel.time.timekeeping import NSEC_PER_SEC
 from kernel.uapi import NSIG, O_ACCMODE, O_CLOEXEC, O_CREAT, O_EXCL, O_NONBLOCK, O_RDWR, O_WRONLY
 
 MQ_ATTR = struct.Struct("<4q32x")               # mq_flags, mq_maxmsg, mq_msgsize, mq_curmsgs
@@ -46,7 +47,6 @@ NAME_MAX = 255
 PATH_MAX = 4096
 SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD = 0, 1, 2
 SI_MESGQ = -3
-NSEC_PER_SEC = 10**9
 MAY_READ, MAY_WRITE = 4, 2
 
 

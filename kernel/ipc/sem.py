@@ -29,13 +29,13 @@ from kernel.ipc.util import (
 )
 from kernel.sched.wait import WouldBlock
 from kernel.syscalls.table import syscall
+from kernel.time.timekeeping import NSEC_PER_SEC
 
 SEMID64_DS_TAIL = struct.Struct("<qqQQQ")       # otime, ctime, nsems, two unused
 SEMINFO = struct.Struct("<10i")
 SEMBUF = struct.Struct("<HhH")                  # sem_num, sem_op, sem_flg
 TIMESPEC = struct.Struct("<qq")
 BITS_PER_LONG = 64
-NSEC_PER_SEC = 10**9
 
 
 class Sem:

@@ -56,6 +56,7 @@ from kernel.fs.poll import POLLERR, POLLIN, POLLOUT, host_poll_mask
 from kernel.sched.wait import ERESTARTSYS, WouldBlock
 from kernel.signal import signal_pending
 from kernel.syscalls.table import syscall
+from kernel.time.timekeeping import timespec_valid
 from kernel.uaccess import Efault, s32
 from kernel.uapi import AT_FDCWD, O_CLOEXEC, O_NONBLOCK, O_RDWR
 
@@ -1399,7 +1400,7 @@ def sys_recvmmsg(task, fd, msgvec, vlen, flags, timeout):
     deadline = None
     if timeout:
         sec, nsec = _TIMEVAL.unpack(task.uaccess.copy_from_user(timeout, 16))
-        if sec < 0 or not 0 <= nsec < 10**9:
+        if not timespec_valid(sec, nsec):
             return -errno.EINVAL
         state = task.restart or {}
         deadline = state.get("mmsg_deadline") or task.kernel.sched.clock() + sec + nsec / 1e9
