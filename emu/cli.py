@@ -210,7 +210,7 @@ def symbolize(path, pc, load_bias):
     return ""
 
 
-def describe_death(task, program):
+def describe_death(task, program, load_bias):
     """The one line printed when the program dies of a signal: the signal,
     its si_code by name (looked up per signal: SEGV_ACCERR and BUS_ADRERR
     are both 2), what happened, where."""
@@ -221,7 +221,7 @@ def describe_death(task, program):
     # Symbolizing reads the ELF's symbol table: only for the deaths whose
     # line shows the pc (not for a terminal's SIGINT, which must be prompt).
     if d.pc is not None and (d.internal or d.sig in (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP)):
-        where = " at pc %#x%s" % (d.pc, symbolize(program, d.pc, task.mm.load_bias))
+        where = " at pc %#x%s" % (d.pc, symbolize(program, d.pc, load_bias))
     if d.internal:
         return "a53emu: %s: %s%s" % (d.title, d.reason or "no reason given", where)
     code = describe_si_code(d.sig, d.code)
@@ -397,6 +397,14 @@ def cmd_run(opts):
     if opts.maps:
         kernel.exit_hooks.append(
             lambda task: task is kernel.init_task and summary_out.write(proc_pid_maps(task.mm)))
+    # The death line symbolizes the pc with init's load bias, read while its
+    # mm still exists (do_exit drops it after the exit hooks).
+    init_load_bias = [0]
+
+    def remember_load_bias(task):
+        if task is kernel.init_task and task.mm is not None:
+            init_load_bias[0] = task.mm.load_bias
+    kernel.exit_hooks.append(remember_load_bias)
     envp = guest_environment(opts.setenv, opts.unsetenv)
     exec_start = time.perf_counter()
     try:
@@ -453,7 +461,7 @@ def cmd_run(opts):
     if task.death is not None:
         if opts.debug and task.death.traceback:
             sys.stderr.write(task.death.traceback)
-        print(describe_death(task, opts.program), file=sys.stderr)
+        print(describe_death(task, opts.program, init_load_bias[0]), file=sys.stderr)
         if task.death.internal:
             return EXIT_INTERNAL
     if report_internal_errors(kernel, task, opts.debug):
