@@ -41,6 +41,7 @@ from kernel.ipc.util import sysvipc_proc_show
 from kernel.cred import CAP_DAC_OVERRIDE, CAP_SYS_ADMIN, capable
 from kernel.mm.page_alloc import PG_anon, PG_exec
 from kernel.sched.task import EXIT_ZOMBIE, PID_MAX_DEFAULT, STATE_NAMES
+from kernel.time.timekeeping import NSEC_PER_SEC
 from kernel.uapi import (
     O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOCTTY, O_RDONLY,
     O_TRUNC, RLIM_INFINITY, RLIMIT_RSS, SEEK_CUR, SEEK_SET, sigset_of,
@@ -1274,8 +1275,7 @@ def proc_stat(ctx):
         return "%s %d 0 0 %d 0 0 0 0 0 0\n" % (name, _ticks(user), _ticks(idle))
     out = [line("cpu ", sum(u for u, _ in times), sum(i for _, i in times))]
     out += [line("cpu%d" % i, u, idle) for i, (u, idle) in enumerate(times)]
-    import time as _time
-    btime = int(_time.time() - board_uptime(kernel))
+    btime = kernel.sched.boot_real_ns // NSEC_PER_SEC
     running = sum(1 for t in kernel.tasks.values() if t.exit_state is None and t.state == "R")
     out.append("intr 0\nctxt %d\nbtime %d\nprocesses %d\nprocs_running %d\n"
                "procs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n"

@@ -24,7 +24,6 @@ its registration.
 import errno
 import stat
 import struct
-import time
 
 from kernel.fs.file import File
 from kernel.cred import CAP_DAC_OVERRIDE, CAP_SYS_RESOURCE
@@ -32,7 +31,7 @@ from kernel.ipc.util import capable, current_euid, s32
 from kernel.sched.wait import ERESTARTSYS, WaitQueue, WouldBlock
 from kernel.signal import SIGINFO_SIZE, SigInfo, send_signal
 from kernel.syscalls.table import syscall
-from kernel.time.timekeeping import NSEC_PER_SEC
+from kernel.time.timekeeping import NSEC_PER_SEC, real_to_mono
 from kernel.uapi import NSIG, O_ACCMODE, O_CLOEXEC, O_CREAT, O_EXCL, O_NONBLOCK, O_RDWR, O_WRONLY
 
 MQ_ATTR = struct.Struct("<4q32x")               # mq_flags, mq_maxmsg, mq_msgsize, mq_curmsgs
@@ -201,7 +200,8 @@ def _deadline(task, u_timeout):
     sec, nsec = TIMESPEC.unpack(task.uaccess.copy_from_user(u_timeout, TIMESPEC.size))
     if sec < 0 or not 0 <= nsec < NSEC_PER_SEC:
         return -errno.EINVAL, None
-    return 0, task.kernel.sched.clock() + (sec + nsec / NSEC_PER_SEC - time.time())
+    # an absolute CLOCK_REALTIME instant, on the kernel clock's base
+    return 0, real_to_mono(task.kernel, sec * NSEC_PER_SEC + nsec) / NSEC_PER_SEC
 
 
 def _mq_fget(task, mqdes):
