@@ -621,7 +621,7 @@ def create_elf_tables(task, argv, envp, execfn, auxv_base):
     um.copy_to_user(p, ELF_PLATFORM + b"\0")
     platform = p
     p -= 16
-    um.copy_to_user(p, os.urandom(16))
+    um.copy_to_user(p, task.kernel.entropy.get_random_bytes(16))
     random = p
 
     auxv = list(auxv_base)

@@ -36,6 +36,7 @@ from kernel.uapi import RLIM_INFINITY, RLIMIT_CPU, SI_KERNEL, SIGKILL, SIGNAL_NA
 
 # CONFIG_HZ=250's tick, the length of a slice in wall-clock time.
 SLICE_SECONDS = 0.004
+DETERMINISTIC_BOOT_REAL_NS = 1510444800 * 1_000_000_000
 # --deterministic: a slice is this many guest instructions, and the kernel
 # clock advances by this many nanoseconds per slice (1 instruction = 1 ns).
 QUANTUM_INSNS = 200_000
@@ -78,7 +79,9 @@ class Scheduler:
         for core in self.cores:
             core.set_counter(not deterministic, self._epoch_ns // NSEC_PER_CNT)
         self.timers = HrTimerBase()     # itimers, POSIX timers, timerfds
-        self.boot_real_ns = time.time_ns()     # CLOCK_REALTIME when the board booted
+        # CLOCK_REALTIME when the board booted: the host's wall clock, or a
+        # fixed date under --deterministic (Linux 4.14's release, 2017-11-12).
+        self.boot_real_ns = DETERMINISTIC_BOOT_REAL_NS if deterministic else time.time_ns()
         self._ticker = None
         self._ticker_stop = threading.Event()
         self.debugger = None            # a GdbStub (kernel/debug/gdbstub.py) under --gdb

@@ -2,7 +2,6 @@
 drivers/char/random.c: process identity, limits, time and system facts."""
 
 import errno
-import os
 import struct
 
 from emu.arch import PAGE_SHIFT
@@ -55,7 +54,7 @@ def sys_getrandom(task, buf, count, flags):
     if flags & ~(GRND_NONBLOCK | GRND_RANDOM | 4):
         return -errno.EINVAL
     count = min(count, 33554431)            # Linux caps one call at 32 MiB - 1
-    task.uaccess.copy_to_user(buf, os.urandom(count))
+    task.uaccess.copy_to_user(buf, task.kernel.entropy.get_random_bytes(count))
     return count
 
 
