@@ -12,6 +12,7 @@ struct statx, struct statfs, struct kernel_sigaction (handler, flags,
 restorer, mask), iovec, pollfd, msghdr, timespec, timeval, rlimit64.
 """
 
+import functools
 import os
 import struct
 
@@ -148,6 +149,24 @@ def address(v):
     return "NULL" if v == 0 else "%#x" % v
 
 
+def struct_at(size):
+    """umove_or_printaddr(): the decorated printer gets the `size` bytes at
+    v as `raw`, printer(task, v, raw, opts, ...); a null pointer is NULL and
+    memory it cannot read is the address, as strace prints them when
+    umove() fails."""
+    def wrap(printer):
+        @functools.wraps(printer)
+        def decode(task, v, opts, *extra):
+            if not v:
+                return "NULL"
+            raw = peek(task, v, size)
+            if raw is None:
+                return address(v)
+            return printer(task, v, raw, opts, *extra)
+        return decode
+    return wrap
+
+
 # -- files --------------------------------------------------------------------------
 
 _S_IFMT = 0o170000
@@ -184,12 +203,10 @@ def _devnode(mode):
 _STAT = struct.Struct("<QQIIIIQQqi4xq")
 
 
-def stat_struct(task, v, opts):
+@struct_at(_STAT.size)
+def stat_struct(task, v, raw, opts):
     """print_struct_stat(), abbreviated as strace prints it without -v: the
     mode, then the size (st_rdev for a device node), then "..."."""
-    raw = peek(task, v, _STAT.size)
-    if raw is None:
-        return address(v)
     _dev, _ino, mode, _nlink, _uid, _gid, rdev, _pad, size, _bs, _blocks = _STAT.unpack(raw)
     second = ("st_rdev=%s" % makedev(rdev)) if _devnode(mode) else "st_size=%d" % size
     return "{st_mode=%s, %s, ...}" % (mode_t(mode), second)
@@ -209,12 +226,10 @@ def statx_mask(v):
     return flags(v & 0xFFFFFFFF, STATX_MASK_NAMES)
 
 
-def statx_struct(task, v, opts):
+@struct_at(_STATX_HEAD.size)
+def statx_struct(task, v, raw, opts):
     """print_struct_statx(), abbreviated: mask, attributes, mode, size (a
     device node's too: unlike stat, strace shows no stx_rdev without -v)."""
-    raw = peek(task, v, _STATX_HEAD.size)
-    if raw is None:
-        return address(v)
     mask, _bs, attrs, _nl, _uid, _gid, mode, _ino, size = _STATX_HEAD.unpack_from(raw)
     return "{stx_mask=%s, stx_attributes=%s, stx_mode=%s, stx_size=%d, ...}" % (
         statx_mask(mask), "%#x" % attrs if attrs else "0", mode_t(mode), size)
@@ -248,11 +263,9 @@ _ST_FLAGS = (("ST_VALID", 0x20), ("ST_RDONLY", 0x1), ("ST_NOSUID", 0x2), ("ST_NO
 _STATFS = struct.Struct("<qqQQQQQiiqqq")
 
 
-def statfs_struct(task, v, opts):
+@struct_at(_STATFS.size)
+def statfs_struct(task, v, raw, opts):
     """print_struct_statfs(): every field, the magic and the flags by name."""
-    raw = peek(task, v, _STATFS.size)
-    if raw is None:
-        return address(v)
     (ftype, bsize, blocks, bfree, bavail, files, ffree, fsid0, fsid1, namelen, frsize,
      fflags) = _STATFS.unpack(raw)
     return ("{f_type=%s, f_bsize=%d, f_blocks=%d, f_bfree=%d, f_bavail=%d, f_files=%d, "
@@ -354,12 +367,8 @@ def sigset_text(mask):
     return prefix + "[" + " ".join(names) + "]"
 
 
-def sigset(task, v, opts):
-    if not v:
-        return "NULL"
-    raw = peek(task, v, 8)
-    if raw is None:
-        return "%#x" % v
+@struct_at(8)
+def sigset(task, v, raw, opts):
     return sigset_text(struct.unpack("<Q", raw)[0])
 
 
@@ -371,14 +380,10 @@ _SIGACTION = struct.Struct("<QQQQ")
 _SA_RESTORER = 0x04000000
 
 
-def sigaction(task, v, opts):
+@struct_at(_SIGACTION.size)
+def sigaction(task, v, raw, opts):
     """decode_old_sigaction()/print_sigaction(): handler, mask, flags, and
     the restorer only when SA_RESTORER is set."""
-    if not v:
-        return "NULL"
-    raw = peek(task, v, _SIGACTION.size)
-    if raw is None:
-        return "%#x" % v
     handler, sa_flags, restorer, mask = _SIGACTION.unpack(raw)
     text = "{sa_handler=%s, sa_mask=%s, sa_flags=%s" % (
         {0: "SIG_DFL", 1: "SIG_IGN"}.get(handler, "%#x" % handler), sigset_text(mask),
@@ -432,21 +437,13 @@ def siginfo_text(info):
 
 # -- time and limits -------------------------------------------------------------------
 
-def timespec(task, v, opts):
-    if not v:
-        return "NULL"
-    raw = peek(task, v, 16)
-    if raw is None:
-        return "%#x" % v
+@struct_at(16)
+def timespec(task, v, raw, opts):
     return "{tv_sec=%d, tv_nsec=%d}" % struct.unpack("<qq", raw)
 
 
-def timeval(task, v, opts):
-    if not v:
-        return "NULL"
-    raw = peek(task, v, 16)
-    if raw is None:
-        return "%#x" % v
+@struct_at(16)
+def timeval(task, v, raw, opts):
     return "{tv_sec=%d, tv_usec=%d}" % struct.unpack("<qq", raw)
 
 
@@ -462,12 +459,8 @@ def rlim_value(v, infinity):
     return str(v)
 
 
-def rlimit_struct(task, v, opts, infinity="RLIM64_INFINITY"):
-    if not v:
-        return "NULL"
-    raw = peek(task, v, 16)
-    if raw is None:
-        return "%#x" % v
+@struct_at(16)
+def rlimit_struct(task, v, raw, opts, infinity="RLIM64_INFINITY"):
     cur, mx = struct.unpack("<QQ", raw)
     return "{rlim_cur=%s, rlim_max=%s}" % (rlim_value(cur, infinity), rlim_value(mx, infinity))
 
@@ -520,15 +513,11 @@ def poll_result(task, v, n, tsp, ret, opts):
 _MSGHDR = struct.Struct("<QI4xQQQQi4x")
 
 
-def msghdr(task, v, opts, data_len, sockaddr, msgflags):
+@struct_at(_MSGHDR.size)
+def msghdr(task, v, raw, opts, data_len, sockaddr, msgflags):
     """print_struct_msghdr(): the name, the iovec with its data (a send's
     whole elements, a receive's data_len bytes), the control length and the
     flags."""
-    if not v:
-        return "NULL"
-    raw = peek(task, v, _MSGHDR.size)
-    if raw is None:
-        return "%#x" % v
     name, namelen, iov, iovlen, control, controllen, mflags = _MSGHDR.unpack(raw)
     text = "{msg_name=%s, msg_namelen=%d, msg_iov=%s, msg_iovlen=%d, " % (
         sockaddr(name, namelen) if name else "NULL", namelen,
@@ -648,34 +637,22 @@ def timeval_pair(raw, offset=0):
     return "{tv_sec=%d, tv_usec=%d}" % struct.unpack_from("<qq", raw, offset)
 
 
-def itimerval(task, v, opts):
+@struct_at(32)
+def itimerval(task, v, raw, opts):
     """print_itimerval(): {it_interval={...}, it_value={...}}."""
-    if not v:
-        return "NULL"
-    raw = peek(task, v, 32)
-    if raw is None:
-        return "%#x" % v
     return "{it_interval=%s, it_value=%s}" % (timeval_pair(raw), timeval_pair(raw, 16))
 
 
-def tms(task, v, opts):
+@struct_at(32)
+def tms(task, v, raw, opts):
     """times(2)'s struct tms."""
-    if not v:
-        return "NULL"
-    raw = peek(task, v, 32)
-    if raw is None:
-        return "%#x" % v
     return "{tms_utime=%d, tms_stime=%d, tms_cutime=%d, tms_cstime=%d}" % struct.unpack(
         "<qqqq", raw)
 
 
-def siginfo_user(task, v, opts):
+@struct_at(48)
+def siginfo_user(task, v, raw, opts):
     """printsiginfo_at(): a siginfo_t the kernel wrote."""
-    if not v:
-        return "NULL"
-    raw = peek(task, v, 48)
-    if raw is None:
-        return "%#x" % v
     signo, _errno, code = struct.unpack_from("<iii", raw)
 
     class _Info:
@@ -690,37 +667,25 @@ def siginfo_user(task, v, opts):
     return siginfo_text(info)
 
 
-def stack_t(task, v, opts):
+@struct_at(24)
+def stack_t(task, v, raw, opts):
     """print_stack_t(): {ss_sp=..., ss_flags=..., ss_size=...}."""
-    if not v:
-        return "NULL"
-    raw = peek(task, v, 24)
-    if raw is None:
-        return "%#x" % v
     sp, fl, size = struct.unpack("<Qi4xQ", raw)
     return "{ss_sp=%s, ss_flags=%s, ss_size=%d}" % (
         address(sp), flags(fl & 0xFFFFFFFF, (("SS_ONSTACK", 1), ("SS_DISABLE", 2),
                                              ("SS_AUTODISARM", 1 << 31))), size)
 
 
-def utsname(task, v, opts):
+@struct_at(65 * 2)
+def utsname(task, v, raw, opts):
     """print_utsname() without -v: {sysname="Linux", nodename="...", ...}."""
-    if not v:
-        return "NULL"
-    raw = peek(task, v, 65 * 2)
-    if raw is None:
-        return "%#x" % v
     names = [raw[i * 65:(i + 1) * 65].split(b"\0", 1)[0] for i in range(2)]
     return "{sysname=%s, nodename=%s, ...}" % (quote(names[0], 65), quote(names[1], 65))
 
 
-def rusage(task, v, opts):
+@struct_at(32)
+def rusage(task, v, raw, opts):
     """printrusage() without -v: the two times, then "..."."""
-    if not v:
-        return "NULL"
-    raw = peek(task, v, 32)
-    if raw is None:
-        return "%#x" % v
     return "{ru_utime=%s, ru_stime=%s, ...}" % (timeval_pair(raw), timeval_pair(raw, 16))
 
 
@@ -852,11 +817,9 @@ _BAUDS = {0: "B0", 1: "B50", 2: "B75", 3: "B110", 4: "B134", 5: "B150", 6: "B200
 _CBAUD, _CSIZE = 0o10017, 0o60
 
 
-def termios(task, v, opts):
+@struct_at(17)
+def termios(task, v, raw, opts):
     """decode_termios() without -v: the four flag words, then "..."."""
-    raw = peek(task, v, 17) if v else None
-    if raw is None:
-        return address(v)
     iflag, oflag, cflag, lflag = struct.unpack_from("<IIII", raw)
     odelay = [names[(oflag & mask) // (mask & -mask)] for mask, names in _ODELAYS]
     orest = flags(oflag & ~sum(m for m, _ in _ODELAYS), _OFLAGS, "")
@@ -869,10 +832,8 @@ def termios(task, v, opts):
         flags(iflag, _IFLAGS), o, c, flags(lflag, _LFLAGS))
 
 
-def winsize(task, v, opts):
-    raw = peek(task, v, 8) if v else None
-    if raw is None:
-        return address(v)
+@struct_at(8)
+def winsize(task, v, raw, opts):
     return "{ws_row=%d, ws_col=%d, ws_xpixel=%d, ws_ypixel=%d}" % struct.unpack("<HHHH", raw)
 
 
@@ -895,13 +856,9 @@ def _timestamp_comment(sec, nsec):
     return " /* %s%s */" % (text, _time.strftime("%z", tm))
 
 
-def utimens_pair(task, v, opts):
+@struct_at(32)
+def utimens_pair(task, v, raw, opts):
     """print_timespec_utime_pair(): [{...} /* date */, UTIME_NOW]."""
-    if not v:
-        return "NULL"
-    raw = peek(task, v, 32)
-    if raw is None:
-        return "%#x" % v
     out = []
     for i in (0, 1):
         sec, nsec = struct.unpack_from("<qq", raw, 16 * i)
@@ -946,13 +903,9 @@ def cmsgs(task, v, length, opts):
     return "[" + ", ".join(out) + "]"
 
 
-def itimerspec(task, v, opts):
+@struct_at(32)
+def itimerspec(task, v, raw, opts):
     """print_itimerspec(): {it_interval={...}, it_value={...}}."""
-    if not v:
-        return "NULL"
-    raw = peek(task, v, 32)
-    if raw is None:
-        return "%#x" % v
     return "{it_interval={tv_sec=%d, tv_nsec=%d}, it_value={tv_sec=%d, tv_nsec=%d}}" % \
         struct.unpack("<qqqq", raw)
 
@@ -960,13 +913,9 @@ def itimerspec(task, v, opts):
 _SIGEV_NOTIFY = {0: "SIGEV_SIGNAL", 1: "SIGEV_NONE", 2: "SIGEV_THREAD", 4: "SIGEV_THREAD_ID"}
 
 
-def sigevent(task, v, opts):
+@struct_at(20)
+def sigevent(task, v, raw, opts):
     """print_sigevent(): {sigev_value={...}, sigev_signo=..., sigev_notify=...}."""
-    if not v:
-        return "NULL"
-    raw = peek(task, v, 20)
-    if raw is None:
-        return "%#x" % v
     value, signo, notify, tid = struct.unpack("<Qiii", raw)
     text = "{sigev_value={sival_int=%d, sival_ptr=%s}, sigev_signo=%s, sigev_notify=%s" % (
         struct.unpack("<i", struct.pack("<I", value & 0xFFFFFFFF))[0], address(value),
@@ -976,13 +925,9 @@ def sigevent(task, v, opts):
     return text + "}"
 
 
-def sysinfo_struct(task, v, opts):
+@struct_at(112)
+def sysinfo_struct(task, v, raw, opts):
     """print_sysinfo(): every field."""
-    if not v:
-        return "NULL"
-    raw = peek(task, v, 112)
-    if raw is None:
-        return "%#x" % v
     (uptime, l1, l2, l3, totalram, freeram, sharedram, bufferram, totalswap, freeswap,
      procs, totalhigh, freehigh, mem_unit) = struct.unpack_from("<q3Q6QH6xQQI", raw)
     return ("{uptime=%d, loads=[%d, %d, %d], totalram=%d, freeram=%d, sharedram=%d, "
