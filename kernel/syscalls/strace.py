@@ -143,24 +143,101 @@ class StracePrinter:
     comes first: then, as strace, its first part ends in `<unfinished ...>`
     and the rest follows as `<... NAME resumed>`.  `opts`
     (kernel/syscalls/strace_opts.py) holds -e trace=/signal=, -f, -y, -T,
-    -c, -s and -a."""
+    -c, -s, -a, -v, -yy, -o, -ff, -p, -C, -r, -t and -q.  With -o FILE the
+    lines go to FILE (opened here: OSError if it cannot be), with -ff to
+    FILE.PID, one per task, as strace's -ff writes them."""
 
     def __init__(self, out, opts=None):
-        self.out = out
         self.opts = opts if opts is not None else StraceOptions()
+        self.out = out
+        if self.opts.output is not None and not self.opts.separately:
+            self.out = open(self.opts.output, "w")
+        self.files = {}         # -ff: pid -> its FILE.PID
         self.pending = {}       # pid -> _Pending, a call entered and not yet returned
         self.open = None        # the pid whose line strace would have left open
         self.live = set()       # the tasks traced and not yet exited (strace's nprocs)
         self.deferred = {}      # leader pid -> its exit line, until its threads are gone
         self.summary = SyscallSummary() if self.opts.summary else None
+        # -c alone prints no line; -C prints them and the table
+        self.lines = not self.opts.summary or self.opts.summary_too
+        self.last_ns = None     # -r: when the previous line was led
 
     def traced(self, task):
-        """Without -f strace follows only the process it started."""
+        """Without -f strace follows only the process it started; -p PID
+        only those tasks (with -f their threads and descendants too, as
+        strace -f -p attaches to the children the process makes)."""
         if task is None:
             return True
+        pids = self.opts.pids
+        if pids is not None:
+            if task.pid in pids:
+                return True
+            if not self.opts.follow:
+                return False
+            t = task
+            while t is not None:
+                if t.pid in pids or t.group_leader.pid in pids:
+                    return True
+                t = t.group_leader.real_parent
+            return False
         if self.opts.follow:
             return True
         return task is task.kernel.init_task
+
+    def stream(self, pid):
+        """Where a task's lines go: FILE.PID under -o FILE -ff, else out."""
+        if not self.opts.separately or pid is None:
+            return self.out
+        f = self.files.get(pid)
+        if f is None:
+            f = self.files[pid] = open("%s.%d" % (self.opts.output, pid), "w")
+        return f
+
+    def write(self, pid, text):
+        self.stream(pid).write(text)
+
+    def close(self):
+        """The files -o opened (the run is over)."""
+        for f in self.files.values():
+            f.close()
+        self.files.clear()
+        if self.opts.output is not None and not self.opts.separately:
+            self.out.flush()
+
+    def clock(self, task):
+        """(wall-clock ns, monotonic ns) for -t and -r: the host's clocks,
+        or under --deterministic the board's monotonic clock for both
+        (the wall clock then counts from the board's boot), so that the
+        trace of a repeated run is the same."""
+        sched = getattr(getattr(task, "kernel", None), "sched", None)
+        if sched is not None and getattr(sched, "deterministic", False):
+            now = sched.clock_ns()
+            return now, now
+        return time.time_ns(), time.monotonic_ns()
+
+    def leader(self, task):
+        """printleader(): [pid N] (see prefix()), then -t/-tt/-ttt's time
+        of day and -r's time since the previous line."""
+        head = self.prefix(task)
+        opts = self.opts
+        if not opts.timestamps and not opts.relative:
+            return head
+        wall, mono = self.clock(task)
+        if opts.timestamps:
+            sec, ns = divmod(wall, 1_000_000_000)
+            if opts.timestamps >= 3:
+                head += "%d.%06d " % (sec, ns // 1000)
+            else:
+                sched = getattr(getattr(task, "kernel", None), "sched", None)
+                tm = time.gmtime(sec) if getattr(sched, "deterministic", False) \
+                    else time.localtime(sec)
+                head += time.strftime("%H:%M:%S", tm)
+                head += ".%06d " % (ns // 1000) if opts.timestamps == 2 else " "
+        if opts.relative:
+            delta = mono - self.last_ns if self.last_ns is not None else 0
+            self.last_ns = mono
+            head += "%6d.%06d " % divmod(delta // 1000, 1_000_000)
+        return head
 
     def prefix(self, task):
         """printleader(): [pid N] while -f traces more than one task (a task
@@ -168,7 +245,7 @@ class StracePrinter:
         if task is None:
             return ""
         self.live.add(task.pid)
-        if self.opts.follow and len(self.live) > 1:
+        if self.opts.follow and len(self.live) > 1 and not self.opts.separately:
             return "[pid %5d] " % task.pid
         return ""
 
@@ -177,6 +254,8 @@ class StracePrinter:
         task, if any, ends in ` <unfinished ...>`."""
         if self.open is None or self.open == pid:
             return
+        if self.opts.separately:
+            return          # -ff: each task's line is in a file of its own
         pending = self.pending.get(self.open)
         self.open = None
         if pending is not None and not pending.cut and pending.partial is not None:
@@ -193,19 +272,19 @@ class StracePrinter:
             self.exit(f)
         elif kind == "signal":
             info = f["info"]
-            if self.summary is not None or not self.opts.wants_signal(info.signo):
+            if not self.lines or not self.opts.wants_signal(info.signo):
                 return
-            self.interrupt()
-            self.out.write(self.prefix(task) + "--- %s %s ---\n"
+            self.interrupt(task.pid if self.opts.separately else None)
+            self.write(task.pid, self.leader(task) + "--- %s %s ---\n"
                            % (strace_decode.signame(info.signo),
                               strace_decode.siginfo_text(info)))
         elif kind == "printk":                 # the kernel log, as dmesg would show it
-            if self.summary is None:
+            if self.lines:
                 self.out.write("[kernel] %s\n" % f["text"])
         elif kind == "exit":
-            prefix = self.prefix(task)
+            self.prefix(task)
             pending = self.pending.pop(task.pid, None)
-            if self.summary is not None:
+            if not self.lines:
                 self.live.discard(task.pid)
                 return
             if pending is not None and pending.partial is not None:
@@ -213,13 +292,13 @@ class StracePrinter:
                 self.interrupt(task.pid)
                 if pending.cut:
                     name = pending.partial.split("(", 1)[0]
-                    head = prefix + "<... %s resumed>) " % name
+                    head = self.leader(task) + "<... %s resumed>) " % name
                 else:
                     head = pending.prefix + pending.partial + " <unfinished ...>) "
-                self.out.write(head.ljust(self.opts.column) + "= ?\n")
+                self.write(task.pid, head.ljust(self.opts.column) + "= ?\n")
             if self.open == task.pid:
                 self.open = None
-            self.interrupt()
+            self.interrupt(task.pid if self.opts.separately else None)
             status = f["status"]
             if status & 0x7F:
                 text = "+++ killed by %s%s +++\n" % (strace_decode.signame(status & 0x7F),
@@ -238,11 +317,14 @@ class StracePrinter:
         if leader is task and others:
             self.deferred[task.pid] = text
             return
-        self.out.write(self.prefix(task) + text)
+        if self.opts.quiet < 2:             # -qq: no exit lines
+            self.write(task.pid, self.leader(task) + text)
         self.live.discard(task.pid)
         if leader is not task and leader.pid in self.deferred and not [
                 t for t in task.thread_group if t is not leader and t.pid in self.live]:
-            self.out.write(self.prefix(leader) + self.deferred.pop(leader.pid))
+            text = self.deferred.pop(leader.pid)
+            if self.opts.quiet < 2:
+                self.write(leader.pid, self.leader(leader) + text)
             self.live.discard(leader.pid)
 
     def enter(self, f):
@@ -262,13 +344,13 @@ class StracePrinter:
             self.pending.pop(task.pid, None)
             return
         pending = _Pending(f["nr"], time.perf_counter())
-        if self.summary is None:
+        if self.lines:
             entry = pending.entry = [None] * len(d.args)
             for i, fmt in enumerate(d.args):
                 if not decoded_on_exit(d.name, fmt):
                     entry[i] = self.arg(task, fmt, f["args"], i, None, d)
             self.interrupt(task.pid)
-            pending.prefix = self.prefix(task)
+            pending.prefix = self.leader(task)
             pending.partial = self.partial(task, d, f["args"], entry)
             self.open = task.pid
         self.live.add(task.pid)
@@ -283,21 +365,21 @@ class StracePrinter:
         if not self.opts.wants_call(name):
             return
         elapsed = time.perf_counter() - pending.start if pending is not None else 0.0
-        if self.summary is not None:
-            if ret is not None:
-                self.summary.add(name, elapsed, isinstance(ret, int) and -4096 < ret < 0)
+        if self.summary is not None and ret is not None:
+            self.summary.add(name, elapsed, isinstance(ret, int) and -4096 < ret < 0)
+        if not self.lines:
             return
         call, result = self.parts(f, pending.entry if pending is not None else None)
         self.interrupt(task.pid if task is not None else None)
         if pending is not None and pending.cut:
             # syscall_exiting_trace() after another line: "<... NAME resumed>"
-            head = self.prefix(task)
+            head = self.leader(task)
             if call.startswith(pending.partial):
                 head += "<... %s resumed>%s" % (name, call[len(pending.partial):])
             else:
                 head += call
         else:
-            head = (pending.prefix if pending is not None else self.prefix(task)) + call
+            head = (pending.prefix if pending is not None else self.leader(task)) + call
         self.open = None
         head += " "
         if len(head) < self.opts.column:            # tabto(): strace -a COLUMN
@@ -305,7 +387,7 @@ class StracePrinter:
         text = head + "= " + result
         if self.opts.timing and f["ret"] is not None:
             text += " <%.6f>" % elapsed
-        self.out.write(text + "\n")
+        self.write(task.pid if task is not None else None, text + "\n")
 
     def initial_execve(self, task, path, elapsed):
         """strace's first line, the execve() of the program it starts: here
@@ -313,10 +395,12 @@ class StracePrinter:
         the argv and the environment on its new stack (argc at sp, then
         argv[], NULL, envp[])."""
         import struct
-        if not self.traced(task) or not self.opts.wants_call("execve"):
+        if not self.traced(task) or not self.opts.wants_call("execve") \
+                or self.opts.pids is not None:      # -p: attached after the exec
             return
         if self.summary is not None:
             self.summary.add("execve", elapsed, False)
+        if not self.lines:
             return
         raw = strace_decode.peek(task, task.sp, 8)
         if raw is None:
@@ -328,10 +412,11 @@ class StracePrinter:
             strace_decode.quote(os.fsencode(path), 4096),
             strace_decode.string_array(task, argv, self.opts),
             strace_decode.envp_count(task, envp, self.opts))
-        head = self.prefix(task) + call + " "
+        head = self.leader(task) + call + " "
         if len(head) < self.opts.column:
             head = head.ljust(self.opts.column)
-        self.out.write(head + "= 0" + (" <%.6f>" % elapsed if self.opts.timing else "") + "\n")
+        self.write(task.pid, head + "= 0" + (" <%.6f>" % elapsed if self.opts.timing else "")
+                   + "\n")
 
     def partial(self, task, d, args, entry):
         """What strace writes when the call enters: the name and the
