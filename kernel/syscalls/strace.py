@@ -12,6 +12,7 @@ User memory is only peeked: a buffer not resident is shown as its address.
 """
 
 import os
+import stat
 import time
 
 from kernel.sched.wait import RESTART_NAMES
@@ -512,7 +513,7 @@ class StracePrinter:
         file = task.files.get(fd)
         if file is None:
             return str(fd)
-        return "%d%s" % (fd, fd_path(file))
+        return "%d%s" % (fd, fd_path(file, self.opts.fd_paths > 1))
 
     def arg(self, task, fmt, args, i, ret, d=None):
         v = args[i]
@@ -1008,12 +1009,23 @@ FD_RETURNING = {"openat", "dup", "dup3", "socket", "accept", "accept4", "eventfd
                 "mq_open", "fanotify_init", "pidfd_open", "bpf"}
 
 
-def fd_path(file):
+def fd_path(file, detail=False):
     """What /proc/PID/fd/N names (kernel/fs/proc.py's fd_link_name), with
     Linux's "(deleted)" mark after the name of an unlinked file, outside
-    the brackets as strace prints it: <name> or <name>(deleted)."""
+    the brackets as strace prints it: <name> or <name>(deleted).  With
+    `detail` (-yy) a socket is shown by its protocol and endpoints and a
+    device with its numbers, as strace's printfd() does."""
     from kernel.fs.proc import fd_link_name
     name = fd_link_name(file)
+    if detail:
+        endpoints = socket_endpoints(file)
+        if endpoints is not None:
+            return "<%s>" % endpoints
+        if stat.S_ISCHR(file.mode) or stat.S_ISBLK(file.mode):
+            dev = _host_rdev(file)
+            if dev is not None:
+                return "<%s<%s %d:%d>>" % (name, "char" if stat.S_ISCHR(file.mode)
+                                           else "block", os.major(dev), os.minor(dev))
     if file.host_fd is not None and not name.startswith(("pipe:", "socket:", "anon_inode:")):
         try:
             if os.readlink("/proc/self/fd/%d" % file.host_fd).endswith(" (deleted)"):
@@ -1021,6 +1033,84 @@ def fd_path(file):
         except OSError:
             pass
     return "<%s>" % name
+
+
+def _host_rdev(file):
+    """st_rdev of a device file the board opened on the host (None if not)."""
+    if file.host_fd is None:
+        return None
+    try:
+        return os.fstat(file.host_fd).st_rdev
+    except OSError:
+        return None
+
+
+# -yy: the protocol names Linux 4.14 gives its sockets (struct proto's
+# name, which strace reads from the socket's system.sockprotoname xattr).
+# Linux 5.15 split UNIX into UNIX-STREAM/UNIX-DGRAM (commit 94531cfcbe79,
+# "af_unix: Add unix_stream_proto for sockmap"); 4.14 names every AF_UNIX
+# socket "UNIX".
+_PROTO_NAMES = {(1, 1): "UNIX", (1, 2): "UNIX", (1, 5): "UNIX", (2, 1): "TCP", (2, 2): "UDP",
+                (2, 3): "RAW", (10, 1): "TCPv6", (10, 2): "UDPv6", (10, 3): "RAWv6",
+                (16, 3): "NETLINK", (16, 2): "NETLINK"}
+_SOCK_TYPE_MASK = 0xF
+
+
+def _sock_ino(sock):
+    """The inode number of a board socket: its host socket's (socket:[N])."""
+    text = sock.path
+    return text[text.index("[") + 1:-1] if "[" in text else "?"
+
+
+def socket_endpoints(file):
+    """strace -yy's view of a socket (print_sockaddr_by_inode()): UNIX:[ino],
+    UNIX:[ino->peer], with its bound name UNIX:[ino,"path"]; TCP/UDP:[ino]
+    when sock_diag would not list it, TCP:[127.0.0.1:80] listening or bound
+    (UDP), TCP:[a:p->b:p] connected.  The inode numbers are those of the
+    host sockets that carry the board's (as -y's socket:[N] and
+    /proc/PID/fd show them).  None if the file is not a socket."""
+    from kernel.net.socket import Socket
+    if not isinstance(file, Socket):
+        return None
+    family, type_ = file.family, file.type & _SOCK_TYPE_MASK
+    proto = _PROTO_NAMES.get((family, type_))
+    if proto is None:
+        return "socket:[%s]" % _sock_ino(file)
+    ino = _sock_ino(file)
+    if family == 1:
+        peer = file.peer() if file.peer is not None else None
+        text = "%s:[%s" % (proto, ino)
+        if peer is not None:
+            text += "->%s" % _sock_ino(peer)
+        name = file.guest_name
+        if name:
+            text += "," + (("@" + quote(name[1:], 108)) if name[:1] == b"\0"
+                           else quote(name, 108))
+        return text + "]"
+    if family not in (2, 10) or type_ not in (1, 2):
+        return "%s:[%s]" % (proto, ino)
+    import socket as pysocket
+    try:
+        with file.borrow() as s:
+            local = s.getsockname()
+            listening = type_ == 1 and s.getsockopt(pysocket.SOL_SOCKET,
+                                                    pysocket.SO_ACCEPTCONN)
+            try:
+                remote = s.getpeername()
+            except OSError:
+                remote = None
+    except OSError:
+        return "%s:[%s]" % (proto, ino)
+    if file.wildcard:
+        local = ("0.0.0.0" if family == 2 else "::",) + tuple(local[1:])
+
+    def endpoint(addr):
+        return ("%s:%d" if family == 2 else "[%s]:%d") % (addr[0], addr[1])
+    if listening or (type_ == 2 and local[1] and remote is None):
+        return "%s:[%s]" % (proto, endpoint(local))
+    if remote is not None:
+        return "%s:[%s->%s]" % (proto, endpoint(local), endpoint(remote))
+    return "%s:[%s]" % (proto, ino)
 
 
 STRUCT_FORMATS["timerflags"] = _simple(lambda v: _flags(v & 0xFFFFFFFF, (("TIMER_ABSTIME", 1),)))

@@ -191,7 +191,8 @@ def mode_t(mode):
 
 def makedev(dev):
     """new_decode_dev(): makedev(major, minor) of a 32-bit dev_t."""
-    return "makedev(%#x, %#x)" % ((dev >> 8) & 0xFFF, (dev & 0xFF) | ((dev >> 12) & 0xFFF00))
+    return "makedev(%s, %s)" % (_hex0((dev >> 8) & 0xFFF),
+                                _hex0((dev & 0xFF) | ((dev >> 12) & 0xFFF00)))
 
 
 def _devnode(mode):
@@ -199,17 +200,29 @@ def _devnode(mode):
 
 
 # struct stat (asm-generic/stat.h): dev, ino, mode, nlink, uid, gid, rdev, pad,
-# size, blksize, pad, blocks, then the times.
-_STAT = struct.Struct("<QQIIIIQQqi4xq")
+# size, blksize, pad, blocks, then the three times (seconds, nanoseconds).
+_STAT = struct.Struct("<QQIIIIQQqi4xqqQqQqQ")
 
 
 @struct_at(_STAT.size)
 def stat_struct(task, v, raw, opts):
-    """print_struct_stat(), abbreviated as strace prints it without -v: the
-    mode, then the size (st_rdev for a device node), then "..."."""
-    _dev, _ino, mode, _nlink, _uid, _gid, rdev, _pad, size, _bs, _blocks = _STAT.unpack(raw)
+    """print_struct_stat(): without -v the mode, then the size (st_rdev for
+    a device node), then "..."; with -v every field, each time with its
+    date in a comment."""
+    (dev, ino, mode, nlink, uid, gid, rdev, _pad, size, blksize, blocks,
+     atime, atime_ns, mtime, mtime_ns, ctime, ctime_ns) = _STAT.unpack(raw)
     second = ("st_rdev=%s" % makedev(rdev)) if _devnode(mode) else "st_size=%d" % size
-    return "{st_mode=%s, %s, ...}" % (mode_t(mode), second)
+    if not getattr(opts, "verbose", False):
+        return "{st_mode=%s, %s, ...}" % (mode_t(mode), second)
+    times = ", ".join("st_%s=%d%s, st_%s_nsec=%d" % (name, sec, _timestamp_comment(sec, ns),
+                                                      name, ns)
+                      for name, sec, ns in (("atime", atime, atime_ns),
+                                            ("mtime", mtime, mtime_ns),
+                                            ("ctime", ctime, ctime_ns)))
+    return ("{st_dev=%s, st_ino=%d, st_mode=%s, st_nlink=%d, st_uid=%d, st_gid=%d, "
+            "st_blksize=%d, st_blocks=%d, %s, %s}" % (
+                makedev(dev), ino, mode_t(mode), nlink, uid, gid, blksize, blocks, second,
+                times))
 
 
 STATX_MASK_NAMES = (
@@ -220,19 +233,47 @@ STATX_MASK_NAMES = (
     ("STATX_BLOCKS", 0x400), ("STATX_BTIME", 0x800), ("STATX_MNT_ID", 0x1000),
     ("STATX_DIOALIGN", 0x2000))
 _STATX_HEAD = struct.Struct("<IIQIIIH2xQQ")
+# the rest of struct statx: blocks, attributes_mask, four statx_timestamps
+# (atime, btime, ctime, mtime), rdev and dev (major, minor), mnt_id
+_STATX_REST = struct.Struct("<QQqI4xqI4xqI4xqI4xIIIIQ")
+_STATX_BTIME, _STATX_MNT_ID = 0x800, 0x1000
+STATX_ATTR_NAMES = (("STATX_ATTR_COMPRESSED", 0x4), ("STATX_ATTR_IMMUTABLE", 0x10),
+                    ("STATX_ATTR_APPEND", 0x20), ("STATX_ATTR_NODUMP", 0x40),
+                    ("STATX_ATTR_ENCRYPTED", 0x800), ("STATX_ATTR_AUTOMOUNT", 0x1000),
+                    ("STATX_ATTR_MOUNT_ROOT", 0x2000), ("STATX_ATTR_VERITY", 0x100000),
+                    ("STATX_ATTR_DAX", 0x200000))
 
 
 def statx_mask(v):
     return flags(v & 0xFFFFFFFF, STATX_MASK_NAMES)
 
 
-@struct_at(_STATX_HEAD.size)
+@struct_at(_STATX_HEAD.size + _STATX_REST.size)
 def statx_struct(task, v, raw, opts):
-    """print_struct_statx(), abbreviated: mask, attributes, mode, size (a
-    device node's too: unlike stat, strace shows no stx_rdev without -v)."""
-    mask, _bs, attrs, _nl, _uid, _gid, mode, _ino, size = _STATX_HEAD.unpack_from(raw)
-    return "{stx_mask=%s, stx_attributes=%s, stx_mode=%s, stx_size=%d, ...}" % (
-        statx_mask(mask), "%#x" % attrs if attrs else "0", mode_t(mode), size)
+    """print_struct_statx(): without -v mask, attributes, mode, size (a
+    device node's too: unlike stat, strace shows no stx_rdev without -v);
+    with -v every field (stx_btime if the mask has it, stx_mnt_id too)."""
+    mask, bs, attrs, nlink, uid, gid, mode, ino, size = _STATX_HEAD.unpack_from(raw)
+    if not getattr(opts, "verbose", False):
+        return "{stx_mask=%s, stx_attributes=%s, stx_mode=%s, stx_size=%d, ...}" % (
+            statx_mask(mask), _hex0(attrs), mode_t(mode), size)
+    (blocks, amask, a_s, a_ns, b_s, b_ns, c_s, c_ns, m_s, m_ns, rmaj, rmin, dmaj, dmin,
+     mnt) = _STATX_REST.unpack_from(raw, _STATX_HEAD.size)
+    stamps = [("atime", a_s, a_ns)] + ([("btime", b_s, b_ns)] if mask & _STATX_BTIME else []) \
+        + [("ctime", c_s, c_ns), ("mtime", m_s, m_ns)]
+    text = ("{stx_mask=%s, stx_blksize=%d, stx_attributes=%s, stx_nlink=%d, stx_uid=%d, "
+            "stx_gid=%d, stx_mode=%s, stx_ino=%d, stx_size=%d, stx_blocks=%d, "
+            "stx_attributes_mask=%s, " % (
+                statx_mask(mask), bs, flags(attrs, STATX_ATTR_NAMES), nlink, uid, gid,
+                mode_t(mode), ino, size, blocks, flags(amask, STATX_ATTR_NAMES)))
+    text += "".join("stx_%s={tv_sec=%d, tv_nsec=%d}%s, " % (name, sec, ns,
+                                                           _timestamp_comment(sec, ns))
+                    for name, sec, ns in stamps)
+    text += "stx_rdev_major=%d, stx_rdev_minor=%d, stx_dev_major=%d, stx_dev_minor=%d" % (
+        rmaj, rmin, dmaj, dmin)
+    if mask & _STATX_MNT_ID:
+        text += ", stx_mnt_id=%#x" % mnt
+    return text + "}"
 
 
 def statx_flags(v):
@@ -597,20 +638,25 @@ FD_FLAGS = (("FD_CLOEXEC", 1),)
 
 # -- more of strace's printers ------------------------------------------------------------
 
+_MAX_ARGV = 65536
+
+
 def string_array(task, v, opts):
     """printargv(): ["prog", "arg"], each string cut at -s, the array after
-    -s elements ("...")."""
+    -s elements ("...") unless -v (then up to the 65536 strings a 4.14
+    exec takes, MAX_ARG_STRINGS' order of magnitude)."""
     if not v:
         return "NULL"
     out = []
-    for i in range(opts.strsize + 1):
+    most = _MAX_ARGV if getattr(opts, "verbose", False) else opts.strsize
+    for i in range(most + 1):
         raw = peek(task, v + 8 * i, 8)
         if raw is None:
             return "%#x" % v if not out else "[" + ", ".join(out) + ", ...]"
         p = struct.unpack("<Q", raw)[0]
         if p == 0:
             return "[" + ", ".join(out) + "]"
-        if i == opts.strsize:
+        if i == most:
             out.append("...")
             break
         s = peek_string(task, p, opts.strsize + 1)
@@ -619,9 +665,12 @@ def string_array(task, v, opts):
 
 
 def envp_count(task, v, opts):
-    """printargc(): the environment as its address and /* N vars */."""
+    """printargc(): the environment as its address and /* N vars */; with
+    -v the strings, as printargv() shows argv."""
     if not v:
         return "NULL"
+    if getattr(opts, "verbose", False):
+        return string_array(task, v, opts)
     n = 0
     while n < 65536:
         raw = peek(task, v + 8 * n, 8)
@@ -676,17 +725,33 @@ def stack_t(task, v, raw, opts):
                                              ("SS_AUTODISARM", 1 << 31))), size)
 
 
-@struct_at(65 * 2)
+_UTS_FIELDS = ("sysname", "nodename", "release", "version", "machine", "domainname")
+_UTS_LEN = 65
+
+
+@struct_at(_UTS_LEN * len(_UTS_FIELDS))
 def utsname(task, v, raw, opts):
-    """print_utsname() without -v: {sysname="Linux", nodename="...", ...}."""
-    names = [raw[i * 65:(i + 1) * 65].split(b"\0", 1)[0] for i in range(2)]
-    return "{sysname=%s, nodename=%s, ...}" % (quote(names[0], 65), quote(names[1], 65))
+    """print_utsname(): {sysname="Linux", nodename="...", ...}; with -v
+    all six names."""
+    shown = len(_UTS_FIELDS) if getattr(opts, "verbose", False) else 2
+    names = ["%s=%s" % (field, quote(raw[i * _UTS_LEN:(i + 1) * _UTS_LEN].split(b"\0", 1)[0],
+                                     _UTS_LEN))
+             for i, field in enumerate(_UTS_FIELDS[:shown])]
+    return "{%s%s}" % (", ".join(names), "" if shown == len(_UTS_FIELDS) else ", ...")
 
 
-@struct_at(32)
+_RUSAGE_LONGS = ("maxrss", "ixrss", "idrss", "isrss", "minflt", "majflt", "nswap", "inblock",
+                 "oublock", "msgsnd", "msgrcv", "nsignals", "nvcsw", "nivcsw")
+
+
+@struct_at(32 + 8 * len(_RUSAGE_LONGS))
 def rusage(task, v, raw, opts):
-    """printrusage() without -v: the two times, then "..."."""
-    return "{ru_utime=%s, ru_stime=%s, ...}" % (timeval_pair(raw), timeval_pair(raw, 16))
+    """printrusage(): the two times, then "..." (with -v every counter)."""
+    head = "{ru_utime=%s, ru_stime=%s" % (timeval_pair(raw), timeval_pair(raw, 16))
+    if not getattr(opts, "verbose", False):
+        return head + ", ...}"
+    counts = struct.unpack_from("<%dq" % len(_RUSAGE_LONGS), raw, 32)
+    return head + "".join(", ru_%s=%d" % pair for pair in zip(_RUSAGE_LONGS, counts)) + "}"
 
 
 def int_array(task, v, n):
@@ -817,7 +882,7 @@ _BAUDS = {0: "B0", 1: "B50", 2: "B75", 3: "B110", 4: "B134", 5: "B150", 6: "B200
 _CBAUD, _CSIZE = 0o10017, 0o60
 
 
-@struct_at(17)
+@struct_at(17 + 19)
 def termios(task, v, raw, opts):
     """decode_termios() without -v: the four flag words, then "..."."""
     iflag, oflag, cflag, lflag = struct.unpack_from("<IIII", raw)
@@ -828,8 +893,21 @@ def termios(task, v, raw, opts):
                   "CS%d" % (5 + ((cflag & _CSIZE) >> 4))]
                  + ([flags(cflag & ~(_CBAUD | _CSIZE), _CFLAGS, "")]
                     if cflag & ~(_CBAUD | _CSIZE) else []))
-    return "{c_iflag=%s, c_oflag=%s, c_cflag=%s, c_lflag=%s, ...}" % (
+    text = "{c_iflag=%s, c_oflag=%s, c_cflag=%s, c_lflag=%s" % (
         flags(iflag, _IFLAGS), o, c, flags(lflag, _LFLAGS))
+    if not getattr(opts, "verbose", False):
+        return text + ", ...}"
+    line = raw[16]
+    cc = ", ".join("[%s]=%s" % (_CC_NAMES[i] if i < len(_CC_NAMES) else str(i), _hex0(b))
+                   for i, b in enumerate(raw[17:17 + _NCCS]))
+    return text + ", c_line=%s, c_cc=[%s]}" % (_LINE_DISCIPLINES.get(line, str(line)), cc)
+
+
+# struct termios's c_cc (asm-generic/termbits.h: NCCS 19) and line disciplines.
+_NCCS = 19
+_CC_NAMES = ("VINTR", "VQUIT", "VERASE", "VKILL", "VEOF", "VTIME", "VMIN", "VSWTC", "VSTART",
+             "VSTOP", "VSUSP", "VEOL", "VREPRINT", "VDISCARD", "VWERASE", "VLNEXT", "VEOL2")
+_LINE_DISCIPLINES = {0: "N_TTY", 1: "N_SLIP", 2: "N_MOUSE", 3: "N_PPP"}
 
 
 @struct_at(8)
