@@ -350,6 +350,9 @@ class StracePrinter:
             for i, fmt in enumerate(d.args):
                 if not decoded_on_exit(d.name, fmt):
                     entry[i] = self.arg(task, fmt, f["args"], i, None, d)
+            if d.name in ENTRY_SPECIALS:    # their own decoders read the inputs now
+                entry = pending.entry = list(SPECIAL_CALLS[d.name](self, task, f["args"],
+                                                                   None, None))
             self.interrupt(task.pid)
             pending.prefix = self.leader(task)
             pending.partial = self.partial(task, d, f["args"], entry)
@@ -1564,3 +1567,184 @@ STRUCT_FORMATS.update({
 STRUCT_FORMATS["randbuf"] = lambda p, t, v, a, e, r, d: (
     strace_decode.address(v) if _failed(r) else strace_decode.hex_buffer(t, v, r, p.opts))
 _EXIT_KINDS.add("randbuf")
+
+
+# -- issue 7 part 4: capabilities, sched_attr, SysV IPC buffers, mmsghdr vectors ----------
+
+def _capget(printer, task, args, ret, entry):
+    """SYS_FUNC(capget): the header on entry, the data the call filled."""
+    header = entry[0] if entry and entry[0] else strace_decode.cap_header(task, args[0],
+                                                                        printer.opts)
+    if ret is None or _failed(ret) or not args[1]:
+        data = strace_decode.address(args[1])
+    else:
+        data = strace_decode.cap_data(task, args[1], printer.opts,
+                                      strace_decode.cap_header_version(task, args[0]))
+    return [header, data]
+
+
+def _capset(printer, task, args, ret, entry):
+    """SYS_FUNC(capset): the header and the data, both read on entry."""
+    if entry and entry[1]:
+        return entry[:2]
+    return [strace_decode.cap_header(task, args[0], printer.opts),
+            strace_decode.cap_data(task, args[1], printer.opts,
+                                   strace_decode.cap_header_version(task, args[0]))]
+
+
+def _sched_setattr(printer, task, args, ret, entry):
+    if entry and entry[1]:
+        return entry[:3]
+    return [str(_s32(args[0])),
+            strace_decode.sched_attr(task, args[1], printer.opts, _NAMED["schedpol"]),
+            str(args[2] & 0xFFFFFFFF)]
+
+
+def _sched_getattr(printer, task, args, ret, entry):
+    attr = strace_decode.address(args[1]) if ret is None or _failed(ret) else \
+        strace_decode.sched_attr(task, args[1], printer.opts, _NAMED["schedpol"])
+    return [str(_s32(args[0])), attr, str(args[2] & 0xFFFFFFFF), str(args[3] & 0xFFFFFFFF)]
+
+
+# The IPC commands whose buffer the call fills (decoded on exit) and the
+# one that reads it; IPC_64 (0x100) is the flag a libc may add.
+_IPC_64 = 0x100
+_IPC_STAT_CMDS = {"shmctl": {2, 13}, "msgctl": {2, 11}, "semctl": {2, 18}}
+_IPC_SET = 1
+_IPC_DS = {"shmctl": strace_decode.shmid_ds, "msgctl": strace_decode.msqid_ds,
+           "semctl": strace_decode.semid_ds}
+
+
+def _ipc_ctl(name):
+    """SYS_FUNC(shmctl/msgctl/semctl): the *_STAT buffer when the call
+    filled it, IPC_SET's as given; other commands as before."""
+    cmd_at = 2 if name == "semctl" else 1
+    cmdkind = name[:3] + "cmd"
+
+    def fmt(printer, task, args, ret, entry):
+        cmd = args[cmd_at] & 0xFFFFFFFF & ~_IPC_64
+        shown = [str(_s32(args[0]))] + ([str(_s32(args[1]))] if name == "semctl" else [])
+        shown.append(_named(_NAMED[cmdkind], args[cmd_at] & 0xFFFFFFFF))
+        buf = args[cmd_at + 1]
+        if cmd in _IPC_STAT_CMDS[name]:
+            shown.append(strace_decode.address(buf) if ret is None or _failed(ret)
+                         else _IPC_DS[name](task, buf, printer.opts, True))
+        elif cmd == _IPC_SET:
+            shown.append(entry[cmd_at + 1] if entry and entry[cmd_at + 1]
+                         else _IPC_DS[name](task, buf, printer.opts, False))
+        elif name == "semctl":
+            shown.append(printer.arg(task, "semarg", args, 3, ret))
+        else:
+            shown.append(strace_decode.address(buf))
+        return shown
+    return fmt
+
+
+def _mmsg_sockaddr(task, ret):
+    return lambda name, n: PART6_FORMATS["sockaddr"](task, name, [n], "0", ret)
+
+
+def _sendmmsg(printer, task, args, ret, entry):
+    """SYS_FUNC(sendmmsg): the vector on exit, msg_len of those sent."""
+    fd = entry[0] if entry and entry[0] else printer.fd(task, args[0])
+    vlen = args[2] & 0xFFFFFFFF
+    sent = 0 if ret is None or _failed(ret) else ret
+    vec = strace_decode.mmsghdr_array(task, args[1], vlen, printer.opts, sent, False,
+                                      _mmsg_sockaddr(task, ret),
+                                      lambda fl: _flags(fl, _MSG_FLAGS))
+    return [fd, vec, str(vlen), _flags(args[3] & 0xFFFFFFFF, _MSG_FLAGS)]
+
+
+def _recvmmsg(printer, task, args, ret, entry):
+    """SYS_FUNC(recvmmsg): the messages received (their data cut at
+    msg_len), vlen, flags and the timeout as it was on entry."""
+    fd = entry[0] if entry and entry[0] else printer.fd(task, args[0])
+    tmo = entry[4] if entry and entry[4] else strace_decode.timespec(task, args[4],
+                                                                     printer.opts)
+    if ret is None or _failed(ret):
+        vec = strace_decode.address(args[1])
+    else:
+        vec = strace_decode.mmsghdr_array(task, args[1], ret, printer.opts, ret, True,
+                                          _mmsg_sockaddr(task, ret),
+                                          lambda fl: _flags(fl, _MSG_FLAGS))
+    return [fd, vec, str(args[2] & 0xFFFFFFFF), _flags(args[3] & 0xFFFFFFFF, _MSG_FLAGS), tmo]
+
+
+def _recvmmsg_result(printer, task, args, ret):
+    if ret == 0:
+        return "0 (Timeout)"
+    if args[4]:
+        return "%d (left %s)" % (ret, strace_decode.timespec(task, args[4], printer.opts))
+    return None
+
+
+SPECIAL_CALLS.update({
+    "capget": _capget,
+    "capset": _capset,
+    "sched_setattr": _sched_setattr,
+    "sched_getattr": _sched_getattr,
+    "shmctl": _ipc_ctl("shmctl"),
+    "msgctl": _ipc_ctl("msgctl"),
+    "semctl": _ipc_ctl("semctl"),
+    "sendmmsg": _sendmmsg,
+    "recvmmsg": _recvmmsg,
+})
+RESULT_EXTRAS["recvmmsg"] = _recvmmsg_result
+# The special calls above whose `entry` is their own arguments as decoded
+# when the call entered (the others get the registered formats').
+ENTRY_SPECIALS = {"capget", "capset", "sched_setattr", "sched_getattr", "shmctl", "msgctl",
+                  "semctl", "sendmmsg", "recvmmsg"}
+
+
+def _ipc_split(name):
+    cmd_at = 2 if name == "semctl" else 1
+    return lambda args: cmd_at + 1 if args[cmd_at] & 0xFFFFFFFF & ~_IPC_64 in \
+        _IPC_STAT_CMDS[name] else cmd_at + 2
+
+
+SPECIAL_SPLITS.update({
+    "capget": lambda args: 1,
+    "sched_getattr": lambda args: 1,
+    "shmctl": _ipc_split("shmctl"),
+    "msgctl": _ipc_split("msgctl"),
+    "semctl": _ipc_split("semctl"),
+    "sendmmsg": lambda args: 1,
+    "recvmmsg": lambda args: 1,
+})
+
+# ioctl: more of the requests strace decodes (asm-generic/ioctls.h), the
+# terminal ones kernel/syscalls/fs.py handles or refuses with ENOTTY.
+_IOCTL_INT_IN = lambda t, v, o: strace_decode.int_array(t, v, 1)        # noqa: E731
+_IOCTL_OUT.update({0x5411: _IOCTL_INT_IN,          # TIOCOUTQ
+                   0x5429: _IOCTL_INT_IN,          # TIOCGSID
+                   0x80045430: _IOCTL_INT_IN})     # TIOCGPTN
+_IOCTL_IN.update({0x5452: _IOCTL_INT_IN,           # FIOASYNC
+                  0x40045431: _IOCTL_INT_IN})      # TIOCSPTLCK
+_NAMED["ioctlcmd"].update({0x5411: "TIOCOUTQ", 0x5429: "TIOCGSID", 0x80045430: "TIOCGPTN",
+                           0x5452: "FIOASYNC", 0x40045431: "TIOCSPTLCK",
+                           0x5409: "TCSBRK", 0x540A: "TCXONC", 0x540B: "TCFLSH",
+                           0x540C: "TIOCEXCL", 0x540D: "TIOCNXCL", 0x540E: "TIOCSCTTY",
+                           0x5422: "TIOCNOTTY", 0x5425: "TCSBRKP", 0x5427: "TIOCSBRK",
+                           0x5428: "TIOCCBRK"})
+# requests whose argument is a value (TCFLSH's queue, TCXONC's action), or none
+_IOCTL_VALUES = {0x540B: {0: "TCIFLUSH", 1: "TCOFLUSH", 2: "TCIOFLUSH"},
+                 0x540A: {0: "TCOOFF", 1: "TCOON", 2: "TCIOFF", 3: "TCION"}}
+_IOCTL_INT_VALUE = {0x5409, 0x540E, 0x5425}        # TCSBRK, TIOCSCTTY, TCSBRKP
+_IOCTL_NO_ARG = {0x540C, 0x540D, 0x5422, 0x5427, 0x5428}
+
+
+def _ioctl_more(printer, task, args, ret, entry):
+    """SYS_FUNC(ioctl) for the requests above, then the others as before."""
+    cmd = args[1] & 0xFFFFFFFF
+    if cmd in _IOCTL_VALUES or cmd in _IOCTL_INT_VALUE or cmd in _IOCTL_NO_ARG:
+        shown = [entry[0] if entry and entry[0] else printer.fd(task, args[0]),
+                 _NAMED["ioctlcmd"][cmd]]
+        if cmd in _IOCTL_VALUES:
+            shown.append(_named(_IOCTL_VALUES[cmd], args[2] & 0xFFFFFFFF))
+        elif cmd in _IOCTL_INT_VALUE:
+            shown.append(str(_s32(args[2])))
+        return shown
+    return _ioctl(printer, task, args, ret, entry)
+
+
+SPECIAL_CALLS["ioctl"] = _ioctl_more

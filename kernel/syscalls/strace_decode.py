@@ -1033,3 +1033,184 @@ def hex_buffer(task, v, n, opts):
     if data is None:
         return address(v)
     return '"' + "".join("\\x%02x" % b for b in data) + '"' + ("..." if n > opts.strsize else "")
+
+
+# -- capabilities ----------------------------------------------------------------------------
+
+# linux/capability.h: the header's versions, and the capabilities by bit
+# (strace 6.1 knows them up to CAP_CHECKPOINT_RESTORE; 4.14 stops at
+# CAP_AUDIT_READ, 37).
+_CAP_VERSIONS = {0x19980330: "_LINUX_CAPABILITY_VERSION_1",
+                 0x20071026: "_LINUX_CAPABILITY_VERSION_2",
+                 0x20080522: "_LINUX_CAPABILITY_VERSION_3"}
+_CAP_VERSION_1 = 0x19980330
+CAP_NAMES = (
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+    "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
+    "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+    "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
+    "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE")
+_CAP_DATA = struct.Struct("<III")        # effective, permitted, inheritable
+
+
+def cap_header_version(task, v):
+    """The version word of a cap_user_header_t, or None."""
+    raw = peek(task, v, 4) if v else None
+    return struct.unpack("<I", raw)[0] if raw is not None else None
+
+
+@struct_at(8)
+def cap_header(task, v, raw, opts):
+    """print_cap_header(): {version=_LINUX_CAPABILITY_VERSION_3, pid=0}."""
+    version, pid = struct.unpack("<Ii", raw)
+    name = _CAP_VERSIONS.get(version)
+    text = name if name is not None else (
+        "%s /* _LINUX_CAPABILITY_VERSION_??? */" % _hex0(version))
+    return "{version=%s, pid=%d}" % (text, pid)
+
+
+def cap_set_text(caps):
+    """print_cap_bits(): 1<<CAP_CHOWN|1<<CAP_KILL, 0 for none."""
+    parts = ["1<<%s" % CAP_NAMES[bit] for bit in range(len(CAP_NAMES)) if caps >> bit & 1]
+    rest = caps & ~((1 << len(CAP_NAMES)) - 1)
+    if rest:
+        parts.append("%#x" % rest)
+    return "|".join(parts) or "0"
+
+
+def cap_data(task, v, opts, version):
+    """print_cap_data(): {effective=..., permitted=..., inheritable=...}, two
+    32-bit halves for versions 2 and 3, one for version 1."""
+    if not v:
+        return "NULL"
+    n = 1 if version == _CAP_VERSION_1 else 2
+    raw = peek(task, v, n * _CAP_DATA.size)
+    if raw is None:
+        return address(v)
+    sets = [0, 0, 0]
+    for i in range(n):
+        for j, word in enumerate(_CAP_DATA.unpack_from(raw, i * _CAP_DATA.size)):
+            sets[j] |= word << (32 * i)
+    return "{effective=%s, permitted=%s, inheritable=%s}" % tuple(cap_set_text(c) for c in sets)
+
+
+# -- scheduling attributes ---------------------------------------------------------------------
+
+SCHED_FLAG_NAMES = (("SCHED_FLAG_RESET_ON_FORK", 0x1), ("SCHED_FLAG_RECLAIM", 0x2),
+                    ("SCHED_FLAG_DL_OVERRUN", 0x4), ("SCHED_FLAG_KEEP_POLICY", 0x8),
+                    ("SCHED_FLAG_KEEP_PARAMS", 0x10), ("SCHED_FLAG_UTIL_CLAMP_MIN", 0x20),
+                    ("SCHED_FLAG_UTIL_CLAMP_MAX", 0x40))
+# struct sched_attr: size, policy, flags (u64), nice, priority, runtime,
+# deadline, period (SCHED_ATTR_SIZE_VER0, 48 bytes), then util_min/max (VER1).
+_SCHED_ATTR0 = struct.Struct("<IIQiIQQQ")
+_SCHED_ATTR1 = struct.Struct("<II")
+
+
+@struct_at(_SCHED_ATTR0.size)
+def sched_attr(task, v, raw, opts, policy_names):
+    """print_sched_attr(): every field the struct's size covers
+    (sched_util_min/max from SCHED_ATTR_SIZE_VER1, 56 bytes)."""
+    size, policy, sflags, nice, prio, runtime, deadline, period = _SCHED_ATTR0.unpack(raw)
+    text = ("{size=%d, sched_policy=%s, sched_flags=%s, sched_nice=%d, sched_priority=%d, "
+            "sched_runtime=%d, sched_deadline=%d, sched_period=%d" % (
+                size, policy_names.get(policy, "%#x /* SCHED_??? */" % policy),
+                flags(sflags, SCHED_FLAG_NAMES), nice, prio, runtime, deadline, period))
+    if size >= _SCHED_ATTR0.size + _SCHED_ATTR1.size:
+        more = peek(task, v + _SCHED_ATTR0.size, _SCHED_ATTR1.size)
+        if more is not None:
+            text += ", sched_util_min=%d, sched_util_max=%d" % _SCHED_ATTR1.unpack(more)
+    return text + "}"
+
+
+# -- SysV IPC: the *_STAT and IPC_SET buffers ------------------------------------------------
+
+# struct ipc64_perm (asm-generic/ipcbuf.h): key, uid, gid, cuid, cgid, mode,
+# seq, then padding and two unused longs.
+_IPC64_PERM = struct.Struct("<iIIIII")
+_IPC64_PERM_SIZE = 48
+# the rest of shmid64_ds, msqid64_ds and semid64_ds (asm-generic, 64-bit)
+_SHMID_REST = struct.Struct("<QqqqiiQ")          # segsz, atime, dtime, ctime, cpid, lpid, nattch
+_MSQID_REST = struct.Struct("<qqqQQQii")         # stime, rtime, ctime, cbytes, qnum, qbytes, lspid, lrpid
+_SEMID_REST = struct.Struct("<qqQ")              # otime, ctime, nsems
+
+
+def _ipc_perm(raw, full):
+    """print_ipc_perm(): uid, gid, mode, and with IPC_STAT key, cuid, cgid."""
+    key, uid, gid, cuid, cgid, mode = _IPC64_PERM.unpack_from(raw)
+    text = "{uid=%d, gid=%d, mode=%s" % (uid, gid, octal(mode))
+    if full:
+        text += ", key=%s, cuid=%d, cgid=%d" % (_hex0(key & 0xFFFFFFFF), cuid, cgid)
+    return text + "}"
+
+
+@struct_at(_IPC64_PERM_SIZE + _SHMID_REST.size)
+def shmid_ds(task, v, raw, opts, full):
+    """print_shmid_ds(): IPC_STAT's (full) or IPC_SET's (the perm only)."""
+    text = "{shm_perm=%s" % _ipc_perm(raw, full)
+    if full:
+        segsz, atime, dtime, ctime, cpid, lpid, nattch = _SHMID_REST.unpack_from(
+            raw, _IPC64_PERM_SIZE)
+        text += (", shm_segsz=%d, shm_cpid=%d, shm_lpid=%d, shm_nattch=%d, shm_atime=%d, "
+                 "shm_dtime=%d, shm_ctime=%d" % (segsz, cpid, lpid, nattch, atime, dtime, ctime))
+    return text + "}"
+
+
+@struct_at(_IPC64_PERM_SIZE + _MSQID_REST.size)
+def msqid_ds(task, v, raw, opts, full):
+    """print_msqid_ds(): IPC_STAT's every field, IPC_SET's perm and qbytes."""
+    stime, rtime, ctime, _cbytes, qnum, qbytes, lspid, lrpid = _MSQID_REST.unpack_from(
+        raw, _IPC64_PERM_SIZE)
+    text = "{msg_perm=%s" % _ipc_perm(raw, full)
+    if full:
+        text += (", msg_stime=%d, msg_rtime=%d, msg_ctime=%d, msg_qnum=%d, msg_qbytes=%d, "
+                 "msg_lspid=%d, msg_lrpid=%d" % (stime, rtime, ctime, qnum, qbytes, lspid,
+                                                 lrpid))
+    else:
+        text += ", msg_qbytes=%d" % qbytes
+    return text + "}"
+
+
+@struct_at(_IPC64_PERM_SIZE + _SEMID_REST.size)
+def semid_ds(task, v, raw, opts, full):
+    """print_semid_ds(): IPC_STAT's every field, IPC_SET's perm."""
+    text = "{sem_perm=%s" % _ipc_perm(raw, full)
+    if full:
+        otime, ctime, nsems = _SEMID_REST.unpack_from(raw, _IPC64_PERM_SIZE)
+        text += ", sem_otime=%d, sem_ctime=%d, sem_nsems=%d" % (otime, ctime, nsems)
+    return text + "}"
+
+
+# -- sendmmsg/recvmmsg ----------------------------------------------------------------------
+
+_MMSGHDR_SIZE = _MSGHDR.size + 8       # struct msghdr, msg_len, padding
+
+
+def mmsghdr_array(task, v, count, opts, msg_len_count, use_msg_len, sockaddr, msgflags):
+    """decode_mmsgvec(): [{msg_hdr={...}, msg_len=2}, ...] — `count`
+    elements (at most -s, then "..."), msg_len in the first msg_len_count;
+    a receive's iovec data cut at each msg_len."""
+    if not v:
+        return "NULL"
+    out = []
+    for i in range(min(count, 1024)):
+        if i == opts.strsize:
+            out.append("...")
+            break
+        addr = v + i * _MMSGHDR_SIZE
+        raw = peek(task, addr + _MSGHDR.size, 4)
+        if raw is None:
+            if not out:
+                return address(v)
+            out.append("...")
+            break
+        msg_len = struct.unpack("<I", raw)[0]
+        text = "{msg_hdr=%s" % msghdr(task, addr, opts, msg_len if use_msg_len else None,
+                                      sockaddr, msgflags)
+        if i < msg_len_count:
+            text += ", msg_len=%d" % msg_len
+        out.append(text + "}")
+    return "[" + ", ".join(out) + "]"
