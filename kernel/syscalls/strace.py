@@ -14,6 +14,7 @@ User memory is only peeked: a buffer not resident is shown as its address.
 import os
 import stat
 import time
+import weakref
 
 from kernel.sched.wait import RESTART_NAMES
 from kernel.syscalls import strace_decode
@@ -847,7 +848,7 @@ def _msghdr(printer, task, v, args, extra, ret, d):
     return strace_decode.msghdr(
         task, v, printer.opts, ret if receiving else None,
         lambda name, n: PART6_FORMATS["sockaddr"](task, name, [n], "0", ret),
-        lambda fl: _flags(fl, _MSG_FLAGS))
+        lambda fl: _flags(fl, _MSG_FLAGS), lambda fd: printer.fd(task, fd))
 
 
 def _wstatus(printer, task, v, args, extra, ret, d):
@@ -1050,13 +1051,16 @@ def _host_rdev(file):
 
 # -yy: the protocol names Linux 4.14 gives its sockets (struct proto's
 # name, which strace reads from the socket's system.sockprotoname xattr).
-# Linux 5.15 split UNIX into UNIX-STREAM/UNIX-DGRAM (commit 94531cfcbe79,
-# "af_unix: Add unix_stream_proto for sockmap"); 4.14 names every AF_UNIX
-# socket "UNIX".
+# Newer kernels give AF_UNIX stream sockets a struct proto of their own,
+# "UNIX-STREAM" (the sockmap work of 5.15); 4.14 names every AF_UNIX
+# socket "UNIX", and so does a53emu.
 _PROTO_NAMES = {(1, 1): "UNIX", (1, 2): "UNIX", (1, 5): "UNIX", (2, 1): "TCP", (2, 2): "UDP",
                 (2, 3): "RAW", (10, 1): "TCPv6", (10, 2): "UDPv6", (10, 3): "RAWv6",
                 (16, 3): "NETLINK", (16, 2): "NETLINK"}
 _SOCK_TYPE_MASK = 0xF
+
+
+_PEER_INO = weakref.WeakKeyDictionary()     # socket -> its peer's inode, once seen
 
 
 def _sock_ino(sock):
@@ -1084,7 +1088,11 @@ def socket_endpoints(file):
         peer = file.peer() if file.peer is not None else None
         text = "%s:[%s" % (proto, ino)
         if peer is not None:
-            text += "->%s" % _sock_ino(peer)
+            _PEER_INO[file] = _sock_ino(peer)
+        if file in _PEER_INO:
+            # Linux keeps unix_peer() after the peer is closed; the board
+            # keeps a weak reference, so the tracer remembers what it saw
+            text += "->%s" % _PEER_INO[file]
         name = file.guest_name
         if name:
             text += "," + (("@" + quote(name[1:], 108)) if name[:1] == b"\0"
@@ -1193,10 +1201,14 @@ def _clone_exit(printer, task, args, ret, entry):
 
 
 def _getdents64(printer, task, args, ret, entry):
-    """getdents64() without -v: the buffer's address and /* N entries */."""
+    """getdents64(): without -v the buffer's address and /* N entries */,
+    with -v the entries."""
     import struct
     fd = entry[0] if entry and entry[0] else printer.fd(task, args[0])
     buf = "%#x" % args[1]
+    if printer.opts.verbose and ret is not None and not _failed(ret):
+        return [fd, strace_decode.dirents64(task, args[1], ret, printer.opts),
+                str(args[2] & 0xFFFFFFFF)]
     if not _failed(ret):
         n, off = 0, 0
         raw = strace_decode.peek(task, args[1], ret) or b""
@@ -1651,7 +1663,8 @@ def _sendmmsg(printer, task, args, ret, entry):
     sent = 0 if ret is None or _failed(ret) else ret
     vec = strace_decode.mmsghdr_array(task, args[1], vlen, printer.opts, sent, False,
                                       _mmsg_sockaddr(task, ret),
-                                      lambda fl: _flags(fl, _MSG_FLAGS))
+                                      lambda fl: _flags(fl, _MSG_FLAGS),
+                                      lambda fd: printer.fd(task, fd))
     return [fd, vec, str(vlen), _flags(args[3] & 0xFFFFFFFF, _MSG_FLAGS)]
 
 
@@ -1666,7 +1679,8 @@ def _recvmmsg(printer, task, args, ret, entry):
     else:
         vec = strace_decode.mmsghdr_array(task, args[1], ret, printer.opts, ret, True,
                                           _mmsg_sockaddr(task, ret),
-                                          lambda fl: _flags(fl, _MSG_FLAGS))
+                                          lambda fl: _flags(fl, _MSG_FLAGS),
+                                          lambda fd: printer.fd(task, fd))
     return [fd, vec, str(args[2] & 0xFFFFFFFF), _flags(args[3] & 0xFFFFFFFF, _MSG_FLAGS), tmo]
 
 

@@ -555,16 +555,17 @@ _MSGHDR = struct.Struct("<QI4xQQQQi4x")
 
 
 @struct_at(_MSGHDR.size)
-def msghdr(task, v, raw, opts, data_len, sockaddr, msgflags):
+def msghdr(task, v, raw, opts, data_len, sockaddr, msgflags, fd_text=str):
     """print_struct_msghdr(): the name, the iovec with its data (a send's
     whole elements, a receive's data_len bytes), the control length and the
-    flags."""
+    flags (SCM_RIGHTS' descriptors through fd_text, with their paths
+    under -y)."""
     name, namelen, iov, iovlen, control, controllen, mflags = _MSGHDR.unpack(raw)
     text = "{msg_name=%s, msg_namelen=%d, msg_iov=%s, msg_iovlen=%d, " % (
         sockaddr(name, namelen) if name else "NULL", namelen,
         iovec_array(task, iov, iovlen, opts, data_len), iovlen)
     if controllen:
-        text += "msg_control=%s, " % cmsgs(task, control, controllen, opts)
+        text += "msg_control=%s, " % cmsgs(task, control, controllen, opts, fd_text)
     return text + "msg_controllen=%d, msg_flags=%s}" % (controllen,
                                                         msgflags(mflags & 0xFFFFFFFF))
 
@@ -953,7 +954,7 @@ _SOL_SOCKET, _SCM_RIGHTS, _SCM_CREDENTIALS = 1, 1, 2
 _CMSGHDR = struct.Struct("<QII")
 
 
-def cmsgs(task, v, length, opts):
+def cmsgs(task, v, length, opts, fd_text=str):
     """decode_msg_control(): [{cmsg_len=20, cmsg_level=SOL_SOCKET,
     cmsg_type=SCM_RIGHTS, cmsg_data=[3]}, ...]."""
     raw = peek(task, v, min(length, 4096)) if v else None
@@ -970,7 +971,7 @@ def cmsgs(task, v, length, opts):
                                                  else "%#x" % level)
         if level == _SOL_SOCKET and ctype == _SCM_RIGHTS:
             fds = struct.unpack("<%di" % (len(data) // 4), data[:len(data) // 4 * 4])
-            text += ", cmsg_type=SCM_RIGHTS, cmsg_data=[%s]}" % ", ".join(map(str, fds))
+            text += ", cmsg_type=SCM_RIGHTS, cmsg_data=[%s]}" % ", ".join(map(fd_text, fds))
         elif level == _SOL_SOCKET and ctype == _SCM_CREDENTIALS and len(data) >= 12:
             text += ", cmsg_type=SCM_CREDENTIALS, cmsg_data={pid=%d, uid=%d, gid=%d}}" % \
                 struct.unpack_from("<iII", data)
@@ -1189,7 +1190,8 @@ def semid_ds(task, v, raw, opts, full):
 _MMSGHDR_SIZE = _MSGHDR.size + 8       # struct msghdr, msg_len, padding
 
 
-def mmsghdr_array(task, v, count, opts, msg_len_count, use_msg_len, sockaddr, msgflags):
+def mmsghdr_array(task, v, count, opts, msg_len_count, use_msg_len, sockaddr, msgflags,
+                  fd_text=str):
     """decode_mmsgvec(): [{msg_hdr={...}, msg_len=2}, ...] — `count`
     elements (at most -s, then "..."), msg_len in the first msg_len_count;
     a receive's iovec data cut at each msg_len."""
@@ -1209,8 +1211,34 @@ def mmsghdr_array(task, v, count, opts, msg_len_count, use_msg_len, sockaddr, ms
             break
         msg_len = struct.unpack("<I", raw)[0]
         text = "{msg_hdr=%s" % msghdr(task, addr, opts, msg_len if use_msg_len else None,
-                                      sockaddr, msgflags)
+                                      sockaddr, msgflags, fd_text)
         if i < msg_len_count:
             text += ", msg_len=%d" % msg_len
         out.append(text + "}")
+    return "[" + ", ".join(out) + "]"
+
+
+# -- directory entries (-v) ------------------------------------------------------------------
+
+_DIRENT64 = struct.Struct("<QqHB")       # d_ino, d_off, d_reclen, d_type, then d_name
+DT_NAMES = {0: "DT_UNKNOWN", 1: "DT_FIFO", 2: "DT_CHR", 4: "DT_DIR", 6: "DT_BLK", 8: "DT_REG",
+            10: "DT_LNK", 12: "DT_SOCK", 14: "DT_WHT"}
+
+
+def dirents64(task, v, length, opts):
+    """SYS_FUNC(getdents64) with -v: [{d_ino=.., d_off=.., d_reclen=24,
+    d_type=DT_DIR, d_name="."}, ...], the `length` bytes the call filled."""
+    raw = peek(task, v, length) if v and length > 0 else (b"" if v else None)
+    if raw is None:
+        return address(v)
+    out = []
+    off = 0
+    while off + _DIRENT64.size <= len(raw):
+        ino, d_off, reclen, dtype = _DIRENT64.unpack_from(raw, off)
+        if reclen < _DIRENT64.size:
+            break
+        name = raw[off + _DIRENT64.size:off + reclen].split(b"\0", 1)[0]
+        out.append("{d_ino=%d, d_off=%d, d_reclen=%d, d_type=%s, d_name=%s}" % (
+            ino, d_off, reclen, DT_NAMES.get(dtype, str(dtype)), quote(name, opts.strsize)))
+        off += reclen
     return "[" + ", ".join(out) + "]"

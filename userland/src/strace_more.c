@@ -13,6 +13,7 @@
  *   ipc     shmctl/msgctl/semctl's IPC_STAT and IPC_SET buffers
  *   mmsg    sendmmsg/recvmmsg's vectors
  *   ioctl   terminal ioctls on a pipe (ENOTTY, their arguments decoded)
+ *   inet    a TCP connection on 127.0.0.1 and an unbound UDP socket (-yy)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,7 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <linux/capability.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/ipc.h>
 #include <sys/msg.h>
@@ -166,6 +169,31 @@ static void ioctls(void)
     syscall(SYS_close, p[1]);
 }
 
+static void inet(void)
+{
+    int l = syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+    check(l >= 0, "socket");
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    check(syscall(SYS_bind, l, &a, sizeof a) == 0, "bind");
+    syscall(SYS_listen, l, 1);
+    socklen_t n = sizeof a;
+    syscall(SYS_getsockname, l, &a, &n);
+    int c = syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+    check(syscall(SYS_connect, c, &a, sizeof a) == 0, "connect");
+    int s = syscall(SYS_accept4, l, NULL, NULL, 0);
+    check(s >= 0, "accept4");
+    syscall(SYS_write, c, "y", 1);
+    int u = syscall(SYS_socket, AF_INET, SOCK_DGRAM, 0);
+    syscall(SYS_write, u, "", 0);
+    syscall(SYS_close, u);
+    syscall(SYS_close, s);
+    syscall(SYS_close, c);
+    syscall(SYS_close, l);
+}
+
 int main(int argc, char **argv)
 {
     syscall(SYS_write, -1, MARKER, sizeof MARKER - 1);
@@ -180,6 +208,8 @@ int main(int argc, char **argv)
             mmsg();
         else if (strcmp(argv[i], "ioctl") == 0)
             ioctls();
+        else if (strcmp(argv[i], "inet") == 0)
+            inet();
     }
     syscall(SYS_exit_group, 0);
     return 0;
