@@ -151,7 +151,9 @@ def normalise(lines):
         line = re.sub(r" <\d+\.\d+>$", " <T>", line)
         line = re.sub(r"^\[pid +(\d+)\] ", lambda m: "[pid %s] " % pid(m.group(1)), line)
         for pattern in (r"(getpid\(\) += )(\d+)", r"(kill\()(\d+)", r"(rt_sigqueueinfo\()(\d+)", r"(si_pid=)(\d+)",
-                        r"(shm_cpid=)(\d+)", r"(shm_lpid=)([1-9]\d*)", r"(msg_l[sr]pid=)([1-9]\d*)",
+                        # (the pids IPC_STAT reports)
+                        r"(shm_cpid=)(\d+)", r"(shm_lpid=)([1-9]\d*)",
+                        r"(msg_l[sr]pid=)([1-9]\d*)",
                         r"(wait4\()(\d+)", r"^((?:\[pid \w+\] )?(?:clone|wait4)\(.*\) += )(\d+)"):
             line = re.sub(pattern, lambda m: m.group(1) + pid(m.group(2)), line)
         # getrandom's bytes are random: their form is compared, not their values.
@@ -502,7 +504,9 @@ def _random_round(rng, defs):
     task = _task(1, kernel, _RandomMemory(rng))
     kernel.init_task = task
     for opts in (StraceOptions(), StraceOptions.from_args(follow=True, fd_paths=True,
-                                                          timing=True, strsize=4, column=40)):
+                                                          timing=True, strsize=4, column=40),
+                 StraceOptions.from_args(verbose=True, fd_paths=2, timestamps=3,
+                                         relative=True, quiet=2, summary_too=True)):
         out = io.StringIO()
         printer = StracePrinter(out, opts)
         for d in defs:

@@ -657,15 +657,6 @@ def _fmt_socktype(task, v, args, extra, ret):
     return head + ("|" + rest if rest else "")
 
 
-def _fmt_fdpair(task, v, args, extra, ret):
-    """socketpair's int[2], shown once the call filled it."""
-    import struct
-    data = task.uaccess.peek(v, 8) if v and ret == 0 else None
-    if data is None or len(data) < 8:
-        return "%#x" % v if v else "NULL"
-    return "[%d, %d]" % struct.unpack("<ii", data)
-
-
 def _fmt_epollevent(task, v, args, extra, ret):
     import struct
     if not v:
@@ -678,42 +669,20 @@ def _fmt_epollevent(task, v, args, extra, ret):
                                                   value & 0xFFFFFFFF, value)
 
 
-def _fmt_msghdr(task, v, args, extra, ret):
-    import struct
-    data = task.uaccess.peek(v, 56) if v else None
-    if data is None or len(data) < 56:
-        return "%#x" % v if v else "NULL"
-    name, namelen, iov, iovlen, control, controllen, flags = struct.unpack("<QI4xQQQQi4x", data)
-    return "{msg_name=%s, msg_namelen=%d, msg_iovlen=%d, msg_controllen=%d, msg_flags=%s}" % (
-        _fmt_sockaddr(task, name, [namelen], "0", ret) if name else "NULL", namelen, iovlen,
-        controllen, _flags(flags & 0xFFFFFFFF, _MSG_FLAGS))
-
-
 def _fmt_sockopt(task, v, args, extra, ret):
     level = args[1] & 0xFFFFFFFF
     names = _SO_NAMES if level == 1 else _TCP_NAMES if level == 6 else {}
     return names.get(v & 0xFFFFFFFF, str(_s32(v)))
 
 
-def _fmt_sigset(task, v, args, extra, ret):
-    import struct
-    data = task.uaccess.peek(v, 8) if v else None
-    if data is None or len(data) < 8:
-        return "%#x" % v if v else "NULL"
-    mask = struct.unpack("<Q", data)[0]
-    names = [SIGNAL_NAMES.get(sig, str(sig))[3:] if SIGNAL_NAMES.get(sig, "").startswith("SIG")
-             else str(sig) for sig in range(1, 65) if mask >> (sig - 1) & 1]
-    return "[%s]" % " ".join(names)
-
-
+# (pipe2/socketpair's pair, msghdr and sigset are STRUCT_FORMATS' below, which
+# StracePrinter.arg() looks up first.)
 PART6_FORMATS = {
     "sockaddr": _fmt_sockaddr,
     "sockfamily": lambda t, v, a, e, r: _SOCK_FAMILIES.get(v & 0xFFFFFFFF, str(_s32(v))),
     "socktype": _fmt_socktype,
     "sockflags": lambda t, v, a, e, r: _flags(v, _SOCK_FLAGS),
-    "fdpair": _fmt_fdpair,
     "msgflags": lambda t, v, a, e, r: _flags(v & 0xFFFFFFFF, _MSG_FLAGS),
-    "msghdr": _fmt_msghdr,
     "sockoptlevel": lambda t, v, a, e, r: _SOL_LEVELS.get(v & 0xFFFFFFFF, str(_s32(v))),
     "sockopt": _fmt_sockopt,
     "shuthow": lambda t, v, a, e, r: {0: "SHUT_RD", 1: "SHUT_WR", 2: "SHUT_RDWR"}.get(
@@ -726,7 +695,6 @@ PART6_FORMATS = {
     "epollop": lambda t, v, a, e, r: {1: "EPOLL_CTL_ADD", 2: "EPOLL_CTL_DEL",
                                       3: "EPOLL_CTL_MOD"}.get(v & 0xFFFFFFFF, str(_s32(v))),
     "epollevent": _fmt_epollevent,
-    "sigset": _fmt_sigset,
     "inflags": lambda t, v, a, e, r: _flags(v & 0xFFFFFFFF, (
         ("IN_CLOEXEC", 0o2000000), ("IN_NONBLOCK", 0o4000))),
     "inmask": lambda t, v, a, e, r: _flags(v & 0xFFFFFFFF, (

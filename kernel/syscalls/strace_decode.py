@@ -1133,10 +1133,13 @@ def sched_attr(task, v, raw, opts, policy_names):
 # seq, then padding and two unused longs.
 _IPC64_PERM = struct.Struct("<iIIIII")
 _IPC64_PERM_SIZE = 48
-# the rest of shmid64_ds, msqid64_ds and semid64_ds (asm-generic, 64-bit)
-_SHMID_REST = struct.Struct("<QqqqiiQ")          # segsz, atime, dtime, ctime, cpid, lpid, nattch
-_MSQID_REST = struct.Struct("<qqqQQQii")         # stime, rtime, ctime, cbytes, qnum, qbytes, lspid, lrpid
-_SEMID_REST = struct.Struct("<qqQ")              # otime, ctime, nsems
+# The rest of shmid64_ds, msqid64_ds and semid64_ds (asm-generic, 64-bit):
+# shm: segsz, atime, dtime, ctime, cpid, lpid, nattch;
+# msg: stime, rtime, ctime, cbytes, qnum, qbytes, lspid, lrpid;
+# sem: otime, ctime, nsems.
+_SHMID_REST = struct.Struct("<QqqqiiQ")
+_MSQID_REST = struct.Struct("<qqqQQQii")
+_SEMID_REST = struct.Struct("<qqQ")
 
 
 def _ipc_perm(raw, full):
