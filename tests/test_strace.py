@@ -540,8 +540,11 @@ def _compare(options, args, tmp_path, program=PROGRAM, board_options=("-a", "40"
 def test_more_structures_match_strace(tmp_path):
     """capget/capset's header and data, sched_attr, the IPC_STAT and IPC_SET
     buffers, sendmmsg/recvmmsg's vectors, terminal ioctls refused by a pipe
-    (their arguments decoded all the same)."""
-    host, board = _compare([], ["caps", "sched", "ipc", "mmsg", "ioctl"], tmp_path, MORE)
+    (their arguments decoded all the same), socket()'s IPPROTO_IP."""
+    host, board = _compare([], ["caps", "sched", "ipc", "mmsg", "ioctl", "inet"], tmp_path, MORE)
+    # the port bind(0) picked: each run's own (the host kernel's choice both times)
+    host, board = ([re.sub(r"htons\(\d+\)", "htons(PORT)", line) for line in lines]
+                   for lines in (host, board))
     assert board == host
     text = "\n".join(board)
     for shown in ("capget({version=_LINUX_CAPABILITY_VERSION_3, pid=0}, {effective=",
@@ -550,7 +553,8 @@ def test_more_structures_match_strace(tmp_path):
                   "sched_nice=5,",
                   "shmctl(SHM1, IPC_SET, {shm_perm={uid=", "msg_qbytes=8192}) = 0",
                   "sem_nsems=2}) = 0", ", msg_len=36}], 3, MSG_DONTWAIT) = 3",
-                  "ioctl(3, TCFLSH, TCIFLUSH) = -1 ENOTTY", "ioctl(3, FIONREAD, [1]) = 0"):
+                  "ioctl(3, TCFLSH, TCIFLUSH) = -1 ENOTTY", "ioctl(3, FIONREAD, [1]) = 0",
+                  "socket(AF_INET, SOCK_STREAM, IPPROTO_IP) = 3"):
         assert shown in text, shown
 
 

@@ -493,6 +493,8 @@ class StracePrinter:
                     shown[i] = entry[i][:-1] + " => " + after[1:]
         if d.name in ("preadv", "pwritev", "preadv2", "pwritev2"):
             del shown[4]        # a 64-bit kernel's pos_h: strace shows one offset
+        if d.name in ("socket", "socketpair") and args[0] & 0xFFFFFFFF in _IP_FAMILIES:
+            shown[2] = _named(_IPPROTO_NAMES, args[2] & 0xFFFFFFFF)   # IPPROTO_IP, ...
         return shown
 
     def result(self, task, d, args, ret):
@@ -611,6 +613,11 @@ _EPOLL_EVENTS = (("EPOLLIN", 0x1), ("EPOLLPRI", 0x2), ("EPOLLOUT", 0x4), ("EPOLL
                  ("EPOLLWRNORM", 0x100), ("EPOLLWRBAND", 0x200), ("EPOLLMSG", 0x400),
                  ("EPOLLRDHUP", 0x2000), ("EPOLLEXCLUSIVE", 1 << 28), ("EPOLLWAKEUP", 1 << 29),
                  ("EPOLLONESHOT", 1 << 30), ("EPOLLET", 1 << 31))
+# socket()'s protocol of an AF_INET/AF_INET6 socket, as strace names it.
+_IP_FAMILIES = {2, 10}
+_IPPROTO_NAMES = {0: "IPPROTO_IP", 1: "IPPROTO_ICMP", 2: "IPPROTO_IGMP", 6: "IPPROTO_TCP",
+                  17: "IPPROTO_UDP", 41: "IPPROTO_IPV6", 58: "IPPROTO_ICMPV6",
+                  132: "IPPROTO_SCTP", 136: "IPPROTO_UDPLITE", 255: "IPPROTO_RAW"}
 _SOL_LEVELS = {0: "SOL_IP", 1: "SOL_SOCKET", 6: "SOL_TCP", 17: "SOL_UDP", 41: "SOL_IPV6"}
 _SO_NAMES = {1: "SO_DEBUG", 2: "SO_REUSEADDR", 3: "SO_TYPE", 4: "SO_ERROR", 5: "SO_DONTROUTE",
              6: "SO_BROADCAST", 7: "SO_SNDBUF", 8: "SO_RCVBUF", 9: "SO_KEEPALIVE",
