@@ -720,3 +720,27 @@ def test_trace_only_chosen_pids(tmp_path):
     assert any(line.startswith("[pid     2] write(-1, \"child\"") for line in both)
     p = run_a53emu(["-p", "x", userland_path("musl", "hello")], cwd=tmp_path)
     assert p.returncode == 2 and b"-p" in p.stderr
+
+
+def test_small_printers():
+    """makedev() prints a 0 as C's %#x does; the capability sets and the
+    -p list as strace reads them."""
+    from kernel.syscalls.strace_decode import cap_set_text, makedev
+    from kernel.syscalls.strace_opts import parse_pids
+    assert makedev(0) == "makedev(0, 0)" and makedev(6) == "makedev(0, 0x6)"
+    assert makedev(os.makedev(1, 3)) == "makedev(0x1, 0x3)"
+    assert cap_set_text(0) == "0"
+    assert cap_set_text(1 << 0 | 1 << 5) == "1<<CAP_CHOWN|1<<CAP_KILL"
+    assert cap_set_text(1 << 45) == "0x200000000000"
+    assert parse_pids(["1,2", "3 4"]) == {1, 2, 3, 4}
+    with pytest.raises(UsageError):
+        parse_pids(["0"])
+    with pytest.raises(UsageError):
+        StraceOptionsFor(summary=True, summary_too=True)
+    with pytest.raises(UsageError):
+        StraceOptionsFor(follow=2, summary=True)
+
+
+def StraceOptionsFor(**kw):
+    from kernel.syscalls.strace_opts import StraceOptions
+    return StraceOptions.from_args(**kw)

@@ -79,9 +79,8 @@ def _files_arg(kind, v):
         if not fmt:
             return perm
         return _S_IFMT_NAMES.get(fmt, "0%o" % fmt) + "|" + perm
-    if kind == "dev":
-        v &= 0xFFFFFFFF
-        return "makedev(%#x, %#x)" % ((v & 0xFFF00) >> 8, (v & 0xFF) | ((v >> 12) & 0xFFF00))
+    if kind == "dev":                   # (a 0 is printed "0", as C's %#x prints it)
+        return strace_decode.makedev(v & 0xFFFFFFFF)
     return None
 # -- issue 9 part 3 (credentials and limits) ------------------------------------------
 _NAMED["rlimit"].update({10: "RLIMIT_LOCKS", 11: "RLIMIT_SIGPENDING", 12: "RLIMIT_MSGQUEUE",
