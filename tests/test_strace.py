@@ -726,7 +726,7 @@ def test_small_printers():
     """makedev() prints a 0 as C's %#x does; the capability sets and the
     -p list as strace reads them."""
     from kernel.syscalls.strace_decode import cap_set_text, makedev
-    from kernel.syscalls.strace_opts import parse_pids
+    from kernel.syscalls.strace_opts import StraceOptions, parse_pids
     assert makedev(0) == "makedev(0, 0)" and makedev(6) == "makedev(0, 0x6)"
     assert makedev(os.makedev(1, 3)) == "makedev(0x1, 0x3)"
     assert cap_set_text(0) == "0"
@@ -736,11 +736,6 @@ def test_small_printers():
     with pytest.raises(UsageError):
         parse_pids(["0"])
     with pytest.raises(UsageError):
-        StraceOptionsFor(summary=True, summary_too=True)
+        StraceOptions.from_args(summary=True, summary_too=True)      # -c with -C
     with pytest.raises(UsageError):
-        StraceOptionsFor(follow=2, summary=True)
-
-
-def StraceOptionsFor(**kw):
-    from kernel.syscalls.strace_opts import StraceOptions
-    return StraceOptions.from_args(**kw)
+        StraceOptions.from_args(follow=2, summary=True)             # -ff with -c
