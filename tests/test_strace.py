@@ -123,7 +123,7 @@ def normalise(lines):
         # AF_UNIX socket UNIX.  Their inode
         # numbers (and their peers') are each machine's own.
         line = line.replace("<UNIX-STREAM:[", "<UNIX:[")
-        line = re.sub(r"<(UNIX|TCP|UDP|TCPv6|UDPv6):\[\d+(->\d+)?",
+        line = re.sub(r"<(UNIX|TCP|UDP|TCPv6|UDPv6|NETLINK):\[\d+(?=\]|->|,)(->\d+)?",
                       lambda m: "<%s:[INO%s" % (m.group(1), "->INO" if m.group(2) else ""), line)
         # -v: inode numbers, the times of files each run creates, the
         # directory offsets (hash cookies of the host's file system) and

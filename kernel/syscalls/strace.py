@@ -492,8 +492,9 @@ class StracePrinter:
                     shown[i] = entry[i][:-1] + " => " + after[1:]
         if d.name in ("preadv", "pwritev", "preadv2", "pwritev2"):
             del shown[4]        # a 64-bit kernel's pos_h: strace shows one offset
-        if d.name in ("socket", "socketpair") and args[0] & 0xFFFFFFFF in _IP_FAMILIES:
-            shown[2] = _named(_IPPROTO_NAMES, args[2] & 0xFFFFFFFF)   # IPPROTO_IP, ...
+        if d.name == "socket" and args[0] & 0xFFFFFFFF in _PROTOCOL_NAMES:
+            # IPPROTO_IP, NETLINK_ROUTE, ... (socketpair's stays a number, as in strace)
+            shown[2] = _named(_PROTOCOL_NAMES[args[0] & 0xFFFFFFFF], args[2] & 0xFFFFFFFF)
         return shown
 
     def result(self, task, d, args, ret):
@@ -612,11 +613,16 @@ _EPOLL_EVENTS = (("EPOLLIN", 0x1), ("EPOLLPRI", 0x2), ("EPOLLOUT", 0x4), ("EPOLL
                  ("EPOLLWRNORM", 0x100), ("EPOLLWRBAND", 0x200), ("EPOLLMSG", 0x400),
                  ("EPOLLRDHUP", 0x2000), ("EPOLLEXCLUSIVE", 1 << 28), ("EPOLLWAKEUP", 1 << 29),
                  ("EPOLLONESHOT", 1 << 30), ("EPOLLET", 1 << 31))
-# socket()'s protocol of an AF_INET/AF_INET6 socket, as strace names it.
-_IP_FAMILIES = {2, 10}
+# socket()'s protocol as strace names it, per family (AF_INET, AF_INET6,
+# AF_NETLINK).
 _IPPROTO_NAMES = {0: "IPPROTO_IP", 1: "IPPROTO_ICMP", 2: "IPPROTO_IGMP", 6: "IPPROTO_TCP",
                   17: "IPPROTO_UDP", 41: "IPPROTO_IPV6", 58: "IPPROTO_ICMPV6",
                   132: "IPPROTO_SCTP", 136: "IPPROTO_UDPLITE", 255: "IPPROTO_RAW"}
+_NETLINK_NAMES = {0: "NETLINK_ROUTE", 2: "NETLINK_USERSOCK", 4: "NETLINK_SOCK_DIAG",
+                  5: "NETLINK_NFLOG", 6: "NETLINK_XFRM", 7: "NETLINK_SELINUX",
+                  9: "NETLINK_AUDIT", 11: "NETLINK_CONNECTOR", 12: "NETLINK_NETFILTER",
+                  15: "NETLINK_KOBJECT_UEVENT", 16: "NETLINK_GENERIC", 21: "NETLINK_CRYPTO"}
+_PROTOCOL_NAMES = {2: _IPPROTO_NAMES, 10: _IPPROTO_NAMES, 16: _NETLINK_NAMES}
 _SOL_LEVELS = {0: "SOL_IP", 1: "SOL_SOCKET", 6: "SOL_TCP", 17: "SOL_UDP", 41: "SOL_IPV6"}
 _SO_NAMES = {1: "SO_DEBUG", 2: "SO_REUSEADDR", 3: "SO_TYPE", 4: "SO_ERROR", 5: "SO_DONTROUTE",
              6: "SO_BROADCAST", 7: "SO_SNDBUF", 8: "SO_RCVBUF", 9: "SO_KEEPALIVE",
@@ -664,13 +670,14 @@ def _fmt_socktype(task, v, args, extra, ret):
 
 
 def _fmt_epollevent(task, v, args, extra, ret):
+    return _epoll_event(task, v, None)
+
+
+@strace_decode.struct_at(16)
+def _epoll_event(task, v, raw, opts):
+    """struct epoll_event: {events=EPOLLIN, data={u32=7, u64=7}}."""
     import struct
-    if not v:
-        return "NULL"
-    data = task.uaccess.peek(v, 16)
-    if data is None or len(data) < 16:
-        return "%#x" % v
-    events, value = struct.unpack("<I4xQ", data)
+    events, value = struct.unpack("<I4xQ", raw)
     return "{events=%s, data={u32=%d, u64=%d}}" % (_flags(events, _EPOLL_EVENTS),
                                                   value & 0xFFFFFFFF, value)
 
@@ -902,12 +909,10 @@ _DN_FLAGS = (("DN_ACCESS", 1), ("DN_MODIFY", 2), ("DN_CREATE", 4), ("DN_DELETE",
              ("DN_RENAME", 0x10), ("DN_ATTRIB", 0x20), ("DN_MULTISHOT", 0x80000000))
 
 
-def _flock(task, v, with_pid):
+@strace_decode.struct_at(32)
+def _flock(task, v, raw, opts, with_pid):
     """print_struct_flock64(): {l_type=F_WRLCK, l_whence=SEEK_SET, l_start=0, l_len=10}."""
     import struct
-    raw = strace_decode.peek(task, v, 32) if v else None
-    if raw is None:
-        return strace_decode.address(v)
     ltype, whence, start, length, pid = struct.unpack("<hhxxxxqqi4x", raw)
     text = "{l_type=%s, l_whence=%s, l_start=%d, l_len=%d" % (
         _LOCK_TYPES.get(ltype, str(ltype)), _NAMED["whence"].get(whence, str(whence)),
@@ -928,10 +933,10 @@ def _fcntl(printer, task, args, ret, entry):
         rest = _flags(v & ~O_ACCMODE, OPEN_FLAG_NAMES, "")
         shown.append(acc + ("|" + rest if rest else ""))
     elif cmd in _FCNTL_LOCK_IN:
-        shown.append(_flock(task, args[2], False))
+        shown.append(_flock(task, args[2], printer.opts, False))
     elif cmd in _FCNTL_LOCK_OUT:                    # decoded on exit, with l_pid
         shown.append(strace_decode.address(args[2]) if _failed(ret)
-                     else _flock(task, args[2], True))
+                     else _flock(task, args[2], printer.opts, True))
     elif cmd == 1033:
         shown.append(_flags(v, _SEALS))
     elif cmd == 10:
@@ -1430,12 +1435,10 @@ STRUCT_FORMATS["mfdflags"] = _simple(lambda v: _flags(v & 0xFFFFFFFF, (
 
 # -- waitid, scheduling parameters, message queue attributes -----------------------------
 
-def _mq_attr(task, v, opts):
+@strace_decode.struct_at(32)
+def _mq_attr(task, v, raw, opts):
     """printmqattr(): {mq_flags=O_NONBLOCK, mq_maxmsg=10, mq_msgsize=8192, mq_curmsgs=0}."""
     import struct
-    raw = strace_decode.peek(task, v, 32) if v else None
-    if raw is None:
-        return strace_decode.address(v)
     fl, maxmsg, msgsize, cur = struct.unpack("<qqqq", raw)
     return "{mq_flags=%s, mq_maxmsg=%d, mq_msgsize=%d, mq_curmsgs=%d}" % (
         "O_NONBLOCK" if fl & 0o4000 else ("%#x" % fl if fl else "0"), maxmsg, msgsize, cur)
@@ -1497,9 +1500,11 @@ _CLONE_ARGS = __import__("struct").Struct("<QQQQQQQQ")
 
 def _clone_args(printer, task, v, args, extra, ret, d):
     """clone3's struct clone_args (the first 64 bytes: flags to tls)."""
-    raw = strace_decode.peek(task, v, _CLONE_ARGS.size) if v else None
-    if raw is None:
-        return strace_decode.address(v)
+    return _clone_args_struct(task, v, printer.opts)
+
+
+@strace_decode.struct_at(_CLONE_ARGS.size)
+def _clone_args_struct(task, v, raw, opts):
     fl, pidfd, child_tid, parent_tid, exit_signal, stack, size, tls = _CLONE_ARGS.unpack(raw)
     parts = ["flags=%s" % _flags(fl, strace_decode.CLONE_NAMES)]
     if fl & 0x1000:

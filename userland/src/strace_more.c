@@ -23,6 +23,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <linux/capability.h>
+#include <linux/netlink.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/ipc.h>
@@ -189,6 +190,8 @@ static void inet(void)
     int u = syscall(SYS_socket, AF_INET, SOCK_DGRAM, 0);
     syscall(SYS_write, u, "", 0);
     syscall(SYS_close, u);
+    syscall(SYS_close, syscall(SYS_socket, AF_INET6, SOCK_DGRAM, IPPROTO_UDP));
+    syscall(SYS_close, syscall(SYS_socket, AF_NETLINK, SOCK_RAW, 0));   /* NETLINK_ROUTE */
     syscall(SYS_close, s);
     syscall(SYS_close, c);
     syscall(SYS_close, l);
