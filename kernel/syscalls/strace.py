@@ -1051,8 +1051,9 @@ def _sock_ino(sock):
 def socket_endpoints(file):
     """strace -yy's view of a socket (print_sockaddr_by_inode()): UNIX:[ino],
     UNIX:[ino->peer], with its bound name UNIX:[ino,"path"]; TCP/UDP:[ino]
-    when sock_diag would not list it, TCP:[127.0.0.1:80] listening or bound
-    (UDP), TCP:[a:p->b:p] connected.  The inode numbers are those of the
+    when 4.14's sock_diag would not list it (a TCP socket bound but neither
+    listening nor connected: newer kernels list those too), TCP:[127.0.0.1:80]
+    listening or bound (UDP), TCP:[a:p->b:p] connected.  The inode numbers are those of the
     host sockets that carry the board's (as -y's socket:[N] and
     /proc/PID/fd show them).  None if the file is not a socket."""
     from kernel.net.socket import Socket
