@@ -739,3 +739,58 @@ def test_small_printers():
         StraceOptions.from_args(summary=True, summary_too=True)      # -c with -C
     with pytest.raises(UsageError):
         StraceOptions.from_args(follow=2, summary=True)             # -ff with -c
+
+
+def test_options_in_process(tmp_path):
+    """-ff -o: a file per task, no [pid N], a line never cut by another
+    task's; -qq: no exit line; -r/-ttt under --deterministic: the board's
+    clock; -p: only the chosen task and, with -f, its descendants."""
+    import io
+    import types
+    from kernel.syscalls.strace import StracePrinter
+    from kernel.syscalls.strace_opts import StraceOptions
+    from kernel.syscalls import fs  # noqa: F401  (registers read and write)
+    from kernel.syscalls.table import _DEFS
+    from kernel.syscalls.unistd import SYSCALL_NUMBERS
+    read = next(d for d in _DEFS if d.name == "read")
+    write = next(d for d in _DEFS if d.name == "write")
+    now = [2_500_000]
+    kernel = types.SimpleNamespace(sched=types.SimpleNamespace(deterministic=True,
+                                                               clock_ns=lambda: now[0]))
+    memory = _Memory({0x1000: b"data!", 0x2000: b"hi"})
+    a, b = _task(1, kernel, memory), _task(2, kernel, memory)
+    c = _task(3, kernel, memory)
+    for t, parent in ((a, None), (b, a), (c, None)):
+        t.group_leader, t.real_parent = t, parent
+    kernel.init_task = a
+    rd = dict(nr=SYSCALL_NUMBERS["read"], d=read, args=(3, 0x1000, 64, 0, 0, 0))
+    wr = dict(nr=SYSCALL_NUMBERS["write"], d=write, args=(1, 0x2000, 2, 0, 0, 0))
+
+    def run(opts):
+        now[0] = 2_500_000
+        out = io.StringIO()
+        printer = StracePrinter(out, opts)
+        printer("sys_enter", dict(rd, task=a))
+        now[0] += 1_000_000
+        for t in (b, c):
+            printer("sys_enter", dict(wr, task=t))
+            printer("syscall", dict(wr, task=t, ret=2))
+        printer("syscall", dict(rd, task=a, ret=5))
+        for t in (b, c, a):
+            printer("exit", dict(task=t, status=0))
+        printer.close()
+        return printer, out.getvalue().splitlines()
+
+    base = str(tmp_path / "t")
+    printer, lines = run(StraceOptions.from_args(follow=2, output=base, quiet=2))
+    assert lines == []
+    assert (tmp_path / "t.1").read_text().splitlines() == ['read(3, "data!", 64) = 5']
+    assert (tmp_path / "t.2").read_text().splitlines() == ['write(1, "hi", 2) = 2']
+    _, lines = run(StraceOptions.from_args(timestamps=3, relative=True, follow=True))
+    assert lines[0] == "0.002500      0.000000 read(3,  <unfinished ...>"
+    assert lines[1] == '[pid     2] 0.003500      0.001000 write(1, "hi", 2) = 2'
+    _, lines = run(StraceOptions.from_args(pids=["2"]))
+    assert lines == ['write(1, "hi", 2) = 2', "+++ exited with 0 +++"]
+    _, lines = run(StraceOptions.from_args(pids=["1"], follow=True))
+    assert not any("pid     3" in line for line in lines)
+    assert any(line.startswith("[pid     2] write(") for line in lines)
