@@ -355,12 +355,13 @@ def _on_pty(command, cwd):
     return p.stderr.decode(errors="replace").splitlines()
 
 
-def test_terminal_ioctls_match_strace(tmp_path):
+@pytest.mark.parametrize("verbose", [[], ["-v"]], ids=["abbreviated", "verbose"])
+def test_terminal_ioctls_match_strace(tmp_path, verbose):
     """TCGETS's termios, TIOCGWINSZ's winsize, FIONREAD's count on a fresh
     pty (the board's terminal calls reach the host's pty, so both see one
-    with the same settings)."""
+    with the same settings); with -v termios' c_line and c_cc too."""
     host_bin, guest_bin = binaries()
-    options = ["-e", "trace=ioctl,exit_group"]
+    options = verbose + ["-e", "trace=ioctl,exit_group"]
     host = _on_pty([strace_path()] + options + [str(host_bin), "tty"], tmp_path)
     board = _on_pty([sys.executable, "-m", "emu", "run", "-a", "40"] + options
                     + [str(guest_bin), "tty"], tmp_path)
@@ -369,6 +370,8 @@ def test_terminal_ioctls_match_strace(tmp_path):
     bstart = next(i for i, line in enumerate(board) if line.startswith("ioctl(0, TCGETS, {"))
     assert normalise(board[bstart:]) == normalise(host[start:])
     assert any(line.startswith("ioctl(3, TCGETS, ") and "EBADF" in line for line in board)
+    if verbose:
+        assert any("c_line=N_TTY, c_cc=[[VINTR]=0x3, " in line for line in board), board
 
 
 # -- the printer in-process: strace -f's split lines -------------------------------------
