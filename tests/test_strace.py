@@ -797,3 +797,27 @@ def test_options_in_process(tmp_path):
     _, lines = run(StraceOptions.from_args(pids=["1"], follow=True))
     assert not any("pid     3" in line for line in lines)
     assert any(line.startswith("[pid     2] write(") for line in lines)
+
+
+def test_verbose_uname_and_rusage_in_process():
+    """-v: uname's six names (without: two, then ...), getrusage's fourteen
+    counters after the two times, as strace prints them."""
+    import struct
+    import types
+    from kernel.syscalls import strace_decode
+    from kernel.syscalls.strace_opts import StraceOptions
+    names = [b"Linux", b"board", b"4.14.336", b"#1 SMP", b"aarch64", b"(none)"]
+    uts = b"".join(n.ljust(65, b"\0") for n in names)
+    ru = struct.pack("<4q14q", 0, 1391, 0, 0, *range(1, 15))
+    task = _task(1, types.SimpleNamespace(), _Memory({0x1000: uts, 0x2000: ru}))
+    brief, full = StraceOptions(), StraceOptions.from_args(verbose=True)
+    assert strace_decode.utsname(task, 0x1000, brief) == \
+        '{sysname="Linux", nodename="board", ...}'
+    assert strace_decode.utsname(task, 0x1000, full) == (
+        '{sysname="Linux", nodename="board", release="4.14.336", version="#1 SMP", '
+        'machine="aarch64", domainname="(none)"}')
+    assert strace_decode.rusage(task, 0x2000, brief) == \
+        "{ru_utime={tv_sec=0, tv_usec=1391}, ru_stime={tv_sec=0, tv_usec=0}, ...}"
+    assert strace_decode.rusage(task, 0x2000, full).endswith(
+        "ru_msgrcv=11, ru_nsignals=12, ru_nvcsw=13, ru_nivcsw=14}")
+    assert strace_decode.rusage(task, 0x3000, full) == "0x3000"
