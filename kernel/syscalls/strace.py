@@ -152,7 +152,8 @@ class StracePrinter:
         self.opts = opts if opts is not None else StraceOptions()
         self.out = out
         if self.opts.output is not None and not self.opts.separately:
-            self.out = open(self.opts.output, "w")
+            # line-buffered, as --trace-file: a53emu may leave with os._exit()
+            self.out = open(self.opts.output, "w", buffering=1)
         self.files = {}         # -ff: pid -> its FILE.PID
         self.pending = {}       # pid -> _Pending, a call entered and not yet returned
         self.open = None        # the pid whose line strace would have left open
@@ -191,7 +192,7 @@ class StracePrinter:
             return self.out
         f = self.files.get(pid)
         if f is None:
-            f = self.files[pid] = open("%s.%d" % (self.opts.output, pid), "w")
+            f = self.files[pid] = open("%s.%d" % (self.opts.output, pid), "w", buffering=1)
         return f
 
     def write(self, pid, text):
