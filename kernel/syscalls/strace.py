@@ -192,7 +192,15 @@ class StracePrinter:
             return self.out
         f = self.files.get(pid)
         if f is None:
-            f = self.files[pid] = open("%s.%d" % (self.opts.output, pid), "w", buffering=1)
+            name = "%s.%d" % (self.opts.output, pid)
+            try:
+                f = open(name, "w", buffering=1)
+            except OSError as e:
+                # a tracer must not end the run it watches: this task's
+                # lines go where the others' would without -ff
+                self.out.write("a53emu: -ff: %s: %s\n" % (name, e.strerror))
+                f = self.out
+            self.files[pid] = f
         return f
 
     def write(self, pid, text):
@@ -201,7 +209,8 @@ class StracePrinter:
     def close(self):
         """The files -o opened (the run is over)."""
         for f in self.files.values():
-            f.close()
+            if f is not self.out:
+                f.close()
         self.files.clear()
         if self.opts.output is not None and not self.opts.separately:
             self.out.flush()
