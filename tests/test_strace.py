@@ -627,16 +627,17 @@ def test_timestamps_match_strace(tmp_path, option):
 
 
 def test_deterministic_timestamps_repeat(tmp_path):
-    """Under --deterministic -tt and -r come from the board's clock: two
+    """Under --deterministic -tt, -r and -T come from the board's clock: two
     runs print the same trace, counted from the board's boot."""
     runs = []
     for _ in range(2):
-        p = run_a53emu(["--deterministic", "-ttt", "-e", "trace=write,exit_group",
+        p = run_a53emu(["--deterministic", "-ttt", "-T", "-e", "trace=write,exit_group",
                         userland_path("glibc", MORE)], cwd=tmp_path, timeout=TIMEOUT)
         assert p.returncode == 0, p.stderr
         runs.append(p.stderr.decode().splitlines())
     assert runs[0] == runs[1]
-    assert re.match(r"0\.\d{6} write\(-1, \"strace-marker\", 13\)", runs[0][0]), runs[0]
+    assert re.match(r"0\.\d{6} write\(-1, \"strace-marker\", 13\) = -1 EBADF "
+                    r"\(Bad file descriptor\) <0\.000000>$", runs[0][0]), runs[0]
     p = run_a53emu(["--deterministic", "-r", "-e", "trace=write,exit_group",
                     userland_path("glibc", MORE)], cwd=tmp_path, timeout=TIMEOUT)
     lines = p.stderr.decode().splitlines()

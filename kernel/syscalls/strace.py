@@ -226,6 +226,15 @@ class StracePrinter:
             return now, now
         return time.time_ns(), time.monotonic_ns()
 
+    def seconds(self, task):
+        """The clock of -T and -c: the host's, or under --deterministic the
+        board's (a call that does not sleep then takes no time at all, and
+        a repeated run prints the same times)."""
+        sched = getattr(getattr(task, "kernel", None), "sched", None)
+        if sched is not None and getattr(sched, "deterministic", False):
+            return sched.clock_ns() / 1e9
+        return time.perf_counter()
+
     def leader(self, task):
         """printleader(): [pid N] (see prefix()), then -t/-tt/-ttt's time
         of day and -r's time since the previous line."""
@@ -354,7 +363,7 @@ class StracePrinter:
         if not self.opts.wants_call(d.name):
             self.pending.pop(task.pid, None)
             return
-        pending = _Pending(f["nr"], time.perf_counter())
+        pending = _Pending(f["nr"], self.seconds(task))
         if self.lines:
             entry = pending.entry = [None] * len(d.args)
             for i, fmt in enumerate(d.args):
@@ -378,7 +387,7 @@ class StracePrinter:
             pending = None
         if not self.opts.wants_call(name):
             return
-        elapsed = time.perf_counter() - pending.start if pending is not None else 0.0
+        elapsed = self.seconds(task) - pending.start if pending is not None else 0.0
         if self.summary is not None and ret is not None:
             self.summary.add(name, elapsed, isinstance(ret, int) and -4096 < ret < 0)
         if not self.lines:
@@ -409,6 +418,8 @@ class StracePrinter:
         the argv and the environment on its new stack (argc at sp, then
         argv[], NULL, envp[])."""
         import struct
+        if getattr(getattr(task.kernel, "sched", None), "deterministic", False):
+            elapsed = 0.0       # (no board time passes before init's first instruction)
         if not self.traced(task) or not self.opts.wants_call("execve") \
                 or self.opts.pids is not None:      # -p: attached after the exec
             return

@@ -22,7 +22,8 @@
     -r               the time since the previous line, before each line
     -t, -tt, -ttt    the wall-clock time before each line (seconds; with
                      microseconds; since the epoch); under --deterministic
-                     the board's clock, counted from its boot
+                     the board's clock, counted from its boot (and -T's and
+                     -c's times are the board's too)
     -q, -qq          -qq leaves out the `+++ exited with N +++` lines (-q:
                      a53emu prints no attach/detach messages anyway)
 
