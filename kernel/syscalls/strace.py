@@ -661,7 +661,7 @@ def _fmt_sockaddr(task, v, args, extra, ret):
     if not v:
         return "NULL"
     n = args[int(extra)] & 0xFFFFFFFF if extra else 16
-    raw = task.uaccess.peek(v, min(n, 128))
+    raw = strace_decode.peek(task, v, min(n, 128))   # (an untouched page too)
     if raw is None or len(raw) < 2:
         return "%#x" % v
     fam = struct.unpack_from("<H", raw)[0]
