@@ -82,10 +82,12 @@ def build_parser():
                    help="strace -e: the calls shown (names, %%file, %%desc, %%memory, "
                         "%%process, %%signal, %%network, %%ipc, ..., !negation) and the "
                         "signals shown")
-    r.add_argument("-f", dest="strace_follow", action="store_true",
-                   help="strace -f: trace every task, [pid N] once there are several")
-    r.add_argument("-y", dest="strace_fd_paths", action="store_true",
-                   help="strace -y: print descriptors with their paths, 3</tmp/f>")
+    r.add_argument("-f", dest="strace_follow", action="count", default=0,
+                   help="strace -f: trace every task, [pid N] once there are several "
+                        "(-ff with -o: a file per task)")
+    r.add_argument("-y", dest="strace_fd_paths", action="count", default=0,
+                   help="strace -y: print descriptors with their paths, 3</tmp/f> "
+                        "(-yy: sockets with their endpoints too)")
     r.add_argument("-T", dest="strace_timing", action="store_true",
                    help="strace -T: the time spent in each call")
     r.add_argument("-c", dest="strace_summary", action="store_true",
@@ -95,6 +97,21 @@ def build_parser():
     r.add_argument("-a", dest="strace_column", metavar="COLUMN",
                    help="strace -a: align results at COLUMN (strace's default is 40, "
                         "a53emu's 0)")
+    # strace's other output options (kernel/syscalls/strace_opts.py)
+    r.add_argument("-v", dest="strace_verbose", action="store_true",
+                   help="strace -v: structures unabbreviated")
+    r.add_argument("-o", dest="strace_output", metavar="FILE",
+                   help="strace -o: the syscall trace to FILE (with -ff: FILE.PID)")
+    r.add_argument("-p", dest="strace_pids", action="append", default=[], metavar="PID",
+                   help="strace -p: trace only these guest pids (with -f their children)")
+    r.add_argument("-C", dest="strace_summary_too", action="store_true",
+                   help="strace -C: the lines and -c's table")
+    r.add_argument("-r", dest="strace_relative", action="store_true",
+                   help="strace -r: the time since the previous line before each")
+    r.add_argument("-t", dest="strace_timestamps", action="count", default=0,
+                   help="strace -t/-tt/-ttt: the time of day before each line")
+    r.add_argument("-q", dest="strace_quiet", action="count", default=0,
+                   help="strace -q/-qq: -qq leaves out the +++ exit lines")
     r.add_argument("--maps", action="store_true",
                    help="print the program's final /proc/self/maps when it exits")
     r.add_argument("--deterministic", action="store_true",
@@ -344,7 +361,11 @@ def cmd_run(opts):
         trace.syscall = True            # a strace option asks for the syscall trace
     printer = None
     if trace.syscall and opts.trace_format == "text":
-        printer = StracePrinter(out, strace_opts)
+        try:
+            printer = StracePrinter(out, strace_opts)   # -o FILE: its own file
+        except OSError as e:
+            print("a53emu: %s: %s" % (strace_opts.output, e.strerror), file=sys.stderr)
+            return 2
         trace.subscribe(printer)
     if any(getattr(trace, c) for c in ("fault", "vma", "pte", "tlb", "sched", "kmem")) \
             and opts.trace_format == "text":
@@ -446,7 +467,7 @@ def cmd_run(opts):
     if opts.gdb is not None:
         stub.program_exited(task.exit_code)
     if printer is not None and printer.summary is not None:
-        out.write(printer.summary.format())     # strace -c
+        printer.out.write(printer.summary.format())     # strace -c
     if stats is not None:
         summary_out.write(stats.format(opts.program))
     if report is not None:
@@ -456,6 +477,8 @@ def cmd_run(opts):
                 print("a53emu: report: --snapshot-at %s was not reached" % missed,
                       file=sys.stderr)
     out.flush()
+    if printer is not None:
+        printer.close()
     if walk is not None and walk.done and walk.kind != "exit":
         return 0        # the board was stopped after the walk: no death to report
     if task.death is not None:
@@ -478,13 +501,18 @@ def strace_options(opts):
     try:
         chosen = StraceOptions.from_args(
             opts.strace_exprs, opts.strace_follow, opts.strace_fd_paths, opts.strace_timing,
-            opts.strace_summary, opts.strace_strsize, opts.strace_column)
+            opts.strace_summary, opts.strace_strsize, opts.strace_column,
+            opts.strace_verbose, opts.strace_output, opts.strace_pids,
+            opts.strace_summary_too, opts.strace_relative, opts.strace_timestamps,
+            opts.strace_quiet)
     except UsageError as e:
         print("a53emu: %s" % e, file=sys.stderr)
         return False
     given = (opts.strace_exprs or opts.strace_follow or opts.strace_fd_paths
              or opts.strace_timing or opts.strace_summary or opts.strace_strsize is not None
-             or opts.strace_column is not None)
+             or opts.strace_column is not None or opts.strace_verbose
+             or opts.strace_output is not None or opts.strace_pids or opts.strace_summary_too
+             or opts.strace_relative or opts.strace_timestamps or opts.strace_quiet)
     return chosen if given else None
 def report_internal_errors(kernel, init, debug=False):
     """One line for each internal error of a process other than init (init's
