@@ -123,7 +123,7 @@ def sys_sched_yield(task):
 
 # -- process groups and sessions (kernel/sys.c) -------------------------------------------
 
-@syscall("getpgid", "d")
+@syscall("getpgid", "i")
 def sys_getpgid(task, pid):
     target = _find_task(task, pid)
     if target is None:
@@ -131,7 +131,7 @@ def sys_getpgid(task, pid):
     return target.signal.pgrp
 
 
-@syscall("getsid", "d")
+@syscall("getsid", "i")
 def sys_getsid(task, pid):
     target = _find_task(task, pid)
     if target is None:
@@ -151,7 +151,7 @@ def sys_setsid(task):
     return tgid
 
 
-@syscall("setpgid", "d d")
+@syscall("setpgid", "i i")
 def sys_setpgid(task, pid, pgid):
     """setpgid(): move the caller or one of its children (before it execs)
     into process group pgid of the same session."""
@@ -248,7 +248,7 @@ def _processes(task):
             and (t.exit_state is None or t.thread_group_live() or t.exit_state == EXIT_ZOMBIE)]
 
 
-@syscall("kill", "d sig")
+@syscall("kill", "i sig")
 def sys_kill(task, pid, sig):
     """kill_something_info(): pid > 0 one process, 0 the caller's process
     group, -1 every process but init and the caller, < -1 group -pid."""
@@ -285,7 +285,7 @@ def _do_tkill(task, tgid, tid, sig):
     return 0
 
 
-@syscall("tgkill", "d d sig")
+@syscall("tgkill", "i i sig")
 def sys_tgkill(task, tgid, tid, sig):
     tgid, tid = s32(tgid), s32(tid)
     if tgid <= 0 or tid <= 0:
@@ -293,7 +293,7 @@ def sys_tgkill(task, tgid, tid, sig):
     return _do_tkill(task, tgid, tid, s32(sig))
 
 
-@syscall("tkill", "d sig")
+@syscall("tkill", "i sig")
 def sys_tkill(task, tid, sig):
     tid = s32(tid)
     if tid <= 0:
@@ -325,7 +325,7 @@ def _do_sigqueue(task, target, sig, uinfo, group):
     return 0
 
 
-@syscall("rt_sigqueueinfo", "d sig siginfo_in")
+@syscall("rt_sigqueueinfo", "i sig siginfo_in")
 def sys_rt_sigqueueinfo(task, tgid, sig, uinfo):
     """rt_sigqueueinfo(): sigqueue() — a signal with a value, to a process."""
     tgid = s32(tgid)
@@ -335,7 +335,7 @@ def sys_rt_sigqueueinfo(task, tgid, sig, uinfo):
     return _do_sigqueue(task, target, s32(sig), uinfo, True)
 
 
-@syscall("rt_tgsigqueueinfo", "d d sig siginfo_in")
+@syscall("rt_tgsigqueueinfo", "i i sig siginfo_in")
 def sys_rt_tgsigqueueinfo(task, tgid, tid, sig, uinfo):
     """rt_tgsigqueueinfo(): the same, to one thread."""
     tgid, tid = s32(tgid), s32(tid)

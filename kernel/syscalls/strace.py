@@ -1,7 +1,8 @@
 """The strace printer: syscall events as `name(args) = result` lines.
 
 Argument formats (given where each handler is registered):
-  d signed int   u unsigned   x hex   p pointer (NULL or hex)   fd, dirfd
+  d signed long   i signed int (pid_t, an exit code: the low 32 bits)
+  u unsigned   x hex   p pointer (NULL or hex)   fd, dirfd
   path           a NUL-terminated string
   ibuf:N         bytes the call reads, length in argument N
   obuf:ret       bytes the call wrote, length = the result
@@ -554,6 +555,8 @@ class StracePrinter:
             return self.fd(task, v)
         if kind == "d":
             return str(v - (1 << 64) if v >> 63 else v)
+        if kind == "i":
+            return str(_s32(v))
         if kind == "u":
             return str(v)
         if kind == "x":
