@@ -262,7 +262,7 @@ def pid_dir(ctx, task, tid_dir=False):
                 f("mem", None, 0o600, read=mem_read(task), write=mem_write(task), seek="mem"),
                 link("cwd", lambda: _need(task.fs).cwd,
                      lambda: ("/proc/self/fd/%d" % _need(task.fs).cwd_fd, _need(task.fs).cwd)),
-                link("root", lambda: "/", lambda: (_root_host(ctx.kernel), "/")),
+                link("root", lambda: "/", lambda: (_root_host(ctx.kernel, task), "/")),
                 link("exe", lambda: _exe_name(ctx.kernel, task),
                      lambda: (_exe_host(ctx.kernel, task), _exe_name(ctx.kernel, task))),
                 f("mounts", lambda c: proc_mounts(c)),
@@ -282,7 +282,12 @@ def _need(value):
     return value
 
 
-def _root_host(kernel):
+def _root_host(kernel, task=None):
+    """The host directory that is the task's "/": its chroot() or --jail
+    root (kernel/fs/jail.py), else the sysroot or the host's /."""
+    fs = task.fs if task is not None else None
+    if fs is not None and fs.root_fd is not None:
+        return os.fsdecode(os.readlink("/proc/self/fd/%d" % fs.root_fd))
     return os.fsdecode(kernel.sysroot) if kernel.sysroot is not None else "/"
 
 
@@ -351,9 +356,12 @@ class PseudoError(Exception):
 class HostTarget:
     """A magic link's destination outside the pseudo file systems."""
 
-    def __init__(self, host_path, guest_name):
+    def __init__(self, host_path, guest_name, base=None, rest=""):
         self.host_path = host_path
         self.guest_name = guest_name
+        # Below a root (kernel/fs/namei.py host_target()): the link's own
+        # host object (None: a link to a guest name) and the rest of the path.
+        self.base, self.rest = base, rest
 
 
 MAXSYMLINKS = 40
@@ -391,14 +399,14 @@ def _follow(kernel, task, link, base, rest, follow, depth):
     if host is not None:
         host_path, guest = host
         if rest:
-            return HostTarget(host_path + "/" + rest, guest + "/" + rest)
-        return HostTarget(host_path, guest)
+            return HostTarget(host_path + "/" + rest, guest + "/" + rest, host_path, rest)
+        return HostTarget(host_path, guest, host_path)
     target = link.target()
     full = target if target.startswith("/") else base + "/" + target
     full = os.path.normpath(full + ("/" + rest if rest else ""))
     found = pseudo_resolve(kernel, task, full, follow, depth + 1)
     if found is None:
-        return HostTarget(os.fsdecode(kernel.resolve_sysroot(os.fsencode(full))), full)
+        return HostTarget(os.fsdecode(kernel.resolve_sysroot(os.fsencode(full))), full, None)
     return found
 
 
@@ -660,8 +668,8 @@ def vma_perms(vma):
 
 def guest_name(kernel, path):
     """d_path() as the board sees it: a host path inside --sysroot loses the
-    sysroot prefix (the loader opens programs by their host paths)."""
-    root = kernel.sysroot
+    sysroot (or --jail) prefix (the loader opens programs by their host paths)."""
+    root = kernel.sysroot if getattr(kernel, "jail", None) is None else kernel.jail
     if root is not None:
         root = os.fsdecode(root).rstrip("/")
         if path.startswith(root + "/"):
@@ -1124,6 +1132,8 @@ def board_mounts(kernel):
     User-Mode Linux's hostfs sees it: a file system of host files), with
     proc and sysfs over it.  Other parts append theirs to kernel.mounts."""
     root = kernel.sysroot if kernel.sysroot is not None else b"/"
+    if getattr(kernel, "jail", None) is not None:
+        root = kernel.jail
     dev = os.stat(root).st_dev
     base = [Mount(ROOT_MNT_ID, 1, "hostfs", "/", "hostfs", "rw,relatime", dev),
             Mount(PROC_MNT_ID, ROOT_MNT_ID, "proc", "/proc", "proc",

@@ -21,8 +21,8 @@ from kernel.fs.permission import (
 from kernel.fs.file import File
 from kernel.fs.open import build_open_flags, can_pread, fdget, o_creat_directory
 from kernel.fs.namei import (
-    MAY_WRITE, AccessCred, PathError, generic_permission, guest_absolute, host_path, path_call,
-    user_path,
+    MAY_WRITE, AccessCred, PathError, board_device, generic_permission, guest_absolute, host_path,
+    host_target, path_call, rooted_cwd, rooted_name, user_path,
 )
 from kernel.fs.pipe import may_block, wait_read, wait_write
 from kernel.sched.wait import WouldBlock
@@ -87,6 +87,9 @@ def _pseudo_lookup(task, dirfd, path, follow=True):
     """/proc and /sys (kernel/fs/proc.py): None when path is elsewhere, an
     Entry, or a HostTarget (a magic link to a host file); raises PathError."""
     name = guest_absolute(task, dirfd, path)
+    device = board_device(task, name)
+    if device is not None:
+        return HostTarget(device, device, device)       # the board's own /dev (--jail)
     if not is_pseudo_path(name):
         return None
     # A trailing slash, "." or ".." names a directory: the link is followed
@@ -114,8 +117,10 @@ def sys_openat(task, dirfd, path_addr, flags, mode):
         return -errno.EMFILE            # before the file is created (RLIMIT_NOFILE)
     found = _pseudo_lookup(task, dirfd, path, follow=not flags & O_NOFOLLOW)
     guest = guest_absolute(task, dirfd, path)
+    # LOOKUP_FOLLOW unless O_NOFOLLOW, or O_CREAT|O_EXCL (a symlink there is EEXIST)
+    follow = not flags & O_NOFOLLOW and flags & (O_CREAT | O_EXCL) != O_CREAT | O_EXCL
     if isinstance(found, HostTarget):
-        dir_fd, hpath, guest = None, found.host_path, found.guest_name
+        (dir_fd, hpath), guest = host_target(task, found, follow), found.guest_name
     elif found is not None:
         if found.kind == "link":
             return -errno.ELOOP             # O_NOFOLLOW on a symlink
@@ -130,7 +135,7 @@ def sys_openat(task, dirfd, path_addr, flags, mode):
             file.put()
         return fd
     else:
-        dir_fd, hpath = host_path(task, dirfd, path)
+        dir_fd, hpath = host_path(task, dirfd, path, follow)
     flags, err = o_creat_directory(flags, dir_fd, hpath)
     if err:
         return err
@@ -666,12 +671,14 @@ def _stat_at(task, dirfd, path_addr, flags):
                 raise PathError(-errno.EBADF)
             return _stat_file(file)
         raise PathError(-errno.ENOENT)
-    found = _pseudo_lookup(task, dirfd, path, follow=not flags & AT_SYMLINK_NOFOLLOW)
+    follow = not flags & AT_SYMLINK_NOFOLLOW
+    found = _pseudo_lookup(task, dirfd, path, follow=follow)
     if isinstance(found, HostTarget):
-        return os.stat(found.host_path)
+        dir_fd, hpath = host_target(task, found, follow)
+        return os.stat(hpath, dir_fd=dir_fd, follow_symlinks=follow)
     if found is not None:
         return pseudo_stat(found)
-    dir_fd, hpath = host_path(task, dirfd, path)
+    dir_fd, hpath = host_path(task, dirfd, path, follow)
     return guest_stat(task.kernel, os.stat(hpath, dir_fd=dir_fd,
                                            follow_symlinks=not flags & AT_SYMLINK_NOFOLLOW))
 
@@ -759,7 +766,7 @@ def sys_getdents64(task, fd, dirp, count):
 @syscall("mkdirat", "dirfd path mode")
 @path_call
 def sys_mkdirat(task, dirfd, path, mode):
-    dir_fd, hpath = host_path(task, dirfd, user_path(task, path))
+    dir_fd, hpath = host_path(task, dirfd, user_path(task, path), follow=False)
     err = may_mkobj(task, dir_fd, hpath)
     if err:
         return err
@@ -777,7 +784,7 @@ def sys_mkdirat(task, dirfd, path, mode):
 def sys_unlinkat(task, dirfd, path, flags):
     if flags & ~AT_REMOVEDIR:
         return -errno.EINVAL
-    dir_fd, hpath = host_path(task, dirfd, user_path(task, path))
+    dir_fd, hpath = host_path(task, dirfd, user_path(task, path), follow=False)
     err = may_unlink(task, dir_fd, hpath, bool(flags & AT_REMOVEDIR))
     if err:
         return err
@@ -794,8 +801,8 @@ def sys_unlinkat(task, dirfd, path, flags):
 @syscall("renameat", "dirfd path dirfd path")
 @path_call
 def sys_renameat(task, olddirfd, oldpath, newdirfd, newpath):
-    src_fd, src = host_path(task, olddirfd, user_path(task, oldpath))
-    dst_fd, dst = host_path(task, newdirfd, user_path(task, newpath))
+    src_fd, src = host_path(task, olddirfd, user_path(task, oldpath), follow=False)
+    dst_fd, dst = host_path(task, newdirfd, user_path(task, newpath), follow=False)
     err = may_rename(task, src_fd, src, dst_fd, dst)
     if err:
         return err
@@ -834,7 +841,7 @@ def _access_as(task, dirfd, path, mode):
     p = user_path(task, path)
     found = _pseudo_lookup(task, dirfd, p, follow=True)
     if isinstance(found, HostTarget):
-        dir_fd, hpath = None, found.host_path
+        dir_fd, hpath = host_target(task, found)
     elif found is not None:
         return _pseudo_access(task, found, mode)
     else:
@@ -880,7 +887,8 @@ def sys_readlinkat(task, dirfd, path, buf, size):
     p = user_path(task, path)
     found = _pseudo_lookup(task, dirfd, p, follow=False)
     if isinstance(found, HostTarget):
-        target = os.readlink(found.host_path)
+        dir_fd, hpath = host_target(task, found, follow=False)
+        target = os.readlink(hpath, dir_fd=dir_fd)
     elif found is not None:
         if found.kind != "link":
             return -errno.EINVAL
@@ -889,7 +897,7 @@ def sys_readlinkat(task, dirfd, path, buf, size):
         except PseudoError as e:
             return e.err
     else:
-        dir_fd, hpath = host_path(task, dirfd, p)
+        dir_fd, hpath = host_path(task, dirfd, p, follow=False)
         target = os.readlink(hpath, dir_fd=dir_fd)
     target = target[:size]
     task.uaccess.copy_to_user(buf, target)
@@ -898,7 +906,10 @@ def sys_readlinkat(task, dirfd, path, buf, size):
 
 @syscall("getcwd", "cwd u")
 def sys_getcwd(task, buf, size):
-    cwd = os.fsencode(task.fs.cwd) + b"\0"
+    cwd = rooted_cwd(task)
+    if cwd is None:
+        return -errno.ENOENT            # a deleted working directory (d_unlinked())
+    cwd = os.fsencode(cwd) + b"\0"
     if size < len(cwd):
         return -errno.ERANGE
     task.uaccess.copy_to_user(buf, cwd)
@@ -913,7 +924,7 @@ def sys_chdir(task, path):
     if found is not None and not isinstance(found, HostTarget):
         return _pseudo_chdir(task, found)
     if isinstance(found, HostTarget):
-        dir_fd, hpath, guest = None, found.host_path, found.guest_name
+        (dir_fd, hpath), guest = host_target(task, found), found.guest_name
     else:
         dir_fd, hpath = host_path(task, AT_FDCWD, p)
         guest = guest_absolute(task, AT_FDCWD, p)
@@ -921,6 +932,8 @@ def sys_chdir(task, path):
         if err:
             return err
     fd = os.open(hpath, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=dir_fd)
+    if task.fs.root_fd is not None:
+        guest = rooted_name(task, fd)       # where it is below the root (kernel/fs/jail.py)
     task.fs.chdir(fd, guest)
     return 0
 
