@@ -398,6 +398,10 @@ def _follow(kernel, task, link, base, rest, follow, depth):
     host = link.host() if link.host is not None else None
     if host is not None:
         host_path, guest = host
+        if guest == "/" and is_pseudo_path("/" + rest):
+            # /proc/self/root/proc/...: the board's /proc and /sys are
+            # mounted in every root, never the host's own.
+            return pseudo_resolve(kernel, task, os.path.normpath("/" + rest), follow, depth + 1)
         if rest:
             return HostTarget(host_path + "/" + rest, guest + "/" + rest, host_path, rest)
         return HostTarget(host_path, guest, host_path)
