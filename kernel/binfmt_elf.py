@@ -318,8 +318,7 @@ def _read_interp(kernel, binary, ph, cwd_fd, task=None):
         raise _noexec("exec format error: PT_INTERP %r is not NUL-terminated" % data[-40:])
     name = data.split(b"\0", 1)[0]         # a C string: up to the first NUL
     binary.interp_name = name
-    fs = getattr(task, "fs", None)
-    if fs is not None and fs.root_fd is not None:
+    if getattr(getattr(task, "fs", None), "root_fd", None) is not None:
         host = _rooted_interp(task, name)
     elif name.startswith(b"/"):
         host = kernel.resolve_sysroot(name)

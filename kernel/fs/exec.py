@@ -20,7 +20,7 @@ from kernel.cred import commit_creds, prepare_exec_creds, user_processes
 from kernel.exit import (
     complete_vfork_done, do_exit, mm_release, mmput, release_task, setmax_mm_hiwater_rss,
 )
-from kernel.fs.namei import PathError, guest_absolute, host_path, user_path
+from kernel.fs.namei import PathError, guest_absolute, host_path, task_root, user_path
 from kernel.fs.permission import may_exec, may_exec_file
 from kernel.fs.proc import guest_name, proc_pid_task
 from kernel.mm.page_alloc import OutOfMemory
@@ -107,7 +107,7 @@ def _open_exec(task, dirfd, name, flags):
         if target is not None:
             exe = os.fsencode(target.mm.exe_file)     # /proc/self/exe: the program itself
             inside = guest_name(task.kernel, target.mm.exe_file)
-            if task.fs.root_fd is None or inside == target.mm.exe_file:
+            if task_root(task) is None or inside == target.mm.exe_file:
                 return exe
             name, dirfd = os.fsencode(inside), AT_FDCWD   # below the root: looked up again
     follow = not flags & AT_SYMLINK_NOFOLLOW

@@ -77,6 +77,11 @@ class AccessCred:
         self.cap_effective = cred.cap_permitted if cred.uid == 0 else 0
 
 
+def task_root(task):
+    """The host descriptor of the task's root (FsStruct.root_fd), or None."""
+    return getattr(getattr(task, "fs", None), "root_fd", None)
+
+
 def host_path(task, dirfd, path, follow=True):
     """(dir_fd, path) for os.* calls with dir_fd=, resolving sysroot and dirfd,
     after the guest's search permission on the way (fs/permission.py).
@@ -89,8 +94,7 @@ def host_path(task, dirfd, path, follow=True):
 
     Raises PathError(-EBADF / -ENOTDIR / -ENOENT / -EACCES / -ELOOP).
     """
-    fs = task.fs
-    if fs is not None and fs.root_fd is not None:
+    if task_root(task) is not None:
         dir_fd, hpath = _rooted_path(task, dirfd, path, follow)
     else:
         dir_fd, hpath = _host_path(task, dirfd, path)
@@ -219,8 +223,7 @@ BOARD_DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/ura
 
 def board_device(task, name):
     """The host device a guest name below a root opens, or None."""
-    fs = task.fs
-    if fs is None or fs.root_fd is None or name not in BOARD_DEVICES:
+    if task_root(task) is None or name not in BOARD_DEVICES:
         return None
     return name
 
@@ -234,9 +237,9 @@ def host_target(task, found, follow=True):
     root link, the exe of a program inside it), is looked up again below
     the root, so no symlink the guest made is followed by the host; a
     program outside the root (the PROGRAM of --jail) is its host path."""
-    fs = task.fs
-    if fs is None or fs.root_fd is None:
+    if task_root(task) is None:
         return None, found.host_path
+    fs = task.fs
     from kernel.fs import jail
     base, rest = found.base, os.fsencode(found.rest)
     if base is None:                        # a link to a guest name
@@ -285,7 +288,7 @@ def rooted_cwd(task):
     """What getcwd() returns: the working directory's name (found again
     from its descriptor when the task has a root); None when deleted."""
     fs = task.fs
-    if fs.root_fd is None or _pseudo_cwd(task):
+    if task_root(task) is None or _pseudo_cwd(task):
         return fs.cwd
     return rooted_name(task, fs.cwd_fd)
 

@@ -285,9 +285,9 @@ def _need(value):
 def _root_host(kernel, task=None):
     """The host directory that is the task's "/": its chroot() or --jail
     root (kernel/fs/jail.py), else the sysroot or the host's /."""
-    fs = task.fs if task is not None else None
-    if fs is not None and fs.root_fd is not None:
-        return os.fsdecode(os.readlink("/proc/self/fd/%d" % fs.root_fd))
+    root_fd = getattr(getattr(task, "fs", None), "root_fd", None)
+    if root_fd is not None:
+        return os.fsdecode(os.readlink("/proc/self/fd/%d" % root_fd))
     return os.fsdecode(kernel.sysroot) if kernel.sysroot is not None else "/"
 
 

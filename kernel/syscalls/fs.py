@@ -21,8 +21,8 @@ from kernel.fs.permission import (
 from kernel.fs.file import File
 from kernel.fs.open import build_open_flags, can_pread, fdget, o_creat_directory
 from kernel.fs.namei import (
-    MAY_WRITE, AccessCred, PathError, board_device, generic_permission, guest_absolute, host_path,
-    host_target, path_call, rooted_cwd, rooted_name, user_path,
+    BOARD_DEVICES, MAY_WRITE, AccessCred, PathError, board_device, generic_permission, guest_absolute, host_path,
+    host_target, path_call, rooted_cwd, rooted_name, task_root, user_path,
 )
 from kernel.fs.pipe import may_block, wait_read, wait_write
 from kernel.sched.wait import WouldBlock
@@ -83,6 +83,27 @@ def _fget_raw(task, fd):
     return task.files.get(s32(fd))
 
 
+def rooted_may_open(task, found, dir_fd, hpath, flags):
+    """may_open() below a root (--jail, chroot): the root is mounted nodev —
+    a device node in it (one a guest root made with mknod, say) opens with
+    EACCES, as on a MNT_NODEV mount, so the board's own devices
+    (namei.BOARD_DEVICES) are the only ones a guest reaches; and the
+    running PROGRAM outside the root, reached through /proc/self/exe, is
+    never opened for writing (deny_write_access(): ETXTBSY)."""
+    if isinstance(found, HostTarget):
+        if dir_fd is None and not hpath.startswith(b"/proc/self/fd/") and \
+                found.guest_name not in BOARD_DEVICES and (flags & O_ACCMODE or flags & O_TRUNC):
+            return -errno.ETXTBSY
+        return 0
+    try:
+        st = os.stat(hpath, dir_fd=dir_fd, follow_symlinks=False)
+    except OSError:
+        return 0                        # a new name, or the host's errno to come
+    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        return -errno.EACCES
+    return 0
+
+
 def _pseudo_lookup(task, dirfd, path, follow=True):
     """/proc and /sys (kernel/fs/proc.py): None when path is elsewhere, an
     Entry, or a HostTarget (a magic link to a host file); raises PathError."""
@@ -141,6 +162,10 @@ def sys_openat(task, dirfd, path_addr, flags, mode):
         return err
     if not isinstance(found, HostTarget):
         err = may_open_path(task, dir_fd, hpath, flags)     # the guest's rights
+        if err:
+            return err
+    if task_root(task) is not None:
+        err = rooted_may_open(task, found, dir_fd, hpath, flags)
         if err:
             return err
     existed = True
@@ -932,7 +957,7 @@ def sys_chdir(task, path):
         if err:
             return err
     fd = os.open(hpath, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=dir_fd)
-    if task.fs.root_fd is not None:
+    if task_root(task) is not None:
         guest = rooted_name(task, fd)       # where it is below the root (kernel/fs/jail.py)
     task.fs.chdir(fd, guest)
     return 0

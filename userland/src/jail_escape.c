@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -313,6 +314,14 @@ static void devices(void)
     check(stat("/proc/self/status", &st) == 0 && is(readfile("/proc/self/comm"), "jail_escape"),
           "/proc is the board's");
     unlink("/dev/shm/jail_escape_shm");
+    check(open("/proc/self/exe", O_WRONLY) == -1 && errno == ETXTBSY,
+          "the running program is not opened for writing (ETXTBSY)");
+    /* A device node made in the jail opens nothing: --jail is nodev
+     * (a real chroot is not: there it would be the host's disk). */
+    if (!real_chroot && mknod("/mem", S_IFCHR | 0600, makedev(1, 1)) == 0) {
+        check(open("/mem", O_RDONLY) == -1 && errno == EACCES, "a device node in the jail: EACCES");
+        unlink("/mem");
+    }
 }
 
 /* chroot(2) nests: a sub-root, then the classic escape (chroot into a
