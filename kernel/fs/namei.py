@@ -140,33 +140,25 @@ def _rooted_path(task, dirfd, path, follow):
         raise PathError(-errno.ENOENT)
     kernel = task.kernel
     fs = task.fs
-    name = guest_absolute(task, dirfd, path)
-    shm = kernel.ipc_ns.shm_path(os.fsencode(name))
-    if shm is not None:
-        roots = [(_shm_root(kernel), DEV_SHM)]
-        path = os.fsencode(name)[len(DEV_SHM):] or b"/"
-        start = None
-    elif path.startswith(b"/") or (s32(dirfd) == AT_FDCWD and _pseudo_cwd(task)):
-        roots = [(fs.root_fd, b"")]
-        path = path if path.startswith(b"/") else os.fsencode(name)
-        start = None
-    else:
-        start = _start_fd(task, dirfd)
-        roots = [(fs.root_fd, b"")]
-        if kernel.jail_fd is not None:
-            roots.append((kernel.jail_fd, b""))
+    name = os.fsencode(guest_absolute(task, dirfd, path))
     may_lookup = _may_lookup(task)
     try:
-        if start is not None:
-            for root_fd, _ in roots:
-                base = jail.path_below(root_fd, start)
-                if base is not None:
-                    return jail.lookup(root_fd, base + b"/" + path, follow, may_lookup)
-            if kernel.jail_fd is not None:
-                raise PathError(-errno.ENOENT)
-            return start, path
-        root_fd = roots[0][0]
-        return jail.lookup(root_fd, path, follow, may_lookup)
+        if kernel.ipc_ns.shm_path(name) is not None:        # the board's tmpfs
+            return jail.lookup(_shm_root(kernel), name[len(DEV_SHM):] or b"/", follow, may_lookup)
+        if path.startswith(b"/"):
+            return jail.lookup(fs.root_fd, path, follow, may_lookup)
+        if s32(dirfd) == AT_FDCWD and _pseudo_cwd(task):
+            return jail.lookup(fs.root_fd, name, follow, may_lookup)   # cwd in /proc, /sys
+        start = _start_fd(task, dirfd)
+        for root_fd in (fs.root_fd, kernel.jail_fd):
+            if root_fd is None:
+                continue
+            base = jail.path_below(root_fd, start)
+            if base is not None:
+                return jail.lookup(root_fd, base + b"/" + path, follow, may_lookup)
+        if kernel.jail_fd is not None:
+            raise PathError(-errno.ENOENT)      # a directory outside --jail (none is)
+        return start, path
     except OSError as e:
         raise PathError(-(e.errno or errno.EIO))
 
