@@ -260,7 +260,7 @@ def pid_dir(ctx, task, tid_dir=False):
                 f("statm", lambda c: proc_pid_statm(task.mm)),
                 f("maps", lambda c: proc_pid_maps(task.mm) if task.mm else ""),
                 f("mem", None, 0o600, read=mem_read(task), write=mem_write(task), seek="mem"),
-                link("cwd", lambda: _need(task.fs).cwd,
+                link("cwd", lambda: _cwd_name(task),
                      lambda: ("/proc/self/fd/%d" % _need(task.fs).cwd_fd, _need(task.fs).cwd)),
                 link("root", lambda: "/", lambda: (_root_host(ctx.kernel, task), "/")),
                 link("exe", lambda: _exe_name(ctx.kernel, task),
@@ -280,6 +280,16 @@ def _need(value):
     if not value:
         raise PseudoError(-errno.ENOENT)
     return value
+
+
+def _cwd_name(task):
+    """d_path() of the task's working directory: where it is now below its
+    root (--jail, chroot: kernel/fs/namei.py rooted_cwd()), else its name."""
+    fs = _need(task.fs)
+    if getattr(fs, "root_fd", None) is None:
+        return fs.cwd
+    from kernel.fs.namei import rooted_cwd      # imports the fs layer
+    return rooted_cwd(task) or fs.cwd
 
 
 def _root_host(kernel, task=None):

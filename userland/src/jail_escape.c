@@ -217,6 +217,10 @@ static void dirfds(void)
     check(is(readfile_at(dfd, "../../etc/passwd"), "jail passwd"), "openat after the move");
     check(fchdir(dfd) == 0, "fchdir(dirfd)");
     check_cwd("/moved/d2", "getcwd follows the moved directory");
+    char link[PATH_MAX];
+    ssize_t n = readlink("/proc/self/cwd", link, sizeof link - 1);
+    link[n < 0 ? 0 : n] = 0;
+    check(is(link, "/moved/d2"), "so does /proc/self/cwd");
     check(chdir("/") == 0, "chdir /");
     check(rename("/moved", "/d1") == 0, "rename back");
     close(dfd);
