@@ -289,3 +289,58 @@ def test_openat2_resolves_in_root(tree):
         assert os.readlink("/proc/self/fd/%d" % dfd) == str(root / "etc")
     finally:
         os.close(dfd)
+
+
+# -- chroot(2) without --jail, in-process ------------------------------------------------
+
+BASE = 0x10000000          # test_sys_proc.Board1's 16 mapped pages
+
+
+def _read_at(b, path):
+    """openat(AT_FDCWD, path) + read() on Board1's task: the bytes or -errno."""
+    b.task.uaccess.copy_to_user(BASE, path + b"\0")
+    fd = b.call("openat", -100, BASE, 0, 0)
+    if fd < 0:
+        return fd
+    n = b.call("read", fd, BASE + 4096, 64)
+    b.call("close", fd)
+    return b.task.uaccess.copy_from_user(BASE + 4096, n) if n >= 0 else n
+
+
+def test_chroot_without_jail(tmp_path):
+    """A guest's chroot() on a board without --jail: 4.14's order of checks
+    (ENOENT, ENOTDIR, then CAP_SYS_CHROOT's EPERM), then every absolute
+    name resolves below the new root and ".." stops there; the working
+    directory stays where it was, outside the root, and relative names
+    still walk from it (Linux lets them)."""
+    from kernel.cred import CAP_FULL_SET
+    from test_sys_proc import Board1
+    new = tmp_path / "newroot"
+    (new / "etc").mkdir(parents=True)
+    (new / "etc" / "passwd").write_text("new root\n")
+    (tmp_path / "here").write_text("cwd file\n")
+    b = Board1(tmp_path)
+    cred = b.task.cred.copy()
+    cred.cap_effective = 0
+    b.task.cred = cred
+    b.task.uaccess.copy_to_user(BASE, bytes(new / "missing") + b"\0")
+    assert b.call("chroot", BASE) == -errno.ENOENT
+    b.task.uaccess.copy_to_user(BASE, bytes(new / "etc" / "passwd") + b"\0")
+    assert b.call("chroot", BASE) == -errno.ENOTDIR
+    b.task.uaccess.copy_to_user(BASE, bytes(new) + b"\0")
+    assert b.call("chroot", BASE) == -errno.EPERM
+    cred = cred.copy()
+    cred.cap_effective = CAP_FULL_SET
+    b.task.cred = cred
+    assert b.call("chroot", BASE) == 0
+    assert _read_at(b, b"/etc/passwd") == b"new root\n"
+    assert _read_at(b, b"/../../../etc/passwd") == b"new root\n"
+    assert _read_at(b, b"here") == b"cwd file\n"             # the cwd, outside the root
+    assert _read_at(b, bytes(tmp_path / "here")) == -errno.ENOENT
+    want = b"(unreachable)" + bytes(tmp_path) + b"\0"        # 4.14's getcwd() of it
+    assert b.call("getcwd", BASE, 4096) == len(want)
+    assert b.task.uaccess.copy_from_user(BASE, len(want)) == want
+    b.task.uaccess.copy_to_user(BASE, b"/etc\0")
+    assert b.call("chdir", BASE) == 0
+    assert b.call("getcwd", BASE, 256) == len(b"/etc\0")
+    assert b.task.uaccess.copy_from_user(BASE, 5) == b"/etc\0"
