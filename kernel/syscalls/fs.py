@@ -811,7 +811,11 @@ def sys_mkdirat(task, dirfd, path, mode):
 def sys_unlinkat(task, dirfd, path, flags):
     if flags & ~AT_REMOVEDIR:
         return -errno.EINVAL
-    dir_fd, hpath = host_path(task, dirfd, user_path(task, path), follow=False)
+    name = user_path(task, path)
+    dir_fd, hpath = host_path(task, dirfd, name, follow=False)
+    if flags & AT_REMOVEDIR and task_root(task) is not None and \
+            name.rstrip(b"/").rsplit(b"/", 1)[-1] == b"..":
+        return -errno.ENOTEMPTY     # do_rmdir()'s LAST_DOTDOT (below a root it came back as ".")
     err = may_unlink(task, dir_fd, hpath, bool(flags & AT_REMOVEDIR))
     if err:
         return err

@@ -279,6 +279,8 @@ static void creating(void)
     check(fd >= 0 && stat("/created", &st) == 0, "open(O_CREAT) /../../created");
     if (fd >= 0)
         close(fd);
+    check(rmdir("/..") == -1 && errno == ENOTEMPTY, "rmdir(\"/..\") is ENOTEMPTY");
+    check(rmdir("/etc/.") == -1 && errno == EINVAL, "rmdir(\"/etc/.\") is EINVAL");
     check(rmdir("/renamed") == 0 && unlink("/created") == 0, "rmdir and unlink inside");
     check(chmod("/abs", 0700) == 0 && stat("/etc", &st) == 0 && (st.st_mode & 0777) == 0700,
           "chmod through /abs changes the jail's /etc");
