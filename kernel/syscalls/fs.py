@@ -21,8 +21,9 @@ from kernel.fs.permission import (
 from kernel.fs.file import File
 from kernel.fs.open import build_open_flags, can_pread, fdget, o_creat_directory
 from kernel.fs.namei import (
-    BOARD_DEVICES, MAY_WRITE, AccessCred, PathError, board_device, generic_permission, guest_absolute, host_path,
-    host_target, path_call, rooted_cwd, rooted_name, task_root, user_path,
+    BOARD_DEVICES, MAY_WRITE, AccessCred, PathError, board_device, generic_permission,
+    guest_absolute, host_path, host_target, path_call, rooted_cwd, rooted_name, task_root,
+    user_path,
 )
 from kernel.fs.pipe import may_block, wait_read, wait_write
 from kernel.sched.wait import WouldBlock
