@@ -18,7 +18,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/inotify.h>
 #include <sys/statfs.h>
+#include <sys/xattr.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -273,6 +275,21 @@ static void creating(void)
     check(chmod(path, 0) == -1 && errno == ENOENT, "chmod(SECRET) is ENOENT");
     check(truncate(path, 0) == -1 && errno == ENOENT, "truncate(SECRET) is ENOENT");
     check(access(path, F_OK) == -1 && errno == ENOENT, "access(SECRET) is ENOENT");
+    check(chown(path, 0, 0) == -1 && errno == ENOENT, "chown(SECRET) is ENOENT");
+    check(utimensat(AT_FDCWD, path, NULL, 0) == -1 && errno == ENOENT, "utimensat(SECRET) is ENOENT");
+    char xbuf[16];
+    check(getxattr(path, "user.x", xbuf, sizeof xbuf) == -1 && errno == ENOENT,
+          "getxattr(SECRET) is ENOENT");
+    check(readlink(path, xbuf, sizeof xbuf) == -1 && errno == ENOENT, "readlink(SECRET) is ENOENT");
+    struct statx stx;
+    check(statx(AT_FDCWD, path, 0, STATX_BASIC_STATS, &stx) == -1 && errno == ENOENT,
+          "statx(SECRET) is ENOENT");
+    int in = inotify_init1(0);
+    check(in >= 0 && inotify_add_watch(in, path, IN_ALL_EVENTS) == -1 && errno == ENOENT,
+          "inotify_add_watch(SECRET) is ENOENT");
+    check(inotify_add_watch(in, "/../../etc", IN_ALL_EVENTS) >= 0, "... and the jail's /etc is watched");
+    close(in);
+    check(execl(path, path, (char *)NULL) == -1 && errno == ENOENT, "execve(SECRET) is ENOENT");
     check(mknod("/../fifo", S_IFIFO | 0600, 0) == 0 && stat("/fifo", &st) == 0 &&
           S_ISFIFO(st.st_mode), "mknod /../fifo");
     int fd = open("/../../created", O_WRONLY | O_CREAT | O_EXCL, 0644);
