@@ -45,6 +45,13 @@ directory outside the task's root (the working directory kept by a
 chroot(), which Linux lets a process keep) is walked from the --jail
 root when there is one; without --jail the host resolves it, as Linux
 does for a chroot()ed process.
+
+Omitted: one budget of 40 symlinks per lookup — openat2 counts the links
+of the parent's walk itself (40 at most), the last component's chain is
+counted here (40 at most), so a lookup with links in both may follow more
+than 40 in all where Linux says ELOOP; an absolute symlink met on a walk
+from a working directory outside a chroot() root resolves against the
+--jail root (Linux: the task's root).
 """
 
 import ctypes
