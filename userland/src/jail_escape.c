@@ -280,6 +280,10 @@ static void creating(void)
     char xbuf[16];
     check(getxattr(path, "user.x", xbuf, sizeof xbuf) == -1 && errno == ENOENT,
           "getxattr(SECRET) is ENOENT");
+    check(getxattr("/abs/passwd", "user.none", xbuf, sizeof xbuf) == -1 &&
+          (errno == ENODATA || errno == ENOTSUP), "getxattr of a jail file asks the jail's file");
+    check(lgetxattr("/abs", "user.none", xbuf, sizeof xbuf) == -1 &&
+          (errno == ENODATA || errno == ENOTSUP || errno == EPERM), "lgetxattr of a symlink");
     check(readlink(path, xbuf, sizeof xbuf) == -1 && errno == ENOENT, "readlink(SECRET) is ENOENT");
     struct statx stx;
     check(statx(AT_FDCWD, path, 0, STATX_BASIC_STATS, &stx) == -1 && errno == ENOENT,
