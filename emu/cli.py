@@ -50,6 +50,9 @@ def build_parser():
                    help="user virtual address bits: 48 (4-level tables) or 39 (3-level)")
     r.add_argument("-L", "--sysroot", metavar="DIR",
                    help="resolve absolute paths inside DIR first (like qemu -L)")
+    r.add_argument("--jail", metavar="DIR",
+                   help="confine the guest's file system to DIR, as after chroot(DIR): "
+                        "/proc, /sys and /dev/shm are the board's own (see README)")
     r.add_argument("-E", dest="setenv", action="append", default=[], metavar="VAR=VALUE",
                    help="set VAR in the program's environment")
     r.add_argument("-U", dest="unsetenv", action="append", default=[], metavar="VAR",
@@ -389,6 +392,16 @@ def cmd_run(opts):
                   precise_stops=opts.gdb is None)
     kernel = Kernel(board, sysroot=opts.sysroot, trace=trace, deterministic=opts.deterministic,
                     root=opts.root)
+    if getattr(opts, "jail", None) is not None:
+        if opts.sysroot is not None:
+            print("a53emu: --jail and -L/--sysroot exclude each other (put the libraries "
+                  "in the jail)", file=sys.stderr)
+            return 2
+        try:
+            kernel.set_jail(opts.jail)
+        except OSError as e:
+            print("a53emu: --jail %s: %s" % (opts.jail, e.strerror), file=sys.stderr)
+            return 2
     walk = getattr(opts, "walk", None)
     if walk is not None:
         install_walk(kernel, walk)

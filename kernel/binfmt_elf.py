@@ -26,7 +26,7 @@ from kernel.mm.mmap import (
 )
 from kernel.uaccess import Efault
 from kernel.uapi import (
-    AT_BASE, AT_CLKTCK, AT_EGID, AT_ENTRY, AT_EUID, AT_EXECFN, AT_FLAGS, AT_GID,
+    AT_BASE, AT_CLKTCK, AT_FDCWD, AT_EGID, AT_ENTRY, AT_EUID, AT_EXECFN, AT_FLAGS, AT_GID,
     AT_HWCAP, AT_HWCAP2, AT_NULL, AT_PAGESZ, AT_PHDR, AT_PHENT, AT_PHNUM,
     AT_PLATFORM, AT_RANDOM, AT_SECURE, AT_SYSINFO_EHDR, AT_UID, EM_AARCH64, ET_DYN, ET_EXEC,
     MAP_FIXED, MAP_PRIVATE, O_RDONLY, PF_R, PF_W, PF_X, PROT_EXEC, PROT_READ, PROT_WRITE,
@@ -240,13 +240,14 @@ class ElfBinary:
         self.fd = self.interp_fd = None
 
 
-def check_elf_binary(kernel, path, cwd_fd=None):
+def check_elf_binary(kernel, path, cwd_fd=None, task=None):
     """load_elf_binary() up to flush_old_exec(), in its order: the header
     (magic, e_type, elf_check_arch), load_elf_phdrs(), the first PT_INTERP
     (its size, its bytes, the NUL at its end, open_exec() of it, its header),
     then the interpreter's consistency (ELIBBAD).  Every failure is an errno
     execve() returns to the caller.  A relative interpreter name is looked
-    up from cwd_fd (the task's working directory; None: the host's).
+    up from cwd_fd (the task's working directory; None: the host's); a
+    task with a root (--jail, chroot) looks the name up below it.
     Returns an ElfBinary."""
     fd = open_exec(path)
     binary = ElfBinary(fd, None, None)
@@ -267,7 +268,7 @@ def check_elf_binary(kernel, path, cwd_fd=None):
         binary.phdrs = phdrs
         for ph in phdrs:
             if ph.p_type == PT_INTERP:
-                _read_interp(kernel, binary, ph, cwd_fd)
+                _read_interp(kernel, binary, ph, cwd_fd, task)
                 break               # the first PT_INTERP is the one
         if binary.interp_fd is not None:
             iex = binary.interp_ex
@@ -286,7 +287,21 @@ def check_elf_binary(kernel, path, cwd_fd=None):
         raise
 
 
-def _read_interp(kernel, binary, ph, cwd_fd):
+def _rooted_interp(task, name):
+    """open_exec() of PT_INTERP for a task with a root: the name is looked
+    up below the root, as the kernel would after chroot() (kernel/fs/jail.py),
+    and the host opens the file it found by its real name."""
+    from kernel.fs.namei import PathError, host_path     # imports the fs layer
+    try:
+        dir_fd, last = host_path(task, AT_FDCWD, name)
+    except PathError as e:
+        raise ExecError(127 if e.err == -errno.ENOENT else 126,
+                        "cannot load interpreter %r: %s" % (name.decode(errors="replace"),
+                                                            os.strerror(-e.err)), -e.err)
+    return os.path.realpath(os.path.join(b"/proc/self/fd/%d" % dir_fd, last))
+
+
+def _read_interp(kernel, binary, ph, cwd_fd, task=None):
     """The PT_INTERP part of load_elf_binary(): 2..PATH_MAX bytes ending in
     a NUL, naming a file open_exec() accepts, with a whole ELF header.  An
     empty name is the working directory itself (getname_kernel() accepts
@@ -303,7 +318,9 @@ def _read_interp(kernel, binary, ph, cwd_fd):
         raise _noexec("exec format error: PT_INTERP %r is not NUL-terminated" % data[-40:])
     name = data.split(b"\0", 1)[0]         # a C string: up to the first NUL
     binary.interp_name = name
-    if name.startswith(b"/"):
+    if getattr(getattr(task, "fs", None), "root_fd", None) is not None:
+        host = _rooted_interp(task, name)
+    elif name.startswith(b"/"):
         host = kernel.resolve_sysroot(name)
     else:
         host = os.path.join(b"." if cwd_fd is None else b"/proc/self/fd/%d" % cwd_fd, name)
@@ -653,7 +670,7 @@ def load_elf_binary(kernel, task, path, argv, envp, execfn=None, cred=None, secu
     process with SIGSEGV, as Linux does)."""
     execfn = execfn or os.fsencode(path)
     fs = getattr(task, "fs", None)
-    binary = check_elf_binary(kernel, path, fs.cwd_fd if fs is not None else None)
+    binary = check_elf_binary(kernel, path, fs.cwd_fd if fs is not None else None, task)
     try:
         need = _stack_need(task, argv, envp, execfn, NR_AUXV_BASE)
     except BaseException:

@@ -61,6 +61,7 @@ class Kernel:
         self.ncpus = len(board.cores)
         self.trace = trace if trace is not None else Tracer()
         self.sysroot = os.fsencode(os.path.abspath(sysroot)) if sysroot else None
+        self.jail = self.jail_fd = None             # --jail: host path and O_PATH fd (set_jail)
         self.pages = PageAllocator(board.memory, board.flush_code_cache_all)
         self.pages.trace = self.trace
         self.pages.watched = self.trace.kmem
@@ -122,6 +123,13 @@ class Kernel:
         if self.trace.syscall:
             self.trace.emit("printk", text=text)
 
+    def set_jail(self, path):
+        """--jail DIR: every task's root is DIR (kernel/fs/jail.py); init
+        starts in it.  Raises OSError when DIR is not a directory."""
+        from kernel.fs.jail import open_root
+        self.jail = os.fsencode(os.path.realpath(path))
+        self.jail_fd = open_root(self.jail)
+
     def resolve_sysroot(self, path):
         """An absolute guest path as a host path (inside --sysroot if it exists there)."""
         if self.sysroot is not None and os.path.lexists(self.sysroot + path):
@@ -171,7 +179,11 @@ class Kernel:
         task = Task(self, pid, os.path.basename(os.fsdecode(argv[0] if argv else path)),
                     [os.fsdecode(a) for a in argv])
         task.mm = self.mm_alloc(task)
-        task.fs = FsStruct(cwd or os.getcwd())
+        if self.jail_fd is not None:        # chroot(DIR) + chdir("/") before the exec
+            task.fs = FsStruct("/", os.open(self.jail, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC),
+                               root_fd=os.dup(self.jail_fd))
+        else:
+            task.fs = FsStruct(cwd or os.getcwd())
         task.files = FdTable()
         for fd, host_fd in zip((0, 1, 2), stdio):
             try:

@@ -201,7 +201,7 @@ def _path_target(task, dirfd, path_addr, follow, empty_path=False):
     proc = _proc_target(task, dirfd, path, follow)
     if proc is not None:
         return proc
-    dir_fd, hpath = host_path(task, dirfd, path)
+    dir_fd, hpath = host_path(task, dirfd, path, follow)
     return Target(dir_fd=dir_fd, path=hpath, follow=follow)
 
 

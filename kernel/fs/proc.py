@@ -261,9 +261,9 @@ def pid_dir(ctx, task, tid_dir=False):
                 f("statm", lambda c: proc_pid_statm(task.mm)),
                 f("maps", lambda c: proc_pid_maps(task.mm) if task.mm else ""),
                 f("mem", None, 0o600, read=mem_read(task), write=mem_write(task), seek="mem"),
-                link("cwd", lambda: _need(task.fs).cwd,
+                link("cwd", lambda: _cwd_name(task),
                      lambda: ("/proc/self/fd/%d" % _need(task.fs).cwd_fd, _need(task.fs).cwd)),
-                link("root", lambda: "/", lambda: (_root_host(ctx.kernel), "/")),
+                link("root", lambda: "/", lambda: (_root_host(ctx.kernel, task), "/")),
                 link("exe", lambda: _exe_name(ctx.kernel, task),
                      lambda: (_exe_host(ctx.kernel, task), _exe_name(ctx.kernel, task))),
                 f("mounts", lambda c: proc_mounts(c)),
@@ -283,7 +283,22 @@ def _need(value):
     return value
 
 
-def _root_host(kernel):
+def _cwd_name(task):
+    """d_path() of the task's working directory: where it is now below its
+    root (--jail, chroot: kernel/fs/namei.py rooted_cwd()), else its name."""
+    fs = _need(task.fs)
+    if getattr(fs, "root_fd", None) is None:
+        return fs.cwd
+    from kernel.fs.namei import rooted_cwd      # imports the fs layer
+    return rooted_cwd(task) or fs.cwd
+
+
+def _root_host(kernel, task=None):
+    """The host directory that is the task's "/": its chroot() or --jail
+    root (kernel/fs/jail.py), else the sysroot or the host's /."""
+    root_fd = getattr(getattr(task, "fs", None), "root_fd", None)
+    if root_fd is not None:
+        return os.fsdecode(os.readlink("/proc/self/fd/%d" % root_fd))
     return os.fsdecode(kernel.sysroot) if kernel.sysroot is not None else "/"
 
 
@@ -352,9 +367,12 @@ class PseudoError(Exception):
 class HostTarget:
     """A magic link's destination outside the pseudo file systems."""
 
-    def __init__(self, host_path, guest_name):
+    def __init__(self, host_path, guest_name, base=None, rest=""):
         self.host_path = host_path
         self.guest_name = guest_name
+        # Below a root (kernel/fs/namei.py host_target()): the link's own
+        # host object (None: a link to a guest name) and the rest of the path.
+        self.base, self.rest = base, rest
 
 
 MAXSYMLINKS = 40
@@ -391,15 +409,19 @@ def _follow(kernel, task, link, base, rest, follow, depth):
     host = link.host() if link.host is not None else None
     if host is not None:
         host_path, guest = host
+        if guest == "/" and is_pseudo_path("/" + rest):
+            # /proc/self/root/proc/...: the board's /proc and /sys are
+            # mounted in every root, never the host's own.
+            return pseudo_resolve(kernel, task, os.path.normpath("/" + rest), follow, depth + 1)
         if rest:
-            return HostTarget(host_path + "/" + rest, guest + "/" + rest)
-        return HostTarget(host_path, guest)
+            return HostTarget(host_path + "/" + rest, guest + "/" + rest, host_path, rest)
+        return HostTarget(host_path, guest, host_path)
     target = link.target()
     full = target if target.startswith("/") else base + "/" + target
     full = os.path.normpath(full + ("/" + rest if rest else ""))
     found = pseudo_resolve(kernel, task, full, follow, depth + 1)
     if found is None:
-        return HostTarget(os.fsdecode(kernel.resolve_sysroot(os.fsencode(full))), full)
+        return HostTarget(os.fsdecode(kernel.resolve_sysroot(os.fsencode(full))), full, None)
     return found
 
 
@@ -661,8 +683,8 @@ def vma_perms(vma):
 
 def guest_name(kernel, path):
     """d_path() as the board sees it: a host path inside --sysroot loses the
-    sysroot prefix (the loader opens programs by their host paths)."""
-    root = kernel.sysroot
+    sysroot (or --jail) prefix (the loader opens programs by their host paths)."""
+    root = kernel.sysroot if getattr(kernel, "jail", None) is None else kernel.jail
     if root is not None:
         root = os.fsdecode(root).rstrip("/")
         if path.startswith(root + "/"):
@@ -1125,6 +1147,8 @@ def board_mounts(kernel):
     User-Mode Linux's hostfs sees it: a file system of host files), with
     proc and sysfs over it.  Other parts append theirs to kernel.mounts."""
     root = kernel.sysroot if kernel.sysroot is not None else b"/"
+    if getattr(kernel, "jail", None) is not None:
+        root = kernel.jail
     dev = os.stat(root).st_dev
     base = [Mount(ROOT_MNT_ID, 1, "hostfs", "/", "hostfs", "rw,relatime", dev),
             Mount(PROC_MNT_ID, ROOT_MNT_ID, "proc", "/proc", "proc",

@@ -67,7 +67,8 @@ def sys_utimensat(task, dirfd, path_addr, times_addr, flags):
         return 0
     if path_addr == 0:
         return -errno.EFAULT
-    dir_fd, hpath = host_path(task, dirfd, user_path(task, path_addr))
+    dir_fd, hpath = host_path(task, dirfd, user_path(task, path_addr),
+                              not flags & AT_SYMLINK_NOFOLLOW)
     err = may_utimes(task, dir_fd, hpath, not flags & AT_SYMLINK_NOFOLLOW, touch)
     if err:
         return err

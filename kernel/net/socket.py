@@ -430,7 +430,7 @@ def _resolve_unix(task, sock, kind, name, binding):
             raise AddrError(-errno.ECONNREFUSED)
         return ns.abstract_host_path(name), name, None
     try:
-        dir_fd, hpath = host_path(task, AT_FDCWD, name)
+        dir_fd, hpath = host_path(task, AT_FDCWD, name, follow=not binding)
     except PathError as e:
         raise AddrError(e.err)
     # The guest's rights (kernel/fs/permission.py): unix_mknod()'s

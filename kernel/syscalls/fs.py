@@ -21,7 +21,8 @@ from kernel.fs.permission import (
 from kernel.fs.file import File
 from kernel.fs.open import build_open_flags, can_pread, fdget, o_creat_directory
 from kernel.fs.namei import (
-    MAY_WRITE, AccessCred, PathError, generic_permission, guest_absolute, host_path, path_call,
+    BOARD_DEVICES, MAY_WRITE, AccessCred, PathError, board_device, generic_permission,
+    guest_absolute, host_path, host_target, path_call, rooted_cwd, rooted_name, task_root,
     user_path,
 )
 from kernel.fs.pipe import may_block, wait_read, wait_write
@@ -83,10 +84,36 @@ def _fget_raw(task, fd):
     return task.files.get(s32(fd))
 
 
+def rooted_may_open(task, found, dir_fd, hpath, flags):
+    """may_open() below a root (--jail, chroot): the root is mounted nodev —
+    a device node in it (one a guest root made with mknod, say) opens with
+    EACCES, as on a MNT_NODEV mount, so the board's own devices
+    (namei.BOARD_DEVICES) are the only ones a guest reaches; and the
+    running PROGRAM outside the root, reached through /proc/self/exe, is
+    never opened for writing (deny_write_access(): ETXTBSY)."""
+    if isinstance(found, HostTarget):
+        if dir_fd is None and not hpath.startswith(b"/proc/self/fd/") and \
+                found.guest_name not in BOARD_DEVICES and (flags & O_ACCMODE or flags & O_TRUNC):
+            return -errno.ETXTBSY
+        return 0
+    if flags & O_PATH:
+        return 0                        # do_o_path(): no may_open(), nothing to read
+    try:
+        st = os.stat(hpath, dir_fd=dir_fd, follow_symlinks=False)
+    except OSError:
+        return 0                        # a new name, or the host's errno to come
+    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        return -errno.EACCES
+    return 0
+
+
 def _pseudo_lookup(task, dirfd, path, follow=True):
     """/proc and /sys (kernel/fs/proc.py): None when path is elsewhere, an
     Entry, or a HostTarget (a magic link to a host file); raises PathError."""
     name = guest_absolute(task, dirfd, path)
+    device = board_device(task, name)
+    if device is not None:
+        return HostTarget(device, device, device)       # the board's own /dev (--jail)
     if not is_pseudo_path(name):
         return None
     # A trailing slash, "." or ".." names a directory: the link is followed
@@ -114,8 +141,10 @@ def sys_openat(task, dirfd, path_addr, flags, mode):
         return -errno.EMFILE            # before the file is created (RLIMIT_NOFILE)
     found = _pseudo_lookup(task, dirfd, path, follow=not flags & O_NOFOLLOW)
     guest = guest_absolute(task, dirfd, path)
+    # LOOKUP_FOLLOW unless O_NOFOLLOW, or O_CREAT|O_EXCL (a symlink there is EEXIST)
+    follow = not flags & O_NOFOLLOW and flags & (O_CREAT | O_EXCL) != O_CREAT | O_EXCL
     if isinstance(found, HostTarget):
-        dir_fd, hpath, guest = None, found.host_path, found.guest_name
+        (dir_fd, hpath), guest = host_target(task, found, follow), found.guest_name
     elif found is not None:
         if found.kind == "link":
             return -errno.ELOOP             # O_NOFOLLOW on a symlink
@@ -130,12 +159,16 @@ def sys_openat(task, dirfd, path_addr, flags, mode):
             file.put()
         return fd
     else:
-        dir_fd, hpath = host_path(task, dirfd, path)
+        dir_fd, hpath = host_path(task, dirfd, path, follow)
     flags, err = o_creat_directory(flags, dir_fd, hpath)
     if err:
         return err
     if not isinstance(found, HostTarget):
         err = may_open_path(task, dir_fd, hpath, flags)     # the guest's rights
+        if err:
+            return err
+    if task_root(task) is not None:
+        err = rooted_may_open(task, found, dir_fd, hpath, flags)
         if err:
             return err
     existed = True
@@ -666,12 +699,14 @@ def _stat_at(task, dirfd, path_addr, flags):
                 raise PathError(-errno.EBADF)
             return _stat_file(file)
         raise PathError(-errno.ENOENT)
-    found = _pseudo_lookup(task, dirfd, path, follow=not flags & AT_SYMLINK_NOFOLLOW)
+    follow = not flags & AT_SYMLINK_NOFOLLOW
+    found = _pseudo_lookup(task, dirfd, path, follow=follow)
     if isinstance(found, HostTarget):
-        return os.stat(found.host_path)
+        dir_fd, hpath = host_target(task, found, follow)
+        return os.stat(hpath, dir_fd=dir_fd, follow_symlinks=follow)
     if found is not None:
         return pseudo_stat(found)
-    dir_fd, hpath = host_path(task, dirfd, path)
+    dir_fd, hpath = host_path(task, dirfd, path, follow)
     return guest_stat(task.kernel, os.stat(hpath, dir_fd=dir_fd,
                                            follow_symlinks=not flags & AT_SYMLINK_NOFOLLOW))
 
@@ -759,7 +794,7 @@ def sys_getdents64(task, fd, dirp, count):
 @syscall("mkdirat", "dirfd path mode")
 @path_call
 def sys_mkdirat(task, dirfd, path, mode):
-    dir_fd, hpath = host_path(task, dirfd, user_path(task, path))
+    dir_fd, hpath = host_path(task, dirfd, user_path(task, path), follow=False)
     err = may_mkobj(task, dir_fd, hpath)
     if err:
         return err
@@ -777,7 +812,11 @@ def sys_mkdirat(task, dirfd, path, mode):
 def sys_unlinkat(task, dirfd, path, flags):
     if flags & ~AT_REMOVEDIR:
         return -errno.EINVAL
-    dir_fd, hpath = host_path(task, dirfd, user_path(task, path))
+    name = user_path(task, path)
+    dir_fd, hpath = host_path(task, dirfd, name, follow=False)
+    if flags & AT_REMOVEDIR and task_root(task) is not None and \
+            name.rstrip(b"/").rsplit(b"/", 1)[-1] == b"..":
+        return -errno.ENOTEMPTY     # do_rmdir()'s LAST_DOTDOT (below a root it came back as ".")
     err = may_unlink(task, dir_fd, hpath, bool(flags & AT_REMOVEDIR))
     if err:
         return err
@@ -794,8 +833,8 @@ def sys_unlinkat(task, dirfd, path, flags):
 @syscall("renameat", "dirfd path dirfd path")
 @path_call
 def sys_renameat(task, olddirfd, oldpath, newdirfd, newpath):
-    src_fd, src = host_path(task, olddirfd, user_path(task, oldpath))
-    dst_fd, dst = host_path(task, newdirfd, user_path(task, newpath))
+    src_fd, src = host_path(task, olddirfd, user_path(task, oldpath), follow=False)
+    dst_fd, dst = host_path(task, newdirfd, user_path(task, newpath), follow=False)
     err = may_rename(task, src_fd, src, dst_fd, dst)
     if err:
         return err
@@ -834,7 +873,7 @@ def _access_as(task, dirfd, path, mode):
     p = user_path(task, path)
     found = _pseudo_lookup(task, dirfd, p, follow=True)
     if isinstance(found, HostTarget):
-        dir_fd, hpath = None, found.host_path
+        dir_fd, hpath = host_target(task, found)
     elif found is not None:
         return _pseudo_access(task, found, mode)
     else:
@@ -880,7 +919,8 @@ def sys_readlinkat(task, dirfd, path, buf, size):
     p = user_path(task, path)
     found = _pseudo_lookup(task, dirfd, p, follow=False)
     if isinstance(found, HostTarget):
-        target = os.readlink(found.host_path)
+        dir_fd, hpath = host_target(task, found, follow=False)
+        target = os.readlink(hpath, dir_fd=dir_fd)
     elif found is not None:
         if found.kind != "link":
             return -errno.EINVAL
@@ -889,7 +929,7 @@ def sys_readlinkat(task, dirfd, path, buf, size):
         except PseudoError as e:
             return e.err
     else:
-        dir_fd, hpath = host_path(task, dirfd, p)
+        dir_fd, hpath = host_path(task, dirfd, p, follow=False)
         target = os.readlink(hpath, dir_fd=dir_fd)
     target = target[:size]
     task.uaccess.copy_to_user(buf, target)
@@ -898,7 +938,10 @@ def sys_readlinkat(task, dirfd, path, buf, size):
 
 @syscall("getcwd", "cwd u")
 def sys_getcwd(task, buf, size):
-    cwd = os.fsencode(task.fs.cwd) + b"\0"
+    cwd = rooted_cwd(task)
+    if cwd is None:
+        return -errno.ENOENT            # a deleted working directory (d_unlinked())
+    cwd = os.fsencode(cwd) + b"\0"
     if size < len(cwd):
         return -errno.ERANGE
     task.uaccess.copy_to_user(buf, cwd)
@@ -913,7 +956,7 @@ def sys_chdir(task, path):
     if found is not None and not isinstance(found, HostTarget):
         return _pseudo_chdir(task, found)
     if isinstance(found, HostTarget):
-        dir_fd, hpath, guest = None, found.host_path, found.guest_name
+        (dir_fd, hpath), guest = host_target(task, found), found.guest_name
     else:
         dir_fd, hpath = host_path(task, AT_FDCWD, p)
         guest = guest_absolute(task, AT_FDCWD, p)
@@ -921,6 +964,8 @@ def sys_chdir(task, path):
         if err:
             return err
     fd = os.open(hpath, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=dir_fd)
+    if task_root(task) is not None:
+        guest = rooted_name(task, fd)       # where it is below the root (kernel/fs/jail.py)
     task.fs.chdir(fd, guest)
     return 0
 

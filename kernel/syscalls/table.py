@@ -66,6 +66,7 @@ class SyscallTable:
         from kernel.net import socket  # noqa: F401  (issue 9 part 6)
         from kernel.ipc import shm, sem, msg, mqueue  # noqa: F401   (issue 9 part 5)
         from kernel.mm import fremap, memfd  # noqa: F401
+        from kernel.fs import chroot  # noqa: F401  (issue 10 part 5: chroot nests in --jail)
         self.kernel = kernel
         self.trace = kernel.trace
         self.by_nr = {d.nr: d for d in _DEFS}
