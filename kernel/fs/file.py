@@ -73,6 +73,9 @@ class File:
         """fput(): drop a reference; the last one closes the host descriptor."""
         self.refcount -= 1
         if self.refcount == 0:
+            if getattr(self.kernel, "file_lock_ctx", None):
+                from kernel.fs.locks import locks_remove_file
+                locks_remove_file(self)     # __fput(): its OFD locks go
             if self.f_ep_links:
                 from kernel.fs.eventpoll import eventpoll_release
                 eventpoll_release(self)
@@ -83,6 +86,16 @@ class File:
 
     def __repr__(self):
         return "<file %s>" % self.path
+
+
+def filp_close(file, files):
+    """filp_close(): a descriptor of files closes — every POSIX lock the
+    files_struct holds on the file's inode goes, whichever descriptor took it
+    (one dict test while the board holds no record lock)."""
+    if getattr(file.kernel, "file_lock_ctx", None):
+        from kernel.fs.locks import locks_remove_posix
+        locks_remove_posix(file, files)
+    file.put()
 
 
 class FdTable:
@@ -147,7 +160,7 @@ class FdTable:
         if cloexec:
             self.cloexec.add(fd)
         if old is not None:
-            old.put()
+            filp_close(old, self)
 
     def close(self, fd):
         """close_fd(): 0 or -EBADF."""
@@ -155,7 +168,7 @@ class FdTable:
         if file is None:
             return -errno.EBADF
         self.cloexec.discard(fd)
-        file.put()
+        filp_close(file, self)
         return 0
 
     def close_all(self):

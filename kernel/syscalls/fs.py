@@ -32,6 +32,7 @@ from kernel.fs.proc import (
     pseudo_read, pseudo_resolve, pseudo_stat, pseudo_write,
 )
 from kernel.ipc.uapi import F_ADD_SEALS, F_GET_SEALS
+from kernel.fs.locks import F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, fcntl_getlk, fcntl_setlk
 from kernel.mm.memfd import shmem_fcntl, shmem_setattr_check, shmem_write_check
 from kernel.iov_iter import WRITE_CHUNK, IovIter
 from kernel.fs.stat import STATX_SIZE, SyntheticStat, pack_stat, pack_statx
@@ -41,7 +42,7 @@ from kernel.uaccess import Efault
 from kernel.uapi import (
     AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW,
     F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_GETPIPE_SZ, F_SETFD, F_SETFL,
-    F_SETPIPE_SZ, FD_CLOEXEC,
+    F_SETPIPE_SZ, FD_CLOEXEC, F_GETLK, F_SETLK, F_SETLKW,
     FIOCLEX, FIONBIO, FIONCLEX,
     FIONREAD, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY,
     O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_PATH,
@@ -1037,6 +1038,10 @@ def sys_fcntl(task, fd, cmd, arg):
         return 0
     if cmd in (F_ADD_SEALS, F_GET_SEALS):
         return shmem_fcntl(file, cmd, arg)
+    if cmd in (F_GETLK, F_OFD_GETLK):
+        return fcntl_getlk(task, file, cmd, arg)
+    if cmd in (F_SETLK, F_SETLKW, F_OFD_SETLK, F_OFD_SETLKW):
+        return fcntl_setlk(task, file, cmd, arg)
     return -errno.EINVAL
 
 

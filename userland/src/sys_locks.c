@@ -1,0 +1,652 @@
+/*
+ * sys_locks.c - fcntl() record locks: POSIX (F_GETLK/F_SETLK/F_SETLKW) and
+ * open-file-description locks (F_OFD_*), between processes and threads
+ * (issue 9 part 2).
+ *
+ * Built for AArch64 (musl, glibc) and for the host; the outputs must be
+ * the same byte for byte (tests/test_sys_locks.py).  Only relative facts
+ * are printed: a lock's owner is "parent", "child", "ofd" (-1) or "gone".
+ *
+ * fcntl is called through syscall(2), so that both C libraries pass the
+ * struct flock pointer to the kernel untouched (EFAULT cases included).
+ */
+#include "proc.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <sys/time.h>
+
+#ifndef F_OFD_GETLK
+#define F_OFD_GETLK 36
+#define F_OFD_SETLK 37
+#define F_OFD_SETLKW 38
+#endif
+
+static char path[64];
+static pid_t parent_pid, child_pid;
+
+static const char *ename(int e)
+{
+    return e == EOVERFLOW ? "EOVERFLOW" : errno_name(e);
+}
+
+/* fcntl(fd, cmd, &fl) with a struct flock filled in; "0" or the errno name. */
+static const char *lk(int fd, int cmd, int type, int whence, long long start, long long len,
+                      int pid)
+{
+    struct flock fl;
+
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = (short)type;
+    fl.l_whence = (short)whence;
+    fl.l_start = (off_t)start;
+    fl.l_len = (off_t)len;
+    fl.l_pid = pid;
+    return syscall(SYS_fcntl, fd, cmd, &fl) < 0 ? ename(errno) : "0";
+}
+
+static const char *who(pid_t pid)
+{
+    if (pid == -1)
+        return "ofd";
+    if (pid == parent_pid)
+        return "parent";
+    if (pid == child_pid)
+        return "child";
+    if (pid == 0)
+        return "gone";
+    return "other";
+}
+
+static const char *tname(int t)
+{
+    return t == F_RDLCK ? "RD" : t == F_WRLCK ? "WR" : t == F_UNLCK ? "UN" : "??";
+}
+
+/* Every lock another owner holds, as F_GETLK finds them walking the file
+ * from 0: "[RD 0-9 parent] [WR 20-end ofd]", or "none". */
+static const char *lock_map(int fd, int cmd)
+{
+    static char buf[512];
+    long long pos = 0;
+    size_t n = 0;
+
+    buf[0] = 0;
+    for (int i = 0; i < 16; i++) {
+        struct flock fl;
+
+        memset(&fl, 0, sizeof fl);
+        fl.l_type = F_WRLCK;
+        fl.l_whence = SEEK_SET;
+        fl.l_start = (off_t)pos;
+        if (syscall(SYS_fcntl, fd, cmd, &fl) < 0) {
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "%s", ename(errno));
+            return buf;
+        }
+        if (fl.l_type == F_UNLCK)
+            break;
+        if (fl.l_whence != SEEK_SET)
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "whence %d?", fl.l_whence);
+        if (fl.l_len == 0) {
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "[%s %lld-end %s]", tname(fl.l_type),
+                                  (long long)fl.l_start, who(fl.l_pid));
+            return buf;
+        }
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "[%s %lld-%lld %s]", tname(fl.l_type),
+                              (long long)fl.l_start, (long long)(fl.l_start + fl.l_len - 1),
+                              who(fl.l_pid));
+        pos = fl.l_start + fl.l_len;
+    }
+    return n ? buf : "none";
+}
+
+/* Run fn(arg) in a forked child that reports one line through a pipe;
+ * the parent prints it after the child exits. */
+static void in_child(const char *what, void (*fn)(int out, int fd), int fd)
+{
+    int p[2];
+    char line[512];
+    ssize_t r;
+    pid_t pid;
+
+    if (pipe(p) < 0)
+        exit(1);
+    pid = xfork();
+    if (pid == 0) {
+        close(p[0]);
+        child_pid = getpid();
+        fn(p[1], fd);
+        _exit(0);
+    }
+    child_pid = pid;
+    close(p[1]);
+    memset(line, 0, sizeof line);
+    r = read(p[0], line, sizeof line - 1);
+    close(p[0]);
+    wait_for(pid);
+    printf("%s: %s\n", what, r > 0 ? line : "(nothing)");
+}
+
+static void say(int out, const char *s)
+{
+    write_full(out, s, strlen(s));
+}
+
+static void child_map(int out, int fd)
+{
+    say(out, lock_map(fd, F_GETLK));
+}
+
+static void child_map_ofd(int out, int fd)
+{
+    say(out, lock_map(fd, F_OFD_GETLK));
+}
+
+static void child_try_wr_0_9(int out, int fd)
+{
+    char buf[128];
+
+    snprintf(buf, sizeof buf, "WR 0-9 %s, RD 0-9 %s, WR 100-109 %s",
+             lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10, 0),
+             lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 0, 10, 0),
+             lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 100, 10, 0));
+    say(out, buf);
+}
+
+static int reopen(int flags)
+{
+    int fd = open(path, flags);
+
+    if (fd < 0) {
+        printf("FAILED: open: %s\n", ename(errno));
+        exit(1);
+    }
+    return fd;
+}
+
+static void unlock_all(int fd)
+{
+    lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 0, 0);
+}
+
+static void errors(int fd)
+{
+    int ro = reopen(O_RDONLY), wo = reopen(O_WRONLY);
+
+    printf("errors:\n");
+    printf("SETLK type 7: %s\n", lk(fd, F_SETLK, 7, SEEK_SET, 0, 1, 0));
+    printf("SETLK whence 3: %s\n", lk(fd, F_SETLK, F_WRLCK, 3, 0, 1, 0));
+    printf("SETLK whence 3, type 7: %s\n", lk(fd, F_SETLK, 7, 3, 0, 1, 0));
+    printf("GETLK F_UNLCK: %s\n", lk(fd, F_GETLK, F_UNLCK, SEEK_SET, 0, 1, 0));
+    printf("GETLK type 7: %s\n", lk(fd, F_GETLK, 7, SEEK_SET, 0, 1, 0));
+    printf("GETLK whence 3: %s\n", lk(fd, F_GETLK, F_RDLCK, 3, 0, 1, 0));
+    printf("SETLK RD on O_WRONLY: %s\n", lk(wo, F_SETLK, F_RDLCK, SEEK_SET, 0, 1, 0));
+    printf("SETLK WR on O_RDONLY: %s\n", lk(ro, F_SETLK, F_WRLCK, SEEK_SET, 0, 1, 0));
+    printf("SETLKW WR on O_RDONLY: %s\n", lk(ro, F_SETLKW, F_WRLCK, SEEK_SET, 0, 1, 0));
+    printf("SETLK UN on O_RDONLY: %s\n", lk(ro, F_SETLK, F_UNLCK, SEEK_SET, 0, 1, 0));
+    printf("SETLK UN on O_WRONLY: %s\n", lk(wo, F_SETLK, F_UNLCK, SEEK_SET, 0, 1, 0));
+    printf("GETLK WR on O_RDONLY: %s\n", lk(ro, F_GETLK, F_WRLCK, SEEK_SET, 0, 1, 0));
+    printf("SETLK RD on O_RDONLY, whence 9: %s\n", lk(wo, F_SETLK, F_RDLCK, 9, 0, 1, 0));
+    printf("SETLK start -1: %s\n", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, -1, 1, 0));
+    printf("SETLK start 5 len -6: %s\n", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 5, -6, 0));
+    printf("SETLK start 5 len -5: %s\n", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 5, -5, 0));
+    printf("SETLK start LLONG_MAX len 2: %s\n",
+           lk(fd, F_SETLK, F_WRLCK, SEEK_SET, LLONG_MAX, 2, 0));
+    printf("SETLK start LLONG_MAX len 1: %s\n",
+           lk(fd, F_SETLK, F_WRLCK, SEEK_SET, LLONG_MAX, 1, 0));
+    printf("SETLK start LLONG_MAX len 0: %s\n",
+           lk(fd, F_SETLK, F_WRLCK, SEEK_SET, LLONG_MAX, 0, 0));
+    printf("SETLK SEEK_END start LLONG_MAX: %s\n",
+           lk(fd, F_SETLK, F_WRLCK, SEEK_END, LLONG_MAX, 1, 0));
+    printf("SETLK SEEK_END start -201: %s\n", lk(fd, F_SETLK, F_WRLCK, SEEK_END, -201, 1, 0));
+    printf("GETLK start LLONG_MAX len 2: %s\n",
+           lk(fd, F_GETLK, F_WRLCK, SEEK_SET, LLONG_MAX, 2, 0));
+    printf("SETLK type 7 start -1 (whence first, then range, then type): %s\n",
+           lk(fd, F_SETLK, 7, SEEK_SET, -1, 1, 0));
+    printf("OFD_SETLK l_pid 1: %s\n", lk(fd, F_OFD_SETLK, F_WRLCK, SEEK_SET, 0, 1, 1));
+    printf("OFD_SETLKW l_pid -1: %s\n", lk(fd, F_OFD_SETLKW, F_WRLCK, SEEK_SET, 0, 1, -1));
+    printf("OFD_GETLK l_pid 1: %s\n", lk(fd, F_OFD_GETLK, F_WRLCK, SEEK_SET, 0, 1, 1));
+    printf("OFD_SETLK UN l_pid 1: %s\n", lk(fd, F_OFD_SETLK, F_UNLCK, SEEK_SET, 0, 1, 1));
+    printf("OFD_SETLK WR on O_RDONLY, l_pid 1: %s\n",
+           lk(ro, F_OFD_SETLK, F_WRLCK, SEEK_SET, 0, 1, 1));
+    printf("GETLK NULL: %s\n", syscall(SYS_fcntl, fd, F_GETLK, NULL) < 0 ? ename(errno) : "0");
+    printf("SETLK NULL: %s\n", syscall(SYS_fcntl, fd, F_SETLK, NULL) < 0 ? ename(errno) : "0");
+    printf("SETLKW bad pointer: %s\n",
+           syscall(SYS_fcntl, fd, F_SETLKW, (void *)16) < 0 ? ename(errno) : "0");
+    printf("OFD_GETLK bad pointer: %s\n",
+           syscall(SYS_fcntl, fd, F_OFD_GETLK, (void *)16) < 0 ? ename(errno) : "0");
+    printf("SETLK bad fd: %s\n", lk(-1, F_SETLK, F_WRLCK, SEEK_SET, 0, 1, 0));
+    printf("SETLK bad fd, NULL: %s\n",
+           syscall(SYS_fcntl, 999, F_SETLK, NULL) < 0 ? ename(errno) : "0");
+    {
+        /* GETLK writes the struct back: a read-only page is EFAULT even with no conflict. */
+        struct flock *ro_fl = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+                                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        ro_fl->l_type = F_WRLCK;
+        mprotect(ro_fl, PAGE, PROT_READ);
+        printf("GETLK read-only struct: %s\n",
+               syscall(SYS_fcntl, fd, F_GETLK, ro_fl) < 0 ? ename(errno) : "0");
+        printf("SETLK read-only struct: %s\n",
+               syscall(SYS_fcntl, fd, F_SETLK, ro_fl) < 0 ? ename(errno) : "0");
+        unlock_all(fd);
+        munmap(ro_fl, PAGE);
+    }
+    {
+        int opath = open(path, O_PATH);
+        printf("SETLK on O_PATH: %s\n", lk(opath, F_SETLK, F_UNLCK, SEEK_SET, 0, 1, 0));
+        printf("GETLK on O_PATH: %s\n", lk(opath, F_GETLK, F_RDLCK, SEEK_SET, 0, 1, 0));
+        close(opath);
+    }
+    unlock_all(fd);
+    close(ro);
+    close(wo);
+}
+
+static void ranges(int fd)
+{
+    struct flock fl;
+
+    printf("ranges:\n");
+    lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 100, 0);
+    lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 40, 20, 0);
+    in_child("WR 0-99, UN 40-59", child_map, fd);
+    lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 45, 5, 0);
+    in_child("+ RD 45-49", child_map, fd);
+    lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 50, 10, 0);
+    in_child("+ RD 50-59 (merges)", child_map, fd);
+    lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 40, 5, 0);
+    in_child("+ RD 40-44 (merges)", child_map, fd);
+    lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 40, 20, 0);
+    in_child("+ WR 40-59 (upgrade, all merge)", child_map, fd);
+    lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 10, 10, 0);
+    in_child("+ RD 10-19 (downgrade splits)", child_map, fd);
+    in_child("child tries", child_try_wr_0_9, fd);
+    lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 5, 0, 0);
+    in_child("UN 5-end", child_map, fd);
+    lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 200, 0, 0);
+    lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 6, 4, 0);
+    in_child("RD 200-end, RD 6-9", child_map, fd);
+    lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 5, 1, 0);
+    in_child("+ RD 5-5 (joins 0-4? no: WR)", child_map, fd);
+    unlock_all(fd);
+    in_child("UN 0-end", child_map, fd);
+
+    /* whence and negative lengths */
+    lseek(fd, 100, SEEK_SET);
+    lk(fd, F_SETLK, F_WRLCK, SEEK_CUR, -10, 5, 0);
+    lk(fd, F_SETLK, F_RDLCK, SEEK_CUR, 20, -5, 0);
+    lk(fd, F_SETLK, F_WRLCK, SEEK_END, -10, 0, 0);
+    in_child("SEEK_CUR(100) -10 len 5, SEEK_CUR 20 len -5, SEEK_END(200) -10 len 0",
+             child_map, fd);
+    lk(fd, F_SETLK, F_UNLCK, SEEK_END, -10, -85, 0);
+    in_child("UN SEEK_END -10 len -85", child_map, fd);
+    unlock_all(fd);
+    lk(fd, F_SETLK, F_WRLCK, SEEK_SET, LLONG_MAX, 1, 0);
+    lk(fd, F_SETLK, F_RDLCK, SEEK_SET, LLONG_MAX - 10, 5, 0);
+    in_child("WR at LLONG_MAX, RD LLONG_MAX-10..-6",
+             child_map, fd);
+    unlock_all(fd);
+
+    /* F_GETLK with no conflict changes only l_type */
+    memset(&fl, 0x55, sizeof fl);
+    fl.l_type = F_RDLCK;
+    fl.l_whence = SEEK_CUR;
+    fl.l_start = 3;
+    fl.l_len = 7;
+    fl.l_pid = 1234;
+    lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 1000, 0);
+    printf("GETLK own lock: %ld", syscall(SYS_fcntl, fd, F_GETLK, &fl));
+    printf(" -> %s whence %d start %lld len %lld pid %d\n", tname(fl.l_type), fl.l_whence,
+           (long long)fl.l_start, (long long)fl.l_len, fl.l_pid);
+    unlock_all(fd);
+    lseek(fd, 0, SEEK_SET);
+}
+
+/* Closing any descriptor of the file drops the process's POSIX locks. */
+static void closing(int fd)
+{
+    int fd2, fd3;
+
+    printf("close:\n");
+    lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10, 0);
+    fd2 = reopen(O_RDONLY);
+    fd3 = dup(fd);
+    close(fd3);
+    in_child("after closing a dup", child_map, fd);
+    close(fd2);
+    in_child("after closing another open of the file", child_map, fd);
+    lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10, 0);
+    fd2 = reopen(O_RDWR);
+    dup2(fd2, 100);
+    close(fd2);
+    in_child("after closing another open of the file (2)", child_map, fd);
+    lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10, 0);
+    fd2 = open("/dev/null", O_RDONLY);
+    dup2(fd2, 100);
+    close(fd2);
+    in_child("after dup2 over another descriptor of the file", child_map, fd);
+    close(100);
+    {
+        int ready[2], go[2];
+        char c;
+        pid_t pid;
+
+        if (pipe(ready) < 0 || pipe(go) < 0)
+            exit(1);
+        pid = xfork();
+        if (pid == 0) {
+            lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10, 0);
+            write_full(ready[1], "r", 1);
+            read_full(go[0], &c, 1);
+            _exit(0);
+        }
+        child_pid = pid;
+        read_full(ready[0], &c, 1);
+        printf("a child's lock while it lives: %s\n", lock_map(fd, F_GETLK));
+        write_full(go[1], "g", 1);
+        wait_for(pid);
+        printf("after it exits: %s\n", lock_map(fd, F_GETLK));
+        close(ready[0]); close(ready[1]); close(go[0]); close(go[1]);
+    }
+}
+
+static void forked_lock_map(int out, int fd)
+{
+    char buf[256];
+
+    snprintf(buf, sizeof buf, "sees %s; own WR 0-0: %s", lock_map(fd, F_GETLK),
+             lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 1, 0));
+    say(out, buf);
+}
+
+static void fork_case(int fd)
+{
+    printf("fork:\n");
+    lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10, 0);
+    in_child("the child of a lock holder", forked_lock_map, fd);
+    printf("parent still: %s\n", lock_map(fd, F_GETLK));
+    unlock_all(fd);
+}
+
+struct thread_arg {
+    int fd;
+    const char *r1, *r2, *r3;
+    char map[256];
+};
+
+static void *thread_main(void *p)
+{
+    struct thread_arg *a = p;
+
+    a->r1 = lk(a->fd, F_SETLK, F_WRLCK, SEEK_SET, 5, 10, 0);
+    snprintf(a->map, sizeof a->map, "%s", lock_map(a->fd, F_GETLK));
+    a->r2 = lk(a->fd, F_SETLKW, F_WRLCK, SEEK_SET, 0, 20, 0);
+    a->r3 = lk(a->fd, F_OFD_SETLK, F_WRLCK, SEEK_SET, 0, 1, 0);
+    return NULL;
+}
+
+static void *thread_close(void *p)
+{
+    close(*(int *)p);
+    return NULL;
+}
+
+static void threads(int fd)
+{
+    pthread_t t;
+    struct thread_arg a = {.fd = fd};
+    int fd2;
+
+    printf("threads:\n");
+    lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10, 0);
+    pthread_create(&t, NULL, thread_main, &a);
+    pthread_join(t, NULL);
+    printf("thread WR 5-14 over main's WR 0-9: %s; it sees %s; SETLKW 0-19 %s; "
+           "OFD WR 0-0 %s\n", a.r1, a.map[0] ? a.map : "none", a.r2, a.r3);
+    in_child("the process's locks", child_map, fd);
+    fd2 = reopen(O_RDONLY);
+    pthread_create(&t, NULL, thread_close, &fd2);
+    pthread_join(t, NULL);
+    in_child("after a thread closes another descriptor", child_map, fd);
+    unlock_all(fd);
+}
+
+static volatile sig_atomic_t got_alarm;
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    got_alarm = 1;
+}
+
+static void child_hold(int fd, int ready, int go, int type)
+{
+    char c;
+
+    lk(fd, F_SETLK, type, SEEK_SET, 0, 10, 0);
+    write_full(ready, "r", 1);
+    read_full(go, &c, 1);
+}
+
+static void waiting(int fd)
+{
+    int ready[2], go[2], done[2];
+    pid_t pid;
+    char c;
+    struct sigaction sa;
+    struct itimerval it = {{0, 0}, {0, 100000}};
+    const char *r;
+
+    printf("F_SETLKW:\n");
+    if (pipe(ready) < 0 || pipe(go) < 0 || pipe(done) < 0)
+        exit(1);
+    pid = xfork();
+    if (pid == 0) {
+        child_hold(fd, ready[1], go[0], F_WRLCK);
+        msleep(100);
+        write_full(done[1], "u", 1);
+        _exit(0);           /* exit releases the lock */
+    }
+    child_pid = pid;
+    read_full(ready[0], &c, 1);
+    printf("SETLK while the child holds it: %s\n", lk(fd, F_SETLK, F_RDLCK, SEEK_SET, 5, 1, 0));
+    write_full(go[1], "g", 1);
+    r = lk(fd, F_SETLKW, F_RDLCK, SEEK_SET, 5, 1, 0);
+    fcntl(done[0], F_SETFL, O_NONBLOCK);
+    printf("SETLKW: %s, after the child let go: %s\n", r,
+           YESNO(read(done[0], &c, 1) == 1));
+    wait_for(pid);
+    unlock_all(fd);
+
+    /* OFD: the same through another open file description */
+    {
+        int ofd1 = reopen(O_RDWR), ofd2 = reopen(O_RDWR);
+        pid = xfork();
+        if (pid == 0) {
+            lk(ofd1, F_OFD_SETLK, F_WRLCK, SEEK_SET, 0, 10, 0);
+            write_full(ready[1], "r", 1);
+            read_full(go[0], &c, 1);
+            msleep(100);
+            write_full(done[1], "u", 1);
+            lk(ofd1, F_OFD_SETLK, F_UNLCK, SEEK_SET, 0, 0, 0);
+            read_full(go[0], &c, 1);
+            _exit(0);
+        }
+        child_pid = pid;
+        read_full(ready[0], &c, 1);
+        printf("OFD_SETLK while the child holds it: %s\n",
+               lk(ofd2, F_OFD_SETLK, F_WRLCK, SEEK_SET, 0, 1, 0));
+        write_full(go[1], "g", 1);
+        r = lk(ofd2, F_OFD_SETLKW, F_WRLCK, SEEK_SET, 0, 1, 0);
+        printf("OFD_SETLKW: %s, after the child let go: %s\n", r,
+               YESNO(read(done[0], &c, 1) == 1));
+        write_full(go[1], "g", 1);
+        wait_for(pid);
+        close(ofd1);
+        close(ofd2);
+    }
+
+    /* a signal ends the wait: EINTR without SA_RESTART */
+    pid = xfork();
+    if (pid == 0) {
+        child_hold(fd, ready[1], go[0], F_RDLCK);
+        _exit(0);
+    }
+    child_pid = pid;
+    read_full(ready[0], &c, 1);
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_alarm;
+    sigaction(SIGALRM, &sa, NULL);
+    setitimer(ITIMER_REAL, &it, NULL);
+    r = lk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 0, 1, 0);
+    printf("SETLKW with a SIGALRM handler: %s, handler ran: %s\n", r, YESNO(got_alarm));
+    got_alarm = 0;
+    setitimer(ITIMER_REAL, &it, NULL);
+    r = lk(fd, F_OFD_SETLKW, F_WRLCK, SEEK_SET, 0, 1, 0);
+    printf("OFD_SETLKW with a SIGALRM handler: %s, handler ran: %s\n", r, YESNO(got_alarm));
+    printf("no lock left behind by the interrupted waits: %s\n",
+           lock_map(fd, F_OFD_GETLK));
+    got_alarm = 0;
+    /* SA_RESTART: the wait goes on until the lock is free */
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGALRM, &sa, NULL);
+    setitimer(ITIMER_REAL, &it, NULL);
+    {
+        pid_t releaser = xfork();
+        if (releaser == 0) {
+            msleep(300);
+            write_full(go[1], "g", 1);
+            _exit(0);
+        }
+        r = lk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 0, 1, 0);
+        printf("SETLKW with an SA_RESTART handler: %s, handler ran: %s\n", r,
+               YESNO(got_alarm));
+        wait_for(releaser);
+    }
+    wait_for(pid);
+    signal(SIGALRM, SIG_DFL);
+    unlock_all(fd);
+    close(ready[0]); close(ready[1]); close(go[0]); close(go[1]);
+    close(done[0]); close(done[1]);
+}
+
+/* Two processes, each holding what the other wants. */
+static void deadlock(int fd)
+{
+    int ready[2], go[2];
+    pid_t pid;
+    char c;
+    int status;
+
+    printf("deadlock:\n");
+    if (pipe(ready) < 0 || pipe(go) < 0)
+        exit(1);
+    lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 1, 0);         /* parent: byte 0 */
+    pid = xfork();
+    if (pid == 0) {
+        const char *r;
+        lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 1, 1, 0);     /* child: byte 1 */
+        write_full(ready[1], "r", 1);
+        r = lk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 0, 1, 0);  /* sleeps on the parent */
+        _exit(strcmp(r, "0") == 0 ? 0 : 1);
+    }
+    child_pid = pid;
+    read_full(ready[0], &c, 1);
+    msleep(200);                                         /* let it go to sleep */
+    printf("SETLKW on the sleeping child's byte: %s\n",
+           lk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 1, 1, 0));
+    printf("OFD_SETLKW would not be checked; OFD_SETLK: %s\n",
+           lk(fd, F_OFD_SETLK, F_WRLCK, SEEK_SET, 1, 1, 0));
+    printf("SETLKW on a byte nobody waits for (2): %s\n",
+           lk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 2, 1, 0));
+    lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 1, 0);         /* the child gets byte 0 */
+    status = wait_for(pid);
+    printf("child: %s\n", status_str(status));
+    unlock_all(fd);
+    close(ready[0]); close(ready[1]); close(go[0]); close(go[1]);
+}
+
+static void child_ofd(int out, int fd)
+{
+    char buf[256];
+
+    snprintf(buf, sizeof buf, "OFD WR 0-9 through the shared description: %s; "
+             "POSIX WR 0-0: %s; OFD_GETLK sees %s",
+             lk(fd, F_OFD_SETLK, F_WRLCK, SEEK_SET, 0, 10, 0),
+             lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 1, 0),
+             lock_map(fd, F_OFD_GETLK));
+    say(out, buf);
+}
+
+static void ofd(int fd)
+{
+    int a = reopen(O_RDWR), b = reopen(O_RDWR), c;
+
+    printf("ofd:\n");
+    printf("OFD WR 0-9 on a: %s\n", lk(a, F_OFD_SETLK, F_WRLCK, SEEK_SET, 0, 10, 0));
+    printf("OFD WR 5-5 on b: %s\n", lk(b, F_OFD_SETLK, F_WRLCK, SEEK_SET, 5, 1, 0));
+    printf("OFD RD 5-5 on b: %s\n", lk(b, F_OFD_SETLK, F_RDLCK, SEEK_SET, 5, 1, 0));
+    printf("OFD WR 10-19 on b: %s\n", lk(b, F_OFD_SETLK, F_WRLCK, SEEK_SET, 10, 10, 0));
+    printf("POSIX WR 0-0 on fd: %s\n", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 1, 0));
+    printf("POSIX WR 20-29 on fd: %s\n", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 20, 10, 0));
+    printf("OFD WR 25-25 on a: %s\n", lk(a, F_OFD_SETLK, F_WRLCK, SEEK_SET, 25, 1, 0));
+    printf("POSIX GETLK sees: %s\n", lock_map(fd, F_GETLK));
+    printf("OFD_GETLK on a sees: %s\n", lock_map(a, F_OFD_GETLK));
+    c = dup(a);
+    printf("OFD WR 0-4 on a dup of a: %s\n", lk(c, F_OFD_SETLK, F_WRLCK, SEEK_SET, 0, 5, 0));
+    close(c);
+    printf("after closing a dup of a: %s\n", lock_map(fd, F_OFD_GETLK));
+    in_child("a child sharing a", child_ofd, a);
+    close(b);
+    printf("after closing b: %s\n", lock_map(fd, F_OFD_GETLK));
+    close(a);
+    printf("after closing a: %s\n", lock_map(fd, F_OFD_GETLK));
+    unlock_all(fd);
+    c = reopen(O_RDONLY);
+    printf("after unlocking fd: %s\n", lock_map(c, F_OFD_GETLK));
+    close(c);
+}
+
+/* A pipe is an inode too: locks on it work like any other. */
+static void pipes(void)
+{
+    int p[2];
+
+    printf("pipe:\n");
+    if (pipe(p) < 0)
+        exit(1);
+    printf("RD on the read end: %s\n", lk(p[0], F_SETLK, F_RDLCK, SEEK_SET, 0, 0, 0));
+    printf("WR on the read end: %s\n", lk(p[0], F_SETLK, F_WRLCK, SEEK_SET, 0, 0, 0));
+    printf("WR on the write end: %s\n", lk(p[1], F_SETLK, F_WRLCK, SEEK_SET, 0, 0, 0));
+    in_child("a child sees", child_map_ofd, p[1]);
+    close(p[0]);
+    close(p[1]);
+}
+
+int main(void)
+{
+    int fd;
+
+    proc_init();
+    parent_pid = getpid();
+    snprintf(path, sizeof path, "/tmp/a53emu-sys_locks.%d", (int)getpid());
+    fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+    if (fd < 0 || ftruncate(fd, 200) < 0) {
+        printf("FAILED: %s: %s\n", path, ename(errno));
+        return 1;
+    }
+    errors(fd);
+    ranges(fd);
+    closing(fd);
+    fork_case(fd);
+    threads(fd);
+    waiting(fd);
+    deadlock(fd);
+    ofd(fd);
+    pipes();
+    unlink(path);
+    return proc_finish("sys_locks");
+}
