@@ -76,6 +76,9 @@ class File:
             if getattr(self.kernel, "file_lock_ctx", None):
                 from kernel.fs.locks import locks_remove_file
                 locks_remove_file(self)     # __fput(): its OFD locks go
+            if getattr(self.kernel, "fasync_lists", None):
+                from kernel.fs.fcntl import fput_fasync
+                fput_fasync(self)
             if self.f_ep_links:
                 from kernel.fs.eventpoll import eventpoll_release
                 eventpoll_release(self)

@@ -965,6 +965,8 @@ def sock_send(task, sock, buf_or_vecs, count, flags, addr, control=()):
     ret = None
     try:
         ret = _sock_send(task, sock, it, pending, total, flags, addr, control, done)
+        if ret > 0 and task.kernel.__dict__.get("fasync_lists"):
+            _sock_def_readable(task, sock, addr)
         return ret
     finally:
         if cred_token is not None:
@@ -972,6 +974,15 @@ def sock_send(task, sock, buf_or_vecs, count, flags, addr, control=()):
                 net_ns(task.kernel).drop(cred_token)     # it never left
             else:
                 os.close(cred_token)    # the host's message holds its own copy
+
+
+def _sock_def_readable(task, sock, addr):
+    """sock_def_readable() -> sk_wake_async(POLL_IN): the board socket the
+    data went to tells its O_ASYNC owner (fs/fcntl.c kill_fasync())."""
+    from kernel.fs.fcntl import POLL_IN, kill_fasync_file
+    receiver = receiver_of(net_ns(task.kernel), sock, addr)
+    if receiver is not None:
+        kill_fasync_file(receiver, POLL_IN)
 
 
 def _attach_creds(task, sock, addr, control):

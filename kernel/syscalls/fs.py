@@ -31,9 +31,8 @@ from kernel.fs.proc import (
     HostTarget, PseudoError, is_pseudo_path, may_open, pseudo_dir_entries, pseudo_lseek, pseudo_open,
     pseudo_read, pseudo_resolve, pseudo_stat, pseudo_write,
 )
-from kernel.ipc.uapi import F_ADD_SEALS, F_GET_SEALS
-from kernel.fs.locks import F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, fcntl_getlk, fcntl_setlk
-from kernel.mm.memfd import shmem_fcntl, shmem_setattr_check, shmem_write_check
+from kernel.fs.fcntl import sys_fcntl     # fs/fcntl.c (FIONBIO is F_SETFL)
+from kernel.mm.memfd import shmem_setattr_check, shmem_write_check
 from kernel.iov_iter import WRITE_CHUNK, IovIter
 from kernel.fs.stat import STATX_SIZE, SyntheticStat, pack_stat, pack_statx
 from kernel.sys import generic_write_checks_fsize, inode_newsize_ok
@@ -41,9 +40,7 @@ from kernel.syscalls.table import syscall
 from kernel.uaccess import Efault
 from kernel.uapi import (
     AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW,
-    F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_GETPIPE_SZ, F_SETFD, F_SETFL,
-    F_SETPIPE_SZ, FD_CLOEXEC, F_GETLK, F_SETLK, F_SETLKW,
-    FIOCLEX, FIONBIO, FIONCLEX,
+    F_SETFL, FIOCLEX, FIONBIO, FIONCLEX,
     FIONREAD, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY,
     O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_PATH,
     O_SYNC, O_TMPFILE, O_TRUNC, SEEK_CUR, SEEK_END, SEEK_SET,
@@ -985,64 +982,6 @@ def sys_dup3(task, oldfd, newfd, flags):
         return -errno.EBADF
     task.files.install(newfd, file.get(), cloexec=bool(flags & O_CLOEXEC))
     return newfd
-
-
-@syscall("fcntl", "fd fcntlcmd x")
-def sys_fcntl(task, fd, cmd, arg):
-    fd = s32(fd)
-    file = task.files.get(fd)
-    if file is None:
-        return -errno.EBADF
-    if file.flags & O_PATH and cmd not in (F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL):
-        return -errno.EBADF         # check_fcntl_cmd(): all an O_PATH descriptor allows
-    if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
-        start = s32(arg)
-        if start < 0 or start >= task.files.max_fds:
-            return -errno.EINVAL
-        newfd = task.files.alloc_fd(file.get(), start, cmd == F_DUPFD_CLOEXEC)
-        if newfd < 0:
-            file.put()
-        return newfd
-    if cmd == F_GETFD:
-        return FD_CLOEXEC if fd in task.files.cloexec else 0
-    if cmd == F_SETFD:
-        if arg & FD_CLOEXEC:
-            task.files.cloexec.add(fd)
-        else:
-            task.files.cloexec.discard(fd)
-        return 0
-    if cmd in (F_SETPIPE_SZ, F_GETPIPE_SZ):
-        # fs/pipe.c: pipe_fcntl() — the host pipe's ring is the pipe's.
-        if file.host_fd is None or not stat.S_ISFIFO(file.mode):
-            return -errno.EBADF
-        try:
-            return host_fcntl.fcntl(file.host_fd, cmd, arg & 0xFFFFFFFF)
-        except OSError as e:
-            return _err(e)
-    if cmd == F_GETFL:
-        return file.flags & ~O_CLOEXEC
-    if cmd == F_SETFL:
-        settable = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME
-        file.flags = (file.flags & ~settable) | (arg & settable)
-        # A host descriptor of the board's own (pipes, sockets) stays
-        # non-blocking on the host: a guest sleeps through WouldBlock instead.
-        if file.host_fd is not None and not file.owned_nonblock:
-            host = host_fcntl.fcntl(file.host_fd, host_fcntl.F_GETFL)
-            for guest_bit, host_bit in ((O_APPEND, os.O_APPEND), (O_NONBLOCK, os.O_NONBLOCK)):
-                host = host | host_bit if arg & guest_bit else host & ~host_bit
-            if file.owned_nonblock:
-                # Our pipes stay non-blocking on the host (kernel/fs/pipe.py):
-                # a guest that clears O_NONBLOCK sleeps, the board must not.
-                host |= os.O_NONBLOCK
-            host_fcntl.fcntl(file.host_fd, host_fcntl.F_SETFL, host)
-        return 0
-    if cmd in (F_ADD_SEALS, F_GET_SEALS):
-        return shmem_fcntl(file, cmd, arg)
-    if cmd in (F_GETLK, F_OFD_GETLK):
-        return fcntl_getlk(task, file, cmd, arg)
-    if cmd in (F_SETLK, F_SETLKW, F_OFD_SETLK, F_OFD_SETLKW):
-        return fcntl_setlk(task, file, cmd, arg)
-    return -errno.EINVAL
 
 
 @syscall("ioctl", "fd ioctlcmd x")

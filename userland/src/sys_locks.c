@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #ifndef F_OFD_GETLK
@@ -626,14 +627,248 @@ static void pipes(void)
     close(p[1]);
 }
 
+/* -- F_SETOWN, F_SETSIG, O_ASYNC -------------------------------------------------------- */
+
+static const char *signame(int sig)
+{
+    static char buf[16];
+
+    if (sig == SIGIO)
+        return "SIGIO";
+    if (sig == SIGRTMIN + 1)
+        return "SIGRTMIN+1";
+    if (sig == 0)
+        return "none";
+    snprintf(buf, sizeof buf, "%s", sig_name(sig));
+    return buf;
+}
+
+static const char *code_name(int code)
+{
+    static char buf[16];
+
+    switch (code) {
+    case SI_KERNEL: return "SI_KERNEL";
+    case POLL_IN: return "POLL_IN";
+    case POLL_OUT: return "POLL_OUT";
+    case POLL_HUP: return "POLL_HUP";
+    }
+    snprintf(buf, sizeof buf, "code %d", code);
+    return buf;
+}
+
+static sigset_t io_set;
+
+/* The signals of the O_ASYNC files that are pending now, in order. */
+static const char *took(int expect_fd)
+{
+    static char buf[256];
+    struct timespec zero = {0, 0};
+    siginfo_t si;
+    size_t n = 0;
+
+    buf[0] = 0;
+    for (int i = 0; i < 8; i++) {
+        int sig = sigtimedwait(&io_set, &si, &zero);
+        if (sig < 0)
+            break;
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s %s", n ? ", " : "",
+                              signame(sig), code_name(si.si_code));
+        if (si.si_code != SI_KERNEL)
+            n += (size_t)snprintf(buf + n, sizeof buf - n, " band %#lx fd %s",
+                                  (long)si.si_band,
+                                  si.si_fd == expect_fd ? "ok" : "wrong");
+    }
+    return n ? buf : "nothing";
+}
+
+static long fc(int fd, int cmd, long arg)
+{
+    return syscall(SYS_fcntl, fd, cmd, arg);
+}
+
+static const char *rc(long r)
+{
+    static char bufs[2][32];
+    static int n;
+    char *buf = bufs[n++ & 1];
+
+    if (r < 0)
+        return ename(errno);
+    snprintf(buf, 32, "%ld", r);
+    return buf;
+}
+
+static const char *getown_ex(int fd)
+{
+    static char buf[64];
+    struct f_owner_ex o = {-1, -1};
+
+    if (syscall(SYS_fcntl, fd, F_GETOWN_EX, &o) < 0)
+        return ename(errno);
+    snprintf(buf, sizeof buf, "{%s, %s}",
+             o.type == F_OWNER_TID ? "F_OWNER_TID" : o.type == F_OWNER_PID ? "F_OWNER_PID" :
+             o.type == F_OWNER_PGRP ? "F_OWNER_PGRP" : "?",
+             o.pid == 0 ? "0" : o.type == F_OWNER_PGRP ? (o.pid == getpgrp() ? "pgrp" : "other")
+             : o.pid == getpid() ? "self" : "other");
+    return buf;
+}
+
+static const char *setown_ex(int fd, int type, pid_t pid)
+{
+    struct f_owner_ex o = {type, pid};
+
+    return syscall(SYS_fcntl, fd, F_SETOWN_EX, &o) < 0 ? ename(errno) : "0";
+}
+
+static void owners(void)
+{
+    int p[2], s[2];
+    pid_t gone;
+    char c;
+    const char *r;
+
+    printf("owners:\n");
+    if (pipe(p) < 0)
+        exit(1);
+    gone = xfork();
+    if (gone == 0)
+        _exit(0);
+    wait_for(gone);
+    printf("F_GETOWN of a new file: %s\n", rc(fc(p[0], F_GETOWN, 0)));
+    printf("F_GETOWN_EX of a new file: %s\n", getown_ex(p[0]));
+    printf("F_GETSIG of a new file: %s\n", rc(fc(p[0], F_GETSIG, 0)));
+    r = rc(fc(p[0], F_SETOWN, getpid()));
+    printf("F_SETOWN self: %s, F_GETOWN is self: %s\n", r,
+           YESNO(fc(p[0], F_GETOWN, 0) == getpid()));
+    printf("F_SETOWN INT_MIN: %s\n", rc(fc(p[0], F_SETOWN, INT_MIN)));
+    r = rc(fc(p[0], F_SETOWN, -getpgrp()));
+    printf("F_SETOWN -pgrp: %s, F_GETOWN_EX: %s\n", r, getown_ex(p[0]));
+    r = rc(fc(p[0], F_SETOWN, 0));
+    printf("F_SETOWN 0: %s, F_GETOWN_EX: %s\n", r, getown_ex(p[0]));
+    r = rc(fc(p[0], F_SETOWN, gone));
+    printf("F_SETOWN a reaped pid: %s, F_GETOWN: %s\n", r, rc(fc(p[0], F_GETOWN, 0)));
+    r = setown_ex(p[0], F_OWNER_TID, (pid_t)syscall(SYS_gettid));
+    printf("F_SETOWN_EX TID self: %s, F_GETOWN_EX: %s\n", r, getown_ex(p[0]));
+    r = setown_ex(p[0], F_OWNER_PGRP, getpgrp());
+    printf("F_SETOWN_EX PGRP: %s, F_GETOWN_EX: %s\n", r, getown_ex(p[0]));
+    printf("F_SETOWN_EX type 3: %s\n", setown_ex(p[0], 3, getpid()));
+    printf("F_SETOWN_EX a reaped pid: %s\n", setown_ex(p[0], F_OWNER_PID, gone));
+    r = setown_ex(p[0], F_OWNER_PID, 0);
+    printf("F_SETOWN_EX pid 0: %s, F_GETOWN_EX: %s\n", r, getown_ex(p[0]));
+    printf("F_SETOWN_EX NULL: %s\n", rc(fc(p[0], F_SETOWN_EX, 0)));
+    printf("F_GETOWN_EX NULL: %s\n", rc(fc(p[0], F_GETOWN_EX, 0)));
+    printf("F_SETSIG 65: %s\n", rc(fc(p[0], F_SETSIG, 65)));
+    printf("F_SETSIG -1: %s\n", rc(fc(p[0], F_SETSIG, -1)));
+    printf("F_SETSIG 64: %s\n", rc(fc(p[0], F_SETSIG, 64)));
+    r = rc(fc(p[0], F_SETSIG, SIGUSR1));
+    printf("F_SETSIG SIGUSR1: %s, F_GETSIG is SIGUSR1: %s\n", r,
+           YESNO(fc(p[0], F_GETSIG, 0) == SIGUSR1));
+    r = rc(fc(p[0], F_SETFL, O_ASYNC));
+    printf("F_SETFL O_ASYNC on a pipe: %s, F_GETFL has it: %s\n", r,
+           YESNO(fc(p[0], F_GETFL, 0) & O_ASYNC));
+    {
+        int f = open(path, O_RDONLY);
+        r = rc(fc(f, F_SETFL, O_ASYNC));
+        printf("F_SETFL O_ASYNC on a regular file: %s, F_GETFL has it: %s\n", r,
+               YESNO(fc(f, F_GETFL, 0) & O_ASYNC));
+        close(f);
+    }
+    close(p[0]);
+    close(p[1]);
+
+    /* signals */
+    sigemptyset(&io_set);
+    sigaddset(&io_set, SIGIO);
+    sigaddset(&io_set, SIGUSR1);
+    sigaddset(&io_set, SIGUSR2);
+    sigaddset(&io_set, SIGRTMIN + 1);
+    sigprocmask(SIG_BLOCK, &io_set, NULL);
+    if (pipe(p) < 0)
+        exit(1);
+    fc(p[0], F_SETFL, O_ASYNC | O_NONBLOCK);
+    write(p[1], "a", 1);
+    printf("write, O_ASYNC without an owner: %s\n", took(p[0]));
+    read(p[0], &c, 1);
+    fc(p[0], F_SETOWN, getpid());
+    write(p[1], "a", 1);
+    printf("write, owner self: %s\n", took(p[0]));
+    read(p[0], &c, 1);
+    printf("read from the read end: %s\n", took(p[0]));
+    fc(p[0], F_SETSIG, SIGUSR1);
+    gone = xfork();
+    if (gone == 0) {
+        write(p[1], "b", 1);
+        _exit(0);
+    }
+    wait_for(gone);
+    printf("a child writes, F_SETSIG SIGUSR1: %s\n", took(p[0]));
+    fc(p[1], F_SETOWN, getpid());
+    fc(p[1], F_SETSIG, SIGUSR2);
+    fc(p[1], F_SETFL, O_ASYNC);
+    read(p[0], &c, 1);
+    printf("read, the write end O_ASYNC with SIGUSR2: %s\n", took(p[1]));
+    fc(p[1], F_SETFL, 0);
+    write(p[1], "a", 1);
+    printf("write after the write end dropped O_ASYNC: %s\n", took(p[0]));
+    read(p[0], &c, 1);
+    fc(p[0], F_SETFL, O_NONBLOCK);
+    write(p[1], "a", 1);
+    printf("write after the read end dropped O_ASYNC: %s\n", took(p[0]));
+    fc(p[0], F_SETFL, O_ASYNC | O_NONBLOCK);
+    read(p[0], &c, 1);
+    close(p[1]);
+    printf("the write end closes: %s\n", took(p[0]));
+    close(p[0]);
+
+    if (socketpair(AF_UNIX, SOCK_STREAM, 0, s) < 0)
+        exit(1);
+    fc(s[0], F_SETOWN, getpid());
+    fc(s[0], F_SETSIG, SIGRTMIN + 1);
+    fc(s[0], F_SETFL, O_ASYNC);
+    printf("socket F_GETFL has O_ASYNC: %s\n", YESNO(fc(s[0], F_GETFL, 0) & O_ASYNC));
+    write(s[1], "a", 1);
+    write(s[1], "b", 1);
+    printf("two sends to a stream socket: %s\n", took(s[0]));
+    close(s[0]);
+    close(s[1]);
+    if (socketpair(AF_UNIX, SOCK_DGRAM, 0, s) < 0)
+        exit(1);
+    fc(s[1], F_SETOWN, getpid());
+    fc(s[1], F_SETFL, O_ASYNC);
+    send(s[0], "a", 1, 0);
+    printf("a datagram: %s\n", took(s[1]));
+    close(s[0]);
+    close(s[1]);
+
+    /* a process group owner: in a group of its own, so no one else is hit */
+    gone = xfork();
+    if (gone == 0) {
+        char line[256];
+        setpgid(0, 0);
+        if (pipe(p) < 0)
+            _exit(1);
+        fc(p[0], F_SETOWN, -getpid());
+        fc(p[0], F_SETFL, O_ASYNC);
+        write(p[1], "a", 1);
+        snprintf(line, sizeof line, "a process group owner: %s\n", took(p[0]));
+        fputs(line, stdout);
+        fflush(stdout);
+        _exit(0);
+    }
+    wait_for(gone);
+    sigprocmask(SIG_UNBLOCK, &io_set, NULL);
+}
+
 int main(void)
 {
     int fd;
 
     proc_init();
     parent_pid = getpid();
-    snprintf(path, sizeof path, "/tmp/a53emu-sys_locks.%d", (int)getpid());
-    fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+    /* mkstemp: a board's init is always pid 1, and runs go on in parallel. */
+    snprintf(path, sizeof path, "/tmp/a53emu-sys_locks.XXXXXX");
+    fd = mkstemp(path);
     if (fd < 0 || ftruncate(fd, 200) < 0) {
         printf("FAILED: %s: %s\n", path, ename(errno));
         return 1;
@@ -647,6 +882,7 @@ int main(void)
     deadlock(fd);
     ofd(fd);
     pipes();
+    owners();
     unlink(path);
     return proc_finish("sys_locks");
 }
