@@ -22,6 +22,13 @@ SIGIO for a small write merged into the last, not yet read page
 (do_wakeup stays 0) while kernels since the v5.5 pipe rework signal every
 write; the board signals every write (it cannot see the host pipe's pages).
 
+Then leases: EINVAL (a pipe, a bad type), EAGAIN (F_UNLCK without a lease,
+a conflicting open, another lease), upgrade and downgrade, the break an
+open starts (the holder's SIGIO or F_SETSIG signal with POLL_MSG, si_band,
+si_fd; F_GETLEASE's pending type; EWOULDBLOCK for O_NONBLOCK; a blocking
+opener waiting until the holder downgrades; EINTR), and what F_UNLCK and
+the last close undo.  The 45-second lease-break-time is not waited for.
+
 Then the range arithmetic of posix_lock_inode() against a model that
 keeps one owner per byte (hypothesis).
 """

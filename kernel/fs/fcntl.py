@@ -23,6 +23,7 @@ import struct
 from kernel.fs.locks import (
     F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, fcntl_getlk, fcntl_setlk, locks_inode_key,
 )
+from kernel.fs.leases import fcntl_getlease, fcntl_setlease
 from kernel.ipc.uapi import F_ADD_SEALS, F_GET_SEALS
 from kernel.mm.memfd import shmem_fcntl
 from kernel.syscalls.table import syscall
@@ -325,6 +326,10 @@ def sys_fcntl(task, fd, cmd, arg):
             return -errno.EINVAL
         file_owner(file).signum = arg
         return 0
+    if cmd == F_GETLEASE:
+        return fcntl_getlease(task, file)
+    if cmd == F_SETLEASE:
+        return fcntl_setlease(task, fd, file, arg)
     # F_GETOWNER_UIDS needs CONFIG_CHECKPOINT_RESTORE, which the board's
     # kernel is built without: EINVAL, the unknown command's answer.
     return -errno.EINVAL

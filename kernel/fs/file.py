@@ -76,6 +76,9 @@ class File:
             if getattr(self.kernel, "file_lock_ctx", None):
                 from kernel.fs.locks import locks_remove_file
                 locks_remove_file(self)     # __fput(): its OFD locks go
+            if getattr(self.kernel, "file_leases", None):
+                from kernel.fs.leases import locks_remove_lease
+                locks_remove_lease(self)
             if getattr(self.kernel, "fasync_lists", None):
                 from kernel.fs.fcntl import fput_fasync
                 fput_fasync(self)

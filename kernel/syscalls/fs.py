@@ -81,6 +81,17 @@ def _fget_raw(task, fd):
     return task.files.get(s32(fd))
 
 
+def _break_lease(task, dir_fd, hpath, flags):
+    """break_lease() for an open of an existing file (kernel/fs/leases.py),
+    before the host open: an O_TRUNC must wait for the break too."""
+    from kernel.fs.leases import break_lease
+    try:
+        st = os.stat(hpath, dir_fd=dir_fd)
+    except OSError:
+        return 0
+    return break_lease(task, (st.st_dev, st.st_ino), flags)
+
+
 def _pseudo_lookup(task, dirfd, path, follow=True):
     """/proc and /sys (kernel/fs/proc.py): None when path is elsewhere, an
     Entry, or a HostTarget (a magic link to a host file); raises PathError."""
@@ -142,6 +153,10 @@ def sys_openat(task, dirfd, path_addr, flags, mode):
             os.stat(hpath, dir_fd=dir_fd, follow_symlinks=False)
         except OSError:
             existed = False
+    if existed and getattr(task.kernel, "file_leases", None) and not flags & O_PATH:
+        err = _break_lease(task, dir_fd, hpath, flags)  # do_dentry_open(): break_lease()
+        if err:
+            return err
     old = os.umask(task.fs.umask)
     try:
         hfd = os.open(hpath, _to_host_flags(flags), mode & 0o7777, dir_fd=dir_fd)

@@ -860,6 +860,150 @@ static void owners(void)
     sigprocmask(SIG_UNBLOCK, &io_set, NULL);
 }
 
+/* -- F_SETLEASE / F_GETLEASE ------------------------------------------------------------ */
+
+static char lpath[64];
+
+static const char *lease_name(long r)
+{
+    if (r < 0)
+        return ename(errno);
+    return r == F_RDLCK ? "F_RDLCK" : r == F_WRLCK ? "F_WRLCK" : r == F_UNLCK ? "F_UNLCK" : "?";
+}
+
+static const char *open_rc(int flags)
+{
+    int fd = open(lpath, flags);
+
+    if (fd < 0)
+        return ename(errno);
+    close(fd);
+    return "opened";
+}
+
+static void leases(void)
+{
+    int fd, fd2, p[2], ready[2];
+    pid_t pid;
+    const char *r;
+    char c, line[128];
+    sigset_t set;
+    siginfo_t si;
+
+    printf("leases:\n");
+    snprintf(lpath, sizeof lpath, "/tmp/a53emu-sys_locks-lease.XXXXXX");
+    fd = mkstemp(lpath);
+    close(fd);
+    sigemptyset(&set);
+    sigaddset(&set, SIGIO);
+    sigaddset(&set, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    io_set = set;
+
+    if (pipe(p) < 0 || pipe(ready) < 0)
+        exit(1);
+    printf("F_SETLEASE on a pipe: %s\n", rc(fc(p[0], F_SETLEASE, F_RDLCK)));
+    fd = open(lpath, O_RDONLY);
+    printf("F_GETLEASE of a new file: %s\n", lease_name(fc(fd, F_GETLEASE, 0)));
+    printf("F_SETLEASE 7: %s\n", rc(fc(fd, F_SETLEASE, 7)));
+    printf("F_SETLEASE F_UNLCK without a lease: %s\n", rc(fc(fd, F_SETLEASE, F_UNLCK)));
+    r = rc(fc(fd, F_SETLEASE, F_RDLCK));
+    printf("F_SETLEASE F_RDLCK: %s, F_GETLEASE: %s\n", r, lease_name(fc(fd, F_GETLEASE, 0)));
+    printf("F_GETOWN is self: %s\n", YESNO(fc(fd, F_GETOWN, 0) == getpid()));
+    r = open_rc(O_RDONLY);
+    printf("another read-only open: %s, signals: %s\n", r, took(fd));
+    fd2 = open(lpath, O_RDONLY);
+    printf("F_SETLEASE F_WRLCK with another open: %s\n", rc(fc(fd, F_SETLEASE, F_WRLCK)));
+    printf("F_SETLEASE F_RDLCK on the other open: %s\n", rc(fc(fd2, F_SETLEASE, F_RDLCK)));
+    printf("F_SETLEASE F_WRLCK with another lease: %s\n", rc(fc(fd, F_SETLEASE, F_WRLCK)));
+    close(fd2);
+    printf("F_SETLEASE F_WRLCK alone: %s\n", rc(fc(fd, F_SETLEASE, F_WRLCK)));
+    printf("F_GETLEASE: %s\n", lease_name(fc(fd, F_GETLEASE, 0)));
+    r = open_rc(O_RDONLY | O_NONBLOCK);
+    printf("O_RDONLY|O_NONBLOCK open: %s, signals: %s\n", r, took(fd));
+    printf("F_GETLEASE while it breaks: %s\n", lease_name(fc(fd, F_GETLEASE, 0)));
+    r = open_rc(O_RDONLY | O_NONBLOCK);
+    printf("O_RDONLY|O_NONBLOCK open again: %s, signals: %s\n", r, took(fd));
+    r = open_rc(O_RDWR | O_NONBLOCK);
+    printf("O_RDWR|O_NONBLOCK open: %s, signals: %s\n", r, took(fd));
+    printf("F_GETLEASE while it breaks: %s\n", lease_name(fc(fd, F_GETLEASE, 0)));
+    printf("F_SETLEASE F_UNLCK: %s\n", rc(fc(fd, F_SETLEASE, F_UNLCK)));
+    r = rc(fc(fd, F_GETOWN, 0));
+    printf("F_GETOWN, F_GETSIG after: %s, %s\n", r, rc(fc(fd, F_GETSIG, 0)));
+    r = open_rc(O_RDWR | O_NONBLOCK);
+    printf("O_RDWR|O_NONBLOCK open: %s, signals: %s\n", r, took(fd));
+    close(fd);
+
+    /* a blocking opener waits for the holder */
+    fd = open(lpath, O_RDONLY);
+    fc(fd, F_SETSIG, SIGUSR1);
+    r = rc(fc(fd, F_SETLEASE, F_WRLCK));
+    printf("F_SETSIG SIGUSR1, F_SETLEASE F_WRLCK: %s\n", r);
+    pid = xfork();
+    if (pid == 0) {
+        write_full(ready[1], "r", 1);
+        r = open_rc(O_RDONLY);
+        write_full(p[1], r, strlen(r));
+        _exit(0);
+    }
+    child_pid = pid;
+    read_full(ready[0], &c, 1);
+    {
+        int sig = sigwaitinfo(&set, &si);
+        printf("the holder gets: %s %s band %#lx fd %s\n", signame(sig),
+               si.si_code == POLL_MSG ? "POLL_MSG" : code_name(si.si_code), (long)si.si_band,
+               si.si_fd == fd ? "ok" : "wrong");
+    }
+    printf("F_GETLEASE: %s\n", lease_name(fc(fd, F_GETLEASE, 0)));
+    fcntl(p[0], F_SETFL, O_NONBLOCK);
+    msleep(100);
+    memset(line, 0, sizeof line);
+    printf("the opener, before the holder acts: %s\n",
+           read(p[0], line, sizeof line - 1) > 0 ? line : "waiting");
+    printf("F_SETLEASE F_RDLCK (downgrade): %s\n", rc(fc(fd, F_SETLEASE, F_RDLCK)));
+    fcntl(p[0], F_SETFL, 0);
+    memset(line, 0, sizeof line);
+    read(p[0], line, sizeof line - 1);
+    printf("the opener: %s\n", line);
+    wait_for(pid);
+    r = lease_name(fc(fd, F_GETLEASE, 0));
+    printf("F_GETLEASE: %s, signals: %s\n", r, took(fd));
+
+    /* a writer against the read lease; a signal ends its wait */
+    pid = xfork();
+    if (pid == 0) {
+        struct sigaction sa;
+        struct itimerval it = {{0, 0}, {0, 200000}};
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_alarm;
+        sigaction(SIGALRM, &sa, NULL);
+        setitimer(ITIMER_REAL, &it, NULL);
+        write_full(ready[1], "r", 1);
+        r = open_rc(O_WRONLY);
+        write_full(p[1], r, strlen(r));
+        _exit(0);
+    }
+    child_pid = pid;
+    read_full(ready[0], &c, 1);
+    sigwaitinfo(&set, &si);
+    printf("a writer: the holder gets %s; F_GETLEASE: %s\n", signame(si.si_signo),
+           lease_name(fc(fd, F_GETLEASE, 0)));
+    memset(line, 0, sizeof line);
+    read(p[0], line, sizeof line - 1);
+    printf("the writer, interrupted by SIGALRM: %s\n", line);
+    wait_for(pid);
+    printf("F_GETLEASE after: %s\n", lease_name(fc(fd, F_GETLEASE, 0)));
+    close(fd);
+    r = open_rc(O_RDWR | O_NONBLOCK);
+    printf("after close, O_RDWR|O_NONBLOCK open: %s, signals: %s\n", r, took(fd));
+    fd = open(lpath, O_RDWR);
+    printf("F_SETLEASE F_RDLCK on an O_RDWR file: %s\n", rc(fc(fd, F_SETLEASE, F_RDLCK)));
+    close(fd);
+    close(p[0]); close(p[1]); close(ready[0]); close(ready[1]);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+    unlink(lpath);
+}
+
 int main(void)
 {
     int fd;
@@ -883,6 +1027,7 @@ int main(void)
     ofd(fd);
     pipes();
     owners();
+    leases();
     unlink(path);
     return proc_finish("sys_locks");
 }
