@@ -29,6 +29,11 @@ si_fd; F_GETLEASE's pending type; EWOULDBLOCK for O_NONBLOCK; a blocking
 opener waiting until the holder downgrades; EINTR), and what F_UNLCK and
 the last close undo.  The 45-second lease-break-time is not waited for.
 
+Then F_NOTIFY (dnotify): ENOTDIR, the one-shot and DN_MULTISHOT requests,
+each event (a write, a read, fchmod, ftruncate, utimensat, a rename, unlink,
+mkdir, rmdir, a child's create) counted with a queued real-time F_SETSIG
+signal, and a close of any descriptor of the directory ending the requests.
+
 Then the range arithmetic of posix_lock_inode() against a model that
 keeps one owner per byte (hypothesis).
 """
@@ -44,6 +49,7 @@ from kernel.fs.locks import F_RDLCK, F_UNLCK, F_WRLCK, FL_POSIX, FileLock, FileL
 from test_processes import assert_passed, host_kernel_version, run_host, scratch_dir
 
 PROGRAM = "sys_locks"
+RENAME_SIGNAL = "SIGRTMIN+1 POLL_MSG band 0x441 fd ok"
 
 # Lines where the host kernel is newer than 4.14: (the line's start, 4.14's
 # line, the newer kernels' line, the first version printing it, why).
@@ -59,6 +65,11 @@ KERNEL_4_14 = (
      "4.14's f_setown() sets a NULL owner for a pid no task has; commit "
      "f73127356f34 'fs/fcntl: return -ESRCH in f_setown when pid/pgid can't be "
      "found' (v5.x) answers ESRCH"),
+    ("rename a c:", "rename a c: " + ", ".join([RENAME_SIGNAL] * 2),
+     "rename a c: " + ", ".join([RENAME_SIGNAL] * 3), (5, 17),
+     "4.14's fsnotify_move() sends the directory FS_MOVED_FROM|FS_DN_RENAME, then "
+     "FS_MOVED_TO: two dnotify signals; v5.17's 'fsnotify: generate FS_RENAME event "
+     "with rich information' (Amir Goldstein) sends FS_RENAME first, a third"),
 )
 
 

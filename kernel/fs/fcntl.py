@@ -330,6 +330,9 @@ def sys_fcntl(task, fd, cmd, arg):
         return fcntl_getlease(task, file)
     if cmd == F_SETLEASE:
         return fcntl_setlease(task, fd, file, arg)
+    if cmd == F_NOTIFY:
+        from kernel.fs.dnotify import fcntl_dirnotify
+        return fcntl_dirnotify(task, fd, file, arg)
     # F_GETOWNER_UIDS needs CONFIG_CHECKPOINT_RESTORE, which the board's
     # kernel is built without: EINVAL, the unknown command's answer.
     return -errno.EINVAL

@@ -96,11 +96,15 @@ class File:
 
 def filp_close(file, files):
     """filp_close(): a descriptor of files closes — every POSIX lock the
-    files_struct holds on the file's inode goes, whichever descriptor took it
-    (one dict test while the board holds no record lock)."""
+    files_struct holds on the file's inode goes, whichever descriptor took it,
+    and its dnotify requests on the file (one attribute test each while the
+    board has none)."""
     if getattr(file.kernel, "file_lock_ctx", None):
         from kernel.fs.locks import locks_remove_posix
         locks_remove_posix(file, files)
+    if getattr(file.kernel, "dnotify", None):
+        from kernel.fs.dnotify import dnotify_flush
+        dnotify_flush(file, files)
     file.put()
 
 

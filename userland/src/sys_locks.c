@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 
 #ifndef F_OFD_GETLK
@@ -652,6 +653,7 @@ static const char *code_name(int code)
     case POLL_IN: return "POLL_IN";
     case POLL_OUT: return "POLL_OUT";
     case POLL_HUP: return "POLL_HUP";
+    case POLL_MSG: return "POLL_MSG";
     }
     snprintf(buf, sizeof buf, "code %d", code);
     return buf;
@@ -1004,6 +1006,99 @@ static void leases(void)
     unlink(lpath);
 }
 
+/* -- F_NOTIFY ---------------------------------------------------------------------------- */
+
+static char dpath[64];
+
+static const char *in_dir(const char *name)
+{
+    static char buf[2][128];
+    static int n;
+    char *b = buf[n++ & 1];
+
+    snprintf(b, 128, "%s/%s", dpath, name);
+    return b;
+}
+
+static void dnotify(void)
+{
+    int dfd, fd, d2;
+    const char *r;
+    pid_t pid;
+    char buf[8];
+    sigset_t set;
+    struct timespec ts[2] = {{1, 0}, {2, 0}};
+
+    printf("dnotify:\n");
+    snprintf(dpath, sizeof dpath, "/tmp/a53emu-sys_locks-dir.XXXXXX");
+    if (!mkdtemp(dpath))
+        exit(1);
+    sigemptyset(&set);
+    sigaddset(&set, SIGIO);
+    sigaddset(&set, SIGRTMIN + 1);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    io_set = set;
+    dfd = open(dpath, O_RDONLY | O_DIRECTORY);
+    fd = open(path, O_RDONLY);
+    printf("F_NOTIFY DN_CREATE on a regular file: %s\n", rc(fc(fd, F_NOTIFY, DN_CREATE)));
+    printf("F_NOTIFY 0 on a regular file: %s\n", rc(fc(fd, F_NOTIFY, 0)));
+    printf("F_NOTIFY DN_MULTISHOT on a regular file: %s\n",
+           rc(fc(fd, F_NOTIFY, (long)DN_MULTISHOT)));
+    close(fd);
+    printf("F_NOTIFY 0x100 (no event of dnotify's) on the directory: %s\n",
+           rc(fc(dfd, F_NOTIFY, 0x100)));
+    r = rc(fc(dfd, F_NOTIFY, DN_CREATE));
+    printf("F_NOTIFY DN_CREATE: %s, F_GETOWN is self: %s\n", r,
+           YESNO(fc(dfd, F_GETOWN, 0) == getpid()));
+    fd = open(in_dir("a"), O_RDWR | O_CREAT, 0600);
+    printf("create a: %s\n", took(dfd));
+    close(open(in_dir("b"), O_RDWR | O_CREAT, 0600));
+    printf("create b (one shot): %s\n", took(dfd));
+
+    fc(dfd, F_SETSIG, SIGRTMIN + 1);    /* queued: every event counts */
+    fc(dfd, F_NOTIFY, DN_MODIFY | DN_MULTISHOT);
+    fc(dfd, F_NOTIFY, DN_ACCESS | DN_ATTRIB | DN_CREATE | DN_DELETE | DN_RENAME);
+    write(fd, "data", 4);
+    printf("write a: %s\n", took(dfd));
+    pread(fd, buf, 4, 0);
+    printf("read a: %s\n", took(dfd));
+    fchmod(fd, 0640);
+    printf("fchmod a: %s\n", took(dfd));
+    ftruncate(fd, 2);
+    printf("ftruncate a: %s\n", took(dfd));
+    utimensat(AT_FDCWD, in_dir("a"), ts, 0);
+    printf("utimensat a: %s\n", took(dfd));
+    rename(in_dir("a"), in_dir("c"));
+    printf("rename a c: %s\n", took(dfd));
+    unlink(in_dir("c"));
+    printf("unlink c: %s\n", took(dfd));
+    mkdir(in_dir("d"), 0700);
+    printf("mkdir d: %s\n", took(dfd));
+    rmdir(in_dir("d"));
+    printf("rmdir d: %s\n", took(dfd));
+    close(open(in_dir("b"), O_RDONLY));
+    printf("open and close b: %s\n", took(dfd));
+    pid = xfork();
+    if (pid == 0) {
+        close(open(in_dir("e"), O_RDWR | O_CREAT, 0600));
+        _exit(0);
+    }
+    wait_for(pid);
+    printf("a child creates e: %s\n", took(dfd));
+    d2 = dup(dfd);
+    fc(d2, F_NOTIFY, DN_CREATE | DN_DELETE | DN_MULTISHOT);
+    close(d2);
+    unlink(in_dir("e"));
+    printf("after closing a dup: unlink e: %s\n", took(dfd));
+    write(fd, "x", 1);
+    printf("write a (moved to c, unlinked, still open): %s\n", took(dfd));
+    close(fd);
+    unlink(in_dir("b"));
+    close(dfd);
+    rmdir(dpath);
+    sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
 int main(void)
 {
     int fd;
@@ -1028,6 +1123,7 @@ int main(void)
     pipes();
     owners();
     leases();
+    dnotify();
     unlink(path);
     return proc_finish("sys_locks");
 }
