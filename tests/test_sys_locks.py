@@ -34,6 +34,10 @@ each event (a write, a read, fchmod, ftruncate, utimensat, a rename, unlink,
 mkdir, rmdir, a child's create) counted with a queued real-time F_SETSIG
 signal, and a close of any descriptor of the directory ending the requests.
 
+Last, mqueue_flush_file(): a close of any descriptor of a POSIX message
+queue by the process registered with mq_notify() drops the registration
+(a child closing its inherited one does not).
+
 Then the range arithmetic of posix_lock_inode() against a model that
 keeps one owner per byte (hypothesis).
 """

@@ -34,6 +34,7 @@ class File:
 
     pseudo = None           # an open /proc or /sys entry (kernel/fs/proc.py PseudoOpen)
     f_read = None           # f_op->read of a special file (timerfd): (task, count, block)
+    f_flush = None          # f_op->flush(files) of a special file (an mqueue), at every close
 
     def __init__(self, kernel, host_fd, path, flags, body=None, mode=None):
         self.kernel = kernel
@@ -102,6 +103,8 @@ def filp_close(file, files):
     if getattr(file.kernel, "file_lock_ctx", None):
         from kernel.fs.locks import locks_remove_posix
         locks_remove_posix(file, files)
+    if file.f_flush is not None:
+        file.f_flush(files)
     if getattr(file.kernel, "dnotify", None):
         from kernel.fs.dnotify import dnotify_flush
         dnotify_flush(file, files)

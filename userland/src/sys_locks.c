@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <mqueue.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -1099,6 +1100,54 @@ static void dnotify(void)
     sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
+/* -- mq_notify and close: mqueue_flush_file() ------------------------------------------- */
+
+static const char *child_mq_notify(mqd_t q, struct sigevent *sev)
+{
+    pid_t pid = xfork();
+    int st;
+
+    if (pid == 0)
+        _exit(mq_notify(q, sev) == 0 ? 0 : errno == EBUSY ? 1 : 2);
+    st = wait_for(pid);
+    return WEXITSTATUS(st) == 0 ? "0" : WEXITSTATUS(st) == 1 ? "EBUSY" : "?";
+}
+
+static void mqueue_flush(void)
+{
+    char name[64];
+    mqd_t q;
+    int d;
+    pid_t pid;
+    struct sigevent sev;
+
+    printf("mqueue:\n");
+    snprintf(name, sizeof name, "/a53emu-sys_locks.%d", (int)getpid());
+    q = mq_open(name, O_CREAT | O_EXCL | O_RDWR, 0600, NULL);
+    if (q == (mqd_t)-1) {
+        printf("FAILED: mq_open: %s\n", ename(errno));
+        check_failures++;
+        return;
+    }
+    memset(&sev, 0, sizeof sev);
+    sev.sigev_notify = SIGEV_NONE;
+    printf("mq_notify: %s\n", mq_notify(q, &sev) == 0 ? "0" : ename(errno));
+    pid = xfork();
+    if (pid == 0) {
+        close((int)q);
+        _exit(0);
+    }
+    wait_for(pid);
+    printf("after a child closes its descriptor, another process registering: %s\n",
+           child_mq_notify(q, &sev));
+    d = dup((int)q);
+    close(d);
+    printf("after we close a dup, another process registering: %s\n",
+           child_mq_notify(q, &sev));
+    mq_close(q);
+    mq_unlink(name);
+}
+
 int main(void)
 {
     int fd;
@@ -1124,6 +1173,7 @@ int main(void)
     owners();
     leases();
     dnotify();
+    mqueue_flush();
     unlink(path);
     return proc_finish("sys_locks");
 }
