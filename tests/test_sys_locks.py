@@ -123,6 +123,19 @@ def test_host_output_shows_the_cases(host_output):
         assert line in host_output
 
 
+def test_unlinked_file_keeps_its_owner(tmp_path):
+    """unlinkat() of the last link of a file the board still has open keeps
+    the owner the guest gave it (the attribute overlay, kernel/fs/attr.py)
+    until the last close, as Linux keeps the inode.  Run as root (--root),
+    the child becomes uid 1234, which the host never is here, so the owner
+    lives only in the board's overlay."""
+    cwd = scratch_dir(tmp_path, "owner")
+    proc = run_a53emu(["--root", userland_path("musl", PROGRAM), "unlinked-owner"], cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.decode() == ("owner while linked: yes\n"
+                                    "owner once unlinked, still open: yes\n")
+
+
 # -- the range arithmetic --------------------------------------------------------------------
 
 SIZE = 24

@@ -86,6 +86,9 @@ class File:
             if self.f_ep_links:
                 from kernel.fs.eventpoll import eventpoll_release
                 eventpoll_release(self)
+            if getattr(self.kernel, "orphan_inodes", None) and self.host_fd is not None:
+                from kernel.fs.attr import orphan_file_put
+                orphan_file_put(self)          # an unlinked inode's owner lives until now
             if self.mapping is not None:
                 filemap_put_mapping(self.kernel, self)
             if self.host_fd is not None:

@@ -14,7 +14,7 @@ import stat
 import struct
 
 from emu.arch import PAGE_SIZE
-from kernel.fs.attr import forget_inode, guest_stat
+from kernel.fs.attr import forget_inode_at_last_close, guest_stat
 from kernel.fs.permission import (
     access_override_creds, inode_init_owner, last_link, may_chdir, may_fchdir, may_mkobj, may_open_path, may_rename, may_unlink,
 )
@@ -800,7 +800,7 @@ def sys_unlinkat(task, dirfd, path, flags):
     else:
         os.unlink(hpath, dir_fd=dir_fd)
     if victim is not None:
-        forget_inode(task.kernel, victim)       # its number may be reused
+        forget_inode_at_last_close(task.kernel, victim)     # its number may be reused
     return 0
 
 
@@ -816,7 +816,7 @@ def sys_renameat(task, olddirfd, oldpath, newdirfd, newpath):
     os.rename(src, dst, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
     if victim is not None and not os.path.samestat(victim, os.stat(
             dst, dir_fd=dst_fd, follow_symlinks=False)):
-        forget_inode(task.kernel, victim)       # the target it replaced is gone
+        forget_inode_at_last_close(task.kernel, victim)     # the target it replaced is gone
     return 0
 
 

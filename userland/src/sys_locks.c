@@ -1148,11 +1148,43 @@ static void mqueue_flush(void)
     mq_unlink(name);
 }
 
-int main(void)
+/* An unlinked file keeps its owner while it is open (run as root: a child
+ * becomes uid/gid 1234 and makes the file). */
+static int unlinked_owner(void)
+{
+    pid_t pid = xfork();
+
+    if (pid == 0) {
+        char name[64];
+        struct stat st;
+        int fd;
+
+        if (setgid(1234) < 0 || setuid(1234) < 0) {
+            printf("setuid: %s\n", ename(errno));
+            _exit(0);
+        }
+        snprintf(name, sizeof name, "/tmp/a53emu-sys_locks-owner.XXXXXX");
+        fd = mkstemp(name);
+        fstat(fd, &st);
+        printf("owner while linked: %s\n", YESNO(st.st_uid == 1234 && st.st_gid == 1234));
+        unlink(name);
+        fstat(fd, &st);
+        printf("owner once unlinked, still open: %s\n",
+               YESNO(st.st_uid == 1234 && st.st_gid == 1234 && st.st_nlink == 0));
+        close(fd);
+        _exit(0);
+    }
+    wait_for(pid);
+    return 0;
+}
+
+int main(int argc, char **argv)
 {
     int fd;
 
     proc_init();
+    if (argc > 1 && !strcmp(argv[1], "unlinked-owner"))
+        return unlinked_owner();
     parent_pid = getpid();
     /* mkstemp: a board's init is always pid 1, and runs go on in parallel. */
     snprintf(path, sizeof path, "/tmp/a53emu-sys_locks.XXXXXX");
