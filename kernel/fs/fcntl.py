@@ -108,14 +108,14 @@ def f_setown(task, file, arg):
 
 
 def _pid_exists(kernel, nr, pid_type):
-    """find_vpid() != NULL: a task has the number as its pid or, for a
-    process group, some task has it as its group."""
+    """find_vpid() != NULL: some task (a zombie too) has the number as its
+    pid, or as its process group or session — whatever pid_type asks for,
+    as find_vpid() only looks the number up."""
     if nr <= 0:
         return False
-    if pid_type == PIDTYPE_PGID:
-        return any(t.exit_state is None and t.signal.pgrp == nr for t in kernel.tasks.values())
-    task = kernel.tasks.get(nr)
-    return task is not None
+    if nr in kernel.tasks:
+        return True
+    return any(t.signal.pgrp == nr or t.signal.session == nr for t in kernel.tasks.values())
 
 
 def f_getown(file):
