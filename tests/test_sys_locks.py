@@ -26,8 +26,8 @@ Then leases: EINVAL (a pipe, a bad type), EAGAIN (F_UNLCK without a lease,
 a conflicting open, another lease), upgrade and downgrade, the break an
 open starts (the holder's SIGIO or F_SETSIG signal with POLL_MSG, si_band,
 si_fd; F_GETLEASE's pending type; EWOULDBLOCK for O_NONBLOCK; a blocking
-opener waiting until the holder downgrades; EINTR), and what F_UNLCK and
-the last close undo.  The 45-second lease-break-time is not waited for.
+opener waiting until the holder downgrades; EINTR; truncate(2) breaking
+it too), and what F_UNLCK and the last close undo.  The 45-second lease-break-time is not waited for.
 
 Then F_NOTIFY (dnotify): ENOTDIR, the one-shot and DN_MULTISHOT requests,
 each event (a write, a read, fchmod, ftruncate, utimensat, a rename, unlink,

@@ -10,8 +10,10 @@ a non-blocking opener gets EWOULDBLOCK at once, the break still under way.
 
 The board's files are counted from the board's own tables (every task's
 descriptors and mappings), since the host's counts include other
-processes and are never the guest's.  Omitted: truncate(2) breaking
-leases (vfs_truncate()'s break_lease), delegations and layouts (nfsd's),
+processes and are never the guest's.  truncate(2) breaks leases as an
+open for writing does (vfs_truncate()); ftruncate(2) does not (4.14's
+do_sys_ftruncate() only breaks delegations).  Omitted: delegations and
+layouts (nfsd's),
 and /proc/sys/fs/lease-break-time and leases-enable (the defaults, 45 s
 and 1, are fixed).
 """

@@ -997,6 +997,29 @@ static void leases(void)
     wait_for(pid);
     printf("F_GETLEASE after: %s\n", lease_name(fc(fd, F_GETLEASE, 0)));
     close(fd);
+
+    /* truncate(2) breaks a lease as an open for writing does */
+    fd = open(lpath, O_RDONLY);
+    fc(fd, F_SETSIG, SIGUSR1);
+    printf("F_SETLEASE F_RDLCK: %s\n", rc(fc(fd, F_SETLEASE, F_RDLCK)));
+    pid = xfork();
+    if (pid == 0) {
+        write_full(ready[1], "r", 1);
+        r = truncate(lpath, 1) == 0 ? "truncated" : ename(errno);
+        write_full(p[1], r, strlen(r));
+        _exit(0);
+    }
+    child_pid = pid;
+    read_full(ready[0], &c, 1);
+    sigwaitinfo(&set, &si);
+    printf("truncate: the holder gets %s; F_GETLEASE: %s\n", signame(si.si_signo),
+           lease_name(fc(fd, F_GETLEASE, 0)));
+    printf("F_SETLEASE F_UNLCK: %s\n", rc(fc(fd, F_SETLEASE, F_UNLCK)));
+    memset(line, 0, sizeof line);
+    read(p[0], line, sizeof line - 1);
+    printf("the truncate: %s\n", line);
+    wait_for(pid);
+    close(fd);
     r = open_rc(O_RDWR | O_NONBLOCK);
     printf("after close, O_RDWR|O_NONBLOCK open: %s, signals: %s\n", r, took(fd));
     fd = open(lpath, O_RDWR);
