@@ -569,6 +569,40 @@ static void deadlock(int fd)
     status = wait_for(pid);
     printf("child: %s\n", status_str(status));
     unlock_all(fd);
+
+    /* a longer cycle: B waits for us, C for B, and we ask for C's byte */
+    {
+        pid_t b, cc;
+        const char *r;
+
+        lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 1, 0);
+        b = xfork();
+        if (b == 0) {
+            lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 1, 1, 0);
+            write_full(ready[1], "r", 1);
+            r = lk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 0, 1, 0);
+            _exit(strcmp(r, "0") == 0 ? 0 : 1);
+        }
+        read_full(ready[0], &c, 1);
+        cc = xfork();
+        if (cc == 0) {
+            lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 2, 1, 0);
+            write_full(ready[1], "r", 1);
+            r = lk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 1, 1, 0);
+            _exit(strcmp(r, "0") == 0 ? 0 : 1);
+        }
+        read_full(ready[0], &c, 1);
+        msleep(200);
+        printf("three processes: SETLKW on the byte of the last: %s\n",
+               lk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 2, 1, 0));
+        printf("F_SETLK on it: %s\n", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 2, 1, 0));
+        lk(fd, F_SETLK, F_UNLCK, SEEK_SET, 0, 1, 0);
+        status = wait_for(b);
+        printf("B: %s\n", status_str(status));
+        status = wait_for(cc);
+        printf("C: %s\n", status_str(status));
+        unlock_all(fd);
+    }
     close(ready[0]); close(ready[1]); close(go[0]); close(go[1]);
 }
 
