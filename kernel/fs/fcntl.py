@@ -245,6 +245,37 @@ def _fasync_capable(file):
     return file.host_fd is not None and (stat.S_ISFIFO(file.mode) or stat.S_ISSOCK(file.mode))
 
 
+# -- the ioctls of the same things ----------------------------------------------------------
+
+FIOASYNC = 0x5452                       # include/uapi/asm-generic/ioctls.h
+FIOSETOWN, SIOCSPGRP, FIOGETOWN, SIOCGPGRP = 0x8901, 0x8902, 0x8903, 0x8904  # sockios.h
+
+
+def fasync_ioctl(task, fd, file, cmd, arg):
+    """do_vfs_ioctl()'s FIOASYNC (ioctl_fioasync(): O_ASYNC on or off, EFAULT,
+    ENOTTY for a file without ->fasync when the flag would change) and
+    sock_ioctl()'s FIOSETOWN/SIOCSPGRP and FIOGETOWN/SIOCGPGRP (f_setown(),
+    f_getown() through an int; ENOTTY on anything but a socket).  None for
+    another command."""
+    if cmd == FIOASYNC:
+        on = struct.unpack("<i", task.uaccess.copy_from_user(arg, 4))[0]
+        if ((FASYNC if on else 0) ^ file.flags) & FASYNC:
+            if not _fasync_capable(file):
+                return -errno.ENOTTY
+            fasync_helper(task.kernel, fd, file, bool(on))
+            file.flags ^= FASYNC
+        return 0
+    if cmd not in (FIOSETOWN, SIOCSPGRP, FIOGETOWN, SIOCGPGRP):
+        return None
+    if not stat.S_ISSOCK(file.mode):
+        return -errno.ENOTTY
+    if cmd in (FIOSETOWN, SIOCSPGRP):
+        who = struct.unpack("<i", task.uaccess.copy_from_user(arg, 4))[0]
+        return f_setown(task, file, who & 0xFFFFFFFF)
+    task.uaccess.copy_to_user(arg, struct.pack("<i", f_getown(file)))
+    return 0
+
+
 # -- fcntl -----------------------------------------------------------------------------------
 
 def setfl(task, fd, file, arg):

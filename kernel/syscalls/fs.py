@@ -31,7 +31,7 @@ from kernel.fs.proc import (
     HostTarget, PseudoError, is_pseudo_path, may_open, pseudo_dir_entries, pseudo_lseek, pseudo_open,
     pseudo_read, pseudo_resolve, pseudo_stat, pseudo_write,
 )
-from kernel.fs.fcntl import sys_fcntl     # fs/fcntl.c (FIONBIO is F_SETFL)
+from kernel.fs.fcntl import fasync_ioctl, sys_fcntl     # fs/fcntl.c (FIONBIO is F_SETFL)
 from kernel.mm.memfd import shmem_setattr_check, shmem_write_check
 from kernel.iov_iter import WRITE_CHUNK, IovIter
 from kernel.fs.stat import STATX_SIZE, SyntheticStat, pack_stat, pack_statx
@@ -1009,6 +1009,9 @@ def sys_ioctl(task, fd, cmd, arg):
     if cmd in (FIOCLEX, FIONCLEX):      # do_vfs_ioctl(): any descriptor
         (task.files.cloexec.add if cmd == FIOCLEX else task.files.cloexec.discard)(s32(fd))
         return 0
+    ret = fasync_ioctl(task, s32(fd), file, cmd, arg)     # FIOASYNC, FIOSETOWN...
+    if ret is not None:
+        return ret
     if cmd == FIONBIO:
         on = struct.unpack("<i", task.uaccess.copy_from_user(arg, 4))[0]
         return sys_fcntl(task, fd, F_SETFL, (file.flags | O_NONBLOCK) if on

@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <mqueue.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -867,6 +868,33 @@ static void owners(void)
     write(s[1], "a", 1);
     write(s[1], "b", 1);
     printf("two sends to a stream socket: %s\n", took(s[0]));
+    {
+        int on = 1, off = 0, who = 0;
+        int f = open(path, O_RDONLY);
+        const char *r = rc(ioctl(s[0], FIOASYNC, &off));
+
+        printf("FIOASYNC 0 on a socket with O_ASYNC: %s, F_GETFL has it: %s\n", r,
+               YESNO(fc(s[0], F_GETFL, 0) & O_ASYNC));
+        write(s[1], "c", 1);
+        printf("a send after it: %s\n", took(s[0]));
+        printf("FIOASYNC 1: %s\n", rc(ioctl(s[0], FIOASYNC, &on)));
+        printf("FIOASYNC NULL: %s\n", rc(ioctl(s[0], FIOASYNC, NULL)));
+        printf("FIOASYNC 1 on a regular file: %s\n", rc(ioctl(f, FIOASYNC, &on)));
+        printf("FIOASYNC 0 on a regular file: %s\n", rc(ioctl(f, FIOASYNC, &off)));
+        printf("FIOSETOWN on a regular file: %s\n", rc(ioctl(f, FIOSETOWN, &who)));
+        close(f);
+        printf("FIOSETOWN 0 on the socket: %s\n", rc(ioctl(s[0], FIOSETOWN, &who)));
+        write(s[1], "d", 1);
+        printf("a send with no owner: %s\n", took(s[0]));
+        who = getpid();
+        printf("SIOCSPGRP self: %s\n", rc(ioctl(s[0], SIOCSPGRP, &who)));
+        who = 0;
+        ioctl(s[0], FIOGETOWN, &who);
+        printf("FIOGETOWN is self: %s\n", YESNO(who == getpid()));
+        printf("SIOCGPGRP NULL: %s\n", rc(ioctl(s[0], SIOCGPGRP, NULL)));
+        write(s[1], "e", 1);
+        printf("a send: %s\n", took(s[0]));
+    }
     close(s[0]);
     close(s[1]);
     if (socketpair(AF_UNIX, SOCK_DGRAM, 0, s) < 0)
