@@ -895,6 +895,22 @@ static void owners(void)
         write(s[1], "e", 1);
         printf("a send: %s\n", took(s[0]));
     }
+    {
+        /* POLL_OUT when the peer's reads free a buffer the writer found full */
+        static char big[4096];
+        const char *r;
+
+        fc(s[0], F_SETFL, O_ASYNC | O_NONBLOCK);
+        memset(big, 'x', sizeof big);
+        while (write(s[0], big, sizeof big) > 0)
+            ;
+        r = ename(errno);
+        printf("s[0] filled up: %s, signals: %s\n", r, took(s[0]));
+        fc(s[1], F_SETFL, O_NONBLOCK);
+        while (read(s[1], big, sizeof big) > 0)
+            ;
+        printf("the peer reads it all: %s\n", took(s[0]));
+    }
     close(s[0]);
     close(s[1]);
     if (socketpair(AF_UNIX, SOCK_DGRAM, 0, s) < 0)
