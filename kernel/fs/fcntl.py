@@ -7,7 +7,8 @@ dnotify's (kernel/fs/dnotify.py).
 O_ASYNC: a file with the flag set sits on its inode's fasync list
 (fasync_helper()); when the board makes the file readable or writable —
 a guest write into a pipe, a guest read out of one, the release of a pipe
-end, a guest send to a board socket — kill_fasync() sends the owner
+end, a guest send to a board socket, a guest receive that frees room a
+connected writer found full — kill_fasync() sends the owner
 (F_SETOWN, F_SETOWN_EX) SIGIO, or the F_SETSIG signal with si_code
 POLL_IN/POLL_OUT/..., si_band and si_fd, as send_sigio() does.  Data that
 the host puts into a descriptor (a terminal, a socket of a host process)
