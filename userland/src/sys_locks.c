@@ -441,7 +441,8 @@ static void waiting(int fd)
     pid_t pid;
     char c;
     struct sigaction sa;
-    struct itimerval it = {{0, 0}, {0, 100000}};
+    /* repeating: a first alarm that comes before the call sleeps is not the end */
+    struct itimerval it = {{0, 100000}, {0, 100000}}, off = {{0, 0}, {0, 0}};
     const char *r;
 
     printf("F_SETLKW:\n");
@@ -506,10 +507,12 @@ static void waiting(int fd)
     sigaction(SIGALRM, &sa, NULL);
     setitimer(ITIMER_REAL, &it, NULL);
     r = lk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 0, 1, 0);
+    setitimer(ITIMER_REAL, &off, NULL);
     printf("SETLKW with a SIGALRM handler: %s, handler ran: %s\n", r, YESNO(got_alarm));
     got_alarm = 0;
     setitimer(ITIMER_REAL, &it, NULL);
     r = lk(fd, F_OFD_SETLKW, F_WRLCK, SEEK_SET, 0, 1, 0);
+    setitimer(ITIMER_REAL, &off, NULL);
     printf("OFD_SETLKW with a SIGALRM handler: %s, handler ran: %s\n", r, YESNO(got_alarm));
     printf("no lock left behind by the interrupted waits: %s\n",
            lock_map(fd, F_OFD_GETLK));
@@ -526,6 +529,7 @@ static void waiting(int fd)
             _exit(0);
         }
         r = lk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 0, 1, 0);
+        setitimer(ITIMER_REAL, &off, NULL);
         printf("SETLKW with an SA_RESTART handler: %s, handler ran: %s\n", r,
                YESNO(got_alarm));
         wait_for(releaser);
@@ -535,6 +539,32 @@ static void waiting(int fd)
     unlock_all(fd);
     close(ready[0]); close(ready[1]); close(go[0]); close(go[1]);
     close(done[0]); close(done[1]);
+}
+
+/* Wait until pid sleeps (state S in /proc/PID/stat): the only sleep its
+ * code has left is the one the caller waits for. */
+static void wait_sleeping(pid_t pid)
+{
+    char name[64], buf[512];
+
+    snprintf(name, sizeof name, "/proc/%d/stat", (int)pid);
+    for (int i = 0; i < 2000; i++) {
+        int f = open(name, O_RDONLY);
+        ssize_t n = f < 0 ? -1 : read(f, buf, sizeof buf - 1);
+        char *p;
+
+        if (f >= 0)
+            close(f);
+        if (n > 0) {
+            buf[n] = 0;
+            p = strrchr(buf, ')');
+            if (p && p[1] == ' ' && p[2] == 'S')
+                return;
+        }
+        msleep(5);
+    }
+    printf("FAILED: %d never slept\n", (int)pid);
+    check_failures++;
 }
 
 /* Two processes, each holding what the other wants. */
@@ -559,7 +589,7 @@ static void deadlock(int fd)
     }
     child_pid = pid;
     read_full(ready[0], &c, 1);
-    msleep(200);                                         /* let it go to sleep */
+    wait_sleeping(pid);                                  /* in its F_SETLKW */
     printf("SETLKW on the sleeping child's byte: %s\n",
            lk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 1, 1, 0));
     printf("OFD_SETLKW would not be checked; OFD_SETLK: %s\n",
@@ -593,7 +623,8 @@ static void deadlock(int fd)
             _exit(strcmp(r, "0") == 0 ? 0 : 1);
         }
         read_full(ready[0], &c, 1);
-        msleep(200);
+        wait_sleeping(b);
+        wait_sleeping(cc);
         printf("three processes: SETLKW on the byte of the last: %s\n",
                lk(fd, F_SETLKW, F_WRLCK, SEEK_SET, 2, 1, 0));
         printf("F_SETLK on it: %s\n", lk(fd, F_SETLK, F_WRLCK, SEEK_SET, 2, 1, 0));
@@ -1054,7 +1085,7 @@ static void leases(void)
     pid = xfork();
     if (pid == 0) {
         struct sigaction sa;
-        struct itimerval it = {{0, 0}, {0, 200000}};
+        struct itimerval it = {{0, 200000}, {0, 200000}};     /* repeating, as above */
         memset(&sa, 0, sizeof sa);
         sa.sa_handler = on_alarm;
         sigaction(SIGALRM, &sa, NULL);
