@@ -87,9 +87,10 @@ def target_leasetype(fl):
 def lease_modify(kernel, key, fl, arg):
     """lease_modify(): change fl to arg, ending the break it answers; F_UNLCK
     removes it and also clears its file's owner and F_SETSIG signal."""
-    if arg == F_UNLCK:
+    if arg == F_UNLCK:                  # lease_clear_pending(): an upgrade clears nothing
         fl.fl_flags &= ~FL_UNLOCK_PENDING
-    fl.fl_flags &= ~FL_DOWNGRADE_PENDING
+    if arg in (F_UNLCK, F_RDLCK):
+        fl.fl_flags &= ~FL_DOWNGRADE_PENDING
     fl.fl_type = arg
     if arg == F_UNLCK:
         fown = fl.fl_file.__dict__.get("f_owner")
