@@ -14,20 +14,22 @@ below (the host's newer answer is replaced by 4.14's, after checking the
 host printed it).  No record-lock line differs between 4.14 and the host
 kernels this was checked on (6.x).
 
-Then F_SETOWN/F_GETOWN(_EX), F_SETSIG/F_GETSIG and O_ASYNC: SIGIO (or the
-F_SETSIG signal with si_code POLL_IN/POLL_OUT, si_band, si_fd) when a pipe
-is written, read, or an end of it closes, and when a socket receives.
-Only writes into an empty pipe are made: 4.14's pipe_write() sends no
-SIGIO for a small write merged into the last, not yet read page
-(do_wakeup stays 0) while kernels since the v5.5 pipe rework signal every
-write; the board signals every write (it cannot see the host pipe's pages).
+Then F_SETOWN/F_GETOWN(_EX), F_SETSIG/F_GETSIG, FIOASYNC, FIOSETOWN/
+SIOCSPGRP/FIOGETOWN/SIOCGPGRP and O_ASYNC: SIGIO (or the F_SETSIG signal
+with si_code POLL_IN/POLL_OUT, si_band, si_fd) when a pipe is written,
+read, or an end of it closes, when a socket receives, and when a receive
+frees the buffer a connected writer found full.  Only writes into an empty
+pipe are made: 4.14's pipe_write() sends no SIGIO for a small write merged
+into the last, not yet read page (do_wakeup stays 0), and the board, which
+cannot see the host pipe's pages, signals every write.
 
 Then leases: EINVAL (a pipe, a bad type), EAGAIN (F_UNLCK without a lease,
 a conflicting open, another lease), upgrade and downgrade, the break an
 open starts (the holder's SIGIO or F_SETSIG signal with POLL_MSG, si_band,
 si_fd; F_GETLEASE's pending type; EWOULDBLOCK for O_NONBLOCK; a blocking
 opener waiting until the holder downgrades; EINTR; truncate(2) breaking
-it too), and what F_UNLCK and the last close undo.  The 45-second lease-break-time is not waited for.
+it too), and what F_UNLCK and the last close undo.  The 45-second
+lease-break-time is not waited for.
 
 Then F_NOTIFY (dnotify): ENOTDIR, the one-shot and DN_MULTISHOT requests,
 each event (a write, a read, fchmod, ftruncate, utimensat, a rename, unlink,
@@ -36,7 +38,8 @@ signal, and a close of any descriptor of the directory ending the requests.
 
 Last, mqueue_flush_file(): a close of any descriptor of a POSIX message
 queue by the process registered with mq_notify() drops the registration
-(a child closing its inherited one does not).
+(a child closing its inherited one does not); and an unlinked file that
+is still open keeps the owner the guest gave it (--root, a separate test).
 
 Then the range arithmetic of posix_lock_inode() against a model that
 keeps one owner per byte (hypothesis).
