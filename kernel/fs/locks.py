@@ -1,4 +1,4 @@
-"""fs/locks.c: flock().
+"""fs/locks.c: flock(), and POSIX and OFD record locks (fcntl), below.
 
 flock() locks belong to the open file description, and every guest open
 file is one host open file description (kernel/fs/file.py), shared by dup()
