@@ -87,6 +87,20 @@ class MqFile(File):
     def body(self, value):
         pass                            # File.__init__ sets it; the status is live
 
+    def f_flush(self, files):
+        """mqueue_flush_file(): when the process registered for notification
+        closes any descriptor of the queue, the registration goes.  Linux
+        compares the closing task's tgid; the board's close knows the
+        files_struct, which is the owner process's own unless it shares it
+        with another process (CLONE_FILES without CLONE_THREAD: then a close
+        by the other process drops the registration too)."""
+        info = self.info
+        if info.notify_owner is None:
+            return
+        owner = self.kernel.tasks.get(info.notify_owner)
+        if owner is None or owner.files is files:
+            remove_notification(info)
+
 
 def mqueues(task):
     return task.kernel.ipc_ns.mqueues

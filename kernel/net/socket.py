@@ -37,6 +37,7 @@ import errno
 import hashlib
 import ipaddress
 import os
+import select
 import shutil
 import socket as pysocket
 import stat
@@ -965,6 +966,8 @@ def sock_send(task, sock, buf_or_vecs, count, flags, addr, control=()):
     ret = None
     try:
         ret = _sock_send(task, sock, it, pending, total, flags, addr, control, done)
+        if ret > 0 and task.kernel.__dict__.get("fasync_lists"):
+            _sock_def_readable(task, sock, addr)
         return ret
     finally:
         if cred_token is not None:
@@ -972,6 +975,31 @@ def sock_send(task, sock, buf_or_vecs, count, flags, addr, control=()):
                 net_ns(task.kernel).drop(cred_token)     # it never left
             else:
                 os.close(cred_token)    # the host's message holds its own copy
+
+
+def _sock_def_readable(task, sock, addr):
+    """sock_def_readable() -> sk_wake_async(POLL_IN): the board socket the
+    data went to tells its O_ASYNC owner (fs/fcntl.c kill_fasync())."""
+    from kernel.fs.fcntl import POLL_IN, kill_fasync_file
+    receiver = receiver_of(net_ns(task.kernel), sock, addr)
+    if receiver is not None:
+        kill_fasync_file(receiver, POLL_IN)
+
+
+def _sock_write_space(sock):
+    """unix_write_space() -> sk_wake_async(SOCK_WAKE_SPACE, POLL_OUT): what
+    a receive took frees the sender's buffer; a sender that found it full
+    (SOCKWQ_ASYNC_NOSPACE) and can write again (the host's own
+    unix_writable(), asked through poll) tells its O_ASYNC owner, once."""
+    from kernel.fs.fcntl import POLL_OUT, kill_fasync_file
+    peer = sock.peer() if sock.peer is not None else None
+    if peer is None or not peer.__dict__.get("async_nospace") or peer.host_fd is None:
+        return
+    poller = select.poll()
+    poller.register(peer.host_fd, select.POLLOUT)
+    if poller.poll(0):
+        peer.async_nospace = False
+        kill_fasync_file(peer, POLL_OUT)
 
 
 def _attach_creds(task, sock, addr, control):
@@ -1013,6 +1041,7 @@ def _sock_send(task, sock, it, pending, total, flags, addr, control, done):
                 except BlockingIOError:
                     n = None
             if n is None:
+                sock.async_nospace = True       # SOCKWQ_ASYNC_NOSPACE: the writer found it full
                 if done and (signal_pending(task) or sock.flags & O_NONBLOCK
                              or flags & MSG_DONTWAIT):
                     return done
@@ -1068,6 +1097,8 @@ def sock_recv(task, sock, buf, count, flags, uaddr, ulen, msg=None):
     except OSError as e:
         return -(e.errno or errno.EINVAL)
     data = got + bytes(room[:min(n, len(room))])
+    if n and not flags & MSG_PEEK and task.kernel.__dict__.get("fasync_lists"):
+        _sock_write_space(sock)
     if (flags & MSG_WAITALL and sock.type == SOCK_STREAM and n and len(data) < count
             and not flags & (MSG_PEEK | MSG_DONTWAIT) and not sock.flags & O_NONBLOCK):
         _block(task, sock, POLLIN, flags, SO_RCVTIMEO, {"got": data})

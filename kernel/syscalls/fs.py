@@ -14,7 +14,7 @@ import stat
 import struct
 
 from emu.arch import PAGE_SIZE
-from kernel.fs.attr import forget_inode, guest_stat
+from kernel.fs.attr import forget_inode_at_last_close, guest_stat
 from kernel.fs.permission import (
     access_override_creds, inode_init_owner, last_link, may_chdir, may_fchdir, may_mkobj, may_open_path, may_rename, may_unlink,
 )
@@ -32,8 +32,8 @@ from kernel.fs.proc import (
     HostTarget, PseudoError, is_pseudo_path, may_open, pseudo_dir_entries, pseudo_lseek, pseudo_open,
     pseudo_read, pseudo_resolve, pseudo_stat, pseudo_write,
 )
-from kernel.ipc.uapi import F_ADD_SEALS, F_GET_SEALS
-from kernel.mm.memfd import shmem_fcntl, shmem_setattr_check, shmem_write_check
+from kernel.fs.fcntl import fasync_ioctl, sys_fcntl     # fs/fcntl.c (FIONBIO is F_SETFL)
+from kernel.mm.memfd import shmem_setattr_check, shmem_write_check
 from kernel.iov_iter import WRITE_CHUNK, IovIter
 from kernel.fs.stat import STATX_SIZE, SyntheticStat, pack_stat, pack_statx
 from kernel.sys import generic_write_checks_fsize, inode_newsize_ok
@@ -41,9 +41,7 @@ from kernel.syscalls.table import syscall
 from kernel.uaccess import Efault
 from kernel.uapi import (
     AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW,
-    F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_GETPIPE_SZ, F_SETFD, F_SETFL,
-    F_SETPIPE_SZ, FD_CLOEXEC,
-    FIOCLEX, FIONBIO, FIONCLEX,
+    F_SETFL, FIOCLEX, FIONBIO, FIONCLEX,
     FIONREAD, O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY,
     O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_PATH,
     O_SYNC, O_TMPFILE, O_TRUNC, SEEK_CUR, SEEK_END, SEEK_SET,
@@ -105,6 +103,17 @@ def rooted_may_open(task, found, dir_fd, hpath, flags):
     if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
         return -errno.EACCES
     return 0
+
+
+def _break_lease(task, dir_fd, hpath, flags):
+    """break_lease() for an open of an existing file (kernel/fs/leases.py),
+    before the host open: an O_TRUNC must wait for the break too."""
+    from kernel.fs.leases import break_lease
+    try:
+        st = os.stat(hpath, dir_fd=dir_fd)
+    except OSError:
+        return 0
+    return break_lease(task, (st.st_dev, st.st_ino), flags)
 
 
 def _pseudo_lookup(task, dirfd, path, follow=True):
@@ -177,6 +186,10 @@ def sys_openat(task, dirfd, path_addr, flags, mode):
             os.stat(hpath, dir_fd=dir_fd, follow_symlinks=False)
         except OSError:
             existed = False
+    if existed and getattr(task.kernel, "file_leases", None) and not flags & O_PATH:
+        err = _break_lease(task, dir_fd, hpath, flags)  # do_dentry_open(): break_lease()
+        if err:
+            return err
     old = os.umask(task.fs.umask)
     try:
         hfd = os.open(hpath, _to_host_flags(flags), mode & 0o7777, dir_fd=dir_fd)
@@ -826,7 +839,7 @@ def sys_unlinkat(task, dirfd, path, flags):
     else:
         os.unlink(hpath, dir_fd=dir_fd)
     if victim is not None:
-        forget_inode(task.kernel, victim)       # its number may be reused
+        forget_inode_at_last_close(task.kernel, victim)     # its number may be reused
     return 0
 
 
@@ -842,7 +855,7 @@ def sys_renameat(task, olddirfd, oldpath, newdirfd, newpath):
     os.rename(src, dst, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
     if victim is not None and not os.path.samestat(victim, os.stat(
             dst, dir_fd=dst_fd, follow_symlinks=False)):
-        forget_inode(task.kernel, victim)       # the target it replaced is gone
+        forget_inode_at_last_close(task.kernel, victim)     # the target it replaced is gone
     return 0
 
 
@@ -1031,60 +1044,6 @@ def sys_dup3(task, oldfd, newfd, flags):
     return newfd
 
 
-@syscall("fcntl", "fd fcntlcmd x")
-def sys_fcntl(task, fd, cmd, arg):
-    fd = s32(fd)
-    file = task.files.get(fd)
-    if file is None:
-        return -errno.EBADF
-    if file.flags & O_PATH and cmd not in (F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL):
-        return -errno.EBADF         # check_fcntl_cmd(): all an O_PATH descriptor allows
-    if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
-        start = s32(arg)
-        if start < 0 or start >= task.files.max_fds:
-            return -errno.EINVAL
-        newfd = task.files.alloc_fd(file.get(), start, cmd == F_DUPFD_CLOEXEC)
-        if newfd < 0:
-            file.put()
-        return newfd
-    if cmd == F_GETFD:
-        return FD_CLOEXEC if fd in task.files.cloexec else 0
-    if cmd == F_SETFD:
-        if arg & FD_CLOEXEC:
-            task.files.cloexec.add(fd)
-        else:
-            task.files.cloexec.discard(fd)
-        return 0
-    if cmd in (F_SETPIPE_SZ, F_GETPIPE_SZ):
-        # fs/pipe.c: pipe_fcntl() — the host pipe's ring is the pipe's.
-        if file.host_fd is None or not stat.S_ISFIFO(file.mode):
-            return -errno.EBADF
-        try:
-            return host_fcntl.fcntl(file.host_fd, cmd, arg & 0xFFFFFFFF)
-        except OSError as e:
-            return _err(e)
-    if cmd == F_GETFL:
-        return file.flags & ~O_CLOEXEC
-    if cmd == F_SETFL:
-        settable = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME
-        file.flags = (file.flags & ~settable) | (arg & settable)
-        # A host descriptor of the board's own (pipes, sockets) stays
-        # non-blocking on the host: a guest sleeps through WouldBlock instead.
-        if file.host_fd is not None and not file.owned_nonblock:
-            host = host_fcntl.fcntl(file.host_fd, host_fcntl.F_GETFL)
-            for guest_bit, host_bit in ((O_APPEND, os.O_APPEND), (O_NONBLOCK, os.O_NONBLOCK)):
-                host = host | host_bit if arg & guest_bit else host & ~host_bit
-            if file.owned_nonblock:
-                # Our pipes stay non-blocking on the host (kernel/fs/pipe.py):
-                # a guest that clears O_NONBLOCK sleeps, the board must not.
-                host |= os.O_NONBLOCK
-            host_fcntl.fcntl(file.host_fd, host_fcntl.F_SETFL, host)
-        return 0
-    if cmd in (F_ADD_SEALS, F_GET_SEALS):
-        return shmem_fcntl(file, cmd, arg)
-    return -errno.EINVAL
-
-
 @syscall("ioctl", "fd ioctlcmd x")
 def sys_ioctl(task, fd, cmd, arg):
     """Terminal queries pass through to the host terminal; else -ENOTTY."""
@@ -1095,6 +1054,9 @@ def sys_ioctl(task, fd, cmd, arg):
     if cmd in (FIOCLEX, FIONCLEX):      # do_vfs_ioctl(): any descriptor
         (task.files.cloexec.add if cmd == FIOCLEX else task.files.cloexec.discard)(s32(fd))
         return 0
+    ret = fasync_ioctl(task, s32(fd), file, cmd, arg)     # FIOASYNC, FIOSETOWN...
+    if ret is not None:
+        return ret
     if cmd == FIONBIO:
         on = struct.unpack("<i", task.uaccess.copy_from_user(arg, 4))[0]
         return sys_fcntl(task, fd, F_SETFL, (file.flags | O_NONBLOCK) if on
