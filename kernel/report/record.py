@@ -303,6 +303,10 @@ class Recorder:
         self.exit_status = None
         self.exit_task = None
         self._interned = {}
+        self.callgraphs = None              # kernel/callgraph.py's CallGraphs, if asked for
+        self.tree_of_sys = {}               # call n -> seq of its call graph
+        self.tree_of_fault = {}             # fault n -> seq of its call graph
+        self.last_fault = None              # n of the fault event the tree being recorded saw
         self.chain = kernel.syscalls.on_enter
         kernel.syscalls.on_enter = self.on_enter
         kernel.exit_hooks.append(self.on_exit)
@@ -413,6 +417,27 @@ class Recorder:
         if ("exit", 0) in self.wanted:
             self.snapshots[("exit", 0)] = self.exit_snapshot
 
+    # -- call graphs (--callgraph) -------------------------------------------------------
+
+    def attach_callgraphs(self, graphs):
+        """Link the trees CallGraphs records to the calls and faults of the
+        timeline.  A tree is recorded around el0_svc or do_mem_abort, which
+        never nest, and its call's on_enter (or its fault event) runs inside
+        it: the newest call of its task (the newest fault) is its own."""
+        self.callgraphs = graphs
+        graphs.listeners.append(self.on_tree)
+
+    def on_tree(self, tree):
+        if tree["kind"] == "syscall":
+            n = self.sys_enter.get(tree["tid"])
+            if n is not None and n not in self.tree_of_sys and self.sys_nr[n - 1] == \
+                    tree["nr"] & 0xFFFF:
+                self.tree_of_sys[n] = tree["seq"]
+        else:
+            n, self.last_fault = self.last_fault, None
+            if n is not None:
+                self.tree_of_fault[n] = tree["seq"]
+
     # -- the bus -----------------------------------------------------------------------
 
     def __call__(self, kind, f):
@@ -438,6 +463,7 @@ class Recorder:
 
     def _fault(self, f):
         self.nfault += 1
+        self.last_fault = self.nfault
         addr = f["addr"]
         page = addr & PAGE_MASK
         vma = f.get("vma")

@@ -723,9 +723,10 @@ def omitted_text(n):
 
 # -- (4) faults and system calls -----------------------------------------------------------------
 
-def timeline(rec, axis_t):
+def timeline(rec, axis_t, cg=None):
     """The syscall lane, one lane per fault kind, and the rss, on the
-    same x as the VMA figure."""
+    same x as the VMA figure.  With call graphs (cg), a call or fault that
+    has a tree is a link to it."""
     from kernel.syscalls.table import syscall_name
     lanes = ["system calls"] + list(FAULT_KINDS)
     lane_h = 22
@@ -747,8 +748,14 @@ def timeline(rec, axis_t):
             mmcall = name in MM_SYSCALLS
             s = detail.get(i + 1)
             title = "%d: %s" % (i + 1, name) + (" = %s" % ret_text(s[4]) if s else "")
+            link = cg.sys_link(i + 1) if cg is not None else None
+            if link is not None:
+                svg.add('<a href="#%s" class="cgl">' % link)
+                title += " (click: its call graph)"
             svg.rect(x - 0.5, top + (2 if mmcall else 8), 1.5, 18 if mmcall else 12, title=title,
                      fill="#d62728" if mmcall else "#888", class_="sys")
+            if link is not None:
+                svg.add("</a>")
     else:
         bins = histogram([i + 1 for i in range(n)], axis_t.end, rec.limit // 4)
         mm_bins = histogram([i + 1 for i, nr in enumerate(rec.sys_nr)
@@ -774,8 +781,14 @@ def timeline(rec, axis_t):
             d = details[i] if i < len(details) else None
             title = "fault %d at %#x: %s (%s)" % (i + 1, d["va"], kind, d["esr_text"]) if d \
                 else "fault %d: %s" % (i + 1, kind)
+            link = cg.fault_link(i + 1) if cg is not None else None
+            if link is not None:
+                svg.add('<a href="#%s" class="cgl">' % link)
+                title += " (click: its call graph)"
             svg.rect(axis_t.x(pos) - 0.5, top + lane_h * lane + 4, 1.5, 14, title=title,
                      fill=FAULT_COLOURS[kind], class_="fault " + kind_class(kind))
+            if link is not None:
+                svg.add("</a>")
     else:
         for k, kind in enumerate(FAULT_KINDS):
             xs = [x + 0.5 for x, kk in zip(rec.fault_x, rec.fault_kind) if kk == k]
@@ -839,14 +852,17 @@ def ret_text(ret):
     return "%#x" % ret if ret > 4096 else str(ret)
 
 
-def fault_table(rec):
+def fault_table(rec, cg=None):
     rows = []
     for f in rec.faults:
         v = f["vma"]
-        rows.append("<tr class=\"%s\"><td>%d</td><td>%d</td><td>%#x</td><td>%#x</td><td>%#x</td>"
-                    "<td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>" % (
-                        kind_class(f["kind"]), f["n"], f["x"], f["va"], f["pc"], f["esr"],
-                        h(f["esr_text"]), h(f["kind"]), h(f["detail"]),
+        link = cg.fault_link(f["n"]) if cg is not None else None
+        tree = (' id="fault-%d"' % f["n"], ' <a href="#%s">call graph</a>' % link) if link \
+            else ("", "")
+        rows.append("<tr class=\"%s\"%s><td>%d</td><td>%d</td><td>%#x</td><td>%#x</td><td>%#x</td>"
+                    "<td>%s</td><td>%s</td><td>%s%s</td><td>%s</td><td>%s</td><td>%s</td></tr>" % (
+                        kind_class(f["kind"]), tree[0], f["n"], f["x"], f["va"], f["pc"], f["esr"],
+                        h(f["esr_text"]), h(f["kind"]), h(f["detail"]), tree[1],
                         h("%#x-%#x %s %s" % (v[0], v[1], v[2], v[4] or v[3])) if v else "none",
                         pte_cell(f["before"]), pte_cell(f["after"])))
     out = ("<table><tr><th>#</th><th>after call</th><th>VA</th><th>pc</th><th>ESR</th>"
@@ -871,11 +887,16 @@ def pte_cell(pte):
     return "<code>%#x</code> %s" % (pte, h(describe_pte(pte)))
 
 
-def syscall_table(rec):
+def syscall_table(rec, cg=None):
     from kernel.syscalls.table import syscall_name
+
+    def tree(n):
+        link = cg.sys_link(n) if cg is not None else None
+        return (' id="sys-%d"' % n, ' <a href="#%s">call graph</a>' % link) if link else ("", "")
     rows = "".join(
-        "<tr><td>%d</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td></tr>" % (
-            n, pid, h(syscall_name(nr)), h(", ".join("%#x" % a for a in args)), h(ret_text(ret)))
+        "<tr%s><td>%d</td><td>%d</td><td>%s%s</td><td>%s</td><td>%s</td></tr>" % (
+            tree(n)[0], n, pid, h(syscall_name(nr)), tree(n)[1],
+            h(", ".join("%#x" % a for a in args)), h(ret_text(ret)))
         for n, pid, nr, args, ret in rec.syscalls)
     out = ("<table><tr><th>#</th><th>pid</th><th>call</th><th>raw arguments</th>"
            "<th>result</th></tr>%s</table>" % rows)
@@ -928,9 +949,14 @@ def render(rec, argv, status_text):
     for m in rec.missed():
         parts.append('<p class="agg">%s was not reached: the run made %d system calls and %d '
                      "page faults.</p>" % (h(moment_text(m)), rec.nsys, rec.nfault))
+    cg = None
+    if rec.callgraphs is not None:
+        from kernel.report.calltrees import CallTrees
+        cg = CallTrees(rec)
     parts.append('<nav><a href="#layout">1. layout</a> · <a href="#over-time">2. VMAs over '
                  'time</a> · <a href="#structures">3. structures</a> · <a href="#faults">4. '
-                 'faults and system calls</a></nav>')
+                 'faults and system calls</a>%s</nav>' % (
+                     ' · <a href="#callgraphs">5. call graphs</a>' if cg is not None else ""))
     parts.append(legend(VMA_KINDS, KIND_COLOURS))
     parts.append('<h2 id="layout">1. The process layout</h2>')
     parts.append('<p class="note">Address axis broken at unmapped gaps and log-scaled inside '
@@ -958,7 +984,7 @@ def render(rec, argv, status_text):
         if snap is not None:
             parts.append(snapshot_section(snap, "snap%d" % i, rec.limit))
     parts.append('<h2 id="faults">4. Faults and system calls</h2>')
-    svg, notes = timeline(rec, axis_t)
+    svg, notes = timeline(rec, axis_t, cg)
     parts.append(legend(FAULT_KINDS, FAULT_COLOURS))
     parts.append(figure(svg, "every system call (red: those that change an address space) and "
                         "every page fault by kind, on the x axis of figure 2"))
@@ -967,9 +993,11 @@ def render(rec, argv, status_text):
         parts.append("<h3>Resident pages per VMA at exit</h3>")
         parts.append(resident_table(rec.exit_snapshot, rec.limit))
     parts.append("<h3>The page faults</h3>")
-    parts.append(fault_table(rec))
+    parts.append(fault_table(rec, cg))
     parts.append("<h3>The system calls</h3>")
-    parts.append(syscall_table(rec))
+    parts.append(syscall_table(rec, cg))
+    if cg is not None:
+        parts.append(cg.section())
     parts.append("<script>%s</script></body></html>\n" % SCRIPT)
     return "\n".join(parts)
 
