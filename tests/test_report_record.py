@@ -3,6 +3,7 @@ after every call and fault, what it believes is alive is what a full look at
 the VMA list finds — which fails as soon as a change of a VMA emits no vma
 event (mremap growing in place did not).  And the mremap event itself."""
 
+import re
 import struct
 
 import pytest
@@ -81,3 +82,17 @@ def test_mremap_in_place_is_an_event(tmp_path):
     assert r.returncode == 0
     lines = [ln for ln in r.stderr.decode().splitlines() if "mremap grows in place" in ln]
     assert lines == ["[vma] mremap grows in place: %#x-%#x rw-p 00000000 " % grown]
+
+
+def test_fault_below_every_vma_is_in_no_vma(tmp_path):
+    """segfault.c writes to 0x10, below every VMA: find_vma() answers with the
+    lowest VMA, which the fault is not in — the trace and the report say no VMA."""
+    out = tmp_path / "r.html"
+    r = run_a53emu(["--deterministic", "--trace", "fault", "--report", out,
+                    userland_path("musl", "segfault")])
+    assert r.returncode == 139
+    (line,) = [ln for ln in r.stderr.decode().splitlines() if ln.startswith("[fault] user at 0x10 ")]
+    assert line.endswith(" -> no vma => SIGSEGV (SEGV_MAPERR)"), line
+    row = re.search(r'<tr class="k-signal"><td>\d+</td><td>\d+</td><td>0x10</td>(.*?)</tr>',
+                    out.read_text(encoding="utf-8")).group(1)
+    assert "<td>none</td>" in row
