@@ -140,12 +140,11 @@ class AddrAxis:
 
     def draw_breaks(self, svg, x0, x1):
         """A zigzag over [x0, x1) and the size of each unmapped stretch."""
+        zigzag = "".join(" l6 %d l6 %d" % ((-3, 3) if i % 2 == 0 else (3, -3))
+                         for i in range(int((x1 - x0) // 12)))     # the same for every break
         for ylo, yhi, size in self.gaps():
             mid = (ylo + yhi) / 2
-            d = "M%s %s" % (num(x0), num(mid))
-            for i in range(int((x1 - x0) // 12)):
-                d += " l6 %d" % (-3 if i % 2 == 0 else 3)
-                d += " l6 %d" % (3 if i % 2 == 0 else -3)
+            d = "M%s %s%s" % (num(x0), num(mid), zigzag)
             svg.path(d, fill="none", stroke="#bbb", class_="gap")
             svg.text(x0 + 4, mid - 4, "unmapped %s" % size_text(size), fill="#777",
                      font_size=9)
@@ -237,29 +236,43 @@ def band_runs(spans, end, limit):
         return spans, []
     ncols = limit
     width = end / ncols
-    alive = [dict() for _ in range(ncols)]
-    for r, x0, x1 in spans:
+    # A column's VMAs change only where a lifetime starts or ends: sweep
+    # the columns, and look again only at those (a column like the one
+    # before it opens and closes no run).
+    starts = [[] for _ in range(ncols)]
+    stops = [[] for _ in range(ncols + 1)]
+    for i, (r, x0, x1) in enumerate(spans):
         c0 = min(ncols - 1, int(x0 / width))
         c1 = max(c0, min(ncols - 1, int(math.ceil(x1 / width)) - 1))
-        for c in range(c0, c1 + 1):
-            alive[c][r] = True
+        starts[c0].append(i)
+        stops[c1 + 1].append(i)
     cap = max(1, limit // 4)
     merged_cols = 0
-    cols = []
-    for col in alive:
-        records = list(col)
-        if len(records) > cap:
-            records = merge_adjacent(records)
-            merged_cols += 1
-        cols.append(records)
-    runs, open_runs = [], {}
-    for c, records in enumerate(cols):
-        here = set(records)
-        for r in [r for r in open_runs if r not in here]:
-            runs.append((r, open_runs.pop(r) * width, c * width))
-        for r in records:
-            if r not in open_runs:
-                open_runs[r] = c
+    merged_now = False
+    active = set()                      # indices of the spans in this column
+    runs, open_runs, opened = [], {}, {}    # record -> column it opened in, its order
+    tick = 0
+    here = set()
+    for c in range(ncols):
+        if starts[c] or stops[c]:
+            active.difference_update(stops[c])
+            active.update(starts[c])
+            # in the order of spans, each record once (as a dict of them would)
+            records = list(dict.fromkeys([spans[i][0] for i in sorted(active)]))
+            merged_now = len(records) > cap
+            if merged_now:
+                records = merge_adjacent(records)
+            was, here = here, set(records)
+            gone = was - here
+            for r in sorted(gone, key=opened.__getitem__) if len(gone) > 1 else gone:
+                runs.append((r, open_runs.pop(r) * width, c * width))
+                del opened[r]
+            for r in records:
+                if r not in open_runs:
+                    open_runs[r] = c
+                    opened[r] = tick
+                    tick += 1
+        merged_cols += merged_now
     runs.extend((r, c * width, end) for r, c in open_runs.items())
     notes = ["%d VMA lifetimes, more than the limit of %d: the time axis is cut into %d "
              "columns of %s system calls, and a VMA fills each column it lived in" % (
@@ -272,6 +285,9 @@ def band_runs(spans, end, limit):
 
 def merge_adjacent(records):
     """Runs of address-adjacent VMA records of one kind, as one record each."""
+    records = sorted(records)
+    if not any(a[1] == b[0] and a[3] == b[3] for a, b in zip(records, records[1:])):
+        return records
     out = []
     count = 0
     for r in sorted(records):
