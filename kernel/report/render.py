@@ -250,24 +250,39 @@ def band_runs(spans, end, limit):
     merged_cols = 0
     merged_now = False
     active = set()                      # indices of the spans in this column
+    count = {}                          # record -> spans of it in this column
+    column = _SortedRecords()           # the column's distinct records, sorted
     runs, open_runs, opened = [], {}, {}    # record -> column it opened in, its order
     tick = 0
     here = set()
     for c in range(ncols):
         if starts[c] or stops[c]:
-            active.difference_update(stops[c])
-            active.update(starts[c])
-            # in the order of spans, each record once (as a dict of them would)
-            records = list(dict.fromkeys([spans[i][0] for i in sorted(active)]))
-            merged_now = len(records) > cap
+            for i in stops[c]:
+                active.discard(i)
+                r = spans[i][0]
+                count[r] -= 1
+                if not count[r]:
+                    del count[r]
+                    column.remove(r)
+            for i in starts[c]:
+                active.add(i)
+                r = spans[i][0]
+                count[r] = count.get(r, 0) + 1
+                if count[r] == 1:
+                    column.add(r)
+            merged_now = len(column.items) > cap
             if merged_now:
-                records = merge_adjacent(records)
+                records = merge_adjacent(column.items) if column.joins else list(column.items)
+            else:
+                # in the order of spans, each record once (as a dict of them would)
+                records = list(dict.fromkeys([spans[i][0] for i in sorted(active)]))
             was, here = here, set(records)
             gone = was - here
             for r in sorted(gone, key=opened.__getitem__) if len(gone) > 1 else gone:
                 runs.append((r, open_runs.pop(r) * width, c * width))
                 del opened[r]
-            for r in records:
+            # merged records come sorted: the new ones, sorted, are in their order
+            for r in sorted(here - was) if merged_now else records:
                 if r not in open_runs:
                     open_runs[r] = c
                     opened[r] = tick
@@ -281,6 +296,47 @@ def band_runs(spans, end, limit):
         notes.append("%d columns had more than %d VMAs: adjacent VMAs of one kind are drawn "
                      "there as one band (its title says how many)" % (merged_cols, cap))
     return runs, notes
+
+
+def _joined(a, b):
+    """Do two records, a just below b, merge in a crowded column?"""
+    return a[1] == b[0] and a[3] == b[3]
+
+
+class _SortedRecords:
+    """A column's VMA records, kept sorted as records come and go, with the
+    number of neighbours merge_adjacent() would join: at zero it has
+    nothing to do."""
+
+    def __init__(self):
+        self.items = []
+        self.joins = 0
+
+    def add(self, r):
+        items = self.items
+        i = bisect.bisect_left(items, r)
+        left = items[i - 1] if i else None
+        right = items[i] if i < len(items) else None
+        if left is not None and right is not None:
+            self.joins -= _joined(left, right)
+        if left is not None:
+            self.joins += _joined(left, r)
+        if right is not None:
+            self.joins += _joined(r, right)
+        items.insert(i, r)
+
+    def remove(self, r):
+        items = self.items
+        i = bisect.bisect_left(items, r)
+        left = items[i - 1] if i else None
+        right = items[i + 1] if i + 1 < len(items) else None
+        if left is not None:
+            self.joins -= _joined(left, r)
+        if right is not None:
+            self.joins -= _joined(r, right)
+        if left is not None and right is not None:
+            self.joins += _joined(left, right)
+        del items[i]
 
 
 def merge_adjacent(records):
