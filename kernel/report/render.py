@@ -138,16 +138,30 @@ class AddrAxis:
             if not c:
                 yield self.ys[i], self.ys[i + 1], self.bounds[i + 1] - self.bounds[i]
 
-    def draw_breaks(self, svg, x0, x1):
-        """A zigzag over [x0, x1) and the size of each unmapped stretch."""
+    def draw_breaks(self, svg, x0, x1, limit=None):
+        """A zigzag over [x0, x1) and the size of each unmapped stretch.
+        Past `limit` breaks only the `limit` largest are drawn so (the
+        file must stay small with thousands of holes); the others are a
+        plain line.  Returns how many were drawn plain."""
+        gaps = list(self.gaps())
+        full = None
+        if limit is not None and len(gaps) > limit:
+            biggest = sorted(range(len(gaps)), key=lambda i: (-gaps[i][2], i))[:limit]
+            full = set(biggest)
         zigzag = "".join(" l6 %d l6 %d" % ((-3, 3) if i % 2 == 0 else (3, -3))
                          for i in range(int((x1 - x0) // 12)))     # the same for every break
-        for ylo, yhi, size in self.gaps():
+        plain = 0
+        for i, (ylo, yhi, size) in enumerate(gaps):
             mid = (ylo + yhi) / 2
+            if full is not None and i not in full:
+                svg.line(x0, mid, x1, mid, stroke="#ddd", class_="gap")
+                plain += 1
+                continue
             d = "M%s %s%s" % (num(x0), num(mid), zigzag)
             svg.path(d, fill="none", stroke="#bbb", class_="gap")
             svg.text(x0 + 4, mid - 4, "unmapped %s" % size_text(size), fill="#777",
                      font_size=9)
+        return plain
 
 
 # -- (1) the layout ------------------------------------------------------------------------
@@ -177,7 +191,10 @@ def layout_figure(snap, caption, limit):
         svg.text(bx + bw + 8, (y0 + y1) / 2 + 4, "%s %s %s" % (
             v["perms"], size_text(v["end"] - v["start"]), short_name(v["name"])), font_size=10)
         svg.text(bx - 6, y1, "%#x" % v["start"], font_size=9, text_anchor="end", fill="#555")
-    axis.draw_breaks(svg, bx, bx + bw)
+    plain = axis.draw_breaks(svg, bx, bx + bw, limit)
+    if plain:
+        caption += " (%d unmapped stretches past the %d largest drawn as plain lines)" % (
+            plain, limit)
     marks = {}
     for name in ("start_brk", "brk", "mmap_base", "start_stack"):
         if mm[name]:
@@ -376,7 +393,11 @@ def vmas_over_time(rec, axis_t):
                  fill=KIND_COLOURS[kind], stroke="#fff", stroke_width=0.5,
                  class_="band " + kind_class(kind))
     svg.close_group()
-    axis.draw_breaks(svg, PLOT_X, PLOT_X + PLOT_W)
+    plain = axis.draw_breaks(svg, PLOT_X, PLOT_X + PLOT_W, rec.limit)
+    if plain:
+        notes.append("%d unmapped stretches, more than the limit of %d: the %d largest are "
+                     "drawn as breaks with their size, the others as plain lines" % (
+                         plain + rec.limit, rec.limit, rec.limit))
     # brk over time: a step line (past the limit, its value at the end of each column)
     brks = sample_steps(rec.brks, end, rec.limit)
     pts = []
