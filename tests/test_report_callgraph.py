@@ -196,6 +196,8 @@ def test_trees_past_the_limit_are_counted(tmp_path):
                                 "--trace", "call", userland_path("musl", "malloc_story")])
     drawn = trees_of(html)
     assert len(drawn) == 10
+    ids = set(re.findall(r' id="([a-z]+-\d+)"', html))
+    assert set(re.findall(r'href="#([a-z]+-\d+)"', html)) <= ids
     text_trees = [ln for ln in r.stderr.decode().splitlines() if re.match(r"\[call\] #\d+ ", ln)]
     left = re.search(r"(\d+) more trees not drawn \(--report-limit 10[^:]*: ([^<]*)</p>", html)
     assert int(left.group(1)) == len(text_trees) - 10

@@ -121,8 +121,11 @@ class CallTrees:
         seqs = {t["seq"] for t in self.drawn}
         self.of_sys = {n: seq for n, seq in rec.tree_of_sys.items() if seq in seqs}
         self.of_fault = {n: seq for n, seq in rec.tree_of_fault.items() if seq in seqs}
-        self.sys_of = {seq: n for n, seq in self.of_sys.items()}
-        self.fault_of = {seq: n for n, seq in self.of_fault.items()}
+        # the way back: to the rows the tables list (the first --report-limit)
+        listed = {s[0] for s in rec.syscalls}
+        self.sys_of = {seq: n for n, seq in self.of_sys.items() if n in listed}
+        listed = {f["n"] for f in rec.faults}
+        self.fault_of = {seq: n for n, seq in self.of_fault.items() if n in listed}
 
     def sys_link(self, n):
         """The anchor of system call n's tree, or None."""
