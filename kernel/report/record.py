@@ -364,10 +364,12 @@ class Recorder:
         those whose kind the break's move changed), so a call costs what
         it changed, not what the address space holds."""
         mm = self.followed()
-        if mm is None or not self.dirty:
+        if mm is None:
             return
-        self.dirty = False
         brk = (mm.start_brk, mm.brk)
+        if not self.dirty and brk == self.brk_now:
+            return                      # (a break moved inside its page changes no VMA)
+        self.dirty = False
         layout = (mm.start_brk, mm.start_stack, mm.end_code)
         if layout != self.layout_now:       # an exec: every VMA's kind may differ
             self.layout_now = layout
