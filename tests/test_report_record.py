@@ -122,3 +122,21 @@ def test_breaks_past_the_limit_are_plain(tmp_path):
     assert "unmapped stretches past the 40 largest drawn as plain lines" in layout
     n = int(re.search(r"(\d+) unmapped stretches, more than the limit of 40", over).group(1))
     assert n == 40 + len(re.findall(r'<line [^>]*class="gap"/>', over))
+
+
+def test_break_moving_inside_its_page_is_noted(tmp_path, monkeypatch):
+    """brk(+2 KiB) maps the heap's first page; brk(+3 KiB) moves the break
+    inside it (no VMA changes): figure 2's brk line moves at that call."""
+    monkeypatch.chdir(tmp_path)
+    code = call(report_tiny.SYS_BRK, 0)
+    code += [a64.add(19, 0, XZR), a64.movz(10, 0x800), a64.add(0, 19, 10)]
+    code += call(report_tiny.SYS_BRK, None)
+    code += [a64.movz(10, 0xC00), a64.add(0, 19, 10)]
+    code += call(report_tiny.SYS_BRK, None)
+    code += call(SYS_EXIT_GROUP, 0)
+    prog = tmp_path / "brk"
+    prog.write_bytes(report_tiny.elf(b"".join(struct.pack("<I", i) for i in code)))
+    prog.chmod(0o755)
+    rec = run_checked(prog, ["brk"])
+    start = rec.brks[0][1]
+    assert [(x, brk - start) for x, _, brk in rec.brks] == [(0, 0), (2, 0x800), (3, 0xC00)]
