@@ -427,6 +427,10 @@ def cmd_run(opts):
                                out=None if dot_only else
                                {"text": out, "ftrace": sys.stderr}.get(opts.trace_format),
                                bus=opts.trace_format in ("json", "chrome"))
+        if report is not None:          # the trees go into the report, linked to the calls
+            report.recorder.attach_callgraphs(callgraph)
+            if "call" not in opts.trace.split(","):
+                callgraph.out = None    # and, unless --trace call asks, only there
     kernel.net_mode = opts.net          # read by kernel/net/socket.py's NetNamespace
     if opts.maps:
         kernel.exit_hooks.append(

@@ -174,6 +174,26 @@ def _decoder():
     return cs
 
 
+@functools.lru_cache(maxsize=4096)
+def _mem_operand(insn):
+    """The memory operand of an instruction word, decoded once per word:
+    (base, index register names or None, displacement, extend, shift type,
+    shift amount), or None when it has none.  A loop faulting page after
+    page runs the same few instructions: decoding each once keeps FAR_EL1
+    cheap for the tracers and the report that read it at every fault.
+    Nothing here depends on the instruction's address (a literal load's
+    operand is an immediate, not a memory operand)."""
+    found = None
+    for ins in _decoder().disasm(insn.to_bytes(4, "little"), 0):
+        for op in ins.operands:
+            if op.type == CS_OP_MEM:
+                mem = op.mem
+                found = (ins.reg_name(mem.base) if mem.base else None,
+                         ins.reg_name(mem.index) if mem.index else None,
+                         mem.disp, op.ext, op.shift.type, op.shift.value)
+    return found
+
+
 class CoreStopped(Exception):
     """emu_start returned an error code Unicorn reports for the run."""
 
@@ -476,17 +496,13 @@ class Core:
         insn = self.fetch_insn(pc)
         if insn is None:
             return page
-        ea = None
-        for ins in _decoder().disasm(insn.to_bytes(4, "little"), pc):
-            for op in ins.operands:
-                if op.type == CS_OP_MEM:
-                    ea = self._effective_address(ins, op)
-        if ea is None or ea & PAGE_MASK != page:
+        operand = _mem_operand(insn)
+        if operand is None:
             return page
-        return ea
+        ea = self._effective_address(*operand)
+        return ea if ea & PAGE_MASK == page else page
 
-    def _cs_reg(self, ins, reg):
-        name = ins.reg_name(reg)
+    def _cs_reg(self, name):
         if name in ("sp", "wsp"):
             return self.sp
         if name in ("xzr", "wzr"):
@@ -494,22 +510,23 @@ class Core:
         value = self.x({"fp": 29, "lr": 30}.get(name) or int(name[1:]))
         return value & 0xFFFFFFFF if name[0] == "w" else value
 
-    def _effective_address(self, ins, op):
-        """base + displacement + (extended, shifted) index of a memory operand;
-        post-indexed forms access the base itself."""
-        ea = self._cs_reg(ins, op.mem.base) if op.mem.base else 0
-        ea += op.mem.disp
-        if op.mem.index:
-            idx = self._cs_reg(ins, op.mem.index)
-            if op.ext in (1, 2, 3):                 # UXTB/UXTH/UXTW
-                idx &= (1 << (8 << (op.ext - 1))) - 1
-            elif op.ext in (5, 6, 7):               # SXTB/SXTH/SXTW
-                bits = 8 << (op.ext - 5)
+    def _effective_address(self, base, index, disp, ext, shift_type, shift):
+        """base + displacement + (extended, shifted) index of a memory operand
+        (as _mem_operand() decoded it); post-indexed forms access the base
+        itself."""
+        ea = self._cs_reg(base) if base else 0
+        ea += disp
+        if index:
+            idx = self._cs_reg(index)
+            if ext in (1, 2, 3):                 # UXTB/UXTH/UXTW
+                idx &= (1 << (8 << (ext - 1))) - 1
+            elif ext in (5, 6, 7):               # SXTB/SXTH/SXTW
+                bits = 8 << (ext - 5)
                 idx &= (1 << bits) - 1
                 if idx >> (bits - 1):
                     idx -= 1 << bits
-            if op.shift.type and op.shift.value:
-                idx <<= op.shift.value
+            if shift_type and shift:
+                idx <<= shift
             ea += idx
         return ea & 0xFFFFFFFFFFFFFFFF
 
