@@ -11,7 +11,6 @@ import signal
 import sys
 import threading
 import time
-import traceback
 
 from emu.board import DEFAULT_CORES, Board
 from emu.memory import DEFAULT_RAM_SIZE
@@ -561,6 +560,7 @@ def main(argv=None):
         status = 128 + signal.SIGPIPE          # our own report's reader has gone
     except Exception as e:                     # a kernel bug: one line, no traceback
         if opts.debug:
+            import traceback    # only here: ~5 ms of every start otherwise (issue 8)
             traceback.print_exc()
         print("a53emu: internal error: %s: %s" % (type(e).__name__, e), file=sys.stderr)
         status = EXIT_INTERNAL

@@ -11,11 +11,12 @@ libunicorn through ctypes directly with preallocated arguments: the Python
 wrapper's per-call register-class dispatch costs more than the call itself.
 """
 
+import bisect
 import ctypes
 import functools
+import re
 import struct
 
-from capstone import CS_ARCH_ARM64, CS_MODE_ARM, CS_OP_MEM, Cs
 from unicorn import (
     Uc, UC_ARCH_ARM64, UC_MODE_ARM, UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ, UC_TLB_VIRTUAL,
 )
@@ -193,15 +194,17 @@ _XREGS_WINDOW = 1 << 16     # how far behind a pointer to look (env sits ~41 KiB
 _xregs_where = None         # (offset of the pointer in uc_struct, offset of xregs behind it)
 
 
-def _readable_ranges():
-    """[(start, end)] of this process's readable mappings (/proc/self/maps)."""
+def _anonymous_ranges():
+    """Sorted [(start, end)] of this process's readable anonymous mappings
+    and heap (/proc/self/maps): where malloc puts QEMU's CPU state."""
     ranges = []
     with open("/proc/self/maps") as f:
         for line in f:
-            fields = line.split(None, 2)
-            if fields[1][0] == "r":
+            fields = line.split()
+            if fields[1][0] == "r" and (len(fields) < 6 or fields[5] == "[heap]"):
                 lo, hi = fields[0].split("-")
                 ranges.append((int(lo, 16), int(hi, 16)))
+    ranges.sort()
     return ranges
 
 
@@ -227,20 +230,23 @@ def _find_xregs(core):
         ptr_off, off = _xregs_where
         ptr = struct.unpack_from("<Q", raw, ptr_off)[0]
         return ptr + off if ctypes.string_at(ptr + off, len(pattern)) == pattern else None
-    ranges = _readable_ranges()
+    ranges = _anonymous_ranges()
+    starts = [lo for lo, hi in ranges]
+    search = re.compile(re.escape(pattern)).search
     found = set()
+    seen = set()
     for ptr_off in range(0, _UC_SCAN_BYTES, 8):
         ptr = struct.unpack_from("<Q", raw, ptr_off)[0]
-        if ptr & 7:
+        i = bisect.bisect_right(starts, ptr) - 1
+        if ptr & 7 or ptr in seen or i < 0 or ptr >= ranges[i][1]:
             continue
-        for lo, hi in ranges:
-            if lo <= ptr < hi:
-                window = ctypes.string_at(ptr, min(hi - ptr, _XREGS_WINDOW))
-                off = window.find(pattern)
-                if off >= 0 and window.find(pattern, off + 1) < 0:
-                    found.add(ptr + off)
-                    where = (ptr_off, off)
-                break
+        seen.add(ptr)
+        # Searched in place (re takes any buffer): nothing is copied.
+        window = (ctypes.c_char * min(ranges[i][1] - ptr, _XREGS_WINDOW)).from_address(ptr)
+        m = search(window)
+        if m is not None and search(window, m.start() + 1) is None:
+            found.add(ptr + m.start())
+            where = (ptr_off, m.start())
     if len(found) != 1:
         return None
     _xregs_where = where
@@ -266,7 +272,9 @@ def _direct_xregs(core):
 
 @functools.lru_cache(maxsize=None)
 def _decoder():
-    """Capstone with operand details: how FAR_EL1 is recovered (see _exact_far)."""
+    """Capstone with operand details: how FAR_EL1 is recovered (see _exact_far).
+    Imported here, when first needed: capstone costs ~25 ms of start-up."""
+    from capstone import CS_ARCH_ARM64, CS_MODE_ARM, Cs
     cs = Cs(CS_ARCH_ARM64, CS_MODE_ARM)
     cs.detail = True
     return cs
@@ -587,6 +595,7 @@ class Core:
         insn = self.fetch_insn(pc)
         if insn is None:
             return page
+        from capstone import CS_OP_MEM
         ea = None
         for ins in _decoder().disasm(insn.to_bytes(4, "little"), pc):
             for op in ins.operands:

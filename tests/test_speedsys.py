@@ -105,6 +105,10 @@ def test_instrumented_follows_the_trace_stats_and_hooks():
     assert table.instrumented is False
     trace.fault = True                  # another class: not the syscall path's business
     assert table.instrumented is False
+    # A trace switched on before the kernel is made (the CLI's order).
+    early = Tracer()
+    early.enable(["syscall"])
+    assert Kernel(Board(ram_size=16 << 20, cores=1), trace=early).syscalls.instrumented is True
 
 
 def test_a_trace_switched_on_mid_run_sees_the_calls(tmp_path):

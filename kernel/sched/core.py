@@ -24,7 +24,6 @@ import os
 import select
 import threading
 import time
-import traceback
 
 from emu.arch import NSEC_PER_CNT
 from emu.cpu import CoreStopped
@@ -426,6 +425,7 @@ class Scheduler:
             kernel.internal_error(task, "the CPU emulator stopped: %s" % e)
         except Exception as e:      # a kernel bug: report it with the guest's state
             kernel.internal_error(task, "%s: %s" % (type(e).__name__, e))
+            import traceback    # only for a kernel bug: ~5 ms of every start otherwise
             task.death.traceback = traceback.format_exc()
         finally:
             self.running_core = None

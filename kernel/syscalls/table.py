@@ -76,8 +76,9 @@ class SyscallTable:
         self._on_enter = None
         # el0_svc's one test: does anything count, hook or trace calls?
         self.instrumented = False
-        self.trace.watch("syscall", self._instrumentation_changed)
-        self._instrumentation_changed()
+        if self.trace is not None:      # (None: a table made only to list the calls)
+            self.trace.watch("syscall", self._instrumentation_changed)
+            self._instrumentation_changed()
 
     def _instrumentation_changed(self):
         self.instrumented = bool(self.trace.syscall or self._counts is not None
