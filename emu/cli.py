@@ -304,7 +304,6 @@ def cmd_run(opts):
     from kernel.fs.proc import proc_pid_maps
     from kernel.main import Kernel, exit_status
     from kernel.stats import RunStats
-    from kernel.syscalls.strace import StracePrinter
     from kernel.trace import EVENT_CLASSES, MmPrinter, Tracer
 
     if opts.cores < 1 or opts.cores > 8:
@@ -343,6 +342,7 @@ def cmd_run(opts):
         trace.syscall = True            # a strace option asks for the syscall trace
     printer = None
     if trace.syscall and opts.trace_format == "text":
+        from kernel.syscalls.strace import StracePrinter     # ~3 ms: only when tracing
         printer = StracePrinter(out, strace_opts)
         trace.subscribe(printer)
     if any(getattr(trace, c) for c in ("fault", "vma", "pte", "tlb", "sched", "kmem")) \

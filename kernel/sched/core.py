@@ -287,6 +287,9 @@ class Scheduler:
         """Run every task until init has exited.  Raises Deadlock when all
         tasks sleep with nothing to wake them."""
         if not self.quantum:
+            # Written once, at the end: the tick's select() returns at once
+            # instead of after its slice (up to 4 ms more of every run).
+            self._ticker_wake = os.pipe()
             self._ticker = threading.Thread(target=self._tick, name="a53emu-tick", daemon=True)
             self._ticker.start()
         try:
@@ -320,7 +323,10 @@ class Scheduler:
             self._ticker_stop.set()
             self.running_core = None
             if self._ticker is not None:
+                os.write(self._ticker_wake[1], b"x")
                 self._ticker.join()
+                for fd in self._ticker_wake:
+                    os.close(fd)
 
     def _forward_host_signals(self, init):
         """Deliver what the host's terminal sent (Ctrl-C, Ctrl-\\, a hangup;
@@ -455,7 +461,7 @@ class Scheduler:
         while not self._ticker_stop.is_set():
             fd = self.wakeup_fd
             if fd is not None:
-                ready, _, _ = select.select([fd], [], [], SLICE_SECONDS)
+                ready, _, _ = select.select([fd, self._ticker_wake[0]], [], [], SLICE_SECONDS)
             else:
                 ready = ()
                 self._ticker_stop.wait(SLICE_SECONDS)
