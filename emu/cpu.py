@@ -17,15 +17,18 @@ import functools
 import re
 import struct
 
-from unicorn import (
+from emu.fast_import import import_unicorn
+
+import_unicorn()    # the binding without its loader's importlib.resources and inspect
+from unicorn import (  # noqa: E402
     Uc, UC_ARCH_ARM64, UC_MODE_ARM, UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ, UC_TLB_VIRTUAL,
 )
-from unicorn import arm64_const as A
-from unicorn.unicorn_const import (
+from unicorn import arm64_const as A  # noqa: E402
+from unicorn.unicorn_const import (  # noqa: E402
     UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_READ,
     UC_HOOK_MEM_WRITE, UC_HOOK_TLB_FILL,
 )
-from unicorn.unicorn_py3.unicorn import (
+from unicorn.unicorn_py3.unicorn import (  # noqa: E402
     HOOK_CODE_CFUNC, HOOK_INTR_CFUNC, HOOK_MEM_ACCESS_CFUNC, HOOK_TLB_FILL_CFUNC, uc_hook_h,
     uclib,
 )

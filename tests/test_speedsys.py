@@ -126,3 +126,44 @@ def test_a_trace_switched_on_mid_run_sees_the_calls(tmp_path):
         kernel.run(task)
     assert task.exit_code == 0
     assert {66, 94} <= set(seen)        # writev, exit_group
+
+
+# -- start-up: the binding imported without importlib.resources and inspect ---------
+
+_PROBE = """
+import sys
+{before}
+import emu.cpu
+from unicorn.unicorn_py3.unicorn import uclib
+print(uclib._name)
+print("inspect" in sys.modules, "importlib.resources" in sys.modules)
+import inspect
+print(inspect.getfile(inspect.getfile))
+"""
+
+
+def _probe(before=""):
+    import subprocess
+    import sys
+    from conftest import ROOT
+    out = subprocess.run([sys.executable, "-c", _PROBE.format(before=before)], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    return out
+
+
+def test_unicorn_is_loaded_from_the_same_file_without_the_loader_s_imports():
+    import inspect
+    fast = _probe()
+    ordinary = _probe("import inspect, importlib.resources")   # nothing to save: not used
+    assert fast[0] == ordinary[0]                   # the same libunicorn
+    assert fast[1] == "False False" and ordinary[1] == "True True"
+    assert fast[2] == ordinary[2] == inspect.getfile(inspect)   # the real inspect afterwards
+
+
+def test_a_binding_that_asks_more_is_imported_the_ordinary_way():
+    broken = ("import emu.fast_import as f, types\n"
+              "f._stand_ins = lambda d: {'inspect': types.ModuleType('inspect'),\n"
+              "                          'importlib.resources': types.ModuleType('r')}")
+    out = _probe(broken)
+    assert out[0] == _probe()[0]
+    assert out[1] == "True True"                    # the ordinary import ran
