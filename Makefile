@@ -22,7 +22,8 @@ $(STAMP): pyproject.toml
 # The project's bytecode, written even under PYTHONDONTWRITEBYTECODE (a
 # common setting, under which every run would compile the ~110 modules
 # again: ~1 s of CPU on the development machine instead of ~0.15 s).
-# compileall only rewrites what changed.
+# compileall only rewrites what changed.  The tests need it as much: they
+# start `python -m emu` hundreds of times.
 bytecode: setup
 	$(PY) -m compileall -q emu kernel a53emu
 
@@ -46,10 +47,10 @@ demo: userland bytecode
 	@$(PY) tools/story.py --title "=== 2. the four kinds of mapping ===" \
 	    userland/build/$(DEMO_LIBC)/mmap_kinds
 
-test: userland
+test: userland bytecode
 	$(PY) -m pytest -q -n 2 tests
 
-test-fast: userland
+test-fast: userland bytecode
 	$(PY) -m pytest -q -n 2 -m "not slow" tests
 
 bench: userland bytecode
