@@ -228,16 +228,23 @@ def _find_xregs(core):
     base = ctypes.cast(core._uch, ctypes.c_void_p).value
     raw = ctypes.string_at(base, _UC_SCAN_BYTES)
     pattern = _probe_xregs(core, 0)
+    ranges = _anonymous_ranges()
+    starts = [lo for lo, hi in ranges]
+
+    def mapped(addr, size):
+        i = bisect.bisect_right(starts, addr) - 1
+        return i >= 0 and addr + size <= ranges[i][1]
+
     if _xregs_where is not None:
         # Where the first core had it: the same library, the same layout.
         ptr_off, off = _xregs_where
-        ptr = struct.unpack_from("<Q", raw, ptr_off)[0]
-        return ptr + off if ctypes.string_at(ptr + off, len(pattern)) == pattern else None
-    ranges = _anonymous_ranges()
-    starts = [lo for lo, hi in ranges]
+        addr = struct.unpack_from("<Q", raw, ptr_off)[0] + off
+        return addr if mapped(addr, len(pattern)) \
+            and ctypes.string_at(addr, len(pattern)) == pattern else None
     search = re.compile(re.escape(pattern)).search
     found = set()
     seen = set()
+    where = None
     for ptr_off in range(0, _UC_SCAN_BYTES, 8):
         ptr = struct.unpack_from("<Q", raw, ptr_off)[0]
         i = bisect.bisect_right(starts, ptr) - 1
@@ -249,7 +256,11 @@ def _find_xregs(core):
         m = search(window)
         if m is not None and search(window, m.start() + 1) is None:
             found.add(ptr + m.start())
-            where = (ptr_off, m.start())
+            # Several fields may lead there: keep the nearest (uc->cpu,
+            # whose object holds the registers), the others' distance to
+            # it need not be the same in another core's allocation.
+            if where is None or m.start() < where[1]:
+                where = (ptr_off, m.start())
     if len(found) != 1:
         return None
     _xregs_where = where
