@@ -11,7 +11,6 @@ import signal
 import sys
 import threading
 import time
-import traceback
 
 from emu.board import DEFAULT_CORES, Board
 from emu.memory import DEFAULT_RAM_SIZE
@@ -325,7 +324,6 @@ def cmd_run(opts):
     from kernel.fs.proc import proc_pid_maps
     from kernel.main import Kernel, exit_status
     from kernel.stats import RunStats
-    from kernel.syscalls.strace import StracePrinter
     from kernel.trace import EVENT_CLASSES, MmPrinter, Tracer
 
     if opts.cores < 1 or opts.cores > 8:
@@ -364,6 +362,7 @@ def cmd_run(opts):
         trace.syscall = True            # a strace option asks for the syscall trace
     printer = None
     if trace.syscall and opts.trace_format == "text":
+        from kernel.syscalls.strace import StracePrinter     # ~3 ms: only when tracing
         try:
             printer = StracePrinter(out, strace_opts)   # -o FILE: its own file
         except OSError as e:
@@ -614,6 +613,7 @@ def main(argv=None):
         status = 128 + signal.SIGPIPE          # our own report's reader has gone
     except Exception as e:                     # a kernel bug: one line, no traceback
         if opts.debug:
+            import traceback    # only here: ~5 ms of every start otherwise (issue 8)
             traceback.print_exc()
         print("a53emu: internal error: %s: %s" % (type(e).__name__, e), file=sys.stderr)
         status = EXIT_INTERNAL

@@ -13,7 +13,6 @@ import os
 import stat
 import struct
 
-from elftools.elf.enums import ENUM_E_MACHINE, ENUM_E_TYPE
 
 from emu.arch import HWCAP2_CORTEX_A53, HWCAP_CORTEX_A53, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE
 from kernel.fs.file import File
@@ -55,8 +54,6 @@ PATH_MAX = 4096
 ELF_MIN_ALIGN = PAGE_SIZE       # ELF_EXEC_PAGESIZE on arm64 (4K pages)
 ULONG_MASK = (1 << 64) - 1      # the loader's sums wrap as unsigned long does
 LOFF_MAX = (1 << 63) - 1        # loff_t is signed: kernel_read() refuses larger offsets
-ELF_NAMES = {v: k for k, v in ENUM_E_TYPE.items() if isinstance(v, int)}
-MACHINE_NAMES = {v: k for k, v in ENUM_E_MACHINE.items() if isinstance(v, int)}
 _FILE_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
                (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
 
@@ -185,11 +182,20 @@ def elf_check_arch(ex):
     return ex.e_machine == EM_AARCH64
 
 
+def _enum_name(enum, value):
+    """pyelftools' name of an e_type or e_machine value (ENUM_E_TYPE,
+    ENUM_E_MACHINE), or None.  Only messages need it: pyelftools is
+    imported here, not at start-up (~15 ms)."""
+    from elftools.elf import enums
+    names = {v: k for k, v in getattr(enums, enum).items() if isinstance(v, int)}
+    return names.get(value)
+
+
 def describe_machine(ex):
     """'e_machine 62 (EM_X86_64)', with a word on e_ident when it is not a
     64-bit little-endian ELF (why an AArch64 field may read oddly)."""
     text = "e_machine %d" % ex.e_machine
-    name = MACHINE_NAMES.get(ex.e_machine)
+    name = _enum_name("ENUM_E_MACHINE", ex.e_machine)
     if name is not None:
         text += " (%s)" % name
     if ex.e_ident[EI_CLASS] != ELFCLASS64:
@@ -258,7 +264,7 @@ def check_elf_binary(kernel, path, cwd_fd=None, task=None):
                           % ex.e_ident[:len(ELFMAG)])
         if ex.e_type not in (ET_EXEC, ET_DYN):
             raise _noexec("exec format error: e_type %d (%s) is not ET_EXEC or ET_DYN"
-                          % (ex.e_type, ELF_NAMES.get(ex.e_type, "unknown")))
+                          % (ex.e_type, _enum_name("ENUM_E_TYPE", ex.e_type) or "unknown"))
         if not elf_check_arch(ex):
             raise _noexec("exec format error: %s, not AArch64 (EM_AARCH64 is %d)"
                           % (describe_machine(ex), EM_AARCH64))

@@ -10,8 +10,6 @@ import fcntl
 import os
 import time
 
-from capstone import CS_ARCH_ARM64, CS_MODE_ARM, Cs
-
 from emu.arch import PAGE_SHIFT
 from emu.cpu import initial_context
 from kernel.binfmt_elf import ExecError, load_elf_binary
@@ -91,7 +89,7 @@ class Kernel:
         self.internal_errors = []                   # (pid, comm, Death): every process's, not only init's
         self.init_task = None
         self.stats = None                           # a RunStats under --stats (kernel/stats.py)
-        self._disasm = Cs(CS_ARCH_ARM64, CS_MODE_ARM)
+        self._disasm = None                         # capstone, made when first needed
 
     # -- services the mm code calls back into -------------------------------------
 
@@ -260,6 +258,9 @@ class Kernel:
         data = task.uaccess.peek(pc, 4)
         if data is None:
             return "at an unmapped pc"
+        if self._disasm is None:        # imported only now: ~25 ms of start-up otherwise
+            from capstone import CS_ARCH_ARM64, CS_MODE_ARM, Cs
+            self._disasm = Cs(CS_ARCH_ARM64, CS_MODE_ARM)
         for insn in self._disasm.disasm(data, pc):
             return "%08x (%s %s)" % (int.from_bytes(data, "little"), insn.mnemonic, insn.op_str)
         return "%08x" % int.from_bytes(data, "little")

@@ -45,6 +45,17 @@ class Tracer:
         for sink in self._sinks:
             sink(kind, fields)
 
+    # Issue 8: a hot path that folds a class flag into a flag of its own
+    # (el0_svc's `instrumented`) asks to be told when the class switches.
+    def watch(self, cls, fn):
+        """Call fn() after class `cls` is switched on or off."""
+        self.__dict__.setdefault("_watchers", {}).setdefault(cls, []).append(fn)
+
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+        for fn in self.__dict__.get("_watchers", {}).get(name, ()):
+            fn()
+
 
 # -- decoding helpers shared by printers ------------------------------------------
 

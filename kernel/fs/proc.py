@@ -22,11 +22,9 @@ address (mem_lseek()).
 """
 
 import errno
-import gzip
 import os
 import stat as pystat
 import struct
-import uuid
 import zlib
 
 from emu.arch import (
@@ -1388,6 +1386,7 @@ def proc_filesystems(ctx):
 
 def proc_config_gz(ctx):
     """kernel/configs.c: ikconfig_read_current() — the gzipped .config."""
+    import gzip         # here, not at start-up (issue 8)
     from kernel.sys_ni import kernel_config
     return gzip.compress(kernel_config(ctx.kernel).encode(), mtime=0)
 
@@ -1465,7 +1464,7 @@ def _register_globals():
     _sysctl("/proc/sys/kernel/yama/ptrace_scope", lambda c: "3")
     # drivers/char/random.c: proc_do_uuid() — a fresh version-4 UUID per
     # read of uuid, one fixed for the whole boot in boot_id.
-    _sysctl("/proc/sys/kernel/random/uuid", lambda c: str(uuid.uuid4()))
+    _sysctl("/proc/sys/kernel/random/uuid", lambda c: _uuid4())
     _sysctl("/proc/sys/kernel/random/boot_id", _boot_id)
     proc_create("/proc/cmdline", proc_cmdline, mode=pystat.S_IFREG | 0o444)
     _sysctl("/proc/sys/kernel/randomize_va_space", lambda c: "0")
@@ -1479,10 +1478,15 @@ def _register_globals():
                 mode=pystat.S_IFREG | 0o444)
 
 
+def _uuid4():
+    import uuid         # here, not at start-up: uuid imports platform (issue 8)
+    return str(uuid.uuid4())
+
+
 def _boot_id(ctx):
     kernel = ctx.kernel
     if getattr(kernel, "boot_id", None) is None:
-        kernel.boot_id = str(uuid.uuid4())
+        kernel.boot_id = _uuid4()
     return kernel.boot_id
 
 

@@ -34,8 +34,6 @@ pipes do).  What the board must decide itself:
 
 import ctypes
 import errno
-import hashlib
-import ipaddress
 import os
 import select
 import shutil
@@ -180,6 +178,7 @@ class NetNamespace:
 
     def abstract_host_path(self, name):
         """A short host path for abstract name (sun_path is only 108 bytes)."""
+        import hashlib      # here, not at start-up (issue 8)
         digest = hashlib.sha256(name).hexdigest()[:32]
         return os.fsencode(os.path.join(self.private_dir(), digest))
 
@@ -337,6 +336,7 @@ def _check_inet(ns, family, host, binding):
     which binds to loopback)."""
     if ns.mode == "host":
         return host
+    import ipaddress        # here, not at start-up (issue 8)
     ip = ipaddress.ip_address(host.split("%")[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
