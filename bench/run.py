@@ -17,6 +17,8 @@ run that fails is a miss.  `threads compute (wall)` is two threads of
 bench_compute's loop; it is a plain wall-time comparison.
 """
 
+import compileall
+import os
 import re
 import shutil
 import statistics
@@ -32,6 +34,11 @@ GLIBC_BIN = ROOT / "userland" / "build" / "glibc"
 GLIBC_SYSROOT = "/usr/aarch64-linux-gnu"
 A53EMU = [sys.executable, "-m", "emu", "run"]
 BARE = [sys.executable, str(ROOT / "bench" / "bare.py")]
+# The programs run in scratch directories: PYTHONPATH makes `-m emu` the
+# tree this file is in, whatever the venv's editable install points at (a
+# worktree's bench measures the worktree).
+ENV = dict(os.environ, PYTHONPATH=os.pathsep.join(
+    [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
 
 
 class WorkloadFailed(Exception):
@@ -41,7 +48,8 @@ class WorkloadFailed(Exception):
 def run(cmd):
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch:      # programs that make files
-        p = subprocess.run(cmd, cwd=scratch, capture_output=True, text=True, timeout=900)
+        p = subprocess.run(cmd, cwd=scratch, env=ENV, capture_output=True, text=True,
+                           timeout=900)
     elapsed = time.perf_counter() - t0
     if p.returncode != 0:
         raise WorkloadFailed("bench: %s failed (%d): %s" % (" ".join(map(str, cmd)),
@@ -59,6 +67,10 @@ def main():
     qemu = shutil.which("qemu-aarch64")
     if qemu is None:
         raise SystemExit("bench: qemu-aarch64 is needed (apt-get install qemu-user)")
+    # Under PYTHONDONTWRITEBYTECODE every run would compile the project
+    # again, and `run hello` would time the compiler (what `make bytecode` does).
+    for tree in ("emu", "kernel", "a53emu"):
+        compileall.compile_dir(str(ROOT / tree), quiet=1)
     rows = []
     failed = False
 

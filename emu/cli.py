@@ -11,7 +11,6 @@ import signal
 import sys
 import threading
 import time
-import traceback
 
 from emu.board import DEFAULT_CORES, Board
 from emu.memory import DEFAULT_RAM_SIZE
@@ -50,6 +49,9 @@ def build_parser():
                    help="user virtual address bits: 48 (4-level tables) or 39 (3-level)")
     r.add_argument("-L", "--sysroot", metavar="DIR",
                    help="resolve absolute paths inside DIR first (like qemu -L)")
+    r.add_argument("--jail", metavar="DIR",
+                   help="confine the guest's file system to DIR, as after chroot(DIR): "
+                        "/proc, /sys and /dev/shm are the board's own (see README)")
     r.add_argument("-E", dest="setenv", action="append", default=[], metavar="VAR=VALUE",
                    help="set VAR in the program's environment")
     r.add_argument("-U", dest="unsetenv", action="append", default=[], metavar="VAR",
@@ -82,10 +84,12 @@ def build_parser():
                    help="strace -e: the calls shown (names, %%file, %%desc, %%memory, "
                         "%%process, %%signal, %%network, %%ipc, ..., !negation) and the "
                         "signals shown")
-    r.add_argument("-f", dest="strace_follow", action="store_true",
-                   help="strace -f: trace every task, [pid N] once there are several")
-    r.add_argument("-y", dest="strace_fd_paths", action="store_true",
-                   help="strace -y: print descriptors with their paths, 3</tmp/f>")
+    r.add_argument("-f", dest="strace_follow", action="count", default=0,
+                   help="strace -f: trace every task, [pid N] once there are several "
+                        "(-ff with -o: a file per task)")
+    r.add_argument("-y", dest="strace_fd_paths", action="count", default=0,
+                   help="strace -y: print descriptors with their paths, 3</tmp/f> "
+                        "(-yy: sockets with their endpoints too)")
     r.add_argument("-T", dest="strace_timing", action="store_true",
                    help="strace -T: the time spent in each call")
     r.add_argument("-c", dest="strace_summary", action="store_true",
@@ -95,6 +99,21 @@ def build_parser():
     r.add_argument("-a", dest="strace_column", metavar="COLUMN",
                    help="strace -a: align results at COLUMN (strace's default is 40, "
                         "a53emu's 0)")
+    # strace's other output options (kernel/syscalls/strace_opts.py)
+    r.add_argument("-v", dest="strace_verbose", action="store_true",
+                   help="strace -v: structures unabbreviated")
+    r.add_argument("-o", dest="strace_output", metavar="FILE",
+                   help="strace -o: the syscall trace to FILE (with -ff: FILE.PID)")
+    r.add_argument("-p", dest="strace_pids", action="append", default=[], metavar="PID",
+                   help="strace -p: trace only these guest pids (with -f their children)")
+    r.add_argument("-C", dest="strace_summary_too", action="store_true",
+                   help="strace -C: the lines and -c's table")
+    r.add_argument("-r", dest="strace_relative", action="store_true",
+                   help="strace -r: the time since the previous line before each")
+    r.add_argument("-t", dest="strace_timestamps", action="count", default=0,
+                   help="strace -t/-tt/-ttt: the time of day before each line")
+    r.add_argument("-q", dest="strace_quiet", action="count", default=0,
+                   help="strace -q/-qq: -qq leaves out the +++ exit lines")
     r.add_argument("--maps", action="store_true",
                    help="print the program's final /proc/self/maps when it exits")
     r.add_argument("--deterministic", action="store_true",
@@ -210,7 +229,7 @@ def symbolize(path, pc, load_bias):
     return ""
 
 
-def describe_death(task, program):
+def describe_death(task, program, load_bias):
     """The one line printed when the program dies of a signal: the signal,
     its si_code by name (looked up per signal: SEGV_ACCERR and BUS_ADRERR
     are both 2), what happened, where."""
@@ -221,7 +240,7 @@ def describe_death(task, program):
     # Symbolizing reads the ELF's symbol table: only for the deaths whose
     # line shows the pc (not for a terminal's SIGINT, which must be prompt).
     if d.pc is not None and (d.internal or d.sig in (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP)):
-        where = " at pc %#x%s" % (d.pc, symbolize(program, d.pc, task.mm.load_bias))
+        where = " at pc %#x%s" % (d.pc, symbolize(program, d.pc, load_bias))
     if d.internal:
         return "a53emu: %s: %s%s" % (d.title, d.reason or "no reason given", where)
     code = describe_si_code(d.sig, d.code)
@@ -362,7 +381,6 @@ def cmd_run(opts):
     from kernel.fs.proc import proc_pid_maps
     from kernel.main import Kernel, exit_status
     from kernel.stats import RunStats
-    from kernel.syscalls.strace import StracePrinter
     from kernel.trace import EVENT_CLASSES, MmPrinter, Tracer
 
     if opts.cores < 1 or opts.cores > 8:
@@ -401,7 +419,12 @@ def cmd_run(opts):
         trace.syscall = True            # a strace option asks for the syscall trace
     printer = None
     if trace.syscall and opts.trace_format == "text":
-        printer = StracePrinter(out, strace_opts)
+        from kernel.syscalls.strace import StracePrinter     # ~3 ms: only when tracing
+        try:
+            printer = StracePrinter(out, strace_opts)   # -o FILE: its own file
+        except OSError as e:
+            print("a53emu: %s: %s" % (strace_opts.output, e.strerror), file=sys.stderr)
+            return 2
         trace.subscribe(printer)
     if any(getattr(trace, c) for c in ("fault", "vma", "pte", "tlb", "sched", "kmem")) \
             and opts.trace_format == "text":
@@ -425,6 +448,16 @@ def cmd_run(opts):
                   precise_stops=opts.gdb is None)
     kernel = Kernel(board, sysroot=opts.sysroot, trace=trace, deterministic=opts.deterministic,
                     root=opts.root)
+    if getattr(opts, "jail", None) is not None:
+        if opts.sysroot is not None:
+            print("a53emu: --jail and -L/--sysroot exclude each other (put the libraries "
+                  "in the jail)", file=sys.stderr)
+            return 2
+        try:
+            kernel.set_jail(opts.jail)
+        except OSError as e:
+            print("a53emu: --jail %s: %s" % (opts.jail, e.strerror), file=sys.stderr)
+            return 2
     walk = getattr(opts, "walk", None)
     if walk is not None:
         install_walk(kernel, walk)
@@ -450,10 +483,22 @@ def cmd_run(opts):
                                out=None if dot_only else
                                {"text": out, "ftrace": sys.stderr}.get(opts.trace_format),
                                bus=opts.trace_format in ("json", "chrome"))
+        if report is not None:          # the trees go into the report, linked to the calls
+            report.recorder.attach_callgraphs(callgraph)
+            if "call" not in opts.trace.split(","):
+                callgraph.out = None    # and, unless --trace call asks, only there
     kernel.net_mode = opts.net          # read by kernel/net/socket.py's NetNamespace
     if opts.maps:
         kernel.exit_hooks.append(
             lambda task: task is kernel.init_task and summary_out.write(proc_pid_maps(task.mm)))
+    # The death line symbolizes the pc with init's load bias, read while its
+    # mm still exists (do_exit drops it after the exit hooks).
+    init_load_bias = [0]
+
+    def remember_load_bias(task):
+        if task is kernel.init_task and task.mm is not None:
+            init_load_bias[0] = task.mm.load_bias
+    kernel.exit_hooks.append(remember_load_bias)
     envp = guest_environment(opts.setenv, opts.unsetenv)
     exec_start = time.perf_counter()
     try:
@@ -496,7 +541,7 @@ def cmd_run(opts):
     if opts.gdb is not None:
         stub.program_exited(task.exit_code)
     if printer is not None and printer.summary is not None:
-        out.write(printer.summary.format())     # strace -c
+        printer.out.write(printer.summary.format())     # strace -c
     if stats is not None:
         summary_out.write(stats.format(opts.program))
     if report is not None:
@@ -506,12 +551,14 @@ def cmd_run(opts):
                 print("a53emu: report: --snapshot-at %s was not reached" % missed,
                       file=sys.stderr)
     out.flush()
+    if printer is not None:
+        printer.close()
     if walk is not None and walk.done and walk.kind != "exit":
         return 0        # the board was stopped after the walk: no death to report
     if task.death is not None:
         if opts.debug and task.death.traceback:
             sys.stderr.write(task.death.traceback)
-        print(describe_death(task, opts.program), file=sys.stderr)
+        print(describe_death(task, opts.program, init_load_bias[0]), file=sys.stderr)
         if task.death.internal:
             return EXIT_INTERNAL
     if report_internal_errors(kernel, task, opts.debug):
@@ -528,13 +575,18 @@ def strace_options(opts):
     try:
         chosen = StraceOptions.from_args(
             opts.strace_exprs, opts.strace_follow, opts.strace_fd_paths, opts.strace_timing,
-            opts.strace_summary, opts.strace_strsize, opts.strace_column)
+            opts.strace_summary, opts.strace_strsize, opts.strace_column,
+            opts.strace_verbose, opts.strace_output, opts.strace_pids,
+            opts.strace_summary_too, opts.strace_relative, opts.strace_timestamps,
+            opts.strace_quiet)
     except UsageError as e:
         print("a53emu: %s" % e, file=sys.stderr)
         return False
     given = (opts.strace_exprs or opts.strace_follow or opts.strace_fd_paths
              or opts.strace_timing or opts.strace_summary or opts.strace_strsize is not None
-             or opts.strace_column is not None)
+             or opts.strace_column is not None or opts.strace_verbose
+             or opts.strace_output is not None or opts.strace_pids or opts.strace_summary_too
+             or opts.strace_relative or opts.strace_timestamps or opts.strace_quiet)
     return chosen if given else None
 def report_internal_errors(kernel, init, debug=False):
     """One line for each internal error of a process other than init (init's
@@ -619,6 +671,7 @@ def main(argv=None):
         status = 128 + signal.SIGPIPE          # our own report's reader has gone
     except Exception as e:                     # a kernel bug: one line, no traceback
         if opts.debug:
+            import traceback    # only here: ~5 ms of every start otherwise (issue 8)
             traceback.print_exc()
         print("a53emu: internal error: %s: %s" % (type(e).__name__, e), file=sys.stderr)
         status = EXIT_INTERNAL

@@ -11,20 +11,24 @@ libunicorn through ctypes directly with preallocated arguments: the Python
 wrapper's per-call register-class dispatch costs more than the call itself.
 """
 
+import bisect
 import ctypes
 import functools
+import re
 import struct
 
-from capstone import CS_ARCH_ARM64, CS_MODE_ARM, CS_OP_MEM, Cs
-from unicorn import (
+from emu.fast_import import import_unicorn
+
+import_unicorn()    # the binding without its loader's importlib.resources and inspect
+from unicorn import (  # noqa: E402
     Uc, UC_ARCH_ARM64, UC_MODE_ARM, UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ, UC_TLB_VIRTUAL,
 )
-from unicorn import arm64_const as A
-from unicorn.unicorn_const import (
+from unicorn import arm64_const as A  # noqa: E402
+from unicorn.unicorn_const import (  # noqa: E402
     UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_READ,
     UC_HOOK_MEM_WRITE, UC_HOOK_TLB_FILL,
 )
-from unicorn.unicorn_py3.unicorn import (
+from unicorn.unicorn_py3.unicorn import (  # noqa: E402
     HOOK_CODE_CFUNC, HOOK_INTR_CFUNC, HOOK_MEM_ACCESS_CFUNC, HOOK_TLB_FILL_CFUNC, uc_hook_h,
     uclib,
 )
@@ -36,6 +40,18 @@ from emu.arch import (
     PSTATE_EL0T, PSTATE_MODE_MASK, PSTATE_NZCV_MASK, SCTLR_EL1_EL0_BITS, SVC_LINUX,
     SYSREG_CNTKCTL_EL1, SYSREG_CNTVOFF_EL2, SYSREG_SCTLR_EL1, esr_sys64_from_insn,
 )
+
+# libunicorn once more, through a handle of our own whose functions have no
+# argtypes: ctypes then hands the preallocated ctypes objects (c_void_p
+# handle, arrays, byref) to C as they are, skipping the per-argument
+# from_param conversion that the binding's prototypes cost on every call
+# (a batched read of x8, x0-x5: 4.5 us -> 0.6 us on the development
+# machine).  Only the register calls of the hot paths use it.
+_rawlib = ctypes.CDLL(uclib._name)
+_uc_reg_read = _rawlib.uc_reg_read
+_uc_reg_write = _rawlib.uc_reg_write
+_uc_reg_read_batch = _rawlib.uc_reg_read_batch
+_uc_reg_write_batch = _rawlib.uc_reg_write_batch
 
 # Unicorn's register ids of X0..X30, SP, PC in architectural order.
 X_REGS = tuple(range(A.UC_ARM64_REG_X0, A.UC_ARM64_REG_X28 + 1)) + (
@@ -50,6 +66,7 @@ REG_X8 = A.UC_ARM64_REG_X8
 # QEMU's exception numbers as Unicorn's UC_HOOK_INTR reports them.
 EXCP_UDEF, EXCP_SWI, EXCP_BKPT = 1, 2, 7
 _INTNO_EC = {EXCP_UDEF: EC_UNKNOWN, EXCP_SWI: EC_SVC64, EXCP_BKPT: EC_BRK64}
+_ESR_SVC_LINUX = (EC_SVC64 << ESR_EC_SHIFT) | ESR_IL | SVC_LINUX
 
 # Stop address for uc_emu_start: never a valid EL0 address.  After every
 # run Unicorn still asks for a translation of the page holding it (to drop
@@ -166,12 +183,136 @@ def _find_emu_counter(uch):
     return base + found[0] if len(found) == 1 else None
 
 
+# QEMU keeps a core's general registers in its CPUARMState (env->xregs[0..31],
+# then env->pc), inside the ARMCPU that uc->cpu points to; uc_reg_read and
+# uc_reg_write of X0-X30 only copy to and from there.  Reading and writing
+# them through a memoryview of that array costs a tenth of a ctypes call,
+# which is what a system call spends most of its time on (x8, x0-x5 in;
+# x0 out).  Both places are internal: found once by writing distinctive
+# values with uc_reg_write and looking for them behind each pointer of the
+# uc struct, then checked both ways (uc_reg_write -> view, view ->
+# uc_reg_read) on every core; Core falls back to ctypes when any of it fails.
+_XREGS_PROBE = 0x5EED_A53C_0000_00A5
+_XREGS_WINDOW = 1 << 16     # how far behind a pointer to look (env sits ~41 KiB into ARMCPU)
+_xregs_where = None         # (offset of the pointer in uc_struct, offset of xregs behind it)
+
+
+def _anonymous_ranges():
+    """Sorted [(start, end)] of this process's readable anonymous mappings
+    and heap (/proc/self/maps): where malloc puts QEMU's CPU state."""
+    ranges = []
+    with open("/proc/self/maps") as f:
+        for line in f:
+            fields = line.split()
+            if fields[1][0] == "r" and (len(fields) < 6 or fields[5] == "[heap]"):
+                lo, hi = fields[0].split("-")
+                ranges.append((int(lo, 16), int(hi, 16)))
+    ranges.sort()
+    return ranges
+
+
+def _probe_xregs(core, salt):
+    """Write X0-X30 with values derived from salt; returns them packed."""
+    values = [(_XREGS_PROBE ^ salt) + (i << 8) for i in range(31)]
+    for reg, value in zip(X_REGS, values):
+        core.write_reg(reg, value & 0xFFFFFFFFFFFFFFFF)
+    return struct.pack("<31Q", *values)
+
+
+def _find_xregs(core):
+    """The address of env->xregs[0] of core's Unicorn, or None."""
+    global _xregs_where
+    import unicorn
+    if unicorn.__version__ != UNICORN_PINNED:
+        return None
+    base = ctypes.cast(core._uch, ctypes.c_void_p).value
+    raw = ctypes.string_at(base, _UC_SCAN_BYTES)
+    pattern = _probe_xregs(core, 0)
+    ranges = _anonymous_ranges()
+    starts = [lo for lo, hi in ranges]
+
+    def mapped(addr, size):
+        i = bisect.bisect_right(starts, addr) - 1
+        return i >= 0 and addr + size <= ranges[i][1]
+
+    if _xregs_where is not None:
+        # Where the first core had it: the same library, the same layout.
+        ptr_off, off = _xregs_where
+        addr = struct.unpack_from("<Q", raw, ptr_off)[0] + off
+        return addr if mapped(addr, len(pattern)) \
+            and ctypes.string_at(addr, len(pattern)) == pattern else None
+    search = re.compile(re.escape(pattern)).search
+    found = set()
+    seen = set()
+    where = None
+    for ptr_off in range(0, _UC_SCAN_BYTES, 8):
+        ptr = struct.unpack_from("<Q", raw, ptr_off)[0]
+        i = bisect.bisect_right(starts, ptr) - 1
+        if ptr & 7 or ptr in seen or i < 0 or ptr >= ranges[i][1]:
+            continue
+        seen.add(ptr)
+        # Searched in place (re takes any buffer): nothing is copied.
+        window = (ctypes.c_char * min(ranges[i][1] - ptr, _XREGS_WINDOW)).from_address(ptr)
+        m = search(window)
+        if m is not None and search(window, m.start() + 1) is None:
+            found.add(ptr + m.start())
+            # Several fields may lead there: keep the nearest (uc->cpu,
+            # whose object holds the registers), the others' distance to
+            # it need not be the same in another core's allocation.
+            if where is None or m.start() < where[1]:
+                where = (ptr_off, m.start())
+    if len(found) != 1:
+        return None
+    _xregs_where = where
+    return found.pop()
+
+
+def _direct_xregs(core):
+    """A memoryview ('Q') of core's X0-X30 in QEMU's env, checked both ways,
+    or None (use uc_reg_read/uc_reg_write)."""
+    addr = _find_xregs(core)
+    view = None
+    if addr is not None:
+        xregs = memoryview((ctypes.c_uint64 * 31).from_address(addr)).cast("B").cast("Q")
+        ok = _probe_xregs(core, 0x5A5A) == xregs.tobytes()
+        for i in range(31):
+            xregs[i] = ~i & 0xFFFFFFFFFFFFFFFF
+            ok = ok and core.read_reg(X_REGS[i]) == ~i & 0xFFFFFFFFFFFFFFFF
+        view = xregs if ok else None
+    for reg in X_REGS:
+        core.write_reg(reg, 0)
+    return view
+
+
 @functools.lru_cache(maxsize=None)
 def _decoder():
-    """Capstone with operand details: how FAR_EL1 is recovered (see _exact_far)."""
+    """Capstone with operand details: how FAR_EL1 is recovered (see _exact_far).
+    Imported here, when first needed: capstone costs ~25 ms of start-up."""
+    from capstone import CS_ARCH_ARM64, CS_MODE_ARM, Cs
     cs = Cs(CS_ARCH_ARM64, CS_MODE_ARM)
     cs.detail = True
     return cs
+
+
+@functools.lru_cache(maxsize=4096)
+def _mem_operand(insn):
+    """The memory operand of an instruction word, decoded once per word:
+    (base, index register names or None, displacement, extend, shift type,
+    shift amount), or None when it has none.  A loop faulting page after
+    page runs the same few instructions: decoding each once keeps FAR_EL1
+    cheap for the tracers and the report that read it at every fault.
+    Nothing here depends on the instruction's address (a literal load's
+    operand is an immediate, not a memory operand)."""
+    from capstone import CS_OP_MEM
+    found = None
+    for ins in _decoder().disasm(insn.to_bytes(4, "little"), 0):
+        for op in ins.operands:
+            if op.type == CS_OP_MEM:
+                mem = op.mem
+                found = (ins.reg_name(mem.base) if mem.base else None,
+                         ins.reg_name(mem.index) if mem.index else None,
+                         mem.disp, op.ext, op.shift.type, op.shift.value)
+    return found
 
 
 class CoreStopped(Exception):
@@ -185,7 +326,7 @@ class CoreStopped(Exception):
 class Core:
     """A Cortex-A53 core (Unicorn instance) sharing the board's RAM."""
 
-    def __init__(self, index, memory, mmu, precise_stops=True):
+    def __init__(self, index, memory, mmu, precise_stops=True, direct_regs=True):
         self.index = index
         self.mmu = mmu
         self.midr_el1 = MIDR_CORTEX_A53
@@ -232,6 +373,15 @@ class Core:
         self._sys_vals = (ctypes.c_uint64 * n)()
         self._sys_ptrs = (ctypes.c_void_p * n)(
             *[ctypes.addressof(self._sys_vals) + 8 * i for i in range(n)])
+        # Unpacks the values as a tuple in one C call (tuple() of a ctypes
+        # array converts element by element: ~1 us).
+        self._sys_unpack = struct.Struct("<%dQ" % n).unpack_from
+        # X0-X30 where QEMU keeps them, when that can be found (see _find_xregs).
+        self._xregs = _direct_xregs(self) if direct_regs else None
+        if self._xregs is not None:
+            self._xregs_bytes = self._xregs.cast("B")
+            self.syscall_regs = self._syscall_regs_direct
+            self.set_return = self._set_return_direct
         self._ctx_ids = (ctypes.c_int * len(CONTEXT_REGS))(*CONTEXT_REGS)
         self._ctx_vals = (ctypes.c_uint64 * len(CONTEXT_REGS))()
         self._ctx_ptrs = (ctypes.c_void_p * len(CONTEXT_REGS))(
@@ -374,9 +524,13 @@ class Core:
     def _on_interrupt(self, uch, intno, user):
         """An exception Unicorn raised: SVC (PC already past it), UDEF, BRK."""
         try:
-            ec = _INTNO_EC.get(intno, EC_UNKNOWN)
             self._elr_el1 = None
-            self.esr_el1 = (ec << ESR_EC_SHIFT) | ESR_IL | (SVC_LINUX if ec == EC_SVC64 else 0)
+            if intno == EXCP_SWI:       # a system call: the syndrome is a constant
+                self.esr_el1 = _ESR_SVC_LINUX
+                self.vbar.el0_sync(self)
+                return
+            ec = _INTNO_EC.get(intno, EC_UNKNOWN)
+            self.esr_el1 = (ec << ESR_EC_SHIFT) | ESR_IL
             if ec == EC_UNKNOWN:
                 # QEMU raises UDEF for an MRS/MSR/SYS that EL0 may not execute;
                 # the A53 reports those as a trapped system instruction.
@@ -476,17 +630,13 @@ class Core:
         insn = self.fetch_insn(pc)
         if insn is None:
             return page
-        ea = None
-        for ins in _decoder().disasm(insn.to_bytes(4, "little"), pc):
-            for op in ins.operands:
-                if op.type == CS_OP_MEM:
-                    ea = self._effective_address(ins, op)
-        if ea is None or ea & PAGE_MASK != page:
+        operand = _mem_operand(insn)
+        if operand is None:
             return page
-        return ea
+        ea = self._effective_address(*operand)
+        return ea if ea & PAGE_MASK == page else page
 
-    def _cs_reg(self, ins, reg):
-        name = ins.reg_name(reg)
+    def _cs_reg(self, name):
         if name in ("sp", "wsp"):
             return self.sp
         if name in ("xzr", "wzr"):
@@ -494,22 +644,23 @@ class Core:
         value = self.x({"fp": 29, "lr": 30}.get(name) or int(name[1:]))
         return value & 0xFFFFFFFF if name[0] == "w" else value
 
-    def _effective_address(self, ins, op):
-        """base + displacement + (extended, shifted) index of a memory operand;
-        post-indexed forms access the base itself."""
-        ea = self._cs_reg(ins, op.mem.base) if op.mem.base else 0
-        ea += op.mem.disp
-        if op.mem.index:
-            idx = self._cs_reg(ins, op.mem.index)
-            if op.ext in (1, 2, 3):                 # UXTB/UXTH/UXTW
-                idx &= (1 << (8 << (op.ext - 1))) - 1
-            elif op.ext in (5, 6, 7):               # SXTB/SXTH/SXTW
-                bits = 8 << (op.ext - 5)
+    def _effective_address(self, base, index, disp, ext, shift_type, shift):
+        """base + displacement + (extended, shifted) index of a memory operand
+        (as _mem_operand() decoded it); post-indexed forms access the base
+        itself."""
+        ea = self._cs_reg(base) if base else 0
+        ea += disp
+        if index:
+            idx = self._cs_reg(index)
+            if ext in (1, 2, 3):                 # UXTB/UXTH/UXTW
+                idx &= (1 << (8 << (ext - 1))) - 1
+            elif ext in (5, 6, 7):               # SXTB/SXTH/SXTW
+                bits = 8 << (ext - 5)
                 idx &= (1 << bits) - 1
                 if idx >> (bits - 1):
                     idx -= 1 << bits
-            if op.shift.type and op.shift.value:
-                idx <<= op.shift.value
+            if shift_type and shift:
+                idx <<= shift
             ea += idx
         return ea & 0xFFFFFFFFFFFFFFFF
 
@@ -638,12 +789,12 @@ class Core:
         # Unicorn writes only 4 bytes of a 32-bit register (FPSR, FPCR, NZCV):
         # the rest of the buffer must not keep the previous value.
         self._u64.value = 0
-        uclib.uc_reg_read(self._uch, reg, self._u64_ref)
+        _uc_reg_read(self._uch, reg, self._u64_ref)
         return self._u64.value
 
     def write_reg(self, reg, value):
         self._u64.value = value
-        uclib.uc_reg_write(self._uch, reg, self._u64_ref)
+        _uc_reg_write(self._uch, reg, self._u64_ref)
         if reg == REG_PC and self.running:
             self._pc_written()
 
@@ -687,13 +838,23 @@ class Core:
 
     def syscall_regs(self):
         """(x8, x0, x1, x2, x3, x4, x5) in one batched read."""
-        uclib.uc_reg_read_batch(self._uch, self._sys_ids, self._sys_ptrs, 7)
-        return tuple(self._sys_vals)
+        _uc_reg_read_batch(self._uch, self._sys_ids, self._sys_ptrs, 7)
+        return self._sys_unpack(self._sys_vals)
 
     def set_return(self, value):
         """x0 = value (two's complement for negative errno)."""
         self._u64.value = value & 0xFFFFFFFFFFFFFFFF
-        uclib.uc_reg_write(self._uch, REG_X0, self._u64_ref)
+        _uc_reg_write(self._uch, REG_X0, self._u64_ref)
+
+    # The same two through QEMU's register array (_direct_xregs), installed
+    # over the two above by __init__ when it was found.
+    _ARGS = struct.Struct("<6Q").unpack_from
+
+    def _syscall_regs_direct(self):
+        return (self._xregs[8],) + self._ARGS(self._xregs_bytes)
+
+    def _set_return_direct(self, value):
+        self._xregs[0] = value & 0xFFFFFFFFFFFFFFFF
 
     def user_regs(self):
         """The EL0 register file: x0-x30, sp, pc, pstate (NZCV; EL0t), V0-V31,
@@ -708,8 +869,8 @@ class Core:
         """The whole EL0 register file as (gp, v): gp a list of the 64-bit
         registers in CONTEXT_REGS order, v the 512 bytes of V0-V31."""
         ctypes.memset(self._ctx_vals, 0, ctypes.sizeof(self._ctx_vals))    # see read_reg
-        uclib.uc_reg_read_batch(self._uch, self._ctx_ids, self._ctx_ptrs, len(CONTEXT_REGS))
-        uclib.uc_reg_read_batch(self._uch, self._v_ids, self._v_ptrs, 32)
+        _uc_reg_read_batch(self._uch, self._ctx_ids, self._ctx_ptrs, len(CONTEXT_REGS))
+        _uc_reg_read_batch(self._uch, self._v_ids, self._v_ptrs, 32)
         return list(self._ctx_vals), bytes(self._v_vals)
 
     def load_context(self, context):
@@ -717,8 +878,8 @@ class Core:
         gp, v = context
         self._ctx_vals[:] = gp
         ctypes.memmove(self._v_vals, v, len(v))
-        uclib.uc_reg_write_batch(self._uch, self._ctx_ids, self._ctx_ptrs, len(CONTEXT_REGS))
-        uclib.uc_reg_write_batch(self._uch, self._v_ids, self._v_ptrs, 32)
+        _uc_reg_write_batch(self._uch, self._ctx_ids, self._ctx_ptrs, len(CONTEXT_REGS))
+        _uc_reg_write_batch(self._uch, self._v_ids, self._v_ptrs, 32)
         if self.running:
             self._pc_written()
 

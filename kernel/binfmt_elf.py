@@ -13,7 +13,6 @@ import os
 import stat
 import struct
 
-from elftools.elf.enums import ENUM_E_MACHINE, ENUM_E_TYPE
 
 from emu.arch import HWCAP2_CORTEX_A53, HWCAP_CORTEX_A53, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE
 from kernel.fs.file import File
@@ -26,7 +25,7 @@ from kernel.mm.mmap import (
 )
 from kernel.uaccess import Efault
 from kernel.uapi import (
-    AT_BASE, AT_CLKTCK, AT_EGID, AT_ENTRY, AT_EUID, AT_EXECFN, AT_FLAGS, AT_GID,
+    AT_BASE, AT_CLKTCK, AT_FDCWD, AT_EGID, AT_ENTRY, AT_EUID, AT_EXECFN, AT_FLAGS, AT_GID,
     AT_HWCAP, AT_HWCAP2, AT_NULL, AT_PAGESZ, AT_PHDR, AT_PHENT, AT_PHNUM,
     AT_PLATFORM, AT_RANDOM, AT_SECURE, AT_SYSINFO_EHDR, AT_UID, EM_AARCH64, ET_DYN, ET_EXEC,
     MAP_FIXED, MAP_PRIVATE, O_RDONLY, PF_R, PF_W, PF_X, PROT_EXEC, PROT_READ, PROT_WRITE,
@@ -55,8 +54,6 @@ PATH_MAX = 4096
 ELF_MIN_ALIGN = PAGE_SIZE       # ELF_EXEC_PAGESIZE on arm64 (4K pages)
 ULONG_MASK = (1 << 64) - 1      # the loader's sums wrap as unsigned long does
 LOFF_MAX = (1 << 63) - 1        # loff_t is signed: kernel_read() refuses larger offsets
-ELF_NAMES = {v: k for k, v in ENUM_E_TYPE.items() if isinstance(v, int)}
-MACHINE_NAMES = {v: k for k, v in ENUM_E_MACHINE.items() if isinstance(v, int)}
 _FILE_KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
                (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"))
 
@@ -185,11 +182,20 @@ def elf_check_arch(ex):
     return ex.e_machine == EM_AARCH64
 
 
+def _enum_name(enum, value):
+    """pyelftools' name of an e_type or e_machine value (ENUM_E_TYPE,
+    ENUM_E_MACHINE), or None.  Only messages need it: pyelftools is
+    imported here, not at start-up (~15 ms)."""
+    from elftools.elf import enums
+    names = {v: k for k, v in getattr(enums, enum).items() if isinstance(v, int)}
+    return names.get(value)
+
+
 def describe_machine(ex):
     """'e_machine 62 (EM_X86_64)', with a word on e_ident when it is not a
     64-bit little-endian ELF (why an AArch64 field may read oddly)."""
     text = "e_machine %d" % ex.e_machine
-    name = MACHINE_NAMES.get(ex.e_machine)
+    name = _enum_name("ENUM_E_MACHINE", ex.e_machine)
     if name is not None:
         text += " (%s)" % name
     if ex.e_ident[EI_CLASS] != ELFCLASS64:
@@ -246,7 +252,8 @@ def check_elf_binary(kernel, path, cwd_fd=None, task=None):
     (its size, its bytes, the NUL at its end, open_exec() of it, its header),
     then the interpreter's consistency (ELIBBAD).  Every failure is an errno
     execve() returns to the caller.  A relative interpreter name is looked
-    up from cwd_fd (the task's working directory; None: the host's).  With
+    up from cwd_fd (the task's working directory; None: the host's); a
+    task with a root (--jail, chroot) looks the name up below it.  With
     task, the interpreter's open_exec() checks MAY_EXEC with its guest
     credentials.  Returns an ElfBinary."""
     fd = open_exec(path)
@@ -258,7 +265,7 @@ def check_elf_binary(kernel, path, cwd_fd=None, task=None):
                           % ex.e_ident[:len(ELFMAG)])
         if ex.e_type not in (ET_EXEC, ET_DYN):
             raise _noexec("exec format error: e_type %d (%s) is not ET_EXEC or ET_DYN"
-                          % (ex.e_type, ELF_NAMES.get(ex.e_type, "unknown")))
+                          % (ex.e_type, _enum_name("ENUM_E_TYPE", ex.e_type) or "unknown"))
         if not elf_check_arch(ex):
             raise _noexec("exec format error: %s, not AArch64 (EM_AARCH64 is %d)"
                           % (describe_machine(ex), EM_AARCH64))
@@ -306,6 +313,20 @@ def interp_may_exec(task, name, host, cwd_fd):
         raise ExecError(126, os.strerror(-err), -err)
 
 
+def _rooted_interp(task, name):
+    """open_exec() of PT_INTERP for a task with a root: the name is looked
+    up below the root, as the kernel would after chroot() (kernel/fs/jail.py),
+    and the host opens the file it found by its real name."""
+    from kernel.fs.namei import PathError, host_path     # imports the fs layer
+    try:
+        dir_fd, last = host_path(task, AT_FDCWD, name)
+    except PathError as e:
+        raise ExecError(127 if e.err == -errno.ENOENT else 126,
+                        "cannot load interpreter %r: %s" % (name.decode(errors="replace"),
+                                                            os.strerror(-e.err)), -e.err)
+    return os.path.realpath(os.path.join(b"/proc/self/fd/%d" % dir_fd, last))
+
+
 def _read_interp(kernel, binary, ph, cwd_fd, task=None):
     """The PT_INTERP part of load_elf_binary(): 2..PATH_MAX bytes ending in
     a NUL, naming a file open_exec() accepts, with a whole ELF header.  An
@@ -323,7 +344,9 @@ def _read_interp(kernel, binary, ph, cwd_fd, task=None):
         raise _noexec("exec format error: PT_INTERP %r is not NUL-terminated" % data[-40:])
     name = data.split(b"\0", 1)[0]         # a C string: up to the first NUL
     binary.interp_name = name
-    if name.startswith(b"/"):
+    if getattr(getattr(task, "fs", None), "root_fd", None) is not None:
+        host = _rooted_interp(task, name)
+    elif name.startswith(b"/"):
         host = kernel.resolve_sysroot(name)
     else:
         host = os.path.join(b"." if cwd_fd is None else b"/proc/self/fd/%d" % cwd_fd, name)
@@ -643,7 +666,7 @@ def create_elf_tables(task, argv, envp, execfn, auxv_base):
     um.copy_to_user(p, ELF_PLATFORM + b"\0")
     platform = p
     p -= 16
-    um.copy_to_user(p, os.urandom(16))
+    um.copy_to_user(p, task.kernel.entropy.get_random_bytes(16))
     random = p
 
     auxv = list(auxv_base)

@@ -51,7 +51,11 @@ _KERNEL_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _TRANSPARENT_FILES = {os.path.join(_KERNEL_DIR, name) for name in (
     "callgraph.py", "trace_formats.py", "runtime_stats.py")}
 _OPAQUE_FILES = {os.path.join(_KERNEL_DIR, name) for name in (
-    "trace.py", "stats.py", os.path.join("syscalls", "strace.py"))}
+    "trace.py", "stats.py", os.path.join("syscalls", "strace.py"),
+    # the syscall hooks' dispatch (the API's hooks, the report's on_enter)
+    os.path.join("syscalls", "hooks.py"))}
+# The report's recorder (kernel/report/), fed by the hooks and the bus.
+_OPAQUE_DIR = os.path.join(_KERNEL_DIR, "report") + os.sep
 # Functions elsewhere that run only for a tracer or --stats.
 _OPAQUE_FUNCS = {"PageAllocator.watch_alloc", "Kernel.describe_fault_result"}
 _OPAQUE = "opaque"
@@ -134,7 +138,8 @@ class _Recorder:
                 self.stack.append((frame, _OPAQUE))
                 return
             fname = frame.f_code.co_filename
-            if fname in _OPAQUE_FILES or frame.f_code.co_qualname in _OPAQUE_FUNCS:
+            if (fname in _OPAQUE_FILES or frame.f_code.co_qualname in _OPAQUE_FUNCS
+                    or fname.startswith(_OPAQUE_DIR)):
                 self.stack.append((frame, _OPAQUE))
                 return
             if not fname.startswith(_KERNEL_DIR) or fname in _TRANSPARENT_FILES:
@@ -188,6 +193,7 @@ class CallGraphs:
         self.depth_limit = DEFAULT_DEPTH if depth is None else depth
         self.numbers = frozenset(SYSCALL_NUMBERS[n] for n in targets if n != FAULT)
         self.trees = []
+        self.listeners = []         # fn(tree) after each tree (the report links them)
         self.active = False
         kernel.callgraphs = self
         vectors = kernel.vectors
@@ -250,6 +256,8 @@ class CallGraphs:
                 "root": rec.root}
         tree.update(detail)
         self.trees.append(tree)
+        for listener in self.listeners:
+            listener(tree)
         if self.out is not None:
             self.out.write(format_tree(tree))
         if self.bus:

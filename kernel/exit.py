@@ -106,7 +106,8 @@ def do_exit(task, code, death=None):
     if task.mm is not None:
         setmax_mm_hiwater_rss(task.signal, task.mm)
         mm_release(task)
-        mmput(task.mm)
+        mm, task.mm = task.mm, None         # exit_mm(): the task has no mm left
+        mmput(mm)
     exit_files(task)
     exit_fs(task)
     signal = task.signal
@@ -349,21 +350,21 @@ def do_wait(task, pid, options, report):
 _SIGINFO_CHLD = struct.Struct("<iii4xiIi")      # signo, errno, code, pid, uid, status
 
 
-@syscall("exit", "d", ret="n")
+@syscall("exit", "i", ret="n")
 def sys_exit(task, code):
     """exit(): this thread only."""
     do_exit(task, (code & 0xFF) << 8)
     return NORETURN
 
 
-@syscall("exit_group", "d", ret="n")
+@syscall("exit_group", "i", ret="n")
 def sys_exit_group(task, code):
     """exit_group(): every thread of the process."""
     do_group_exit(task, (code & 0xFF) << 8)
     return NORETURN
 
 
-@syscall("wait4", "d wstatus waitopts rusage_s")
+@syscall("wait4", "i wstatus waitopts rusage_s")
 def sys_wait4(task, pid, stat_addr, options, ru):
     """wait4(): WNOHANG, WUNTRACED, WCONTINUED, __WCLONE, __WALL, __WNOTHREAD."""
     if options & ~(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WCLONE | __WALL):
@@ -382,7 +383,7 @@ def sys_wait4(task, pid, stat_addr, options, ru):
     return do_wait(task, pid, options | WEXITED, report)
 
 
-@syscall("waitid", "idtype d siginfo waitidopts rusage_s")
+@syscall("waitid", "idtype i siginfo waitidopts rusage_s")
 def sys_waitid(task, which, upid, infop, options, ru):
     """waitid(): P_ALL, P_PID, P_PGID; reports through a siginfo."""
     if options & ~(WNOHANG | WNOWAIT | WEXITED | WSTOPPED | WCONTINUED

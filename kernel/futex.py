@@ -23,7 +23,7 @@ from kernel.mm.mm import VM_SHARED
 from kernel.mm.mmap import find_vma
 from kernel.sched.wait import ERESTART_RESTARTBLOCK, ERESTARTSYS, WouldBlock
 from kernel.syscalls.table import syscall
-from kernel.time.timekeeping import ktime_get, ktime_get_real
+from kernel.time.timekeeping import ktime_get, ktime_get_real, timespec_valid
 from kernel.uaccess import Efault
 from kernel.uapi import (
     FUTEX_BITSET_MATCH_ANY, FUTEX_CLOCK_REALTIME, FUTEX_CMD_MASK, FUTEX_CMP_REQUEUE,
@@ -92,7 +92,7 @@ def _deadline(task, timeout, op, flags):
     if not timeout:
         return None
     sec, nsec = _TIMESPEC.unpack(task.uaccess.copy_from_user(timeout, 16))
-    if sec < 0 or not 0 <= nsec < 10**9:
+    if not timespec_valid(sec, nsec):
         raise ValueError()
     value = sec + nsec / 1e9
     now = task.kernel.sched.clock()

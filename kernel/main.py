@@ -10,8 +10,6 @@ import fcntl
 import os
 import time
 
-from capstone import CS_ARCH_ARM64, CS_MODE_ARM, Cs
-
 from emu.arch import PAGE_SHIFT
 from emu.cpu import initial_context
 from kernel.binfmt_elf import ExecError, load_elf_binary
@@ -31,6 +29,7 @@ from kernel.mm.mmap import DEFAULT_MAX_MAP_COUNT
 from kernel.mm.page_alloc import OutOfMemory, PageAllocator
 from kernel.mm.pgtable import PageTables
 from kernel.mm.tlb import TlbFlusher
+from kernel.random import EntropyPool
 from kernel.sched.core import Deadlock, Scheduler
 from kernel.sched.task import PID_MAX_DEFAULT, RESERVED_PIDS, FsStruct, Task
 from kernel.signal import Death, kill_info, send_signal
@@ -60,6 +59,7 @@ class Kernel:
         self.ncpus = len(board.cores)
         self.trace = trace if trace is not None else Tracer()
         self.sysroot = os.fsencode(os.path.abspath(sysroot)) if sysroot else None
+        self.jail = self.jail_fd = None             # --jail: host path and O_PATH fd (set_jail)
         self.pages = PageAllocator(board.memory, board.flush_code_cache_all)
         self.pages.trace = self.trace
         self.pages.watched = self.trace.kmem
@@ -79,6 +79,7 @@ class Kernel:
         self.tasks = {}                             # pid -> task (threads included)
         self.max_threads = max(MIN_THREADS, self.pages.nr_pages // PAGES_PER_THREAD)
         self.sched = Scheduler(self, deterministic)
+        self.entropy = EntropyPool(deterministic)   # getrandom, AT_RANDOM (kernel/random.py)
         self.asids = AsidAllocator(board)
         self.futex_queues = {}                      # futex key -> [FutexQ] (kernel/futex.py)
         self.exit_hooks = [exit_sem]                # called with a task before its mm goes
@@ -88,7 +89,7 @@ class Kernel:
         self.internal_errors = []                   # (pid, comm, Death): every process's, not only init's
         self.init_task = None
         self.stats = None                           # a RunStats under --stats (kernel/stats.py)
-        self._disasm = Cs(CS_ARCH_ARM64, CS_MODE_ARM)
+        self._disasm = None                         # capstone, made when first needed
 
     # -- services the mm code calls back into -------------------------------------
 
@@ -119,6 +120,13 @@ class Kernel:
         self.log.append(text)
         if self.trace.syscall:
             self.trace.emit("printk", text=text)
+
+    def set_jail(self, path):
+        """--jail DIR: every task's root is DIR (kernel/fs/jail.py); init
+        starts in it.  Raises OSError when DIR is not a directory."""
+        from kernel.fs.jail import open_root
+        self.jail = os.fsencode(os.path.realpath(path))
+        self.jail_fd = open_root(self.jail)
 
     def resolve_sysroot(self, path):
         """An absolute guest path as a host path (inside --sysroot if it exists there)."""
@@ -169,7 +177,11 @@ class Kernel:
         task = Task(self, pid, os.path.basename(os.fsdecode(argv[0] if argv else path)),
                     [os.fsdecode(a) for a in argv])
         task.mm = self.mm_alloc(task)
-        task.fs = FsStruct(cwd or os.getcwd())
+        if self.jail_fd is not None:        # chroot(DIR) + chdir("/") before the exec
+            task.fs = FsStruct("/", os.open(self.jail, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC),
+                               root_fd=os.dup(self.jail_fd))
+        else:
+            task.fs = FsStruct(cwd or os.getcwd())
         task.files = FdTable()
         for fd, host_fd in zip((0, 1, 2), stdio):
             try:
@@ -248,6 +260,9 @@ class Kernel:
         data = task.uaccess.peek(pc, 4)
         if data is None:
             return "at an unmapped pc"
+        if self._disasm is None:        # imported only now: ~25 ms of start-up otherwise
+            from capstone import CS_ARCH_ARM64, CS_MODE_ARM, Cs
+            self._disasm = Cs(CS_ARCH_ARM64, CS_MODE_ARM)
         for insn in self._disasm.disasm(data, pc):
             return "%08x (%s %s)" % (int.from_bytes(data, "little"), insn.mnemonic, insn.op_str)
         return "%08x" % int.from_bytes(data, "little")

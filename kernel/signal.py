@@ -222,6 +222,14 @@ def force_sig_fault(task, sig, code, addr, reason="", esr=None):
     send_signal(task, SigInfo(sig, code, addr, esr=esr, reason=reason, pc=pc))
 
 
+def force_sigsegv(task, sig, reason):
+    """force_sigsegv(): the frame for sig could not be written.  A failing
+    SIGSEGV handler is reset to SIG_DFL first, so the next SIGSEGV kills."""
+    if sig == SIGSEGV:
+        task.sighand.pop(SIGSEGV, None)
+    force_sig_fault(task, SIGSEGV, SI_KERNEL, None, reason)
+
+
 def kill_info(sender, sig, code=SI_USER):
     """The siginfo of kill()/tgkill() from sender."""
     return SigInfo(sig, code, pid=sender.tgid, uid=sender.kernel.uid_of(sender))
@@ -287,10 +295,11 @@ def do_signal(task, core):
         try:
             setup_rt_frame(task, core, info, action)
         except Efault:
-            # force_sigsegv(): the frame could not be written.
-            do_group_exit(task, SIGSEGV, Death(
-                SIGSEGV, SI_KERNEL, None, core.pc, "cannot build the signal frame for %s"
-                % SIGNAL_NAMES.get(sig, sig)))
+            # signal_setup_done(failed): a SIGSEGV the next round takes, which
+            # a SIGSEGV handler may catch (on an alternate stack).
+            force_sigsegv(task, sig, "cannot build the signal frame for %s"
+                          % SIGNAL_NAMES.get(sig, sig))
+            continue
         return
     if restart is not None and task.exit_state is None:
         # No handler ran: every interrupted call is restarted.

@@ -66,8 +66,6 @@ _PRIVILEGED = (
     (("mount", "umount2", "pivot_root"), "CAP_SYS_ADMIN",
      "the board's mount table is fixed (/proc/mounts): answered as to a task without "
      "CAP_SYS_ADMIN"),
-    (("chroot",), "CAP_SYS_CHROOT", "every task shares the board's root (--sysroot): answered "
-     "as to a task without CAP_SYS_CHROOT"),
     (("vhangup",), "CAP_SYS_TTY_CONFIG", "the board has no terminals of its own: answered as "
      "to a task without CAP_SYS_TTY_CONFIG"),
     (("acct",), "CAP_SYS_PACCT", "no process accounting files: answered as to a task without "

@@ -10,7 +10,7 @@ import errno
 import os
 
 from emu.arch import (
-    DESC_ADDR_MASK, MAIR_ATTR_NAMES, PTE_AF, PTE_ATTRINDX_MASK,
+    DESC_ADDR_MASK, MAIR_ATTR_NAMES, PAGE_SHIFT, PTE_AF, PTE_ATTRINDX_MASK,
     PTE_ATTRINDX_SHIFT, PTE_NG, PTE_PXN, PTE_RDONLY, PTE_USER, PTE_UXN,
     esr_describe,
 )
@@ -45,6 +45,17 @@ class Tracer:
         for sink in self._sinks:
             sink(kind, fields)
 
+    # Issue 8: a hot path that folds a class flag into a flag of its own
+    # (el0_svc's `instrumented`) asks to be told when the class switches.
+    def watch(self, cls, fn):
+        """Call fn() after class `cls` is switched on or off."""
+        self.__dict__.setdefault("_watchers", {}).setdefault(cls, []).append(fn)
+
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+        for fn in self.__dict__.get("_watchers", {}).get(name, ()):
+            fn()
+
 
 # -- decoding helpers shared by printers ------------------------------------------
 
@@ -67,10 +78,13 @@ def describe_pte(pte):
 
 
 def vma_line(vma):
-    """'start-end rw-p pgoff name' — a maps-like one-liner of a VMA."""
+    """'start-end rw-p offset name' — a maps-like one-liner of a VMA; the
+    offset is 0 for anonymous memory, as /proc/PID/maps prints it
+    (show_map_vma()), though vm_pgoff holds vm_start >> PAGE_SHIFT there."""
     from kernel.fs.proc import vma_name, vma_perms
-    return "%#x-%#x %s %08x %s" % (vma.vm_start, vma.vm_end, vma_perms(vma),
-                                   vma.vm_pgoff << 12, vma_name(vma) or "")
+    offset = vma.vm_pgoff << PAGE_SHIFT if vma.vm_file is not None else 0
+    return "%#x-%#x %s %08x %s" % (vma.vm_start, vma.vm_end, vma_perms(vma), offset,
+                                   vma_name(vma) or "")
 
 
 # Where two names share a number, the one strace prints (Python's table has
@@ -117,7 +131,8 @@ class MmPrinter:
         return "[vma] remove (%s) %s" % (f["reason"], vma_line(f["vma"]))
 
     def _vma_expand(self, f):
-        return "[vma] stack grows: %s" % vma_line(f["vma"])
+        what = "mremap grows in place" if f.get("why") == "mremap" else "stack grows"
+        return "[vma] %s: %s" % (what, vma_line(f["vma"]))
 
     def _vma_mprotect(self, f):
         return "[vma] mprotect [%#x-%#x) now %s" % (f["start"], f["end"], vma_line(f["vma"]))

@@ -120,12 +120,19 @@ class UserMemory:
         return bytes(out)
 
     def peek_string(self, addr, limit=256):
-        """The string at addr if resident (possibly cut at limit), else None."""
-        data = self.peek(addr, min(limit, PAGE_SIZE - (addr & (PAGE_SIZE - 1))))
-        if data is None:
-            return None
-        nul = data.find(b"\0")
-        return data if nul < 0 else data[:nul]
+        """The string at addr if resident, else None; cut at limit, or where
+        the next page is not resident (a tracer may not fault pages in)."""
+        out = b""
+        while len(out) < limit:
+            data = self.peek(addr, min(limit - len(out), PAGE_SIZE - (addr & (PAGE_SIZE - 1))))
+            if data is None:
+                return out if out else None
+            nul = data.find(b"\0")
+            if nul >= 0:
+                return out + data[:nul]
+            out += data
+            addr += len(data)
+        return out
 
 
 def s32(value):

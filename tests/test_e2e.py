@@ -138,6 +138,9 @@ NORMAL_RUNS = {
     "page_cache": ("page_cache", [], [], []),
     "mlock_mincore": ("mlock_mincore", [], [], []),
     "signals": ("signals", [], [], []),
+    # a frame that cannot be written becomes a SIGSEGV a handler can catch
+    # (signal_setup_done -> force_sigsegv), not an immediate death
+    "signals-badframe": ("signals", ["badframe"], [], []),
 }
 
 

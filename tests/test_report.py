@@ -167,7 +167,7 @@ def test_byte_stable(libc, tmp_path):
     assert "syscall:3: on entry to system call 3" in a and "fault:2: after page fault 2" in a
 
 
-def tiny_report(tmp_path):
+def tiny_report(tmp_path, extra=()):
     prog = tmp_path / "tiny"
     prog.write_bytes(report_tiny.elf())
     prog.chmod(0o755)
@@ -175,8 +175,8 @@ def tiny_report(tmp_path):
     # layout (strings, auxv) must not depend on the checkout or the tmp dir.
     env = {"PYTHONPATH": str(ROOT), "PATH": os.environ.get("PATH", "/usr/bin")}
     html, _ = report_of(tmp_path, ["-U", "PYTHONPATH", "-U", "PATH", "--snapshot-at",
-                                   "syscall:3", "--snapshot-at", "exit", "./tiny"],
-                        env=env, cwd=tmp_path)
+                                   "syscall:3", "--snapshot-at", "exit"] + list(extra)
+                        + ["./tiny"], env=env, cwd=tmp_path)
     return html.replace(str(tmp_path), "TMP")
 
 
@@ -191,6 +191,28 @@ def test_saved_reference(tmp_path):
     for needle in ("zero page", "COW", "anonymous", "split at", "mprotect [",
                    "(brk)"):
         assert needle in html, needle
+
+
+def test_saved_reference_with_call_graphs(tmp_path):
+    """--callgraph adds part 5 and the links to it, and changes nothing else:
+    without them the page is the saved reference.  Its trees are the
+    tiny program's: brk grows the break by 128 KiB from the page after
+    the program (do_brk_flags), the read of fresh anonymous memory maps
+    the zero page, the write after it copies (do_wp_page)."""
+    html = tiny_report(tmp_path, ["--callgraph", "brk,mmap,munmap,mprotect,fault"])
+    part5 = html.index("<style>\nul.tree")
+    rest = html[:part5] + html[html.index("<script>\ndocument.querySelectorAll", part5):]
+    for pattern in (r' id="(sys|fault)-\d+"', r' <a href="#cg-\d+">call graph</a>',
+                    r'<a href="#cg-\d+" class="cgl">\n', r'\n</a>(?=\n)',
+                    r" \(click: its call graph\)", r' · <a href="#callgraphs">5. call graphs</a>'):
+        rest = re.sub(pattern, "", rest)
+    assert rest == REFERENCE.read_text(encoding="utf-8")
+    trees = html[part5:]
+    assert "<code>brk(0x0) = 0x401000</code>" in trees
+    assert re.search(r"<b>do_brk_flags</b>\(mm=<span class=\"cv\">MmStruct</span>, addr=<span "
+                     r'class="cv">0x401000</span>, request=<span class="cv">0x20000</span>', trees)
+    assert trees.count('<details class="cg" id="cg-') == 5 + 4     # five calls, four faults
+    assert "<b>do_wp_page</b>" in trees and "<b>do_anonymous_page</b>" in trees
 
 
 @pytest.mark.parametrize("bad", ["foo", "syscall:0", "syscall:", "fault:x", "exit:1",

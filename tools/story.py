@@ -140,7 +140,8 @@ class Story:
         self._vma("remove (%s) %s" % (f["reason"], short_vma(vma)))
 
     def _vma_expand(self, f):
-        self._vma("the stack grows: %s" % short_vma(f["vma"]))
+        what = "mremap grows it in place" if f.get("why") == "mremap" else "the stack grows"
+        self._vma("%s: %s" % (what, short_vma(f["vma"])))
 
     def _vma_mprotect(self, f):
         self._vma("mprotect [%#x-%#x): %s" % (f["start"], f["end"], short_vma(f["vma"])))

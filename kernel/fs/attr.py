@@ -61,6 +61,36 @@ def forget_inode(kernel, st):
     kernel.attr_overlay.pop((st.st_dev, st.st_ino), None)
 
 
+def forget_inode_at_last_close(kernel, st):
+    """The last link of st's inode went (unlink, rmdir, a rename over it).
+    Linux keeps the inode, owner and mode included, while a file or a
+    mapping still holds it (iput_final() runs at the last reference): the
+    overlay entry goes now if no board file has the inode open, else when
+    the last of them is put (orphan_file_put()).  Files parked in an
+    SCM_RIGHTS message in flight are not counted."""
+    from kernel.fs.leases import board_files
+    key = (st.st_dev, st.st_ino)
+    if key not in kernel.attr_overlay:
+        return
+    if board_files(kernel, key):
+        kernel.__dict__.setdefault("orphan_inodes", set()).add(key)
+    else:
+        forget_inode(kernel, st)
+
+
+def orphan_file_put(file):
+    """The last reference to a File goes while some unlinked inodes are
+    still open: if it held the last one of its inode, the overlay forgets it."""
+    from kernel.fs.leases import board_files
+    from kernel.fs.locks import locks_inode_key
+    kernel = file.kernel
+    key = locks_inode_key(file)
+    if key in kernel.orphan_inodes and not [
+            f for f in board_files(kernel, key) if f is not file]:
+        kernel.orphan_inodes.discard(key)
+        kernel.attr_overlay.pop(key, None)
+
+
 def _record(kernel, st, **changes):
     """Remember what the host refused; what the host did clears old entries."""
     key = (st.st_dev, st.st_ino)
@@ -201,7 +231,7 @@ def _path_target(task, dirfd, path_addr, follow, empty_path=False):
     proc = _proc_target(task, dirfd, path, follow)
     if proc is not None:
         return proc
-    dir_fd, hpath = host_path(task, dirfd, path)
+    dir_fd, hpath = host_path(task, dirfd, path, follow)
     return Target(dir_fd=dir_fd, path=hpath, follow=follow)
 
 

@@ -20,9 +20,9 @@ from kernel.cred import commit_creds, prepare_exec_creds, user_processes
 from kernel.exit import (
     complete_vfork_done, do_exit, mm_release, mmput, release_task, setmax_mm_hiwater_rss,
 )
-from kernel.fs.namei import PathError, guest_absolute, host_path, user_path
+from kernel.fs.namei import PathError, guest_absolute, host_path, task_root, user_path
 from kernel.fs.permission import may_exec, may_exec_file
-from kernel.fs.proc import proc_pid_task
+from kernel.fs.proc import guest_name, proc_pid_task
 from kernel.mm.page_alloc import OutOfMemory
 from kernel.sched.task import EXIT_ZOMBIE, SigHand
 from kernel.signal import SIG_IGN, force_sig_fault
@@ -30,7 +30,8 @@ from kernel.time.posix_timers import exit_itimers
 from kernel.syscalls.table import syscall
 from kernel.uaccess import Efault, s32
 from kernel.uapi import (
-    AT_EMPTY_PATH, AT_SYMLINK_NOFOLLOW, RLIMIT_NPROC, RLIMIT_STACK, SI_KERNEL, SIGCHLD, SIGSEGV,
+    AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW, RLIMIT_NPROC, RLIMIT_STACK, SI_KERNEL, SIGCHLD,
+    SIGSEGV,
 )
 
 # include/uapi/linux/binfmts.h
@@ -104,17 +105,28 @@ def _open_exec(task, dirfd, name, flags):
     if len(guest) == 4 and guest[1] == "proc" and guest[3] == "exe":
         target = proc_pid_task(task.kernel, task, guest[2])
         if target is not None:
-            return os.fsencode(target.mm.exe_file)     # /proc/self/exe: the program itself
+            exe = os.fsencode(target.mm.exe_file)     # /proc/self/exe: the program itself
+            inside = guest_name(task.kernel, target.mm.exe_file)
+            if task_root(task) is None or inside == target.mm.exe_file:
+                return exe
+            name, dirfd = os.fsencode(inside), AT_FDCWD   # below the root: looked up again
+    follow = not flags & AT_SYMLINK_NOFOLLOW
     try:
-        dir_fd, path = host_path(task, dirfd, name)
+        dir_fd, path = host_path(task, dirfd, name, follow)
     except PathError as e:
         raise ExecError(126, os.strerror(-e.err), -e.err)
-    err = may_exec(task, dir_fd, path, follow=not flags & AT_SYMLINK_NOFOLLOW)
+    err = may_exec(task, dir_fd, path, follow=follow)
     if err:
         raise ExecError(126, os.strerror(-err), -err)
     if dir_fd is not None:
-        path = os.path.realpath(os.path.join(b"/proc/self/fd/%d" % dir_fd, path))
-    if flags & AT_SYMLINK_NOFOLLOW and os.path.islink(path):
+        path = os.path.join(b"/proc/self/fd/%d" % dir_fd, path)
+        if not follow and os.path.islink(path):
+            raise ExecError(126, "Too many levels of symbolic links", errno.ELOOP)
+        # The name the loader opens: below a root, the last component is
+        # no symlink (host_path() followed it there), so nothing the guest
+        # made is followed by the host from here on.
+        path = os.path.realpath(path)
+    if not follow and os.path.islink(path):
         raise ExecError(126, "Too many levels of symbolic links", errno.ELOOP)
     return path
 

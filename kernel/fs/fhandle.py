@@ -40,7 +40,7 @@ def sys_name_to_handle_at(task, dirfd, path_addr, handle, mnt_id, flags):
         if s32(dirfd) != AT_FDCWD and fdget_raw(task, dirfd) is None:
             return -errno.EBADF
     else:
-        dir_fd, hpath = host_path(task, dirfd, path)
+        dir_fd, hpath = host_path(task, dirfd, path, bool(flags & AT_SYMLINK_FOLLOW))
         os.stat(hpath, dir_fd=dir_fd, follow_symlinks=bool(flags & AT_SYMLINK_FOLLOW))
     return -errno.EOPNOTSUPP
 

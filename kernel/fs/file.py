@@ -34,6 +34,7 @@ class File:
 
     pseudo = None           # an open /proc or /sys entry (kernel/fs/proc.py PseudoOpen)
     f_read = None           # f_op->read of a special file (timerfd): (task, count, block)
+    f_flush = None          # f_op->flush(files) of a special file (an mqueue), at every close
 
     def __init__(self, kernel, host_fd, path, flags, body=None, mode=None):
         self.kernel = kernel
@@ -73,9 +74,21 @@ class File:
         """fput(): drop a reference; the last one closes the host descriptor."""
         self.refcount -= 1
         if self.refcount == 0:
+            if getattr(self.kernel, "file_lock_ctx", None):
+                from kernel.fs.locks import locks_remove_file
+                locks_remove_file(self)     # __fput(): its OFD locks go
+            if getattr(self.kernel, "file_leases", None):
+                from kernel.fs.leases import locks_remove_lease
+                locks_remove_lease(self)
+            if getattr(self.kernel, "fasync_lists", None):
+                from kernel.fs.fcntl import fput_fasync
+                fput_fasync(self)
             if self.f_ep_links:
                 from kernel.fs.eventpoll import eventpoll_release
                 eventpoll_release(self)
+            if getattr(self.kernel, "orphan_inodes", None) and self.host_fd is not None:
+                from kernel.fs.attr import orphan_file_put
+                orphan_file_put(self)          # an unlinked inode's owner lives until now
             if self.mapping is not None:
                 filemap_put_mapping(self.kernel, self)
             if self.host_fd is not None:
@@ -83,6 +96,22 @@ class File:
 
     def __repr__(self):
         return "<file %s>" % self.path
+
+
+def filp_close(file, files):
+    """filp_close(): a descriptor of files closes — every POSIX lock the
+    files_struct holds on the file's inode goes, whichever descriptor took it,
+    and its dnotify requests on the file (one attribute test each while the
+    board has none)."""
+    if getattr(file.kernel, "file_lock_ctx", None):
+        from kernel.fs.locks import locks_remove_posix
+        locks_remove_posix(file, files)
+    if file.f_flush is not None:
+        file.f_flush(files)
+    if getattr(file.kernel, "dnotify", None):
+        from kernel.fs.dnotify import dnotify_flush
+        dnotify_flush(file, files)
+    file.put()
 
 
 class FdTable:
@@ -147,7 +176,7 @@ class FdTable:
         if cloexec:
             self.cloexec.add(fd)
         if old is not None:
-            old.put()
+            filp_close(old, self)
 
     def close(self, fd):
         """close_fd(): 0 or -EBADF."""
@@ -155,7 +184,7 @@ class FdTable:
         if file is None:
             return -errno.EBADF
         self.cloexec.discard(fd)
-        file.put()
+        filp_close(file, self)
         return 0
 
     def close_all(self):

@@ -7,10 +7,12 @@ the C function returns; a failure raises OSError with the host's errno.
 """
 
 import ctypes
-import ctypes.util
 import os
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+# The C library through the interpreter's own symbols (dlopen(NULL): Python
+# is linked against it).  ctypes.util.find_library("c") would run
+# `ldconfig -p` in a subprocess at every start (~10-25 ms, issue 8).
+_libc = ctypes.CDLL(None, use_errno=True)
 _off_t = ctypes.c_int64
 
 # struct statfs on the host (x86-64 and arm64 agree: eleven longs and a

@@ -96,7 +96,8 @@ def sys_inotify_add_watch(task, fd, pathname, mask):
     if isinstance(file, int):
         return file
     try:
-        dir_fd, hpath = host_path(task, AT_FDCWD, user_path(task, pathname))
+        dir_fd, hpath = host_path(task, AT_FDCWD, user_path(task, pathname),
+                                  not mask & IN_DONT_FOLLOW)
     except PathError as e:
         return e.err
     if dir_fd is not None and not hpath.startswith(b"/"):

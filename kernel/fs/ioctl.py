@@ -2,8 +2,8 @@
 file's own (file_ioctl() for a regular file, ->unlocked_ioctl otherwise).
 
 Which file kinds answer what, as in 4.14:
-  - FIOCLEX/FIONCLEX, FIONBIO: every descriptor; FIOASYNC: a file with
-    ->fasync (pipes, sockets, terminals, inotify), ENOTTY otherwise;
+  - FIOCLEX/FIONCLEX, FIONBIO: every descriptor; FIOASYNC (and the
+    sockets' FIOSETOWN...): kernel/fs/fcntl.py fasync_ioctl();
   - FIOQSIZE: regular files, directories and symlinks;
   - FIONREAD: a regular file's size past the offset (file_ioctl()), the
     bytes queued in a pipe (pipe_ioctl()), socket (SIOCINQ), terminal or
@@ -19,26 +19,13 @@ import os
 import stat
 import struct
 
+from kernel.fs.fcntl import fasync_ioctl
 from kernel.tty import FIONREAD, host_isatty, tty_ioctl
 from kernel.uaccess import s32
 from kernel.uapi import FIOCLEX, FIONBIO, FIONCLEX, O_NONBLOCK
 
-FIOASYNC = 0x5452
 FIOQSIZE = 0x5460
-FASYNC = 0o20000                # O_ASYNC (asm-generic/fcntl.h)
 INT = struct.Struct("<i")
-
-
-def has_fasync(file):
-    """Does the file have ->fasync?  Pipes, sockets, terminals and inotify
-    do; regular files, directories and the board's other anon inodes
-    (eventfd, epoll, signalfd, timerfd) do not."""
-    if is_inotify(file):
-        return True
-    if file.host_fd is None or getattr(file, "poll", None) is not None:
-        return False
-    mode = file.mode
-    return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or host_isatty(file)
 
 
 def is_inotify(file):
@@ -49,24 +36,11 @@ def is_inotify(file):
 
 def ioctl_fionbio(task, fd, file, arg):
     """ioctl_fionbio(): O_NONBLOCK on or off, set as F_SETFL sets it."""
-    from kernel.syscalls.fs import sys_fcntl
+    from kernel.fs.fcntl import sys_fcntl
     from kernel.uapi import F_SETFL
     on = INT.unpack(task.uaccess.copy_from_user(arg, INT.size))[0]
     return sys_fcntl(task, fd, F_SETFL, (file.flags | O_NONBLOCK) if on
                      else (file.flags & ~O_NONBLOCK))
-
-
-def ioctl_fioasync(task, file, arg):
-    """ioctl_fioasync(): FASYNC on or off through ->fasync; ENOTTY for a
-    file without one.  Only the flag is kept (the same bit F_SETFL sets);
-    who gets SIGIO is fcntl's F_SETOWN."""
-    on = INT.unpack(task.uaccess.copy_from_user(arg, INT.size))[0]
-    flag = FASYNC if on else 0
-    if (flag ^ file.flags) & FASYNC:
-        if not has_fasync(file):
-            return -errno.ENOTTY
-        file.flags = (file.flags & ~FASYNC) | flag
-    return 0
 
 
 def file_fionread(task, file, arg):
@@ -107,8 +81,9 @@ def do_vfs_ioctl(task, fd, file, cmd, arg):
         return 0
     if cmd == FIONBIO:
         return ioctl_fionbio(task, fd, file, arg)
-    if cmd == FIOASYNC:
-        return ioctl_fioasync(task, file, arg)
+    ret = fasync_ioctl(task, s32(fd), file, cmd, arg)     # FIOASYNC, FIOSETOWN... (fs/fcntl.c)
+    if ret is not None:
+        return ret
     if cmd == FIOQSIZE:
         return ioctl_fioqsize(task, file, arg)
     if stat.S_ISREG(file.mode) and getattr(file, "poll", None) is None:

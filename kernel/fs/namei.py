@@ -14,6 +14,7 @@ import stat
 
 from kernel.cred import CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_MKNOD, capable, in_group_p
 from kernel.fs import hostcall
+from kernel.ipc.namespace import DEV_SHM
 from kernel.syscalls.table import syscall
 from kernel.uaccess import s32
 from kernel.uapi import AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_FOLLOW
@@ -76,13 +77,27 @@ class AccessCred:
         self.cap_effective = cred.cap_permitted if cred.uid == 0 else 0
 
 
-def host_path(task, dirfd, path):
+def task_root(task):
+    """The host descriptor of the task's root (FsStruct.root_fd), or None."""
+    return getattr(getattr(task, "fs", None), "root_fd", None)
+
+
+def host_path(task, dirfd, path, follow=True):
     """(dir_fd, path) for os.* calls with dir_fd=, resolving sysroot and dirfd,
     after the guest's search permission on the way (fs/permission.py).
 
-    Raises PathError(-EBADF / -ENOTDIR / -ENOENT / -EACCES).
+    A task with a root of its own (--jail, chroot()) resolves below it
+    (kernel/fs/jail.py): then dir_fd is the directory holding the last
+    component and path that one component, never a symlink when follow
+    (the caller's LOOKUP_FOLLOW) is true; a caller that does not follow
+    must not follow on the host either.
+
+    Raises PathError(-EBADF / -ENOTDIR / -ENOENT / -EACCES / -ELOOP).
     """
-    dir_fd, hpath = _host_path(task, dirfd, path)
+    if task_root(task) is not None:
+        dir_fd, hpath = _rooted_path(task, dirfd, path, follow)
+    else:
+        dir_fd, hpath = _host_path(task, dirfd, path)
     from kernel.fs.permission import may_walk     # imports this module
     may_walk(task, dir_fd, hpath)
     return dir_fd, hpath
@@ -110,6 +125,164 @@ def _host_path(task, dirfd, path):
     if file.host_fd is None or not file.is_dir:
         raise PathError(-errno.ENOTDIR)
     return file.host_fd, path
+
+
+def _rooted_path(task, dirfd, path, follow):
+    """host_path() for a task with a root: the path is looked up below the
+    root (an absolute one), below whichever root holds the directory it
+    starts from (a relative one: the task's root, the board's /dev/shm,
+    or the --jail root for a working directory a chroot() left outside),
+    or — a directory outside them all, without --jail — by the host, as
+    Linux lets a chroot()ed process walk from a working directory outside
+    its root."""
+    from kernel.fs import jail      # kernel/fs/jail.py
+    if not path:
+        raise PathError(-errno.ENOENT)
+    kernel = task.kernel
+    fs = task.fs
+    name = os.fsencode(guest_absolute(task, dirfd, path))
+    may_lookup = _may_lookup(task)
+    try:
+        if kernel.ipc_ns.shm_path(name) is not None:        # the board's tmpfs
+            return jail.lookup(_shm_root(kernel), name[len(DEV_SHM):] or b"/", follow, may_lookup)
+        if path.startswith(b"/"):
+            return jail.lookup(fs.root_fd, path, follow, may_lookup)
+        if s32(dirfd) == AT_FDCWD and _pseudo_cwd(task):
+            return jail.lookup(fs.root_fd, name, follow, may_lookup)   # cwd in /proc, /sys
+        start = _start_fd(task, dirfd)
+        for root_fd in (fs.root_fd, kernel.jail_fd):
+            if root_fd is None:
+                continue
+            base = jail.path_below(root_fd, start)
+            if base is not None:
+                return jail.lookup(root_fd, base + b"/" + path, follow, may_lookup)
+        if kernel.jail_fd is not None:
+            raise PathError(-errno.ENOENT)      # a directory outside --jail (none is)
+        return start, path
+    except OSError as e:
+        raise PathError(-(e.errno or errno.EIO))
+
+
+def _pseudo_cwd(task):
+    """A working directory in /proc or /sys holds only a placeholder descriptor."""
+    parts = task.fs.cwd.split("/")
+    return len(parts) > 1 and parts[1] in ("proc", "sys")
+
+
+def _start_fd(task, dirfd):
+    """The host descriptor a relative lookup starts from (the working
+    directory or dirfd's file): EBADF, ENOTDIR."""
+    dirfd = s32(dirfd)
+    if dirfd == AT_FDCWD:
+        return task.fs.cwd_fd
+    file = task.files.get(dirfd)
+    if file is None:
+        raise PathError(-errno.EBADF)
+    if file.host_fd is None or not file.is_dir:
+        raise PathError(-errno.ENOTDIR)
+    return file.host_fd
+
+
+def _shm_root(kernel):
+    """The board's /dev/shm held by a descriptor (the tmpfs mount's root)."""
+    from kernel.fs import jail
+    return jail.PathFd(jail.open_root(kernel.ipc_ns.shm_path(DEV_SHM)))
+
+
+def _may_lookup(task):
+    """may_lookup() for the walk below a root: None when the guest's search
+    permission cannot refuse what the host allows (the host checks its
+    own), else a check of MAY_EXEC on each directory's guest stat."""
+    from kernel.fs.attr import guest_stat
+    from kernel.fs.permission import _search_always_passes, host_equivalent
+    if host_equivalent(task) or _search_always_passes(task.cred):
+        return None
+    cred, kernel = task.cred, task.kernel
+
+    def check(fd):
+        err = generic_permission(cred, guest_stat(kernel, os.fstat(fd)), MAY_EXEC)
+        if err:
+            raise PathError(err)
+    return check
+
+
+# The board's own devices inside a root (--jail): the host's harmless
+# character devices, opened and stat()ed by these names only; every other
+# call on the name (chmod, unlink, ...) is a path below the root.
+BOARD_DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom",
+                 "/dev/tty")
+
+
+def board_device(task, name):
+    """The host device a guest name below a root opens, or None."""
+    if task_root(task) is None or name not in BOARD_DEVICES:
+        return None
+    return name
+
+
+def host_target(task, found, follow=True):
+    """(dir_fd, path) of a magic link's destination (kernel/fs/proc.py
+    HostTarget: /proc/self/root, cwd, exe, fd/N, and whatever follows
+    them).  Without a root, the host path as it is.  Below a root: a
+    descriptor's own file is reopened by /proc/self/fd/N (an object the
+    guest already holds); a name below it, or a path below the root (the
+    root link, the exe of a program inside it), is looked up again below
+    the root, so no symlink the guest made is followed by the host; a
+    program outside the root (the PROGRAM of --jail) is its host path."""
+    if task_root(task) is None:
+        return None, found.host_path
+    fs = task.fs
+    from kernel.fs import jail
+    base, rest = found.base, os.fsencode(found.rest)
+    if base is None:                        # a link to a guest name
+        return host_path(task, AT_FDCWD, os.fsencode(found.guest_name), follow)
+    base = os.fsencode(base)
+    if base.startswith(b"/proc/self/fd/"):
+        if not rest:
+            return None, base
+        hfd = int(base[len(b"/proc/self/fd/"):])
+        for root_fd in (fs.root_fd, task.kernel.jail_fd):
+            if root_fd is None:
+                continue
+            below = jail.path_below(root_fd, hfd)
+            if below is not None:
+                try:
+                    return jail.lookup(root_fd, below + b"/" + rest, follow, _may_lookup(task))
+                except OSError as e:
+                    raise PathError(-(e.errno or errno.EIO))
+        if task.kernel.jail_fd is not None:
+            raise PathError(-errno.ENOENT)
+        return None, base + b"/" + rest
+    root = jail.fd_path(fs.root_fd)
+    if base == root or base.startswith(root.rstrip(b"/") + b"/"):
+        inside = base[len(root.rstrip(b"/")):] or b"/"
+        return host_path(task, AT_FDCWD, inside + (b"/" + rest if rest else b""), follow)
+    if rest:
+        raise PathError(-errno.ENOTDIR)
+    return None, base
+
+
+def rooted_name(task, fd):
+    """d_path() of a directory for a task with a root: its place below the
+    root, or "(unreachable)" and its place below the --jail root (or on the
+    host, without --jail) when a chroot() left it outside, as 4.14's
+    getcwd() shows it; None when it was deleted."""
+    from kernel.fs import jail
+    below = jail.path_below(task.fs.root_fd, fd)
+    if below is not None:
+        return os.fsdecode(below)
+    jail_fd = task.kernel.jail_fd
+    outer = jail.path_below(jail_fd, fd) if jail_fd is not None else jail.fd_path(fd)
+    return None if outer is None else "(unreachable)" + os.fsdecode(outer)
+
+
+def rooted_cwd(task):
+    """What getcwd() returns: the working directory's name (found again
+    from its descriptor when the task has a root); None when deleted."""
+    fs = task.fs
+    if task_root(task) is None or _pseudo_cwd(task):
+        return fs.cwd
+    return rooted_name(task, fs.cwd_fd)
 
 
 def guest_absolute(task, dirfd, path):
@@ -144,8 +317,9 @@ def path_call(func):
 # -- linkat, symlinkat, mknodat (fs/namei.c) ------------------------------------------
 
 def _host_at(task, dirfd, addr):
-    """(dir_fd, path) for the host's *at() calls; an absolute path has no dir_fd."""
-    return host_path(task, dirfd, user_path(task, addr))
+    """(dir_fd, path) for the host's *at() calls that make a new name (the
+    last component is not followed); an absolute path has no dir_fd."""
+    return host_path(task, dirfd, user_path(task, addr), follow=False)
 
 
 @syscall("linkat", "dirfd path dirfd path atflags")
@@ -171,7 +345,7 @@ def sys_linkat(task, olddirfd, oldpath, newdirfd, newpath, flags):
             return -errno.ENOENT
         src_fd, src = file.host_fd, b""
     else:
-        src_fd, src = host_path(task, olddirfd, old)
+        src_fd, src = host_path(task, olddirfd, old, bool(flags & AT_SYMLINK_FOLLOW))
     dst_fd, dst = _host_at(task, newdirfd, newpath)
     from kernel.fs import permission        # imports this module
     err = permission.may_link(task, src_fd, src, flags & AT_SYMLINK_FOLLOW, dst_fd, dst)

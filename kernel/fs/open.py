@@ -147,6 +147,9 @@ def sys_truncate(task, path_addr, length):
         return -errno.EISDIR
     if not stat.S_ISREG(st.st_mode):
         return -errno.EINVAL
+    if getattr(task.kernel, "file_leases", None):
+        from kernel.fs.leases import break_lease
+        break_lease(task, (st.st_dev, st.st_ino), os.O_WRONLY)     # may sleep until it is over
     fd = os.open(hpath, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY, dir_fd=dir_fd)
     try:
         os.ftruncate(fd, length)

@@ -60,6 +60,9 @@ def wait_read(task, file, count, block=True):
         except BlockingIOError:
             data = None
     if data is not None:
+        if data and file.kernel.__dict__.get("fasync_lists") and stat.S_ISFIFO(file.mode):
+            from kernel.fs.fcntl import POLL_OUT, kill_fasync_file
+            kill_fasync_file(file, POLL_OUT, readers=False)    # pipe_read(): room again
         return data
     if _nonblocking(file) or not block:
         return -errno.EAGAIN
@@ -95,6 +98,9 @@ def wait_write(task, file, data):
             raise WouldBlock(fds=((fd, select.POLLOUT | select.POLLERR),),
                              external=not file.owned_nonblock)
         done += n
+        if n and file.kernel.__dict__.get("fasync_lists") and stat.S_ISFIFO(file.mode):
+            from kernel.fs.fcntl import POLL_IN, kill_fasync_file
+            kill_fasync_file(file, POLL_IN, readers=True)      # pipe_write(): data to read
     return done
 
 

@@ -22,11 +22,9 @@ address (mem_lseek()).
 """
 
 import errno
-import gzip
 import os
 import stat as pystat
 import struct
-import uuid
 import zlib
 
 from emu.arch import (
@@ -41,6 +39,7 @@ from kernel.ipc.util import sysvipc_proc_show
 from kernel.cred import CAP_DAC_OVERRIDE, CAP_SYS_ADMIN, capable
 from kernel.mm.page_alloc import PG_anon, PG_exec
 from kernel.sched.task import EXIT_ZOMBIE, PID_MAX_DEFAULT, STATE_NAMES
+from kernel.time.timekeeping import NSEC_PER_SEC
 from kernel.uapi import (
     O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOCTTY, O_RDONLY,
     O_TRUNC, RLIM_INFINITY, RLIMIT_RSS, SEEK_CUR, SEEK_SET, sigset_of,
@@ -266,9 +265,9 @@ def pid_dir(ctx, task, tid_dir=False):
                 f("statm", lambda c: proc_pid_statm(task.mm)),
                 f("maps", lambda c: proc_pid_maps(task.mm) if task.mm else ""),
                 f("mem", None, 0o600, read=mem_read(task), write=mem_write(task), seek="mem"),
-                link("cwd", lambda: _need(task.fs).cwd,
+                link("cwd", lambda: _cwd_name(task),
                      lambda: ("/proc/self/fd/%d" % _need(task.fs).cwd_fd, _need(task.fs).cwd)),
-                link("root", lambda: "/", lambda: (_root_host(ctx.kernel), "/")),
+                link("root", lambda: "/", lambda: (_root_host(ctx.kernel, task), "/")),
                 link("exe", lambda: _exe_name(ctx.kernel, task),
                      lambda: (_exe_host(ctx.kernel, task), _exe_name(ctx.kernel, task))),
                 f("mounts", lambda c: proc_mounts(c)),
@@ -288,7 +287,22 @@ def _need(value):
     return value
 
 
-def _root_host(kernel):
+def _cwd_name(task):
+    """d_path() of the task's working directory: where it is now below its
+    root (--jail, chroot: kernel/fs/namei.py rooted_cwd()), else its name."""
+    fs = _need(task.fs)
+    if getattr(fs, "root_fd", None) is None:
+        return fs.cwd
+    from kernel.fs.namei import rooted_cwd      # imports the fs layer
+    return rooted_cwd(task) or fs.cwd
+
+
+def _root_host(kernel, task=None):
+    """The host directory that is the task's "/": its chroot() or --jail
+    root (kernel/fs/jail.py), else the sysroot or the host's /."""
+    root_fd = getattr(getattr(task, "fs", None), "root_fd", None)
+    if root_fd is not None:
+        return os.fsdecode(os.readlink("/proc/self/fd/%d" % root_fd))
     return os.fsdecode(kernel.sysroot) if kernel.sysroot is not None else "/"
 
 
@@ -360,9 +374,12 @@ class PseudoError(Exception):
 class HostTarget:
     """A magic link's destination outside the pseudo file systems."""
 
-    def __init__(self, host_path, guest_name):
+    def __init__(self, host_path, guest_name, base=None, rest=""):
         self.host_path = host_path
         self.guest_name = guest_name
+        # Below a root (kernel/fs/namei.py host_target()): the link's own
+        # host object (None: a link to a guest name) and the rest of the path.
+        self.base, self.rest = base, rest
         self.file = None                # the open file of a /proc/PID/fd/N link
 
 
@@ -404,9 +421,13 @@ def _follow(kernel, task, link, base, rest, follow, depth):
     host = link.host() if link.host is not None else None
     if host is not None:
         host_path, guest = host
+        if guest == "/" and is_pseudo_path("/" + rest):
+            # /proc/self/root/proc/...: the board's /proc and /sys are
+            # mounted in every root, never the host's own.
+            return pseudo_resolve(kernel, task, os.path.normpath("/" + rest), follow, depth + 1)
         if rest:
-            return HostTarget(host_path + "/" + rest, guest + "/" + rest)
-        target = HostTarget(host_path, guest)
+            return HostTarget(host_path + "/" + rest, guest + "/" + rest, host_path, rest)
+        target = HostTarget(host_path, guest, host_path)
         target.file = getattr(link, "file", None)
         return target
     target = link.target()
@@ -414,7 +435,7 @@ def _follow(kernel, task, link, base, rest, follow, depth):
     full = os.path.normpath(full + ("/" + rest if rest else ""))
     found = pseudo_resolve(kernel, task, full, follow, depth + 1)
     if found is None:
-        return HostTarget(os.fsdecode(kernel.resolve_sysroot(os.fsencode(full))), full)
+        return HostTarget(os.fsdecode(kernel.resolve_sysroot(os.fsencode(full))), full, None)
     return found
 
 
@@ -676,8 +697,8 @@ def vma_perms(vma):
 
 def guest_name(kernel, path):
     """d_path() as the board sees it: a host path inside --sysroot loses the
-    sysroot prefix (the loader opens programs by their host paths)."""
-    root = kernel.sysroot
+    sysroot (or --jail) prefix (the loader opens programs by their host paths)."""
+    root = kernel.sysroot if getattr(kernel, "jail", None) is None else kernel.jail
     if root is not None:
         root = os.fsdecode(root).rstrip("/")
         if path.startswith(root + "/"):
@@ -1140,6 +1161,8 @@ def board_mounts(kernel):
     User-Mode Linux's hostfs sees it: a file system of host files), with
     proc and sysfs over it.  Other parts append theirs to kernel.mounts."""
     root = kernel.sysroot if kernel.sysroot is not None else b"/"
+    if getattr(kernel, "jail", None) is not None:
+        root = kernel.jail
     dev = os.stat(root).st_dev
     base = [Mount(ROOT_MNT_ID, 1, "hostfs", "/", "hostfs", "rw,relatime", dev),
             Mount(PROC_MNT_ID, ROOT_MNT_ID, "proc", "/proc", "proc",
@@ -1290,8 +1313,7 @@ def proc_stat(ctx):
         return "%s %d 0 0 %d 0 0 0 0 0 0\n" % (name, _ticks(user), _ticks(idle))
     out = [line("cpu ", sum(u for u, _ in times), sum(i for _, i in times))]
     out += [line("cpu%d" % i, u, idle) for i, (u, idle) in enumerate(times)]
-    import time as _time
-    btime = int(_time.time() - board_uptime(kernel))
+    btime = kernel.sched.boot_real_ns // NSEC_PER_SEC
     running = sum(1 for t in kernel.tasks.values() if t.exit_state is None and t.state == "R")
     out.append("intr 0\nctxt %d\nbtime %d\nprocesses %d\nprocs_running %d\n"
                "procs_blocked 0\nsoftirq 0 0 0 0 0 0 0 0 0 0 0\n"
@@ -1380,6 +1402,7 @@ def proc_filesystems(ctx):
 
 def proc_config_gz(ctx):
     """kernel/configs.c: ikconfig_read_current() — the gzipped .config."""
+    import gzip         # here, not at start-up (issue 8)
     from kernel.sys_ni import kernel_config
     return gzip.compress(kernel_config(ctx.kernel).encode(), mtime=0)
 
@@ -1457,7 +1480,7 @@ def _register_globals():
     _sysctl("/proc/sys/kernel/yama/ptrace_scope", lambda c: "3")
     # drivers/char/random.c: proc_do_uuid() — a fresh version-4 UUID per
     # read of uuid, one fixed for the whole boot in boot_id.
-    _sysctl("/proc/sys/kernel/random/uuid", lambda c: str(uuid.uuid4()))
+    _sysctl("/proc/sys/kernel/random/uuid", lambda c: _uuid4())
     _sysctl("/proc/sys/kernel/random/boot_id", _boot_id)
     proc_create("/proc/cmdline", proc_cmdline, mode=pystat.S_IFREG | 0o444)
     _sysctl("/proc/sys/kernel/randomize_va_space", lambda c: "0")
@@ -1471,10 +1494,15 @@ def _register_globals():
                 mode=pystat.S_IFREG | 0o444)
 
 
+def _uuid4():
+    import uuid         # here, not at start-up: uuid imports platform (issue 8)
+    return str(uuid.uuid4())
+
+
 def _boot_id(ctx):
     kernel = ctx.kernel
     if getattr(kernel, "boot_id", None) is None:
-        kernel.boot_id = str(uuid.uuid4())
+        kernel.boot_id = _uuid4()
     return kernel.boot_id
 
 

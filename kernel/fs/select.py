@@ -21,6 +21,7 @@ from kernel.fs.poll import (
 )
 from kernel.sched.wait import ERESTARTNOHAND
 from kernel.syscalls.table import syscall
+from kernel.time.timekeeping import timespec_valid
 from kernel.uapi import RLIMIT_NOFILE, SIGKILL, SIGSTOP
 from kernel.uaccess import s32
 
@@ -42,7 +43,7 @@ def _deadline(task, tsp):
     if not tsp:
         return None, False
     sec, nsec = _TIMESPEC.unpack(task.uaccess.copy_from_user(tsp, 16))
-    if sec < 0 or not 0 <= nsec < 10**9:
+    if not timespec_valid(sec, nsec):
         raise ValueError()
     if sec == 0 and nsec == 0:
         return None, True

@@ -13,13 +13,13 @@ from kernel.fs.namei import host_path, path_call, user_path
 from kernel.fs.permission import may_futimes, may_utimes
 from kernel.fs.open import fdget
 from kernel.syscalls.table import syscall
+from kernel.time.timekeeping import NSEC_PER_SEC
 from kernel.uapi import AT_FDCWD, AT_SYMLINK_NOFOLLOW
 from kernel.uaccess import s32
 
 # include/uapi/linux/stat.h
 UTIME_NOW = (1 << 30) - 1
 UTIME_OMIT = (1 << 30) - 2
-NSEC_PER_SEC = 10**9
 _TIMESPEC_PAIR = struct.Struct("<qqqq")
 
 
@@ -67,7 +67,8 @@ def sys_utimensat(task, dirfd, path_addr, times_addr, flags):
         return 0
     if path_addr == 0:
         return -errno.EFAULT
-    dir_fd, hpath = host_path(task, dirfd, user_path(task, path_addr))
+    dir_fd, hpath = host_path(task, dirfd, user_path(task, path_addr),
+                              not flags & AT_SYMLINK_NOFOLLOW)
     err = may_utimes(task, dir_fd, hpath, not flags & AT_SYMLINK_NOFOLLOW, touch)
     if err:
         return err

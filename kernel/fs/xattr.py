@@ -22,12 +22,26 @@ XATTR_LIST_MAX = 65536
 XATTR_CREATE, XATTR_REPLACE = 1, 2
 
 
-def _target(task, path_addr):
-    """The host path for os.*xattr (relative paths from the guest's cwd)."""
-    dir_fd, path = host_path(task, -100, user_path(task, path_addr))
+def _target(task, path_addr, follow=True):
+    """The host path for os.*xattr (relative paths from the guest's cwd);
+    follow False for the l*xattr calls."""
+    dir_fd, path = host_path(task, -100, user_path(task, path_addr), follow)
     if dir_fd is not None and not path.startswith(b"/"):
-        path = b"/proc/self/fd/%d/%s" % (dir_fd, path)
+        return _HeldPath(b"/proc/self/fd/%d/%s" % (dir_fd, path), dir_fd)
     return path
+
+
+class _HeldPath:
+    """A host path through /proc/self/fd/N that keeps descriptor N (a
+    lookup's PathFd below a root, kernel/fs/jail.py) open while it is used."""
+
+    __slots__ = ("path", "dir_fd")
+
+    def __init__(self, path, dir_fd):
+        self.path, self.dir_fd = path, dir_fd
+
+    def __fspath__(self):
+        return self.path
 
 
 def _fd_target(task, fd):
@@ -94,7 +108,7 @@ def sys_getxattr(task, path, name, value, size):
 @syscall("lgetxattr", "path path p u")
 @path_call
 def sys_lgetxattr(task, path, name, value, size):
-    return _getxattr(task, _target(task, path), False, name, value, size)
+    return _getxattr(task, _target(task, path, False), False, name, value, size)
 
 
 @syscall("fgetxattr", "fd path p u")
@@ -112,7 +126,7 @@ def sys_listxattr(task, path, lst, size):
 @syscall("llistxattr", "path p u")
 @path_call
 def sys_llistxattr(task, path, lst, size):
-    return _listxattr(task, _target(task, path), False, lst, size)
+    return _listxattr(task, _target(task, path, False), False, lst, size)
 
 
 @syscall("flistxattr", "fd p u")
@@ -130,7 +144,7 @@ def sys_setxattr(task, path, name, value, size, flags):
 @syscall("lsetxattr", "path path p u d")
 @path_call
 def sys_lsetxattr(task, path, name, value, size, flags):
-    return _setxattr(task, _target(task, path), False, name, value, size, flags)
+    return _setxattr(task, _target(task, path, False), False, name, value, size, flags)
 
 
 @syscall("fsetxattr", "fd path p u d")
@@ -160,7 +174,7 @@ def _removexattr(task, target, follow, name):
 @syscall("lremovexattr", "path path")
 @path_call
 def sys_lremovexattr(task, path, name):
-    return _removexattr(task, _target(task, path), False, _name(task, name))
+    return _removexattr(task, _target(task, path, False), False, _name(task, name))
 
 
 @syscall("fremovexattr", "fd path")

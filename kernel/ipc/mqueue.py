@@ -24,7 +24,6 @@ its registration.
 import errno
 import stat
 import struct
-import time
 
 from kernel.fs.file import File
 from kernel.cred import CAP_DAC_OVERRIDE, CAP_SYS_RESOURCE
@@ -32,6 +31,7 @@ from kernel.ipc.util import capable, current_euid, s32
 from kernel.sched.wait import ERESTARTSYS, WaitQueue, WouldBlock
 from kernel.signal import SIGINFO_SIZE, SigInfo, send_signal
 from kernel.syscalls.table import syscall
+from kernel.time.timekeeping import NSEC_PER_SEC, real_to_mono
 from kernel.uapi import NSIG, O_ACCMODE, O_CLOEXEC, O_CREAT, O_EXCL, O_NONBLOCK, O_RDWR, O_WRONLY
 
 MQ_ATTR = struct.Struct("<4q32x")               # mq_flags, mq_maxmsg, mq_msgsize, mq_curmsgs
@@ -46,7 +46,6 @@ NAME_MAX = 255
 PATH_MAX = 4096
 SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD = 0, 1, 2
 SI_MESGQ = -3
-NSEC_PER_SEC = 10**9
 MAY_READ, MAY_WRITE = 4, 2
 
 
@@ -87,6 +86,20 @@ class MqFile(File):
     @body.setter
     def body(self, value):
         pass                            # File.__init__ sets it; the status is live
+
+    def f_flush(self, files):
+        """mqueue_flush_file(): when the process registered for notification
+        closes any descriptor of the queue, the registration goes.  Linux
+        compares the closing task's tgid; the board's close knows the
+        files_struct, which is the owner process's own unless it shares it
+        with another process (CLONE_FILES without CLONE_THREAD: then a close
+        by the other process drops the registration too)."""
+        info = self.info
+        if info.notify_owner is None:
+            return
+        owner = self.kernel.tasks.get(info.notify_owner)
+        if owner is None or owner.files is files:
+            remove_notification(info)
 
 
 def mqueues(task):
@@ -201,7 +214,8 @@ def _deadline(task, u_timeout):
     sec, nsec = TIMESPEC.unpack(task.uaccess.copy_from_user(u_timeout, TIMESPEC.size))
     if sec < 0 or not 0 <= nsec < NSEC_PER_SEC:
         return -errno.EINVAL, None
-    return 0, task.kernel.sched.clock() + (sec + nsec / NSEC_PER_SEC - time.time())
+    # an absolute CLOCK_REALTIME instant, on the kernel clock's base
+    return 0, real_to_mono(task.kernel, sec * NSEC_PER_SEC + nsec) / NSEC_PER_SEC
 
 
 def _mq_fget(task, mqdes):

@@ -40,7 +40,7 @@ class MsgQueue:
     def __init__(self, task, key, msgflg):
         self.perm = KernIpcPerm(task, key, msgflg)
         self.stime = self.rtime = 0
-        self.ctime = get_seconds()
+        self.ctime = get_seconds(task.kernel)
         self.cbytes = 0
         self.qbytes = MSGMNB
         self.lspid = self.lrpid = 0
@@ -110,7 +110,7 @@ def sys_msgsnd(task, msqid, msgp, msgsz, msgflg):
             return -errno.EAGAIN
         _sleep(task, msq)
     msq.lspid = task.tgid
-    msq.stime = get_seconds()
+    msq.stime = get_seconds(task.kernel)
     msq.messages.append((mtype, text))
     msq.cbytes += msgsz
     ns.msg_hdrs += 1
@@ -168,7 +168,7 @@ def sys_msgrcv(task, msqid, msgp, msgsz, msgtyp, msgflg):
     if msgsz < len(text) and not msgflg & MSG_NOERROR:
         return -errno.E2BIG
     del msq.messages[i]
-    msq.rtime = get_seconds()
+    msq.rtime = get_seconds(task.kernel)
     msq.lrpid = task.tgid
     msq.cbytes -= len(text)
     ns.msg_hdrs -= 1
@@ -228,7 +228,7 @@ def sys_msgctl(task, msqid, cmd, buf):
         if err:
             return err
         msq.qbytes = qbytes
-        msq.ctime = get_seconds()
+        msq.ctime = get_seconds(task.kernel)
         msq.wait.wake_up()
         return 0
     return -errno.EINVAL

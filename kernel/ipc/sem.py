@@ -29,13 +29,13 @@ from kernel.ipc.util import (
 )
 from kernel.sched.wait import WouldBlock
 from kernel.syscalls.table import syscall
+from kernel.time.timekeeping import NSEC_PER_SEC
 
 SEMID64_DS_TAIL = struct.Struct("<qqQQQ")       # otime, ctime, nsems, two unused
 SEMINFO = struct.Struct("<10i")
 SEMBUF = struct.Struct("<HhH")                  # sem_num, sem_op, sem_flg
 TIMESPEC = struct.Struct("<qq")
 BITS_PER_LONG = 64
-NSEC_PER_SEC = 10**9
 
 
 class Sem:
@@ -66,7 +66,7 @@ class SemArray:
         self.perm = KernIpcPerm(task, key, semflg)
         self.sems = [Sem() for _ in range(nsems)]
         self.otime = 0
-        self.ctime = get_seconds()
+        self.ctime = get_seconds(task.kernel)
         self.pending = []               # SemQueues, oldest first
 
     @property
@@ -200,7 +200,7 @@ def do_semtimedop(task, semid, tsops, nsops, timeout):
         undo = undo_lists(ns).setdefault(task.tgid, {}).setdefault(sma, undo)
     err = perform_atomic_semop(task, sma, sops, undo)
     if err == 0:
-        sma.otime = get_seconds()
+        sma.otime = get_seconds(task.kernel)
         if alter:
             wake_pending(task, sma)
         return 0
@@ -298,7 +298,7 @@ def sys_semctl(task, semid, semnum, cmd, arg):
             return 0
         err = ipc_update_perm(sma.perm, data)
         if not err:
-            sma.ctime = get_seconds()
+            sma.ctime = get_seconds(task.kernel)
         return err
     return -errno.EINVAL
 
@@ -323,7 +323,7 @@ def semctl_main(task, ns, semid, semnum, cmd, arg):
             sem.semval = v
             sem.sempid = task.tgid
         _clear_undo(ns, sma)
-        sma.ctime = get_seconds()
+        sma.ctime = get_seconds(task.kernel)
         wake_pending(task, sma)
         return 0
     if semnum < 0 or semnum >= sma.nsems:
@@ -350,7 +350,7 @@ def semctl_setval(task, ns, semid, semnum, val):
     sma.sems[semnum].semval = val
     sma.sems[semnum].sempid = task.tgid
     _clear_undo(ns, sma, semnum)
-    sma.ctime = get_seconds()
+    sma.ctime = get_seconds(task.kernel)
     wake_pending(task, sma)
     return 0
 
@@ -371,7 +371,7 @@ def exit_sem(task):
             if adj:
                 sem.semval = min(max(sem.semval + adj, 0), SEMVMX)
                 sem.sempid = task.tgid
-        sma.otime = get_seconds()
+        sma.otime = get_seconds(task.kernel)
         wake_pending(task, sma)
 
 

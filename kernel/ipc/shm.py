@@ -58,7 +58,7 @@ class ShmidKernel:
         self.kernel = kernel
         self.segsz = size
         self.atime = self.dtime = 0
-        self.ctime = get_seconds()
+        self.ctime = get_seconds(kernel)
         self.cprid = task.tgid
         self.lprid = 0
         self.nattch = 0
@@ -89,7 +89,7 @@ class ShmFile(File):
 
     def get(self):
         self.shp.nattch += 1            # shm_open()
-        self.shp.atime = get_seconds()
+        self.shp.atime = get_seconds(self.kernel)
         return super().get()
 
     def put(self):
@@ -97,7 +97,7 @@ class ShmFile(File):
         SHM_DEST destroys it."""
         shp = self.shp
         shp.nattch -= 1
-        shp.dtime = get_seconds()
+        shp.dtime = get_seconds(self.kernel)
         super().put()
         if shp.nattch == 0 and shp.perm.mode & SHM_DEST and not shp.perm.deleted:
             shm_destroy(self.kernel.ipc_ns, shp)
@@ -277,7 +277,7 @@ def sys_shmctl(task, shmid, cmd, buf):
             err = ipc_update_perm(shp.perm, data)
             if err:
                 return err
-            shp.ctime = get_seconds()
+            shp.ctime = get_seconds(task.kernel)
             return 0
         do_shm_rmid(ns, shp)
         return 0

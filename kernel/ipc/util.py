@@ -7,10 +7,10 @@ stale id of a destroyed object does not name its slot's next tenant.
 
 import errno
 import struct
-import time
 
 from kernel.cred import CAP_IPC_OWNER, CAP_SYS_ADMIN, capable as cred_capable, in_group_p
 from kernel.ipc.uapi import IPC_CREAT, IPC_EXCL, IPC_PRIVATE, IPCMNI
+from kernel.time.timekeeping import NSEC_PER_SEC, ktime_get_real
 
 SEQ_MULTIPLIER = IPCMNI
 IPCID_SEQ_MAX = 0x7FFFFFFF // SEQ_MULTIPLIER        # INT_MAX / SEQ_MULTIPLIER
@@ -27,9 +27,9 @@ def s32(value):
     return value - (1 << 32) if value & 0x80000000 else value
 
 
-def get_seconds():
-    """ktime_get_real_seconds()."""
-    return int(time.time())
+def get_seconds(kernel):
+    """ktime_get_real_seconds(): the board's wall clock, in seconds."""
+    return ktime_get_real(kernel) // NSEC_PER_SEC
 
 
 class KernIpcPerm:

@@ -23,7 +23,9 @@ def do_page_fault(mm, addr, esr):
     """do_page_fault() for a user access.
 
     Returns (fault, vma): fault is 0 when the access can be retried, or one
-    of VM_FAULT_BADMAP / BADACCESS / OOM / SIGBUS / SIGSEGV.
+    of VM_FAULT_BADMAP / BADACCESS / OOM / SIGBUS / SIGSEGV; vma is the VMA
+    holding addr, None when none does (find_vma's answer for an address
+    below every VMA is the next one up, which the fault is not in).
     """
     if esr >> ESR_EC_SHIFT == EC_IABT_LOW:
         vm_flags, write = VM_EXEC, False
@@ -36,7 +38,7 @@ def do_page_fault(mm, addr, esr):
         return VM_FAULT_BADMAP, None
     if vma.vm_start > addr:
         if not vma.vm_flags & VM_GROWSDOWN or expand_stack(vma, addr):
-            return VM_FAULT_BADMAP, vma
+            return VM_FAULT_BADMAP, None
     if not vma.vm_flags & vm_flags:
         return VM_FAULT_BADACCESS, vma
     return handle_mm_fault(vma, addr, write), vma

@@ -25,7 +25,9 @@ def memlock_limit(mm):
 def can_do_mlock(mm):
     """can_do_mlock(): a zero RLIMIT_MEMLOCK forbids mlock (-EPERM) unless
     the caller has CAP_IPC_LOCK; the limit itself is checked by the callers."""
-    return memlock_limit(mm) != 0 or capable_ipc_lock(mm)
+    # In bytes: a limit below one page still allows mlock, which then fails
+    # its page count with -ENOMEM.
+    return mm.kernel.current_rlimits(mm)[RLIMIT_MEMLOCK][0] != 0 or capable_ipc_lock(mm)
 
 
 def count_mm_mlocked_page_nr(mm, start, length):

@@ -163,6 +163,11 @@ def sys_mremap(mm, addr, old_len, new_len, flags, new_addr):
     if old_len == vma.vm_end - addr and vma_expandable(vma, new_len - old_len):
         pages = (new_len - old_len) >> PAGE_SHIFT
         __vma_adjust(mm, vma, vma.vm_start, addr + new_len, vma.vm_pgoff)
+        trace = mm.kernel.trace
+        if trace.vma:  # pragma: no mutate block (tracing only)
+            # Linux has no tracepoint here; the report follows VMAs by events
+            trace.emit("vma_expand", mm=mm, vma=vma, start=addr + old_len, end=addr + new_len,
+                       why="mremap")
         vm_stat_account(mm, vma.vm_flags, pages)
         if vma.vm_flags & VM_LOCKED:
             mm.locked_vm += pages

@@ -34,9 +34,8 @@ pipes do).  What the board must decide itself:
 
 import ctypes
 import errno
-import hashlib
-import ipaddress
 import os
+import select
 import shutil
 import socket as pysocket
 import stat
@@ -56,6 +55,7 @@ from kernel.fs.poll import POLLERR, POLLIN, POLLOUT, host_poll_mask
 from kernel.sched.wait import ERESTARTSYS, WouldBlock
 from kernel.signal import signal_pending
 from kernel.syscalls.table import syscall
+from kernel.time.timekeeping import timespec_valid
 from kernel.uaccess import Efault, s32
 from kernel.uapi import AT_FDCWD, O_CLOEXEC, O_NONBLOCK, O_RDWR
 
@@ -178,6 +178,7 @@ class NetNamespace:
 
     def abstract_host_path(self, name):
         """A short host path for abstract name (sun_path is only 108 bytes)."""
+        import hashlib      # here, not at start-up (issue 8)
         digest = hashlib.sha256(name).hexdigest()[:32]
         return os.fsencode(os.path.join(self.private_dir(), digest))
 
@@ -335,6 +336,7 @@ def _check_inet(ns, family, host, binding):
     which binds to loopback)."""
     if ns.mode == "host":
         return host
+    import ipaddress        # here, not at start-up (issue 8)
     ip = ipaddress.ip_address(host.split("%")[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
@@ -429,7 +431,7 @@ def _resolve_unix(task, sock, kind, name, binding):
             raise AddrError(-errno.ECONNREFUSED)
         return ns.abstract_host_path(name), name, None
     try:
-        dir_fd, hpath = host_path(task, AT_FDCWD, name)
+        dir_fd, hpath = host_path(task, AT_FDCWD, name, follow=not binding)
     except PathError as e:
         raise AddrError(e.err)
     # The guest's rights (kernel/fs/permission.py): unix_mknod()'s
@@ -964,6 +966,8 @@ def sock_send(task, sock, buf_or_vecs, count, flags, addr, control=()):
     ret = None
     try:
         ret = _sock_send(task, sock, it, pending, total, flags, addr, control, done)
+        if ret > 0 and task.kernel.__dict__.get("fasync_lists"):
+            _sock_def_readable(task, sock, addr)
         return ret
     finally:
         if cred_token is not None:
@@ -971,6 +975,31 @@ def sock_send(task, sock, buf_or_vecs, count, flags, addr, control=()):
                 net_ns(task.kernel).drop(cred_token)     # it never left
             else:
                 os.close(cred_token)    # the host's message holds its own copy
+
+
+def _sock_def_readable(task, sock, addr):
+    """sock_def_readable() -> sk_wake_async(POLL_IN): the board socket the
+    data went to tells its O_ASYNC owner (fs/fcntl.c kill_fasync())."""
+    from kernel.fs.fcntl import POLL_IN, kill_fasync_file
+    receiver = receiver_of(net_ns(task.kernel), sock, addr)
+    if receiver is not None:
+        kill_fasync_file(receiver, POLL_IN)
+
+
+def _sock_write_space(sock):
+    """unix_write_space() -> sk_wake_async(SOCK_WAKE_SPACE, POLL_OUT): what
+    a receive took frees the sender's buffer; a sender that found it full
+    (SOCKWQ_ASYNC_NOSPACE) and can write again (the host's own
+    unix_writable(), asked through poll) tells its O_ASYNC owner, once."""
+    from kernel.fs.fcntl import POLL_OUT, kill_fasync_file
+    peer = sock.peer() if sock.peer is not None else None
+    if peer is None or not peer.__dict__.get("async_nospace") or peer.host_fd is None:
+        return
+    poller = select.poll()
+    poller.register(peer.host_fd, select.POLLOUT)
+    if poller.poll(0):
+        peer.async_nospace = False
+        kill_fasync_file(peer, POLL_OUT)
 
 
 def _attach_creds(task, sock, addr, control):
@@ -1012,6 +1041,7 @@ def _sock_send(task, sock, it, pending, total, flags, addr, control, done):
                 except BlockingIOError:
                     n = None
             if n is None:
+                sock.async_nospace = True       # SOCKWQ_ASYNC_NOSPACE: the writer found it full
                 if done and (signal_pending(task) or sock.flags & O_NONBLOCK
                              or flags & MSG_DONTWAIT):
                     return done
@@ -1067,6 +1097,8 @@ def sock_recv(task, sock, buf, count, flags, uaddr, ulen, msg=None):
     except OSError as e:
         return -(e.errno or errno.EINVAL)
     data = got + bytes(room[:min(n, len(room))])
+    if n and not flags & MSG_PEEK and task.kernel.__dict__.get("fasync_lists"):
+        _sock_write_space(sock)
     if (flags & MSG_WAITALL and sock.type == SOCK_STREAM and n and len(data) < count
             and not flags & (MSG_PEEK | MSG_DONTWAIT) and not sock.flags & O_NONBLOCK):
         _block(task, sock, POLLIN, flags, SO_RCVTIMEO, {"got": data})
@@ -1399,7 +1431,7 @@ def sys_recvmmsg(task, fd, msgvec, vlen, flags, timeout):
     deadline = None
     if timeout:
         sec, nsec = _TIMEVAL.unpack(task.uaccess.copy_from_user(timeout, 16))
-        if sec < 0 or not 0 <= nsec < 10**9:
+        if not timespec_valid(sec, nsec):
             return -errno.EINVAL
         state = task.restart or {}
         deadline = state.get("mmsg_deadline") or task.kernel.sched.clock() + sec + nsec / 1e9

@@ -291,6 +291,13 @@ class Recorder:
         self.vma_op_counts = Counter()
         self.lifetimes = []                 # (vma record, x created, x gone) of the followed mm
         self.alive = {}                     # vma record -> x created, of the VMAs there now
+        self.alive_seq = {}                 # vma record -> its order of birth (alive's order)
+        self.alive_starts = []              # vm_start of the alive records, sorted
+        self.alive_at = {}                  # vm_start -> alive record
+        self.births = 0
+        self.changed = []                   # [start, end) the vma events touched since the last look
+        self.rescan = True                  # look at every VMA next time (a new mm, an exec)
+        self.layout_now = None              # (start_brk, start_stack, end_code) of the last look
         self.nstates = 0                    # how many times the VMAs changed
         self.brks = []                      # (x, start_brk, brk) when the break moved
         self.brk_now = None
@@ -303,6 +310,10 @@ class Recorder:
         self.exit_status = None
         self.exit_task = None
         self._interned = {}
+        self.callgraphs = None              # kernel/callgraph.py's CallGraphs, if asked for
+        self.tree_of_sys = {}               # call n -> seq of its call graph
+        self.tree_of_fault = {}             # fault n -> seq of its call graph
+        self.last_fault = None              # n of the fault event the tree being recorded saw
         self.chain = kernel.syscalls.on_enter
         kernel.syscalls.on_enter = self.on_enter
         kernel.exit_hooks.append(self.on_exit)
@@ -328,6 +339,7 @@ class Recorder:
         self.pte_now = {}
         self.pte_old = {}
         self.dirty = True
+        self.rescan = True
 
     def ours(self, mm):
         """Is mm the followed address space, or the one init's exec is
@@ -347,27 +359,90 @@ class Recorder:
         lifetimes of the VMAs gone, start those of the new ones (a VMA
         whose bounds, protection or kind changed is a new one), and note
         the break.  Kept as lifetimes, not states, so memory grows with
-        the changes, not with changes x VMAs."""
+        the changes, not with changes x VMAs.  Only the VMAs in the ranges
+        the vma events since the last look touched are read again (and
+        those whose kind the break's move changed), so a call costs what
+        it changed, not what the address space holds."""
         mm = self.followed()
-        if mm is None or not self.dirty:
+        if mm is None:
             return
-        self.dirty = False
-        records = [self.record_of(v, mm) for v in vma_list(mm)]
-        now = set(records)
-        alive = self.alive
-        gone = [r for r in alive if r not in now]
-        born = [r for r in records if r not in alive]
         brk = (mm.start_brk, mm.brk)
+        if not self.dirty and brk == self.brk_now:
+            return                      # (a break moved inside its page changes no VMA)
+        self.dirty = False
+        layout = (mm.start_brk, mm.start_stack, mm.end_code)
+        if layout != self.layout_now:       # an exec: every VMA's kind may differ
+            self.layout_now = layout
+            self.rescan = True
+        changed, self.changed = self.changed, []
+        if self.rescan:
+            self.rescan = False
+            old = list(self.alive)
+            records = [self.record_of(v, mm) for v in vma_list(mm)]
+        else:
+            if self.brk_now is not None and brk != self.brk_now:
+                # vma_kind()/vma_name(): [heap] is vm_start <= brk, so the
+                # VMAs starting between the old break and the new one
+                low, high = sorted((self.brk_now[1], mm.brk))
+                changed.append((low, high + 1))
+            old, records = self.changed_records(mm, changed)
+        born_now = set(records)
+        gone = [r for r in old if r not in born_now]
+        born = [r for r in records if r not in self.alive]
         if not gone and not born and brk == self.brk_now:
             return
         self.nstates += 1
+        alive = self.alive
+        if len(gone) > 1:
+            gone.sort(key=self.alive_seq.__getitem__)   # the order they were born in
         for r in gone:
             self.lifetimes.append((r, alive.pop(r), x))
+            del self.alive_seq[r]
+            i = bisect.bisect_left(self.alive_starts, r[0])
+            del self.alive_starts[i]
+            del self.alive_at[r[0]]
         for r in born:
             alive[r] = x
+            self.births += 1
+            self.alive_seq[r] = self.births
+            bisect.insort(self.alive_starts, r[0])
+            self.alive_at[r[0]] = r
         if brk != self.brk_now:
             self.brk_now = brk
             self.brks.append((x,) + brk)
+
+    def changed_records(self, mm, ranges):
+        """(alive records, records of the VMAs now) over the ranges, each
+        widened until no record, old or new, sticks out of it: a VMA that
+        changed is in a range before or after the change, and its old and
+        new extents overlap, so both are found."""
+        from kernel.mm.mmap import find_vma
+        starts = self.alive_starts
+        old, new = {}, {}
+        for lo, hi in sorted(ranges):
+            while True:
+                i = bisect.bisect_right(starts, lo) - 1
+                if i < 0 or self.alive_at[starts[i]][1] <= lo:
+                    i += 1
+                olds = []
+                while i < len(starts) and starts[i] < hi:
+                    olds.append(self.alive_at[starts[i]])
+                    i += 1
+                news = []
+                vma = find_vma(mm, lo)
+                while vma is not None and vma.vm_start < hi:
+                    news.append(vma)
+                    vma = vma.vm_next
+                wide_lo = min([lo] + [r[0] for r in olds[:1]] + [v.vm_start for v in news[:1]])
+                wide_hi = max([hi] + [r[1] for r in olds[-1:]] + [v.vm_end for v in news[-1:]])
+                if (wide_lo, wide_hi) == (lo, hi):
+                    break
+                lo, hi = wide_lo, wide_hi
+            for r in olds:
+                old[r] = None
+            for v in news:
+                new[v.vm_start] = self.record_of(v, mm)
+        return list(old), [new[k] for k in sorted(new)]
 
     def record_of(self, vma, mm):
         """vma_record(vma), shared between the states that hold the same VMA
@@ -413,6 +488,27 @@ class Recorder:
         if ("exit", 0) in self.wanted:
             self.snapshots[("exit", 0)] = self.exit_snapshot
 
+    # -- call graphs (--callgraph) -------------------------------------------------------
+
+    def attach_callgraphs(self, graphs):
+        """Link the trees CallGraphs records to the calls and faults of the
+        timeline.  A tree is recorded around el0_svc or do_mem_abort, which
+        never nest, and its call's on_enter (or its fault event) runs inside
+        it: the newest call of its task (the newest fault) is its own."""
+        self.callgraphs = graphs
+        graphs.listeners.append(self.on_tree)
+
+    def on_tree(self, tree):
+        if tree["kind"] == "syscall":
+            n = self.sys_enter.get(tree["tid"])
+            if n is not None and n not in self.tree_of_sys and self.sys_nr[n - 1] == \
+                    tree["nr"] & 0xFFFF:
+                self.tree_of_sys[n] = tree["seq"]
+        else:
+            n, self.last_fault = self.last_fault, None
+            if n is not None:
+                self.tree_of_fault[n] = tree["seq"]
+
     # -- the bus -----------------------------------------------------------------------
 
     def __call__(self, kind, f):
@@ -430,14 +526,13 @@ class Recorder:
                 nargs = f["d"].nargs if f["d"] is not None else 6
                 self.syscalls.append((n, task.pid, f["nr"], tuple(f["args"][:nargs]), f["ret"]))
         if task is self.kernel.init_task:
-            if f["d"] is not None and f["d"].name == "mremap":
-                self.dirty = True       # growing a VMA in place emits no vma event
             self.capture_state(n)
             self.note_rss(n)
         self.pte_old.clear()
 
     def _fault(self, f):
         self.nfault += 1
+        self.last_fault = self.nfault
         addr = f["addr"]
         page = addr & PAGE_MASK
         vma = f.get("vma")
@@ -473,34 +568,43 @@ class Recorder:
             if owner is not None:
                 self.snapshot(owner, moment, "after page fault %d (at %#x)" % (self.nfault, addr))
 
-    def _vma_op(self, f, op, text):
+    def _vma_op(self, f, op, text, *vmas):
+        """Count the operation, keep its text (text(f), made only for the
+        first `limit`), and note the ranges it touched for capture_state."""
         if not self.ours(f["mm"]):
             return
         self.dirty = True
+        changed = self.changed
+        for vma in vmas:
+            changed.append((vma.vm_start, vma.vm_end))
+        if "start" in f:
+            changed.append((f["start"], f["end"]))
         self.vma_op_counts[op] += 1
         if len(self.vma_ops) < self.limit:
-            self.vma_ops.append((self.nsys, op, text))
+            self.vma_ops.append((self.nsys, op, text(f)))
 
     def _vma_insert(self, f):
-        self._vma_op(f, "insert", "insert %s" % short_vma(f["vma"]))
+        self._vma_op(f, "insert", lambda f: "insert %s" % short_vma(f["vma"]), f["vma"])
 
     def _vma_merge(self, f):
-        self._vma_op(f, "merge", "merge (case %s) [%#x-%#x) into %s" % (
-            f["case"], f["start"], f["end"], short_vma(f["vma"])))
+        self._vma_op(f, "merge", lambda f: "merge (case %s) [%#x-%#x) into %s" % (
+            f["case"], f["start"], f["end"], short_vma(f["vma"])), f["vma"])
 
     def _vma_split(self, f):
-        self._vma_op(f, "split", "split at %#x: %s | %s" % (
-            f["addr"], short_vma(f["vma"]), short_vma(f["new"])))
+        self._vma_op(f, "split", lambda f: "split at %#x: %s | %s" % (
+            f["addr"], short_vma(f["vma"]), short_vma(f["new"])), f["vma"], f["new"])
 
     def _vma_remove(self, f):
-        self._vma_op(f, "remove", "remove (%s) %s" % (f["reason"], short_vma(f["vma"])))
+        self._vma_op(f, "remove", lambda f: "remove (%s) %s" % (
+            f["reason"], short_vma(f["vma"])), f["vma"])
 
     def _vma_expand(self, f):
-        self._vma_op(f, "expand", "stack grows: %s" % short_vma(f["vma"]))
+        self._vma_op(f, "expand", lambda f: "%s: %s" % (
+            expand_text(f), short_vma(f["vma"])), f["vma"])
 
     def _vma_mprotect(self, f):
-        self._vma_op(f, "mprotect", "mprotect [%#x-%#x) now %s" % (
-            f["start"], f["end"], short_vma(f["vma"])))
+        self._vma_op(f, "mprotect", lambda f: "mprotect [%#x-%#x) now %s" % (
+            f["start"], f["end"], short_vma(f["vma"])), f["vma"])
 
     def _pte_set(self, f):
         if not self.ours(f["mm"]):
@@ -521,6 +625,12 @@ class Recorder:
     def missed(self):
         """The moments asked for that the run never reached."""
         return [m for m in self.moments if m not in self.snapshots]
+
+
+def expand_text(f):
+    """What a vma_expand event grew: the stack (expand_downwards) or a
+    mapping mremap() grew in place."""
+    return "mremap grows in place" if f.get("why") == "mremap" else "stack grows"
 
 
 def short_vma(vma):

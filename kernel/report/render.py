@@ -138,17 +138,30 @@ class AddrAxis:
             if not c:
                 yield self.ys[i], self.ys[i + 1], self.bounds[i + 1] - self.bounds[i]
 
-    def draw_breaks(self, svg, x0, x1):
-        """A zigzag over [x0, x1) and the size of each unmapped stretch."""
-        for ylo, yhi, size in self.gaps():
+    def draw_breaks(self, svg, x0, x1, limit=None):
+        """A zigzag over [x0, x1) and the size of each unmapped stretch.
+        Past `limit` breaks only the `limit` largest are drawn so (the
+        file must stay small with thousands of holes); the others are a
+        plain line.  Returns how many were drawn plain."""
+        gaps = list(self.gaps())
+        full = None
+        if limit is not None and len(gaps) > limit:
+            biggest = sorted(range(len(gaps)), key=lambda i: (-gaps[i][2], i))[:limit]
+            full = set(biggest)
+        zigzag = "".join(" l6 %d l6 %d" % ((-3, 3) if i % 2 == 0 else (3, -3))
+                         for i in range(int((x1 - x0) // 12)))     # the same for every break
+        plain = 0
+        for i, (ylo, yhi, size) in enumerate(gaps):
             mid = (ylo + yhi) / 2
-            d = "M%s %s" % (num(x0), num(mid))
-            for i in range(int((x1 - x0) // 12)):
-                d += " l6 %d" % (-3 if i % 2 == 0 else 3)
-                d += " l6 %d" % (3 if i % 2 == 0 else -3)
+            if full is not None and i not in full:
+                svg.line(x0, mid, x1, mid, stroke="#ddd", class_="gap")
+                plain += 1
+                continue
+            d = "M%s %s%s" % (num(x0), num(mid), zigzag)
             svg.path(d, fill="none", stroke="#bbb", class_="gap")
             svg.text(x0 + 4, mid - 4, "unmapped %s" % size_text(size), fill="#777",
                      font_size=9)
+        return plain
 
 
 # -- (1) the layout ------------------------------------------------------------------------
@@ -178,7 +191,10 @@ def layout_figure(snap, caption, limit):
         svg.text(bx + bw + 8, (y0 + y1) / 2 + 4, "%s %s %s" % (
             v["perms"], size_text(v["end"] - v["start"]), short_name(v["name"])), font_size=10)
         svg.text(bx - 6, y1, "%#x" % v["start"], font_size=9, text_anchor="end", fill="#555")
-    axis.draw_breaks(svg, bx, bx + bw)
+    plain = axis.draw_breaks(svg, bx, bx + bw, limit)
+    if plain:
+        caption += " (%d unmapped stretches past the %d largest drawn as plain lines)" % (
+            plain, limit)
     marks = {}
     for name in ("start_brk", "brk", "mmap_base", "start_stack"):
         if mm[name]:
@@ -237,29 +253,58 @@ def band_runs(spans, end, limit):
         return spans, []
     ncols = limit
     width = end / ncols
-    alive = [dict() for _ in range(ncols)]
-    for r, x0, x1 in spans:
+    # A column's VMAs change only where a lifetime starts or ends: sweep
+    # the columns, and look again only at those (a column like the one
+    # before it opens and closes no run).
+    starts = [[] for _ in range(ncols)]
+    stops = [[] for _ in range(ncols + 1)]
+    for i, (r, x0, x1) in enumerate(spans):
         c0 = min(ncols - 1, int(x0 / width))
         c1 = max(c0, min(ncols - 1, int(math.ceil(x1 / width)) - 1))
-        for c in range(c0, c1 + 1):
-            alive[c][r] = True
+        starts[c0].append(i)
+        stops[c1 + 1].append(i)
     cap = max(1, limit // 4)
     merged_cols = 0
-    cols = []
-    for col in alive:
-        records = list(col)
-        if len(records) > cap:
-            records = merge_adjacent(records)
-            merged_cols += 1
-        cols.append(records)
-    runs, open_runs = [], {}
-    for c, records in enumerate(cols):
-        here = set(records)
-        for r in [r for r in open_runs if r not in here]:
-            runs.append((r, open_runs.pop(r) * width, c * width))
-        for r in records:
-            if r not in open_runs:
-                open_runs[r] = c
+    merged_now = False
+    active = set()                      # indices of the spans in this column
+    count = {}                          # record -> spans of it in this column
+    column = _SortedRecords()           # the column's distinct records, sorted
+    runs, open_runs, opened = [], {}, {}    # record -> column it opened in, its order
+    tick = 0
+    here = set()
+    for c in range(ncols):
+        if starts[c] or stops[c]:
+            for i in stops[c]:
+                active.discard(i)
+                r = spans[i][0]
+                count[r] -= 1
+                if not count[r]:
+                    del count[r]
+                    column.remove(r)
+            for i in starts[c]:
+                active.add(i)
+                r = spans[i][0]
+                count[r] = count.get(r, 0) + 1
+                if count[r] == 1:
+                    column.add(r)
+            merged_now = len(column.items) > cap
+            if merged_now:
+                records = merge_adjacent(column.items) if column.joins else list(column.items)
+            else:
+                # in the order of spans, each record once (as a dict of them would)
+                records = list(dict.fromkeys([spans[i][0] for i in sorted(active)]))
+            was, here = here, set(records)
+            gone = was - here
+            for r in sorted(gone, key=opened.__getitem__) if len(gone) > 1 else gone:
+                runs.append((r, open_runs.pop(r) * width, c * width))
+                del opened[r]
+            # merged records come sorted: the new ones, sorted, are in their order
+            for r in sorted(here - was) if merged_now else records:
+                if r not in open_runs:
+                    open_runs[r] = c
+                    opened[r] = tick
+                    tick += 1
+        merged_cols += merged_now
     runs.extend((r, c * width, end) for r, c in open_runs.items())
     notes = ["%d VMA lifetimes, more than the limit of %d: the time axis is cut into %d "
              "columns of %s system calls, and a VMA fills each column it lived in" % (
@@ -270,8 +315,52 @@ def band_runs(spans, end, limit):
     return runs, notes
 
 
+def _joined(a, b):
+    """Do two records, a just below b, merge in a crowded column?"""
+    return a[1] == b[0] and a[3] == b[3]
+
+
+class _SortedRecords:
+    """A column's VMA records, kept sorted as records come and go, with the
+    number of neighbours merge_adjacent() would join: at zero it has
+    nothing to do."""
+
+    def __init__(self):
+        self.items = []
+        self.joins = 0
+
+    def add(self, r):
+        items = self.items
+        i = bisect.bisect_left(items, r)
+        left = items[i - 1] if i else None
+        right = items[i] if i < len(items) else None
+        if left is not None and right is not None:
+            self.joins -= _joined(left, right)
+        if left is not None:
+            self.joins += _joined(left, r)
+        if right is not None:
+            self.joins += _joined(r, right)
+        items.insert(i, r)
+
+    def remove(self, r):
+        items = self.items
+        i = bisect.bisect_left(items, r)
+        left = items[i - 1] if i else None
+        right = items[i + 1] if i + 1 < len(items) else None
+        if left is not None:
+            self.joins -= _joined(left, r)
+        if right is not None:
+            self.joins -= _joined(r, right)
+        if left is not None and right is not None:
+            self.joins += _joined(left, right)
+        del items[i]
+
+
 def merge_adjacent(records):
     """Runs of address-adjacent VMA records of one kind, as one record each."""
+    records = sorted(records)
+    if not any(a[1] == b[0] and a[3] == b[3] for a, b in zip(records, records[1:])):
+        return records
     out = []
     count = 0
     for r in sorted(records):
@@ -304,7 +393,11 @@ def vmas_over_time(rec, axis_t):
                  fill=KIND_COLOURS[kind], stroke="#fff", stroke_width=0.5,
                  class_="band " + kind_class(kind))
     svg.close_group()
-    axis.draw_breaks(svg, PLOT_X, PLOT_X + PLOT_W)
+    plain = axis.draw_breaks(svg, PLOT_X, PLOT_X + PLOT_W, rec.limit)
+    if plain:
+        notes.append("%d unmapped stretches, more than the limit of %d: the %d largest are "
+                     "drawn as breaks with their size, the others as plain lines" % (
+                         plain + rec.limit, rec.limit, rec.limit))
     # brk over time: a step line (past the limit, its value at the end of each column)
     brks = sample_steps(rec.brks, end, rec.limit)
     pts = []
@@ -723,9 +816,10 @@ def omitted_text(n):
 
 # -- (4) faults and system calls -----------------------------------------------------------------
 
-def timeline(rec, axis_t):
+def timeline(rec, axis_t, cg=None):
     """The syscall lane, one lane per fault kind, and the rss, on the
-    same x as the VMA figure."""
+    same x as the VMA figure.  With call graphs (cg), a call or fault that
+    has a tree is a link to it."""
     from kernel.syscalls.table import syscall_name
     lanes = ["system calls"] + list(FAULT_KINDS)
     lane_h = 22
@@ -747,8 +841,14 @@ def timeline(rec, axis_t):
             mmcall = name in MM_SYSCALLS
             s = detail.get(i + 1)
             title = "%d: %s" % (i + 1, name) + (" = %s" % ret_text(s[4]) if s else "")
+            link = cg.sys_link(i + 1) if cg is not None else None
+            if link is not None:
+                svg.add('<a href="#%s" class="cgl">' % link)
+                title += " (click: its call graph)"
             svg.rect(x - 0.5, top + (2 if mmcall else 8), 1.5, 18 if mmcall else 12, title=title,
                      fill="#d62728" if mmcall else "#888", class_="sys")
+            if link is not None:
+                svg.add("</a>")
     else:
         bins = histogram([i + 1 for i in range(n)], axis_t.end, rec.limit // 4)
         mm_bins = histogram([i + 1 for i, nr in enumerate(rec.sys_nr)
@@ -774,8 +874,14 @@ def timeline(rec, axis_t):
             d = details[i] if i < len(details) else None
             title = "fault %d at %#x: %s (%s)" % (i + 1, d["va"], kind, d["esr_text"]) if d \
                 else "fault %d: %s" % (i + 1, kind)
+            link = cg.fault_link(i + 1) if cg is not None else None
+            if link is not None:
+                svg.add('<a href="#%s" class="cgl">' % link)
+                title += " (click: its call graph)"
             svg.rect(axis_t.x(pos) - 0.5, top + lane_h * lane + 4, 1.5, 14, title=title,
                      fill=FAULT_COLOURS[kind], class_="fault " + kind_class(kind))
+            if link is not None:
+                svg.add("</a>")
     else:
         for k, kind in enumerate(FAULT_KINDS):
             xs = [x + 0.5 for x, kk in zip(rec.fault_x, rec.fault_kind) if kk == k]
@@ -839,14 +945,17 @@ def ret_text(ret):
     return "%#x" % ret if ret > 4096 else str(ret)
 
 
-def fault_table(rec):
+def fault_table(rec, cg=None):
     rows = []
     for f in rec.faults:
         v = f["vma"]
-        rows.append("<tr class=\"%s\"><td>%d</td><td>%d</td><td>%#x</td><td>%#x</td><td>%#x</td>"
-                    "<td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>" % (
-                        kind_class(f["kind"]), f["n"], f["x"], f["va"], f["pc"], f["esr"],
-                        h(f["esr_text"]), h(f["kind"]), h(f["detail"]),
+        link = cg.fault_link(f["n"]) if cg is not None else None
+        tree = (' id="fault-%d"' % f["n"], ' <a href="#%s">call graph</a>' % link) if link \
+            else ("", "")
+        rows.append("<tr class=\"%s\"%s><td>%d</td><td>%d</td><td>%#x</td><td>%#x</td><td>%#x</td>"
+                    "<td>%s</td><td>%s</td><td>%s%s</td><td>%s</td><td>%s</td><td>%s</td></tr>" % (
+                        kind_class(f["kind"]), tree[0], f["n"], f["x"], f["va"], f["pc"], f["esr"],
+                        h(f["esr_text"]), h(f["kind"]), h(f["detail"]), tree[1],
                         h("%#x-%#x %s %s" % (v[0], v[1], v[2], v[4] or v[3])) if v else "none",
                         pte_cell(f["before"]), pte_cell(f["after"])))
     out = ("<table><tr><th>#</th><th>after call</th><th>VA</th><th>pc</th><th>ESR</th>"
@@ -871,11 +980,16 @@ def pte_cell(pte):
     return "<code>%#x</code> %s" % (pte, h(describe_pte(pte)))
 
 
-def syscall_table(rec):
+def syscall_table(rec, cg=None):
     from kernel.syscalls.table import syscall_name
+
+    def tree(n):
+        link = cg.sys_link(n) if cg is not None else None
+        return (' id="sys-%d"' % n, ' <a href="#%s">call graph</a>' % link) if link else ("", "")
     rows = "".join(
-        "<tr><td>%d</td><td>%d</td><td>%s</td><td>%s</td><td>%s</td></tr>" % (
-            n, pid, h(syscall_name(nr)), h(", ".join("%#x" % a for a in args)), h(ret_text(ret)))
+        "<tr%s><td>%d</td><td>%d</td><td>%s%s</td><td>%s</td><td>%s</td></tr>" % (
+            tree(n)[0], n, pid, h(syscall_name(nr)), tree(n)[1],
+            h(", ".join("%#x" % a for a in args)), h(ret_text(ret)))
         for n, pid, nr, args, ret in rec.syscalls)
     out = ("<table><tr><th>#</th><th>pid</th><th>call</th><th>raw arguments</th>"
            "<th>result</th></tr>%s</table>" % rows)
@@ -928,9 +1042,14 @@ def render(rec, argv, status_text):
     for m in rec.missed():
         parts.append('<p class="agg">%s was not reached: the run made %d system calls and %d '
                      "page faults.</p>" % (h(moment_text(m)), rec.nsys, rec.nfault))
+    cg = None
+    if rec.callgraphs is not None:
+        from kernel.report.calltrees import CallTrees
+        cg = CallTrees(rec)
     parts.append('<nav><a href="#layout">1. layout</a> · <a href="#over-time">2. VMAs over '
                  'time</a> · <a href="#structures">3. structures</a> · <a href="#faults">4. '
-                 'faults and system calls</a></nav>')
+                 'faults and system calls</a>%s</nav>' % (
+                     ' · <a href="#callgraphs">5. call graphs</a>' if cg is not None else ""))
     parts.append(legend(VMA_KINDS, KIND_COLOURS))
     parts.append('<h2 id="layout">1. The process layout</h2>')
     parts.append('<p class="note">Address axis broken at unmapped gaps and log-scaled inside '
@@ -958,7 +1077,7 @@ def render(rec, argv, status_text):
         if snap is not None:
             parts.append(snapshot_section(snap, "snap%d" % i, rec.limit))
     parts.append('<h2 id="faults">4. Faults and system calls</h2>')
-    svg, notes = timeline(rec, axis_t)
+    svg, notes = timeline(rec, axis_t, cg)
     parts.append(legend(FAULT_KINDS, FAULT_COLOURS))
     parts.append(figure(svg, "every system call (red: those that change an address space) and "
                         "every page fault by kind, on the x axis of figure 2"))
@@ -967,9 +1086,11 @@ def render(rec, argv, status_text):
         parts.append("<h3>Resident pages per VMA at exit</h3>")
         parts.append(resident_table(rec.exit_snapshot, rec.limit))
     parts.append("<h3>The page faults</h3>")
-    parts.append(fault_table(rec))
+    parts.append(fault_table(rec, cg))
     parts.append("<h3>The system calls</h3>")
-    parts.append(syscall_table(rec))
+    parts.append(syscall_table(rec, cg))
+    if cg is not None:
+        parts.append(cg.section())
     parts.append("<script>%s</script></body></html>\n" % SCRIPT)
     return "\n".join(parts)
 

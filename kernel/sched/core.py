@@ -24,7 +24,6 @@ import os
 import select
 import threading
 import time
-import traceback
 
 from emu.arch import NSEC_PER_CNT
 from emu.cpu import CoreStopped
@@ -36,6 +35,7 @@ from kernel.uapi import RLIM_INFINITY, RLIMIT_CPU, SI_KERNEL, SIGKILL, SIGNAL_NA
 
 # CONFIG_HZ=250's tick, the length of a slice in wall-clock time.
 SLICE_SECONDS = 0.004
+DETERMINISTIC_BOOT_REAL_NS = 1510444800 * 1_000_000_000
 # --deterministic: a slice is this many guest instructions, and the kernel
 # clock advances by this many nanoseconds per slice (1 instruction = 1 ns).
 QUANTUM_INSNS = 200_000
@@ -78,7 +78,9 @@ class Scheduler:
         for core in self.cores:
             core.set_counter(not deterministic, self._epoch_ns // NSEC_PER_CNT)
         self.timers = HrTimerBase()     # itimers, POSIX timers, timerfds
-        self.boot_real_ns = time.time_ns()     # CLOCK_REALTIME when the board booted
+        # CLOCK_REALTIME when the board booted: the host's wall clock, or a
+        # fixed date under --deterministic (Linux 4.14's release, 2017-11-12).
+        self.boot_real_ns = DETERMINISTIC_BOOT_REAL_NS if deterministic else time.time_ns()
         self._ticker = None
         self._ticker_stop = threading.Event()
         self.debugger = None            # a GdbStub (kernel/debug/gdbstub.py) under --gdb
@@ -300,6 +302,9 @@ class Scheduler:
         """Run every task until init has exited.  Raises Deadlock when all
         tasks sleep with nothing to wake them."""
         if not self.quantum:
+            # Written once, at the end: the tick's select() returns at once
+            # instead of after its slice (up to 4 ms more of every run).
+            self._ticker_wake = os.pipe()
             self._ticker = threading.Thread(target=self._tick, name="a53emu-tick", daemon=True)
             self._ticker.start()
         try:
@@ -333,7 +338,10 @@ class Scheduler:
             self._ticker_stop.set()
             self.running_core = None
             if self._ticker is not None:
+                os.write(self._ticker_wake[1], b"x")
                 self._ticker.join()
+                for fd in self._ticker_wake:
+                    os.close(fd)
 
     def _forward_host_signals(self, init):
         """Deliver what the host's terminal sent (Ctrl-C, Ctrl-\\, a hangup;
@@ -439,6 +447,7 @@ class Scheduler:
             kernel.internal_error(task, "the CPU emulator stopped: %s" % e)
         except Exception as e:      # a kernel bug: report it with the guest's state
             kernel.internal_error(task, "%s: %s" % (type(e).__name__, e))
+            import traceback    # only for a kernel bug: ~5 ms of every start otherwise
             task.death.traceback = traceback.format_exc()
         finally:
             self.running_core = None
@@ -468,7 +477,7 @@ class Scheduler:
         while not self._ticker_stop.is_set():
             fd = self.wakeup_fd
             if fd is not None:
-                ready, _, _ = select.select([fd], [], [], SLICE_SECONDS)
+                ready, _, _ = select.select([fd, self._ticker_wake[0]], [], [], SLICE_SECONDS)
             else:
                 ready = ()
                 self._ticker_stop.wait(SLICE_SECONDS)

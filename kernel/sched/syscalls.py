@@ -16,6 +16,7 @@ from emu.arch import PAGE_SIZE
 from kernel.cred import CAP_SYS_NICE, capable
 from kernel.sched.core import SLICE_SECONDS
 from kernel.syscalls.table import syscall
+from kernel.time.timekeeping import NSEC_PER_SEC
 from kernel.uapi import RLIMIT_NICE, RLIMIT_RTPRIO
 from kernel.uaccess import s32
 
@@ -28,7 +29,6 @@ MAX_USER_RT_PRIO = 100
 MIN_NICE, MAX_NICE = -20, 19
 # include/linux/sched/rt.h: RR_TIMESLICE, 100 ms.
 RR_TIMESLICE_NS = 100_000_000
-NSEC_PER_SEC = 1_000_000_000
 SCHED_ATTR_SIZE_VER0 = 48
 # struct sched_attr (4.14): size, policy, flags, nice, priority, runtime, deadline, period.
 _SCHED_ATTR = struct.Struct("<IIQiIQQQ")

@@ -65,12 +65,16 @@ def default_rlimits():
 
 
 class FsStruct:
-    """struct fs_struct: the working directory (a host O_PATH fd) and umask."""
+    """struct fs_struct: the working directory (a host O_PATH fd), umask,
+    and the root (root_fd: a host O_PATH fd of the directory chroot() or
+    --jail made the task's "/", kernel/fs/jail.py; None: the board's
+    root, the host's tree seen through --sysroot)."""
 
-    def __init__(self, cwd, cwd_fd=None, umask=0o022):
+    def __init__(self, cwd, cwd_fd=None, umask=0o022, root_fd=None):
         self.cwd = cwd
         self.cwd_fd = os.open(cwd, os.O_RDONLY | os.O_DIRECTORY) if cwd_fd is None else cwd_fd
         self.umask = umask
+        self.root_fd = root_fd
         self.users = 1
 
     def chdir(self, fd, path):
@@ -78,9 +82,16 @@ class FsStruct:
         self.cwd_fd = fd
         self.cwd = path
 
+    def set_root(self, fd):
+        """set_fs_root(): fd (owned from now on) is the new root."""
+        if self.root_fd is not None:
+            os.close(self.root_fd)
+        self.root_fd = fd
+
     def copy(self):
         """copy_fs_struct(): a private copy for a child without CLONE_FS."""
-        return FsStruct(self.cwd, os.dup(self.cwd_fd), self.umask)
+        return FsStruct(self.cwd, os.dup(self.cwd_fd), self.umask,
+                        None if self.root_fd is None else os.dup(self.root_fd))
 
     def put(self):
         """free_fs_struct() when the last user goes."""
@@ -88,6 +99,9 @@ class FsStruct:
         if self.users == 0 and self.cwd_fd is not None:
             os.close(self.cwd_fd)
             self.cwd_fd = None
+            if self.root_fd is not None:
+                os.close(self.root_fd)
+                self.root_fd = None
 
 
 class SigHand:

@@ -8,20 +8,20 @@ as Linux shares struct file).
 """
 
 import errno
-import fcntl as host_fcntl
 import os
 import stat
 import struct
 
 from emu.arch import PAGE_SIZE
-from kernel.fs.attr import forget_inode, guest_stat
+from kernel.fs.attr import forget_inode_at_last_close, guest_stat
 from kernel.fs.permission import (
     access_override_creds, inode_init_owner, last_link, may_chdir, may_fchdir, may_mkobj, may_open_path, may_rename, may_unlink,
 )
 from kernel.fs.file import File
 from kernel.fs.open import build_open_flags, can_pread, fdget, o_creat_directory
 from kernel.fs.namei import (
-    MAY_WRITE, AccessCred, PathError, generic_permission, guest_absolute, host_path, path_call,
+    BOARD_DEVICES, MAY_WRITE, AccessCred, PathError, board_device, generic_permission,
+    guest_absolute, host_path, host_target, path_call, rooted_cwd, rooted_name, task_root,
     user_path,
 )
 from kernel.fs.pipe import may_block, wait_read, wait_write
@@ -31,8 +31,8 @@ from kernel.fs.proc import (
     HostTarget, PseudoError, is_pseudo_path, may_open, pseudo_dir_entries, pseudo_lseek, pseudo_open,
     pseudo_read, pseudo_resolve, pseudo_stat, pseudo_write,
 )
-from kernel.ipc.uapi import F_ADD_SEALS, F_GET_SEALS
-from kernel.mm.memfd import shmem_fcntl, shmem_setattr_check, shmem_write_check
+from kernel.fs.fcntl import sys_fcntl  # noqa: F401 (fs/fcntl.c: registers fcntl)
+from kernel.mm.memfd import shmem_setattr_check, shmem_write_check
 from kernel.iov_iter import WRITE_CHUNK, IovIter
 from kernel.fs.stat import STATX_SIZE, SyntheticStat, pack_stat, pack_statx
 from kernel.sys import generic_write_checks_fsize, inode_newsize_ok
@@ -40,8 +40,6 @@ from kernel.syscalls.table import syscall
 from kernel.uaccess import Efault
 from kernel.uapi import (
     AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW,
-    F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_GETFL, F_GETPIPE_SZ, F_SETFD, F_SETFL,
-    F_SETPIPE_SZ, FD_CLOEXEC,
     O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY,
     O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_PATH,
     O_SYNC, O_TMPFILE, O_TRUNC, SEEK_CUR, SEEK_END, SEEK_SET,
@@ -81,10 +79,47 @@ def _fget_raw(task, fd):
     return task.files.get(s32(fd))
 
 
+def rooted_may_open(task, found, dir_fd, hpath, flags):
+    """may_open() below a root (--jail, chroot): the root is mounted nodev —
+    a device node in it (one a guest root made with mknod, say) opens with
+    EACCES, as on a MNT_NODEV mount, so the board's own devices
+    (namei.BOARD_DEVICES) are the only ones a guest reaches; and the
+    running PROGRAM outside the root, reached through /proc/self/exe, is
+    never opened for writing (deny_write_access(): ETXTBSY)."""
+    if isinstance(found, HostTarget):
+        if dir_fd is None and not hpath.startswith(b"/proc/self/fd/") and \
+                found.guest_name not in BOARD_DEVICES and (flags & O_ACCMODE or flags & O_TRUNC):
+            return -errno.ETXTBSY
+        return 0
+    if flags & O_PATH:
+        return 0                        # do_o_path(): no may_open(), nothing to read
+    try:
+        st = os.stat(hpath, dir_fd=dir_fd, follow_symlinks=False)
+    except OSError:
+        return 0                        # a new name, or the host's errno to come
+    if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode):
+        return -errno.EACCES
+    return 0
+
+
+def _break_lease(task, dir_fd, hpath, flags):
+    """break_lease() for an open of an existing file (kernel/fs/leases.py),
+    before the host open: an O_TRUNC must wait for the break too."""
+    from kernel.fs.leases import break_lease
+    try:
+        st = os.stat(hpath, dir_fd=dir_fd)
+    except OSError:
+        return 0
+    return break_lease(task, (st.st_dev, st.st_ino), flags)
+
+
 def _pseudo_lookup(task, dirfd, path, follow=True):
     """/proc and /sys (kernel/fs/proc.py): None when path is elsewhere, an
     Entry, or a HostTarget (a magic link to a host file); raises PathError."""
     name = guest_absolute(task, dirfd, path)
+    device = board_device(task, name)
+    if device is not None:
+        return HostTarget(device, device, device)       # the board's own /dev (--jail)
     if not is_pseudo_path(name):
         return None
     # A trailing slash, "." or ".." names a directory: the link is followed
@@ -112,8 +147,10 @@ def sys_openat(task, dirfd, path_addr, flags, mode):
         return -errno.EMFILE            # before the file is created (RLIMIT_NOFILE)
     found = _pseudo_lookup(task, dirfd, path, follow=not flags & O_NOFOLLOW)
     guest = guest_absolute(task, dirfd, path)
+    # LOOKUP_FOLLOW unless O_NOFOLLOW, or O_CREAT|O_EXCL (a symlink there is EEXIST)
+    follow = not flags & O_NOFOLLOW and flags & (O_CREAT | O_EXCL) != O_CREAT | O_EXCL
     if isinstance(found, HostTarget):
-        dir_fd, hpath, guest = None, found.host_path, found.guest_name
+        (dir_fd, hpath), guest = host_target(task, found, follow), found.guest_name
     elif found is not None:
         if found.kind == "link":
             return -errno.ELOOP             # O_NOFOLLOW on a symlink
@@ -128,7 +165,7 @@ def sys_openat(task, dirfd, path_addr, flags, mode):
             file.put()
         return fd
     else:
-        dir_fd, hpath = host_path(task, dirfd, path)
+        dir_fd, hpath = host_path(task, dirfd, path, follow)
     flags, err = o_creat_directory(flags, dir_fd, hpath)
     if err:
         return err
@@ -141,12 +178,20 @@ def sys_openat(task, dirfd, path_addr, flags, mode):
         err = may_open_magic(task, found, flags)            # /proc/PID/fd/N, exe, cwd
         if err:
             return err
+    if task_root(task) is not None:
+        err = rooted_may_open(task, found, dir_fd, hpath, flags)
+        if err:
+            return err
     existed = True
     if flags & O_CREAT:
         try:
             os.stat(hpath, dir_fd=dir_fd, follow_symlinks=False)
         except OSError:
             existed = False
+    if existed and getattr(task.kernel, "file_leases", None) and not flags & O_PATH:
+        err = _break_lease(task, dir_fd, hpath, flags)  # do_dentry_open(): break_lease()
+        if err:
+            return err
     old = os.umask(task.fs.umask)
     try:
         hfd = os.open(hpath, _to_host_flags(flags), mode & 0o7777, dir_fd=dir_fd)
@@ -682,12 +727,14 @@ def _stat_at(task, dirfd, path_addr, flags):
                 raise PathError(-errno.EBADF)
             return _stat_file(file)
         raise PathError(-errno.ENOENT)
-    found = _pseudo_lookup(task, dirfd, path, follow=not flags & AT_SYMLINK_NOFOLLOW)
+    follow = not flags & AT_SYMLINK_NOFOLLOW
+    found = _pseudo_lookup(task, dirfd, path, follow=follow)
     if isinstance(found, HostTarget):
-        return os.stat(found.host_path)
+        dir_fd, hpath = host_target(task, found, follow)
+        return os.stat(hpath, dir_fd=dir_fd, follow_symlinks=follow)
     if found is not None:
         return pseudo_stat(found)
-    dir_fd, hpath = host_path(task, dirfd, path)
+    dir_fd, hpath = host_path(task, dirfd, path, follow)
     return guest_stat(task.kernel, os.stat(hpath, dir_fd=dir_fd,
                                            follow_symlinks=not flags & AT_SYMLINK_NOFOLLOW))
 
@@ -775,7 +822,7 @@ def sys_getdents64(task, fd, dirp, count):
 @syscall("mkdirat", "dirfd path mode")
 @path_call
 def sys_mkdirat(task, dirfd, path, mode):
-    dir_fd, hpath = host_path(task, dirfd, user_path(task, path))
+    dir_fd, hpath = host_path(task, dirfd, user_path(task, path), follow=False)
     err = may_mkobj(task, dir_fd, hpath)
     if err:
         return err
@@ -793,7 +840,11 @@ def sys_mkdirat(task, dirfd, path, mode):
 def sys_unlinkat(task, dirfd, path, flags):
     if flags & ~AT_REMOVEDIR:
         return -errno.EINVAL
-    dir_fd, hpath = host_path(task, dirfd, user_path(task, path))
+    name = user_path(task, path)
+    dir_fd, hpath = host_path(task, dirfd, name, follow=False)
+    if flags & AT_REMOVEDIR and task_root(task) is not None and \
+            name.rstrip(b"/").rsplit(b"/", 1)[-1] == b"..":
+        return -errno.ENOTEMPTY     # do_rmdir()'s LAST_DOTDOT (below a root it came back as ".")
     err = may_unlink(task, dir_fd, hpath, bool(flags & AT_REMOVEDIR))
     if err:
         return err
@@ -803,15 +854,15 @@ def sys_unlinkat(task, dirfd, path, flags):
     else:
         os.unlink(hpath, dir_fd=dir_fd)
     if victim is not None:
-        forget_inode(task.kernel, victim)       # its number may be reused
+        forget_inode_at_last_close(task.kernel, victim)     # its number may be reused
     return 0
 
 
 @syscall("renameat", "dirfd path dirfd path")
 @path_call
 def sys_renameat(task, olddirfd, oldpath, newdirfd, newpath):
-    src_fd, src = host_path(task, olddirfd, user_path(task, oldpath))
-    dst_fd, dst = host_path(task, newdirfd, user_path(task, newpath))
+    src_fd, src = host_path(task, olddirfd, user_path(task, oldpath), follow=False)
+    dst_fd, dst = host_path(task, newdirfd, user_path(task, newpath), follow=False)
     err = may_rename(task, src_fd, src, dst_fd, dst)
     if err:
         return err
@@ -819,7 +870,7 @@ def sys_renameat(task, olddirfd, oldpath, newdirfd, newpath):
     os.rename(src, dst, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
     if victim is not None and not os.path.samestat(victim, os.stat(
             dst, dir_fd=dst_fd, follow_symlinks=False)):
-        forget_inode(task.kernel, victim)       # the target it replaced is gone
+        forget_inode_at_last_close(task.kernel, victim)     # the target it replaced is gone
     return 0
 
 
@@ -850,7 +901,7 @@ def _access_as(task, dirfd, path, mode):
     p = user_path(task, path)
     found = _pseudo_lookup(task, dirfd, p, follow=True)
     if isinstance(found, HostTarget):
-        dir_fd, hpath = None, found.host_path
+        dir_fd, hpath = host_target(task, found)
     elif found is not None:
         return _pseudo_access(task, found, mode)
     else:
@@ -896,7 +947,8 @@ def sys_readlinkat(task, dirfd, path, buf, size):
     p = user_path(task, path)
     found = _pseudo_lookup(task, dirfd, p, follow=False)
     if isinstance(found, HostTarget):
-        target = os.readlink(found.host_path)
+        dir_fd, hpath = host_target(task, found, follow=False)
+        target = os.readlink(hpath, dir_fd=dir_fd)
     elif found is not None:
         if found.kind != "link":
             return -errno.EINVAL
@@ -909,7 +961,7 @@ def sys_readlinkat(task, dirfd, path, buf, size):
         except PseudoError as e:
             return e.err
     else:
-        dir_fd, hpath = host_path(task, dirfd, p)
+        dir_fd, hpath = host_path(task, dirfd, p, follow=False)
         target = os.readlink(hpath, dir_fd=dir_fd)
     target = target[:size]
     task.uaccess.copy_to_user(buf, target)
@@ -918,7 +970,10 @@ def sys_readlinkat(task, dirfd, path, buf, size):
 
 @syscall("getcwd", "cwd u")
 def sys_getcwd(task, buf, size):
-    cwd = os.fsencode(task.fs.cwd) + b"\0"
+    cwd = rooted_cwd(task)
+    if cwd is None:
+        return -errno.ENOENT            # a deleted working directory (d_unlinked())
+    cwd = os.fsencode(cwd) + b"\0"
     if size < len(cwd):
         return -errno.ERANGE
     task.uaccess.copy_to_user(buf, cwd)
@@ -933,7 +988,7 @@ def sys_chdir(task, path):
     if found is not None and not isinstance(found, HostTarget):
         return _pseudo_chdir(task, found)
     if isinstance(found, HostTarget):
-        dir_fd, hpath, guest = None, found.host_path, found.guest_name
+        (dir_fd, hpath), guest = host_target(task, found), found.guest_name
     else:
         dir_fd, hpath = host_path(task, AT_FDCWD, p)
         guest = guest_absolute(task, AT_FDCWD, p)
@@ -941,6 +996,8 @@ def sys_chdir(task, path):
         if err:
             return err
     fd = os.open(hpath, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=dir_fd)
+    if task_root(task) is not None:
+        guest = rooted_name(task, fd)       # where it is below the root (kernel/fs/jail.py)
     task.fs.chdir(fd, guest)
     return 0
 
@@ -1004,60 +1061,6 @@ def sys_dup3(task, oldfd, newfd, flags):
         return -errno.EBADF
     task.files.install(newfd, file.get(), cloexec=bool(flags & O_CLOEXEC))
     return newfd
-
-
-@syscall("fcntl", "fd fcntlcmd x")
-def sys_fcntl(task, fd, cmd, arg):
-    fd = s32(fd)
-    file = task.files.get(fd)
-    if file is None:
-        return -errno.EBADF
-    if file.flags & O_PATH and cmd not in (F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD, F_SETFD, F_GETFL):
-        return -errno.EBADF         # check_fcntl_cmd(): all an O_PATH descriptor allows
-    if cmd in (F_DUPFD, F_DUPFD_CLOEXEC):
-        start = s32(arg)
-        if start < 0 or start >= task.files.max_fds:
-            return -errno.EINVAL
-        newfd = task.files.alloc_fd(file.get(), start, cmd == F_DUPFD_CLOEXEC)
-        if newfd < 0:
-            file.put()
-        return newfd
-    if cmd == F_GETFD:
-        return FD_CLOEXEC if fd in task.files.cloexec else 0
-    if cmd == F_SETFD:
-        if arg & FD_CLOEXEC:
-            task.files.cloexec.add(fd)
-        else:
-            task.files.cloexec.discard(fd)
-        return 0
-    if cmd in (F_SETPIPE_SZ, F_GETPIPE_SZ):
-        # fs/pipe.c: pipe_fcntl() — the host pipe's ring is the pipe's.
-        if file.host_fd is None or not stat.S_ISFIFO(file.mode):
-            return -errno.EBADF
-        try:
-            return host_fcntl.fcntl(file.host_fd, cmd, arg & 0xFFFFFFFF)
-        except OSError as e:
-            return _err(e)
-    if cmd == F_GETFL:
-        return file.flags & ~O_CLOEXEC
-    if cmd == F_SETFL:
-        settable = O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME
-        file.flags = (file.flags & ~settable) | (arg & settable)
-        # A host descriptor of the board's own (pipes, sockets) stays
-        # non-blocking on the host: a guest sleeps through WouldBlock instead.
-        if file.host_fd is not None and not file.owned_nonblock:
-            host = host_fcntl.fcntl(file.host_fd, host_fcntl.F_GETFL)
-            for guest_bit, host_bit in ((O_APPEND, os.O_APPEND), (O_NONBLOCK, os.O_NONBLOCK)):
-                host = host | host_bit if arg & guest_bit else host & ~host_bit
-            if file.owned_nonblock:
-                # Our pipes stay non-blocking on the host (kernel/fs/pipe.py):
-                # a guest that clears O_NONBLOCK sleeps, the board must not.
-                host |= os.O_NONBLOCK
-            host_fcntl.fcntl(file.host_fd, host_fcntl.F_SETFL, host)
-        return 0
-    if cmd in (F_ADD_SEALS, F_GET_SEALS):
-        return shmem_fcntl(file, cmd, arg)
-    return -errno.EINVAL
 
 
 @syscall("ioctl", "fd ioctlcmd x")

@@ -2,7 +2,6 @@
 drivers/char/random.c: process identity, limits, time and system facts."""
 
 import errno
-import os
 import struct
 
 from emu.arch import PAGE_SHIFT
@@ -55,7 +54,7 @@ def sys_getrandom(task, buf, count, flags):
     if flags & ~(GRND_NONBLOCK | GRND_RANDOM | 4):
         return -errno.EINVAL
     count = min(count, 33554431)            # Linux caps one call at 32 MiB - 1
-    task.uaccess.copy_to_user(buf, os.urandom(count))
+    task.uaccess.copy_to_user(buf, task.kernel.entropy.get_random_bytes(count))
     return count
 
 
@@ -124,7 +123,7 @@ def sys_sched_yield(task):
 
 # -- process groups and sessions (kernel/sys.c) -------------------------------------------
 
-@syscall("getpgid", "d")
+@syscall("getpgid", "i")
 def sys_getpgid(task, pid):
     target = _find_task(task, pid)
     if target is None:
@@ -132,7 +131,7 @@ def sys_getpgid(task, pid):
     return target.signal.pgrp
 
 
-@syscall("getsid", "d")
+@syscall("getsid", "i")
 def sys_getsid(task, pid):
     target = _find_task(task, pid)
     if target is None:
@@ -153,7 +152,7 @@ def sys_setsid(task):
     return tgid
 
 
-@syscall("setpgid", "d d")
+@syscall("setpgid", "i i")
 def sys_setpgid(task, pid, pgid):
     """setpgid(): move the caller or one of its children (before it execs)
     into process group pgid of the same session."""
@@ -250,7 +249,7 @@ def _processes(task):
             and (t.exit_state is None or t.thread_group_live() or t.exit_state == EXIT_ZOMBIE)]
 
 
-@syscall("kill", "d sig")
+@syscall("kill", "i sig")
 def sys_kill(task, pid, sig):
     """kill_something_info(): pid > 0 one process, 0 the caller's process
     group, -1 every process but init and the caller, < -1 group -pid."""
@@ -287,7 +286,7 @@ def _do_tkill(task, tgid, tid, sig):
     return 0
 
 
-@syscall("tgkill", "d d sig")
+@syscall("tgkill", "i i sig")
 def sys_tgkill(task, tgid, tid, sig):
     tgid, tid = s32(tgid), s32(tid)
     if tgid <= 0 or tid <= 0:
@@ -295,7 +294,7 @@ def sys_tgkill(task, tgid, tid, sig):
     return _do_tkill(task, tgid, tid, s32(sig))
 
 
-@syscall("tkill", "d sig")
+@syscall("tkill", "i sig")
 def sys_tkill(task, tid, sig):
     tid = s32(tid)
     if tid <= 0:
@@ -327,7 +326,7 @@ def _do_sigqueue(task, target, sig, uinfo, group):
     return 0
 
 
-@syscall("rt_sigqueueinfo", "d sig siginfo_in")
+@syscall("rt_sigqueueinfo", "i sig siginfo_in")
 def sys_rt_sigqueueinfo(task, tgid, sig, uinfo):
     """rt_sigqueueinfo(): sigqueue() — a signal with a value, to a process."""
     tgid = s32(tgid)
@@ -337,7 +336,7 @@ def sys_rt_sigqueueinfo(task, tgid, sig, uinfo):
     return _do_sigqueue(task, target, s32(sig), uinfo, True)
 
 
-@syscall("rt_tgsigqueueinfo", "d d sig siginfo_in")
+@syscall("rt_tgsigqueueinfo", "i i sig siginfo_in")
 def sys_rt_tgsigqueueinfo(task, tgid, tid, sig, uinfo):
     """rt_tgsigqueueinfo(): the same, to one thread."""
     tgid, tid = s32(tgid), s32(tid)

@@ -6,6 +6,7 @@ import struct
 from kernel.sched.wait import ERESTARTNOHAND, WouldBlock
 from kernel.signal import SIG_DFL, SIG_IGN, SIG_KERNEL_IGNORE, dequeue_signal, sys_rt_sigreturn
 from kernel.syscalls.table import NORETURN, syscall
+from kernel.time.timekeeping import timespec_valid
 from kernel.uapi import NSIG, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK, SIGKILL, SIGSTOP, sigset_of
 from kernel.uaccess import s32
 
@@ -118,7 +119,7 @@ def sys_rt_sigtimedwait(task, uthese, uinfo, uts, sigsetsize):
         deadline = None
         if uts:
             sec, nsec = _TIMESPEC.unpack(task.uaccess.copy_from_user(uts, 16))
-            if sec < 0 or not 0 <= nsec < 10**9:
+            if not timespec_valid(sec, nsec):
                 return -errno.EINVAL
             deadline = task.kernel.sched.clock() + sec + nsec / 1e9
         state = task.restart = {"sigwait": these, "deadline": deadline}

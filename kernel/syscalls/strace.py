@@ -1,7 +1,8 @@
 """The strace printer: syscall events as `name(args) = result` lines.
 
 Argument formats (given where each handler is registered):
-  d signed int   u unsigned   x hex   p pointer (NULL or hex)   fd, dirfd
+  d signed long   i signed int (pid_t, an exit code: the low 32 bits)
+  u unsigned   x hex   p pointer (NULL or hex)   fd, dirfd
   path           a NUL-terminated string
   ibuf:N         bytes the call reads, length in argument N
   obuf:ret       bytes the call wrote, length = the result
@@ -12,7 +13,9 @@ User memory is only peeked: a buffer not resident is shown as its address.
 """
 
 import os
+import stat
 import time
+import weakref
 
 from kernel.sched.wait import RESTART_NAMES
 from kernel.syscalls import strace_decode
@@ -77,9 +80,8 @@ def _files_arg(kind, v):
         if not fmt:
             return perm
         return _S_IFMT_NAMES.get(fmt, "0%o" % fmt) + "|" + perm
-    if kind == "dev":
-        v &= 0xFFFFFFFF
-        return "makedev(%#x, %#x)" % ((v & 0xFFF00) >> 8, (v & 0xFF) | ((v >> 12) & 0xFFF00))
+    if kind == "dev":                   # (a 0 is printed "0", as C's %#x prints it)
+        return strace_decode.makedev(v & 0xFFFFFFFF)
     return None
 # -- issue 9 part 3 (credentials and limits) ------------------------------------------
 _NAMED["rlimit"].update({10: "RLIMIT_LOCKS", 11: "RLIMIT_SIGPENDING", 12: "RLIMIT_MSGQUEUE",
@@ -143,24 +145,120 @@ class StracePrinter:
     comes first: then, as strace, its first part ends in `<unfinished ...>`
     and the rest follows as `<... NAME resumed>`.  `opts`
     (kernel/syscalls/strace_opts.py) holds -e trace=/signal=, -f, -y, -T,
-    -c, -s and -a."""
+    -c, -s, -a, -v, -yy, -o, -ff, -p, -C, -r, -t and -q.  With -o FILE the
+    lines go to FILE (opened here: OSError if it cannot be), with -ff to
+    FILE.PID, one per task, as strace's -ff writes them."""
 
     def __init__(self, out, opts=None):
-        self.out = out
         self.opts = opts if opts is not None else StraceOptions()
+        self.out = out
+        if self.opts.output is not None and not self.opts.separately:
+            # line-buffered, as --trace-file: a53emu may leave with os._exit()
+            self.out = open(self.opts.output, "w", buffering=1)
+        self.files = {}         # -ff: pid -> its FILE.PID
         self.pending = {}       # pid -> _Pending, a call entered and not yet returned
         self.open = None        # the pid whose line strace would have left open
         self.live = set()       # the tasks traced and not yet exited (strace's nprocs)
         self.deferred = {}      # leader pid -> its exit line, until its threads are gone
         self.summary = SyscallSummary() if self.opts.summary else None
+        # -c alone prints no line; -C prints them and the table
+        self.lines = not self.opts.summary or self.opts.summary_too
+        self.last_ns = None     # -r: when the previous line was led
 
     def traced(self, task):
-        """Without -f strace follows only the process it started."""
+        """Without -f strace follows only the process it started; -p PID
+        only those tasks (with -f their threads and descendants too, as
+        strace -f -p attaches to the children the process makes)."""
         if task is None:
             return True
+        pids = self.opts.pids
+        if pids is not None:
+            if task.pid in pids:
+                return True
+            if not self.opts.follow:
+                return False
+            t = task
+            while t is not None:
+                if t.pid in pids or t.group_leader.pid in pids:
+                    return True
+                t = t.group_leader.real_parent
+            return False
         if self.opts.follow:
             return True
         return task is task.kernel.init_task
+
+    def stream(self, pid):
+        """Where a task's lines go: FILE.PID under -o FILE -ff, else out."""
+        if not self.opts.separately or pid is None:
+            return self.out
+        f = self.files.get(pid)
+        if f is None:
+            name = "%s.%d" % (self.opts.output, pid)
+            try:
+                f = open(name, "w", buffering=1)
+            except OSError as e:
+                # a tracer must not end the run it watches: this task's
+                # lines go where the others' would without -ff
+                self.out.write("a53emu: -ff: %s: %s\n" % (name, e.strerror))
+                f = self.out
+            self.files[pid] = f
+        return f
+
+    def write(self, pid, text):
+        self.stream(pid).write(text)
+
+    def close(self):
+        """The files -o opened (the run is over)."""
+        for f in self.files.values():
+            if f is not self.out:
+                f.close()
+        self.files.clear()
+        if self.opts.output is not None and not self.opts.separately:
+            self.out.flush()
+
+    def clock(self, task):
+        """(wall-clock ns, monotonic ns) for -t and -r: the host's clocks,
+        or under --deterministic the board's monotonic clock for both
+        (the wall clock then counts from the board's boot), so that the
+        trace of a repeated run is the same."""
+        sched = getattr(getattr(task, "kernel", None), "sched", None)
+        if sched is not None and getattr(sched, "deterministic", False):
+            now = sched.clock_ns()
+            return now, now
+        return time.time_ns(), time.monotonic_ns()
+
+    def seconds(self, task):
+        """The clock of -T and -c: the host's, or under --deterministic the
+        board's (a call that does not sleep then takes no time at all, and
+        a repeated run prints the same times)."""
+        sched = getattr(getattr(task, "kernel", None), "sched", None)
+        if sched is not None and getattr(sched, "deterministic", False):
+            return sched.clock_ns() / 1e9
+        return time.perf_counter()
+
+    def leader(self, task):
+        """printleader(): [pid N] (see prefix()), then -t/-tt/-ttt's time
+        of day and -r's time since the previous line."""
+        head = self.prefix(task)
+        opts = self.opts
+        if not opts.timestamps and not opts.relative:
+            return head
+        wall, mono = self.clock(task)
+        if opts.timestamps:
+            sec, ns = divmod(wall, 1_000_000_000)
+            if opts.timestamps >= 3:
+                head += "%d.%06d " % (sec, ns // 1000)
+            else:
+                sched = getattr(getattr(task, "kernel", None), "sched", None)
+                tm = time.gmtime(sec) if getattr(sched, "deterministic", False) \
+                    else time.localtime(sec)
+                head += time.strftime("%H:%M:%S", tm)
+                head += ".%06d " % (ns // 1000) if opts.timestamps == 2 else " "
+        if opts.relative:
+            delta = mono - self.last_ns if self.last_ns is not None else 0
+            self.last_ns = mono
+            head += "%6d.%06d " % divmod(delta // 1000, 1_000_000)
+        return head
 
     def prefix(self, task):
         """printleader(): [pid N] while -f traces more than one task (a task
@@ -168,7 +266,7 @@ class StracePrinter:
         if task is None:
             return ""
         self.live.add(task.pid)
-        if self.opts.follow and len(self.live) > 1:
+        if self.opts.follow and len(self.live) > 1 and not self.opts.separately:
             return "[pid %5d] " % task.pid
         return ""
 
@@ -177,6 +275,8 @@ class StracePrinter:
         task, if any, ends in ` <unfinished ...>`."""
         if self.open is None or self.open == pid:
             return
+        if self.opts.separately:
+            return          # -ff: each task's line is in a file of its own
         pending = self.pending.get(self.open)
         self.open = None
         if pending is not None and not pending.cut and pending.partial is not None:
@@ -193,19 +293,19 @@ class StracePrinter:
             self.exit(f)
         elif kind == "signal":
             info = f["info"]
-            if self.summary is not None or not self.opts.wants_signal(info.signo):
+            if not self.lines or not self.opts.wants_signal(info.signo):
                 return
-            self.interrupt()
-            self.out.write(self.prefix(task) + "--- %s %s ---\n"
+            self.interrupt(task.pid if self.opts.separately else None)
+            self.write(task.pid, self.leader(task) + "--- %s %s ---\n"
                            % (strace_decode.signame(info.signo),
                               strace_decode.siginfo_text(info)))
         elif kind == "printk":                 # the kernel log, as dmesg would show it
-            if self.summary is None:
+            if self.lines:
                 self.out.write("[kernel] %s\n" % f["text"])
         elif kind == "exit":
-            prefix = self.prefix(task)
+            self.prefix(task)
             pending = self.pending.pop(task.pid, None)
-            if self.summary is not None:
+            if not self.lines:
                 self.live.discard(task.pid)
                 return
             if pending is not None and pending.partial is not None:
@@ -213,13 +313,13 @@ class StracePrinter:
                 self.interrupt(task.pid)
                 if pending.cut:
                     name = pending.partial.split("(", 1)[0]
-                    head = prefix + "<... %s resumed>) " % name
+                    head = self.leader(task) + "<... %s resumed>) " % name
                 else:
                     head = pending.prefix + pending.partial + " <unfinished ...>) "
-                self.out.write(head.ljust(self.opts.column) + "= ?\n")
+                self.write(task.pid, head.ljust(self.opts.column) + "= ?\n")
             if self.open == task.pid:
                 self.open = None
-            self.interrupt()
+            self.interrupt(task.pid if self.opts.separately else None)
             status = f["status"]
             if status & 0x7F:
                 text = "+++ killed by %s%s +++\n" % (strace_decode.signame(status & 0x7F),
@@ -238,11 +338,14 @@ class StracePrinter:
         if leader is task and others:
             self.deferred[task.pid] = text
             return
-        self.out.write(self.prefix(task) + text)
+        if self.opts.quiet < 2:             # -qq: no exit lines
+            self.write(task.pid, self.leader(task) + text)
         self.live.discard(task.pid)
         if leader is not task and leader.pid in self.deferred and not [
                 t for t in task.thread_group if t is not leader and t.pid in self.live]:
-            self.out.write(self.prefix(leader) + self.deferred.pop(leader.pid))
+            text = self.deferred.pop(leader.pid)
+            if self.opts.quiet < 2:
+                self.write(leader.pid, self.leader(leader) + text)
             self.live.discard(leader.pid)
 
     def enter(self, f):
@@ -261,14 +364,17 @@ class StracePrinter:
         if not self.opts.wants_call(d.name):
             self.pending.pop(task.pid, None)
             return
-        pending = _Pending(f["nr"], time.perf_counter())
-        if self.summary is None:
+        pending = _Pending(f["nr"], self.seconds(task))
+        if self.lines:
             entry = pending.entry = [None] * len(d.args)
             for i, fmt in enumerate(d.args):
                 if not decoded_on_exit(d.name, fmt):
                     entry[i] = self.arg(task, fmt, f["args"], i, None, d)
+            if d.name in ENTRY_SPECIALS:    # their own decoders read the inputs now
+                entry = pending.entry = list(SPECIAL_CALLS[d.name](self, task, f["args"],
+                                                                   None, None))
             self.interrupt(task.pid)
-            pending.prefix = self.prefix(task)
+            pending.prefix = self.leader(task)
             pending.partial = self.partial(task, d, f["args"], entry)
             self.open = task.pid
         self.live.add(task.pid)
@@ -282,22 +388,22 @@ class StracePrinter:
             pending = None
         if not self.opts.wants_call(name):
             return
-        elapsed = time.perf_counter() - pending.start if pending is not None else 0.0
-        if self.summary is not None:
-            if ret is not None:
-                self.summary.add(name, elapsed, isinstance(ret, int) and -4096 < ret < 0)
+        elapsed = self.seconds(task) - pending.start if pending is not None else 0.0
+        if self.summary is not None and ret is not None:
+            self.summary.add(name, elapsed, isinstance(ret, int) and -4096 < ret < 0)
+        if not self.lines:
             return
         call, result = self.parts(f, pending.entry if pending is not None else None)
         self.interrupt(task.pid if task is not None else None)
         if pending is not None and pending.cut:
             # syscall_exiting_trace() after another line: "<... NAME resumed>"
-            head = self.prefix(task)
+            head = self.leader(task)
             if call.startswith(pending.partial):
                 head += "<... %s resumed>%s" % (name, call[len(pending.partial):])
             else:
                 head += call
         else:
-            head = (pending.prefix if pending is not None else self.prefix(task)) + call
+            head = (pending.prefix if pending is not None else self.leader(task)) + call
         self.open = None
         head += " "
         if len(head) < self.opts.column:            # tabto(): strace -a COLUMN
@@ -305,7 +411,7 @@ class StracePrinter:
         text = head + "= " + result
         if self.opts.timing and f["ret"] is not None:
             text += " <%.6f>" % elapsed
-        self.out.write(text + "\n")
+        self.write(task.pid if task is not None else None, text + "\n")
 
     def initial_execve(self, task, path, elapsed):
         """strace's first line, the execve() of the program it starts: here
@@ -313,10 +419,14 @@ class StracePrinter:
         the argv and the environment on its new stack (argc at sp, then
         argv[], NULL, envp[])."""
         import struct
-        if not self.traced(task) or not self.opts.wants_call("execve"):
+        if getattr(getattr(task.kernel, "sched", None), "deterministic", False):
+            elapsed = 0.0       # (no board time passes before init's first instruction)
+        if not self.traced(task) or not self.opts.wants_call("execve") \
+                or self.opts.pids is not None:      # -p: attached after the exec
             return
         if self.summary is not None:
             self.summary.add("execve", elapsed, False)
+        if not self.lines:
             return
         raw = strace_decode.peek(task, task.sp, 8)
         if raw is None:
@@ -328,10 +438,11 @@ class StracePrinter:
             strace_decode.quote(os.fsencode(path), 4096),
             strace_decode.string_array(task, argv, self.opts),
             strace_decode.envp_count(task, envp, self.opts))
-        head = self.prefix(task) + call + " "
+        head = self.leader(task) + call + " "
         if len(head) < self.opts.column:
             head = head.ljust(self.opts.column)
-        self.out.write(head + "= 0" + (" <%.6f>" % elapsed if self.opts.timing else "") + "\n")
+        self.write(task.pid, head + "= 0" + (" <%.6f>" % elapsed if self.opts.timing else "")
+                   + "\n")
 
     def partial(self, task, d, args, entry):
         """What strace writes when the call enters: the name and the
@@ -403,6 +514,9 @@ class StracePrinter:
                     shown[i] = entry[i][:-1] + " => " + after[1:]
         if d.name in ("preadv", "pwritev", "preadv2", "pwritev2"):
             del shown[4]        # a 64-bit kernel's pos_h: strace shows one offset
+        if d.name == "socket" and args[0] & 0xFFFFFFFF in _PROTOCOL_NAMES:
+            # IPPROTO_IP, NETLINK_ROUTE, ... (socketpair's stays a number, as in strace)
+            shown[2] = _named(_PROTOCOL_NAMES[args[0] & 0xFFFFFFFF], args[2] & 0xFFFFFFFF)
         return shown
 
     def result(self, task, d, args, ret):
@@ -427,7 +541,7 @@ class StracePrinter:
         file = task.files.get(fd)
         if file is None:
             return str(fd)
-        return "%d%s" % (fd, fd_path(file))
+        return "%d%s" % (fd, fd_path(file, self.opts.fd_paths > 1))
 
     def arg(self, task, fmt, args, i, ret, d=None):
         v = args[i]
@@ -441,6 +555,8 @@ class StracePrinter:
             return self.fd(task, v)
         if kind == "d":
             return str(v - (1 << 64) if v >> 63 else v)
+        if kind == "i":
+            return str(_s32(v))
         if kind == "u":
             return str(v)
         if kind == "x":
@@ -521,6 +637,16 @@ _EPOLL_EVENTS = (("EPOLLIN", 0x1), ("EPOLLPRI", 0x2), ("EPOLLOUT", 0x4), ("EPOLL
                  ("EPOLLWRNORM", 0x100), ("EPOLLWRBAND", 0x200), ("EPOLLMSG", 0x400),
                  ("EPOLLRDHUP", 0x2000), ("EPOLLEXCLUSIVE", 1 << 28), ("EPOLLWAKEUP", 1 << 29),
                  ("EPOLLONESHOT", 1 << 30), ("EPOLLET", 1 << 31))
+# socket()'s protocol as strace names it, per family (AF_INET, AF_INET6,
+# AF_NETLINK).
+_IPPROTO_NAMES = {0: "IPPROTO_IP", 1: "IPPROTO_ICMP", 2: "IPPROTO_IGMP", 6: "IPPROTO_TCP",
+                  17: "IPPROTO_UDP", 41: "IPPROTO_IPV6", 58: "IPPROTO_ICMPV6",
+                  132: "IPPROTO_SCTP", 136: "IPPROTO_UDPLITE", 255: "IPPROTO_RAW"}
+_NETLINK_NAMES = {0: "NETLINK_ROUTE", 2: "NETLINK_USERSOCK", 4: "NETLINK_SOCK_DIAG",
+                  5: "NETLINK_NFLOG", 6: "NETLINK_XFRM", 7: "NETLINK_SELINUX",
+                  9: "NETLINK_AUDIT", 11: "NETLINK_CONNECTOR", 12: "NETLINK_NETFILTER",
+                  15: "NETLINK_KOBJECT_UEVENT", 16: "NETLINK_GENERIC", 21: "NETLINK_CRYPTO"}
+_PROTOCOL_NAMES = {2: _IPPROTO_NAMES, 10: _IPPROTO_NAMES, 16: _NETLINK_NAMES}
 _SOL_LEVELS = {0: "SOL_IP", 1: "SOL_SOCKET", 6: "SOL_TCP", 17: "SOL_UDP", 41: "SOL_IPV6"}
 _SO_NAMES = {1: "SO_DEBUG", 2: "SO_REUSEADDR", 3: "SO_TYPE", 4: "SO_ERROR", 5: "SO_DONTROUTE",
              6: "SO_BROADCAST", 7: "SO_SNDBUF", 8: "SO_RCVBUF", 9: "SO_KEEPALIVE",
@@ -538,7 +664,7 @@ def _fmt_sockaddr(task, v, args, extra, ret):
     if not v:
         return "NULL"
     n = args[int(extra)] & 0xFFFFFFFF if extra else 16
-    raw = task.uaccess.peek(v, min(n, 128))
+    raw = strace_decode.peek(task, v, min(n, 128))   # (an untouched page too)
     if raw is None or len(raw) < 2:
         return "%#x" % v
     fam = struct.unpack_from("<H", raw)[0]
@@ -567,36 +693,17 @@ def _fmt_socktype(task, v, args, extra, ret):
     return head + ("|" + rest if rest else "")
 
 
-def _fmt_fdpair(task, v, args, extra, ret):
-    """socketpair's int[2], shown once the call filled it."""
-    import struct
-    data = task.uaccess.peek(v, 8) if v and ret == 0 else None
-    if data is None or len(data) < 8:
-        return "%#x" % v if v else "NULL"
-    return "[%d, %d]" % struct.unpack("<ii", data)
-
-
 def _fmt_epollevent(task, v, args, extra, ret):
+    return _epoll_event(task, v, None)
+
+
+@strace_decode.struct_at(16)
+def _epoll_event(task, v, raw, opts):
+    """struct epoll_event: {events=EPOLLIN, data={u32=7, u64=7}}."""
     import struct
-    if not v:
-        return "NULL"
-    data = task.uaccess.peek(v, 16)
-    if data is None or len(data) < 16:
-        return "%#x" % v
-    events, value = struct.unpack("<I4xQ", data)
+    events, value = struct.unpack("<I4xQ", raw)
     return "{events=%s, data={u32=%d, u64=%d}}" % (_flags(events, _EPOLL_EVENTS),
                                                   value & 0xFFFFFFFF, value)
-
-
-def _fmt_msghdr(task, v, args, extra, ret):
-    import struct
-    data = task.uaccess.peek(v, 56) if v else None
-    if data is None or len(data) < 56:
-        return "%#x" % v if v else "NULL"
-    name, namelen, iov, iovlen, control, controllen, flags = struct.unpack("<QI4xQQQQi4x", data)
-    return "{msg_name=%s, msg_namelen=%d, msg_iovlen=%d, msg_controllen=%d, msg_flags=%s}" % (
-        _fmt_sockaddr(task, name, [namelen], "0", ret) if name else "NULL", namelen, iovlen,
-        controllen, _flags(flags & 0xFFFFFFFF, _MSG_FLAGS))
 
 
 def _fmt_sockopt(task, v, args, extra, ret):
@@ -605,25 +712,14 @@ def _fmt_sockopt(task, v, args, extra, ret):
     return names.get(v & 0xFFFFFFFF, str(_s32(v)))
 
 
-def _fmt_sigset(task, v, args, extra, ret):
-    import struct
-    data = task.uaccess.peek(v, 8) if v else None
-    if data is None or len(data) < 8:
-        return "%#x" % v if v else "NULL"
-    mask = struct.unpack("<Q", data)[0]
-    names = [SIGNAL_NAMES.get(sig, str(sig))[3:] if SIGNAL_NAMES.get(sig, "").startswith("SIG")
-             else str(sig) for sig in range(1, 65) if mask >> (sig - 1) & 1]
-    return "[%s]" % " ".join(names)
-
-
+# (pipe2/socketpair's pair, msghdr and sigset are STRUCT_FORMATS' below, which
+# StracePrinter.arg() looks up first.)
 PART6_FORMATS = {
     "sockaddr": _fmt_sockaddr,
     "sockfamily": lambda t, v, a, e, r: _SOCK_FAMILIES.get(v & 0xFFFFFFFF, str(_s32(v))),
     "socktype": _fmt_socktype,
     "sockflags": lambda t, v, a, e, r: _flags(v, _SOCK_FLAGS),
-    "fdpair": _fmt_fdpair,
     "msgflags": lambda t, v, a, e, r: _flags(v & 0xFFFFFFFF, _MSG_FLAGS),
-    "msghdr": _fmt_msghdr,
     "sockoptlevel": lambda t, v, a, e, r: _SOL_LEVELS.get(v & 0xFFFFFFFF, str(_s32(v))),
     "sockopt": _fmt_sockopt,
     "shuthow": lambda t, v, a, e, r: {0: "SHUT_RD", 1: "SHUT_WR", 2: "SHUT_RDWR"}.get(
@@ -636,7 +732,6 @@ PART6_FORMATS = {
     "epollop": lambda t, v, a, e, r: {1: "EPOLL_CTL_ADD", 2: "EPOLL_CTL_DEL",
                                       3: "EPOLL_CTL_MOD"}.get(v & 0xFFFFFFFF, str(_s32(v))),
     "epollevent": _fmt_epollevent,
-    "sigset": _fmt_sigset,
     "inflags": lambda t, v, a, e, r: _flags(v & 0xFFFFFFFF, (
         ("IN_CLOEXEC", 0o2000000), ("IN_NONBLOCK", 0o4000))),
     "inmask": lambda t, v, a, e, r: _flags(v & 0xFFFFFFFF, (
@@ -758,7 +853,7 @@ def _msghdr(printer, task, v, args, extra, ret, d):
     return strace_decode.msghdr(
         task, v, printer.opts, ret if receiving else None,
         lambda name, n: PART6_FORMATS["sockaddr"](task, name, [n], "0", ret),
-        lambda fl: _flags(fl, _MSG_FLAGS))
+        lambda fl: _flags(fl, _MSG_FLAGS), lambda fd: printer.fd(task, fd))
 
 
 def _wstatus(printer, task, v, args, extra, ret, d):
@@ -838,12 +933,10 @@ _DN_FLAGS = (("DN_ACCESS", 1), ("DN_MODIFY", 2), ("DN_CREATE", 4), ("DN_DELETE",
              ("DN_RENAME", 0x10), ("DN_ATTRIB", 0x20), ("DN_MULTISHOT", 0x80000000))
 
 
-def _flock(task, v, with_pid):
+@strace_decode.struct_at(32)
+def _flock(task, v, raw, opts, with_pid):
     """print_struct_flock64(): {l_type=F_WRLCK, l_whence=SEEK_SET, l_start=0, l_len=10}."""
     import struct
-    raw = strace_decode.peek(task, v, 32) if v else None
-    if raw is None:
-        return strace_decode.address(v)
     ltype, whence, start, length, pid = struct.unpack("<hhxxxxqqi4x", raw)
     text = "{l_type=%s, l_whence=%s, l_start=%d, l_len=%d" % (
         _LOCK_TYPES.get(ltype, str(ltype)), _NAMED["whence"].get(whence, str(whence)),
@@ -864,10 +957,10 @@ def _fcntl(printer, task, args, ret, entry):
         rest = _flags(v & ~O_ACCMODE, OPEN_FLAG_NAMES, "")
         shown.append(acc + ("|" + rest if rest else ""))
     elif cmd in _FCNTL_LOCK_IN:
-        shown.append(_flock(task, args[2], False))
+        shown.append(_flock(task, args[2], printer.opts, False))
     elif cmd in _FCNTL_LOCK_OUT:                    # decoded on exit, with l_pid
         shown.append(strace_decode.address(args[2]) if _failed(ret)
-                     else _flock(task, args[2], True))
+                     else _flock(task, args[2], printer.opts, True))
     elif cmd == 1033:
         shown.append(_flags(v, _SEALS))
     elif cmd == 10:
@@ -923,12 +1016,23 @@ FD_RETURNING = {"openat", "dup", "dup3", "socket", "accept", "accept4", "eventfd
                 "mq_open", "fanotify_init", "pidfd_open", "bpf"}
 
 
-def fd_path(file):
+def fd_path(file, detail=False):
     """What /proc/PID/fd/N names (kernel/fs/proc.py's fd_link_name), with
     Linux's "(deleted)" mark after the name of an unlinked file, outside
-    the brackets as strace prints it: <name> or <name>(deleted)."""
+    the brackets as strace prints it: <name> or <name>(deleted).  With
+    `detail` (-yy) a socket is shown by its protocol and endpoints and a
+    device with its numbers, as strace's printfd() does."""
     from kernel.fs.proc import fd_link_name
     name = fd_link_name(file)
+    if detail:
+        endpoints = socket_endpoints(file)
+        if endpoints is not None:
+            return "<%s>" % endpoints
+        if stat.S_ISCHR(file.mode) or stat.S_ISBLK(file.mode):
+            dev = _host_rdev(file)
+            if dev is not None:
+                return "<%s<%s %d:%d>>" % (name, "char" if stat.S_ISCHR(file.mode)
+                                           else "block", os.major(dev), os.minor(dev))
     if file.host_fd is not None and not name.startswith(("pipe:", "socket:", "anon_inode:")):
         try:
             if os.readlink("/proc/self/fd/%d" % file.host_fd).endswith(" (deleted)"):
@@ -936,6 +1040,92 @@ def fd_path(file):
         except OSError:
             pass
     return "<%s>" % name
+
+
+def _host_rdev(file):
+    """st_rdev of a device file the board opened on the host (None if not)."""
+    if file.host_fd is None:
+        return None
+    try:
+        return os.fstat(file.host_fd).st_rdev
+    except OSError:
+        return None
+
+
+# -yy: the protocol names Linux 4.14 gives its sockets (struct proto's
+# name, which strace reads from the socket's system.sockprotoname xattr).
+# Newer kernels give AF_UNIX stream sockets a struct proto of their own,
+# "UNIX-STREAM" (the sockmap work of 5.15); 4.14 names every AF_UNIX
+# socket "UNIX", and so does a53emu.
+_PROTO_NAMES = {(1, 1): "UNIX", (1, 2): "UNIX", (1, 5): "UNIX", (2, 1): "TCP", (2, 2): "UDP",
+                (2, 3): "RAW", (10, 1): "TCPv6", (10, 2): "UDPv6", (10, 3): "RAWv6",
+                (16, 3): "NETLINK", (16, 2): "NETLINK"}
+_SOCK_TYPE_MASK = 0xF
+
+
+_PEER_INO = weakref.WeakKeyDictionary()     # socket -> its peer's inode, once seen
+
+
+def _sock_ino(sock):
+    """The inode number of a board socket: its host socket's (socket:[N])."""
+    text = sock.path
+    return text[text.index("[") + 1:-1] if "[" in text else "?"
+
+
+def socket_endpoints(file):
+    """strace -yy's view of a socket (print_sockaddr_by_inode()): UNIX:[ino],
+    UNIX:[ino->peer], with its bound name UNIX:[ino,"path"]; TCP/UDP:[ino]
+    when 4.14's sock_diag would not list it (a TCP socket bound but neither
+    listening nor connected: newer kernels list those too), TCP:[127.0.0.1:80]
+    listening or bound (UDP), TCP:[a:p->b:p] connected.  The inode numbers are those of the
+    host sockets that carry the board's (as -y's socket:[N] and
+    /proc/PID/fd show them).  None if the file is not a socket."""
+    from kernel.net.socket import Socket
+    if not isinstance(file, Socket):
+        return None
+    family, type_ = file.family, file.type & _SOCK_TYPE_MASK
+    proto = _PROTO_NAMES.get((family, type_))
+    if proto is None:
+        return "socket:[%s]" % _sock_ino(file)
+    ino = _sock_ino(file)
+    if family == 1:
+        peer = file.peer() if file.peer is not None else None
+        text = "%s:[%s" % (proto, ino)
+        if peer is not None:
+            _PEER_INO[file] = _sock_ino(peer)
+        if file in _PEER_INO:
+            # Linux keeps unix_peer() after the peer is closed; the board
+            # keeps a weak reference, so the tracer remembers what it saw
+            text += "->%s" % _PEER_INO[file]
+        name = file.guest_name
+        if name:
+            text += "," + (("@" + quote(name[1:], 108)) if name[:1] == b"\0"
+                           else quote(name, 108))
+        return text + "]"
+    if family not in (2, 10) or type_ not in (1, 2):
+        return "%s:[%s]" % (proto, ino)
+    import socket as pysocket
+    try:
+        with file.borrow() as s:
+            local = s.getsockname()
+            listening = type_ == 1 and s.getsockopt(pysocket.SOL_SOCKET,
+                                                    pysocket.SO_ACCEPTCONN)
+            try:
+                remote = s.getpeername()
+            except OSError:
+                remote = None
+    except OSError:
+        return "%s:[%s]" % (proto, ino)
+    if file.wildcard:
+        local = ("0.0.0.0" if family == 2 else "::",) + tuple(local[1:])
+
+    def endpoint(addr):
+        return ("%s:%d" if family == 2 else "[%s]:%d") % (addr[0], addr[1])
+    if listening or (type_ == 2 and local[1] and remote is None):
+        return "%s:[%s]" % (proto, endpoint(local))
+    if remote is not None:
+        return "%s:[%s->%s]" % (proto, endpoint(local), endpoint(remote))
+    return "%s:[%s]" % (proto, ino)
 
 
 STRUCT_FORMATS["timerflags"] = _simple(lambda v: _flags(v & 0xFFFFFFFF, (("TIMER_ABSTIME", 1),)))
@@ -1015,10 +1205,14 @@ def _clone_exit(printer, task, args, ret, entry):
 
 
 def _getdents64(printer, task, args, ret, entry):
-    """getdents64() without -v: the buffer's address and /* N entries */."""
+    """getdents64(): without -v the buffer's address and /* N entries */,
+    with -v the entries."""
     import struct
     fd = entry[0] if entry and entry[0] else printer.fd(task, args[0])
     buf = "%#x" % args[1]
+    if printer.opts.verbose and ret is not None and not _failed(ret):
+        return [fd, strace_decode.dirents64(task, args[1], ret, printer.opts),
+                str(args[2] & 0xFFFFFFFF)]
     if not _failed(ret):
         n, off = 0, 0
         raw = strace_decode.peek(task, args[1], ret) or b""
@@ -1266,12 +1460,10 @@ STRUCT_FORMATS["mfdflags"] = _simple(lambda v: _flags(v & 0xFFFFFFFF, (
 
 # -- waitid, scheduling parameters, message queue attributes -----------------------------
 
-def _mq_attr(task, v, opts):
+@strace_decode.struct_at(32)
+def _mq_attr(task, v, raw, opts):
     """printmqattr(): {mq_flags=O_NONBLOCK, mq_maxmsg=10, mq_msgsize=8192, mq_curmsgs=0}."""
     import struct
-    raw = strace_decode.peek(task, v, 32) if v else None
-    if raw is None:
-        return strace_decode.address(v)
     fl, maxmsg, msgsize, cur = struct.unpack("<qqqq", raw)
     return "{mq_flags=%s, mq_maxmsg=%d, mq_msgsize=%d, mq_curmsgs=%d}" % (
         "O_NONBLOCK" if fl & 0o4000 else ("%#x" % fl if fl else "0"), maxmsg, msgsize, cur)
@@ -1333,9 +1525,11 @@ _CLONE_ARGS = __import__("struct").Struct("<QQQQQQQQ")
 
 def _clone_args(printer, task, v, args, extra, ret, d):
     """clone3's struct clone_args (the first 64 bytes: flags to tls)."""
-    raw = strace_decode.peek(task, v, _CLONE_ARGS.size) if v else None
-    if raw is None:
-        return strace_decode.address(v)
+    return _clone_args_struct(task, v, printer.opts)
+
+
+@strace_decode.struct_at(_CLONE_ARGS.size)
+def _clone_args_struct(task, v, raw, opts):
     fl, pidfd, child_tid, parent_tid, exit_signal, stack, size, tls = _CLONE_ARGS.unpack(raw)
     parts = ["flags=%s" % _flags(fl, strace_decode.CLONE_NAMES)]
     if fl & 0x1000:
@@ -1389,3 +1583,186 @@ STRUCT_FORMATS.update({
 STRUCT_FORMATS["randbuf"] = lambda p, t, v, a, e, r, d: (
     strace_decode.address(v) if _failed(r) else strace_decode.hex_buffer(t, v, r, p.opts))
 _EXIT_KINDS.add("randbuf")
+
+
+# -- issue 7 part 4: capabilities, sched_attr, SysV IPC buffers, mmsghdr vectors ----------
+
+def _capget(printer, task, args, ret, entry):
+    """SYS_FUNC(capget): the header on entry, the data the call filled."""
+    header = entry[0] if entry and entry[0] else strace_decode.cap_header(task, args[0],
+                                                                        printer.opts)
+    if ret is None or _failed(ret) or not args[1]:
+        data = strace_decode.address(args[1])
+    else:
+        data = strace_decode.cap_data(task, args[1], printer.opts,
+                                      strace_decode.cap_header_version(task, args[0]))
+    return [header, data]
+
+
+def _capset(printer, task, args, ret, entry):
+    """SYS_FUNC(capset): the header and the data, both read on entry."""
+    if entry and entry[1]:
+        return entry[:2]
+    return [strace_decode.cap_header(task, args[0], printer.opts),
+            strace_decode.cap_data(task, args[1], printer.opts,
+                                   strace_decode.cap_header_version(task, args[0]))]
+
+
+def _sched_setattr(printer, task, args, ret, entry):
+    if entry and entry[1]:
+        return entry[:3]
+    return [str(_s32(args[0])),
+            strace_decode.sched_attr(task, args[1], printer.opts, _NAMED["schedpol"]),
+            str(args[2] & 0xFFFFFFFF)]
+
+
+def _sched_getattr(printer, task, args, ret, entry):
+    attr = strace_decode.address(args[1]) if ret is None or _failed(ret) else \
+        strace_decode.sched_attr(task, args[1], printer.opts, _NAMED["schedpol"])
+    return [str(_s32(args[0])), attr, str(args[2] & 0xFFFFFFFF), str(args[3] & 0xFFFFFFFF)]
+
+
+# The IPC commands whose buffer the call fills (decoded on exit) and the
+# one that reads it; IPC_64 (0x100) is the flag a libc may add.
+_IPC_64 = 0x100
+_IPC_STAT_CMDS = {"shmctl": {2, 13}, "msgctl": {2, 11}, "semctl": {2, 18}}
+_IPC_SET = 1
+_IPC_DS = {"shmctl": strace_decode.shmid_ds, "msgctl": strace_decode.msqid_ds,
+           "semctl": strace_decode.semid_ds}
+
+
+def _ipc_ctl(name):
+    """SYS_FUNC(shmctl/msgctl/semctl): the *_STAT buffer when the call
+    filled it, IPC_SET's as given; other commands as before."""
+    cmd_at = 2 if name == "semctl" else 1
+    cmdkind = name[:3] + "cmd"
+
+    def fmt(printer, task, args, ret, entry):
+        cmd = args[cmd_at] & 0xFFFFFFFF & ~_IPC_64
+        shown = [str(_s32(args[0]))] + ([str(_s32(args[1]))] if name == "semctl" else [])
+        shown.append(_named(_NAMED[cmdkind], args[cmd_at] & 0xFFFFFFFF))
+        buf = args[cmd_at + 1]
+        if cmd in _IPC_STAT_CMDS[name]:
+            shown.append(strace_decode.address(buf) if ret is None or _failed(ret)
+                         else _IPC_DS[name](task, buf, printer.opts, True))
+        elif cmd == _IPC_SET:
+            shown.append(entry[cmd_at + 1] if entry and entry[cmd_at + 1]
+                         else _IPC_DS[name](task, buf, printer.opts, False))
+        elif name == "semctl":
+            shown.append(printer.arg(task, "semarg", args, 3, ret))
+        else:
+            shown.append(strace_decode.address(buf))
+        return shown
+    return fmt
+
+
+def _mmsg_sockaddr(task, ret):
+    return lambda name, n: PART6_FORMATS["sockaddr"](task, name, [n], "0", ret)
+
+
+def _sendmmsg(printer, task, args, ret, entry):
+    """SYS_FUNC(sendmmsg): the vector on exit, msg_len of those sent."""
+    fd = entry[0] if entry and entry[0] else printer.fd(task, args[0])
+    vlen = args[2] & 0xFFFFFFFF
+    sent = 0 if ret is None or _failed(ret) else ret
+    vec = strace_decode.mmsghdr_array(task, args[1], vlen, printer.opts, sent, False,
+                                      _mmsg_sockaddr(task, ret),
+                                      lambda fl: _flags(fl, _MSG_FLAGS),
+                                      lambda fd: printer.fd(task, fd))
+    return [fd, vec, str(vlen), _flags(args[3] & 0xFFFFFFFF, _MSG_FLAGS)]
+
+
+def _recvmmsg(printer, task, args, ret, entry):
+    """SYS_FUNC(recvmmsg): the messages received (their data cut at
+    msg_len), vlen, flags and the timeout as it was on entry."""
+    fd = entry[0] if entry and entry[0] else printer.fd(task, args[0])
+    tmo = entry[4] if entry and entry[4] else strace_decode.timespec(task, args[4],
+                                                                     printer.opts)
+    if ret is None or _failed(ret):
+        vec = strace_decode.address(args[1])
+    else:
+        vec = strace_decode.mmsghdr_array(task, args[1], ret, printer.opts, ret, True,
+                                          _mmsg_sockaddr(task, ret),
+                                          lambda fl: _flags(fl, _MSG_FLAGS),
+                                          lambda fd: printer.fd(task, fd))
+    return [fd, vec, str(args[2] & 0xFFFFFFFF), _flags(args[3] & 0xFFFFFFFF, _MSG_FLAGS), tmo]
+
+
+def _recvmmsg_result(printer, task, args, ret):
+    if ret == 0:
+        return "0 (Timeout)"
+    if args[4]:
+        return "%d (left %s)" % (ret, strace_decode.timespec(task, args[4], printer.opts))
+    return None
+
+
+SPECIAL_CALLS.update({
+    "capget": _capget,
+    "capset": _capset,
+    "sched_setattr": _sched_setattr,
+    "sched_getattr": _sched_getattr,
+    "shmctl": _ipc_ctl("shmctl"),
+    "msgctl": _ipc_ctl("msgctl"),
+    "semctl": _ipc_ctl("semctl"),
+    "sendmmsg": _sendmmsg,
+    "recvmmsg": _recvmmsg,
+})
+RESULT_EXTRAS["recvmmsg"] = _recvmmsg_result
+# The special calls above whose `entry` is their own arguments as decoded
+# when the call entered (the others get the registered formats').
+ENTRY_SPECIALS = {"capget", "capset", "sched_setattr", "sched_getattr", "shmctl", "msgctl",
+                  "semctl", "sendmmsg", "recvmmsg"}
+
+
+def _ipc_split(name):
+    cmd_at = 2 if name == "semctl" else 1
+    return lambda args: cmd_at + 1 if args[cmd_at] & 0xFFFFFFFF & ~_IPC_64 in \
+        _IPC_STAT_CMDS[name] else cmd_at + 2
+
+
+SPECIAL_SPLITS.update({
+    "capget": lambda args: 1,
+    "sched_getattr": lambda args: 1,
+    "shmctl": _ipc_split("shmctl"),
+    "msgctl": _ipc_split("msgctl"),
+    "semctl": _ipc_split("semctl"),
+    "sendmmsg": lambda args: 1,
+    "recvmmsg": lambda args: 1,
+})
+
+# ioctl: more of the requests strace decodes (asm-generic/ioctls.h), the
+# terminal ones kernel/syscalls/fs.py handles or refuses with ENOTTY.
+_IOCTL_INT_IN = lambda t, v, o: strace_decode.int_array(t, v, 1)        # noqa: E731
+_IOCTL_OUT.update({0x5411: _IOCTL_INT_IN,          # TIOCOUTQ
+                   0x5429: _IOCTL_INT_IN,          # TIOCGSID
+                   0x80045430: _IOCTL_INT_IN})     # TIOCGPTN
+_IOCTL_IN.update({0x5452: _IOCTL_INT_IN,           # FIOASYNC
+                  0x40045431: _IOCTL_INT_IN})      # TIOCSPTLCK
+_NAMED["ioctlcmd"].update({0x5411: "TIOCOUTQ", 0x5429: "TIOCGSID", 0x80045430: "TIOCGPTN",
+                           0x5452: "FIOASYNC", 0x40045431: "TIOCSPTLCK",
+                           0x5409: "TCSBRK", 0x540A: "TCXONC", 0x540B: "TCFLSH",
+                           0x540C: "TIOCEXCL", 0x540D: "TIOCNXCL", 0x540E: "TIOCSCTTY",
+                           0x5422: "TIOCNOTTY", 0x5425: "TCSBRKP", 0x5427: "TIOCSBRK",
+                           0x5428: "TIOCCBRK"})
+# requests whose argument is a value (TCFLSH's queue, TCXONC's action), or none
+_IOCTL_VALUES = {0x540B: {0: "TCIFLUSH", 1: "TCOFLUSH", 2: "TCIOFLUSH"},
+                 0x540A: {0: "TCOOFF", 1: "TCOON", 2: "TCIOFF", 3: "TCION"}}
+_IOCTL_INT_VALUE = {0x5409, 0x540E, 0x5425}        # TCSBRK, TIOCSCTTY, TCSBRKP
+_IOCTL_NO_ARG = {0x540C, 0x540D, 0x5422, 0x5427, 0x5428}
+
+
+def _ioctl_more(printer, task, args, ret, entry):
+    """SYS_FUNC(ioctl) for the requests above, then the others as before."""
+    cmd = args[1] & 0xFFFFFFFF
+    if cmd in _IOCTL_VALUES or cmd in _IOCTL_INT_VALUE or cmd in _IOCTL_NO_ARG:
+        shown = [entry[0] if entry and entry[0] else printer.fd(task, args[0]),
+                 _NAMED["ioctlcmd"][cmd]]
+        if cmd in _IOCTL_VALUES:
+            shown.append(_named(_IOCTL_VALUES[cmd], args[2] & 0xFFFFFFFF))
+        elif cmd in _IOCTL_INT_VALUE:
+            shown.append(str(_s32(args[2])))
+        return shown
+    return _ioctl(printer, task, args, ret, entry)
+
+
+SPECIAL_CALLS["ioctl"] = _ioctl_more

@@ -12,6 +12,7 @@ struct statx, struct statfs, struct kernel_sigaction (handler, flags,
 restorer, mask), iovec, pollfd, msghdr, timespec, timeval, rlimit64.
 """
 
+import functools
 import os
 import struct
 
@@ -148,6 +149,24 @@ def address(v):
     return "NULL" if v == 0 else "%#x" % v
 
 
+def struct_at(size):
+    """umove_or_printaddr(): the decorated printer gets the `size` bytes at
+    v as `raw`, printer(task, v, raw, opts, ...); a null pointer is NULL and
+    memory it cannot read is the address, as strace prints them when
+    umove() fails."""
+    def wrap(printer):
+        @functools.wraps(printer)
+        def decode(task, v, opts, *extra):
+            if not v:
+                return "NULL"
+            raw = peek(task, v, size)
+            if raw is None:
+                return address(v)
+            return printer(task, v, raw, opts, *extra)
+        return decode
+    return wrap
+
+
 # -- files --------------------------------------------------------------------------
 
 _S_IFMT = 0o170000
@@ -172,7 +191,8 @@ def mode_t(mode):
 
 def makedev(dev):
     """new_decode_dev(): makedev(major, minor) of a 32-bit dev_t."""
-    return "makedev(%#x, %#x)" % ((dev >> 8) & 0xFFF, (dev & 0xFF) | ((dev >> 12) & 0xFFF00))
+    return "makedev(%s, %s)" % (_hex0((dev >> 8) & 0xFFF),
+                                _hex0((dev & 0xFF) | ((dev >> 12) & 0xFFF00)))
 
 
 def _devnode(mode):
@@ -180,19 +200,29 @@ def _devnode(mode):
 
 
 # struct stat (asm-generic/stat.h): dev, ino, mode, nlink, uid, gid, rdev, pad,
-# size, blksize, pad, blocks, then the times.
-_STAT = struct.Struct("<QQIIIIQQqi4xq")
+# size, blksize, pad, blocks, then the three times (seconds, nanoseconds).
+_STAT = struct.Struct("<QQIIIIQQqi4xqqQqQqQ")
 
 
-def stat_struct(task, v, opts):
-    """print_struct_stat(), abbreviated as strace prints it without -v: the
-    mode, then the size (st_rdev for a device node), then "..."."""
-    raw = peek(task, v, _STAT.size)
-    if raw is None:
-        return address(v)
-    _dev, _ino, mode, _nlink, _uid, _gid, rdev, _pad, size, _bs, _blocks = _STAT.unpack(raw)
+@struct_at(_STAT.size)
+def stat_struct(task, v, raw, opts):
+    """print_struct_stat(): without -v the mode, then the size (st_rdev for
+    a device node), then "..."; with -v every field, each time with its
+    date in a comment."""
+    (dev, ino, mode, nlink, uid, gid, rdev, _pad, size, blksize, blocks,
+     atime, atime_ns, mtime, mtime_ns, ctime, ctime_ns) = _STAT.unpack(raw)
     second = ("st_rdev=%s" % makedev(rdev)) if _devnode(mode) else "st_size=%d" % size
-    return "{st_mode=%s, %s, ...}" % (mode_t(mode), second)
+    if not getattr(opts, "verbose", False):
+        return "{st_mode=%s, %s, ...}" % (mode_t(mode), second)
+    times = ", ".join("st_%s=%d%s, st_%s_nsec=%d" % (name, sec, _timestamp_comment(sec, ns),
+                                                      name, ns)
+                      for name, sec, ns in (("atime", atime, atime_ns),
+                                            ("mtime", mtime, mtime_ns),
+                                            ("ctime", ctime, ctime_ns)))
+    return ("{st_dev=%s, st_ino=%d, st_mode=%s, st_nlink=%d, st_uid=%d, st_gid=%d, "
+            "st_blksize=%d, st_blocks=%d, %s, %s}" % (
+                makedev(dev), ino, mode_t(mode), nlink, uid, gid, blksize, blocks, second,
+                times))
 
 
 STATX_MASK_NAMES = (
@@ -203,21 +233,47 @@ STATX_MASK_NAMES = (
     ("STATX_BLOCKS", 0x400), ("STATX_BTIME", 0x800), ("STATX_MNT_ID", 0x1000),
     ("STATX_DIOALIGN", 0x2000))
 _STATX_HEAD = struct.Struct("<IIQIIIH2xQQ")
+# the rest of struct statx: blocks, attributes_mask, four statx_timestamps
+# (atime, btime, ctime, mtime), rdev and dev (major, minor), mnt_id
+_STATX_REST = struct.Struct("<QQqI4xqI4xqI4xqI4xIIIIQ")
+_STATX_BTIME, _STATX_MNT_ID = 0x800, 0x1000
+STATX_ATTR_NAMES = (("STATX_ATTR_COMPRESSED", 0x4), ("STATX_ATTR_IMMUTABLE", 0x10),
+                    ("STATX_ATTR_APPEND", 0x20), ("STATX_ATTR_NODUMP", 0x40),
+                    ("STATX_ATTR_ENCRYPTED", 0x800), ("STATX_ATTR_AUTOMOUNT", 0x1000),
+                    ("STATX_ATTR_MOUNT_ROOT", 0x2000), ("STATX_ATTR_VERITY", 0x100000),
+                    ("STATX_ATTR_DAX", 0x200000))
 
 
 def statx_mask(v):
     return flags(v & 0xFFFFFFFF, STATX_MASK_NAMES)
 
 
-def statx_struct(task, v, opts):
-    """print_struct_statx(), abbreviated: mask, attributes, mode, size (a
-    device node's too: unlike stat, strace shows no stx_rdev without -v)."""
-    raw = peek(task, v, _STATX_HEAD.size)
-    if raw is None:
-        return address(v)
-    mask, _bs, attrs, _nl, _uid, _gid, mode, _ino, size = _STATX_HEAD.unpack_from(raw)
-    return "{stx_mask=%s, stx_attributes=%s, stx_mode=%s, stx_size=%d, ...}" % (
-        statx_mask(mask), "%#x" % attrs if attrs else "0", mode_t(mode), size)
+@struct_at(_STATX_HEAD.size + _STATX_REST.size)
+def statx_struct(task, v, raw, opts):
+    """print_struct_statx(): without -v mask, attributes, mode, size (a
+    device node's too: unlike stat, strace shows no stx_rdev without -v);
+    with -v every field (stx_btime if the mask has it, stx_mnt_id too)."""
+    mask, bs, attrs, nlink, uid, gid, mode, ino, size = _STATX_HEAD.unpack_from(raw)
+    if not getattr(opts, "verbose", False):
+        return "{stx_mask=%s, stx_attributes=%s, stx_mode=%s, stx_size=%d, ...}" % (
+            statx_mask(mask), _hex0(attrs), mode_t(mode), size)
+    (blocks, amask, a_s, a_ns, b_s, b_ns, c_s, c_ns, m_s, m_ns, rmaj, rmin, dmaj, dmin,
+     mnt) = _STATX_REST.unpack_from(raw, _STATX_HEAD.size)
+    stamps = [("atime", a_s, a_ns)] + ([("btime", b_s, b_ns)] if mask & _STATX_BTIME else []) \
+        + [("ctime", c_s, c_ns), ("mtime", m_s, m_ns)]
+    text = ("{stx_mask=%s, stx_blksize=%d, stx_attributes=%s, stx_nlink=%d, stx_uid=%d, "
+            "stx_gid=%d, stx_mode=%s, stx_ino=%d, stx_size=%d, stx_blocks=%d, "
+            "stx_attributes_mask=%s, " % (
+                statx_mask(mask), bs, flags(attrs, STATX_ATTR_NAMES), nlink, uid, gid,
+                mode_t(mode), ino, size, blocks, flags(amask, STATX_ATTR_NAMES)))
+    text += "".join("stx_%s={tv_sec=%d, tv_nsec=%d}%s, " % (name, sec, ns,
+                                                           _timestamp_comment(sec, ns))
+                    for name, sec, ns in stamps)
+    text += "stx_rdev_major=%d, stx_rdev_minor=%d, stx_dev_major=%d, stx_dev_minor=%d" % (
+        rmaj, rmin, dmaj, dmin)
+    if mask & _STATX_MNT_ID:
+        text += ", stx_mnt_id=%#x" % mnt
+    return text + "}"
 
 
 def statx_flags(v):
@@ -248,11 +304,9 @@ _ST_FLAGS = (("ST_VALID", 0x20), ("ST_RDONLY", 0x1), ("ST_NOSUID", 0x2), ("ST_NO
 _STATFS = struct.Struct("<qqQQQQQiiqqq")
 
 
-def statfs_struct(task, v, opts):
+@struct_at(_STATFS.size)
+def statfs_struct(task, v, raw, opts):
     """print_struct_statfs(): every field, the magic and the flags by name."""
-    raw = peek(task, v, _STATFS.size)
-    if raw is None:
-        return address(v)
     (ftype, bsize, blocks, bfree, bavail, files, ffree, fsid0, fsid1, namelen, frsize,
      fflags) = _STATFS.unpack(raw)
     return ("{f_type=%s, f_bsize=%d, f_blocks=%d, f_bfree=%d, f_bavail=%d, f_files=%d, "
@@ -354,12 +408,8 @@ def sigset_text(mask):
     return prefix + "[" + " ".join(names) + "]"
 
 
-def sigset(task, v, opts):
-    if not v:
-        return "NULL"
-    raw = peek(task, v, 8)
-    if raw is None:
-        return "%#x" % v
+@struct_at(8)
+def sigset(task, v, raw, opts):
     return sigset_text(struct.unpack("<Q", raw)[0])
 
 
@@ -371,14 +421,10 @@ _SIGACTION = struct.Struct("<QQQQ")
 _SA_RESTORER = 0x04000000
 
 
-def sigaction(task, v, opts):
+@struct_at(_SIGACTION.size)
+def sigaction(task, v, raw, opts):
     """decode_old_sigaction()/print_sigaction(): handler, mask, flags, and
     the restorer only when SA_RESTORER is set."""
-    if not v:
-        return "NULL"
-    raw = peek(task, v, _SIGACTION.size)
-    if raw is None:
-        return "%#x" % v
     handler, sa_flags, restorer, mask = _SIGACTION.unpack(raw)
     text = "{sa_handler=%s, sa_mask=%s, sa_flags=%s" % (
         {0: "SIG_DFL", 1: "SIG_IGN"}.get(handler, "%#x" % handler), sigset_text(mask),
@@ -432,21 +478,13 @@ def siginfo_text(info):
 
 # -- time and limits -------------------------------------------------------------------
 
-def timespec(task, v, opts):
-    if not v:
-        return "NULL"
-    raw = peek(task, v, 16)
-    if raw is None:
-        return "%#x" % v
+@struct_at(16)
+def timespec(task, v, raw, opts):
     return "{tv_sec=%d, tv_nsec=%d}" % struct.unpack("<qq", raw)
 
 
-def timeval(task, v, opts):
-    if not v:
-        return "NULL"
-    raw = peek(task, v, 16)
-    if raw is None:
-        return "%#x" % v
+@struct_at(16)
+def timeval(task, v, raw, opts):
     return "{tv_sec=%d, tv_usec=%d}" % struct.unpack("<qq", raw)
 
 
@@ -462,12 +500,8 @@ def rlim_value(v, infinity):
     return str(v)
 
 
-def rlimit_struct(task, v, opts, infinity="RLIM64_INFINITY"):
-    if not v:
-        return "NULL"
-    raw = peek(task, v, 16)
-    if raw is None:
-        return "%#x" % v
+@struct_at(16)
+def rlimit_struct(task, v, raw, opts, infinity="RLIM64_INFINITY"):
     cur, mx = struct.unpack("<QQ", raw)
     return "{rlim_cur=%s, rlim_max=%s}" % (rlim_value(cur, infinity), rlim_value(mx, infinity))
 
@@ -520,21 +554,18 @@ def poll_result(task, v, n, tsp, ret, opts):
 _MSGHDR = struct.Struct("<QI4xQQQQi4x")
 
 
-def msghdr(task, v, opts, data_len, sockaddr, msgflags):
+@struct_at(_MSGHDR.size)
+def msghdr(task, v, raw, opts, data_len, sockaddr, msgflags, fd_text=str):
     """print_struct_msghdr(): the name, the iovec with its data (a send's
     whole elements, a receive's data_len bytes), the control length and the
-    flags."""
-    if not v:
-        return "NULL"
-    raw = peek(task, v, _MSGHDR.size)
-    if raw is None:
-        return "%#x" % v
+    flags (SCM_RIGHTS' descriptors through fd_text, with their paths
+    under -y)."""
     name, namelen, iov, iovlen, control, controllen, mflags = _MSGHDR.unpack(raw)
     text = "{msg_name=%s, msg_namelen=%d, msg_iov=%s, msg_iovlen=%d, " % (
         sockaddr(name, namelen) if name else "NULL", namelen,
         iovec_array(task, iov, iovlen, opts, data_len), iovlen)
     if controllen:
-        text += "msg_control=%s, " % cmsgs(task, control, controllen, opts)
+        text += "msg_control=%s, " % cmsgs(task, control, controllen, opts, fd_text)
     return text + "msg_controllen=%d, msg_flags=%s}" % (controllen,
                                                         msgflags(mflags & 0xFFFFFFFF))
 
@@ -608,20 +639,25 @@ FD_FLAGS = (("FD_CLOEXEC", 1),)
 
 # -- more of strace's printers ------------------------------------------------------------
 
+_MAX_ARGV = 65536
+
+
 def string_array(task, v, opts):
     """printargv(): ["prog", "arg"], each string cut at -s, the array after
-    -s elements ("...")."""
+    -s elements ("...") unless -v (then up to the 65536 strings a 4.14
+    exec takes, MAX_ARG_STRINGS' order of magnitude)."""
     if not v:
         return "NULL"
     out = []
-    for i in range(opts.strsize + 1):
+    most = _MAX_ARGV if getattr(opts, "verbose", False) else opts.strsize
+    for i in range(most + 1):
         raw = peek(task, v + 8 * i, 8)
         if raw is None:
             return "%#x" % v if not out else "[" + ", ".join(out) + ", ...]"
         p = struct.unpack("<Q", raw)[0]
         if p == 0:
             return "[" + ", ".join(out) + "]"
-        if i == opts.strsize:
+        if i == most:
             out.append("...")
             break
         s = peek_string(task, p, opts.strsize + 1)
@@ -630,9 +666,12 @@ def string_array(task, v, opts):
 
 
 def envp_count(task, v, opts):
-    """printargc(): the environment as its address and /* N vars */."""
+    """printargc(): the environment as its address and /* N vars */; with
+    -v the strings, as printargv() shows argv."""
     if not v:
         return "NULL"
+    if getattr(opts, "verbose", False):
+        return string_array(task, v, opts)
     n = 0
     while n < 65536:
         raw = peek(task, v + 8 * n, 8)
@@ -648,34 +687,22 @@ def timeval_pair(raw, offset=0):
     return "{tv_sec=%d, tv_usec=%d}" % struct.unpack_from("<qq", raw, offset)
 
 
-def itimerval(task, v, opts):
+@struct_at(32)
+def itimerval(task, v, raw, opts):
     """print_itimerval(): {it_interval={...}, it_value={...}}."""
-    if not v:
-        return "NULL"
-    raw = peek(task, v, 32)
-    if raw is None:
-        return "%#x" % v
     return "{it_interval=%s, it_value=%s}" % (timeval_pair(raw), timeval_pair(raw, 16))
 
 
-def tms(task, v, opts):
+@struct_at(32)
+def tms(task, v, raw, opts):
     """times(2)'s struct tms."""
-    if not v:
-        return "NULL"
-    raw = peek(task, v, 32)
-    if raw is None:
-        return "%#x" % v
     return "{tms_utime=%d, tms_stime=%d, tms_cutime=%d, tms_cstime=%d}" % struct.unpack(
         "<qqqq", raw)
 
 
-def siginfo_user(task, v, opts):
+@struct_at(48)
+def siginfo_user(task, v, raw, opts):
     """printsiginfo_at(): a siginfo_t the kernel wrote."""
-    if not v:
-        return "NULL"
-    raw = peek(task, v, 48)
-    if raw is None:
-        return "%#x" % v
     signo, _errno, code = struct.unpack_from("<iii", raw)
 
     class _Info:
@@ -690,38 +717,42 @@ def siginfo_user(task, v, opts):
     return siginfo_text(info)
 
 
-def stack_t(task, v, opts):
+@struct_at(24)
+def stack_t(task, v, raw, opts):
     """print_stack_t(): {ss_sp=..., ss_flags=..., ss_size=...}."""
-    if not v:
-        return "NULL"
-    raw = peek(task, v, 24)
-    if raw is None:
-        return "%#x" % v
     sp, fl, size = struct.unpack("<Qi4xQ", raw)
     return "{ss_sp=%s, ss_flags=%s, ss_size=%d}" % (
         address(sp), flags(fl & 0xFFFFFFFF, (("SS_ONSTACK", 1), ("SS_DISABLE", 2),
                                              ("SS_AUTODISARM", 1 << 31))), size)
 
 
-def utsname(task, v, opts):
-    """print_utsname() without -v: {sysname="Linux", nodename="...", ...}."""
-    if not v:
-        return "NULL"
-    raw = peek(task, v, 65 * 2)
-    if raw is None:
-        return "%#x" % v
-    names = [raw[i * 65:(i + 1) * 65].split(b"\0", 1)[0] for i in range(2)]
-    return "{sysname=%s, nodename=%s, ...}" % (quote(names[0], 65), quote(names[1], 65))
+_UTS_FIELDS = ("sysname", "nodename", "release", "version", "machine", "domainname")
+_UTS_LEN = 65
 
 
-def rusage(task, v, opts):
-    """printrusage() without -v: the two times, then "..."."""
-    if not v:
-        return "NULL"
-    raw = peek(task, v, 32)
-    if raw is None:
-        return "%#x" % v
-    return "{ru_utime=%s, ru_stime=%s, ...}" % (timeval_pair(raw), timeval_pair(raw, 16))
+@struct_at(_UTS_LEN * len(_UTS_FIELDS))
+def utsname(task, v, raw, opts):
+    """print_utsname(): {sysname="Linux", nodename="...", ...}; with -v
+    all six names."""
+    shown = len(_UTS_FIELDS) if getattr(opts, "verbose", False) else 2
+    names = ["%s=%s" % (field, quote(raw[i * _UTS_LEN:(i + 1) * _UTS_LEN].split(b"\0", 1)[0],
+                                     _UTS_LEN))
+             for i, field in enumerate(_UTS_FIELDS[:shown])]
+    return "{%s%s}" % (", ".join(names), "" if shown == len(_UTS_FIELDS) else ", ...")
+
+
+_RUSAGE_LONGS = ("maxrss", "ixrss", "idrss", "isrss", "minflt", "majflt", "nswap", "inblock",
+                 "oublock", "msgsnd", "msgrcv", "nsignals", "nvcsw", "nivcsw")
+
+
+@struct_at(32 + 8 * len(_RUSAGE_LONGS))
+def rusage(task, v, raw, opts):
+    """printrusage(): the two times, then "..." (with -v every counter)."""
+    head = "{ru_utime=%s, ru_stime=%s" % (timeval_pair(raw), timeval_pair(raw, 16))
+    if not getattr(opts, "verbose", False):
+        return head + ", ...}"
+    counts = struct.unpack_from("<%dq" % len(_RUSAGE_LONGS), raw, 32)
+    return head + "".join(", ru_%s=%d" % pair for pair in zip(_RUSAGE_LONGS, counts)) + "}"
 
 
 def int_array(task, v, n):
@@ -852,11 +883,9 @@ _BAUDS = {0: "B0", 1: "B50", 2: "B75", 3: "B110", 4: "B134", 5: "B150", 6: "B200
 _CBAUD, _CSIZE = 0o10017, 0o60
 
 
-def termios(task, v, opts):
+@struct_at(17 + 19)
+def termios(task, v, raw, opts):
     """decode_termios() without -v: the four flag words, then "..."."""
-    raw = peek(task, v, 17) if v else None
-    if raw is None:
-        return address(v)
     iflag, oflag, cflag, lflag = struct.unpack_from("<IIII", raw)
     odelay = [names[(oflag & mask) // (mask & -mask)] for mask, names in _ODELAYS]
     orest = flags(oflag & ~sum(m for m, _ in _ODELAYS), _OFLAGS, "")
@@ -865,14 +894,25 @@ def termios(task, v, opts):
                   "CS%d" % (5 + ((cflag & _CSIZE) >> 4))]
                  + ([flags(cflag & ~(_CBAUD | _CSIZE), _CFLAGS, "")]
                     if cflag & ~(_CBAUD | _CSIZE) else []))
-    return "{c_iflag=%s, c_oflag=%s, c_cflag=%s, c_lflag=%s, ...}" % (
+    text = "{c_iflag=%s, c_oflag=%s, c_cflag=%s, c_lflag=%s" % (
         flags(iflag, _IFLAGS), o, c, flags(lflag, _LFLAGS))
+    if not getattr(opts, "verbose", False):
+        return text + ", ...}"
+    line = raw[16]
+    cc = ", ".join("[%s]=%s" % (_CC_NAMES[i] if i < len(_CC_NAMES) else str(i), _hex0(b))
+                   for i, b in enumerate(raw[17:17 + _NCCS]))
+    return text + ", c_line=%s, c_cc=[%s]}" % (_LINE_DISCIPLINES.get(line, str(line)), cc)
 
 
-def winsize(task, v, opts):
-    raw = peek(task, v, 8) if v else None
-    if raw is None:
-        return address(v)
+# struct termios's c_cc (asm-generic/termbits.h: NCCS 19) and line disciplines.
+_NCCS = 19
+_CC_NAMES = ("VINTR", "VQUIT", "VERASE", "VKILL", "VEOF", "VTIME", "VMIN", "VSWTC", "VSTART",
+             "VSTOP", "VSUSP", "VEOL", "VREPRINT", "VDISCARD", "VWERASE", "VLNEXT", "VEOL2")
+_LINE_DISCIPLINES = {0: "N_TTY", 1: "N_SLIP", 2: "N_MOUSE", 3: "N_PPP"}
+
+
+@struct_at(8)
+def winsize(task, v, raw, opts):
     return "{ws_row=%d, ws_col=%d, ws_xpixel=%d, ws_ypixel=%d}" % struct.unpack("<HHHH", raw)
 
 
@@ -895,13 +935,9 @@ def _timestamp_comment(sec, nsec):
     return " /* %s%s */" % (text, _time.strftime("%z", tm))
 
 
-def utimens_pair(task, v, opts):
+@struct_at(32)
+def utimens_pair(task, v, raw, opts):
     """print_timespec_utime_pair(): [{...} /* date */, UTIME_NOW]."""
-    if not v:
-        return "NULL"
-    raw = peek(task, v, 32)
-    if raw is None:
-        return "%#x" % v
     out = []
     for i in (0, 1):
         sec, nsec = struct.unpack_from("<qq", raw, 16 * i)
@@ -918,7 +954,7 @@ _SOL_SOCKET, _SCM_RIGHTS, _SCM_CREDENTIALS = 1, 1, 2
 _CMSGHDR = struct.Struct("<QII")
 
 
-def cmsgs(task, v, length, opts):
+def cmsgs(task, v, length, opts, fd_text=str):
     """decode_msg_control(): [{cmsg_len=20, cmsg_level=SOL_SOCKET,
     cmsg_type=SCM_RIGHTS, cmsg_data=[3]}, ...]."""
     raw = peek(task, v, min(length, 4096)) if v else None
@@ -935,7 +971,7 @@ def cmsgs(task, v, length, opts):
                                                  else "%#x" % level)
         if level == _SOL_SOCKET and ctype == _SCM_RIGHTS:
             fds = struct.unpack("<%di" % (len(data) // 4), data[:len(data) // 4 * 4])
-            text += ", cmsg_type=SCM_RIGHTS, cmsg_data=[%s]}" % ", ".join(map(str, fds))
+            text += ", cmsg_type=SCM_RIGHTS, cmsg_data=[%s]}" % ", ".join(map(fd_text, fds))
         elif level == _SOL_SOCKET and ctype == _SCM_CREDENTIALS and len(data) >= 12:
             text += ", cmsg_type=SCM_CREDENTIALS, cmsg_data={pid=%d, uid=%d, gid=%d}}" % \
                 struct.unpack_from("<iII", data)
@@ -946,13 +982,9 @@ def cmsgs(task, v, length, opts):
     return "[" + ", ".join(out) + "]"
 
 
-def itimerspec(task, v, opts):
+@struct_at(32)
+def itimerspec(task, v, raw, opts):
     """print_itimerspec(): {it_interval={...}, it_value={...}}."""
-    if not v:
-        return "NULL"
-    raw = peek(task, v, 32)
-    if raw is None:
-        return "%#x" % v
     return "{it_interval={tv_sec=%d, tv_nsec=%d}, it_value={tv_sec=%d, tv_nsec=%d}}" % \
         struct.unpack("<qqqq", raw)
 
@@ -960,13 +992,9 @@ def itimerspec(task, v, opts):
 _SIGEV_NOTIFY = {0: "SIGEV_SIGNAL", 1: "SIGEV_NONE", 2: "SIGEV_THREAD", 4: "SIGEV_THREAD_ID"}
 
 
-def sigevent(task, v, opts):
+@struct_at(20)
+def sigevent(task, v, raw, opts):
     """print_sigevent(): {sigev_value={...}, sigev_signo=..., sigev_notify=...}."""
-    if not v:
-        return "NULL"
-    raw = peek(task, v, 20)
-    if raw is None:
-        return "%#x" % v
     value, signo, notify, tid = struct.unpack("<Qiii", raw)
     text = "{sigev_value={sival_int=%d, sival_ptr=%s}, sigev_signo=%s, sigev_notify=%s" % (
         struct.unpack("<i", struct.pack("<I", value & 0xFFFFFFFF))[0], address(value),
@@ -976,13 +1004,9 @@ def sigevent(task, v, opts):
     return text + "}"
 
 
-def sysinfo_struct(task, v, opts):
+@struct_at(112)
+def sysinfo_struct(task, v, raw, opts):
     """print_sysinfo(): every field."""
-    if not v:
-        return "NULL"
-    raw = peek(task, v, 112)
-    if raw is None:
-        return "%#x" % v
     (uptime, l1, l2, l3, totalram, freeram, sharedram, bufferram, totalswap, freeswap,
      procs, totalhigh, freehigh, mem_unit) = struct.unpack_from("<q3Q6QH6xQQI", raw)
     return ("{uptime=%d, loads=[%d, %d, %d], totalram=%d, freeram=%d, sharedram=%d, "
@@ -1010,3 +1034,214 @@ def hex_buffer(task, v, n, opts):
     if data is None:
         return address(v)
     return '"' + "".join("\\x%02x" % b for b in data) + '"' + ("..." if n > opts.strsize else "")
+
+
+# -- capabilities ----------------------------------------------------------------------------
+
+# linux/capability.h: the header's versions, and the capabilities by bit
+# (strace 6.1 knows them up to CAP_CHECKPOINT_RESTORE; 4.14 stops at
+# CAP_AUDIT_READ, 37).
+_CAP_VERSIONS = {0x19980330: "_LINUX_CAPABILITY_VERSION_1",
+                 0x20071026: "_LINUX_CAPABILITY_VERSION_2",
+                 0x20080522: "_LINUX_CAPABILITY_VERSION_3"}
+_CAP_VERSION_1 = 0x19980330
+CAP_NAMES = (
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+    "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
+    "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+    "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
+    "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE")
+_CAP_DATA = struct.Struct("<III")        # effective, permitted, inheritable
+
+
+def cap_header_version(task, v):
+    """The version word of a cap_user_header_t, or None."""
+    raw = peek(task, v, 4) if v else None
+    return struct.unpack("<I", raw)[0] if raw is not None else None
+
+
+@struct_at(8)
+def cap_header(task, v, raw, opts):
+    """print_cap_header(): {version=_LINUX_CAPABILITY_VERSION_3, pid=0}."""
+    version, pid = struct.unpack("<Ii", raw)
+    name = _CAP_VERSIONS.get(version)
+    text = name if name is not None else (
+        "%s /* _LINUX_CAPABILITY_VERSION_??? */" % _hex0(version))
+    return "{version=%s, pid=%d}" % (text, pid)
+
+
+def cap_set_text(caps):
+    """print_cap_bits(): 1<<CAP_CHOWN|1<<CAP_KILL, 0 for none."""
+    parts = ["1<<%s" % CAP_NAMES[bit] for bit in range(len(CAP_NAMES)) if caps >> bit & 1]
+    rest = caps & ~((1 << len(CAP_NAMES)) - 1)
+    if rest:
+        parts.append("%#x" % rest)
+    return "|".join(parts) or "0"
+
+
+def cap_data(task, v, opts, version):
+    """print_cap_data(): {effective=..., permitted=..., inheritable=...}, two
+    32-bit halves for versions 2 and 3, one for version 1."""
+    if not v:
+        return "NULL"
+    n = 1 if version == _CAP_VERSION_1 else 2
+    raw = peek(task, v, n * _CAP_DATA.size)
+    if raw is None:
+        return address(v)
+    sets = [0, 0, 0]
+    for i in range(n):
+        for j, word in enumerate(_CAP_DATA.unpack_from(raw, i * _CAP_DATA.size)):
+            sets[j] |= word << (32 * i)
+    return "{effective=%s, permitted=%s, inheritable=%s}" % tuple(cap_set_text(c) for c in sets)
+
+
+# -- scheduling attributes ---------------------------------------------------------------------
+
+SCHED_FLAG_NAMES = (("SCHED_FLAG_RESET_ON_FORK", 0x1), ("SCHED_FLAG_RECLAIM", 0x2),
+                    ("SCHED_FLAG_DL_OVERRUN", 0x4), ("SCHED_FLAG_KEEP_POLICY", 0x8),
+                    ("SCHED_FLAG_KEEP_PARAMS", 0x10), ("SCHED_FLAG_UTIL_CLAMP_MIN", 0x20),
+                    ("SCHED_FLAG_UTIL_CLAMP_MAX", 0x40))
+# struct sched_attr: size, policy, flags (u64), nice, priority, runtime,
+# deadline, period (SCHED_ATTR_SIZE_VER0, 48 bytes), then util_min/max (VER1).
+_SCHED_ATTR0 = struct.Struct("<IIQiIQQQ")
+_SCHED_ATTR1 = struct.Struct("<II")
+
+
+@struct_at(_SCHED_ATTR0.size)
+def sched_attr(task, v, raw, opts, policy_names):
+    """print_sched_attr(): every field the struct's size covers
+    (sched_util_min/max from SCHED_ATTR_SIZE_VER1, 56 bytes)."""
+    size, policy, sflags, nice, prio, runtime, deadline, period = _SCHED_ATTR0.unpack(raw)
+    text = ("{size=%d, sched_policy=%s, sched_flags=%s, sched_nice=%d, sched_priority=%d, "
+            "sched_runtime=%d, sched_deadline=%d, sched_period=%d" % (
+                size, policy_names.get(policy, "%#x /* SCHED_??? */" % policy),
+                flags(sflags, SCHED_FLAG_NAMES), nice, prio, runtime, deadline, period))
+    if size >= _SCHED_ATTR0.size + _SCHED_ATTR1.size:
+        more = peek(task, v + _SCHED_ATTR0.size, _SCHED_ATTR1.size)
+        if more is not None:
+            text += ", sched_util_min=%d, sched_util_max=%d" % _SCHED_ATTR1.unpack(more)
+    return text + "}"
+
+
+# -- SysV IPC: the *_STAT and IPC_SET buffers ------------------------------------------------
+
+# struct ipc64_perm (asm-generic/ipcbuf.h): key, uid, gid, cuid, cgid, mode,
+# seq, then padding and two unused longs.
+_IPC64_PERM = struct.Struct("<iIIIII")
+_IPC64_PERM_SIZE = 48
+# The rest of shmid64_ds, msqid64_ds and semid64_ds (asm-generic, 64-bit):
+# shm: segsz, atime, dtime, ctime, cpid, lpid, nattch;
+# msg: stime, rtime, ctime, cbytes, qnum, qbytes, lspid, lrpid;
+# sem: otime, ctime, nsems.
+_SHMID_REST = struct.Struct("<QqqqiiQ")
+_MSQID_REST = struct.Struct("<qqqQQQii")
+_SEMID_REST = struct.Struct("<qqQ")
+
+
+def _ipc_perm(raw, full):
+    """print_ipc_perm(): uid, gid, mode, and with IPC_STAT key, cuid, cgid."""
+    key, uid, gid, cuid, cgid, mode = _IPC64_PERM.unpack_from(raw)
+    text = "{uid=%d, gid=%d, mode=%s" % (uid, gid, octal(mode))
+    if full:
+        text += ", key=%s, cuid=%d, cgid=%d" % (_hex0(key & 0xFFFFFFFF), cuid, cgid)
+    return text + "}"
+
+
+@struct_at(_IPC64_PERM_SIZE + _SHMID_REST.size)
+def shmid_ds(task, v, raw, opts, full):
+    """print_shmid_ds(): IPC_STAT's (full) or IPC_SET's (the perm only)."""
+    text = "{shm_perm=%s" % _ipc_perm(raw, full)
+    if full:
+        segsz, atime, dtime, ctime, cpid, lpid, nattch = _SHMID_REST.unpack_from(
+            raw, _IPC64_PERM_SIZE)
+        text += (", shm_segsz=%d, shm_cpid=%d, shm_lpid=%d, shm_nattch=%d, shm_atime=%d, "
+                 "shm_dtime=%d, shm_ctime=%d" % (segsz, cpid, lpid, nattch, atime, dtime, ctime))
+    return text + "}"
+
+
+@struct_at(_IPC64_PERM_SIZE + _MSQID_REST.size)
+def msqid_ds(task, v, raw, opts, full):
+    """print_msqid_ds(): IPC_STAT's every field, IPC_SET's perm and qbytes."""
+    stime, rtime, ctime, _cbytes, qnum, qbytes, lspid, lrpid = _MSQID_REST.unpack_from(
+        raw, _IPC64_PERM_SIZE)
+    text = "{msg_perm=%s" % _ipc_perm(raw, full)
+    if full:
+        text += (", msg_stime=%d, msg_rtime=%d, msg_ctime=%d, msg_qnum=%d, msg_qbytes=%d, "
+                 "msg_lspid=%d, msg_lrpid=%d" % (stime, rtime, ctime, qnum, qbytes, lspid,
+                                                 lrpid))
+    else:
+        text += ", msg_qbytes=%d" % qbytes
+    return text + "}"
+
+
+@struct_at(_IPC64_PERM_SIZE + _SEMID_REST.size)
+def semid_ds(task, v, raw, opts, full):
+    """print_semid_ds(): IPC_STAT's every field, IPC_SET's perm."""
+    text = "{sem_perm=%s" % _ipc_perm(raw, full)
+    if full:
+        otime, ctime, nsems = _SEMID_REST.unpack_from(raw, _IPC64_PERM_SIZE)
+        text += ", sem_otime=%d, sem_ctime=%d, sem_nsems=%d" % (otime, ctime, nsems)
+    return text + "}"
+
+
+# -- sendmmsg/recvmmsg ----------------------------------------------------------------------
+
+_MMSGHDR_SIZE = _MSGHDR.size + 8       # struct msghdr, msg_len, padding
+
+
+def mmsghdr_array(task, v, count, opts, msg_len_count, use_msg_len, sockaddr, msgflags,
+                  fd_text=str):
+    """decode_mmsgvec(): [{msg_hdr={...}, msg_len=2}, ...] — `count`
+    elements (at most -s, then "..."), msg_len in the first msg_len_count;
+    a receive's iovec data cut at each msg_len."""
+    if not v:
+        return "NULL"
+    out = []
+    for i in range(min(count, 1024)):
+        if i == opts.strsize:
+            out.append("...")
+            break
+        addr = v + i * _MMSGHDR_SIZE
+        raw = peek(task, addr + _MSGHDR.size, 4)
+        if raw is None:
+            if not out:
+                return address(v)
+            out.append("...")
+            break
+        msg_len = struct.unpack("<I", raw)[0]
+        text = "{msg_hdr=%s" % msghdr(task, addr, opts, msg_len if use_msg_len else None,
+                                      sockaddr, msgflags, fd_text)
+        if i < msg_len_count:
+            text += ", msg_len=%d" % msg_len
+        out.append(text + "}")
+    return "[" + ", ".join(out) + "]"
+
+
+# -- directory entries (-v) ------------------------------------------------------------------
+
+_DIRENT64 = struct.Struct("<QqHB")       # d_ino, d_off, d_reclen, d_type, then d_name
+DT_NAMES = {0: "DT_UNKNOWN", 1: "DT_FIFO", 2: "DT_CHR", 4: "DT_DIR", 6: "DT_BLK", 8: "DT_REG",
+            10: "DT_LNK", 12: "DT_SOCK", 14: "DT_WHT"}
+
+
+def dirents64(task, v, length, opts):
+    """SYS_FUNC(getdents64) with -v: [{d_ino=.., d_off=.., d_reclen=24,
+    d_type=DT_DIR, d_name="."}, ...], the `length` bytes the call filled."""
+    raw = peek(task, v, length) if v and length > 0 else (b"" if v else None)
+    if raw is None:
+        return address(v)
+    out = []
+    off = 0
+    while off + _DIRENT64.size <= len(raw):
+        ino, d_off, reclen, dtype = _DIRENT64.unpack_from(raw, off)
+        if reclen < _DIRENT64.size:
+            break
+        name = raw[off + _DIRENT64.size:off + reclen].split(b"\0", 1)[0]
+        out.append("{d_ino=%d, d_off=%d, d_reclen=%d, d_type=%s, d_name=%s}" % (
+            ino, d_off, reclen, DT_NAMES.get(dtype, str(dtype)), quote(name, opts.strsize)))
+        off += reclen
+    return "[" + ", ".join(out) + "]"

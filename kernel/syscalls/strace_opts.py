@@ -11,6 +11,21 @@
     -s N             strings and buffers cut after N bytes (default 32)
     -a N             align the results at column N (strace's default is 40;
                      a53emu's is 0, the compact form its trace always had)
+    -v               structures unabbreviated (stat's every field, execve's
+                     environment, getrusage's and uname's every field)
+    -yy              -y, and sockets with their endpoints, devices with
+                     their numbers: 3<UNIX:[12345->12346]>, </dev/null<char 1:3>>
+    -o FILE          the trace to FILE (with -ff: FILE.PID, one per task)
+    -ff              -f, and with -o each task's lines in their own file
+    -p PID           trace only these guest tasks (with -f their children too)
+    -C               the lines and, at exit, -c's table
+    -r               the time since the previous line, before each line
+    -t, -tt, -ttt    the wall-clock time before each line (seconds; with
+                     microseconds; since the epoch); under --deterministic
+                     the board's clock, counted from its boot (and -T's and
+                     -c's times are the board's too)
+    -q, -qq          -qq leaves out the `+++ exited with N +++` lines (-q:
+                     a53emu prints no attach/detach messages anyway)
 
 The classes are strace's (TRACE_FILE, TRACE_DESC, ... in its syscall
 tables), for the calls an AArch64 kernel has.
@@ -163,6 +178,14 @@ class StraceOptions:
         self.summary = False        # -c
         self.strsize = DEFAULT_STRSIZE
         self.column = DEFAULT_COLUMN
+        self.verbose = False        # -v
+        self.output = None          # -o FILE
+        self.separately = False     # -ff with -o: FILE.PID
+        self.pids = None            # -p: a set of guest pids, None for the program
+        self.summary_too = False    # -C: the lines as well as the table
+        self.relative = False       # -r
+        self.timestamps = 0         # -t, -tt, -ttt
+        self.quiet = 0              # -q, -qq, -qqq
 
     def wants_call(self, name):
         return self.calls is None or name in self.calls
@@ -186,23 +209,48 @@ class StraceOptions:
 
     @classmethod
     def from_args(cls, exprs=(), follow=False, fd_paths=False, timing=False, summary=False,
-                  strsize=None, column=None):
-        """The options of `a53emu run`.  With none of -e/-f/-y/-T/-c/-s/-a
+                  strsize=None, column=None, verbose=False, output=None, pids=(),
+                  summary_too=False, relative=False, timestamps=0, quiet=0):
+        """The options of `a53emu run` (follow, fd_paths, timestamps and
+        quiet count their letters: -ff is 2, -yy is 2).  With none of them
         the trace follows every task, as a53emu's trace always did; any of
         them asks for strace's own behaviour, where only -f follows the
         children."""
         opts = cls()
         given = bool(exprs) or fd_paths or timing or summary or strsize is not None \
-            or column is not None
-        opts.follow = follow or not given
+            or column is not None or verbose or output is not None or bool(pids) \
+            or summary_too or relative or timestamps or quiet
+        opts.follow = bool(follow) or not given
+        if summary_too and summary:
+            raise UsageError("-c and -C are mutually exclusive")
+        if follow and follow > 1 and (summary or summary_too):
+            raise UsageError("(-c or -C) and -ff are mutually exclusive")
+        opts.verbose, opts.output = bool(verbose), output
+        opts.separately = bool(follow) and follow > 1 and output is not None
+        opts.summary_too, opts.relative = bool(summary_too), bool(relative)
+        opts.timestamps, opts.quiet = min(int(timestamps or 0), 3), int(quiet or 0)
+        if pids:
+            opts.pids = parse_pids(pids)
         for expr in exprs:
             opts.qualify(expr)
-        opts.fd_paths, opts.timing, opts.summary = fd_paths, timing, summary
+        opts.fd_paths, opts.timing = int(fd_paths or 0), timing
+        opts.summary = summary or opts.summary_too
         if strsize is not None:
             opts.strsize = _count(strsize, "-s wants a size of 0 or more")
         if column is not None:
             opts.column = _count(column, "-a wants a column of 0 or more")
         return opts
+
+
+def parse_pids(texts):
+    """-p: process ids separated by commas or spaces, in one or more -p."""
+    pids = set()
+    for text in texts:
+        for item in re.split(r"[,\s]+", str(text).strip()):
+            if not item.isdigit() or int(item) <= 0:
+                raise UsageError("-p wants process ids, not %r" % text)
+            pids.add(int(item))
+    return pids
 
 
 def _count(value, usage):

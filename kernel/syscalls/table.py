@@ -17,6 +17,7 @@ from kernel.uapi import SIGKILL
 from kernel.uaccess import Efault
 
 NORETURN = object()     # exit/exit_group: x0 is not written back
+_RESTART_CODES = frozenset(RESTART_CODES)   # one hash probe per call, not four compares
 
 
 class SyscallDef:
@@ -66,13 +67,43 @@ class SyscallTable:
         from kernel.net import socket  # noqa: F401  (issue 9 part 6)
         from kernel.ipc import shm, sem, msg, mqueue  # noqa: F401   (issue 9 part 5)
         from kernel.mm import fremap, memfd  # noqa: F401
+        from kernel.fs import chroot  # noqa: F401  (issue 10 part 5: chroot nests in --jail)
         self.kernel = kernel
         self.trace = kernel.trace
         self.by_nr = {d.nr: d for d in _DEFS}
-        self.counts = None      # a Counter of calls by number under --stats
+        self._counts = None     # a Counter of calls by number under --stats
         self.times = None       # and the seconds spent in them (the handlers' time)
-        self.hooks = None       # SyscallHooks (kernel/syscalls/hooks.py), None: none
+        self._hooks = None      # SyscallHooks (kernel/syscalls/hooks.py), None: none
         self._on_enter = None
+        # el0_svc's one test: does anything count, hook or trace calls?
+        self.instrumented = False
+        if self.trace is not None:      # (None: a table made only to list the calls)
+            self.trace.watch("syscall", self._instrumentation_changed)
+            self._instrumentation_changed()
+
+    def _instrumentation_changed(self):
+        self.instrumented = bool(self.trace.syscall or self._counts is not None
+                                 or self._hooks is not None)
+
+    @property
+    def counts(self):
+        """A Counter of calls by number under --stats (kernel/stats.py), or None."""
+        return self._counts
+
+    @counts.setter
+    def counts(self, counter):
+        self._counts = counter
+        self._instrumentation_changed()
+
+    @property
+    def hooks(self):
+        """SyscallHooks (kernel/syscalls/hooks.py), or None: none."""
+        return self._hooks
+
+    @hooks.setter
+    def hooks(self, hooks):
+        self._hooks = hooks
+        self._instrumentation_changed()
 
     @property
     def on_enter(self):
@@ -103,17 +134,20 @@ class SyscallTable:
         nr = regs[0]
         task = core.current
         d = self.by_nr.get(nr)
-        counts = self.counts
-        if counts is not None:
-            counts[nr] += 1
-            t0 = time.perf_counter()
         task.orig_x0 = regs[1]  # the program's x0, even if a hook changes the argument
-        hooks = self.hooks      # the one test while nothing is hooked (hooks.py)
-        if hooks is not None:
-            call, regs, d = hooks.enter(task, regs, d)
+        # The one attribute test while nothing counts, hooks or traces calls
+        # (--stats, hooks.py, the syscall trace); the rest test this local.
+        watched = self.instrumented
+        if watched:
+            counts, hooks = self._counts, self._hooks
+            if counts is not None:
+                counts[nr] += 1
+                t0 = time.perf_counter()
+            if hooks is not None:
+                call, regs, d = hooks.enter(task, regs, d)
         task.last_syscall = nr
         task.sleep_restart = None
-        if self.trace.syscall:
+        if watched and self.trace.syscall:
             # Linux's raw_syscalls:sys_enter, for every number (d is None for
             # one the board does not know): strace decodes what a call reads
             # on entry (issue 7 part 4), the machine formats write the entry.
@@ -139,21 +173,21 @@ class SyscallTable:
             except OutOfMemory:
                 task.kernel.oom_kill(task.mm)
                 return
-            if counts is not None:
+            if watched and counts is not None:
                 self.times[nr] += time.perf_counter() - t0
             if ret is NORETURN:
                 if task.pending or task.signal.shared_pending:
                     signal_pending_stop(task, core)
                 return
-        if hooks is not None:
+        if watched and hooks is not None:
             ret = hooks.exit(call, ret)
-        if -ret in RESTART_CODES:
+        if -ret in _RESTART_CODES:
             task.syscall_restart = -ret
             if -ret != ERESTART_RESTARTBLOCK:
                 task.restart = None
         else:
             task.restart = None
-        if self.trace.syscall:
+        if watched and self.trace.syscall:
             self.trace.emit("syscall", task=task, nr=nr, d=d, args=regs[1:], ret=ret)
         core.set_return(ret)
         if task.pending or task.signal.shared_pending or task.signal.group_exit:

@@ -12,6 +12,11 @@
  *
  * `signals blocked`: a SIGSEGV while SIGSEGV is blocked cannot be
  * delivered, so the kernel kills the program (exit 139 in a shell).
+ *
+ * `signals badframe`: a SIGUSR1 arrives while sp points nowhere, so its
+ * frame cannot be written; the kernel (signal_setup_done -> force_sigsegv)
+ * sends SIGSEGV instead, which a handler on the alternate stack catches.
+ * Its return restores the old sp, and the program goes on.
  */
 #define _GNU_SOURCE
 #include <setjmp.h>
@@ -20,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 static sigjmp_buf env;
 static void *volatile fault_addr;
@@ -42,6 +48,26 @@ static void on_usr1(int sig)
         raise(SIGUSR1);             /* SA_NODEFER: delivered inside this handler */
     else
         nested = 1;
+}
+
+static volatile int badframe_segv, badframe_usr1;
+static void on_badframe_segv(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig; (void)uc;
+    badframe_segv = si->si_code;
+}
+static void on_badframe_usr1(int sig) { (void)sig; badframe_usr1 = 1; }
+
+/* kill(getpid(), SIGUSR1) with sp = 16: the signal is taken on the way back
+ * from the svc; sigreturn from the SIGSEGV handler restores sp = 16, which
+ * the instruction after the svc puts right again. */
+static void raise_usr1_with_bad_sp(long pid)
+{
+    register long x0 __asm__("x0") = pid;
+    register long x1 __asm__("x1") = SIGUSR1;
+    register long x8 __asm__("x8") = 129;        /* __NR_kill */
+    __asm__ volatile("mov x9, sp\n\tmov x10, #16\n\tmov sp, x10\n\tsvc #0\n\tmov sp, x9"
+                     : "+r"(x0) : "r"(x1), "r"(x8) : "x9", "x10", "memory");
 }
 
 static volatile int keep_going = 1;
@@ -76,6 +102,20 @@ int main(int argc, char **argv)
         *(volatile int *)bad_blocked = 1;
         printf("not reached\n");
         return 1;
+    }
+
+    if (argc > 1 && strcmp(argv[1], "badframe") == 0) {
+        static char altstack[65536];
+        stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack };
+        sigaltstack(&ss, NULL);
+        sa.sa_sigaction = on_badframe_segv;
+        sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+        sigaction(SIGSEGV, &sa, NULL);
+        signal(SIGUSR1, on_badframe_usr1);
+        raise_usr1_with_bad_sp(getpid());
+        printf("SIGUSR1 with sp = 16: usr1 handler ran %d, SIGSEGV si_code %s\n", badframe_usr1,
+               badframe_segv == SI_KERNEL ? "SI_KERNEL" : "?");
+        return 0;
     }
 
     if (sigsetjmp(env, 1) == 0)

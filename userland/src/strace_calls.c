@@ -166,6 +166,8 @@ int main(int argc, char **argv)
     syscall(SYS_rt_sigprocmask, SIG_BLOCK, &set, &oset, 8);
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &oset, NULL, 8);
     syscall(SYS_kill, syscall(SYS_getpid), SIGUSR1);
+    /* pid_t is an int: the kernel and strace read the low 32 bits only */
+    syscall(SYS_kill, (unsigned long)(unsigned int)-2147483000, 0);
 
     /* a blocked signal: pending, then taken by sigtimedwait */
     sigemptyset(&set);

@@ -440,6 +440,9 @@ static void memory(void)
     p = mmap(NULL, 2 * PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_LOCKED, -1, 0);
     CHECK(p == MAP_FAILED && errno == EAGAIN, "MAP_LOCKED past the limit: EAGAIN");
     munlock(page, PAGE);
+    set_both(RLIMIT_MEMLOCK, PAGE - 1);
+    CHECK(mlock(page, PAGE) < 0 && errno == ENOMEM,
+          "RLIMIT_MEMLOCK below a page: mlock: ENOMEM (can_do_mlock() reads bytes)");
     set_both(RLIMIT_MEMLOCK, 0);
     CHECK(mlock(page, PAGE) < 0 && errno == EPERM, "RLIMIT_MEMLOCK 0: mlock: EPERM");
 }

@@ -1,0 +1,169 @@
+"""Issue 8, the system-call path: registers moved without the binding's
+argtypes, or straight through QEMU's register array, and el0_svc's one test
+of --stats, hooks and the syscall trace.
+
+Both register paths (the direct view of env->xregs, and the ctypes calls
+it falls back to) must move the same values; the programs must see the
+same results through either.
+"""
+
+import os
+
+import pytest
+import unicorn
+from hypothesis import given, settings, strategies as st
+
+import emu.cpu as cpu
+from emu.board import Board
+from emu.cpu import REG_X0, UNICORN_PINNED, X_REGS, Core
+from kernel.main import Kernel
+from kernel.syscalls.hooks import ALL, add_hook, remove_hook
+from kernel.trace import Tracer
+from conftest import userland_path
+
+U64 = (1 << 64) - 1
+
+
+@pytest.fixture(scope="module", params=["direct", "ctypes"])
+def core(request):
+    """A core using each register path (Core(direct_regs=False): ctypes)."""
+    board = Board(ram_size=16 << 20, cores=1)
+    core = Core(1, board.memory, board.mmu, direct_regs=request.param == "direct")
+    assert (core._xregs is not None) == (
+        request.param == "direct" and unicorn.__version__ == UNICORN_PINNED)
+    return core
+
+
+def test_the_direct_view_is_found_on_the_pinned_unicorn():
+    cores = Board(ram_size=16 << 20, cores=2).cores
+    for core in cores:
+        assert (core._xregs is not None) == (unicorn.__version__ == UNICORN_PINNED)
+        # The search leaves the registers as a reset core has them.
+        assert [core.read_reg(r) for r in X_REGS] == [0] * 31
+
+
+@settings(max_examples=50, deadline=None)
+@given(values=st.lists(st.integers(0, U64), min_size=9, max_size=9))
+def test_syscall_regs_reads_x8_then_x0_to_x5(core, values):
+    for n, value in enumerate(values):
+        core.set_x(n, value)
+    assert core.syscall_regs() == (values[8],) + tuple(values[:6])
+
+
+@settings(max_examples=50, deadline=None)
+@given(ret=st.integers(-(1 << 63), U64))
+def test_set_return_writes_x0_as_two_s_complement(core, ret):
+    core.set_x(1, 0x1234)
+    core.set_return(ret)
+    assert core.read_reg(REG_X0) == ret & U64
+    assert core.x(1) == 0x1234          # nothing but x0
+
+
+@pytest.mark.parametrize("program", ["signals", "sys_files", "pipes", "futex"])
+def test_programs_see_the_same_through_both_paths(monkeypatch, tmp_path, program):
+    """Self-checking programs (restarts, EINTR, EFAULT, blocking pipes and
+    futexes) pass with either register path, and print the same."""
+    outputs = []
+    for direct in (True, False):
+        with monkeypatch.context() as m:
+            if not direct:
+                m.setattr(cpu, "_direct_xregs", lambda core: None)
+            out = tmp_path / ("out-%s" % direct)
+            workdir = tmp_path / ("cwd-%s" % direct)
+            workdir.mkdir()
+            board = Board(ram_size=64 << 20, cores=2)
+            kernel = Kernel(board)
+            prog = str(userland_path("musl", program))
+            with open(out, "wb") as f:
+                task = kernel.exec_init(prog, [prog], [], cwd=str(workdir),
+                                        stdio=(0, f.fileno(), f.fileno()))
+                kernel.run(task)
+            assert (board.cores[0]._xregs is not None) == (
+                direct and unicorn.__version__ == UNICORN_PINNED)
+            assert task.exit_code == 0, out.read_text()
+            outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+
+
+def test_instrumented_follows_the_trace_stats_and_hooks():
+    """el0_svc tests one flag; every switch that feeds it updates it."""
+    trace = Tracer()
+    kernel = Kernel(Board(ram_size=16 << 20, cores=1), trace=trace)
+    table = kernel.syscalls
+    assert table.instrumented is False
+    trace.enable(["syscall"])
+    assert table.instrumented is True
+    trace.syscall = False
+    assert table.instrumented is False
+    table.counts = {}
+    assert table.instrumented is True
+    table.counts = None
+    assert table.instrumented is False
+    handle = add_hook(table, ALL, enter=lambda call: None)
+    assert table.instrumented is True
+    remove_hook(table, handle)
+    assert table.instrumented is False
+    trace.fault = True                  # another class: not the syscall path's business
+    assert table.instrumented is False
+    # A trace switched on before the kernel is made (the CLI's order).
+    early = Tracer()
+    early.enable(["syscall"])
+    assert Kernel(Board(ram_size=16 << 20, cores=1), trace=early).syscalls.instrumented is True
+
+
+def test_a_trace_switched_on_mid_run_sees_the_calls(tmp_path):
+    """The Python API switches classes while a program runs (Machine's
+    subscribers): the syscall trace must start at once."""
+    trace = Tracer()
+    board = Board(ram_size=64 << 20, cores=1)
+    kernel = Kernel(board, trace=trace)
+    seen = []
+    trace.subscribe(lambda kind, f: seen.append(f["nr"]) if kind == "syscall" else None)
+    prog = str(userland_path("musl", "hello"))
+    with open(os.devnull, "wb") as null:
+        task = kernel.exec_init(prog, [prog], [], stdio=(0, null.fileno(), null.fileno()))
+        trace.syscall = True
+        kernel.run(task)
+    assert task.exit_code == 0
+    assert {66, 94} <= set(seen)        # writev, exit_group
+
+
+# -- start-up: the binding imported without importlib.resources and inspect ---------
+
+_PROBE = """
+import sys
+{before}
+import emu.cpu
+from unicorn.unicorn_py3.unicorn import uclib
+print(uclib._name)
+print("inspect" in sys.modules, "importlib.resources" in sys.modules)
+import inspect
+print(inspect.getfile(inspect.getfile))
+"""
+
+
+def _probe(before=""):
+    import subprocess
+    import sys
+    from conftest import ROOT
+    out = subprocess.run([sys.executable, "-c", _PROBE.format(before=before)], cwd=ROOT,
+                         capture_output=True, text=True, check=True).stdout.splitlines()
+    return out
+
+
+def test_unicorn_is_loaded_from_the_same_file_without_the_loader_s_imports():
+    import inspect
+    fast = _probe()
+    ordinary = _probe("import inspect, importlib.resources")   # nothing to save: not used
+    assert fast[0] == ordinary[0]                   # the same libunicorn
+    assert fast[1] == "False False" and ordinary[1] == "True True"
+    assert fast[2] == ordinary[2] == inspect.getfile(inspect)   # the real inspect afterwards
+
+
+def test_a_binding_that_asks_more_is_imported_the_ordinary_way():
+    broken = ("import emu.fast_import as f, types\n"
+              "f._stand_ins = lambda d: {'inspect': types.ModuleType('inspect'),\n"
+              "                          'importlib.resources': types.ModuleType('r')}")
+    out = _probe(broken)
+    assert out[0] == _probe()[0]
+    assert out[1] == "True True"                    # the ordinary import ran

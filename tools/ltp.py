@@ -1,0 +1,180 @@
+"""Run the Linux Test Project's memory-management system-call tests on a53emu
+and on qemu-aarch64, and compare (issue 9: "real test suites run").
+
+    python tools/ltp.py --ltp ~/src/ltp --build        configure and build them
+    python tools/ltp.py --ltp ~/src/ltp                 run, print the table
+    python tools/ltp.py --ltp ~/src/ltp --write docs/ltp.md
+
+LTP is not vendored (it is large and GPL-2.0): bring a checkout of
+https://github.com/linux-test-project/ltp.  --build runs its autotools and
+configure for aarch64-linux-gnu with static linking (the glibc cross compiler
+of .ci/run), then builds only the test directories of TEST_DIRS.
+
+Each test runs under a shell of the Debian arm64 root that tests/test_distro.py
+uses (`--sysroot` it, /bin/sh is busybox): LTP's library needs /bin/sh (it
+reads /proc/config.gz through zcat), and its test process must not be the
+child of pid 1 — LTP takes a parent pid of 1 as "the main test process has
+exited" — so the program cannot be init itself.  (qemu-aarch64 runs the test
+directly: it is not pid 1, and it could not follow its shell's execve.)  Both
+runs get the same
+environment, a fresh TMPDIR, and LTP_TIMEOUT_MUL so LTP's own per-test
+timeout allows for an emulator.
+
+A test's result is LTP's summary (passed/failed/broken/skipped/warnings) and
+its exit status.  The table marks each test `same` when a53emu and qemu-aarch64
+agree, else `differs`; qemu-aarch64 runs on the host's kernel (newer than
+4.14), so a difference is read against 4.14 in the note column, not assumed
+to be a53emu's bug.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+TEST_DIRS = ("brk", "sbrk", "mmap", "munmap", "mprotect", "mremap", "madvise", "mincore",
+             "mlock", "mlock2", "mlockall", "munlock", "munlockall", "msync",
+             "remap_file_pages", "getpagesize")
+COUNTS = ("passed", "failed", "broken", "skipped", "warnings")
+TIMEOUT = 300                   # wall seconds a run may take here
+LTP_TIMEOUT_MUL = "10"          # LTP's own 30 s per test, times this
+
+
+def build(ltp):
+    """Configure LTP for static aarch64 glibc binaries and build TEST_DIRS."""
+    env = dict(os.environ, CFLAGS="-O2", LDFLAGS="-static")
+    steps = [["make", "autotools"],
+             ["./configure", "--host=aarch64-linux-gnu"],
+             ["make", "-C", "lib", "-j2"]]
+    steps += [["make", "-C", "testcases/kernel/syscalls/" + d, "-j2"] for d in TEST_DIRS]
+    for step in steps:
+        if subprocess.run(step, cwd=ltp, env=env, stdout=subprocess.DEVNULL).returncode:
+            sys.exit("ltp: %s failed in %s" % (" ".join(step), ltp))
+
+
+def tests(ltp):
+    """The built test binaries: (dir, name, path), in TEST_DIRS order."""
+    out = []
+    for d in TEST_DIRS:
+        base = os.path.join(ltp, "testcases", "kernel", "syscalls", d)
+        if not os.path.isdir(base):
+            continue
+        for name in sorted(os.listdir(base), key=lambda n: (len(n), n)):
+            path = os.path.join(base, name)
+            if os.path.isfile(path) and os.access(path, os.X_OK) and "." not in name:
+                out.append((d, name, path))
+    return out
+
+
+# An old-API test prints no summary, one line per result: "mmap11  1  TPASS  :  ..."
+OLD_API_RESULT = re.compile(r"^\S+\s+\d+\s+T(PASS|FAIL|BROK|CONF|WARN)\s", re.M)
+OLD_API_COUNT = {"PASS": 0, "FAIL": 1, "BROK": 2, "CONF": 3, "WARN": 4}
+
+
+def summary(text):
+    """LTP's summary counts, or None when the run printed none (it died)."""
+    found = dict(re.findall(r"^(%s)\s+(\d+)$" % "|".join(COUNTS), text, re.M))
+    if len(found) == len(COUNTS):
+        return tuple(int(found[c]) for c in COUNTS)
+    results = OLD_API_RESULT.findall(text)
+    if not results:
+        return None
+    counts = [0] * len(COUNTS)
+    for kind in results:
+        counts[OLD_API_COUNT[kind]] += 1
+    return tuple(counts)
+
+
+def run_one(argv, env):
+    """Run argv in a fresh TMPDIR; (summary, status, output)."""
+    tmp = tempfile.mkdtemp(prefix="ltp-")
+    try:
+        try:
+            p = subprocess.run(argv, cwd=tmp, env=dict(env, TMPDIR=tmp), capture_output=True,
+                               timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired as e:
+            text = ((e.stdout or b"") + (e.stderr or b"")).decode(errors="replace")
+            return None, "timeout", text
+        text = (p.stdout + p.stderr).decode(errors="replace")
+        return summary(text), p.returncode, text
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--ltp", required=True, help="an LTP checkout")
+    ap.add_argument("--build", action="store_true", help="configure and build the tests first")
+    ap.add_argument("--write", metavar="FILE", help="also write the table as markdown")
+    ap.add_argument("-k", metavar="NAME", help="only the tests whose name contains NAME")
+    ap.add_argument("--show", action="store_true", help="print a53emu's output of each test")
+    args = ap.parse_args()
+    ltp = os.path.abspath(args.ltp)
+    if args.build:
+        build(ltp)
+    from debian_arm64 import Unavailable, ensure_root
+    try:
+        root = str(ensure_root())
+    except Unavailable as e:
+        sys.exit("ltp: no Debian arm64 root for /bin/sh: %s" % e)
+    qemu = shutil.which("qemu-aarch64")
+    if qemu is None:
+        sys.exit("ltp: qemu-aarch64 is needed (apt-get install qemu-user)")
+    env = {"PATH": "/usr/bin:/bin", "LTP_TIMEOUT_MUL": LTP_TIMEOUT_MUL, "LTPROOT": ltp}
+    sh = os.path.join(root, "bin", "sh")
+    rows = []
+    for d, name, path in tests(ltp):
+        if args.k and args.k not in name:
+            continue
+        script = "%s; exit $?" % path
+        ours = run_one([sys.executable, "-m", "emu", "run", "-L", root, sh, "-c", script],
+                       dict(env, PYTHONPATH=ROOT))
+        # qemu-user is no pid 1, and cannot follow an execve from its shell
+        theirs = run_one([qemu, "-L", root, path], env)
+        same = ours[:2] == theirs[:2]
+        rows.append((d, name, ours, theirs, same))
+        print("%-20s a53emu %-28s qemu %-28s %s" % (name, fmt(ours), fmt(theirs),
+                                                    "same" if same else "DIFFERS"), flush=True)
+        if args.show or not same:
+            for line in ours[2].splitlines():
+                if re.search(r"T(FAIL|BROK|WARN|CONF)|a53emu:", line):
+                    print("    " + line)
+    agree = sum(r[4] for r in rows)
+    print("%d tests, %d give the same result on a53emu and qemu-aarch64" % (len(rows), agree))
+    if args.write:
+        with open(args.write, "w") as f:
+            f.write(markdown(rows, agree))
+
+
+def fmt(result):
+    counts, status, _ = result
+    if counts is None:
+        return "no summary (%s)" % status
+    return "%s, exit %s" % ("/".join(map(str, counts)), status)
+
+
+def markdown(rows, agree):
+    out = ["# LTP's memory-management tests on a53emu",
+           "",
+           "Generated by `python tools/ltp.py --ltp LTP --write docs/ltp.md` (see its",
+           "docstring).  Counts are LTP's passed/failed/broken/skipped/warnings.",
+           "qemu-aarch64 runs the same static binaries on the host's kernel.",
+           "",
+           "%d tests; %d give the same result on both." % (len(rows), agree),
+           "",
+           "| test | a53emu | qemu-aarch64 | |",
+           "| --- | --- | --- | --- |"]
+    for d, name, ours, theirs, same in rows:
+        out.append("| %s | %s | %s | %s |" % (name, fmt(ours), fmt(theirs),
+                                            "same" if same else "**differs**"))
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    main()
