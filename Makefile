@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: setup userland bytecode demo test test-fast bench mutate fuzz clean
+.PHONY: setup userland bytecode demo test test-fast bench mutate fuzz ltp clean
 
 setup: $(STAMP)
 
@@ -65,6 +65,13 @@ mutate: setup
 	rm -rf mutants
 	$(VENV)/bin/mutmut run --max-children $(MUTATE_JOBS)
 	$(PY) tools/mutate_score.py
+
+# LTP's memory-management system-call tests on a53emu and qemu-aarch64
+# (tools/ltp.py; docs/ltp.md is its last table).  LTP is not vendored:
+# LTP=path/to/an/ltp/checkout (built with LTP_ARGS=--build the first time).
+ltp: userland
+	@test -n "$(LTP)" || { echo "make ltp LTP=path/to/ltp [LTP_ARGS=--build]"; exit 2; }
+	$(PY) tools/ltp.py --ltp $(LTP) $(LTP_ARGS)
 
 # The fuzz suite's long budget (README, "Fuzzing"; issue 10 part 7): 20,000
 # random system calls, 400 ELF mutants and the resource cases, one summary

@@ -12,10 +12,15 @@ the signal (NT_SIGINFO), the auxiliary vector and the mapped files
 (0x33) asks for: anonymous memory, private or shared, and the first page
 of each mapped ELF file.
 
-Omitted: core_pattern pipes and templates (the name is always `core`,
-kernel.core_uses_pid = 0), the dumpable/suid checks (the board has no
-setuid programs), coredump_filter changes, sparse output (unmapped pages
-are written as zeros).
+The file's name comes from /proc/sys/kernel/core_pattern (default `core`;
+kernel.core_uses_pid 0), with its %-templates expanded as format_corename()
+does; a relative name is in the working directory, and the path resolves
+as the guest's own paths do (inside --jail).
+
+Omitted: `|helper` patterns (the board runs no usermode helper: no core is
+written, and the kernel log says so), the dumpable/suid checks (the board
+has no setuid programs), coredump_filter changes, sparse output (unmapped
+pages are written as zeros).
 """
 
 import os
@@ -29,7 +34,8 @@ from kernel.uapi import (
     NT_SIGINFO, PF_R, PF_W, PF_X, PT_LOAD, PT_NOTE, RLIMIT_CORE, sigset_of,
 )
 
-CORE_NAME = b"core"
+CORE_PATTERN_DEFAULT = b"core"
+CORENAME_MAX_SIZE = 128         # the core_pattern buffer, NUL included
 # The wait-status bit of a dumped core (WCOREDUMP).
 WCOREFLAG = 0x80
 
@@ -57,18 +63,68 @@ FPSIMD_TAIL = struct.Struct("<II8x")
 DUMP_ELF_HEADER_MAGIC = b"\x7fELF"
 
 
+def format_corename(task, info, pattern):
+    """format_corename(): the core file's name from core_pattern.  %p/%P
+    pid, %i/%I tid, %u/%g real uid/gid, %d dump mode, %s signal, %t time,
+    %h host name, %e comm, %E the executable's path with / as !, %c the
+    core size limit, %% a percent; an unknown %x expands to nothing.  None
+    for a `|helper` pattern (no usermode helper on the board)."""
+    if pattern.startswith(b"|"):
+        return None
+    from kernel.time.timekeeping import NSEC_PER_SEC, ktime_get_real
+    from kernel.utsname import utsname
+    kernel = task.kernel
+    exe = task.mm.exe_file if task.mm is not None and task.mm.exe_file else task.comm
+    values = {
+        b"p": task.tgid, b"P": task.tgid, b"i": task.pid, b"I": task.pid,
+        b"u": task.cred.uid, b"g": task.cred.gid, b"d": 1, b"s": info.signo,
+        b"t": ktime_get_real(kernel) // NSEC_PER_SEC, b"h": utsname(kernel)["nodename"],
+        b"e": task.comm, b"E": os.fsdecode(exe).replace("/", "!"),
+        b"c": task.rlim[RLIMIT_CORE][0], b"%": "%",
+    }
+    out, i, pid_in_pattern = bytearray(), 0, False
+    while i < len(pattern):
+        c = pattern[i:i + 1]
+        if c == b"%" and i + 1 < len(pattern):
+            spec = pattern[i + 1:i + 2]
+            pid_in_pattern = pid_in_pattern or spec == b"p"
+            if spec in values:
+                out += str(values[spec]).encode()
+            i += 2
+            continue
+        out += c
+        i += 1
+    if kernel.core_uses_pid and not pid_in_pattern:
+        out += b".%d" % task.tgid
+    return bytes(out)
+
+
 def do_coredump(task, info):
-    """do_coredump(): write task's process image as `core` in its working
-    directory.  Returns True when a core was dumped (the caller then sets
+    """do_coredump(): write task's process image to the file core_pattern
+    names.  Returns True when a core was dumped (the caller then sets
     WCOREDUMP in the exit code), False when RLIMIT_CORE is below a page
-    (binfmt->min_coredump) or the file cannot be made."""
+    (binfmt->min_coredump), the pattern names a helper, or the file cannot
+    be made.  As 4.14, an existing file of that name is unlinked first and
+    the new one created O_EXCL, so a link planted there is never written."""
+    from kernel.fs.namei import PathError, host_path
+    from kernel.uapi import AT_FDCWD
     limit = task.rlim[RLIMIT_CORE][0]
     if limit < PAGE_SIZE:
         return False
+    name = format_corename(task, info, task.kernel.core_pattern)
+    if name is None:
+        task.kernel.printk("Core dump to %s pipe failed: no usermode helper on the board"
+                           % os.fsdecode(task.kernel.core_pattern))
+        return False
     try:
-        fd = os.open(CORE_NAME, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
-                     | os.O_CLOEXEC, 0o600, dir_fd=task.fs.cwd_fd)
-    except OSError:
+        dir_fd, hpath = host_path(task, AT_FDCWD, name, follow=False)
+        try:
+            os.unlink(hpath, dir_fd=dir_fd)
+        except OSError:
+            pass
+        fd = os.open(hpath, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                     0o600, dir_fd=dir_fd)
+    except (OSError, PathError):
         return False
     try:
         written = elf_core_dump(task, info, fd, limit)

@@ -29,6 +29,7 @@ from kernel.mm.mmap import DEFAULT_MAX_MAP_COUNT
 from kernel.mm.page_alloc import OutOfMemory, PageAllocator
 from kernel.mm.pgtable import PageTables
 from kernel.mm.tlb import TlbFlusher
+from kernel.coredump import CORE_PATTERN_DEFAULT
 from kernel.random import EntropyPool
 from kernel.sched.core import Deadlock, Scheduler
 from kernel.sched.task import PID_MAX_DEFAULT, RESERVED_PIDS, FsStruct, Task
@@ -80,6 +81,8 @@ class Kernel:
         self.max_threads = max(MIN_THREADS, self.pages.nr_pages // PAGES_PER_THREAD)
         self.sched = Scheduler(self, deterministic)
         self.entropy = EntropyPool(deterministic)   # getrandom, AT_RANDOM (kernel/random.py)
+        self.core_pattern = CORE_PATTERN_DEFAULT    # kernel.core_pattern (kernel/coredump.py)
+        self.core_uses_pid = 0                      # kernel.core_uses_pid
         self.asids = AsidAllocator(board)
         self.futex_queues = {}                      # futex key -> [FutexQ] (kernel/futex.py)
         self.exit_hooks = [exit_sem]                # called with a task before its mm goes

@@ -87,3 +87,18 @@ def test_cli_says_core_dumped(tmp_path):
     assert r.returncode == 128 + SIGSEGV
     assert r.stderr.decode().rstrip().endswith("(core dumped)"), r.stderr
     assert (tmp_path / "core").stat().st_size > 0
+
+
+def test_core_pattern_names_the_file(tmp_path, libc):
+    """kernel.core_pattern (a guest root writes it): its templates expand
+    as format_corename() does, a |helper pattern dumps nothing (the board
+    runs no usermode helper), and an old ./core symlink is unlinked, never
+    followed (4.14 unlinks, then creates O_EXCL)."""
+    r = run_a53emu(["--root", userland_path(libc, "coredump"), "pattern"], cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode() == (
+        "default: core\n"
+        "templated: WCOREDUMP=1 file=yes\n"
+        "helper: WCOREDUMP=0\n"
+        "over a symlink: WCOREDUMP=1 core regular=1 victim=no\n")
+    assert list(tmp_path.iterdir()) == []

@@ -1435,6 +1435,23 @@ def _max_map_count_write(p, pos, data):
     return len(data)
 
 
+def _core_pattern_write(p, pos, data):
+    """proc_dostring_coredump(): the new pattern, to the first newline,
+    cut to CORENAME_MAX_SIZE - 1 bytes (root only by its mode)."""
+    from kernel.coredump import CORENAME_MAX_SIZE
+    p.ctx.kernel.core_pattern = data.split(b"\n")[0].split(b"\0")[0][:CORENAME_MAX_SIZE - 1]
+    return len(data)
+
+
+def _core_uses_pid_write(p, pos, data):
+    """proc_dointvec() for kernel.core_uses_pid."""
+    try:
+        p.ctx.kernel.core_uses_pid = int(data.split()[0])
+    except (ValueError, IndexError):
+        return -errno.EINVAL
+    return len(data)
+
+
 def _uts(field):
     def show(c):
         from kernel.utsname import utsname
@@ -1469,6 +1486,10 @@ def _register_globals():
     _sysctl("/proc/sys/vm/mmap_min_addr", lambda c: str(_mmap_min_addr()))
     _sysctl("/proc/sys/vm/swappiness", lambda c: "60")
     _sysctl("/proc/sys/kernel/pid_max", lambda c: str(PID_MAX_DEFAULT))
+    _sysctl("/proc/sys/kernel/core_pattern", lambda c: os.fsdecode(c.kernel.core_pattern),
+            write=_core_pattern_write, mode=0o644)
+    _sysctl("/proc/sys/kernel/core_uses_pid", lambda c: str(c.kernel.core_uses_pid),
+            write=_core_uses_pid_write, mode=0o644)
     _sysctl("/proc/sys/kernel/threads-max", lambda c: str(c.kernel.max_threads))
     _sysctl("/proc/sys/kernel/ostype", _uts("sysname"))
     _sysctl("/proc/sys/kernel/osrelease", _uts("release"))

@@ -5,6 +5,9 @@
  *   coredump dump    unlimited: WCOREDUMP set, ./core written
  *   coredump small   8192 bytes: WCOREDUMP set, ./core cut at 8192 bytes
  *   coredump self    unlimited, and the program itself (no child) faults
+ *   coredump pattern (as root) core_pattern "core.%e.%p.%s.%%": the name is
+ *                    expanded; a "|helper" pattern writes no core; an old
+ *                    ./core symlink is replaced, its target never written
  *
  * The child has a second thread (parked in pause()) when it faults, and
  * leaves markers the test finds in the core: a heap string, a .data word
@@ -21,7 +24,8 @@
 #include <unistd.h>
 
 volatile unsigned long data_marker = 0x1234;
-char *volatile heap_marker;     /* escapes, so the compiler keeps the string */
+char *volatile heap_marker;
+volatile unsigned long bad_address = 16;     /* escapes, so the compiler keeps the string */
 
 static void *parked(void *arg)
 {
@@ -31,11 +35,67 @@ static void *parked(void *arg)
     return NULL;
 }
 
+static void set_pattern(const char *pattern)
+{
+    FILE *f = fopen("/proc/sys/kernel/core_pattern", "w");
+    if (!f || fputs(pattern, f) < 0 || fclose(f) != 0)
+        perror("core_pattern");
+}
+
+/* Fork a child that faults; its wait status's WCOREDUMP. */
+static int child_dumps(void)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        *(volatile int *)bad_address = 0;
+        _exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    return WIFSIGNALED(st) && WCOREDUMP(st) ? (int)pid : 0;
+}
+
+static int patterns(void)
+{
+    struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+    char name[64], now[256];
+    struct stat sb;
+    setrlimit(RLIMIT_CORE, &rl);
+    FILE *f = fopen("/proc/sys/kernel/core_pattern", "r");
+    if (!f || !fgets(now, sizeof now, f))
+        return 1;
+    fclose(f);
+    printf("default: %s", now);
+
+    set_pattern("core.%e.%p.%s.%%\n");
+    int pid = child_dumps();
+    snprintf(name, sizeof name, "core.coredump.%d.11.%%", pid);
+    printf("templated: WCOREDUMP=%d file=%s\n", pid != 0, stat(name, &sb) == 0 ? "yes" : "no");
+    unlink(name);
+
+    set_pattern("|/bin/false");
+    printf("helper: WCOREDUMP=%d\n", child_dumps() != 0);
+
+    set_pattern("core");
+    unlink("core");
+    unlink("victim");
+    symlink("victim", "core");
+    pid = child_dumps();
+    printf("over a symlink: WCOREDUMP=%d core regular=%d victim=%s\n", pid != 0,
+           lstat("core", &sb) == 0 && S_ISREG(sb.st_mode), stat("victim", &sb) == 0 ? "yes" : "no");
+    unlink("core");
+    set_pattern(now);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "none";
     struct rlimit rl = { 0, RLIM_INFINITY };
 
+    if (strcmp(mode, "pattern") == 0)
+        return patterns();
     if (strcmp(mode, "dump") == 0 || strcmp(mode, "self") == 0)
         rl.rlim_cur = RLIM_INFINITY;
     else if (strcmp(mode, "small") == 0)
