@@ -49,13 +49,7 @@ DEFAULT_MEM = "256M"
 OUTCOMES = ("clean", "internal error", "traceback", "hang", "wrong status", "host harm")
 
 # The cases whose fix is a later piece: recorded, with a short timeout.
-RESOURCE_EXPECTED = {
-    # The CPU emulator: the top page (Unicorn's `until` page) is the boot
-    # ROM to a fetch, so a jump there is SIGILL, not SIGSEGV; a misaligned pc
-    # is SIGILL or SIGSEGV, not SIGBUS; 0xffffffffffffffff never returns
-    # (emu/cpu.py _on_tlb_fill, _UNTIL_PAGE).
-    "wild_jumps": "expected for now (emu/cpu.py: wild pc; issue 10 part 4)",
-}
+RESOURCE_EXPECTED = {}
 
 
 def musl(name):

@@ -479,8 +479,7 @@ static void case_reparent_signal(void)
 
 /* Jumps through wild pointers: a kernel address is SIGSEGV (do_bad_area),
  * a misaligned pc SIGBUS BUS_ADRALN (do_sp_pc_abort: the PC alignment fault
- * comes before the instruction abort).  The last one, 0xffffffffffffffff,
- * hangs the CPU emulator today. */
+ * comes before the instruction abort), 0xffffffffffffffff included. */
 static void case_wild_jumps(void)
 {
     static const struct { unsigned long to; int sig; } jumps[] = {
