@@ -12,6 +12,7 @@
  *   overcommit never     sets vm.overcommit_memory = 2 (root), checks the
  *                        CommitLimit, and restores 0: for the board only,
  *                        never run it on a host.
+ *   overcommit fill      touches RAM in small steps until the OOM killer.
  * Prints "ok ..." or "FAILED ..." lines; exit status 1 if any failed. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -179,6 +180,21 @@ static void never(void)
     check(set_sysctl("/proc/sys/vm/overcommit_memory", "0") == 0, "restored mode 0", 0, 0);
 }
 
+/* Touch RAM 64 KiB at a time until the OOM killer ends the process (each
+ * step is small enough for the heuristic to allow). */
+static void fill(void)
+{
+    for (;;) {
+        char *p = map(64 << 10, PROT_READ | PROT_WRITE, 0);
+        if (p == MAP_FAILED) {
+            check(0, "fill: mmap", errno, 0);
+            return;
+        }
+        for (long i = 0; i < (64 << 10); i += 4096)
+            p[i] = 1;
+    }
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -189,6 +205,8 @@ int main(int argc, char **argv)
         account();
     else if (!strcmp(what, "never"))
         never();
+    else if (!strcmp(what, "fill"))
+        fill();
     else
         return 2;
     return failed;
