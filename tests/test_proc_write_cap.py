@@ -3,8 +3,6 @@ accepts (issue 10): 4.14's comm_write() reads TASK_COMM_LEN - 1 bytes of a
 write of any length and returns the whole count, so a 1 GiB write to
 /proc/self/comm costs the emulator no host memory in proportion to it."""
 
-import mmap
-import resource
 import struct
 import subprocess
 import sys

@@ -22,7 +22,7 @@ import pytest
 from conftest import qemu_path, run_a53emu
 from elf_forge import (
     A64_SVC0, BASE, CODE_OFF, DATA_OFF, NR_EXIT_GROUP, NR_GETPID, NR_KILL, NR_RT_SIGACTION,
-    NR_WRITE, Image, a64_code, a64_mov64, a64_syscall, program,
+    NR_WRITE, Image, a64_mov64, a64_syscall, program,
 )
 from emu.cpu import ROM_VA
 
