@@ -33,7 +33,21 @@ def test_exec_init_without_a_frame_for_the_mm():
     assert (info.value.status, info.value.errno, info.value.fatal) == (126, errno.ENOMEM, False)
 
 
-@pytest.mark.parametrize("leave", [1, 3, 8, 20, 40])
+def test_exec_init_segment_not_committed():
+    """A frame or two free: mmap_region()'s vm_enough_memory() (the
+    overcommit heuristic) refuses the writable segment before any frame is
+    asked for, past the point of no return: SIGSEGV (139), not the OOM
+    killer, as elf_map() fails in 4.14."""
+    prog = userland_path("musl", "hello")
+    k, _ = _drained_kernel(1)
+    with pytest.raises(ExecError) as info:
+        k.exec_init(str(prog), [str(prog)], [])
+    e = info.value
+    assert (e.status, e.errno, e.fatal, e.oom) == (139, errno.ENOMEM, True, False)
+    assert e.reason.startswith("cannot map PT_LOAD"), e.reason
+
+
+@pytest.mark.parametrize("leave", [3, 8, 20, 40])
 def test_exec_init_out_of_memory_is_an_oom_kill(leave):
     prog = userland_path("musl", "hello")
     k, _ = _drained_kernel(leave)
