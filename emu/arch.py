@@ -144,6 +144,8 @@ def esr_describe(esr):
 #   insn: 1101 0101 00 | L | 1 | o0 | op1[18:16] | CRn[15:12] | CRm[11:8] | op2[7:5] | Rt[4:0]
 #   ISS:  Op0[21:20] Op2[19:17] Op1[16:14] CRn[13:10] Rt[9:5] CRm[4:1] Direction[0] (1 = MRS)
 INSN_CLREX = 0xD503305F         # CLREX #15: clear the local exclusive monitor
+INSN_BRK0 = 0xD4200000          # BRK #0: a breakpoint instruction
+INSN_ALIGN_MASK = 3             # A64 instructions are 4 bytes: pc[1:0] must be 0
 INSN_MSR_MRS_MASK = 0xFFD00000
 INSN_MSR_MRS_BITS = 0xD5100000
 # SYS/SYSL (op0 = 0b01: cache and TLB maintenance, AT): trapped like MSR/MRS.
@@ -198,6 +200,7 @@ CPACR_FPEN_NONE = 3 << 20
 # PSTATE mode field M[3:0]: 0b0000 = EL0t; the condition flags are N Z C V [31:28].
 PSTATE_MODE_MASK = 0xF
 PSTATE_EL0T = 0x0
+PSTATE_EL1H = 0x5               # EL1 with SP_EL1
 PSTATE_NZCV_MASK = 0xF << 28
 
 # The SVC instruction number that asks Linux for a system call.

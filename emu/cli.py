@@ -12,6 +12,7 @@ import sys
 import threading
 import time
 
+from emu import _exit_on_sigint
 from emu.board import DEFAULT_CORES, Board
 from emu.memory import DEFAULT_RAM_SIZE
 
@@ -652,25 +653,31 @@ def main(argv=None):
     """The a53emu command.  Run as the program (argv None: the console
     script, python -m emu) it exits the process itself (exit_now); called
     with argv it returns the status."""
-    parser = build_parser()
     as_program = argv is None
-    argv = sys.argv[1:] if argv is None else list(argv)
-    addrs = None
-    if argv[:1] == ["walk"]:
-        argv, addrs = split_walk_args(parser, argv)
-    opts = parser.parse_args(argv)
-    if addrs is not None:
-        opts.walk = WalkRequest(opts.at, addrs)
+    opts = None
     try:
+        if as_program and signal.getsignal(signal.SIGINT) is _exit_on_sigint:
+            # From here a SIGINT is a KeyboardInterrupt again, caught below
+            # (cmd_run may have made files a quiet exit would leave behind).
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        parser = build_parser()
+        argv = sys.argv[1:] if argv is None else list(argv)
+        addrs = None
+        if argv[:1] == ["walk"]:
+            argv, addrs = split_walk_args(parser, argv)
+        opts = parser.parse_args(argv)
+        if addrs is not None:
+            opts.walk = WalkRequest(opts.at, addrs)
         status = cmd_run(opts)
     except KeyboardInterrupt:
         # SIGINT before the guest ran (or after it ended): nobody to forward to.
-        print("a53emu: %s: interrupted by SIGINT" % opts.program, file=sys.stderr)
+        print("a53emu: %s: interrupted by SIGINT" % getattr(opts, "program", "a53emu"),
+              file=sys.stderr)
         status = 128 + signal.SIGINT
     except BrokenPipeError:
         status = 128 + signal.SIGPIPE          # our own report's reader has gone
     except Exception as e:                     # a kernel bug: one line, no traceback
-        if opts.debug:
+        if getattr(opts, "debug", False):
             import traceback    # only here: ~5 ms of every start otherwise (issue 8)
             traceback.print_exc()
         print("a53emu: internal error: %s: %s" % (type(e).__name__, e), file=sys.stderr)

@@ -24,22 +24,25 @@ from unicorn import (  # noqa: E402
     Uc, UC_ARCH_ARM64, UC_MODE_ARM, UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ, UC_TLB_VIRTUAL,
 )
 from unicorn import arm64_const as A  # noqa: E402
+from unicorn.unicorn_py3.arch.arm64 import UcRegCP64  # noqa: E402
 from unicorn.unicorn_const import (  # noqa: E402
-    UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_HOOK_CODE, UC_HOOK_INTR, UC_HOOK_MEM_READ,
-    UC_HOOK_MEM_WRITE, UC_HOOK_TLB_FILL,
+    UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_HOOK_CODE, UC_HOOK_EDGE_GENERATED, UC_HOOK_INTR,
+    UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE, UC_HOOK_TLB_FILL,
 )
 from unicorn.unicorn_py3.unicorn import (  # noqa: E402
-    HOOK_CODE_CFUNC, HOOK_INTR_CFUNC, HOOK_MEM_ACCESS_CFUNC, HOOK_TLB_FILL_CFUNC, uc_hook_h,
-    uclib,
+    HOOK_CODE_CFUNC, HOOK_EDGE_GEN_CFUNC, HOOK_INTR_CFUNC, HOOK_MEM_ACCESS_CFUNC,
+    HOOK_TLB_FILL_CFUNC, uc_hook_h, uclib,
 )
 
 from emu.arch import (
-    CNTKCTL_EL0VCTEN, CPACR_FPEN_NONE, EC_BRK64, EC_IABT_LOW, EC_SVC64, EC_UNKNOWN, ESR_EC_SHIFT, ESR_IL,
-    INSN_CLREX, INSN_MSR_MRS_BITS, INSN_MSR_MRS_MASK, INSN_SYS_BITS, INSN_SYS_MASK,
+    CNTKCTL_EL0VCTEN, CPACR_FPEN_NONE, EC_BRK64, EC_IABT_LOW, EC_PC_ALIGN, EC_SVC64, EC_UNKNOWN,
+    ESR_EC_SHIFT, ESR_IL, INSN_ALIGN_MASK, INSN_BRK0, INSN_CLREX, INSN_MSR_MRS_BITS,
+    INSN_MSR_MRS_MASK, INSN_SYS_BITS, INSN_SYS_MASK,
     MIDR_CORTEX_A53, MPIDR_U_BIT_RES1, PAGE_MASK, PAGE_SIZE,
-    PSTATE_EL0T, PSTATE_MODE_MASK, PSTATE_NZCV_MASK, SCTLR_EL1_EL0_BITS, SVC_LINUX,
+    PSTATE_EL0T, PSTATE_EL1H, PSTATE_MODE_MASK, PSTATE_NZCV_MASK, SCTLR_EL1_EL0_BITS, SVC_LINUX,
     SYSREG_CNTKCTL_EL1, SYSREG_CNTVOFF_EL2, SYSREG_SCTLR_EL1, esr_sys64_from_insn,
 )
+from emu.mmu import UC_MEM_FETCH
 
 # libunicorn once more, through a handle of our own whose functions have no
 # argtypes: ctypes then hands the preallocated ctypes objects (c_void_p
@@ -68,15 +71,20 @@ EXCP_UDEF, EXCP_SWI, EXCP_BKPT = 1, 2, 7
 _INTNO_EC = {EXCP_UDEF: EC_UNKNOWN, EXCP_SWI: EC_SVC64, EXCP_BKPT: EC_BRK64}
 _ESR_SVC_LINUX = (EC_SVC64 << ESR_EC_SHIFT) | ESR_IL | SVC_LINUX
 
-# Stop address for uc_emu_start: never a valid EL0 address.  After every
-# run Unicorn still asks for a translation of the page holding it (to drop
-# code cached there): that fill is answered with the boot ROM.
-_NO_UNTIL = (1 << 64) - 1
-_UNTIL_PAGE = _NO_UNTIL & PAGE_MASK
+# uc_emu_start's `until`: ignored.  Every core runs with Unicorn's exit
+# points enabled and none set (UC_CTL_UC_USE_EXITS), because an until
+# address is one an EL0 program can jump to: Unicorn ends the run there
+# without an exception (a jump to 0xffffffffffffffff spun for ever, run
+# after run), and it translates that page after every run.  A run ends
+# only when the core is stopped (or its count runs out).
+_NO_UNTIL = 0
 
-# The core's boot ROM: one page outside RAM holding a CLREX, which the core
-# executes to clear its exclusive monitor (see clear_exclusive).  It sits at
-# a virtual address no EL0 program can reach (above any TTBR0 range).
+# The core's boot ROM: one page outside RAM holding CLREX; BRK #0, which the
+# core executes at EL1 to clear its exclusive monitor (see clear_exclusive):
+# the BRK ends that run.  It sits above any TTBR0 range and is answered
+# only while the core runs it, at EL1, whose TLB entries and translated
+# code EL0 never sees: to an EL0 program it is unmapped, like any other
+# kernel address.
 # Unicorn's software TLB (QEMU's cputlb.c) starts at 256 entries and is
 # resized only when it is flushed: doubled if more than 70% of it was in use
 # (tlb_mmu_resize_locked).  A guest that never causes a flush keeps 256
@@ -159,27 +167,30 @@ def _make_stops_precise(uc, uch):
 
 # Unicorn counts the instructions of a counted run (uc_emu_start with count > 0)
 # in uc->emu_counter, right before emu_count (the count asked for); both are
-# internal.  A run of one CLREX asked for _COUNT_PROBE instructions leaves the
-# pair (1, _COUNT_PROBE) there, which nothing else in the struct resembles.
+# internal.  A run of the boot ROM (CLREX; BRK) asked for _COUNT_PROBE instructions leaves
+# the pair (_ROM_INSNS, _COUNT_PROBE) there, which nothing else in the struct resembles.
 _COUNT_PROBE = 0x5EED_A53C_0DE1
+_ROM_INSNS = 2
 # The count of a run that is not meant to stop by count: it keeps Unicorn's
 # counting hook installed (a run with count 0 deletes it and flushes every
 # translated block, so counted and uncounted runs must never alternate).
 _COUNT_FOREVER = 1 << 62
 
 
-def _find_emu_counter(uch):
+def _find_emu_counter(core):
     """The address of uc->emu_counter, or None if it cannot be found."""
     import unicorn
     if unicorn.__version__ != UNICORN_PINNED:
         return None
-    if uclib.uc_emu_start(uch, ROM_VA, ROM_VA + 4, 0, _COUNT_PROBE):
+    uch = core._uch
+    if core.run_rom(_COUNT_PROBE):
         return None
     base = ctypes.cast(uch, ctypes.c_void_p).value
     raw = ctypes.string_at(base, _UC_SCAN_BYTES)
     pair = struct.Struct("<QQ")
+    # The CLREX and the BRK that ends the run.
     found = [off for off in range(0, _UC_SCAN_BYTES - pair.size, 8)
-             if pair.unpack_from(raw, off) == (1, _COUNT_PROBE)]
+             if pair.unpack_from(raw, off) == (_ROM_INSNS, _COUNT_PROBE)]
     return base + found[0] if len(found) == 1 else None
 
 
@@ -358,9 +369,11 @@ class Core:
         uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
         uc.mem_map_ptr(memory.base, memory.size, UC_PROT_ALL, memory.host_address)
         uc.mem_map(ROM_PA, PAGE_SIZE, UC_PROT_READ | UC_PROT_EXEC)
-        uc.mem_write(ROM_PA, INSN_CLREX.to_bytes(4, "little"))
+        uc.mem_write(ROM_PA, INSN_CLREX.to_bytes(4, "little") + INSN_BRK0.to_bytes(4, "little"))
+        uc.ctl_exits_enabled(True)          # and none set: see _NO_UNTIL
         self.uc = uc
         self._uch = uc._uch
+        self.in_rom = False                 # running the boot ROM (clear_exclusive)
         # Before any code is translated: the flag is read at translation time.
         self.precise_stop = precise_stops and _make_stops_precise(uc, self._uch)
         self._enter_el0()
@@ -397,7 +410,11 @@ class Core:
         self._watch_pages = {}      # virtual page -> the watchpoint keys on it
         self._hook(UC_HOOK_INTR, HOOK_INTR_CFUNC(self._on_interrupt))
         self._hook(UC_HOOK_TLB_FILL, HOOK_TLB_FILL_CFUNC(self._on_tlb_fill))
+        self._hook(UC_HOOK_EDGE_GENERATED, HOOK_EDGE_GEN_CFUNC(self._on_new_block))
         self.failure = None         # a Python exception raised inside a hook
+        # TPIDR_EL1 (unused by EL0): writing it rebuilds QEMU's hflags (see
+        # _enter_el0), which a change of exception level needs.
+        self._cp_tpidr_el1 = UcRegCP64(crn=13, crm=0, op0=3, op1=0, op2=4, val=0)
 
     def _enter_el0(self):
         """Drop to EL0t with FP/SIMD enabled, then rebuild QEMU's cached flags.
@@ -523,6 +540,9 @@ class Core:
 
     def _on_interrupt(self, uch, intno, user):
         """An exception Unicorn raised: SVC (PC already past it), UDEF, BRK."""
+        if self.in_rom:         # the ROM's BRK: clear_exclusive is done
+            self.stop()
+            return
         try:
             self._elr_el1 = None
             if intno == EXCP_SWI:       # a system call: the syndrome is a constant
@@ -548,15 +568,24 @@ class Core:
         A core that has been told to stop takes no further exceptions: it
         is on its way out of run(), whatever it was still fetching."""
         page = va & PAGE_MASK
-        if page == ROM_VA or page == _UNTIL_PAGE:
-            # The boot ROM; and the page of the `until` address, which
-            # Unicorn translates after every run to drop code cached there:
-            # refusing that would raise a guest exception outside the run.
+        if self.in_rom:
+            if page != ROM_VA:
+                return False
             e = entry[0]
             e.paddr, e.perms = ROM_PA, UC_PROT_READ | UC_PROT_EXEC
             return True
         if self.stop_requested:
             return False
+        if access == UC_MEM_FETCH:
+            # The PC alignment check comes before the fetch's translation
+            # (and its aborts): a misaligned pc whose page is not in the TLB.
+            pc = self.read_reg(REG_PC)
+            if pc & INSN_ALIGN_MASK:
+                try:
+                    self._pc_alignment_fault(pc)
+                except BaseException as e:      # noqa: B036
+                    self._fail(e)
+                return False
         self.fills_since_flush += 1
         if self.fills_since_flush >= 2 * self.tlb_entries:
             self._grow_tlb()
@@ -575,6 +604,39 @@ class Core:
         e = entry[0]
         e.paddr, e.perms = answer
         return True
+
+    def _on_new_block(self, uch, cur, prev, user):
+        """Unicorn translated a new block of code and is about to run it.
+
+        QEMU 5.0 (Unicorn 2.1.4) has no PC alignment check: it decodes the
+        bytes at a misaligned pc.  Only an indirect branch (BR, BLR, RET)
+        or the kernel can make the pc misaligned, and every block starting
+        there is new to the translator (the cache is dropped after such a
+        fault), so the check is made here, where a block is made, before
+        any of its instructions runs: the core stops, and the block's
+        entry sees the stop request."""
+        pc = cur.contents.pc
+        if pc & INSN_ALIGN_MASK and not self.in_rom and not self.stop_requested:
+            try:
+                self._pc_alignment_fault(pc)
+            except BaseException as e:      # noqa: B036
+                self._fail(e)
+
+    def _pc_alignment_fault(self, pc):
+        """The PC alignment fault (EC 0x22) of an A64 fetch at a misaligned
+        pc: FAR_EL1 = ELR_EL1 = the pc.  The core leaves its run (the
+        block translated at pc must never run, and is dropped with the
+        rest of the translated code when the run ends)."""
+        self.esr_el1 = (EC_PC_ALIGN << ESR_EC_SHIFT) | ESR_IL
+        self._far_page = pc & PAGE_MASK
+        self._far_el1 = pc
+        self._elr_el1 = pc
+        self.tb_flush_pending = True
+        try:
+            self.vbar.el0_sync(self)
+        finally:
+            if not self.stop_requested:
+                self.stop()
 
     def _grow_tlb(self):
         """Flush the TLB so that Unicorn resizes it (see TLB_INITIAL_ENTRIES).
@@ -676,8 +738,15 @@ class Core:
     def run(self, pc, count=0):
         """Execute from pc until stop(), an error, or (count > 0) after count
         instructions.  Raises CoreStopped on an error Unicorn reports,
-        re-raises an exception from a hook."""
+        re-raises an exception from a hook.  A misaligned pc (set by the
+        kernel: an entry point, a handler, a sigreturn frame) faults at
+        once, before anything runs."""
         self.stop_requested = False
+        if pc & INSN_ALIGN_MASK:
+            self.pc = pc
+            self._pc_alignment_fault(pc)
+            self.tb_flush_pending = False       # nothing was translated
+            return
         self.running = True
         counter = self._emu_counter
         if counter is not None and not count:
@@ -709,11 +778,33 @@ class Core:
         (QEMU keeps the monitor in the CPU state, which a context switch of
         the registers does not touch)."""
         pc = self.pc
+        stopped = self.stop_requested
         # Counted like every other run, or Unicorn would drop its counting
         # hook and with it every translated block (the CLREX is not added).
-        count = 1 if self._emu_counter is not None else 0
-        uclib.uc_emu_start(self._uch, ROM_VA, ROM_VA + 4, 0, count)
+        self.run_rom(1 if self._emu_counter is not None else 0)
+        self.stop_requested = stopped
         self.pc = pc
+
+    def run_rom(self, count):
+        """Run the boot ROM at EL1 (CLREX, then the BRK that ends the run),
+        then return to EL0 (PSTATE's mode field and QEMU's hflags; the
+        registers are the EL0 program's, untouched by the ROM)."""
+        u64, ref, uch = self._u64, self._u64_ref, self._uch
+        u64.value = 0
+        uclib.uc_reg_read(uch, A.UC_ARM64_REG_PSTATE, ref)
+        pstate = u64.value
+        cp = ctypes.byref(self._cp_tpidr_el1)
+        u64.value = (pstate & ~PSTATE_MODE_MASK) | PSTATE_EL1H
+        uclib.uc_reg_write(uch, A.UC_ARM64_REG_PSTATE, ref)
+        uclib.uc_reg_write(uch, A.UC_ARM64_REG_CP_REG, cp)
+        self.in_rom = True
+        try:
+            return uclib.uc_emu_start(uch, ROM_VA, _NO_UNTIL, 0, count)
+        finally:
+            self.in_rom = False
+            u64.value = pstate
+            uclib.uc_reg_write(uch, A.UC_ARM64_REG_PSTATE, ref)
+            uclib.uc_reg_write(uch, A.UC_ARM64_REG_CP_REG, cp)
 
     def count_instructions(self):
         """From now on count every instruction the core executes in `insns`
@@ -723,7 +814,7 @@ class Core:
         False when this Unicorn's counter cannot be found."""
         if self._emu_counter is None:
             pc = self.pc
-            addr = _find_emu_counter(self._uch)
+            addr = _find_emu_counter(self)
             self.pc = pc
             if addr is None:
                 return False

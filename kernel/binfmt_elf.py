@@ -16,6 +16,7 @@ import struct
 
 from emu.arch import HWCAP2_CORTEX_A53, HWCAP_CORTEX_A53, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE
 from kernel.fs.file import File
+from kernel.mm.page_alloc import OutOfMemory
 from kernel.vdso import arch_setup_additional_pages
 from kernel.mm.mm import VM_EXEC, VM_STACK_FLAGS, vm_get_page_prot
 from kernel.mm.mm_types import VmAreaStruct
@@ -23,13 +24,13 @@ from kernel.mm.mmap import (
     PAGE_ALIGN, do_brk_flags, do_mmap, do_munmap, insert_vm_struct, is_err,
     vm_stat_account,
 )
-from kernel.uaccess import Efault
+from kernel.uaccess import Efault, EfaultOom
 from kernel.uapi import (
     AT_BASE, AT_CLKTCK, AT_FDCWD, AT_EGID, AT_ENTRY, AT_EUID, AT_EXECFN, AT_FLAGS, AT_GID,
     AT_HWCAP, AT_HWCAP2, AT_NULL, AT_PAGESZ, AT_PHDR, AT_PHENT, AT_PHNUM,
     AT_PLATFORM, AT_RANDOM, AT_SECURE, AT_SYSINFO_EHDR, AT_UID, EM_AARCH64, ET_DYN, ET_EXEC,
     MAP_FIXED, MAP_PRIVATE, O_RDONLY, PF_R, PF_W, PF_X, PROT_EXEC, PROT_READ, PROT_WRITE,
-    PT_INTERP, PT_LOAD, RLIMIT_STACK, SIGSEGV,
+    PT_INTERP, PT_LOAD, RLIMIT_STACK, SIGKILL, SIGSEGV,
 )
 
 ELF_PLATFORM = b"aarch64"
@@ -64,14 +65,18 @@ class ExecError(Exception):
 
     fatal: the failure came after exec's point of no return (flush_old_exec):
     Linux then kills the process with SIGSEGV (search_binary_handler's
-    force_sigsegv) and nobody sees the errno; a shell reports status 139."""
+    force_sigsegv) and nobody sees the errno; a shell reports status 139.
 
-    def __init__(self, status, reason, err=errno.ENOEXEC, fatal=False):
+    oom: the board ran out of RAM past that point: the page allocator's OOM
+    killer ends the process (SIGKILL, 137), see past_no_return_oom()."""
+
+    def __init__(self, status, reason, err=errno.ENOEXEC, fatal=False, oom=False):
         super().__init__(reason)
         self.status = status
         self.reason = reason
         self.errno = err
         self.fatal = fatal
+        self.oom = oom
 
 
 def _noexec(reason, err=errno.ENOEXEC):
@@ -84,6 +89,14 @@ def _past_no_return(reason, err):
     return ExecError(128 + SIGSEGV, "%s (%s after exec's point of no return: the process "
                      "is killed by SIGSEGV)" % (reason, errno.errorcode.get(err, err)),
                      err, fatal=True)
+
+
+def past_no_return_oom():
+    """No free frame after the point of no return.  4.14's page allocator
+    does not fail the allocation quietly: __alloc_pages_may_oom() runs the
+    OOM killer, whose victim on this board is the process being loaded
+    (SIGKILL; the caller names it in the kernel's words, oom_kill)."""
+    return ExecError(128 + SIGKILL, "out of memory", errno.ENOMEM, fatal=True, oom=True)
 
 
 def open_exec_error(exc):
@@ -428,6 +441,8 @@ def padzero(task, elf_bss):
     if nbyte:
         try:
             task.uaccess.clear_user(elf_bss, ELF_MIN_ALIGN - nbyte)
+        except EfaultOom:
+            raise OutOfMemory() from None       # the OOM killer, not the EFAULT
         except Efault:
             return False
     return True
@@ -468,6 +483,8 @@ def _map_program(task, file, binary):
                 nbyte = min(ELF_MIN_ALIGN - nbyte, elf_brk - elf_bss)
                 try:
                     task.uaccess.clear_user((elf_bss + load_bias) & ULONG_MASK, nbyte)
+                except EfaultOom:
+                    raise OutOfMemory() from None
                 except Efault:
                     pass
         prot = _prot(ph.p_flags)
@@ -710,10 +727,18 @@ def load_elf_binary(kernel, task, path, argv, envp, execfn=None, cred=None, secu
     if binary.interp_fd is not None:
         ifile = File(kernel, binary.interp_fd, os.fsdecode(binary.interp_name), O_RDONLY)
     binary.fd = binary.interp_fd = None
+    task.mm.exec_loading = True
     try:
         _load_past_no_return(kernel, task, file, ifile, binary, argv, envp, execfn, need,
                              cred or task.cred, secureexec)
+    except OutOfMemory:
+        raise past_no_return_oom() from None
+    except ExecError as e:
+        if e.fatal and isinstance(e.__context__, EfaultOom):   # padzero, the tables
+            raise past_no_return_oom() from None
+        raise
     finally:
+        task.mm.exec_loading = False
         file.put()
         if ifile is not None:
             ifile.put()

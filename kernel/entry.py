@@ -6,7 +6,8 @@ system-call table, aborts to do_mem_abort(), anything else to bad_el0_sync.
 """
 
 from emu.arch import (
-    CNTFRQ_HZ, EC_BRK64, EC_DABT_LOW, EC_IABT_LOW, EC_SVC64, EC_SYS64, ESR_EC_SHIFT,
+    CNTFRQ_HZ, EC_BRK64, EC_DABT_LOW, EC_IABT_LOW, EC_PC_ALIGN, EC_SP_ALIGN, EC_SVC64, EC_SYS64,
+    ESR_EC_SHIFT,
     ID_REG_CRM_MAX, ID_REG_CRM_MIN, ID_REGS_USER, MPIDR_SAFE_VAL, NSEC_PER_CNT,
     CRM_IC_IVAU, SYS_CRN_CACHE, SYS_OP0_SYS, SYS_OP1_EL0, SYS_OP2_BY_VA, SYSREG_CNTFRQ_EL0,
     SYSREG_CNTVCT_EL0, TBI_ADDR_MASK, USER_CACHE_MAINT_CRM, esr_describe, sys64_decode,
@@ -15,7 +16,9 @@ from kernel.mm.fault import VM_FAULT_OOM, do_page_fault, fault_signal
 from kernel.signal import force_sig_fault
 from kernel.mm.mmap import find_vma
 from kernel.uaccess import Efault
-from kernel.uapi import ILL_ILLOPC, SEGV_ACCERR, SEGV_MAPERR, SIGILL, SIGSEGV, SIGTRAP, TRAP_BRKPT
+from kernel.uapi import (
+    BUS_ADRALN, ILL_ILLOPC, SEGV_ACCERR, SEGV_MAPERR, SIGBUS, SIGILL, SIGSEGV, SIGTRAP, TRAP_BRKPT,
+)
 
 
 # MIDR_EL1, MPIDR_EL1, REVIDR_EL1: the op2 values of CRm=0 emulate_id_reg() knows.
@@ -50,6 +53,8 @@ class Vectors:
             self.do_mem_abort(core)
         elif ec == EC_SYS64:
             self.do_sysinstr(core)
+        elif ec == EC_PC_ALIGN or ec == EC_SP_ALIGN:
+            self.do_sp_pc_abort(core)
         else:
             self.bad_el0_sync(core, ec)
 
@@ -75,6 +80,12 @@ class Vectors:
             return
         sig, code = fault_signal(fault)
         force_sig_fault(task, sig, code, core.far_el1, esr_describe(esr), esr)
+
+    def do_sp_pc_abort(self, core):
+        """el0_sp_pc → do_sp_pc_abort(): a misaligned pc (or sp) is SIGBUS
+        BUS_ADRALN at FAR_EL1 (the pc itself for a PC alignment fault)."""
+        force_sig_fault(core.current, SIGBUS, BUS_ADRALN, core.far_el1,
+                        "SP/PC alignment exception", core.esr_el1)
 
     def do_sysinstr(self, core):
         """do_sysinstr(): a trapped MRS/MSR/SYS instruction.  The kernel's

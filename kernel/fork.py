@@ -16,16 +16,17 @@ fork() is clone(SIGCHLD) and vfork() clone(CLONE_VM|CLONE_VFORK|SIGCHLD).
 import errno
 import struct
 
-from emu.arch import DESC_ADDR_MASK, PTE_AF, PTE_RDONLY
+from emu.arch import DESC_ADDR_MASK, PAGE_SHIFT, PTE_AF, PTE_RDONLY
 from emu.cpu import CTX_SP, CTX_TPIDR
 from kernel.cred import (
     CAP_SYS_ADMIN, CAP_SYS_RESOURCE, ROOT_UID, capable, copy_creds, user_processes,
 )
 from kernel.mm.mm import (
-    PTE_DIRTY, PTE_SPECIAL, VM_DONTCOPY, VM_LOCKED, VM_SHARED,
+    PTE_DIRTY, PTE_SPECIAL, VM_ACCOUNT, VM_DONTCOPY, VM_LOCKED, VM_SHARED,
     VM_WIPEONFORK, VM_WRITE,
 )
 from kernel.mm.mmap import vm_stat_account
+from kernel.mm.overcommit import vm_enough_memory
 from kernel.mm.page_alloc import PG_anon, OutOfMemory
 from kernel.mm.rmap import anon_vma_fork
 from kernel.sched.syscalls import sched_fork
@@ -88,6 +89,12 @@ def dup_mmap(mm, oldmm):
         setattr(mm, name, getattr(oldmm, name))
     mm.saved_auxv = list(oldmm.saved_auxv)
     mm.def_flags &= ~VM_LOCKED
+    # Each VM_ACCOUNT copy is charged (security_vm_enough_memory_mm per
+    # VMA; the charges only add up, so one check of their sum is the same).
+    charge = sum((v.vm_end - v.vm_start) >> PAGE_SHIFT for v in oldmm.vmas()
+                 if v.vm_flags & VM_ACCOUNT and not v.vm_flags & VM_DONTCOPY)
+    if charge and vm_enough_memory(oldmm.kernel, charge, oldmm):
+        raise OutOfMemory()
     prev = None
     for mpnt in list(oldmm.vmas()):
         if mpnt.vm_flags & VM_DONTCOPY:

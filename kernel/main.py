@@ -6,6 +6,7 @@ flusher, the page cache, the syscall table, the tracer and the tasks.  It
 installs its exception vector on every core and runs the init task.
 """
 
+import errno
 import fcntl
 import os
 import time
@@ -37,7 +38,8 @@ from kernel.signal import Death, kill_info, send_signal
 from kernel.syscalls.table import SyscallTable, syscall_name
 from kernel.trace import Tracer, describe_pte
 from kernel.uaccess import UserMemory
-from kernel.uapi import SIGABRT, SIGINT, SIGKILL, SIGPIPE
+from kernel.signal_codes import describe_si_code
+from kernel.uapi import SI_KERNEL, SIGABRT, SIGINT, SIGKILL, SIGPIPE
 
 # kernel/fork.c: MIN_THREADS, the floor of max_threads.
 MIN_THREADS = 20
@@ -179,7 +181,11 @@ class Kernel:
         argv = [os.fsencode(a) for a in argv]
         task = Task(self, pid, os.path.basename(os.fsdecode(argv[0] if argv else path)),
                     [os.fsdecode(a) for a in argv])
-        task.mm = self.mm_alloc(task)
+        try:
+            task.mm = self.mm_alloc(task)   # bprm_mm_init(): ENOMEM before no return
+        except OutOfMemory:
+            raise ExecError(126, "out of memory while loading (board RAM %d MiB)"
+                            % (self.memory.size >> 20), errno.ENOMEM) from None
         if self.jail_fd is not None:        # chroot(DIR) + chdir("/") before the exec
             task.fs = FsStruct("/", os.open(self.jail, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC),
                                root_fd=os.dup(self.jail_fd))
@@ -197,14 +203,17 @@ class Kernel:
         try:
             load_elf_binary(self, task, os.fsencode(path), argv,
                             [os.fsencode(e) for e in envp])
-        except OutOfMemory:
+        except OutOfMemory:         # before the point of no return: ENOMEM
             exit_files(task)
             exit_fs(task)
             raise ExecError(126, "out of memory while loading (board RAM %d MiB)"
-                            % (self.memory.size >> 20))
-        except ExecError:
+                            % (self.memory.size >> 20), errno.ENOMEM)
+        except ExecError as e:
             exit_files(task)        # a program that cannot run holds no host descriptor
             exit_fs(task)           # (the Python API's machine lives on after it)
+            if e.oom:               # past it: the OOM killer's SIGKILL, as at run time
+                e.reason = "killed by SIGKILL (%s): %s" % (
+                    describe_si_code(SIGKILL, SI_KERNEL), self.oom_reason(task, task.mm))
             raise
         task.context = initial_context(task.entry, task.sp)
         self.tasks[pid] = task
@@ -236,12 +245,17 @@ class Kernel:
         task = mm.owner
         if task.exit_state is not None:
             return
-        do_group_exit(task, SIGKILL, Death(
-            SIGKILL, reason="Out of memory: Killed process %d (%s) total-vm:%dkB, "
-            "anon-rss:%dkB, file-rss:%dkB; the board has %d MiB of RAM (--mem)" % (
-                task.tgid, task.comm, mm.total_vm << (PAGE_SHIFT - 10),
-                mm.rss_anon << (PAGE_SHIFT - 10), mm.rss_file << (PAGE_SHIFT - 10),
-                self.memory.size >> 20)))
+        # oom_kill_process(): do_send_sig_info(SIGKILL, SEND_SIG_FORCED): the kernel's.
+        do_group_exit(task, SIGKILL, Death(SIGKILL, SI_KERNEL, reason=self.oom_reason(task, mm)))
+
+    def oom_reason(self, task, mm):
+        """oom_kill_process()'s message: "Out of memory: Killed process N (comm)
+        total-vm:...kB, anon-rss:...kB, file-rss:...kB", and the board's RAM."""
+        return ("Out of memory: Killed process %d (%s) total-vm:%dkB, anon-rss:%dkB, "
+                "file-rss:%dkB; the board has %d MiB of RAM (--mem)" % (
+                    task.tgid, task.comm, mm.total_vm << (PAGE_SHIFT - 10),
+                    mm.rss_anon << (PAGE_SHIFT - 10), mm.rss_file << (PAGE_SHIFT - 10),
+                    self.memory.size >> 20))
 
     def internal_error(self, task, what, sig=SIGABRT, code=0, title="internal error"):
         """Kill task's process for a kernel bug or an unemulatable state (exit

@@ -18,6 +18,11 @@ class Efault(Exception):
     """A user pointer into nowhere: the syscall returns -EFAULT."""
 
 
+class EfaultOom(Efault):
+    """A user access that found no free frame (VM_FAULT_OOM): the OOM
+    killer has run, unless the mm is still being built by exec."""
+
+
 _ESR_READ = EC_DABT_LOW << ESR_EC_SHIFT
 _ESR_WRITE = _ESR_READ | ESR_WNR
 
@@ -40,8 +45,11 @@ class UserMemory:
                 return self.mmu.output_address(level, desc, addr) | (addr & (PAGE_SIZE - 1))
             fault, _ = do_page_fault(mm, addr, _ESR_WRITE if write else _ESR_READ)
             if fault == VM_FAULT_OOM:
-                self.kernel.oom_kill(mm)
-                raise Efault()
+                # The loader's own mm has no process running in it yet:
+                # exec reports the OOM itself (binfmt_elf.past_no_return_oom).
+                if not mm.exec_loading:
+                    self.kernel.oom_kill(mm)
+                raise EfaultOom()
             if fault:
                 raise Efault()
         raise Efault()

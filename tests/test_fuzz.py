@@ -17,7 +17,8 @@ import pytest
 from kernel.fs.file import FdTable
 from kernel.syscalls import mm as sc
 from kernel.uaccess import Efault
-from test_vma import B, P, Env
+from test_vma import B, FIXED, P, RW, Env
+from kernel.uapi import MAP_NORESERVE
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                                 "tools"))
@@ -183,7 +184,7 @@ def test_mincore_of_a_huge_mapping_copies_chunk_by_chunk(env):
     vector) is copied, the second faults: EFAULT, quickly, with the empty
     page tables skipped."""
     n = 16 << 20                                    # 64 GiB of pages
-    env.mmap(B, n)
+    env.mmap(B, n, RW, FIXED | MAP_NORESERVE)       # more than the board: not committed
     env.write(B + 5 * P, b"x")
     vec = B + n * P + 16 * P
     env.mmap(vec, 1)
@@ -196,8 +197,8 @@ def test_mincore_of_a_huge_mapping_copies_chunk_by_chunk(env):
 
 def test_mincore_chunks_cross_vmas(env):
     """More than a page of vector, over two VMAs: every byte is right."""
-    env.mmap(B, 5000)
-    env.mmap(B + 5000 * P, 10)          # merges or not: either way one answer per page
+    env.mmap(B, 5000, RW, FIXED | MAP_NORESERVE)    # 20 MiB on a 16 MiB board
+    env.mmap(B + 5000 * P, 10, RW, FIXED | MAP_NORESERVE)   # merges or not: one answer a page
     env.write(B + 4097 * P, b"y")
     env.write(B + 5005 * P, b"z")
     vec = B + 8192 * P

@@ -185,6 +185,9 @@ def do_execveat_common(task, core, dirfd, filename, argv, envp, flags):
     mmput(old_mm)
     install_exec_creds(task, cred, secureexec)
     setup_new_exec(task, name, argv)
+    if fatal is not None and fatal.oom:
+        kernel.oom_kill(task.mm)        # the allocator's OOM killer: SIGKILL
+        return -fatal.errno
     if fatal is not None:
         # search_binary_handler(): a failure past flush_old_exec() is
         # force_sigsegv(); the errno returned is never seen.

@@ -37,6 +37,7 @@ from kernel.mm.mm import (
 )
 from kernel.ipc.util import sysvipc_proc_show
 from kernel.cred import CAP_DAC_OVERRIDE, CAP_SYS_ADMIN, capable
+from kernel.mm.overcommit import OVERCOMMIT_GUESS, OVERCOMMIT_NEVER, policy, vm_commit_limit
 from kernel.mm.page_alloc import PG_anon, PG_exec
 from kernel.sched.task import EXIT_ZOMBIE, PID_MAX_DEFAULT, STATE_NAMES
 from kernel.time.timekeeping import NSEC_PER_SEC
@@ -1255,7 +1256,6 @@ def meminfo_counts(kernel):
             "dirty": dirty, "tables": tables, "committed": committed}
 
 
-OVERCOMMIT_RATIO = 50
 
 
 def proc_meminfo(ctx):
@@ -1278,7 +1278,7 @@ def proc_meminfo(ctx):
     out = "".join("%-16s%8d kB\n" % (k + ":", _kb(v)) for k, v in rows)
     out += "%-16s%8d kB\n" % ("KernelStack:", 0)
     rows = [("PageTables", c["tables"]), ("NFS_Unstable", 0), ("Bounce", 0),
-            ("WritebackTmp", 0), ("CommitLimit", total * OVERCOMMIT_RATIO // 100),
+            ("WritebackTmp", 0), ("CommitLimit", vm_commit_limit(kernel)),
             ("Committed_AS", c["committed"])]
     out += "".join("%-16s%8d kB\n" % (k + ":", _kb(v)) for k, v in rows)
     out += "%-16s%8d kB\n%-16s%8d kB\n%-16s%8d kB\n" % (
@@ -1423,6 +1423,29 @@ def _uts_write(field):
     return write
 
 
+INT_MAX = (1 << 31) - 1
+ULONG_MAX = (1 << 64) - 1
+
+
+def _overcommit_write(field, lo, hi, clears=None):
+    """kernel/sysctl.c's vm.overcommit_* entries: proc_dointvec_minmax
+    (overcommit_memory, 0..2), overcommit_ratio_handler and
+    overcommit_kbytes_handler (setting one clears the other)."""
+    def write(p, pos, data):
+        try:
+            value = int(data.split()[0])
+        except (ValueError, IndexError):
+            return -errno.EINVAL
+        if not lo <= value <= hi:
+            return -errno.EINVAL
+        pol = policy(p.ctx.kernel)
+        setattr(pol, field, value)
+        if clears is not None:
+            setattr(pol, clears, 0)
+        return len(data)
+    return write
+
+
 def _max_map_count_write(p, pos, data):
     """proc_dointvec_minmax() for vm.max_map_count (root only by its mode)."""
     try:
@@ -1477,10 +1500,17 @@ def _register_globals():
     proc_create("/proc/filesystems", proc_filesystems, mode=pystat.S_IFREG | 0o444)
     proc_create("/proc/mounts", proc_mounts, mode=pystat.S_IFREG | 0o444)
     proc_create("/proc/config.gz", proc_config_gz, mode=pystat.S_IFREG | 0o444)
-    # /proc/sys/vm: the board never refuses memory for commit (no
-    # __vm_enough_memory accounting), which is overcommit mode 1's answer.
-    _sysctl("/proc/sys/vm/overcommit_memory", lambda c: "1")
-    _sysctl("/proc/sys/vm/overcommit_ratio", lambda c: str(OVERCOMMIT_RATIO))
+    # /proc/sys/vm: the overcommit policy (kernel/mm/overcommit.py).
+    _sysctl("/proc/sys/vm/overcommit_memory", lambda c: str(policy(c.kernel).memory),
+            write=_overcommit_write("memory", OVERCOMMIT_GUESS, OVERCOMMIT_NEVER), mode=0o644)
+    _sysctl("/proc/sys/vm/overcommit_ratio", lambda c: str(policy(c.kernel).ratio),
+            write=_overcommit_write("ratio", 0, INT_MAX, clears="kbytes"), mode=0o644)
+    _sysctl("/proc/sys/vm/overcommit_kbytes", lambda c: str(policy(c.kernel).kbytes),
+            write=_overcommit_write("kbytes", 0, ULONG_MAX, clears="ratio"), mode=0o644)
+    _sysctl("/proc/sys/vm/admin_reserve_kbytes",
+            lambda c: str(policy(c.kernel).admin_reserve_kbytes))
+    _sysctl("/proc/sys/vm/user_reserve_kbytes",
+            lambda c: str(policy(c.kernel).user_reserve_kbytes))
     _sysctl("/proc/sys/vm/max_map_count", lambda c: str(c.kernel.max_map_count),
             write=_max_map_count_write, mode=0o644)
     _sysctl("/proc/sys/vm/mmap_min_addr", lambda c: str(_mmap_min_addr()))

@@ -22,7 +22,7 @@ from kernel.signal import signal_pending
 from kernel.iov_iter import IovIter
 from kernel.sys import generic_write_checks_fsize
 from kernel.syscalls.fs import (
-    _IOVEC, _chunked, _read_file, _write_file, _write_iter, _write_pos,
+    _IOVEC, _chunked, _read_file, _write_file, _write_iter, _write_pos, pseudo_write_iter,
 )
 from kernel.syscalls.table import syscall
 from kernel.uapi import O_APPEND, O_DIRECT, O_NONBLOCK
@@ -202,6 +202,8 @@ def vfs_writev(task, file, iov, vlen, pos, flags):
         if total < 0:
             return total
         ret = _write_iter(task, file, IovIter(task, vecs), total, pos)
+    elif file.pseudo is not None and file.writable:
+        ret = pseudo_write_iter(task, file, IovIter(task, vecs), total, pos)
     else:
         data = IovIter(task, vecs).copy_from_iter(total)
         ret = _write_file(task, file, data, pos) if data else -errno.EFAULT

@@ -97,6 +97,7 @@ class MmStruct:
         self.vdso_base = 0              # mm->context.vdso: the signal trampoline page
         self.cpu_vm_mask = set()        # mm_cpumask(): cores that have run this mm
         self.owner = None               # the task whose limits apply (CONFIG_MEMCG's mm->owner)
+        self.exec_loading = False       # load_elf_binary() is building it (no process runs in it)
 
     def vmas(self):
         """Iterate the VMA list in address order."""

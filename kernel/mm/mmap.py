@@ -13,7 +13,7 @@ import errno
 import stat
 
 from emu.arch import PAGE_MASK, PAGE_SHIFT, PAGE_SIZE
-from kernel.mm.overcommit import vm_enough_memory
+from kernel.mm.overcommit import OVERCOMMIT_NEVER, policy, vm_enough_memory
 from kernel.mm.mm import (
     VM_ACCOUNT, VM_DATA_DEFAULT_FLAGS, VM_EXEC, VM_GROWSDOWN, VM_LOCKED,
     VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NORESERVE, VM_READ,
@@ -788,7 +788,9 @@ def do_mmap(mm, file, addr, length, prot, flags, pgoff):
         else:
             return -errno.EINVAL
     if flags & MAP_NORESERVE:
-        vm_flags |= VM_NORESERVE
+        # MAP_NORESERVE is honoured only where overcommit is allowed.
+        if policy(mm.kernel).memory != OVERCOMMIT_NEVER:
+            vm_flags |= VM_NORESERVE
 
     addr = mmap_region(mm, file, addr, length, vm_flags, pgoff)
     if not is_err(addr) and (vm_flags & VM_LOCKED
@@ -800,8 +802,9 @@ def do_mmap(mm, file, addr, length, prot, flags, pgoff):
 def mmap_region(mm, file, addr, length, vm_flags, pgoff):
     """mmap_region() — clear what was at [addr, addr+len), then merge or link.
 
-    Returns addr or a negative errno.  Omits: memory-overcommit accounting
-    (VM_ACCOUNT is still set so merging follows Linux), file mmap hooks.
+    Returns addr or a negative errno.  A private writable mapping
+    (accountable_mapping) is charged to the overcommit policy and marked
+    VM_ACCOUNT (kernel/mm/overcommit.py).  Omits: file mmap hooks.
     """
     npages = length >> PAGE_SHIFT
     if not may_expand_vm(mm, vm_flags, npages):
@@ -817,6 +820,8 @@ def mmap_region(mm, file, addr, length, vm_flags, pgoff):
         if err:
             return err
     if vm_flags & (VM_NORESERVE | VM_SHARED | VM_WRITE) == VM_WRITE:   # accountable_mapping()
+        if vm_enough_memory(mm.kernel, npages, mm):         # security_vm_enough_memory_mm()
+            return -errno.ENOMEM
         vm_flags |= VM_ACCOUNT
 
     vma = vma_merge(mm, prev, addr, addr + length, vm_flags, None, file, pgoff)
@@ -955,7 +960,7 @@ def do_brk_flags(mm, addr, request, flags=0):
         return -errno.ENOMEM
     if mm.map_count > mm.kernel.max_map_count:
         return -errno.ENOMEM
-    if vm_enough_memory(mm.kernel, length >> PAGE_SHIFT):     # security_vm_enough_memory_mm()
+    if vm_enough_memory(mm.kernel, length >> PAGE_SHIFT, mm):     # security_vm_enough_memory_mm()
         return -errno.ENOMEM
     prev, parent, left = links
     pgoff = addr >> PAGE_SHIFT
@@ -1056,6 +1061,8 @@ def expand_stack(vma, address):
     if size > mm.kernel.current_rlimits(mm)[RLIMIT_STACK][0]:
         return -errno.ENOMEM
     if not may_expand_vm(mm, vma.vm_flags, grow):
+        return -errno.ENOMEM
+    if vm_enough_memory(mm.kernel, grow, mm):          # security_vm_enough_memory_mm()
         return -errno.ENOMEM
     if vma.vm_flags & VM_LOCKED:
         mm.locked_vm += grow

@@ -13,6 +13,7 @@ from kernel.mm.mmap import (
     vma_set_page_prot, vma_wants_writenotify,
 )
 from kernel.mm.memory import mm_populate
+from kernel.mm.overcommit import vm_enough_memory
 from kernel.uapi import PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PROT_WRITE
 
 
@@ -52,6 +53,9 @@ def mprotect_fixup(mm, vma, prev, start, end, newflags):
         if not may_expand_vm(mm, newflags, nrpages) and may_expand_vm(mm, oldflags, nrpages):
             return -errno.ENOMEM, prev
         if not oldflags & (VM_ACCOUNT | VM_WRITE | VM_HUGETLB | VM_SHARED | VM_NORESERVE):
+            # A private mapping made writable is charged now.
+            if vm_enough_memory(mm.kernel, nrpages, mm):
+                return -errno.ENOMEM, prev
             newflags |= VM_ACCOUNT
     err, vma = vma_modify(mm, vma, prev, start, end, newflags)
     if err:

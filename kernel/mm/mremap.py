@@ -8,7 +8,8 @@ left to free.  Omits: MREMAP_DONTUNMAP, userfaultfd, hugetlb.
 import errno
 
 from emu.arch import PAGE_SHIFT
-from kernel.mm.mm import VM_DONTEXPAND, VM_LOCKED, VM_MAYSHARE, VM_SHARED
+from kernel.mm.mm import VM_ACCOUNT, VM_DONTEXPAND, VM_LOCKED, VM_MAYSHARE, VM_SHARED
+from kernel.mm.overcommit import vm_enough_memory
 from kernel.mm.mm_types import VmAreaStruct
 from kernel.mm.mmap import (
     PAGE_ALIGN, U64_MASK, __vma_adjust, capable_ipc_lock, do_munmap, find_vma, find_vma_links,
@@ -104,6 +105,10 @@ def vma_to_resize(mm, addr, old_len, new_len):
             return -errno.EAGAIN
     if not may_expand_vm(mm, vma.vm_flags, (new_len - old_len) >> PAGE_SHIFT):
         return -errno.ENOMEM
+    if vma.vm_flags & VM_ACCOUNT and new_len > old_len:
+        # The growth is charged (security_vm_enough_memory_mm).
+        if vm_enough_memory(mm.kernel, (new_len - old_len) >> PAGE_SHIFT, mm):
+            return -errno.ENOMEM
     return vma
 
 

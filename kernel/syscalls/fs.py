@@ -446,6 +446,33 @@ def _write_file(task, file, data, offset=None):
         return _err(e)
 
 
+def pseudo_write_iter(task, file, it, count, offset):
+    """A write to a /proc file: its ->write handler reads what it accepts
+    and no more (comm_write() TASK_COMM_LEN - 1 bytes, proc_dostring() its
+    maxlen, __do_proc_dointvec() PAGE_SIZE - 1), so at most a page is
+    copied from the user; a handler that took all it was given took the
+    whole write (those return count).  mem_rw() goes a page at a time.
+    The guest's length never sizes a host buffer."""
+    if file.pseudo.entry.seek == "mem":
+        done = 0
+        while done < count:
+            data = it.copy_from_iter(min(count - done, PAGE_SIZE))
+            if not data:
+                return done or -errno.EFAULT
+            ret = _write_file(task, file, data, None if offset is None else offset + done)
+            if ret < 0:
+                return done or ret
+            done += ret
+            if ret < len(data):
+                break
+        return done
+    data = it.copy_from_iter(min(count, PAGE_SIZE))
+    if not data and count:
+        return -errno.EFAULT
+    ret = _write_file(task, file, data, offset)
+    return count if ret == len(data) else ret
+
+
 def _write_pos(file, offset):
     """Where a write lands: offset, the end for O_APPEND, else the file position."""
     if offset is not None:
@@ -531,6 +558,9 @@ def _write_from_user(task, file, buf, count, offset=None):
         count = generic_write_checks_fsize(task, file, lambda: _write_pos(file, offset), count)
         if count < 0:
             return count
+    if file.pseudo is not None and file.writable:
+        return pseudo_write_iter(task, file, IovIter(task, [(buf, count)]),
+                                 min(count, MAX_RW_COUNT), offset)
     mapping = file.mapping
     if mapping is None or not mapping.pages or count <= 0:
         count = min(count, MAX_RW_COUNT)
@@ -668,6 +698,8 @@ def sys_writev(task, fd, iov, iovcnt):
             return total
     if _chunked(file):
         return _write_iter(task, file, IovIter(task, vecs), total, None)
+    if file.pseudo is not None:
+        return pseudo_write_iter(task, file, IovIter(task, vecs), total, None)
     if may_block(file):
         return _write_stream(task, file, IovIter(task, vecs), total)
     data = IovIter(task, vecs).copy_from_iter(total)

@@ -182,16 +182,20 @@ static void case_ranges_huge(void)
           st, SIGSEGV);
 }
 
-/* Fill the board's RAM: the OOM killer ends the child, the host stays bounded. */
+/* Fill the board's RAM: the OOM killer ends the child, the host stays bounded.
+ * In small steps: under the default overcommit heuristic (4.14's
+ * __vm_enough_memory) a mapping larger than the free memory plus the page
+ * cache is refused with ENOMEM before any page is touched. */
+#define OOM_STEP (64 << 10)
 static void case_oom(void)
 {
     pid_t c = fork();
     if (c == 0) {
         for (;;) {
-            char *p = mmap(NULL, 64 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            char *p = mmap(NULL, OOM_STEP, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
             if (p == MAP_FAILED)
                 _exit(3);
-            for (unsigned long i = 0; i < (64 << 20); i += PAGE_SIZE)
+            for (unsigned long i = 0; i < OOM_STEP; i += PAGE_SIZE)
                 p[i] = 1;
         }
     }
@@ -479,8 +483,7 @@ static void case_reparent_signal(void)
 
 /* Jumps through wild pointers: a kernel address is SIGSEGV (do_bad_area),
  * a misaligned pc SIGBUS BUS_ADRALN (do_sp_pc_abort: the PC alignment fault
- * comes before the instruction abort).  The last one, 0xffffffffffffffff,
- * hangs the CPU emulator today. */
+ * comes before the instruction abort), 0xffffffffffffffff included. */
 static void case_wild_jumps(void)
 {
     static const struct { unsigned long to; int sig; } jumps[] = {

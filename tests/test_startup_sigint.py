@@ -1,0 +1,56 @@
+"""Ctrl-C at any moment of a53emu's start-up (issue 10): never a traceback
+from a53emu.  Before the interpreter installs its own SIGINT handler the
+default action ends the process (a shell reports 130); from emu's first
+import to the CLI's handlers it exits 130 quietly; later, one line and 130,
+or the guest's own death by SIGINT.
+
+One window is the interpreter's own, before any of a53emu's code runs: a
+SIGINT while CPython imports its `site` module (after it has installed its
+SIGINT handler) makes CPython itself print "Fatal Python error:
+init_import_site" with the KeyboardInterrupt and abort.  No code of a
+package can run earlier; the test tells that case apart (it names
+init_import_site) and counts it, and fails on any other traceback.
+"""
+
+import random
+import signal
+import subprocess
+import sys
+import time
+
+from conftest import ROOT, emu_env
+
+SPAWNS = 40
+INTERPRETER_WINDOW = "Fatal Python error: init_import_site: Failed to import the site module"
+
+
+def _spawn_and_interrupt(delay, argv):
+    p = subprocess.Popen(argv, cwd=ROOT, env=emu_env(None), stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(delay)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    return p.returncode, err.decode()
+
+
+def test_sigint_during_startup_never_traceback():
+    rng = random.Random(10)
+    prog = str(ROOT / "userland" / "build" / "musl" / "hello")
+    # How long a whole run takes, so that the delays cover the start-up.
+    t0 = time.monotonic()
+    subprocess.run([sys.executable, "-m", "emu", "run", prog], cwd=ROOT, env=emu_env(None),
+                   capture_output=True, check=True, timeout=60)
+    whole = time.monotonic() - t0
+    seen = set()
+    for _ in range(SPAWNS):
+        delay = rng.uniform(0, whole)
+        status, err = _spawn_and_interrupt(delay, [sys.executable, "-m", "emu", "run", prog])
+        if err.startswith(INTERPRETER_WINDOW):
+            seen.add("site")
+            continue
+        assert "Traceback" not in err and "KeyboardInterrupt" not in err, (delay, err)
+        assert status in (0, 128 + signal.SIGINT, -signal.SIGINT), (delay, status, err)
+        assert len(err.splitlines()) <= 1, (delay, err)
+        seen.add(status)
+    # The delays reached the start-up (not all after the run ended).
+    assert seen != {0}
