@@ -4,9 +4,12 @@ quietly: a Ctrl-C during the interpreter's imports, before the CLI installs
 its own handlers, would otherwise print a KeyboardInterrupt traceback.
 Imported as a library (tests, tools), nothing changes."""
 
-import os
-import signal
+import os               # already loaded by the interpreter's site
 import sys
+
+# The C module, not `signal`: that one imports enum, long enough for a
+# Ctrl-C to land in it before the handler below is installed.
+import _signal
 
 
 def _exit_on_sigint(signum, frame):
@@ -22,5 +25,5 @@ def _as_program():
     return argv0 == "-m" or os.path.basename(argv0) == "a53emu"
 
 
-if _as_program() and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-    signal.signal(signal.SIGINT, _exit_on_sigint)
+if _as_program() and _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
+    _signal.signal(_signal.SIGINT, _exit_on_sigint)
