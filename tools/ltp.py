@@ -46,22 +46,24 @@ TIMEOUT = 300                   # wall seconds a run may take here
 LTP_TIMEOUT_MUL = "10"          # LTP's own 30 s per test, times this
 
 
-def build(ltp):
-    """Configure LTP for static aarch64 glibc binaries and build TEST_DIRS."""
+def build(ltp, dirs=TEST_DIRS):
+    """Configure LTP for static aarch64 glibc binaries and build dirs."""
     env = dict(os.environ, CFLAGS="-O2", LDFLAGS="-static")
     steps = [["make", "autotools"],
              ["./configure", "--host=aarch64-linux-gnu"],
              ["make", "-C", "lib", "-j2"]]
-    steps += [["make", "-C", "testcases/kernel/syscalls/" + d, "-j2"] for d in TEST_DIRS]
+    if os.path.exists(os.path.join(ltp, "include", "config.h")):
+        steps = steps[2:]               # configured and lib built already
+    steps += [["make", "-C", "testcases/kernel/syscalls/" + d, "-j2"] for d in dirs]
     for step in steps:
         if subprocess.run(step, cwd=ltp, env=env, stdout=subprocess.DEVNULL).returncode:
             sys.exit("ltp: %s failed in %s" % (" ".join(step), ltp))
 
 
-def tests(ltp):
-    """The built test binaries: (dir, name, path), in TEST_DIRS order."""
+def tests(ltp, dirs=TEST_DIRS):
+    """The built test binaries: (dir, name, path), in the order of dirs."""
     out = []
-    for d in TEST_DIRS:
+    for d in dirs:
         base = os.path.join(ltp, "testcases", "kernel", "syscalls", d)
         if not os.path.isdir(base):
             continue
@@ -113,11 +115,14 @@ def main():
     ap.add_argument("--build", action="store_true", help="configure and build the tests first")
     ap.add_argument("--write", metavar="FILE", help="also write the table as markdown")
     ap.add_argument("-k", metavar="NAME", help="only the tests whose name contains NAME")
+    ap.add_argument("--dirs", metavar="A,B", help="these testcases/kernel/syscalls directories "
+                    "instead of the memory-management ones")
     ap.add_argument("--show", action="store_true", help="print a53emu's output of each test")
     args = ap.parse_args()
     ltp = os.path.abspath(args.ltp)
+    dirs = tuple(args.dirs.split(",")) if args.dirs else TEST_DIRS
     if args.build:
-        build(ltp)
+        build(ltp, dirs)
     from debian_arm64 import Unavailable, ensure_root
     try:
         root = str(ensure_root())
@@ -129,7 +134,7 @@ def main():
     env = {"PATH": "/usr/bin:/bin", "LTP_TIMEOUT_MUL": LTP_TIMEOUT_MUL, "LTPROOT": ltp}
     sh = os.path.join(root, "bin", "sh")
     rows = []
-    for d, name, path in tests(ltp):
+    for d, name, path in tests(ltp, dirs):
         if args.k and args.k not in name:
             continue
         script = "%s; exit $?" % path
