@@ -1,7 +1,7 @@
 """Unicorn's TLB grows with the working set (emu/cpu.py, TLB_INITIAL_ENTRIES).
 
 QEMU resizes its software TLB only on a flush.  A core flushes itself after
-twice as many fills as its TLB is thought to hold, so a store loop over a
+1.5 times as many fills as its TLB is thought to hold (TLB_GROW_FILLS), so a store loop over a
 4 MiB buffer (1024 pages, four times the initial 256 entries) stops missing
 after a few passes instead of refilling every page on every pass.  Counted
 in fills, not timed.
