@@ -156,29 +156,37 @@ class Mmu:
         needed = _NEEDED[access]
         walk_cache = core.walk_cache
         va_t = va & TBI_ADDR_MASK
-        if walk_cache[0] == va_t >> L3_TABLE_SHIFT and walk_cache[1] == core.ttbr0:
-            # Most fills: a page of the 2 MiB region last walked, present,
-            # accessed and allowed.  The same answer as the loop below,
-            # without the calls (one descriptor read, a table look-up).
-            desc = _unpack_u64(self.view, walk_cache[2] + (((va_t >> PAGE_SHIFT) & 511) << 3)
-                               - self.ram_base)[0]
-            if desc & _LEAF_OK == _LEAF_OK:
-                perms = _EL0_PERMS[(desc >> _PERM_SHIFT_AP) & 3 | (desc >> _PERM_SHIFT_UXN) & 4]
-                if perms & needed:
-                    return desc & DESC_ADDR_MASK, perms
+        region = va_t >> L3_TABLE_SHIFT
+        slot = ((va_t >> PAGE_SHIFT) & 511) << 3
         for _ in range(MAX_FAULT_RETRIES):
-            level, desc, _ = self.walk(core.ttbr0, va, walk_cache)
-            if not desc:
-                fsc = FSC_TRANSLATION
-            elif not desc & PTE_AF:
-                fsc = FSC_ACCESS_FLAG
-            else:
-                perms = el0_permissions(desc)
-                if perms & needed:
-                    if level == 3:
+            if walk_cache[0] == region and walk_cache[1] == core.ttbr0:
+                # Most fills, and the retry after a fault (the walk cache
+                # keeps a level-3 table even when its entry was invalid):
+                # one descriptor read, el0_permissions() as a table look-up.
+                level = 3
+                desc = _unpack_u64(self.view, walk_cache[2] + slot - self.ram_base)[0]
+                if desc & _LEAF_OK == _LEAF_OK:
+                    perms = _EL0_PERMS[(desc >> _PERM_SHIFT_AP) & 3 | (desc >> _PERM_SHIFT_UXN) & 4]
+                    if perms & needed:
                         return desc & DESC_ADDR_MASK, perms
-                    return self.output_address(level, desc, va), perms
-                fsc = FSC_PERMISSION
+                    fsc = FSC_PERMISSION
+                elif desc & DESC_PAGE_BITS != DESC_PAGE_BITS:
+                    fsc = FSC_TRANSLATION
+                else:
+                    fsc = FSC_ACCESS_FLAG
+            else:
+                level, desc, _ = self.walk(core.ttbr0, va, walk_cache)
+                if not desc:
+                    fsc = FSC_TRANSLATION
+                elif not desc & PTE_AF:
+                    fsc = FSC_ACCESS_FLAG
+                else:
+                    perms = el0_permissions(desc)
+                    if perms & needed:
+                        if level == 3:
+                            return desc & DESC_ADDR_MASK, perms
+                        return self.output_address(level, desc, va), perms
+                    fsc = FSC_PERMISSION
             ec = EC_IABT_LOW if access == UC_MEM_FETCH else EC_DABT_LOW
             core.take_abort(esr_abort(ec, fsc, level, access == UC_MEM_WRITE), va)
             if core.stop_requested:
