@@ -71,8 +71,7 @@ def do_anonymous_page(vma, addr, ptep, write):
         kernel.pgtable.set_pte_at(mm, addr, ptep, pte)
         return 0
     anon_vma_prepare(vma)
-    frame = kernel.pages.alloc_page()
-    kernel.pages.flags[kernel.pages.index(frame)] = PG_anon
+    frame = kernel.pages.alloc_page(flags=PG_anon)
     pte = vma.vm_page_prot | frame
     if vma.vm_flags & VM_WRITE:
         pte = pte_mkwrite(pte)
@@ -201,8 +200,7 @@ def _install_copy(vma, addr, ptep, src, present):
     kernel = mm.kernel
     pages = kernel.pages
     anon_vma_prepare(vma)
-    new = pages.alloc_page(zero=src is None)
-    pages.flags[pages.index(new)] = PG_anon
+    new = pages.alloc_page(zero=src is None, flags=PG_anon)
     if src is not None:
         view, base = kernel.memory.view, kernel.memory.base
         view[new - base:new - base + PAGE_SIZE] = view[src - base:src - base + PAGE_SIZE]

@@ -55,8 +55,11 @@ class PageAllocator:
         self.watched = False
         self.low_water = self.nr_pages
 
-    def alloc_page(self, zero=True):
-        """alloc_page(GFP_HIGHUSER | __GFP_ZERO): a frame with refcount 1.
+    def alloc_page(self, zero=True, flags=0):
+        """alloc_page(GFP_HIGHUSER | __GFP_ZERO): a frame with refcount 1 and
+        the page flags `flags` (PG_anon for an anonymous page: what
+        page_add_new_anon_rmap sets, given here to save a second look-up on
+        the fault path).
 
         Returns its physical address; raises OutOfMemory when none is left.
         """
@@ -75,7 +78,7 @@ class PageAllocator:
         else:
             raise OutOfMemory()
         self._refcount[idx] = 1
-        self.flags[idx] = 0
+        self.flags[idx] = flags
         self.nr_free -= 1
         pa = (self.base_pfn + idx) << PAGE_SHIFT
         if self.watched:
