@@ -16,10 +16,14 @@ import struct
 import sys
 import time
 
-from unicorn import UC_ARCH_ARM64, UC_HOOK_INTR, UC_MODE_ARM, UC_PROT_ALL, Uc
+from unicorn import (
+    UC_ARCH_ARM64, UC_HOOK_INTR, UC_HOOK_TLB_FILL, UC_MODE_ARM, UC_PROT_EXEC, UC_PROT_READ,
+    UC_PROT_WRITE, UC_TLB_VIRTUAL, Uc,
+)
 from unicorn import arm64_const as A
 
 from emu.arch import PAGE_SIZE
+from emu.cpu import _make_stops_precise
 
 ENOSYS = 38
 # include/uapi/asm-generic/unistd.h
@@ -28,6 +32,8 @@ NR_MUNMAP, NR_MMAP = 215, 222
 # include/uapi/linux/auxvec.h
 AT_NULL, AT_PHDR, AT_PHENT, AT_PHNUM, AT_PAGESZ, AT_ENTRY, AT_RANDOM = 0, 3, 4, 5, 6, 9, 25
 PT_LOAD = 1
+PF_X, PF_W, PF_R = 1, 2, 4
+DATA_PROT = UC_PROT_READ | UC_PROT_WRITE       # stack and mmap: no EXEC (see segment_prot)
 STACK_TOP = 0x7f0000000000
 STACK_SIZE = 8 << 20
 HEAP_BASE = 0x7e0000000000          # where mmap hands out memory, bump-allocated
@@ -43,6 +49,26 @@ def page_up(v):
     return page_down(v + PAGE_SIZE - 1)
 
 
+def segment_prot(p_flags):
+    """The segment's own permissions, as a53emu's ptes grant them.
+
+    Unicorn 2.1.4 starts every writable TLB entry "not dirty" and makes it
+    clean after the first store only if the entry is not executable
+    (notdirty_write: tlbe->addr_code == -1).  With UC_PROT_ALL regions every
+    store went through notdirty_write and tb_invalidate_phys_page_fast; with
+    the segment's permissions but Unicorn's own MMU (off: it grants RWX to
+    every page), through notdirty_write still.  So the regions get these
+    permissions and the TLB is filled with them (Bare._fill), as a53emu's
+    cores fill theirs: that made this loop ~2.5x slower than a53emu's
+    cores before, and as fast now."""
+    prot = UC_PROT_READ if p_flags & PF_R else 0
+    if p_flags & PF_W:
+        prot |= UC_PROT_WRITE
+    if p_flags & PF_X:
+        prot |= UC_PROT_EXEC
+    return prot
+
+
 def load(uc, image):
     """Map every PT_LOAD segment of a static ELF; returns (entry, phdr VA, phnum, phentsize)."""
     (entry, phoff, phentsize, phnum) = (struct.unpack_from("<Q", image, 24)[0],
@@ -51,12 +77,12 @@ def load(uc, image):
                                         struct.unpack_from("<H", image, 56)[0])
     phdr_va = 0
     for i in range(phnum):
-        p_type, _, p_offset, p_vaddr, _, p_filesz, p_memsz, _ = struct.unpack_from(
+        p_type, p_flags, p_offset, p_vaddr, _, p_filesz, p_memsz, _ = struct.unpack_from(
             "<IIQQQQQQ", image, phoff + i * phentsize)
         if p_type != PT_LOAD:
             continue
         start, end = page_down(p_vaddr), page_up(p_vaddr + p_memsz)
-        uc.mem_map(start, end - start, UC_PROT_ALL)
+        uc.mem_map(start, end - start, segment_prot(p_flags))
         uc.mem_write(p_vaddr, image[p_offset:p_offset + p_filesz])
         if p_offset <= phoff < p_offset + p_filesz:
             phdr_va = p_vaddr + phoff - p_offset
@@ -65,7 +91,7 @@ def load(uc, image):
 
 def initial_stack(uc, argv, auxv):
     """create_elf_tables(): argc, argv[], NULL, envp[] (empty), NULL, auxv; returns sp."""
-    uc.mem_map(STACK_TOP - STACK_SIZE, STACK_SIZE, UC_PROT_ALL)
+    uc.mem_map(STACK_TOP - STACK_SIZE, STACK_SIZE, DATA_PROT)
     strings = b"".join(os.fsencode(a) + b"\0" for a in argv)
     str_at = page_down(STACK_TOP - len(strings) - 64)
     uc.mem_write(str_at, strings)
@@ -94,14 +120,30 @@ class Bare:
         entry, phdr, phnum, phent = load(uc, image)
         sp = initial_stack(uc, argv, [(AT_PHDR, phdr), (AT_PHENT, phent), (AT_PHNUM, phnum),
                                       (AT_PAGESZ, PAGE_SIZE), (AT_ENTRY, entry)])
-        uc.mem_map(HEAP_BASE, HEAP_SIZE, UC_PROT_ALL)
+        uc.mem_map(HEAP_BASE, HEAP_SIZE, DATA_PROT)
         self.heap = HEAP_BASE
         self.status = None
         uc.reg_write(A.UC_ARM64_REG_SP, sp)
         # FP/SIMD at EL0 (CPACR_EL1.FPEN = 0b11), as Linux's fpsimd_flush_task_state leaves it.
         uc.reg_write(A.UC_ARM64_REG_CPACR_EL1, 3 << 20)
         uc.hook_add(UC_HOOK_INTR, self.svc)
+        self.regions = [(start, end, prot) for start, end, prot in uc.mem_regions()]
+        uc.ctl_set_tlb_mode(UC_TLB_VIRTUAL)
+        uc.hook_add(UC_HOOK_TLB_FILL, self._fill)
         self.entry = entry
+        # As a53emu's cores: no exit-request check after every load and
+        # store (emu/cpu.py _make_stops_precise; nothing stops this run
+        # from another thread).  Set before any code is translated.
+        if os.environ.get("A53EMU_BARE_EXIT_CHECKS") is None:
+            _make_stops_precise(uc, uc._uch)
+
+    def _fill(self, uc, va, access, entry, _):
+        """Flat translation with the region's permissions (see segment_prot)."""
+        for start, end, prot in self.regions:
+            if start <= va <= end:
+                entry.paddr, entry.perms = va, prot
+                return True
+        return False
 
     def svc(self, uc, intno, _):
         nr = uc.reg_read(A.UC_ARM64_REG_X8)

@@ -55,6 +55,8 @@ class Mmu:
         if va_bits not in (39, 48):
             raise ValueError("va_bits must be 39 or 48")
         self.memory = memory
+        self.view = memory.view
+        self.ram_base = memory.base
         self.va_bits = va_bits
         self.start_level = start_level(va_bits)
         self.start_shift = level_shift(self.start_level)
@@ -91,12 +93,15 @@ class Mmu:
                 return level, 0, None
             desc_pa = table + (((va >> shift) & 511) << 3)
             desc = _unpack_u64(view, desc_pa - ram_base)[0]
-            if not desc & DESC_VALID:
-                return level, 0, desc_pa
             if level == 3:
+                # Cached even when the leaf is invalid: the walk that
+                # retries the access after the fault handler has written
+                # it then reads one descriptor, not four.
                 if walk_cache is not None:
                     walk_cache[0], walk_cache[1], walk_cache[2] = region, ttbr0, table
-                return 3, desc if desc & DESC_TABLE else 0, desc_pa
+                return 3, desc if desc & DESC_PAGE_BITS == DESC_PAGE_BITS else 0, desc_pa
+            if not desc & DESC_VALID:
+                return level, 0, desc_pa
             if not desc & DESC_TABLE:
                 # A block; none exist at level 0 with a 4 KiB granule.
                 return level, desc if level else 0, desc_pa
@@ -150,19 +155,38 @@ class Mmu:
         """
         needed = _NEEDED[access]
         walk_cache = core.walk_cache
+        va_t = va & TBI_ADDR_MASK
+        region = va_t >> L3_TABLE_SHIFT
+        slot = ((va_t >> PAGE_SHIFT) & 511) << 3
         for _ in range(MAX_FAULT_RETRIES):
-            level, desc, _ = self.walk(core.ttbr0, va, walk_cache)
-            if not desc:
-                fsc = FSC_TRANSLATION
-            elif not desc & PTE_AF:
-                fsc = FSC_ACCESS_FLAG
-            else:
-                perms = el0_permissions(desc)
-                if perms & needed:
-                    if level == 3:
+            if walk_cache[0] == region and walk_cache[1] == core.ttbr0:
+                # Most fills, and the retry after a fault (the walk cache
+                # keeps a level-3 table even when its entry was invalid):
+                # one descriptor read, el0_permissions() as a table look-up.
+                level = 3
+                desc = _unpack_u64(self.view, walk_cache[2] + slot - self.ram_base)[0]
+                if desc & _LEAF_OK == _LEAF_OK:
+                    perms = _EL0_PERMS[(desc >> _PERM_SHIFT_AP) & 3 | (desc >> _PERM_SHIFT_UXN) & 4]
+                    if perms & needed:
                         return desc & DESC_ADDR_MASK, perms
-                    return self.output_address(level, desc, va), perms
-                fsc = FSC_PERMISSION
+                    fsc = FSC_PERMISSION
+                elif desc & DESC_PAGE_BITS != DESC_PAGE_BITS:
+                    fsc = FSC_TRANSLATION
+                else:
+                    fsc = FSC_ACCESS_FLAG
+            else:
+                level, desc, _ = self.walk(core.ttbr0, va, walk_cache)
+                if not desc:
+                    fsc = FSC_TRANSLATION
+                elif not desc & PTE_AF:
+                    fsc = FSC_ACCESS_FLAG
+                else:
+                    perms = el0_permissions(desc)
+                    if perms & needed:
+                        if level == 3:
+                            return desc & DESC_ADDR_MASK, perms
+                        return self.output_address(level, desc, va), perms
+                    fsc = FSC_PERMISSION
             ec = EC_IABT_LOW if access == UC_MEM_FETCH else EC_DABT_LOW
             core.take_abort(esr_abort(ec, fsc, level, access == UC_MEM_WRITE), va)
             if core.stop_requested:
@@ -170,6 +194,16 @@ class Mmu:
         raise RuntimeError("abort at %#x not resolved after %d retries"
                            % (va, MAX_FAULT_RETRIES))
 
+
+# The fast path of tlb_fill: a level-3 descriptor it may use as it is
+# (valid, a page, accessed), and el0_permissions() as a table indexed by
+# AP[1] (bit 0), AP[2] (bit 1) and UXN (bit 2) of the descriptor.
+_LEAF_OK = DESC_VALID | DESC_TABLE | PTE_AF
+_PERM_SHIFT_AP = PTE_USER.bit_length() - 1                 # AP[2:1] -> bits 1:0
+_PERM_SHIFT_UXN = PTE_UXN.bit_length() - 1 - 2             # UXN -> bit 2
+assert PTE_RDONLY == PTE_USER << 1
+_EL0_PERMS = tuple(el0_permissions((PTE_USER if i & 1 else 0) | (PTE_RDONLY if i & 2 else 0)
+                                   | (PTE_UXN if i & 4 else 0)) for i in range(8))
 
 _NEEDED = {UC_MEM_READ: UC_PROT_READ, UC_MEM_WRITE: UC_PROT_WRITE,
            UC_MEM_FETCH: UC_PROT_EXEC}

@@ -1080,13 +1080,49 @@ def test_stale_translation_until_tlb_maintenance(machine):
     core.run(CODE_VA)
     assert core.x(1) == 222
     # A new level-3 table for the data region (e.g. after free_pgd_range):
-    # the walk cache holds the old table until a TLBI for any page there.
+    # the walk cache holds the old table until a TLBI for a page there,
+    # which drops that page's entry and the cached walk.
     new_l3 = t.alloc()
     mem.write_u64(Tables.slot(new_l3, 3, DATA_VA), page(DATA_PA, PAGE_SHARED))
     mem.write_u64(t.path(DATA_VA)[2], new_l3 | DESC_TYPE_TABLE)
-    core.flush_tlb_page(DATA_VA + PAGE_SIZE)
+    core.flush_tlb_page(DATA_VA)
     core.run(CODE_VA)
     assert core.x(1) == 111
+
+
+@pytest.mark.parametrize("per_page", [True, False], ids=["tlb_flush_page", "whole_tlb"])
+def test_flush_tlb_page_drops_that_page_only_where_unicorn_can(machine, per_page):
+    """Core.flush_tlb_page: with QEMU's tlb_flush_page (found and checked
+    at start-up on the pinned Unicorn) the other pages stay cached; without
+    it (another Unicorn, or the probe failed) the whole TLB goes.  Either
+    way the page flushed is translated afresh."""
+    board, core, t = machine
+    if per_page:
+        assert core._tlb_flush_page is not None     # found on the pinned version
+    else:
+        core._tlb_flush_page = None
+    mem = board.memory
+    t.set(CODE_VA, 3, page(CODE_PA, PAGE_READONLY_EXEC))
+    slot1 = t.set(DATA_VA, 3, page(DATA_PA, PAGE_SHARED))
+    slot2 = t.set(DATA_VA + PAGE_SIZE, 3, page(DATA2_PA, PAGE_SHARED))
+    mem.write_u64(DATA_PA, 111)
+    mem.write_u64(DATA2_PA, 222)
+    load_program(board, mov64(0, DATA_VA) + [ldr(1, 0)] + mov64(2, DATA_VA + PAGE_SIZE)
+                 + [ldr(3, 2), SVC0])
+    board.install_vector(RecordingVector())
+    core.run(CODE_VA)
+    assert (core.x(1), core.x(3)) == (111, 222)
+    mem.write_u64(slot1, page(DATA2_PA, PAGE_SHARED))       # swap the two frames
+    mem.write_u64(slot2, page(DATA_PA, PAGE_SHARED))
+    core.flush_tlb_page(DATA_VA)
+    core.run(CODE_VA)
+    assert core.x(1) == 222
+    assert core.x(3) == (222 if per_page else 111)          # stale only per page
+    flushes = core.nr_tlb_flushes
+    core.flush_tlb_page(DATA_VA + PAGE_SIZE)
+    core.run(CODE_VA)
+    assert (core.x(1), core.x(3)) == (222, 111)
+    assert core.nr_tlb_flushes == flushes + (0 if per_page else 1)
 
 
 def test_new_code_in_a_reused_frame_is_executed(machine):

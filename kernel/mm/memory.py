@@ -13,7 +13,7 @@ frame if it is ours alone, copy it otherwise (copy-on-write).
 
 import errno
 
-from emu.arch import DESC_ADDR_MASK, PAGE_SHIFT, PAGE_SIZE, PTE_AF, PTE_RDONLY
+from emu.arch import DESC_ADDR_MASK, PAGE_SHIFT, PAGE_SIZE, PTE_AF, PTE_RDONLY, PTRS_PER_TABLE
 from kernel.mm.mm import (
     PTE_PRESENT_MASK, PTE_SPECIAL, VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, pte_mkwrite,
 )
@@ -25,6 +25,9 @@ from kernel.mm.rmap import mapping_vmas
 VM_FAULT_OOM = 0x0001
 VM_FAULT_SIGBUS = 0x0002
 VM_FAULT_SIGSEGV = 0x0040
+
+# mm/memory.c: fault_around_bytes (rounddown_pow_of_two(65536), its default).
+FAULT_AROUND_BYTES = 64 << 10
 
 
 def handle_mm_fault(vma, addr, write):
@@ -68,8 +71,7 @@ def do_anonymous_page(vma, addr, ptep, write):
         kernel.pgtable.set_pte_at(mm, addr, ptep, pte)
         return 0
     anon_vma_prepare(vma)
-    frame = kernel.pages.alloc_page()
-    kernel.pages.flags[kernel.pages.index(frame)] = PG_anon
+    frame = kernel.pages.alloc_page(flags=PG_anon)
     pte = vma.vm_page_prot | frame
     if vma.vm_flags & VM_WRITE:
         pte = pte_mkwrite(pte)
@@ -82,11 +84,58 @@ def _file_pgoff(vma, addr):
     return vma.vm_pgoff + ((addr - vma.vm_start) >> PAGE_SHIFT)
 
 
-def do_fault(vma, addr, ptep, write):
-    """do_fault() — do_read_fault / do_shared_fault / do_cow_fault for file VMAs."""
+def do_fault_around(vma, addr, ptep):
+    """do_fault_around() + filemap_map_pages(): before a read fault reads
+    its page, map every page of the fault_around_bytes-aligned block around
+    addr (clipped to the VMA and to addr's page table) that the page cache
+    already holds, into ptes that are none, as the read fault would map it.
+    Returns True when addr itself got mapped (VM_FAULT_NOPAGE).
+
+    ptep is addr's pte.  Omits PageReadahead (the page cache here has no
+    async-readahead marker to skip) and the mmap_miss bookkeeping."""
     mm = vma.vm_mm
     kernel = mm.kernel
     mapping = vma.vm_file.mapping
+    cached = mapping.pages
+    if not cached:
+        return False
+    start = max(addr & ~(FAULT_AROUND_BYTES - 1), vma.vm_start)
+    start_pgoff = _file_pgoff(vma, start)
+    end_pgoff = min(start_pgoff - ((start >> PAGE_SHIFT) & (PTRS_PER_TABLE - 1)) + PTRS_PER_TABLE - 1,
+                    _file_pgoff(vma, vma.vm_end) - 1,
+                    start_pgoff + (FAULT_AROUND_BYTES >> PAGE_SHIFT) - 1)
+    max_idx = (mapping.size() + PAGE_SIZE - 1) >> PAGE_SHIFT
+    pt = kernel.pgtable
+    pages = kernel.pages
+    first_ptep = ptep - ((addr - start) >> PAGE_SHIFT << 3)
+    mapped = 0
+    for pgoff in range(start_pgoff, min(end_pgoff + 1, max_idx)):
+        frame = cached.get(pgoff)
+        if frame is None:
+            continue
+        p = first_ptep + ((pgoff - start_pgoff) << 3)
+        if pt.read_pte(p):                  # alloc_set_pte(): !pte_none, skipped
+            continue
+        pages.get_page(frame)
+        pt.set_pte_at(mm, start + ((pgoff - start_pgoff) << PAGE_SHIFT), p,
+                      vma.vm_page_prot | frame)
+        mapped += 1
+    if mapping.host_fd is None:
+        mm.rss_shmem += mapped
+    else:
+        mm.rss_file += mapped
+    return pt.read_pte(ptep) != 0
+
+
+def do_fault(vma, addr, ptep, write):
+    """do_fault() — do_read_fault / do_shared_fault / do_cow_fault for file VMAs.
+    A read fault first maps what the page cache holds around it
+    (do_fault_around)."""
+    mm = vma.vm_mm
+    kernel = mm.kernel
+    mapping = vma.vm_file.mapping
+    if not write and do_fault_around(vma, addr, ptep):
+        return 0
     if write and not vma.vm_flags & VM_SHARED:
         # do_cow_fault() prepares the anon_vma before __do_fault() looks for
         # the page, so a VMA keeps it even when the fault ends in SIGBUS
@@ -151,8 +200,7 @@ def _install_copy(vma, addr, ptep, src, present):
     kernel = mm.kernel
     pages = kernel.pages
     anon_vma_prepare(vma)
-    new = pages.alloc_page(zero=src is None)
-    pages.flags[pages.index(new)] = PG_anon
+    new = pages.alloc_page(zero=src is None, flags=PG_anon)
     if src is not None:
         view, base = kernel.memory.view, kernel.memory.base
         view[new - base:new - base + PAGE_SIZE] = view[src - base:src - base + PAGE_SIZE]

@@ -25,7 +25,7 @@ from kernel.mm.mm_types import VmAreaStruct
 from kernel.mm.rmap import AnonVma, anon_vma_chain_link, anon_vma_clone, unlink_anon_vmas
 from kernel.mm.shmem import is_dev_zero, mapping_map_writable, mmap_zero
 from kernel.mm.rbtree import (
-    rb_declare_callbacks, rb_erase_augmented, rb_insert_augmented, rb_link_node,
+    RbAugmentCallbacks, rb_erase_augmented, rb_insert_augmented, rb_link_node,
 )
 from kernel.uapi import (
     MAP_ANONYMOUS, MAP_DENYWRITE, MAP_EXECUTABLE, MAP_FIXED, MAP_FIXED_NOREPLACE,
@@ -80,11 +80,16 @@ def vm_end_gap(vma):
 
 
 def vma_compute_subtree_gap(vma):
-    """vma_compute_subtree_gap() — max of the gap below vma and its children's."""
-    gap = vm_start_gap(vma)
+    """vma_compute_subtree_gap() — max of the gap below vma and its children's.
+
+    vm_start_gap() and vm_end_gap() are written out: every mmap and munmap
+    recomputes a dozen gaps (vma_gap_update up the tree, rotations)."""
+    gap = vma.vm_start
+    if vma.vm_flags & VM_GROWSDOWN:
+        gap = gap - STACK_GUARD_GAP if gap > STACK_GUARD_GAP else 0
     prev = vma.vm_prev
     if prev is not None:
-        prev_end = vm_end_gap(prev)
+        prev_end = prev.vm_end          # vm_end_gap(): no VM_GROWSUP on arm64
         gap = gap - prev_end if gap > prev_end else 0
     left = vma.rb_left
     if left is not None and left.rb_subtree_gap > gap:
@@ -95,7 +100,32 @@ def vma_compute_subtree_gap(vma):
     return gap
 
 
-vma_gap_callbacks = rb_declare_callbacks(vma_compute_subtree_gap, "rb_subtree_gap")
+def _vma_gap_propagate(vma, stop):
+    """vma_gap_callbacks_propagate (RB_DECLARE_CALLBACKS): recompute the
+    gaps from vma up to stop, ending early at one that is unchanged."""
+    while vma is not stop:
+        gap = vma_compute_subtree_gap(vma)
+        if vma.rb_subtree_gap == gap:
+            break
+        vma.rb_subtree_gap = gap
+        vma = vma.rb_parent
+
+
+def _vma_gap_copy(old, new):
+    """vma_gap_callbacks_copy: new takes old's place and its gap."""
+    new.rb_subtree_gap = old.rb_subtree_gap
+
+
+def _vma_gap_rotate(old, new):
+    """vma_gap_callbacks_rotate: new roots old's subtree; old's gap is
+    recomputed from its new children."""
+    new.rb_subtree_gap = old.rb_subtree_gap
+    old.rb_subtree_gap = vma_compute_subtree_gap(old)
+
+
+# Written out rather than built by rb_declare_callbacks(): field access
+# instead of getattr()/setattr() on the hot path of mmap and munmap.
+vma_gap_callbacks = RbAugmentCallbacks(_vma_gap_propagate, _vma_gap_copy, _vma_gap_rotate)
 
 
 def vma_gap_update(vma):
