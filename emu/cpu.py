@@ -954,8 +954,12 @@ class Core:
         refilled = fills_of_a_run() > 0
         self.pc = pc
         # Start from an empty TLB, as a core that never ran: without this
-        # drop, the flushes of _grow_tlb were measured not to grow it.
+        # drop, the flushes of _grow_tlb were measured not to grow it.  And
+        # with no translated code: the ROM's block, translated by these
+        # uncounted runs, would not count instructions later (the probe for
+        # uc->emu_counter runs it counted and found a count of 0).
         uclib.uc_ctl(self._uch, self._flush_code)
+        self.uc.ctl_flush_tb()
         return flush_page if cached and refilled else None
 
     # -- registers ----------------------------------------------------------------
