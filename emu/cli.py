@@ -655,11 +655,17 @@ def main(argv=None):
     with argv it returns the status."""
     as_program = argv is None
     opts = None
+    if as_program and signal.getsignal(signal.SIGINT) is _exit_on_sigint:
+        # From here a SIGINT outside the guest's run ends a53emu at once with
+        # one line.  Not a KeyboardInterrupt: raised inside a ctypes callback,
+        # a weakref callback or an atexit function, Python prints it as
+        # "Exception ignored" with a traceback and goes on.
+        def interrupted(signum, frame):
+            print("a53emu: %s: interrupted by SIGINT" % getattr(opts, "program", "a53emu"),
+                  file=sys.stderr, flush=True)
+            os._exit(128 + signum)
+        signal.signal(signal.SIGINT, interrupted)
     try:
-        if as_program and signal.getsignal(signal.SIGINT) is _exit_on_sigint:
-            # From here a SIGINT is a KeyboardInterrupt again, caught below
-            # (cmd_run may have made files a quiet exit would leave behind).
-            signal.signal(signal.SIGINT, signal.default_int_handler)
         parser = build_parser()
         argv = sys.argv[1:] if argv is None else list(argv)
         addrs = None
