@@ -448,7 +448,7 @@ def cmd_run(opts):
     board = Board(ram_size=opts.mem, cores=opts.cores, va_bits=opts.va_bits,
                   precise_stops=opts.gdb is None)
     kernel = Kernel(board, sysroot=opts.sysroot, trace=trace, deterministic=opts.deterministic,
-                    root=opts.root)
+                    root=opts.root, lazy_syscalls=True)
     if getattr(opts, "jail", None) is not None:
         if opts.sysroot is not None:
             print("a53emu: --jail and -L/--sysroot exclude each other (put the libraries "
