@@ -10,12 +10,17 @@ guest instruction.
   imported), a number without a handler is still ENOSYS.
 * Things the handler modules registered at import (/proc/sysvipc files,
   /proc/config.gz's CONFIG_ lines) are the same under a lazy table.
+* Unicorn's binding is imported without pathlib (emu/fast_import.py): its
+  stand-in spells the loader's paths as pathlib does.
 """
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
+
+from hypothesis import given, settings, strategies as st
 
 from conftest import ROOT, emu_env, run_a53emu, userland_path
 
@@ -149,3 +154,39 @@ def test_the_command_s_trace_is_the_same_as_an_eager_table_s(tmp_path):
         assert lazy.stderr.decode().splitlines() == eager.stderr.decode().splitlines()
         if name == "syscalls":
             assert "syscall_0x3e7(" in lazy.stderr.decode()
+
+
+# -- the binding's loader joins its directories without pathlib -----------------------
+
+@settings(max_examples=300, deadline=None)
+@given(parts=st.lists(st.text(alphabet="/.ab", max_size=6), min_size=1, max_size=4),
+       name=st.text(alphabet=".ab", min_size=1, max_size=3))
+def test_the_loader_s_path_stand_in_spells_paths_as_pathlib(parts, name):
+    import pathlib
+    from emu.fast_import import _PurePosixPath
+    ours, theirs = _PurePosixPath(*parts), pathlib.PurePosixPath(*parts)
+    assert str(ours) == str(theirs) == os.fspath(ours)
+    assert str(ours.parent) == str(theirs.parent)
+    assert str(ours.parent.parent) == str(theirs.parent.parent)
+    assert str(ours / name) == str(theirs / name)
+    assert str(_PurePosixPath(ours, name)) == str(pathlib.PurePosixPath(theirs, name))
+
+
+def test_unicorn_is_loaded_without_pathlib():
+    """A fresh interpreter imports the board (emu.cpu) without pathlib and
+    what it brings; the binding loaded the same libunicorn as an ordinary
+    import of unicorn does, and a later import gets the real pathlib."""
+    code = """
+    import sys, json
+    {before}
+    import emu.cpu
+    from unicorn.unicorn_py3.unicorn import uclib
+    loaded = [m for m in ("pathlib", "urllib.parse", "ipaddress", "fnmatch") if m in sys.modules]
+    import pathlib
+    print(json.dumps([uclib._name, loaded, pathlib.PurePath.__module__]))
+    """
+    fast = run_python(code.format(before=""))
+    ordinary = run_python(code.format(before="import unicorn"))
+    assert fast[0] == ordinary[0]
+    assert fast[1] == [] and "pathlib" in ordinary[1]
+    assert fast[2] == ordinary[2] == "pathlib"
