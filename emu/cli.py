@@ -469,7 +469,7 @@ def cmd_run(opts):
         print("a53emu: --gdb wants a TCP port (0-65535)", file=sys.stderr)
         return 2
     board = Board(ram_size=opts.mem, cores=opts.cores, va_bits=opts.va_bits,
-                  precise_stops=opts.gdb is None)
+                  precise_stops=opts.gdb is None, lazy_cores=True)
     kernel = Kernel(board, sysroot=opts.sysroot, trace=trace, deterministic=opts.deterministic,
                     root=opts.root, lazy_syscalls=True)
     if getattr(opts, "jail", None) is not None:

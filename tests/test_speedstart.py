@@ -190,3 +190,56 @@ def test_unicorn_is_loaded_without_pathlib():
     assert fast[0] == ordinary[0]
     assert fast[1] == [] and "pathlib" in ordinary[1]
     assert fast[2] == ordinary[2] == "pathlib"
+
+
+# -- the second core comes up when it first runs a task -------------------------------
+
+def test_an_offline_core_comes_up_with_what_it_was_told():
+    """Board(lazy_cores=True): the secondary core has no engine until asked;
+    flushes before then are counted and need nothing; the generic timer
+    set while it was offline is its setting once up, as an eager core's;
+    its stops are as precise as the boot core's."""
+    from emu.arch import SYSREG_CNTKCTL_EL1, SYSREG_CNTVOFF_EL2
+    from emu.board import Board
+    lazy = Board(ram_size=16 << 20, cores=2, lazy_cores=True)
+    eager = Board(ram_size=16 << 20, cores=2)
+    core = lazy.cores[1]
+    assert lazy.cores[0].online and not core.online and "uc" not in vars(core)
+    core.flush_tlb()
+    core.flush_tlb_page(0x400000)
+    core.flush_code_cache()
+    assert core.nr_tlb_flushes == 2 and not core.online
+    for c in (core, eager.cores[1]):
+        c.set_counter(False, 0x1234)
+    assert not core.online
+    assert core.pc == eager.cores[1].pc          # asking for a register brings it up
+    assert core.online
+    for sysreg in (SYSREG_CNTVOFF_EL2, SYSREG_CNTKCTL_EL1):
+        assert core.uc.cpr_read(*sysreg) == eager.cores[1].uc.cpr_read(*sysreg)
+    assert core.precise_stop == lazy.cores[0].precise_stop == eager.cores[1].precise_stop
+    assert (core._xregs is None) == (eager.cores[1]._xregs is None)
+
+
+def test_the_command_brings_the_second_core_up_only_for_a_second_task(tmp_path):
+    """hello (one task) never needs core 1; cores (threads on both) does."""
+    result = tmp_path / "result.json"
+    code = """
+    import json, emu.cli, emu.board
+    boards = []
+    class Board(emu.board.Board):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            boards.append(self)
+    emu.cli.Board = Board
+    out = []
+    for prog in ("hello", "cores"):
+        status = emu.cli.main(["run", "userland/build/musl/" + prog])
+        out.append([status, [c.online for c in boards[-1].cores]])
+    with open(%r, "w") as f:
+        json.dump(out, f)
+    """ % str(result)
+    p = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, env=emu_env(),
+                       capture_output=True, timeout=TIMEOUT)
+    assert p.returncode == 0, p.stderr
+    assert b"cores seen: 0 1" in p.stdout
+    assert json.loads(result.read_text()) == [[0, [True, False]], [0, [True, True]]]
