@@ -11,14 +11,20 @@ class Board:
     """RAM + MMU + cores.  Two boards are independent objects."""
 
     def __init__(self, ram_size=DEFAULT_RAM_SIZE, cores=DEFAULT_CORES, va_bits=48,
-                 precise_stops=True):
+                 precise_stops=True, lazy_cores=False):
+        """lazy_cores: the secondary cores get their engine when they first
+        run a task (Core.bring_up: ~3 ms each of a start that may never
+        need them, issue 8); otherwise now."""
         if cores < 1:
             raise ValueError("a board needs at least one core")
         self.memory = PhysicalMemory(ram_size)
         self.mmu = Mmu(self.memory, va_bits)
         # precise_stops=False: a stop takes effect at the next instruction,
         # not the next block (see emu/cpu.py); a debugger needs that.
-        self.cores = [Core(i, self.memory, self.mmu, precise_stops) for i in range(cores)]
+        self.cores = [Core(0, self.memory, self.mmu, precise_stops)]
+        self.cores += [Core(i, self.memory, self.mmu,
+                            self.cores[0].precise_stop if lazy_cores else precise_stops,
+                            online=not lazy_cores) for i in range(1, cores)]
 
     def install_vector(self, vector):
         """Point every core's VBAR_EL1 at `vector` (an object with el0_sync)."""

@@ -35,13 +35,36 @@ def parse_size(text):
     return value
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """argparse's HelpFormatter, measuring the terminal only when it formats
+    help or usage: add_argument() makes one for every argument just to check
+    its metavar, and the measure (shutil, which imports zlib, bz2 and lzma)
+    costs every start ~3 ms (issue 8).  The width and help position are
+    then argparse's own (a HelpFormatter made with the same arguments)."""
+
+    def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
+        super().__init__(prog, indent_increment, max_help_position,
+                         width=0 if width is None else width)
+        if width is None:
+            self._asked_help_position = max_help_position
+            del self._width, self._max_help_position
+
+    def __getattr__(self, name):
+        if name not in ("_width", "_max_help_position"):
+            raise AttributeError(name)
+        measured = argparse.HelpFormatter(self._prog, self._indent_increment,
+                                          self._asked_help_position)
+        self._width, self._max_help_position = measured._width, measured._max_help_position
+        return getattr(self, name)
+
+
 def build_parser():
     p = argparse.ArgumentParser(
-        prog="a53emu",
+        prog="a53emu", formatter_class=HelpFormatter,
         description="Run a static AArch64 Linux program on an emulated dual Cortex-A53 board "
                     "with a Linux-like mini-kernel.")
     sub = p.add_subparsers(dest="command", required=True)
-    r = sub.add_parser("run", help="run PROGRAM [ARGS...]",
+    r = sub.add_parser("run", help="run PROGRAM [ARGS...]", formatter_class=HelpFormatter,
                        description="Run an AArch64 Linux ELF program.")
     r.add_argument("--mem", type=parse_size, default=DEFAULT_RAM_SIZE,
                    help="board RAM (default 512M)")
@@ -147,7 +170,7 @@ def build_parser():
     r.add_argument("program", help="the AArch64 ELF to run")
     r.add_argument("args", nargs=argparse.REMAINDER, help="its arguments")
     w = sub.add_parser(
-        "walk", parents=[r], add_help=False,
+        "walk", parents=[r], add_help=False, formatter_class=HelpFormatter,
         usage="a53emu walk [run options] --at exit|syscall:N PROGRAM [ARGS...] -- ADDR...",
         help="show the MMU's walk of addresses at a moment of a run",
         description="Run PROGRAM until the moment given by --at, then show, for each "
@@ -446,9 +469,9 @@ def cmd_run(opts):
         print("a53emu: --gdb wants a TCP port (0-65535)", file=sys.stderr)
         return 2
     board = Board(ram_size=opts.mem, cores=opts.cores, va_bits=opts.va_bits,
-                  precise_stops=opts.gdb is None)
+                  precise_stops=opts.gdb is None, lazy_cores=True)
     kernel = Kernel(board, sysroot=opts.sysroot, trace=trace, deterministic=opts.deterministic,
-                    root=opts.root)
+                    root=opts.root, lazy_syscalls=True)
     if getattr(opts, "jail", None) is not None:
         if opts.sysroot is not None:
             print("a53emu: --jail and -L/--sysroot exclude each other (put the libraries "

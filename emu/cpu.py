@@ -382,7 +382,11 @@ class CoreStopped(Exception):
 class Core:
     """A Cortex-A53 core (Unicorn instance) sharing the board's RAM."""
 
-    def __init__(self, index, memory, mmu, precise_stops=True, direct_regs=True):
+    def __init__(self, index, memory, mmu, precise_stops=True, direct_regs=True, online=True):
+        """online=False: a secondary core whose engine (a Unicorn instance,
+        ~3 ms of every start) is made by bring_up(), when it first runs a
+        task; precise_stops is then its predicted precise_stop (the boot
+        core's: the same library)."""
         self.index = index
         self.mmu = mmu
         self.midr_el1 = MIDR_CORTEX_A53
@@ -408,7 +412,35 @@ class Core:
         self.current = None         # what the kernel runs here (opaque to the core)
         self.active_mm = None       # whose translations the TLB may hold (opaque too)
         self.last_task = None       # who ran here last (opaque too)
+        self._memory = memory
+        self._engine_options = (precise_stops, direct_regs)
+        self._counter = None        # set_counter()'s arguments, kept while offline
+        self._debug_hooks = {}      # breakpoint address -> (handle, cfunc)
+        self._watches = {}          # watchpoint key -> (write, read, on_hit, pieces by page)
+        self._watch_pages = {}      # virtual page -> the watchpoint keys on it
+        self.failure = None         # a Python exception raised inside a hook
+        self.in_rom = False         # running the boot ROM (clear_exclusive)
+        # TLBI VAE1 for one page (see flush_tlb_page; probed at bring-up), or
+        # None: then a page's invalidation drops the whole TLB.
+        self._tlb_flush_page = None
+        self._rom_fills = 0         # fills of the boot ROM's page (the probe counts them)
+        self.online = False         # has its engine (bring_up)
+        if online:
+            self.bring_up()
+        else:
+            self.precise_stop = precise_stops
 
+    def bring_up(self):
+        """__cpu_up() / secondary_start_kernel() of the board: make the
+        core's engine (a Unicorn instance sharing the board's RAM, entered
+        at EL0, with its hooks).  A core made offline gets it the first
+        time anything asks for it (see __getattr__): the scheduler's first
+        context switch onto it, outside any run."""
+        if self.online:
+            return
+        self.online = True
+        precise_stops, direct_regs = self._engine_options
+        memory = self._memory
         uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
         uc.ctl_set_cpu_model(A.UC_CPU_ARM64_A53)
         uc.ctl_set_page_size(PAGE_SIZE)     # before any mapping: ARM's default is 1 KiB
@@ -419,9 +451,11 @@ class Core:
         uc.ctl_exits_enabled(True)          # and none set: see _NO_UNTIL
         self.uc = uc
         self._uch = uc._uch
-        self.in_rom = False                 # running the boot ROM (clear_exclusive)
         # Before any code is translated: the flag is read at translation time.
-        self.precise_stop = precise_stops and _make_stops_precise(uc, self._uch)
+        precise = precise_stops and _make_stops_precise(uc, self._uch)
+        if precise != self.__dict__.get("precise_stop", precise):
+            raise RuntimeError("core %d: stops are not as precise as the boot core's" % self.index)
+        self.precise_stop = precise
         self._enter_el0()
 
         # Preallocated ctypes arguments for the hot paths.
@@ -451,22 +485,25 @@ class Core:
             *[ctypes.addressof(self._v_vals) + V_REG_BYTES * i for i in range(32)])
         self._flush_code = (UC_CTL_IO_WRITE << 30) | UC_CTL_TLB_FLUSH
         self._hooks = []
-        self._debug_hooks = {}      # breakpoint address -> (handle, cfunc)
-        self._watches = {}          # watchpoint key -> (write, read, on_hit, pieces by page)
-        self._watch_pages = {}      # virtual page -> the watchpoint keys on it
         self._hook(UC_HOOK_INTR, HOOK_INTR_CFUNC(self._on_interrupt))
         self._hook(UC_HOOK_TLB_FILL, HOOK_TLB_FILL_CFUNC(self._on_tlb_fill))
         self._hook(UC_HOOK_EDGE_GENERATED, HOOK_EDGE_GEN_CFUNC(self._on_new_block))
-        self.failure = None         # a Python exception raised inside a hook
         # TPIDR_EL1 (unused by EL0): writing it rebuilds QEMU's hflags (see
         # _enter_el0), which a change of exception level needs.
         self._cp_tpidr_el1 = UcRegCP64(crn=13, crm=0, op0=3, op1=0, op2=4, val=0)
-        # TLBI VAE1 for one page (see flush_tlb_page), or None: then a
-        # page's invalidation drops the whole TLB.
-        self._rom_fills = 0
-        self._tlb_flush_page = None
         if precise_stops:
             self._tlb_flush_page = self._probe_tlb_flush_page(_find_tlb_flush_page(self._uch))
+        if self._counter is not None:
+            self.set_counter(*self._counter)
+
+    def __getattr__(self, name):
+        """An offline core's engine attributes (uc, its registers, its
+        ctypes buffers) exist once it is brought up: asking for one brings
+        it up.  Anything else missing is an AttributeError as usual."""
+        if name.startswith("__") or self.__dict__.get("online", True):
+            raise AttributeError("%r object has no attribute %r" % (type(self).__name__, name))
+        self.bring_up()
+        return getattr(self, name)
 
     def _enter_el0(self):
         """Drop to EL0t with FP/SIMD enabled, then rebuild QEMU's cached flags.
@@ -491,7 +528,11 @@ class Core:
         ticks subtracted from the physical count, so the virtual count starts
         when the board boots), and whether EL0 reads CNTVCT_EL0/CNTFRQ_EL0
         itself (CNTKCTL_EL1.EL0VCTEN) or traps to the kernel, which then
-        answers from its own clock (--deterministic)."""
+        answers from its own clock (--deterministic).  An offline core keeps
+        them for bring_up()."""
+        if not self.online:
+            self._counter = (el0_readable, offset)
+            return
         uc = self.uc
         uc.cpr_write(*SYSREG_CNTVOFF_EL2, offset)
         uc.cpr_write(*SYSREG_CNTKCTL_EL1, CNTKCTL_EL0VCTEN if el0_readable else 0)
@@ -897,11 +938,13 @@ class Core:
         uclib.uc_emu_stop(self._uch)
 
     def flush_tlb(self):
-        """TLBI VMALLE1: drop every cached translation (and walk) of this core."""
+        """TLBI VMALLE1: drop every cached translation (and walk) of this core
+        (an offline core has none)."""
         self.walk_cache[0] = None
         self.nr_tlb_flushes += 1
         self.fills_since_flush = 0
-        uclib.uc_ctl(self._uch, self._flush_code)
+        if self.online:
+            uclib.uc_ctl(self._uch, self._flush_code)
 
     def flush_code_cache(self):
         """IC IALLU: forget all code translated so far (Unicorn's TB cache).
@@ -910,7 +953,10 @@ class Core:
         hook) the cache cannot go at once: QEMU would be returning into
         translated code it has just thrown away.  The run is ended instead
         (a fill being answered is refused, so its instruction starts again)
-        and the cache goes as soon as uc_emu_start has returned."""
+        and the cache goes as soon as uc_emu_start has returned.  An offline
+        core has translated nothing."""
+        if not self.online:
+            return
         if self.running:
             self.tb_flush_pending = True
             self.stop()
@@ -932,7 +978,8 @@ class Core:
         elif self.fills_since_flush:
             self.nr_tlb_flushes += 1
             self.fills_since_flush = 0
-            uclib.uc_ctl(self._uch, self._flush_code)
+            if self.online:
+                uclib.uc_ctl(self._uch, self._flush_code)
 
     def _probe_tlb_flush_page(self, flush_page):
         """flush_page if it really drops a page of this core's TLB, else None.

@@ -223,7 +223,7 @@ class CallGraphs:
         if kind == "syscall":
             regs = core.syscall_regs()
             label = syscall_name(regs[0])
-            d = self.kernel.syscalls.by_nr.get(regs[0])
+            d = self.kernel.syscalls.lookup(regs[0])
             nargs = d.nargs if d is not None else len(regs) - 1
             detail = {"nr": regs[0], "args": [summarize(a) for a in regs[1:1 + nargs]]}
         else:

@@ -54,7 +54,10 @@ class Kernel:
     """The mini-kernel of one board."""
 
     def __init__(self, board, sysroot=None, trace=None, max_map_count=DEFAULT_MAX_MAP_COUNT,
-                 deterministic=False, root=False):
+                 deterministic=False, root=False, lazy_syscalls=False):
+        """lazy_syscalls: import each system call's module on its first
+        call (the a53emu command's start-up, kernel/syscalls/table.py);
+        otherwise all of them now."""
         self.board = board
         self.init_cred = host_cred(root)            # init's credentials (kernel/cred.py)
         self.attr_overlay = {}                      # owners/modes the host refused (fs/attr.py)
@@ -73,7 +76,7 @@ class Kernel:
         self.task_size = 1 << board.mmu.va_bits
         self.page_cache = {}                        # (st_dev, st_ino) -> AddressSpace
         raise_host_nofile()                         # one host descriptor per guest open file
-        self.syscalls = SyscallTable(self)
+        self.syscalls = SyscallTable(self, lazy=lazy_syscalls)
         self.vectors = Vectors(self)
         board.install_vector(self.vectors)
         self.boot_time = time.monotonic()

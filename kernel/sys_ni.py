@@ -16,7 +16,7 @@ and kernel_config() the configuration /proc/config.gz shows.
 
 import errno
 
-from kernel.syscalls.table import _DEFS, syscall
+from kernel.syscalls.table import _DEFS, load_handlers, syscall
 
 # The last system call of arm64's 4.14 table (include/uapi/asm-generic/
 # unistd.h: __NR_statx 291, __NR_syscalls 292); 244..259 are the
@@ -163,7 +163,9 @@ BASE_CONFIG = (
 
 
 def served(name):
-    """Is `name` answered by a handler doing the work (not an ENOSYS)?"""
+    """Is `name` answered by a handler doing the work (not an ENOSYS)?
+    (Every handler module is imported first: a lazy table may not have.)"""
+    load_handlers()
     for d in _DEFS:
         if d.name == name:
             ni = NI.get(name)

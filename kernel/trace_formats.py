@@ -109,7 +109,7 @@ def jsonable(value):
 
 
 def syscall_def(kernel, nr):
-    return kernel.syscalls.by_nr.get(nr)
+    return kernel.syscalls.lookup(nr)
 
 
 def syscall_label(kernel, nr):

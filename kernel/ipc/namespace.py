@@ -11,8 +11,6 @@ is left on the host.
 """
 
 import os
-import shutil
-import tempfile
 import weakref
 
 # The guest path of the board's tmpfs mount.
@@ -51,6 +49,10 @@ class IpcNamespace:
         """The board's temporary directory on the host: made on first use,
         mode 0700, removed by shutdown() or at the latest when Python exits."""
         if self.root is None:
+            # Imported here, on first use: with what they import (random,
+            # math, zlib, bz2, lzma...) ~3 ms of every start (issue 8).
+            import shutil
+            import tempfile
             root = os.fsencode(tempfile.mkdtemp(prefix="a53emu-ipc-"))
             os.mkdir(os.path.join(root, b"shm"), 0o1777)
             os.chmod(os.path.join(root, b"shm"), 0o1777)

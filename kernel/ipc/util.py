@@ -185,4 +185,7 @@ SYSVIPC_PROC = {}
 
 def sysvipc_proc_show(kernel, name):
     """The text of /proc/sysvipc/NAME; KeyError if there is no such file."""
+    # Each class's module registers its file when imported; a lazy system-call
+    # table (kernel/syscalls/table.py) may not have imported them yet.
+    from kernel.ipc import msg, sem, shm  # noqa: F401
     return SYSVIPC_PROC[name](kernel)

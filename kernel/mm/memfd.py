@@ -18,7 +18,6 @@ beyond a system call's own copy).
 
 import errno
 import os
-import tempfile
 
 from emu.arch import PAGE_SIZE
 from kernel.fs.file import File
@@ -70,6 +69,7 @@ syscall("memfd_create", "path mfdflags")(sys_memfd_create)
 def shmem_file_setup(kernel, name):
     """shmem_file_setup(): an unlinked file of the board's tmpfs, open
     read-write, shown as "/NAME (deleted)" as d_path() shows it."""
+    import tempfile     # here: tempfile (random, math, ...) costs every start ~1 ms (issue 8)
     directory = os.path.join(kernel.ipc_ns.host_root(), b"memfd")
     hfd, path = tempfile.mkstemp(dir=directory)
     os.unlink(path)

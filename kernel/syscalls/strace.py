@@ -353,7 +353,7 @@ class StracePrinter:
         open the call's line (written later, see interrupt())."""
         task, d = f["task"], f.get("d")
         if d is None:           # no handler (ENOSYS), or an event without the definition
-            d = task.kernel.syscalls.by_nr.get(f["nr"])
+            d = task.kernel.syscalls.lookup(f["nr"])
             if d is None:
                 self.live.add(task.pid)
                 return          # shown whole when it returns

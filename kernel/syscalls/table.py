@@ -4,9 +4,16 @@ system-call table and el0_svc(), which dispatches through it.
 Handlers are registered with @syscall(name, argument formats, return format);
 the formats are what the strace printer shows (kernel/syscalls/strace.py).
 A number without a handler returns -ENOSYS and still shows in the trace.
+
+A table made with lazy=True (the a53emu command's) imports a handler's
+module on the first call of its number, as named by the generated
+kernel/syscalls/handler_map.py (issue 8: start-up; `python
+tools/syscall_table.py --write` regenerates it, a test fails when it is
+stale); any other table imports every handler module at once.
 """
 
 import errno
+import sys
 import time
 
 from kernel.syscalls.unistd import SYSCALL_NAMES, SYSCALL_NUMBERS
@@ -21,18 +28,66 @@ _RESTART_CODES = frozenset(RESTART_CODES)   # one hash probe per call, not four 
 
 
 class SyscallDef:
-    __slots__ = ("name", "nr", "func", "nargs", "args", "ret")
+    __slots__ = ("name", "nr", "func", "nargs", "args", "ret", "module")
 
-    def __init__(self, name, func, args, ret):
+    def __init__(self, name, func, args, ret, module=None):
         self.name = name
         self.nr = SYSCALL_NUMBERS[name]
         self.func = func
         self.args = tuple(args.split()) if args else ()
         self.nargs = len(self.args)
         self.ret = ret
+        self.module = module    # the module whose import registered it (handler_map.py)
 
 
 _DEFS = []
+
+# The modules whose import registers the handlers (their @syscall lines):
+# every one of them is imported by load_handlers(), and by
+# tools/syscall_table.py to write kernel/syscalls/handler_map.py.
+HANDLER_MODULES = (
+    "kernel.exit", "kernel.fork", "kernel.futex", "kernel.sys",
+    "kernel.fs.exec", "kernel.fs.pipe", "kernel.fs.select", "kernel.fs.xattr",
+    "kernel.syscalls.fs", "kernel.syscalls.mm", "kernel.syscalls.process",
+    "kernel.syscalls.signal",
+    "kernel.sys_ni",                    # (issue 9 parts 1 and 7, and their modules)
+    "kernel.fs.fhandle", "kernel.fs.locks", "kernel.fs.namei", "kernel.fs.open",
+    "kernel.fs.read_write",
+    "kernel.fs.splice", "kernel.fs.statfs", "kernel.fs.sync", "kernel.fs.utimes",
+    "kernel.mm.fadvise", "kernel.mm.readahead",
+    "kernel.capability", "kernel.exec_domain", "kernel.groups",     # (part 3: credentials)
+    "kernel.fs.attr",
+    "kernel.sched.syscalls",
+    "kernel.time.itimer", "kernel.time.posix_timers", "kernel.time.time",
+    "kernel.time.timerfd",
+    "kernel.fs.eventfd", "kernel.fs.eventpoll", "kernel.fs.inotify",
+    "kernel.fs.signalfd",               # (issue 9 part 6)
+    "kernel.net.socket",                # (issue 9 part 6)
+    "kernel.ipc.shm", "kernel.ipc.sem", "kernel.ipc.msg", "kernel.ipc.mqueue",   # (part 5)
+    "kernel.mm.fremap", "kernel.mm.memfd",
+    "kernel.fs.chroot",                 # (issue 10 part 5: chroot nests in --jail)
+)
+
+
+_SYSCALL_MODULES = None     # handler_map.SYSCALL_MODULES, read at the first miss
+
+
+def load_handlers():
+    """Import every handler module: their @syscall lines fill _DEFS."""
+    for module in HANDLER_MODULES:
+        if module not in sys.modules:
+            __import__(module)
+
+
+def _registering_module():
+    """The module whose body is running (being imported) below syscall()'s
+    register(): the one a lazy table must import for this handler, even
+    when a helper of another module made the @syscall call (sys_ni's
+    loops)."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_name != "<module>":
+        frame = frame.f_back
+    return frame.f_globals.get("__name__") if frame is not None else None
 
 
 def syscall(name, args="", ret="d"):
@@ -42,7 +97,7 @@ def syscall(name, args="", ret="d"):
     (decimal, negative = errno), "x" (hex, e.g. mmap) or "n" (no return).
     """
     def register(func):
-        _DEFS.append(SyscallDef(name, func, args, ret))
+        _DEFS.append(SyscallDef(name, func, args, ret, _registering_module()))
         return func
     return register
 
@@ -50,27 +105,16 @@ def syscall(name, args="", ret="d"):
 class SyscallTable:
     """sys_call_table for one kernel: number -> SyscallDef."""
 
-    def __init__(self, kernel):
-        # Importing the handler modules runs their @syscall registrations.
-        from kernel import exit, fork, futex, sys  # noqa: F401
-        from kernel.fs import exec, pipe, select, xattr  # noqa: F401
-        from kernel.syscalls import fs, mm, process, signal  # noqa: F401
-        from kernel import sys_ni  # noqa: F401  (issue 9 parts 1 and 7, and their modules)
-        from kernel.fs import fhandle, locks, namei, open, read_write  # noqa: F401
-        from kernel.fs import splice, statfs, sync, utimes  # noqa: F401
-        from kernel.mm import fadvise, readahead  # noqa: F401
-        from kernel import capability, exec_domain, groups  # noqa: F401  (part 3: credentials)
-        from kernel.fs import attr  # noqa: F401
-        from kernel.sched import syscalls  # noqa: F401
-        from kernel.time import itimer, posix_timers, time, timerfd  # noqa: F401
-        from kernel.fs import eventfd, eventpoll, inotify, signalfd  # noqa: F401  (issue 9 part 6)
-        from kernel.net import socket  # noqa: F401  (issue 9 part 6)
-        from kernel.ipc import shm, sem, msg, mqueue  # noqa: F401   (issue 9 part 5)
-        from kernel.mm import fremap, memfd  # noqa: F401
-        from kernel.fs import chroot  # noqa: F401  (issue 10 part 5: chroot nests in --jail)
+    def __init__(self, kernel, lazy=False):
+        """lazy: import a handler's module on the first call of its number
+        (handler_map.py); otherwise every handler module now."""
+        if not lazy:
+            load_handlers()     # importing them runs their @syscall registrations
         self.kernel = kernel
         self.trace = kernel.trace
-        self.by_nr = {d.nr: d for d in _DEFS}
+        self.by_nr = {}         # the handlers registered so far, by number
+        self._known = 0         # how many of _DEFS are in by_nr
+        self._add_registered()
         self._counts = None     # a Counter of calls by number under --stats
         self.times = None       # and the seconds spent in them (the handlers' time)
         self._hooks = None      # SyscallHooks (kernel/syscalls/hooks.py), None: none
@@ -80,6 +124,36 @@ class SyscallTable:
         if self.trace is not None:      # (None: a table made only to list the calls)
             self.trace.watch("syscall", self._instrumentation_changed)
             self._instrumentation_changed()
+
+    def _add_registered(self):
+        """Put the handlers registered since the last look into by_nr (in
+        order: a number registered twice keeps its last handler)."""
+        for d in _DEFS[self._known:]:
+            self.by_nr[d.nr] = d
+        self._known = len(_DEFS)
+
+    def lookup(self, nr):
+        """sys_call_table[nr]: the SyscallDef of number nr, or None (ENOSYS)."""
+        d = self.by_nr.get(nr)
+        return d if d is not None else self._first_call(nr)
+
+    def _first_call(self, nr):
+        """by_nr has no handler for nr: import the module that registers
+        it (handler_map.py), or every handler module if that one did not
+        (a stale map); None if no module registers one (ENOSYS)."""
+        global _SYSCALL_MODULES
+        if _SYSCALL_MODULES is None:
+            from kernel.syscalls.handler_map import SYSCALL_MODULES as _SYSCALL_MODULES
+        module = _SYSCALL_MODULES.get(nr)
+        if module is None:
+            return None
+        if module not in sys.modules:
+            __import__(module)
+        self._add_registered()
+        if nr not in self.by_nr:
+            load_handlers()
+            self._add_registered()
+        return self.by_nr.get(nr)
 
     def _instrumentation_changed(self):
         self.instrumented = bool(self.trace.syscall or self._counts is not None
@@ -134,6 +208,8 @@ class SyscallTable:
         nr = regs[0]
         task = core.current
         d = self.by_nr.get(nr)
+        if d is None:           # no handler yet: its module is not imported, or ENOSYS
+            d = self._first_call(nr)
         task.orig_x0 = regs[1]  # the program's x0, even if a hook changes the argument
         # The one attribute test while nothing counts, hooks or traces calls
         # (--stats, hooks.py, the syscall trace); the rest test this local.
