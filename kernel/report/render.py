@@ -266,8 +266,11 @@ def layout_figure(snap, caption, limit, ident):
                  class_="band " + kind_class(v["kind"]))
         label = v["kind"] if v["kind"] != "data" or "w" in v["perms"] else "rodata"
         svg.text(bx + 4, (y0 + y1) / 2 + 4, label, font_size=10, fill="#000")
-        svg.text(bx + bw + 8, (y0 + y1) / 2 + 4, "%s %s %s" % (
-            v["perms"], size, short_name(v["name"])), font_size=10)
+        if v.get("holes"):
+            text = "%s in %d VMAs, %d holes" % (size_text(v["mapped"]), v["merged"], v["holes"])
+        else:
+            text = "%s %s %s" % (v["perms"], size, short_name(v["name"]))
+        svg.text(bx + bw + 8, (y0 + y1) / 2 + 4, text, font_size=10)
         svg.text(bx - 6, y1, "%#x" % v["start"], font_size=9, text_anchor="end", fill="#555")
     plain = axis.draw_breaks(svg, bx, bx + bw, ident + "-zz", limit)
     if plain:
@@ -299,7 +302,7 @@ def merge_adjacent_vmas(vmas, gap=0):
             holes = last.get("holes", 0) + v.get("holes", 0) + (v["start"] > last["end"])
             mapped = last.get("mapped", last["end"] - last["start"]) + \
                 v.get("mapped", v["end"] - v["start"])
-            name = "%d VMAs" % n if not holes else "%d VMAs, %d holes" % (n, holes)
+            name = "%d VMAs" % n
             out[-1] = dict(last, end=v["end"], merged=n, holes=holes, mapped=mapped, perms="",
                            name=name)
         else:
@@ -510,7 +513,9 @@ def vmas_over_time(rec, axis_t):
                      start, stop, perms, name or kind, size_text(stop - start), num(x0),
                      num(x1)),
                  fill=hatched(svg, "over-time", kind) if bridges else KIND_COLOURS[kind],
-                 stroke="#fff", stroke_width=0.5, class_="band " + kind_class(kind))
+                 # a crowded column's band is a column wide: a white edge would pale it
+                 stroke=None if bridges else "#fff", stroke_width=None if bridges else 0.5,
+                 class_="band " + kind_class(kind))
     svg.close_group()
     plain = axis.draw_breaks(svg, PLOT_X, PLOT_X + PLOT_W, "over-time-zz", rec.limit)
     if plain:
