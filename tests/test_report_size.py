@@ -178,3 +178,43 @@ def test_column_runs_are_a_plain_merge(ops, gap):
             alive.discard(r)
         assert column.items == sorted(alive)
         assert column.merged() == plain_merge(alive, gap)
+
+
+def touching_program(n):
+    """n one-page private anonymous mappings a hole apart, each written
+    once: n VMAs with an anon_vma each."""
+    code = [a64.movz(21, 1, hw=2), a64.movz(22, n), a64.movz(23, 1), a64.movz(24, 2 * PAGE)]
+    loop = len(code)
+    code += [a64.add(0, 21, XZR)] + call(SYS_MMAP, None, PAGE, PROT_RW,
+                                         MAP_PRIVATE_ANONYMOUS | MAP_FIXED, 0, 0)
+    code += [a64.str_x(XZR, 21), a64.add(21, 21, 24), a64.msub(22, 23, 23, 22)]
+    code.append(a64.cbnz(22, (loop - len(code)) * 4))
+    code += call(SYS_EXIT_GROUP, 0)
+    return b"".join(struct.pack("<I", insn) for insn in code)
+
+
+def test_anon_vmas_are_cut_like_the_vmas(tmp_path):
+    """300 written VMAs at limit 100: the structures figure draws the
+    anon_vmas of the VMAs it draws, inside its frame, and counts the others;
+    the list under the VMA table stops at the limit and counts the rest (a
+    report of 3,000 such VMAs drew 3,000 anon_vma boxes, all but a few
+    outside the figure, and was 2.7 MB; 10,000 made 4.2 MB)."""
+    prog = tmp_path / "touching"
+    prog.write_bytes(report_tiny.elf(touching_program(300)))
+    prog.chmod(0o755)
+    html, _ = report(tmp_path, ["--report-limit", "100", prog])
+    snap = html[html.index('<h3 id="snap0">'):html.index("<h4>The rbtree")]
+    fig = re.search(r'<svg [^>]*viewBox="0 0 640 (\d+)"[^>]*>\s*<title>mm_struct, VMA list.*?'
+                    r"</svg>", snap, re.S)
+    height = int(fig.group(1))
+    boxes = re.findall(r'<text x="454" y="([\d.]+)" font-size="9">anon_vma #(\d+) ', fig.group(0))
+    drawn = re.findall(r"<title>vm_area_struct #\d+</title>", fig.group(0))
+    assert boxes and all(float(y) < height for y, _ in boxes)
+    assert len(boxes) <= len(drawn) < 300
+    assert [int(i) for _, i in boxes] == list(range(len(boxes)))
+    listed = re.findall(r"<li>anon_vma #(\d+): ", snap)
+    assert [int(i) for i in listed] == list(range(100))
+    rest = int(re.search(r"<li>(\d+) anon_vmas after the first 100 are not listed</li>",
+                         snap).group(1))
+    assert rest >= 200                  # the stack's, the 300 VMAs' (one each)
+    assert "%d more anon_vmas, listed in the table" % (100 + rest - len(boxes)) in fig.group(0)

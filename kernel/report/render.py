@@ -647,9 +647,15 @@ def vma_table(snap, anchor, limit):
                 "%#x" % v["gap"], v["pgoff"], v["resident"], (v["end"] - v["start"]) >> PAGE_SHIFT,
                 ("vm_file #%d " % v["file"] if v["file"] is not None else "")
                 + ("anon_vma #%d" % v["anon"] if v["anon"] is not None else "")))
-    files = "".join("<li>vm_file #%d: %s</li>" % (i, h(f)) for i, f in enumerate(snap.files))
+    # numbered in the order the VMAs first point to them: the first `limit`
+    # are all those the listed VMAs name
+    files = "".join("<li>vm_file #%d: %s</li>" % (i, h(f))
+                    for i, f in enumerate(snap.files[:limit]))
     anons = "".join("<li>anon_vma #%d: degree %d, %d anon_vma_chain links</li>" % (i, d, c)
-                    for i, (d, c) in enumerate(snap.anon_vmas))
+                    for i, (d, c) in enumerate(snap.anon_vmas[:limit]))
+    for n, what in ((len(snap.files), "vm_files"), (len(snap.anon_vmas), "anon_vmas")):
+        if n > limit:
+            anons += "<li>%d %s after the first %d are not listed</li>" % (n - limit, what, limit)
     return ("<table><tr><th>#</th><th>vm_start-vm_end</th><th>perms</th><th>vm_flags</th>"
             "<th>kind</th><th>name</th><th>rb colour</th><th>rb_left</th><th>rb_right</th>"
             "<th>rb_subtree_gap</th><th>vm_pgoff</th><th>resident / pages</th>"
@@ -664,8 +670,13 @@ def ref(i):
 def structures_figure(snap, anchor):
     """mm_struct -> the VMA list (vm_next) -> vm_file / anon_vma."""
     vmas = snap.vmas[:CHAIN_MAX]
+    # the vm_files and anon_vmas the drawn VMAs point to (numbered in the
+    # order VMAs first point to them, so the first ones)
+    files = snap.files[:1 + max([v["file"] for v in vmas if v["file"] is not None], default=-1)]
+    anons = snap.anon_vmas[:1 + max([v["anon"] for v in vmas if v["anon"] is not None],
+                                    default=-1)]
     row = 26
-    height = 60 + row * len(vmas) + 30
+    height = max(60 + row * len(vmas), 30 * (len(files) + len(anons)) + 40) + 30
     svg = Svg(640, height, "mm_struct, VMA list, vm_file and anon_vma")
     svg.rect(4, 20, 110, 64, fill="#f4f4f4", stroke="#000")
     svg.text(10, 36, "mm_struct", font_weight="bold")
@@ -674,10 +685,10 @@ def structures_figure(snap, anchor):
     svg.text(10, 80, "pgd %#x" % dict(snap.mm)["pgd"], font_size=9)
     files_y = {}
     anons_y = {}
-    for i, f in enumerate(snap.files):
+    for i, f in enumerate(files):
         files_y[i] = 20 + i * 30
-    base = 20 + 30 * len(snap.files) + 10
-    for i in range(len(snap.anon_vmas)):
+    base = 20 + 30 * len(files) + 10
+    for i in range(len(anons)):
         anons_y[i] = base + i * 30
     for i, v in enumerate(vmas):
         y = 20 + i * row
@@ -693,17 +704,21 @@ def structures_figure(snap, anchor):
             svg.line(380, y + 10, 450, anons_y[v["anon"]] + 10, stroke="#f28e2b")
     if vmas:
         svg.line(114, 48, 160, 30, stroke="#000")
-    for i, f in enumerate(snap.files):
+    for i, f in enumerate(files):
         svg.rect(450, files_y[i], 186, 22, fill="#dde6f0", stroke="#4e79a7",
                  title="struct file: " + f)
         svg.text(454, files_y[i] + 15, "vm_file #%d %s" % (i, short_name(f.rsplit("/", 1)[-1])),
                  font_size=9)
-    for i, (degree, chains) in enumerate(snap.anon_vmas):
+    for i, (degree, chains) in enumerate(anons):
         svg.rect(450, anons_y[i], 186, 22, fill="#fdebd3", stroke="#f28e2b")
         svg.text(454, anons_y[i] + 15, "anon_vma #%d (%d chains)" % (i, chains), font_size=9)
     if len(snap.vmas) > CHAIN_MAX:
-        svg.text(160, height - 10, "... %d more VMAs, listed in the table" % (
-            len(snap.vmas) - CHAIN_MAX), font_size=10)
+        more = "... %d more VMAs" % (len(snap.vmas) - CHAIN_MAX)
+        for n, what in ((len(snap.files) - len(files), "vm_files"),
+                        (len(snap.anon_vmas) - len(anons), "anon_vmas")):
+            if n:
+                more += ", %d more %s" % (n, what)
+        svg.text(160, height - 10, more + ", listed in the table", font_size=10)
     return figure(str(svg), "mm->mmap: the VMAs in address order (vm_next), each pointing to "
                   "its vm_file (file mappings) or anon_vma (anonymous pages)")
 
