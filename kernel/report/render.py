@@ -150,11 +150,8 @@ class AddrAxis:
         if limit is not None and len(gaps) > limit:
             biggest = sorted(range(len(gaps)), key=lambda i: (-gaps[i][2], i))[:limit]
             full = set(biggest)
-        if gaps and (full is None or full):
-            zigzag = "".join(" l6 %d l6 %d" % ((-3, 3) if i % 2 == 0 else (3, -3))
-                             for i in range(int((x1 - x0) // 12)))
-            svg.define(ident, '<path id="%s" d="M0 0%s" fill="none" stroke="#bbb"/>' % (
-                ident, zigzag))
+        zigzag = "".join(" l6 %d l6 %d" % ((-3, 3) if i % 2 == 0 else (3, -3))
+                         for i in range(int((x1 - x0) // 12)))
         plain = 0
         for i, (ylo, yhi, size) in enumerate(gaps):
             mid = (ylo + yhi) / 2
@@ -162,6 +159,8 @@ class AddrAxis:
                 svg.line(x0, mid, x1, mid, stroke="#ddd", class_="gap")
                 plain += 1
                 continue
+            svg.define(ident, '<path id="%s" d="M0 0%s" fill="none" stroke="#bbb"/>' % (
+                ident, zigzag))
             svg.use(ident, x0, mid, class_="gap")
             svg.text(x0 + 4, mid - 4, "unmapped %s" % size_text(size), fill="#777",
                      font_size=9)
@@ -244,7 +243,8 @@ def layout_figure(snap, caption, limit, ident):
         vmas = merge_adjacent_vmas(vmas, gap)
         caption += (" (%d unmapped stretches, more than the limit of %d: VMAs of one kind with "
                     "at most %s unmapped between them drawn as one hatched band, its "
-                    "title says how many; part 3 lists them)" % (nholes, limit, size_text(gap)))
+                    "title says how many; part 3 lists the first %d VMAs)" % (
+                        nholes, limit, size_text(gap), limit))
     marks = [mm["mmap_base"]] if mm["mmap_base"] else []
     axis = AddrAxis([(v["start"], v["end"]) for v in vmas], marks, top=20, min_h=16,
                     log_h=3, gap_h=22, max_h=1400)
