@@ -138,18 +138,20 @@ class AddrAxis:
             if not c:
                 yield self.ys[i], self.ys[i + 1], self.bounds[i + 1] - self.bounds[i]
 
-    def draw_breaks(self, svg, x0, x1, limit=None):
+    def draw_breaks(self, svg, x0, x1, ident, limit=None):
         """A zigzag over [x0, x1) and the size of each unmapped stretch.
-        Past `limit` breaks only the `limit` largest are drawn so (the
-        file must stay small with thousands of holes); the others are a
-        plain line.  Returns how many were drawn plain."""
+        The zigzag is defined once (id `ident`, unique in the page) and
+        each break is a <use> of it.  Past `limit` breaks only the `limit`
+        largest are drawn so (the file must stay small with thousands of
+        holes); the others are a plain line.  Returns how many were drawn
+        plain."""
         gaps = list(self.gaps())
         full = None
         if limit is not None and len(gaps) > limit:
             biggest = sorted(range(len(gaps)), key=lambda i: (-gaps[i][2], i))[:limit]
             full = set(biggest)
         zigzag = "".join(" l6 %d l6 %d" % ((-3, 3) if i % 2 == 0 else (3, -3))
-                         for i in range(int((x1 - x0) // 12)))     # the same for every break
+                         for i in range(int((x1 - x0) // 12)))
         plain = 0
         for i, (ylo, yhi, size) in enumerate(gaps):
             mid = (ylo + yhi) / 2
@@ -157,23 +159,92 @@ class AddrAxis:
                 svg.line(x0, mid, x1, mid, stroke="#ddd", class_="gap")
                 plain += 1
                 continue
-            d = "M%s %s%s" % (num(x0), num(mid), zigzag)
-            svg.path(d, fill="none", stroke="#bbb", class_="gap")
+            svg.define(ident, '<path id="%s" d="M0 0%s" fill="none" stroke="#bbb"/>' % (
+                ident, zigzag))
+            svg.use(ident, x0, mid, class_="gap")
             svg.text(x0 + 4, mid - 4, "unmapped %s" % size_text(size), fill="#777",
                      font_size=9)
         return plain
 
 
+def holes_between(intervals):
+    """[(size, same kind)] of the unmapped stretches between (start, end,
+    kind) intervals, in address order; the intervals may overlap (figure
+    2 holds every VMA of the run).  A stretch is `same kind` when the
+    intervals on both sides of it are of one kind."""
+    out = []
+    reach = kind = None
+    for s, e, k in sorted(intervals):
+        if reach is not None and s > reach:
+            out.append((s - reach, k == kind))
+        if reach is None or e >= reach:
+            reach, kind = e, k
+    return out
+
+
+def bridge_size(intervals, limit):
+    """How large an unmapped stretch between two VMAs of one kind a figure
+    bridges (draws them as one band over it), so that at most `limit`
+    stretches are left as breaks: 0 (none) within the limit, else the
+    smallest size that bridges enough of them, the smallest first (all
+    such stretches when that is not enough).  Thousands of one-page holes
+    between one-page VMAs are one hatched band, not thousands of breaks."""
+    holes = holes_between(intervals)
+    if len(holes) <= limit:
+        return 0
+    sizes = sorted(size for size, same in holes if same)
+    if not sizes:
+        return 0
+    return sizes[min(len(holes) - limit, len(sizes)) - 1]
+
+
+def bridged(intervals, gap):
+    """(start, end) of runs of address-consecutive intervals of one kind,
+    no more than `gap` unmapped between neighbours: the address axis of a
+    figure that draws each run as one band."""
+    out = []
+    kind = None
+    for s, e, k in sorted(intervals):
+        if out and k == kind and s - out[-1][1] <= gap:
+            out[-1][1] = max(out[-1][1], e)
+        else:
+            out.append([s, e])
+            kind = k
+    return [tuple(iv) for iv in out]
+
+
+def hatched(svg, ident, kind):
+    """The fill of a band of `kind` that bridges unmapped stretches: the
+    kind's colour with white stripes (the holes between the VMAs it stands
+    for), a pattern defined in `svg` the first time it is asked for."""
+    ref = "%s-holes-%s" % (ident, kind_class(kind))
+    svg.define(ref, '<pattern id="%s" width="6" height="6" patternUnits="userSpaceOnUse" '
+               'patternTransform="rotate(45)"><rect width="6" height="6" fill="%s"/>'
+               '<rect width="2" height="6" fill="#fff"/></pattern>' % (ref, KIND_COLOURS[kind]))
+    return "url(#%s)" % ref
+
+
 # -- (1) the layout ------------------------------------------------------------------------
 
-def layout_figure(snap, caption, limit):
+def layout_figure(snap, caption, limit, ident):
     """The address space at one moment, textbook style: stack on top.
-    Past `limit` VMAs, adjacent ones of one kind are drawn as one band."""
+    Past `limit` VMAs, adjacent ones of one kind are drawn as one band;
+    past `limit` unmapped stretches, VMAs of one kind with small ones
+    between them too (bridge_size), hatched.  `ident` prefixes the ids
+    of the figure's shared shapes."""
     mm = dict(snap.mm)
     vmas = snap.vmas
     if len(vmas) > limit:
         vmas = merge_adjacent_vmas(vmas)
         caption += " (%d VMAs; adjacent ones of one kind drawn as one band)" % len(snap.vmas)
+    gap = bridge_size([(v["start"], v["end"], v["kind"]) for v in vmas], limit)
+    if gap:
+        nholes = len(holes_between([(v["start"], v["end"], v["kind"]) for v in vmas]))
+        vmas = merge_adjacent_vmas(vmas, gap)
+        caption += (" (%d unmapped stretches, more than the limit of %d: VMAs of one kind with "
+                    "at most %s unmapped between them drawn as one hatched band, its "
+                    "title says how many; part 3 lists the first %d VMAs)" % (
+                        nholes, limit, size_text(gap), limit))
     marks = [mm["mmap_base"]] if mm["mmap_base"] else []
     axis = AddrAxis([(v["start"], v["end"]) for v in vmas], marks, top=20, min_h=16,
                     log_h=3, gap_h=22, max_h=1400)
@@ -182,16 +253,26 @@ def layout_figure(snap, caption, limit):
     bx, bw = 150, 120
     for v in vmas:
         y0, y1 = axis.y(v["end"]), axis.y(v["start"])
-        title = "%#x-%#x %s %s (%s)" % (v["start"], v["end"], v["perms"], v["name"] or v["kind"],
-                                       size_text(v["end"] - v["start"]))
-        svg.rect(bx, y0, bw, max(1, y1 - y0), title=title, fill=KIND_COLOURS[v["kind"]],
-                 stroke="#fff", class_="band " + kind_class(v["kind"]))
+        size = size_text(v["end"] - v["start"])
+        if v.get("holes"):
+            title = "%#x-%#x %d %s VMAs (%s) and the %d unmapped stretches between them (%s)" % (
+                v["start"], v["end"], v["merged"], v["kind"], size_text(v["mapped"]),
+                v["holes"], size_text(v["end"] - v["start"] - v["mapped"]))
+        else:
+            title = "%#x-%#x %s %s (%s)" % (v["start"], v["end"], v["perms"],
+                                           v["name"] or v["kind"], size)
+        fill = hatched(svg, ident, v["kind"]) if v.get("holes") else KIND_COLOURS[v["kind"]]
+        svg.rect(bx, y0, bw, max(1, y1 - y0), title=title, fill=fill, stroke="#fff",
+                 class_="band " + kind_class(v["kind"]))
         label = v["kind"] if v["kind"] != "data" or "w" in v["perms"] else "rodata"
         svg.text(bx + 4, (y0 + y1) / 2 + 4, label, font_size=10, fill="#000")
-        svg.text(bx + bw + 8, (y0 + y1) / 2 + 4, "%s %s %s" % (
-            v["perms"], size_text(v["end"] - v["start"]), short_name(v["name"])), font_size=10)
+        if v.get("holes"):
+            text = "%s in %d VMAs, %d holes" % (size_text(v["mapped"]), v["merged"], v["holes"])
+        else:
+            text = "%s %s %s" % (v["perms"], size, short_name(v["name"]))
+        svg.text(bx + bw + 8, (y0 + y1) / 2 + 4, text, font_size=10)
         svg.text(bx - 6, y1, "%#x" % v["start"], font_size=9, text_anchor="end", fill="#555")
-    plain = axis.draw_breaks(svg, bx, bx + bw, limit)
+    plain = axis.draw_breaks(svg, bx, bx + bw, ident + "-zz", limit)
     if plain:
         caption += " (%d unmapped stretches past the %d largest drawn as plain lines)" % (
             plain, limit)
@@ -207,14 +288,23 @@ def layout_figure(snap, caption, limit):
     return figure(str(svg), caption)
 
 
-def merge_adjacent_vmas(vmas):
-    """Snapshot VMAs with runs of address-adjacent ones of one kind made one."""
+def merge_adjacent_vmas(vmas, gap=0):
+    """Snapshot VMAs with runs of address-consecutive ones of one kind made
+    one, those with at most `gap` bytes unmapped between neighbours (0:
+    only adjacent ones); a run counts its VMAs (merged), their bytes
+    (mapped) and the unmapped stretches it bridges (holes)."""
     out = []
     for v in vmas:
         last = out[-1] if out else None
-        if last is not None and last["end"] == v["start"] and last["kind"] == v["kind"]:
-            n = last.get("merged", 1) + 1
-            out[-1] = dict(last, end=v["end"], merged=n, perms="", name="%d VMAs" % n)
+        if last is not None and last["kind"] == v["kind"] and \
+                0 <= v["start"] - last["end"] <= gap:
+            n = last.get("merged", 1) + v.get("merged", 1)
+            holes = last.get("holes", 0) + v.get("holes", 0) + (v["start"] > last["end"])
+            mapped = last.get("mapped", last["end"] - last["start"]) + \
+                v.get("mapped", v["end"] - v["start"])
+            name = "%d VMAs" % n
+            out[-1] = dict(last, end=v["end"], merged=n, holes=holes, mapped=mapped, perms="",
+                           name=name)
         else:
             out.append(v)
     return out
@@ -242,13 +332,14 @@ class TimeAxis:
         return PLOT_X + PLOT_W * n / self.end
 
 
-def band_runs(spans, end, limit):
+def band_runs(spans, end, limit, gap=0):
     """The rectangles of figure 2: (record, x from, x to).  Up to `limit`
     VMA lifetimes, one each.  Beyond, the time axis is cut into `limit`
     columns and a VMA fills every column it lived in (a VMA that lived an
     instant still shows); a column with more than limit/4 VMAs draws runs
-    of adjacent VMAs of one kind as one band.  Returns the runs and the
-    notes that say so."""
+    of adjacent VMAs of one kind as one band (and of VMAs of one kind with
+    at most `gap` bytes unmapped between them, see bridge_size).  Returns
+    the runs and the notes that say so."""
     if len(spans) <= limit:
         return spans, []
     ncols = limit
@@ -268,7 +359,7 @@ def band_runs(spans, end, limit):
     merged_now = False
     active = set()                      # indices of the spans in this column
     count = {}                          # record -> spans of it in this column
-    column = _SortedRecords()           # the column's distinct records, sorted
+    column = _SortedRecords(gap)        # the column's distinct records, sorted
     runs, open_runs, opened = [], {}, {}    # record -> column it opened in, its order
     tick = 0
     here = set()
@@ -289,7 +380,7 @@ def band_runs(spans, end, limit):
                     column.add(r)
             merged_now = len(column.items) > cap
             if merged_now:
-                records = merge_adjacent(column.items) if column.joins else list(column.items)
+                records = column.merged()
             else:
                 # in the order of spans, each record once (as a dict of them would)
                 records = list(dict.fromkeys([spans[i][0] for i in sorted(active)]))
@@ -312,88 +403,121 @@ def band_runs(spans, end, limit):
     if merged_cols:
         notes.append("%d columns had more than %d VMAs: adjacent VMAs of one kind are drawn "
                      "there as one band (its title says how many)" % (merged_cols, cap))
+        if gap:
+            notes[-1] += (", and so are VMAs of one kind with at most %s unmapped between "
+                          "them (hatched)" % size_text(gap))
     return runs, notes
 
 
-def _joined(a, b):
-    """Do two records, a just below b, merge in a crowded column?"""
-    return a[1] == b[0] and a[3] == b[3]
+def _joined(a, b, gap):
+    """Do two records, a just below b, merge in a crowded column?  When
+    they are of one kind and at most `gap` bytes apart."""
+    return a[3] == b[3] and 0 <= b[0] - a[1] <= gap
+
+
+# The name of a merged record that bridges unmapped stretches (hatched).
+BRIDGED_TAIL = " unmapped stretches between them"
+BRIDGED_NAME = "%d VMAs and the %d" + BRIDGED_TAIL
 
 
 class _SortedRecords:
     """A column's VMA records, kept sorted as records come and go, with the
-    number of neighbours merge_adjacent() would join: at zero it has
-    nothing to do."""
+    runs a crowded column draws as one band each (records joined to the
+    one below them, _joined): the records that head a run and those joined
+    across unmapped bytes, so that merging costs the runs, not the records."""
 
-    def __init__(self):
+    def __init__(self, gap):
         self.items = []
-        self.joins = 0
+        self.heads = []             # not joined to the record below, sorted
+        self.bridges = []           # joined to the record below across a hole, sorted
+        self.gap = gap
+
+    def _link(self, below, r, sign):
+        """Count r (sign 1) or stop counting it (-1) as a head or a bridge,
+        with `below` the record under it (None: r is the lowest)."""
+        if below is not None and _joined(below, r, self.gap):
+            if r[0] == below[1]:
+                return
+            marks = self.bridges
+        else:
+            marks = self.heads
+        if sign > 0:
+            bisect.insort(marks, r)
+        else:
+            del marks[bisect.bisect_left(marks, r)]
 
     def add(self, r):
         items = self.items
         i = bisect.bisect_left(items, r)
         left = items[i - 1] if i else None
-        right = items[i] if i < len(items) else None
-        if left is not None and right is not None:
-            self.joins -= _joined(left, right)
-        if left is not None:
-            self.joins += _joined(left, r)
-        if right is not None:
-            self.joins += _joined(r, right)
+        if i < len(items):
+            self._link(left, items[i], -1)
+            self._link(r, items[i], 1)
+        self._link(left, r, 1)
         items.insert(i, r)
 
     def remove(self, r):
         items = self.items
         i = bisect.bisect_left(items, r)
         left = items[i - 1] if i else None
-        right = items[i + 1] if i + 1 < len(items) else None
-        if left is not None:
-            self.joins -= _joined(left, r)
-        if right is not None:
-            self.joins -= _joined(r, right)
-        if left is not None and right is not None:
-            self.joins += _joined(left, right)
+        if i + 1 < len(items):
+            self._link(r, items[i + 1], -1)
+            self._link(left, items[i + 1], 1)
+        self._link(left, r, -1)
         del items[i]
 
-
-def merge_adjacent(records):
-    """Runs of address-adjacent VMA records of one kind, as one record each."""
-    records = sorted(records)
-    if not any(a[1] == b[0] and a[3] == b[3] for a, b in zip(records, records[1:])):
-        return records
-    out = []
-    count = 0
-    for r in sorted(records):
-        if out and out[-1][1] == r[0] and out[-1][3] == r[3]:
-            count += 1
-            out[-1] = (out[-1][0], r[1], "", r[3], "%d VMAs" % count)
-        else:
-            count = 1
-            out.append(r)
-    return out
+    def merged(self):
+        """The records, each run of joined ones made one record (from its
+        lowest start to its highest end, named by how many VMAs and holes
+        it holds)."""
+        items, heads, bridges = self.items, self.heads, self.bridges
+        if len(heads) == len(items):
+            return list(items)
+        out = []
+        i = 0
+        for k, head in enumerate(heads):
+            j = bisect.bisect_left(items, heads[k + 1], i) if k + 1 < len(heads) else len(items)
+            if j - i == 1:
+                out.append(head)
+            else:
+                last = items[j - 1]
+                holes = bisect.bisect_right(bridges, last) - bisect.bisect_right(bridges, head)
+                name = BRIDGED_NAME % (j - i, holes) if holes else "%d VMAs" % (j - i)
+                out.append((head[0], last[1], "", head[3], name))
+            i = j
+        return out
 
 
 def vmas_over_time(rec, axis_t):
     end = rec.nsys + 1
     spans = rec.lifetimes + [(r, x0, end) for r, x0 in rec.alive.items()]
-    runs, notes = band_runs(spans, end, rec.limit)
-    intervals = {(r[0], r[1]) for r, _, _ in spans}
+    kinded = {(r[0], r[1], r[3]) for r, _, _ in spans}
+    gap = bridge_size(kinded, rec.limit)
+    runs, notes = band_runs(spans, end, rec.limit, gap)
+    intervals = bridged(kinded, gap) if gap else {(r[0], r[1]) for r, _, _ in spans}
     marks = {b for _, start_brk, brk in rec.brks for b in (start_brk, brk) if b}
     axis = AddrAxis(intervals, marks, top=30, min_h=8, log_h=3, gap_h=16, max_h=900)
     height = int(axis.height + 100)
     svg = Svg(PLOT_X + PLOT_W + 20, height, "VMAs over time")
+    if gap:
+        notes.append("%d unmapped stretches, more than the limit of %d: those of at most %s "
+                     "between VMAs of one kind are not breaks of the address axis" % (
+                         len(holes_between(kinded)), rec.limit, size_text(gap)))
     svg.open_group(id="bands")
     for r, x0, x1 in runs:
         start, stop, perms, kind, name = r
         y0, y1 = axis.y(stop), axis.y(start)
+        bridges = not perms and name.endswith(BRIDGED_TAIL)
         svg.rect(axis_t.x(x0), y0, max(0.5, axis_t.x(x1) - axis_t.x(x0)), max(1, y1 - y0),
                  title="%#x-%#x %s %s (%s), system calls %s-%s" % (
                      start, stop, perms, name or kind, size_text(stop - start), num(x0),
                      num(x1)),
-                 fill=KIND_COLOURS[kind], stroke="#fff", stroke_width=0.5,
+                 fill=hatched(svg, "over-time", kind) if bridges else KIND_COLOURS[kind],
+                 # a crowded column's band is a column wide: a white edge would pale it
+                 stroke=None if bridges else "#fff", stroke_width=None if bridges else 0.5,
                  class_="band " + kind_class(kind))
     svg.close_group()
-    plain = axis.draw_breaks(svg, PLOT_X, PLOT_X + PLOT_W, rec.limit)
+    plain = axis.draw_breaks(svg, PLOT_X, PLOT_X + PLOT_W, "over-time-zz", rec.limit)
     if plain:
         notes.append("%d unmapped stretches, more than the limit of %d: the %d largest are "
                      "drawn as breaks with their size, the others as plain lines" % (
@@ -523,9 +647,15 @@ def vma_table(snap, anchor, limit):
                 "%#x" % v["gap"], v["pgoff"], v["resident"], (v["end"] - v["start"]) >> PAGE_SHIFT,
                 ("vm_file #%d " % v["file"] if v["file"] is not None else "")
                 + ("anon_vma #%d" % v["anon"] if v["anon"] is not None else "")))
-    files = "".join("<li>vm_file #%d: %s</li>" % (i, h(f)) for i, f in enumerate(snap.files))
+    # numbered in the order the VMAs first point to them: the first `limit`
+    # are all those the listed VMAs name
+    files = "".join("<li>vm_file #%d: %s</li>" % (i, h(f))
+                    for i, f in enumerate(snap.files[:limit]))
     anons = "".join("<li>anon_vma #%d: degree %d, %d anon_vma_chain links</li>" % (i, d, c)
-                    for i, (d, c) in enumerate(snap.anon_vmas))
+                    for i, (d, c) in enumerate(snap.anon_vmas[:limit]))
+    for n, what in ((len(snap.files), "vm_files"), (len(snap.anon_vmas), "anon_vmas")):
+        if n > limit:
+            anons += "<li>%d %s after the first %d are not listed</li>" % (n - limit, what, limit)
     return ("<table><tr><th>#</th><th>vm_start-vm_end</th><th>perms</th><th>vm_flags</th>"
             "<th>kind</th><th>name</th><th>rb colour</th><th>rb_left</th><th>rb_right</th>"
             "<th>rb_subtree_gap</th><th>vm_pgoff</th><th>resident / pages</th>"
@@ -540,8 +670,13 @@ def ref(i):
 def structures_figure(snap, anchor):
     """mm_struct -> the VMA list (vm_next) -> vm_file / anon_vma."""
     vmas = snap.vmas[:CHAIN_MAX]
+    # the vm_files and anon_vmas the drawn VMAs point to (numbered in the
+    # order VMAs first point to them, so the first ones)
+    files = snap.files[:1 + max([v["file"] for v in vmas if v["file"] is not None], default=-1)]
+    anons = snap.anon_vmas[:1 + max([v["anon"] for v in vmas if v["anon"] is not None],
+                                    default=-1)]
     row = 26
-    height = 60 + row * len(vmas) + 30
+    height = max(60 + row * len(vmas), 30 * (len(files) + len(anons)) + 40) + 30
     svg = Svg(640, height, "mm_struct, VMA list, vm_file and anon_vma")
     svg.rect(4, 20, 110, 64, fill="#f4f4f4", stroke="#000")
     svg.text(10, 36, "mm_struct", font_weight="bold")
@@ -550,10 +685,10 @@ def structures_figure(snap, anchor):
     svg.text(10, 80, "pgd %#x" % dict(snap.mm)["pgd"], font_size=9)
     files_y = {}
     anons_y = {}
-    for i, f in enumerate(snap.files):
+    for i, f in enumerate(files):
         files_y[i] = 20 + i * 30
-    base = 20 + 30 * len(snap.files) + 10
-    for i in range(len(snap.anon_vmas)):
+    base = 20 + 30 * len(files) + 10
+    for i in range(len(anons)):
         anons_y[i] = base + i * 30
     for i, v in enumerate(vmas):
         y = 20 + i * row
@@ -569,17 +704,21 @@ def structures_figure(snap, anchor):
             svg.line(380, y + 10, 450, anons_y[v["anon"]] + 10, stroke="#f28e2b")
     if vmas:
         svg.line(114, 48, 160, 30, stroke="#000")
-    for i, f in enumerate(snap.files):
+    for i, f in enumerate(files):
         svg.rect(450, files_y[i], 186, 22, fill="#dde6f0", stroke="#4e79a7",
                  title="struct file: " + f)
         svg.text(454, files_y[i] + 15, "vm_file #%d %s" % (i, short_name(f.rsplit("/", 1)[-1])),
                  font_size=9)
-    for i, (degree, chains) in enumerate(snap.anon_vmas):
+    for i, (degree, chains) in enumerate(anons):
         svg.rect(450, anons_y[i], 186, 22, fill="#fdebd3", stroke="#f28e2b")
         svg.text(454, anons_y[i] + 15, "anon_vma #%d (%d chains)" % (i, chains), font_size=9)
     if len(snap.vmas) > CHAIN_MAX:
-        svg.text(160, height - 10, "... %d more VMAs, listed in the table" % (
-            len(snap.vmas) - CHAIN_MAX), font_size=10)
+        more = "... %d more VMAs" % (len(snap.vmas) - CHAIN_MAX)
+        for n, what in ((len(snap.files) - len(files), "vm_files"),
+                        (len(snap.anon_vmas) - len(anons), "anon_vmas")):
+            if n:
+                more += ", %d more %s" % (n, what)
+        svg.text(160, height - 10, more + ", listed in the table", font_size=10)
     return figure(str(svg), "mm->mmap: the VMAs in address order (vm_next), each pointing to "
                   "its vm_file (file mappings) or anon_vma (anonymous pages)")
 
@@ -1056,11 +1195,12 @@ def render(rec, argv, status_text):
                  "mapped stretches, so one-page VMAs are visible beside large ones.</p>")
     parts.append('<div class="figs">')
     if rec.exit_snapshot is not None:
-        parts.append(layout_figure(rec.exit_snapshot, "at exit", rec.limit))
-    for m in rec.moments:
+        parts.append(layout_figure(rec.exit_snapshot, "at exit", rec.limit, "layout"))
+    for i, m in enumerate(rec.moments):
         snap = rec.snapshots.get(m)
         if snap is not None and m != ("exit", 0):
-            parts.append(layout_figure(snap, moment_text(m) + ": " + snap.title, rec.limit))
+            parts.append(layout_figure(snap, moment_text(m) + ": " + snap.title, rec.limit,
+                                       "layout%d" % i))
     parts.append("</div>")
     parts.append('<h2 id="over-time">2. VMAs over time</h2>')
     if rec.lifetimes or rec.alive:

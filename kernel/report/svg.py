@@ -44,6 +44,20 @@ class Svg:
         self.height = height
         self.parts = []
         self.label = label
+        self.defs = []
+        self.defined = set()
+
+    def define(self, ident, text):
+        """Add `text`, a shape or pattern with id `ident`, to the <defs>
+        (drawn only where something names it), unless it is there."""
+        if ident not in self.defined:
+            self.defined.add(ident)
+            self.defs.append(text)
+
+    def use(self, ref, x, y, **kw):
+        """A copy of the defined shape `ref` moved to (x, y): a shape drawn
+        many times is written once."""
+        self.add("<use%s/>" % attrs(href="#" + ref, x=x, y=y, **kw))
 
     def add(self, text):
         self.parts.append(text)
@@ -75,8 +89,9 @@ class Svg:
         self.add("</g>")
 
     def __str__(self):
-        return ('<svg xmlns="http://www.w3.org/2000/svg"%s>\n<title>%s</title>\n%s\n</svg>' % (
+        defs = "<defs>%s</defs>\n" % "".join(self.defs) if self.defs else ""
+        return ('<svg xmlns="http://www.w3.org/2000/svg"%s>\n<title>%s</title>\n%s%s\n</svg>' % (
             attrs(width=self.width, height=self.height,
                   viewBox="0 0 %s %s" % (num(self.width), num(self.height)),
                   role="img", font_family="monospace", font_size=11),
-            escape(self.label), "\n".join(self.parts)))
+            escape(self.label), defs, "\n".join(self.parts)))

@@ -14,6 +14,8 @@
  *   mmsg    sendmmsg/recvmmsg's vectors
  *   ioctl   terminal ioctls on a pipe (ENOTTY, their arguments decoded)
  *   inet    a TCP connection on 127.0.0.1 and an unbound UDP socket (-yy)
+ *   unix    an AF_UNIX stream connection to a path, used before and after
+ *           accept (-yy: the client's peer has an inode only once accepted)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,6 +34,7 @@
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -197,6 +200,33 @@ static void inet(void)
     syscall(SYS_close, l);
 }
 
+/* The server's end of a connection is made at connect() (the embryo
+ * queued on the listener, the client's unix_peer at once), but it has no
+ * struct socket, so no inode, until accept() grafts it onto one: -yy shows
+ * the client without a peer in between (sock_i_ino() is 0 for it). */
+static void unix_stream(void)
+{
+    struct sockaddr_un a;
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    strcpy(a.sun_path, "strace-unix.sock");
+    int l = syscall(SYS_socket, AF_UNIX, SOCK_STREAM, 0);
+    check(syscall(SYS_bind, l, &a, sizeof a) == 0, "bind");
+    syscall(SYS_listen, l, 1);
+    int c = syscall(SYS_socket, AF_UNIX, SOCK_STREAM, 0);
+    check(syscall(SYS_connect, c, &a, sizeof a) == 0, "connect");
+    syscall(SYS_write, c, "x", 1);
+    int s = syscall(SYS_accept4, l, NULL, NULL, 0);
+    check(s >= 0, "accept4");
+    syscall(SYS_write, c, "y", 1);
+    char buf[2];
+    syscall(SYS_read, s, buf, sizeof buf);
+    syscall(SYS_close, s);
+    syscall(SYS_close, c);
+    syscall(SYS_close, l);
+    syscall(SYS_unlinkat, AT_FDCWD, a.sun_path, 0);
+}
+
 int main(int argc, char **argv)
 {
     syscall(SYS_write, -1, MARKER, sizeof MARKER - 1);
@@ -213,6 +243,8 @@ int main(int argc, char **argv)
             ioctls();
         else if (strcmp(argv[i], "inet") == 0)
             inet();
+        else if (strcmp(argv[i], "unix") == 0)
+            unix_stream();
     }
     syscall(SYS_exit_group, 0);
     return 0;
