@@ -118,6 +118,9 @@ def main():
     ap.add_argument("--dirs", metavar="A,B", help="these testcases/kernel/syscalls directories "
                     "instead of the memory-management ones")
     ap.add_argument("--show", action="store_true", help="print a53emu's output of each test")
+    ap.add_argument("--root", action="store_true", help="run a53emu's guest as root (--root), "
+                    "as qemu-aarch64's is when the host runs as root: the process, signal and "
+                    "IPC tests check privileged calls")
     args = ap.parse_args()
     ltp = os.path.abspath(args.ltp)
     dirs = tuple(args.dirs.split(",")) if args.dirs else TEST_DIRS
@@ -138,7 +141,8 @@ def main():
         if args.k and args.k not in name:
             continue
         script = "%s; exit $?" % path
-        ours = run_one([sys.executable, "-m", "emu", "run", "-L", root, sh, "-c", script],
+        ours = run_one([sys.executable, "-m", "emu", "run"] + (["--root"] if args.root else [])
+                       + ["-L", root, sh, "-c", script],
                        dict(env, PYTHONPATH=ROOT))
         # qemu-user is no pid 1, and cannot follow an execve from its shell
         theirs = run_one([qemu, "-L", root, path], env)
