@@ -7,12 +7,19 @@
  *    process needs the sender's real or effective uid to be the target's
  *    real or saved uid, or CAP_KILL; SIGCONT may go anywhere in the
  *    sender's session (kernel/signal.c check_kill_permission()).
+ *  - futex keys (LTP futex_wake05): a shared (non-private) futex is keyed
+ *    by its page, which get_futex_key() must fault in: FUTEX_WAKE on a
+ *    PROT_NONE word or a shared file page past EOF is EFAULT; a private
+ *    futex needs no page (0).
  *
  * Self-checking; run as root (the host test runs as root, a53emu's guest
  * with --root): non-root senders are children that setresuid() away.
  */
 #include "proc.h"
 
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 
 #define UID_A 4242              /* the target's user */
@@ -114,9 +121,47 @@ static void kill_permission(void)
     close(p[1]);
 }
 
+static const char *wake(void *addr, int private)
+{
+    return result(syscall(SYS_futex, addr, FUTEX_WAKE | (private ? FUTEX_PRIVATE_FLAG : 0), 1,
+                          NULL, NULL, 0));
+}
+
+static void futex_keys(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    char name[] = "ltp_proc.futex";
+    void *none, *file, *gone;
+    int fd;
+
+    printf("futex keys (get_futex_key):\n");
+    none = mmap(NULL, page, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    gone = mmap(NULL, 3 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    munmap((char *)gone + page, page);          /* a hole between two mappings */
+    fd = open(name, O_CREAT | O_RDWR | O_TRUNC, 0644);
+    CHECK(fd >= 0 && ftruncate(fd, page) == 0, "a one-page file");
+    file = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    CHECK(ftruncate(fd, 0) == 0, "truncated to 0 under its mapping");
+    close(fd);
+    unlink(name);
+    CHECK(strcmp(wake(none, 0), "EFAULT") == 0, "shared wake on PROT_NONE: %s", wake(none, 0));
+    CHECK(strcmp(wake(none, 1), "0") == 0, "private wake on PROT_NONE: %s", wake(none, 1));
+    CHECK(strcmp(wake(file, 0), "EFAULT") == 0, "shared wake past EOF: %s", wake(file, 0));
+    CHECK(strcmp(wake(file, 1), "0") == 0, "private wake past EOF: %s", wake(file, 1));
+    CHECK(strcmp(wake((char *)gone + page, 0), "EFAULT") == 0, "shared wake unmapped: %s",
+          wake((char *)gone + page, 0));
+    CHECK(strcmp(wake(gone, 0), "0") == 0, "shared wake on a fresh anonymous page: %s",
+          wake(gone, 0));
+    munmap(none, page);
+    munmap(file, page);
+    munmap(gone, page);
+    munmap((char *)gone + 2 * page, page);
+}
+
 int main(void)
 {
     proc_init();
     kill_permission();
+    futex_keys();
     return proc_finish("ltp_proc");
 }
