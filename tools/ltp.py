@@ -31,6 +31,7 @@ import argparse
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -97,13 +98,18 @@ def run_one(argv, env):
     """Run argv in a fresh TMPDIR; (summary, status, output)."""
     tmp = tempfile.mkdtemp(prefix="ltp-")
     try:
+        # A session of its own: a test that times out is killed with every
+        # process it forked (qemu-aarch64 runs each guest process as one).
+        p = subprocess.Popen(argv, cwd=tmp, env=dict(env, TMPDIR=tmp), stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                             start_new_session=True)
         try:
-            p = subprocess.run(argv, cwd=tmp, env=dict(env, TMPDIR=tmp), capture_output=True,
-                               timeout=TIMEOUT, stdin=subprocess.DEVNULL)
-        except subprocess.TimeoutExpired as e:
-            text = ((e.stdout or b"") + (e.stderr or b"")).decode(errors="replace")
-            return None, "timeout", text
-        text = (p.stdout + p.stderr).decode(errors="replace")
+            out, err = p.communicate(timeout=TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            out, err = p.communicate()
+            return None, "timeout", (out + err).decode(errors="replace")
+        text = (out + err).decode(errors="replace")
         return summary(text), p.returncode, text
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
