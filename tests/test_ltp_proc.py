@@ -29,9 +29,9 @@ def run_host(cwd):
                           capture_output=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
 
 
-def run_emu(libc, cwd):
+def run_emu(libc, cwd, args=()):
     return subprocess.run([sys.executable, "-m", "emu", "run", "--root",
-                           str(userland_path(libc, PROGRAM))],
+                           str(userland_path(libc, PROGRAM))] + list(args),
                           cwd=cwd, env=clean_env(), capture_output=True, timeout=TIMEOUT,
                           stdin=subprocess.DEVNULL)
 
@@ -61,3 +61,14 @@ def test_a53emu_matches_host_kernel(libc, tmp_path):
     a = run_emu(libc, scratch_dir(tmp_path, "a53emu"))
     assert a.stdout == h.stdout
     assert a.returncode == 0
+
+
+def test_ipc_sysctls_written(libc, tmp_path):
+    """ipc/ipc_sysctl.c: root lowers shmmax, msgmax, msgmni and sem, and
+    shmget/msgget/msgsnd/semget/semop obey the board's new limits (in the
+    guest only: on the host it would change the host's IPC namespace)."""
+    cwd = scratch_dir(tmp_path, "a53emu")
+    a = run_emu(libc, cwd, ["ipc-write"])
+    assert b"internal error" not in a.stderr, a.stderr.decode(errors="replace")
+    assert_passed(a, PROGRAM, "a53emu --root")
+    assert list(cwd.iterdir()) == []

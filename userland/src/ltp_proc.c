@@ -11,6 +11,11 @@
  *    by its page, which get_futex_key() must fault in: FUTEX_WAKE on a
  *    PROT_NONE word or a shared file page past EOF is EFAULT; a private
  *    futex needs no page (0).
+ *  - IPC limits (LTP shmget02/03, shmctl03, msg*, sem*): /proc/sys/kernel
+ *    shmmax, shmall, shmmni, msgmax, msgmnb, msgmni and sem show what
+ *    IPC_INFO reports.  `ltp_proc ipc-write` (run in a53emu only: it
+ *    changes the limits of the IPC namespace, the host's for a host run)
+ *    lowers them and checks that shmget/msgget/msgsnd/semget/semop obey.
  *
  * Self-checking; run as root (the host test runs as root, a53emu's guest
  * with --root): non-root senders are children that setresuid() away.
@@ -19,7 +24,11 @@
 
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <sys/ipc.h>
 #include <sys/mman.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/syscall.h>
 
 #define UID_A 4242              /* the target's user */
@@ -158,10 +167,112 @@ static void futex_keys(void)
     munmap((char *)gone + 2 * page, page);
 }
 
-int main(void)
+/* The numbers in /proc/sys/kernel/NAME, up to n of them; how many were read. */
+static int sysctl_read(const char *name, unsigned long long *v, int n)
+{
+    char path[64];
+    FILE *f;
+    int i = 0;
+
+    snprintf(path, sizeof path, "/proc/sys/kernel/%s", name);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    while (i < n && fscanf(f, "%llu", &v[i]) == 1)
+        i++;
+    fclose(f);
+    return i;
+}
+
+/* Write text to /proc/sys/kernel/NAME: 0 or the errno. */
+static int sysctl_write(const char *name, const char *text)
+{
+    char path[64];
+    int fd, err = 0;
+
+    snprintf(path, sizeof path, "/proc/sys/kernel/%s", name);
+    fd = open(path, O_WRONLY);
+    if (fd < 0)
+        return errno;
+    if (write(fd, text, strlen(text)) < 0)
+        err = errno;
+    close(fd);
+    return err;
+}
+
+#ifndef SEM_INFO_STRUCT
+union semun { int val; struct semid_ds *buf; unsigned short *array; struct seminfo *__buf; };
+#endif
+
+static void ipc_limits(void)
+{
+    unsigned long long v[4];
+    struct shminfo shm;
+    struct msginfo msg;
+    struct seminfo sem;
+    union semun arg;
+
+    printf("IPC limits (ipc/ipc_sysctl.c):\n");
+    CHECK(shmctl(0, IPC_INFO, (struct shmid_ds *)&shm) >= 0, "shmctl IPC_INFO");
+    CHECK(msgctl(0, IPC_INFO, (struct msqid_ds *)&msg) >= 0, "msgctl IPC_INFO");
+    arg.__buf = &sem;
+    CHECK(semctl(0, 0, IPC_INFO, arg) >= 0, "semctl IPC_INFO");
+    CHECK(sysctl_read("shmmax", v, 1) == 1 && v[0] == shm.shmmax, "shmmax = IPC_INFO's");
+    CHECK(sysctl_read("shmall", v, 1) == 1 && v[0] == shm.shmall, "shmall = IPC_INFO's");
+    CHECK(sysctl_read("shmmni", v, 1) == 1 && v[0] == shm.shmmni, "shmmni = IPC_INFO's");
+    CHECK(sysctl_read("msgmax", v, 1) == 1 && v[0] == (unsigned)msg.msgmax, "msgmax = IPC_INFO's");
+    CHECK(sysctl_read("msgmnb", v, 1) == 1 && v[0] == (unsigned)msg.msgmnb, "msgmnb = IPC_INFO's");
+    CHECK(sysctl_read("msgmni", v, 1) == 1 && v[0] == (unsigned)msg.msgmni, "msgmni = IPC_INFO's");
+    CHECK(sysctl_read("sem", v, 4) == 4 && v[0] == (unsigned)sem.semmsl &&
+          v[1] == (unsigned)sem.semmns && v[2] == (unsigned)sem.semopm &&
+          v[3] == (unsigned)sem.semmni, "sem = IPC_INFO's semmsl semmns semopm semmni");
+}
+
+static void ipc_write(void)
+{
+    struct sembuf ops[4] = {{0, 1, 0}, {0, -1, 0}, {0, 1, 0}, {0, -1, 0}};
+    struct { long mtype; char text[32]; } m = {1, "0123456789abcdefg"};
+    unsigned long long v[4];
+    int q, s;
+
+    printf("IPC limits written (ipc/ipc_sysctl.c):\n");
+    CHECK(sysctl_write("shmmni", "40000\n") == EINVAL, "shmmni above IPCMNI: EINVAL");
+    CHECK(sysctl_write("msgmax", "abc\n") == EINVAL, "msgmax not a number: EINVAL");
+    CHECK(sysctl_write("sem", "1 2 3\n") == EINVAL, "sem with three numbers: EINVAL");
+    CHECK(sysctl_write("shmmax", "4096\n") == 0, "shmmax = 4096");
+    CHECK(shmget(IPC_PRIVATE, 8192, 0600) < 0 && errno == EINVAL, "shmget 8192: EINVAL");
+    s = shmget(IPC_PRIVATE, 4096, 0600);
+    CHECK(s >= 0, "shmget 4096");
+    shmctl(s, IPC_RMID, NULL);
+    CHECK(sysctl_write("msgmax", "16") == 0 && sysctl_write("msgmni", "1") == 0,
+          "msgmax = 16, msgmni = 1");
+    q = msgget(IPC_PRIVATE, 0600);
+    CHECK(q >= 0, "the first queue");
+    CHECK(msgget(IPC_PRIVATE, 0600) < 0 && errno == ENOSPC, "a second queue: ENOSPC");
+    CHECK(msgsnd(q, &m, 17, IPC_NOWAIT) < 0 && errno == EINVAL, "17 bytes: EINVAL");
+    CHECK(msgsnd(q, &m, 16, IPC_NOWAIT) == 0, "16 bytes sent");
+    msgctl(q, IPC_RMID, NULL);
+    CHECK(sysctl_write("sem", "2 10 3 1") == 0, "sem = 2 10 3 1");
+    CHECK(sysctl_read("sem", v, 4) == 4 && v[0] == 2 && v[1] == 10 && v[2] == 3 && v[3] == 1,
+          "sem reads back 2 10 3 1");
+    CHECK(semget(IPC_PRIVATE, 3, 0600) < 0 && errno == EINVAL, "3 semaphores: EINVAL");
+    s = semget(IPC_PRIVATE, 2, 0600);
+    CHECK(s >= 0, "a set of 2");
+    CHECK(semop(s, ops, 4) < 0 && errno == E2BIG, "4 operations: E2BIG");
+    CHECK(semop(s, ops, 2) == 0, "2 operations");
+    CHECK(semget(IPC_PRIVATE, 1, 0600) < 0 && errno == ENOSPC, "a second set: ENOSPC");
+    semctl(s, 0, IPC_RMID);
+}
+
+int main(int argc, char **argv)
 {
     proc_init();
+    if (argc > 1 && strcmp(argv[1], "ipc-write") == 0) {
+        ipc_write();
+        return proc_finish("ltp_proc");
+    }
     kill_permission();
     futex_keys();
+    ipc_limits();
     return proc_finish("ltp_proc");
 }
