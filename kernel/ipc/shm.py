@@ -11,7 +11,7 @@ Linux's shm_open()/shm_close() do — a fork or a split adds one, an unmap,
 exec or exit takes one away — and a segment marked for removal
 (IPC_RMID) is destroyed when the last goes.
 
-Omits: SHM_HUGETLB (no hugetlbfs), shm_rmid_forced (the sysctl is 0),
+Omits: SHM_HUGETLB (no hugetlbfs: EINVAL, as 4.14 without CONFIG_HUGETLB_PAGE), shm_rmid_forced (the sysctl is 0),
 per-user SHM_LOCK accounting beyond RLIMIT_MEMLOCK, the lpid a fork or an
 exit would record (only shmat/shmdt set it).
 """
@@ -24,7 +24,7 @@ from kernel.cred import CAP_IPC_LOCK
 from kernel.fs.file import File
 from kernel.ipc.uapi import (
     IPC_INFO, IPC_RMID, IPC_SET, IPC_STAT, SHM_DEST, SHM_EXEC, SHM_INFO, SHM_LOCK, SHM_LOCKED,
-    SHM_RDONLY, SHM_REMAP, SHM_RND, SHM_STAT, SHM_UNLOCK, SHMMIN,
+    SHM_HUGETLB, SHM_RDONLY, SHM_REMAP, SHM_RND, SHM_STAT, SHM_UNLOCK, SHMMIN,
 )
 from kernel.ipc import ipc_sysctl  # noqa: F401  (/proc/sys/kernel/shm*, msg*, sem)
 from kernel.ipc.util import (
@@ -126,6 +126,8 @@ def newseg(task, key, shmflg, size):
     numpages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT
     if ns.shm_tot + numpages > ns.shm_ctlall:
         return -errno.ENOSPC
+    if shmflg & SHM_HUGETLB:
+        return -errno.EINVAL        # hstate_sizelog(): no huge page size without CONFIG_HUGETLB_PAGE
     shp = ShmidKernel(task.kernel, task, key, shmflg, size)
     ident = ipc_addid(ns.ids["shm"], shp, ns.shm_ctlmni)
     if ident < 0:

@@ -13,7 +13,8 @@
  *    futex needs no page (0).
  *  - IPC limits (LTP shmget02/03, shmctl03, msg*, sem*): /proc/sys/kernel
  *    shmmax, shmall, shmmni, msgmax, msgmnb, msgmni and sem show what
- *    IPC_INFO reports.  `ltp_proc ipc-write` (run in a53emu only: it
+ *    IPC_INFO reports; shmget(SHM_HUGETLB) is EINVAL on a kernel without
+ *    huge pages (hstate_sizelog()), which the host may have: ipc-write.  `ltp_proc ipc-write` (run in a53emu only: it
  *    changes the limits of the IPC namespace, the host's for a host run)
  *    lowers them and checks that shmget/msgget/msgsnd/semget/semop obey.
  *
@@ -244,6 +245,8 @@ static void ipc_write(void)
     s = shmget(IPC_PRIVATE, 4096, 0600);
     CHECK(s >= 0, "shmget 4096");
     shmctl(s, IPC_RMID, NULL);
+    CHECK(shmget(IPC_PRIVATE, 4096, IPC_CREAT | SHM_HUGETLB | 0600) < 0 && errno == EINVAL,
+          "shmget SHM_HUGETLB, no huge pages: EINVAL");
     CHECK(sysctl_write("msgmax", "16") == 0 && sysctl_write("msgmni", "1") == 0,
           "msgmax = 16, msgmni = 1");
     q = msgget(IPC_PRIVATE, 0600);
