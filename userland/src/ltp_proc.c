@@ -17,6 +17,10 @@
  *    huge pages (hstate_sizelog()), which the host may have: ipc-write.  `ltp_proc ipc-write` (run in a53emu only: it
  *    changes the limits of the IPC namespace, the host's for a host run)
  *    lowers them and checks that shmget/msgget/msgsnd/semget/semop obey.
+ *  - clock_nanosleep (LTP clock_nanosleep01): CLOCK_THREAD_CPUTIME_ID
+ *    cannot sleep (EOPNOTSUPP: 4.14's clock_thread has no nsleep), and a
+ *    sleep a signal interrupts with an unwritable rem is EFAULT
+ *    (nanosleep_copyout()), not EINTR.
  *
  * Self-checking; run as root (the host test runs as root, a53emu's guest
  * with --root): non-root senders are children that setresuid() away.
@@ -30,6 +34,7 @@
 #include <sys/msg.h>
 #include <sys/sem.h>
 #include <sys/shm.h>
+#include <sys/time.h>
 #include <sys/syscall.h>
 
 #define UID_A 4242              /* the target's user */
@@ -267,6 +272,35 @@ static void ipc_write(void)
     semctl(s, 0, IPC_RMID);
 }
 
+static void on_alarm(int sig)
+{
+    (void)sig;
+}
+
+static void nanosleeps(void)
+{
+    struct timespec req = {0, 100000000}, big = {5, 0};
+    struct itimerval it = {{0, 0}, {0, 20000}};
+    long page = sysconf(_SC_PAGESIZE);
+    void *gone = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    long r;
+
+    printf("clock_nanosleep (kernel/time/posix-timers.c):\n");
+    munmap(gone, page);
+    r = syscall(SYS_clock_nanosleep, CLOCK_THREAD_CPUTIME_ID, 0, &req, NULL);
+    CHECK(r < 0 && errno == EOPNOTSUPP, "CLOCK_THREAD_CPUTIME_ID: EOPNOTSUPP");
+    r = syscall(SYS_clock_nanosleep, CLOCK_THREAD_CPUTIME_ID, 0, gone, NULL);
+    CHECK(r < 0 && errno == EOPNOTSUPP, "CLOCK_THREAD_CPUTIME_ID, bad request: EOPNOTSUPP");
+    signal(SIGALRM, on_alarm);
+    setitimer(ITIMER_REAL, &it, NULL);
+    r = syscall(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, &big, gone);
+    CHECK(r < 0 && errno == EFAULT, "interrupted, rem unwritable: %s", result(r));
+    setitimer(ITIMER_REAL, &it, NULL);
+    r = syscall(SYS_nanosleep, &big, gone);
+    CHECK(r < 0 && errno == EFAULT, "nanosleep interrupted, rem unwritable: %s", result(r));
+    signal(SIGALRM, SIG_DFL);
+}
+
 int main(int argc, char **argv)
 {
     proc_init();
@@ -277,5 +311,6 @@ int main(int argc, char **argv)
     kill_permission();
     futex_keys();
     ipc_limits();
+    nanosleeps();
     return proc_finish("ltp_proc");
 }
