@@ -21,6 +21,8 @@
  *    cannot sleep (EOPNOTSUPP: 4.14's clock_thread has no nsleep), and a
  *    sleep a signal interrupts with an unwritable rem is EFAULT
  *    (nanosleep_copyout()), not EINTR.
+ *  - bind (LTP bind02): a port below 1024 needs CAP_NET_BIND_SERVICE: a
+ *    non-root caller gets EACCES (the port is never reached on the host).
  *
  * Self-checking; run as root (the host test runs as root, a53emu's guest
  * with --root): non-root senders are children that setresuid() away.
@@ -29,7 +31,9 @@
 
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <netinet/in.h>
 #include <sys/ipc.h>
+#include <sys/socket.h>
 #include <sys/mman.h>
 #include <sys/msg.h>
 #include <sys/sem.h>
@@ -301,6 +305,29 @@ static void nanosleeps(void)
     signal(SIGALRM, SIG_DFL);
 }
 
+static void privileged_port(void)
+{
+    pid_t pid;
+
+    printf("bind (inet_bind):\n");
+    pid = xfork();
+    if (pid == 0) {
+        struct sockaddr_in sin;
+        int fd, ok;
+
+        memset(&sin, 0, sizeof sin);
+        sin.sin_family = AF_INET;
+        sin.sin_port = htons(463);
+        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (setresuid(UID_B, UID_B, UID_B) < 0)
+            _exit(2);
+        fd = socket(AF_INET, SOCK_STREAM, 0);
+        ok = fd >= 0 && bind(fd, (struct sockaddr *)&sin, sizeof sin) < 0 && errno == EACCES;
+        _exit(ok ? 0 : 1);
+    }
+    CHECK(wait_for(pid) == 0, "a non-root bind to port 463: EACCES");
+}
+
 int main(int argc, char **argv)
 {
     proc_init();
@@ -312,5 +339,6 @@ int main(int argc, char **argv)
     futex_keys();
     ipc_limits();
     nanosleeps();
+    privileged_port();
     return proc_finish("ltp_proc");
 }
