@@ -733,6 +733,14 @@ def sys_connect(task, fd, uaddr, addrlen):
             return _block(task, sock, POLLOUT, 0, SO_SNDTIMEO)
         with sock.borrow() as s:
             err = s.getsockopt(SOL_SOCKET, SO_ERROR)
+            if not err:
+                # The host socket stays SS_CONNECTING until connect() is
+                # called again; the guest's blocking connect ends connected
+                # (SS_CONNECTED), so that the next connect() is EISCONN.
+                try:
+                    s.connect_ex(s.getpeername())
+                except OSError:
+                    pass
         return -err if err else 0
     try:
         raw = _read_addr(task, uaddr, addrlen)

@@ -23,6 +23,8 @@
  *    (nanosleep_copyout()), not EINTR.
  *  - bind (LTP bind02): a port below 1024 needs CAP_NET_BIND_SERVICE: a
  *    non-root caller gets EACCES (the port is never reached on the host).
+ *  - connect (LTP connect01): connect() again on a connected TCP socket is
+ *    EISCONN.
  *
  * Self-checking; run as root (the host test runs as root, a53emu's guest
  * with --root): non-root senders are children that setresuid() away.
@@ -328,6 +330,27 @@ static void privileged_port(void)
     CHECK(wait_for(pid) == 0, "a non-root bind to port 463: EACCES");
 }
 
+static void connect_twice(void)
+{
+    struct sockaddr_in sin;
+    socklen_t len = sizeof sin;
+    int l, c;
+
+    printf("connect (__inet_stream_connect):\n");
+    memset(&sin, 0, sizeof sin);
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    l = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(l >= 0 && bind(l, (struct sockaddr *)&sin, sizeof sin) == 0 && listen(l, 1) == 0 &&
+          getsockname(l, (struct sockaddr *)&sin, &len) == 0, "a listener on loopback");
+    c = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(connect(c, (struct sockaddr *)&sin, sizeof sin) == 0, "connected");
+    CHECK(connect(c, (struct sockaddr *)&sin, sizeof sin) < 0 && errno == EISCONN,
+          "connect again: EISCONN");
+    close(c);
+    close(l);
+}
+
 int main(int argc, char **argv)
 {
     proc_init();
@@ -340,5 +363,6 @@ int main(int argc, char **argv)
     ipc_limits();
     nanosleeps();
     privileged_port();
+    connect_twice();
     return proc_finish("ltp_proc");
 }
