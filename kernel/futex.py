@@ -56,7 +56,8 @@ def _queues(kernel):
 
 def get_futex_key(task, uaddr, private):
     """get_futex_key(): what identifies the futex word at uaddr.  Raises
-    Efault when no VMA covers it; -EINVAL for a misaligned address is the
+    Efault when no VMA covers it or, for a shared futex, the page cannot be
+    faulted in; -EINVAL for a misaligned address is the
     caller's check.  A waiter and a waker meet only with equal keys: the
     private flag must agree (4.14's keys differ by FUT_OFF_MMSHARED)."""
     mm = task.mm
@@ -65,6 +66,10 @@ def get_futex_key(task, uaddr, private):
     vma = find_vma(mm, uaddr)
     if vma is None or vma.vm_start > uaddr:
         raise Efault()
+    # get_user_pages_fast(): a shared key needs the page itself, so a word
+    # that cannot be faulted in (PROT_NONE, a file page past EOF) is EFAULT
+    # (4.14 tries for writing, then, for a wake, for reading: readable is enough).
+    task.uaccess.copy_from_user(uaddr, 4)
     if vma.vm_flags & VM_SHARED and vma.vm_file is not None:
         pgoff = vma.vm_pgoff + ((uaddr - vma.vm_start) >> PAGE_SHIFT)
         return ("inode", vma.vm_file.mapping, pgoff, uaddr & 0xFFF)

@@ -17,7 +17,7 @@ import struct
 from kernel.cred import CAP_SYS_RESOURCE
 from kernel.ipc.uapi import (
     IPC_INFO, IPC_NOWAIT, IPC_RMID, IPC_SET, IPC_STAT, MSG_COPY, MSG_EXCEPT, MSG_INFO,
-    MSG_NOERROR, MSG_STAT, MSGMAP, MSGMAX, MSGMNB, MSGMNI, MSGPOOL, MSGSEG, MSGSSZ, MSGTQL,
+    MSG_NOERROR, MSG_STAT, MSGMAP, MSGPOOL, MSGSEG, MSGSSZ, MSGTQL,
 )
 from kernel.ipc.util import (
     IPC64_PERM, SYSVIPC_PROC, KernIpcPerm, S_IRUGO, S_IWUGO, capable, get_seconds, ipc_addid,
@@ -42,7 +42,7 @@ class MsgQueue:
         self.stime = self.rtime = 0
         self.ctime = get_seconds(task.kernel)
         self.cbytes = 0
-        self.qbytes = MSGMNB
+        self.qbytes = task.kernel.ipc_ns.msg_ctlmnb
         self.lspid = self.lrpid = 0
         self.messages = []              # (mtype, bytes), oldest first
         self.wait = WaitQueue("msg")    # senders and receivers asleep on it
@@ -54,7 +54,7 @@ class MsgQueue:
 
 def newque(task, key, msgflg):
     ns = task.kernel.ipc_ns
-    return ipc_addid(ns.ids["msg"], MsgQueue(task, key, msgflg), MSGMNI)
+    return ipc_addid(ns.ids["msg"], MsgQueue(task, key, msgflg), ns.msg_ctlmni)
 
 
 @syscall("msgget", "ipckey ipcflags")
@@ -95,7 +95,7 @@ def sys_msgsnd(task, msqid, msgp, msgsz, msgflg):
     msqid, msgflg = s32(msqid), s32(msgflg)
     ns = task.kernel.ipc_ns
     mtype = LONG.unpack(task.uaccess.copy_from_user(msgp, LONG.size))[0]
-    if msgsz > MSGMAX or msgsz >> 63 or msqid < 0:
+    if msgsz > ns.msg_ctlmax or msgsz >> 63 or msqid < 0:
         return -errno.EINVAL
     if mtype < 1:
         return -errno.EINVAL
@@ -199,7 +199,8 @@ def sys_msgctl(task, msqid, cmd, buf):
     if msqid < 0 or cmd < 0:
         return -errno.EINVAL
     if cmd in (IPC_INFO, MSG_INFO):
-        info = [MSGPOOL, MSGMAP, MSGMAX, MSGMNB, MSGMNI, MSGSSZ, MSGTQL, MSGSEG]
+        info = [MSGPOOL, MSGMAP, ns.msg_ctlmax, ns.msg_ctlmnb, ns.msg_ctlmni, MSGSSZ, MSGTQL,
+                MSGSEG]
         if cmd == MSG_INFO:
             info[0], info[1], info[6] = ids.in_use, ns.msg_hdrs, ns.msg_bytes
         task.uaccess.copy_to_user(buf, MSGINFO.pack(*info))
@@ -222,7 +223,7 @@ def sys_msgctl(task, msqid, cmd, buf):
             freeque(task, ns, msq)
             return 0
         qbytes = struct.unpack_from("<Q", data, MSQ_QBYTES_OFFSET)[0]
-        if qbytes > MSGMNB and not capable(task, CAP_SYS_RESOURCE):
+        if qbytes > ns.msg_ctlmnb and not capable(task, CAP_SYS_RESOURCE):
             return -errno.EPERM
         err = ipc_update_perm(msq.perm, data)
         if err:

@@ -13,6 +13,8 @@ is left on the host.
 import os
 import weakref
 
+from kernel.ipc.uapi import MSGMAX, MSGMNB, MSGMNI, SEMMNI, SEMMNS, SEMMSL, SEMOPM, SHMALL, SHMMAX, SHMMNI
+
 # The guest path of the board's tmpfs mount.
 DEV_SHM = b"/dev/shm"
 
@@ -42,6 +44,10 @@ class IpcNamespace:
         self.msg_hdrs = 0               # messages queued in all queues
         self.msg_bytes = 0              # their bytes
         self.mqueues = {}               # POSIX message queue name -> queue
+        # The limits /proc/sys/kernel shows and root may change (ipc/ipc_sysctl.py)
+        self.shm_ctlmax, self.shm_ctlall, self.shm_ctlmni = SHMMAX, SHMALL, SHMMNI
+        self.msg_ctlmax, self.msg_ctlmnb, self.msg_ctlmni = MSGMAX, MSGMNB, MSGMNI
+        self.sem_ctls = [SEMMSL, SEMMNS, SEMOPM, SEMMNI]
         self.root = None                # the host temporary directory (bytes)
         self._finalizer = None
 

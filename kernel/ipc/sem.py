@@ -19,8 +19,8 @@ import struct
 
 from kernel.ipc.uapi import (
     GETALL, GETNCNT, GETPID, GETVAL, GETZCNT, IPC_INFO, IPC_NOWAIT, IPC_RMID, IPC_SET,
-    IPC_STAT, SEM_INFO, SEM_STAT, SEM_UNDO, SEMAEM, SEMMAP, SEMMNI, SEMMNS, SEMMNU, SEMMSL,
-    SEMOPM, SEMUME, SEMUSZ, SEMVMX, SETALL, SETVAL,
+    IPC_STAT, SEM_INFO, SEM_STAT, SEM_UNDO, SEMAEM, SEMMAP, SEMMNU, SEMUME, SEMUSZ, SEMVMX,
+    SETALL, SETVAL,
 )
 from kernel.ipc.util import (
     IPC64_PERM, SYSVIPC_PROC, KernIpcPerm, S_IRUGO, S_IWUGO, get_seconds, ipc_addid,
@@ -33,6 +33,7 @@ from kernel.time.timekeeping import NSEC_PER_SEC
 
 SEMID64_DS_TAIL = struct.Struct("<qqQQQ")       # otime, ctime, nsems, two unused
 SEMINFO = struct.Struct("<10i")
+SC_SEMMSL, SC_SEMMNS, SC_SEMOPM, SC_SEMMNI = range(4)     # ns->sem_ctls[]
 SEMBUF = struct.Struct("<HhH")                  # sem_num, sem_op, sem_flg
 TIMESPEC = struct.Struct("<qq")
 BITS_PER_LONG = 64
@@ -89,10 +90,10 @@ def newary(task, key, semflg, nsems):
     ns = task.kernel.ipc_ns
     if not nsems:
         return -errno.EINVAL
-    if ns.used_sems + nsems > SEMMNS:
+    if ns.used_sems + nsems > ns.sem_ctls[SC_SEMMNS]:
         return -errno.ENOSPC
     sma = SemArray(task, key, semflg, nsems)
-    ident = ipc_addid(ns.ids["sem"], sma, SEMMNI)
+    ident = ipc_addid(ns.ids["sem"], sma, ns.sem_ctls[SC_SEMMNI])
     if ident >= 0:
         ns.used_sems += nsems
     return ident
@@ -103,7 +104,7 @@ def sys_semget(task, key, nsems, semflg):
     """SYSCALL semget(): find or make the set of key; -EINVAL for nsems
     below 0 or above SEMMSL, or above the existing set's size."""
     key, nsems, semflg = s32(key), s32(nsems), s32(semflg)
-    if nsems < 0 or nsems > SEMMSL:
+    if nsems < 0 or nsems > task.kernel.ipc_ns.sem_ctls[SC_SEMMSL]:
         return -errno.EINVAL
 
     def more_checks(sma):               # sem_more_checks()
@@ -177,7 +178,7 @@ def do_semtimedop(task, semid, tsops, nsops, timeout):
     ns = task.kernel.ipc_ns
     if nsops < 1 or semid < 0:
         return -errno.EINVAL
-    if nsops > SEMOPM:
+    if nsops > ns.sem_ctls[SC_SEMOPM]:
         return -errno.E2BIG
     raw = task.uaccess.copy_from_user(tsops, nsops * SEMBUF.size)
     sops = [SEMBUF.unpack_from(raw, i * SEMBUF.size) for i in range(nsops)]
@@ -271,7 +272,8 @@ def sys_semctl(task, semid, semnum, cmd, arg):
     if semid < 0:
         return -errno.EINVAL
     if cmd in (IPC_INFO, SEM_INFO):
-        info = [SEMMAP, SEMMNI, SEMMNS, SEMMNU, SEMMSL, SEMOPM, SEMUME, SEMUSZ, SEMVMX, SEMAEM]
+        msl, mns, opm, mni = ns.sem_ctls
+        info = [SEMMAP, mni, mns, SEMMNU, msl, opm, SEMUME, SEMUSZ, SEMVMX, SEMAEM]
         if cmd == SEM_INFO:
             info[7], info[9] = ids.in_use, ns.used_sems
         task.uaccess.copy_to_user(arg, SEMINFO.pack(*info))

@@ -11,7 +11,7 @@ Linux's shm_open()/shm_close() do — a fork or a split adds one, an unmap,
 exec or exit takes one away — and a segment marked for removal
 (IPC_RMID) is destroyed when the last goes.
 
-Omits: SHM_HUGETLB (no hugetlbfs), shm_rmid_forced (the sysctl is 0),
+Omits: SHM_HUGETLB (no hugetlbfs: EINVAL, as 4.14 without CONFIG_HUGETLB_PAGE), shm_rmid_forced (the sysctl is 0),
 per-user SHM_LOCK accounting beyond RLIMIT_MEMLOCK, the lpid a fork or an
 exit would record (only shmat/shmdt set it).
 """
@@ -24,9 +24,9 @@ from kernel.cred import CAP_IPC_LOCK
 from kernel.fs.file import File
 from kernel.ipc.uapi import (
     IPC_INFO, IPC_RMID, IPC_SET, IPC_STAT, SHM_DEST, SHM_EXEC, SHM_INFO, SHM_LOCK, SHM_LOCKED,
-    SHM_RDONLY, SHM_REMAP, SHM_RND, SHM_STAT, SHM_UNLOCK, SHMALL, SHMMAX, SHMMIN, SHMMNI,
-    SHMSEG,
+    SHM_HUGETLB, SHM_RDONLY, SHM_REMAP, SHM_RND, SHM_STAT, SHM_UNLOCK, SHMMIN,
 )
+from kernel.ipc import ipc_sysctl  # noqa: F401  (/proc/sys/kernel/shm*, msg*, sem)
 from kernel.ipc.util import (
     IPC64_PERM, KernIpcPerm, S_IRUGO, S_IWUGO, capable, current_euid, get_seconds, ipc_addid,
     ipc_obtain_object_check, ipc_obtain_for_stat, ipc_rmid, ipc_update_perm, ipcctl_pre_down,
@@ -121,13 +121,15 @@ def newseg(task, key, shmflg, size):
     """newseg(): a new segment of size bytes; its id, or -EINVAL (size below
     SHMMIN or above SHMMAX), -ENOSPC (SHMALL pages or SHMMNI segments)."""
     ns = task.kernel.ipc_ns
-    if size < SHMMIN or size > SHMMAX:
+    if size < SHMMIN or size > ns.shm_ctlmax:
         return -errno.EINVAL
     numpages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT
-    if ns.shm_tot + numpages > SHMALL:
+    if ns.shm_tot + numpages > ns.shm_ctlall:
         return -errno.ENOSPC
+    if shmflg & SHM_HUGETLB:
+        return -errno.EINVAL        # hstate_sizelog(): no huge page size without CONFIG_HUGETLB_PAGE
     shp = ShmidKernel(task.kernel, task, key, shmflg, size)
-    ident = ipc_addid(ns.ids["shm"], shp, SHMMNI)
+    ident = ipc_addid(ns.ids["shm"], shp, ns.shm_ctlmni)
     if ident < 0:
         return ident
     ns.shm_tot += numpages
@@ -254,7 +256,8 @@ def sys_shmctl(task, shmid, cmd, buf):
     if cmd < 0 or shmid < 0:
         return -errno.EINVAL
     if cmd == IPC_INFO:
-        task.uaccess.copy_to_user(buf, SHMINFO64.pack(SHMMAX, SHMMIN, SHMMNI, SHMSEG, SHMALL,
+        task.uaccess.copy_to_user(buf, SHMINFO64.pack(ns.shm_ctlmax, SHMMIN, ns.shm_ctlmni,
+                                                      ns.shm_ctlmni, ns.shm_ctlall,
                                                       0, 0, 0, 0))
         return max(ids.max_id, 0)
     if cmd == SHM_INFO:

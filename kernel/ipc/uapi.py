@@ -13,6 +13,7 @@ SHM_RDONLY, SHM_RND, SHM_REMAP, SHM_EXEC = 0o10000, 0o20000, 0o40000, 0o100000
 SHM_LOCK, SHM_UNLOCK, SHM_STAT, SHM_INFO = 11, 12, 13, 14
 SHM_DEST, SHM_LOCKED = 0o1000, 0o2000       # in shm_perm.mode
 SHMMIN = 1
+SHM_HUGETLB = 0o4000            # shmget(): segment uses huge pages
 SHMMNI = 4096
 SHMMAX = (1 << 64) - 1 - (1 << 24)          # ULONG_MAX - 2^24
 SHMALL = SHMMAX

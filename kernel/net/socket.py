@@ -43,6 +43,7 @@ import struct
 import tempfile
 import weakref
 
+from kernel.cred import CAP_NET_BIND_SERVICE, capable
 from kernel.fs.file import File
 from kernel.fs.namei import PathError, host_path
 from kernel.fs.permission import inode_init_owner, may_mkobj, may_write_socket
@@ -331,6 +332,9 @@ class _HostDir:
         os.close(self.saved)
 
 
+PROT_SOCK = 1024                # include/net/sock.h: ports below are privileged
+
+
 def _check_inet(ns, family, host, binding):
     """--net loopback: only the loopback addresses exist (and the wildcard,
     which binds to loopback)."""
@@ -607,6 +611,10 @@ def sys_bind(task, fd, uaddr, addrlen):
             sock.external = True
             return 0
         addr = _inet_addr(ns, sock.family, raw, True)
+        # inet_bind()/inet6_bind(): a port below PROT_SOCK needs
+        # CAP_NET_BIND_SERVICE in the guest, whatever the host allows.
+        if 0 < addr[1] < PROT_SOCK and not capable(task, CAP_NET_BIND_SERVICE):
+            return -errno.EACCES
         with sock.borrow() as s:
             if (ns.mode == "loopback" and sock.family == AF_INET6 and _is_wildcard(AF_INET6, raw)
                     and not s.getsockopt(pysocket.IPPROTO_IPV6, pysocket.IPV6_V6ONLY)):
@@ -725,6 +733,14 @@ def sys_connect(task, fd, uaddr, addrlen):
             return _block(task, sock, POLLOUT, 0, SO_SNDTIMEO)
         with sock.borrow() as s:
             err = s.getsockopt(SOL_SOCKET, SO_ERROR)
+            if not err:
+                # The host socket stays SS_CONNECTING until connect() is
+                # called again; the guest's blocking connect ends connected
+                # (SS_CONNECTED), so that the next connect() is EISCONN.
+                try:
+                    s.connect_ex(s.getpeername())
+                except OSError:
+                    pass
         return -err if err else 0
     try:
         raw = _read_addr(task, uaddr, addrlen)

@@ -5,6 +5,7 @@ import errno
 import struct
 
 from emu.arch import PAGE_SHIFT
+from kernel.cred import CAP_KILL, capable
 from kernel.exit import k_getrusage
 from kernel.sched.task import EXIT_ZOMBIE
 from kernel.signal import kill_info, send_signal
@@ -12,7 +13,7 @@ from kernel.syscalls.table import syscall
 from kernel import utsname as _uts
 from kernel.uaccess import s32
 from kernel.uapi import (
-    GRND_NONBLOCK, GRND_RANDOM, NSIG,
+    GRND_NONBLOCK, GRND_RANDOM, NSIG, SIGCONT,
     RUSAGE_CHILDREN, RUSAGE_SELF, RUSAGE_THREAD, SI_TKILL, SI_USER,
 )
 
@@ -234,10 +235,32 @@ def _valid_signal(sig):
     return 0 <= sig <= NSIG
 
 
-def _group_send(sender, target, sig, code=SI_USER):
-    """group_send_sig_info(): 0 or -EINVAL; signal 0 only checks."""
+def kill_ok_by_cred(sender, target):
+    """kill_ok_by_cred(): the sender's real or effective uid is the target's
+    real or saved uid, or the sender has CAP_KILL."""
+    cred, tcred = sender.cred, target.cred
+    return (cred.euid in (tcred.suid, tcred.uid) or cred.uid in (tcred.suid, tcred.uid)
+            or capable(sender, CAP_KILL))
+
+
+def check_kill_permission(sender, target, sig):
+    """check_kill_permission() for a signal from user space (kill, tkill,
+    sigqueue): EINVAL for an invalid signal, then EPERM unless it stays in
+    the sender's thread group or kill_ok_by_cred(); SIGCONT may also go
+    anywhere in the sender's session.  Omitted: audit and LSM hooks."""
     if not _valid_signal(sig):
         return -errno.EINVAL
+    if target.tgid != sender.tgid and not kill_ok_by_cred(sender, target):
+        if sig != SIGCONT or target.signal.session != sender.signal.session:
+            return -errno.EPERM
+    return 0
+
+
+def _group_send(sender, target, sig, code=SI_USER):
+    """group_send_sig_info(): 0, -EINVAL or -EPERM; signal 0 only checks."""
+    err = check_kill_permission(sender, target, sig)
+    if err:
+        return err
     if sig:
         send_signal(target, kill_info(sender, sig, code), group=True)
     return 0
@@ -269,9 +292,12 @@ def sys_kill(task, pid, sig):
         targets = [p for p in _processes(task) if p.signal.pgrp == pgrp]
     if not targets:
         return -errno.ESRCH
-    for p in targets:
-        _group_send(task, p, sig)
-    return 0
+    errs = [_group_send(task, p, sig) for p in targets]
+    if pid == -1:
+        # kill_something_info(): the last error other than EPERM, else 0
+        return next((e for e in reversed(errs) if e != -errno.EPERM), 0)
+    # __kill_pgrp_info(): success if any member took it, else the last error
+    return 0 if 0 in errs else errs[-1]
 
 
 def _do_tkill(task, tgid, tid, sig):
@@ -279,8 +305,9 @@ def _do_tkill(task, tgid, tid, sig):
     target = task.kernel.tasks.get(tid)
     if target is None or target.exit_state is not None or (tgid > 0 and target.tgid != tgid):
         return -errno.ESRCH
-    if not _valid_signal(sig):
-        return -errno.EINVAL
+    err = check_kill_permission(task, target, sig)
+    if err:
+        return err
     if sig:
         send_signal(target, kill_info(task, sig, SI_TKILL))
     return 0
@@ -319,8 +346,9 @@ def _do_sigqueue(task, target, sig, uinfo, group):
     info = _copy_siginfo(task, sig, uinfo, target.tgid)
     if info is None:
         return -errno.EPERM
-    if not _valid_signal(sig):
-        return -errno.EINVAL
+    err = check_kill_permission(task, target.group_leader if group else target, sig)
+    if err:
+        return err
     if sig:
         send_signal(target.group_leader if group else target, info, group=group)
     return 0

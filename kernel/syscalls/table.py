@@ -241,9 +241,10 @@ class SyscallTable:
                 if not ((wb.interruptible or fatal) and signal_pending(task)):
                     task.kernel.sched.sleep(task, core, wb)
                     return
-                if wb.cancel is not None:
-                    wb.cancel()
-                ret = -wb.restart
+                # cancel() may end the call with an error of its own
+                # (nanosleep_copyout(): -EFAULT when rem cannot be written)
+                err = wb.cancel() if wb.cancel is not None else None
+                ret = -wb.restart if err is None else err
             except Efault:
                 ret = -errno.EFAULT
             except OutOfMemory:

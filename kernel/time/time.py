@@ -129,7 +129,9 @@ def _do_nanosleep(task, clock_deadline, rem, restart, now_fn):
     def cancel():
         if rem:
             left = max(0, clock_deadline - now_fn())
-            put_timespec_nofault(task, rem, left)
+            if not put_timespec_nofault(task, rem, left):
+                return -errno.EFAULT        # nanosleep_copyout()
+        return None
     # The earliest the clock can get there: its rate is at most the
     # monotonic clock's (a CPU clock of one thread, exactly that).
     wake = sched.clock_ns() + (clock_deadline - now)
@@ -161,17 +163,21 @@ def sys_nanosleep(task, req, rem):
 @syscall("clock_nanosleep", "clock timerflags timespec timespec:rem")
 def sys_clock_nanosleep(task, clockid, flags, req, rem):
     """clock_nanosleep(): EINVAL for an unknown clock, EOPNOTSUPP for one
-    that cannot sleep (RAW, COARSE), EINVAL for a thread's CPU clock.  An
+    that cannot sleep (RAW, COARSE, CLOCK_THREAD_CPUTIME_ID: no nsleep in
+    4.14's k_clock), then EFAULT/EINVAL for the request, then EINVAL for a
+    thread's CPU clock named by tid (posix_cpu_nsleep()).  An
     absolute sleep restarts as it was (ERESTARTNOHAND, rem untouched); a
     relative one like nanosleep()."""
     clockid = s32(clockid)
     if clock_read(task, clockid) is None:
         return -errno.EINVAL
     kernel = task.kernel
-    if clockid < 0 or clockid in (CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID):
+    per_thread = False
+    if clockid == CLOCK_THREAD_CPUTIME_ID:
+        return -errno.EOPNOTSUPP        # clock_thread has no nsleep: ENANOSLEEP_NOTSUP
+    if clockid < 0 or clockid == CLOCK_PROCESS_CPUTIME_ID:
         clock = cpu_clock(task, clockid)
-        if clock.per_thread:
-            return -errno.EINVAL        # thread_cpu_nsleep()
+        per_thread = clock.per_thread   # posix_cpu_nsleep(): EINVAL, after the copy-in
         now_fn = clock.read
     elif clockid in NSLEEP_CLOCKS:
         now_fn = (lambda: ktime_get_real(kernel)) if clockid in REALTIME_CLOCKS \
@@ -185,7 +191,7 @@ def sys_clock_nanosleep(task, clockid, flags, req, rem):
     if task.restart is not None and "deadline_ns" in task.restart:
         return _do_nanosleep(task, None, rem, restart, now_fn)
     ns = _read_request(task, req)
-    if ns is None:
+    if ns is None or per_thread:
         return -errno.EINVAL
     return _do_nanosleep(task, ns if absolute else now_fn() + ns, rem, restart, now_fn)
 
