@@ -8,7 +8,10 @@ and a NULL path, EFAULT (fstatat01, lstat02: a53emu ignored unknown flags
 and took NULL for ""); and linkat(AT_SYMLINK_FOLLOW) of /proc/self/fd/N,
 which names an O_TMPFILE file (openat03: a53emu linked whatever the
 emulator's own descriptor N was).  The descriptors it links sit at 200
-and above, so the guest's numbers are not the emulator's.
+and above, so the guest's numbers are not the emulator's.  And a write
+lease breaking for an opener for writing cannot be downgraded to a read
+lease, the opener holding write access while it waits (fcntl33: a53emu
+allowed it), with /proc/sys/fs/lease-break-time (missing before).
 
 * the host build passes on the host kernel and leaves nothing behind;
 * the AArch64 builds print, under a53emu and under qemu-aarch64, exactly

@@ -3,7 +3,8 @@
  * (issue 9, docs/ltp-fs.md): lseek's SEEK_DATA/SEEK_HOLE (lseek11),
  * newfstatat's and statx's flag checks and a NULL path (fstatat01,
  * lstat02), and linkat of /proc/self/fd/N with AT_SYMLINK_FOLLOW, which is
- * how an O_TMPFILE file gets a name (openat03).
+ * how an O_TMPFILE file gets a name (openat03); a write lease breaking
+ * for a writer cannot become a read lease (fcntl33).
  *
  * Every call is made with syscall(2), so the kernel answers and not the C
  * library.  Nothing printed depends on the machine (no inode number, time
@@ -240,6 +241,56 @@ static void check_link_proc_fd(void)
                                                   AT_FDCWD, "stat", 0), EXDEV);
 }
 
+/* fcntl33: an opener for writing, asleep while the write lease breaks,
+ * already has the file open for writing (4.14 takes the write access
+ * before break_lease()): the holder cannot downgrade to a read lease. */
+static void check_lease_break(void)
+{
+    sigset_t io, old;
+    struct timespec wait = {10, 0};
+    int fd, status = -1;
+    long got;
+    pid_t pid;
+    FILE *f = fopen("/proc/sys/fs/lease-break-time", "r");
+
+    CHECK(f != NULL && fscanf(f, "%ld", &got) == 1, "/proc/sys/fs/lease-break-time reads "
+          "as a number");
+    if (f != NULL)
+        fclose(f);
+    if (geteuid() == 0) {               /* root may set it: write back what it says */
+        long again = -1;
+
+        f = fopen("/proc/sys/fs/lease-break-time", "w");
+        CHECK(f != NULL && fprintf(f, "%ld\n", got) > 0 && fclose(f) == 0,
+              "root writes /proc/sys/fs/lease-break-time");
+        f = fopen("/proc/sys/fs/lease-break-time", "r");
+        CHECK(f != NULL && fscanf(f, "%ld", &again) == 1 && again == got,
+              "  and reads back what it wrote");
+        if (f != NULL)
+            fclose(f);
+    }
+    sigemptyset(&io);
+    sigaddset(&io, SIGIO);
+    sigprocmask(SIG_BLOCK, &io, &old);
+    fd = open("f", O_RDONLY);
+    expect_ret("F_SETLEASE F_WRLCK", fcntl(fd, F_SETLEASE, F_WRLCK), 0);
+    pid = xfork();
+    if (pid == 0) {
+        int w = open("f", O_WRONLY);
+
+        _exit(w >= 0 ? 0 : 1);
+    }
+    CHECK(sigtimedwait(&io, NULL, &wait) == SIGIO, "the holder gets SIGIO");
+    expect_err("F_SETLEASE F_RDLCK while a writer waits", fcntl(fd, F_SETLEASE, F_RDLCK),
+               EAGAIN);
+    expect_ret("F_GETLEASE: F_UNLCK, what the break ends in", fcntl(fd, F_GETLEASE), F_UNLCK);
+    expect_ret("F_SETLEASE F_UNLCK", fcntl(fd, F_SETLEASE, F_UNLCK), 0);
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "then the writer's open succeeds");
+    close(fd);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
 /* One line per call where 4.14's answer is not a newer kernel's. */
 static void report(const char *what, long ret)
 {
@@ -281,6 +332,7 @@ int main(int argc, char **argv)
         check_seek_data_hole();
         check_stat_flags();
         check_link_proc_fd();
+        check_lease_break();
     }
     unlink("f");
     if (chdir("..") != 0 || rmdir(DIR_NAME) != 0) {
