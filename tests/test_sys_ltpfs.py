@@ -11,7 +11,9 @@ emulator's own descriptor N was).  The descriptors it links sit at 200
 and above, so the guest's numbers are not the emulator's.  And a write
 lease breaking for an opener for writing cannot be downgraded to a read
 lease, the opener holding write access while it waits (fcntl33: a53emu
-allowed it), with /proc/sys/fs/lease-break-time (missing before).
+allowed it), with /proc/sys/fs/lease-break-time (missing before); and
+truncate(2) growing a file past RLIMIT_FSIZE is EFBIG and SIGXFSZ
+(truncate03: a53emu grew it).
 
 * the host build passes on the host kernel and leaves nothing behind;
 * the AArch64 builds print, under a53emu and under qemu-aarch64, exactly

@@ -4,7 +4,8 @@
  * newfstatat's and statx's flag checks and a NULL path (fstatat01,
  * lstat02), and linkat of /proc/self/fd/N with AT_SYMLINK_FOLLOW, which is
  * how an O_TMPFILE file gets a name (openat03); a write lease breaking
- * for a writer cannot become a read lease (fcntl33).
+ * for a writer cannot become a read lease (fcntl33); truncate(2) past
+ * RLIMIT_FSIZE is EFBIG (truncate03).
  *
  * Every call is made with syscall(2), so the kernel answers and not the C
  * library.  Nothing printed depends on the machine (no inode number, time
@@ -20,6 +21,7 @@
 #include "proc.h"
 
 #include <limits.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #define DIR_NAME "sys_ltpfs.d"
@@ -47,6 +49,7 @@ static const char *ename(int e)
     switch (e) {
     case ENXIO: return "ENXIO";
     case EXDEV: return "EXDEV";
+    case EFBIG: return "EFBIG";
     default: return errno_name(e);
     }
 }
@@ -291,6 +294,55 @@ static void check_lease_break(void)
     sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
+/* truncate03: growing a file by truncate(2) past RLIMIT_FSIZE is EFBIG
+ * and SIGXFSZ, as ftruncate(2) is; shrinking is always allowed. */
+static void check_truncate_fsize(void)
+{
+    struct rlimit old, lim;
+    sigset_t xfsz, mask;
+    struct timespec none = {0, 0};
+    long grow, grow_err, fgrow, fgrow_err, upto, shrink;
+    int sig_grow, sig_fgrow, sig_shrink;
+    int fd = open("big", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+    if (fd < 0 || write(fd, "12345678", 8) != 8 || getrlimit(RLIMIT_FSIZE, &old) != 0) {
+        CHECK(0, "truncate set-up: %s", ename(errno));
+        return;
+    }
+    /* Nothing is printed under the low limit: stdout may be a file. */
+    fflush(stdout);
+    sigemptyset(&xfsz);
+    sigaddset(&xfsz, SIGXFSZ);
+    sigprocmask(SIG_BLOCK, &xfsz, &mask);
+    lim = old;
+    lim.rlim_cur = 4096;
+    setrlimit(RLIMIT_FSIZE, &lim);
+    grow = syscall(SYS_truncate, "big", 8192);
+    grow_err = errno;
+    sig_grow = sigtimedwait(&xfsz, NULL, &none);
+    fgrow = syscall(SYS_ftruncate, fd, 8192);
+    fgrow_err = errno;
+    sig_fgrow = sigtimedwait(&xfsz, NULL, &none);
+    upto = syscall(SYS_truncate, "big", 4096);
+    lim.rlim_cur = 2;
+    setrlimit(RLIMIT_FSIZE, &lim);
+    shrink = syscall(SYS_truncate, "big", 4);
+    sig_shrink = sigtimedwait(&xfsz, NULL, &none);
+    setrlimit(RLIMIT_FSIZE, &old);
+    sigprocmask(SIG_SETMASK, &mask, NULL);
+    errno = grow_err;
+    expect_err("truncate past RLIMIT_FSIZE", grow, EFBIG);
+    CHECK(sig_grow == SIGXFSZ, "  and SIGXFSZ is sent");
+    errno = fgrow_err;
+    expect_err("ftruncate past RLIMIT_FSIZE", fgrow, EFBIG);
+    CHECK(sig_fgrow == SIGXFSZ, "  and SIGXFSZ is sent");
+    expect_ret("truncate up to RLIMIT_FSIZE", upto, 0);
+    expect_ret("truncate shrinking, above RLIMIT_FSIZE", shrink, 0);
+    CHECK(sig_shrink == -1, "  no SIGXFSZ");
+    close(fd);
+    unlink("big");
+}
+
 /* One line per call where 4.14's answer is not a newer kernel's. */
 static void report(const char *what, long ret)
 {
@@ -333,6 +385,7 @@ int main(int argc, char **argv)
         check_stat_flags();
         check_link_proc_fd();
         check_lease_break();
+        check_truncate_fsize();
     }
     unlink("f");
     if (chdir("..") != 0 || rmdir(DIR_NAME) != 0) {
