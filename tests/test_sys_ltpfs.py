@@ -92,3 +92,14 @@ def test_host_gives_4_14_or_newer_answers(tmp_path):
     for line, old, new, why in KERNEL_4_14:
         assert got[line] in (old, new), (line, got[line], why)
     assert list(cwd.iterdir()) == []
+
+
+def test_config_says_dnotify():
+    """fcntl(F_NOTIFY) is served (kernel/fs/dnotify.py), so /proc/config.gz
+    says CONFIG_DNOTIFY=y (LTP's fcntl38/39 need it, TCONF otherwise)."""
+    import types
+    from kernel.fs import dnotify  # noqa: F401  (the feature the line claims)
+    from kernel.sys_ni import kernel_config
+    kernel = types.SimpleNamespace(board=types.SimpleNamespace(mmu=types.SimpleNamespace(
+        va_bits=48)), ncpus=2)
+    assert "\nCONFIG_DNOTIFY=y\n" in kernel_config(kernel)
