@@ -155,6 +155,7 @@ BASE_CONFIG = (
     ("CONFIG_MULTIUSER", "y"), ("CONFIG_PROC_FS", "y"), ("CONFIG_PROC_SYSCTL", "y"),
     ("CONFIG_PROC_PAGE_MONITOR", "y"), ("CONFIG_SYSFS", "y"), ("CONFIG_IKCONFIG", "y"),
     ("CONFIG_IKCONFIG_PROC", "y"), ("CONFIG_SECURITY_YAMA", "y"), ("CONFIG_ELF_CORE", None),
+    ("CONFIG_DNOTIFY", "y"),        # fcntl(F_NOTIFY): kernel/fs/dnotify.py
     ("CONFIG_COREDUMP", None), ("CONFIG_NAMESPACES", None), ("CONFIG_CPUSETS", None),
     ("CONFIG_TRANSPARENT_HUGEPAGE", None), ("CONFIG_HUGETLBFS", None),
     ("CONFIG_HUGETLB_PAGE", None), ("CONFIG_MEM_SOFT_DIRTY", None), ("CONFIG_KSM", None),

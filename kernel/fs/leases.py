@@ -14,8 +14,9 @@ processes and are never the guest's.  truncate(2) breaks leases as an
 open for writing does (vfs_truncate()); ftruncate(2) does not (4.14's
 do_sys_ftruncate() only breaks delegations).  Omitted: delegations and
 layouts (nfsd's),
-and /proc/sys/fs/lease-break-time and leases-enable (the defaults, 45 s
-and 1, are fixed).
+and /proc/sys/fs/leases-enable (1, fixed).  /proc/sys/fs/lease-break-time
+(kernel.lease_break_time) sets the wait; 0 or less means none: the opener
+waits until the holder gives the lease up.
 """
 
 import errno
@@ -121,11 +122,21 @@ def check_conflicting_open(kernel, key, arg, file):
     "locks: eliminate false positive conflicts for write lease" counts
     readers and writers instead of files.)"""
     files = board_files(kernel, key)
-    if arg == F_RDLCK and any(f.writable for f in files):
+    if arg == F_RDLCK and (any(f.writable for f in files) or pending_writer(kernel, key)):
         return -errno.EAGAIN
     if arg == F_WRLCK and any(f is not file for f in files):
         return -errno.EAGAIN
     return 0
+
+
+def pending_writer(kernel, key):
+    """A task asleep in break_lease() opening (or truncating) the inode key
+    for writing: 4.14's do_dentry_open() and vfs_truncate() take the write
+    access (i_writecount) before break_lease(), so it counts as open for
+    writing while it waits (a holder cannot downgrade to a read lease)."""
+    writers = kernel.__dict__.get("lease_writers")
+    return bool(writers) and any(k == key and t in kernel.lease_wait.tasks
+                                 for t, k in writers.items())
 
 
 def generic_setlease_checks(task, file):
@@ -212,6 +223,8 @@ def break_lease(task, key, flags):
     if not table or key not in table:
         return 0
     kernel = task.kernel
+    writers = kernel.__dict__.setdefault("lease_writers", {})
+    writers.pop(task, None)             # this task's last sleep here is over
     time_out_leases(kernel, key)
     want_write = flags & O_ACCMODE != O_RDONLY
 
@@ -220,7 +233,8 @@ def break_lease(task, key, flags):
     leases = table.get(key, ())
     if not any(conflicts(fl) for fl in leases):
         return 0
-    break_time = kernel.sched.clock() + LEASE_BREAK_TIME
+    seconds = lease_break_time(kernel)
+    break_time = kernel.sched.clock() + seconds if seconds > 0 else None
     for fl in list(leases):
         if not conflicts(fl):
             continue
@@ -237,10 +251,18 @@ def break_lease(task, key, flags):
         lease_break_callback(kernel, fl)
     if flags & O_NONBLOCK:
         return -errno.EWOULDBLOCK
+    if want_write:
+        writers[task] = key             # pending_writer(): it holds write access
     first = table[key][0]
     deadline = first.fl_break_time if first.fl_break_time is not None \
         else first.fl_downgrade_time
     raise WouldBlock(queues=(kernel.lease_wait,), deadline=deadline)
+
+
+def lease_break_time(kernel):
+    """fs/locks.c's lease_break_time: seconds a lease holder is given
+    (/proc/sys/fs/lease-break-time, proc_dointvec)."""
+    return kernel.__dict__.get("lease_break_time", LEASE_BREAK_TIME)
 
 
 def locks_remove_lease(file):

@@ -322,6 +322,22 @@ def _host_at(task, dirfd, addr):
     return host_path(task, dirfd, user_path(task, addr), follow=False)
 
 
+def _link_source(task, dirfd, old, follow):
+    """(dir_fd, path) of linkat()'s old name.  A /proc magic link followed
+    (AT_SYMLINK_FOLLOW on /proc/self/fd/N: how an O_TMPFILE file gets its
+    name) is the file it names; any other name in /proc or /sys is (None,
+    None), an object of the proc mount."""
+    from kernel.fs.proc import HostTarget
+    from kernel.syscalls.fs import _pseudo_lookup     # fs.py imports this module
+    found = _pseudo_lookup(task, dirfd, old, follow)
+    if found is None:
+        return host_path(task, dirfd, old, follow)
+    if isinstance(found, HostTarget):
+        dir_fd, path = host_target(task, found, follow)
+        return dir_fd, os.fsencode(path)
+    return None, None
+
+
 @syscall("linkat", "dirfd path dirfd path atflags")
 @path_call
 def sys_linkat(task, olddirfd, oldpath, newdirfd, newpath, flags):
@@ -345,8 +361,10 @@ def sys_linkat(task, olddirfd, oldpath, newdirfd, newpath, flags):
             return -errno.ENOENT
         src_fd, src = file.host_fd, b""
     else:
-        src_fd, src = host_path(task, olddirfd, old, bool(flags & AT_SYMLINK_FOLLOW))
+        src_fd, src = _link_source(task, olddirfd, old, bool(flags & AT_SYMLINK_FOLLOW))
     dst_fd, dst = _host_at(task, newdirfd, newpath)
+    if src is None:
+        return -errno.EXDEV             # an object of /proc or /sys: another mount
     from kernel.fs import permission        # imports this module
     err = permission.may_link(task, src_fd, src, flags & AT_SYMLINK_FOLLOW, dst_fd, dst)
     if err:

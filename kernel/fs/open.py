@@ -150,6 +150,12 @@ def sys_truncate(task, path_addr, length):
     if getattr(task.kernel, "file_leases", None):
         from kernel.fs.leases import break_lease
         break_lease(task, (st.st_dev, st.st_ino), os.O_WRONLY)     # may sleep until it is over
+    if length > st.st_size:
+        # do_truncate() -> notify_change() -> setattr_prepare(): inode_newsize_ok()
+        from kernel.sys import inode_newsize_ok
+        err = inode_newsize_ok(task, length)
+        if err:
+            return err
     fd = os.open(hpath, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY, dir_fd=dir_fd)
     try:
         os.ftruncate(fd, length)

@@ -1475,6 +1475,35 @@ def _core_uses_pid_write(p, pos, data):
     return len(data)
 
 
+def _lease_break_time(ctx):
+    from kernel.fs.leases import lease_break_time     # leases imports locks, attr
+    return str(lease_break_time(ctx.kernel))
+
+
+def _lease_break_time_write(p, pos, data):
+    """proc_dointvec() for fs.lease-break-time (root only by its mode)."""
+    try:
+        value = int(data.split()[0])
+    except (ValueError, IndexError):
+        return -errno.EINVAL
+    if not -INT_MAX - 1 <= value <= INT_MAX:
+        return -errno.EINVAL
+    p.ctx.kernel.lease_break_time = value
+    return len(data)
+
+
+def _pipe_max_size(ctx):
+    """fs.pipe-max-size: F_SETPIPE_SZ sizes the host's own pipe
+    (kernel/fs/fcntl.py), so the host's limit is the board's; read-only
+    here, as the board cannot change the host's (4.14's file is 0644)."""
+    try:
+        with open("/proc/sys/fs/pipe-max-size") as f:
+            return f.read().strip()
+    except OSError:
+        from kernel.fs.pipe import HOST_READ_MAX      # 4.14's default, 1 MiB
+        return str(HOST_READ_MAX)
+
+
 def _uts(field):
     def show(c):
         from kernel.utsname import utsname
@@ -1529,6 +1558,10 @@ def _register_globals():
     _sysctl("/proc/sys/kernel/domainname", _uts("domainname"),
             write=_uts_write("domainname"), mode=0o644)
     _sysctl("/proc/sys/kernel/yama/ptrace_scope", lambda c: "3")
+    # /proc/sys/fs (fs/locks.c, fs/pipe.c)
+    _sysctl("/proc/sys/fs/lease-break-time", _lease_break_time,
+            write=_lease_break_time_write, mode=0o644)
+    _sysctl("/proc/sys/fs/pipe-max-size", _pipe_max_size)
     # drivers/char/random.c: proc_do_uuid() — a fresh version-4 UUID per
     # read of uuid, one fixed for the whole boot in boot_id.
     _sysctl("/proc/sys/kernel/random/uuid", lambda c: _uuid4())

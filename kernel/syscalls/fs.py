@@ -39,10 +39,11 @@ from kernel.sys import generic_write_checks_fsize, inode_newsize_ok
 from kernel.syscalls.table import syscall
 from kernel.uaccess import Efault
 from kernel.uapi import (
-    AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_NOFOLLOW,
+    AT_EMPTY_PATH, AT_FDCWD, AT_NO_AUTOMOUNT, AT_REMOVEDIR, AT_STATX_SYNC_TYPE,
+    AT_SYMLINK_NOFOLLOW, STATX__RESERVED,
     O_ACCMODE, O_APPEND, O_CLOEXEC, O_CREAT, O_DIRECT, O_DIRECTORY,
     O_DSYNC, O_EXCL, O_LARGEFILE, O_NOATIME, O_NOCTTY, O_NOFOLLOW, O_NONBLOCK, O_PATH,
-    O_SYNC, O_TMPFILE, O_TRUNC, SEEK_CUR, SEEK_END, SEEK_SET,
+    O_SYNC, O_TMPFILE, O_TRUNC, SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET,
 )
 from kernel.uaccess import s32
 
@@ -718,6 +719,8 @@ def sys_lseek(task, fd, offset, whence):
         return pseudo_lseek(file, offset, whence)
     if file.body is not None or file.is_dir:
         size = len(file.body) if file.body is not None else 0
+        if whence in (SEEK_DATA, SEEK_HOLE) and file.body is not None:
+            return _seek_data_hole(file, offset, whence, size)
         base = {SEEK_SET: 0, SEEK_CUR: file.pos, SEEK_END: size}.get(whence)
         if base is None or base + offset < 0:
             return -errno.EINVAL
@@ -727,12 +730,24 @@ def sys_lseek(task, fd, offset, whence):
         return file.pos
     if file.host_fd is None:
         return 0                        # noop_llseek (eventfd, epoll, signalfd: anon inodes)
-    if whence not in (SEEK_SET, SEEK_CUR, SEEK_END):
+    if whence not in (SEEK_SET, SEEK_CUR, SEEK_END, SEEK_DATA, SEEK_HOLE):
         return -errno.EINVAL
     try:
+        # SEEK_DATA/SEEK_HOLE: ext4 and tmpfs find the extents (4.14 has both,
+        # ext4_seek_data/shmem_file_llseek); the host's file system does it here
         return os.lseek(file.host_fd, offset, whence)
     except OSError as e:
         return _err(e)
+
+
+def _seek_data_hole(file, offset, whence, size):
+    """generic_file_llseek_size() for SEEK_DATA/SEEK_HOLE: the whole file is
+    data and the only hole is the virtual one at its end; an offset at or
+    past the end (or negative, compared unsigned) is -ENXIO."""
+    if offset < 0 or offset >= size:
+        return -errno.ENXIO
+    file.pos = offset if whence == SEEK_DATA else size
+    return file.pos
 
 
 # -- stat -----------------------------------------------------------------------------
@@ -748,8 +763,12 @@ def _stat_file(file):
 
 
 def _stat_at(task, dirfd, path_addr, flags):
-    """vfs_statx(): os.stat_result-like for (dirfd, path, AT_* flags)."""
-    path = user_path(task, path_addr) if path_addr else b""
+    """vfs_statx(): os.stat_result-like for (dirfd, path, AT_* flags).  Flags
+    are checked first; a NULL path is -EFAULT even with AT_EMPTY_PATH
+    (getname_flags() copies it; 6.11 lets statx take NULL, 4.14 does not)."""
+    if flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE):
+        raise PathError(-errno.EINVAL)
+    path = user_path(task, path_addr)
     if not path:
         if flags & AT_EMPTY_PATH:
             if s32(dirfd) == AT_FDCWD:
@@ -791,7 +810,9 @@ def sys_newfstatat(task, dirfd, path, statbuf, flags):
 @syscall("statx", "dirfd path statxflags statxmask statx")
 @path_call
 def sys_statx(task, dirfd, path, flags, mask, buf):
-    if flags & 0x6000 == 0x6000:            # AT_STATX_FORCE_SYNC | DONT_SYNC together
+    if mask & STATX__RESERVED:
+        return -errno.EINVAL
+    if flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE:   # FORCE_SYNC | DONT_SYNC together
         return -errno.EINVAL
     st = _stat_at(task, dirfd, path, flags)
     out = pack_statx(st)
