@@ -24,6 +24,9 @@ from kernel.fs.namei import (
     guest_absolute, host_path, host_target, path_call, rooted_cwd, rooted_name, task_root,
     user_path,
 )
+from kernel.fs.rename import (
+    RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT, host_lexists, host_renameat2,
+)
 from kernel.fs.pipe import may_block, wait_read, wait_write
 from kernel.sched.wait import WouldBlock
 from kernel.signal import signal_pending
@@ -45,6 +48,7 @@ from kernel.uapi import (
     O_SYNC, O_TMPFILE, O_TRUNC, SEEK_CUR, SEEK_END, SEEK_SET,
 )
 from kernel.uaccess import s32
+from kernel.cred import CAP_MKNOD, capable
 
 # Guest (asm-generic) open flags -> the host's.  The access mode is shared.
 _OPEN_FLAG_MAP = ((O_CREAT, os.O_CREAT), (O_EXCL, os.O_EXCL), (O_NOCTTY, os.O_NOCTTY),
@@ -908,9 +912,45 @@ def sys_renameat(task, olddirfd, oldpath, newdirfd, newpath):
 
 @syscall("renameat2", "dirfd path dirfd path x")
 def sys_renameat2(task, olddirfd, oldpath, newdirfd, newpath, flags):
-    if flags:
-        return -errno.EINVAL        # RENAME_NOREPLACE/EXCHANGE/WHITEOUT not offered
-    return sys_renameat(task, olddirfd, oldpath, newdirfd, newpath)
+    """renameat2() (do_renameat2 in fs/namei.c): EINVAL for an unknown flag
+    and for RENAME_EXCHANGE with NOREPLACE or WHITEOUT, EPERM for
+    RENAME_WHITEOUT without CAP_MKNOD, all before the names are read; then
+    the walks, EEXIST (NOREPLACE, the new name exists) or ENOENT (EXCHANGE,
+    it does not), vfs_rename()'s permission checks with the guest's
+    credentials, and the host's renameat2() for the move itself (ext4 and
+    tmpfs support all three flags in 4.14; another host file system says
+    EINVAL, as Linux does for it)."""
+    if flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT):
+        return -errno.EINVAL
+    if flags & (RENAME_NOREPLACE | RENAME_WHITEOUT) and flags & RENAME_EXCHANGE:
+        return -errno.EINVAL
+    if flags & RENAME_WHITEOUT and not capable(task, CAP_MKNOD):
+        return -errno.EPERM
+    if not flags:
+        return sys_renameat(task, olddirfd, oldpath, newdirfd, newpath)
+    return _renameat2_flags(task, olddirfd, oldpath, newdirfd, newpath, flags)
+
+
+@path_call
+def _renameat2_flags(task, olddirfd, oldpath, newdirfd, newpath, flags):
+    """The rest of do_renameat2() for a rename with flags."""
+    src_fd, src = host_path(task, olddirfd, user_path(task, oldpath), follow=False)
+    dst_fd, dst = host_path(task, newdirfd, user_path(task, newpath), follow=False)
+    os.stat(src, dir_fd=src_fd, follow_symlinks=False)      # ENOENT: no source
+    exists = host_lexists(dst_fd, dst)
+    if flags & RENAME_NOREPLACE and exists:
+        return -errno.EEXIST
+    if flags & RENAME_EXCHANGE and not exists:
+        return -errno.ENOENT
+    err = may_rename(task, src_fd, src, dst_fd, dst, exchange=bool(flags & RENAME_EXCHANGE))
+    if err:
+        return err
+    victim = None if flags & RENAME_EXCHANGE else last_link(task, dst_fd, dst)
+    host_renameat2(src_fd, src, dst_fd, dst, flags)
+    if victim is not None and not os.path.samestat(victim, os.stat(
+            dst, dir_fd=dst_fd, follow_symlinks=False)):
+        forget_inode_at_last_close(task.kernel, victim)     # the target it replaced is gone
+    return 0
 
 
 def _access(task, dirfd, path, mode):

@@ -1,0 +1,43 @@
+"""Small fixes found by other helpers, each compared with the host kernel
+(the same C source built for x86-64) where it can be.
+
+* renameat2()'s flags: userland/src/sb_rename.c, on the host, on the board
+  and on the board under --jail (the names resolve below the jail root).
+"""
+
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+from conftest import run_a53emu, userland_path
+from test_processes import assert_passed, clean_env, host_path
+
+
+@pytest.fixture
+def open_dir():
+    """A scratch directory every uid can search (sb_rename's unprivileged
+    child walks into it; pytest's tmp_path is 0700), removed afterwards."""
+    d = tempfile.mkdtemp(prefix="a53emu-sb-")
+    os.chmod(d, 0o755)
+    yield d
+    assert os.listdir(d) == []
+    shutil.rmtree(d)
+
+
+def run_host(program, cwd):
+    return subprocess.run([str(host_path(program))], cwd=cwd, env=clean_env(),
+                          capture_output=True, timeout=60)
+
+
+def test_rename_host_kernel(open_dir):
+    assert_passed(run_host("sb_rename", open_dir), "sb_rename", "host")
+
+
+@pytest.mark.parametrize("jail", [False, True])
+def test_rename_board(libc, open_dir, jail):
+    opts = ["--jail", open_dir] if jail else []
+    run = run_a53emu(opts + [userland_path(libc, "sb_rename")], cwd=open_dir, env=clean_env())
+    assert_passed(run, "sb_rename", "a53emu")
