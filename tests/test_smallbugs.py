@@ -3,6 +3,8 @@
 
 * renameat2()'s flags: userland/src/sb_rename.c, on the host, on the board
   and on the board under --jail (the names resolve below the jail root).
+* getdents64()'s ".." entry: userland/src/sb_dotdot.c (the parent's inode;
+  at the root, under --jail too, the root's own).
 """
 
 import os
@@ -41,3 +43,14 @@ def test_rename_board(libc, open_dir, jail):
     opts = ["--jail", open_dir] if jail else []
     run = run_a53emu(opts + [userland_path(libc, "sb_rename")], cwd=open_dir, env=clean_env())
     assert_passed(run, "sb_rename", "a53emu")
+
+
+def test_dotdot_host_kernel(open_dir):
+    assert_passed(run_host("sb_dotdot", open_dir), "sb_dotdot", "host")
+
+
+@pytest.mark.parametrize("jail", [False, True])
+def test_dotdot_board(libc, open_dir, jail):
+    opts = ["--jail", open_dir] if jail else []
+    run = run_a53emu(opts + [userland_path(libc, "sb_dotdot")], cwd=open_dir, env=clean_env())
+    assert_passed(run, "sb_dotdot", "a53emu")

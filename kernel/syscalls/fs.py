@@ -809,10 +809,40 @@ _DT = {stat.S_IFDIR: 4, stat.S_IFREG: 8, stat.S_IFLNK: 10, stat.S_IFCHR: 2,
        stat.S_IFBLK: 6, stat.S_IFIFO: 1, stat.S_IFSOCK: 12}
 
 
-def _dir_snapshot(file):
+def _board_root_stats(kernel):
+    """The host stats of the directories the board shows as "/": the --jail
+    root, the --sysroot, and the host's own "/"."""
+    roots = [os.stat(b"/")]
+    if kernel.jail_fd is not None:
+        roots.append(os.fstat(kernel.jail_fd))
+    if kernel.sysroot is not None:
+        try:
+            roots.append(os.stat(kernel.sysroot))
+        except OSError:
+            pass
+    return roots
+
+
+def _dotdot_ino(kernel, host_fd, st):
+    """The inode number of a directory's ".." entry: its parent's (ext4
+    stores it in the block, dcache_readdir() takes parent_ino()), and the
+    directory's own at the root of the board's file system (the --jail or
+    --sysroot directory is that root: the root inode's ".." is itself, and
+    the host directory above it is not the board's).  A chroot() inside
+    the guest keeps the parent's, as Linux does (readdir is not
+    chroot-aware)."""
+    if any(os.path.samestat(st, root) for root in _board_root_stats(kernel)):
+        return st.st_ino
+    try:
+        return os.stat(b"..", dir_fd=host_fd).st_ino
+    except OSError:
+        return st.st_ino            # search permission on the host refused: the walk is ours
+
+
+def _dir_snapshot(file, kernel):
     """The directory's entries, '.' and '..' first, as (ino, type, name)."""
     st = os.fstat(file.host_fd)
-    entries = [(st.st_ino, 4, b"."), (st.st_ino, 4, b"..")]
+    entries = [(st.st_ino, 4, b"."), (_dotdot_ino(kernel, file.host_fd, st), 4, b"..")]
     with os.scandir(file.host_fd) as it:
         for e in it:
             try:
@@ -839,7 +869,7 @@ def sys_getdents64(task, fd, dirp, count):
     if not file.is_dir:
         return -errno.ENOTDIR
     if file.dir_entries is None:
-        file.dir_entries = pseudo_dir_entries(file) if file.pseudo else _dir_snapshot(file)
+        file.dir_entries = pseudo_dir_entries(file) if file.pseudo else _dir_snapshot(file, task.kernel)
     out = bytearray()
     while file.pos < len(file.dir_entries):
         ino, dtype, name = file.dir_entries[file.pos]
