@@ -5,6 +5,8 @@
   and on the board under --jail (the names resolve below the jail root).
 * getdents64()'s ".." entry: userland/src/sb_dotdot.c (the parent's inode;
   at the root, under --jail too, the root's own).
+* statx()'s stx_attributes and stx_attributes_mask: userland/src/sb_statx.c
+  (a file made NODUMP with chattr +d on the host, where chattr works).
 """
 
 import os
@@ -54,3 +56,33 @@ def test_dotdot_board(libc, open_dir, jail):
     opts = ["--jail", open_dir] if jail else []
     run = run_a53emu(opts + [userland_path(libc, "sb_dotdot")], cwd=open_dir, env=clean_env())
     assert_passed(run, "sb_dotdot", "a53emu")
+
+
+def _nodump_file(d):
+    """A file in d with the NODUMP attribute (chattr +d), or None where the
+    host's file system does not take it."""
+    path = os.path.join(d, "nodump")
+    open(path, "w").close()
+    if shutil.which("chattr") and subprocess.run(["chattr", "+d", path],
+                                                 capture_output=True).returncode == 0:
+        return "nodump"
+    os.unlink(path)
+    return None
+
+
+@pytest.mark.parametrize("where", ["host", "board", "jail"])
+def test_statx_attributes(libc, open_dir, where):
+    nodump = _nodump_file(open_dir)
+    args = [nodump] if nodump else []
+    try:
+        if where == "host":
+            run = subprocess.run([str(host_path("sb_statx"))] + args, cwd=open_dir,
+                                 env=clean_env(), capture_output=True, timeout=60)
+        else:
+            opts = ["--jail", open_dir] if where == "jail" else []
+            run = run_a53emu(opts + [userland_path(libc, "sb_statx")] + args, cwd=open_dir,
+                             env=clean_env())
+    finally:
+        if nodump:
+            os.unlink(os.path.join(open_dir, nodump))
+    assert_passed(run, "sb_statx", where)

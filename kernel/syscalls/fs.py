@@ -37,7 +37,7 @@ from kernel.fs.proc import (
 from kernel.fs.fcntl import sys_fcntl  # noqa: F401 (fs/fcntl.c: registers fcntl)
 from kernel.mm.memfd import shmem_setattr_check, shmem_write_check
 from kernel.iov_iter import WRITE_CHUNK, IovIter
-from kernel.fs.stat import STATX_SIZE, SyntheticStat, pack_stat, pack_statx
+from kernel.fs.stat import STATX_SIZE, SyntheticStat, host_statx_attributes, pack_stat, pack_statx
 from kernel.sys import generic_write_checks_fsize, inode_newsize_ok
 from kernel.syscalls.table import syscall
 from kernel.uaccess import Efault
@@ -751,28 +751,40 @@ def _stat_file(file):
     return guest_stat(file.kernel, os.fstat(file.host_fd))
 
 
-def _stat_at(task, dirfd, path_addr, flags):
-    """vfs_statx(): os.stat_result-like for (dirfd, path, AT_* flags)."""
+def _stat_at(task, dirfd, path_addr, flags, where=None):
+    """vfs_statx(): os.stat_result-like for (dirfd, path, AT_* flags).  A
+    host file's (dir_fd, path, follow) is appended to the list where, if
+    given (statx asks the host for the file's attributes)."""
     path = user_path(task, path_addr) if path_addr else b""
     if not path:
         if flags & AT_EMPTY_PATH:
             if s32(dirfd) == AT_FDCWD:
+                _note_host(where, task.fs.cwd_fd, b"", True)
                 return guest_stat(task.kernel, os.stat(task.fs.cwd_fd))
             file = _fget_raw(task, dirfd)
             if file is None:
                 raise PathError(-errno.EBADF)
+            if file.pseudo is None and not hasattr(file, "getattr") and file.body is None:
+                _note_host(where, file.host_fd, b"", True)
             return _stat_file(file)
         raise PathError(-errno.ENOENT)
     follow = not flags & AT_SYMLINK_NOFOLLOW
     found = _pseudo_lookup(task, dirfd, path, follow=follow)
     if isinstance(found, HostTarget):
         dir_fd, hpath = host_target(task, found, follow)
+        _note_host(where, dir_fd, hpath, follow)
         return os.stat(hpath, dir_fd=dir_fd, follow_symlinks=follow)
     if found is not None:
         return pseudo_stat(found)
     dir_fd, hpath = host_path(task, dirfd, path, follow)
+    _note_host(where, dir_fd, hpath, follow)
     return guest_stat(task.kernel, os.stat(hpath, dir_fd=dir_fd,
                                            follow_symlinks=not flags & AT_SYMLINK_NOFOLLOW))
+
+
+def _note_host(where, dir_fd, hpath, follow):
+    if where is not None:
+        where.append((dir_fd, hpath, follow))
 
 
 @syscall("fstat", "fd stat")
@@ -797,8 +809,9 @@ def sys_newfstatat(task, dirfd, path, statbuf, flags):
 def sys_statx(task, dirfd, path, flags, mask, buf):
     if flags & 0x6000 == 0x6000:            # AT_STATX_FORCE_SYNC | DONT_SYNC together
         return -errno.EINVAL
-    st = _stat_at(task, dirfd, path, flags)
-    out = pack_statx(st)
+    where = []
+    st = _stat_at(task, dirfd, path, flags, where)
+    out = pack_statx(st, *(host_statx_attributes(*where[0]) if where else (0, 0)))
     task.uaccess.copy_to_user(buf, out[:STATX_SIZE])
     return 0
 
