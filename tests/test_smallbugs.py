@@ -7,6 +7,8 @@
   at the root, under --jail too, the root's own).
 * statx()'s stx_attributes and stx_attributes_mask: userland/src/sb_statx.c
   (a file made NODUMP with chattr +d on the host, where chattr works).
+* ".." after a magic link (/proc/self/cwd/../x, /proc/self/fd/N/..):
+  userland/src/sb_magicdotdot.c.
 """
 
 import os
@@ -86,3 +88,14 @@ def test_statx_attributes(libc, open_dir, where):
         if nodump:
             os.unlink(os.path.join(open_dir, nodump))
     assert_passed(run, "sb_statx", where)
+
+
+def test_magic_dotdot_host_kernel(open_dir):
+    assert_passed(run_host("sb_magicdotdot", open_dir), "sb_magicdotdot", "host")
+
+
+@pytest.mark.parametrize("jail", [False, True])
+def test_magic_dotdot_board(libc, open_dir, jail):
+    opts = ["--jail", open_dir] if jail else []
+    run = run_a53emu(opts + [userland_path(libc, "sb_magicdotdot")], cwd=open_dir, env=clean_env())
+    assert_passed(run, "sb_magicdotdot", "a53emu")

@@ -388,8 +388,9 @@ MAXSYMLINKS = 40
 
 
 def pseudo_resolve(kernel, task, path, follow=True, depth=0):
-    """path_lookupat() within /proc and /sys for an absolute, normalised
-    guest path.  Returns None when the path is not in them, an Entry, or a
+    """path_lookupat() within /proc and /sys for an absolute guest path,
+    normalised except for ".." after a link (a ".." walks up from the
+    link's target, and from /proc or /sys to the root).  Returns None when the path is not in them, an Entry, or a
     HostTarget; raises PseudoError(-ENOENT/-ENOTDIR/-ELOOP)."""
     parts = [p for p in path.split("/") if p]
     if not parts or parts[0] not in ("proc", "sys"):
@@ -397,9 +398,16 @@ def pseudo_resolve(kernel, task, path, follow=True, depth=0):
     ctx = Ctx(kernel, task)
     node = proc_root(ctx) if parts[0] == "proc" else sys_root(ctx)
     done = "/" + parts[0]
+    above = []                          # (node, done) of the directories walked through
     for i, name in enumerate(parts[1:], 1):
         if node.kind != "dir":
             raise PseudoError(-errno.ENOTDIR)
+        if name == "..":                # follow_dotdot(): after a link (/proc/self/..)
+            if not above:               # /proc/..: the root, and on from there
+                return pseudo_resolve(kernel, task, os.path.normpath(
+                    "/" + "/".join(parts[i + 1:])), follow, depth)
+            node, done = above.pop()
+            continue
         child = node.lookup(name)
         if child is None:
             raise PseudoError(-errno.ENOENT)
@@ -407,6 +415,7 @@ def pseudo_resolve(kernel, task, path, follow=True, depth=0):
         if child.kind == "link" and (follow or not last):
             rest = "/".join(parts[i + 1:])
             return _follow(kernel, task, child, done, rest, follow, depth)
+        above.append((node, done))
         node = child
         done += "/" + name
     return node
@@ -422,18 +431,24 @@ def _follow(kernel, task, link, base, rest, follow, depth):
     host = link.host() if link.host is not None else None
     if host is not None:
         host_path, guest = host
+        if guest == "/" and rest:
+            rest = os.path.normpath("/" + rest).lstrip("/")     # the root's ".." is itself
         if guest == "/" and is_pseudo_path("/" + rest):
             # /proc/self/root/proc/...: the board's /proc and /sys are
             # mounted in every root, never the host's own.
             return pseudo_resolve(kernel, task, os.path.normpath("/" + rest), follow, depth + 1)
         if rest:
-            return HostTarget(host_path + "/" + rest, guest + "/" + rest, host_path, rest)
+            # rest may start with ".." (kernel/syscalls/fs.py _lookup_name()):
+            # the host walks it from the target; the guest name is for show.
+            return HostTarget(host_path + "/" + rest, os.path.normpath(guest + "/" + rest),
+                              host_path, rest)
         target = HostTarget(host_path, guest, host_path)
         target.file = getattr(link, "file", None)
         return target
     target = link.target()
-    full = target if target.startswith("/") else base + "/" + target
-    full = os.path.normpath(full + ("/" + rest if rest else ""))
+    full = os.path.normpath(target if target.startswith("/") else base + "/" + target)
+    # rest is walked from the target: a ".." in it is the target's parent.
+    full = full.rstrip("/") + ("/" + rest if rest else "")
     found = pseudo_resolve(kernel, task, full, follow, depth + 1)
     if found is None:
         return HostTarget(os.fsdecode(kernel.resolve_sysroot(os.fsencode(full))), full, None)

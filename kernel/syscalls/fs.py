@@ -120,7 +120,7 @@ def _break_lease(task, dir_fd, hpath, flags):
 def _pseudo_lookup(task, dirfd, path, follow=True):
     """/proc and /sys (kernel/fs/proc.py): None when path is elsewhere, an
     Entry, or a HostTarget (a magic link to a host file); raises PathError."""
-    name = guest_absolute(task, dirfd, path)
+    name = _lookup_name(task, dirfd, path)
     device = board_device(task, name)
     if device is not None:
         return HostTarget(device, device, device)       # the board's own /dev (--jail)
@@ -133,6 +133,45 @@ def _pseudo_lookup(task, dirfd, path, follow=True):
         return pseudo_resolve(task.kernel, task, name, follow)
     except PseudoError as e:
         raise PathError(e.err)
+
+
+def _lookup_name(task, dirfd, path):
+    """The absolute guest name of path for _pseudo_lookup(): "." and ".."
+    are taken by name (guest_absolute()) up to a ".." that follows a magic
+    link or a name reached through one (/proc/self/cwd/.., /proc/self/fd/3/
+    sub/..): there link_path_walk() has followed the link and ".." is the
+    target's parent, so the rest is kept for the link's target to resolve
+    (pseudo_resolve() hands it on to the host or to the link's guest name)."""
+    text = os.fsdecode(path)
+    if not text.startswith("/"):
+        whole = guest_absolute(task, dirfd, b".")
+        text = whole.rstrip("/") + "/" + text
+    parts = text.split("/")
+    stack = []
+    for i, part in enumerate(parts):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if stack and _through_magic_link(task, "/" + "/".join(stack)):
+                rest = [p for p in parts[i:] if p not in ("", ".")]
+                return "/" + "/".join(stack + rest)
+            if stack:
+                stack.pop()
+            continue
+        stack.append(part)
+    return "/" + "/".join(stack)
+
+
+def _through_magic_link(task, prefix):
+    """Does the pseudo path prefix name a magic link, or something reached
+    through one?"""
+    if not is_pseudo_path(prefix):
+        return False
+    try:
+        found = pseudo_resolve(task.kernel, task, prefix, follow=False)
+    except PseudoError:
+        return False
+    return isinstance(found, HostTarget) or (found is not None and found.kind == "link")
 
 
 # -- open / close -------------------------------------------------------------------
