@@ -9,16 +9,19 @@
   (a file made NODUMP with chattr +d on the host, where chattr works).
 * ".." after a magic link (/proc/self/cwd/../x, /proc/self/fd/N/..):
   userland/src/sb_magicdotdot.c.
+* /proc/self/fd/N of an inherited descriptor under --jail: no host path
+  (userland/src/sb_fdlink.c; kernel/fs/proc.py inherited_fd_name()).
 """
 
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 
 import pytest
 
-from conftest import run_a53emu, userland_path
+from conftest import ROOT, run_a53emu, userland_path
 from test_processes import assert_passed, clean_env, host_path
 
 
@@ -99,3 +102,43 @@ def test_magic_dotdot_board(libc, open_dir, jail):
     opts = ["--jail", open_dir] if jail else []
     run = run_a53emu(opts + [userland_path(libc, "sb_magicdotdot")], cwd=open_dir, env=clean_env())
     assert_passed(run, "sb_magicdotdot", "a53emu")
+
+
+def _fdlink(cmd, stdin, cwd):
+    with open(stdin, "rb") as f:
+        return subprocess.run(cmd, stdin=f, cwd=cwd, env=clean_env(), capture_output=True,
+                              timeout=120)
+
+
+def _emu(opts, libc, want):
+    return [sys.executable, "-m", "emu", "run"] + opts + [str(userland_path(libc, "sb_fdlink")), want]
+
+
+def test_fdlink_host_kernel_and_board(libc, open_dir, tmp_path):
+    """Without a root the host's name, on the host kernel and on the board."""
+    outside = tmp_path / "outside-file"
+    outside.write_bytes(b"")
+    assert_passed(_fdlink([str(host_path("sb_fdlink")), str(outside)], outside, open_dir),
+                  "sb_fdlink", "host")
+    assert_passed(_fdlink(_emu([], libc, str(outside)), outside, ROOT), "sb_fdlink", "a53emu")
+
+
+@pytest.mark.parametrize("case", ["inside", "outside", "devnull"])
+def test_fdlink_jail(libc, open_dir, tmp_path, case):
+    """Under --jail: a file in the jail by its name there, a board device by
+    its name, a host file outside by "(unreachable)/" and its last
+    component only (no host path)."""
+    stdin, want = {
+        "inside": (os.path.join(open_dir, "in-jail"), "/in-jail"),
+        "outside": (str(tmp_path / "host-secret"), "(unreachable)/host-secret"),
+        "devnull": ("/dev/null", "/dev/null"),
+    }[case]
+    if case != "devnull":
+        open(stdin, "wb").close()
+    try:
+        run = _fdlink(_emu(["--jail", open_dir], libc, want), stdin, ROOT)
+    finally:
+        if case == "inside":
+            os.unlink(stdin)
+    assert str(tmp_path) not in run.stdout.decode(errors="replace")
+    assert_passed(run, "sb_fdlink", "a53emu")

@@ -331,26 +331,59 @@ def fd_children(ctx, task, base):
         # tid_fd_update_inode(): the link's mode says how the file is open.
         mode = 0o100 | (0o400 if file.readable else 0) | (0o200 if file.writable else 0)
         entry = Entry("link", "%s/fd/%d" % (base, fd), pystat.S_IFLNK | mode,
-                      target=lambda file=file: fd_link_name(file),
-                      host=lambda file=file: fd_link_host(file))
+                      target=lambda file=file: fd_link_name(file, ctx.current),
+                      host=lambda file=file: fd_link_host(file, ctx.current))
         entry.owner = task
         entry.file = file               # proc_fd_link(): the open file itself
         out.append((str(fd), entry))
     return out
 
 
-def fd_link_name(file):
-    """d_path() of an open file: its name, pipe:[ino], or what the host
-    says for a descriptor the board inherited (its stdin/stdout/stderr)."""
+def fd_link_name(file, reader=None):
+    """d_path() of an open file: its name, pipe:[ino], or, for a descriptor
+    the board inherited (its stdin/stdout/stderr), inherited_fd_name()."""
     if file.path.startswith("/dev/fd/") and file.host_fd is not None:
-        return os.readlink("/proc/self/fd/%d" % file.host_fd)
+        return inherited_fd_name(file.kernel, file.host_fd, reader)
     return file.path
 
 
-def fd_link_host(file):
+def inherited_fd_name(kernel, host_fd, reader=None):
+    """d_path() of a host descriptor the board inherited, as the reader (the
+    task reading the link: d_path() uses current's root) sees it.
+
+    Without a root: the host's name, as Linux gives it.  A name that is no
+    path (pipe:[N], socket:[N], anon_inode:...) is the host's too.  Below
+    a root: the path from the reader's root (chroot()), else from the
+    --jail root, as 4.14's prepend_path() walks up to the root.  A board
+    device (/dev/null, /dev/tty, ... which a jailed guest opens by those
+    names) keeps its name.  A file outside --jail (the user's terminal
+    /dev/pts/N, a host file given as stdin): 4.14's d_path() would give its
+    path from the global root (prepend_path()'s "reached the global root"
+    is not an error for d_path(), only getcwd() marks "(unreachable)").
+    Under --jail the jail is the board's global root and the host's names
+    are none of the board's, so the name is getcwd()'s mark and the last
+    component only: "(unreachable)/3" for /dev/pts/3."""
+    from kernel.fs import jail
+    from kernel.fs.namei import BOARD_DEVICES, task_root
+    host = os.readlink("/proc/self/fd/%d" % host_fd)
+    root_fd = task_root(reader) if reader is not None else None
+    if not host.startswith("/") or (root_fd is None and kernel.jail_fd is None):
+        return host
+    for fd in (root_fd, kernel.jail_fd):
+        below = jail.path_below(fd, host_fd) if fd is not None else None
+        if below is not None:
+            return os.fsdecode(below)
+    if host in BOARD_DEVICES:
+        return host
+    if kernel.jail_fd is None:
+        return host                     # a chroot() on the board's own (the host's) tree
+    return "(unreachable)/" + host.rsplit("/", 1)[-1]
+
+
+def fd_link_host(file, reader=None):
     if file.host_fd is None:
         return None                 # a pseudo file: the name is followed instead
-    return "/proc/self/fd/%d" % file.host_fd, fd_link_name(file)
+    return "/proc/self/fd/%d" % file.host_fd, fd_link_name(file, reader)
 
 
 def fdinfo_children(ctx, task, base):
