@@ -11,13 +11,19 @@
   userland/src/sb_magicdotdot.c.
 * /proc/self/fd/N of an inherited descriptor under --jail: no host path
   (userland/src/sb_fdlink.c; kernel/fs/proc.py inherited_fd_name()).
+* pause() with a terminal on stdin waits for Ctrl-C, as on Linux; without
+  one the deadlock report ends the run (userland/src/sb_pause.c, a pty).
 """
 
 import os
+import pty
+import select
+import signal
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 import pytest
 
@@ -142,3 +148,57 @@ def test_fdlink_jail(libc, open_dir, tmp_path, case):
             os.unlink(stdin)
     assert str(tmp_path) not in run.stdout.decode(errors="replace")
     assert_passed(run, "sb_fdlink", "a53emu")
+
+
+def _read_until(fd, marker, timeout):
+    """What the pty's master gives until marker appears (or EOF/timeout)."""
+    out = b""
+    end = time.monotonic() + timeout
+    while marker not in out and time.monotonic() < end:
+        ready, _, _ = select.select([fd], [], [], max(0.0, end - time.monotonic()))
+        if not ready:
+            break
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:             # EIO: the slave side is closed
+            break
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
+def test_pause_waits_for_ctrl_c_on_a_terminal(libc):
+    """a53emu on a pty (its controlling terminal and stdin): the guest's
+    pause() is not a deadlock; Ctrl-C typed at the terminal (the line
+    discipline's SIGINT to the foreground group, forwarded by a53emu) ends
+    it with 128 + SIGINT."""
+    cmd = [sys.executable, "-m", "emu", "run", str(userland_path(libc, "sb_pause"))]
+    pid, master = pty.fork()
+    if pid == 0:                    # the child: session leader on the pty
+        os.chdir(ROOT)
+        os.execve(sys.executable, cmd, clean_env())
+    try:
+        out = _read_until(master, b"pausing", 60)
+        assert b"pausing" in out, out
+        out += _read_until(master, b"deadlock", 2.0)    # the detector would have fired by now
+        assert b"deadlock" not in out, out
+        os.write(master, b"\x03")                       # VINTR: Ctrl-C
+        out += _read_until(master, b"\0never", 30)
+        _, status = os.waitpid(pid, 0)
+        pid = None
+    finally:
+        if pid is not None:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(master)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 128 + signal.SIGINT, (status, out)
+    assert b"deadlock" not in out, out
+
+
+def test_pause_without_a_terminal_is_a_deadlock(libc):
+    """stdin not a terminal: nothing outside can wake it; the report."""
+    run = run_a53emu([userland_path(libc, "sb_pause")], env=clean_env(), timeout=60)
+    assert run.returncode == 134, run.stderr
+    # AArch64 has no pause system call: both libcs use ppoll(NULL, 0, NULL, NULL).
+    assert b"deadlock: every task sleeps forever: 1 (sb_pause) in ppoll()" in run.stderr, run.stderr
