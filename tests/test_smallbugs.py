@@ -13,8 +13,11 @@
   (userland/src/sb_fdlink.c; kernel/fs/proc.py inherited_fd_name()).
 * pause() with a terminal on stdin waits for Ctrl-C, as on Linux; without
   one the deadlock report ends the run (userland/src/sb_pause.c, a pty).
+* O_NONBLOCK on an inherited descriptor is the guest's only: the user's
+  terminal or pipe keeps its file status (userland/src/sb_nonblock_tty.c).
 """
 
+import fcntl
 import os
 import pty
 import select
@@ -202,3 +205,43 @@ def test_pause_without_a_terminal_is_a_deadlock(libc):
     assert run.returncode == 134, run.stderr
     # AArch64 has no pause system call: both libcs use ppoll(NULL, 0, NULL, NULL).
     assert b"deadlock: every task sleeps forever: 1 (sb_pause) in ppoll()" in run.stderr, run.stderr
+
+
+def _nonblock_run(cmd, stdin_fd):
+    return subprocess.run(cmd, stdin=stdin_fd, cwd=ROOT, env=clean_env(), capture_output=True,
+                          timeout=120)
+
+
+@pytest.mark.parametrize("where", ["host", "board"])
+def test_nonblock_on_a_terminal(libc, where):
+    """stdin a pty nobody types at: a non-blocking read is EAGAIN, on the
+    host kernel and on the board; a53emu leaves the pty's flags alone."""
+    master, slave = os.openpty()
+    try:
+        before = fcntl.fcntl(slave, fcntl.F_GETFL)
+        cmd = [str(host_path("sb_nonblock_tty"))] if where == "host" else \
+            [sys.executable, "-m", "emu", "run", str(userland_path(libc, "sb_nonblock_tty"))]
+        run = _nonblock_run(cmd, slave)
+        if where == "board":
+            assert fcntl.fcntl(slave, fcntl.F_GETFL) == before
+    finally:
+        os.close(master)
+        os.close(slave)
+    assert_passed(run, "sb_nonblock_tty", where)
+
+
+def test_nonblock_leaves_an_inherited_pipe_alone(libc):
+    """stdin an empty pipe (its writer open here): the guest's O_NONBLOCK
+    reads EAGAIN, and the pipe's file status, shared with this process,
+    is as before when a53emu has exited (no terminal: nothing restores it)."""
+    r, w = os.pipe()
+    try:
+        before = fcntl.fcntl(r, fcntl.F_GETFL)
+        run = _nonblock_run([sys.executable, "-m", "emu", "run",
+                             str(userland_path(libc, "sb_nonblock_tty"))], r)
+        after = fcntl.fcntl(r, fcntl.F_GETFL)
+    finally:
+        os.close(r)
+        os.close(w)
+    assert_passed(run, "sb_nonblock_tty", "a53emu")
+    assert after == before, (hex(before), hex(after))
