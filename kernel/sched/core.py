@@ -412,7 +412,11 @@ class Scheduler:
 
     def _wait_for_host_signal(self):
         """Sleep until the host's signal handler (or gdb's interrupt) makes
-        its fd readable; run() then forwards the signal into the board."""
+        its fd readable; run() then forwards the signal into the board.
+        A byte left by a signal that forwarded nothing (one with another
+        handler of Python's) is drained first, or the poll would spin."""
+        if not self.host_signals:
+            self._drain_wakeup_fd()
         events = [self.wakeup_fd]
         if self.debugger is not None and self.debugger.conn is not None:
             events.append(self.debugger.conn.fileno())
