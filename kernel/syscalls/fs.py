@@ -142,6 +142,8 @@ def _lookup_name(task, dirfd, path):
     sub/..): there link_path_walk() has followed the link and ".." is the
     target's parent, so the rest is kept for the link's target to resolve
     (pseudo_resolve() hands it on to the host or to the link's guest name)."""
+    if b".." not in path:
+        return guest_absolute(task, dirfd, path)    # the same name, by the short way
     text = os.fsdecode(path)
     if not text.startswith("/"):
         whole = guest_absolute(task, dirfd, b".")
