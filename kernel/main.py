@@ -202,7 +202,9 @@ class Kernel:
                 continue            # closed on the host: closed in the guest too
             os.set_inheritable(hfd, False)
             access = fcntl.fcntl(hfd, fcntl.F_GETFL) & os.O_ACCMODE
-            task.files.install(fd, File(self, hfd, "/dev/fd/%d" % fd, access))
+            inherited = File(self, hfd, "/dev/fd/%d" % fd, access)
+            inherited.inherited = True      # its host file status is the user's shell's too
+            task.files.install(fd, inherited)
         try:
             load_elf_binary(self, task, os.fsencode(path), argv,
                             [os.fsencode(e) for e in envp])

@@ -289,9 +289,14 @@ def setfl(task, fd, file, arg):
     file.flags = (file.flags & ~SETFL_MASK) | (arg & SETFL_MASK)
     # A host descriptor of the board's own (pipes, sockets) stays
     # non-blocking on the host: a guest sleeps through WouldBlock instead.
+    # One a53emu inherited (stdin/stdout/stderr) shares its file status
+    # with the user's shell: its O_NONBLOCK stays the guest's alone (reads
+    # and writes poll first and honour file.flags: kernel/fs/pipe.py).
     if file.host_fd is not None and not file.owned_nonblock:
         host = host_fcntl.fcntl(file.host_fd, host_fcntl.F_GETFL)
-        for guest_bit, host_bit in ((O_APPEND, os.O_APPEND), (O_NONBLOCK, os.O_NONBLOCK)):
+        bits = ((O_APPEND, os.O_APPEND),) if file.inherited else \
+            ((O_APPEND, os.O_APPEND), (O_NONBLOCK, os.O_NONBLOCK))
+        for guest_bit, host_bit in bits:
             host = host | host_bit if arg & guest_bit else host & ~host_bit
         host_fcntl.fcntl(file.host_fd, host_fcntl.F_SETFL, host)
     return 0

@@ -47,6 +47,7 @@ class File:
         self.refcount = 1
         self.mapping = None
         self.owned_nonblock = False     # a host fd of ours, always O_NONBLOCK on the host
+        self.inherited = False          # a53emu's own stdin/stdout/stderr (kernel/main.py)
         acc = flags & O_ACCMODE
         self.readable = acc in (O_RDONLY, O_RDWR)
         self.writable = acc in (O_WRONLY, O_RDWR)

@@ -359,11 +359,13 @@ def _same_dir(a, b):
     return a.st_dev == b.st_dev and a.st_ino == b.st_ino
 
 
-def may_rename(task, src_fd, src, dst_fd, dst):
+def may_rename(task, src_fd, src, dst_fd, dst, exchange=False):
     """vfs_rename()'s checks: renaming a file onto itself (one inode) is 0
     before any; may_delete() of the source; may_delete() of an existing
-    target or may_create() in the new directory; and a directory moving to
-    another parent needs write permission on itself (its ".." changes)."""
+    target (with its own type under RENAME_EXCHANGE, the source's type
+    otherwise) or may_create() in the new directory; and a directory moving
+    to another parent needs write permission on itself (its ".." changes),
+    as does an exchanged target directory."""
     if host_equivalent(task):
         return 0
     old = path_lookup(task, src_fd, src, follow=False)
@@ -378,17 +380,23 @@ def may_rename(task, src_fd, src, dst_fd, dst):
     if new.st is not None and _same_dir(old.st, new.st):
         return 0
     isdir = stat.S_ISDIR(old.st.st_mode)
+    new_isdir = new.st is not None and stat.S_ISDIR(new.st.st_mode)
     err = may_delete(task, old.dir_st, old.st, isdir)
     if err:
         return err
     if new.st is None:
         err = may_create(task, new.dir_st)
     else:
-        err = may_delete(task, new.dir_st, new.st, isdir)
+        err = may_delete(task, new.dir_st, new.st, new_isdir if exchange else isdir)
     if err:
         return err
-    if isdir and not _same_dir(old.dir_st, new.dir_st):
-        return inode_permission(task, old.st, MAY_WRITE)
+    if not _same_dir(old.dir_st, new.dir_st):
+        if isdir:
+            err = inode_permission(task, old.st, MAY_WRITE)
+            if err:
+                return err
+        if exchange and new_isdir:
+            return inode_permission(task, new.st, MAY_WRITE)
     return 0
 
 

@@ -33,6 +33,16 @@ def _nonblocking(file):
     return file.flags & O_NONBLOCK
 
 
+def _write_end(file, done, end):
+    """Where one host write stops.  A guest non-blocking write to a host
+    descriptor that blocks on the host (one a53emu inherited: its O_NONBLOCK
+    is the guest's only) writes PIPE_BUF at a time, what the POLLOUT just
+    seen promises, so the host write returns without waiting."""
+    if file.owned_nonblock or not _nonblocking(file):
+        return end
+    return min(end, done + select.PIPE_BUF)     # the host's POLLOUT promise
+
+
 def may_block(file):
     """Is file one whose reads and writes can wait (not a regular file)?"""
     return file.host_fd is not None and not stat.S_ISREG(file.mode) \
@@ -83,7 +93,7 @@ def wait_write(task, file, data):
             n = None
         else:
             try:
-                n = os.write(fd, data[done:])
+                n = os.write(fd, data[done:_write_end(file, done, len(data))])
             except BlockingIOError:
                 n = None
             except BrokenPipeError:

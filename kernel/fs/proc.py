@@ -331,26 +331,59 @@ def fd_children(ctx, task, base):
         # tid_fd_update_inode(): the link's mode says how the file is open.
         mode = 0o100 | (0o400 if file.readable else 0) | (0o200 if file.writable else 0)
         entry = Entry("link", "%s/fd/%d" % (base, fd), pystat.S_IFLNK | mode,
-                      target=lambda file=file: fd_link_name(file),
-                      host=lambda file=file: fd_link_host(file))
+                      target=lambda file=file: fd_link_name(file, ctx.current),
+                      host=lambda file=file: fd_link_host(file, ctx.current))
         entry.owner = task
         entry.file = file               # proc_fd_link(): the open file itself
         out.append((str(fd), entry))
     return out
 
 
-def fd_link_name(file):
-    """d_path() of an open file: its name, pipe:[ino], or what the host
-    says for a descriptor the board inherited (its stdin/stdout/stderr)."""
+def fd_link_name(file, reader=None):
+    """d_path() of an open file: its name, pipe:[ino], or, for a descriptor
+    the board inherited (its stdin/stdout/stderr), inherited_fd_name()."""
     if file.path.startswith("/dev/fd/") and file.host_fd is not None:
-        return os.readlink("/proc/self/fd/%d" % file.host_fd)
+        return inherited_fd_name(file.kernel, file.host_fd, reader)
     return file.path
 
 
-def fd_link_host(file):
+def inherited_fd_name(kernel, host_fd, reader=None):
+    """d_path() of a host descriptor the board inherited, as the reader (the
+    task reading the link: d_path() uses current's root) sees it.
+
+    Without a root: the host's name, as Linux gives it.  A name that is no
+    path (pipe:[N], socket:[N], anon_inode:...) is the host's too.  Below
+    a root: the path from the reader's root (chroot()), else from the
+    --jail root, as 4.14's prepend_path() walks up to the root.  A board
+    device (/dev/null, /dev/tty, ... which a jailed guest opens by those
+    names) keeps its name.  A file outside --jail (the user's terminal
+    /dev/pts/N, a host file given as stdin): 4.14's d_path() would give its
+    path from the global root (prepend_path()'s "reached the global root"
+    is not an error for d_path(), only getcwd() marks "(unreachable)").
+    Under --jail the jail is the board's global root and the host's names
+    are none of the board's, so the name is getcwd()'s mark and the last
+    component only: "(unreachable)/3" for /dev/pts/3."""
+    from kernel.fs import jail
+    from kernel.fs.namei import BOARD_DEVICES, task_root
+    host = os.readlink("/proc/self/fd/%d" % host_fd)
+    root_fd = task_root(reader) if reader is not None else None
+    if not host.startswith("/") or (root_fd is None and kernel.jail_fd is None):
+        return host
+    for fd in (root_fd, kernel.jail_fd):
+        below = jail.path_below(fd, host_fd) if fd is not None else None
+        if below is not None:
+            return os.fsdecode(below)
+    if host in BOARD_DEVICES:
+        return host
+    if kernel.jail_fd is None:
+        return host                     # a chroot() on the board's own (the host's) tree
+    return "(unreachable)/" + host.rsplit("/", 1)[-1]
+
+
+def fd_link_host(file, reader=None):
     if file.host_fd is None:
         return None                 # a pseudo file: the name is followed instead
-    return "/proc/self/fd/%d" % file.host_fd, fd_link_name(file)
+    return "/proc/self/fd/%d" % file.host_fd, fd_link_name(file, reader)
 
 
 def fdinfo_children(ctx, task, base):
@@ -388,8 +421,9 @@ MAXSYMLINKS = 40
 
 
 def pseudo_resolve(kernel, task, path, follow=True, depth=0):
-    """path_lookupat() within /proc and /sys for an absolute, normalised
-    guest path.  Returns None when the path is not in them, an Entry, or a
+    """path_lookupat() within /proc and /sys for an absolute guest path,
+    normalised except for ".." after a link (a ".." walks up from the
+    link's target, and from /proc or /sys to the root).  Returns None when the path is not in them, an Entry, or a
     HostTarget; raises PseudoError(-ENOENT/-ENOTDIR/-ELOOP)."""
     parts = [p for p in path.split("/") if p]
     if not parts or parts[0] not in ("proc", "sys"):
@@ -397,9 +431,16 @@ def pseudo_resolve(kernel, task, path, follow=True, depth=0):
     ctx = Ctx(kernel, task)
     node = proc_root(ctx) if parts[0] == "proc" else sys_root(ctx)
     done = "/" + parts[0]
+    above = []                          # (node, done) of the directories walked through
     for i, name in enumerate(parts[1:], 1):
         if node.kind != "dir":
             raise PseudoError(-errno.ENOTDIR)
+        if name == "..":                # follow_dotdot(): after a link (/proc/self/..)
+            if not above:               # /proc/..: the root, and on from there
+                return pseudo_resolve(kernel, task, os.path.normpath(
+                    "/" + "/".join(parts[i + 1:])), follow, depth)
+            node, done = above.pop()
+            continue
         child = node.lookup(name)
         if child is None:
             raise PseudoError(-errno.ENOENT)
@@ -407,6 +448,7 @@ def pseudo_resolve(kernel, task, path, follow=True, depth=0):
         if child.kind == "link" and (follow or not last):
             rest = "/".join(parts[i + 1:])
             return _follow(kernel, task, child, done, rest, follow, depth)
+        above.append((node, done))
         node = child
         done += "/" + name
     return node
@@ -422,18 +464,24 @@ def _follow(kernel, task, link, base, rest, follow, depth):
     host = link.host() if link.host is not None else None
     if host is not None:
         host_path, guest = host
+        if guest == "/" and rest:
+            rest = os.path.normpath("/" + rest).lstrip("/")     # the root's ".." is itself
         if guest == "/" and is_pseudo_path("/" + rest):
             # /proc/self/root/proc/...: the board's /proc and /sys are
             # mounted in every root, never the host's own.
             return pseudo_resolve(kernel, task, os.path.normpath("/" + rest), follow, depth + 1)
         if rest:
-            return HostTarget(host_path + "/" + rest, guest + "/" + rest, host_path, rest)
+            # rest may start with ".." (kernel/syscalls/fs.py _lookup_name()):
+            # the host walks it from the target; the guest name is for show.
+            return HostTarget(host_path + "/" + rest, os.path.normpath(guest + "/" + rest),
+                              host_path, rest)
         target = HostTarget(host_path, guest, host_path)
         target.file = getattr(link, "file", None)
         return target
     target = link.target()
-    full = target if target.startswith("/") else base + "/" + target
-    full = os.path.normpath(full + ("/" + rest if rest else ""))
+    full = os.path.normpath(target if target.startswith("/") else base + "/" + target)
+    # rest is walked from the target: a ".." in it is the target's parent.
+    full = full.rstrip("/") + ("/" + rest if rest else "")
     found = pseudo_resolve(kernel, task, full, follow, depth + 1)
     if found is None:
         return HostTarget(os.fsdecode(kernel.resolve_sysroot(os.fsencode(full))), full, None)

@@ -1,8 +1,11 @@
 """fs/stat.c: struct stat and struct statx as AArch64 programs see them."""
 
+import ctypes
 import os
 import stat as pystat
 import struct
+
+from kernel.uapi import AT_EMPTY_PATH, AT_FDCWD, AT_SYMLINK_NOFOLLOW
 
 # asm-generic/stat.h (AArch64): 128 bytes.
 _STAT = struct.Struct("<QQIIIIQQqiiqqQqQqQII")
@@ -14,6 +17,43 @@ _STATX_TS = struct.Struct("<qIi")
 _STATX_TAIL = struct.Struct("<IIII")
 STATX_SIZE = 256
 STATX_BASIC_STATS = 0x7FF
+_STATX_ATTRS = struct.Struct("<Q")
+_STATX_ATTRIBUTES_AT = 8                # offsetof(struct statx, stx_attributes)
+_STATX_ATTRIBUTES_MASK_AT = 56          # offsetof(struct statx, stx_attributes_mask)
+# include/uapi/linux/stat.h: the stx_attributes bits 4.14 defines.
+STATX_ATTR_COMPRESSED = 0x00000004
+STATX_ATTR_IMMUTABLE = 0x00000010
+STATX_ATTR_APPEND = 0x00000020
+STATX_ATTR_NODUMP = 0x00000040
+STATX_ATTR_ENCRYPTED = 0x00000800
+STATX_ATTR_AUTOMOUNT = 0x00001000
+STATX_ATTRS_4_14 = (STATX_ATTR_COMPRESSED | STATX_ATTR_IMMUTABLE | STATX_ATTR_APPEND |
+                    STATX_ATTR_NODUMP | STATX_ATTR_ENCRYPTED | STATX_ATTR_AUTOMOUNT)
+# What a 4.14 file system can say it supports: ext4_getattr()'s five.  Later
+# kernels add AUTOMOUNT (5.8, commit 801e52379600), MOUNT_ROOT (5.8), VERITY
+# (5.5) and DAX (5.10) to the mask: not 4.14's, so not passed through.
+STATX_ATTRS_MASK_4_14 = (STATX_ATTR_COMPRESSED | STATX_ATTR_IMMUTABLE | STATX_ATTR_APPEND |
+                         STATX_ATTR_NODUMP | STATX_ATTR_ENCRYPTED)
+_STATX_BASIC_REQUEST = STATX_BASIC_STATS
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def host_statx_attributes(dir_fd, path, follow):
+    """(stx_attributes, stx_attributes_mask) of a host file, from the host's
+    statx(), cut to the bits 4.14 defines: the file system's getattr()
+    (ext4_getattr() sets the five of STATX_ATTRS_MASK_4_14) is the host's.
+    Omitted: a host file system that reports a mask 4.14's did not (tmpfs
+    since 6.0 reports APPEND/IMMUTABLE/NODUMP; 4.14's shmem_getattr() none).
+    (0, 0) when the host has no statx()."""
+    buf = ctypes.create_string_buffer(256)
+    flags = (0 if follow else AT_SYMLINK_NOFOLLOW) | (0 if path else AT_EMPTY_PATH)
+    statx = getattr(_libc, "statx", None)
+    if statx is None or statx(AT_FDCWD if dir_fd is None else dir_fd, os.fsencode(path),
+                              flags, _STATX_BASIC_REQUEST, buf) != 0:
+        return 0, 0
+    attrs = _STATX_ATTRS.unpack_from(buf.raw, _STATX_ATTRIBUTES_AT)[0]
+    mask = _STATX_ATTRS.unpack_from(buf.raw, _STATX_ATTRIBUTES_MASK_AT)[0]
+    return attrs & STATX_ATTRS_4_14, mask & STATX_ATTRS_MASK_4_14
 
 
 def pack_stat(st):
@@ -25,11 +65,12 @@ def pack_stat(st):
                       int(st.st_ctime), st.st_ctime_ns % 10**9, 0, 0)
 
 
-def pack_statx(st):
-    """cp_statx(): an os.stat_result as struct statx with the basic-stats mask."""
-    head = _STATX_HEAD.pack(STATX_BASIC_STATS, st.st_blksize, 0, st.st_nlink, st.st_uid,
+def pack_statx(st, attributes=0, attributes_mask=0):
+    """cp_statx(): an os.stat_result as struct statx with the basic-stats mask
+    and the file's stx_attributes/stx_attributes_mask (host_statx_attributes)."""
+    head = _STATX_HEAD.pack(STATX_BASIC_STATS, st.st_blksize, attributes, st.st_nlink, st.st_uid,
                             st.st_gid, pystat.S_IFMT(st.st_mode) | pystat.S_IMODE(st.st_mode),
-                            0, st.st_ino, st.st_size, st.st_blocks, 0)
+                            0, st.st_ino, st.st_size, st.st_blocks, attributes_mask)
     ts = b"".join(_STATX_TS.pack(ns // 10**9, ns % 10**9, 0) for ns in
                   (st.st_atime_ns, 0, st.st_ctime_ns, st.st_mtime_ns))
     tail = _STATX_TAIL.pack(os.major(st.st_rdev), os.minor(st.st_rdev),

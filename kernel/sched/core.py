@@ -332,6 +332,8 @@ class Scheduler:
                         self._poll_sleepers(0)
                 elif self.sleepers or self.timers:
                     self._idle()
+                elif self._outside_can_wake():
+                    self._wait_for_host_signal()
                 else:
                     raise Deadlock()
         finally:
@@ -380,7 +382,10 @@ class Scheduler:
         external = any(t.wait_external for t in self.sleepers)
         deadline = self._next_deadline()
         if not external and deadline is None:
-            raise Deadlock()
+            if not self._outside_can_wake():
+                raise Deadlock()
+            self._wait_for_host_signal()
+            return
         if self.deterministic and deadline is not None:
             self._poll_sleepers(0)
             if not self.runqueue:
@@ -388,6 +393,37 @@ class Scheduler:
                 self._poll_sleepers(0)
             return
         self._poll_sleepers(3600.0 if deadline is not None else None)
+
+    def _outside_can_wake(self):
+        """Can something outside the board still wake a task when no host fd
+        is polled and no timer is due?  A terminal's signal: a53emu's own
+        handlers forward SIGINT/SIGQUIT/SIGHUP/SIGTERM (emu/cli.py
+        forward_terminal_signals(): the wake-up fd is set) and its stdin is
+        a terminal, where the user can press Ctrl-C.  Linux keeps such a
+        task waiting (pause() until Ctrl-C); without a terminal on stdin
+        (tests, pipelines, the Python API) nothing but a kill from another
+        shell could wake it, and the run ends with the deadlock report."""
+        if self.wakeup_fd is None:
+            return False
+        try:
+            return os.isatty(0)
+        except OSError:
+            return False
+
+    def _wait_for_host_signal(self):
+        """Sleep until the host's signal handler (or gdb's interrupt) makes
+        its fd readable; run() then forwards the signal into the board.
+        A byte left by a signal that forwarded nothing (one with another
+        handler of Python's) is drained first, or the poll would spin."""
+        if not self.host_signals:
+            self._drain_wakeup_fd()
+        events = [self.wakeup_fd]
+        if self.debugger is not None and self.debugger.conn is not None:
+            events.append(self.debugger.conn.fileno())
+        poller = select.poll()
+        for fd in events:
+            poller.register(fd, select.POLLIN)
+        poller.poll()
 
     def _run_core(self, core):
         """One turn of one core: pick a task if it has none, run a slice.

@@ -24,6 +24,9 @@ from kernel.fs.namei import (
     guest_absolute, host_path, host_target, path_call, rooted_cwd, rooted_name, task_root,
     user_path,
 )
+from kernel.fs.rename import (
+    RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT, host_lexists, host_renameat2,
+)
 from kernel.fs.pipe import may_block, wait_read, wait_write
 from kernel.sched.wait import WouldBlock
 from kernel.signal import signal_pending
@@ -34,7 +37,7 @@ from kernel.fs.proc import (
 from kernel.fs.fcntl import sys_fcntl  # noqa: F401 (fs/fcntl.c: registers fcntl)
 from kernel.mm.memfd import shmem_setattr_check, shmem_write_check
 from kernel.iov_iter import WRITE_CHUNK, IovIter
-from kernel.fs.stat import STATX_SIZE, SyntheticStat, pack_stat, pack_statx
+from kernel.fs.stat import STATX_SIZE, SyntheticStat, host_statx_attributes, pack_stat, pack_statx
 from kernel.sys import generic_write_checks_fsize, inode_newsize_ok
 from kernel.syscalls.table import syscall
 from kernel.uaccess import Efault
@@ -46,6 +49,7 @@ from kernel.uapi import (
     O_SYNC, O_TMPFILE, O_TRUNC, SEEK_CUR, SEEK_DATA, SEEK_END, SEEK_HOLE, SEEK_SET,
 )
 from kernel.uaccess import s32
+from kernel.cred import CAP_MKNOD, capable
 
 # Guest (asm-generic) open flags -> the host's.  The access mode is shared.
 _OPEN_FLAG_MAP = ((O_CREAT, os.O_CREAT), (O_EXCL, os.O_EXCL), (O_NOCTTY, os.O_NOCTTY),
@@ -117,7 +121,7 @@ def _break_lease(task, dir_fd, hpath, flags):
 def _pseudo_lookup(task, dirfd, path, follow=True):
     """/proc and /sys (kernel/fs/proc.py): None when path is elsewhere, an
     Entry, or a HostTarget (a magic link to a host file); raises PathError."""
-    name = guest_absolute(task, dirfd, path)
+    name = _lookup_name(task, dirfd, path)
     device = board_device(task, name)
     if device is not None:
         return HostTarget(device, device, device)       # the board's own /dev (--jail)
@@ -130,6 +134,47 @@ def _pseudo_lookup(task, dirfd, path, follow=True):
         return pseudo_resolve(task.kernel, task, name, follow)
     except PseudoError as e:
         raise PathError(e.err)
+
+
+def _lookup_name(task, dirfd, path):
+    """The absolute guest name of path for _pseudo_lookup(): "." and ".."
+    are taken by name (guest_absolute()) up to a ".." that follows a magic
+    link or a name reached through one (/proc/self/cwd/.., /proc/self/fd/3/
+    sub/..): there link_path_walk() has followed the link and ".." is the
+    target's parent, so the rest is kept for the link's target to resolve
+    (pseudo_resolve() hands it on to the host or to the link's guest name)."""
+    if b".." not in path:
+        return guest_absolute(task, dirfd, path)    # the same name, by the short way
+    text = os.fsdecode(path)
+    if not text.startswith("/"):
+        whole = guest_absolute(task, dirfd, b".")
+        text = whole.rstrip("/") + "/" + text
+    parts = text.split("/")
+    stack = []
+    for i, part in enumerate(parts):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if stack and _through_magic_link(task, "/" + "/".join(stack)):
+                rest = [p for p in parts[i:] if p not in ("", ".")]
+                return "/" + "/".join(stack + rest)
+            if stack:
+                stack.pop()
+            continue
+        stack.append(part)
+    return "/" + "/".join(stack)
+
+
+def _through_magic_link(task, prefix):
+    """Does the pseudo path prefix name a magic link, or something reached
+    through one?"""
+    if not is_pseudo_path(prefix):
+        return False
+    try:
+        found = pseudo_resolve(task.kernel, task, prefix, follow=False)
+    except PseudoError:
+        return False
+    return isinstance(found, HostTarget) or (found is not None and found.kind == "link")
 
 
 # -- open / close -------------------------------------------------------------------
@@ -762,32 +807,44 @@ def _stat_file(file):
     return guest_stat(file.kernel, os.fstat(file.host_fd))
 
 
-def _stat_at(task, dirfd, path_addr, flags):
+def _stat_at(task, dirfd, path_addr, flags, where=None):
     """vfs_statx(): os.stat_result-like for (dirfd, path, AT_* flags).  Flags
     are checked first; a NULL path is -EFAULT even with AT_EMPTY_PATH
-    (getname_flags() copies it; 6.11 lets statx take NULL, 4.14 does not)."""
+    (getname_flags() copies it; 6.11 lets statx take NULL, 4.14 does not).
+    A host file's (dir_fd, path, follow) is appended to the list where, if
+    given (statx asks the host for the file's attributes)."""
     if flags & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH | AT_STATX_SYNC_TYPE):
         raise PathError(-errno.EINVAL)
     path = user_path(task, path_addr)
     if not path:
         if flags & AT_EMPTY_PATH:
             if s32(dirfd) == AT_FDCWD:
+                _note_host(where, task.fs.cwd_fd, b"", True)
                 return guest_stat(task.kernel, os.stat(task.fs.cwd_fd))
             file = _fget_raw(task, dirfd)
             if file is None:
                 raise PathError(-errno.EBADF)
+            if file.pseudo is None and not hasattr(file, "getattr") and file.body is None:
+                _note_host(where, file.host_fd, b"", True)
             return _stat_file(file)
         raise PathError(-errno.ENOENT)
     follow = not flags & AT_SYMLINK_NOFOLLOW
     found = _pseudo_lookup(task, dirfd, path, follow=follow)
     if isinstance(found, HostTarget):
         dir_fd, hpath = host_target(task, found, follow)
+        _note_host(where, dir_fd, hpath, follow)
         return os.stat(hpath, dir_fd=dir_fd, follow_symlinks=follow)
     if found is not None:
         return pseudo_stat(found)
     dir_fd, hpath = host_path(task, dirfd, path, follow)
+    _note_host(where, dir_fd, hpath, follow)
     return guest_stat(task.kernel, os.stat(hpath, dir_fd=dir_fd,
                                            follow_symlinks=not flags & AT_SYMLINK_NOFOLLOW))
+
+
+def _note_host(where, dir_fd, hpath, follow):
+    if where is not None:
+        where.append((dir_fd, hpath, follow))
 
 
 @syscall("fstat", "fd stat")
@@ -814,8 +871,9 @@ def sys_statx(task, dirfd, path, flags, mask, buf):
         return -errno.EINVAL
     if flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE:   # FORCE_SYNC | DONT_SYNC together
         return -errno.EINVAL
-    st = _stat_at(task, dirfd, path, flags)
-    out = pack_statx(st)
+    where = []
+    st = _stat_at(task, dirfd, path, flags, where)
+    out = pack_statx(st, *(host_statx_attributes(*where[0]) if where else (0, 0)))
     task.uaccess.copy_to_user(buf, out[:STATX_SIZE])
     return 0
 
@@ -826,10 +884,40 @@ _DT = {stat.S_IFDIR: 4, stat.S_IFREG: 8, stat.S_IFLNK: 10, stat.S_IFCHR: 2,
        stat.S_IFBLK: 6, stat.S_IFIFO: 1, stat.S_IFSOCK: 12}
 
 
-def _dir_snapshot(file):
+def _board_root_stats(kernel):
+    """The host stats of the directories the board shows as "/": the --jail
+    root, the --sysroot, and the host's own "/"."""
+    roots = [os.stat(b"/")]
+    if kernel.jail_fd is not None:
+        roots.append(os.fstat(kernel.jail_fd))
+    if kernel.sysroot is not None:
+        try:
+            roots.append(os.stat(kernel.sysroot))
+        except OSError:
+            pass
+    return roots
+
+
+def _dotdot_ino(kernel, host_fd, st):
+    """The inode number of a directory's ".." entry: its parent's (ext4
+    stores it in the block, dcache_readdir() takes parent_ino()), and the
+    directory's own at the root of the board's file system (the --jail or
+    --sysroot directory is that root: the root inode's ".." is itself, and
+    the host directory above it is not the board's).  A chroot() inside
+    the guest keeps the parent's, as Linux does (readdir is not
+    chroot-aware)."""
+    if any(os.path.samestat(st, root) for root in _board_root_stats(kernel)):
+        return st.st_ino
+    try:
+        return os.stat(b"..", dir_fd=host_fd).st_ino
+    except OSError:
+        return st.st_ino            # search permission on the host refused: the walk is ours
+
+
+def _dir_snapshot(file, kernel):
     """The directory's entries, '.' and '..' first, as (ino, type, name)."""
     st = os.fstat(file.host_fd)
-    entries = [(st.st_ino, 4, b"."), (st.st_ino, 4, b"..")]
+    entries = [(st.st_ino, 4, b"."), (_dotdot_ino(kernel, file.host_fd, st), 4, b"..")]
     with os.scandir(file.host_fd) as it:
         for e in it:
             try:
@@ -856,7 +944,7 @@ def sys_getdents64(task, fd, dirp, count):
     if not file.is_dir:
         return -errno.ENOTDIR
     if file.dir_entries is None:
-        file.dir_entries = pseudo_dir_entries(file) if file.pseudo else _dir_snapshot(file)
+        file.dir_entries = pseudo_dir_entries(file) if file.pseudo else _dir_snapshot(file, task.kernel)
     out = bytearray()
     while file.pos < len(file.dir_entries):
         ino, dtype, name = file.dir_entries[file.pos]
@@ -929,9 +1017,45 @@ def sys_renameat(task, olddirfd, oldpath, newdirfd, newpath):
 
 @syscall("renameat2", "dirfd path dirfd path x")
 def sys_renameat2(task, olddirfd, oldpath, newdirfd, newpath, flags):
-    if flags:
-        return -errno.EINVAL        # RENAME_NOREPLACE/EXCHANGE/WHITEOUT not offered
-    return sys_renameat(task, olddirfd, oldpath, newdirfd, newpath)
+    """renameat2() (do_renameat2 in fs/namei.c): EINVAL for an unknown flag
+    and for RENAME_EXCHANGE with NOREPLACE or WHITEOUT, EPERM for
+    RENAME_WHITEOUT without CAP_MKNOD, all before the names are read; then
+    the walks, EEXIST (NOREPLACE, the new name exists) or ENOENT (EXCHANGE,
+    it does not), vfs_rename()'s permission checks with the guest's
+    credentials, and the host's renameat2() for the move itself (ext4 and
+    tmpfs support all three flags in 4.14; another host file system says
+    EINVAL, as Linux does for it)."""
+    if flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT):
+        return -errno.EINVAL
+    if flags & (RENAME_NOREPLACE | RENAME_WHITEOUT) and flags & RENAME_EXCHANGE:
+        return -errno.EINVAL
+    if flags & RENAME_WHITEOUT and not capable(task, CAP_MKNOD):
+        return -errno.EPERM
+    if not flags:
+        return sys_renameat(task, olddirfd, oldpath, newdirfd, newpath)
+    return _renameat2_flags(task, olddirfd, oldpath, newdirfd, newpath, flags)
+
+
+@path_call
+def _renameat2_flags(task, olddirfd, oldpath, newdirfd, newpath, flags):
+    """The rest of do_renameat2() for a rename with flags."""
+    src_fd, src = host_path(task, olddirfd, user_path(task, oldpath), follow=False)
+    dst_fd, dst = host_path(task, newdirfd, user_path(task, newpath), follow=False)
+    os.stat(src, dir_fd=src_fd, follow_symlinks=False)      # ENOENT: no source
+    exists = host_lexists(dst_fd, dst)
+    if flags & RENAME_NOREPLACE and exists:
+        return -errno.EEXIST
+    if flags & RENAME_EXCHANGE and not exists:
+        return -errno.ENOENT
+    err = may_rename(task, src_fd, src, dst_fd, dst, exchange=bool(flags & RENAME_EXCHANGE))
+    if err:
+        return err
+    victim = None if flags & RENAME_EXCHANGE else last_link(task, dst_fd, dst)
+    host_renameat2(src_fd, src, dst_fd, dst, flags)
+    if victim is not None and not os.path.samestat(victim, os.stat(
+            dst, dir_fd=dst_fd, follow_symlinks=False)):
+        forget_inode_at_last_close(task.kernel, victim)     # the target it replaced is gone
+    return 0
 
 
 def _access(task, dirfd, path, mode):
