@@ -973,13 +973,15 @@ class Core:
         va &= PAGE_MASK
         if va == self.filling_page:
             return
+        if not self.online:
+            self.nr_tlb_flushes += 1        # counted; there is no TLB yet
+            return
         if self._tlb_flush_page is not None:
             self._tlb_flush_page(va)
         elif self.fills_since_flush:
             self.nr_tlb_flushes += 1
             self.fills_since_flush = 0
-            if self.online:
-                uclib.uc_ctl(self._uch, self._flush_code)
+            uclib.uc_ctl(self._uch, self._flush_code)
 
     def _probe_tlb_flush_page(self, flush_page):
         """flush_page if it really drops a page of this core's TLB, else None.

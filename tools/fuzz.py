@@ -110,9 +110,11 @@ class Runner:
         """RLIMIT_AS for every case: the address space a trivial run reserves
         (board RAM, the CPU emulator's translation buffers, Python) plus
         HOST_SLACK."""
-        r = self.run(["run", "--mem", self.mem, musl("hello")], timeout=60, vmpeak=True)
+        # A program with threads: the second core (and its translation
+        # buffer) is made only when a second task runs.
+        r = self.run(["run", "--mem", self.mem, musl("threads")], timeout=60, vmpeak=True)
         if r.status != 0:
-            raise SystemExit("fuzz: cannot run hello: %s %s" % (r.status, r.stderr))
+            raise SystemExit("fuzz: cannot run threads: %s %s" % (r.status, r.stderr))
         self.as_limit = r.vmpeak + HOST_SLACK
 
     def run(self, argv, timeout, setup=None, vmpeak=False):

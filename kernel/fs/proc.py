@@ -1683,3 +1683,6 @@ def _static_tree(base, files):
 
 PSEUDO_DIRS["/sys/devices/system/cpu"] = sys_cpu_dirs
 _register_globals()
+# /proc/sys/kernel's IPC limits register themselves (ipc_sysctl_init()); a
+# lazy system-call table may not have imported kernel/ipc yet.
+from kernel.ipc import ipc_sysctl  # noqa: E402,F401
