@@ -60,8 +60,43 @@ static const char *errno_name(int e)
     case EPIPE: return "EPIPE";
     case ETIMEDOUT: return "ETIMEDOUT";
     case EDEADLK: return "EDEADLK";
+    case ELOOP: return "ELOOP";
+    case EXDEV: return "EXDEV";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
+    case EFBIG: return "EFBIG";
+    case ENODEV: return "ENODEV";
+    case ESTALE: return "ESTALE";
+    case EOVERFLOW: return "EOVERFLOW";
+    case ENAMETOOLONG: return "ENAMETOOLONG";
+    case ENXIO: return "ENXIO";
     default: return "E?";
     }
+}
+
+/* The call failed with errno want. */
+__attribute__((unused))
+static void expect_err(const char *what, long ret, int want)
+{
+    int got = errno;
+
+    if (ret == -1 && got == want)
+        CHECK(1, "%s: %s", what, errno_name(want));
+    else
+        CHECK(0, "%s: want %s, got %ld (%s)", what, errno_name(want), ret,
+              ret == -1 ? errno_name(got) : "no error");
+}
+
+/* The call returned want. */
+__attribute__((unused))
+static void expect_ret(const char *what, long ret, long want)
+{
+    int got = errno;
+
+    if (ret == want)
+        CHECK(1, "%s: %ld", what, want);
+    else
+        CHECK(0, "%s: want %ld, got %ld (%s)", what, want, ret,
+              ret == -1 ? errno_name(got) : "-");
 }
 
 /*

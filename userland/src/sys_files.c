@@ -67,51 +67,12 @@
 #define AT_EMPTY_PATH 0x1000
 #endif
 
-static const char *ename(int e)
-{
-    switch (e) {
-    case ELOOP: return "ELOOP";
-    case EXDEV: return "EXDEV";
-    case EOPNOTSUPP: return "EOPNOTSUPP";
-    case EFBIG: return "EFBIG";
-    case ENODEV: return "ENODEV";
-    case ESTALE: return "ESTALE";
-    case EOVERFLOW: return "EOVERFLOW";
-    case ENAMETOOLONG: return "ENAMETOOLONG";
-    default: return errno_name(e);
-    }
-}
-
-/* The call failed with errno want. */
-static void expect_err(const char *what, long ret, int want)
-{
-    int got = errno;
-
-    if (ret == -1 && got == want)
-        CHECK(1, "%s: %s", what, ename(want));
-    else
-        CHECK(0, "%s: want %s, got %ld (%s)", what, ename(want), ret,
-              ret == -1 ? ename(got) : "no error");
-}
-
-/* The call returned want. */
-static void expect_ret(const char *what, long ret, long want)
-{
-    int got = errno;
-
-    if (ret == want)
-        CHECK(1, "%s: %ld", what, want);
-    else
-        CHECK(0, "%s: want %ld, got %ld (%s)", what, want, ret,
-              ret == -1 ? ename(got) : "-");
-}
-
 static int make_file(const char *name, const char *data, size_t len)
 {
     int fd = open(name, O_RDWR | O_CREAT | O_TRUNC, 0644);
 
     if (fd < 0 || (len && write(fd, data, len) != (ssize_t)len)) {
-        printf("FAILED: cannot make %s: %s\n", name, ename(errno));
+        printf("FAILED: cannot make %s: %s\n", name, errno_name(errno));
         exit(1);
     }
     return fd;
@@ -1091,7 +1052,7 @@ static int handles_only(void)
 
     h.handle_bytes = sizeof h.f_handle;
     r = syscall(SYS_name_to_handle_at, AT_FDCWD, ".", &h, &mnt, 0);
-    printf("name_to_handle_at(\".\"): %s\n", r == 0 ? "a handle" : ename(errno));
+    printf("name_to_handle_at(\".\"): %s\n", r == 0 ? "a handle" : errno_name(errno));
     return 0;
 }
 
@@ -1103,7 +1064,7 @@ static int handles_only(void)
 static void report(const char *what, long ret)
 {
     if (ret == -1)
-        printf("%s: %s\n", what, ename(errno));
+        printf("%s: %s\n", what, errno_name(errno));
     else
         printf("%s: %ld\n", what, ret);
 }
@@ -1198,7 +1159,7 @@ int main(int argc, char **argv)
     proc_init();
     umask(022);
     if (mkdir(DIR_NAME, 0755) != 0 || chdir(DIR_NAME) != 0) {
-        printf("FAILED: cannot make %s: %s\n", DIR_NAME, ename(errno));
+        printf("FAILED: cannot make %s: %s\n", DIR_NAME, errno_name(errno));
         return 1;
     }
     if (argc > 1 && !strcmp(argv[1], "handles")) {
@@ -1211,7 +1172,7 @@ int main(int argc, char **argv)
         close(make_file("f", "0123456789", 10));
         if (mkdir("d", 0755) != 0 || symlink("loop", "loop") != 0 || symlink("f", "s") != 0 ||
             mkfifo("fifo", 0644) != 0) {
-            printf("FAILED: set-up: %s\n", ename(errno));
+            printf("FAILED: set-up: %s\n", errno_name(errno));
             return 1;
         }
         check_truncate();
@@ -1230,7 +1191,7 @@ int main(int argc, char **argv)
         unlink("f"); unlink("g"); unlink("loop"); unlink("s"); unlink("fifo"); rmdir("d");
     }
     if (chdir("..") != 0 || rmdir(DIR_NAME) != 0) {
-        printf("FAILED: %s left behind: %s\n", DIR_NAME, ename(errno));
+        printf("FAILED: %s left behind: %s\n", DIR_NAME, errno_name(errno));
         return 1;
     }
     if (argc > 1 && (!strcmp(argv[1], "handles") || !strcmp(argv[1], "4.14")))

@@ -44,40 +44,6 @@
 #define STATX_BUF_SIZE 256             /* struct statx */
 #define HIGH_FD 200
 
-static const char *ename(int e)
-{
-    switch (e) {
-    case ENXIO: return "ENXIO";
-    case EXDEV: return "EXDEV";
-    case EFBIG: return "EFBIG";
-    default: return errno_name(e);
-    }
-}
-
-/* The call failed with errno want. */
-static void expect_err(const char *what, long ret, int want)
-{
-    int got = errno;
-
-    if (ret == -1 && got == want)
-        CHECK(1, "%s: %s", what, ename(want));
-    else
-        CHECK(0, "%s: want %s, got %ld (%s)", what, ename(want), ret,
-              ret == -1 ? ename(got) : "no error");
-}
-
-/* The call returned want. */
-static void expect_ret(const char *what, long ret, long want)
-{
-    int got = errno;
-
-    if (ret == want)
-        CHECK(1, "%s: %ld", what, want);
-    else
-        CHECK(0, "%s: want %ld, got %ld (%s)", what, want, ret,
-              ret == -1 ? ename(got) : "-");
-}
-
 static long sys_lseek(int fd, long off, int whence)
 {
     return syscall(SYS_lseek, fd, off, whence);
@@ -98,7 +64,7 @@ static void check_seek_data_hole(void)
 
     if (fd < 0 || empty < 0 || write(fd, "head", 4) != 4 ||
         pwrite(fd, "tail", 4, SPARSE_SIZE - 4) != 4 || fsync(fd) != 0) {
-        CHECK(0, "sparse file set-up: %s", ename(errno));
+        CHECK(0, "sparse file set-up: %s", errno_name(errno));
         return;
     }
     expect_ret("lseek SEEK_DATA from 0", sys_lseek(fd, 0, SEEK_DATA), 0);
@@ -207,7 +173,7 @@ static void check_link_proc_fd(void)
 
     fd = high_fd(syscall(SYS_openat, AT_FDCWD, ".", O_TMPFILE | O_RDWR, 0640));
     if (fd < 0 || write(fd, "tmp", 3) != 3) {
-        CHECK(0, "O_TMPFILE set-up: %s", ename(errno));
+        CHECK(0, "O_TMPFILE set-up: %s", errno_name(errno));
         return;
     }
     expect_err("linkat of /proc/self/fd/N, no AT_SYMLINK_FOLLOW", link_fd(fd, "nofollow", 0),
@@ -306,7 +272,7 @@ static void check_truncate_fsize(void)
     int fd = open("big", O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
     if (fd < 0 || write(fd, "12345678", 8) != 8 || getrlimit(RLIMIT_FSIZE, &old) != 0) {
-        CHECK(0, "truncate set-up: %s", ename(errno));
+        CHECK(0, "truncate set-up: %s", errno_name(errno));
         return;
     }
     /* Nothing is printed under the low limit: stdout may be a file. */
@@ -347,7 +313,7 @@ static void check_truncate_fsize(void)
 static void report(const char *what, long ret)
 {
     if (ret == -1)
-        printf("%s: %s\n", what, ename(errno));
+        printf("%s: %s\n", what, errno_name(errno));
     else
         printf("%s: %ld\n", what, ret);
 }
@@ -369,12 +335,12 @@ int main(int argc, char **argv)
     proc_init();
     umask(022);
     if (mkdir(DIR_NAME, 0755) != 0 || chdir(DIR_NAME) != 0) {
-        printf("FAILED: cannot make %s: %s\n", DIR_NAME, ename(errno));
+        printf("FAILED: cannot make %s: %s\n", DIR_NAME, errno_name(errno));
         return 1;
     }
     fd = open("f", O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0 || write(fd, "0123456789", 10) != 10) {
-        printf("FAILED: set-up: %s\n", ename(errno));
+        printf("FAILED: set-up: %s\n", errno_name(errno));
         return 1;
     }
     close(fd);
@@ -389,7 +355,7 @@ int main(int argc, char **argv)
     }
     unlink("f");
     if (chdir("..") != 0 || rmdir(DIR_NAME) != 0) {
-        printf("FAILED: %s left behind: %s\n", DIR_NAME, ename(errno));
+        printf("FAILED: %s left behind: %s\n", DIR_NAME, errno_name(errno));
         return 1;
     }
     if (argc > 1)
