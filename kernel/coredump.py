@@ -8,9 +8,9 @@ turns dumping on).  The wait status then has WCOREDUMP (0x80) set.  The
 file is what gdb reads (`gdb PROGRAM core`): one PT_NOTE with each thread's
 registers (NT_PRSTATUS, NT_PRFPREG, NT_ARM_TLS), the process (NT_PRPSINFO),
 the signal (NT_SIGINFO), the auxiliary vector and the mapped files
-(NT_FILE), then one PT_LOAD per VMA holding what coredump_filter's default
-(0x33) asks for: anonymous memory, private or shared, and the first page
-of each mapped ELF file.
+(NT_FILE), then one PT_LOAD per VMA holding what the mm's coredump_filter
+(/proc/PID/coredump_filter, default 0x33) asks for: by default anonymous
+memory, private or shared, and the first page of each mapped ELF file.
 
 The file's name comes from /proc/sys/kernel/core_pattern (default `core`;
 kernel.core_uses_pid 0), with its %-templates expanded as format_corename()
@@ -19,8 +19,8 @@ as the guest's own paths do (inside --jail).
 
 Omitted: `|helper` patterns (the board runs no usermode helper: no core is
 written, and the kernel log says so), the dumpable/suid checks (the board
-has no setuid programs), coredump_filter changes, sparse output (unmapped
-pages are written as zeros).
+has no setuid programs), hugetlb and DAX filter bits (no such memory),
+sparse output (unmapped pages are written as zeros).
 """
 
 import os
@@ -59,7 +59,12 @@ ELF_PRARGSZ = 80
 # struct user_fpsimd_state: V0-V31, fpsr, fpcr.
 FPSIMD_TAIL = struct.Struct("<II8x")
 
-# coredump_filter's default bits (MMF_DUMP_FILTER_DEFAULT).
+# coredump_filter's bits (include/linux/sched/coredump.h, counted from
+# MMF_DUMP_FILTER_SHIFT); hugetlb and DAX memory do not exist on the board.
+MMF_DUMP_ANON_PRIVATE, MMF_DUMP_ANON_SHARED = 1 << 0, 1 << 1
+MMF_DUMP_MAPPED_PRIVATE, MMF_DUMP_MAPPED_SHARED = 1 << 2, 1 << 3
+MMF_DUMP_ELF_HEADERS = 1 << 4
+MMF_DUMP_FILTER_BITS = 9
 DUMP_ELF_HEADER_MAGIC = b"\x7fELF"
 
 
@@ -205,21 +210,25 @@ class _Emitter:
 
 
 def vma_dump_size(kernel, vma):
-    """vma_dump_size() with the default coredump_filter: the whole of an
-    anonymous (or shmem) VMA, the first page of a private file mapping
-    that starts with an ELF header, nothing of the rest."""
+    """vma_dump_size(): how much of vma the core holds, as the mm's
+    coredump_filter asks (default 0x33: the whole of anonymous memory,
+    private or shared, and the first page of a file mapping that starts
+    with an ELF header).  Omits hugetlb and DAX (none on the board)."""
+    want = vma.vm_mm.coredump_filter
     whole = vma.vm_end - vma.vm_start
     if vma.vm_flags & (VM_DONTDUMP | VM_IO):
         return 0
     if vma.vm_flags & VM_SHARED:
-        # Shared memory with no host file behind it is shmem (i_nlink == 0):
-        # MMF_DUMP_ANON_SHARED; a shared host file is not dumped.
-        return whole if vma.vm_file.mapping.host_fd is None else 0
-    if vma.anon_vma is not None:
+        # Shared memory with no host file behind it is shmem (i_nlink == 0).
+        anon = vma.vm_file.mapping.host_fd is None
+        return whole if want & (MMF_DUMP_ANON_SHARED if anon else MMF_DUMP_MAPPED_SHARED) else 0
+    if vma.anon_vma is not None and want & MMF_DUMP_ANON_PRIVATE:
         return whole
     if vma.vm_file is None:
         return 0
-    if vma.vm_pgoff == 0 and vma.vm_flags & VM_READ and \
+    if want & MMF_DUMP_MAPPED_PRIVATE:
+        return whole
+    if want & MMF_DUMP_ELF_HEADERS and vma.vm_pgoff == 0 and vma.vm_flags & VM_READ and \
             vma.vm_mm.uaccess.peek(vma.vm_start, len(DUMP_ELF_HEADER_MAGIC)) == DUMP_ELF_HEADER_MAGIC:
         return PAGE_SIZE
     return 0

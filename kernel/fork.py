@@ -84,7 +84,7 @@ def dup_mmap(mm, oldmm):
     from kernel.mm.mmap import __vma_link_list, __vma_link_rb, find_vma_links
     for name in ("start_code", "end_code", "start_data", "end_data", "start_brk", "brk",
                  "start_stack", "arg_start", "arg_end", "env_start", "env_end",
-                 "mmap_base", "load_bias", "vdso_base", "exe_file", "def_flags",
+                 "mmap_base", "load_bias", "vdso_base", "exe_file", "def_flags", "coredump_filter",
                  "total_vm", "data_vm", "exec_vm", "stack_vm", "hiwater_vm", "pinned_vm"):
         setattr(mm, name, getattr(oldmm, name))
     mm.saved_auxv = list(oldmm.saved_auxv)

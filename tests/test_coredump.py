@@ -102,3 +102,19 @@ def test_core_pattern_names_the_file(tmp_path, libc):
         "helper: WCOREDUMP=0\n"
         "over a symlink: WCOREDUMP=1 core regular=1 victim=no\n")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_coredump_filter(tmp_path, libc):
+    """/proc/PID/coredump_filter: 4.14's default 0x33, written as a number in
+    base 0 (kstrtouint), kept by fork, and obeyed by vma_dump_size(): with 0
+    the core holds no memory.  (The host build of the same program prints
+    the same lines on a kernel booted with the default filter.)"""
+    r = run_a53emu([userland_path(libc, "coredump"), "filter"], cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode() == (
+        "default: 00000033\n"
+        "after 0x7: 00000007\n"
+        "after 063 (octal): 00000033\n"
+        "in a child: 00000033\n"
+        "core with filter 0 smaller: yes\n")
+    assert list(tmp_path.iterdir()) == []

@@ -159,6 +159,8 @@ def do_execveat_common(task, core, dirfd, filename, argv, envp, flags):
     _check_size(task, argv, envp)
     old_mm = task.mm
     new_mm = kernel.mm_alloc(task)
+    if old_mm is not None:
+        new_mm.coredump_filter = old_mm.coredump_filter     # mm_init(): MMF_INIT_MASK kept
     task.mm = new_mm
     cred, secureexec = prepare_exec_creds(task)
     fatal = None

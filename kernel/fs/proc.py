@@ -275,7 +275,9 @@ def pid_dir(ctx, task, tid_dir=False):
                 f("mountinfo", lambda c: proc_mountinfo(c)),
                 f("smaps", lambda c: proc_pid_smaps(task.mm) if task.mm else ""),
                 f("pagemap", None, 0o400, read=pagemap_read(ctx, task), seek="mem"),
-                f("wchan", lambda c: "0")]
+                f("wchan", lambda c: "0"),
+                f("coredump_filter", lambda c: "%08x\n" % _need(task.mm).coredump_filter,
+                  0o644, write=coredump_filter_write(task))]
         return out
 
     return Entry("dir", base, pystat.S_IFDIR | 0o555, uid=uid, children=children)
@@ -1072,6 +1074,25 @@ def proc_pid_auxv(task):
     if task.mm is None:
         return b""
     return b"".join(struct.pack("<QQ", k, v & ((1 << 64) - 1)) for k, v in task.mm.saved_auxv)
+
+
+def coredump_filter_write(task):
+    """proc_coredump_filter_write(): a number (base 0: 0x33, 51, 063) whose
+    low MMF_DUMP_FILTER_BITS bits become the mm's filter."""
+    def write(p, pos, data):
+        from kernel.coredump import MMF_DUMP_FILTER_BITS
+        text = data.split(b"\0")[0].strip().lower()
+        try:        # kstrtouint(base 0): 0x hex, a leading 0 octal, else decimal
+            value = int(text, 16 if text.startswith(b"0x") else 8 if text[:1] == b"0" else 10)
+        except ValueError:
+            return -errno.EINVAL
+        if not 0 <= value <= 0xFFFFFFFF:
+            return -errno.EINVAL
+        mm = _need(task.mm)
+        mask = (1 << MMF_DUMP_FILTER_BITS) - 1
+        mm.coredump_filter = (mm.coredump_filter & ~mask) | (value & mask)
+        return len(data)
+    return write
 
 
 def comm_write(task):

@@ -9,6 +9,10 @@ rb_entry() the identity), so `vma.vm_rb` is just the VMA itself.
 from emu.arch import TTBR_ASID_SHIFT
 from kernel.mm.rbtree import RbNode, RbRoot
 
+# include/linux/sched/coredump.h: the coredump_filter bits a new mm starts
+# with (anonymous private and shared memory, ELF headers, private hugetlb).
+MMF_DUMP_FILTER_DEFAULT = 0x33
+
 
 class VmAreaStruct(RbNode):
     """struct vm_area_struct: one virtual memory area [vm_start, vm_end)."""
@@ -85,6 +89,8 @@ class MmStruct:
         self.exec_vm = 0
         self.stack_vm = 0
         self.def_flags = 0
+        # mm->flags' coredump_filter bits (/proc/PID/coredump_filter; kernel/coredump.py)
+        self.coredump_filter = MMF_DUMP_FILTER_DEFAULT
         self.start_code = self.end_code = self.start_data = self.end_data = 0
         self.start_brk = self.brk = self.start_stack = 0
         self.arg_start = self.arg_end = self.env_start = self.env_end = 0

@@ -5,6 +5,8 @@
  *   coredump dump    unlimited: WCOREDUMP set, ./core written
  *   coredump small   8192 bytes: WCOREDUMP set, ./core cut at 8192 bytes
  *   coredump self    unlimited, and the program itself (no child) faults
+ *   coredump filter  /proc/self/coredump_filter: 0x33 by default, kept by
+ *                    fork; with 0 a core holds no memory, so it is smaller
  *   coredump pattern (as root) core_pattern "core.%e.%p.%s.%%": the name is
  *                    expanded; a "|helper" pattern writes no core; an old
  *                    ./core symlink is replaced, its target never written
@@ -89,6 +91,59 @@ static int patterns(void)
     return 0;
 }
 
+static void read_filter(const char *what)
+{
+    char buf[32] = "";
+    FILE *f = fopen("/proc/self/coredump_filter", "r");
+    if (f) {
+        if (!fgets(buf, sizeof buf, f))
+            buf[0] = 0;
+        fclose(f);
+    }
+    printf("%s: %s", what, buf[0] ? buf : "(none)\n");
+}
+
+static void write_filter(const char *value)
+{
+    FILE *f = fopen("/proc/self/coredump_filter", "w");
+    if (!f || fputs(value, f) < 0 || fclose(f) != 0)
+        perror("coredump_filter");
+}
+
+/* The size of ./core a faulting child leaves. */
+static long long core_size(void)
+{
+    struct stat sb;
+    unlink("core");
+    child_dumps();
+    long long size = stat("core", &sb) == 0 ? (long long)sb.st_size : -1;
+    unlink("core");
+    return size;
+}
+
+static int filters(void)
+{
+    struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+    setrlimit(RLIMIT_CORE, &rl);
+    read_filter("default");
+    long long full = core_size();
+    write_filter("0x7");
+    read_filter("after 0x7");
+    write_filter("063");
+    read_filter("after 063 (octal)");
+    fflush(stdout);
+    if (fork() == 0) {
+        read_filter("in a child");
+        fflush(stdout);
+        _exit(0);
+    }
+    wait(NULL);
+    write_filter("0");
+    long long none = core_size();
+    printf("core with filter 0 smaller: %s\n", none > 0 && none < full ? "yes" : "no");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *mode = argc > 1 ? argv[1] : "none";
@@ -96,6 +151,8 @@ int main(int argc, char **argv)
 
     if (strcmp(mode, "pattern") == 0)
         return patterns();
+    if (strcmp(mode, "filter") == 0)
+        return filters();
     if (strcmp(mode, "dump") == 0 || strcmp(mode, "self") == 0)
         rl.rlim_cur = RLIM_INFINITY;
     else if (strcmp(mode, "small") == 0)
