@@ -294,15 +294,7 @@ def may_open_path(task, dir_fd, hpath, flags):
         return 0
     if excl or stat.S_ISLNK(st.st_mode):
         return 0                                    # EEXIST, ELOOP: the host's
-    acc = _acc_mode(flags)
-    if stat.S_ISDIR(st.st_mode) and (acc & MAY_WRITE or flags & O_CREAT):
-        return -errno.EISDIR
-    err = inode_permission(task, st, acc)
-    if err:
-        return err
-    if flags & O_NOATIME and st.st_uid != task.cred.fsuid and not capable(task, CAP_FOWNER):
-        return -errno.EPERM
-    return 0
+    return may_open_inode(task, st, flags)
 
 
 def may_open_magic(task, target, flags):
@@ -323,6 +315,13 @@ def may_open_magic(task, target, flags):
         return 0                                    # the host's error follows
     if stat.S_ISLNK(st.st_mode) or stat.S_ISSOCK(st.st_mode):
         return 0                                    # ELOOP, ENXIO: the host's
+    return may_open_inode(task, st, flags)
+
+
+def may_open_inode(task, st, flags):
+    """The inode's part of may_open(): a directory never opens for writing
+    (EISDIR), the access mode against the inode (inode_permission()), and
+    O_NOATIME only for the owner or CAP_FOWNER (EPERM).  0 or -errno."""
     acc = _acc_mode(flags)
     if stat.S_ISDIR(st.st_mode) and (acc & MAY_WRITE or flags & O_CREAT):
         return -errno.EISDIR
