@@ -123,6 +123,19 @@ def _openat2(root_fd, path):
     return None                                     # raced every time: walk instead
 
 
+
+def _follow_link(name, dir_fd, links):
+    """The target of the symlink name in dir_fd, one more of the lookup's
+    links counted (links[0]): ELOOP past MAXSYMLINKS, ENOENT for an empty
+    target, as nd_jump_link()/get_link() give them."""
+    links[0] += 1
+    if links[0] > MAXSYMLINKS:
+        raise OSError(errno.ELOOP, os.strerror(errno.ELOOP))
+    target = os.readlink(name, dir_fd=dir_fd)
+    if not target:
+        raise OSError(errno.ENOENT, os.strerror(errno.ENOENT))
+    return target
+
 def _walk(root_fd, comps, links, may_lookup):
     """The checked walk: the directory comps lead to from root_fd, one
     O_PATH|O_NOFOLLOW openat() per component; symlinks resolved here
@@ -148,12 +161,7 @@ def _walk(root_fd, comps, links, may_lookup):
             mode = os.fstat(fd).st_mode
             if stat.S_ISLNK(mode):
                 os.close(fd)
-                links[0] += 1
-                if links[0] > MAXSYMLINKS:
-                    raise OSError(errno.ELOOP, os.strerror(errno.ELOOP))
-                target = os.readlink(comp, dir_fd=cur)
-                if not target:
-                    raise OSError(errno.ENOENT, os.strerror(errno.ENOENT))
+                target = _follow_link(comp, cur, links)
                 if target.startswith(b"/"):
                     while stack:
                         os.close(stack.pop())
@@ -230,12 +238,7 @@ def lookup(root_fd, path, follow, may_lookup=None):
             return parent, last + (b"/" if slash else b"")
         if not stat.S_ISLNK(st.st_mode) or not (follow or slash):
             return parent, last + (b"/" if slash else b"")
-        links[0] += 1
-        if links[0] > MAXSYMLINKS:
-            raise OSError(errno.ELOOP, os.strerror(errno.ELOOP))
-        target = os.readlink(last, dir_fd=parent)
-        if not target:
-            raise OSError(errno.ENOENT, os.strerror(errno.ENOENT))
+        target = _follow_link(last, parent, links)
         if not target.startswith(b"/"):
             base = path_below(root_fd, parent)
             if base is None:
