@@ -73,6 +73,16 @@ static const char *errno_name(int e)
     }
 }
 
+/* One line: what the call answered (its errno's name, or its value). */
+__attribute__((unused))
+static void print_answer(const char *what, long ret)
+{
+    if (ret == -1)
+        printf("%s: %s\n", what, errno_name(errno));
+    else
+        printf("%s: %ld\n", what, ret);
+}
+
 /* The call failed with errno want. */
 __attribute__((unused))
 static void expect_err(const char *what, long ret, int want)

@@ -1061,14 +1061,6 @@ static int handles_only(void)
  * 4.14's (the host kernel gives the newer ones, so the host build is not
  * compared here). */
 
-static void report(const char *what, long ret)
-{
-    if (ret == -1)
-        printf("%s: %s\n", what, errno_name(errno));
-    else
-        printf("%s: %ld\n", what, ret);
-}
-
 static void answers_4_14(void)
 {
     static char buf[sizeof pattern];
@@ -1086,40 +1078,40 @@ static void answers_4_14(void)
     out = make_file("c2", "", 0);
     if (pipe(a) != 0 || pipe(b) != 0)
         exit(1);
-    report("utimensat bad nsec, missing path", syscall(SYS_utimensat, AT_FDCWD, "nope", ts, 0));
+    print_answer("utimensat bad nsec, missing path", syscall(SYS_utimensat, AT_FDCWD, "nope", ts, 0));
     ts[0].tv_nsec = 0;
-    report("utimensat AT_EMPTY_PATH", syscall(SYS_utimensat, fd, "", ts, AT_EMPTY_PATH));
-    report("sync_file_range bad fd, bad flags", syscall(SYS_sync_file_range, -1, 0L, 0L, 8));
-    report("preadv write-only fd, bad iovec array", syscall(SYS_preadv, wo, BAD_PTR, 1, 0L, 0L));
-    report("preadv2 RWF_APPEND", syscall(SYS_preadv2, fd, &iov, 1, 0L, 0L, 0x10));
-    report("pwritev2 RWF_APPEND", syscall(SYS_pwritev2, fd, &iov, 1, 0L, 0L, 0x10));
-    report("pwritev2 0x100", syscall(SYS_pwritev2, fd, &iov, 1, 0L, 0L, 0x100));
-    report("copy_file_range flags 1, bad fd", syscall(SYS_copy_file_range, -1, NULL, out, NULL, 10L, 1));
-    report("copy_file_range negative offset", syscall(SYS_copy_file_range, in, &off, out, NULL, 10L, 0));
-    report("fallocate COLLAPSE_RANGE|KEEP_SIZE",
+    print_answer("utimensat AT_EMPTY_PATH", syscall(SYS_utimensat, fd, "", ts, AT_EMPTY_PATH));
+    print_answer("sync_file_range bad fd, bad flags", syscall(SYS_sync_file_range, -1, 0L, 0L, 8));
+    print_answer("preadv write-only fd, bad iovec array", syscall(SYS_preadv, wo, BAD_PTR, 1, 0L, 0L));
+    print_answer("preadv2 RWF_APPEND", syscall(SYS_preadv2, fd, &iov, 1, 0L, 0L, 0x10));
+    print_answer("pwritev2 RWF_APPEND", syscall(SYS_pwritev2, fd, &iov, 1, 0L, 0L, 0x10));
+    print_answer("pwritev2 0x100", syscall(SYS_pwritev2, fd, &iov, 1, 0L, 0L, 0x100));
+    print_answer("copy_file_range flags 1, bad fd", syscall(SYS_copy_file_range, -1, NULL, out, NULL, 10L, 1));
+    print_answer("copy_file_range negative offset", syscall(SYS_copy_file_range, in, &off, out, NULL, 10L, 0));
+    print_answer("fallocate COLLAPSE_RANGE|KEEP_SIZE",
            syscall(SYS_fallocate, fd, FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_KEEP_SIZE, 0L, 4096L));
     if (write(a[1], "hello", 5) != 5)
         exit(1);
-    report("splice flags 0x100", syscall(SYS_splice, a[0], NULL, b[1], NULL, 5L, 0x100));
-    report("tee flags 0x100", syscall(SYS_tee, b[0], a[1], 5L, 0x100));
-    report("vmsplice flags 0x100", syscall(SYS_vmsplice, a[1], &iov, 1L, 0x100));
-    report("sendfile from a pipe", syscall(SYS_sendfile, out, b[0], NULL, 5L));
+    print_answer("splice flags 0x100", syscall(SYS_splice, a[0], NULL, b[1], NULL, 5L, 0x100));
+    print_answer("tee flags 0x100", syscall(SYS_tee, b[0], a[1], 5L, 0x100));
+    print_answer("vmsplice flags 0x100", syscall(SYS_vmsplice, a[1], &iov, 1L, 0x100));
+    print_answer("sendfile from a pipe", syscall(SYS_sendfile, out, b[0], NULL, 5L));
     status = open("/proc/self/status", O_RDONLY);
-    report("readahead of a /proc file", syscall(SYS_readahead, status, 0L, 4096L));
+    print_answer("readahead of a /proc file", syscall(SYS_readahead, status, 0L, 4096L));
     close(status);
     sent = syscall(SYS_openat, AT_FDCWD, "newfile", O_RDWR | O_CREAT | O_DIRECTORY, 0644);
     if (sent >= 0) {
         struct stat st;
-        report("openat O_CREAT|O_DIRECTORY of a missing name: a regular file (1)",
+        print_answer("openat O_CREAT|O_DIRECTORY of a missing name: a regular file (1)",
                fstat((int)sent, &st) == 0 && S_ISREG(st.st_mode));
         close((int)sent);
         unlink("newfile");
     } else {
-        report("openat O_CREAT|O_DIRECTORY of a missing name: a regular file (1)", -1);
+        print_answer("openat O_CREAT|O_DIRECTORY of a missing name: a regular file (1)", -1);
     }
-    report("openat O_CREAT|O_DIRECTORY of a file", syscall(SYS_openat, AT_FDCWD, "f", O_RDWR | O_CREAT | O_DIRECTORY, 0644));
-    report("openat O_CREAT|O_DIRECTORY of a directory", syscall(SYS_openat, AT_FDCWD, ".", O_RDONLY | O_CREAT | O_DIRECTORY, 0644));
-    report("openat O_CREAT|O_EXCL|O_DIRECTORY of a file",
+    print_answer("openat O_CREAT|O_DIRECTORY of a file", syscall(SYS_openat, AT_FDCWD, "f", O_RDWR | O_CREAT | O_DIRECTORY, 0644));
+    print_answer("openat O_CREAT|O_DIRECTORY of a directory", syscall(SYS_openat, AT_FDCWD, ".", O_RDONLY | O_CREAT | O_DIRECTORY, 0644));
+    print_answer("openat O_CREAT|O_EXCL|O_DIRECTORY of a file",
            syscall(SYS_openat, AT_FDCWD, "f", O_RDWR | O_CREAT | O_EXCL | O_DIRECTORY, 0644));
     close(a[0]);
     close(a[1]);
@@ -1139,7 +1131,7 @@ static void answers_4_14(void)
     close(a[0]);
     off = 0;
     sent = syscall(SYS_sendfile, a[1], in, &off, (long)sizeof pattern);
-    report("sendfile of 200000 bytes into a pipe, one call", sent);
+    print_answer("sendfile of 200000 bytes into a pipe, one call", sent);
     while (sent > 0 && sent < (long)sizeof pattern) {
         long n = syscall(SYS_sendfile, a[1], in, &off, (long)sizeof pattern - sent);
         if (n <= 0)

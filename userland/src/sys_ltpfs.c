@@ -309,21 +309,12 @@ static void check_truncate_fsize(void)
     unlink("big");
 }
 
-/* One line per call where 4.14's answer is not a newer kernel's. */
-static void report(const char *what, long ret)
-{
-    if (ret == -1)
-        printf("%s: %s\n", what, errno_name(errno));
-    else
-        printf("%s: %ld\n", what, ret);
-}
-
 static void answers_4_14(void)
 {
     struct stat st;
     int fd = open("f", O_RDONLY);
 
-    report("newfstatat fd, NULL path, AT_EMPTY_PATH",
+    print_answer("newfstatat fd, NULL path, AT_EMPTY_PATH",
            syscall(SYS_newfstatat, fd, NULL, &st, AT_EMPTY_PATH));
     close(fd);
 }
