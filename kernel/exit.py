@@ -21,7 +21,8 @@ from kernel.sched.wait import WouldBlock
 from kernel.signal import SA_NOCLDWAIT, SIG_IGN, SigInfo, send_signal
 from kernel.time.itimer import exit_itimers_real
 from kernel.time.posix_timers import exit_itimers
-from kernel.time.timekeeping import NSEC_PER_SEC, task_cputime, thread_group_cputime
+from kernel.cputime import task_cputime_adjusted, thread_group_cputime_adjusted
+from kernel.time.timekeeping import NSEC_PER_SEC
 from kernel.syscalls.table import NORETURN, syscall
 from kernel.uaccess import Efault, s32
 from kernel.uapi import (
@@ -174,7 +175,11 @@ def release_task(task):
             parent.children.remove(task)
         ps = parent.signal
         cs = task.signal
-        ps.cutime += sum(t.utime for t in group) + cs.utime_dead + cs.cutime
+        # wait_task_zombie(): thread_group_cputime_adjusted() of the child,
+        # and what it had reaped, go to the parent's cutime/cstime.
+        tgutime, tgstime = thread_group_cputime_adjusted(task)
+        ps.cutime += tgutime / NSEC_PER_SEC + cs.cutime
+        ps.cstime += tgstime / NSEC_PER_SEC + cs.cstime
         ps.cmin_flt += sum(t.min_flt for t in group) + cs.min_flt + cs.cmin_flt
         ps.cmaj_flt += sum(t.maj_flt for t in group) + cs.maj_flt + cs.cmaj_flt
         ps.cnvcsw += sum(t.nvcsw for t in group) + cs.nvcsw + cs.cnvcsw
@@ -187,6 +192,8 @@ def __exit_signal(task):
     signal_struct keeps its times and counts for getrusage()."""
     sig = task.signal
     sig.utime_dead += task.utime
+    sig.utick_dead += task.utick
+    sig.stick_dead += task.stick
     sig.min_flt += task.min_flt
     sig.maj_flt += task.maj_flt
     sig.nvcsw += task.nvcsw
@@ -283,22 +290,25 @@ def k_getrusage(task, who):
     """k_getrusage(): struct rusage for RUSAGE_SELF (the whole group, its
     exited threads included), RUSAGE_THREAD, RUSAGE_CHILDREN (reaped
     children and theirs) or RUSAGE_BOTH (what wait4() reports of a zombie).
-    All CPU time is user time: the board's kernel time is not the guest's.
+    User and system time are split as kernel/cputime.py samples them.
     Omits: block I/O counts (no block layer)."""
     sig = task.signal
     if who == RUSAGE_THREAD:
-        ut = task_cputime(task) / NSEC_PER_SEC
+        ut, st = (ns / NSEC_PER_SEC for ns in task_cputime_adjusted(task))
         counts = [task.min_flt, task.maj_flt, task.nvcsw, task.nivcsw]
         maxrss = sig.maxrss
     else:
-        ut, maxrss = 0.0, 0
+        ut = st = 0.0
+        maxrss = 0
         counts = [0, 0, 0, 0]
         if who in (RUSAGE_CHILDREN, RUSAGE_BOTH):
-            ut = sig.cutime
+            ut, st = sig.cutime, sig.cstime
             counts = [sig.cmin_flt, sig.cmaj_flt, sig.cnvcsw, sig.cnivcsw]
             maxrss = sig.cmaxrss
         if who != RUSAGE_CHILDREN:
-            ut += thread_group_cputime(task) / NSEC_PER_SEC
+            tgutime, tgstime = thread_group_cputime_adjusted(task)
+            ut += tgutime / NSEC_PER_SEC
+            st += tgstime / NSEC_PER_SEC
             counts = [c + s + sum(getattr(t, f) for t in task.thread_group) for c, s, f in zip(
                 counts, (sig.min_flt, sig.maj_flt, sig.nvcsw, sig.nivcsw),
                 ("min_flt", "maj_flt", "nvcsw", "nivcsw"))]
@@ -306,8 +316,9 @@ def k_getrusage(task, who):
     if who != RUSAGE_CHILDREN and task.mm is not None:
         maxrss = max(maxrss, task.mm.hiwater_rss, task.mm.get_mm_rss())
     usec = int(ut * 1e6)
+    susec = int(st * 1e6)
     minflt, majflt, nvcsw, nivcsw = counts
-    return _RUSAGE.pack(usec // 1_000_000, usec % 1_000_000, 0, 0,
+    return _RUSAGE.pack(usec // 1_000_000, usec % 1_000_000, susec // 1_000_000, susec % 1_000_000,
                         maxrss << (PAGE_SHIFT - 10), 0, 0, 0, minflt, majflt, 0, 0, 0, 0, 0, 0,
                         nvcsw, nivcsw)
 

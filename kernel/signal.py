@@ -26,6 +26,9 @@ import struct
 from kernel.coredump import WCOREFLAG, do_coredump
 from kernel.sched.task import TASK_RUNNING, TASK_STOPPED
 from kernel.sched.wait import ERESTARTNOINTR, ERESTARTSYS
+from kernel.sigpending import (
+    needs_sigqueue, overflow_fails, send_override_rlimit, sigqueue_alloc,
+)
 from kernel.uaccess import Efault
 from kernel.vdso import sigtramp
 from kernel.uapi import (
@@ -87,7 +90,7 @@ class Death:
 class SigInfo:
     """The kernel's siginfo: what happened, for the handler or the report."""
     __slots__ = ("signo", "code", "addr", "pid", "uid", "esr", "reason", "pc", "status",
-                 "utime", "stime", "raw")
+                 "utime", "stime", "raw", "charge")
 
     def __init__(self, signo, code, addr=None, pid=0, uid=0, esr=None, reason="", pc=None,
                  status=0):
@@ -96,6 +99,7 @@ class SigInfo:
         self.status = status
         self.utime = self.stime = 0
         self.raw = None                 # a siginfo given by sigqueue(), passed on as is
+        self.charge = None              # its share of RLIMIT_SIGPENDING (kernel/sigpending.py)
 
     def pack(self):
         """copy_siginfo_to_user(): 128 bytes; faults carry si_addr, SIGCHLD
@@ -169,11 +173,13 @@ def prepare_signal(task, sig):
 def send_signal(task, info, group=False):
     """__send_signal() + complete_signal(): make info.signo pending for the
     thread (tkill, faults) or its whole group (kill), and wake a thread that
-    can take it.  Standard signals do not queue: a second one is merged."""
+    can take it.  Standard signals do not queue: a second one is merged.
+    0, or -EAGAIN when RLIMIT_SIGPENDING refuses a real-time siginfo."""
     sig = info.signo
     if task.exit_state is not None or not prepare_signal(task, sig):
-        return
-    queue_signal(task.signal.shared_pending if group else task.pending, info)
+        return 0
+    if not queue_signal(task, task.signal.shared_pending if group else task.pending, info):
+        return -errno.EAGAIN
     for sfd in list(getattr(task.kernel, "signalfds", ())):    # signalfd_notify()
         sfd.notify(task)
     target = task
@@ -194,16 +200,33 @@ def send_signal(task, info, group=False):
     for t in (target.thread_group if group else (target,)):
         if t.sigwait_set & _bit(sig):
             sched.wake_up_process(t)       # sigtimedwait() takes it itself
+    return 0
 
 
-def queue_signal(pending, info):
-    """sigqueue_alloc() + list_add_tail(): a standard signal is pending once
-    however often it is sent; real-time signals queue every instance."""
+def queue_signal(task, pending, info):
+    """legacy_queue() + __sigqueue_alloc() + list_add_tail(): a standard
+    signal is pending once however often it is sent; real-time signals
+    queue every instance, each charged to RLIMIT_SIGPENDING.  False when
+    the limit refuses it and the send fails (EAGAIN); when only the
+    siginfo is lost, the signal is pending with a zeroed one (as
+    collect_signal() makes up) unless an instance is queued already."""
     queue = pending.get(info.signo)
+    if queue is not None and info.signo < SIGRTMIN:
+        return True
+    if needs_sigqueue(info):
+        charge = sigqueue_alloc(task, send_override_rlimit(info))
+        if charge is None:
+            if overflow_fails(info):
+                return False
+            if queue is None:
+                pending[info.signo] = [SigInfo(info.signo, SI_USER)]
+            return True
+        info.charge = charge
     if queue is None:
         pending[info.signo] = [info]
-    elif info.signo >= SIGRTMIN:
+    else:
         queue.append(info)
+    return True
 
 
 def _is_fatal(task, sig):

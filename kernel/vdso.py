@@ -26,7 +26,7 @@ from emu.arch import NSEC_PER_CNT, PAGE_SIZE, SYSREG_CNTVCT_EL0
 from kernel.fs.file import File
 from kernel.mm.filemap import AddressSpace
 from kernel.mm.mm import VM_EXEC, VM_MAYEXEC, VM_MAYREAD, VM_READ
-from kernel.mm.mmap import get_unmapped_area, insert_vm_struct, is_err, vm_stat_account
+from kernel.mm.mmap import find_vma, get_unmapped_area, insert_vm_struct, is_err, vm_stat_account
 from kernel.mm.mm import vm_get_page_prot
 from kernel.mm.mm_types import VmAreaStruct
 from kernel.syscalls.unistd import SYSCALL_NUMBERS
@@ -169,7 +169,8 @@ def _text(asm):
     asm.emit(a64.movz(X13, NSEC_PER_USEC), a64.udiv(X12, X12, X13), a64.stp(X11, X12, X0))
     asm.label("gtod_tz")
     asm.to("gtod_done", lambda off: a64.cbz(X1, off))
-    asm.emit(a64.str_x(XZR, X1))            # sys_tz: UTC, no DST
+    asm.to("sys_tz", lambda off: a64.ldr_literal(X13, off))
+    asm.emit(a64.str_x(X13, X1))            # sys_tz: tz_minuteswest, tz_dsttime
     asm.label("gtod_done")
     asm.emit(a64.movz(X0, 0, sf=0), a64.ret())
     asm.label("gtod_syscall")
@@ -197,9 +198,14 @@ def _align(buf, n):
     buf.extend(bytes(-len(buf) % n))
 
 
-def vdso_image(use_syscall, realtime_offset):
+def vdso_image(use_syscall, realtime_offset, sys_tz=0):
     """The page: ELF header, program headers, hash, symbols, strings,
     versions, dynamic section, vdso data, text."""
+    return _vdso_build(use_syscall, realtime_offset, sys_tz)[:2]
+
+
+def _vdso_build(use_syscall, realtime_offset, sys_tz):
+    """vdso_image()'s work; also returns the page offsets of the data."""
     names = ("__kernel_rt_sigreturn", "__kernel_clock_gettime", "__kernel_gettimeofday",
              "__kernel_clock_getres")
     strtab = bytearray(b"\0")
@@ -243,6 +249,8 @@ def vdso_image(use_syscall, realtime_offset):
     buf += struct.pack("<I4x", int(use_syscall))
     labels["realtime_offset"] = len(buf)
     buf += struct.pack("<q", realtime_offset)
+    labels["sys_tz"] = len(buf)
+    buf += struct.pack("<Q", sys_tz)
     labels["nsec_per_sec"] = len(buf)
     buf += struct.pack("<Q", NSEC_PER_SEC)
     labels["tick_nsec"] = len(buf)
@@ -261,7 +269,7 @@ def vdso_image(use_syscall, realtime_offset):
                     PAGE_SIZE)
     _PHDR.pack_into(buf, _EHDR.size + _PHDR.size, PT_DYNAMIC, PF_R, dyn_off, dyn_off,
                     dyn_off, dyn_size, dyn_size, 8)
-    return bytes(buf.ljust(PAGE_SIZE, b"\0")), syms
+    return bytes(buf.ljust(PAGE_SIZE, b"\0")), syms, labels
 
 
 def vdso_page_bytes(kernel):
@@ -270,8 +278,34 @@ def vdso_page_bytes(kernel):
     page = getattr(kernel, "vdso_page", None)
     if page is None:
         sched = kernel.sched
-        page = kernel.vdso_page = vdso_image(sched.deterministic, sched.boot_real_ns)[0]
+        page = kernel.vdso_page = vdso_image(sched.deterministic, sched.boot_real_ns,
+                                             getattr(kernel, "sys_tz", 0))[0]
     return page
+
+
+_VDSO_DATA = _vdso_build(True, 0, 0)[2]
+
+
+def update_vsyscall(kernel):
+    """update_vsyscall() + update_vsyscall_tz(): the wall clock was set or
+    the timezone changed — rewrite CLOCK_REALTIME's offset and sys_tz in the
+    vDSO data of every address space (each mm has its own copy of the
+    page, Linux shares one) and in the page new ones will get."""
+    kernel.vdso_page = None
+    data = struct.pack("<qQ", kernel.sched.boot_real_ns, getattr(kernel, "sys_tz", 0))
+    assert _VDSO_DATA["sys_tz"] == _VDSO_DATA["realtime_offset"] + 8
+    seen = set()
+    for task in list(kernel.tasks.values()):
+        mm = task.mm
+        if mm is None or not mm.vdso_base or id(mm) in seen:
+            continue
+        seen.add(id(mm))
+        vma = find_vma(mm, mm.vdso_base)
+        if vma is None or vma.vm_start != mm.vdso_base or vma.vm_file is None:
+            continue
+        frame = vma.vm_file.mapping.pages.get(0)
+        if frame is not None:
+            kernel.memory.write(frame + _VDSO_DATA["realtime_offset"], data)
 
 
 SIGTRAMP_OFFSET = vdso_image(True, 0)[1]["__kernel_rt_sigreturn"]

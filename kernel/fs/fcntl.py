@@ -212,7 +212,8 @@ def sigio_perm(task, fown):
 def send_sigio_to_task(task, fown, fd, reason, group):
     """send_sigio_to_task(): the F_SETSIG signal with si_code reason,
     si_band and si_fd; with no F_SETSIG (0), a plain SIGIO (SEND_SIG_PRIV:
-    si_code SI_KERNEL)."""
+    si_code SI_KERNEL), which is also the fallback when RLIMIT_SIGPENDING
+    refuses the F_SETSIG one."""
     from kernel.signal import SigInfo, send_signal
     if not sigio_perm(task, fown):
         return
@@ -221,9 +222,9 @@ def send_sigio_to_task(task, fown, fd, reason, group):
         info = SigInfo(signum, reason)
         raw = struct.pack("<iiiiqi", signum, 0, reason, 0, BAND_TABLE[reason], fd)
         info.raw = raw.ljust(128, b"\0")
-    else:
-        info = SigInfo(SIGIO, SI_KERNEL)
-    send_signal(task, info, group=group)
+        if not send_signal(task, info, group=group):
+            return
+    send_signal(task, SigInfo(SIGIO, SI_KERNEL), group=group)
 
 
 def send_sigio(kernel, fown, fd, band):

@@ -37,9 +37,11 @@ from kernel.mm.mm import (
 )
 from kernel.ipc.util import sysvipc_proc_show
 from kernel.cred import CAP_DAC_OVERRIDE, CAP_SYS_ADMIN, capable
+from kernel.cputime import task_cputime_adjusted, thread_group_cputime_adjusted
 from kernel.mm.overcommit import OVERCOMMIT_GUESS, OVERCOMMIT_NEVER, policy, vm_commit_limit
 from kernel.mm.page_alloc import PG_anon, PG_exec
 from kernel.sched.task import EXIT_ZOMBIE, PID_MAX_DEFAULT, STATE_NAMES
+from kernel.sigpending import user_sigpending
 from kernel.time.timekeeping import NSEC_PER_SEC
 from kernel.uapi import (
     O_ACCMODE, O_CLOEXEC, O_CREAT, O_DIRECTORY, O_EXCL, O_LARGEFILE, O_NOCTTY, O_RDONLY,
@@ -960,7 +962,7 @@ def proc_pid_status(task):
     if task.mm is not None:
         out.append(task_mem(task.mm))
     ign, cgt = _sig_ign_cgt(task)
-    sigq = len(task.pending) + len(task.signal.shared_pending)
+    sigq = user_sigpending(task.kernel, task.cred.uid)     # the user's, as 4.14's task_sig()
     out.append("Threads:\t%d\nSigQ:\t%d/%d\n" % (
         len(task.thread_group_live()), sigq, task.rlim[RLIMIT_SIGPENDING][0]))
     out += ["SigPnd:\t%s\n" % _sigset(sigset_of(task.pending)),
@@ -1014,7 +1016,9 @@ def proc_pid_stat(task, whole=True):
     mm = task.mm
     sig = task.signal
     threads = task.thread_group if whole else [task]
-    utime = sum(t.utime for t in threads)
+    # do_task_stat(): thread_group_cputime_adjusted() or task_cputime_adjusted()
+    utime, stime = (ns / NSEC_PER_SEC for ns in (
+        thread_group_cputime_adjusted(task) if whole else task_cputime_adjusted(task)))
     min_flt = sum(t.min_flt for t in threads)
     maj_flt = sum(t.maj_flt for t in threads)
     core = task.core.index if task.core is not None else task.last_cpu
@@ -1034,7 +1038,8 @@ def proc_pid_stat(task, whole=True):
     exit_code = task.exit_code if task.exit_state is not None else 0
     fields = ([task.pid, "(%s)" % task.comm, state, task.ppid, sig.pgrp, sig.session,
                0, -1, 0, min_flt, sig.cmin_flt, maj_flt, sig.cmaj_flt,
-               _ticks(utime), 0, _ticks(sig.cutime), _ticks(sig.cstime), DEFAULT_PRIO_FIELD,
+               _ticks(utime), _ticks(stime), _ticks(sig.cutime), _ticks(sig.cstime),
+               DEFAULT_PRIO_FIELD,
                DEFAULT_NICE,
                len(task.thread_group_live()), 0, _ticks(start)] + vm +
               [0, 0, pending, task.blocked, ign, cgt, 0, 0, 0,

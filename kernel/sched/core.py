@@ -27,6 +27,7 @@ import time
 
 from emu.arch import NSEC_PER_CNT
 from emu.cpu import CoreStopped
+from kernel.cputime import account_process_tick
 from kernel.sched.task import TASK_INTERRUPTIBLE, TASK_RUNNING
 from kernel.signal import SigInfo, do_signal, send_signal, signal_pending
 from kernel.time.hrtimer import HrTimerBase
@@ -520,6 +521,7 @@ class Scheduler:
             core = self.running_core
             if core is None:
                 continue
+            account_process_tick(core)      # kernel/cputime.py: user or system time
             nxt = self.timers.peek()
             if ready or self.host_signals or self.runqueue or self.sleepers or any(
                     c.current is not None for c in self.cores if c is not core) or (

@@ -17,6 +17,7 @@ clone(CLONE_VM|CLONE_FILES|CLONE_FS|CLONE_SIGHAND|CLONE_THREAD) shares:
 
 import os
 
+from kernel.cputime import PrevCputime
 from kernel.cred import host_cred
 from kernel.sched.wait import WaitQueue
 from kernel.uapi import (
@@ -144,6 +145,8 @@ class SignalStruct:
         self.live = 1                   # threads not yet exited
         self.cutime = self.cstime = 0.0
         self.utime_dead = 0.0           # time of the group's threads already released
+        self.utick_dead = self.stick_dead = 0   # ... and their sampled ticks (kernel/cputime.py)
+        self.prev_cputime = PrevCputime()   # the group's last user/system split handed out
         # What exited threads leave behind (__exit_signal) and what reaped
         # children add up to (wait_task_zombie): getrusage()'s sums.
         self.min_flt = self.maj_flt = self.nvcsw = self.nivcsw = 0
@@ -196,6 +199,8 @@ class Task:
         self.nvcsw = 0
         self.nivcsw = 0
         self.utime = 0.0                # host seconds spent running this task
+        self.utick = self.stick = 0     # ticks sampled in EL0 / in the kernel (kernel/cputime.py)
+        self.prev_cputime = PrevCputime()
         # real_start_time: the kernel clock at fork (/proc/PID/stat field 22).
         sched = getattr(kernel, "sched", None)
         self.start_time = sched.clock() if sched is not None else 0.0

@@ -309,7 +309,7 @@ def _do_tkill(task, tgid, tid, sig):
     if err:
         return err
     if sig:
-        send_signal(target, kill_info(task, sig, SI_TKILL))
+        return send_signal(target, kill_info(task, sig, SI_TKILL))
     return 0
 
 
@@ -350,7 +350,7 @@ def _do_sigqueue(task, target, sig, uinfo, group):
     if err:
         return err
     if sig:
-        send_signal(target.group_leader if group else target, info, group=group)
+        return send_signal(target.group_leader if group else target, info, group=group)
     return 0
 
 

@@ -14,6 +14,7 @@ import errno
 import struct
 
 from kernel.signal import SigInfo, send_signal
+from kernel.sigpending import sigqueue_alloc
 from kernel.syscalls.table import syscall
 from kernel.time.hrtimer import HrTimer
 from kernel.time.itimer import group_target, update_cpu_timers
@@ -81,6 +82,14 @@ class PosixTimer:
         t = self.target
         pending = t.pending if self.notify & SIGEV_THREAD_ID else t.signal.shared_pending
         return any(i is self.sigq for i in pending.get(self.signo, ()))
+
+    def sigqueue_free(self):
+        """sigqueue_free() of release_posix_timer(): the preallocated
+        siginfo's RLIMIT_SIGPENDING charge goes now unless it is queued
+        (then when it is dequeued and collected: sigq and the timer refer
+        to each other, so CPython's cycle collector frees that one)."""
+        if not self._queued():
+            self.sigq.charge = None
 
     def expire(self, missed):
         """posix_timer_event(): `missed` + 1 expiries happened; signal the
@@ -180,6 +189,7 @@ def exit_itimers(signal, kernel):
     """exit_itimers(): the process exits or execs — every timer goes."""
     for timer in signal.posix_timers.values():
         timer.disarm()
+        timer.sigqueue_free()
     signal.posix_timers.clear()
     update_cpu_timers(signal)
 
@@ -213,6 +223,9 @@ def sys_timer_create(task, clockid, sevp, created):
         return -errno.EOPNOTSUPP            # a clock without timers (RAW, COARSE)
     else:
         return -errno.EINVAL
+    charge = sigqueue_alloc(task, False)    # alloc_posix_timer(): the timer's sigqueue
+    if charge is None:
+        return -errno.EAGAIN
     signal = task.signal
     tid = signal.next_posix_timer_id
     signal.next_posix_timer_id = (tid + 1) & INT_MAX
@@ -233,7 +246,9 @@ def sys_timer_create(task, clockid, sevp, created):
     task.uaccess.copy_to_user(created, struct.pack("<i", tid))
     if kind == "alarm":
         return -ENOTSUPP        # alarm_timer_create(): the board has no RTC
-    signal.posix_timers[tid] = PosixTimer(task, tid, clockid, notify, signo, sigval, target, cpu)
+    timer = signal.posix_timers[tid] = PosixTimer(task, tid, clockid, notify, signo, sigval,
+                                                  target, cpu)
+    timer.sigq.charge = charge
     return 0
 
 
@@ -288,5 +303,6 @@ def sys_timer_delete(task, timer_id):
     if timer is None:
         return -errno.EINVAL
     timer.disarm()
+    timer.sigqueue_free()
     update_cpu_timers(task.signal)
     return 0

@@ -2,20 +2,22 @@
 (nanosleep): reading the clocks, refusing to set them, sleeping on them,
 and times().
 
-The board's clocks are described in kernel/time/timekeeping.py.  Setting a
-clock needs CAP_SYS_TIME, which a board program never has: the host's
-clock is not the guest's to change (EPERM, as for any unprivileged process).
+The board's clocks are described in kernel/time/timekeeping.py.  Setting
+CLOCK_REALTIME needs CAP_SYS_TIME (a guest root); it sets the board's own
+wall clock, never the host's (kernel/time/ntp.py, with adjtimex()).
 """
 
 import errno
 import struct
 
+from kernel.cputime import thread_group_cputime_adjusted
+from kernel.time.ntp import do_adjtimex, do_sys_settimeofday64, sys_tz
 from kernel.sched.wait import ERESTART_RESTARTBLOCK, ERESTARTNOHAND, WouldBlock
 from kernel.syscalls.table import syscall
 from kernel.time.timekeeping import (
     CLOCK_TAI, HZ, INITIAL_JIFFIES, NSEC_PER_SEC, NSEC_PER_USEC, REALTIME_CLOCKS, TICK_NSEC,
     TIMEVAL, USER_HZ, clock_read, clock_resolution, cpu_clock, get_timespec, ktime_get,
-    ktime_get_real, put_timespec, put_timespec_nofault, thread_group_cputime, timespec_valid,
+    ktime_get_real, put_timespec, put_timespec_nofault, timespec_valid,
 )
 from kernel.uapi import (
     CLOCK_BOOTTIME, CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_REALTIME,
@@ -56,15 +58,16 @@ def sys_clock_getres(task, clockid, tp):
 def sys_clock_settime(task, clockid, tp):
     """clock_settime(): EINVAL for a clock without clock_set (unknown, the
     monotonic ones, CLOCK_PROCESS/THREAD_CPUTIME_ID); the time is read
-    (EFAULT) and, for the wall clock, checked (EINVAL) before the
-    capability (EPERM).  A CPU clock named by pid is checked (EINVAL),
-    then can never be set (posix_cpu_clock_set: EPERM)."""
+    (EFAULT); the wall clock's posix_clock_realtime_set() is
+    do_sys_settimeofday64(): EINVAL, EPERM, then the board's clock is set.
+    A CPU clock named by pid is checked (EINVAL), then can never be set
+    (posix_cpu_clock_set: EPERM)."""
     clockid = s32(clockid)
     if clockid == CLOCK_REALTIME:
         sec, nsec = get_timespec(task, tp)
         if not timespec_valid(sec, nsec):
             return -errno.EINVAL
-        return -errno.EPERM
+        return do_sys_settimeofday64(task, sec * NSEC_PER_SEC + nsec, None)
     if clockid < 0:
         get_timespec(task, tp)
         return -errno.EINVAL if cpu_clock(task, clockid) is None else -errno.EPERM
@@ -73,26 +76,30 @@ def sys_clock_settime(task, clockid, tp):
 
 @syscall("gettimeofday", "timeval:out p")
 def sys_gettimeofday(task, tv, tz):
-    """gettimeofday(): the wall clock in µs; the kernel's timezone is UTC (sys_tz 0)."""
+    """gettimeofday(): the wall clock in µs, and sys_tz (UTC until
+    settimeofday() sets it)."""
     if tv:
         sec, nsec = divmod(ktime_get_real(task.kernel), NSEC_PER_SEC)
         task.uaccess.copy_to_user(tv, TIMEVAL.pack(sec, nsec // NSEC_PER_USEC))
     if tz:
-        task.uaccess.copy_to_user(tz, _TIMEZONE.pack(0, 0))
+        task.uaccess.copy_to_user(tz, _TIMEZONE.pack(*sys_tz(task.kernel)))
     return 0
 
 
 @syscall("settimeofday", "p p")
 def sys_settimeofday(task, tv, tz):
-    """settimeofday(): both are read (EFAULT), the time checked (EINVAL),
-    then CAP_SYS_TIME refused (EPERM)."""
+    """settimeofday(): both are read (EFAULT), the time checked (EINVAL:
+    timeval_valid()), then do_sys_settimeofday64() (EPERM without
+    CAP_SYS_TIME, EINVAL for a timezone beyond 15 hours)."""
+    ns = new_tz = None
     if tv:
         sec, usec = TIMEVAL.unpack(task.uaccess.copy_from_user(tv, TIMEVAL.size))
         if sec < 0 or not 0 <= usec < USEC_PER_SEC:
             return -errno.EINVAL
+        ns = sec * NSEC_PER_SEC + usec * NSEC_PER_USEC
     if tz:
-        task.uaccess.copy_from_user(tz, _TIMEZONE.size)
-    return -errno.EPERM
+        new_tz = _TIMEZONE.unpack(task.uaccess.copy_from_user(tz, _TIMEZONE.size))
+    return do_sys_settimeofday64(task, ns, new_tz)
 
 
 def _clock_t(ns):
@@ -103,17 +110,19 @@ def _clock_t(ns):
 def sys_times(task, tbuf):
     """times(): the group's and its reaped children's CPU times in clock
     ticks; returns jiffies as clock_t (they start 5 minutes before a 32-bit
-    wrap, INITIAL_JIFFIES).  All of a task's time is user time."""
+    wrap, INITIAL_JIFFIES).  User and system time are split by
+    thread_group_cputime_adjusted() (kernel/cputime.py), as getrusage() does."""
     if tbuf:
         signal = task.signal
+        utime, stime = thread_group_cputime_adjusted(task)
         task.uaccess.copy_to_user(tbuf, _TMS.pack(
-            _clock_t(thread_group_cputime(task)), 0,
+            _clock_t(utime), _clock_t(stime),
             _clock_t(signal.cutime * NSEC_PER_SEC), _clock_t(signal.cstime * NSEC_PER_SEC)))
     jiffies = INITIAL_JIFFIES + ktime_get(task.kernel) // TICK_NSEC
     return jiffies * USER_HZ // HZ
 
 
-def _do_nanosleep(task, clock_deadline, rem, restart, now_fn):
+def _do_nanosleep(task, clock_deadline, rem, restart, now_fn, realtime=False):
     """do_nanosleep(): sleep until now_fn() reaches clock_deadline (ns).  A
     signal handler ends it with -EINTR and, for a relative sleep, the time
     left in rem (EFAULT if rem cannot be written); without a handler the
@@ -123,7 +132,8 @@ def _do_nanosleep(task, clock_deadline, rem, restart, now_fn):
     now = now_fn()
     if now >= clock_deadline:
         return 0
-    task.restart = {"deadline_ns": clock_deadline}
+    # realtime: clock_was_set() wakes the sleeper to look at the clock again (ntp.py)
+    task.restart = {"deadline_ns": clock_deadline, "realtime": realtime}
     sched = task.kernel.sched
 
     def cancel():
@@ -188,45 +198,14 @@ def sys_clock_nanosleep(task, clockid, flags, req, rem):
     restart = ERESTARTNOHAND if absolute else ERESTART_RESTARTBLOCK
     if absolute:
         rem = 0
+    realtime = clockid in REALTIME_CLOCKS
     if task.restart is not None and "deadline_ns" in task.restart:
-        return _do_nanosleep(task, None, rem, restart, now_fn)
+        return _do_nanosleep(task, None, rem, restart, now_fn, realtime)
     ns = _read_request(task, req)
     if ns is None or per_thread:
         return -errno.EINVAL
-    return _do_nanosleep(task, ns if absolute else now_fn() + ns, rem, restart, now_fn)
-
-
-# kernel/time/ntp.c: the board runs no NTP, so the clock is what it was at
-# boot: unsynchronised (STA_UNSYNC, so TIME_ERROR), the initial maximum and
-# estimated errors, no frequency correction.
-_TIMEX = struct.Struct("<I4xqqqqi4xqqq16sqqqi4xqqqqqi44x")
-ADJ_OFFSET_READONLY, ADJ_ADJTIME = 0x2000, 0x8000
-STA_UNSYNC = 0x0040
-TIME_ERROR = 5
-NTP_PHASE_LIMIT_US = 16_000_000             # NTP_PHASE_LIMIT: (MAXPHASE / NSEC_PER_USEC) << 5
-NTP_TIME_CONSTANT = 2
-NTP_PRECISION = 1
-NTP_TOLERANCE = 500 << 16                   # MAXFREQ_SCALED / PPM_SCALE: 500 ppm, scaled
-TICK_USEC = (USEC_PER_SEC + USER_HZ // 2) // USER_HZ
-
-
-def do_adjtimex(task, addr):
-    """do_adjtimex(): read struct timex (EFAULT), refuse any change without
-    CAP_SYS_TIME (EPERM; ADJ_OFFSET_SS_READ only reads), write the clock's
-    state back and return TIME_ERROR (the board's clock is not synchronised)."""
-    raw = task.uaccess.copy_from_user(addr, _TIMEX.size)
-    modes = _TIMEX.unpack(raw)[0]
-    if modes & ADJ_ADJTIME:
-        if not modes & ADJ_OFFSET_READONLY:
-            return -errno.EPERM
-    elif modes:
-        return -errno.EPERM
-    sec, nsec = divmod(ktime_get_real(task.kernel), NSEC_PER_SEC)
-    task.uaccess.copy_to_user(addr, _TIMEX.pack(
-        modes, 0, 0, NTP_PHASE_LIMIT_US, NTP_PHASE_LIMIT_US, STA_UNSYNC, NTP_TIME_CONSTANT,
-        NTP_PRECISION, NTP_TOLERANCE, TIMEVAL.pack(sec, nsec // NSEC_PER_USEC), TICK_USEC,
-        0, 0, 0, 0, 0, 0, 0, 0, 0))
-    return TIME_ERROR
+    return _do_nanosleep(task, ns if absolute else now_fn() + ns, rem, restart, now_fn,
+                         realtime)
 
 
 @syscall("adjtimex", "p")
