@@ -5,7 +5,7 @@ Linux itself gives in a comparable configuration, and why:
   * ENOSYS for a feature configured out of the modelled kernel (the
     CONFIG_ option is named, and /proc/config.gz says "is not set");
   * EPERM for what needs a privilege the board does not model (mounts,
-    modules, rebooting, kexec, accounting, chroot, vhangup): the answer a
+    modules, rebooting, kexec, accounting, chroot): the answer a
     task without that capability gets.
 
 Also the bookkeeping for the whole table (tools/syscall_table.py turns it
@@ -66,8 +66,6 @@ _PRIVILEGED = (
     (("mount", "umount2", "pivot_root"), "CAP_SYS_ADMIN",
      "the board's mount table is fixed (/proc/mounts): answered as to a task without "
      "CAP_SYS_ADMIN"),
-    (("vhangup",), "CAP_SYS_TTY_CONFIG", "the board has no terminals of its own: answered as "
-     "to a task without CAP_SYS_TTY_CONFIG"),
     (("acct",), "CAP_SYS_PACCT", "no process accounting files: answered as to a task without "
      "CAP_SYS_PACCT"),
     (("reboot",), "CAP_SYS_BOOT", "the board cannot be rebooted from inside: answered as to a "
@@ -156,6 +154,9 @@ BASE_CONFIG = (
     ("CONFIG_PROC_PAGE_MONITOR", "y"), ("CONFIG_SYSFS", "y"), ("CONFIG_IKCONFIG", "y"),
     ("CONFIG_IKCONFIG_PROC", "y"), ("CONFIG_SECURITY_YAMA", "y"), ("CONFIG_ELF_CORE", None),
     ("CONFIG_DNOTIFY", "y"),        # fcntl(F_NOTIFY): kernel/fs/dnotify.py
+    ("CONFIG_TMPFS", "y"),          # the board's /dev/shm (kernel/ipc/namespace.py)
+    ("CONFIG_TICK_CPU_ACCOUNTING", "y"),    # user/system time: kernel/cputime.py
+    ("CONFIG_NTP_PPS", None),       # kernel/time/ntp.py
     ("CONFIG_COREDUMP", None), ("CONFIG_NAMESPACES", None), ("CONFIG_CPUSETS", None),
     ("CONFIG_TRANSPARENT_HUGEPAGE", None), ("CONFIG_HUGETLBFS", None),
     ("CONFIG_HUGETLB_PAGE", None), ("CONFIG_MEM_SOFT_DIRTY", None), ("CONFIG_KSM", None),
@@ -198,4 +199,5 @@ def kernel_config(kernel):
 
 # The calls of parts 1 and 7 that do the work (registered on import).
 from kernel import task_misc, utsname  # noqa: E402,F401
+from kernel import tty_hangup  # noqa: E402,F401       vhangup (issue 9)
 from kernel.mm import process_vm_access  # noqa: E402,F401

@@ -24,7 +24,7 @@ A read of the controlling terminal from a background group gets SIGTTIN
 Omits: /dev/tty opens the host's, a53emu's own, which is the console
 whatever the guest's session; the hangup
 of a non-pty terminal at its session leader's exit (its foreground group
-gets SIGHUP); TIOCSTI, TIOCGPTPEER and the modem-line ioctls.  A guest's
+gets SIGHUP); TIOCGPTPEER and the modem-line ioctls.  A guest's
 pty master writing ^C makes the host, not the board, send SIGINT (to
 nobody): the host's job control of a guest pty is not the board's.
 """
@@ -49,6 +49,7 @@ TIOCGPGRP, TIOCSPGRP, TIOCOUTQ = 0x540F, 0x5410, 0x5411
 TIOCGWINSZ, TIOCSWINSZ = 0x5413, 0x5414
 TIOCINQ = FIONREAD = 0x541B
 TIOCPKT = 0x5420
+TIOCSTI = 0x5412                # kernel/tty_hangup.py
 TIOCNOTTY = 0x5422
 TCSBRKP = 0x5425
 TIOCGSID = 0x5429
@@ -457,6 +458,9 @@ def tty_ioctl(task, file, cmd, arg):
         return tiocsctty(task, real_tty, arg)
     if cmd == TIOCNOTTY:
         return tiocnotty(task, real_tty) if tty is real_tty else -errno.ENOTTY
+    if cmd == TIOCSTI:
+        from kernel.tty_hangup import tiocsti
+        return tiocsti(task, file, tty, arg)
     if cmd not in HOST_TTY_IOCTLS:
         return None
     if cmd in CHECK_CHANGE and tty is not None:      # a master is nobody's ctty

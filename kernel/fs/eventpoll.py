@@ -27,6 +27,7 @@ import struct
 
 from kernel.fs.anon_inodes import AnonFile
 from kernel.fs.epoll_exclusive import get_host_wait_queue, put_host_wait_queue
+from kernel.fs.open import fdget
 from kernel.uaccess import s32
 from kernel.fs.poll import (
     POLLERR, POLLHUP, POLLIN, POLLRDNORM, PollTable, file_can_poll, host_external, vfs_poll,
@@ -331,10 +332,10 @@ def sys_epoll_ctl(task, epfd, op, fd, event):
     events = data = 0
     if has_event:
         events, data = EPOLL_EVENT.unpack(task.uaccess.copy_from_user(event, EPOLL_EVENT.size))
-    ep = task.files.get(epfd)
+    ep = fdget(task, epfd)              # fdget(): an O_PATH descriptor is EBADF
     if ep is None:
         return -errno.EBADF
-    tf = task.files.get(fd)
+    tf = fdget(task, fd)
     if tf is None:
         return -errno.EBADF
     if not file_can_poll(tf):
@@ -391,7 +392,7 @@ def sys_epoll_pwait(task, epfd, events, maxevents, timeout, sigmask, sigsetsize)
     if events + maxevents * EPOLL_EVENT.size > task.uaccess.mm.task_size:
         _done(task)
         return -errno.EFAULT            # access_ok()
-    ep = task.files.get(epfd)
+    ep = fdget(task, epfd)
     if ep is None:
         _done(task)
         return -errno.EBADF

@@ -21,6 +21,7 @@ import os
 import stat
 import struct
 
+from emu.arch import PAGE_SHIFT
 from kernel.fs.locks import (
     F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, fcntl_getlk, fcntl_setlk, locks_inode_key,
 )
@@ -287,6 +288,13 @@ def setfl(task, fd, file, arg):
     if (arg ^ file.flags) & FASYNC and _fasync_capable(file):
         fasync_helper(task.kernel, fd, file, bool(arg & FASYNC))
         file.flags ^= FASYNC
+    if (arg ^ file.flags) & O_DIRECT and file.owned_nonblock and file.host_fd is not None \
+            and stat.S_ISFIFO(file.mode):
+        # A board pipe's packet mode (is_packetized(): the file's O_DIRECT)
+        # is the host pipe's: its kernel splits and reads the packets.
+        host = host_fcntl.fcntl(file.host_fd, host_fcntl.F_GETFL)
+        host_fcntl.fcntl(file.host_fd, host_fcntl.F_SETFL,
+                         host | os.O_DIRECT if arg & O_DIRECT else host & ~os.O_DIRECT)
     file.flags = (file.flags & ~SETFL_MASK) | (arg & SETFL_MASK)
     # A host descriptor of the board's own (pipes, sockets) stays
     # non-blocking on the host: a guest sleeps through WouldBlock instead.
@@ -301,6 +309,23 @@ def setfl(task, fd, file, arg):
             host = host | host_bit if arg & guest_bit else host & ~host_bit
         host_fcntl.fcntl(file.host_fd, host_fcntl.F_SETFL, host)
     return 0
+
+
+def _pipe_set_size(task, file, acct, size):
+    """pipe_set_size() of a board pipe: the host sizes its ring (rounding,
+    pipe-max-size), the board charges the pages to the pipe's user
+    (fs.pipe-user-pages-*: EPERM, and the old size is put back)."""
+    from kernel.sysctl import pipe_set_size_account
+    old = host_fcntl.fcntl(file.host_fd, F_GETPIPE_SZ)
+    try:
+        new = host_fcntl.fcntl(file.host_fd, F_SETPIPE_SZ, size)
+    except OSError as e:
+        return -(e.errno or errno.EIO)
+    err = pipe_set_size_account(task, acct, new >> PAGE_SHIFT)
+    if err:
+        host_fcntl.fcntl(file.host_fd, F_SETPIPE_SZ, old)
+        return err
+    return new
 
 
 @syscall("fcntl", "fd fcntlcmd x")
@@ -335,6 +360,9 @@ def sys_fcntl(task, fd, cmd, arg):
         # fs/pipe.c: pipe_fcntl() — the host pipe's ring is the pipe's.
         if file.host_fd is None or not stat.S_ISFIFO(file.mode):
             return -errno.EBADF
+        acct = getattr(file, "pipe_bufs", None)
+        if cmd == F_SETPIPE_SZ and acct is not None:
+            return _pipe_set_size(task, file, acct, arg & 0xFFFFFFFF)
         try:
             return host_fcntl.fcntl(file.host_fd, cmd, arg & 0xFFFFFFFF)
         except OSError as e:

@@ -14,19 +14,22 @@ processes too.
 """
 
 import errno
+import fcntl
 import os
 import select
 import stat
 import struct
 
+from emu.arch import PAGE_SIZE
 from kernel.fs.file import File
 from kernel.sched.wait import WouldBlock
 from kernel.signal import signal_pending
 from kernel.syscalls.table import syscall
-from kernel.uapi import O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY
+from kernel.uapi import O_CLOEXEC, O_DIRECT, O_NONBLOCK, O_RDONLY, O_WRONLY
 
 
 HOST_READ_MAX = 1 << 20         # /proc/sys/fs/pipe-max-size's default
+PIPE_DEF_BUFFERS = 16           # include/linux/pipe_fs_i.h: a new pipe's pages
 
 
 def _nonblocking(file):
@@ -116,13 +119,25 @@ def wait_write(task, file, data):
 
 @syscall("pipe2", "fdpair fdflags")
 def sys_pipe2(task, fds, flags):
-    """do_pipe2(): a read end and a write end, O_CLOEXEC/O_NONBLOCK as asked."""
-    if flags & ~(O_CLOEXEC | O_NONBLOCK):
+    """do_pipe2(): a read end and a write end, O_CLOEXEC/O_NONBLOCK as asked.
+    O_DIRECT makes a packet pipe (is_packetized(): every write a packet, a
+    read returns at most one): the host pipe is made one, its kernel keeps
+    the packets (PIPE_BUF_FLAG_PACKET); as create_pipe_files(), only the
+    write end shows O_DIRECT in its flags."""
+    if flags & ~(O_CLOEXEC | O_NONBLOCK | O_DIRECT):
         return -errno.EINVAL
-    r, w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK)
+    from kernel.sysctl import alloc_pipe_info
+    acct = alloc_pipe_info(task)
+    if isinstance(acct, int):
+        return acct                     # over fs.pipe-user-pages-hard: ENFILE
+    acct, pages = acct
+    r, w = os.pipe2(os.O_CLOEXEC | os.O_NONBLOCK | (os.O_DIRECT if flags & O_DIRECT else 0))
+    if pages != PIPE_DEF_BUFFERS:
+        fcntl.fcntl(w, fcntl.F_SETPIPE_SZ, pages * PAGE_SIZE)     # the soft limit's one page
     name = "pipe:[%d]" % os.fstat(r).st_ino
     rf = File(task.kernel, r, name, O_RDONLY | (flags & O_NONBLOCK))
-    wf = File(task.kernel, w, name, O_WRONLY | (flags & O_NONBLOCK))
+    wf = File(task.kernel, w, name, O_WRONLY | (flags & (O_NONBLOCK | O_DIRECT)))
+    rf.pipe_bufs = wf.pipe_bufs = acct
     rf.owned_nonblock = wf.owned_nonblock = True
     cloexec = bool(flags & O_CLOEXEC)
     rfd = task.files.alloc_fd(rf, cloexec=cloexec)

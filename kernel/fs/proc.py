@@ -40,7 +40,7 @@ from kernel.cred import CAP_DAC_OVERRIDE, CAP_SYS_ADMIN, capable
 from kernel.cputime import task_cputime_adjusted, thread_group_cputime_adjusted
 from kernel.mm.overcommit import OVERCOMMIT_GUESS, OVERCOMMIT_NEVER, policy, vm_commit_limit
 from kernel.mm.page_alloc import PG_anon, PG_exec
-from kernel.sched.task import EXIT_ZOMBIE, PID_MAX_DEFAULT, STATE_NAMES
+from kernel.sched.task import EXIT_ZOMBIE, STATE_NAMES
 from kernel.sigpending import user_sigpending
 from kernel.time.timekeeping import NSEC_PER_SEC
 from kernel.uapi import (
@@ -551,12 +551,27 @@ def may_open(task, entry, flags):
         return -errno.ENOTDIR
     want = {O_RDONLY: 4, 1: 2, 2: 6}.get(acc, 6)
     euid = task_euid(task)
+    if entry.path.startswith("/proc/sys/"):
+        return sysctl_perm(task, entry.mode, want)
     bits = (entry.mode >> 6) & 7 if euid == entry.uid else entry.mode & 7
     if want & bits == want:
         return 0
     if capable(task, CAP_DAC_OVERRIDE):
         return 0
     return -errno.EACCES
+
+
+def sysctl_perm(task, mode, want):
+    """proc_sys_permission() → sysctl_perm() → test_perm(): a /proc/sys
+    file's own rule, not generic_permission(): euid 0 gets the owner's
+    bits, a member of group 0 the group's, anyone else the other bits —
+    and no capability overrides them (root cannot write a 0444 sysctl)."""
+    cred = task.cred
+    if cred.euid == 0:
+        mode >>= 6
+    elif cred.egid == 0 or 0 in cred.group_info:    # in_egroup_p(GLOBAL_ROOT_GID)
+        mode >>= 3
+    return 0 if not want & ~mode & 7 else -errno.EACCES
 
 
 def pseudo_open(kernel, task, entry, flags, guest_name):
@@ -1618,7 +1633,6 @@ def _register_globals():
             write=_max_map_count_write, mode=0o644)
     _sysctl("/proc/sys/vm/mmap_min_addr", lambda c: str(_mmap_min_addr()))
     _sysctl("/proc/sys/vm/swappiness", lambda c: "60")
-    _sysctl("/proc/sys/kernel/pid_max", lambda c: str(PID_MAX_DEFAULT))
     _sysctl("/proc/sys/kernel/core_pattern", lambda c: os.fsdecode(c.kernel.core_pattern),
             write=_core_pattern_write, mode=0o644)
     _sysctl("/proc/sys/kernel/core_uses_pid", lambda c: str(c.kernel.core_uses_pid),
@@ -1712,3 +1726,5 @@ _register_globals()
 # /proc/sys/kernel's IPC limits register themselves (ipc_sysctl_init()); a
 # lazy system-call table may not have imported kernel/ipc yet.
 from kernel.ipc import ipc_sysctl  # noqa: E402,F401
+# kernel.tainted, kernel.pid_max, fs.pipe-user-pages-* (kernel/sysctl.py).
+from kernel import sysctl  # noqa: E402,F401

@@ -62,7 +62,7 @@ SYSCALL_MODULES = {
     55: "kernel.fs.attr",              # fchown
     56: "kernel.syscalls.fs",          # openat
     57: "kernel.syscalls.fs",          # close
-    58: "kernel.sys_ni",               # vhangup
+    58: "kernel.tty_hangup",           # vhangup
     59: "kernel.fs.pipe",              # pipe2
     60: "kernel.sys_ni",               # quotactl
     61: "kernel.syscalls.fs",          # getdents64

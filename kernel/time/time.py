@@ -1,6 +1,6 @@
 """kernel/time/time.c, posix-timers.c (the clock calls), hrtimer.c
-(nanosleep): reading the clocks, refusing to set them, sleeping on them,
-and times().
+(nanosleep): reading and setting the clocks, sleeping on them, and
+times().
 
 The board's clocks are described in kernel/time/timekeeping.py.  Setting
 CLOCK_REALTIME needs CAP_SYS_TIME (a guest root); it sets the board's own
@@ -210,6 +210,8 @@ def sys_clock_nanosleep(task, clockid, flags, req, rem):
 
 @syscall("adjtimex", "p")
 def sys_adjtimex(task, txc):
+    """adjtimex(): the board's NTP state read and, with CAP_SYS_TIME,
+    changed (kernel/time/ntp.py); the clock state is returned."""
     return do_adjtimex(task, txc)
 
 
