@@ -3,60 +3,57 @@ default): splitting a task's CPU time into user and system time.
 
 A task's runtime is measured exactly (task.utime: the host seconds its
 slices took, Linux's sum_exec_runtime).  Which part of it was system time
-is sampled, as Linux samples it: at every timer tick the running task is
-charged one tick of user time if the core was executing its EL0 code, one
-of system time if the board's kernel (a53emu's Python: a system call, a
-page fault, signal delivery) was working for it (account_process_tick()).
-The times a program reads are the exact runtime split in the ratio of the
-sampled ticks, never going backwards (cputime_adjust()).
+is sampled, as Linux samples it, once a timer tick: Linux charges the
+tick to user or system time by where the CPU was (account_process_tick());
+a53emu measures, from the tick, the task's own code up to its next system
+call and that call (the board's kernel, a53emu's Python), and splits the
+tick in that proportion.  The times a program reads are the exact runtime
+split in the ratio of the sampled ticks, never going backwards
+(cputime_adjust()).  Page faults and signal delivery count as user time.
 
-The tick is a53emu's timer thread (kernel/sched/core.py _tick()); it tells
-where the core is by looking at the thread running the board: inside
-Core.run()'s call into Unicorn is EL0, anywhere above it is the kernel.
-Under --deterministic there is no tick and the clock counts instructions,
-which the kernel executes none of: all time is user time there.
+The tick is a53emu's timer thread (kernel/sched/core.py _tick()).  Under
+--deterministic there is no tick and the clock counts instructions, which
+the kernel executes none of: all time is user time there.
 """
 
-import sys
-import threading
+import time
 
 from kernel.time.timekeeping import NSEC_PER_SEC, task_cputime
 
 
-def _run_code():
-    from emu.cpu import Core          # emu depends on the kernel's modules, not the reverse
-    return Core.run.__code__
-
-
-def _core_frame(core):
-    """(top frame, frame of core.run()) of the thread running core, or None."""
-    run_code = _run_code()
-    me = threading.get_ident()
-    for ident, top in sys._current_frames().items():
-        if ident == me:
-            continue
-        frame = top
-        while frame is not None:
-            if frame.f_code is run_code and frame.f_locals.get("self") is core:
-                return top, frame
-            frame = frame.f_back
-    return None
-
-
 def account_process_tick(core):
-    """account_process_tick(): charge the tick to core's task as user time
-    (the core is in EL0: Unicorn is running its code) or system time."""
+    """account_process_tick(), called by the timer thread at each tick for
+    the task on core.  Where the core is cannot be seen from that thread
+    (it runs only when the board's thread lets go of the GIL, which it does
+    on entering Unicorn: a look would always find EL0).  So the tick asks
+    the system-call entry to measure the next call (el0_svc's
+    instrumented path: nothing on the fast path); a tick that passes with
+    no call in it is user time."""
     task = core.current
     if task is None:
         return
-    found = _core_frame(core)
-    if found is None:
-        return                          # between slices: the scheduler's own time
-    top, run_frame = found
-    if top is run_frame:
-        task.utick += 1
-    else:
-        task.stick += 1
+    table = task.kernel.syscalls
+    pending = table.cputime_sample
+    if pending is not None:
+        if pending[0] is task:
+            task.utick += 1             # the last tick's sample is still open: no call since
+        return
+    table.request_cputime_sample(task, time.perf_counter())
+
+
+def account_sampled_tick(task, sample, t_entry, t_exit):
+    """The sample the tick asked for: from the tick to this call's entry
+    the task ran its own code, then the call ran in the kernel; the tick
+    is charged to user and system time in that proportion."""
+    stask, t_tick = sample
+    if stask is not task:
+        return                          # another task's call: nobody's sample
+    span = t_exit - t_tick
+    if span <= 0:
+        return
+    frac = min(1.0, (t_exit - t_entry) / span)
+    task.stick += frac
+    task.utick += 1.0 - frac
 
 
 class PrevCputime:
@@ -79,7 +76,7 @@ def cputime_adjust(rtime, utick, stick, prev):
     elif utick == 0:
         utime, stime = 0, rtime
     else:
-        stime = rtime * stick // (stick + utick)
+        stime = int(rtime * stick / (stick + utick))      # scale_stime()
         utime = rtime - stime
     stime = max(stime, prev.stime)
     utime = rtime - stime

@@ -121,6 +121,7 @@ class SyscallTable:
         self._on_enter = None
         # el0_svc's one test: does anything count, hook or trace calls?
         self.instrumented = False
+        self.cputime_sample = None      # (task, tick time): measure the next call (cputime.py)
         if self.trace is not None:      # (None: a table made only to list the calls)
             self.trace.watch("syscall", self._instrumentation_changed)
             self._instrumentation_changed()
@@ -157,7 +158,18 @@ class SyscallTable:
 
     def _instrumentation_changed(self):
         self.instrumented = bool(self.trace.syscall or self._counts is not None
-                                 or self._hooks is not None)
+                                 or self._hooks is not None or self.cputime_sample is not None)
+
+    def request_cputime_sample(self, task, t_tick):
+        """The timer tick asks for the next call to be timed (kernel/cputime.py)."""
+        self.cputime_sample = (task, t_tick)
+        self.instrumented = True
+
+    def _cputime_sampled(self, task, sample, t_entry):
+        from kernel.cputime import account_sampled_tick
+        self.cputime_sample = None
+        self._instrumentation_changed()
+        account_sampled_tick(task, sample, t_entry, time.perf_counter())
 
     @property
     def counts(self):
@@ -216,6 +228,9 @@ class SyscallTable:
         watched = self.instrumented
         if watched:
             counts, hooks = self._counts, self._hooks
+            sample = self.cputime_sample
+            if sample is not None:
+                t_svc = time.perf_counter()
             if counts is not None:
                 counts[nr] += 1
                 t0 = time.perf_counter()
@@ -252,6 +267,8 @@ class SyscallTable:
                 return
             if watched and counts is not None:
                 self.times[nr] += time.perf_counter() - t0
+            if watched and sample is not None:
+                self._cputime_sampled(task, sample, t_svc)
             if ret is NORETURN:
                 if task.pending or task.signal.shared_pending:
                     signal_pending_stop(task, core)
