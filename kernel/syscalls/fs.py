@@ -1100,7 +1100,10 @@ def _access_as(task, dirfd, path, mode):
 def _pseudo_access(task, entry, mode):
     """inode_permission() on a pseudo entry: root passes read and write (and
     execute where some x bit is set), others need the mode's bits."""
-    from kernel.fs.proc import CAP_DAC_OVERRIDE, capable, task_euid
+    from kernel.fs.proc import CAP_DAC_OVERRIDE, capable, sysctl_perm, task_euid
+    if entry.kind == "file" and entry.path.startswith("/proc/sys/"):
+        # proc_sys_permission(): no execute for a file, then test_perm()
+        return -errno.EACCES if mode & 1 else sysctl_perm(task, entry.mode, mode)
     bits = (entry.mode >> 6) & 7 if task_euid(task) == entry.uid else entry.mode & 7
     if mode & bits == mode:
         return 0

@@ -439,6 +439,12 @@ static void check_tty_and_sysctl_perms(void)
         if (geteuid() == 0) {
             expect_ret("root: write-open of 0444 kernel/ostype is EACCES",
                        open_err("/proc/sys/kernel/ostype", O_WRONLY), EACCES);
+            expect_err("root: access(kernel/ostype, W_OK)", access("/proc/sys/kernel/ostype", W_OK),
+                       EACCES);
+            expect_ret("root: access(kernel/pid_max, W_OK)", access("/proc/sys/kernel/pid_max", W_OK),
+                       0);
+            expect_err("root: access(kernel/pid_max, X_OK)", access("/proc/sys/kernel/pid_max", X_OK),
+                       EACCES);
             expect_ret("root: no controlling tty: vhangup() is 0", syscall(SYS_vhangup), 0);
         } else {
             printf("  (not root: the root checks are left out)\n");
