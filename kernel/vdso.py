@@ -283,9 +283,6 @@ def vdso_page_bytes(kernel):
     return page
 
 
-_VDSO_DATA = _vdso_build(True, 0, 0)[2]
-
-
 def update_vsyscall(kernel):
     """update_vsyscall() + update_vsyscall_tz(): the wall clock was set or
     the timezone changed — rewrite CLOCK_REALTIME's offset and sys_tz in the
@@ -308,7 +305,8 @@ def update_vsyscall(kernel):
             kernel.memory.write(frame + _VDSO_DATA["realtime_offset"], data)
 
 
-SIGTRAMP_OFFSET = vdso_image(True, 0)[1]["__kernel_rt_sigreturn"]
+_, _SYMS, _VDSO_DATA = _vdso_build(True, 0, 0)     # where the code and the data sit
+SIGTRAMP_OFFSET = _SYMS["__kernel_rt_sigreturn"]
 
 
 def arch_setup_additional_pages(kernel, mm):
