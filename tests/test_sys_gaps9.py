@@ -157,3 +157,14 @@ def test_settime_moves_the_offset_and_refuses_before_monotonic():
     assert ntp.timekeeping_inject_offset(k, -2_000_000_000 * 10**9) == -errno.EINVAL
     assert ntp.timekeeping_inject_offset(k, 10**9) == 0
     assert k.sched.boot_real_ns + k.sched.now == 2_000_000_001 * 10**9
+
+
+def test_config_gz_says_tmpfs_and_tick_accounting():
+    """/proc/config.gz: the board's /dev/shm is a tmpfs (LTP's epoll_wait10
+    looks for CONFIG_TMPFS), times are tick-sampled, no PPS."""
+    from test_sys_proc import _config_kernel
+    from kernel.sys_ni import kernel_config
+    text = kernel_config(_config_kernel())
+    assert "\nCONFIG_TMPFS=y\n" in text
+    assert "\nCONFIG_TICK_CPU_ACCOUNTING=y\n" in text
+    assert "\n# CONFIG_NTP_PPS is not set\n" in text
