@@ -154,7 +154,7 @@ class Kernel:
         cyclic allocator does; None when all are taken (fork: EAGAIN).
         Omits: a dead leader's pid stays taken while its process group or
         session lives on (struct pid's references)."""
-        pid_max = getattr(self, "pid_max", PID_MAX_DEFAULT)    # kernel.pid_max (kernel/sysctl.py)
+        pid_max = getattr(self, "pid_max", PID_MAX_DEFAULT)     # the sysctl (kernel/sysctl.py)
         pid = self.last_pid
         for _ in range(pid_max):
             pid = pid + 1 if pid + 1 < pid_max else RESERVED_PIDS

@@ -284,7 +284,8 @@ def ntp_validate_timex(task, t):
         if not 0 <= frac < limit:       # time{spec,val}_inject_offset_valid()
             return -errno.EINVAL
     if modes & ADJ_FREQUENCY:
-        if LLONG_MIN // PPM_SCALE > t["freq"] or _div_trunc(LLONG_MAX, PPM_SCALE) < t["freq"]:
+        freq = t["freq"]
+        if _div_trunc(LLONG_MIN, PPM_SCALE) > freq or _div_trunc(LLONG_MAX, PPM_SCALE) < freq:
             return -errno.EINVAL
     return 0
 
