@@ -27,6 +27,7 @@ import struct
 
 from kernel.fs.anon_inodes import AnonFile
 from kernel.fs.epoll_exclusive import get_host_wait_queue, put_host_wait_queue
+from kernel.fs.epoll_paths import reverse_path_check, tfile_check_list
 from kernel.fs.open import fdget
 from kernel.uaccess import s32
 from kernel.fs.poll import (
@@ -355,7 +356,13 @@ def sys_epoll_ctl(task, epfd, op, fd, event):
     if op == EPOLL_CTL_ADD:
         if item is not None:
             return -errno.EEXIST
-        return ep.insert(tf, fd, events | POLLERR | POLLHUP, data)
+        # full_check: the chain of epolls may grow (fs/eventpoll.c)
+        full_check = bool(ep.f_ep_links) or is_file_epoll(tf)
+        err = ep.insert(tf, fd, events | POLLERR | POLLHUP, data)
+        if not err and full_check and reverse_path_check(tfile_check_list(tf, is_file_epoll)):
+            ep.remove(ep.items[(tf, fd)])       # ep_insert()'s error_remove_epi
+            return -errno.EINVAL
+        return err
     if op == EPOLL_CTL_DEL:
         return ep.remove(item) if item is not None else -errno.ENOENT
     if op == EPOLL_CTL_MOD:

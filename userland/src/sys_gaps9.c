@@ -372,10 +372,43 @@ static void check_packet_pipes(void)
 
 /* ---- epoll and O_PATH ---------------------------------------------------- */
 
+/* A pipe under `depth` epolls, each watching the one below; the top's fd. */
+static int epoll_chain(int depth, int pipe_rd)
+{
+    struct epoll_event ev = {EPOLLIN, {0}};
+    int below = pipe_rd, i, ep = -1;
+
+    for (i = 0; i < depth; i++) {
+        ep = epoll_create1(0);
+        if (epoll_ctl(ep, EPOLL_CTL_ADD, below, &ev) != 0)
+            return -1;
+        below = ep;
+    }
+    return ep;
+}
+
+/* reverse_path_check(): a sixth epoll over five is refused (4.14: EINVAL;
+ * v5.x+ kernels say ELOOP, as LTP's epoll_ctl04 accepts).  Returns the errno. */
+static int epoll_too_deep(void)
+{
+    struct epoll_event ev = {EPOLLIN, {0}};
+    int p[2], top, ep, err = 0;
+
+    pipe(p);
+    top = epoll_chain(5, p[0]);
+    ep = epoll_create1(0);
+    CHECK(top >= 0, "five nested epolls over a pipe");
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, top, &ev) != 0)
+        err = errno;
+    close(p[0]);
+    close(p[1]);
+    return err;
+}
+
 static void check_epoll_opath(void)
 {
     struct epoll_event ev = {EPOLLIN, {0}};
-    int ep = epoll_create1(0), path = open(".", O_PATH), p[2];
+    int ep = epoll_create1(0), path = open(".", O_PATH), p[2], n;
 
     printf("epoll and O_PATH:\n");
     pipe(p);
@@ -383,6 +416,8 @@ static void check_epoll_opath(void)
     expect_err("epoll_ctl(O_PATH epfd)", epoll_ctl(path, EPOLL_CTL_ADD, p[0], &ev), EBADF);
     expect_err("epoll_pwait(O_PATH epfd)", syscall(SYS_epoll_pwait, path, &ev, 1, 0, NULL, 8),
                EBADF);
+    n = epoll_too_deep();
+    CHECK(n == EINVAL || n == ELOOP, "a sixth epoll over them is refused");
     close(p[0]);
     close(p[1]);
     close(path);
@@ -659,6 +694,9 @@ static void check_board_sysctl(void)
     pid_t pid;
     int p[5][2], i, ok;
     pid_t last = 0;
+
+    printf("board: epoll nesting:\n");
+    expect_ret("a sixth epoll over five: EINVAL (reverse_path_check)", epoll_too_deep(), EINVAL);
 
     printf("board: /proc/sys:\n");
     expect_ret("kernel.tainted", read_sysctl("/proc/sys/kernel/tainted"), 0);
