@@ -22,7 +22,7 @@ from kernel.signal import SA_NOCLDWAIT, SIG_IGN, SigInfo, send_signal
 from kernel.time.itimer import exit_itimers_real
 from kernel.time.posix_timers import exit_itimers
 from kernel.cputime import task_cputime_adjusted, thread_group_cputime_adjusted
-from kernel.time.timekeeping import NSEC_PER_SEC
+from kernel.time.timekeeping import NSEC_PER_SEC, USER_HZ
 from kernel.syscalls.table import NORETURN, syscall
 from kernel.uaccess import Efault, s32
 from kernel.uapi import (
@@ -30,6 +30,8 @@ from kernel.uapi import (
     RUSAGE_BOTH, RUSAGE_CHILDREN, RUSAGE_THREAD, SIGCHLD, SIGKILL, WCONTINUED, WEXITED, WNOHANG, WNOWAIT, WSTOPPED, WUNTRACED,
     __WALL, __WCLONE, __WNOTHREAD,
 )
+
+NSEC_PER_CLOCK_T = NSEC_PER_SEC // USER_HZ   # clock_t, as SIGCHLD carries it
 
 
 def mm_release(task):
@@ -156,6 +158,11 @@ def _child_info(child, signo):
     else:
         code, value = CLD_EXITED, (status >> 8) & 0xFF
     info = SigInfo(signo, code, pid=child.tgid, uid=child.kernel.uid_of(child), status=value)
+    # si_utime/si_stime in clock ticks: 4.14 adds the raw tick-sampled times
+    # of the leader and its dead threads; a53emu's split is the adjusted one
+    # (kernel/cputime.py), which has no raw tick counts to give.
+    utime, stime = thread_group_cputime_adjusted(child)
+    info.utime, info.stime = utime // NSEC_PER_CLOCK_T, stime // NSEC_PER_CLOCK_T
     return info
 
 

@@ -244,6 +244,8 @@ static void check_times(void)
     struct tms t0, t1, t2;
     struct rusage ru, rc;
     double hz = (double)sysconf(_SC_CLK_TCK);
+    sigset_t chld;
+    siginfo_t si;
     pid_t pid;
 
     printf("times():\n");
@@ -258,12 +260,18 @@ static void check_times(void)
                (long)t0.tms_stime, (long)t1.tms_stime);
     CHECK(near(t1.tms_utime / hz, tv_s(ru.ru_utime)) && near(t1.tms_stime / hz, tv_s(ru.ru_stime)),
           "times() agrees with getrusage(RUSAGE_SELF)");
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &chld, NULL);
     pid = xfork();
     if (pid == 0) {
         burn(0.2);
         _exit(0);
     }
     waitpid(pid, NULL, 0);
+    CHECK(take(SIGCHLD, &si) == SIGCHLD && si.si_utime + si.si_stime > 0,
+          "SIGCHLD's siginfo carries the child's times");
+    sigprocmask(SIG_UNBLOCK, &chld, NULL);
     times(&t2);
     getrusage(RUSAGE_CHILDREN, &rc);
     CHECK(t2.tms_cutime > t1.tms_cutime && t2.tms_cstime > t1.tms_cstime,
