@@ -357,8 +357,9 @@ def _set_wall_offset(kernel, offset):
 
 def _retrigger_realtime_timers(kernel, delta):
     """clock_was_set(): timers and sleeps on CLOCK_REALTIME expire at an
-    instant of that clock, so on the monotonic base they move by -delta.
-    Omitted: TFD_TIMER_CANCEL_ON_SET's ECANCELED."""
+    instant of that clock, so on the monotonic base they move by -delta;
+    a timerfd armed with TFD_TIMER_CANCEL_ON_SET is cancelled instead
+    (timerfd_clock_was_set())."""
     from kernel.time.timerfd import TimerFd
     timers = kernel.sched.timers
     seen = set()
@@ -375,11 +376,12 @@ def _retrigger_realtime_timers(kernel, delta):
         if files is not None and id(files) not in seen:
             seen.add(id(files))
             for file in files.fds.values():
-                if isinstance(file, TimerFd) and file.clockid in REALTIME_CLOCKS \
-                        and file.expires is not None and id(file) not in seen:
+                if isinstance(file, TimerFd) and id(file) not in seen:
                     seen.add(id(file))
-                    file.expires -= delta
-                    timers.start(file.tmr, file.expires)
+                    if file.clockid in REALTIME_CLOCKS and file.expires is not None:
+                        file.expires -= delta
+                        timers.start(file.tmr, file.expires)
+                    file.clock_was_set(kernel.sched.boot_real_ns)
         restart = task.restart
         if restart is not None and restart.get("realtime"):
             kernel.sched.wake_up_process(task)      # hrtimer on the realtime base

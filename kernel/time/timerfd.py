@@ -49,6 +49,10 @@ class TimerFd(File):
         self.expires = None             # monotonic ns while armed
         self.wqh = WaitQueue("timerfd")
         self.tmr = HrTimer(self._tmrproc)
+        # TFD_TIMER_CANCEL_ON_SET: the wall clock's offset when last looked
+        # at (ctx->moffs; None: KTIME_MAX, the clock was set since)
+        self.might_cancel = False
+        self.moffs = kernel.sched.boot_real_ns
 
     def _set_ticks(self, ticks):
         """ticks, and the byte in the pipe that makes host_fd readable."""
@@ -78,6 +82,12 @@ class TimerFd(File):
         """timerfd_read(): EINVAL below 8 bytes; the expiry count, reset."""
         if count < _TICKS.size:
             return -errno.EINVAL
+        if self.ticks and self.might_cancel and self.moffs is None:
+            # timerfd_canceled(): the wall clock was set under an
+            # absolute CANCEL_ON_SET timer
+            self.moffs = self.kernel.sched.boot_real_ns
+            self._set_ticks(0)
+            return -errno.ECANCELED
         if not self.ticks:
             if self.flags & O_NONBLOCK or not block:
                 return -errno.EAGAIN
@@ -97,6 +107,10 @@ class TimerFd(File):
         timers = self.kernel.sched.timers
         timers.cancel(self.tmr)
         self._set_ticks(0)
+        # timerfd_setup_cancel()
+        self.might_cancel = bool(self.clockid in (CLOCK_REALTIME, CLOCK_REALTIME_ALARM)
+                                 and flags & TFD_TIMER_ABSTIME
+                                 and flags & TFD_TIMER_CANCEL_ON_SET)
         self.interval = interval
         self.expires = None
         if not value:
@@ -108,6 +122,14 @@ class TimerFd(File):
             expires = ktime_get(self.kernel) + value
         self.expires = expires
         timers.start(self.tmr, expires)
+
+    def clock_was_set(self, offset):
+        """timerfd_clock_was_set(): a CANCEL_ON_SET timer whose clock moved
+        becomes readable, and its next read is ECANCELED."""
+        if self.might_cancel and self.moffs != offset:
+            self.moffs = None
+            self._set_ticks(self.ticks + 1)
+            self.wqh.wake_up()
 
     def put(self):
         super().put()

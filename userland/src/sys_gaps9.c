@@ -24,6 +24,7 @@
 #include <sys/resource.h>
 #include <sys/time.h>
 #include <sys/times.h>
+#include <sys/timerfd.h>
 #include <sys/timex.h>
 #include <termios.h>
 
@@ -541,6 +542,8 @@ static void check_board_clock(void)
     struct timespec wait3 = {3, 0};
     pid_t pid;
     double t0;
+    int tfd, tfd2;
+    uint64_t ticks;
 
     printf("board: setting the clock:\n");
     expect_ret("clock_settime(REALTIME, 2033)", syscall(SYS_clock_settime, CLOCK_REALTIME, &ts), 0);
@@ -670,6 +673,25 @@ static void check_board_clock(void)
                syscall(SYS_rt_sigtimedwait, &set, &si, &wait3, 8), SIGRTMIN);
     CHECK(now_mono() - t0 < 2.5, "within its second");
     syscall(SYS_timer_delete, tid);
+
+    /* TFD_TIMER_CANCEL_ON_SET: setting the clock cancels the absolute timer */
+    tfd = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK);
+    tfd2 = timerfd_create(CLOCK_REALTIME, TFD_NONBLOCK);
+    clock_gettime(CLOCK_REALTIME, &now);
+    memset(&its, 0, sizeof(its));
+    its.it_value.tv_sec = now.tv_sec + 1000;
+    expect_ret("timerfd_settime(ABSTIME | CANCEL_ON_SET)",
+               timerfd_settime(tfd, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL), 0);
+    timerfd_settime(tfd2, TFD_TIMER_ABSTIME, &its, NULL);
+    expect_err("not expired yet", read(tfd, &ticks, sizeof(ticks)), EAGAIN);
+    now.tv_sec += 10;
+    syscall(SYS_clock_settime, CLOCK_REALTIME, &now);
+    expect_err("the clock was set: ECANCELED", read(tfd, &ticks, sizeof(ticks)), ECANCELED);
+    expect_err("once", read(tfd, &ticks, sizeof(ticks)), EAGAIN);
+    expect_err("a timer without CANCEL_ON_SET is not cancelled", read(tfd2, &ticks, sizeof(ticks)),
+               EAGAIN);
+    close(tfd);
+    close(tfd2);
 }
 
 /* ---- board only, as root: /proc/sys ------------------------------------------ */
