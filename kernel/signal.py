@@ -194,7 +194,7 @@ def send_signal(task, info, group=False):
         for t in target.thread_group:
             if t.exit_state is None:
                 sched.kick(t)
-        return
+        return 0
     if not target.blocked & _bit(sig):
         sched.kick(target)
     for t in (target.thread_group if group else (target,)):
