@@ -1,0 +1,69 @@
+"""Issue 9: what the second run of the Linux Test Project's file-system
+tests found (docs/ltp-fs2.md, tools/ltp.py), checked against the real
+kernel without LTP (CI has none).
+
+userland/src/ltp_fs2.c asks, with syscall(2): readlinkat(fd, "") on a
+symlink opened O_PATH|O_NOFOLLOW (LTP's readlinkat01: a53emu answered
+ENOENT); sendfile() with a read-only offset, EFAULT from the put_user()
+4.14 makes after every transfer (sendfile04: a53emu wrote the offset back
+only when bytes moved); fsync() and fdatasync() on files without
+f_op->fsync — a pipe, a socket, /dev/null, an eventfd, a /proc file —
+EINVAL (fsync03, fdatasync02: a53emu answered 0); and getcwd() after
+chdir() or fchdir() through a symlink, which names the directory and not
+the link (getcwd03: a53emu kept the name it was given).
+
+* the host build passes on the host kernel and leaves nothing behind;
+* the AArch64 builds print, under a53emu and under qemu-aarch64, exactly
+  what the host build printed.
+"""
+
+from conftest import run_a53emu, run_qemu, userland_path
+from test_processes import assert_passed, clean_env, run_host, scratch_dir
+
+PROGRAM = "ltp_fs2"
+
+
+def test_host_kernel(tmp_path):
+    """The host build passes on the host kernel, leaving nothing behind."""
+    cwd = scratch_dir(tmp_path, "host")
+    h = run_host(PROGRAM, cwd)
+    assert_passed(h, PROGRAM, "host")
+    assert h.stderr == b""
+    assert list(cwd.iterdir()) == []
+
+
+def test_a53emu_matches_host_kernel(libc, tmp_path):
+    h = run_host(PROGRAM, scratch_dir(tmp_path, "host"))
+    assert_passed(h, PROGRAM, "host")
+    cwd = scratch_dir(tmp_path, "a53emu")
+    a = run_a53emu([userland_path(libc, PROGRAM)], cwd=cwd, env=clean_env())
+    assert b"Traceback" not in a.stdout + a.stderr, a.stderr.decode(errors="replace")
+    assert a.stdout.decode(errors="replace") == h.stdout.decode()
+    assert a.stderr == b""
+    assert a.returncode == 0
+    assert list(cwd.iterdir()) == []
+
+
+# (line qemu-aarch64 fails, what it answers, why): qemu-user's own
+# emulation of the call differs from every kernel's.
+QEMU_USER = (
+    ("sendfile(bad input, read-only offset)", "EBADF",
+     "qemu-user's do_syscall() writes sendfile's offset back only when the "
+     "host call succeeded; the kernel's sys_sendfile64() always does"),
+)
+
+
+def test_qemu_matches_host_kernel(libc, tmp_path):
+    """qemu-aarch64 prints the host's lines but for QEMU_USER's, which it
+    does fail (a line qemu fixes must leave the table)."""
+    h = run_host(PROGRAM, scratch_dir(tmp_path, "host"))
+    cwd = scratch_dir(tmp_path, "qemu")
+    q = run_qemu([userland_path(libc, PROGRAM)], cwd=cwd, env=clean_env())
+    want = h.stdout.decode().splitlines()
+    for what, answer, _why in QEMU_USER:
+        want = [("  FAILED: %s: want EFAULT, got -1 (%s)" % (what, answer)
+                 if line.startswith("  ok: %s:" % what) else line) for line in want]
+    want[-1] = "FAIL: %s: %d check(s) failed" % (PROGRAM, len(QEMU_USER))
+    assert q.stdout.decode(errors="replace").splitlines() == want
+    assert q.returncode == 1
+    assert list(cwd.iterdir()) == []

@@ -1,0 +1,220 @@
+/*
+ * ltp_fs2.c - what the second run of the Linux Test Project's file-system
+ * tests found (issue 9, docs/ltp-fs2.md): readlinkat() of "" names the
+ * symlink its descriptor was opened on (readlinkat01); sendfile() writes
+ * its offset back even when nothing moved, so a read-only offset is
+ * EFAULT (sendfile04); fsync() and fdatasync() are EINVAL on a file with
+ * no f_op->fsync — a pipe, a socket, /dev/null, an eventfd, a /proc file
+ * (fsync03, fdatasync02); and getcwd() after chdir() or fchdir() through a
+ * symlink names the directory, not the link (getcwd03).
+ *
+ * Every call is made with syscall(2), so the kernel answers and not the C
+ * library.  Nothing printed depends on the machine, so the host build on
+ * the real kernel and the AArch64 builds under a53emu print the same
+ * lines.  Everything happens in a scratch directory under the current
+ * one, removed at the end.
+ */
+#define _GNU_SOURCE
+#include "proc.h"
+
+#include <limits.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#define DIR_NAME "ltp_fs2.d"
+#define LINK_TARGET "target"
+#define DATA "0123456789"
+#define DATA_LEN 10
+
+#ifndef O_PATH
+#define O_PATH 010000000
+#endif
+
+static long sys_readlinkat(int dirfd, const char *path, char *buf, long size)
+{
+    return syscall(SYS_readlinkat, dirfd, path, buf, size);
+}
+
+/* readlinkat01: "" with LOOKUP_EMPTY is the descriptor's own file. */
+static void check_readlinkat_empty(void)
+{
+    char buf[64];
+    long n;
+    int lfd, dfd, ffd;
+
+    if (symlink(LINK_TARGET, "link") != 0) {
+        CHECK(0, "symlink set-up: %s", errno_name(errno));
+        return;
+    }
+    lfd = open("link", O_PATH | O_NOFOLLOW);
+    dfd = open(".", O_RDONLY | O_DIRECTORY);
+    ffd = open("f", O_RDONLY);
+    memset(buf, 0, sizeof(buf));
+    n = sys_readlinkat(lfd, "", buf, sizeof(buf));
+    CHECK(n == (long)strlen(LINK_TARGET) && !strcmp(buf, LINK_TARGET),
+          "readlinkat(O_PATH|O_NOFOLLOW link, \"\") reads the link: %ld %s", n,
+          n < 0 ? errno_name(errno) : buf);
+    expect_ret("readlinkat(link, \"\", size 3) truncates", sys_readlinkat(lfd, "", buf, 3), 3);
+    expect_err("readlinkat(link, \"\", size 0)", sys_readlinkat(lfd, "", buf, 0), EINVAL);
+    expect_err("readlinkat(directory, \"\")", sys_readlinkat(dfd, "", buf, sizeof(buf)), ENOENT);
+    expect_err("readlinkat(regular file, \"\")", sys_readlinkat(ffd, "", buf, sizeof(buf)),
+               ENOENT);
+    expect_err("readlinkat(AT_FDCWD, \"\")", sys_readlinkat(AT_FDCWD, "", buf, sizeof(buf)),
+               ENOENT);
+    expect_err("readlinkat(closed fd, \"\")", sys_readlinkat(999, "", buf, sizeof(buf)), EBADF);
+    expect_err("readlinkat(directory, \"f\")", sys_readlinkat(dfd, "f", buf, sizeof(buf)),
+               EINVAL);
+    close(lfd);
+    close(dfd);
+    close(ffd);
+    unlink("link");
+}
+
+/* sendfile04: sys_sendfile64() put_user()s the offset whatever happened. */
+static void check_sendfile_offset(void)
+{
+    int in = open("f", O_RDONLY);
+    int empty = open("empty", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    int out = open("out", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    off_t *ro = mmap(NULL, PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    off_t *rw = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    struct stat st;
+
+    if (in < 0 || empty < 0 || out < 0 || ro == MAP_FAILED || rw == MAP_FAILED) {
+        CHECK(0, "sendfile set-up: %s", errno_name(errno));
+        return;
+    }
+    expect_err("sendfile(empty file, read-only offset)",
+               syscall(SYS_sendfile, out, empty, ro, 1), EFAULT);
+    expect_err("sendfile(data, read-only offset, 4 bytes)",
+               syscall(SYS_sendfile, out, in, ro, 4), EFAULT);
+    CHECK(fstat(out, &st) == 0 && st.st_size == 4,
+          "  the 4 bytes were written all the same: size %ld", (long)st.st_size);
+    expect_err("sendfile(bad input, read-only offset)",
+               syscall(SYS_sendfile, out, 999, ro, 1), EFAULT);
+    expect_err("sendfile(bad input, writable offset)",
+               syscall(SYS_sendfile, out, 999, rw, 1), EBADF);
+    *rw = 2;
+    expect_ret("sendfile(data, offset 2, 3 bytes)", syscall(SYS_sendfile, out, in, rw, 3), 3);
+    expect_ret("  the offset is written back", *rw, 5);
+    expect_ret("  the input's position is not moved", lseek(in, 0, SEEK_CUR), 0);
+    munmap(ro, PAGE);
+    munmap(rw, PAGE);
+    close(in);
+    close(empty);
+    close(out);
+    unlink("empty");
+    unlink("out");
+}
+
+/* fsync03, fdatasync02: vfs_fsync_range() without f_op->fsync. */
+static void check_fsync_kinds(void)
+{
+    int p[2], sv[2];
+    int fd, i;
+    struct { const char *what; int fd; int want; } t[8];
+    int n = 0;
+
+    if (pipe(p) != 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0) {
+        CHECK(0, "fsync set-up: %s", errno_name(errno));
+        return;
+    }
+    t[n].what = "pipe"; t[n].fd = p[0]; t[n++].want = EINVAL;
+    t[n].what = "socket"; t[n].fd = sv[0]; t[n++].want = EINVAL;
+    t[n].what = "/dev/null"; t[n].fd = open("/dev/null", O_RDWR); t[n++].want = EINVAL;
+    t[n].what = "eventfd"; t[n].fd = eventfd(0, 0); t[n++].want = EINVAL;
+    t[n].what = "/proc/self/status"; t[n].fd = open("/proc/self/status", O_RDONLY);
+    t[n++].want = EINVAL;
+    t[n].what = "regular file"; t[n].fd = open("f", O_RDWR); t[n++].want = 0;
+    t[n].what = "directory"; t[n].fd = open(".", O_RDONLY | O_DIRECTORY); t[n++].want = 0;
+    t[n].what = "O_PATH file"; t[n].fd = open("f", O_PATH); t[n++].want = EBADF;
+    for (i = 0; i < n; i++) {
+        char what[64];
+
+        snprintf(what, sizeof(what), "fsync(%s)", t[i].what);
+        if (t[i].want)
+            expect_err(what, syscall(SYS_fsync, t[i].fd), t[i].want);
+        else
+            expect_ret(what, syscall(SYS_fsync, t[i].fd), 0);
+        snprintf(what, sizeof(what), "fdatasync(%s)", t[i].what);
+        if (t[i].want)
+            expect_err(what, syscall(SYS_fdatasync, t[i].fd), t[i].want);
+        else
+            expect_ret(what, syscall(SYS_fdatasync, t[i].fd), 0);
+        if (t[i].fd != p[0] && t[i].fd != sv[0])
+            close(t[i].fd);
+    }
+    close(p[0]);
+    close(p[1]);
+    close(sv[0]);
+    close(sv[1]);
+    fd = open("f", O_RDONLY);
+    expect_ret("fsync(regular file open read-only)", syscall(SYS_fsync, fd), 0);
+    close(fd);
+}
+
+/* The last component of the working directory's name. */
+static const char *cwd_base(char *buf, size_t size)
+{
+    const char *slash;
+
+    if (syscall(SYS_getcwd, buf, size) < 0)
+        return "(getcwd failed)";
+    slash = strrchr(buf, '/');
+    return slash ? slash + 1 : buf;
+}
+
+/* getcwd03: d_path() of the directory, whatever name reached it. */
+static void check_getcwd_symlink(void)
+{
+    char before[PATH_MAX], buf[PATH_MAX];
+    int fd;
+
+    if (mkdir(LINK_TARGET, 0755) != 0 || symlink(LINK_TARGET, "dirlink") != 0 ||
+        syscall(SYS_getcwd, before, sizeof(before)) < 0) {
+        CHECK(0, "getcwd set-up: %s", errno_name(errno));
+        return;
+    }
+    CHECK(syscall(SYS_chdir, "dirlink") == 0 && !strcmp(cwd_base(buf, sizeof(buf)), LINK_TARGET),
+          "getcwd() after chdir(\"dirlink\") names the target: %s", cwd_base(buf, sizeof(buf)));
+    CHECK(syscall(SYS_chdir, "..") == 0 && syscall(SYS_getcwd, buf, sizeof(buf)) > 0 &&
+          !strcmp(buf, before), "chdir(\"..\") from it is back where we were");
+    fd = open("dirlink", O_RDONLY | O_DIRECTORY);
+    CHECK(syscall(SYS_fchdir, fd) == 0 && !strcmp(cwd_base(buf, sizeof(buf)), LINK_TARGET),
+          "getcwd() after fchdir(open(\"dirlink\")) names the target: %s",
+          cwd_base(buf, sizeof(buf)));
+    close(fd);
+    CHECK(syscall(SYS_chdir, before) == 0, "back to the scratch directory");
+    unlink("dirlink");
+    rmdir(LINK_TARGET);
+}
+
+int main(void)
+{
+    int fd;
+
+    proc_init();
+    umask(022);
+    if (mkdir(DIR_NAME, 0755) != 0 || chdir(DIR_NAME) != 0) {
+        printf("FAILED: cannot make %s: %s\n", DIR_NAME, errno_name(errno));
+        return 1;
+    }
+    fd = open("f", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0 || write(fd, DATA, DATA_LEN) != DATA_LEN) {
+        printf("FAILED: set-up: %s\n", errno_name(errno));
+        return 1;
+    }
+    close(fd);
+    check_readlinkat_empty();
+    check_sendfile_offset();
+    check_fsync_kinds();
+    check_getcwd_symlink();
+    unlink("f");
+    if (chdir("..") != 0 || rmdir(DIR_NAME) != 0) {
+        printf("FAILED: %s left behind: %s\n", DIR_NAME, errno_name(errno));
+        return 1;
+    }
+    return proc_finish("ltp_fs2");
+}
