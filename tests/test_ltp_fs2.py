@@ -10,15 +10,25 @@ only when bytes moved); fsync() and fdatasync() on files without
 f_op->fsync — a pipe, a socket, /dev/null, an eventfd, a /proc file —
 EINVAL (fsync03, fdatasync02: a53emu answered 0); and getcwd() after
 chdir() or fchdir() through a symlink, which names the directory and not
-the link (getcwd03: a53emu kept the name it was given).
+the link (getcwd03: a53emu kept the name it was given); FS_IOC_GETFLAGS
+and FS_IOC_SETFLAGS on a disk file (setxattr03: a53emu answered ENOTTY),
+an immutable file refusing writes, unlinks and links, and the owner and
+CAP_LINUX_IMMUTABLE rules.
 
 * the host build passes on the host kernel and leaves nothing behind;
 * the AArch64 builds print, under a53emu and under qemu-aarch64, exactly
-  what the host build printed.
+  what the host build printed;
+* the `4.14` mode asks what 4.14 and newer kernels answer differently.
 """
 
+import os
+
+import pytest
+
 from conftest import run_a53emu, run_qemu, userland_path
-from test_processes import assert_passed, clean_env, run_host, scratch_dir
+from test_processes import (
+    assert_passed, clean_env, host_kernel_version, run_host, scratch_dir,
+)
 
 PROGRAM = "ltp_fs2"
 
@@ -66,4 +76,46 @@ def test_qemu_matches_host_kernel(libc, tmp_path):
     want[-1] = "FAIL: %s: %d check(s) failed" % (PROGRAM, len(QEMU_USER))
     assert q.stdout.decode(errors="replace").splitlines() == want
     assert q.returncode == 1
+    assert list(cwd.iterdir()) == []
+
+
+# (line, 4.14's answer, newer kernels' answer, why)
+KERNEL_4_14 = (
+    ("FS_IOC_SETFLAGS, not the owner", "EACCES", "EPERM",
+     "4.14's ext4_ioctl() answers -EACCES for !inode_owner_or_capable(); v5.13's "
+     "vfs_fileattr_set() (\"vfs: add fileattr ops\") made it -EPERM"),
+    ("FS_IOC_GETFLAGS, memfd", "ENOTTY", "0",
+     "tmpfs has no ->unlocked_ioctl in 4.14; v6.0 (\"shmem: support FS_IOC_[SG]ETFLAGS "
+     "in tmpfs\") added the flags"),
+    ("FS_IOC_GETFLAGS, /dev/shm file", "ENOTTY", "0", "the same: /dev/shm is tmpfs"),
+)
+NEEDS_ROOT = "the 4.14 answers are asked as nobody, dropping root"
+
+
+def _answers(stdout):
+    return dict(line.rsplit(": ", 1) for line in stdout.decode().splitlines())
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason=NEEDS_ROOT)
+def test_a53emu_gives_4_14_answers(tmp_path):
+    cwd = scratch_dir(tmp_path, "a53emu")
+    a = run_a53emu([userland_path("musl", PROGRAM), "4.14"], cwd=cwd, env=clean_env())
+    assert a.returncode == 0, a.stderr
+    assert _answers(a.stdout) == {line: old for line, old, _new, _why in KERNEL_4_14}
+    assert list(cwd.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason=NEEDS_ROOT)
+def test_host_gives_4_14_or_newer_answers(tmp_path):
+    """Each line is 4.14's answer or the newer one the table names."""
+    if host_kernel_version() < (6, 0):
+        pytest.skip("the table's newer answers are v6.0's; this host runs %d.%d"
+                    % host_kernel_version())
+    cwd = scratch_dir(tmp_path, "host")
+    h = run_host(PROGRAM, cwd, ["4.14"])
+    assert h.returncode == 0
+    got = _answers(h.stdout)
+    assert set(got) == {row[0] for row in KERNEL_4_14}
+    for line, old, new, why in KERNEL_4_14:
+        assert got[line] in (old, new), (line, got[line], why)
     assert list(cwd.iterdir()) == []

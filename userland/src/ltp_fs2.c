@@ -6,19 +6,28 @@
  * EFAULT (sendfile04); fsync() and fdatasync() are EINVAL on a file with
  * no f_op->fsync — a pipe, a socket, /dev/null, an eventfd, a /proc file
  * (fsync03, fdatasync02); and getcwd() after chdir() or fchdir() through a
- * symlink names the directory, not the link (getcwd03).
+ * symlink names the directory, not the link (getcwd03); FS_IOC_GETFLAGS
+ * and FS_IOC_SETFLAGS on a file of the (host's) disk file system, an
+ * immutable file refusing writes and unlinks, and the owner and
+ * CAP_LINUX_IMMUTABLE rules for setting them (setxattr03).
  *
  * Every call is made with syscall(2), so the kernel answers and not the C
  * library.  Nothing printed depends on the machine, so the host build on
  * the real kernel and the AArch64 builds under a53emu print the same
  * lines.  Everything happens in a scratch directory under the current
  * one, removed at the end.
+ *
+ *   ltp_fs2           all checks
+ *   ltp_fs2 4.14      the answers where 4.14 and newer kernels differ
+ *                     (compared with 4.14's by the test, not the host's);
+ *                     run as root
  */
 #define _GNU_SOURCE
 #include "proc.h"
 
 #include <limits.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -27,6 +36,11 @@
 #define LINK_TARGET "target"
 #define DATA "0123456789"
 #define DATA_LEN 10
+
+#define FS_IOC_GETFLAGS_ 0x80086601UL   /* _IOR('f', 1, long), an int passed */
+#define FS_IOC_SETFLAGS_ 0x40086602UL
+#define FS_IMMUTABLE_FL_ 0x00000010
+#define NOBODY 65534
 
 #ifndef O_PATH
 #define O_PATH 010000000
@@ -191,7 +205,110 @@ static void check_getcwd_symlink(void)
     rmdir(LINK_TARGET);
 }
 
-int main(void)
+static long getflags(int fd, int *flags)
+{
+    return syscall(SYS_ioctl, fd, FS_IOC_GETFLAGS_, flags);
+}
+
+static long setflags(int fd, int flags)
+{
+    return syscall(SYS_ioctl, fd, FS_IOC_SETFLAGS_, &flags);
+}
+
+/* As nobody: the owner rule (EACCES) and CAP_LINUX_IMMUTABLE (EPERM). */
+static void setflags_unprivileged(int flags)
+{
+    int before = check_failures, status;
+    pid_t pid = xfork();
+
+    if (pid == 0) {
+        int mine = open("nobodys", O_RDONLY), roots = open("f", O_RDONLY);
+
+        if (syscall(SYS_setresuid, NOBODY, NOBODY, NOBODY) != 0)
+            _exit(2);
+        expect_ret("  nobody: FS_IOC_SETFLAGS, own file, flags unchanged",
+                   setflags(mine, flags), 0);
+        expect_err("  nobody: FS_IOC_SETFLAGS, own file, immutable",
+                   setflags(mine, flags | FS_IMMUTABLE_FL_), EPERM);
+        expect_err("  nobody: FS_IOC_GETFLAGS, NULL", syscall(SYS_ioctl, roots,
+                   FS_IOC_GETFLAGS_, NULL), EFAULT);
+        fflush(stdout);
+        _exit(check_failures != before);
+    }
+    status = wait_for(pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "  nobody's checks passed: %s",
+          status_str(status));
+}
+
+/* setxattr03: chattr +i on a file of a disk file system. */
+static void check_inode_flags(void)
+{
+    int flags, fd = open("f", O_RDONLY), nfd;
+    void *bad = mmap(NULL, PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+    if (getflags(fd, &flags) != 0) {
+        /* the file system here has no flags: so the host said too */
+        printf("FS_IOC_GETFLAGS here: %s\n", errno_name(errno));
+        close(fd);
+        return;
+    }
+    CHECK(1, "FS_IOC_GETFLAGS on a regular file: 0");
+    munmap(bad, PAGE);
+    expect_err("FS_IOC_SETFLAGS from an unmapped page", syscall(SYS_ioctl, fd,
+               FS_IOC_SETFLAGS_, bad), EFAULT);
+    expect_err("FS_IOC_GETFLAGS on fd -1", getflags(-1, &flags), EBADF);
+    nfd = open("nobodys", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (geteuid() == 0) {
+        int dfd = open(".", O_RDONLY | O_DIRECTORY), dflags;
+
+        expect_ret("FS_IOC_GETFLAGS on a directory", getflags(dfd, &dflags), 0);
+        close(dfd);
+        CHECK(fchown(nfd, NOBODY, NOBODY) == 0, "a file of nobody's");
+        setflags_unprivileged(flags);
+        expect_ret("FS_IOC_SETFLAGS immutable (root)", setflags(fd, flags | FS_IMMUTABLE_FL_), 0);
+        CHECK(getflags(fd, &dflags) == 0 && dflags & FS_IMMUTABLE_FL_,
+              "  FS_IOC_GETFLAGS shows it");
+        expect_err("  open for writing", open("f", O_WRONLY), EPERM);
+        expect_err("  unlink", unlink("f"), EPERM);
+        expect_err("  link", link("f", "f2"), EPERM);
+        expect_ret("FS_IOC_SETFLAGS back (root)", setflags(fd, flags), 0);
+        CHECK(getflags(fd, &dflags) == 0 && !(dflags & FS_IMMUTABLE_FL_),
+              "  FS_IOC_GETFLAGS shows it gone");
+    }
+    close(nfd);
+    unlink("nobodys");
+    close(fd);
+}
+
+/*
+ * Where 4.14 and newer kernels differ (the test compares with 4.14's
+ * answers): FS_IOC_SETFLAGS by one who does not own the file (as nobody,
+ * so run as root); FS_IOC_GETFLAGS on tmpfs, which had no flags before
+ * v6.0.
+ */
+static void answers_4_14(void)
+{
+    int flags = 0, fd;
+    pid_t pid = xfork();
+
+    if (pid == 0) {
+        fd = open("f", O_RDONLY);
+        if (syscall(SYS_setresuid, NOBODY, NOBODY, NOBODY) != 0)
+            _exit(2);
+        print_answer("FS_IOC_SETFLAGS, not the owner", setflags(fd, flags));
+        _exit(0);
+    }
+    wait_for(pid);
+    fd = syscall(SYS_memfd_create, "ltp_fs2", 0);
+    print_answer("FS_IOC_GETFLAGS, memfd", getflags(fd, &flags));
+    close(fd);
+    fd = open("/dev/shm/ltp_fs2", O_RDWR | O_CREAT | O_EXCL, 0600);
+    print_answer("FS_IOC_GETFLAGS, /dev/shm file", getflags(fd, &flags));
+    close(fd);
+    unlink("/dev/shm/ltp_fs2");
+}
+
+int main(int argc, char **argv)
 {
     int fd;
 
@@ -207,14 +324,21 @@ int main(void)
         return 1;
     }
     close(fd);
-    check_readlinkat_empty();
-    check_sendfile_offset();
-    check_fsync_kinds();
-    check_getcwd_symlink();
+    if (argc > 1 && !strcmp(argv[1], "4.14")) {
+        answers_4_14();
+    } else {
+        check_readlinkat_empty();
+        check_sendfile_offset();
+        check_fsync_kinds();
+        check_getcwd_symlink();
+        check_inode_flags();
+    }
     unlink("f");
     if (chdir("..") != 0 || rmdir(DIR_NAME) != 0) {
         printf("FAILED: %s left behind: %s\n", DIR_NAME, errno_name(errno));
         return 1;
     }
+    if (argc > 1)
+        return 0;
     return proc_finish("ltp_fs2");
 }
