@@ -13,11 +13,14 @@ chdir() or fchdir() through a symlink, which names the directory and not
 the link (getcwd03: a53emu kept the name it was given); FS_IOC_GETFLAGS
 and FS_IOC_SETFLAGS on a disk file (setxattr03: a53emu answered ENOTTY),
 an immutable file refusing writes, unlinks and links, and the owner and
-CAP_LINUX_IMMUTABLE rules.
+CAP_LINUX_IMMUTABLE rules; /proc/sys/fs/inotify (inotify05, inotify06:
+missing), whose max_user_instances is the board's own limit.
 
 * the host build passes on the host kernel and leaves nothing behind;
 * the AArch64 builds print, under a53emu and under qemu-aarch64, exactly
   what the host build printed;
+* the `board` mode (a53emu only: on a real kernel the limit is the whole
+  machine's) lowers fs.inotify.max_user_instances and meets EMFILE;
 * the `4.14` mode asks what 4.14 and newer kernels answer differently.
 """
 
@@ -118,4 +121,13 @@ def test_host_gives_4_14_or_newer_answers(tmp_path):
     assert set(got) == {row[0] for row in KERNEL_4_14}
     for line, old, new, why in KERNEL_4_14:
         assert got[line] in (old, new), (line, got[line], why)
+    assert list(cwd.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="fs.inotify.max_user_instances is root's")
+def test_a53emu_inotify_instance_limit(tmp_path):
+    cwd = scratch_dir(tmp_path, "a53emu")
+    a = run_a53emu([userland_path("musl", PROGRAM), "board"], cwd=cwd, env=clean_env())
+    assert_passed(a, PROGRAM, "a53emu board")
+    assert "EMFILE" in a.stdout.decode()
     assert list(cwd.iterdir()) == []

@@ -21,12 +21,15 @@
  *   ltp_fs2 4.14      the answers where 4.14 and newer kernels differ
  *                     (compared with 4.14's by the test, not the host's);
  *                     run as root
+ *   ltp_fs2 board     the checks a real kernel's machine-wide state
+ *                     would make harmful (a53emu only, as root)
  */
 #define _GNU_SOURCE
 #include "proc.h"
 
 #include <limits.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -308,6 +311,78 @@ static void answers_4_14(void)
     unlink("/dev/shm/ltp_fs2");
 }
 
+#define MAX_USER_INSTANCES "/proc/sys/fs/inotify/max_user_instances"
+
+static long read_sysctl(const char *path)
+{
+    char buf[32] = "";
+    int fd = open(path, O_RDONLY);
+    long n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+    if (fd >= 0)
+        close(fd);
+    return n > 0 ? atol(buf) : -1;
+}
+
+static long write_sysctl(const char *path, long value)
+{
+    char buf[32];
+    int fd = open(path, O_WRONLY), len = snprintf(buf, sizeof(buf), "%ld\n", value);
+    long n = fd < 0 ? -1 : write(fd, buf, len);
+
+    if (fd >= 0)
+        close(fd);
+    return n;
+}
+
+/* expect_err() for EMFILE, which common.h's errno_name() does not name. */
+static void expect_emfile(const char *what, long ret)
+{
+    CHECK(ret == -1 && errno == EMFILE, "%s: %s", what, ret == -1 && errno == EMFILE ?
+          "EMFILE" : "want EMFILE");
+    if (ret >= 0)
+        close(ret);
+}
+
+/* inotify05, inotify06: the three files are there. */
+static void check_inotify_sysctls(void)
+{
+    CHECK(read_sysctl(MAX_USER_INSTANCES) > 0, "fs.inotify.max_user_instances is readable");
+    CHECK(read_sysctl("/proc/sys/fs/inotify/max_queued_events") > 0,
+          "fs.inotify.max_queued_events is readable");
+    CHECK(read_sysctl("/proc/sys/fs/inotify/max_user_watches") > 0,
+          "fs.inotify.max_user_watches is readable");
+}
+
+/*
+ * inotify06 raises fs.inotify.max_user_instances: the limit is the board's
+ * and inotify_init1() is EMFILE at it.  Run as root under a53emu only: on
+ * a real kernel the limit is the whole machine's, shared with every other
+ * process of the user.
+ */
+static void check_inotify_limit(void)
+{
+    long old = read_sysctl(MAX_USER_INSTANCES);
+    int a, b;
+
+    CHECK(old > 0, "fs.inotify.max_user_instances: %ld", old);
+    expect_err("write -1", write_sysctl(MAX_USER_INSTANCES, -1), EINVAL);
+    CHECK(write_sysctl(MAX_USER_INSTANCES, 1) > 0 && read_sysctl(MAX_USER_INSTANCES) == 1,
+          "write 1, read back 1");
+    a = syscall(SYS_inotify_init1, 0);
+    CHECK(a >= 0, "inotify_init1: the first instance");
+    expect_emfile("inotify_init1: a second one", syscall(SYS_inotify_init1, 0));
+    b = dup(a);
+    close(a);
+    expect_emfile("  still, while a dup holds the first", syscall(SYS_inotify_init1, 0));
+    close(b);
+    a = syscall(SYS_inotify_init1, 0);
+    CHECK(a >= 0, "inotify_init1 once the first is closed");
+    close(a);
+    CHECK(write_sysctl(MAX_USER_INSTANCES, old) > 0 && read_sysctl(MAX_USER_INSTANCES) == old,
+          "the old limit back");
+}
+
 int main(int argc, char **argv)
 {
     int fd;
@@ -326,19 +401,22 @@ int main(int argc, char **argv)
     close(fd);
     if (argc > 1 && !strcmp(argv[1], "4.14")) {
         answers_4_14();
+    } else if (argc > 1 && !strcmp(argv[1], "board")) {
+        check_inotify_limit();
     } else {
         check_readlinkat_empty();
         check_sendfile_offset();
         check_fsync_kinds();
         check_getcwd_symlink();
         check_inode_flags();
+        check_inotify_sysctls();
     }
     unlink("f");
     if (chdir("..") != 0 || rmdir(DIR_NAME) != 0) {
         printf("FAILED: %s left behind: %s\n", DIR_NAME, errno_name(errno));
         return 1;
     }
-    if (argc > 1)
+    if (argc > 1 && strcmp(argv[1], "board"))
         return 0;
     return proc_finish("ltp_fs2");
 }
