@@ -14,7 +14,8 @@ the link (getcwd03: a53emu kept the name it was given); FS_IOC_GETFLAGS
 and FS_IOC_SETFLAGS on a disk file (setxattr03: a53emu answered ENOTTY),
 an immutable file refusing writes, unlinks and links, and the owner and
 CAP_LINUX_IMMUTABLE rules; /proc/sys/fs/inotify (inotify05, inotify06:
-missing), whose max_user_instances is the board's own limit.
+missing), whose max_user_instances is the board's own limit; an inotify
+descriptor's fdinfo lines (inotify12: missing), 4.14's mask in them.
 
 * the host build passes on the host kernel and leaves nothing behind;
 * the AArch64 builds print, under a53emu and under qemu-aarch64, exactly
@@ -91,6 +92,9 @@ KERNEL_4_14 = (
      "tmpfs has no ->unlocked_ioctl in 4.14; v6.0 (\"shmem: support FS_IOC_[SG]ETFLAGS "
      "in tmpfs\") added the flags"),
     ("FS_IOC_GETFLAGS, /dev/shm file", "ENOTTY", "0", "the same: /dev/shm is tmpfs"),
+    ("inotify fdinfo mask, IN_MODIFY|IN_ONESHOT", "2", "80000002",
+     "4.14's inotify_fdinfo() shows mark->mask & IN_ALL_EVENTS; v5.19's a32e697cda27 "
+     "(\"inotify: show inotify mask flags in proc fdinfo\") the flags too (LTP inotify12)"),
 )
 NEEDS_ROOT = "the 4.14 answers are asked as nobody, dropping root"
 

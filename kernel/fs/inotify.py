@@ -16,6 +16,7 @@ sleeper on inotify counts as waiting for the outside world.
 import ctypes
 import errno
 import os
+import re
 
 from kernel.fs.file import File
 from kernel.fs.inotify_sysctl import inotify_devs, max_user_instances
@@ -64,6 +65,21 @@ class InotifyFile(File):
         # Not owned_nonblock: the host's processes may make it readable (so a
         # sleeper is waiting for the outside), and reads poll first.
         self.owned_nonblock = False
+
+    def show_fdinfo(self):
+        """inotify_fdinfo(): one line per watch — the host's, whose inode
+        and device are the board's files' — with 4.14's mask, the events
+        only (mark->mask & IN_ALL_EVENTS): v5.19's a32e697cda27 ("inotify:
+        show inotify mask flags in proc fdinfo") shows IN_ONESHOT,
+        IN_EXCL_UNLINK and the other flags too."""
+        try:
+            with open("/proc/self/fdinfo/%d" % self.host_fd) as f:
+                lines = [line for line in f if line.startswith("inotify ")]
+        except OSError:
+            return ""
+        return "".join(re.sub(r"\bmask:([0-9a-f]+)",
+                              lambda m: "mask:%x" % (int(m.group(1), 16) & IN_ALL_EVENTS), line)
+                       for line in lines)
 
     def put(self):
         last = self.refcount == 1

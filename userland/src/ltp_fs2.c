@@ -289,6 +289,8 @@ static void check_inode_flags(void)
  * so run as root); FS_IOC_GETFLAGS on tmpfs, which had no flags before
  * v6.0.
  */
+static long watch_mask(unsigned int mask);
+
 static void answers_4_14(void)
 {
     int flags = 0, fd;
@@ -309,6 +311,8 @@ static void answers_4_14(void)
     print_answer("FS_IOC_GETFLAGS, /dev/shm file", getflags(fd, &flags));
     close(fd);
     unlink("/dev/shm/ltp_fs2");
+    printf("inotify fdinfo mask, IN_MODIFY|IN_ONESHOT: %lx\n",
+           watch_mask(IN_MODIFY | IN_ONESHOT));
 }
 
 #define MAX_USER_INSTANCES "/proc/sys/fs/inotify/max_user_instances"
@@ -344,6 +348,39 @@ static void expect_emfile(const char *what, long ret)
         close(ret);
 }
 
+/* The mask: field of the first inotify line of fd's fdinfo, or -1. */
+static long fdinfo_mask(int fd)
+{
+    char path[64], buf[1024] = "", *line;
+    int pfd, n;
+    unsigned int mask;
+
+    snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+    pfd = open(path, O_RDONLY);
+    n = pfd < 0 ? -1 : read(pfd, buf, sizeof(buf) - 1);
+    if (pfd >= 0)
+        close(pfd);
+    line = n > 0 ? strstr(buf, "\ninotify wd:") : NULL;
+    if (!line || !(line = strstr(line, " mask:")) || sscanf(line, " mask:%x", &mask) != 1)
+        return -1;
+    return mask;
+}
+
+/* inotify12: one fdinfo line per watch, the mask in it. */
+static long watch_mask(unsigned int mask)
+{
+    int fd = syscall(SYS_inotify_init1, 0);
+    long ret;
+
+    if (fd < 0 || syscall(SYS_inotify_add_watch, fd, ".", mask) != 1) {
+        CHECK(0, "inotify set-up: %s", errno_name(errno));
+        return -1;
+    }
+    ret = fdinfo_mask(fd);
+    close(fd);
+    return ret;
+}
+
 /* inotify05, inotify06: the three files are there. */
 static void check_inotify_sysctls(void)
 {
@@ -352,6 +389,7 @@ static void check_inotify_sysctls(void)
           "fs.inotify.max_queued_events is readable");
     CHECK(read_sysctl("/proc/sys/fs/inotify/max_user_watches") > 0,
           "fs.inotify.max_user_watches is readable");
+    expect_ret("fdinfo of an IN_MODIFY watch: mask", watch_mask(IN_MODIFY), IN_MODIFY);
 }
 
 /*
