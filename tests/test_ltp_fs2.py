@@ -15,7 +15,10 @@ and FS_IOC_SETFLAGS on a disk file (setxattr03: a53emu answered ENOTTY),
 an immutable file refusing writes, unlinks and links, and the owner and
 CAP_LINUX_IMMUTABLE rules; /proc/sys/fs/inotify (inotify05, inotify06:
 missing), whose max_user_instances is the board's own limit; an inotify
-descriptor's fdinfo lines (inotify12: missing), 4.14's mask in them.
+descriptor's fdinfo lines (inotify12: missing), 4.14's mask in them;
+name_to_handle_at() and open_by_handle_at() of the host file system's
+handles, the board's issued ones only (name_to_handle_at01/02,
+open_by_handle_at01/02: a53emu answered EOPNOTSUPP and ESTALE).
 
 * the host build passes on the host kernel and leaves nothing behind;
 * the AArch64 builds print, under a53emu and under qemu-aarch64, exactly

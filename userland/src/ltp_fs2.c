@@ -339,6 +339,72 @@ static long write_sysctl(const char *path, long value)
     return n;
 }
 
+struct handle_buf {
+    unsigned int handle_bytes;
+    int handle_type;
+    unsigned char f_handle[128];
+};
+
+/* name_to_handle_at01/02, open_by_handle_at01/02: the board's handles. */
+static void check_file_handles(void)
+{
+    struct handle_buf h, small;
+    int mnt = -1, fd, dfd;
+    char buf[DATA_LEN + 1] = "";
+
+    memset(&h, 0, sizeof(h));
+    h.handle_bytes = sizeof(h.f_handle);
+    expect_ret("name_to_handle_at(\"f\")",
+               syscall(SYS_name_to_handle_at, AT_FDCWD, "f", &h, &mnt, 0), 0);
+    CHECK(h.handle_bytes > 0 && h.handle_bytes <= 128, "  a handle of 1..128 bytes");
+    small = h;
+    small.handle_bytes = 0;
+    expect_err("name_to_handle_at, handle_bytes 0",
+               syscall(SYS_name_to_handle_at, AT_FDCWD, "f", &small, &mnt, 0), EOVERFLOW);
+    CHECK(small.handle_bytes == h.handle_bytes && small.handle_type == 255,
+          "  the size needed and FILEID_INVALID written back");
+    small.handle_bytes = 129;
+    expect_err("name_to_handle_at, handle_bytes 129",
+               syscall(SYS_name_to_handle_at, AT_FDCWD, "f", &small, &mnt, 0), EINVAL);
+    expect_err("name_to_handle_at, bad flags",
+               syscall(SYS_name_to_handle_at, AT_FDCWD, "f", &h, &mnt, 0x8000), EINVAL);
+    expect_err("name_to_handle_at, NULL handle",
+               syscall(SYS_name_to_handle_at, AT_FDCWD, "f", NULL, &mnt, 0), EFAULT);
+    expect_err("name_to_handle_at(\"/proc/self/status\")", syscall(SYS_name_to_handle_at,
+               AT_FDCWD, "/proc/self/status", &small, &mnt, 0), EOPNOTSUPP);
+    dfd = open(".", O_RDONLY | O_DIRECTORY);
+    fd = syscall(SYS_open_by_handle_at, dfd, &h, O_RDONLY);
+    CHECK(fd >= 0 && read(fd, buf, DATA_LEN) == DATA_LEN && !strcmp(buf, DATA),
+          "open_by_handle_at opens the file: %s", fd < 0 ? errno_name(errno) : buf);
+    if (fd >= 0)
+        close(fd);
+    fd = syscall(SYS_open_by_handle_at, AT_FDCWD, &h, O_RDONLY);
+    CHECK(fd >= 0, "  AT_FDCWD as the mount: %s", fd < 0 ? errno_name(errno) : "ok");
+    if (fd >= 0)
+        close(fd);
+    small = h;
+    small.f_handle[0] ^= 0xff;
+    expect_err("open_by_handle_at, a handle of no file", syscall(SYS_open_by_handle_at, dfd,
+               &small, O_RDONLY), ESTALE);
+    small.handle_bytes = 0;
+    expect_err("open_by_handle_at, handle_bytes 0", syscall(SYS_open_by_handle_at, dfd,
+               &small, O_RDONLY), EINVAL);
+    expect_err("open_by_handle_at, bad mount fd", syscall(SYS_open_by_handle_at, 999,
+               &h, O_RDONLY), EBADF);
+    small.handle_bytes = sizeof(small.f_handle);
+    if (symlink("f", "hlink") == 0 && syscall(SYS_name_to_handle_at, AT_FDCWD, "hlink", &small,
+                                              &mnt, 0) == 0) {
+        expect_err("open_by_handle_at, a symlink's", syscall(SYS_open_by_handle_at, dfd,
+                   &small, O_RDONLY), ELOOP);
+        unlink("hlink");
+        expect_err("open_by_handle_at, a deleted file's", syscall(SYS_open_by_handle_at, dfd,
+                   &small, O_RDONLY | O_PATH), ESTALE);
+    } else {
+        CHECK(0, "a symlink's handle: %s", errno_name(errno));
+    }
+    close(dfd);
+}
+
 /* expect_err() for EMFILE, which common.h's errno_name() does not name. */
 static void expect_emfile(const char *what, long ret)
 {
@@ -448,6 +514,7 @@ int main(int argc, char **argv)
         check_getcwd_symlink();
         check_inode_flags();
         check_inotify_sysctls();
+        check_file_handles();
     }
     unlink("f");
     if (chdir("..") != 0 || rmdir(DIR_NAME) != 0) {
