@@ -366,8 +366,9 @@ static void check_file_handles(void)
     small.handle_bytes = 129;
     expect_err("name_to_handle_at, handle_bytes 129",
                syscall(SYS_name_to_handle_at, AT_FDCWD, "f", &small, &mnt, 0), EINVAL);
+    small.handle_bytes = sizeof(small.f_handle);
     expect_err("name_to_handle_at, bad flags",
-               syscall(SYS_name_to_handle_at, AT_FDCWD, "f", &h, &mnt, 0x8000), EINVAL);
+               syscall(SYS_name_to_handle_at, AT_FDCWD, "f", &small, &mnt, 0x8000), EINVAL);
     expect_err("name_to_handle_at, NULL handle",
                syscall(SYS_name_to_handle_at, AT_FDCWD, "f", NULL, &mnt, 0), EFAULT);
     expect_err("name_to_handle_at(\"/proc/self/status\")", syscall(SYS_name_to_handle_at,
