@@ -10,9 +10,9 @@ system by number, outside every path the guest can name (a --jail or
 chroot() root, search permission on the way), and a forged handle is
 what exportfs_decode_fh() could not find, ESTALE.  A handle outlives the
 open files and names it was made from, as on Linux; a file deleted since
-is ESTALE.  The board's own file systems (/proc, /sys, /dev/shm's tmpfs
-on the host is one of the host's) follow the host: procfs and sysfs
-have no export operations in 4.14, EOPNOTSUPP.
+is ESTALE.  /proc and /sys are the board's own and have no export
+operations in 4.14: EOPNOTSUPP.  The board's /dev/shm is a host tmpfs
+directory, and 4.14's tmpfs exports handles too (shmem_export_ops).
 """
 
 import ctypes
