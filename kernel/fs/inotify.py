@@ -145,4 +145,3 @@ def sys_inotify_rm_watch(task, fd, wd):
     if isinstance(file, int):
         return file
     return _check(_host().inotify_rm_watch(file.host_fd, s32(wd)))
-
