@@ -18,10 +18,10 @@ are (tests/test_processes.py):
 * the AArch64 build under qemu-aarch64 prints what the host build printed,
   in the `no-rwf2` mode (qemu-user 7.2 has no preadv2/pwritev2).
 
-The one call where a53emu deliberately is not the host is
-name_to_handle_at on an existing file: the host's file systems export
-handles, the board's file system has no export operations (EOPNOTSUPP);
-the `handles` mode prints that one answer.
+name_to_handle_at on an existing file gives the host file system's
+handle (kernel/fs/fhandle.py; the board opens only the handles it
+issued); the `handles` mode prints that one answer, which depends on the
+host's file system.
 
 Then in-process checks of what the program cannot reach from a root
 shell: a guest that is not root (mknodat of a device node, linkat with
@@ -141,16 +141,17 @@ def test_qemu_matches_host_kernel(libc, tmp_path):
     assert list(cwd.iterdir()) == []
 
 
-def test_handles_are_not_exported(libc, tmp_path):
-    """name_to_handle_at on an existing file: EOPNOTSUPP on the board (no
-    export operations), while the host's file system gives a handle."""
+def test_handles_are_exported(libc, tmp_path):
+    """name_to_handle_at on an existing file: the host file system's handle
+    (kernel/fs/fhandle.py), as the host gives it — or its EOPNOTSUPP where
+    the host's file system has no export operations."""
     h = run_host(PROGRAM, scratch_dir(tmp_path, "host"), ["handles"])
     assert h.returncode == 0
     assert h.stdout.decode() in ('name_to_handle_at("."): a handle\n',
                                  'name_to_handle_at("."): EOPNOTSUPP\n')
     cwd = scratch_dir(tmp_path, "a53emu")
     a = run_a53emu([userland_path(libc, PROGRAM), "handles"], cwd=cwd, env=clean_env())
-    assert a.stdout.decode() == 'name_to_handle_at("."): EOPNOTSUPP\n'
+    assert a.stdout.decode() == h.stdout.decode()
     assert a.returncode == 0
     assert list(cwd.iterdir()) == []
 
@@ -334,12 +335,27 @@ def test_open_by_handle_at(user_task, root_task):
         assert fhandle.sys_open_by_handle_at(root_task, AT_FDCWD, handle, 0) == -errno.EINVAL
 
 
-def test_name_to_handle_at_is_eopnotsupp(root_task, tmp_path):
-    (tmp_path / "f").write_bytes(b"")
-    assert fhandle.sys_name_to_handle_at(root_task, AT_FDCWD, root_task.string("f"),
-                                         USER_BASE, USER_BASE, 0) == -errno.EOPNOTSUPP
+def test_name_to_handle_at_then_open_by_handle_at(root_task, tmp_path):
+    """A handle the board issued opens its file; one it did not is ESTALE;
+    a missing name is the lookup's ENOENT."""
+    (tmp_path / "f").write_bytes(b"data")
     assert fhandle.sys_name_to_handle_at(root_task, AT_FDCWD, root_task.string("nope"),
                                          USER_BASE, USER_BASE, 0) == -errno.ENOENT
+    name = root_task.string("f")
+    handle = root_task.strings
+    root_task.uaccess.copy_to_user(handle, (fhandle.MAX_HANDLE_SZ).to_bytes(4, "little"))
+    assert fhandle.sys_name_to_handle_at(root_task, AT_FDCWD, name, handle,
+                                         USER_BASE + 0x8000, 0) == 0
+    nbytes = int.from_bytes(root_task.uaccess.copy_from_user(handle, 4), "little")
+    assert 0 < nbytes <= fhandle.MAX_HANDLE_SZ
+    fd = fhandle.sys_open_by_handle_at(root_task, AT_FDCWD, handle, os.O_RDONLY)
+    assert fd >= 0
+    assert os.pread(root_task.files.get(fd).host_fd, 4, 0) == b"data"
+    last = handle + 8 + nbytes - 1
+    byte = root_task.uaccess.copy_from_user(last, 1)[0]
+    root_task.uaccess.copy_to_user(last, bytes([byte ^ 0xFF]))
+    assert fhandle.sys_open_by_handle_at(root_task, AT_FDCWD, handle, os.O_RDONLY) == \
+        -errno.ESTALE
 
 
 def test_copy_file_range_across_file_systems(root_task, tmp_path):

@@ -94,6 +94,20 @@ def summary(text):
     return tuple(counts)
 
 
+def kill_session(sid):
+    """SIGKILL what is left of session sid: LTP's library puts its test
+    process in a process group of its own (under qemu-aarch64 a host
+    process), which killpg() misses and which keeps the output pipes open."""
+    for pid in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if int(fields[3]) == sid:       # stat's 6th field, the session
+                os.kill(int(pid), signal.SIGKILL)
+        except (OSError, ValueError, IndexError):
+            continue
+
+
 def run_one(argv, env):
     """Run argv in a fresh TMPDIR; (summary, status, output)."""
     tmp = tempfile.mkdtemp(prefix="ltp-")
@@ -107,6 +121,7 @@ def run_one(argv, env):
             out, err = p.communicate(timeout=TIMEOUT)
         except subprocess.TimeoutExpired:
             os.killpg(p.pid, signal.SIGKILL)
+            kill_session(p.pid)
             out, err = p.communicate()
             return None, "timeout", (out + err).decode(errors="replace")
         text = (out + err).decode(errors="replace")

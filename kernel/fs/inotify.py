@@ -16,8 +16,10 @@ sleeper on inotify counts as waiting for the outside world.
 import ctypes
 import errno
 import os
+import re
 
 from kernel.fs.file import File
+from kernel.fs.inotify_sysctl import inotify_devs, max_user_instances
 from kernel.fs.namei import PathError, host_path, user_path
 from kernel.uaccess import s32
 from kernel.syscalls.table import syscall
@@ -50,26 +52,57 @@ def _check(ret):
 
 
 class InotifyFile(File):
-    """An inotify instance: a host inotify descriptor behind a board file."""
+    """An inotify instance: a host inotify descriptor behind a board file.
+    It counts against its creator's user (inotify_new_group()) until its
+    last reference goes (inotify_free_group_priv())."""
 
-    def __init__(self, kernel, host_fd, flags):
+    def __init__(self, kernel, host_fd, flags, uid=0):
         super().__init__(kernel, host_fd, "anon_inode:inotify", O_RDONLY | (flags & O_NONBLOCK))
+        self.uid = uid
+        devs = inotify_devs(kernel)
+        devs[uid] = devs.get(uid, 0) + 1
         self.d_name = "anon_inode:inotify"          # /proc/PID/fd/N (no brackets in Linux)
         # Not owned_nonblock: the host's processes may make it readable (so a
         # sleeper is waiting for the outside), and reads poll first.
         self.owned_nonblock = False
 
+    def show_fdinfo(self):
+        """inotify_fdinfo(): one line per watch — the host's, whose inode
+        and device are the board's files' — with 4.14's mask, the events
+        only (mark->mask & IN_ALL_EVENTS): v5.19's a32e697cda27 ("inotify:
+        show inotify mask flags in proc fdinfo") shows IN_ONESHOT,
+        IN_EXCL_UNLINK and the other flags too."""
+        try:
+            with open("/proc/self/fdinfo/%d" % self.host_fd) as f:
+                lines = [line for line in f if line.startswith("inotify ")]
+        except OSError:
+            return ""
+        return "".join(re.sub(r"\bmask:([0-9a-f]+)",
+                              lambda m: "mask:%x" % (int(m.group(1), 16) & IN_ALL_EVENTS), line)
+                       for line in lines)
+
+    def put(self):
+        last = self.refcount == 1
+        super().put()
+        if last:
+            inotify_devs(self.kernel)[self.uid] -= 1
+
 
 @syscall("inotify_init1", "inflags")
 def sys_inotify_init1(task, flags):
-    """inotify_init1(): IN_NONBLOCK and IN_CLOEXEC only."""
+    """inotify_init1(): IN_NONBLOCK and IN_CLOEXEC only; EMFILE when the
+    caller's user has fs.inotify.max_user_instances instances (the board's
+    limit; the host's own still applies beneath it)."""
     flags = s32(flags)
     if flags & ~(IN_CLOEXEC | IN_NONBLOCK):
         return -errno.EINVAL
+    uid = task.cred.uid
+    if inotify_devs(task.kernel).get(uid, 0) >= max_user_instances(task.kernel):
+        return -errno.EMFILE
     hfd = _check(_host().inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC))
     if hfd < 0:
         return hfd
-    file = InotifyFile(task.kernel, hfd, flags)
+    file = InotifyFile(task.kernel, hfd, flags, uid)
     fd = task.files.alloc_fd(file, cloexec=bool(flags & IN_CLOEXEC))
     if fd < 0:
         file.put()

@@ -20,6 +20,7 @@ import stat
 import struct
 
 from kernel.fs.fcntl import fasync_ioctl
+from kernel.fs.fs_flags import fs_flags_ioctl
 from kernel.tty import FIONREAD, host_isatty, tty_ioctl
 from kernel.uaccess import s32
 from kernel.uapi import FIOCLEX, FIONBIO, FIONCLEX, O_NONBLOCK
@@ -86,6 +87,9 @@ def do_vfs_ioctl(task, fd, file, cmd, arg):
         return ret
     if cmd == FIOQSIZE:
         return ioctl_fioqsize(task, file, arg)
+    ret = fs_flags_ioctl(task, file, cmd, arg)     # ext4's ->unlocked_ioctl (kernel/fs/fs_flags.py)
+    if ret is not None:
+        return ret
     if stat.S_ISREG(file.mode) and getattr(file, "poll", None) is None:
         if cmd == FIONREAD:
             return file_fionread(task, file, arg)

@@ -276,6 +276,32 @@ def rooted_name(task, fd):
     return None if outer is None else "(unreachable)" + os.fsdecode(outer)
 
 
+def host_d_path(task, fd, lexical):
+    """d_path() of directory fd for a task without a root of its own: the
+    host's name of it now, so a symlink on the way is resolved (a dentry
+    keeps no memory of the name it was reached by: getcwd() after
+    chdir("link") names the target), with the board's /dev/shm and the
+    --sysroot prefix mapped back to the guest's names; lexical when the
+    host cannot name it."""
+    from kernel.fs import jail
+    name = jail.fd_path(fd)
+    if name is None:
+        return lexical
+    ns = task.kernel.ipc_ns
+    if ns.root is not None:
+        shm = os.path.realpath(os.path.join(ns.root, b"shm"))
+        if name == shm or name.startswith(shm + b"/"):
+            return os.fsdecode(DEV_SHM + name[len(shm):])
+    sysroot = task.kernel.sysroot
+    if sysroot is not None:
+        inside = os.path.realpath(sysroot).rstrip(b"/")
+        if name == inside:
+            return "/"
+        if name.startswith(inside + b"/"):
+            return os.fsdecode(name[len(inside):])
+    return os.fsdecode(name)
+
+
 def rooted_cwd(task):
     """What getcwd() returns: the working directory's name (found again
     from its descriptor when the task has a root); None when deleted."""

@@ -1650,6 +1650,12 @@ def _register_globals():
     _sysctl("/proc/sys/fs/lease-break-time", _lease_break_time,
             write=_lease_break_time_write, mode=0o644)
     _sysctl("/proc/sys/fs/pipe-max-size", _pipe_max_size)
+    # fs/notify/inotify/inotify_user.c (kernel/fs/inotify.py)
+    from kernel.fs import inotify_sysctl as inotify
+    _sysctl("/proc/sys/fs/inotify/max_user_instances", inotify.show_max_user_instances,
+            write=inotify.write_max_user_instances, mode=0o644)
+    for name in ("max_queued_events", "max_user_watches"):
+        _sysctl("/proc/sys/fs/inotify/" + name, inotify.host_limit(name))
     # drivers/char/random.c: proc_do_uuid() — a fresh version-4 UUID per
     # read of uuid, one fixed for the whole boot in boot_id.
     _sysctl("/proc/sys/kernel/random/uuid", lambda c: _uuid4())

@@ -396,39 +396,54 @@ def sys_copy_file_range(task, fd_in, off_in, fd_out, off_out, length, flags):
 
 @syscall("sendfile", "fd fd loff u")
 def sys_sendfile(task, out_fd, in_fd, offset, count):
-    """sys_sendfile64() + do_sendfile(): the offset is read first (EFAULT);
-    EBADF for an input not open for reading; ESPIPE for an offset on a
-    stream; EINVAL for a bad range; EBADF for an output not open for
-    writing; then do_splice_direct(): EINVAL for an O_APPEND output, and
+    """sys_sendfile64(): the offset, if given, is read first (EFAULT) and
+    written back whatever do_sendfile() returned — 4.14's put_user() runs
+    after an error too, so a read-only offset is EFAULT even when nothing
+    moved (LTP sendfile04)."""
+    if not offset:
+        return do_sendfile(task, out_fd, in_fd, None, None, count)[0]
+    pos = get_loff(task, offset)
+    ret, pos = do_sendfile(task, out_fd, in_fd, offset, pos, count)
+    put_loff(task, offset, pos)
+    return ret
+
+
+def do_sendfile(task, out_fd, in_fd, offset, pos, count):
+    """do_sendfile(): (result, offset after it).  EBADF for an input not
+    open for reading; ESPIPE for an offset on a stream; EINVAL for a bad
+    range; EBADF for an output not open for writing; then
+    do_splice_direct(): EINVAL for an O_APPEND output, and
     (splice_direct_to_actor() in 4.14) EINVAL for an input that is not a
     regular file — newer kernels read pipes too.  The offset, if given, is
     updated and the input's position is not."""
-    pos = get_loff(task, offset) if offset else None
     fin = fdget(task, in_fd)
     if fin is None or not fin.readable:
-        return -errno.EBADF
+        return -errno.EBADF, pos
     if pos is None:
-        pos = file_pos(fin) if can_pread(fin) else 0
+        start = file_pos(fin) if can_pread(fin) else 0
     elif not can_pread(fin):
-        return -errno.ESPIPE
-    if rw_verify_area(pos, count):
-        return -errno.EINVAL
+        return -errno.ESPIPE, pos
+    else:
+        start = pos
+    if rw_verify_area(start, count):
+        return -errno.EINVAL, pos
     count = min(count, MAX_RW_COUNT)
     fout = fdget(task, out_fd)
     if fout is None or not fout.writable:
-        return -errno.EBADF
+        return -errno.EBADF, pos
     if fout.flags & O_APPEND:
-        return -errno.EINVAL
+        return -errno.EINVAL, pos
     if not stat.S_ISREG(fin.mode) and not stat.S_ISBLK(fin.mode):
-        return -errno.EINVAL
+        return -errno.EINVAL, pos
     done = transfer_progress(task)
-    moved, err = copy_range(task, fin, pos, fout, count - done)
+    moved, err = copy_range(task, fin, start, fout, count - done)
     if moved:
         if offset:
-            put_loff(task, offset, pos + moved)
+            pos = start + moved
+            put_loff(task, offset, pos)     # kept across a restart (sleep_for_output)
         else:
-            set_file_pos(fin, pos + moved)
+            set_file_pos(fin, start + moved)
     total = done + moved
     if err is None:
-        return sleep_for_output(task, fout, total, False)
-    return total or err
+        return sleep_for_output(task, fout, total, False), pos
+    return total or err, pos

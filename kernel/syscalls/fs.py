@@ -21,8 +21,8 @@ from kernel.fs.file import File
 from kernel.fs.open import build_open_flags, can_pread, fdget, o_creat_directory
 from kernel.fs.namei import (
     BOARD_DEVICES, MAY_WRITE, AccessCred, PathError, board_device, generic_permission,
-    guest_absolute, host_path, host_target, path_call, rooted_cwd, rooted_name, task_root,
-    user_path,
+    guest_absolute, host_d_path, host_path, host_target, path_call, rooted_cwd, rooted_name,
+    task_root, user_path,
 )
 from kernel.fs.rename import (
     RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT, host_lexists, host_renameat2,
@@ -1124,28 +1124,57 @@ def sys_readlinkat(task, dirfd, path, buf, size):
     size = s32(size)
     if size <= 0:
         return -errno.EINVAL
-    p = user_path(task, path)
-    found = _pseudo_lookup(task, dirfd, p, follow=False)
-    if isinstance(found, HostTarget):
-        dir_fd, hpath = host_target(task, found, follow=False)
-        target = os.readlink(hpath, dir_fd=dir_fd)
-    elif found is not None:
-        if found.kind != "link":
-            return -errno.EINVAL
-        if found.owner is not None:         # proc_pid_readlink(): as following it
-            from kernel.ptrace_access import proc_fd_access_allowed
-            if not proc_fd_access_allowed(task, found.owner):
-                return -errno.EACCES
-        try:
-            target = os.fsencode(found.target())
-        except PseudoError as e:
-            return e.err
-    else:
-        dir_fd, hpath = host_path(task, dirfd, p, follow=False)
-        target = os.readlink(hpath, dir_fd=dir_fd)
+    target = _readlink_target(task, dirfd, user_path(task, path))
+    if isinstance(target, int):
+        return target
     target = target[:size]
     task.uaccess.copy_to_user(buf, target)
     return len(target)
+
+
+def _readlink_target(task, dirfd, p):
+    """do_readlinkat()'s lookup: the target (bytes) of the link p names
+    below dirfd, or -errno (EINVAL: no symlink)."""
+    if not p:
+        return _readlink_empty(task, dirfd)
+    found = _pseudo_lookup(task, dirfd, p, follow=False)
+    if isinstance(found, HostTarget):
+        dir_fd, hpath = host_target(task, found, follow=False)
+        return os.readlink(hpath, dir_fd=dir_fd)
+    if found is not None:
+        return _pseudo_readlink(task, found) if found.kind == "link" else -errno.EINVAL
+    dir_fd, hpath = host_path(task, dirfd, p, follow=False)
+    return os.readlink(hpath, dir_fd=dir_fd)
+
+
+def _pseudo_readlink(task, entry):
+    """proc_pid_readlink() (or a /sys link's target): bytes or -errno."""
+    if entry.owner is not None:         # as following it
+        from kernel.ptrace_access import proc_fd_access_allowed
+        if not proc_fd_access_allowed(task, entry.owner):
+            return -errno.EACCES
+    try:
+        return os.fsencode(entry.target())
+    except PseudoError as e:
+        return e.err
+
+
+def _readlink_empty(task, dirfd):
+    """readlinkat(dirfd, "") — user_path_at_empty() with LOOKUP_EMPTY, as
+    4.14's do_readlinkat() asks: the link dirfd itself names (one opened
+    O_PATH|O_NOFOLLOW), bytes; -ENOENT when it is no symlink (the working
+    directory, any other file); -EBADF for a bad dirfd."""
+    if s32(dirfd) == AT_FDCWD:
+        return -errno.ENOENT
+    file = _fget_raw(task, dirfd)
+    if file is None:
+        return -errno.EBADF
+    if file.pseudo is not None:
+        entry = file.pseudo.entry
+        return _pseudo_readlink(task, entry) if entry.kind == "link" else -errno.ENOENT
+    if file.host_fd is None:
+        return -errno.ENOENT
+    return os.readlink(b"", dir_fd=file.host_fd)     # ENOENT unless a symlink
 
 
 @syscall("getcwd", "cwd u")
@@ -1178,6 +1207,8 @@ def sys_chdir(task, path):
     fd = os.open(hpath, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC, dir_fd=dir_fd)
     if task_root(task) is not None:
         guest = rooted_name(task, fd)       # where it is below the root (kernel/fs/jail.py)
+    else:
+        guest = host_d_path(task, fd, guest)    # symlinks resolved, as d_path() names it
     task.fs.chdir(fd, guest)
     return 0
 
@@ -1205,7 +1236,8 @@ def sys_fchdir(task, fd):
     err = may_fchdir(task, file.host_fd)
     if err:
         return err
-    task.fs.chdir(os.dup(file.host_fd), file.path)
+    fd = os.dup(file.host_fd)
+    task.fs.chdir(fd, host_d_path(task, fd, file.path) if task_root(task) is None else file.path)
     return 0
 
 
@@ -1287,11 +1319,32 @@ def sys_ftruncate(task, fd, length):
     return 0
 
 
+def file_has_fsync(file):
+    """Has the file an f_op->fsync?  vfs_fsync_range() is -EINVAL without
+    one.  4.14's regular files and directories (ext4, tmpfs, memfd) and
+    block devices have it; pipes and FIFOs (pipefifo_fops), sockets, the
+    board's character devices (null_fops, tty_fops, ...), anon inodes
+    (eventfd, epoll, timerfd, ...) and procfs (proc_reg_file_ops, its
+    directories) have not; a sysfs attribute has (kernfs noop_fsync), a
+    sysfs directory not."""
+    if file.pseudo is not None:
+        entry = file.pseudo.entry
+        return entry.path.startswith("/sys") and entry.kind != "dir"
+    if file.body is not None:           # a synthetic procfs file
+        return False
+    mode = file.mode
+    return stat.S_ISREG(mode) or stat.S_ISDIR(mode) or stat.S_ISBLK(mode)
+
+
 @syscall("fsync", "fd")
 def sys_fsync(task, fd):
+    """do_fsync(): EBADF (O_PATH too), EINVAL without f_op->fsync, else the
+    board's dirty page cache of the file written back to the host."""
     file = _fget(task, fd)
     if file is None:
         return -errno.EBADF
+    if not file_has_fsync(file):
+        return -errno.EINVAL
     if file.mapping is not None:
         file.mapping.writeback()
     return 0

@@ -16,10 +16,10 @@
  *   sys_files no-rwf2    all but preadv2/pwritev2 (qemu-user 7.2 lacks them)
  *   sys_files 4.14       the answers where 4.14 and newer kernels differ
  *                        (compared with 4.14's by the test, not the host's)
- *   sys_files handles    only name_to_handle_at on an existing file: the
- *                        host's file systems export handles, the board's
- *                        does not (EOPNOTSUPP), so the test compares this
- *                        mode's line separately
+ *   sys_files handles    only name_to_handle_at on an existing file: a
+ *                        handle where the host's file system exports them
+ *                        (a53emu gives the host's), so the test compares
+ *                        this mode's line separately
  */
 #define _GNU_SOURCE
 #include "proc.h"
@@ -1043,7 +1043,7 @@ static void check_handles(void)
                syscall(SYS_open_by_handle_at, AT_FDCWD, BAD_PTR, O_RDONLY), geteuid() == 0 ? EFAULT : EPERM);
 }
 
-/* The handle of an existing file: the host's answer versus the board's. */
+/* The handle of an existing file: the host file system's answer. */
 static int handles_only(void)
 {
     struct handle_buf h;
