@@ -94,13 +94,14 @@ def summary(text):
     return tuple(counts)
 
 
-def run_one(argv, env):
-    """Run argv in a fresh TMPDIR; (summary, status, output)."""
+def run_one(argv, env, cwd=None):
+    """Run argv in cwd (default: a fresh TMPDIR) with a fresh TMPDIR;
+    (summary, status, output)."""
     tmp = tempfile.mkdtemp(prefix="ltp-")
     try:
         # A session of its own: a test that times out is killed with every
         # process it forked (qemu-aarch64 runs each guest process as one).
-        p = subprocess.Popen(argv, cwd=tmp, env=dict(env, TMPDIR=tmp), stdout=subprocess.PIPE,
+        p = subprocess.Popen(argv, cwd=cwd or tmp, env=dict(env, TMPDIR=tmp), stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                              start_new_session=True)
         try:
@@ -147,11 +148,17 @@ def main():
         if args.k and args.k not in name:
             continue
         script = "%s; exit $?" % path
+        # LTP's own runner installs a test's helpers (execve_child, ...) in
+        # $LTPROOT/testcases/bin, on PATH; here they stay next to the test:
+        # PATH finds them for execlp/execvp, and the test starts in its own
+        # directory, where LTP's resource copy looks last (tst_get_startwd()).
+        here = os.path.dirname(path)
+        tenv = dict(env, PATH=here + ":" + env["PATH"])
         ours = run_one([sys.executable, "-m", "emu", "run"] + (["--root"] if args.root else [])
                        + ["-L", root, sh, "-c", script],
-                       dict(env, PYTHONPATH=ROOT))
+                       dict(tenv, PYTHONPATH=ROOT), here)
         # qemu-user is no pid 1, and cannot follow an execve from its shell
-        theirs = run_one([qemu, "-L", root, path], env)
+        theirs = run_one([qemu, "-L", root, path], tenv, here)
         same = ours[:2] == theirs[:2]
         rows.append((d, name, ours, theirs, same))
         print("%-20s a53emu %-28s qemu %-28s %s" % (name, fmt(ours), fmt(theirs),

@@ -1,0 +1,374 @@
+/*
+ * ltp_cred.c - what LTP's credential, scheduling, limit, signal, message
+ * queue and socket tests (tools/ltp.py; docs/ltp-cred.md) found a53emu doing
+ * unlike Linux 4.14 (issue 9, "real test suites run"), checked without LTP:
+ * CI has no LTP checkout.
+ *
+ *  - SA_RESETHAND (LTP sigaction01): delivering the signal resets only the
+ *    handler to SIG_DFL (get_signal(): ka->sa.sa_handler = SIG_DFL); the
+ *    flags (SA_SIGINFO) stay, and sigaction() reports them.
+ *  - STICKY_TIMEOUTS (LTP personality02): pselect6/ppoll write the time
+ *    left back to the timeout (poll_select_copy_remaining()) unless the
+ *    personality has STICKY_TIMEOUTS.
+ *  - kill()/rt_sigqueueinfo() to a thread's id (LTP rt_sigqueueinfo01):
+ *    kill_pid_info() takes any thread's pid and signals its thread group.
+ *  - sched_setaffinity (LTP sched_setaffinity01): the mask is copied before
+ *    the task is looked up (EFAULT before ESRCH), and another user's task
+ *    needs CAP_SYS_NICE (EPERM).
+ *  - PR_SET_TIMERSLACK (LTP prctl08, prctl09): set, read back, 0 restores
+ *    the default, and a child's default is its parent's current slack.
+ *  - SCHED_DEADLINE (LTP sched_setattr01, sched_getattr01): sched_setattr
+ *    with runtime <= deadline <= period is taken by root, sched_getattr
+ *    gives them back, __checkparam_dl()'s EINVALs, a -deadline task cannot
+ *    fork (EAGAIN) nor leave a core (EBUSY), its RR interval is 0.
+ *
+ * Self-checking; run as root (the host test runs as root, a53emu's guest
+ * with --root): a non-root caller is a child that setresuid()s away.
+ */
+#include "proc.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/select.h>
+
+#define UID_OTHER 4242          /* a user that is not root */
+
+#ifndef SCHED_DEADLINE
+#define SCHED_DEADLINE 6
+#endif
+#ifndef PR_SET_TIMERSLACK
+#define PR_SET_TIMERSLACK 29
+#define PR_GET_TIMERSLACK 30
+#endif
+
+/* include/uapi/linux/sched/types.h: struct sched_attr, SCHED_ATTR_SIZE_VER0 */
+struct dl_attr {
+    uint32_t size, policy;
+    uint64_t flags;
+    int32_t nice;
+    uint32_t priority;
+    uint64_t runtime, deadline, period;
+};
+
+/* A user pointer that faults: the last page of the lower half. */
+#define BAD_PTR ((void *)-4096L)
+
+static volatile sig_atomic_t in_handler_dfl, in_handler_siginfo, handled;
+
+static void oneshot(int sig, siginfo_t *si, void *uc)
+{
+    struct sigaction now;
+
+    (void)si;
+    (void)uc;
+    if (sigaction(sig, NULL, &now) == 0) {
+        in_handler_dfl = now.sa_handler == SIG_DFL;
+        in_handler_siginfo = !!(now.sa_flags & SA_SIGINFO);
+    }
+    handled = 1;
+}
+
+static void resethand(void)
+{
+    struct sigaction sa, after;
+
+    printf("SA_RESETHAND:\n");
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = oneshot;
+    sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGUSR2);
+    expect_ret("sigaction(SIGUSR1, SA_SIGINFO|SA_RESETHAND)", sigaction(SIGUSR1, &sa, NULL), 0);
+    raise(SIGUSR1);
+    CHECK(handled, "the handler ran");
+    CHECK(in_handler_dfl, "in the handler, SIGUSR1's handler is SIG_DFL");
+    CHECK(in_handler_siginfo, "in the handler, SA_SIGINFO is still set");
+    sigaction(SIGUSR1, NULL, &after);
+    CHECK(after.sa_handler == SIG_DFL && (after.sa_flags & SA_SIGINFO)
+          && (after.sa_flags & SA_RESETHAND), "after it: SIG_DFL, SA_SIGINFO|SA_RESETHAND kept");
+    CHECK(sigismember(&after.sa_mask, SIGUSR2) == 1, "after it: sa_mask kept");
+    signal(SIGUSR1, SIG_DFL);
+}
+
+/* pselect6/ppoll on a readable pipe with a 5 s timeout: ready at once, so
+ * Linux writes back about 5 s left (4.x s), or leaves 5 s under
+ * STICKY_TIMEOUTS.  Raw system calls: libc's select() may copy. */
+static void timeouts(void)
+{
+    int p[2];
+    struct timespec ts;
+    struct pollfd pfd;
+    fd_set rd;
+    int old = personality(0xffffffff);
+
+    printf("ppoll/pselect6 timeouts:\n");
+    if (pipe(p) < 0 || write(p[1], "x", 1) != 1) {
+        CHECK(0, "pipe");
+        return;
+    }
+    pfd.fd = p[0];
+    pfd.events = POLLIN;
+    ts.tv_sec = 5;
+    ts.tv_nsec = 0;
+    expect_ret("ppoll(readable, 5 s)", syscall(SYS_ppoll, &pfd, 1, &ts, NULL, 8), 1);
+    CHECK(ts.tv_sec == 4, "ppoll wrote the time left back (4.x s)");
+    FD_ZERO(&rd);
+    FD_SET(p[0], &rd);
+    ts.tv_sec = 5;
+    ts.tv_nsec = 0;
+    expect_ret("pselect6(readable, 5 s)", syscall(SYS_pselect6, p[0] + 1, &rd, NULL, NULL, &ts,
+                                                  NULL), 1);
+    CHECK(ts.tv_sec == 4, "pselect6 wrote the time left back (4.x s)");
+
+    expect_ret("personality(PER_LINUX | STICKY_TIMEOUTS)",
+               personality(PER_LINUX | STICKY_TIMEOUTS) == old ? 0 : -1, 0);
+    ts.tv_sec = 5;
+    ts.tv_nsec = 0;
+    expect_ret("ppoll(readable, 5 s), sticky", syscall(SYS_ppoll, &pfd, 1, &ts, NULL, 8), 1);
+    CHECK(ts.tv_sec == 5 && ts.tv_nsec == 0, "ppoll left the timeout alone");
+    FD_ZERO(&rd);
+    FD_SET(p[0], &rd);
+    ts.tv_sec = 0;
+    ts.tv_nsec = 10000;
+    expect_ret("pselect6(readable, 10 us), sticky",
+               syscall(SYS_pselect6, p[0] + 1, &rd, NULL, NULL, &ts, NULL), 1);
+    CHECK(ts.tv_sec == 0 && ts.tv_nsec == 10000, "pselect6 left the timeout alone");
+    personality(old);
+    close(p[0]);
+    close(p[1]);
+}
+
+static volatile pid_t thread_tid;
+static volatile sig_atomic_t thread_done, got_usr2, got_value;
+
+static void on_usr2(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig;
+    (void)uc;
+    got_usr2++;
+    if (si->si_code == SI_QUEUE && si->si_value.sival_int == 777)
+        got_value = 1;
+}
+
+static void *sleeper(void *arg)
+{
+    (void)arg;
+    thread_tid = sys_gettid();
+    while (!thread_done)
+        msleep(1);
+    return NULL;
+}
+
+static void wait_usr2(int n)
+{
+    for (int i = 0; i < 2000 && got_usr2 < n; i++)
+        msleep(1);
+}
+
+static void thread_ids(void)
+{
+    pthread_t t;
+    struct sigaction sa;
+    siginfo_t si;
+
+    printf("kill/rt_sigqueueinfo to a thread's id:\n");
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_sigaction = on_usr2;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGUSR2, &sa, NULL);
+    if (pthread_create(&t, NULL, sleeper, NULL)) {
+        CHECK(0, "pthread_create");
+        return;
+    }
+    while (!thread_tid)
+        msleep(1);
+    expect_ret("kill(thread's tid, SIGUSR2)", kill(thread_tid, SIGUSR2), 0);
+    wait_usr2(1);
+    CHECK(got_usr2 == 1, "the thread group took it");
+    memset(&si, 0, sizeof(si));
+    si.si_signo = SIGUSR2;
+    si.si_code = SI_QUEUE;
+    si.si_pid = getpid();
+    si.si_uid = getuid();
+    si.si_value.sival_int = 777;
+    expect_ret("rt_sigqueueinfo(thread's tid, SIGUSR2)",
+               syscall(SYS_rt_sigqueueinfo, thread_tid, SIGUSR2, &si), 0);
+    wait_usr2(2);
+    CHECK(got_usr2 == 2 && got_value, "its value arrived");
+    expect_ret("kill(thread's tid, 0)", kill(thread_tid, 0), 0);
+    thread_done = 1;
+    pthread_join(t, NULL);
+    signal(SIGUSR2, SIG_DFL);
+}
+
+/* A pid nobody has: a child's, after it is reaped. */
+static pid_t unused_pid(void)
+{
+    pid_t pid = xfork();
+
+    if (pid == 0)
+        _exit(0);
+    waitpid(pid, NULL, 0);
+    return pid;
+}
+
+static void affinity(void)
+{
+    cpu_set_t set;
+    pid_t parent = getpid(), pid;
+    int status;
+
+    printf("sched_setaffinity:\n");
+    CPU_ZERO(&set);
+    sched_getaffinity(0, sizeof(set), &set);
+    expect_err("sched_setaffinity(no such pid, bad mask)",
+               syscall(SYS_sched_setaffinity, unused_pid(), sizeof(set), BAD_PTR), EFAULT);
+    expect_err("sched_setaffinity(no such pid, mask)",
+               sched_setaffinity(unused_pid(), sizeof(set), &set), ESRCH);
+    pid = xfork();
+    if (pid == 0) {
+        if (setresuid(UID_OTHER, UID_OTHER, UID_OTHER) < 0)
+            _exit(2);
+        if (sched_setaffinity(parent, sizeof(set), &set) == 0)
+            _exit(3);
+        _exit(errno == EPERM ? 0 : 4);
+    }
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "another user's sched_setaffinity(root's process): EPERM");
+    expect_ret("sched_setaffinity(self, own mask)", sched_setaffinity(0, sizeof(set), &set), 0);
+}
+
+static void timerslack(void)
+{
+    long orig = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+    pid_t pid;
+    int status;
+
+    printf("PR_SET_TIMERSLACK:\n");
+    CHECK(orig > 0, "PR_GET_TIMERSLACK: a slack");
+    expect_ret("PR_SET_TIMERSLACK 1", prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0), 0);
+    expect_ret("PR_GET_TIMERSLACK", prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0), 1);
+    expect_ret("PR_SET_TIMERSLACK 70000", prctl(PR_SET_TIMERSLACK, 70000, 0, 0, 0), 0);
+    expect_ret("PR_GET_TIMERSLACK", prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0), 70000);
+    pid = xfork();
+    if (pid == 0) {
+        long inherited = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
+
+        prctl(PR_SET_TIMERSLACK, 5, 0, 0, 0);
+        prctl(PR_SET_TIMERSLACK, 0, 0, 0, 0);
+        _exit(inherited == 70000 && prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) == 70000 ? 0 : 1);
+    }
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "a child inherits 70000, and 0 restores that as its default");
+    expect_ret("PR_SET_TIMERSLACK 0", prctl(PR_SET_TIMERSLACK, 0, 0, 0, 0), 0);
+    CHECK(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) == orig, "0 restored the original slack");
+}
+
+static long setattr(struct dl_attr *a)
+{
+    return syscall(SYS_sched_setattr, 0, a, 0);
+}
+
+static struct dl_attr dl(uint64_t runtime, uint64_t deadline, uint64_t period)
+{
+    struct dl_attr a;
+
+    memset(&a, 0, sizeof(a));
+    a.size = sizeof(a);
+    a.policy = SCHED_DEADLINE;
+    a.runtime = runtime;
+    a.deadline = deadline;
+    a.period = period;
+    return a;
+}
+
+static void deadline(void)
+{
+    struct dl_attr a, got, normal;
+    struct timespec ts;
+    cpu_set_t one, all;
+    pid_t pid;
+    int status;
+
+    printf("SCHED_DEADLINE:\n");
+    a = dl(500, 30000000, 30000000);
+    expect_err("sched_setattr(runtime 500 ns < 2^DL_SCALE)", setattr(&a), EINVAL);
+    a = dl(20000000, 10000000, 30000000);
+    expect_err("sched_setattr(runtime > deadline)", setattr(&a), EINVAL);
+    a = dl(10000000, 30000000, 20000000);
+    expect_err("sched_setattr(deadline > period)", setattr(&a), EINVAL);
+    a = dl(10000000, 0, 30000000);
+    expect_err("sched_setattr(deadline 0)", setattr(&a), EINVAL);
+    a = dl(10000000, 30000000, 30000000);
+    a.priority = 1;
+    expect_err("sched_setattr(priority 1)", setattr(&a), EINVAL);
+
+    pid = xfork();
+    if (pid == 0) {
+        a = dl(10000000, 30000000, 30000000);
+        if (setresuid(UID_OTHER, UID_OTHER, UID_OTHER) < 0)
+            _exit(2);
+        _exit(setattr(&a) < 0 && errno == EPERM ? 0 : 1);
+    }
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "a non-root caller: EPERM");
+
+    a = dl(10000000, 30000000, 30000000);
+    expect_ret("sched_setattr(10 ms / 30 ms / 30 ms)", setattr(&a), 0);
+    memset(&got, 0xff, sizeof(got));
+    expect_ret("sched_getattr", syscall(SYS_sched_getattr, 0, &got, sizeof(got), 0), 0);
+    CHECK(got.size == sizeof(got) && got.policy == SCHED_DEADLINE && got.runtime == 10000000
+          && got.deadline == 30000000 && got.period == 30000000 && got.priority == 0
+          && got.nice == 0 && got.flags == 0, "sched_getattr gives them back");
+    /* musl's sched_getscheduler() is ENOSYS by design: the call itself */
+    expect_ret("sched_getscheduler", syscall(SYS_sched_getscheduler, 0), SCHED_DEADLINE);
+    expect_ret("sched_rr_get_interval", sched_rr_get_interval(0, &ts), 0);
+    CHECK(ts.tv_sec == 0 && ts.tv_nsec == 0, "its RR interval is 0");
+    pid = fork();
+    if (pid == 0)
+        _exit(0);
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+    expect_err("fork() of a -deadline task", pid, EAGAIN);
+    sched_getaffinity(0, sizeof(all), &all);
+    CPU_ZERO(&one);
+    CPU_SET(sched_getcpu(), &one);
+    if (CPU_COUNT(&all) > 1) {
+        long ret = sched_setaffinity(0, sizeof(one), &one);
+
+        CHECK(ret == -1 && errno == EBUSY, "sched_setaffinity(a -deadline task, one core): "
+              "EBUSY");
+    } else {
+        expect_ret("sched_setaffinity(a -deadline task, its only core)",
+                   sched_setaffinity(0, sizeof(one), &one), 0);
+    }
+    a = dl(5000000, 30000000, 0);
+    expect_ret("sched_setattr(new runtime, period 0 = deadline)", setattr(&a), 0);
+    memset(&normal, 0, sizeof(normal));
+    normal.size = sizeof(normal);
+    expect_ret("sched_setattr(SCHED_OTHER)", setattr(&normal), 0);
+    expect_ret("sched_getscheduler", syscall(SYS_sched_getscheduler, 0), SCHED_OTHER);
+    pid = xfork();
+    if (pid == 0)
+        _exit(0);
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status), "fork() works again");
+}
+
+int main(void)
+{
+    proc_init();
+    resethand();
+    timeouts();
+    thread_ids();
+    affinity();
+    timerslack();
+    deadline();
+    return proc_finish("ltp_cred");
+}
