@@ -21,6 +21,8 @@
  *    with runtime <= deadline <= period is taken by root, sched_getattr
  *    gives them back, __checkparam_dl()'s EINVALs, a -deadline task cannot
  *    fork (EAGAIN) nor leave a core (EBUSY), its RR interval is 0.
+ *  - ETXTBSY (LTP execve04): a file open for writing cannot be executed
+ *    (deny_write_access() in do_open_execat()).
  *
  * Self-checking; run as root (the host test runs as root, a53emu's guest
  * with --root): a non-root caller is a child that setresuid()s away.
@@ -361,6 +363,26 @@ static void deadline(void)
     CHECK(WIFEXITED(status), "fork() works again");
 }
 
+/* A program open for writing, even by the caller itself, cannot be run. */
+static void text_busy(void)
+{
+    static const char script[] = "#!/bin/sh\nexit 0\n";
+    char *argv[] = {"ltp_cred_busy", NULL};
+    int fd;
+
+    printf("execve of a file open for writing:\n");
+    fd = open("ltp_cred_busy", O_WRONLY | O_CREAT | O_TRUNC, 0755);
+    if (fd < 0 || write(fd, script, sizeof(script) - 1) != sizeof(script) - 1) {
+        CHECK(0, "create ltp_cred_busy");
+        return;
+    }
+    long ret = execve("ltp_cred_busy", argv, NULL);
+
+    CHECK(ret == -1 && errno == ETXTBSY, "execve(a script we hold open O_WRONLY): ETXTBSY");
+    close(fd);
+    unlink("ltp_cred_busy");
+}
+
 int main(void)
 {
     proc_init();
@@ -370,5 +392,6 @@ int main(void)
     affinity();
     timerslack();
     deadline();
+    text_busy();
     return proc_finish("ltp_cred");
 }
