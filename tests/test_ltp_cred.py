@@ -7,7 +7,7 @@ userland/src/ltp_cred.c is self-checking and built for the host and for
 AArch64 (musl, glibc): SA_RESETHAND keeps sa_flags, ppoll/pselect6 write
 the time left back unless STICKY_TIMEOUTS, kill/rt_sigqueueinfo take a
 thread's id, sched_setaffinity's EFAULT/EPERM, PR_SET_TIMERSLACK and
-SCHED_DEADLINE.  It needs root (SCHED_DEADLINE; non-root callers are
+SCHED_DEADLINE, ETXTBSY and /proc/sys/fs/mqueue.  It needs root (SCHED_DEADLINE; non-root callers are
 children that setresuid() away): the host comparison runs when the test
 runs as root; under a53emu the guest is root through --root.
 """
@@ -34,9 +34,9 @@ def run_host(cwd):
                           capture_output=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
 
 
-def run_emu(libc, cwd):
+def run_emu(libc, cwd, args=()):
     return subprocess.run([sys.executable, "-m", "emu", "run", "--root",
-                           str(userland_path(libc, PROGRAM))],
+                           str(userland_path(libc, PROGRAM))] + list(args),
                           cwd=cwd, env=clean_env(), capture_output=True, timeout=TIMEOUT,
                           stdin=subprocess.DEVNULL)
 
@@ -68,3 +68,14 @@ def test_a53emu_matches_host_kernel(libc, tmp_path):
     a = run_emu(libc, scratch_dir(tmp_path, "a53emu"))
     assert a.stdout == h.stdout
     assert a.returncode == 0
+
+
+def test_mq_sysctls_written(libc, tmp_path):
+    """ipc/mq_sysctl.c: root lowers queues_max, msg_max and msg_default, and
+    mq_open() obeys the board's new limits (in the guest only: on the host
+    it would change the host's IPC namespace)."""
+    cwd = scratch_dir(tmp_path, "a53emu")
+    a = run_emu(libc, cwd, ["mq-write"])
+    assert b"internal error" not in a.stderr, a.stderr.decode(errors="replace")
+    assert_passed(a, PROGRAM, "a53emu --root")
+    assert list(cwd.iterdir()) == []

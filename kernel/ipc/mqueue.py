@@ -27,6 +27,8 @@ import struct
 
 from kernel.fs.file import File
 from kernel.cred import CAP_DAC_OVERRIDE, CAP_SYS_RESOURCE
+from kernel.ipc import mq_sysctl  # noqa: F401  (/proc/sys/fs/mqueue)
+from kernel.ipc.uapi import HARD_MSGMAX, HARD_MSGSIZEMAX
 from kernel.ipc.util import capable, current_euid, s32
 from kernel.sched.wait import ERESTARTSYS, WaitQueue, WouldBlock
 from kernel.signal import SIGINFO_SIZE, SigInfo, send_signal
@@ -39,9 +41,6 @@ SIGEVENT = struct.Struct("<Qii")                # sigev_value, sigev_signo, sige
 SIGEVENT_SIZE = 64
 TIMESPEC = struct.Struct("<qq")
 MQ_PRIO_MAX = 32768
-DFLT_MSGMAX, MSG_MAX = 10, 10                   # fs.mqueue.msg_default / msg_max
-DFLT_MSGSIZEMAX, MSGSIZE_MAX = 8192, 8192       # fs.mqueue.msgsize_default / msgsize_max
-HARD_MSGMAX, HARD_MSGSIZEMAX = 65536, 16 << 20
 NAME_MAX = 255
 PATH_MAX = 4096
 SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD = 0, 1, 2
@@ -119,16 +118,26 @@ def _name(task, u_name):
     return name.decode("latin-1")
 
 
+def mq_queues_count(kernel):
+    """ipc_ns->mq_queues_count: the queues that exist — named ones and
+    unlinked ones still open (an inode lives until mqueue_evict_inode())."""
+    alive = {id(info) for info in kernel.ipc_ns.mqueues.values()}
+    for task in kernel.tasks.values():
+        if task.files is not None:
+            alive.update(id(f.info) for f in task.files.fds.values() if isinstance(f, MqFile))
+    return len(alive)
+
+
 def mq_attr_ok(task, maxmsg, msgsize):
     """mq_attr_ok(): -EINVAL for sizes not positive or above the limits
-    (msg_max/msgsize_max, or the hard ones with CAP_SYS_RESOURCE),
+    (the board's msg_max/msgsize_max, or the hard ones with CAP_SYS_RESOURCE),
     -EOVERFLOW if the queue's size would not fit a long."""
     if maxmsg <= 0 or msgsize <= 0:
         return -errno.EINVAL
     if capable(task, CAP_SYS_RESOURCE):
         if maxmsg > HARD_MSGMAX or msgsize > HARD_MSGSIZEMAX:
             return -errno.EINVAL
-    elif maxmsg > MSG_MAX or msgsize > MSGSIZE_MAX:
+    elif maxmsg > task.kernel.ipc_ns.mq_msg_max or msgsize > task.kernel.ipc_ns.mq_msgsize_max:
         return -errno.EINVAL
     if msgsize > ((1 << 64) - 1) // maxmsg:
         return -errno.EOVERFLOW
@@ -165,12 +174,16 @@ def sys_mq_open(task, u_name, oflag, mode, u_attr):
     if info is None and oflag & O_CREAT:
         # do_create(): the new queue's own opener is not checked against its
         # mode, nor is O_WRONLY|O_RDWR refused (that descriptor can do nothing).
-        maxmsg, msgsize = DFLT_MSGMAX, DFLT_MSGSIZEMAX
+        ns = task.kernel.ipc_ns
+        maxmsg, msgsize = ns.mq_msg_default, ns.mq_msgsize_default
         if attr is not None:
             err = mq_attr_ok(task, attr[1], attr[2])
             if err:
                 return err
             maxmsg, msgsize = attr[1], attr[2]
+        if mq_queues_count(task.kernel) >= ns.mq_queues_max and \
+                not capable(task, CAP_SYS_RESOURCE):
+            return -errno.ENOSPC        # mqueue_create_attr(): queues_max reached
         info = MqueueInode(task, mode & 0o7777 & ~task.fs.umask, maxmsg, msgsize)
         queues[name] = info
     elif info is None:

@@ -21,6 +21,10 @@
  *    with runtime <= deadline <= period is taken by root, sched_getattr
  *    gives them back, __checkparam_dl()'s EINVALs, a -deadline task cannot
  *    fork (EAGAIN) nor leave a core (EBUSY), its RR interval is 0.
+ *  - /proc/sys/fs/mqueue (LTP mq_open01): queues_max, msg_max,
+ *    msgsize_max, msg_default, msgsize_default; `ltp_cred mq-write` (run in
+ *    a53emu only: it changes the IPC namespace's limits) lowers them and
+ *    checks that mq_open() obeys (ENOSPC, EINVAL, the default size).
  *  - ETXTBSY (LTP execve04): a file open for writing cannot be executed
  *    (deny_write_access() in do_open_execat()).
  *
@@ -383,9 +387,120 @@ static void text_busy(void)
     unlink("ltp_cred_busy");
 }
 
-int main(void)
+/* mq_open/mq_unlink/mq_getsetattr as system calls: glibc may want -lrt.
+ * The kernel takes the name without libc's leading '/'. */
+struct mq_attr_k {
+    long flags, maxmsg, msgsize, curmsgs, pad[4];
+};
+
+static long mq_open_k(const char *name, int oflag, struct mq_attr_k *attr)
+{
+    return syscall(SYS_mq_open, name, oflag, 0600, attr);
+}
+
+static const char *const mq_files[] = {"queues_max", "msg_max", "msgsize_max", "msg_default",
+                                       "msgsize_default"};
+
+static long read_mq(const char *name)
+{
+    char path[64], buf[32];
+    long n;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/sys/fs/mqueue/%s", name);
+    fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return -1;
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    return strtol(buf, NULL, 10);
+}
+
+static long write_mq(const char *name, long value)
+{
+    char path[64], buf[32];
+    long n;
+    int fd, len;
+
+    snprintf(path, sizeof(path), "/proc/sys/fs/mqueue/%s", name);
+    fd = open(path, O_WRONLY);
+    if (fd < 0)
+        return -1;
+    len = snprintf(buf, sizeof(buf), "%ld\n", value);
+    n = write(fd, buf, len);
+    close(fd);
+    return n;
+}
+
+/* LTP mq_open01: /proc/sys/fs/mqueue exists and is readable. */
+static void mq_sysctls(void)
+{
+    printf("/proc/sys/fs/mqueue:\n");
+    for (unsigned i = 0; i < sizeof(mq_files) / sizeof(mq_files[0]); i++)
+        CHECK(read_mq(mq_files[i]) > 0, "%s: a positive value", mq_files[i]);
+}
+
+/* `ltp_cred mq-write` (a53emu only: on the host it would change the host's
+ * IPC namespace): the limits root writes are obeyed by mq_open(). */
+static void mq_write(void)
+{
+    long queues_max = read_mq("queues_max"), msg_max = read_mq("msg_max");
+    long msg_default = read_mq("msg_default");
+    struct mq_attr_k attr;
+    long fd, fd2;
+    pid_t pid;
+    int status;
+
+    printf("/proc/sys/fs/mqueue written:\n");
+    expect_err("msg_max = 0 (below MIN_MSGMAX)", write_mq("msg_max", 0), EINVAL);
+    expect_err("msgsize_max = 127 (below MIN_MSGSIZEMAX)", write_mq("msgsize_max", 127), EINVAL);
+    fd = mq_open_k("ltp_cred_q1", O_CREAT | O_RDWR, NULL);
+    CHECK(fd >= 0, "mq_open(ltp_cred_q1, O_CREAT)");
+    CHECK(write_mq("queues_max", 1) > 0, "queues_max = 1");
+    CHECK(write_mq("msg_max", 5) > 0, "msg_max = 5");
+    CHECK(write_mq("msg_default", 3) > 0, "msg_default = 3");
+    pid = xfork();
+    if (pid == 0) {
+        struct mq_attr_k big = {0, 6, 128, 0, {0}};
+
+        if (setresuid(UID_OTHER, UID_OTHER, UID_OTHER) < 0)
+            _exit(2);
+        if (mq_open_k("ltp_cred_q2", O_CREAT | O_RDWR, NULL) >= 0 || errno != ENOSPC)
+            _exit(3);
+        if (mq_open_k("ltp_cred_q2", O_CREAT | O_RDWR, &big) >= 0 || errno != EINVAL)
+            _exit(4);
+        _exit(0);
+    }
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "non-root: ENOSPC past queues_max, EINVAL past msg_max");
+    fd2 = mq_open_k("ltp_cred_q2", O_CREAT | O_RDWR, NULL);
+    CHECK(fd2 >= 0, "root (CAP_SYS_RESOURCE) may pass queues_max");
+    memset(&attr, 0, sizeof(attr));
+    if (fd2 >= 0)
+        syscall(SYS_mq_getsetattr, fd2, NULL, &attr);
+    expect_ret("the new queue's mq_maxmsg (msg_default)", attr.maxmsg, 3);
+    write_mq("queues_max", queues_max);
+    write_mq("msg_max", msg_max);
+    write_mq("msg_default", msg_default);
+    CHECK(read_mq("queues_max") == queues_max && read_mq("msg_max") == msg_max,
+          "the limits restored");
+    syscall(SYS_mq_unlink, "ltp_cred_q1");
+    syscall(SYS_mq_unlink, "ltp_cred_q2");
+    close(fd);
+    close(fd2);
+}
+
+int main(int argc, char **argv)
 {
     proc_init();
+    if (argc > 1 && strcmp(argv[1], "mq-write") == 0) {
+        mq_write();
+        return proc_finish("ltp_cred");
+    }
     resethand();
     timeouts();
     thread_ids();
@@ -393,5 +508,6 @@ int main(void)
     timerslack();
     deadline();
     text_busy();
+    mq_sysctls();
     return proc_finish("ltp_cred");
 }
