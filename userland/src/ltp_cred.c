@@ -16,7 +16,8 @@
  *    the task is looked up (EFAULT before ESRCH), and another user's task
  *    needs CAP_SYS_NICE (EPERM).
  *  - PR_SET_TIMERSLACK (LTP prctl08, prctl09): set, read back, 0 restores
- *    the default, and a child's default is its parent's current slack.
+ *    the default, and a child's default is its parent's current slack;
+ *    /proc/PID/timerslack_ns shows and sets it (another user's: EPERM).
  *  - SCHED_DEADLINE (LTP sched_setattr01, sched_getattr01): sched_setattr
  *    with runtime <= deadline <= period is taken by root, sched_getattr
  *    gives them back, __checkparam_dl()'s EINVALs, a -deadline task cannot
@@ -249,6 +250,31 @@ static void affinity(void)
     expect_ret("sched_setaffinity(self, own mask)", sched_setaffinity(0, sizeof(set), &set), 0);
 }
 
+/* Read (value < 0: returns it) or write /proc/.../timerslack_ns (returns 0). */
+static long proc_slack(const char *path, long value)
+{
+    char buf[32];
+    long n;
+    int fd = open(path, value < 0 ? O_RDONLY : O_WRONLY);
+
+    if (fd < 0)
+        return -1;
+    if (value < 0) {
+        n = read(fd, buf, sizeof(buf) - 1);
+        buf[n > 0 ? n : 0] = 0;
+        n = n > 0 ? strtol(buf, NULL, 10) : -1;
+    } else {
+        int len = snprintf(buf, sizeof(buf), "%ld\n", value);
+
+        n = write(fd, buf, len) == len ? 0 : -1;
+    }
+    int saved = errno;
+
+    close(fd);
+    errno = saved;
+    return n;
+}
+
 static void timerslack(void)
 {
     long orig = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0);
@@ -274,6 +300,25 @@ static void timerslack(void)
           "a child inherits 70000, and 0 restores that as its default");
     expect_ret("PR_SET_TIMERSLACK 0", prctl(PR_SET_TIMERSLACK, 0, 0, 0, 0), 0);
     CHECK(prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) == orig, "0 restored the original slack");
+
+    /* /proc/PID/timerslack_ns: the same value, writable; another user's: EPERM */
+    CHECK(proc_slack("/proc/self/timerslack_ns", -1) == orig, "/proc/self/timerslack_ns shows it");
+    CHECK(proc_slack("/proc/self/timerslack_ns", 60000) == 0
+          && prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) == 60000, "writing 60000 sets it");
+    CHECK(proc_slack("/proc/self/timerslack_ns", 0) == 0
+          && prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) == orig, "writing 0 restores the default");
+    pid = xfork();
+    if (pid == 0) {
+        char path[64];
+
+        snprintf(path, sizeof(path), "/proc/%d/timerslack_ns", (int)getppid());
+        if (setresuid(UID_OTHER, UID_OTHER, UID_OTHER) < 0)
+            _exit(2);
+        _exit(proc_slack(path, 1000) == -1 && errno == EPERM ? 0 : 1);
+    }
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "another user writing root's timerslack_ns: EPERM");
 }
 
 static long setattr(struct dl_attr *a)
