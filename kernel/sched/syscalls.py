@@ -17,6 +17,7 @@ import struct
 from emu.arch import PAGE_SIZE
 from kernel.cred import CAP_SYS_NICE, capable
 from kernel.sched.core import SLICE_SECONDS
+from kernel.sched.task import EXIT_ZOMBIE
 from kernel.syscalls.table import syscall
 from kernel.time.timekeeping import NSEC_PER_SEC
 from kernel.uapi import RLIMIT_NICE, RLIMIT_RTPRIO
@@ -131,11 +132,12 @@ def check_dl_fork(parent):
 
 
 def _find_process_by_pid(task, pid):
-    """find_process_by_pid(): 0 is the caller; a live task otherwise."""
+    """find_process_by_pid(): 0 is the caller; otherwise any task whose pid
+    is still attached — a zombie too, until its parent reaps it."""
     if pid == 0:
         return task
     t = task.kernel.tasks.get(pid)
-    return t if t is not None and t.exit_state is None else None
+    return t if t is not None and t.exit_state in (None, EXIT_ZOMBIE) else None
 
 
 def __sched_setscheduler(task, p, policy, flags, priority, nice, dl=(0, 0, 0)):

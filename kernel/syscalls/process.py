@@ -64,12 +64,13 @@ def sys_getrandom(task, buf, count, flags):
 
 
 def _find_task(task, pid):
-    """find_task_by_vpid(): 0 means the caller; None if no such task."""
+    """find_task_by_vpid(): 0 means the caller; None if no such task (a
+    zombie is one until it is reaped)."""
     pid = s32(pid)
     if pid == 0:
         return task
     t = task.kernel.tasks.get(pid)
-    return t if t is not None and t.exit_state is None else None
+    return t if t is not None and t.exit_state in (None, EXIT_ZOMBIE) else None
 
 
 @syscall("sched_getaffinity", "d u cpuset")

@@ -26,6 +26,8 @@
  *    msgsize_max, msg_default, msgsize_default; `ltp_cred mq-write` (run in
  *    a53emu only: it changes the IPC namespace's limits) lowers them and
  *    checks that mq_open() obeys (ENOSPC, EINVAL, the default size).
+ *  - zombies (LTP sched_setscheduler04, racy): sched_getscheduler() and
+ *    the other scheduling calls, getpgid() and getsid() find a zombie.
  *  - ETXTBSY (LTP execve04): a file open for writing cannot be executed
  *    (deny_write_access() in do_open_execat()).
  *
@@ -539,6 +541,31 @@ static void mq_write(void)
     close(fd2);
 }
 
+/* A zombie keeps its pid until it is reaped: the scheduling calls and
+ * getpgid/getsid still find it (find_process_by_pid/find_task_by_vpid). */
+static void zombie(void)
+{
+    struct sched_param sp;
+    struct timespec ts;
+    cpu_set_t set;
+    siginfo_t si;
+    pid_t pid = xfork();
+
+    if (pid == 0)
+        _exit(0);
+    printf("a zombie child:\n");
+    memset(&si, 0, sizeof(si));
+    waitid(P_PID, pid, &si, WEXITED | WNOWAIT);
+    expect_ret("sched_getscheduler(zombie)", syscall(SYS_sched_getscheduler, pid), SCHED_OTHER);
+    expect_ret("sched_getparam(zombie)", syscall(SYS_sched_getparam, pid, &sp), 0);
+    expect_ret("sched_rr_get_interval(zombie)", sched_rr_get_interval(pid, &ts), 0);
+    CHECK(sched_getaffinity(pid, sizeof(set), &set) == 0, "sched_getaffinity(zombie): 0");
+    CHECK(getpgid(pid) == getpgid(0), "getpgid(zombie): ours");
+    CHECK(getsid(pid) == getsid(0), "getsid(zombie): ours");
+    waitpid(pid, NULL, 0);
+    expect_err("sched_getscheduler(reaped)", syscall(SYS_sched_getscheduler, pid), ESRCH);
+}
+
 int main(int argc, char **argv)
 {
     proc_init();
@@ -554,5 +581,6 @@ int main(int argc, char **argv)
     deadline();
     text_busy();
     mq_sysctls();
+    zombie();
     return proc_finish("ltp_cred");
 }
