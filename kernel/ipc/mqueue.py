@@ -26,7 +26,7 @@ import stat
 import struct
 
 from kernel.fs.file import File
-from kernel.cred import CAP_DAC_OVERRIDE, CAP_SYS_RESOURCE
+from kernel.cred import CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_SYS_RESOURCE
 from kernel.ipc import mq_sysctl  # noqa: F401  (/proc/sys/fs/mqueue)
 from kernel.ipc.uapi import HARD_MSGMAX, HARD_MSGSIZEMAX
 from kernel.ipc.util import capable, current_euid, s32
@@ -41,6 +41,7 @@ SIGEVENT = struct.Struct("<Qii")                # sigev_value, sigev_signo, sige
 SIGEVENT_SIZE = 64
 TIMESPEC = struct.Struct("<qq")
 MQ_PRIO_MAX = 32768
+MQUEUE_ROOT_UID = 0             # mqueue_fill_super(): the root, made at boot by root
 NAME_MAX = 255
 PATH_MAX = 4096
 SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD = 0, 1, 2
@@ -203,12 +204,20 @@ def sys_mq_open(task, u_name, oflag, mode, u_attr):
 
 @syscall("mq_unlink", "path")
 def sys_mq_unlink(task, u_name):
-    """SYSCALL mq_unlink(): the name goes; open descriptors keep the queue."""
+    """SYSCALL mq_unlink(): the name goes; open descriptors keep the queue.
+    vfs_unlink()'s may_delete(): the mqueue root is sticky (1777, owned by
+    root), so only the queue's owner, root or CAP_FOWNER may remove it,
+    else EPERM (which the C libraries turn into EACCES)."""
     name = _name(task, u_name)
     if isinstance(name, int):
         return name
-    if mqueues(task).pop(name, None) is None:
+    info = mqueues(task).get(name)
+    if info is None:
         return -errno.ENOENT
+    fsuid = task.cred.fsuid
+    if fsuid not in (info.uid, MQUEUE_ROOT_UID) and not capable(task, CAP_FOWNER):
+        return -errno.EPERM             # check_sticky()
+    del mqueues(task)[name]
     return 0
 
 

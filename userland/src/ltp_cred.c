@@ -28,6 +28,12 @@
  *    checks that mq_open() obeys (ENOSPC, EINVAL, the default size).
  *  - zombies (LTP sched_setscheduler04, racy): sched_getscheduler() and
  *    the other scheduling calls, getpgid() and getsid() find a zombie.
+ *  - sockets: getsockname() with a NULL address is EFAULT; an O_PATH
+ *    descriptor is EBADF (fdget()); MSG_ERRQUEUE with nothing queued is
+ *    EAGAIN at once; recvfrom() with fromlen -1 is EINVAL; a connected TCP
+ *    socket's sendto() ignores the address (LTP getsockname01, accept03,
+ *    recv01, recvfrom01, recvmsg01, sendto01).
+ *  - mq_unlink() of another user's queue: EPERM (LTP mq_unlink01).
  *  - ETXTBSY (LTP execve04): a file open for writing cannot be executed
  *    (deny_write_access() in do_open_execat()).
  *
@@ -43,6 +49,9 @@
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/select.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 
 #define UID_OTHER 4242          /* a user that is not root */
 
@@ -541,6 +550,81 @@ static void mq_write(void)
     close(fd2);
 }
 
+/* LTP getsockname01, accept03, recv01, recvfrom01, recvmsg01, sendto01 */
+static void sockets(void)
+{
+    struct sockaddr_in a, zero;
+    socklen_t len;
+    char buf[16];
+    int l, c, s, p, o;
+
+    printf("sockets:\n");
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    l = socket(AF_INET, SOCK_STREAM, 0);
+    c = socket(AF_INET, SOCK_STREAM, 0);
+    len = sizeof(a);
+    if (l < 0 || c < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 1) < 0
+        || getsockname(l, (struct sockaddr *)&a, &len) < 0
+        || connect(c, (struct sockaddr *)&a, sizeof(a)) < 0 || (s = accept(l, NULL, NULL)) < 0) {
+        CHECK(0, "a loopback TCP connection");
+        return;
+    }
+    len = sizeof(a);
+    expect_err("getsockname(NULL address)", getsockname(l, NULL, &len), EFAULT);
+    o = open("/", O_PATH);
+    expect_err("accept(an O_PATH descriptor)", accept(o, NULL, NULL), EBADF);
+    expect_err("getsockname(an O_PATH descriptor)", getsockname(o, (struct sockaddr *)&a, &len),
+               EBADF);
+    close(o);
+    alarm(20);                  /* a recv that waited would hang: die instead */
+    expect_err("recv(MSG_ERRQUEUE), nothing queued", recv(c, buf, sizeof(buf), MSG_ERRQUEUE),
+               EAGAIN);
+    alarm(0);
+    memset(&zero, 0, sizeof(zero));
+    expect_ret("sendto(connected TCP, a zeroed sockaddr)",
+               sendto(s, "hello", 5, 0, (struct sockaddr *)&zero, sizeof(zero)), 5);
+    len = (socklen_t)-1;
+    expect_err("recvfrom(fromlen -1)", recvfrom(c, buf, sizeof(buf), 0, (struct sockaddr *)&a,
+                                                &len), EINVAL);
+    p = socket(AF_INET, SOCK_STREAM, 0);
+    expect_err("sendto(unconnected TCP, an address)",
+               sendto(p, "x", 1, MSG_NOSIGNAL, (struct sockaddr *)&a, sizeof(a)), EPIPE);
+    close(p);
+    close(s);
+    close(c);
+    close(l);
+}
+
+/* A queue another user made: only its owner, root or CAP_FOWNER may unlink
+ * it (the mqueue root is sticky): EPERM from the kernel (the C libraries
+ * make it EACCES, so the call itself). */
+static void mq_unlink_perm(void)
+{
+    pid_t pid;
+    int status;
+    long fd = mq_open_k("ltp_cred_u", O_CREAT | O_RDWR, NULL);
+
+    printf("mq_unlink permission:\n");
+    CHECK(fd >= 0, "root: mq_open(ltp_cred_u, O_CREAT)");
+    pid = xfork();
+    if (pid == 0) {
+        if (setresuid(UID_OTHER, UID_OTHER, UID_OTHER) < 0)
+            _exit(2);
+        if (syscall(SYS_mq_unlink, "ltp_cred_u") == 0 || errno != EPERM)
+            _exit(3);
+        if (mq_open_k("ltp_cred_v", O_CREAT | O_RDWR, NULL) < 0)
+            _exit(4);
+        _exit(syscall(SYS_mq_unlink, "ltp_cred_v") == 0 ? 0 : 5);
+    }
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "another user: EPERM; the owner of a queue may unlink it");
+    expect_ret("root: mq_unlink(ltp_cred_u)", syscall(SYS_mq_unlink, "ltp_cred_u"), 0);
+    close(fd);
+}
+
 /* A zombie keeps its pid until it is reaped: the scheduling calls and
  * getpgid/getsid still find it (find_process_by_pid/find_task_by_vpid). */
 static void zombie(void)
@@ -582,5 +666,7 @@ int main(int argc, char **argv)
     text_busy();
     mq_sysctls();
     zombie();
+    sockets();
+    mq_unlink_perm();
     return proc_finish("ltp_cred");
 }
