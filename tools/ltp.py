@@ -94,6 +94,25 @@ def summary(text):
     return tuple(counts)
 
 
+def kill_session(sid):
+    """SIGKILL every process of the session sid: a test's children may have
+    process groups of their own (qemu-aarch64 runs each guest process as
+    a host one) and would keep the output pipes open."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid:           # stat's 6th field, after pid and (comm)
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
+
+
 def run_one(argv, env, cwd=None):
     """Run argv in cwd (default: a fresh TMPDIR) with a fresh TMPDIR;
     (summary, status, output)."""
@@ -107,7 +126,7 @@ def run_one(argv, env, cwd=None):
         try:
             out, err = p.communicate(timeout=TIMEOUT)
         except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
+            kill_session(p.pid)
             out, err = p.communicate()
             return None, "timeout", (out + err).decode(errors="replace")
         text = (out + err).decode(errors="replace")
