@@ -420,7 +420,7 @@ def move_addr_to_user(task, data, uaddr, ulen):
     """move_addr_to_user(): copy min(len, *ulen) bytes, store the full length.
     A negative *ulen is EINVAL; the callers that allow a NULL uaddr
     (accept, recvfrom) test it themselves — getsockname() does not."""
-    length = s32(struct.unpack("<I", task.uaccess.copy_from_user(ulen, 4))[0])
+    length = min(s32(struct.unpack("<I", task.uaccess.copy_from_user(ulen, 4))[0]), len(data))
     if length < 0:
         return -errno.EINVAL
     if length:
@@ -1212,8 +1212,14 @@ def sys_recvfrom(task, fd, buf, size, flags, uaddr, ulen):
 
 
 def _read_msghdr(task, umsg):
+    """copy_msghdr_from_user(): the msghdr, or -EINVAL for a negative
+    msg_namelen (0 without a msg_name; at most a sockaddr_storage)."""
     name, namelen, iov, iovlen, control, controllen, mflags = _MSGHDR.unpack(
         task.uaccess.copy_from_user(umsg, _MSGHDR.size))
+    namelen = s32(namelen) if name else 0
+    if namelen < 0:
+        return -errno.EINVAL
+    namelen = min(namelen, SOCKADDR_STORAGE_SIZE)
     return {"name": name, "namelen": namelen, "iov": iov, "iovlen": iovlen,
             "control": control, "controllen": controllen, "flags": mflags}
 
@@ -1225,6 +1231,8 @@ def sys_sendmsg(task, fd, umsg, flags):
     if isinstance(sock, int):
         return sock
     msg = _read_msghdr(task, umsg)
+    if isinstance(msg, int):
+        return msg
     try:
         vecs = _user_iov(task, msg["iov"], msg["iovlen"])
         addr = _send_addr(task, sock, msg["name"], msg["namelen"]) if msg["name"] else None
@@ -1257,6 +1265,8 @@ def sys_recvmsg(task, fd, umsg, flags):
     if isinstance(sock, int):
         return sock
     msg = _read_msghdr(task, umsg)
+    if isinstance(msg, int):
+        return msg
     try:
         vecs = _user_iov(task, msg["iov"], msg["iovlen"])
     except AddrError as e:

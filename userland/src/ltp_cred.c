@@ -30,7 +30,9 @@
  *    the other scheduling calls, getpgid() and getsid() find a zombie.
  *  - sockets: getsockname() with a NULL address is EFAULT; an O_PATH
  *    descriptor is EBADF (fdget()); MSG_ERRQUEUE with nothing queued is
- *    EAGAIN at once; recvfrom() with fromlen -1 is EINVAL; a connected TCP
+ *    EAGAIN at once; recvfrom() with fromlen -1 is EINVAL, with a bad
+ *    address but no name to give (TCP) it succeeds; recvmsg() with
+ *    msg_namelen -1 is EINVAL (copy_msghdr_from_user()); a connected TCP
  *    socket's sendto() ignores the address (LTP getsockname01, accept03,
  *    recv01, recvfrom01, recvmsg01, sendto01).
  *  - mq_unlink() of another user's queue: EPERM (LTP mq_unlink01).
@@ -50,6 +52,7 @@
 #include <sys/prctl.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
@@ -588,6 +591,21 @@ static void sockets(void)
     len = (socklen_t)-1;
     expect_err("recvfrom(fromlen -1)", recvfrom(c, buf, sizeof(buf), 0, (struct sockaddr *)&a,
                                                 &len), EINVAL);
+    expect_ret("sendto(connected TCP)", send(s, "again", 5, 0), 5);
+    len = sizeof(a);
+    expect_ret("recvfrom(TCP, a bad from: TCP gives no name, nothing copied)",
+               recvfrom(c, buf, 5, MSG_WAITALL, (struct sockaddr *)-1, &len), 5);
+    {
+        struct iovec iov = {buf, sizeof(buf)};
+        struct msghdr mh;
+
+        memset(&mh, 0, sizeof(mh));
+        mh.msg_name = &a;
+        mh.msg_namelen = (socklen_t)-1;
+        mh.msg_iov = &iov;
+        mh.msg_iovlen = 1;
+        expect_err("recvmsg(msg_namelen -1)", recvmsg(c, &mh, MSG_DONTWAIT), EINVAL);
+    }
     p = socket(AF_INET, SOCK_STREAM, 0);
     expect_err("sendto(unconnected TCP, an address)",
                sendto(p, "x", 1, MSG_NOSIGNAL, (struct sockaddr *)&a, sizeof(a)), EPIPE);
