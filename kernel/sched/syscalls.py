@@ -6,9 +6,9 @@ real-time priority, its nice value, its -deadline runtime/deadline/period and
 sched_reset_on_fork, with Linux's permission rules and SCHED_DEADLINE's
 admission control (the root domain's bandwidth: 95% of every core, as
 sched_rt_runtime_us/sched_rt_period_us give it; a -deadline task cannot fork
-and must be allowed on every core).  The board's scheduler is round-robin over all runnable tasks: it
-stores these attributes and reports them, but does not (yet) run FIFO/RR
-tasks first or weigh nice values.
+and must be allowed on every core).  The board's scheduler is round-robin
+over all runnable tasks: it stores these attributes and reports them, but
+does not (yet) run FIFO/RR/DEADLINE tasks first or weigh nice values.
 """
 
 import errno
