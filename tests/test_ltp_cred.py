@@ -7,7 +7,8 @@ userland/src/ltp_cred.c is self-checking and built for the host and for
 AArch64 (musl, glibc): SA_RESETHAND keeps sa_flags, ppoll/pselect6 write
 the time left back unless STICKY_TIMEOUTS, kill/rt_sigqueueinfo take a
 thread's id, sched_setaffinity's EFAULT/EPERM, PR_SET_TIMERSLACK and
-SCHED_DEADLINE, ETXTBSY and /proc/sys/fs/mqueue.  It needs root (SCHED_DEADLINE; non-root callers are
+SCHED_DEADLINE, ETXTBSY, /proc/sys/fs/mqueue, the socket calls' errnos and
+mq_unlink's permission.  It needs root (SCHED_DEADLINE; non-root callers are
 children that setresuid() away): the host comparison runs when the test
 runs as root; under a53emu the guest is root through --root.
 """

@@ -120,8 +120,8 @@ def run_one(argv, env, cwd=None):
     try:
         # A session of its own: a test that times out is killed with every
         # process it forked (qemu-aarch64 runs each guest process as one).
-        p = subprocess.Popen(argv, cwd=cwd or tmp, env=dict(env, TMPDIR=tmp), stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        p = subprocess.Popen(argv, cwd=cwd or tmp, env=dict(env, TMPDIR=tmp),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                              start_new_session=True)
         try:
             out, err = p.communicate(timeout=TIMEOUT)

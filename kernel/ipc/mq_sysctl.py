@@ -3,8 +3,9 @@
 Each board's IPC namespace (kernel/ipc/namespace.py) keeps queues_max,
 msg_max, msgsize_max, msg_default and msgsize_default (struct
 ipc_namespace's mq_queues_max, mq_msg_max, ...), starting from 4.14's
-DFLT_QUEUESMAX, DFLT_MSGMAX and DFLT_MSGSIZEMAX; mq_open() (kernel/ipc/mqueue.py) checks against them and
-root may change them by writing the files (mode 0644).  The message limits
+DFLT_QUEUESMAX, DFLT_MSGMAX and DFLT_MSGSIZEMAX; mq_open()
+(kernel/ipc/mqueue.py) checks against them and root may change them by
+writing the files (mode 0644).  The message limits
 are proc_ipc_dointvec_minmax() between MIN_* and HARD_*; queues_max is a
 plain proc_ipc_dointvec().
 """

@@ -346,8 +346,9 @@ def sys_sched_getattr(task, pid, uattr, size, flags):
     dl = (0, 0, 0)
     if p.policy == SCHED_DEADLINE:
         flags, dl = p.dl_flags, p.dl_params         # __getparam_dl()
-    out = _SCHED_ATTR.pack(SCHED_ATTR_SIZE_VER0, p.policy, flags,
-                           0 if rt or p.policy == SCHED_DEADLINE else p.nice, p.rt_priority if rt else 0, *dl)
+    nice = 0 if rt or p.policy == SCHED_DEADLINE else p.nice
+    out = _SCHED_ATTR.pack(SCHED_ATTR_SIZE_VER0, p.policy, flags, nice,
+                           p.rt_priority if rt else 0, *dl)
     task.uaccess.copy_to_user(uattr, out)
     return 0
 
