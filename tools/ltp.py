@@ -18,7 +18,10 @@ exited" — so the program cannot be init itself.  (qemu-aarch64 runs the test
 directly: it is not pid 1, and it could not follow its shell's execve.)  Both
 runs get the same
 environment, a fresh TMPDIR, and LTP_TIMEOUT_MUL so LTP's own per-test
-timeout allows for an emulator.
+timeout allows for an emulator; both start in the test's own directory with
+it first on PATH, where LTP's installed layout would have the test's helper
+programs and resource files (execve_child, ...).  A run that takes longer
+than TIMEOUT is killed with its whole session.
 
 A test's result is LTP's summary (passed/failed/broken/skipped/warnings) and
 its exit status.  The table marks each test `same` when a53emu and qemu-aarch64
