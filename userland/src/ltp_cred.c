@@ -35,6 +35,9 @@
  *    msg_namelen -1 is EINVAL (copy_msghdr_from_user()); a connected TCP
  *    socket's sendto() ignores the address (LTP getsockname01, accept03,
  *    recv01, recvfrom01, recvmsg01, sendto01).
+ *  - SIOCGIFFLAGS/SIOCSIFFLAGS on a socket (LTP sendmsg01's `ip link set
+ *    lo up`): lo's flags, ENODEV for no such interface, EPERM without
+ *    CAP_NET_ADMIN, setting the flags lo has is a no-op.
  *  - mq_unlink() of another user's queue: EPERM (LTP mq_unlink01).
  *  - ETXTBSY (LTP execve04): a file open for writing cannot be executed
  *    (deny_write_access() in do_open_execat()).
@@ -52,6 +55,8 @@
 #include <sys/prctl.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/ioctl.h>
+#include <net/if.h>
 #include <sys/uio.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -615,6 +620,36 @@ static void sockets(void)
     close(l);
 }
 
+/* LTP sendmsg01 brings lo up with `ip link set lo up`: SIOCGIFFLAGS and
+ * SIOCSIFFLAGS on a socket (dev_ioctl()). */
+static void if_flags(void)
+{
+    struct ifreq ifr;
+    pid_t pid;
+    int status, s = socket(AF_INET, SOCK_DGRAM, 0);
+
+    printf("interface flags:\n");
+    memset(&ifr, 0, sizeof(ifr));
+    strcpy(ifr.ifr_name, "lo");
+    expect_ret("ioctl(SIOCGIFFLAGS, lo)", ioctl(s, SIOCGIFFLAGS, &ifr), 0);
+    CHECK((ifr.ifr_flags & (IFF_UP | IFF_LOOPBACK | IFF_RUNNING))
+          == (IFF_UP | IFF_LOOPBACK | IFF_RUNNING), "lo: IFF_UP|IFF_LOOPBACK|IFF_RUNNING");
+    ifr.ifr_flags |= IFF_UP;
+    expect_ret("ioctl(SIOCSIFFLAGS, lo, already up)", ioctl(s, SIOCSIFFLAGS, &ifr), 0);
+    pid = xfork();
+    if (pid == 0) {
+        if (setresuid(UID_OTHER, UID_OTHER, UID_OTHER) < 0)
+            _exit(2);
+        _exit(ioctl(s, SIOCSIFFLAGS, &ifr) < 0 && errno == EPERM ? 0 : 1);
+    }
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "non-root SIOCSIFFLAGS: EPERM");
+    strcpy(ifr.ifr_name, "nosuch0");
+    expect_err("ioctl(SIOCGIFFLAGS, nosuch0)", ioctl(s, SIOCGIFFLAGS, &ifr), ENODEV);
+    expect_err("ioctl(SIOCGIFFLAGS, bad pointer)", ioctl(s, SIOCGIFFLAGS, BAD_PTR), EFAULT);
+    close(s);
+}
+
 /* A queue another user made: only its owner, root or CAP_FOWNER may unlink
  * it (the mqueue root is sticky): EPERM from the kernel (the C libraries
  * make it EACCES, so the call itself). */
@@ -685,6 +720,7 @@ int main(int argc, char **argv)
     mq_sysctls();
     zombie();
     sockets();
+    if_flags();
     mq_unlink_perm();
     return proc_finish("ltp_cred");
 }
