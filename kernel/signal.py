@@ -171,6 +171,11 @@ def send_signal(task, info, group=False):
     thread (tkill, faults) or its whole group (kill), and wake a thread that
     can take it.  Standard signals do not queue: a second one is merged."""
     sig = info.signo
+    if group and task.exit_state is not None:
+        # A leader that exited before its threads: the group's signal is
+        # still queued, and complete_signal() hands it to a live thread.
+        live = task.thread_group_live()
+        task = live[0] if live else task
     if task.exit_state is not None or not prepare_signal(task, sig):
         return
     queue_signal(task.signal.shared_pending if group else task.pending, info)

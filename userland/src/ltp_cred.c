@@ -39,6 +39,8 @@
  *    lo up`): lo's flags, ENODEV for no such interface, EPERM without
  *    CAP_NET_ADMIN, setting the flags lo has is a no-op.
  *  - mq_unlink() of another user's queue: EPERM (LTP mq_unlink01).
+ *  - kill() of a process whose main thread exited but another lives: the
+ *    live thread takes the signal (seen while reading kill_pid_info()).
  *  - ETXTBSY (LTP execve04): a file open for writing cannot be executed
  *    (deny_write_access() in do_open_execat()).
  *
@@ -558,6 +560,44 @@ static void mq_write(void)
     close(fd2);
 }
 
+static volatile sig_atomic_t leader_gone_got;
+
+static void leader_gone_handler(int sig)
+{
+    (void)sig;
+    leader_gone_got = 1;
+}
+
+static void *leader_gone_thread(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 5000 && !leader_gone_got; i++)
+        msleep(1);
+    _exit(leader_gone_got ? 0 : 1);
+}
+
+/* kill() of a process whose main thread has exited (a zombie leader) while
+ * another thread lives: the signal reaches that thread (complete_signal()). */
+static void zombie_leader(void)
+{
+    int status;
+    pid_t pid = xfork();
+
+    if (pid == 0) {
+        pthread_t t;
+
+        signal(SIGUSR1, leader_gone_handler);
+        if (pthread_create(&t, NULL, leader_gone_thread, NULL))
+            _exit(2);
+        pthread_exit(NULL);
+    }
+    printf("a process whose main thread exited:\n");
+    msleep(200);
+    expect_ret("kill(its pid, SIGUSR1)", kill(pid, SIGUSR1), 0);
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "its live thread took the signal");
+}
+
 /* LTP getsockname01, accept03, recv01, recvfrom01, recvmsg01, sendto01 */
 static void sockets(void)
 {
@@ -719,6 +759,7 @@ int main(int argc, char **argv)
     text_busy();
     mq_sysctls();
     zombie();
+    zombie_leader();
     sockets();
     if_flags();
     mq_unlink_perm();
