@@ -29,7 +29,7 @@ from kernel.mm.mmap import vm_stat_account
 from kernel.mm.overcommit import vm_enough_memory
 from kernel.mm.page_alloc import PG_anon, OutOfMemory
 from kernel.mm.rmap import anon_vma_fork
-from kernel.sched.syscalls import sched_fork
+from kernel.sched.syscalls import check_dl_fork, sched_fork
 from kernel.sched.task import SigHand, SignalStruct, Task
 from kernel.sched.wait import WouldBlock, ERESTARTNOINTR
 from kernel.syscalls.table import syscall
@@ -181,7 +181,7 @@ def copy_process(task, core, flags, newsp, tls):
     live = sum(1 for t in kernel.tasks.values() if t.exit_state is None)
     if live >= kernel.max_threads:
         return -errno.EAGAIN
-    err = check_nproc(task)
+    err = check_nproc(task) or check_dl_fork(task)
     if err:
         return err
     pid = kernel.alloc_pid()

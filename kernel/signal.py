@@ -176,6 +176,11 @@ def send_signal(task, info, group=False):
     can take it.  Standard signals do not queue: a second one is merged.
     0, or -EAGAIN when RLIMIT_SIGPENDING refuses a real-time siginfo."""
     sig = info.signo
+    if group and task.exit_state is not None:
+        # A leader that exited before its threads: the group's signal is
+        # still queued, and complete_signal() hands it to a live thread.
+        live = task.thread_group_live()
+        task = live[0] if live else task
     if task.exit_state is not None or not prepare_signal(task, sig):
         return 0
     if not queue_signal(task, task.signal.shared_pending if group else task.pending, info):
@@ -234,13 +239,23 @@ def _is_fatal(task, sig):
             and sig not in SIG_KERNEL_STOP)
 
 
+def reset_handler(task, sig):
+    """ka->sa.sa_handler = SIG_DFL, as get_signal() does for SA_ONESHOT and
+    force_sig_info() for a blocked or ignored fault: only the handler is
+    reset; sa_flags (SA_SIGINFO, SA_NOCLDWAIT, ...), the restorer and the
+    mask stay, and sigaction() reports them."""
+    action = task.sighand.get(sig)
+    if action is not None:
+        task.sighand[sig] = (SIG_DFL,) + tuple(action[1:])
+
+
 def force_sig_fault(task, sig, code, addr, reason="", esr=None):
     """force_sig_fault(): a synchronous fault signal that cannot be blocked or
     ignored — if it is, the handler is reset to SIG_DFL and it kills."""
     action = task.sighand.get(sig)
     if task.blocked & _bit(sig) or (action is not None and action[0] == SIG_IGN):
         task.blocked &= ~_bit(sig)
-        task.sighand.pop(sig, None)
+        reset_handler(task, sig)
     pc = task.core.elr_el1 if task.core is not None else None
     send_signal(task, SigInfo(sig, code, addr, esr=esr, reason=reason, pc=pc))
 
@@ -249,7 +264,7 @@ def force_sigsegv(task, sig, reason):
     """force_sigsegv(): the frame for sig could not be written.  A failing
     SIGSEGV handler is reset to SIG_DFL first, so the next SIGSEGV kills."""
     if sig == SIGSEGV:
-        task.sighand.pop(SIGSEGV, None)
+        reset_handler(task, SIGSEGV)
     force_sig_fault(task, SIGSEGV, SI_KERNEL, None, reason)
 
 
@@ -434,7 +449,7 @@ def setup_rt_frame(task, core, info, action):
     core.pc = handler
     task.blocked |= (mask | (0 if flags & SA_NODEFER else _bit(info.signo))) & ~_UNBLOCKABLE
     if flags & SA_RESETHAND:
-        task.sighand.pop(info.signo, None)
+        reset_handler(task, info.signo)
     trace = task.kernel.trace
     if trace.syscall:
         trace.emit("signal", task=task, info=info, handler=handler, frame=frame)

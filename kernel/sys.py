@@ -6,7 +6,8 @@ prctl() — the per-process knobs a board can honour:
 PR_SET_NAME/PR_GET_NAME (the comm), PR_SET_PDEATHSIG/PR_GET_PDEATHSIG,
 PR_SET_DUMPABLE/PR_GET_DUMPABLE, PR_SET_CHILD_SUBREAPER/PR_GET_CHILD_SUBREAPER
 (orphans go to the nearest subreaper ancestor instead of init),
-PR_SET_NO_NEW_PRIVS/PR_GET_NO_NEW_PRIVS, PR_GET_TIMERSLACK.  Any other option
+PR_SET_NO_NEW_PRIVS/PR_GET_NO_NEW_PRIVS, PR_SET_TIMERSLACK/PR_GET_TIMERSLACK
+(recorded and inherited; the board's timers add no slack).  Any other option
 is -EINVAL, which is what 4.14 answers for options it does not know.
 The capability options (PR_CAPBSET_READ/DROP, PR_GET/SET_KEEPCAPS,
 PR_GET/SET_SECUREBITS, PR_CAP_AMBIENT) work on the task's cred
@@ -47,11 +48,10 @@ PR_GET_SECUREBITS, PR_SET_SECUREBITS = 27, 28
 PR_CAP_AMBIENT = 47
 PR_CAP_AMBIENT_IS_SET, PR_CAP_AMBIENT_RAISE, PR_CAP_AMBIENT_LOWER = 1, 2, 3
 PR_CAP_AMBIENT_CLEAR_ALL = 4
-PR_GET_TIMERSLACK = 30
+PR_GET_TIMERSLACK, PR_SET_TIMERSLACK = 30, 29
 PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER = 36, 37
 PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS = 38, 39
 TASK_COMM_LEN = 16
-DEFAULT_TIMER_SLACK_NS = 50000
 _U32 = struct.Struct("<I")
 _RLIMIT = struct.Struct("<QQ")
 
@@ -102,7 +102,11 @@ def sys_prctl(task, option, arg2, arg3, arg4, arg5):
             return -errno.EINVAL
         return int(task.no_new_privs)
     if option == PR_GET_TIMERSLACK:
-        return DEFAULT_TIMER_SLACK_NS
+        return task.timer_slack_ns
+    if option == PR_SET_TIMERSLACK:
+        # arg2 is unsigned long; 4.14 tests "arg2 <= 0", i.e. 0 restores the default
+        task.timer_slack_ns = arg2 if arg2 else task.default_timer_slack_ns
+        return 0
     return -errno.EINVAL
 
 

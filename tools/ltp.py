@@ -18,7 +18,10 @@ exited" — so the program cannot be init itself.  (qemu-aarch64 runs the test
 directly: it is not pid 1, and it could not follow its shell's execve.)  Both
 runs get the same
 environment, a fresh TMPDIR, and LTP_TIMEOUT_MUL so LTP's own per-test
-timeout allows for an emulator.
+timeout allows for an emulator; both start in the test's own directory with
+it first on PATH, where LTP's installed layout would have the test's helper
+programs and resource files (execve_child, ...).  A run that takes longer
+than TIMEOUT is killed with its whole session.
 
 A test's result is LTP's summary (passed/failed/broken/skipped/warnings) and
 its exit status.  The table marks each test `same` when a53emu and qemu-aarch64
@@ -95,6 +98,7 @@ def summary(text):
 
 
 def kill_session(sid):
+<<<<<<< ours
     """SIGKILL what is left of session sid: LTP's library puts its test
     process in a process group of its own (under qemu-aarch64 a host
     process), which killpg() misses and which keeps the output pipes open."""
@@ -110,17 +114,43 @@ def kill_session(sid):
 
 def run_one(argv, env):
     """Run argv in a fresh TMPDIR; (summary, status, output)."""
+=======
+    """SIGKILL every process of the session sid: a test's children may have
+    process groups of their own (qemu-aarch64 runs each guest process as
+    a host one) and would keep the output pipes open."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid:           # stat's 6th field, after pid and (comm)
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def run_one(argv, env, cwd=None):
+    """Run argv in cwd (default: a fresh TMPDIR) with a fresh TMPDIR;
+    (summary, status, output)."""
+>>>>>>> theirs
     tmp = tempfile.mkdtemp(prefix="ltp-")
     try:
         # A session of its own: a test that times out is killed with every
         # process it forked (qemu-aarch64 runs each guest process as one).
-        p = subprocess.Popen(argv, cwd=tmp, env=dict(env, TMPDIR=tmp), stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+        p = subprocess.Popen(argv, cwd=cwd or tmp, env=dict(env, TMPDIR=tmp),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                              start_new_session=True)
         try:
             out, err = p.communicate(timeout=TIMEOUT)
         except subprocess.TimeoutExpired:
+<<<<<<< ours
             os.killpg(p.pid, signal.SIGKILL)
+=======
+>>>>>>> theirs
             kill_session(p.pid)
             out, err = p.communicate()
             return None, "timeout", (out + err).decode(errors="replace")
@@ -162,11 +192,17 @@ def main():
         if args.k and args.k not in name:
             continue
         script = "%s; exit $?" % path
+        # LTP's own runner installs a test's helpers (execve_child, ...) in
+        # $LTPROOT/testcases/bin, on PATH; here they stay next to the test:
+        # PATH finds them for execlp/execvp, and the test starts in its own
+        # directory, where LTP's resource copy looks last (tst_get_startwd()).
+        here = os.path.dirname(path)
+        tenv = dict(env, PATH=here + ":" + env["PATH"])
         ours = run_one([sys.executable, "-m", "emu", "run"] + (["--root"] if args.root else [])
                        + ["-L", root, sh, "-c", script],
-                       dict(env, PYTHONPATH=ROOT))
+                       dict(tenv, PYTHONPATH=ROOT), here)
         # qemu-user is no pid 1, and cannot follow an execve from its shell
-        theirs = run_one([qemu, "-L", root, path], env)
+        theirs = run_one([qemu, "-L", root, path], tenv, here)
         same = ours[:2] == theirs[:2]
         rows.append((d, name, ours, theirs, same))
         print("%-20s a53emu %-28s qemu %-28s %s" % (name, fmt(ours), fmt(theirs),

@@ -20,6 +20,7 @@ from kernel.cred import commit_creds, prepare_exec_creds, user_processes
 from kernel.exit import (
     complete_vfork_done, do_exit, mm_release, mmput, release_task, setmax_mm_hiwater_rss,
 )
+from kernel.fs.leases import board_files
 from kernel.fs.namei import PathError, guest_absolute, host_path, task_root, user_path
 from kernel.fs.permission import may_exec, may_exec_file
 from kernel.fs.proc import guest_name, proc_pid_task
@@ -131,6 +132,19 @@ def _open_exec(task, dirfd, name, flags):
     return path
 
 
+def deny_write_access(task, host):
+    """deny_write_access() in do_open_execat(): a file that a process of the
+    board has open for writing cannot be executed (ETXTBSY; i_writecount > 0).
+    Omits the converse (the running program's i_writecount < 0, which makes
+    an open for writing ETXTBSY): the board's opens do not check it."""
+    try:
+        st = os.stat(host)
+    except OSError:
+        return                          # the open that follows reports it
+    if any(f.writable for f in board_files(task.kernel, (st.st_dev, st.st_ino))):
+        raise ExecError(126, os.strerror(errno.ETXTBSY), errno.ETXTBSY)
+
+
 def do_execveat_common(task, core, dirfd, filename, argv, envp, flags):
     """do_execveat_common(): 0 (the task now runs the new program) or -errno."""
     kernel = task.kernel
@@ -142,6 +156,7 @@ def do_execveat_common(task, core, dirfd, filename, argv, envp, flags):
     for _ in range(MAX_INTERP_DEPTH + 1):
         host = _open_exec(task, dirfd, name, flags)
         check_exec_file(host)           # EACCES for a FIFO, never opened (it would block)
+        deny_write_access(task, host)
         try:
             with open(host, "rb") as f:
                 head = f.read(BINPRM_BUF_SIZE)

@@ -21,6 +21,7 @@ import struct
 
 from kernel.fs.fcntl import fasync_ioctl
 from kernel.fs.fs_flags import fs_flags_ioctl
+from kernel.net.dev_ioctl import dev_ioctl
 from kernel.tty import FIONREAD, host_isatty, tty_ioctl
 from kernel.uaccess import s32
 from kernel.uapi import FIOCLEX, FIONBIO, FIONCLEX, O_NONBLOCK
@@ -94,6 +95,10 @@ def do_vfs_ioctl(task, fd, file, cmd, arg):
         if cmd == FIONREAD:
             return file_fionread(task, file, arg)
         return -errno.ENOTTY
+    if stat.S_ISSOCK(file.mode) and file.host_fd is not None:
+        ret = dev_ioctl(task, file, cmd, arg)           # sock_ioctl() -> dev_ioctl()
+        if ret is not None:
+            return ret
     if file.host_fd is None or getattr(file, "poll", None) is not None:
         return -errno.ENOTTY            # the board's own files: no ->unlocked_ioctl of ours
     if host_isatty(file):

@@ -36,7 +36,7 @@ from kernel.mm.mm import (
     VM_MAYWRITE, VM_READ, VM_SHARED, VM_WRITE,
 )
 from kernel.ipc.util import sysvipc_proc_show
-from kernel.cred import CAP_DAC_OVERRIDE, CAP_SYS_ADMIN, capable
+from kernel.cred import CAP_DAC_OVERRIDE, CAP_SYS_ADMIN, CAP_SYS_NICE, capable
 from kernel.cputime import task_cputime_adjusted, thread_group_cputime_adjusted
 from kernel.mm.overcommit import OVERCOMMIT_GUESS, OVERCOMMIT_NEVER, policy, vm_commit_limit
 from kernel.mm.page_alloc import PG_anon, PG_exec
@@ -280,6 +280,9 @@ def pid_dir(ctx, task, tid_dir=False):
                 f("wchan", lambda c: "0"),
                 f("coredump_filter", lambda c: "%08x\n" % _need(task.mm).coredump_filter,
                   0o644, write=coredump_filter_write(task))]
+        if not tid_dir:     # tgid_base_stuff only
+            out.append(f("timerslack_ns", timerslack_ns_show(task), 0o666,
+                         write=timerslack_ns_write(task)))
         return out
 
     return Entry("dir", base, pystat.S_IFDIR | 0o555, uid=uid, children=children)
@@ -1111,6 +1114,41 @@ def coredump_filter_write(task):
         mm = _need(task.mm)
         mask = (1 << MMF_DUMP_FILTER_BITS) - 1
         mm.coredump_filter = (mm.coredump_filter & ~mask) | (value & mask)
+        return len(data)
+    return write
+
+
+def _timerslack_ns_perm(current, task):
+    """timerslack_ns_show()/_write(): another task's slack needs CAP_SYS_NICE."""
+    if current is not task and not capable(current, CAP_SYS_NICE):
+        raise PseudoError(-errno.EPERM)
+
+
+def timerslack_ns_show(task):
+    """timerslack_ns_show(): the task's timer slack (PR_SET_TIMERSLACK)."""
+    def show(c):
+        _timerslack_ns_perm(c.current, task)
+        return "%d\n" % task.timer_slack_ns
+    return show
+
+
+def timerslack_ns_write(task):
+    """timerslack_ns_write(): kstrtoull_from_user() (EINVAL, ERANGE), then
+    CAP_SYS_NICE for another task (EPERM); 0 restores the default slack."""
+    def write(p, pos, data):
+        text = data.split(b"\0")[0]
+        text = text[:-1] if text.endswith(b"\n") else text
+        text = text[1:] if text.startswith(b"+") else text
+        if not text.isdigit():
+            return -errno.EINVAL
+        value = int(text, 10)
+        if value >> 64:
+            return -errno.ERANGE
+        try:
+            _timerslack_ns_perm(p.ctx.current, task)
+        except PseudoError as e:
+            return e.err
+        task.timer_slack_ns = value or task.default_timer_slack_ns
         return len(data)
     return write
 

@@ -21,13 +21,15 @@ from kernel.fs.poll import (
 )
 from kernel.sched.wait import ERESTARTNOHAND
 from kernel.syscalls.table import syscall
-from kernel.time.timekeeping import timespec_valid
+from kernel.time.timekeeping import NSEC_PER_SEC, timespec_valid
 from kernel.uapi import RLIMIT_NOFILE, SIGKILL, SIGSTOP
-from kernel.uaccess import s32
+from kernel.uaccess import Efault, s32
 
 _POLLFD = struct.Struct("<ihh")
 _TIMESPEC = struct.Struct("<qq")
 _UNBLOCKABLE = (1 << (SIGKILL - 1)) | (1 << (SIGSTOP - 1))
+# include/uapi/linux/personality.h: select() leaves its timeout alone.
+STICKY_TIMEOUTS = 0x4000000
 
 
 def file_poll(file):
@@ -117,6 +119,7 @@ def sys_ppoll(task, ufds, nfds, tsp, sigmask, sigsetsize):
     if not count and not zero:
         _wait(task, deadline, pt)
     task.uaccess.copy_to_user(ufds, bytes(out))
+    poll_select_copy_remaining(task, deadline, tsp)
     _done(task)
     return count
 
@@ -177,8 +180,23 @@ def sys_pselect6(task, n, inp, outp, exp, tsp, sig):
     for addr, value in zip((inp, outp, exp), result):
         if addr:
             task.uaccess.copy_to_user(addr, value.to_bytes(((n + 63) // 64) * 8, "little"))
-    if tsp and deadline is not None:
-        left = max(0, int((deadline - task.kernel.sched.clock()) * 1e9))
-        task.uaccess.copy_to_user(tsp, _TIMESPEC.pack(left // 10**9, left % 10**9))
+    poll_select_copy_remaining(task, deadline, tsp)
     _done(task)
     return count
+
+
+def poll_select_copy_remaining(task, deadline, tsp):
+    """poll_select_copy_remaining(): after ppoll/pselect6, the time left
+    goes back to *tsp — not for a zero timeout (deadline None), not under
+    the STICKY_TIMEOUTS personality (select keeps the caller's timeout), and
+    a timespec in read-only memory is no fault: the call has completed.
+    Omits: the -ERESTARTNOHAND to -EINTR change for a call interrupted
+    under STICKY_TIMEOUTS (an interrupted call here restarts with the
+    deadline of its first run instead of a rewritten timeout)."""
+    if not tsp or deadline is None or task.personality & STICKY_TIMEOUTS:
+        return
+    left = max(0, int((deadline - task.kernel.sched.clock()) * NSEC_PER_SEC))
+    try:
+        task.uaccess.copy_to_user(tsp, _TIMESPEC.pack(left // NSEC_PER_SEC, left % NSEC_PER_SEC))
+    except Efault:
+        pass

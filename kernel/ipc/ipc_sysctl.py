@@ -79,3 +79,6 @@ def register_ipc_sysctls():
 
 
 register_ipc_sysctls()
+# ipc/mq_sysctl.c's /proc/sys/fs/mqueue, registered with these (proc.py
+# imports this module so that the files exist before any IPC call).
+from kernel.ipc import mq_sysctl  # noqa: E402,F401

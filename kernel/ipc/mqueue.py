@@ -26,7 +26,9 @@ import stat
 import struct
 
 from kernel.fs.file import File
-from kernel.cred import CAP_DAC_OVERRIDE, CAP_SYS_RESOURCE
+from kernel.cred import CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_SYS_RESOURCE
+from kernel.ipc import mq_sysctl  # noqa: F401  (/proc/sys/fs/mqueue)
+from kernel.ipc.uapi import HARD_MSGMAX, HARD_MSGSIZEMAX
 from kernel.ipc.util import capable, current_euid, s32
 from kernel.sched.wait import ERESTARTSYS, WaitQueue, WouldBlock
 from kernel.signal import SIGINFO_SIZE, SigInfo, send_signal
@@ -39,9 +41,7 @@ SIGEVENT = struct.Struct("<Qii")                # sigev_value, sigev_signo, sige
 SIGEVENT_SIZE = 64
 TIMESPEC = struct.Struct("<qq")
 MQ_PRIO_MAX = 32768
-DFLT_MSGMAX, MSG_MAX = 10, 10                   # fs.mqueue.msg_default / msg_max
-DFLT_MSGSIZEMAX, MSGSIZE_MAX = 8192, 8192       # fs.mqueue.msgsize_default / msgsize_max
-HARD_MSGMAX, HARD_MSGSIZEMAX = 65536, 16 << 20
+MQUEUE_ROOT_UID = 0             # mqueue_fill_super(): the root, made at boot by root
 NAME_MAX = 255
 PATH_MAX = 4096
 SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD = 0, 1, 2
@@ -119,16 +119,26 @@ def _name(task, u_name):
     return name.decode("latin-1")
 
 
+def mq_queues_count(kernel):
+    """ipc_ns->mq_queues_count: the queues that exist — named ones and
+    unlinked ones still open (an inode lives until mqueue_evict_inode())."""
+    alive = {id(info) for info in kernel.ipc_ns.mqueues.values()}
+    for task in kernel.tasks.values():
+        if task.files is not None:
+            alive.update(id(f.info) for f in task.files.fds.values() if isinstance(f, MqFile))
+    return len(alive)
+
+
 def mq_attr_ok(task, maxmsg, msgsize):
     """mq_attr_ok(): -EINVAL for sizes not positive or above the limits
-    (msg_max/msgsize_max, or the hard ones with CAP_SYS_RESOURCE),
+    (the board's msg_max/msgsize_max, or the hard ones with CAP_SYS_RESOURCE),
     -EOVERFLOW if the queue's size would not fit a long."""
     if maxmsg <= 0 or msgsize <= 0:
         return -errno.EINVAL
     if capable(task, CAP_SYS_RESOURCE):
         if maxmsg > HARD_MSGMAX or msgsize > HARD_MSGSIZEMAX:
             return -errno.EINVAL
-    elif maxmsg > MSG_MAX or msgsize > MSGSIZE_MAX:
+    elif maxmsg > task.kernel.ipc_ns.mq_msg_max or msgsize > task.kernel.ipc_ns.mq_msgsize_max:
         return -errno.EINVAL
     if msgsize > ((1 << 64) - 1) // maxmsg:
         return -errno.EOVERFLOW
@@ -165,12 +175,16 @@ def sys_mq_open(task, u_name, oflag, mode, u_attr):
     if info is None and oflag & O_CREAT:
         # do_create(): the new queue's own opener is not checked against its
         # mode, nor is O_WRONLY|O_RDWR refused (that descriptor can do nothing).
-        maxmsg, msgsize = DFLT_MSGMAX, DFLT_MSGSIZEMAX
+        ns = task.kernel.ipc_ns
+        maxmsg, msgsize = ns.mq_msg_default, ns.mq_msgsize_default
         if attr is not None:
             err = mq_attr_ok(task, attr[1], attr[2])
             if err:
                 return err
             maxmsg, msgsize = attr[1], attr[2]
+        if mq_queues_count(task.kernel) >= ns.mq_queues_max and \
+                not capable(task, CAP_SYS_RESOURCE):
+            return -errno.ENOSPC        # mqueue_create_attr(): queues_max reached
         info = MqueueInode(task, mode & 0o7777 & ~task.fs.umask, maxmsg, msgsize)
         queues[name] = info
     elif info is None:
@@ -190,12 +204,20 @@ def sys_mq_open(task, u_name, oflag, mode, u_attr):
 
 @syscall("mq_unlink", "path")
 def sys_mq_unlink(task, u_name):
-    """SYSCALL mq_unlink(): the name goes; open descriptors keep the queue."""
+    """SYSCALL mq_unlink(): the name goes; open descriptors keep the queue.
+    vfs_unlink()'s may_delete(): the mqueue root is sticky (1777, owned by
+    root), so only the queue's owner, root or CAP_FOWNER may remove it,
+    else EPERM (which the C libraries turn into EACCES)."""
     name = _name(task, u_name)
     if isinstance(name, int):
         return name
-    if mqueues(task).pop(name, None) is None:
+    info = mqueues(task).get(name)
+    if info is None:
         return -errno.ENOENT
+    fsuid = task.cred.fsuid
+    if fsuid not in (info.uid, MQUEUE_ROOT_UID) and not capable(task, CAP_FOWNER):
+        return -errno.EPERM             # check_sticky()
+    del mqueues(task)[name]
     return 0
 
 

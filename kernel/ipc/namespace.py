@@ -14,6 +14,7 @@ import os
 import weakref
 
 from kernel.ipc.uapi import MSGMAX, MSGMNB, MSGMNI, SEMMNI, SEMMNS, SEMMSL, SEMOPM, SHMALL, SHMMAX, SHMMNI
+from kernel.ipc.uapi import DFLT_MSGMAX, DFLT_MSGSIZEMAX, DFLT_QUEUESMAX
 
 # The guest path of the board's tmpfs mount.
 DEV_SHM = b"/dev/shm"
@@ -48,6 +49,10 @@ class IpcNamespace:
         self.shm_ctlmax, self.shm_ctlall, self.shm_ctlmni = SHMMAX, SHMALL, SHMMNI
         self.msg_ctlmax, self.msg_ctlmnb, self.msg_ctlmni = MSGMAX, MSGMNB, MSGMNI
         self.sem_ctls = [SEMMSL, SEMMNS, SEMOPM, SEMMNI]
+        # mq_init_ns(): /proc/sys/fs/mqueue (ipc/mq_sysctl.py)
+        self.mq_queues_max = DFLT_QUEUESMAX
+        self.mq_msg_max = self.mq_msg_default = DFLT_MSGMAX
+        self.mq_msgsize_max = self.mq_msgsize_default = DFLT_MSGSIZEMAX
         self.root = None                # the host temporary directory (bytes)
         self._finalizer = None
 

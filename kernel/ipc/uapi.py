@@ -40,3 +40,9 @@ MFD_NAME_MAX_LEN = 255 - len(MFD_NAME_PREFIX)       # NAME_MAX - strlen("memfd:"
 F_ADD_SEALS, F_GET_SEALS = 1033, 1034
 F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_WRITE = 0x1, 0x2, 0x4, 0x8
 F_ALL_SEALS = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE  # 4.14: no FUTURE_WRITE
+
+# include/linux/ipc_namespace.h (4.14): the POSIX message-queue limits of
+# /proc/sys/fs/mqueue (kernel/ipc/mq_sysctl.py): defaults, floors, ceilings.
+DFLT_QUEUESMAX = 256
+MIN_MSGMAX, DFLT_MSGMAX, HARD_MSGMAX = 1, 10, 65536
+MIN_MSGSIZEMAX, DFLT_MSGSIZEMAX, HARD_MSGSIZEMAX = 128, 8192, 16 << 20

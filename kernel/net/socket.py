@@ -58,7 +58,7 @@ from kernel.signal import signal_pending
 from kernel.syscalls.table import syscall
 from kernel.time.timekeeping import timespec_valid
 from kernel.uaccess import Efault, s32
-from kernel.uapi import AT_FDCWD, O_CLOEXEC, O_NONBLOCK, O_RDWR
+from kernel.uapi import AT_FDCWD, O_CLOEXEC, O_NONBLOCK, O_PATH, O_RDWR
 
 AF_UNSPEC, AF_UNIX, AF_INET, AF_INET6 = 0, 1, 2, 10
 AF_NETLINK = 16                             # kernel/net/netlink.py
@@ -73,6 +73,7 @@ SO_TYPE, SO_ERROR, SO_PEERCRED = 3, 4, 17
 SO_RCVTIMEO, SO_SNDTIMEO, SO_PROTOCOL, SO_DOMAIN = 20, 21, 38, 39
 MSG_OOB, MSG_PEEK, MSG_DONTROUTE, MSG_CTRUNC, MSG_TRUNC = 0x1, 0x2, 0x4, 0x8, 0x20
 MSG_DONTWAIT, MSG_EOR, MSG_WAITALL, MSG_NOSIGNAL, MSG_MORE = 0x40, 0x80, 0x100, 0x4000, 0x8000
+MSG_ERRQUEUE = 0x2000
 MSG_CMSG_CLOEXEC = 0x40000000
 SHUT_RDWR = 2
 UNIX_PATH_MAX = 108
@@ -272,9 +273,10 @@ def cred_of(task):
 
 
 def sockfd_lookup(task, fd):
-    """sockfd_lookup_light(): the Socket of fd, or -EBADF / -ENOTSOCK."""
+    """sockfd_lookup_light(): the Socket of fd, or -EBADF / -ENOTSOCK.
+    fdget() does not see an O_PATH descriptor (FMODE_PATH): EBADF."""
     file = task.files.get(s32(fd))
-    if file is None:
+    if file is None or file.flags & O_PATH:
         return -errno.EBADF
     if not isinstance(file, Socket):
         return -errno.ENOTSOCK
@@ -415,10 +417,10 @@ def sockaddr_of(sock, host_addr):
 
 
 def move_addr_to_user(task, data, uaddr, ulen):
-    """move_addr_to_user(): copy min(len, *ulen) bytes, store the full length."""
-    if not uaddr:
-        return 0
-    length = s32(struct.unpack("<I", task.uaccess.copy_from_user(ulen, 4))[0])
+    """move_addr_to_user(): copy min(len, *ulen) bytes, store the full length.
+    A negative *ulen is EINVAL; the callers that allow a NULL uaddr
+    (accept, recvfrom) test it themselves — getsockname() does not."""
+    length = min(s32(struct.unpack("<I", task.uaccess.copy_from_user(ulen, 4))[0]), len(data))
     if length < 0:
         return -errno.EINVAL
     if length:
@@ -1094,7 +1096,10 @@ def sock_recv(task, sock, buf, count, flags, uaddr, ulen, msg=None):
         count = min(count, MAX_RW_COUNT)
     restart = task.restart if task.restart is not None else {}
     got = restart.get("got", b"")
-    host_flags = flags & (MSG_OOB | MSG_PEEK | MSG_TRUNC)
+    host_flags = flags & (MSG_OOB | MSG_PEEK | MSG_TRUNC | MSG_ERRQUEUE)
+    # inet_recv_error(): the error queue is read without waiting (EAGAIN when
+    # empty); AF_UNIX ignores the flag and reads its data.
+    errqueue = flags & MSG_ERRQUEUE and sock.family in (AF_INET, AF_INET6)
     ancsize = min(msg["controllen"], HOST_RECV_MAX) if msg is not None else 0
     if msg is not None and sock.family == AF_UNIX:
         ancsize += HOST_CRED_TOKEN_SPACE        # a credentials token (kernel/net/scm.py)
@@ -1103,6 +1108,8 @@ def sock_recv(task, sock, buf, count, flags, uaddr, ulen, msg=None):
         with sock.borrow() as s:
             n, anc, mflags, addr = s.recvmsg_into([room], ancsize, host_flags)
     except BlockingIOError:
+        if errqueue:
+            return -errno.EAGAIN
         if got and (signal_pending(task) or sock.flags & O_NONBLOCK or flags & MSG_DONTWAIT):
             n, anc, mflags, addr = 0, [], 0, None
         else:
@@ -1142,12 +1149,10 @@ def sock_recv(task, sock, buf, count, flags, uaddr, ulen, msg=None):
         msg["anc"] = anc
         msg["addr"] = name
     elif uaddr:
-        if name is None:
-            task.uaccess.copy_to_user(ulen, struct.pack("<i", 0))
-        else:
-            err = move_addr_to_user(task, name, uaddr, ulen)
-            if err < 0:
-                return err
+        # __sys_recvfrom(): a name the protocol gave (none for TCP: length 0)
+        err = move_addr_to_user(task, name or b"", uaddr, ulen)
+        if err < 0:
+            return err
     return ret
 
 
@@ -1168,6 +1173,8 @@ def _send_addr(task, sock, uaddr, addrlen):
     if not uaddr:
         return None
     raw = _read_addr(task, uaddr, addrlen)
+    if sock.family in (AF_INET, AF_INET6) and sock.type == SOCK_STREAM:
+        return None         # tcp_sendmsg() does not look at msg_name (no fastopen here)
     if sock.family == AF_NETLINK:
         from kernel.net import netlink          # imports this module
         dst = netlink.parse_sockaddr_nl(raw)
@@ -1205,8 +1212,14 @@ def sys_recvfrom(task, fd, buf, size, flags, uaddr, ulen):
 
 
 def _read_msghdr(task, umsg):
+    """copy_msghdr_from_user(): the msghdr, or -EINVAL for a negative
+    msg_namelen (0 without a msg_name; at most a sockaddr_storage)."""
     name, namelen, iov, iovlen, control, controllen, mflags = _MSGHDR.unpack(
         task.uaccess.copy_from_user(umsg, _MSGHDR.size))
+    namelen = s32(namelen) if name else 0
+    if namelen < 0:
+        return -errno.EINVAL
+    namelen = min(namelen, SOCKADDR_STORAGE_SIZE)
     return {"name": name, "namelen": namelen, "iov": iov, "iovlen": iovlen,
             "control": control, "controllen": controllen, "flags": mflags}
 
@@ -1218,6 +1231,8 @@ def sys_sendmsg(task, fd, umsg, flags):
     if isinstance(sock, int):
         return sock
     msg = _read_msghdr(task, umsg)
+    if isinstance(msg, int):
+        return msg
     try:
         vecs = _user_iov(task, msg["iov"], msg["iovlen"])
         addr = _send_addr(task, sock, msg["name"], msg["namelen"]) if msg["name"] else None
@@ -1250,6 +1265,8 @@ def sys_recvmsg(task, fd, umsg, flags):
     if isinstance(sock, int):
         return sock
     msg = _read_msghdr(task, umsg)
+    if isinstance(msg, int):
+        return msg
     try:
         vecs = _user_iov(task, msg["iov"], msg["iovlen"])
     except AddrError as e:

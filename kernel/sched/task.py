@@ -26,6 +26,7 @@ from kernel.uapi import (
 )
 
 # Task states (include/linux/sched.h), as /proc/PID/status letters.
+DEFAULT_TIMER_SLACK_NS = 50000  # init_task's timer_slack_ns (include/linux/init_task.h)
 PID_MAX_DEFAULT = 0x8000        # include/linux/threads.h (CONFIG_BASE_SMALL=0)
 RESERVED_PIDS = 300             # kernel/pid.c: where the pid allocator wraps to
 
@@ -241,7 +242,12 @@ class Task:
         self.policy = 0                 # SCHED_NORMAL
         self.rt_priority = 0
         self.sched_reset_on_fork = False
+        self.dl_params = (0, 0, 0)      # SCHED_DEADLINE: runtime, deadline, period (ns)
+        self.dl_flags = 0
         self.personality = 0            # PER_LINUX
+        # PR_SET_TIMERSLACK (kernel/sys.py); 0 there restores the default,
+        # which fork sets to the parent's current slack (copy_process()).
+        self.timer_slack_ns = self.default_timer_slack_ns = DEFAULT_TIMER_SLACK_NS
         self.nproc_exceeded = False     # PF_NPROC_EXCEEDED: set_user() went over RLIMIT_NPROC
 
     @property

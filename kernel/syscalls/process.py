@@ -5,8 +5,9 @@ import errno
 import struct
 
 from emu.arch import PAGE_SHIFT
-from kernel.cred import CAP_KILL, capable
+from kernel.cred import CAP_KILL, CAP_SYS_NICE, capable
 from kernel.exit import k_getrusage
+from kernel.sched.syscalls import SCHED_DEADLINE, check_same_owner
 from kernel.sched.task import EXIT_ZOMBIE
 from kernel.signal import kill_info, send_signal
 from kernel.syscalls.table import syscall
@@ -17,6 +18,9 @@ from kernel.uapi import (
     RUSAGE_CHILDREN, RUSAGE_SELF, RUSAGE_THREAD, SI_TKILL, SI_USER,
 )
 
+# cpumask_size(): BITS_TO_LONGS(CONFIG_NR_CPUS) longs; the board's
+# CONFIG_NR_CPUS is its core count (kernel/sys_ni.py), at most 64.
+CPUMASK_SIZE = 8
 UTS_RELEASE, UTS_VERSION = _uts.UTS_RELEASE, _uts.UTS_VERSION     # kernel/utsname.py's
 
 
@@ -60,12 +64,13 @@ def sys_getrandom(task, buf, count, flags):
 
 
 def _find_task(task, pid):
-    """find_task_by_vpid(): 0 means the caller; None if no such task."""
+    """find_task_by_vpid(): 0 means the caller; None if no such task (a
+    zombie is one until it is reaped)."""
     pid = s32(pid)
     if pid == 0:
         return task
     t = task.kernel.tasks.get(pid)
-    return t if t is not None and t.exit_state is None else None
+    return t if t is not None and t.exit_state in (None, EXIT_ZOMBIE) else None
 
 
 @syscall("sched_getaffinity", "d u cpuset")
@@ -82,16 +87,29 @@ def sys_sched_getaffinity(task, pid, size, mask):
     return len(out)
 
 
+def get_user_cpu_mask(task, ptr, length):
+    """get_user_cpu_mask(): at most cpumask_size() bytes of the user's mask
+    (a shorter one leaves the rest clear); EFAULT from the copy."""
+    length = min(length, CPUMASK_SIZE)
+    return int.from_bytes(task.uaccess.copy_from_user(ptr, length), "little") if length else 0
+
+
 @syscall("sched_setaffinity", "d u cpuset")
 def sys_sched_setaffinity(task, pid, size, mask):
-    """sched_setaffinity(): the cores a task may run on (those of the board);
-    an empty set is EINVAL.  A task on a core it may no longer use moves."""
+    """sched_setaffinity(): the cores a task may run on (those of the board).
+    4.14's order: the mask is copied first (EFAULT), then the task (ESRCH),
+    then check_same_owner() or CAP_SYS_NICE (EPERM); a set with no online
+    core is EINVAL.  A task on a core it may no longer use moves."""
+    allowed = get_user_cpu_mask(task, mask, size & 0xFFFFFFFF)
     target = _find_task(task, pid)
     if target is None:
         return -errno.ESRCH
-    data = task.uaccess.copy_from_user(mask, min(size, 128))
+    if not check_same_owner(task, target) and not capable(task, CAP_SYS_NICE):
+        return -errno.EPERM
     online = (1 << task.kernel.ncpus) - 1
-    allowed = int.from_bytes(data, "little") & online
+    if target.policy == SCHED_DEADLINE and allowed & online != online:
+        return -errno.EBUSY         # a -deadline task keeps its whole root domain
+    allowed &= online
     if not allowed:
         return -errno.EINVAL
     target.cpus_allowed = allowed
@@ -279,10 +297,12 @@ def sys_kill(task, pid, sig):
     pid = s32(pid)
     sig = s32(sig)
     if pid > 0:
+        # kill_pid_info(): pid_task(PIDTYPE_PID) is any thread's id, the
+        # signal goes to its whole group with that thread tried first.
         target = task.kernel.tasks.get(pid)
-        if target is None or target.tgid != pid:
+        if target is None:
             return -errno.ESRCH
-        return _group_send(task, target.group_leader, sig)
+        return _group_send(task, target, sig)
     if not _valid_signal(sig):
         return -errno.EINVAL
     if pid == -1:
@@ -346,20 +366,20 @@ def _do_sigqueue(task, target, sig, uinfo, group):
     info = _copy_siginfo(task, sig, uinfo, target.tgid)
     if info is None:
         return -errno.EPERM
-    err = check_kill_permission(task, target.group_leader if group else target, sig)
+    err = check_kill_permission(task, target, sig)
     if err:
         return err
     if sig:
-        return send_signal(target.group_leader if group else target, info, group=group)
+        return send_signal(target, info, group=group)
     return 0
 
 
 @syscall("rt_sigqueueinfo", "i sig siginfo_in")
 def sys_rt_sigqueueinfo(task, tgid, sig, uinfo):
-    """rt_sigqueueinfo(): sigqueue() — a signal with a value, to a process."""
-    tgid = s32(tgid)
-    target = task.kernel.tasks.get(tgid)
-    if target is None or target.tgid != tgid:
+    """rt_sigqueueinfo(): sigqueue() — a signal with a value, to a process;
+    like kill(), kill_proc_info() takes any thread's id for its group."""
+    target = task.kernel.tasks.get(s32(tgid))
+    if target is None:
         return -errno.ESRCH
     return _do_sigqueue(task, target, s32(sig), uinfo, True)
 
