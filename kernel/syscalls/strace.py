@@ -14,6 +14,7 @@ User memory is only peeked: a buffer not resident is shown as its address.
 
 import os
 import stat
+import sys
 import time
 import weakref
 
@@ -99,7 +100,8 @@ _NAMED["prctlopt"] = {1: "PR_SET_PDEATHSIG", 2: "PR_GET_PDEATHSIG", 3: "PR_GET_D
                       38: "PR_SET_NO_NEW_PRIVS", 39: "PR_GET_NO_NEW_PRIVS", 47: "PR_CAP_AMBIENT"}
 # Issue 9 part 4 (time): the interval timers, and the clocks after CLOCK_BOOTTIME.
 _NAMED["itimer"] = {0: "ITIMER_REAL", 1: "ITIMER_VIRTUAL", 2: "ITIMER_PROF"}
-_NAMED["clock"].update({8: "CLOCK_REALTIME_ALARM", 9: "CLOCK_BOOTTIME_ALARM", 11: "CLOCK_TAI"})
+_NAMED["clock"].update({8: "CLOCK_REALTIME_ALARM", 9: "CLOCK_BOOTTIME_ALARM", 10: "CLOCK_SGI_CYCLE",
+                        11: "CLOCK_TAI"})
 
 
 def _s32(v):
@@ -120,7 +122,7 @@ def _flags(value, names, zero="0"):
 
 class _Pending:
     """A call entered and not yet returned."""
-    __slots__ = ("nr", "start", "entry", "prefix", "partial", "cut")
+    __slots__ = ("nr", "start", "entry", "prefix", "partial", "cut", "shown")
 
     def __init__(self, nr, start):
         self.nr, self.start = nr, start
@@ -128,6 +130,7 @@ class _Pending:
         self.prefix = ""        # printleader() on entry
         self.partial = None     # what strace wrote on entry
         self.cut = False        # written with <unfinished ...>
+        self.shown = False      # partial written, the line left open (see attached())
 
 
 def quote(data, limit=_MAX_STR):
@@ -280,11 +283,15 @@ class StracePrinter:
         pending = self.pending.get(self.open)
         self.open = None
         if pending is not None and not pending.cut and pending.partial is not None:
-            self.out.write(pending.prefix + pending.partial + " <unfinished ...>\n")
+            lead = "" if pending.shown else pending.prefix + pending.partial
+            self.out.write(lead + " <unfinished ...>\n")
             pending.cut = True
 
     def __call__(self, kind, f):
         task = f.get("task")
+        if kind == "fork":
+            self.attached(f["child"])
+            return
         if not self.traced(task):
             return
         if kind == "sys_enter":
@@ -316,7 +323,10 @@ class StracePrinter:
                     head = self.leader(task) + "<... %s resumed>) " % name
                 else:
                     head = pending.prefix + pending.partial + " <unfinished ...>) "
-                self.write(task.pid, head.ljust(self.opts.column) + "= ?\n")
+                text = head.ljust(self.opts.column) + "= ?\n"
+                if pending.shown and not pending.cut:
+                    text = text[len(pending.prefix + pending.partial):]
+                self.write(task.pid, text)
             if self.open == task.pid:
                 self.open = None
             self.interrupt(task.pid if self.opts.separately else None)
@@ -411,7 +421,43 @@ class StracePrinter:
         text = head + "= " + result
         if self.opts.timing and f["ret"] is not None:
             text += " <%.6f>" % elapsed
+        if pending is not None and pending.shown and not pending.cut:
+            # the entry was written before an attach message: strace goes on with its line
+            lead = pending.prefix + pending.partial
+            if text.startswith(lead):
+                text = text[len(lead):]
         self.write(task.pid if task is not None else None, text + "\n")
+
+    def attached(self, child):
+        """A new task (the "fork" event, inside its parent's clone): under -f,
+        strace's maybe_allocate_tcb() counts it (nprocs: `[pid N]` from now
+        on) and says `strace: Process N attached`; -p names a task strace
+        would attach to, with the same message."""
+        if not self.traced(child) or (self.opts.pids is None and not self.opts.follow):
+            return
+        self.live.add(child.pid)
+        self.attach_message(child)
+
+    def attach_message(self, task):
+        """strace's `Process N attached` (error_msg(): on stderr, after
+        whatever its own line had so far, with no newline before it: the
+        parent's clone line goes on after it, or ends in <unfinished ...>).
+        Not with -q, nor when strace runs a command with -o FILE (init()
+        then quiets attach messages: the lines here go to -o or --trace-file
+        without -p), nor with the defaults of a bare `--trace syscall`."""
+        if not getattr(self.opts, "attach_messages", False):
+            return
+        text = "strace: Process %d attached\n" % task.pid
+        if self.opts.output is not None or self.out is not sys.stderr:
+            if self.opts.pids is not None:
+                sys.stderr.write(text)
+            return
+        pending = self.pending.get(self.open) if self.open is not None else None
+        if pending is not None and not pending.cut and not pending.shown \
+                and pending.partial is not None:
+            self.out.write(pending.prefix + pending.partial)
+            pending.shown = True
+        self.out.write(text)
 
     def initial_execve(self, task, path, elapsed):
         """strace's first line, the execve() of the program it starts: here
@@ -421,6 +467,8 @@ class StracePrinter:
         import struct
         if getattr(getattr(task.kernel, "sched", None), "deterministic", False):
             elapsed = 0.0       # (no board time passes before init's first instruction)
+        if self.opts.pids is not None and self.traced(task):
+            self.attach_message(task)       # strace -p attaching to the program
         if not self.traced(task) or not self.opts.wants_call("execve") \
                 or self.opts.pids is not None:      # -p: attached after the exec
             return
@@ -451,7 +499,8 @@ class StracePrinter:
         if special is not None:
             shown = special(self, task, args, None, entry)
             if isinstance(shown, tuple):
-                return shown[0][:-1]
+                cut = SPECIAL_PARTIALS.get(d.name)
+                return cut(args, shown[0][:-1]) if cut is not None else shown[0][:-1]
             split = SPECIAL_SPLITS.get(d.name)
             k = split(args) if split is not None else len(shown)
         else:
@@ -489,7 +538,7 @@ class StracePrinter:
         if ret is None:
             return text, "?"
         if isinstance(ret, int) and -ret in RESTART_NAMES:
-            return text, "? " + RESTART_NAMES[-ret]
+            return text, "? %s (%s)" % (RESTART_NAMES[-ret], _RESTART_TEXT[-ret])
         if isinstance(ret, int) and ret < 0 and ret > -4096:
             return text, errno_text(ret)
         return text, self.result(task, d, args, ret)
@@ -894,6 +943,11 @@ STRUCT_FORMATS = {
 }
 
 
+# strace's syscall.c: what it says after each ERESTART* name.
+_RESTART_TEXT = {512: "To be restarted if SA_RESTART is set", 513: "To be restarted",
+                 514: "To be restarted if no handler", 516: "Interrupted by signal"}
+
+
 def _rt_sigreturn(printer, task, args, ret, entry):
     """rt_sigreturn({mask=[...]}) = the restored x0 (AArch64's frame: the
     siginfo, then the ucontext with uc_sigmask and the saved registers)."""
@@ -905,7 +959,9 @@ def _rt_sigreturn(printer, task, args, ret, entry):
         return "rt_sigreturn()", "?"
     mask = struct.unpack_from("<Q", raw, UC_SIGMASK)[0]
     x0 = struct.unpack_from("<q", raw, UC_MCONTEXT + 8)[0]     # after fault_address
-    return "rt_sigreturn({mask=%s})" % strace_decode.sigset_text(mask), str(x0)
+    # the restored x0 is the call's result to strace: an errno when in range
+    return ("rt_sigreturn({mask=%s})" % strace_decode.sigset_text(mask),
+            errno_text(x0) if -4096 < x0 < 0 else str(x0))
 
 
 def _clone(printer, task, args, ret, entry):
@@ -1309,6 +1365,21 @@ SPECIAL_CALLS["ioctl"] = _ioctl
 
 # Where strace stops a special call's line on entry (the first argument the
 # call fills); the others are written whole on entry.
+def _clone_partial(args, text):
+    """SYS_FUNC(clone) entering writes child_stack and flags, and stops
+    there when parent_tid, tls or child_tidptr follow (it prints those on
+    exiting, after `<... clone resumed>`)."""
+    for name in (", parent_tid=", ", tls=", ", child_tidptr="):
+        at = text.find(name)
+        if at >= 0:
+            return text[:at]
+    return text
+
+
+# Where strace stops the entry part of a call whose decoder gives whole text.
+SPECIAL_PARTIALS = {"clone": _clone_partial}
+
+
 SPECIAL_SPLITS = {
     "fcntl": lambda args: 2 if args[1] & 0xFFFFFFFF in _FCNTL_LOCK_OUT else 3,
     "ioctl": lambda args: 2 if args[1] & 0xFFFFFFFF in _IOCTL_OUT else 3,
@@ -1422,6 +1493,10 @@ def _prctl(printer, task, args, ret, entry):
                          else strace_decode.address(args[1]))
     elif option in (3, 7, 27, 36, 39):             # the GET_ options without arguments
         pass
+    elif option in (23, 24):                        # PR_CAPBSET_READ, PR_CAPBSET_DROP
+        cap = args[1] & 0xFFFFFFFF                  # printxval(cap, arg2, "CAP_???")
+        names = strace_decode.CAP_NAMES
+        shown.append(names[cap] if cap < len(names) else "%#x /* CAP_??? */" % cap)
     elif option == 4:                               # PR_SET_DUMPABLE
         shown.append(_SUID_DUMP.get(args[1] & 0xFFFFFFFF, str(args[1])))
     else:
