@@ -127,3 +127,19 @@ def test_restart_texts_and_sigreturn_errno(tmp_path):
     assert re.search(r"^rt_sigreturn\(\{mask=\[\]\}\) = -1 EINTR \(Interrupted system call\)$",
                      board, re.M)
     assert not re.search(r"= -4$", board, re.M)
+
+
+def test_memory_call_flags_match_strace(tmp_path):
+    """userland/src/strace_mm.c: msync's MS_*, mlock2's MLOCK_ONFAULT,
+    mlockall's MCL_*, madvise's advice and mincore's vector, each unknown
+    bit as `0x8 /* MS_??? */`: the same lines as the host's strace."""
+    opts = ["-e", "trace=mincore,msync,mlock2,munlock,mlockall,munlockall,madvise"]
+
+    def lines(text):
+        body = text.split("\n")
+        return [re.sub(r"0x[0-9a-f]{6,}", "ADDR", line) for line in body
+                if line and not line.startswith("+++")]
+    host = lines(host_trace(opts, "strace_mm", tmp_path))
+    board = lines(board_trace(opts + ["-a", "40"], "strace_mm", tmp_path))
+    assert list(tmp_path.iterdir()) == []
+    assert len(host) == 14 and board == host

@@ -1841,3 +1841,144 @@ def _ioctl_more(printer, task, args, ret, entry):
 
 
 SPECIAL_CALLS["ioctl"] = _ioctl_more
+
+
+# -- issue 7 part 4: the mm calls' flags and mincore's vector, as strace 6.1 ----------
+# prints them (compared with the host's strace: msync(..., MS_SYNC), mlockall(MCL_...),
+# mincore(..., [1, 0])).
+
+def _xflags(names, unknown):
+    """printflags(): the names, then the unknown bits; with no name at all
+    the value and a `/* MS_??? */` comment."""
+    def fmt(v):
+        v &= 0xFFFFFFFF
+        text = _flags(v, names)
+        if v and not any(v & bit for _, bit in names):
+            text += " /* %s??? */" % unknown
+        return text
+    return _simple(fmt)
+
+
+def _mincore_vec(printer, task, v, args, extra, ret, d):
+    """mincore()'s vector on exit: a byte a page, [1, 0, ...] with at most
+    -s entries before `...` (print_array's max_strlen); its address when the
+    call failed."""
+    from emu.arch import PAGE_SIZE
+    if _failed(ret) or not v:
+        return strace_decode.address(v)
+    pages = (args[1] + PAGE_SIZE - 1) // PAGE_SIZE
+    shown = min(pages, printer.opts.strsize)
+    raw = strace_decode.peek(task, v, shown)
+    if raw is None:
+        return strace_decode.address(v)
+    items = [str(b) for b in raw]
+    if pages > shown:
+        items.append("...")
+    return "[%s]" % ", ".join(items)
+
+
+STRUCT_FORMATS.update({
+    "msflags": _xflags((("MS_ASYNC", 1), ("MS_SYNC", 4), ("MS_INVALIDATE", 2)), "MS_"),
+    "mlock2flags": _xflags((("MLOCK_ONFAULT", 1),), "MLOCK_"),
+    "mclflags": _xflags((("MCL_CURRENT", 1), ("MCL_FUTURE", 2), ("MCL_ONFAULT", 4)), "MCL_"),
+    "mincorevec": _mincore_vec,
+})
+# madvise's advice past MADV_FREE (uapi/asm-generic/mman-common.h, as strace 6.1 names them)
+_NAMED["madv"].update({
+    9: "MADV_REMOVE", 10: "MADV_DONTFORK", 11: "MADV_DOFORK", 12: "MADV_MERGEABLE",
+    13: "MADV_UNMERGEABLE", 14: "MADV_HUGEPAGE", 15: "MADV_NOHUGEPAGE", 16: "MADV_DONTDUMP",
+    17: "MADV_DODUMP", 18: "MADV_WIPEONFORK", 19: "MADV_KEEPONFORK", 20: "MADV_COLD",
+    21: "MADV_PAGEOUT", 22: "MADV_POPULATE_READ", 23: "MADV_POPULATE_WRITE",
+    24: "MADV_DONTNEED_LOCKED", 25: "MADV_COLLAPSE", 100: "MADV_HWPOISON",
+    101: "MADV_SOFT_OFFLINE"})
+
+
+# -- issue 7 part 4: what comparing sys_files, sys_events and pipes with the host's ------
+# strace 6.1 found: printflags()/printxval() name an unknown value `0x1 /* AT_??? */`,
+# pipe2's flags are open_mode_flags, a mode of no known file type is plain octal,
+# print_sigset_addr_len() shows a set of a size other than NSIG_BYTES by its address,
+# and C's %#x prints 0 as "0".
+
+_NSIG_BYTES = 8         # sizeof(kernel_sigset_t) on both AArch64 and x86-64
+
+
+def _hex0(v):
+    """C's %#x: 0 is "0", never "0x0"."""
+    return "%#x" % v if v else "0"
+
+
+def _commented(decode, prefix):
+    """A flags decoder whose answer is a bare number when no name matched:
+    strace adds `/* PREFIX??? */` (printflags' dflt)."""
+    def fmt(printer, task, v, args, extra, ret, d):
+        text = decode(printer, task, v, args, extra, ret, d)
+        if text.startswith("0x") and "|" not in text and " " not in text:
+            text += " /* %s??? */" % prefix
+        return text
+    return fmt
+
+
+def _part6(kind):
+    fn = PART6_FORMATS[kind]
+    return lambda printer, task, v, args, extra, ret, d: fn(task, v, args, extra, ret)
+
+
+def _xval(table, prefix):
+    """printxval(): the name, or `0x7 /* EPOLL_CTL_??? */`."""
+    return _simple(lambda v: table.get(v & 0xFFFFFFFF)
+                   or "%#x /* %s??? */" % (v & 0xFFFFFFFF, prefix))
+
+
+_AT_FLAG_NAMES = (("AT_SYMLINK_NOFOLLOW", 0x100), ("AT_REMOVEDIR", 0x200),
+                  ("AT_SYMLINK_FOLLOW", 0x400), ("AT_EMPTY_PATH", 0x1000))
+STRUCT_FORMATS.update({
+    "atflags": _commented(_simple(lambda v: _flags(v, _AT_FLAG_NAMES)), "AT_"),
+    "falloc": _commented(_simple(lambda v: _flags(v & 0xFFFFFFFF, _FILES_FLAGS["falloc"][0])),
+                         "FALLOC_FL_"),
+    "syncrange": _commented(_simple(lambda v: _flags(v & 0xFFFFFFFF,
+                                                     _FILES_FLAGS["syncrange"][0])),
+                            "SYNC_FILE_RANGE_"),
+    "fadvice": _xval(_NAMED["fadvice"], "POSIX_FADV_"),
+    "efdflags": _commented(_part6("efdflags"), "EFD_"),
+    "sfdflags": _commented(_part6("sfdflags"), "SFD_"),
+    "epollflags": _commented(_part6("epollflags"), "EPOLL_"),
+    "inflags": _commented(_part6("inflags"), "IN_"),
+    "epollop": _xval({1: "EPOLL_CTL_ADD", 2: "EPOLL_CTL_DEL", 3: "EPOLL_CTL_MOD"}, "EPOLL_CTL_"),
+    # pipe2(), dup3(): printflags(open_mode_flags, flags, "O_???")
+    "fdflags": _commented(_simple(lambda v: _flags(v & 0xFFFFFFFF, OPEN_FLAG_NAMES)), "O_"),
+})
+
+
+def _nodmode_or_octal(printer, task, v, args, extra, ret, d):
+    """print_symbolic_mode_t(): S_IFREG|0644, or the whole mode in octal
+    when its type is none of the S_IF* (0170644)."""
+    if v & 0o170000 and v & 0o170000 not in _S_IFMT_NAMES:
+        return "0%o" % (v & 0xFFFFFFFF)
+    return _files_arg("nodmode", v)
+
+
+STRUCT_FORMATS["nodmode"] = _nodmode_or_octal
+
+
+def _fcntl_result_c(printer, task, args, ret):
+    """_fcntl_result(), with F_GETFL's 0 written as C writes it."""
+    text = _fcntl_result(printer, task, args, ret)
+    if text is not None and text.startswith("0x0 "):
+        text = "0" + text[3:]
+    return text
+
+
+RESULT_EXTRAS["fcntl"] = _fcntl_result_c
+_epoll_pwait_sets = SPECIAL_CALLS["epoll_pwait"]
+
+
+def _epoll_pwait_sized(printer, task, args, ret, entry):
+    """epoll_pwait(): the signal set by its address when sigsetsize is not
+    NSIG_BYTES (print_sigset_addr_len)."""
+    shown = _epoll_pwait_sets(printer, task, args, ret, entry)
+    if args[5] != _NSIG_BYTES and isinstance(shown, list) and len(shown) > 4:
+        shown[4] = strace_decode.address(args[4])
+    return shown
+
+
+SPECIAL_CALLS["epoll_pwait"] = _epoll_pwait_sized
