@@ -110,10 +110,13 @@ def _s32(v):
 
 
 def _flags(value, names, zero="0"):
-    parts = [name for name, bit in names if value & bit == bit and bit]
+    """printflags(): each name whose bits are all still set takes them (so
+    O_SYNC, listed first, leaves no O_DSYNC), then what is left in hex."""
+    parts = []
     rest = value
     for name, bit in names:
-        if value & bit == bit:
+        if bit and rest & bit == bit:
+            parts.append(name)
             rest &= ~bit
     if rest:
         parts.append("%#x" % rest)
@@ -1489,7 +1492,8 @@ def _prctl(printer, task, args, ret, entry):
             shown.append(strace_decode.address(args[1]))
         else:
             s = strace_decode.peek_string(task, args[1], 16) if args[1] else None
-            shown.append(strace_decode.quote(s, 16) if s is not None
+            # printstr_ex(TASK_COMM_LEN, QUOTE_0_TERMINATED): 15 bytes, then "..."
+            shown.append(strace_decode.quote(s, 15) if s is not None
                          else strace_decode.address(args[1]))
     elif option in (3, 7, 27, 36, 39):             # the GET_ options without arguments
         pass
@@ -1982,3 +1986,82 @@ def _epoll_pwait_sized(printer, task, args, ret, entry):
 
 
 SPECIAL_CALLS["epoll_pwait"] = _epoll_pwait_sized
+
+
+def _sembufs_as_read(printer, task, v, args, extra, ret, d):
+    """tprint_sembuf_array(): print_array() reads entries one by one, at
+    most -s of them, so a huge nsops shows its first 32 and `...`; 0 is
+    `[]`; a flag of no known name `0x3 /* SEM_??? */`."""
+    import struct
+    n = args[2] & 0xFFFFFFFF
+    if not v:
+        return "NULL"
+    if not n:
+        return "[]"
+    shown = min(n, printer.opts.strsize)
+    raw = strace_decode.peek(task, v, 6 * shown)
+    if raw is None:
+        return strace_decode.address(v)
+    out = []
+    for i in range(shown):
+        num, op, flg = struct.unpack_from("<Hhh", raw, 6 * i)
+        flg &= 0xFFFF
+        text = _flags(flg, _SEM_FLAGS)
+        if flg and not any(flg & bit for _, bit in _SEM_FLAGS):
+            text += " /* SEM_??? */"
+        out.append("{sem_num=%d, sem_op=%d, sem_flg=%s}" % (num, op, text))
+    if n > shown:
+        out.append("...")
+    return "[" + ", ".join(out) + "]"
+
+
+STRUCT_FORMATS["sembufs"] = _sembufs_as_read
+
+
+# The *_INFO commands of the IPC ctl calls: the limits the kernel wrote (strace's
+# print_ipc_info: struct seminfo, msginfo, shminfo64, shm_info), decoded on exit.
+_IPC_INFO = 3
+_IPC_INFO_LAYOUTS = {
+    ("semctl", _IPC_INFO): ("<10i", ("semmap", "semmni", "semmns", "semmnu", "semmsl",
+                                     "semopm", "semume", "semusz", "semvmx", "semaem")),
+    ("semctl", 19): None,                                               # SEM_INFO
+    ("msgctl", _IPC_INFO): ("<7iH", ("msgpool", "msgmap", "msgmax", "msgmnb", "msgmni",
+                                     "msgssz", "msgtql", "msgseg")),
+    ("msgctl", 12): None,                                               # MSG_INFO
+    ("shmctl", _IPC_INFO): ("<5Q", ("shmmax", "shmmin", "shmmni", "shmseg", "shmall")),
+    ("shmctl", 14): ("<i4x5Q", ("used_ids", "shm_tot", "shm_rss", "shm_swp",
+                                "swap_attempts", "swap_successes")),   # SHM_INFO
+}
+_IPC_INFO_LAYOUTS[("semctl", 19)] = _IPC_INFO_LAYOUTS[("semctl", _IPC_INFO)]
+_IPC_INFO_LAYOUTS[("msgctl", 12)] = _IPC_INFO_LAYOUTS[("msgctl", _IPC_INFO)]
+
+
+def _ipc_info(name, fmt, split):
+    """SYS_FUNC(shmctl/msgctl/semctl) for *_INFO: the buffer the call
+    filled, as {field=value, ...}; its address until it has."""
+    import struct
+    cmd_at = 2 if name == "semctl" else 1
+
+    def layout(args):
+        return _IPC_INFO_LAYOUTS.get((name, args[cmd_at] & 0xFFFFFFFF & ~_IPC_64))
+
+    def decode(printer, task, args, ret, entry):
+        shown = fmt(printer, task, args, ret, entry)
+        lay = layout(args)
+        if lay is None or not isinstance(shown, list) or ret is None or _failed(ret):
+            return shown
+        pack, names = lay
+        raw = strace_decode.peek(task, args[cmd_at + 1], struct.calcsize(pack))
+        if raw is not None:
+            shown[-1] = "{%s}" % ", ".join("%s=%d" % (n, v) for n, v in
+                                           zip(names, struct.unpack(pack, raw)))
+        return shown
+
+    def cut(args):
+        return cmd_at + 1 if layout(args) is not None else split(args)
+    return decode, cut
+
+
+for _name in ("semctl", "msgctl", "shmctl"):
+    SPECIAL_CALLS[_name], SPECIAL_SPLITS[_name] = _ipc_info(_name, SPECIAL_CALLS[_name],
+                                                            SPECIAL_SPLITS[_name])

@@ -1,14 +1,17 @@
 /* strace_mm.c - the memory calls' flags and vectors as strace prints them,
  * for tests/test_strace_vis7.py (built for the host and run under the real
- * strace, and for AArch64 under `a53emu run`; the lines are compared).
+ * strace, and for AArch64 under `a53emu run`; the lines are compared),
+ * and open's flags in strace's order (O_SYNC and O_TMPFILE take their bits
+ * before O_DSYNC and O_DIRECTORY).
  * Every call goes through syscall(2), so both architectures make the same
  * call, and each result is one Linux 4.14 and the host's kernel both give.
  */
+#include "common.h"      /* first: it defines _GNU_SOURCE (O_PATH, O_TMPFILE) */
+
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
-
-#include "common.h"
 
 #ifndef MLOCK_ONFAULT
 #define MLOCK_ONFAULT 0x01
@@ -46,6 +49,11 @@ int main(void)
     expect_ret("madvise MADV_WIPEONFORK", syscall(SYS_madvise, p, PAGE, MADV_WIPEONFORK), 0);
     expect_ret("madvise MADV_DONTNEED", syscall(SYS_madvise, p, PAGE, MADV_DONTNEED), 0);
     expect_err("madvise unknown advice", syscall(SYS_madvise, p, PAGE, NO_SUCH_ADVICE), EINVAL);
+    expect_err("openat O_SYNC|O_PATH", syscall(SYS_openat, AT_FDCWD, "strace_mm.nonexistent/x",
+                                               O_SYNC | O_PATH | O_NOFOLLOW | O_CLOEXEC), ENOENT);
+    expect_err("openat O_TMPFILE", syscall(SYS_openat, AT_FDCWD, "strace_mm.nonexistent",
+                                           O_TMPFILE | O_WRONLY | O_CLOEXEC | O_NOATIME, 0600),
+               ENOENT);
     syscall(SYS_write, -1, "strace-marker-end", 17);
     return check_failures != 0;
 }
