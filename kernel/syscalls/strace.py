@@ -2065,3 +2065,156 @@ def _ipc_info(name, fmt, split):
 for _name in ("semctl", "msgctl", "shmctl"):
     SPECIAL_CALLS[_name], SPECIAL_SPLITS[_name] = _ipc_info(_name, SPECIAL_CALLS[_name],
                                                             SPECIAL_SPLITS[_name])
+
+
+# -- issue 7 part 4: what comparing sys_sockets and sys_memfd with the host's strace ----
+# found: more `/* X??? */` values, a short sockaddr as sa_data, recvfrom's buffer
+# no longer than itself, SO_PEERCRED's struct ucred, memfd_create's name cut at -s.
+
+def _hex_only(text):
+    return text.startswith("0x") and "|" not in text and " " not in text
+
+
+def _comment_rest(head_and_rest, prefix):
+    """`SOCK_STREAM|0x80000 /* SOCK_??? */`: strace prints the flags part
+    with its own printflags(), so the comment goes after a part of no name."""
+    head, sep, rest = head_and_rest.partition("|")
+    if sep and _hex_only(rest):
+        return head_and_rest + " /* %s??? */" % prefix
+    return head_and_rest
+
+
+def _socktype_commented(printer, task, v, args, extra, ret, d):
+    return _comment_rest(_fmt_socktype(task, v, args, extra, ret), "SOCK_")
+
+
+def _sockopt_commented(printer, task, v, args, extra, ret, d):
+    text = _fmt_sockopt(task, v, args, extra, ret)
+    level = args[1] & 0xFFFFFFFF
+    prefix = {1: "SO_", 6: "TCP_"}.get(level)
+    if prefix and text.lstrip("-").isdigit():
+        return "%#x /* %s??? */" % (v & 0xFFFFFFFF, prefix)
+    return text
+
+
+_SOCKADDR_IN_SIZE, _SOCKADDR_IN6_SIZE = 16, 24      # sizeof(struct sockaddr_in/_in6)
+
+
+def _sockaddr_by_length(printer, task, v, args, extra, ret, d):
+    """print_sockaddr(): AF_UNIX of only its family is `{sa_family=AF_UNIX}`;
+    an AF_INET/AF_INET6 address shorter than its structure shows sa_data."""
+    import struct
+    n = args[int(extra)] & 0xFFFFFFFF if extra and v else 0
+    raw = strace_decode.peek(task, v, min(n, 128)) if n >= 2 else None
+    if raw is not None and len(raw) >= 2:
+        fam = struct.unpack_from("<H", raw)[0]
+        if fam == 1 and n == 2:
+            return "{sa_family=AF_UNIX}"
+        if (fam == 2 and n < _SOCKADDR_IN_SIZE) or (fam == 10 and n < _SOCKADDR_IN6_SIZE):
+            return "{sa_family=%s, sa_data=%s}" % (_SOCK_FAMILIES[fam], quote(raw[2:n]))
+    return _fmt_sockaddr(task, v, args, extra, ret)
+
+
+def _obuf_within(printer, task, v, args, extra, ret, d):
+    """A buffer the call filled: `ret` bytes, but never more than the buffer
+    (recvfrom with MSG_TRUNC returns the datagram's whole length)."""
+    if not isinstance(ret, int) or ret < 0:
+        return "%#x" % v
+    n = ret if extra == "ret" else args[int(extra)]
+    if d is not None and d.name == "recvfrom":
+        n = min(n, args[2])
+    return strace_decode.buffer(task, v, n, printer.opts)
+
+
+_SOL_SOCKET, _SO_PEERCRED = 1, 17
+
+
+def _sockoptval_ucred(printer, task, v, args, extra, ret, d):
+    """getsockopt(SO_PEERCRED): struct ucred as {pid=N, uid=N, gid=N}."""
+    import struct
+    if (d is not None and d.name == "getsockopt" and not _failed(ret) and v
+            and args[1] & 0xFFFFFFFF == _SOL_SOCKET and args[2] & 0xFFFFFFFF == _SO_PEERCRED):
+        raw = strace_decode.peek(task, v, 12)
+        if raw is not None:
+            return "{pid=%d, uid=%d, gid=%d}" % struct.unpack("<iII", raw)
+    return _sockoptval(printer, task, v, args, extra, ret, d)
+
+
+def _mfdname(printer, task, v, args, extra, ret, d):
+    """memfd_create()'s name: printstr, so cut at -s (not a path)."""
+    if not v:
+        return "NULL"
+    s = strace_decode.peek_string(task, v, printer.opts.strsize + 1)
+    return quote(s, printer.opts.strsize) if s is not None else "%#x" % v
+
+
+STRUCT_FORMATS.update({
+    "sockfamily": _xval(_SOCK_FAMILIES, "AF_"),
+    "socktype": _socktype_commented,
+    "sockflags": _commented(_simple(lambda v: _flags(v, _SOCK_FLAGS)), "SOCK_"),
+    "shuthow": _xval({0: "SHUT_RD", 1: "SHUT_WR", 2: "SHUT_RDWR"}, "SHUT_"),
+    "sockopt": _sockopt_commented,
+    "sockaddr": _sockaddr_by_length,
+    "obuf": _obuf_within,
+    "sockoptval": _sockoptval_ucred,
+    "mfdflags": _commented(STRUCT_FORMATS["mfdflags"], "MFD_"),
+    "mfdname": _mfdname,
+})
+_fcntl_args = SPECIAL_CALLS["fcntl"]
+_F_ADD_SEALS = 1033
+
+
+def _fcntl_seals_commented(printer, task, args, ret, entry):
+    """F_ADD_SEALS of no known seal: `0x100 /* F_SEAL_??? */`."""
+    shown = _fcntl_args(printer, task, args, ret, entry)
+    if args[1] & 0xFFFFFFFF == _F_ADD_SEALS and isinstance(shown, list) and len(shown) > 2 \
+            and _hex_only(shown[2]):
+        shown[2] += " /* F_SEAL_??? */"
+    return shown
+
+
+SPECIAL_CALLS["fcntl"] = _fcntl_seals_commented
+# strace 6.1 names these values as Linux 5.1 renamed them when it added the y2038
+# SO_RCVTIMEO_NEW/SO_SNDTIMEO_NEW: the same options as 4.14's SO_RCVTIMEO/SO_SNDTIMEO,
+# printed as strace prints them.
+_SO_NAMES.update({20: "SO_RCVTIMEO_OLD", 21: "SO_SNDTIMEO_OLD"})
+
+
+# -- futex, as the comparison with the host's strace (userland/src/futex.c) found it --
+_FUTEX_CMD_MASK, _FUTEX_WAKE_BITSET, _FUTEX_WAKE_OP = 0x7F, 10, 5
+_FUTEX_WAKE_OPS = {0: "FUTEX_OP_SET", 1: "FUTEX_OP_ADD", 2: "FUTEX_OP_OR", 3: "FUTEX_OP_ANDN",
+                   4: "FUTEX_OP_XOR"}
+_FUTEX_WAKE_CMPS = {0: "FUTEX_OP_CMP_EQ", 1: "FUTEX_OP_CMP_NE", 2: "FUTEX_OP_CMP_LT",
+                    3: "FUTEX_OP_CMP_LE", 4: "FUTEX_OP_CMP_GT", 5: "FUTEX_OP_CMP_GE"}
+_FUTEX_OP_OPARG_SHIFT = 8
+
+
+def _futex_wake_op(v):
+    """FUTEX_WAKE_OP's encoded operation: FUTEX_OP_SET<<28|0x5<<12|FUTEX_OP_CMP_EQ<<24|0."""
+    op, cmp_, oparg, cmparg = v >> 28 & 0xF, v >> 24 & 0xF, v >> 12 & 0xFFF, v & 0xFFF
+    text = "FUTEX_OP_OPARG_SHIFT<<28|" if op & _FUTEX_OP_OPARG_SHIFT else ""
+    text += _FUTEX_WAKE_OPS.get(op & 7, "%#x /* FUTEX_OP_??? */" % (op & 7)) + "<<28"
+    text += "|%s<<12|" % _hex0(oparg)
+    text += _FUTEX_WAKE_CMPS.get(cmp_, "%#x /* FUTEX_OP_CMP_??? */" % cmp_) + "<<24"
+    return text + "|" + _hex0(cmparg)
+
+
+def _futex_as_strace(printer, task, args, ret, entry):
+    """SYS_FUNC(futex): an unknown command as `0xe3 /* FUTEX_??? */` with all
+    six arguments, a bitset of 0 as C's %#x prints it, WAKE_OP's operation
+    decoded."""
+    op = args[1] & 0xFFFFFFFF
+    cmd = op & _FUTEX_CMD_MASK
+    if cmd not in strace_decode.FUTEX_OPS:
+        return [strace_decode.address(args[0]), "%#x /* FUTEX_??? */" % op,
+                str(_s32(args[2])), strace_decode.address(args[3]),
+                strace_decode.address(args[4]), _hex0(args[5] & 0xFFFFFFFF)]
+    shown = strace_decode.futex_args(task, args, printer.opts)
+    if cmd == _FUTEX_WAKE_BITSET and shown[-1] == "0x0":
+        shown[-1] = "0"
+    elif cmd == _FUTEX_WAKE_OP:
+        shown[-1] = _futex_wake_op(args[5] & 0xFFFFFFFF)
+    return shown
+
+
+SPECIAL_CALLS["futex"] = _futex_as_strace

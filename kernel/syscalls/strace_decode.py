@@ -413,10 +413,11 @@ def sigset(task, v, raw, opts):
     return sigset_text(struct.unpack("<Q", raw)[0])
 
 
-SA_FLAG_NAMES = (("SA_NOCLDSTOP", 0x1), ("SA_NOCLDWAIT", 0x2), ("SA_SIGINFO", 0x4),
-                 ("SA_RESTORER", 0x04000000), ("SA_ONSTACK", 0x08000000),
+# In strace's order (xlat/sigact_flags.in), as the host's strace prints them.
+SA_FLAG_NAMES = (("SA_RESTORER", 0x04000000), ("SA_ONSTACK", 0x08000000),
                  ("SA_RESTART", 0x10000000), ("SA_NODEFER", 0x40000000),
-                 ("SA_RESETHAND", 0x80000000))
+                 ("SA_RESETHAND", 0x80000000), ("SA_SIGINFO", 0x4),
+                 ("SA_NOCLDSTOP", 0x1), ("SA_NOCLDWAIT", 0x2))
 _SIGACTION = struct.Struct("<QQQQ")
 _SA_RESTORER = 0x04000000
 
