@@ -171,6 +171,9 @@ FOUND = [
     ("sys_memfd", "memfd_create,fcntl", [r"^memfd_create\(", r"F_SEAL_\?\?\?"]),
     ("futex", "futex", [r"FUTEX_\?\?\?", r"FUTEX_WAKE_BITSET_PRIVATE, 1, 0\)", r"FUTEX_WAKE_OP"]),
     ("sys_time", "rt_sigaction", [r"sa_flags=SA_RESTART\|SA_SIGINFO"]),
+    ("wait", "waitid", [r"WNOHANG\|WEXITED"]),
+    ("sys_locks", "fcntl", [r"/\* (F|SEEK)_\?\?\? \*/"]),
+    ("sys_tty", "ioctl,fcntl", [r"_IOC\(_IOC_NONE", r"FIOQSIZE", r"FASYNC"]),
 ]
 
 
@@ -188,6 +191,7 @@ def test_more_decodings_match_strace(tmp_path, program, calls, patterns):
         for line in text.splitlines():
             line = re.sub(r"0x[0-9a-f]{6,}", "ADDR", line)
             line = re.sub(r"^(semtimedop|semctl|msgctl|shmctl)\(\d+", r"\1(ID", line)  # ipc ids
+            line = re.sub(r"^(waitid\(P_PID, )\d+", r"\1PID", line)
             line = re.sub(r"(_INFO, \{.*\}\)) += \d+$", r"\1 = N", line)   # the highest index
             line = re.sub(r"/tmp/[^/\"]+", "TMP", line)
             line = re.sub(r"SO_PEERCRED, \{pid=\d+", "SO_PEERCRED, {pid=PID", line)

@@ -998,7 +998,8 @@ def _flock(task, v, raw, opts, with_pid):
     import struct
     ltype, whence, start, length, pid = struct.unpack("<hhxxxxqqi4x", raw)
     text = "{l_type=%s, l_whence=%s, l_start=%d, l_len=%d" % (
-        _LOCK_TYPES.get(ltype, str(ltype)), _NAMED["whence"].get(whence, str(whence)),
+        _LOCK_TYPES.get(ltype, "%#x /* F_??? */" % (ltype & 0xFFFF)),
+        _NAMED["whence"].get(whence, "%#x /* SEEK_??? */" % (whence & 0xFFFF)),
         start, length)
     return text + (", l_pid=%d}" % pid if with_pid else "}")
 
@@ -1024,8 +1025,8 @@ def _fcntl(printer, task, args, ret, entry):
         shown.append(_flags(v, _SEALS))
     elif cmd == 10:
         shown.append(strace_decode.signame(_s32(v)) if v else "0")
-    elif cmd == 1024:
-        shown.append(_LOCK_TYPES.get(v, str(v)))
+    elif cmd == 1024:                               # F_SETLEASE: printxval(lockfcmds)
+        shown.append(_LOCK_TYPES.get(v, "%#x /* F_??? */" % v))
     elif cmd == 1026:
         shown.append(_flags(v, _DN_FLAGS))
     elif cmd not in _FCNTL_NO_ARG:
@@ -2218,3 +2219,34 @@ def _futex_as_strace(printer, task, args, ret, entry):
 
 
 SPECIAL_CALLS["futex"] = _futex_as_strace
+
+
+# -- ioctl: a request of no name as strace decodes its number (ioctl_print_code) ------
+_IOC_NRBITS, _IOC_TYPEBITS, _IOC_SIZEBITS = 8, 8, 14      # asm-generic/ioctl.h
+_IOC_DIRS = {0: "_IOC_NONE", 1: "_IOC_WRITE", 2: "_IOC_READ", 3: "_IOC_READ|_IOC_WRITE"}
+_NAMED["ioctlcmd"].update({
+    0x5460: "FIOQSIZE", 0x802C542A: "TCGETS2", 0x402C542B: "TCSETS2", 0x402C542C: "TCSETSW2",
+    0x402C542D: "TCSETSF2", 0x80045430: "TIOCGPTN", 0x80045432: "TIOCGDEV",
+    0x40045436: "TIOCSIG", 0x5437: "TIOCVHANGUP", 0x80045438: "TIOCGPKT",
+    0x80045439: "TIOCGPTLCK", 0x80045440: "TIOCGEXCL", 0x5441: "TIOCGPTPEER"})
+_ioctl_named = SPECIAL_CALLS["ioctl"]
+
+
+def _ioc_text(cmd):
+    """_IOC(_IOC_NONE, 0x54, 0xff, 0): direction, type, number and size."""
+    nr = cmd & ((1 << _IOC_NRBITS) - 1)
+    typ = cmd >> _IOC_NRBITS & ((1 << _IOC_TYPEBITS) - 1)
+    size = cmd >> (_IOC_NRBITS + _IOC_TYPEBITS) & ((1 << _IOC_SIZEBITS) - 1)
+    direction = cmd >> (_IOC_NRBITS + _IOC_TYPEBITS + _IOC_SIZEBITS)
+    return "_IOC(%s, %s, %s, %s)" % (_IOC_DIRS[direction & 3], _hex0(typ), _hex0(nr),
+                                     _hex0(size))
+
+
+def _ioctl_ioc(printer, task, args, ret, entry):
+    shown = _ioctl_named(printer, task, args, ret, entry)
+    if isinstance(shown, list) and len(shown) > 1 and _hex_only(shown[1]):
+        shown[1] = _ioc_text(args[1] & 0xFFFFFFFF)
+    return shown
+
+
+SPECIAL_CALLS["ioctl"] = _ioctl_ioc

@@ -449,7 +449,10 @@ _FAULT_CODES = {
 
 
 def siginfo_text(info):
-    """printsiginfo(): {si_signo=..., si_code=..., and what the code carries}."""
+    """printsiginfo(): {si_signo=..., si_code=..., and what the code carries};
+    `{}` when si_signo is 0 (waitid's WNOHANG with no child to report)."""
+    if not info.signo:
+        return "{}"
     name = signame(info.signo)
     code = info.code
     if code > 0 and name in _FAULT_CODES and code in _FAULT_CODES[name]:
