@@ -58,8 +58,16 @@ class HelpFormatter(argparse.HelpFormatter):
         return getattr(self, name)
 
 
+class OneLineErrors(argparse.ArgumentParser):
+    """A bad option is one line on stderr (issue 7, "Bad input"), not
+    argparse's usage of every option of `run` before it; -h shows that."""
+
+    def error(self, message):
+        self.exit(2, "%s: %s (%s -h for the options)\n" % (self.prog, message, self.prog))
+
+
 def build_parser():
-    p = argparse.ArgumentParser(
+    p = OneLineErrors(
         prog="a53emu", formatter_class=HelpFormatter,
         description="Run a static AArch64 Linux program on an emulated dual Cortex-A53 board "
                     "with a Linux-like mini-kernel.")

@@ -65,12 +65,15 @@ O_CLOEXEC = 0o2000000
 O_SYNC = 0o4010000
 O_PATH = 0o10000000
 O_TMPFILE = 0o20000000 | O_DIRECTORY     # __O_TMPFILE | arm64's O_DIRECTORY
+# In strace's order (xlat/open_mode_flags.in): O_SYNC before O_DSYNC and
+# O_TMPFILE before O_DIRECTORY, so that each takes its bits first.
 OPEN_FLAG_NAMES = (("O_CREAT", O_CREAT), ("O_EXCL", O_EXCL), ("O_NOCTTY", O_NOCTTY),
                    ("O_TRUNC", O_TRUNC), ("O_APPEND", O_APPEND), ("O_NONBLOCK", O_NONBLOCK),
-                   ("O_DSYNC", O_DSYNC), ("O_DIRECTORY", O_DIRECTORY),
-                   ("O_NOFOLLOW", O_NOFOLLOW), ("O_DIRECT", O_DIRECT),
-                   ("O_LARGEFILE", O_LARGEFILE), ("O_NOATIME", O_NOATIME),
-                   ("O_CLOEXEC", O_CLOEXEC), ("O_PATH", O_PATH))
+                   ("O_SYNC", O_SYNC), ("O_DSYNC", O_DSYNC), ("O_DIRECT", O_DIRECT),
+                   ("O_LARGEFILE", O_LARGEFILE), ("O_NOFOLLOW", O_NOFOLLOW),
+                   ("O_NOATIME", O_NOATIME), ("O_CLOEXEC", O_CLOEXEC), ("O_PATH", O_PATH),
+                   ("O_TMPFILE", O_TMPFILE), ("O_DIRECTORY", O_DIRECTORY),
+                   ("FASYNC", 0o20000))     # asm-generic/fcntl.h's FASYNC (O_ASYNC)
 AT_FDCWD = -100
 AT_SYMLINK_NOFOLLOW = 0x100
 AT_REMOVEDIR = 0x200

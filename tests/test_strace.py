@@ -62,7 +62,10 @@ def run_board(options, args, cwd, program=PROGRAM):
     """The AArch64 build under a53emu with the same options."""
     p = run_a53emu(options + [binaries(program)[1]] + args, cwd=cwd, timeout=TIMEOUT)
     assert p.returncode == 0, p.stderr.decode(errors="replace")[-3000:]
-    return p.stderr.decode(errors="replace").splitlines()
+    # (strace's attach messages are taken out as run_host() does; see
+    # test_attach_messages_as_strace for them)
+    return re.sub(r"strace: Process \d+ attached\n?", "",
+                  p.stderr.decode(errors="replace")).splitlines()
 
 
 def from_marker(lines):
@@ -715,7 +718,8 @@ def test_trace_only_chosen_pids(tmp_path):
         assert p.returncode == 0, p.stderr
         return p.stderr.decode().splitlines()
     child = lines(["-p", "2"])
-    assert child == ['write(-1, "child", 5) = -1 EBADF (Bad file descriptor)',
+    assert child == ["strace: Process 2 attached",
+                     'write(-1, "child", 5) = -1 EBADF (Bad file descriptor)',
                      "exit_group(3) = ?", "+++ exited with 3 +++"]
     parent = lines(["-p", "1"])
     assert not any("child" in line or line.startswith("execve(") for line in parent)

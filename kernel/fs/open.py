@@ -123,7 +123,7 @@ def _truncate_pagecache(mapping, length):
         mapping.truncate(length)
 
 
-@syscall("truncate", "path d")
+@syscall("truncate", "path u")
 @path_call
 def sys_truncate(task, path_addr, length):
     """do_sys_truncate() + vfs_truncate(): a negative length is EINVAL before

@@ -23,7 +23,7 @@ POSIX_FADV_DONTNEED = 4
 POSIX_FADV_NOREUSE = 5
 
 
-@syscall("fadvise64", "fd d d fadvice")
+@syscall("fadvise64", "fd d u fadvice")
 def sys_fadvise64(task, fd, offset, length, advice):
     """sys_fadvise64_64(): EBADF, ESPIPE for a FIFO (a pipe), EINVAL for a
     negative length or an unknown advice; 0 otherwise (a negative offset

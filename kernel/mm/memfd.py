@@ -63,7 +63,7 @@ def sys_memfd_create(task, uname, flags):
 
 
 # Registered by a call, not a decorator: mutmut skips decorated functions.
-syscall("memfd_create", "path mfdflags")(sys_memfd_create)
+syscall("memfd_create", "mfdname mfdflags")(sys_memfd_create)
 
 
 def shmem_file_setup(kernel, name):

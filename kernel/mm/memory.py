@@ -1,8 +1,9 @@
 """mm/memory.c: demand paging — resolving a fault into a page-table entry.
 
 handle_mm_fault() is reached from do_page_fault() (an abort from EL0) and
-from the uaccess helpers (the kernel touching user memory).  It allocates
-missing tables, then, for a pte that is not present:
+from the uaccess helpers (the kernel touching user memory).
+__handle_mm_fault() allocates missing tables, then handle_pte_fault(), for a
+pte that is not present:
   * anonymous memory: a read maps the shared zero page read-only, a write
     gets a fresh zeroed frame (do_anonymous_page);
   * file memory (and shmem): the page-cache frame, mapped as the VMA allows;
@@ -31,35 +32,54 @@ FAULT_AROUND_BYTES = 64 << 10
 
 
 def handle_mm_fault(vma, addr, write):
-    """handle_mm_fault() → handle_pte_fault() for the page holding addr.
+    """handle_mm_fault() — resolve a fault on the page holding addr.
 
     The caller has checked that vma permits the access.  Returns 0 once a
     pte maps the page with the needed permission, or VM_FAULT_OOM /
-    VM_FAULT_SIGBUS.
+    VM_FAULT_SIGBUS.  Omits Linux's vm-event and memcg accounting and the
+    hugetlb branch; keeps the peak resident set (update_hiwater_rss).
     """
-    mm = vma.vm_mm
-    pt = mm.kernel.pgtable
-    addr &= ~(PAGE_SIZE - 1)
     try:
-        ptep = pt.pte_offset_alloc(mm, addr)
-        pte = pt.read_pte(ptep)
-        if not pte & PTE_PRESENT_MASK:
-            if vma.vm_file is None:
-                ret = do_anonymous_page(vma, addr, ptep, write)
-            else:
-                ret = do_fault(vma, addr, ptep, write)
-        elif write and pte & PTE_RDONLY:
-            ret = do_wp_page(vma, addr, ptep, pte)
-        else:
-            # Present and allowed: only the access flag can be missing.
-            pt.set_pte_at(mm, addr, ptep, pte | PTE_AF)
-            ret = 0
+        ret = __handle_mm_fault(vma, addr & ~(PAGE_SIZE - 1), write)
     except OutOfMemory:
         return VM_FAULT_OOM
+    mm = vma.vm_mm
     rss = mm.rss_anon + mm.rss_file + mm.rss_shmem
     if rss > mm.hiwater_rss:
         mm.hiwater_rss = rss
     return ret
+
+
+def __handle_mm_fault(vma, addr, write):
+    """__handle_mm_fault() — allocate the missing tables down to the pte.
+
+    Linux's pgd_offset/p4d_alloc/pud_alloc/pmd_alloc are one
+    pte_offset_alloc() here (no transparent huge pages, so no pmd faults).
+    """
+    mm = vma.vm_mm
+    ptep = mm.kernel.pgtable.pte_offset_alloc(mm, addr)
+    return handle_pte_fault(vma, addr, ptep, write)
+
+
+def handle_pte_fault(vma, addr, ptep, write):
+    """handle_pte_fault() — pick the handler for the pte at ptep.
+
+    Not present: do_anonymous_page / do_fault (no swap, so no
+    do_swap_page; no NUMA, so no do_numa_page).  Present but read-only for a
+    write: do_wp_page.  Otherwise only the access flag was missing.
+    """
+    mm = vma.vm_mm
+    pt = mm.kernel.pgtable
+    pte = pt.read_pte(ptep)
+    if not pte & PTE_PRESENT_MASK:
+        if vma.vm_file is None:
+            return do_anonymous_page(vma, addr, ptep, write)
+        return do_fault(vma, addr, ptep, write)
+    if write and pte & PTE_RDONLY:
+        return do_wp_page(vma, addr, ptep, pte)
+    # Present and allowed: only the access flag can be missing.
+    pt.set_pte_at(mm, addr, ptep, pte | PTE_AF)
+    return 0
 
 
 def do_anonymous_page(vma, addr, ptep, write):

@@ -1287,7 +1287,7 @@ def sys_ioctl(task, fd, cmd, arg):
     return do_vfs_ioctl(task, fd, file, cmd, arg)
 
 
-@syscall("ftruncate", "fd d")
+@syscall("ftruncate", "fd u")
 def sys_ftruncate(task, fd, length):
     """do_sys_ftruncate(): EINVAL for a negative length (before the
     descriptor), EBADF, EINVAL unless a regular file open for writing — an

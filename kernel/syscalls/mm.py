@@ -108,7 +108,7 @@ def sys_msync(task, start, length, flags):
     return -errno.ENOMEM if unmapped else 0
 
 
-syscall("msync", "p u x")(sys_msync)
+syscall("msync", "p u msflags")(sys_msync)
 
 
 def sys_mincore(task, start, length, vec):
@@ -134,7 +134,7 @@ def sys_mincore(task, start, length, vec):
     return 0
 
 
-syscall("mincore", "p u p")(sys_mincore)
+syscall("mincore", "p u mincorevec:out")(sys_mincore)
 
 
 def sys_mlock(task, start, length):
@@ -148,7 +148,7 @@ def sys_mlock2(task, start, length, flags):
     return do_mlock(task.mm, start, length, flags)
 
 
-syscall("mlock2", "p u x")(sys_mlock2)
+syscall("mlock2", "p u mlock2flags")(sys_mlock2)
 
 
 def sys_munlock(task, start, length):
@@ -162,7 +162,7 @@ def sys_mlockall(task, flags):
     return do_mlockall(task.mm, flags)
 
 
-syscall("mlockall", "x")(sys_mlockall)
+syscall("mlockall", "mclflags")(sys_mlockall)
 
 
 def sys_munlockall(task):

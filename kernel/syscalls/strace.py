@@ -14,6 +14,7 @@ User memory is only peeked: a buffer not resident is shown as its address.
 
 import os
 import stat
+import sys
 import time
 import weakref
 
@@ -99,7 +100,8 @@ _NAMED["prctlopt"] = {1: "PR_SET_PDEATHSIG", 2: "PR_GET_PDEATHSIG", 3: "PR_GET_D
                       38: "PR_SET_NO_NEW_PRIVS", 39: "PR_GET_NO_NEW_PRIVS", 47: "PR_CAP_AMBIENT"}
 # Issue 9 part 4 (time): the interval timers, and the clocks after CLOCK_BOOTTIME.
 _NAMED["itimer"] = {0: "ITIMER_REAL", 1: "ITIMER_VIRTUAL", 2: "ITIMER_PROF"}
-_NAMED["clock"].update({8: "CLOCK_REALTIME_ALARM", 9: "CLOCK_BOOTTIME_ALARM", 11: "CLOCK_TAI"})
+_NAMED["clock"].update({8: "CLOCK_REALTIME_ALARM", 9: "CLOCK_BOOTTIME_ALARM", 10: "CLOCK_SGI_CYCLE",
+                        11: "CLOCK_TAI"})
 
 
 def _s32(v):
@@ -108,10 +110,13 @@ def _s32(v):
 
 
 def _flags(value, names, zero="0"):
-    parts = [name for name, bit in names if value & bit == bit and bit]
+    """printflags(): each name whose bits are all still set takes them (so
+    O_SYNC, listed first, leaves no O_DSYNC), then what is left in hex."""
+    parts = []
     rest = value
     for name, bit in names:
-        if value & bit == bit:
+        if bit and rest & bit == bit:
+            parts.append(name)
             rest &= ~bit
     if rest:
         parts.append("%#x" % rest)
@@ -120,7 +125,7 @@ def _flags(value, names, zero="0"):
 
 class _Pending:
     """A call entered and not yet returned."""
-    __slots__ = ("nr", "start", "entry", "prefix", "partial", "cut")
+    __slots__ = ("nr", "start", "entry", "prefix", "partial", "cut", "shown")
 
     def __init__(self, nr, start):
         self.nr, self.start = nr, start
@@ -128,6 +133,7 @@ class _Pending:
         self.prefix = ""        # printleader() on entry
         self.partial = None     # what strace wrote on entry
         self.cut = False        # written with <unfinished ...>
+        self.shown = False      # partial written, the line left open (see attached())
 
 
 def quote(data, limit=_MAX_STR):
@@ -280,11 +286,15 @@ class StracePrinter:
         pending = self.pending.get(self.open)
         self.open = None
         if pending is not None and not pending.cut and pending.partial is not None:
-            self.out.write(pending.prefix + pending.partial + " <unfinished ...>\n")
+            lead = "" if pending.shown else pending.prefix + pending.partial
+            self.out.write(lead + " <unfinished ...>\n")
             pending.cut = True
 
     def __call__(self, kind, f):
         task = f.get("task")
+        if kind == "fork":
+            self.attached(f["child"])
+            return
         if not self.traced(task):
             return
         if kind == "sys_enter":
@@ -316,7 +326,10 @@ class StracePrinter:
                     head = self.leader(task) + "<... %s resumed>) " % name
                 else:
                     head = pending.prefix + pending.partial + " <unfinished ...>) "
-                self.write(task.pid, head.ljust(self.opts.column) + "= ?\n")
+                text = head.ljust(self.opts.column) + "= ?\n"
+                if pending.shown and not pending.cut:
+                    text = text[len(pending.prefix + pending.partial):]
+                self.write(task.pid, text)
             if self.open == task.pid:
                 self.open = None
             self.interrupt(task.pid if self.opts.separately else None)
@@ -411,7 +424,43 @@ class StracePrinter:
         text = head + "= " + result
         if self.opts.timing and f["ret"] is not None:
             text += " <%.6f>" % elapsed
+        if pending is not None and pending.shown and not pending.cut:
+            # the entry was written before an attach message: strace goes on with its line
+            lead = pending.prefix + pending.partial
+            if text.startswith(lead):
+                text = text[len(lead):]
         self.write(task.pid if task is not None else None, text + "\n")
+
+    def attached(self, child):
+        """A new task (the "fork" event, inside its parent's clone): under -f,
+        strace's maybe_allocate_tcb() counts it (nprocs: `[pid N]` from now
+        on) and says `strace: Process N attached`; -p names a task strace
+        would attach to, with the same message."""
+        if not self.traced(child) or (self.opts.pids is None and not self.opts.follow):
+            return
+        self.live.add(child.pid)
+        self.attach_message(child)
+
+    def attach_message(self, task):
+        """strace's `Process N attached` (error_msg(): on stderr, after
+        whatever its own line had so far, with no newline before it: the
+        parent's clone line goes on after it, or ends in <unfinished ...>).
+        Not with -q, nor when strace runs a command with -o FILE (init()
+        then quiets attach messages: the lines here go to -o or --trace-file
+        without -p), nor with the defaults of a bare `--trace syscall`."""
+        if not getattr(self.opts, "attach_messages", False):
+            return
+        text = "strace: Process %d attached\n" % task.pid
+        if self.opts.output is not None or self.out is not sys.stderr:
+            if self.opts.pids is not None:
+                sys.stderr.write(text)
+            return
+        pending = self.pending.get(self.open) if self.open is not None else None
+        if pending is not None and not pending.cut and not pending.shown \
+                and pending.partial is not None:
+            self.out.write(pending.prefix + pending.partial)
+            pending.shown = True
+        self.out.write(text)
 
     def initial_execve(self, task, path, elapsed):
         """strace's first line, the execve() of the program it starts: here
@@ -421,6 +470,8 @@ class StracePrinter:
         import struct
         if getattr(getattr(task.kernel, "sched", None), "deterministic", False):
             elapsed = 0.0       # (no board time passes before init's first instruction)
+        if self.opts.pids is not None and self.traced(task):
+            self.attach_message(task)       # strace -p attaching to the program
         if not self.traced(task) or not self.opts.wants_call("execve") \
                 or self.opts.pids is not None:      # -p: attached after the exec
             return
@@ -451,7 +502,8 @@ class StracePrinter:
         if special is not None:
             shown = special(self, task, args, None, entry)
             if isinstance(shown, tuple):
-                return shown[0][:-1]
+                cut = SPECIAL_PARTIALS.get(d.name)
+                return cut(args, shown[0][:-1]) if cut is not None else shown[0][:-1]
             split = SPECIAL_SPLITS.get(d.name)
             k = split(args) if split is not None else len(shown)
         else:
@@ -489,7 +541,7 @@ class StracePrinter:
         if ret is None:
             return text, "?"
         if isinstance(ret, int) and -ret in RESTART_NAMES:
-            return text, "? " + RESTART_NAMES[-ret]
+            return text, "? %s (%s)" % (RESTART_NAMES[-ret], _RESTART_TEXT[-ret])
         if isinstance(ret, int) and ret < 0 and ret > -4096:
             return text, errno_text(ret)
         return text, self.result(task, d, args, ret)
@@ -894,6 +946,11 @@ STRUCT_FORMATS = {
 }
 
 
+# strace's syscall.c: what it says after each ERESTART* name.
+_RESTART_TEXT = {512: "To be restarted if SA_RESTART is set", 513: "To be restarted",
+                 514: "To be restarted if no handler", 516: "Interrupted by signal"}
+
+
 def _rt_sigreturn(printer, task, args, ret, entry):
     """rt_sigreturn({mask=[...]}) = the restored x0 (AArch64's frame: the
     siginfo, then the ucontext with uc_sigmask and the saved registers)."""
@@ -905,7 +962,9 @@ def _rt_sigreturn(printer, task, args, ret, entry):
         return "rt_sigreturn()", "?"
     mask = struct.unpack_from("<Q", raw, UC_SIGMASK)[0]
     x0 = struct.unpack_from("<q", raw, UC_MCONTEXT + 8)[0]     # after fault_address
-    return "rt_sigreturn({mask=%s})" % strace_decode.sigset_text(mask), str(x0)
+    # the restored x0 is the call's result to strace: an errno when in range
+    return ("rt_sigreturn({mask=%s})" % strace_decode.sigset_text(mask),
+            errno_text(x0) if -4096 < x0 < 0 else str(x0))
 
 
 def _clone(printer, task, args, ret, entry):
@@ -939,7 +998,8 @@ def _flock(task, v, raw, opts, with_pid):
     import struct
     ltype, whence, start, length, pid = struct.unpack("<hhxxxxqqi4x", raw)
     text = "{l_type=%s, l_whence=%s, l_start=%d, l_len=%d" % (
-        _LOCK_TYPES.get(ltype, str(ltype)), _NAMED["whence"].get(whence, str(whence)),
+        _LOCK_TYPES.get(ltype, "%#x /* F_??? */" % (ltype & 0xFFFF)),
+        _NAMED["whence"].get(whence, "%#x /* SEEK_??? */" % (whence & 0xFFFF)),
         start, length)
     return text + (", l_pid=%d}" % pid if with_pid else "}")
 
@@ -965,8 +1025,8 @@ def _fcntl(printer, task, args, ret, entry):
         shown.append(_flags(v, _SEALS))
     elif cmd == 10:
         shown.append(strace_decode.signame(_s32(v)) if v else "0")
-    elif cmd == 1024:
-        shown.append(_LOCK_TYPES.get(v, str(v)))
+    elif cmd == 1024:                               # F_SETLEASE: printxval(lockfcmds)
+        shown.append(_LOCK_TYPES.get(v, "%#x /* F_??? */" % v))
     elif cmd == 1026:
         shown.append(_flags(v, _DN_FLAGS))
     elif cmd not in _FCNTL_NO_ARG:
@@ -1309,6 +1369,21 @@ SPECIAL_CALLS["ioctl"] = _ioctl
 
 # Where strace stops a special call's line on entry (the first argument the
 # call fills); the others are written whole on entry.
+def _clone_partial(args, text):
+    """SYS_FUNC(clone) entering writes child_stack and flags, and stops
+    there when parent_tid, tls or child_tidptr follow (it prints those on
+    exiting, after `<... clone resumed>`)."""
+    for name in (", parent_tid=", ", tls=", ", child_tidptr="):
+        at = text.find(name)
+        if at >= 0:
+            return text[:at]
+    return text
+
+
+# Where strace stops the entry part of a call whose decoder gives whole text.
+SPECIAL_PARTIALS = {"clone": _clone_partial}
+
+
 SPECIAL_SPLITS = {
     "fcntl": lambda args: 2 if args[1] & 0xFFFFFFFF in _FCNTL_LOCK_OUT else 3,
     "ioctl": lambda args: 2 if args[1] & 0xFFFFFFFF in _IOCTL_OUT else 3,
@@ -1418,10 +1493,15 @@ def _prctl(printer, task, args, ret, entry):
             shown.append(strace_decode.address(args[1]))
         else:
             s = strace_decode.peek_string(task, args[1], 16) if args[1] else None
-            shown.append(strace_decode.quote(s, 16) if s is not None
+            # printstr_ex(TASK_COMM_LEN, QUOTE_0_TERMINATED): 15 bytes, then "..."
+            shown.append(strace_decode.quote(s, 15) if s is not None
                          else strace_decode.address(args[1]))
     elif option in (3, 7, 27, 36, 39):             # the GET_ options without arguments
         pass
+    elif option in (23, 24):                        # PR_CAPBSET_READ, PR_CAPBSET_DROP
+        cap = args[1] & 0xFFFFFFFF                  # printxval(cap, arg2, "CAP_???")
+        names = strace_decode.CAP_NAMES
+        shown.append(names[cap] if cap < len(names) else "%#x /* CAP_??? */" % cap)
     elif option == 4:                               # PR_SET_DUMPABLE
         shown.append(_SUID_DUMP.get(args[1] & 0xFFFFFFFF, str(args[1])))
     else:
@@ -1766,3 +1846,407 @@ def _ioctl_more(printer, task, args, ret, entry):
 
 
 SPECIAL_CALLS["ioctl"] = _ioctl_more
+
+
+# -- issue 7 part 4: the mm calls' flags and mincore's vector, as strace 6.1 ----------
+# prints them (compared with the host's strace: msync(..., MS_SYNC), mlockall(MCL_...),
+# mincore(..., [1, 0])).
+
+def _xflags(names, unknown):
+    """printflags(): the names, then the unknown bits; with no name at all
+    the value and a `/* MS_??? */` comment."""
+    def fmt(v):
+        v &= 0xFFFFFFFF
+        text = _flags(v, names)
+        if v and not any(v & bit for _, bit in names):
+            text += " /* %s??? */" % unknown
+        return text
+    return _simple(fmt)
+
+
+def _mincore_vec(printer, task, v, args, extra, ret, d):
+    """mincore()'s vector on exit: a byte a page, [1, 0, ...] with at most
+    -s entries before `...` (print_array's max_strlen); its address when the
+    call failed."""
+    from emu.arch import PAGE_SIZE
+    if _failed(ret) or not v:
+        return strace_decode.address(v)
+    pages = (args[1] + PAGE_SIZE - 1) // PAGE_SIZE
+    shown = min(pages, printer.opts.strsize)
+    raw = strace_decode.peek(task, v, shown)
+    if raw is None:
+        return strace_decode.address(v)
+    items = [str(b) for b in raw]
+    if pages > shown:
+        items.append("...")
+    return "[%s]" % ", ".join(items)
+
+
+STRUCT_FORMATS.update({
+    "msflags": _xflags((("MS_ASYNC", 1), ("MS_SYNC", 4), ("MS_INVALIDATE", 2)), "MS_"),
+    "mlock2flags": _xflags((("MLOCK_ONFAULT", 1),), "MLOCK_"),
+    "mclflags": _xflags((("MCL_CURRENT", 1), ("MCL_FUTURE", 2), ("MCL_ONFAULT", 4)), "MCL_"),
+    "mincorevec": _mincore_vec,
+})
+# madvise's advice past MADV_FREE (uapi/asm-generic/mman-common.h, as strace 6.1 names them)
+_NAMED["madv"].update({
+    9: "MADV_REMOVE", 10: "MADV_DONTFORK", 11: "MADV_DOFORK", 12: "MADV_MERGEABLE",
+    13: "MADV_UNMERGEABLE", 14: "MADV_HUGEPAGE", 15: "MADV_NOHUGEPAGE", 16: "MADV_DONTDUMP",
+    17: "MADV_DODUMP", 18: "MADV_WIPEONFORK", 19: "MADV_KEEPONFORK", 20: "MADV_COLD",
+    21: "MADV_PAGEOUT", 22: "MADV_POPULATE_READ", 23: "MADV_POPULATE_WRITE",
+    24: "MADV_DONTNEED_LOCKED", 25: "MADV_COLLAPSE", 100: "MADV_HWPOISON",
+    101: "MADV_SOFT_OFFLINE"})
+
+
+# -- issue 7 part 4: what comparing sys_files, sys_events and pipes with the host's ------
+# strace 6.1 found: printflags()/printxval() name an unknown value `0x1 /* AT_??? */`,
+# pipe2's flags are open_mode_flags, a mode of no known file type is plain octal,
+# print_sigset_addr_len() shows a set of a size other than NSIG_BYTES by its address,
+# and C's %#x prints 0 as "0".
+
+_NSIG_BYTES = 8         # sizeof(kernel_sigset_t) on both AArch64 and x86-64
+
+
+def _hex0(v):
+    """C's %#x: 0 is "0", never "0x0"."""
+    return "%#x" % v if v else "0"
+
+
+def _commented(decode, prefix):
+    """A flags decoder whose answer is a bare number when no name matched:
+    strace adds `/* PREFIX??? */` (printflags' dflt)."""
+    def fmt(printer, task, v, args, extra, ret, d):
+        text = decode(printer, task, v, args, extra, ret, d)
+        if text.startswith("0x") and "|" not in text and " " not in text:
+            text += " /* %s??? */" % prefix
+        return text
+    return fmt
+
+
+def _part6(kind):
+    fn = PART6_FORMATS[kind]
+    return lambda printer, task, v, args, extra, ret, d: fn(task, v, args, extra, ret)
+
+
+def _xval(table, prefix):
+    """printxval(): the name, or `0x7 /* EPOLL_CTL_??? */`."""
+    return _simple(lambda v: table.get(v & 0xFFFFFFFF)
+                   or "%#x /* %s??? */" % (v & 0xFFFFFFFF, prefix))
+
+
+_AT_FLAG_NAMES = (("AT_SYMLINK_NOFOLLOW", 0x100), ("AT_REMOVEDIR", 0x200),
+                  ("AT_SYMLINK_FOLLOW", 0x400), ("AT_EMPTY_PATH", 0x1000))
+STRUCT_FORMATS.update({
+    "atflags": _commented(_simple(lambda v: _flags(v, _AT_FLAG_NAMES)), "AT_"),
+    "falloc": _commented(_simple(lambda v: _flags(v & 0xFFFFFFFF, _FILES_FLAGS["falloc"][0])),
+                         "FALLOC_FL_"),
+    "syncrange": _commented(_simple(lambda v: _flags(v & 0xFFFFFFFF,
+                                                     _FILES_FLAGS["syncrange"][0])),
+                            "SYNC_FILE_RANGE_"),
+    "fadvice": _xval(_NAMED["fadvice"], "POSIX_FADV_"),
+    "efdflags": _commented(_part6("efdflags"), "EFD_"),
+    "sfdflags": _commented(_part6("sfdflags"), "SFD_"),
+    "epollflags": _commented(_part6("epollflags"), "EPOLL_"),
+    "inflags": _commented(_part6("inflags"), "IN_"),
+    "epollop": _xval({1: "EPOLL_CTL_ADD", 2: "EPOLL_CTL_DEL", 3: "EPOLL_CTL_MOD"}, "EPOLL_CTL_"),
+    # pipe2(), dup3(): printflags(open_mode_flags, flags, "O_???")
+    "fdflags": _commented(_simple(lambda v: _flags(v & 0xFFFFFFFF, OPEN_FLAG_NAMES)), "O_"),
+})
+
+
+def _nodmode_or_octal(printer, task, v, args, extra, ret, d):
+    """print_symbolic_mode_t(): S_IFREG|0644, or the whole mode in octal
+    when its type is none of the S_IF* (0170644)."""
+    if v & 0o170000 and v & 0o170000 not in _S_IFMT_NAMES:
+        return "0%o" % (v & 0xFFFFFFFF)
+    return _files_arg("nodmode", v)
+
+
+STRUCT_FORMATS["nodmode"] = _nodmode_or_octal
+
+
+def _fcntl_result_c(printer, task, args, ret):
+    """_fcntl_result(), with F_GETFL's 0 written as C writes it."""
+    text = _fcntl_result(printer, task, args, ret)
+    if text is not None and text.startswith("0x0 "):
+        text = "0" + text[3:]
+    return text
+
+
+RESULT_EXTRAS["fcntl"] = _fcntl_result_c
+_epoll_pwait_sets = SPECIAL_CALLS["epoll_pwait"]
+
+
+def _epoll_pwait_sized(printer, task, args, ret, entry):
+    """epoll_pwait(): the signal set by its address when sigsetsize is not
+    NSIG_BYTES (print_sigset_addr_len)."""
+    shown = _epoll_pwait_sets(printer, task, args, ret, entry)
+    if args[5] != _NSIG_BYTES and isinstance(shown, list) and len(shown) > 4:
+        shown[4] = strace_decode.address(args[4])
+    return shown
+
+
+SPECIAL_CALLS["epoll_pwait"] = _epoll_pwait_sized
+
+
+def _sembufs_as_read(printer, task, v, args, extra, ret, d):
+    """tprint_sembuf_array(): print_array() reads entries one by one, at
+    most -s of them, so a huge nsops shows its first 32 and `...`; 0 is
+    `[]`; a flag of no known name `0x3 /* SEM_??? */`."""
+    import struct
+    n = args[2] & 0xFFFFFFFF
+    if not v:
+        return "NULL"
+    if not n:
+        return "[]"
+    shown = min(n, printer.opts.strsize)
+    raw = strace_decode.peek(task, v, 6 * shown)
+    if raw is None:
+        return strace_decode.address(v)
+    out = []
+    for i in range(shown):
+        num, op, flg = struct.unpack_from("<Hhh", raw, 6 * i)
+        flg &= 0xFFFF
+        text = _flags(flg, _SEM_FLAGS)
+        if flg and not any(flg & bit for _, bit in _SEM_FLAGS):
+            text += " /* SEM_??? */"
+        out.append("{sem_num=%d, sem_op=%d, sem_flg=%s}" % (num, op, text))
+    if n > shown:
+        out.append("...")
+    return "[" + ", ".join(out) + "]"
+
+
+STRUCT_FORMATS["sembufs"] = _sembufs_as_read
+
+
+# The *_INFO commands of the IPC ctl calls: the limits the kernel wrote (strace's
+# print_ipc_info: struct seminfo, msginfo, shminfo64, shm_info), decoded on exit.
+_IPC_INFO = 3
+_IPC_INFO_LAYOUTS = {
+    ("semctl", _IPC_INFO): ("<10i", ("semmap", "semmni", "semmns", "semmnu", "semmsl",
+                                     "semopm", "semume", "semusz", "semvmx", "semaem")),
+    ("semctl", 19): None,                                               # SEM_INFO
+    ("msgctl", _IPC_INFO): ("<7iH", ("msgpool", "msgmap", "msgmax", "msgmnb", "msgmni",
+                                     "msgssz", "msgtql", "msgseg")),
+    ("msgctl", 12): None,                                               # MSG_INFO
+    ("shmctl", _IPC_INFO): ("<5Q", ("shmmax", "shmmin", "shmmni", "shmseg", "shmall")),
+    ("shmctl", 14): ("<i4x5Q", ("used_ids", "shm_tot", "shm_rss", "shm_swp",
+                                "swap_attempts", "swap_successes")),   # SHM_INFO
+}
+_IPC_INFO_LAYOUTS[("semctl", 19)] = _IPC_INFO_LAYOUTS[("semctl", _IPC_INFO)]
+_IPC_INFO_LAYOUTS[("msgctl", 12)] = _IPC_INFO_LAYOUTS[("msgctl", _IPC_INFO)]
+
+
+def _ipc_info(name, fmt, split):
+    """SYS_FUNC(shmctl/msgctl/semctl) for *_INFO: the buffer the call
+    filled, as {field=value, ...}; its address until it has."""
+    import struct
+    cmd_at = 2 if name == "semctl" else 1
+
+    def layout(args):
+        return _IPC_INFO_LAYOUTS.get((name, args[cmd_at] & 0xFFFFFFFF & ~_IPC_64))
+
+    def decode(printer, task, args, ret, entry):
+        shown = fmt(printer, task, args, ret, entry)
+        lay = layout(args)
+        if lay is None or not isinstance(shown, list) or ret is None or _failed(ret):
+            return shown
+        pack, names = lay
+        raw = strace_decode.peek(task, args[cmd_at + 1], struct.calcsize(pack))
+        if raw is not None:
+            shown[-1] = "{%s}" % ", ".join("%s=%d" % (n, v) for n, v in
+                                           zip(names, struct.unpack(pack, raw)))
+        return shown
+
+    def cut(args):
+        return cmd_at + 1 if layout(args) is not None else split(args)
+    return decode, cut
+
+
+for _name in ("semctl", "msgctl", "shmctl"):
+    SPECIAL_CALLS[_name], SPECIAL_SPLITS[_name] = _ipc_info(_name, SPECIAL_CALLS[_name],
+                                                            SPECIAL_SPLITS[_name])
+
+
+# -- issue 7 part 4: what comparing sys_sockets and sys_memfd with the host's strace ----
+# found: more `/* X??? */` values, a short sockaddr as sa_data, recvfrom's buffer
+# no longer than itself, SO_PEERCRED's struct ucred, memfd_create's name cut at -s.
+
+def _hex_only(text):
+    return text.startswith("0x") and "|" not in text and " " not in text
+
+
+def _comment_rest(head_and_rest, prefix):
+    """`SOCK_STREAM|0x80000 /* SOCK_??? */`: strace prints the flags part
+    with its own printflags(), so the comment goes after a part of no name."""
+    head, sep, rest = head_and_rest.partition("|")
+    if sep and _hex_only(rest):
+        return head_and_rest + " /* %s??? */" % prefix
+    return head_and_rest
+
+
+def _socktype_commented(printer, task, v, args, extra, ret, d):
+    return _comment_rest(_fmt_socktype(task, v, args, extra, ret), "SOCK_")
+
+
+def _sockopt_commented(printer, task, v, args, extra, ret, d):
+    text = _fmt_sockopt(task, v, args, extra, ret)
+    level = args[1] & 0xFFFFFFFF
+    prefix = {1: "SO_", 6: "TCP_"}.get(level)
+    if prefix and text.lstrip("-").isdigit():
+        return "%#x /* %s??? */" % (v & 0xFFFFFFFF, prefix)
+    return text
+
+
+_SOCKADDR_IN_SIZE, _SOCKADDR_IN6_SIZE = 16, 24      # sizeof(struct sockaddr_in/_in6)
+
+
+def _sockaddr_by_length(printer, task, v, args, extra, ret, d):
+    """print_sockaddr(): AF_UNIX of only its family is `{sa_family=AF_UNIX}`;
+    an AF_INET/AF_INET6 address shorter than its structure shows sa_data."""
+    import struct
+    n = args[int(extra)] & 0xFFFFFFFF if extra and v else 0
+    raw = strace_decode.peek(task, v, min(n, 128)) if n >= 2 else None
+    if raw is not None and len(raw) >= 2:
+        fam = struct.unpack_from("<H", raw)[0]
+        if fam == 1 and n == 2:
+            return "{sa_family=AF_UNIX}"
+        if (fam == 2 and n < _SOCKADDR_IN_SIZE) or (fam == 10 and n < _SOCKADDR_IN6_SIZE):
+            return "{sa_family=%s, sa_data=%s}" % (_SOCK_FAMILIES[fam], quote(raw[2:n]))
+    return _fmt_sockaddr(task, v, args, extra, ret)
+
+
+def _obuf_within(printer, task, v, args, extra, ret, d):
+    """A buffer the call filled: `ret` bytes, but never more than the buffer
+    (recvfrom with MSG_TRUNC returns the datagram's whole length)."""
+    if not isinstance(ret, int) or ret < 0:
+        return "%#x" % v
+    n = ret if extra == "ret" else args[int(extra)]
+    if d is not None and d.name == "recvfrom":
+        n = min(n, args[2])
+    return strace_decode.buffer(task, v, n, printer.opts)
+
+
+_SOL_SOCKET, _SO_PEERCRED = 1, 17
+
+
+def _sockoptval_ucred(printer, task, v, args, extra, ret, d):
+    """getsockopt(SO_PEERCRED): struct ucred as {pid=N, uid=N, gid=N}."""
+    import struct
+    if (d is not None and d.name == "getsockopt" and not _failed(ret) and v
+            and args[1] & 0xFFFFFFFF == _SOL_SOCKET and args[2] & 0xFFFFFFFF == _SO_PEERCRED):
+        raw = strace_decode.peek(task, v, 12)
+        if raw is not None:
+            return "{pid=%d, uid=%d, gid=%d}" % struct.unpack("<iII", raw)
+    return _sockoptval(printer, task, v, args, extra, ret, d)
+
+
+def _mfdname(printer, task, v, args, extra, ret, d):
+    """memfd_create()'s name: printstr, so cut at -s (not a path)."""
+    if not v:
+        return "NULL"
+    s = strace_decode.peek_string(task, v, printer.opts.strsize + 1)
+    return quote(s, printer.opts.strsize) if s is not None else "%#x" % v
+
+
+STRUCT_FORMATS.update({
+    "sockfamily": _xval(_SOCK_FAMILIES, "AF_"),
+    "socktype": _socktype_commented,
+    "sockflags": _commented(_simple(lambda v: _flags(v, _SOCK_FLAGS)), "SOCK_"),
+    "shuthow": _xval({0: "SHUT_RD", 1: "SHUT_WR", 2: "SHUT_RDWR"}, "SHUT_"),
+    "sockopt": _sockopt_commented,
+    "sockaddr": _sockaddr_by_length,
+    "obuf": _obuf_within,
+    "sockoptval": _sockoptval_ucred,
+    "mfdflags": _commented(STRUCT_FORMATS["mfdflags"], "MFD_"),
+    "mfdname": _mfdname,
+})
+_fcntl_args = SPECIAL_CALLS["fcntl"]
+_F_ADD_SEALS = 1033
+
+
+def _fcntl_seals_commented(printer, task, args, ret, entry):
+    """F_ADD_SEALS of no known seal: `0x100 /* F_SEAL_??? */`."""
+    shown = _fcntl_args(printer, task, args, ret, entry)
+    if args[1] & 0xFFFFFFFF == _F_ADD_SEALS and isinstance(shown, list) and len(shown) > 2 \
+            and _hex_only(shown[2]):
+        shown[2] += " /* F_SEAL_??? */"
+    return shown
+
+
+SPECIAL_CALLS["fcntl"] = _fcntl_seals_commented
+# strace 6.1 names these values as Linux 5.1 renamed them when it added the y2038
+# SO_RCVTIMEO_NEW/SO_SNDTIMEO_NEW: the same options as 4.14's SO_RCVTIMEO/SO_SNDTIMEO,
+# printed as strace prints them.
+_SO_NAMES.update({20: "SO_RCVTIMEO_OLD", 21: "SO_SNDTIMEO_OLD"})
+
+
+# -- futex, as the comparison with the host's strace (userland/src/futex.c) found it --
+_FUTEX_CMD_MASK, _FUTEX_WAKE_BITSET, _FUTEX_WAKE_OP = 0x7F, 10, 5
+_FUTEX_WAKE_OPS = {0: "FUTEX_OP_SET", 1: "FUTEX_OP_ADD", 2: "FUTEX_OP_OR", 3: "FUTEX_OP_ANDN",
+                   4: "FUTEX_OP_XOR"}
+_FUTEX_WAKE_CMPS = {0: "FUTEX_OP_CMP_EQ", 1: "FUTEX_OP_CMP_NE", 2: "FUTEX_OP_CMP_LT",
+                    3: "FUTEX_OP_CMP_LE", 4: "FUTEX_OP_CMP_GT", 5: "FUTEX_OP_CMP_GE"}
+_FUTEX_OP_OPARG_SHIFT = 8
+
+
+def _futex_wake_op(v):
+    """FUTEX_WAKE_OP's encoded operation: FUTEX_OP_SET<<28|0x5<<12|FUTEX_OP_CMP_EQ<<24|0."""
+    op, cmp_, oparg, cmparg = v >> 28 & 0xF, v >> 24 & 0xF, v >> 12 & 0xFFF, v & 0xFFF
+    text = "FUTEX_OP_OPARG_SHIFT<<28|" if op & _FUTEX_OP_OPARG_SHIFT else ""
+    text += _FUTEX_WAKE_OPS.get(op & 7, "%#x /* FUTEX_OP_??? */" % (op & 7)) + "<<28"
+    text += "|%s<<12|" % _hex0(oparg)
+    text += _FUTEX_WAKE_CMPS.get(cmp_, "%#x /* FUTEX_OP_CMP_??? */" % cmp_) + "<<24"
+    return text + "|" + _hex0(cmparg)
+
+
+def _futex_as_strace(printer, task, args, ret, entry):
+    """SYS_FUNC(futex): an unknown command as `0xe3 /* FUTEX_??? */` with all
+    six arguments, a bitset of 0 as C's %#x prints it, WAKE_OP's operation
+    decoded."""
+    op = args[1] & 0xFFFFFFFF
+    cmd = op & _FUTEX_CMD_MASK
+    if cmd not in strace_decode.FUTEX_OPS:
+        return [strace_decode.address(args[0]), "%#x /* FUTEX_??? */" % op,
+                str(_s32(args[2])), strace_decode.address(args[3]),
+                strace_decode.address(args[4]), _hex0(args[5] & 0xFFFFFFFF)]
+    shown = strace_decode.futex_args(task, args, printer.opts)
+    if cmd == _FUTEX_WAKE_BITSET and shown[-1] == "0x0":
+        shown[-1] = "0"
+    elif cmd == _FUTEX_WAKE_OP:
+        shown[-1] = _futex_wake_op(args[5] & 0xFFFFFFFF)
+    return shown
+
+
+SPECIAL_CALLS["futex"] = _futex_as_strace
+
+
+# -- ioctl: a request of no name as strace decodes its number (ioctl_print_code) ------
+_IOC_NRBITS, _IOC_TYPEBITS, _IOC_SIZEBITS = 8, 8, 14      # asm-generic/ioctl.h
+_IOC_DIRS = {0: "_IOC_NONE", 1: "_IOC_WRITE", 2: "_IOC_READ", 3: "_IOC_READ|_IOC_WRITE"}
+_NAMED["ioctlcmd"].update({
+    0x5460: "FIOQSIZE", 0x802C542A: "TCGETS2", 0x402C542B: "TCSETS2", 0x402C542C: "TCSETSW2",
+    0x402C542D: "TCSETSF2", 0x80045430: "TIOCGPTN", 0x80045432: "TIOCGDEV",
+    0x40045436: "TIOCSIG", 0x5437: "TIOCVHANGUP", 0x80045438: "TIOCGPKT",
+    0x80045439: "TIOCGPTLCK", 0x80045440: "TIOCGEXCL", 0x5441: "TIOCGPTPEER"})
+_ioctl_named = SPECIAL_CALLS["ioctl"]
+
+
+def _ioc_text(cmd):
+    """_IOC(_IOC_NONE, 0x54, 0xff, 0): direction, type, number and size."""
+    nr = cmd & ((1 << _IOC_NRBITS) - 1)
+    typ = cmd >> _IOC_NRBITS & ((1 << _IOC_TYPEBITS) - 1)
+    size = cmd >> (_IOC_NRBITS + _IOC_TYPEBITS) & ((1 << _IOC_SIZEBITS) - 1)
+    direction = cmd >> (_IOC_NRBITS + _IOC_TYPEBITS + _IOC_SIZEBITS)
+    return "_IOC(%s, %s, %s, %s)" % (_IOC_DIRS[direction & 3], _hex0(typ), _hex0(nr),
+                                     _hex0(size))
+
+
+def _ioctl_ioc(printer, task, args, ret, entry):
+    shown = _ioctl_named(printer, task, args, ret, entry)
+    if isinstance(shown, list) and len(shown) > 1 and _hex_only(shown[1]):
+        shown[1] = _ioc_text(args[1] & 0xFFFFFFFF)
+    return shown
+
+
+SPECIAL_CALLS["ioctl"] = _ioctl_ioc

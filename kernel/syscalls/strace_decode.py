@@ -413,10 +413,11 @@ def sigset(task, v, raw, opts):
     return sigset_text(struct.unpack("<Q", raw)[0])
 
 
-SA_FLAG_NAMES = (("SA_NOCLDSTOP", 0x1), ("SA_NOCLDWAIT", 0x2), ("SA_SIGINFO", 0x4),
-                 ("SA_RESTORER", 0x04000000), ("SA_ONSTACK", 0x08000000),
+# In strace's order (xlat/sigact_flags.in), as the host's strace prints them.
+SA_FLAG_NAMES = (("SA_RESTORER", 0x04000000), ("SA_ONSTACK", 0x08000000),
                  ("SA_RESTART", 0x10000000), ("SA_NODEFER", 0x40000000),
-                 ("SA_RESETHAND", 0x80000000))
+                 ("SA_RESETHAND", 0x80000000), ("SA_SIGINFO", 0x4),
+                 ("SA_NOCLDSTOP", 0x1), ("SA_NOCLDWAIT", 0x2))
 _SIGACTION = struct.Struct("<QQQQ")
 _SA_RESTORER = 0x04000000
 
@@ -448,7 +449,10 @@ _FAULT_CODES = {
 
 
 def siginfo_text(info):
-    """printsiginfo(): {si_signo=..., si_code=..., and what the code carries}."""
+    """printsiginfo(): {si_signo=..., si_code=..., and what the code carries};
+    `{}` when si_signo is 0 (waitid's WNOHANG with no child to report)."""
+    if not info.signo:
+        return "{}"
     name = signame(info.signo)
     code = info.code
     if code > 0 and name in _FAULT_CODES and code in _FAULT_CODES[name]:
@@ -465,15 +469,35 @@ def siginfo_text(info):
             info.pid, info.uid, signame(status) if code != 1 else str(status),
             info.utime, info.stime)
     else:
-        text += ", si_pid=%d, si_uid=%d" % (info.pid, info.uid)
-        value = getattr(info, "value", None)
-        raw = getattr(info, "raw", None)
-        if value is None and raw is not None and len(raw) >= 32:
-            value = struct.unpack_from("<Q", raw, 24)[0]
-        if code in (-1, -2, -3) and value is not None:     # SI_QUEUE, SI_TIMER, SI_MESGQ
-            text += ", si_int=%d, si_ptr=%s" % (
-                struct.unpack("<i", struct.pack("<I", value & 0xFFFFFFFF))[0], address(value))
+        text += _si_info_rest(info, code)
     return text + "}"
+
+
+def _si_info_rest(info, code):
+    """print_si_info()'s other cases: from user space (si_code <= 0) the
+    sender, SI_TIMER's timer id and overrun, and si_value where the code
+    carries one; from the kernel the sender only when there is one
+    (SI_KERNEL's SIGALRM: nothing more)."""
+    value = getattr(info, "value", None)
+    raw = getattr(info, "raw", None)
+    if value is None and raw is not None and len(raw) >= 32:
+        value = struct.unpack_from("<Q", raw, 24)[0]
+    timer = getattr(info, "timer", None)            # kernel/time/posix_timers.py's
+    if timer is not None:
+        value = timer.sigval
+    sigval = "" if value is None else ", si_int=%d, si_ptr=%s" % (
+        struct.unpack("<i", struct.pack("<I", value & 0xFFFFFFFF))[0], address(value))
+    source = ", si_pid=%d, si_uid=%d" % (info.pid, info.uid)
+    if code == -2:                                   # SI_TIMER: si_timerid %#x, si_overrun
+        tid, overrun = (timer.id, timer.overrun_last) if timer is not None \
+            else (info.pid & 0xFFFFFFFF, struct.unpack("<i", struct.pack("<I", info.uid))[0])
+        return ", si_timerid=%s, si_overrun=%d%s" % ("%#x" % tid if tid else "0", overrun,
+                                                     sigval or ", si_int=0, si_ptr=NULL")
+    if code in (0, -6):                              # SI_USER, SI_TKILL
+        return source
+    if code < 0:
+        return source + (sigval if value else "")
+    return (source if info.pid or info.uid else "") + (sigval if value else "")
 
 
 # -- time and limits -------------------------------------------------------------------
@@ -996,9 +1020,15 @@ _SIGEV_NOTIFY = {0: "SIGEV_SIGNAL", 1: "SIGEV_NONE", 2: "SIGEV_THREAD", 4: "SIGE
 def sigevent(task, v, raw, opts):
     """print_sigevent(): {sigev_value={...}, sigev_signo=..., sigev_notify=...}."""
     value, signo, notify, tid = struct.unpack("<Qiii", raw)
-    text = "{sigev_value={sival_int=%d, sival_ptr=%s}, sigev_signo=%s, sigev_notify=%s" % (
-        struct.unpack("<i", struct.pack("<I", value & 0xFFFFFFFF))[0], address(value),
-        signame(signo), _SIGEV_NOTIFY.get(notify, str(notify)))
+    # sigev_value only when its pointer is set; the number a signal only
+    # for the notifications that send one (SIGEV_SIGNAL, _THREAD, _THREAD_ID)
+    text = "{"
+    if value:
+        text += "sigev_value={sival_int=%d, sival_ptr=%s}, " % (
+            struct.unpack("<i", struct.pack("<I", value & 0xFFFFFFFF))[0], address(value))
+    text += "sigev_signo=%s, sigev_notify=%s" % (
+        signame(signo) if notify in (0, 2, 4) else str(signo & 0xFFFFFFFF),
+        _SIGEV_NOTIFY.get(notify, str(notify)))
     if notify == 4:
         text += ", sigev_notify_thread_id=%d" % tid
     return text + "}"

@@ -186,6 +186,7 @@ class StraceOptions:
         self.relative = False       # -r
         self.timestamps = 0         # -t, -tt, -ttt
         self.quiet = 0              # -q, -qq, -qqq
+        self.attach_messages = False  # "strace: Process N attached" (from_args)
 
     def wants_call(self, name):
         return self.calls is None or name in self.calls
@@ -229,6 +230,8 @@ class StraceOptions:
         opts.separately = bool(follow) and follow > 1 and output is not None
         opts.summary_too, opts.relative = bool(summary_too), bool(relative)
         opts.timestamps, opts.quiet = min(int(timestamps or 0), 3), int(quiet or 0)
+        # strace's "Process N attached" lines: asked for by any strace option, off with -q
+        opts.attach_messages = (given or bool(follow)) and not opts.quiet
         if pids:
             opts.pids = parse_pids(pids)
         for expr in exprs:
