@@ -98,23 +98,6 @@ def summary(text):
 
 
 def kill_session(sid):
-<<<<<<< ours
-    """SIGKILL what is left of session sid: LTP's library puts its test
-    process in a process group of its own (under qemu-aarch64 a host
-    process), which killpg() misses and which keeps the output pipes open."""
-    for pid in os.listdir("/proc"):
-        try:
-            with open("/proc/%s/stat" % pid) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[3]) == sid:       # stat's 6th field, the session
-                os.kill(int(pid), signal.SIGKILL)
-        except (OSError, ValueError, IndexError):
-            continue
-
-
-def run_one(argv, env):
-    """Run argv in a fresh TMPDIR; (summary, status, output)."""
-=======
     """SIGKILL every process of the session sid: a test's children may have
     process groups of their own (qemu-aarch64 runs each guest process as
     a host one) and would keep the output pipes open."""
@@ -136,7 +119,6 @@ def run_one(argv, env):
 def run_one(argv, env, cwd=None):
     """Run argv in cwd (default: a fresh TMPDIR) with a fresh TMPDIR;
     (summary, status, output)."""
->>>>>>> theirs
     tmp = tempfile.mkdtemp(prefix="ltp-")
     try:
         # A session of its own: a test that times out is killed with every
@@ -147,10 +129,6 @@ def run_one(argv, env, cwd=None):
         try:
             out, err = p.communicate(timeout=TIMEOUT)
         except subprocess.TimeoutExpired:
-<<<<<<< ours
-            os.killpg(p.pid, signal.SIGKILL)
-=======
->>>>>>> theirs
             kill_session(p.pid)
             out, err = p.communicate()
             return None, "timeout", (out + err).decode(errors="replace")
