@@ -30,7 +30,7 @@ from unicorn.unicorn_const import (  # noqa: E402
     UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE, UC_HOOK_TLB_FILL,
 )
 from unicorn.unicorn_py3.unicorn import (  # noqa: E402
-    HOOK_CODE_CFUNC, HOOK_EDGE_GEN_CFUNC, HOOK_INTR_CFUNC, HOOK_MEM_ACCESS_CFUNC,
+    HOOK_CODE_CFUNC, HOOK_EDGE_GEN_CFUNC, HOOK_MEM_ACCESS_CFUNC,
     HOOK_TLB_FILL_CFUNC, uc_hook_h, uclib,
 )
 
@@ -65,6 +65,13 @@ REG_NZCV = A.UC_ARM64_REG_NZCV
 REG_TPIDR_EL0 = A.UC_ARM64_REG_TPIDR_EL0
 REG_X0 = A.UC_ARM64_REG_X0
 REG_X8 = A.UC_ARM64_REG_X8
+
+# Unicorn's UC_HOOK_INTR callback is void (uc_engine *, uint32_t intno, void
+# *user_data); this prototype leaves out the user data, which nothing here
+# uses: C callers pass arguments the callee may ignore (the caller cleans
+# up, in every ABI Unicorn runs on), and ctypes then converts two arguments
+# instead of three at every system call (~0.02 us, ~150 host instructions).
+_HOOK_INTR_CFUNC = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32)
 
 # QEMU's exception numbers as Unicorn's UC_HOOK_INTR reports them.
 EXCP_UDEF, EXCP_SWI, EXCP_BKPT = 1, 2, 7
@@ -400,6 +407,11 @@ class Core:
         self.filling_page = None    # the page a TLB fill is resolving right now
         self.ttbr0 = 0              # TTBR0_EL1: ASID << 48 | pgd physical address
         self.vbar = None            # the kernel's exception vector
+        # Where an SVC goes: el0_sync's first branch (EC_SVC64 -> el0_svc),
+        # which the core takes itself, having just made the syndrome: the
+        # vector's el0_svc(core), looked up at each call (a tracer may
+        # replace it), or el0_sync through SvcThroughSync (Board.install_vector).
+        self.svc_vector = None
         self.stop_requested = False
         self.running = False        # inside uc_emu_start
         self.tb_flush_pending = False
@@ -429,16 +441,26 @@ class Core:
             self.bring_up()
         else:
             self.precise_stop = precise_stops
+            # Until bring_up(), a class whose __getattr__ brings the engine
+            # up.  Not Core's own: a class with __getattr__ sends every
+            # attribute access of its instances through a slower generic
+            # path (no specialization, two type lookups each), and the hot
+            # paths read core attributes dozens of times a system call
+            # (issue 8: ~1,400 of a getppid's 17,300 host instructions).
+            self._online_class = type(self)
+            self.__class__ = _OfflineCore
 
     def bring_up(self):
         """__cpu_up() / secondary_start_kernel() of the board: make the
         core's engine (a Unicorn instance sharing the board's RAM, entered
         at EL0, with its hooks).  A core made offline gets it the first
-        time anything asks for it (see __getattr__): the scheduler's first
+        time anything asks for it (see _OfflineCore): the scheduler's first
         context switch onto it, outside any run."""
         if self.online:
             return
         self.online = True
+        if type(self) is _OfflineCore:
+            self.__class__ = self._online_class
         precise_stops, direct_regs = self._engine_options
         memory = self._memory
         uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
@@ -469,10 +491,13 @@ class Core:
         # Unpacks the values as a tuple in one C call (tuple() of a ctypes
         # array converts element by element: ~1 us).
         self._sys_unpack = struct.Struct("<%dQ" % n).unpack_from
-        # X0-X30 where QEMU keeps them, when that can be found (see _find_xregs).
-        self._xregs = _direct_xregs(self) if direct_regs else None
-        if self._xregs is not None:
-            self._xregs_bytes = self._xregs.cast("B")
+        # X0-X30 where QEMU keeps them, when that can be found (see
+        # _find_xregs): a memoryview ('Q') and the same bytes ('B'), or None.
+        # The kernel's system-call fast path reads and writes them itself.
+        self.xregs = _direct_xregs(self) if direct_regs else None
+        self.xregs_bytes = None
+        if self.xregs is not None:
+            self.xregs_bytes = self.xregs.cast("B")
             self.syscall_regs = self._syscall_regs_direct
             self.set_return = self._set_return_direct
         self._ctx_ids = (ctypes.c_int * len(CONTEXT_REGS))(*CONTEXT_REGS)
@@ -485,7 +510,7 @@ class Core:
             *[ctypes.addressof(self._v_vals) + V_REG_BYTES * i for i in range(32)])
         self._flush_code = (UC_CTL_IO_WRITE << 30) | UC_CTL_TLB_FLUSH
         self._hooks = []
-        self._hook(UC_HOOK_INTR, HOOK_INTR_CFUNC(self._on_interrupt))
+        self._hook(UC_HOOK_INTR, _HOOK_INTR_CFUNC(self._on_interrupt))
         self._hook(UC_HOOK_TLB_FILL, HOOK_TLB_FILL_CFUNC(self._on_tlb_fill))
         self._hook(UC_HOOK_EDGE_GENERATED, HOOK_EDGE_GEN_CFUNC(self._on_new_block))
         # TPIDR_EL1 (unused by EL0): writing it rebuilds QEMU's hflags (see
@@ -495,15 +520,6 @@ class Core:
             self._tlb_flush_page = self._probe_tlb_flush_page(_find_tlb_flush_page(self._uch))
         if self._counter is not None:
             self.set_counter(*self._counter)
-
-    def __getattr__(self, name):
-        """An offline core's engine attributes (uc, its registers, its
-        ctypes buffers) exist once it is brought up: asking for one brings
-        it up.  Anything else missing is an AttributeError as usual."""
-        if name.startswith("__") or self.__dict__.get("online", True):
-            raise AttributeError("%r object has no attribute %r" % (type(self).__name__, name))
-        self.bring_up()
-        return getattr(self, name)
 
     def _enter_el0(self):
         """Drop to EL0t with FP/SIMD enabled, then rebuild QEMU's cached flags.
@@ -631,17 +647,25 @@ class Core:
 
     # -- hooks: hardware events ------------------------------------------------
 
-    def _on_interrupt(self, uch, intno, user):
-        """An exception Unicorn raised: SVC (PC already past it), UDEF, BRK."""
+    def _on_interrupt(self, uch, intno):
+        """An exception Unicorn raised: SVC (PC already past it), UDEF, BRK.
+
+        The system call comes first, in as few steps as can be: its
+        syndrome is a constant, and the boot ROM (CLREX; BRK) never
+        executes an SVC, so in_rom needs no test before it."""
+        if intno == EXCP_SWI:
+            self.esr_el1 = _ESR_SVC_LINUX
+            self._elr_el1 = None
+            try:
+                self.svc_vector.el0_svc(self)
+            except BaseException as e:      # noqa: B036 -- a hook must not unwind into C
+                self._fail(e)
+            return
         if self.in_rom:         # the ROM's BRK: clear_exclusive is done
             self.stop()
             return
         try:
             self._elr_el1 = None
-            if intno == EXCP_SWI:       # a system call: the syndrome is a constant
-                self.esr_el1 = _ESR_SVC_LINUX
-                self.vbar.el0_sync(self)
-                return
             ec = _INTNO_EC.get(intno, EC_UNKNOWN)
             self.esr_el1 = (ec << ESR_EC_SHIFT) | ESR_IL
             if ec == EC_UNKNOWN:
@@ -1079,10 +1103,10 @@ class Core:
     _ARGS = struct.Struct("<6Q").unpack_from
 
     def _syscall_regs_direct(self):
-        return (self._xregs[8],) + self._ARGS(self._xregs_bytes)
+        return (self.xregs[8],) + self._ARGS(self.xregs_bytes)
 
     def _set_return_direct(self, value):
-        self._xregs[0] = value & 0xFFFFFFFFFFFFFFFF
+        self.xregs[0] = value & 0xFFFFFFFFFFFFFFFF
 
     def user_regs(self):
         """The EL0 register file: x0-x30, sp, pc, pstate (NZCV; EL0t), V0-V31,
@@ -1123,3 +1147,28 @@ class Core:
                 self.uc.reg_write(A.UC_ARM64_REG_V0 + i, value)
             self.write_reg(A.UC_ARM64_REG_FPSR, fpsr)
             self.write_reg(A.UC_ARM64_REG_FPCR, fpcr)
+
+
+class SvcThroughSync:
+    """The svc_vector of a vector with no el0_svc of its own: an SVC goes
+    through its el0_sync like any other exception."""
+
+    def __init__(self, vector):
+        self.vector = vector
+
+    def el0_svc(self, core):
+        self.vector.el0_sync(core)
+
+
+class _OfflineCore(Core):
+    """A Core made with online=False, until bring_up() turns it back into
+    its own class: its engine attributes (uc, its registers, its ctypes
+    buffers) exist once it is brought up, so asking for one brings it up.
+    Anything else missing is an AttributeError as usual."""
+
+    def __getattr__(self, name):
+        if name.startswith("__") or self.__dict__.get("online", True):
+            raise AttributeError("%r object has no attribute %r" % (
+                self.__dict__.get("_online_class", Core).__name__, name))
+        self.bring_up()
+        return getattr(self, name)
