@@ -17,22 +17,17 @@ import functools
 import re
 import struct
 
-from emu.fast_import import import_unicorn
-
-import_unicorn()    # the binding without its loader's importlib.resources and inspect
-from unicorn import (  # noqa: E402
-    Uc, UC_ARCH_ARM64, UC_MODE_ARM, UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ, UC_TLB_VIRTUAL,
+# libunicorn through ctypes alone, not the binding (issue 8: start-up; the
+# binding when the library is another version: see emu/unicorn_lib.py).
+from emu import unicorn_lib as A
+from emu.unicorn_lib import (
+    HOOK_CODE_CFUNC, HOOK_EDGE_GEN_CFUNC, HOOK_MEM_ACCESS_CFUNC, HOOK_TLB_FILL_CFUNC,
+    LIBRARY_VERSION, UC_ARCH_ARM64, UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_HOOK_CODE,
+    UC_HOOK_EDGE_GENERATED, UC_HOOK_INTR, UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE, UC_HOOK_TLB_FILL,
+    UC_MODE_ARM, UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ, UC_TLB_VIRTUAL, UcRegCP64,
+    uc_hook_h, uclib,
 )
-from unicorn import arm64_const as A  # noqa: E402
-from unicorn.unicorn_py3.arch.arm64 import UcRegCP64  # noqa: E402
-from unicorn.unicorn_const import (  # noqa: E402
-    UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_HOOK_CODE, UC_HOOK_EDGE_GENERATED, UC_HOOK_INTR,
-    UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE, UC_HOOK_TLB_FILL,
-)
-from unicorn.unicorn_py3.unicorn import (  # noqa: E402
-    HOOK_CODE_CFUNC, HOOK_EDGE_GEN_CFUNC, HOOK_MEM_ACCESS_CFUNC,
-    HOOK_TLB_FILL_CFUNC, uc_hook_h, uclib,
-)
+from emu.unicorn_lib import Engine as Uc
 
 from emu.arch import (
     CNTKCTL_EL0VCTEN, CPACR_FPEN_NONE, EC_BRK64, EC_IABT_LOW, EC_PC_ALIGN, EC_SVC64, EC_UNKNOWN,
@@ -159,8 +154,7 @@ def _make_stops_precise(uc, uch):
     version and only when the surrounding fields are where they should be;
     returns False otherwise, and the kernel then preempts by instruction
     count instead (slower, but exact)."""
-    import unicorn
-    if unicorn.__version__ != UNICORN_PINNED:
+    if LIBRARY_VERSION != UNICORN_PINNED:
         return False
     base = ctypes.cast(uch, ctypes.c_void_p).value
     raw = ctypes.string_at(base, _UC_SCAN_BYTES)
@@ -193,8 +187,7 @@ _COUNT_FOREVER = 1 << 62
 
 def _find_emu_counter(core):
     """The address of uc->emu_counter, or None if it cannot be found."""
-    import unicorn
-    if unicorn.__version__ != UNICORN_PINNED:
+    if LIBRARY_VERSION != UNICORN_PINNED:
         return None
     uch = core._uch
     if core.run_rom(_COUNT_PROBE):
@@ -247,8 +240,7 @@ def _probe_xregs(core, salt):
 def _find_xregs(core):
     """The address of env->xregs[0] of core's Unicorn, or None."""
     global _xregs_where
-    import unicorn
-    if unicorn.__version__ != UNICORN_PINNED:
+    if LIBRARY_VERSION != UNICORN_PINNED:
         return None
     base = ctypes.cast(core._uch, ctypes.c_void_p).value
     raw = ctypes.string_at(base, _UC_SCAN_BYTES)
@@ -324,8 +316,7 @@ def _find_tlb_flush_page(uch):
     Both are internal, so they are used only on the pinned version; the
     caller still checks that a flushed page is filled again
     (Core._probe_tlb_flush_page) before relying on it."""
-    import unicorn
-    if unicorn.__version__ != UNICORN_PINNED:
+    if LIBRARY_VERSION != UNICORN_PINNED:
         return None
     lib = ctypes.CDLL(uclib._name)      # own function objects: argtypes stay ours
     try:

@@ -179,7 +179,8 @@ def test_unicorn_is_loaded_without_pathlib():
     code = """
     import sys, json
     {before}
-    import emu.cpu
+    from emu.fast_import import import_unicorn
+    import_unicorn()    # what emu/unicorn_lib.py does when it must use the binding
     from unicorn.unicorn_py3.unicorn import uclib
     loaded = [m for m in ("pathlib", "urllib.parse", "ipaddress", "fnmatch") if m in sys.modules]
     import pathlib

@@ -133,7 +133,8 @@ def test_a_trace_switched_on_mid_run_sees_the_calls(tmp_path):
 _PROBE = """
 import sys
 {before}
-import emu.cpu
+from emu.fast_import import import_unicorn
+import_unicorn()        # what emu/unicorn_lib.py does when it must use the binding
 from unicorn.unicorn_py3.unicorn import uclib
 print(uclib._name)
 print("inspect" in sys.modules, "importlib.resources" in sys.modules)
