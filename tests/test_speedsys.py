@@ -213,3 +213,26 @@ def test_the_fast_path_takes_every_call_but_the_first_of_each_number():
     if kernel.board.cores[0].xregs is None:
         pytest.skip("no direct register view on this Unicorn: every call takes the full path")
     assert len(full) == len(set(full)), full       # getppid: 1001 calls, at most one there
+
+
+def test_argparse_untranslated_says_what_gettext_says():
+    """emu/cli.py makes argparse's message lookup the identity when the
+    domain has no catalog: help and errors read exactly as gettext made
+    them (a fresh interpreter each way)."""
+    import subprocess
+    import sys
+    from conftest import ROOT, emu_env
+    code = ("import emu.cli, sys\n"
+            "%s\n"
+            "p = emu.cli.build_parser() if %r else None\n"
+            "sys.stdout.write(p.format_help() + p._subparsers._group_actions[0]"
+            ".choices['run'].format_help())\n"
+            "p.parse_args(['run', '--cores'])\n")
+    outs = []
+    for patched in (True, False):
+        setup = "" if patched else "emu.cli.untranslated_argparse = lambda: None"
+        p = subprocess.run([sys.executable, "-c", code % (setup, True)], cwd=ROOT, env=emu_env(),
+                           capture_output=True, text=True)
+        assert p.returncode == 2
+        outs.append((p.stdout, p.stderr))
+    assert outs[0] == outs[1] and "expected one argument" in outs[0][1]
