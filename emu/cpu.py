@@ -122,6 +122,10 @@ _SYSCALL_REGS = (REG_X8,) + X_REGS[:6]
 CONTEXT_REGS = X_REGS + (REG_SP, REG_PC, REG_NZCV, REG_TPIDR_EL0,
                          A.UC_ARM64_REG_FPSR, A.UC_ARM64_REG_FPCR)
 CTX_SP, CTX_PC, CTX_NZCV, CTX_TPIDR, CTX_FPSR, CTX_FPCR = range(31, 37)
+# Their values in and out of the ctypes array in one call each: a list()
+# of the array, or a slice assignment to it, converts register by register
+# (issue 8: ~15% of a futex round trip, two switches, went there).
+_CTX_STRUCT = struct.Struct("<%dQ" % len(CONTEXT_REGS))
 V_REGS = tuple(A.UC_ARM64_REG_V0 + i for i in range(32))
 V_REG_BYTES = 16
 
@@ -1141,12 +1145,15 @@ class Core:
         ctypes.memset(self._ctx_vals, 0, ctypes.sizeof(self._ctx_vals))    # see read_reg
         _uc_reg_read_batch(self._uch, self._ctx_ids, self._ctx_ptrs, len(CONTEXT_REGS))
         _uc_reg_read_batch(self._uch, self._v_ids, self._v_ptrs, 32)
-        return list(self._ctx_vals), bytes(self._v_vals)
+        return list(_CTX_STRUCT.unpack_from(self._ctx_vals)), bytes(self._v_vals)
 
     def load_context(self, context):
         """Load a register file saved by save_context() (on any core)."""
         gp, v = context
-        self._ctx_vals[:] = gp
+        try:
+            _CTX_STRUCT.pack_into(self._ctx_vals, 0, *gp)
+        except struct.error:    # a value out of range: wrapped, as ctypes does
+            self._ctx_vals[:] = gp
         ctypes.memmove(self._v_vals, v, len(v))
         _uc_reg_write_batch(self._uch, self._ctx_ids, self._ctx_ptrs, len(CONTEXT_REGS))
         _uc_reg_write_batch(self._uch, self._v_ids, self._v_ptrs, 32)
