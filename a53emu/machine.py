@@ -125,9 +125,12 @@ class Machine:
         if net not in ("none", "loopback", "host"):
             raise ValueError("net is 'none', 'loopback' or 'host'")
         self.trace = Tracer()
-        self.board = Board(ram_size=parse_mem(mem), cores=cores, va_bits=va_bits)
+        # As the command's (issue 8): secondary cores get their engine when
+        # they first run a task, a handler's module is imported at its first call.
+        self.board = Board(ram_size=parse_mem(mem), cores=cores, va_bits=va_bits,
+                           lazy_cores=True)
         self.kernel = Kernel(self.board, sysroot=sysroot, trace=self.trace,
-                             deterministic=deterministic, root=root)
+                             deterministic=deterministic, root=root, lazy_syscalls=True)
         self.kernel.net_mode = net
         self._turns = _Turns(self)
         self.kernel.sched.debugger = self._turns

@@ -1,6 +1,6 @@
 """The board: RAM, the MMU that walks its tables, and N Cortex-A53 cores."""
 
-from emu.cpu import Core
+from emu.cpu import Core, SvcThroughSync
 from emu.memory import DEFAULT_RAM_SIZE, PhysicalMemory
 from emu.mmu import Mmu
 
@@ -27,9 +27,12 @@ class Board:
                             online=not lazy_cores) for i in range(1, cores)]
 
     def install_vector(self, vector):
-        """Point every core's VBAR_EL1 at `vector` (an object with el0_sync)."""
+        """Point every core's VBAR_EL1 at `vector` (an object with el0_sync,
+        and el0_svc if it has a system-call entry of its own: see
+        Core.svc_vector)."""
         for core in self.cores:
             core.vbar = vector
+            core.svc_vector = vector if hasattr(vector, "el0_svc") else SvcThroughSync(vector)
 
     def flush_code_cache_all(self):
         """IC IALLUIS: every core forgets its translated code."""

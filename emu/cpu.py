@@ -17,22 +17,17 @@ import functools
 import re
 import struct
 
-from emu.fast_import import import_unicorn
-
-import_unicorn()    # the binding without its loader's importlib.resources and inspect
-from unicorn import (  # noqa: E402
-    Uc, UC_ARCH_ARM64, UC_MODE_ARM, UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ, UC_TLB_VIRTUAL,
+# libunicorn through ctypes alone, not the binding (issue 8: start-up; the
+# binding when the library is another version: see emu/unicorn_lib.py).
+from emu import unicorn_lib as A
+from emu.unicorn_lib import (
+    HOOK_CODE_CFUNC, HOOK_MEM_ACCESS_CFUNC, HOOK_TLB_FILL_CFUNC,
+    LIBRARY_VERSION, UC_ARCH_ARM64, UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_HOOK_CODE,
+    UC_HOOK_EDGE_GENERATED, UC_HOOK_INTR, UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE, UC_HOOK_TLB_FILL,
+    UC_MODE_ARM, UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ, UC_TLB_VIRTUAL, UcRegCP64,
+    uc_hook_h, uclib,
 )
-from unicorn import arm64_const as A  # noqa: E402
-from unicorn.unicorn_py3.arch.arm64 import UcRegCP64  # noqa: E402
-from unicorn.unicorn_const import (  # noqa: E402
-    UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_HOOK_CODE, UC_HOOK_EDGE_GENERATED, UC_HOOK_INTR,
-    UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE, UC_HOOK_TLB_FILL,
-)
-from unicorn.unicorn_py3.unicorn import (  # noqa: E402
-    HOOK_CODE_CFUNC, HOOK_EDGE_GEN_CFUNC, HOOK_INTR_CFUNC, HOOK_MEM_ACCESS_CFUNC,
-    HOOK_TLB_FILL_CFUNC, uc_hook_h, uclib,
-)
+from emu.unicorn_lib import Engine as Uc
 
 from emu.arch import (
     CNTKCTL_EL0VCTEN, CPACR_FPEN_NONE, EC_BRK64, EC_IABT_LOW, EC_PC_ALIGN, EC_SVC64, EC_UNKNOWN,
@@ -65,6 +60,19 @@ REG_NZCV = A.UC_ARM64_REG_NZCV
 REG_TPIDR_EL0 = A.UC_ARM64_REG_TPIDR_EL0
 REG_X0 = A.UC_ARM64_REG_X0
 REG_X8 = A.UC_ARM64_REG_X8
+
+# Unicorn's UC_HOOK_INTR callback is void (uc_engine *, uint32_t intno, void
+# *user_data); this prototype leaves out the user data, which nothing here
+# uses: C callers pass arguments the callee may ignore (the caller cleans
+# up, in every ABI Unicorn runs on), and ctypes then converts two arguments
+# instead of three at every system call (~0.02 us, ~150 host instructions).
+_HOOK_INTR_CFUNC = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_uint32)
+
+# UC_HOOK_EDGE_GENERATED's callback is void (uc_engine *, uc_tb *cur, uc_tb
+# *prev, void *user_data): declared with cur as a plain address and the
+# last two left out, ctypes makes no pointer objects for the two blocks
+# (issue 8: a glibc dynamic hello translates ~2,100 blocks).
+_HOOK_EDGE_CFUNC = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
 
 # QEMU's exception numbers as Unicorn's UC_HOOK_INTR reports them.
 EXCP_UDEF, EXCP_SWI, EXCP_BKPT = 1, 2, 7
@@ -114,6 +122,10 @@ _SYSCALL_REGS = (REG_X8,) + X_REGS[:6]
 CONTEXT_REGS = X_REGS + (REG_SP, REG_PC, REG_NZCV, REG_TPIDR_EL0,
                          A.UC_ARM64_REG_FPSR, A.UC_ARM64_REG_FPCR)
 CTX_SP, CTX_PC, CTX_NZCV, CTX_TPIDR, CTX_FPSR, CTX_FPCR = range(31, 37)
+# Their values in and out of the ctypes array in one call each: a list()
+# of the array, or a slice assignment to it, converts register by register
+# (issue 8: ~15% of a futex round trip, two switches, went there).
+_CTX_STRUCT = struct.Struct("<%dQ" % len(CONTEXT_REGS))
 V_REGS = tuple(A.UC_ARM64_REG_V0 + i for i in range(32))
 V_REG_BYTES = 16
 
@@ -152,8 +164,7 @@ def _make_stops_precise(uc, uch):
     version and only when the surrounding fields are where they should be;
     returns False otherwise, and the kernel then preempts by instruction
     count instead (slower, but exact)."""
-    import unicorn
-    if unicorn.__version__ != UNICORN_PINNED:
+    if LIBRARY_VERSION != UNICORN_PINNED:
         return False
     base = ctypes.cast(uch, ctypes.c_void_p).value
     raw = ctypes.string_at(base, _UC_SCAN_BYTES)
@@ -186,8 +197,7 @@ _COUNT_FOREVER = 1 << 62
 
 def _find_emu_counter(core):
     """The address of uc->emu_counter, or None if it cannot be found."""
-    import unicorn
-    if unicorn.__version__ != UNICORN_PINNED:
+    if LIBRARY_VERSION != UNICORN_PINNED:
         return None
     uch = core._uch
     if core.run_rom(_COUNT_PROBE):
@@ -237,11 +247,21 @@ def _probe_xregs(core, salt):
     return struct.pack("<31Q", *values)
 
 
+def _qemu_cpu(uch):
+    """The CPUState of this Unicorn's one CPU (libunicorn's
+    qemu_get_cpu_aarch64, see _find_tlb_flush_page), or None."""
+    lib = ctypes.CDLL(uclib._name)      # own function objects: argtypes stay ours
+    get_cpu = getattr(lib, "qemu_get_cpu_aarch64", None)
+    if get_cpu is None:
+        return None
+    get_cpu.restype, get_cpu.argtypes = ctypes.c_void_p, (ctypes.c_void_p, ctypes.c_int)
+    return get_cpu(ctypes.cast(uch, ctypes.c_void_p), _UNASSIGNED_CPU_INDEX)
+
+
 def _find_xregs(core):
     """The address of env->xregs[0] of core's Unicorn, or None."""
     global _xregs_where
-    import unicorn
-    if unicorn.__version__ != UNICORN_PINNED:
+    if LIBRARY_VERSION != UNICORN_PINNED:
         return None
     base = ctypes.cast(core._uch, ctypes.c_void_p).value
     raw = ctypes.string_at(base, _UC_SCAN_BYTES)
@@ -263,7 +283,17 @@ def _find_xregs(core):
     found = set()
     seen = set()
     where = None
-    for ptr_off in range(0, _UC_SCAN_BYTES, 8):
+    # uc->cpu first: QEMU's ARMCPU holds env, so the registers are behind
+    # that pointer, and found there the search stops (issue 8: scanning
+    # behind every pointer of the struct was ~3% of `run hello`).  The
+    # caller checks the view both ways whichever window it came from.
+    cpu = _qemu_cpu(core._uch)
+    offsets = sorted(range(0, _UC_SCAN_BYTES, 8),
+                     key=lambda off: struct.unpack_from("<Q", raw, off)[0] != cpu)
+    first = offsets[0]
+    for ptr_off in offsets:
+        if where is not None and cpu is not None and where[0] == first:
+            break           # found behind uc->cpu: no other window to look at
         ptr = struct.unpack_from("<Q", raw, ptr_off)[0]
         i = bisect.bisect_right(starts, ptr) - 1
         if ptr & 7 or ptr in seen or i < 0 or ptr >= ranges[i][1]:
@@ -317,8 +347,7 @@ def _find_tlb_flush_page(uch):
     Both are internal, so they are used only on the pinned version; the
     caller still checks that a flushed page is filled again
     (Core._probe_tlb_flush_page) before relying on it."""
-    import unicorn
-    if unicorn.__version__ != UNICORN_PINNED:
+    if LIBRARY_VERSION != UNICORN_PINNED:
         return None
     lib = ctypes.CDLL(uclib._name)      # own function objects: argtypes stay ours
     try:
@@ -400,6 +429,11 @@ class Core:
         self.filling_page = None    # the page a TLB fill is resolving right now
         self.ttbr0 = 0              # TTBR0_EL1: ASID << 48 | pgd physical address
         self.vbar = None            # the kernel's exception vector
+        # Where an SVC goes: el0_sync's first branch (EC_SVC64 -> el0_svc),
+        # which the core takes itself, having just made the syndrome: the
+        # vector's el0_svc(core), looked up at each call (a tracer may
+        # replace it), or el0_sync through SvcThroughSync (Board.install_vector).
+        self.svc_vector = None
         self.stop_requested = False
         self.running = False        # inside uc_emu_start
         self.tb_flush_pending = False
@@ -429,16 +463,26 @@ class Core:
             self.bring_up()
         else:
             self.precise_stop = precise_stops
+            # Until bring_up(), a class whose __getattr__ brings the engine
+            # up.  Not Core's own: a class with __getattr__ sends every
+            # attribute access of its instances through a slower generic
+            # path (no specialization, two type lookups each), and the hot
+            # paths read core attributes dozens of times a system call
+            # (issue 8: ~1,400 of a getppid's 17,300 host instructions).
+            self._online_class = type(self)
+            self.__class__ = _OfflineCore
 
     def bring_up(self):
         """__cpu_up() / secondary_start_kernel() of the board: make the
         core's engine (a Unicorn instance sharing the board's RAM, entered
         at EL0, with its hooks).  A core made offline gets it the first
-        time anything asks for it (see __getattr__): the scheduler's first
+        time anything asks for it (see _OfflineCore): the scheduler's first
         context switch onto it, outside any run."""
         if self.online:
             return
         self.online = True
+        if type(self) is _OfflineCore:
+            self.__class__ = self._online_class
         precise_stops, direct_regs = self._engine_options
         memory = self._memory
         uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
@@ -469,10 +513,13 @@ class Core:
         # Unpacks the values as a tuple in one C call (tuple() of a ctypes
         # array converts element by element: ~1 us).
         self._sys_unpack = struct.Struct("<%dQ" % n).unpack_from
-        # X0-X30 where QEMU keeps them, when that can be found (see _find_xregs).
-        self._xregs = _direct_xregs(self) if direct_regs else None
-        if self._xregs is not None:
-            self._xregs_bytes = self._xregs.cast("B")
+        # X0-X30 where QEMU keeps them, when that can be found (see
+        # _find_xregs): a memoryview ('Q') and the same bytes ('B'), or None.
+        # The kernel's system-call fast path reads and writes them itself.
+        self.xregs = _direct_xregs(self) if direct_regs else None
+        self.xregs_bytes = None
+        if self.xregs is not None:
+            self.xregs_bytes = self.xregs.cast("B")
             self.syscall_regs = self._syscall_regs_direct
             self.set_return = self._set_return_direct
         self._ctx_ids = (ctypes.c_int * len(CONTEXT_REGS))(*CONTEXT_REGS)
@@ -485,9 +532,9 @@ class Core:
             *[ctypes.addressof(self._v_vals) + V_REG_BYTES * i for i in range(32)])
         self._flush_code = (UC_CTL_IO_WRITE << 30) | UC_CTL_TLB_FLUSH
         self._hooks = []
-        self._hook(UC_HOOK_INTR, HOOK_INTR_CFUNC(self._on_interrupt))
+        self._hook(UC_HOOK_INTR, _HOOK_INTR_CFUNC(self._on_interrupt))
         self._hook(UC_HOOK_TLB_FILL, HOOK_TLB_FILL_CFUNC(self._on_tlb_fill))
-        self._hook(UC_HOOK_EDGE_GENERATED, HOOK_EDGE_GEN_CFUNC(self._on_new_block))
+        self._hook(UC_HOOK_EDGE_GENERATED, _HOOK_EDGE_CFUNC(self._on_new_block))
         # TPIDR_EL1 (unused by EL0): writing it rebuilds QEMU's hflags (see
         # _enter_el0), which a change of exception level needs.
         self._cp_tpidr_el1 = UcRegCP64(crn=13, crm=0, op0=3, op1=0, op2=4, val=0)
@@ -495,15 +542,6 @@ class Core:
             self._tlb_flush_page = self._probe_tlb_flush_page(_find_tlb_flush_page(self._uch))
         if self._counter is not None:
             self.set_counter(*self._counter)
-
-    def __getattr__(self, name):
-        """An offline core's engine attributes (uc, its registers, its
-        ctypes buffers) exist once it is brought up: asking for one brings
-        it up.  Anything else missing is an AttributeError as usual."""
-        if name.startswith("__") or self.__dict__.get("online", True):
-            raise AttributeError("%r object has no attribute %r" % (type(self).__name__, name))
-        self.bring_up()
-        return getattr(self, name)
 
     def _enter_el0(self):
         """Drop to EL0t with FP/SIMD enabled, then rebuild QEMU's cached flags.
@@ -631,17 +669,25 @@ class Core:
 
     # -- hooks: hardware events ------------------------------------------------
 
-    def _on_interrupt(self, uch, intno, user):
-        """An exception Unicorn raised: SVC (PC already past it), UDEF, BRK."""
+    def _on_interrupt(self, uch, intno):
+        """An exception Unicorn raised: SVC (PC already past it), UDEF, BRK.
+
+        The system call comes first, in as few steps as can be: its
+        syndrome is a constant, and the boot ROM (CLREX; BRK) never
+        executes an SVC, so in_rom needs no test before it."""
+        if intno == EXCP_SWI:
+            self.esr_el1 = _ESR_SVC_LINUX
+            self._elr_el1 = None
+            try:
+                self.svc_vector.el0_svc(self)
+            except BaseException as e:      # noqa: B036 -- a hook must not unwind into C
+                self._fail(e)
+            return
         if self.in_rom:         # the ROM's BRK: clear_exclusive is done
             self.stop()
             return
         try:
             self._elr_el1 = None
-            if intno == EXCP_SWI:       # a system call: the syndrome is a constant
-                self.esr_el1 = _ESR_SVC_LINUX
-                self.vbar.el0_sync(self)
-                return
             ec = _INTNO_EC.get(intno, EC_UNKNOWN)
             self.esr_el1 = (ec << ESR_EC_SHIFT) | ESR_IL
             if ec == EC_UNKNOWN:
@@ -699,7 +745,7 @@ class Core:
         e.paddr, e.perms = answer
         return True
 
-    def _on_new_block(self, uch, cur, prev, user):
+    def _on_new_block(self, uch, cur):
         """Unicorn translated a new block of code and is about to run it.
 
         QEMU 5.0 (Unicorn 2.1.4) has no PC alignment check: it decodes the
@@ -709,7 +755,7 @@ class Core:
         fault), so the check is made here, where a block is made, before
         any of its instructions runs: the core stops, and the block's
         entry sees the stop request."""
-        pc = cur.contents.pc
+        pc = ctypes.c_uint64.from_address(cur).value    # cur->pc (uc_tb's first field)
         if pc & INSN_ALIGN_MASK and not self.in_rom and not self.stop_requested:
             try:
                 self._pc_alignment_fault(pc)
@@ -1079,10 +1125,10 @@ class Core:
     _ARGS = struct.Struct("<6Q").unpack_from
 
     def _syscall_regs_direct(self):
-        return (self._xregs[8],) + self._ARGS(self._xregs_bytes)
+        return (self.xregs[8],) + self._ARGS(self.xregs_bytes)
 
     def _set_return_direct(self, value):
-        self._xregs[0] = value & 0xFFFFFFFFFFFFFFFF
+        self.xregs[0] = value & 0xFFFFFFFFFFFFFFFF
 
     def user_regs(self):
         """The EL0 register file: x0-x30, sp, pc, pstate (NZCV; EL0t), V0-V31,
@@ -1099,12 +1145,15 @@ class Core:
         ctypes.memset(self._ctx_vals, 0, ctypes.sizeof(self._ctx_vals))    # see read_reg
         _uc_reg_read_batch(self._uch, self._ctx_ids, self._ctx_ptrs, len(CONTEXT_REGS))
         _uc_reg_read_batch(self._uch, self._v_ids, self._v_ptrs, 32)
-        return list(self._ctx_vals), bytes(self._v_vals)
+        return list(_CTX_STRUCT.unpack_from(self._ctx_vals)), bytes(self._v_vals)
 
     def load_context(self, context):
         """Load a register file saved by save_context() (on any core)."""
         gp, v = context
-        self._ctx_vals[:] = gp
+        try:
+            _CTX_STRUCT.pack_into(self._ctx_vals, 0, *gp)
+        except struct.error:    # a value out of range: wrapped, as ctypes does
+            self._ctx_vals[:] = gp
         ctypes.memmove(self._v_vals, v, len(v))
         _uc_reg_write_batch(self._uch, self._ctx_ids, self._ctx_ptrs, len(CONTEXT_REGS))
         _uc_reg_write_batch(self._uch, self._v_ids, self._v_ptrs, 32)
@@ -1123,3 +1172,28 @@ class Core:
                 self.uc.reg_write(A.UC_ARM64_REG_V0 + i, value)
             self.write_reg(A.UC_ARM64_REG_FPSR, fpsr)
             self.write_reg(A.UC_ARM64_REG_FPCR, fpcr)
+
+
+class SvcThroughSync:
+    """The svc_vector of a vector with no el0_svc of its own: an SVC goes
+    through its el0_sync like any other exception."""
+
+    def __init__(self, vector):
+        self.vector = vector
+
+    def el0_svc(self, core):
+        self.vector.el0_sync(core)
+
+
+class _OfflineCore(Core):
+    """A Core made with online=False, until bring_up() turns it back into
+    its own class: its engine attributes (uc, its registers, its ctypes
+    buffers) exist once it is brought up, so asking for one brings it up.
+    Anything else missing is an AttributeError as usual."""
+
+    def __getattr__(self, name):
+        if name.startswith("__") or self.__dict__.get("online", True):
+            raise AttributeError("%r object has no attribute %r" % (
+                self.__dict__.get("_online_class", Core).__name__, name))
+        self.bring_up()
+        return getattr(self, name)

@@ -58,6 +58,9 @@ _OPAQUE_FILES = {os.path.join(_KERNEL_DIR, name) for name in (
 _OPAQUE_DIR = os.path.join(_KERNEL_DIR, "report") + os.sep
 # Functions elsewhere that run only for a tracer or --stats.
 _OPAQUE_FUNCS = {"PageAllocator.watch_alloc", "Kernel.describe_fault_result"}
+# el0_svc's own pieces (issue 8: its fast path and the full one): the tree
+# shows what they call under el0_svc, whichever path a call took.
+_TRANSPARENT_FUNCS = {"SyscallTable.el0_svc_full", "handler_raised", "syscall_restart"}
 _OPAQUE = "opaque"
 
 FAULT = "fault"
@@ -142,7 +145,8 @@ class _Recorder:
                     or fname.startswith(_OPAQUE_DIR)):
                 self.stack.append((frame, _OPAQUE))
                 return
-            if not fname.startswith(_KERNEL_DIR) or fname in _TRANSPARENT_FILES:
+            if (not fname.startswith(_KERNEL_DIR) or fname in _TRANSPARENT_FILES
+                    or frame.f_code.co_qualname in _TRANSPARENT_FUNCS):
                 return
             parent = None
             for _, node in reversed(self.stack):

@@ -39,7 +39,11 @@ def emulate_sys_reg(core, op0, op1, crn, crm, op2):
 
 
 class Vectors:
-    """The kernel's VBAR_EL1: installed on every core by start_kernel()."""
+    """The kernel's VBAR_EL1: installed on every core by start_kernel().
+
+    A core enters el0_svc directly for an SVC (Core.svc_vector: el0_sync's
+    first branch, taken by the core, which has just made the syndrome);
+    el0_sync still sends one there when it is called with EC_SVC64."""
 
     def __init__(self, kernel):
         self.kernel = kernel

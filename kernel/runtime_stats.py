@@ -7,7 +7,8 @@ around the hardware's entry points only when a RunTimes is made —
   mmu.tlb_fill   every Unicorn TLB miss the MMU answers (a table walk; the
                  aborts it raises are handled inside it), counted per core;
   core.run       the core inside uc_emu_start;
-  vectors.el0_sync  system calls, faults, trapped instructions.
+  vectors.el0_sync  system calls, faults, trapped instructions (and
+  vectors.el0_svc   where a core sends its system calls directly).
 
 The kernel runs inside uc_emu_start (Unicorn calls its hooks), so the time
 in translated code is the time inside uc_emu_start minus the time in those
@@ -77,6 +78,7 @@ class RunTimes:
 
     def _wrap_vectors(self, vectors):
         vectors.el0_sync = self._hook(vectors.el0_sync)
+        vectors.el0_svc = self._hook(vectors.el0_svc)   # a core's SVC enters here directly
 
     def _wrap_run(self, core):
         inner = core.run

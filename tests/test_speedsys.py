@@ -29,7 +29,7 @@ def core(request):
     """A core using each register path (Core(direct_regs=False): ctypes)."""
     board = Board(ram_size=16 << 20, cores=1)
     core = Core(1, board.memory, board.mmu, direct_regs=request.param == "direct")
-    assert (core._xregs is not None) == (
+    assert (core.xregs is not None) == (
         request.param == "direct" and unicorn.__version__ == UNICORN_PINNED)
     return core
 
@@ -37,7 +37,7 @@ def core(request):
 def test_the_direct_view_is_found_on_the_pinned_unicorn():
     cores = Board(ram_size=16 << 20, cores=2).cores
     for core in cores:
-        assert (core._xregs is not None) == (unicorn.__version__ == UNICORN_PINNED)
+        assert (core.xregs is not None) == (unicorn.__version__ == UNICORN_PINNED)
         # The search leaves the registers as a reset core has them.
         assert [core.read_reg(r) for r in X_REGS] == [0] * 31
 
@@ -78,7 +78,7 @@ def test_programs_see_the_same_through_both_paths(monkeypatch, tmp_path, program
                 task = kernel.exec_init(prog, [prog], [], cwd=str(workdir),
                                         stdio=(0, f.fileno(), f.fileno()))
                 kernel.run(task)
-            assert (board.cores[0]._xregs is not None) == (
+            assert (board.cores[0].xregs is not None) == (
                 direct and unicorn.__version__ == UNICORN_PINNED)
             assert task.exit_code == 0, out.read_text()
             outputs.append(out.read_bytes())
@@ -133,7 +133,8 @@ def test_a_trace_switched_on_mid_run_sees_the_calls(tmp_path):
 _PROBE = """
 import sys
 {before}
-import emu.cpu
+from emu.fast_import import import_unicorn
+import_unicorn()        # what emu/unicorn_lib.py does when it must use the binding
 from unicorn.unicorn_py3.unicorn import uclib
 print(uclib._name)
 print("inspect" in sys.modules, "importlib.resources" in sys.modules)
@@ -167,3 +168,71 @@ def test_a_binding_that_asks_more_is_imported_the_ordinary_way():
     out = _probe(broken)
     assert out[0] == _probe()[0]
     assert out[1] == "True True"                    # the ordinary import ran
+
+
+def test_a_second_run_is_preempted_too():
+    """Scheduler.run() after another (the Python API runs a board in
+    steps) has its tick: the first run's end had set the tick's stop, and
+    the second run's tick thread used to exit at once, leaving every slice
+    to run until its task made a system call.  Two compute threads on one
+    core: the tick must end their slices in both runs."""
+    kernel = Kernel(Board(ram_size=64 << 20, cores=1))
+    prog = str(userland_path("musl", "bench_threads_compute"))
+    preempted = []
+    with open(os.devnull, "wb") as null:
+        for _ in range(2):
+            task = kernel.exec_init(prog, [prog, "3000000"], [],
+                                    stdio=(0, null.fileno(), null.fileno()))
+            tasks = []
+            kernel.exit_hooks.append(lambda t: tasks.append(t.nivcsw))
+            kernel.run(task)
+            kernel.exit_hooks.pop()
+            assert task.exit_code == 0
+            preempted.append(sum(tasks))
+    assert preempted[0] > 0 and preempted[1] > 0, preempted
+
+
+def test_the_fast_path_takes_every_call_but_the_first_of_each_number():
+    """el0_svc's fast path (issue 8): with nothing tracing, a number goes to
+    el0_svc_full() at most once, the first time, if its handler's module
+    is not imported yet; every later call stays on the fast path."""
+    kernel = Kernel(Board(ram_size=64 << 20, cores=1), lazy_syscalls=True)
+    table = kernel.syscalls
+    full = []
+    inner = table.el0_svc_full
+
+    def el0_svc_full(core):
+        full.append(core.syscall_regs()[0])
+        inner(core)
+    table.el0_svc_full = el0_svc_full
+    prog = str(userland_path("musl", "bench_syscall"))
+    with open(os.devnull, "wb") as null:
+        task = kernel.exec_init(prog, [prog, "1000"], [], stdio=(0, null.fileno(), null.fileno()))
+        kernel.run(task)
+    assert task.exit_code == 0
+    if kernel.board.cores[0].xregs is None:
+        pytest.skip("no direct register view on this Unicorn: every call takes the full path")
+    assert len(full) == len(set(full)), full       # getppid: 1001 calls, at most one there
+
+
+def test_argparse_untranslated_says_what_gettext_says():
+    """emu/cli.py makes argparse's message lookup the identity when the
+    domain has no catalog: help and errors read exactly as gettext made
+    them (a fresh interpreter each way)."""
+    import subprocess
+    import sys
+    from conftest import ROOT, emu_env
+    code = ("import emu.cli, sys\n"
+            "%s\n"
+            "p = emu.cli.build_parser() if %r else None\n"
+            "sys.stdout.write(p.format_help() + p._subparsers._group_actions[0]"
+            ".choices['run'].format_help())\n"
+            "p.parse_args(['run', '--cores'])\n")
+    outs = []
+    for patched in (True, False):
+        setup = "" if patched else "emu.cli.untranslated_argparse = lambda: None"
+        p = subprocess.run([sys.executable, "-c", code % (setup, True)], cwd=ROOT, env=emu_env(),
+                           capture_output=True, text=True)
+        assert p.returncode == 2
+        outs.append((p.stdout, p.stderr))
+    assert outs[0] == outs[1] and "expected one argument" in outs[0][1]

@@ -303,6 +303,10 @@ class Scheduler:
         """Run every task until init has exited.  Raises Deadlock when all
         tasks sleep with nothing to wake them."""
         if not self.quantum:
+            # A run after another (the Python API runs a board in steps):
+            # the last one's finally set the stop, which would end this
+            # run's tick at once and leave its slices unpreempted.
+            self._ticker_stop.clear()
             # Written once, at the end: the tick's select() returns at once
             # instead of after its slice (up to 4 ms more of every run).
             self._ticker_wake = os.pipe()

@@ -32,7 +32,10 @@ def sys_getpid(task):
 
 @syscall("getppid")
 def sys_getppid(task):
-    return task.ppid
+    """sys_getppid(): the tgid of the group leader's real_parent, 0 for
+    init (Task.ppid's answer, read without the property's extra call)."""
+    parent = task.group_leader.real_parent
+    return parent.tgid if parent is not None else 0
 
 
 @syscall("gettid")
