@@ -27,11 +27,11 @@ from unicorn import arm64_const as A  # noqa: E402
 from unicorn.unicorn_py3.arch.arm64 import UcRegCP64  # noqa: E402
 from unicorn.unicorn_const import (  # noqa: E402
     UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_HOOK_CODE, UC_HOOK_EDGE_GENERATED, UC_HOOK_INTR,
-    UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE, UC_HOOK_TLB_FILL,
+    UC_HOOK_MEM_FETCH_UNMAPPED, UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE, UC_HOOK_TLB_FILL,
 )
 from unicorn.unicorn_py3.unicorn import (  # noqa: E402
     HOOK_CODE_CFUNC, HOOK_EDGE_GEN_CFUNC, HOOK_INTR_CFUNC, HOOK_MEM_ACCESS_CFUNC,
-    HOOK_TLB_FILL_CFUNC, uc_hook_h, uclib,
+    HOOK_MEM_INVALID_CFUNC, HOOK_TLB_FILL_CFUNC, uc_hook_h, uclib,
 )
 
 from emu.arch import (
@@ -303,6 +303,13 @@ def _direct_xregs(core):
 
 
 _UNASSIGNED_CPU_INDEX = -1
+_VA_LAST = (1 << 64) - 1
+
+
+def _never_handled(uch, kind, addr, size, value, user):
+    """A fetch from an unmapped physical address is not handled (see
+    Core._skip_tlb_dirty_resets: the hook exists for its address range)."""
+    return False
 
 
 def _find_tlb_flush_page(uch):
@@ -488,6 +495,7 @@ class Core:
         self._hook(UC_HOOK_INTR, HOOK_INTR_CFUNC(self._on_interrupt))
         self._hook(UC_HOOK_TLB_FILL, HOOK_TLB_FILL_CFUNC(self._on_tlb_fill))
         self._hook(UC_HOOK_EDGE_GENERATED, HOOK_EDGE_GEN_CFUNC(self._on_new_block))
+        self._skip_tlb_dirty_resets(memory)
         # TPIDR_EL1 (unused by EL0): writing it rebuilds QEMU's hflags (see
         # _enter_el0), which a change of exception level needs.
         self._cp_tpidr_el1 = UcRegCP64(crn=13, crm=0, op0=3, op1=0, op2=4, val=0)
@@ -495,6 +503,31 @@ class Core:
             self._tlb_flush_page = self._probe_tlb_flush_page(_find_tlb_flush_page(self._uch))
         if self._counter is not None:
             self.set_counter(*self._counter)
+
+    def _skip_tlb_dirty_resets(self, memory):
+        """Spare every translated block a scan of the whole TLB.
+
+        Unicorn 2.1.4's tb_gen_code() calls tlb_reset_dirty_by_vaddr(),
+        which visits every entry of every MMU mode's TLB (thousands once
+        it has grown: ~1-3 ms a block with a 64 MiB working set), unless a
+        memory hook covers the block's pc (uc_mem_hook_installed).  The
+        reset re-arms the self-modifying-code check on a writable entry of
+        the block's own virtual page that stores have made "dirty", and
+        here there is none: a fill grants exactly the pte's permissions
+        and Unicorn makes an entry dirty only when it is not executable
+        (notdirty_write), while an executable one is the only entry that
+        code can be fetched through; a pte's change drops its entry
+        (flush_tlb_page).  So a FETCH_UNMAPPED hook, which never runs
+        (it is called for a fill that answers a physical address outside
+        RAM and the ROM, which ours never does), covers every virtual
+        address but RAM's physical range: notdirty_write looks the same
+        hooks up by *physical* address, and data stores to RAM must still
+        make their entries dirty (or every store would take the slow
+        path).  Code at a virtual address inside that range keeps the scan."""
+        cfunc = HOOK_MEM_INVALID_CFUNC(_never_handled)
+        if memory.base > 0:
+            self._hook(UC_HOOK_MEM_FETCH_UNMAPPED, cfunc, 0, memory.base - 1)
+        self._hook(UC_HOOK_MEM_FETCH_UNMAPPED, cfunc, memory.end, _VA_LAST)
 
     def __getattr__(self, name):
         """An offline core's engine attributes (uc, its registers, its

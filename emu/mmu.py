@@ -60,6 +60,12 @@ class Mmu:
         self.va_bits = va_bits
         self.start_level = start_level(va_bits)
         self.start_shift = level_shift(self.start_level)
+        # The kernel's handler of an anonymous fault at an empty pte,
+        # called from tlb_fill without taking the abort:
+        # anon_fault(core, page, write, ptep) -> True once the pte is
+        # written, False to take the abort after all.  None: every fault
+        # is an abort (the kernel sets it only while no one watches faults).
+        self.anon_fault = None
 
     def walk(self, ttbr0, va, walk_cache=None):
         """Translate va through the tables at ttbr0 (TTBR0_EL1 value).
@@ -172,6 +178,13 @@ class Mmu:
                     fsc = FSC_PERMISSION
                 elif desc & DESC_PAGE_BITS != DESC_PAGE_BITS:
                     fsc = FSC_TRANSLATION
+                    # An empty pte in a table that exists: the kernel may
+                    # map an anonymous page at once, without the abort's
+                    # dispatch (see anon_fault); it declines anything else.
+                    if not desc and access != UC_MEM_FETCH and self.anon_fault is not None:
+                        if self.anon_fault(core, va_t & PAGE_MASK, access == UC_MEM_WRITE,
+                                           walk_cache[2] + slot):
+                            continue
                 else:
                     fsc = FSC_ACCESS_FLAG
             else:
