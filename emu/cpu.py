@@ -436,6 +436,7 @@ class Core:
             self.bring_up()
         else:
             self.precise_stop = precise_stops
+            self.__class__ = OfflineCore
 
     def bring_up(self):
         """__cpu_up() / secondary_start_kernel() of the board: make the
@@ -446,6 +447,8 @@ class Core:
         if self.online:
             return
         self.online = True
+        if type(self) is OfflineCore:
+            self.__class__ = Core
         precise_stops, direct_regs = self._engine_options
         memory = self._memory
         uc = Uc(UC_ARCH_ARM64, UC_MODE_ARM)
@@ -528,15 +531,6 @@ class Core:
         if memory.base > 0:
             self._hook(UC_HOOK_MEM_FETCH_UNMAPPED, cfunc, 0, memory.base - 1)
         self._hook(UC_HOOK_MEM_FETCH_UNMAPPED, cfunc, memory.end, _VA_LAST)
-
-    def __getattr__(self, name):
-        """An offline core's engine attributes (uc, its registers, its
-        ctypes buffers) exist once it is brought up: asking for one brings
-        it up.  Anything else missing is an AttributeError as usual."""
-        if name.startswith("__") or self.__dict__.get("online", True):
-            raise AttributeError("%r object has no attribute %r" % (type(self).__name__, name))
-        self.bring_up()
-        return getattr(self, name)
 
     def _enter_el0(self):
         """Drop to EL0t with FP/SIMD enabled, then rebuild QEMU's cached flags.
@@ -1156,3 +1150,20 @@ class Core:
                 self.uc.reg_write(A.UC_ARM64_REG_V0 + i, value)
             self.write_reg(A.UC_ARM64_REG_FPSR, fpsr)
             self.write_reg(A.UC_ARM64_REG_FPCR, fpcr)
+
+
+class OfflineCore(Core):
+    """A Core made offline (Core(online=False)) until bring_up() makes it
+    a Core again.  Only this class has __getattr__: a class with one loses
+    CPython 3.11's specialised attribute loads, which made every attribute
+    of a running core, read on every TLB fill and system call, ~3x slower
+    (an unspecialised load through slot_tp_getattr_hook)."""
+
+    def __getattr__(self, name):
+        """An offline core's engine attributes (uc, its registers, its
+        ctypes buffers) exist once it is brought up: asking for one brings
+        it up.  Anything else missing is an AttributeError as usual."""
+        if name.startswith("__") or self.__dict__.get("online", True):
+            raise AttributeError("%r object has no attribute %r" % (type(self).__name__, name))
+        self.bring_up()
+        return getattr(self, name)
