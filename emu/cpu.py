@@ -31,7 +31,7 @@ from unicorn.unicorn_const import (  # noqa: E402
 )
 from unicorn.unicorn_py3.unicorn import (  # noqa: E402
     HOOK_CODE_CFUNC, HOOK_EDGE_GEN_CFUNC, HOOK_INTR_CFUNC, HOOK_MEM_ACCESS_CFUNC,
-    HOOK_MEM_INVALID_CFUNC, HOOK_TLB_FILL_CFUNC, uc_hook_h, uclib,
+    HOOK_MEM_INVALID_CFUNC, uc_hook_h, uclib,
 )
 
 from emu.arch import (
@@ -303,6 +303,14 @@ def _direct_xregs(core):
 
 
 _UNASSIGNED_CPU_INDEX = -1
+
+# The TLB-fill hook's prototype with plain addresses for the engine and
+# the entry (the binding's HOOK_TLB_FILL_CFUNC makes a ctypes object of
+# each, every fill), and struct uc_tlb_entry { uint64_t paddr; uint32_t perms; }.
+_HOOK_TLB_FILL_RAW = ctypes.CFUNCTYPE(ctypes.c_bool, ctypes.c_void_p, ctypes.c_uint64,
+                                      ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+_pack_tlb_entry = struct.Struct("<QI").pack_into
+_TLB_ENTRY_SIZE = struct.calcsize("<QI")
 _VA_LAST = (1 << 64) - 1
 
 
@@ -496,7 +504,8 @@ class Core:
         self._flush_code = (UC_CTL_IO_WRITE << 30) | UC_CTL_TLB_FLUSH
         self._hooks = []
         self._hook(UC_HOOK_INTR, HOOK_INTR_CFUNC(self._on_interrupt))
-        self._hook(UC_HOOK_TLB_FILL, HOOK_TLB_FILL_CFUNC(self._on_tlb_fill))
+        self._tlb_entries = {}      # see _tlb_entry
+        self._hook(UC_HOOK_TLB_FILL, _HOOK_TLB_FILL_RAW(self._on_tlb_fill))
         self._hook(UC_HOOK_EDGE_GENERATED, HOOK_EDGE_GEN_CFUNC(self._on_new_block))
         self._skip_tlb_dirty_resets(memory)
         # TPIDR_EL1 (unused by EL0): writing it rebuilds QEMU's hflags (see
@@ -685,6 +694,9 @@ class Core:
     def _on_tlb_fill(self, uch, va, access, entry, user):
         """Unicorn's TLB missed at va: ask the MMU; False aborts the access.
 
+        entry is the address of Unicorn's uc_tlb_entry for the answer (the
+        hook's prototype passes it as a plain address: a ctypes pointer
+        and the structure behind it cost two objects a fill).
         A core that has been told to stop takes no further exceptions: it
         is on its way out of run(), whatever it was still fetching."""
         page = va & PAGE_MASK
@@ -692,8 +704,7 @@ class Core:
             if page != ROM_VA:
                 return False
             self._rom_fills += 1
-            e = entry[0]
-            e.paddr, e.perms = ROM_PA, UC_PROT_READ | UC_PROT_EXEC
+            _pack_tlb_entry(self._tlb_entry(entry), 0, ROM_PA, UC_PROT_READ | UC_PROT_EXEC)
             return True
         if self.stop_requested:
             return False
@@ -722,9 +733,19 @@ class Core:
             return False
         if self._watch_pages and page in self._watch_pages:
             self._hook_watched_page(page, answer[0])
-        e = entry[0]
-        e.paddr, e.perms = answer
+        view = self._tlb_entries.get(entry)
+        if view is None:
+            view = self._tlb_entry(entry)
+        _pack_tlb_entry(view, 0, *answer)
         return True
+
+    def _tlb_entry(self, addr):
+        """A writable view of the uc_tlb_entry at addr, kept by address:
+        Unicorn hands the fill hook an entry on its own stack, at one of
+        a few addresses (one per path into the fill)."""
+        view = memoryview((ctypes.c_char * _TLB_ENTRY_SIZE).from_address(addr)).cast("B")
+        self._tlb_entries[addr] = view
+        return view
 
     def _on_new_block(self, uch, cur, prev, user):
         """Unicorn translated a new block of code and is about to run it.
