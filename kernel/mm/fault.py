@@ -9,7 +9,9 @@ or SIGBUS (past the end of a mapped file).
 """
 
 from emu.arch import EC_IABT_LOW, ESR_EC_SHIFT, ESR_WNR, PTE_RDONLY
-from kernel.mm.memory import VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, handle_mm_fault
+from kernel.mm.memory import (
+    VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, _install_copy, handle_mm_fault,
+)
 from kernel.mm.mm import PTE_SPECIAL, VM_EXEC, VM_GROWSDOWN, VM_READ, VM_WRITE, pte_mkwrite
 from kernel.mm.mmap import anon_vma_prepare, expand_stack, find_vma
 from kernel.mm.page_alloc import PG_anon, OutOfMemory
@@ -45,11 +47,14 @@ def do_page_fault(mm, addr, esr):
     return handle_mm_fault(vma, addr, write), vma
 
 
-def do_anonymous_fault_fast(core, addr, write, ptep):
+def do_anonymous_fault_fast(core, addr, write, ptep, pte=0):
     """do_mem_abort() -> do_page_fault() -> handle_mm_fault() ->
     do_anonymous_page() in one frame, for the fault most programs take most
     often: a data access to private anonymous memory whose pte is empty
-    (pte_none) in a level-3 table that exists.  The MMU calls it from its
+    (pte_none) in a level-3 table that exists; and -> do_wp_page() for the
+    one after it when the first access was a read: a write to the zero
+    page (pte, present, special and read-only), copied as wp_page_copy()
+    does (_install_copy, with its TLB flush).  The MMU calls it from its
     fill (emu/mmu.py) with addr's page and ptep, found through its walk
     cache, instead of taking the abort, while nothing watches faults
     (Vectors.anon_fault is None while the fault or pte tracer, --stats, a
@@ -74,7 +79,17 @@ def do_anonymous_fault_fast(core, addr, write, ptep):
     if vma.vm_file is not None:
         return False
     kernel = mm.kernel
-    if write:
+    if pte:
+        if not (write and pte & PTE_SPECIAL and pte & PTE_RDONLY and vma.vm_flags & VM_WRITE):
+            return False
+        try:
+            _install_copy(vma, addr, ptep, None, present=True)
+        except OutOfMemory:
+            return False
+        rss = mm.rss_anon + mm.rss_file + mm.rss_shmem
+        if rss > mm.hiwater_rss:
+            mm.hiwater_rss = rss
+    elif write:
         if not vma.vm_flags & VM_WRITE:
             return False
         anon_vma_prepare(vma)
