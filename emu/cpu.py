@@ -21,9 +21,9 @@ import struct
 # binding when the library is another version: see emu/unicorn_lib.py).
 from emu import unicorn_lib as A
 from emu.unicorn_lib import (
-    HOOK_CODE_CFUNC, HOOK_MEM_ACCESS_CFUNC, HOOK_TLB_FILL_CFUNC,
+    HOOK_CODE_CFUNC, HOOK_MEM_ACCESS_CFUNC, HOOK_MEM_INVALID_CFUNC,
     LIBRARY_VERSION, UC_ARCH_ARM64, UC_CTL_IO_WRITE, UC_CTL_TLB_FLUSH, UC_HOOK_CODE,
-    UC_HOOK_EDGE_GENERATED, UC_HOOK_INTR, UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE, UC_HOOK_TLB_FILL,
+    UC_HOOK_EDGE_GENERATED, UC_HOOK_INTR, UC_HOOK_MEM_FETCH_UNMAPPED, UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE, UC_HOOK_TLB_FILL,
     UC_MODE_ARM, UC_PROT_ALL, UC_PROT_EXEC, UC_PROT_READ, UC_TLB_VIRTUAL, UcRegCP64,
     uc_hook_h, uclib,
 )
@@ -334,6 +334,21 @@ def _direct_xregs(core):
 
 _UNASSIGNED_CPU_INDEX = -1
 
+# The TLB-fill hook's prototype with plain addresses for the engine and
+# the entry (the binding's HOOK_TLB_FILL_CFUNC makes a ctypes object of
+# each, every fill), and struct uc_tlb_entry { uint64_t paddr; uint32_t perms; }.
+_HOOK_TLB_FILL_RAW = ctypes.CFUNCTYPE(ctypes.c_bool, ctypes.c_void_p, ctypes.c_uint64,
+                                      ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+_pack_tlb_entry = struct.Struct("<QI").pack_into
+_TLB_ENTRY_SIZE = struct.calcsize("<QI")
+_VA_LAST = (1 << 64) - 1
+
+
+def _never_handled(uch, kind, addr, size, value, user):
+    """A fetch from an unmapped physical address is not handled (see
+    Core._skip_tlb_dirty_resets: the hook exists for its address range)."""
+    return False
+
 
 def _find_tlb_flush_page(uch):
     """QEMU's tlb_flush_page() for this Unicorn's CPU, as a function of a
@@ -470,18 +485,18 @@ class Core:
             # paths read core attributes dozens of times a system call
             # (issue 8: ~1,400 of a getppid's 17,300 host instructions).
             self._online_class = type(self)
-            self.__class__ = _OfflineCore
+            self.__class__ = OfflineCore
 
     def bring_up(self):
         """__cpu_up() / secondary_start_kernel() of the board: make the
         core's engine (a Unicorn instance sharing the board's RAM, entered
         at EL0, with its hooks).  A core made offline gets it the first
-        time anything asks for it (see _OfflineCore): the scheduler's first
+        time anything asks for it (see OfflineCore): the scheduler's first
         context switch onto it, outside any run."""
         if self.online:
             return
         self.online = True
-        if type(self) is _OfflineCore:
+        if type(self) is OfflineCore:
             self.__class__ = self._online_class
         precise_stops, direct_regs = self._engine_options
         memory = self._memory
@@ -533,8 +548,10 @@ class Core:
         self._flush_code = (UC_CTL_IO_WRITE << 30) | UC_CTL_TLB_FLUSH
         self._hooks = []
         self._hook(UC_HOOK_INTR, _HOOK_INTR_CFUNC(self._on_interrupt))
-        self._hook(UC_HOOK_TLB_FILL, HOOK_TLB_FILL_CFUNC(self._on_tlb_fill))
+        self._tlb_entries = {}      # see _tlb_entry
+        self._hook(UC_HOOK_TLB_FILL, _HOOK_TLB_FILL_RAW(self._on_tlb_fill))
         self._hook(UC_HOOK_EDGE_GENERATED, _HOOK_EDGE_CFUNC(self._on_new_block))
+        self._skip_tlb_dirty_resets(memory)
         # TPIDR_EL1 (unused by EL0): writing it rebuilds QEMU's hflags (see
         # _enter_el0), which a change of exception level needs.
         self._cp_tpidr_el1 = UcRegCP64(crn=13, crm=0, op0=3, op1=0, op2=4, val=0)
@@ -542,6 +559,31 @@ class Core:
             self._tlb_flush_page = self._probe_tlb_flush_page(_find_tlb_flush_page(self._uch))
         if self._counter is not None:
             self.set_counter(*self._counter)
+
+    def _skip_tlb_dirty_resets(self, memory):
+        """Spare every translated block a scan of the whole TLB.
+
+        Unicorn 2.1.4's tb_gen_code() calls tlb_reset_dirty_by_vaddr(),
+        which visits every entry of every MMU mode's TLB (thousands once
+        it has grown: ~1-3 ms a block with a 64 MiB working set), unless a
+        memory hook covers the block's pc (uc_mem_hook_installed).  The
+        reset re-arms the self-modifying-code check on a writable entry of
+        the block's own virtual page that stores have made "dirty", and
+        here there is none: a fill grants exactly the pte's permissions
+        and Unicorn makes an entry dirty only when it is not executable
+        (notdirty_write), while an executable one is the only entry that
+        code can be fetched through; a pte's change drops its entry
+        (flush_tlb_page).  So a FETCH_UNMAPPED hook, which never runs
+        (it is called for a fill that answers a physical address outside
+        RAM and the ROM, which ours never does), covers every virtual
+        address but RAM's physical range: notdirty_write looks the same
+        hooks up by *physical* address, and data stores to RAM must still
+        make their entries dirty (or every store would take the slow
+        path).  Code at a virtual address inside that range keeps the scan."""
+        cfunc = HOOK_MEM_INVALID_CFUNC(_never_handled)
+        if memory.base > 0:
+            self._hook(UC_HOOK_MEM_FETCH_UNMAPPED, cfunc, 0, memory.base - 1)
+        self._hook(UC_HOOK_MEM_FETCH_UNMAPPED, cfunc, memory.end, _VA_LAST)
 
     def _enter_el0(self):
         """Drop to EL0t with FP/SIMD enabled, then rebuild QEMU's cached flags.
@@ -704,6 +746,9 @@ class Core:
     def _on_tlb_fill(self, uch, va, access, entry, user):
         """Unicorn's TLB missed at va: ask the MMU; False aborts the access.
 
+        entry is the address of Unicorn's uc_tlb_entry for the answer (the
+        hook's prototype passes it as a plain address: a ctypes pointer
+        and the structure behind it cost two objects a fill).
         A core that has been told to stop takes no further exceptions: it
         is on its way out of run(), whatever it was still fetching."""
         page = va & PAGE_MASK
@@ -711,8 +756,7 @@ class Core:
             if page != ROM_VA:
                 return False
             self._rom_fills += 1
-            e = entry[0]
-            e.paddr, e.perms = ROM_PA, UC_PROT_READ | UC_PROT_EXEC
+            _pack_tlb_entry(self._tlb_entry(entry), 0, ROM_PA, UC_PROT_READ | UC_PROT_EXEC)
             return True
         if self.stop_requested:
             return False
@@ -741,9 +785,19 @@ class Core:
             return False
         if self._watch_pages and page in self._watch_pages:
             self._hook_watched_page(page, answer[0])
-        e = entry[0]
-        e.paddr, e.perms = answer
+        view = self._tlb_entries.get(entry)
+        if view is None:
+            view = self._tlb_entry(entry)
+        _pack_tlb_entry(view, 0, *answer)
         return True
+
+    def _tlb_entry(self, addr):
+        """A writable view of the uc_tlb_entry at addr, kept by address:
+        Unicorn hands the fill hook an entry on its own stack, at one of
+        a few addresses (one per path into the fill)."""
+        view = memoryview((ctypes.c_char * _TLB_ENTRY_SIZE).from_address(addr)).cast("B")
+        self._tlb_entries[addr] = view
+        return view
 
     def _on_new_block(self, uch, cur):
         """Unicorn translated a new block of code and is about to run it.
@@ -1185,7 +1239,7 @@ class SvcThroughSync:
         self.vector.el0_sync(core)
 
 
-class _OfflineCore(Core):
+class OfflineCore(Core):
     """A Core made with online=False, until bring_up() turns it back into
     its own class: its engine attributes (uc, its registers, its ctypes
     buffers) exist once it is brought up, so asking for one brings it up.

@@ -60,6 +60,13 @@ class Mmu:
         self.va_bits = va_bits
         self.start_level = start_level(va_bits)
         self.start_shift = level_shift(self.start_level)
+        # The kernel's handler of an anonymous fault at an empty pte (or
+        # of a write to a present read-only pte, given as pte), called
+        # from tlb_fill without taking the abort:
+        # anon_fault(core, page, write, ptep, pte=0) -> True once the pte
+        # is written, False to take the abort after all.  None: every fault
+        # is an abort (the kernel sets it only while no one watches faults).
+        self.anon_fault = None
 
     def walk(self, ttbr0, va, walk_cache=None):
         """Translate va through the tables at ttbr0 (TTBR0_EL1 value).
@@ -170,8 +177,20 @@ class Mmu:
                     if perms & needed:
                         return desc & DESC_ADDR_MASK, perms
                     fsc = FSC_PERMISSION
+                    # A write to the zero page that a read fault mapped:
+                    # the kernel may copy it at once too (see anon_fault).
+                    if access == UC_MEM_WRITE and self.anon_fault is not None:
+                        if self.anon_fault(core, va_t & PAGE_MASK, True, walk_cache[2] + slot, desc):
+                            continue
                 elif desc & DESC_PAGE_BITS != DESC_PAGE_BITS:
                     fsc = FSC_TRANSLATION
+                    # An empty pte in a table that exists: the kernel may
+                    # map an anonymous page at once, without the abort's
+                    # dispatch (see anon_fault); it declines anything else.
+                    if not desc and access != UC_MEM_FETCH and self.anon_fault is not None:
+                        if self.anon_fault(core, va_t & PAGE_MASK, access == UC_MEM_WRITE,
+                                           walk_cache[2] + slot):
+                            continue
                 else:
                     fsc = FSC_ACCESS_FLAG
             else:

@@ -33,6 +33,7 @@ UC_ARCH_ARM64 = 2
 UC_MODE_ARM = 0
 UC_PROT_READ, UC_PROT_WRITE, UC_PROT_EXEC, UC_PROT_ALL = 1, 2, 4, 7
 UC_HOOK_INTR, UC_HOOK_CODE = 1, 4
+UC_HOOK_MEM_FETCH_UNMAPPED = 1 << 6
 UC_HOOK_MEM_READ, UC_HOOK_MEM_WRITE = 1 << 10, 1 << 11
 UC_HOOK_EDGE_GENERATED, UC_HOOK_TLB_FILL = 1 << 15, 1 << 17
 UC_TLB_VIRTUAL = 1
@@ -81,6 +82,8 @@ HOOK_EDGE_GEN_CFUNC = ctypes.CFUNCTYPE(None, _void_p, ctypes.POINTER(uc_tb),
                                        ctypes.POINTER(uc_tb), _void_p)
 HOOK_TLB_FILL_CFUNC = ctypes.CFUNCTYPE(ctypes.c_bool, _void_p, _u64, ctypes.c_int,
                                        ctypes.POINTER(uc_tlb_entry), _void_p)
+HOOK_MEM_INVALID_CFUNC = ctypes.CFUNCTYPE(ctypes.c_bool, _void_p, ctypes.c_int, _u64,
+                                          ctypes.c_int, ctypes.c_int64, _void_p)
 
 # (name, restype, argtypes) of the functions called with Python ints.
 _PROTOTYPES = (
@@ -235,6 +238,7 @@ def _from_binding():
                  HOOK_MEM_ACCESS_CFUNC=binding.HOOK_MEM_ACCESS_CFUNC,
                  HOOK_EDGE_GEN_CFUNC=binding.HOOK_EDGE_GEN_CFUNC,
                  HOOK_TLB_FILL_CFUNC=binding.HOOK_TLB_FILL_CFUNC,
+                 HOOK_MEM_INVALID_CFUNC=binding.HOOK_MEM_INVALID_CFUNC,
                  LIBRARY_VERSION=unicorn.__version__, THIN=False)
     return names
 

@@ -12,7 +12,7 @@ from emu.arch import (
     CRM_IC_IVAU, SYS_CRN_CACHE, SYS_OP0_SYS, SYS_OP1_EL0, SYS_OP2_BY_VA, SYSREG_CNTFRQ_EL0,
     SYSREG_CNTVCT_EL0, TBI_ADDR_MASK, USER_CACHE_MAINT_CRM, esr_describe, sys64_decode,
 )
-from kernel.mm.fault import VM_FAULT_OOM, do_page_fault, fault_signal
+from kernel.mm.fault import VM_FAULT_OOM, do_anonymous_fault_fast, do_page_fault, fault_signal
 from kernel.signal import force_sig_fault
 from kernel.mm.mmap import find_vma
 from kernel.uaccess import Efault
@@ -48,6 +48,24 @@ class Vectors:
     def __init__(self, kernel):
         self.kernel = kernel
         self.el0_svc = kernel.syscalls.el0_svc
+        # The MMU's fast path for anonymous faults (Mmu.anon_fault: see
+        # do_anonymous_fault_fast), off while anything watches faults: the
+        # fault or pte tracer, a wrapper of el0_sync / do_mem_abort
+        # (--stats, call graphs).
+        for cls in ("fault", "pte"):
+            kernel.trace.watch(cls, self._fault_watchers_changed)
+        self._fault_watchers_changed()
+
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+        if name in ("el0_sync", "do_mem_abort"):
+            self._fault_watchers_changed()
+
+    def _fault_watchers_changed(self):
+        trace = self.kernel.trace
+        watched = (trace.fault or trace.pte
+                   or "el0_sync" in self.__dict__ or "do_mem_abort" in self.__dict__)
+        self.kernel.board.mmu.anon_fault = None if watched else do_anonymous_fault_fast
 
     def el0_sync(self, core):
         ec = core.esr_el1 >> ESR_EC_SHIFT

@@ -624,10 +624,9 @@ def test_pgtable_writes_what_the_walker_reads(va_bits, ptes, data):
     around = data.draw(st.sampled_from(sorted(written)))
     lo = max(0, around - data.draw(st.integers(0, 1 << 20)) * PAGE_SIZE)
     hi = min(limit, around + data.draw(st.integers(0, 1 << 20)) * PAGE_SIZE)
-    released = []
-    pgtable.zap_pte_range(mm, lo, hi, lambda addr, pte: released.append(addr))
+    released = pgtable.zap_pte_range(mm, lo, hi)      # the cleared ptes
     pgtable.free_pgd_range(mm, lo, hi, lo, hi)
-    assert sorted(released) == sorted(a for a in written if lo <= a < hi)
+    assert sorted(released) == sorted(pte for a, (_, pte) in written.items() if lo <= a < hi)
     assert mm.nr_ptes == count_tables(memory, mm.pgd, start_level(va_bits))
     assert pages.nr_pages - pages.nr_free == 1 + mm.nr_ptes, "table frames leaked or lost"
     for addr, (ptep, pte) in written.items():
@@ -638,7 +637,7 @@ def test_pgtable_writes_what_the_walker_reads(va_bits, ptes, data):
 
     # exit_mmap: zap what is left (2 MiB region by region), free every table.
     for region in {a >> 21 for a in written}:
-        pgtable.zap_pte_range(mm, region << 21, (region + 1) << 21, lambda addr, pte: None)
+        pgtable.zap_pte_range(mm, region << 21, (region + 1) << 21)
     pgtable.free_pgd_range(mm, 0, limit, 0, limit)
     assert mm.nr_ptes == 0 and pages.nr_pages - pages.nr_free == 1
     assert not any(memory.read(mm.pgd, PAGE_SIZE))

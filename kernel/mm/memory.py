@@ -242,21 +242,17 @@ def zap_vma_range(vma, start, end):
     if file is not None and vma.vm_flags & VM_SHARED:
         first = _file_pgoff(vma, start)
         file.mapping.writeback(first, first + ((end - start) >> PAGE_SHIFT) - 1)
-    shmem = file is not None and file.mapping.host_fd is None
-
-    def release(addr, pte):
-        if pte & PTE_SPECIAL:
-            return
-        frame = pte & DESC_ADDR_MASK
-        if pages.flags[pages.index(frame)] & PG_anon:
-            mm.rss_anon -= 1
-        elif shmem:
-            mm.rss_shmem -= 1
-        else:
-            mm.rss_file -= 1
-        pages.put_page(frame)
-
-    return kernel.pgtable.zap_pte_range(mm, start, end, release)
+    cleared = kernel.pgtable.zap_pte_range(mm, start, end)
+    frames = [pte & DESC_ADDR_MASK for pte in cleared if not pte & PTE_SPECIAL]
+    flags, base_pfn = pages.flags, pages.base_pfn
+    anon = sum(1 for frame in frames if flags[(frame >> PAGE_SHIFT) - base_pfn] & PG_anon)
+    mm.rss_anon -= anon
+    if file is not None and file.mapping.host_fd is None:
+        mm.rss_shmem -= len(frames) - anon
+    else:
+        mm.rss_file -= len(frames) - anon
+    pages.release_pages(frames)
+    return len(cleared)
 
 
 def __mm_populate(mm, start, length, ignore_errors):

@@ -109,6 +109,24 @@ class PageAllocator:
         elif count < 0:
             raise RuntimeError("put_page on free frame %#x" % pa)
 
+    def release_pages(self, frames):
+        """release_pages(): put_page() on each frame of a list (the pages
+        one zap cleared), in one loop."""
+        refcount, base_pfn, free = self._refcount, self.base_pfn, self._free
+        freed = 0
+        for pa in frames:
+            idx = (pa >> PAGE_SHIFT) - base_pfn
+            count = refcount[idx] - 1
+            refcount[idx] = count
+            if count == 0:
+                free.append(idx)
+                freed += 1
+                if self.trace.kmem:
+                    self.trace.emit("mm_page_free", pa=pa)
+            elif count < 0:
+                raise RuntimeError("put_page on free frame %#x" % pa)
+        self.nr_free += freed
+
     def frames_peak(self):
         """The most frames allocated at once (watched allocations only)."""
         return self.nr_pages - self.low_water

@@ -28,6 +28,7 @@ class PageTables:
     def __init__(self, memory, pages, va_bits, trace):
         self.memory = memory
         self.view = memory.view
+        self.qview = memory.view.cast("Q")     # RAM as descriptors (8-byte aligned)
         self.ram_base = memory.base
         self.pages = pages
         self.trace = trace
@@ -140,25 +141,39 @@ class PageTables:
                 addr += PAGE_SIZE
                 ptep += 8
 
-    def zap_pte_range(self, mm, start, end, release):
-        """zap_page_range() for [start, end): clear every present pte.
+    def zap_pte_range(self, mm, start, end):
+        """zap_pte_range() over every level-3 table of [start, end): clear
+        every present pte, drop the map count of its frame, and return the
+        cleared ptes, in address order, for the caller to release their
+        frames (the pages Linux gathers in its mmu_gather and frees after
+        the TLB flush, tlb_finish_mmu).
 
-        `release(addr, pte)` is called for each cleared pte so the caller
-        can drop the page's reference and its rss count.  Returns the pages
-        cleared.
-        """
-        view, base, pack = self.view, self.ram_base, _U64.pack_into
+        One table at a time, as Linux walks them: its ptes of the range
+        are read in one slice of RAM, and only the present ones cost a
+        step (a missing table is skipped whole, see pte_lookup)."""
+        qview, base = self.qview, self.ram_base
         trace = self.trace
         mapcount, base_pfn = self.pages.mapcount, self.pages.base_pfn
-        cleared = 0
-        for addr, ptep, pte in self.present_ptes(mm, start, end):
-            pack(view, ptep - base, 0)
-            if not pte & PTE_SPECIAL:
-                mapcount[((pte & DESC_ADDR_MASK) >> PAGE_SHIFT) - base_pfn] -= 1
-            release(addr, pte)
-            cleared += 1
-            if trace.pte:  # pragma: no mutate block (tracing only)
-                trace.emit("pte_clear", mm=mm, addr=addr, pte=pte, ptep=ptep)
+        cleared = []
+        addr = start
+        while addr < end:
+            ptep, span = self.pte_lookup(mm, addr)
+            next_span = (addr | (span - 1)) + 1
+            stop = min(end, next_span)
+            if ptep is not None:
+                first = (ptep - base) >> 3
+                last = first + ((stop - addr) >> PAGE_SHIFT)
+                for i, pte in enumerate(qview[first:last].tolist(), first):
+                    if not pte & PTE_PRESENT_MASK:
+                        continue
+                    qview[i] = 0
+                    if not pte & PTE_SPECIAL:
+                        mapcount[((pte & DESC_ADDR_MASK) >> PAGE_SHIFT) - base_pfn] -= 1
+                    cleared.append(pte)
+                    if trace.pte:  # pragma: no mutate block (tracing only)
+                        trace.emit("pte_clear", mm=mm, addr=addr + ((i - first) << PAGE_SHIFT),
+                                   pte=pte, ptep=base + (i << 3))
+            addr = next_span
         return cleared
 
     def free_pgd_range(self, mm, addr, end, floor, ceiling):
