@@ -14,16 +14,13 @@ runs as root; under a53emu the guest is root through --root.
 """
 
 import os
-import subprocess
-import sys
 
 import pytest
 
-from conftest import BUILD, userland_path
-from test_processes import assert_passed, clean_env, scratch_dir
+import test_ltp_proc
+from test_processes import assert_passed, scratch_dir
 
 PROGRAM = "ltp_cred"
-TIMEOUT = 300
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0,
                                 reason="the program needs root on the host (SCHED_DEADLINE, "
@@ -31,15 +28,11 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0,
 
 
 def run_host(cwd):
-    return subprocess.run([str(BUILD / "host" / PROGRAM)], cwd=cwd, env=clean_env(),
-                          capture_output=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+    return test_ltp_proc.run_host(cwd, PROGRAM)
 
 
 def run_emu(libc, cwd, args=()):
-    return subprocess.run([sys.executable, "-m", "emu", "run", "--root",
-                           str(userland_path(libc, PROGRAM))] + list(args),
-                          cwd=cwd, env=clean_env(), capture_output=True, timeout=TIMEOUT,
-                          stdin=subprocess.DEVNULL)
+    return test_ltp_proc.run_emu(libc, cwd, args, PROGRAM)
 
 
 @needs_root

@@ -34,31 +34,19 @@ import pytest
 
 from conftest import run_a53emu, run_qemu, userland_path
 from test_processes import (
-    assert_passed, clean_env, host_kernel_version, run_host, scratch_dir,
+    assert_passed, check_a53emu_matches_host_kernel, check_host_kernel, clean_env,
+    host_kernel_version, run_host, scratch_dir,
 )
 
 PROGRAM = "ltp_fs2"
 
 
 def test_host_kernel(tmp_path):
-    """The host build passes on the host kernel, leaving nothing behind."""
-    cwd = scratch_dir(tmp_path, "host")
-    h = run_host(PROGRAM, cwd)
-    assert_passed(h, PROGRAM, "host")
-    assert h.stderr == b""
-    assert list(cwd.iterdir()) == []
+    check_host_kernel(PROGRAM, tmp_path)
 
 
 def test_a53emu_matches_host_kernel(libc, tmp_path):
-    h = run_host(PROGRAM, scratch_dir(tmp_path, "host"))
-    assert_passed(h, PROGRAM, "host")
-    cwd = scratch_dir(tmp_path, "a53emu")
-    a = run_a53emu([userland_path(libc, PROGRAM)], cwd=cwd, env=clean_env())
-    assert b"Traceback" not in a.stdout + a.stderr, a.stderr.decode(errors="replace")
-    assert a.stdout.decode(errors="replace") == h.stdout.decode()
-    assert a.stderr == b""
-    assert a.returncode == 0
-    assert list(cwd.iterdir()) == []
+    check_a53emu_matches_host_kernel(PROGRAM, libc, tmp_path)
 
 
 # (line qemu-aarch64 fails, what it answers, why): qemu-user's own

@@ -24,14 +24,16 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0,
                                 reason="the program needs root on the host (setresuid from root)")
 
 
-def run_host(cwd):
-    return subprocess.run([str(BUILD / "host" / PROGRAM)], cwd=cwd, env=clean_env(),
+def run_host(cwd, program=PROGRAM):
+    """The host build of program (default ltp_proc), run in cwd."""
+    return subprocess.run([str(BUILD / "host" / program)], cwd=cwd, env=clean_env(),
                           capture_output=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
 
 
-def run_emu(libc, cwd, args=()):
+def run_emu(libc, cwd, args=(), program=PROGRAM):
+    """The libc build of program (default ltp_proc) on a53emu as a guest root."""
     return subprocess.run([sys.executable, "-m", "emu", "run", "--root",
-                           str(userland_path(libc, PROGRAM))] + list(args),
+                           str(userland_path(libc, program))] + list(args),
                           cwd=cwd, env=clean_env(), capture_output=True, timeout=TIMEOUT,
                           stdin=subprocess.DEVNULL)
 

@@ -136,6 +136,31 @@ def assert_passed(proc, program, what):
     assert out.rstrip("\n").split("\n")[-1].endswith("all checks passed"), out
 
 
+def check_host_kernel(program, tmp_path):
+    """The host build of program passes on the host kernel, printing nothing
+    on stderr and leaving nothing behind in its scratch directory."""
+    cwd = scratch_dir(tmp_path, "host")
+    h = run_host(program, cwd)
+    assert_passed(h, program, "host")
+    assert h.stderr == b""
+    assert list(cwd.iterdir()) == []
+
+
+def check_a53emu_matches_host_kernel(program, libc, tmp_path, args=()):
+    """The libc build of program on a53emu prints what the host build printed
+    on the host kernel, with no stderr, status 0 and nothing left behind."""
+    h = run_host(program, scratch_dir(tmp_path, "host"))
+    assert_passed(h, program, "host")
+    cwd = scratch_dir(tmp_path, "a53emu")
+    a = run_a53emu(list(args) + [userland_path(libc, program)], cwd=cwd, env=clean_env(),
+                   timeout=TIMEOUT_EMU)
+    assert b"Traceback" not in a.stdout + a.stderr, a.stderr.decode(errors="replace")
+    assert a.stdout.decode(errors="replace") == h.stdout.decode()
+    assert a.stderr == b""
+    assert a.returncode == 0
+    assert list(cwd.iterdir()) == []
+
+
 @pytest.mark.parametrize("program", PROGRAMS)
 def test_host_kernel(program, tmp_path):
     """The host build passes on the host kernel, leaving nothing behind."""

@@ -40,7 +40,8 @@ from conftest import run_a53emu, run_qemu, userland_path
 from kernel.sched.task import default_rlimits
 from kernel.cred import Cred
 from test_processes import (
-    assert_passed, clean_env, host_kernel_version, run_host, scratch_dir,
+    assert_passed, check_a53emu_matches_host_kernel, check_host_kernel, clean_env,
+    host_kernel_version, run_host, scratch_dir,
 )
 
 PROGRAM = "sys_files"
@@ -96,25 +97,11 @@ KERNEL_4_14 = (
 
 
 def test_host_kernel(tmp_path):
-    """The host build passes on the host kernel, leaving nothing behind."""
-    cwd = scratch_dir(tmp_path, "host")
-    h = run_host(PROGRAM, cwd)
-    assert_passed(h, PROGRAM, "host")
-    assert h.stderr == b""
-    assert list(cwd.iterdir()) == []
+    check_host_kernel(PROGRAM, tmp_path)
 
 
 def test_a53emu_matches_host_kernel(libc, tmp_path):
-    h = run_host(PROGRAM, scratch_dir(tmp_path, "host"))
-    assert_passed(h, PROGRAM, "host")
-    cwd = scratch_dir(tmp_path, "a53emu")
-    a = run_a53emu([userland_path(libc, PROGRAM)], cwd=cwd, env=clean_env(),
-                   timeout=TIMEOUT_EMU)
-    assert b"Traceback" not in a.stdout + a.stderr, a.stderr.decode(errors="replace")
-    assert a.stdout.decode(errors="replace") == h.stdout.decode()
-    assert a.stderr == h.stderr == b""
-    assert a.returncode == h.returncode == 0
-    assert list(cwd.iterdir()) == []
+    check_a53emu_matches_host_kernel(PROGRAM, libc, tmp_path)
 
 
 def test_deterministic_run_matches_host_kernel(tmp_path):
