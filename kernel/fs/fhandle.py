@@ -23,6 +23,7 @@ import struct
 
 from kernel.cred import CAP_DAC_READ_SEARCH, capable
 from kernel.fs.attr import guest_stat
+from kernel.fs.hostcall import host_libc
 from kernel.fs.namei import host_d_path, host_path, path_call, user_path
 from kernel.fs.open import build_open_flags, fdget_raw
 from kernel.syscalls.table import syscall
@@ -37,23 +38,12 @@ _FILE_HANDLE_HEAD = struct.Struct("<Ii")        # handle_bytes, handle_type
 
 FILEID_INVALID = 0xFF            # include/linux/exportfs.h: the buffer was too small
 
-_libc = None
-
-
-def _host():
-    """The host C library's handle calls (Python has no binding)."""
-    global _libc
-    if _libc is None:
-        _libc = ctypes.CDLL(None, use_errno=True)
-    return _libc
-
-
 def host_name_to_handle(host_fd):
     """The host's handle of the file open at host_fd: (type, bytes)."""
     buf = ctypes.create_string_buffer(_FILE_HANDLE_HEAD.size + MAX_HANDLE_SZ)
     _FILE_HANDLE_HEAD.pack_into(buf, 0, MAX_HANDLE_SZ, 0)
     mnt = ctypes.c_int()
-    if _host().name_to_handle_at(host_fd, b"", buf, ctypes.byref(mnt), AT_EMPTY_PATH) < 0:
+    if host_libc().name_to_handle_at(host_fd, b"", buf, ctypes.byref(mnt), AT_EMPTY_PATH) < 0:
         raise OSError(ctypes.get_errno(), "name_to_handle_at")
     nbytes, htype = _FILE_HANDLE_HEAD.unpack_from(buf, 0)
     return htype, buf.raw[_FILE_HANDLE_HEAD.size:_FILE_HANDLE_HEAD.size + nbytes]
@@ -62,7 +52,7 @@ def host_name_to_handle(host_fd):
 def host_open_by_handle(mount_fd, htype, data):
     """An O_PATH host descriptor of the file a handle the board issued names."""
     buf = ctypes.create_string_buffer(_FILE_HANDLE_HEAD.pack(len(data), htype) + data)
-    fd = _host().open_by_handle_at(mount_fd, buf, os.O_PATH | os.O_CLOEXEC)
+    fd = host_libc().open_by_handle_at(mount_fd, buf, os.O_PATH | os.O_CLOEXEC)
     if fd < 0:
         raise OSError(ctypes.get_errno(), "open_by_handle_at")
     return fd

@@ -21,6 +21,12 @@ _off_t = ctypes.c_int64
 STATFS_SIZE = 120
 
 
+def host_libc():
+    """The host C library, for a call Python has no binding for (errno kept:
+    ctypes.get_errno() after a failure)."""
+    return _libc
+
+
 def _check(ret):
     if ret < 0:
         e = ctypes.get_errno()

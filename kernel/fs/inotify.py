@@ -19,6 +19,7 @@ import os
 import re
 
 from kernel.fs.file import File
+from kernel.fs.hostcall import host_libc
 from kernel.fs.inotify_sysctl import inotify_devs, max_user_instances
 from kernel.fs.namei import PathError, host_path, user_path
 from kernel.uaccess import s32
@@ -33,17 +34,6 @@ IN_MASK_ADD, IN_ISDIR, IN_ONESHOT = 0x20000000, 0x40000000, 0x80000000
 # 4.14's ALL_INOTIFY_BITS (IN_MASK_CREATE came in 4.19: not a valid bit here).
 ALL_INOTIFY_BITS = IN_ALL_EVENTS | IN_UNMOUNT | IN_Q_OVERFLOW | IN_IGNORED | IN_ONLYDIR | \
     IN_DONT_FOLLOW | IN_EXCL_UNLINK | IN_MASK_ADD | IN_ISDIR | IN_ONESHOT
-
-_libc = None
-
-
-def _host():
-    """The host C library's inotify calls (Python has no binding)."""
-    global _libc
-    if _libc is None:
-        _libc = ctypes.CDLL(None, use_errno=True)
-    return _libc
-
 
 def _check(ret):
     if ret < 0:
@@ -99,7 +89,7 @@ def sys_inotify_init1(task, flags):
     uid = task.cred.uid
     if inotify_devs(task.kernel).get(uid, 0) >= max_user_instances(task.kernel):
         return -errno.EMFILE
-    hfd = _check(_host().inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC))
+    hfd = _check(host_libc().inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC))
     if hfd < 0:
         return hfd
     file = InotifyFile(task.kernel, hfd, flags, uid)
@@ -135,7 +125,7 @@ def sys_inotify_add_watch(task, fd, pathname, mask):
         return e.err
     if dir_fd is not None and not hpath.startswith(b"/"):
         hpath = b"/proc/self/fd/%d/%s" % (dir_fd, hpath)
-    return _check(_host().inotify_add_watch(file.host_fd, hpath, mask & ALL_INOTIFY_BITS))
+    return _check(host_libc().inotify_add_watch(file.host_fd, hpath, mask & ALL_INOTIFY_BITS))
 
 
 @syscall("inotify_rm_watch", "fd d")
@@ -144,4 +134,4 @@ def sys_inotify_rm_watch(task, fd, wd):
     file = _inotify_fget(task, fd)
     if isinstance(file, int):
         return file
-    return _check(_host().inotify_rm_watch(file.host_fd, s32(wd)))
+    return _check(host_libc().inotify_rm_watch(file.host_fd, s32(wd)))
