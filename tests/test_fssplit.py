@@ -6,7 +6,7 @@ ioctl() kernel/fs/ioctl.py's (fs/ioctl.c), and do_vfs_ioctl() imports
 fcntl's FIOASYNC handling and the FS_IOC_*FLAGS requests only for those
 requests.  A musl hello (set_tid_address, ioctl(TIOCGWINSZ), writev,
 exit_group) must then run without the open/stat/namei calls, the path
-walk, locks, leases, memfd or fs_flags being imported; a test of the
+walk, locks, leases, memfd, fs_flags or /proc being imported; a test of the
 import list under `python -X importtime`, with the program's output
 checked too (the split must not change what it does).
 """
@@ -23,7 +23,8 @@ from conftest import ROOT, emu_env, userland_path
 # Modules a hello's calls do not need (their calls are not made).
 NOT_FOR_A_HELLO = ("kernel.syscalls.fs", "kernel.fs.fcntl", "kernel.fs.locks",
                    "kernel.fs.leases", "kernel.mm.memfd", "kernel.fs.fs_flags",
-                   "kernel.fs.namei", "kernel.fs.open", "kernel.net.dev_ioctl")
+                   "kernel.fs.namei", "kernel.fs.open", "kernel.net.dev_ioctl",
+                   "kernel.fs.proc", "kernel.sysctl")
 # And the ones its calls do need (the lazy table imports them on the first call).
 FOR_A_HELLO = ("kernel.syscalls.read_write", "kernel.fs.ioctl")
 

@@ -20,7 +20,6 @@ import struct
 from emu.arch import PAGE_SIZE
 from kernel.fs.file import can_pread, fdget
 from kernel.fs.pipe import may_block, wait_read, wait_write
-from kernel.fs.proc import pseudo_lseek, pseudo_read, pseudo_write
 from kernel.iov_iter import WRITE_CHUNK, IovIter
 from kernel.sched.wait import WouldBlock
 from kernel.signal import signal_pending
@@ -136,6 +135,9 @@ def _read_file(task, file, count, offset=None, block=True):
     if file.is_dir:
         return -errno.EISDIR
     if file.pseudo is not None:
+        # a /proc or /sys file: kernel/fs/proc.py is imported by the open of one
+        # (issue 8: a program that never opens one does not import it)
+        from kernel.fs.proc import pseudo_read
         return pseudo_read(file, count, offset)
     if file.f_read is not None:         # a special file's own read (timerfd)
         return file.f_read(task, count, block)
@@ -244,6 +246,7 @@ def sys_pread64(task, fd, buf, count, pos):
 
 def _write_file(task, file, data, offset=None):
     if file.pseudo is not None and file.writable:
+        from kernel.fs.proc import pseudo_write     # (see _read_file)
         return pseudo_write(file, data, offset)
     if not file.writable:
         return -errno.EBADF
@@ -537,6 +540,7 @@ def sys_lseek(task, fd, offset, whence):
         return -errno.EBADF
     offset = offset - (1 << 64) if offset >> 63 else offset
     if file.pseudo is not None:
+        from kernel.fs.proc import pseudo_lseek     # (see _read_file)
         return pseudo_lseek(file, offset, whence)
     if file.body is not None or file.is_dir:
         size = len(file.body) if file.body is not None else 0
