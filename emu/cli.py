@@ -423,7 +423,6 @@ def exit_now(status):
 
 def cmd_run(opts):
     from kernel.binfmt_elf import ExecError
-    from kernel.fs.proc import proc_pid_maps
     from kernel.main import Kernel, exit_status
     from kernel.stats import RunStats
     from kernel.trace import EVENT_CLASSES, MmPrinter, Tracer
@@ -534,6 +533,7 @@ def cmd_run(opts):
                 callgraph.out = None    # and, unless --trace call asks, only there
     kernel.net_mode = opts.net          # read by kernel/net/socket.py's NetNamespace
     if opts.maps:
+        from kernel.fs.proc import proc_pid_maps     # only here: ~2 ms of a start (issue 8)
         kernel.exit_hooks.append(
             lambda task: task is kernel.init_task and summary_out.write(proc_pid_maps(task.mm)))
     # The death line symbolizes the pc with init's load bias, read while its

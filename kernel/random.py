@@ -7,7 +7,6 @@ takes its stack protector and pointer guard from AT_RANDOM, and programs seed
 their hash tables from getrandom).  /dev/urandom itself is the host's file."""
 
 import os
-import random
 
 DETERMINISTIC_SEED = 414        # any fixed value: 4.14
 
@@ -16,7 +15,10 @@ class EntropyPool:
     """The board's random source (one per kernel; no global state)."""
 
     def __init__(self, deterministic=False):
-        self._rng = random.Random(DETERMINISTIC_SEED) if deterministic else None
+        self._rng = None
+        if deterministic:
+            import random       # only here: ~1 ms of every start otherwise (issue 8)
+            self._rng = random.Random(DETERMINISTIC_SEED)
 
     def get_random_bytes(self, nbytes):
         """get_random_bytes(): nbytes of randomness (the host's CSPRNG, or

@@ -96,6 +96,12 @@ TCGETS = 0x5401
 TIOCGWINSZ = 0x5413
 FIONREAD = 0x541B
 FIONBIO, FIONCLEX, FIOCLEX = 0x5421, 0x5450, 0x5451     # do_vfs_ioctl()'s generic ones
+FIOASYNC = 0x5452                       # include/uapi/asm-generic/ioctls.h
+FIOSETOWN, SIOCSPGRP, FIOGETOWN, SIOCGPGRP = 0x8901, 0x8902, 0x8903, 0x8904  # sockios.h
+# include/uapi/linux/fs.h: _IOR('f', 1, long) and _IOW('f', 2, long); the
+# value passed is an int whatever the long in the number says.
+FS_IOC_GETFLAGS = 0x80086601
+FS_IOC_SETFLAGS = 0x40086602
 
 # linux/auxvec.h, asm/auxvec.h
 AT_NULL, AT_IGNORE, AT_EXECFD, AT_PHDR, AT_PHENT, AT_PHNUM = 0, 1, 2, 3, 4, 5

@@ -19,7 +19,8 @@ from kernel.mm.fault import do_page_fault
 from kernel.mm.memory import VM_FAULT_SIGBUS
 from kernel.mm.mlock import do_mlock
 from kernel.mm.mmap import find_vma
-from kernel.syscalls.fs import sys_ftruncate, sys_pread64, sys_pwrite64
+from kernel.syscalls.fs import sys_ftruncate
+from kernel.syscalls.read_write import sys_pread64, sys_pwrite64
 from kernel.syscalls.mm import sys_mmap, sys_mprotect, sys_msync, sys_munmap
 from kernel.uapi import (
     MAP_FIXED, MAP_PRIVATE, MAP_SHARED, MAP_SHARED_VALIDATE, PROT_EXEC, PROT_READ,

@@ -415,7 +415,7 @@ def test_a_line_cut_by_another_task_is_unfinished_then_resumed():
     import types
     from kernel.syscalls.strace import StracePrinter
     from kernel.syscalls.strace_opts import StraceOptions
-    from kernel.syscalls import fs  # noqa: F401  (registers read and write)
+    from kernel.syscalls import read_write  # noqa: F401  (registers read and write)
     from kernel.syscalls.table import _DEFS
     from kernel.syscalls.unistd import SYSCALL_NUMBERS
     read = next(d for d in _DEFS if d.name == "read")
@@ -453,7 +453,7 @@ def test_filters_and_summary_in_process():
     import types
     from kernel.syscalls.strace import StracePrinter
     from kernel.syscalls.strace_opts import StraceOptions
-    from kernel.syscalls import fs  # noqa: F401  (registers read and write)
+    from kernel.syscalls import read_write  # noqa: F401  (registers read and write)
     from kernel.syscalls.table import _DEFS
     from kernel.syscalls.unistd import SYSCALL_NUMBERS
     write = next(d for d in _DEFS if d.name == "write")
@@ -757,7 +757,7 @@ def test_options_in_process(tmp_path):
     import types
     from kernel.syscalls.strace import StracePrinter
     from kernel.syscalls.strace_opts import StraceOptions
-    from kernel.syscalls import fs  # noqa: F401  (registers read and write)
+    from kernel.syscalls import read_write  # noqa: F401  (registers read and write)
     from kernel.syscalls.table import _DEFS
     from kernel.syscalls.unistd import SYSCALL_NUMBERS
     read = next(d for d in _DEFS if d.name == "read")

@@ -29,7 +29,8 @@ HANDLER_MAP = os.path.join(ROOT, "kernel", "syscalls", "handler_map.py")
 
 # Handlers whose work is done by the host: the modules of file data and
 # metadata, and the calls that read the host's clock or random pool.
-HOST_MODULES = ("kernel.syscalls.fs", "kernel.fs.xattr")
+HOST_MODULES = ("kernel.syscalls.fs", "kernel.syscalls.read_write", "kernel.fs.ioctl",
+                "kernel.fs.xattr")
 HOST_CALLS = ("getrandom", "clock_gettime", "clock_getres", "gettimeofday")
 
 

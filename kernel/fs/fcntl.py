@@ -250,8 +250,9 @@ def _fasync_capable(file):
 
 # -- the ioctls of the same things ----------------------------------------------------------
 
-FIOASYNC = 0x5452                       # include/uapi/asm-generic/ioctls.h
-FIOSETOWN, SIOCSPGRP, FIOGETOWN, SIOCGPGRP = 0x8901, 0x8902, 0x8903, 0x8904  # sockios.h
+# FIOASYNC (asm-generic/ioctls.h), FIOSETOWN... (sockios.h): kernel/uapi.py, which
+# do_vfs_ioctl() reads without importing this module (issue 8: start-up).
+from kernel.uapi import FIOASYNC, FIOGETOWN, FIOSETOWN, SIOCGPGRP, SIOCSPGRP  # noqa: E402
 
 
 def fasync_ioctl(task, fd, file, cmd, arg):

@@ -14,6 +14,7 @@ import resource
 import stat
 
 from kernel.mm.filemap import filemap_get_mapping, filemap_put_mapping
+from kernel.uaccess import s32
 from kernel.uapi import O_ACCMODE, O_PATH, O_RDONLY, O_RDWR, O_WRONLY
 
 NR_OPEN_DEFAULT = 1024      # RLIMIT_NOFILE soft limit
@@ -191,3 +192,30 @@ class FdTable:
     def close_all(self):
         for fd in sorted(self.fds):
             self.close(fd)
+
+
+# include/linux/file.h fdget(), fs/file.c __fget_light() (moved from
+# kernel/fs/open.py, which still exports them).
+
+def fdget(task, fd):
+    """fdget(): the File of fd, or None — also for an O_PATH descriptor."""
+    file = task.files.get(s32(fd))
+    if file is None or file.flags & O_PATH:
+        return None
+    return file
+
+
+def fdget_raw(task, fd):
+    """fdget_raw(): the File of fd, O_PATH descriptors included."""
+    return task.files.get(s32(fd))
+
+
+def can_pread(file):
+    """FMODE_PREAD: every file but a pipe, a socket or a terminal (the
+    stream files Linux opens with nonseekable_open())."""
+    if file.host_fd is None:
+        return file.body is not None    # /proc files are; anon inodes (epoll...) are not
+    mode = file.mode
+    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+        return False
+    return not (stat.S_ISCHR(mode) and os.isatty(file.host_fd))

@@ -29,10 +29,9 @@ import struct
 
 from kernel.cred import CAP_LINUX_IMMUTABLE, capable
 
-# include/uapi/linux/fs.h: _IOR('f', 1, long) and _IOW('f', 2, long); the
-# value passed is an int whatever the long in the number says.
-FS_IOC_GETFLAGS = 0x80086601
-FS_IOC_SETFLAGS = 0x40086602
+# include/uapi/linux/fs.h (kernel/uapi.py: do_vfs_ioctl() tests them without
+# importing this module)
+from kernel.uapi import FS_IOC_GETFLAGS, FS_IOC_SETFLAGS  # noqa: E402
 FS_APPEND_FL = 0x00000020
 FS_IMMUTABLE_FL = 0x00000010
 INT = struct.Struct("<i")

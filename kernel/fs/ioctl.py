@@ -19,12 +19,20 @@ import os
 import stat
 import struct
 
-from kernel.fs.fcntl import fasync_ioctl
-from kernel.fs.fs_flags import fs_flags_ioctl
-from kernel.net.dev_ioctl import dev_ioctl
+from kernel.fs.file import fdget
+from kernel.syscalls.table import syscall
 from kernel.tty import FIONREAD, host_isatty, tty_ioctl
 from kernel.uaccess import s32
-from kernel.uapi import FIOCLEX, FIONBIO, FIONCLEX, O_NONBLOCK
+from kernel.uapi import (
+    FIOASYNC, FIOCLEX, FIOGETOWN, FIONBIO, FIONCLEX, FIOSETOWN, FS_IOC_GETFLAGS, FS_IOC_SETFLAGS,
+    O_NONBLOCK, SIOCGPGRP, SIOCSPGRP,
+)
+
+# The requests of fasync_ioctl() and fs_flags_ioctl(): only these import
+# kernel/fs/fcntl.py (locks, leases, memfd) and kernel/fs/fs_flags.py — a
+# terminal's TIOCGWINSZ, a hello's one ioctl, imports neither (issue 8: start-up).
+FASYNC_IOCTLS = frozenset((FIOASYNC, FIOSETOWN, SIOCSPGRP, FIOGETOWN, SIOCGPGRP))
+FS_FLAGS_IOCTLS = frozenset((FS_IOC_GETFLAGS, FS_IOC_SETFLAGS))
 
 FIOQSIZE = 0x5460
 INT = struct.Struct("<i")
@@ -83,19 +91,24 @@ def do_vfs_ioctl(task, fd, file, cmd, arg):
         return 0
     if cmd == FIONBIO:
         return ioctl_fionbio(task, fd, file, arg)
-    ret = fasync_ioctl(task, s32(fd), file, cmd, arg)     # FIOASYNC, FIOSETOWN... (fs/fcntl.c)
-    if ret is not None:
-        return ret
+    if cmd in FASYNC_IOCTLS:
+        from kernel.fs.fcntl import fasync_ioctl
+        ret = fasync_ioctl(task, s32(fd), file, cmd, arg)     # FIOASYNC, FIOSETOWN... (fs/fcntl.c)
+        if ret is not None:
+            return ret
     if cmd == FIOQSIZE:
         return ioctl_fioqsize(task, file, arg)
-    ret = fs_flags_ioctl(task, file, cmd, arg)     # ext4's ->unlocked_ioctl (kernel/fs/fs_flags.py)
-    if ret is not None:
-        return ret
+    if cmd in FS_FLAGS_IOCTLS:
+        from kernel.fs.fs_flags import fs_flags_ioctl
+        ret = fs_flags_ioctl(task, file, cmd, arg)     # ext4's ->unlocked_ioctl (kernel/fs/fs_flags.py)
+        if ret is not None:
+            return ret
     if stat.S_ISREG(file.mode) and getattr(file, "poll", None) is None:
         if cmd == FIONREAD:
             return file_fionread(task, file, arg)
         return -errno.ENOTTY
     if stat.S_ISSOCK(file.mode) and file.host_fd is not None:
+        from kernel.net.dev_ioctl import dev_ioctl      # sockets only
         ret = dev_ioctl(task, file, cmd, arg)           # sock_ioctl() -> dev_ioctl()
         if ret is not None:
             return ret
@@ -108,3 +121,14 @@ def do_vfs_ioctl(task, fd, file, cmd, arg):
                             or is_inotify(file)):
         return host_fionread(task, file, arg)
     return -errno.ENOTTY
+
+
+@syscall("ioctl", "fd ioctlcmd x")
+def sys_ioctl(task, fd, cmd, arg):
+    """ioctl(): EBADF, then do_vfs_ioctl() (kernel/fs/ioctl.py): the generic
+    requests, FIONREAD per kind of file, a terminal's (kernel/tty.py): termios,
+    window size and queues on the host's tty, job control the board's."""
+    file = fdget(task, fd)
+    if file is None:
+        return -errno.EBADF
+    return do_vfs_ioctl(task, fd, file, cmd, arg)

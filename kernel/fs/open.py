@@ -18,6 +18,10 @@ import stat
 
 from emu.arch import PAGE_SHIFT, PAGE_SIZE
 from kernel.fs import hostcall
+# fdget(), fdget_raw(), can_pread(): kernel/fs/file.py (read() and ioctl() use
+# them without this module's path walk: issue 8, start-up); importers of them
+# from here keep working.
+from kernel.fs.file import can_pread, fdget, fdget_raw  # noqa: F401
 from kernel.fs.namei import host_path, path_call, user_path
 from kernel.fs.permission import may_truncate
 from kernel.syscalls.table import syscall
@@ -50,30 +54,6 @@ def s64(value):
     """A loff_t argument register, signed."""
     value &= (1 << 64) - 1
     return value - (1 << 64) if value >> 63 else value
-
-
-def fdget(task, fd):
-    """fdget(): the File of fd, or None — also for an O_PATH descriptor."""
-    file = task.files.get(s32(fd))
-    if file is None or file.flags & O_PATH:
-        return None
-    return file
-
-
-def fdget_raw(task, fd):
-    """fdget_raw(): the File of fd, O_PATH descriptors included."""
-    return task.files.get(s32(fd))
-
-
-def can_pread(file):
-    """FMODE_PREAD: every file but a pipe, a socket or a terminal (the
-    stream files Linux opens with nonseekable_open())."""
-    if file.host_fd is None:
-        return file.body is not None    # /proc files are; anon inodes (epoll...) are not
-    mode = file.mode
-    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
-        return False
-    return not (stat.S_ISCHR(mode) and os.isatty(file.host_fd))
 
 
 def build_open_flags(flags):

@@ -2,7 +2,7 @@
 sendfile().
 
 The bytes move through the same helpers as read()/write()
-(kernel/syscalls/fs.py), so the page cache sees them and pipes sleep the
+(kernel/syscalls/read_write.py), so the page cache sees them and pipes sleep the
 way pipe_read()/pipe_write() do; what this file adds is each call's order
 of checks and its RWF_* flags.  A transfer into a pipe that fills up
 keeps its progress in task.restart and sleeps; a signal then ends it with
@@ -21,7 +21,7 @@ from kernel.sched.wait import WouldBlock
 from kernel.signal import signal_pending
 from kernel.iov_iter import IovIter
 from kernel.sys import generic_write_checks_fsize
-from kernel.syscalls.fs import (
+from kernel.syscalls.read_write import (
     _IOVEC, _chunked, _read_file, _write_file, _write_iter, _write_pos, pseudo_write_iter,
 )
 from kernel.syscalls.table import syscall

@@ -32,7 +32,7 @@ from kernel.fs.read_write import (
     rw_verify_area, set_file_pos, stream_write_some,
 )
 from kernel.sched.wait import WouldBlock
-from kernel.syscalls.fs import _read_file, _write_file
+from kernel.syscalls.read_write import _read_file, _write_file
 from kernel.syscalls.table import syscall
 from kernel.uapi import O_APPEND
 

@@ -33,7 +33,7 @@ SYSCALL_MODULES = {
     26: "kernel.fs.inotify",           # inotify_init1
     27: "kernel.fs.inotify",           # inotify_add_watch
     28: "kernel.fs.inotify",           # inotify_rm_watch
-    29: "kernel.syscalls.fs",          # ioctl
+    29: "kernel.fs.ioctl",             # ioctl
     30: "kernel.task_misc",            # ioprio_set
     31: "kernel.task_misc",            # ioprio_get
     32: "kernel.fs.locks",             # flock
@@ -66,13 +66,13 @@ SYSCALL_MODULES = {
     59: "kernel.fs.pipe",              # pipe2
     60: "kernel.sys_ni",               # quotactl
     61: "kernel.syscalls.fs",          # getdents64
-    62: "kernel.syscalls.fs",          # lseek
-    63: "kernel.syscalls.fs",          # read
-    64: "kernel.syscalls.fs",          # write
-    65: "kernel.syscalls.fs",          # readv
-    66: "kernel.syscalls.fs",          # writev
-    67: "kernel.syscalls.fs",          # pread64
-    68: "kernel.syscalls.fs",          # pwrite64
+    62: "kernel.syscalls.read_write",  # lseek
+    63: "kernel.syscalls.read_write",  # read
+    64: "kernel.syscalls.read_write",  # write
+    65: "kernel.syscalls.read_write",  # readv
+    66: "kernel.syscalls.read_write",  # writev
+    67: "kernel.syscalls.read_write",  # pread64
+    68: "kernel.syscalls.read_write",  # pwrite64
     69: "kernel.fs.read_write",        # preadv
     70: "kernel.fs.read_write",        # pwritev
     71: "kernel.fs.read_write",        # sendfile

@@ -1811,7 +1811,7 @@ SPECIAL_SPLITS.update({
 })
 
 # ioctl: more of the requests strace decodes (asm-generic/ioctls.h), the
-# terminal ones kernel/syscalls/fs.py handles or refuses with ENOTTY.
+# terminal ones kernel/fs/ioctl.py handles or refuses with ENOTTY.
 _IOCTL_INT_IN = lambda t, v, o: strace_decode.int_array(t, v, 1)        # noqa: E731
 _IOCTL_OUT.update({0x5411: _IOCTL_INT_IN,          # TIOCOUTQ
                    0x5429: _IOCTL_INT_IN,          # TIOCGSID

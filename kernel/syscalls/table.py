@@ -76,6 +76,8 @@ HANDLER_MODULES = (
     "kernel.ipc.shm", "kernel.ipc.sem", "kernel.ipc.msg", "kernel.ipc.mqueue",   # (part 5)
     "kernel.mm.fremap", "kernel.mm.memfd",
     "kernel.fs.chroot",                 # (issue 10 part 5: chroot nests in --jail)
+    # (issue 8, start-up: split out of kernel.syscalls.fs, so a hello imports only these two)
+    "kernel.syscalls.read_write", "kernel.fs.ioctl", "kernel.fs.fcntl",
 )
 
 
