@@ -330,7 +330,8 @@ def may_open_inode(task, st, flags):
         return err
     if flags & O_NOATIME and st.st_uid != task.cred.fsuid and not capable(task, CAP_FOWNER):
         return -errno.EPERM
-    return 0
+    from kernel.fs.denywrite import open_write_access
+    return open_write_access(task, st, flags)   # ETXTBSY for a running program
 
 
 def may_mkobj(task, dir_fd, hpath):
