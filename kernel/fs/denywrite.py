@@ -16,7 +16,7 @@ import os
 import stat
 
 from kernel.mm.mm import VM_DENYWRITE
-from kernel.uapi import O_ACCMODE, O_RDONLY, O_TRUNC
+from kernel.uapi import O_ACCMODE, O_NOFOLLOW, O_RDONLY, O_TRUNC
 
 
 def inode_write_denied(kernel, key):
@@ -54,10 +54,13 @@ def open_write_access(task, st, flags):
     return get_write_access(task.kernel, st)
 
 
-def path_write_access(task, dir_fd, hpath):
-    """get_write_access() for a host path (vfs_truncate()): 0 or -ETXTBSY."""
+def path_open_write_access(task, dir_fd, hpath, flags):
+    """open_write_access() for a host path (when no guest permission walk
+    was made: the host's own checks come at its open).  0 or -ETXTBSY."""
+    if flags & O_ACCMODE == O_RDONLY and not flags & O_TRUNC:
+        return 0
     try:
-        st = os.stat(hpath, dir_fd=dir_fd)
+        st = os.stat(hpath, dir_fd=dir_fd, follow_symlinks=not flags & O_NOFOLLOW)
     except OSError:
-        return 0                        # the host's error follows
+        return 0                        # a new name, or the host's error follows
     return get_write_access(task.kernel, st)
