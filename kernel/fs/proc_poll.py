@@ -35,10 +35,12 @@ def proc_poll_mask(entry):
         return None
     if entry.path.startswith("/proc/sys/"):
         return DEFAULT_POLLMASK                     # proc_sys_poll()
+    if entry.path.rsplit("/", 1)[-1] in MOUNTS_POLL_NAMES:
+        # mounts_poll(); the board's /proc/mounts is a file of its own, 4.14's
+        # the symlink self/mounts (proc_root_init()): the same poll.
+        return MOUNTS_POLLMASK
     if PSEUDO_FILES.get(entry.path) is entry:
         return DEFAULT_POLLMASK                     # proc_reg_poll(), no pde poll
-    if entry.path.rsplit("/", 1)[-1] in MOUNTS_POLL_NAMES:
-        return MOUNTS_POLLMASK                      # mounts_poll()
     return None
 
 
