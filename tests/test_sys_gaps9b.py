@@ -4,6 +4,7 @@ kernel (userland/src/sys_gaps9b.c):
 1. epoll/poll/select on /proc files (epoll_wait10: epoll_ctl was EPERM for
    every /proc file; 4.14 polls proc_create() files through proc_reg_poll(),
    /proc/sys through proc_sys_poll(), /proc/PID/mounts through mounts_poll());
+   (and the hostname sysctl's POLLPRI event after sethostname());
 2. ETXTBSY for opening or truncating a running program (its image is
    mapped MAP_DENYWRITE: kernel/fs/denywrite.py);
 3. pselect6/ppoll under STICKY_TIMEOUTS: EINTR after a stop, not a restart;

@@ -594,7 +594,7 @@ def pseudo_open(kernel, task, entry, flags, guest_name):
     file.mode = entry.mode
     file.pseudo = PseudoOpen(entry, Ctx(kernel, task), flags)
     from kernel.fs.proc_poll import proc_file_poll
-    poll = proc_file_poll(entry)
+    poll = proc_file_poll(entry, kernel)
     if poll is not None:
         file.poll = poll            # proc_reg_poll()/proc_sys_poll()/mounts_poll()
     return file

@@ -8,10 +8,10 @@ take every file and give DEFAULT_POLLMASK to one without.  In 4.14:
   - a file made by proc_create() (a proc_dir_entry: /proc/meminfo,
     /proc/sysvipc/shm, ...) is opened through proc_reg_file_ops, whose
     proc_reg_poll() calls the entry's own poll or answers DEFAULT_POLLMASK;
-  - a /proc/sys file has proc_sys_poll(): DEFAULT_POLLMASK, plus an event
-    for the few tables with a ctl_table_poll (kernel/hostname and
-    kernel/domainname, bumped by sethostname()) — that event is omitted:
-    the board's uts names change only through the guest, which knows;
+  - a /proc/sys file has proc_sys_poll(): DEFAULT_POLLMASK; the two with a
+    ctl_table_poll (kernel/hostname and kernel/domainname, whose event
+    sethostname()/setdomainname() and writes to them bump) add
+    POLLIN|POLLRDNORM|POLLERR|POLLPRI once per open after a change;
   - /proc/PID/mounts and mountinfo have mounts_poll(): POLLIN|POLLRDNORM,
     plus POLLERR|POLLPRI after a mount-table change (the board's table
     does not change while it runs, so that event never fires);
@@ -19,7 +19,7 @@ take every file and give DEFAULT_POLLMASK to one without.  In 4.14:
     proc_single_file_operations) have no poll.
 """
 
-from kernel.fs.poll import DEFAULT_POLLMASK, POLLIN, POLLRDNORM
+from kernel.fs.poll import DEFAULT_POLLMASK, POLLERR, POLLIN, POLLPRI, POLLRDNORM
 
 # mounts_poll()'s answer with no mount event pending.
 MOUNTS_POLLMASK = POLLIN | POLLRDNORM
@@ -44,10 +44,31 @@ def proc_poll_mask(entry):
     return None
 
 
-def proc_file_poll(entry):
-    """The poll(pt) method of an open /proc file, or None; its mask never
-    changes while the board runs, so there is nothing to wait on."""
+# The sysctls with a ctl_table_poll, and the uts field each watches.
+UTS_POLL_SYSCTLS = {"/proc/sys/kernel/hostname": "nodename",
+                    "/proc/sys/kernel/domainname": "domainname"}
+UTS_EVENT_MASK = POLLIN | POLLRDNORM | POLLERR | POLLPRI
+
+
+def proc_file_poll(entry, kernel=None):
+    """The poll(pt) method of an open /proc file, or None.  Only the uts
+    sysctls' mask ever changes while the board runs (proc_sys_poll_event()
+    at open, then once per change); the others have nothing to wait on."""
     mask = proc_poll_mask(entry)
     if mask is None:
         return None
-    return lambda pt=None: mask
+    field = UTS_POLL_SYSCTLS.get(entry.path)
+    if field is None or kernel is None:
+        return lambda pt=None: mask
+    from kernel.utsname import uts_poll
+    table_poll = uts_poll(kernel, field)
+    seen = [table_poll[0]]                  # filp->private_data at proc_sys_open()
+
+    def proc_sys_poll(pt=None):
+        if pt is not None:
+            pt.poll_wait(table_poll[1])
+        if seen[0] != table_poll[0]:
+            seen[0] = table_poll[0]
+            return UTS_EVENT_MASK
+        return mask
+    return proc_sys_poll

@@ -65,6 +65,28 @@ static short poll_one(const char *path)
     return r;
 }
 
+/* proc_sys_poll()'s event: sethostname() (to the name it has: nothing
+ * changes) makes the hostname sysctl POLLERR|POLLPRI once per open. */
+static void hostname_event(void)
+{
+    char name[65] = "";
+    int fd = open("/proc/sys/kernel/hostname", O_RDONLY);
+    struct pollfd p = { .fd = fd, .events = POLLPRI };
+
+    if (geteuid() != 0 || fd < 0 || gethostname(name, sizeof name - 1)) {
+        printf("  not root: the hostname event is not checked\n");
+        close(fd);
+        return;
+    }
+    expect_ret("poll(hostname sysctl, POLLPRI) before a change", poll(&p, 1, 0), 0);
+    expect_ret("sethostname(the same name)", sethostname(name, strlen(name)), 0);
+    p.revents = 0;
+    expect_ret("poll(hostname sysctl, POLLPRI) after it", poll(&p, 1, 0), 1);
+    CHECK(p.revents == (POLLPRI | POLLERR), "  revents POLLPRI|POLLERR (%#x)", p.revents);
+    expect_ret("poll again: the event was seen", poll(&p, 1, 0), 0);
+    close(fd);
+}
+
 static void proc_polls(void)
 {
     unsigned ev = 0;
@@ -93,6 +115,7 @@ static void proc_polls(void)
           "poll(/proc/self/status): DEFAULT_POLLMASK");
     CHECK(poll_one("/proc/self/mounts") == (POLLIN | POLLRDNORM),
           "poll(/proc/self/mounts): POLLIN|POLLRDNORM, not writable");
+    hostname_event();
     fd = open("/proc/meminfo", O_RDONLY);
     FD_ZERO(&rd);
     FD_ZERO(&wr);
