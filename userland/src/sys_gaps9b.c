@@ -344,7 +344,8 @@ static void statx_btime(void)
     fd = open("gaps9b.b", O_WRONLY | O_CREAT | O_EXCL, 0600);
     close(fd);
     memset(&sx, 0, sizeof sx);
-    expect_ret("statx(STATX_BTIME)", syscall(SYS_statx, AT_FDCWD, "gaps9b.b", 0, 0x7ffU | STATX_BTIME_, &sx), 0);
+    expect_ret("statx(STATX_BTIME)",
+               syscall(SYS_statx, AT_FDCWD, "gaps9b.b", 0, 0x7ffU | STATX_BTIME_, &sx), 0);
     printf("  stx_mask has STATX_BTIME: %d\n", !!(sx.mask & STATX_BTIME_));
     if (sx.mask & STATX_BTIME_)
         CHECK(sx.btime.sec > 0 && sx.btime.sec <= time(NULL) && sx.btime.sec + 60 >= time(NULL)
