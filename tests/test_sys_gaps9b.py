@@ -59,8 +59,8 @@ def _entry(path, kind="file"):
 
 def test_which_proc_files_poll():
     """proc_poll_mask(): proc_create() files and /proc/sys DEFAULT_POLLMASK,
-    mounts and mountinfo POLLIN|POLLRDNORM, other /proc/PID files and /sys
-    none (no ->poll: epoll_ctl's EPERM)."""
+    mounts and mountinfo POLLIN|POLLRDNORM, sysfs files DEFAULT_POLLMASK
+    once read, other /proc/PID files none (no ->poll: epoll_ctl's EPERM)."""
     from kernel.fs.poll import DEFAULT_POLLMASK, POLLIN, POLLRDNORM
     from kernel.fs.proc import PSEUDO_FILES
     from kernel.fs.proc_poll import proc_poll_mask
@@ -71,6 +71,7 @@ def test_which_proc_files_poll():
     assert proc_poll_mask(_entry("/proc/12/task/13/mountinfo")) == POLLIN | POLLRDNORM
     assert proc_poll_mask(_entry("/proc/12/status")) is None
     assert proc_poll_mask(_entry("/proc/12", "dir")) is None
+    assert proc_poll_mask(_entry("/sys/devices/system/cpu/online")) == DEFAULT_POLLMASK
     # A file of the same name that is not the registered one is a pid file.
     assert proc_poll_mask(_entry("/proc/meminfo")) is None
 

@@ -532,11 +532,13 @@ class PseudoOpen:
         self.flags = flags
         self.buf = None
         self.show_pfn = capable(ctx.current, CAP_SYS_ADMIN)
+        self.shown = False
 
     def stat(self):
         return pseudo_stat(self.entry)
 
     def text(self):
+        self.shown = True       # kernfs_seq_show(): of->event catches up (kernel/fs/proc_poll.py)
         data = self.entry.show(self.ctx)
         return data.encode("latin-1") if isinstance(data, str) else data
 
@@ -594,7 +596,7 @@ def pseudo_open(kernel, task, entry, flags, guest_name):
     file.mode = entry.mode
     file.pseudo = PseudoOpen(entry, Ctx(kernel, task), flags)
     from kernel.fs.proc_poll import proc_file_poll
-    poll = proc_file_poll(entry, kernel)
+    poll = proc_file_poll(entry, kernel, file.pseudo)
     if poll is not None:
         file.poll = poll            # proc_reg_poll()/proc_sys_poll()/mounts_poll()
     return file

@@ -17,6 +17,12 @@ take every file and give DEFAULT_POLLMASK to one without.  In 4.14:
     does not change while it runs, so that event never fires);
   - the other /proc/PID files (status, maps, stat, ...: proc_pid_* and
     proc_single_file_operations) have no poll.
+
+A sysfs file (fs/kernfs/file.c) has kernfs_fop_poll(): DEFAULT_POLLMASK,
+plus POLLERR|POLLPRI while the open file has not caught up with the
+node's event count — which starts at 1 (kernfs_get_open_node()) while the
+file's starts at 0 and catches up when it is read (kernfs_seq_show()), the
+read-then-poll protocol of sysfs_notify(); the board never notifies.
 """
 
 from kernel.fs.poll import DEFAULT_POLLMASK, POLLERR, POLLIN, POLLPRI, POLLRDNORM
@@ -29,8 +35,11 @@ MOUNTS_POLL_NAMES = ("mounts", "mountinfo")
 
 def proc_poll_mask(entry):
     """The mask entry's ->poll answers, or None when the file has no ->poll
-    (see the module docstring for which 4.14 files have one)."""
+    (see the module docstring for which 4.14 files have one).  For sysfs,
+    the mask once the file has been read."""
     from kernel.fs.proc import PSEUDO_FILES
+    if entry.kind == "file" and entry.path.startswith("/sys/"):
+        return DEFAULT_POLLMASK                     # kernfs_fop_poll()
     if entry.kind != "file" or not entry.path.startswith("/proc/"):
         return None
     if entry.path.startswith("/proc/sys/"):
@@ -50,13 +59,19 @@ UTS_POLL_SYSCTLS = {"/proc/sys/kernel/hostname": "nodename",
 UTS_EVENT_MASK = POLLIN | POLLRDNORM | POLLERR | POLLPRI
 
 
-def proc_file_poll(entry, kernel=None):
+KERNFS_EVENT_MASK = DEFAULT_POLLMASK | POLLERR | POLLPRI
+
+
+def proc_file_poll(entry, kernel=None, opened=None):
     """The poll(pt) method of an open /proc file, or None.  Only the uts
     sysctls' mask ever changes while the board runs (proc_sys_poll_event()
     at open, then once per change); the others have nothing to wait on."""
     mask = proc_poll_mask(entry)
     if mask is None:
         return None
+    if entry.path.startswith("/sys/") and opened is not None:
+        # kernfs_fop_poll(): an event until the file is read (opened.shown).
+        return lambda pt=None: mask if opened.shown else KERNFS_EVENT_MASK
     field = UTS_POLL_SYSCTLS.get(entry.path)
     if field is None or kernel is None:
         return lambda pt=None: mask

@@ -87,6 +87,26 @@ static void hostname_event(void)
     close(fd);
 }
 
+/* kernfs_fop_poll(): a sysfs file reports POLLERR|POLLPRI until it has been
+ * read (sysfs_notify()'s protocol: read, then poll for the next change). */
+static void sysfs_event(void)
+{
+    char buf[64];
+    unsigned ev = 0;
+    int fd = open("/sys/devices/system/cpu/online", O_RDONLY);
+    struct pollfd p = { .fd = fd, .events = POLLPRI };
+
+    expect_ret("epoll_ctl(/sys/devices/system/cpu/online) (kernfs_fop_poll)",
+               epoll_add("/sys/devices/system/cpu/online", &ev), 0);
+    CHECK(ev == (DEFAULT_POLLMASK_ | POLLERR), "  epoll_wait before a read, POLLPRI not asked: "
+          "DEFAULT_POLLMASK|POLLERR (%#x)", ev);
+    expect_ret("poll(sysfs file, POLLPRI) before a read", poll(&p, 1, 0), 1);
+    CHECK(p.revents == (POLLPRI | POLLERR), "  revents POLLPRI|POLLERR (%#x)", p.revents);
+    CHECK(read(fd, buf, sizeof buf) > 0, "read it");
+    expect_ret("poll(sysfs file, POLLPRI) after the read", poll(&p, 1, 0), 0);
+    close(fd);
+}
+
 static void proc_polls(void)
 {
     unsigned ev = 0;
@@ -116,6 +136,7 @@ static void proc_polls(void)
     CHECK(poll_one("/proc/self/mounts") == (POLLIN | POLLRDNORM),
           "poll(/proc/self/mounts): POLLIN|POLLRDNORM, not writable");
     hostname_event();
+    sysfs_event();
     fd = open("/proc/meminfo", O_RDONLY);
     FD_ZERO(&rd);
     FD_ZERO(&wr);
