@@ -29,8 +29,8 @@ from kernel.uapi import (
     AT_BASE, AT_CLKTCK, AT_FDCWD, AT_EGID, AT_ENTRY, AT_EUID, AT_EXECFN, AT_FLAGS, AT_GID,
     AT_HWCAP, AT_HWCAP2, AT_NULL, AT_PAGESZ, AT_PHDR, AT_PHENT, AT_PHNUM,
     AT_PLATFORM, AT_RANDOM, AT_SECURE, AT_SYSINFO_EHDR, AT_UID, EM_AARCH64, ET_DYN, ET_EXEC,
-    MAP_FIXED, MAP_PRIVATE, O_RDONLY, PF_R, PF_W, PF_X, PROT_EXEC, PROT_READ, PROT_WRITE,
-    PT_INTERP, PT_LOAD, RLIMIT_STACK, SIGKILL, SIGSEGV,
+    MAP_DENYWRITE, MAP_FIXED, MAP_PRIVATE, O_RDONLY, PF_R, PF_W, PF_X, PROT_EXEC, PROT_READ,
+    PROT_WRITE, PT_INTERP, PT_LOAD, RLIMIT_STACK, SIGKILL, SIGSEGV,
 )
 
 ELF_PLATFORM = b"aarch64"
@@ -488,7 +488,7 @@ def _map_program(task, file, binary):
                 except Efault:
                     pass
         prot = _prot(ph.p_flags)
-        flags = MAP_PRIVATE
+        flags = MAP_PRIVATE | MAP_DENYWRITE     # the image is ETXTBSY while mapped (denywrite.py)
         vaddr = ph.p_vaddr
         total_size = 0
         if ex.e_type == ET_EXEC or load_addr_set:
@@ -568,7 +568,7 @@ def load_elf_interp(task, file, binary, no_base):
         if ph.p_type != PT_LOAD:
             continue
         prot = _prot(ph.p_flags)
-        flags = MAP_PRIVATE
+        flags = MAP_PRIVATE | MAP_DENYWRITE     # the image is ETXTBSY while mapped (denywrite.py)
         vaddr = ph.p_vaddr
         if iex.e_type == ET_EXEC or load_addr_set:
             flags |= MAP_FIXED

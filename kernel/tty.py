@@ -182,8 +182,12 @@ def tty_open_proc_set_tty(task, file, flags):
     """tty_open(): a session leader without a controlling terminal that
     opens a terminal no session holds, without O_NOCTTY, takes it (not a
     pty master, nor /dev/console).  (The FMODE_READ requirement came in
-    4.20, 0c55627167ac.)"""
+    4.20, 0c55627167ac.)  A /dev/ptmx open first makes its slave the
+    opener's (ptmx_open()'s devpts_pty_new(), kernel/devpts.py)."""
     from kernel.uapi import O_NOCTTY
+    if file.host_fd is not None and os.fstat(file.host_fd).st_rdev == PTMX_RDEV:
+        from kernel.devpts import devpts_pty_new
+        devpts_pty_new(task, file.host_fd)
     if flags & O_NOCTTY or not host_isatty(file):
         return
     sig = task.signal

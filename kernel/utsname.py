@@ -29,6 +29,25 @@ def utsname(kernel):
 
 def set_uts(kernel, field, value):
     utsname(kernel)[field] = value
+    uts_proc_notify(kernel, field)
+
+
+def uts_poll(kernel, field):
+    """The ctl_table_poll of the hostname or domainname sysctl: [event
+    count, WaitQueue] (kernel/utsname_sysctl.c DEFINE_CTL_TABLE_POLL)."""
+    from kernel.sched.wait import WaitQueue
+    polls = kernel.__dict__.setdefault("uts_polls", {})
+    if field not in polls:
+        polls[field] = [0, WaitQueue("uts " + field)]
+    return polls[field]
+
+
+def uts_proc_notify(kernel, field):
+    """uts_proc_notify() → proc_sys_poll_notify(): a new name is an event
+    for pollers of its sysctl file."""
+    poll = uts_poll(kernel, field)
+    poll[0] += 1
+    poll[1].wake_up()
 
 
 def _set_name(task, field, addr, length):

@@ -113,8 +113,8 @@ def sys_truncate(task, path_addr, length):
 
     The host file is opened for writing (non-blocking: the S_ISREG check
     comes first, so no FIFO is ever opened) and cut with ftruncate().
-    Omits ETXTBSY for a running program (guest programs are not host
-    executables being run)."""
+    A running program's file is ETXTBSY (get_write_access(),
+    kernel/fs/denywrite.py)."""
     length = s64(length)
     if length < 0:
         return -errno.EINVAL
@@ -127,6 +127,10 @@ def sys_truncate(task, path_addr, length):
         return -errno.EISDIR
     if not stat.S_ISREG(st.st_mode):
         return -errno.EINVAL
+    from kernel.fs.denywrite import get_write_access
+    err = get_write_access(task.kernel, st)
+    if err:
+        return err
     if getattr(task.kernel, "file_leases", None):
         from kernel.fs.leases import break_lease
         break_lease(task, (st.st_dev, st.st_ino), os.O_WRONLY)     # may sleep until it is over

@@ -280,7 +280,10 @@ def may_open_path(task, dir_fd, hpath, flags):
     excl = flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL
     nd = _lookup(task, dir_fd, hpath, follow=not (flags & O_NOFOLLOW or excl))
     if nd is None:
-        return 0
+        if excl or flags & O_PATH:
+            return 0                                # EEXIST is the host's; no access
+        from kernel.fs.denywrite import path_open_write_access
+        return path_open_write_access(task, dir_fd, hpath, flags)
     st = nd.st
     if flags & O_TMPFILE == O_TMPFILE:
         if st is None or not stat.S_ISDIR(st.st_mode):
@@ -304,8 +307,11 @@ def may_open_magic(task, target, flags):
     only if the inode allows it.  The board's anonymous pipes and sockets
     are skipped: their inodes are the host's, not owned by the guest that
     made them (Linux: the creator's fsuid, mode 0600).  0 or -errno."""
-    if flags & O_PATH or host_equivalent(task):
+    if flags & O_PATH:
         return 0
+    if host_equivalent(task):
+        from kernel.fs.denywrite import path_open_write_access
+        return path_open_write_access(task, None, target.host_path, flags)
     file = target.file
     if file is not None and (file.host_fd is None or file.owned_nonblock):
         return 0
@@ -330,7 +336,8 @@ def may_open_inode(task, st, flags):
         return err
     if flags & O_NOATIME and st.st_uid != task.cred.fsuid and not capable(task, CAP_FOWNER):
         return -errno.EPERM
-    return 0
+    from kernel.fs.denywrite import open_write_access
+    return open_write_access(task, st, flags)   # ETXTBSY for a running program
 
 
 def may_mkobj(task, dir_fd, hpath):

@@ -348,7 +348,15 @@ def fd_children(ctx, task, base):
 
 def fd_link_name(file, reader=None):
     """d_path() of an open file: its name, pipe:[ino], or, for a descriptor
-    the board inherited (its stdin/stdout/stderr), inherited_fd_name()."""
+    the board inherited (its stdin/stdout/stderr), inherited_fd_name();
+    " (deleted)" after an unlinked file's name (kernel/fs/dpath.py)."""
+    from kernel.fs.dpath import d_path_deleted
+    return d_path_deleted(file, fd_path_name(file, reader))
+
+
+def fd_path_name(file, reader=None):
+    """The board's name of an open file, without d_path()'s marks: what a
+    file reopened through /proc/PID/fd/N is named."""
     if file.path.startswith("/dev/fd/") and file.host_fd is not None:
         return inherited_fd_name(file.kernel, file.host_fd, reader)
     return file.path
@@ -390,7 +398,7 @@ def inherited_fd_name(kernel, host_fd, reader=None):
 def fd_link_host(file, reader=None):
     if file.host_fd is None:
         return None                 # a pseudo file: the name is followed instead
-    return "/proc/self/fd/%d" % file.host_fd, fd_link_name(file, reader)
+    return "/proc/self/fd/%d" % file.host_fd, fd_path_name(file, reader)
 
 
 def fdinfo_children(ctx, task, base):
@@ -524,11 +532,13 @@ class PseudoOpen:
         self.flags = flags
         self.buf = None
         self.show_pfn = capable(ctx.current, CAP_SYS_ADMIN)
+        self.shown = False
 
     def stat(self):
         return pseudo_stat(self.entry)
 
     def text(self):
+        self.shown = True       # kernfs_seq_show(): of->event catches up (kernel/fs/proc_poll.py)
         data = self.entry.show(self.ctx)
         return data.encode("latin-1") if isinstance(data, str) else data
 
@@ -585,6 +595,10 @@ def pseudo_open(kernel, task, entry, flags, guest_name):
     file = File(kernel, None, guest_name, f_flags, body=b"")
     file.mode = entry.mode
     file.pseudo = PseudoOpen(entry, Ctx(kernel, task), flags)
+    from kernel.fs.proc_poll import proc_file_poll
+    poll = proc_file_poll(entry, kernel, file.pseudo)
+    if poll is not None:
+        file.poll = poll            # proc_reg_poll()/proc_sys_poll()/mounts_poll()
     return file
 
 

@@ -19,7 +19,7 @@ from kernel.fs.poll import (
     POLL_ALWAYS as _ALWAYS, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI, POLLRDBAND,
     POLLRDNORM, POLLWRBAND, POLLWRNORM, PollTable, vfs_poll,
 )
-from kernel.sched.wait import ERESTARTNOHAND
+from kernel.sched.wait import ERESTARTNOHAND, WouldBlock
 from kernel.syscalls.table import syscall
 from kernel.time.timekeeping import NSEC_PER_SEC, timespec_valid
 from kernel.uapi import RLIMIT_NOFILE, SIGKILL, SIGSTOP
@@ -68,9 +68,11 @@ def _done(task):
         task.saved_sigmask = None
 
 
-def _wait(task, deadline, pt):
+def _wait(task, deadline, pt, tsp=0):
     """poll_schedule_timeout(): sleep on what the polls collected in pt until
-    the deadline; returns if the deadline has already passed."""
+    the deadline; returns if the deadline has already passed.  A signal
+    ends the sleep with -ERESTARTNOHAND, or -EINTR under STICKY_TIMEOUTS
+    (sticky_interrupt())."""
     state = task.restart if task.restart is not None else {}
     state.setdefault("deadline", deadline)
     state["mask_set"] = True
@@ -78,7 +80,24 @@ def _wait(task, deadline, pt):
     deadline = state["deadline"]
     if deadline is not None and task.kernel.sched.clock() >= deadline:
         return True
-    pt.sleep(deadline, ERESTARTNOHAND)
+    try:
+        pt.sleep(deadline, ERESTARTNOHAND)
+    except WouldBlock as wb:
+        if tsp and task.personality & STICKY_TIMEOUTS:
+            wb.cancel = lambda: sticky_interrupt(task)
+        raise
+
+
+def sticky_interrupt(task):
+    """poll_select_copy_remaining()'s sticky: label, for a ppoll/pselect6
+    with a timeout interrupted under STICKY_TIMEOUTS: the timeout was not
+    rewritten, so the call cannot restart — -ERESTARTNOHAND becomes -EINTR
+    even when no handler runs (a stop and SIGCONT), and sys_ppoll()/
+    sys_pselect6() put the caller's mask back at once (the non-restart
+    branch of 4.14's sigsaved handling)."""
+    task.restart = None
+    _done(task)
+    return -errno.EINTR
 
 
 @syscall("ppoll", "pollfd u timespec sigset u")
@@ -117,7 +136,7 @@ def sys_ppoll(task, ufds, nfds, tsp, sigmask, sigsetsize):
         if revents:
             count += 1
     if not count and not zero:
-        _wait(task, deadline, pt)
+        _wait(task, deadline, pt, tsp)
     task.uaccess.copy_to_user(ufds, bytes(out))
     poll_select_copy_remaining(task, deadline, tsp)
     _done(task)
@@ -176,7 +195,7 @@ def sys_pselect6(task, n, inp, outp, exp, tsp, sig):
                 result[k] |= bit
     count = sum(bin(r).count("1") for r in result)
     if not count and not zero:
-        _wait(task, deadline, pt)
+        _wait(task, deadline, pt, tsp)
     for addr, value in zip((inp, outp, exp), result):
         if addr:
             task.uaccess.copy_to_user(addr, value.to_bytes(((n + 63) // 64) * 8, "little"))
@@ -190,9 +209,9 @@ def poll_select_copy_remaining(task, deadline, tsp):
     goes back to *tsp — not for a zero timeout (deadline None), not under
     the STICKY_TIMEOUTS personality (select keeps the caller's timeout), and
     a timespec in read-only memory is no fault: the call has completed.
-    Omits: the -ERESTARTNOHAND to -EINTR change for a call interrupted
-    under STICKY_TIMEOUTS (an interrupted call here restarts with the
-    deadline of its first run instead of a rewritten timeout)."""
+    An interrupted call restarts with the deadline of its first run (the
+    rewritten timeout's equivalent); under STICKY_TIMEOUTS it is -EINTR
+    instead (sticky_interrupt(), at the sleep)."""
     if not tsp or deadline is None or task.personality & STICKY_TIMEOUTS:
         return
     left = max(0, int((deadline - task.kernel.sched.clock()) * NSEC_PER_SEC))

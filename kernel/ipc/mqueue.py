@@ -24,12 +24,14 @@ its registration.
 import errno
 import stat
 import struct
+from types import SimpleNamespace
 
 from kernel.fs.file import File
-from kernel.cred import CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_SYS_RESOURCE
+from kernel.cred import CAP_FOWNER, CAP_SYS_RESOURCE
+from kernel.fs.namei import generic_permission
 from kernel.ipc import mq_sysctl  # noqa: F401  (/proc/sys/fs/mqueue)
 from kernel.ipc.uapi import HARD_MSGMAX, HARD_MSGSIZEMAX
-from kernel.ipc.util import capable, current_euid, s32
+from kernel.ipc.util import capable, s32
 from kernel.sched.wait import ERESTARTSYS, WaitQueue, WouldBlock
 from kernel.signal import SIGINFO_SIZE, SigInfo, send_signal
 from kernel.syscalls.table import syscall
@@ -56,7 +58,8 @@ class MqueueInode:
         self.maxmsg = maxmsg
         self.msgsize = msgsize
         self.mode = mode
-        self.uid = current_euid(task)
+        # mqueue_get_inode(): the creator's fsuid and fsgid, as any new inode.
+        self.uid, self.gid = task.cred.fsuid, task.cred.fsgid
         self.messages = []              # (prio, bytes), highest priority first
         self.wait = WaitQueue("mqueue")
         self.notify_owner = None        # tgid to notify
@@ -78,6 +81,14 @@ class MqFile(File):
         super().__init__(kernel, None, "/" + name, flags, body=b"")
         self.info = info
         self.mode = stat.S_IFREG | info.mode
+
+    def getattr(self):
+        """The queue inode as fstat() shows it: its mode and owner
+        (the size and times omitted: the status line's, zero)."""
+        from kernel.fs.stat import SyntheticStat
+        st = SyntheticStat(0, self.mode)
+        st.st_uid, st.st_gid = self.info.uid, self.info.gid
+        return st
 
     @property
     def body(self):
@@ -147,16 +158,14 @@ def mq_attr_ok(task, maxmsg, msgsize):
 
 def _may_open(task, info, oflag):
     """do_open(): O_WRONLY|O_RDWR is -EINVAL; then inode_permission() for
-    the access mode (-EACCES)."""
+    the access mode (-EACCES): generic_permission() by fsuid, fsgid and the
+    groups, CAP_DAC_READ_SEARCH/CAP_DAC_OVERRIDE."""
     acc = oflag & O_ACCMODE
     if acc == O_RDWR | O_WRONLY:
         return -errno.EINVAL
     want = {0: MAY_READ, 1: MAY_WRITE, 2: MAY_READ | MAY_WRITE}[acc]
-    mode = info.mode
-    granted = (mode >> 6) & 7 if current_euid(task) == info.uid else mode & 7
-    if want & ~granted and not capable(task, CAP_DAC_OVERRIDE):
-        return -errno.EACCES
-    return 0
+    inode = SimpleNamespace(st_mode=stat.S_IFREG | info.mode, st_uid=info.uid, st_gid=info.gid)
+    return generic_permission(task.cred, inode, want)
 
 
 @syscall("mq_open", "path oflags mode mqattr")

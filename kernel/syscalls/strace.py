@@ -1093,12 +1093,9 @@ def fd_path(file, detail=False):
             if dev is not None:
                 return "<%s<%s %d:%d>>" % (name, "char" if stat.S_ISCHR(file.mode)
                                            else "block", os.major(dev), os.minor(dev))
-    if file.host_fd is not None and not name.startswith(("pipe:", "socket:", "anon_inode:")):
-        try:
-            if os.readlink("/proc/self/fd/%d" % file.host_fd).endswith(" (deleted)"):
-                return "<%s>(deleted)" % name
-        except OSError:
-            pass
+    from kernel.fs.dpath import DELETED_SUFFIX
+    if name.endswith(DELETED_SUFFIX):       # d_path()'s mark (kernel/fs/dpath.py)
+        return "<%s>(deleted)" % name[:-len(DELETED_SUFFIX)]
     return "<%s>" % name
 
 
