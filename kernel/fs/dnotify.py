@@ -28,7 +28,7 @@ import errno
 import os
 import struct
 
-from kernel.fs.inotify import _host
+from kernel.fs.hostcall import host_libc
 
 # include/uapi/linux/fcntl.h
 DN_ACCESS, DN_MODIFY, DN_CREATE, DN_DELETE = 0x1, 0x2, 0x4, 0x8
@@ -68,7 +68,7 @@ class Dnotify:
 
     def start(self):
         if self.host_fd is None:
-            fd = _host().inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
+            fd = host_libc().inotify_init1(IN_NONBLOCK | IN_CLOEXEC)
             if fd < 0:
                 return -errno.ENOMEM
             self.host_fd = fd
@@ -124,7 +124,7 @@ def fcntl_dirnotify(task, fd, file, arg):
     err = dn.start()
     if err:
         return err
-    wd = _host().inotify_add_watch(dn.host_fd, b"/proc/self/fd/%d" % file.host_fd, IN_WATCHED)
+    wd = host_libc().inotify_add_watch(dn.host_fd, b"/proc/self/fd/%d" % file.host_fd, IN_WATCHED)
     if wd < 0:
         dn.stop_if_idle()
         return -errno.ENOMEM
@@ -150,7 +150,7 @@ def dnotify_flush(file, files):
         entries[:] = [d for d in entries if not (d.dn_owner is files and d.dn_filp is file)]
         if not entries:
             del dn.marks[wd]
-            _host().inotify_rm_watch(dn.host_fd, wd)
+            host_libc().inotify_rm_watch(dn.host_fd, wd)
     dn.stop_if_idle()
 
 
@@ -205,5 +205,5 @@ def dnotify_read_events(dn):
                 entries.remove(d)
         if not entries:
             del dn.marks[wd]
-            _host().inotify_rm_watch(dn.host_fd, wd)
+            host_libc().inotify_rm_watch(dn.host_fd, wd)
     dn.stop_if_idle()
