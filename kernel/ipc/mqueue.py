@@ -397,7 +397,7 @@ def remove_notification(info):
     info.notify_owner = info.notify = None
 
 
-@syscall("mq_notify", "fd p")
+@syscall("mq_notify", "fd sigevent")
 def sys_mq_notify(task, mqdes, u_notification):
     """SYSCALL mq_notify(): register (SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD
     with a netlink socket and a cookie) or, with NULL, unregister the

@@ -2250,3 +2250,45 @@ def _ioctl_ioc(printer, task, args, ret, entry):
 
 
 SPECIAL_CALLS["ioctl"] = _ioctl_ioc
+
+
+# -- issue 7 part 4 (s14): termios2, signal sets of another size ----------------------
+_IOCTL_OUT[0x802C542A] = strace_decode.termios2                         # TCGETS2
+for _cmd in (0x402C542B, 0x402C542C, 0x402C542D):                       # TCSETS{,W,F}2
+    _IOCTL_IN[_cmd] = strace_decode.termios2
+
+# print_sigset_addr_len()'s callers: which argument is the set's size
+_SIGSET_SIZE_ARG = {"rt_sigprocmask": 3, "rt_sigsuspend": 1, "rt_sigpending": 1,
+                    "rt_sigtimedwait": 3, "ppoll": 4, "signalfd4": 2}
+
+
+def _sigset_sized(decode):
+    """print_sigset_addr_len(): a set whose size is not the kernel's
+    sigset_t (NSIG_BYTES) is shown by its address (the call fails)."""
+    def fmt(printer, task, v, args, extra, ret, d):
+        at = _SIGSET_SIZE_ARG.get(d.name) if d is not None else None
+        if at is not None and args[at] != _NSIG_BYTES:
+            return strace_decode.address(v)
+        return decode(printer, task, v, args, extra, ret, d)
+    return fmt
+
+
+STRUCT_FORMATS["sigset"] = _sigset_sized(STRUCT_FORMATS["sigset"])
+STRUCT_FORMATS["sigsetlen"] = _sigset_sized(STRUCT_FORMATS["sigsetlen"])
+_pselect6_sets = SPECIAL_CALLS["pselect6"]
+
+
+def _pselect6_sized(printer, task, args, ret, entry):
+    """pselect6(): {sigmask=ADDRESS, sigsetsize=N} when N is not
+    NSIG_BYTES (print_sigset_addr_len)."""
+    import struct
+    shown = _pselect6_sets(printer, task, args, ret, entry)
+    raw = strace_decode.peek(task, args[5], 16) if args[5] else None
+    if raw is not None:
+        ss, size = struct.unpack("<QQ", raw)
+        if size != _NSIG_BYTES:
+            shown[-1] = "{sigmask=%s, sigsetsize=%d}" % (strace_decode.address(ss), size)
+    return shown
+
+
+SPECIAL_CALLS["pselect6"] = _pselect6_sized

@@ -928,6 +928,16 @@ def termios(task, v, raw, opts):
     return text + ", c_line=%s, c_cc=[%s]}" % (_LINE_DISCIPLINES.get(line, str(line)), cc)
 
 
+@struct_at(17 + 19 + 8)
+def termios2(task, v, raw, opts):
+    """decode_termios2(): struct termios's fields, then (with -v) the two
+    speeds, c_ispeed and c_ospeed, in baud."""
+    text = termios(task, v, opts)
+    if not getattr(opts, "verbose", False):
+        return text
+    return text[:-1] + ", c_ispeed=%d, c_ospeed=%d}" % struct.unpack_from("<II", raw, 17 + _NCCS)
+
+
 # struct termios's c_cc (asm-generic/termbits.h: NCCS 19) and line disciplines.
 _NCCS = 19
 _CC_NAMES = ("VINTR", "VQUIT", "VERASE", "VKILL", "VEOF", "VTIME", "VMIN", "VSWTC", "VSTART",
@@ -1016,10 +1026,18 @@ def itimerspec(task, v, raw, opts):
 _SIGEV_NOTIFY = {0: "SIGEV_SIGNAL", 1: "SIGEV_NONE", 2: "SIGEV_THREAD", 4: "SIGEV_THREAD_ID"}
 
 
-@struct_at(20)
+_SIGEV_THREAD, _SIGEV_THREAD_ID = 2, 4
+
+
+# (strace's struct_sigevent: value, signo, notify, then the union's largest
+# member, sigev_thread's function and attribute: 32 bytes, read whole)
+@struct_at(32)
 def sigevent(task, v, raw, opts):
-    """print_sigevent(): {sigev_value={...}, sigev_signo=..., sigev_notify=...}."""
-    value, signo, notify, tid = struct.unpack("<Qiii", raw)
+    """print_sigevent(): {sigev_value={...}, sigev_signo=..., sigev_notify=...},
+    then SIGEV_THREAD_ID's thread id or SIGEV_THREAD's function and
+    attributes (addresses)."""
+    value, signo, notify, tid = struct.unpack_from("<Qiii", raw)
+    function, attribute = struct.unpack_from("<QQ", raw, 16)
     # sigev_value only when its pointer is set; the number a signal only
     # for the notifications that send one (SIGEV_SIGNAL, _THREAD, _THREAD_ID)
     text = "{"
@@ -1029,8 +1047,11 @@ def sigevent(task, v, raw, opts):
     text += "sigev_signo=%s, sigev_notify=%s" % (
         signame(signo) if notify in (0, 2, 4) else str(signo & 0xFFFFFFFF),
         _SIGEV_NOTIFY.get(notify, str(notify)))
-    if notify == 4:
+    if notify == _SIGEV_THREAD_ID:
         text += ", sigev_notify_thread_id=%d" % tid
+    elif notify == _SIGEV_THREAD:
+        text += ", sigev_notify_function=%s, sigev_notify_attributes=%s" % (
+            address(function), address(attribute))
     return text + "}"
 
 
