@@ -310,7 +310,7 @@ def sys_mq_timedsend(task, mqdes, u_msg_ptr, msg_len, msg_prio, u_abs_timeout):
     return 0
 
 
-@syscall("mq_timedreceive", "fd p u p p")
+@syscall("mq_timedreceive", "fd obuf:ret u intout timespec")
 def sys_mq_timedreceive(task, mqdes, u_msg_ptr, msg_len, u_msg_prio, u_abs_timeout):
     """SYSCALL mq_timedreceive(): the oldest message of the highest priority;
     -EBADF, -EMSGSIZE (msg_len below mq_msgsize), -EAGAIN (empty,

@@ -2292,3 +2292,56 @@ def _pselect6_sized(printer, task, args, ret, entry):
 
 
 SPECIAL_CALLS["pselect6"] = _pselect6_sized
+
+
+# -- issue 7 part 4 (s14): what comparing sys_files, sys_proc and sys_ipc with the ----
+# host's strace 6.1 found: a failed vectored read's iovecs with their
+# addresses, process_vm_*'s vectors, splice's and copy_file_range's offsets
+# read on entry, RWF_/SPLICE_F_/IN_ flags as printflags() names them,
+# mq_open's mode and attributes only with O_CREAT, mq_timedreceive's message
+# and priority, mq_attr's unknown flags.
+_READ_IOV_CALLS.add("process_vm_readv")
+_iov_filled = _iov
+
+
+def _iov(printer, task, v, args, extra, ret, d):
+    """do_preadv() and friends: a failed read's vector as IOV_DECODE_ADDR
+    (each iov_base's address), a successful one with what it read."""
+    if d is not None and d.name in _READ_IOV_CALLS and _failed(ret) and v:
+        return strace_decode.iovec_addresses(task, v, args[int(extra)] & 0xFFFFFFFF,
+                                             printer.opts)
+    return _iov_filled(printer, task, v, args, extra, ret, d)
+
+
+def _mq_open_args(printer, task, args, ret, entry):
+    """SYS_FUNC(mq_open): the mode and the attributes only with O_CREAT."""
+    shown = [printer.arg(task, fmt, args, i, ret)
+             for i, fmt in enumerate(("path", "oflags", "mode", "mqattr"))]
+    return shown if args[1] & O_CREAT else shown[:2]
+
+
+_mq_attr_plain = _mq_attr.__wrapped__
+
+
+@strace_decode.struct_at(32)
+def _mq_attr(task, v, raw, opts):
+    """printmqattr(): mq_flags by open_mode_flags, an unknown bit as
+    `0x1 /* O_??? */`."""
+    text = _mq_attr_plain(task, v, raw, opts)
+    head, _, rest = text.partition(", ")
+    if head.startswith("{mq_flags=0x"):
+        head += " /* O_??? */"
+    return head + ", " + rest
+
+
+SPECIAL_CALLS["mq_open"] = _mq_open_args
+STRUCT_FORMATS.update({
+    "iovaddr": lambda p, t, v, a, e, r, d: strace_decode.iovec_addresses(
+        t, v, a[int(e)] & 0xFFFFFFFF, p.opts),
+    "rwf": _commented(_simple(lambda v: _flags(v & 0xFFFFFFFF, _FILES_FLAGS["rwf"][0])), "RWF_"),
+    "splice": _commented(_simple(lambda v: _flags(v & 0xFFFFFFFF, _FILES_FLAGS["splice"][0])),
+                         "SPLICE_F_"),
+    # (inotify_init_flags: strace lists IN_NONBLOCK first)
+    "inflags": _commented(_simple(lambda v: _flags(v & 0xFFFFFFFF, (
+        ("IN_NONBLOCK", 0o4000), ("IN_CLOEXEC", 0o2000000)))), "IN_"),
+})

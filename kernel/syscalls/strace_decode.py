@@ -361,24 +361,52 @@ def iovec_array(task, v, count, opts, data_len=None):
     """tprint_iov_upto(): [{iov_base="...", iov_len=N}, ...]; the data of a
     write is each element's (cut at -s), a read's is what the call filled
     (data_len bytes across the elements, the rest shown empty)."""
-    if not v:
-        return "NULL"
-    count = min(count, 1024)
-    raw = peek(task, v, count * _IOVEC.size) if count else b""
-    if raw is None:
-        return "%#x" % v
+    elements = _iovecs(task, v, count, opts)
+    if isinstance(elements, str):
+        return elements
     out = []
     left = data_len
-    for i in range(count):
-        base, length = _IOVEC.unpack_from(raw, i * _IOVEC.size)
-        if i == opts.strsize:
-            out.append("...")
+    for base, length in elements:
+        if base is None:
+            out.append(length)
             break
         n = length if left is None else min(length, left)
         if left is not None:
             left -= n
         out.append("{iov_base=%s, iov_len=%d}" % (buffer(task, base, n, opts), length))
     return "[" + ", ".join(out) + "]"
+
+
+def iovec_addresses(task, v, count, opts):
+    """tprint_iov_upto(IOV_DECODE_ADDR): [{iov_base=0x..., iov_len=N}, ...],
+    a failed read's vector (nothing filled) or a remote process's."""
+    elements = _iovecs(task, v, count, opts)
+    if isinstance(elements, str):
+        return elements
+    return "[" + ", ".join(
+        length if base is None else "{iov_base=%s, iov_len=%d}" % (address(base), length)
+        for base, length in elements) + "]"
+
+
+def _iovecs(task, v, count, opts):
+    """print_array()'s walk of an iovec array: element by element, at most
+    -s of them (then `...`, as (None, "...")); the address alone when the
+    first cannot be read, `... /* 0x... */` where a later one cannot."""
+    if not v:
+        return "NULL"
+    out = []
+    for i in range(count):
+        if i == opts.strsize:
+            out.append((None, "..."))
+            break
+        raw = peek(task, v + i * _IOVEC.size, _IOVEC.size)
+        if raw is None:
+            if not i:
+                return "%#x" % v
+            out.append((None, "... /* %#x */" % (v + i * _IOVEC.size)))
+            break
+        out.append(_IOVEC.unpack(raw))
+    return out
 
 
 # -- signals ---------------------------------------------------------------------------
@@ -953,6 +981,7 @@ def winsize(task, v, raw, opts):
 # -- times of files, control messages ------------------------------------------------------
 
 _UTIME_NOW, _UTIME_OMIT = (1 << 30) - 1, (1 << 30) - 2
+_NSEC_PER_SEC = 1000000000
 
 
 def _timestamp_comment(sec, nsec):
@@ -974,13 +1003,16 @@ def utimens_pair(task, v, raw, opts):
     """print_timespec_utime_pair(): [{...} /* date */, UTIME_NOW]."""
     out = []
     for i in (0, 1):
-        sec, nsec = struct.unpack_from("<qq", raw, 16 * i)
+        # (tv_nsec as strace prints it, unsigned; no date for one the
+        # kernel refuses, as sprinttime_nsec() gives none)
+        sec, nsec = struct.unpack_from("<qQ", raw, 16 * i)
         if nsec == _UTIME_NOW:
             out.append("UTIME_NOW")
         elif nsec == _UTIME_OMIT:
             out.append("UTIME_OMIT")
         else:
-            out.append("{tv_sec=%d, tv_nsec=%d}%s" % (sec, nsec, _timestamp_comment(sec, nsec)))
+            out.append("{tv_sec=%d, tv_nsec=%d}%s" % (
+                sec, nsec, _timestamp_comment(sec, nsec) if nsec < _NSEC_PER_SEC else ""))
     return "[" + ", ".join(out) + "]"
 
 
@@ -1046,7 +1078,7 @@ def sigevent(task, v, raw, opts):
             struct.unpack("<i", struct.pack("<I", value & 0xFFFFFFFF))[0], address(value))
     text += "sigev_signo=%s, sigev_notify=%s" % (
         signame(signo) if notify in (0, 2, 4) else str(signo & 0xFFFFFFFF),
-        _SIGEV_NOTIFY.get(notify, str(notify)))
+        _SIGEV_NOTIFY.get(notify, "%#x /* SIGEV_??? */" % (notify & 0xFFFFFFFF)))
     if notify == _SIGEV_THREAD_ID:
         text += ", sigev_notify_thread_id=%d" % tid
     elif notify == _SIGEV_THREAD:
