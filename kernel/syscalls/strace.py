@@ -2345,3 +2345,79 @@ STRUCT_FORMATS.update({
     "inflags": _commented(_simple(lambda v: _flags(v & 0xFFFFFFFF, (
         ("IN_NONBLOCK", 0o4000), ("IN_CLOEXEC", 0o2000000)))), "IN_"),
 })
+
+
+# -- issue 7 part 4 (s14): what comparing sys_time, sys_tty, sys_shm and sys_locks ----
+# with the host's strace found: TFD_ flags and TC??? values commented,
+# termios's zero flag words as strace 6.1 prints them (nothing, and a `|`
+# after the delays and the speed/size), times' clock ticks with their
+# seconds, settimeofday's timeval, remap_file_pages' protection and MAP_FILE,
+# the socket ioctls FIOSETOWN/SIOCSPGRP/FIOGETOWN/SIOCGPGRP and TIOCGEXCL's int,
+# clock_nanosleep's remainder only for a relative sleep.
+_USER_HZ = 100          # clock_t ticks per second (USER_HZ, both architectures)
+_CLOCK_NANOSLEEP_REM = 3
+
+
+def _clock_t(ticks):
+    """print_clock_t(): the ticks, and for a nonzero count its seconds."""
+    if not ticks:
+        return "0"
+    return "%d /* %d.%02d s */" % (ticks, ticks // _USER_HZ, ticks % _USER_HZ)
+
+
+@strace_decode.struct_at(32)
+def _tms_ticks(task, v, raw, opts):
+    """print_tms(): {tms_utime=15 /* 0.15 s */, ...}."""
+    import struct
+    return "{tms_utime=%s, tms_stime=%s, tms_cutime=%s, tms_cstime=%s}" % tuple(
+        _clock_t(t) for t in struct.unpack("<QQQQ", raw))
+
+
+def _remap_flags(printer, task, v, args, extra, ret, d):
+    """print_mmap_flags(): a map type of 0 is MAP_FILE."""
+    text = printer.arg(task, "mflags", args, 4, ret)
+    if v & MAP_TYPE == 0:
+        text = "MAP_FILE" + text[len("%#x" % 0):]
+    return text
+
+
+_rem_any = STRUCT_FORMATS["timespec"]
+
+
+def _timespec_rem(printer, task, v, args, extra, ret, d):
+    """SYS_FUNC(clock_nanosleep): the remainder only when flags is 0 (a
+    TIMER_ABSTIME sleep leaves it alone), else its address."""
+    if (extra == "rem" and d is not None and d.name == "clock_nanosleep"
+            and args[1] & 0xFFFFFFFF):
+        return strace_decode.address(v)
+    return _rem_any(printer, task, v, args, extra, ret, d)
+
+
+STRUCT_FORMATS.update({
+    "tfdflags": _commented(STRUCT_FORMATS["tfdflags"], "TFD_"),
+    "tfdcreate": _commented(STRUCT_FORMATS["tfdcreate"], "TFD_"),
+    "tms": _after(_tms_ticks),
+    "rfpflags": _remap_flags,
+    "timespec": _timespec_rem,
+})
+_NAMED["ioctlcmd"].update({0x8901: "FIOSETOWN", 0x8902: "SIOCSPGRP", 0x8903: "FIOGETOWN",
+                           0x8904: "SIOCGPGRP"})
+for _cmd in (0x8901, 0x8902):                           # FIOSETOWN, SIOCSPGRP
+    _IOCTL_IN[_cmd] = lambda t, v, o: strace_decode.int_array(t, v, 1)
+for _cmd in (0x8903, 0x8904, 0x80045440):               # FIOGETOWN, SIOCGPGRP, TIOCGEXCL
+    _IOCTL_OUT[_cmd] = lambda t, v, o: strace_decode.int_array(t, v, 1)
+_ioctl_before_tc = SPECIAL_CALLS["ioctl"]
+
+
+def _ioctl_tc_values(printer, task, args, ret, entry):
+    """TCFLSH/TCXONC of no known value: `0x7 /* TC??? */` (printxval's
+    dflt "TC???")."""
+    shown = _ioctl_before_tc(printer, task, args, ret, entry)
+    cmd = args[1] & 0xFFFFFFFF
+    if cmd in _IOCTL_VALUES and isinstance(shown, list) and len(shown) > 2 \
+            and args[2] & 0xFFFFFFFF not in _IOCTL_VALUES[cmd]:
+        shown[2] = "%#x /* TC??? */" % (args[2] & 0xFFFFFFFF)
+    return shown
+
+
+SPECIAL_CALLS["ioctl"] = _ioctl_tc_values

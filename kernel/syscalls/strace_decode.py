@@ -486,7 +486,8 @@ def siginfo_text(info):
     if code > 0 and name in _FAULT_CODES and code in _FAULT_CODES[name]:
         code_text = _FAULT_CODES[name][code]
     else:
-        code_text = SI_CODES.get(code, str(code))
+        # (print_si_code(): a code of no name in hex, PRINT_VAL_X)
+        code_text = SI_CODES.get(code, "%#x" % (code & 0xFFFFFFFF))
     text = "{si_signo=%s, si_code=%s" % (name, code_text)
     if name in ("SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGTRAP") and code > 0 \
             and info.addr is not None:
@@ -920,11 +921,12 @@ _ODELAYS = ((0o400, ("NL0", "NL1")), (0o3000, ("CR0", "CR1", "CR2", "CR3")),
 _CFLAGS = (("CSTOPB", 0o100), ("CREAD", 0o200), ("PARENB", 0o400), ("PARODD", 0o1000),
            ("HUPCL", 0o2000), ("CLOCAL", 0o4000), ("CMSPAR", 0o10000000000),
            ("CRTSCTS", 0o20000000000))
-# strace's order (IEXTEN after TOSTOP), not the bits' order
+# strace's order (its termios_lflags table: IEXTEN after NOFLSH, TOSTOP
+# after PENDIN), not the bits' order
 _LFLAGS = (("ISIG", 0o1), ("ICANON", 0o2), ("XCASE", 0o4), ("ECHO", 0o10), ("ECHOE", 0o20),
-           ("ECHOK", 0o40), ("ECHONL", 0o100), ("NOFLSH", 0o200), ("TOSTOP", 0o400),
-           ("IEXTEN", 0o100000), ("ECHOCTL", 0o1000), ("ECHOPRT", 0o2000), ("ECHOKE", 0o4000),
-           ("FLUSHO", 0o10000), ("PENDIN", 0o40000), ("EXTPROC", 0o200000))
+           ("ECHOK", 0o40), ("ECHONL", 0o100), ("NOFLSH", 0o200), ("IEXTEN", 0o100000),
+           ("ECHOCTL", 0o1000), ("ECHOPRT", 0o2000), ("ECHOKE", 0o4000), ("FLUSHO", 0o10000),
+           ("PENDIN", 0o40000), ("TOSTOP", 0o400), ("EXTPROC", 0o200000))
 _BAUDS = {0: "B0", 1: "B50", 2: "B75", 3: "B110", 4: "B134", 5: "B150", 6: "B200", 7: "B300",
           8: "B600", 9: "B1200", 10: "B1800", 11: "B2400", 12: "B4800", 13: "B9600",
           14: "B19200", 15: "B38400", 0o10001: "B57600", 0o10002: "B115200",
@@ -940,14 +942,16 @@ def termios(task, v, raw, opts):
     """decode_termios() without -v: the four flag words, then "..."."""
     iflag, oflag, cflag, lflag = struct.unpack_from("<IIII", raw)
     odelay = [names[(oflag & mask) // (mask & -mask)] for mask, names in _ODELAYS]
+    # (strace 6.1 writes the delays, then `|`, then printflags() of the
+    # rest, which is nothing for 0: `NL0|...|FF0|`; likewise after the
+    # speed and size, and an empty word for a zero c_iflag or c_lflag)
     orest = flags(oflag & ~sum(m for m, _ in _ODELAYS), _OFLAGS, "")
-    o = "|".join(odelay + ([orest] if orest else []))
+    o = "|".join(odelay) + "|" + orest
     c = "|".join([_BAUDS.get(cflag & _CBAUD, "%#o" % (cflag & _CBAUD)),
-                  "CS%d" % (5 + ((cflag & _CSIZE) >> 4))]
-                 + ([flags(cflag & ~(_CBAUD | _CSIZE), _CFLAGS, "")]
-                    if cflag & ~(_CBAUD | _CSIZE) else []))
+                  "CS%d" % (5 + ((cflag & _CSIZE) >> 4))]) + "|" + \
+        flags(cflag & ~(_CBAUD | _CSIZE), _CFLAGS, "")
     text = "{c_iflag=%s, c_oflag=%s, c_cflag=%s, c_lflag=%s" % (
-        flags(iflag, _IFLAGS), o, c, flags(lflag, _LFLAGS))
+        flags(iflag, _IFLAGS, ""), o, c, flags(lflag, _LFLAGS, ""))
     if not getattr(opts, "verbose", False):
         return text + ", ...}"
     line = raw[16]

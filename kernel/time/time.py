@@ -86,7 +86,7 @@ def sys_gettimeofday(task, tv, tz):
     return 0
 
 
-@syscall("settimeofday", "p p")
+@syscall("settimeofday", "timeval p")
 def sys_settimeofday(task, tv, tz):
     """settimeofday(): both are read (EFAULT), the time checked (EINVAL:
     timeval_valid()), then do_sys_settimeofday64() (EPERM without
