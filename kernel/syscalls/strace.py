@@ -2421,3 +2421,44 @@ def _ioctl_tc_values(printer, task, args, ret, entry):
 
 
 SPECIAL_CALLS["ioctl"] = _ioctl_tc_values
+
+
+# -- issue 7 part 4 (s14): what comparing sys_cred with the host's strace found: ----
+# uids and gids by printuid() (-1 as -1), int arguments as C ints, the
+# group lists by print_groups() (at most NGROUPS_MAX, cut at -s).
+_NGROUPS_MAX = 65536
+_NO_ID = 0xFFFFFFFF
+
+
+def _uid_text(v):
+    """printuid(): (uid_t) -1 is -1, any other id unsigned."""
+    v &= 0xFFFFFFFF
+    return "-1" if v == _NO_ID else str(v)
+
+
+def _group_list(printer, task, v, args, extra, ret, d):
+    """print_groups(): the list's address when longer than NGROUPS_MAX,
+    else print_array() of print_gid(): at most -s entries, then `...`."""
+    import struct
+    if d is not None and d.name == "getgroups":
+        if _failed(ret) or _s32(args[0]) == 0:
+            return strace_decode.address(v)
+        n = ret
+    else:
+        n = args[0] & 0xFFFFFFFF
+    if not v:
+        return "NULL"
+    if n > _NGROUPS_MAX:
+        return strace_decode.address(v)
+    shown = min(n, printer.opts.strsize)
+    raw = strace_decode.peek(task, v, 4 * shown) if shown else b""
+    if raw is None:
+        return strace_decode.address(v)
+    items = [_uid_text(g) for g in struct.unpack("<%dI" % shown, raw)]
+    return "[" + ", ".join(items + (["..."] if n > shown else [])) + "]"
+
+
+STRUCT_FORMATS.update({
+    "uid": _simple(_uid_text),
+    "groups": _group_list,
+})
