@@ -8,9 +8,12 @@ thread id (timer_create, mq_notify).  The host build runs under
 /usr/bin/strace, the AArch64 one under `a53emu run`, same options."""
 
 import re
+import subprocess
 
 import pytest
 
+from conftest import run_a53emu
+from test_strace import binaries, strace_path
 from test_strace_vis7 import board_trace, host_trace
 
 CALLS = ("ioctl,rt_sigprocmask,rt_sigaction,ppoll,pselect6,rt_sigpending,rt_sigtimedwait,"
@@ -66,7 +69,20 @@ FOUND = [
     ("sys_tty", "ioctl", [r"/\* TC\?\?\? \*/", r"c_iflag=, ", r"TOSTOP", r"TIOCGEXCL"]),
     ("sys_shm", "remap_file_pages", [r"^remap_file_pages\("]),
     ("sys_locks", "ioctl,rt_sigtimedwait", [r"FIOSETOWN", r"si_code=0x"]),
+    ("sys_cred", "setuid,setgid,setreuid,setregid,setresuid,setresgid,fchown,getgroups,"
+     "setgroups,setpriority,sched_getscheduler,sched_setscheduler,sched_setattr",
+     [r"^set(re|res)?[ug]id\(.*-1", r"^fchown\(3, -1", r"^getgroups\(-1", r"^setgroups\(",
+      r"^setpriority\(PRIO_PROCESS, 0, -", r"^sched_getscheduler\(", r"SCHED_\?\?\?",
+      r"SCHED_FLAG_\?\?\?"]),
 ]
+
+
+# Programs some of whose checks fail on this machine whatever the tracer, on
+# the host and on the board alike (sys_cred's fchownat of a symlink: the
+# host's file system, which the board's files live on, refuses it): their
+# traces are compared whatever the exit status (tests/test_sys_cred.py is
+# where their checks are judged).
+FAILS_HERE = {"sys_cred"}
 
 
 @pytest.mark.parametrize("program,calls,patterns", FOUND, ids=[f[0] for f in FOUND])
@@ -77,8 +93,8 @@ def test_found_decodings_match_strace(tmp_path, program, calls, patterns):
     refused nanoseconds unsigned and undated, inotify_init1's flags in
     strace's order, mq_open's mode and attributes only with O_CREAT,
     mq_timedreceive's message and priority, process_vm_*'s vectors."""
-    # (-f where the lines looked for are a child's: sys_tty's TOSTOP)
-    opts = (["-f"] if program == "sys_tty" else []) + ["-e", "trace=" + calls]
+    # (-f where the lines looked for are a child's: sys_tty's TOSTOP, sys_cred's)
+    opts = (["-f"] if program in ("sys_tty", "sys_cred") else []) + ["-e", "trace=" + calls]
 
     def lines(text, pattern):
         out = set()
@@ -97,8 +113,15 @@ def test_found_decodings_match_strace(tmp_path, program, calls, patterns):
         # (as sets: how many times a loop polls or a signal is queued is
         # timing)
         return sorted(out)
-    host = host_trace(opts, program, tmp_path)
-    board = board_trace(opts + ["-a", "40"], program, tmp_path)
+    if program in FAILS_HERE:
+        host = subprocess.run([strace_path()] + opts + [str(binaries(program)[0])], cwd=tmp_path,
+                              capture_output=True, timeout=300, stdin=subprocess.DEVNULL,
+                              ).stderr.decode(errors="replace")
+        board = run_a53emu(opts + ["-a", "40", binaries(program)[1]], cwd=tmp_path,
+                           timeout=300).stderr.decode(errors="replace")
+    else:
+        host = host_trace(opts, program, tmp_path)
+        board = board_trace(opts + ["-a", "40"], program, tmp_path)
     assert list(tmp_path.iterdir()) == []
     for pattern in patterns:
         want = lines(host, pattern)

@@ -2354,15 +2354,7 @@ STRUCT_FORMATS.update({
 # seconds, settimeofday's timeval, remap_file_pages' protection and MAP_FILE,
 # the socket ioctls FIOSETOWN/SIOCSPGRP/FIOGETOWN/SIOCGPGRP and TIOCGEXCL's int,
 # clock_nanosleep's remainder only for a relative sleep.
-_USER_HZ = 100          # clock_t ticks per second (USER_HZ, both architectures)
-_CLOCK_NANOSLEEP_REM = 3
-
-
-def _clock_t(ticks):
-    """print_clock_t(): the ticks, and for a nonzero count its seconds."""
-    if not ticks:
-        return "0"
-    return "%d /* %d.%02d s */" % (ticks, ticks // _USER_HZ, ticks % _USER_HZ)
+_clock_t = strace_decode.clock_t_text
 
 
 @strace_decode.struct_at(32)
@@ -2462,3 +2454,9 @@ STRUCT_FORMATS.update({
     "uid": _simple(_uid_text),
     "groups": _group_list,
 })
+# printxval(schedulers, ..., "SCHED_???"): strace 6.1 names no policy with
+# SCHED_RESET_ON_FORK set (`0x40000002 /* SCHED_??? */`)
+for _policy in (0x40000001, 0x40000002):
+    del _NAMED["schedpol"][_policy]
+RESULT_EXTRAS["sched_getscheduler"] = lambda printer, task, args, ret: (
+    "%d (%s)" % (ret, _NAMED["schedpol"][ret]) if ret in _NAMED["schedpol"] else None)

@@ -476,6 +476,17 @@ _FAULT_CODES = {
 }
 
 
+USER_HZ = 100           # clock_t ticks per second (USER_HZ, both architectures)
+
+
+def clock_t_text(ticks):
+    """print_clock_t(): the ticks, and for a nonzero count its seconds,
+    `15 /* 0.15 s */`."""
+    if not ticks:
+        return "0"
+    return "%d /* %d.%02d s */" % (ticks, ticks // USER_HZ, ticks % USER_HZ)
+
+
 def siginfo_text(info):
     """printsiginfo(): {si_signo=..., si_code=..., and what the code carries};
     `{}` when si_signo is 0 (waitid's WNOHANG with no child to report)."""
@@ -494,9 +505,9 @@ def siginfo_text(info):
         text += ", si_addr=%s" % address(info.addr)
     elif name == "SIGCHLD" and code > 0:
         status = info.status
-        text += ", si_pid=%d, si_uid=%d, si_status=%s, si_utime=%d, si_stime=%d" % (
+        text += ", si_pid=%d, si_uid=%d, si_status=%s, si_utime=%s, si_stime=%s" % (
             info.pid, info.uid, signame(status) if code != 1 else str(status),
-            info.utime, info.stime)
+            clock_t_text(info.utime), clock_t_text(info.stime))
     else:
         text += _si_info_rest(info, code)
     return text + "}"
@@ -1198,6 +1209,12 @@ _SCHED_ATTR0 = struct.Struct("<IIQiIQQQ")
 _SCHED_ATTR1 = struct.Struct("<II")
 
 
+def _sched_flags(v):
+    """printflags(sched_flags_names, ..., "SCHED_FLAG_???")."""
+    text = flags(v, SCHED_FLAG_NAMES)
+    return text + " /* SCHED_FLAG_??? */" if text.startswith("0x") and "|" not in text else text
+
+
 @struct_at(_SCHED_ATTR0.size)
 def sched_attr(task, v, raw, opts, policy_names):
     """print_sched_attr(): every field the struct's size covers
@@ -1206,7 +1223,7 @@ def sched_attr(task, v, raw, opts, policy_names):
     text = ("{size=%d, sched_policy=%s, sched_flags=%s, sched_nice=%d, sched_priority=%d, "
             "sched_runtime=%d, sched_deadline=%d, sched_period=%d" % (
                 size, policy_names.get(policy, "%#x /* SCHED_??? */" % policy),
-                flags(sflags, SCHED_FLAG_NAMES), nice, prio, runtime, deadline, period))
+                _sched_flags(sflags), nice, prio, runtime, deadline, period))
     if size >= _SCHED_ATTR0.size + _SCHED_ATTR1.size:
         more = peek(task, v + _SCHED_ATTR0.size, _SCHED_ATTR1.size)
         if more is not None:
