@@ -74,6 +74,8 @@ FOUND = [
      [r"^set(re|res)?[ug]id\(.*-1", r"^fchown\(3, -1", r"^getgroups\(-1", r"^setgroups\(",
       r"^setpriority\(PRIO_PROCESS, 0, -", r"^sched_getscheduler\(", r"SCHED_\?\?\?",
       r"SCHED_FLAG_\?\?\?"]),
+    ("sys_cred", "prctl", [r"^prctl\(PR_(SET|GET)_(KEEPCAPS|SECUREBITS|NO_NEW_PRIVS)",
+                           r"^prctl\(PR_CAP_AMBIENT, "]),
 ]
 
 

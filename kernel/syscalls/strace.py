@@ -2460,3 +2460,60 @@ for _policy in (0x40000001, 0x40000002):
     del _NAMED["schedpol"][_policy]
 RESULT_EXTRAS["sched_getscheduler"] = lambda printer, task, args, ret: (
     "%d (%s)" % (ret, _NAMED["schedpol"][ret]) if ret in _NAMED["schedpol"] else None)
+
+
+# prctl as strace 6.1's SYS_FUNC(prctl) (compared on sys_cred): PR_SET_KEEPCAPS's
+# one argument, PR_GET_NO_NEW_PRIVS's four (print_prctl_args), PR_GET_SECUREBITS'
+# result as SECBIT_ flags.
+_PR_SET_KEEPCAPS, _PR_GET_SECUREBITS, _PR_GET_NO_NEW_PRIVS = 8, 27, 39
+_SECBITS = (("SECBIT_NOROOT", 1 << 0), ("SECBIT_NOROOT_LOCKED", 1 << 1),
+            ("SECBIT_NO_SETUID_FIXUP", 1 << 2), ("SECBIT_NO_SETUID_FIXUP_LOCKED", 1 << 3),
+            ("SECBIT_KEEP_CAPS", 1 << 4), ("SECBIT_KEEP_CAPS_LOCKED", 1 << 5),
+            ("SECBIT_NO_CAP_AMBIENT_RAISE", 1 << 6),
+            ("SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED", 1 << 7))
+_prctl_before = SPECIAL_CALLS["prctl"]
+_prctl_result_before = RESULT_EXTRAS["prctl"]
+
+
+_PR_SET_SECUREBITS, _PR_SET_NO_NEW_PRIVS, _PR_CAP_AMBIENT = 28, 38, 47
+_PR_CAP_AMBIENT_OPS = {1: "PR_CAP_AMBIENT_IS_SET", 2: "PR_CAP_AMBIENT_RAISE",
+                       3: "PR_CAP_AMBIENT_LOWER", 4: "PR_CAP_AMBIENT_CLEAR_ALL"}
+_PR_CAP_AMBIENT_CLEAR_ALL = 4
+
+
+def _cap_name(cap):
+    """printxval(cap, ..., "CAP_???")."""
+    names = strace_decode.CAP_NAMES
+    return names[cap] if cap < len(names) else "%#x /* CAP_??? */" % cap
+
+
+def _prctl_more(printer, task, args, ret, entry):
+    option = args[0] & 0xFFFFFFFF
+    name = _NAMED["prctlopt"].get(option, str(option))
+    rest = [_hex0(a) for a in args[1:5]]            # print_prctl_args(): arg2.. in hex
+    if option == _PR_SET_KEEPCAPS:
+        return [name, str(args[1])]
+    if option == _PR_GET_NO_NEW_PRIVS:
+        return [name] + rest
+    if option == _PR_SET_NO_NEW_PRIVS:
+        return [name, str(args[1])] + rest[1:]
+    if option == _PR_SET_SECUREBITS:
+        text = _flags(args[1], _SECBITS)
+        return [name, text + " /* SECBIT_??? */" if text.startswith("0x") else text]
+    if option == _PR_CAP_AMBIENT:
+        op = args[1] & 0xFFFFFFFF
+        shown = [name, _PR_CAP_AMBIENT_OPS.get(op, "%#x /* PR_CAP_AMBIENT_??? */" % op)]
+        if op in _PR_CAP_AMBIENT_OPS and op != _PR_CAP_AMBIENT_CLEAR_ALL:
+            return shown + [_cap_name(args[2] & 0xFFFFFFFF)] + rest[2:]
+        return shown + rest[1:]
+    return _prctl_before(printer, task, args, ret, entry)
+
+
+def _prctl_result_more(printer, task, args, ret):
+    if args[0] & 0xFFFFFFFF == _PR_GET_SECUREBITS and isinstance(ret, int) and ret > 0:
+        return "%#x (%s)" % (ret, _flags(ret, _SECBITS))
+    return _prctl_result_before(printer, task, args, ret)
+
+
+SPECIAL_CALLS["prctl"] = _prctl_more
+RESULT_EXTRAS["prctl"] = _prctl_result_more
