@@ -74,6 +74,8 @@ FOUND = [
      [r"^set(re|res)?[ug]id\(.*-1", r"^fchown\(3, -1", r"^getgroups\(-1", r"^setgroups\(",
       r"^setpriority\(PRIO_PROCESS, 0, -", r"^sched_getscheduler\(", r"SCHED_\?\?\?",
       r"SCHED_FLAG_\?\?\?"]),
+    ("sys_rlimit", "getrlimit,setrlimit", [r"RLIM64_INFINITY"]),
+    ("futex", "futex", [r"FUTEX_WAIT_BITSET_PRIVATE, 1, NULL, 0\)"]),
     ("sys_cred", "prctl", [r"^prctl\(PR_(SET|GET)_(KEEPCAPS|SECUREBITS|NO_NEW_PRIVS)",
                            r"^prctl\(PR_CAP_AMBIENT, "]),
 ]
@@ -95,8 +97,10 @@ def test_found_decodings_match_strace(tmp_path, program, calls, patterns):
     refused nanoseconds unsigned and undated, inotify_init1's flags in
     strace's order, mq_open's mode and attributes only with O_CREAT,
     mq_timedreceive's message and priority, process_vm_*'s vectors."""
-    # (-f where the lines looked for are a child's: sys_tty's TOSTOP, sys_cred's)
-    opts = (["-f"] if program in ("sys_tty", "sys_cred") else []) + ["-e", "trace=" + calls]
+    # (-f where the lines looked for are a child's: sys_tty's TOSTOP,
+    # sys_cred's and sys_rlimit's calls)
+    follow = ["-f"] if program in ("sys_tty", "sys_cred", "sys_rlimit") else []
+    opts = follow + ["-e", "trace=" + calls]
 
     def lines(text, pattern):
         out = set()

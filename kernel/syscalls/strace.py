@@ -2517,3 +2517,29 @@ def _prctl_result_more(printer, task, args, ret):
 
 SPECIAL_CALLS["prctl"] = _prctl_more
 RESULT_EXTRAS["prctl"] = _prctl_result_more
+
+
+# decode_rlimit(): a 64-bit process's struct rlimit is print_rlimit64()'s, so
+# getrlimit and setrlimit say RLIM64_INFINITY as prlimit64 does (compared on
+# sys_rlimit); FUTEX_WAIT_BITSET's bitset of 0 as C's %#x prints it (futex).
+_FUTEX_WAIT_BITSET = 9
+
+
+def _rlim64(printer, task, v, args, extra, ret, d):
+    if extra == "out" and _failed(ret) or not v:
+        return strace_decode.address(v)
+    return strace_decode.rlimit_struct(task, v, printer.opts, "RLIM64_INFINITY")
+
+
+STRUCT_FORMATS["rlim"] = _rlim64
+_futex_before_wait = SPECIAL_CALLS["futex"]
+
+
+def _futex_wait_bitset(printer, task, args, ret, entry):
+    shown = _futex_before_wait(printer, task, args, ret, entry)
+    if args[1] & _FUTEX_CMD_MASK == _FUTEX_WAIT_BITSET and shown and shown[-1] == "0x0":
+        shown[-1] = "0"
+    return shown
+
+
+SPECIAL_CALLS["futex"] = _futex_wait_bitset
