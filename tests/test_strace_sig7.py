@@ -75,6 +75,10 @@ FOUND = [
       r"^setpriority\(PRIO_PROCESS, 0, -", r"^sched_getscheduler\(", r"SCHED_\?\?\?",
       r"SCHED_FLAG_\?\?\?"]),
     ("sys_rlimit", "getrlimit,setrlimit", [r"RLIM64_INFINITY"]),
+    ("sys_gaps9", "ioctl,settimeofday", [r"TIOCSTI", r"^settimeofday\(NULL, \{tz_"]),
+    ("sys_ltpfs", "fcntl,newfstatat,statx",
+     [r"F_GETLEASE", r"AT_NO_AUTOMOUNT", r"STATX_\?\?\?", r"AT_STATX_FORCE_SYNC\|"]),
+    ("sys_perm", "setxattr", [r"^setxattr\("]),
     ("futex", "futex", [r"FUTEX_WAIT_BITSET_PRIVATE, 1, NULL, 0\)"]),
     ("sys_cred", "prctl", [r"^prctl\(PR_(SET|GET)_(KEEPCAPS|SECUREBITS|NO_NEW_PRIVS)",
                            r"^prctl\(PR_CAP_AMBIENT, "]),
@@ -82,11 +86,12 @@ FOUND = [
 
 
 # Programs some of whose checks fail on this machine whatever the tracer, on
-# the host and on the board alike (sys_cred's fchownat of a symlink: the
-# host's file system, which the board's files live on, refuses it): their
+# the host and on the board alike (sys_cred's fchownat of a symlink, sys_perm's
+# checks as another uid: the host's file system, which the board's files live
+# on, answers them): their
 # traces are compared whatever the exit status (tests/test_sys_cred.py is
 # where their checks are judged).
-FAILS_HERE = {"sys_cred"}
+FAILS_HERE = {"sys_cred", "sys_perm"}
 
 
 @pytest.mark.parametrize("program,calls,patterns", FOUND, ids=[f[0] for f in FOUND])
@@ -98,8 +103,9 @@ def test_found_decodings_match_strace(tmp_path, program, calls, patterns):
     strace's order, mq_open's mode and attributes only with O_CREAT,
     mq_timedreceive's message and priority, process_vm_*'s vectors."""
     # (-f where the lines looked for are a child's: sys_tty's TOSTOP,
-    # sys_cred's and sys_rlimit's calls)
-    follow = ["-f"] if program in ("sys_tty", "sys_cred", "sys_rlimit") else []
+    # sys_cred's, sys_rlimit's, sys_gaps9's and sys_perm's calls)
+    follow = ["-f"] if program in ("sys_tty", "sys_cred", "sys_rlimit", "sys_gaps9",
+                                   "sys_perm") else []
     opts = follow + ["-e", "trace=" + calls]
 
     def lines(text, pattern):

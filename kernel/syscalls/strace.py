@@ -1048,7 +1048,7 @@ def _fcntl_result(printer, task, args, ret):
     if cmd == 1034 and ret:         # F_GET_SEALS
         return "%#x (seals %s)" % (ret, _flags(ret, _SEALS))
     if cmd == 1025:                 # F_GETLEASE
-        return "%d (%s)" % (ret, _LOCK_TYPES.get(ret, "?"))
+        return "%s (%s)" % (_hex0(ret), _LOCK_TYPES.get(ret, "?"))   # (RVAL_HEX)
     if cmd == 11 and ret:           # F_GETSIG
         return "%d (%s)" % (ret, strace_decode.signame(ret))
     return None
@@ -2543,3 +2543,38 @@ def _futex_wait_bitset(printer, task, args, ret, entry):
 
 
 SPECIAL_CALLS["futex"] = _futex_wait_bitset
+
+
+# What comparing sys_gaps9 and sys_ltpfs with the host's strace found: AT_NO_AUTOMOUNT,
+# statx's sync types as flags and an unknown mask commented, TIOCSTI's
+# character, settimeofday's struct timezone, setxattr's value.
+_TIOCSTI = 0x5412
+
+
+def _statx_sync_flags(v):
+    """statx's flags: AT_STATX_SYNC_AS_STAT for a sync type of 0, else the
+    AT_STATX_* bits as printflags() names them, then the AT_* bits."""
+    v &= 0xFFFFFFFF
+    sync = _flags(v & 0x6000, (("AT_STATX_FORCE_SYNC", 0x2000), ("AT_STATX_DONT_SYNC", 0x4000)),
+                  "AT_STATX_SYNC_AS_STAT")
+    rest = _flags(v & ~0x6000, strace_decode.AT_FLAG_NAMES, "")
+    return sync + ("|" + rest if rest else "")
+
+
+@strace_decode.struct_at(8)
+def _timezone(task, v, raw, opts):
+    """print_timezone(): {tz_minuteswest=-60, tz_dsttime=0}."""
+    import struct
+    return "{tz_minuteswest=%d, tz_dsttime=%d}" % struct.unpack("<ii", raw)
+
+
+STRUCT_FORMATS.update({
+    "atflags": _commented(_simple(lambda v: _flags(v, strace_decode.AT_FLAG_NAMES)), "AT_"),
+    "statxflags": _simple(_statx_sync_flags),
+    "statxmask": _commented(STRUCT_FORMATS["statxmask"], "STATX_"),
+    "timezone": lambda p, t, v, a, e, r, d: (
+        strace_decode.address(v) if e == "out" and _failed(r) or not v
+        else _timezone(t, v, p.opts)),
+})
+_NAMED["ioctlcmd"][_TIOCSTI] = "TIOCSTI"
+_IOCTL_IN[_TIOCSTI] = lambda t, v, o: strace_decode.buffer(t, v, 1, o)
