@@ -56,9 +56,11 @@ def test_sig7_decodings_match_strace(tmp_path, verbose):
 # machines; pids, a queue's name with its pid and an absolute timeout are
 # masked, what differs by architecture is outside the patterns)
 FOUND = [
-    ("sys_files", "preadv,preadv2,pwritev2,copy_file_range,splice,utimensat",
+    ("sys_files", "preadv,preadv2,pwritev2,copy_file_range,splice,utimensat,"
+     "name_to_handle_at,open_by_handle_at",
      [r"^preadv2?\(-?\d+, \[\{iov_base=ADDR, iov_len=3\}\]", r"/\* RWF_\?\?\? \*/",
-      r"^copy_file_range\(", r"^splice\(", r"tv_nsec=(18446744073709551615|1000000000)\}"]),
+      r"^copy_file_range\(", r"^splice\(", r"tv_nsec=(18446744073709551615|1000000000)\}",
+      r"^name_to_handle_at\(", r"^open_by_handle_at\("]),
     ("sys_events", "inotify_init1", [r"^inotify_init1\("]),
     ("sys_ipc", "mq_open,mq_timedreceive,mq_getsetattr,mq_notify",
      [r"^mq_open\(\"a53emu-no-such-queue\"", r"^mq_open\(.*O_CREAT", r"^mq_timedreceive\(",

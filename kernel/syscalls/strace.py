@@ -2578,3 +2578,80 @@ STRUCT_FORMATS.update({
 })
 _NAMED["ioctlcmd"][_TIOCSTI] = "TIOCSTI"
 _IOCTL_IN[_TIOCSTI] = lambda t, v, o: strace_decode.buffer(t, v, 1, o)
+
+
+# name_to_handle_at and open_by_handle_at as strace 6.1's file_handle.c
+# (compared on sys_files): struct file_handle's handle_bytes read on entry,
+# `=> N` when the call changed it, handle_type and f_handle on success.
+_MAX_HANDLE_SZ = 128
+_FILE_HANDLE_HEADER = 8                 # handle_bytes, handle_type
+_NAME_TO_HANDLE_FLAGS = (("AT_SYMLINK_FOLLOW", 0x400), ("AT_EMPTY_PATH", 0x1000))
+_EOVERFLOW = 75
+
+
+def _file_handle_bytes(task, v):
+    """handle_bytes, or None when the header cannot be read."""
+    import struct
+    raw = strace_decode.peek(task, v, _FILE_HANDLE_HEADER) if v else None
+    return None if raw is None else struct.unpack("<Ii", raw)
+
+
+def _f_handle(task, v, handle_bytes):
+    """print_f_handle(): the handle's bytes in hex (at most MAX_HANDLE_SZ,
+    then `...`), `???` when they cannot be read."""
+    n = min(handle_bytes, _MAX_HANDLE_SZ)
+    data = strace_decode.peek(task, v + _FILE_HANDLE_HEADER, n) if n else b""
+    if data is None:
+        return "???"
+    return '"' + "".join("\\x%02x" % b for b in data) + '"' + (
+        "..." if handle_bytes > n else "")
+
+
+def _name_to_handle_at(printer, task, args, ret, entry):
+    """SYS_FUNC(name_to_handle_at)."""
+    import struct
+    flags = _flags(args[4] & 0xFFFFFFFF, _NAME_TO_HANDLE_FLAGS)
+    if flags.startswith("0x") and "|" not in flags:
+        flags += " /* AT_??? */"
+    head = entry[:2] if entry and entry[0] is not None else [
+        printer.arg(task, "dirfd", args, 0, None), printer.arg(task, "path", args, 1, None)]
+    if entry and entry[2] is not None:
+        given = entry[2]
+    else:
+        header = _file_handle_bytes(task, args[2])
+        given = strace_decode.address(args[2]) if header is None else \
+            "{handle_bytes=%d" % header[0]
+    if not given.startswith("{"):
+        return head + [given, strace_decode.address(args[3]), flags]
+    if ret is None:                                 # entering: what strace has so far
+        return head + [given, strace_decode.address(args[3]), flags]
+    text = given
+    header = _file_handle_bytes(task, args[2])
+    if header is not None and (not _failed(ret) or ret == -_EOVERFLOW):
+        if "%d" % header[0] != given[len("{handle_bytes="):]:
+            text += " => %d" % header[0]
+        if not _failed(ret):
+            text += ", handle_type=%d, f_handle=%s" % (header[1],
+                                                     _f_handle(task, args[2], header[0]))
+    mount_id = strace_decode.address(args[3])
+    if not _failed(ret) and args[3]:
+        raw = strace_decode.peek(task, args[3], 4)
+        if raw is not None:
+            mount_id = "[%d]" % struct.unpack("<i", raw)[0]
+    return head + [text + "}", mount_id, flags]
+
+
+def _open_by_handle_at(printer, task, args, ret, entry):
+    """SYS_FUNC(open_by_handle_at): the mount fd as a number, the handle
+    whole, the open flags."""
+    header = _file_handle_bytes(task, args[1])
+    handle = strace_decode.address(args[1]) if header is None else \
+        "{handle_bytes=%d, handle_type=%d, f_handle=%s}" % (
+            header[0], header[1], _f_handle(task, args[1], header[0]))
+    return [printer.fd(task, args[0]), handle, printer.arg(task, "oflags", args, 2, ret)]
+
+
+SPECIAL_CALLS["name_to_handle_at"] = _name_to_handle_at
+SPECIAL_CALLS["open_by_handle_at"] = _open_by_handle_at
+SPECIAL_SPLITS["name_to_handle_at"] = lambda args: 2
+ENTRY_SPECIALS.add("name_to_handle_at")
