@@ -84,6 +84,8 @@ FOUND = [
     ("futex", "futex", [r"FUTEX_WAIT_BITSET_PRIVATE, 1, NULL, 0\)"]),
     ("sys_cred", "prctl", [r"^prctl\(PR_(SET|GET)_(KEEPCAPS|SECUREBITS|NO_NEW_PRIVS)",
                            r"^prctl\(PR_CAP_AMBIENT, "]),
+    # (PER_LINUX32 itself is outside: a53emu's arm64 has no 32-bit EL0, EINVAL)
+    ("sys_cred", "personality", [r"^personality\((0xffffffff|PER_LINUX\|)"]),
 ]
 
 

@@ -2655,3 +2655,41 @@ SPECIAL_CALLS["name_to_handle_at"] = _name_to_handle_at
 SPECIAL_CALLS["open_by_handle_at"] = _open_by_handle_at
 SPECIAL_SPLITS["name_to_handle_at"] = lambda args: 2
 ENTRY_SPECIALS.add("name_to_handle_at")
+
+
+# personality as strace 6.1's SYS_FUNC(personality) (compared on sys_cred):
+# the type by name, then the flags; the result so too, in hex.
+_PER_MASK = 0xFF
+_PER_QUERY = 0xFFFFFFFF
+_PER_TYPES = {0: "PER_LINUX", 1: "PER_SVR4", 2: "PER_SVR3", 3: "PER_SCOSVR3",
+              4: "PER_WYSEV386", 5: "PER_ISCR4", 6: "PER_BSD", 7: "PER_XENIX",
+              8: "PER_LINUX32", 9: "PER_IRIX32", 0xA: "PER_IRIXN32", 0xB: "PER_IRIX64",
+              0xC: "PER_RISCOS", 0xD: "PER_SOLARIS", 0xE: "PER_UW7", 0xF: "PER_OSF4",
+              0x10: "PER_HPUX"}
+_PER_FLAGS = (("UNAME26", 0x20000), ("ADDR_NO_RANDOMIZE", 0x40000),
+              ("FDPIC_FUNCPTRS", 0x80000), ("MMAP_PAGE_ZERO", 0x100000),
+              ("ADDR_COMPAT_LAYOUT", 0x200000), ("READ_IMPLIES_EXEC", 0x400000),
+              ("ADDR_LIMIT_32BIT", 0x800000), ("SHORT_INODE", 0x1000000),
+              ("WHOLE_SECONDS", 0x2000000), ("STICKY_TIMEOUTS", 0x4000000),
+              ("ADDR_LIMIT_3GB", 0x8000000))
+
+
+def _personality_text(pers):
+    """The type (printxval(personality_types, ..., "PER_???")), then `|`
+    and the flags (printflags(personality_flags)) when there are any."""
+    kind = pers & _PER_MASK
+    text = _PER_TYPES.get(kind, "%#x /* PER_??? */" % kind)
+    if pers & ~_PER_MASK:
+        text += "|" + _flags(pers & ~_PER_MASK, _PER_FLAGS)
+    return text
+
+
+def _personality(printer, task, args, ret, entry):
+    pers = args[0] & 0xFFFFFFFF
+    return ["%#x" % pers if pers == _PER_QUERY else _personality_text(pers)]
+
+
+SPECIAL_CALLS["personality"] = _personality
+RESULT_EXTRAS["personality"] = lambda printer, task, args, ret: (
+    "%s (%s)" % (_hex0(ret), _personality_text(ret)) if isinstance(ret, int) and ret >= 0
+    else None)
