@@ -223,11 +223,18 @@ def parse_moment(text):
     raise argparse.ArgumentTypeError("%r: expected exit or syscall:N (N >= 1)" % text)
 
 
+def walk_error(parser, message):
+    """An error in walk's addresses, worded as argparse's walk subparser
+    words its own: `a53emu walk: ... (a53emu walk -h for the options)`."""
+    prog = parser.prog + " walk"
+    parser.exit(2, "%s: %s (%s -h for the options)\n" % (prog, message, prog))
+
+
 def split_walk_args(parser, argv):
     """argv without the addresses after its last '--', and the addresses
     (argparse would drop the '--' itself from PROGRAM's arguments)."""
     if "--" not in argv:
-        parser.error("walk: give the addresses after --, e.g. -- 0x400000")
+        walk_error(parser, "give the addresses after --, e.g. -- 0x400000")
     cut = len(argv) - 1 - argv[::-1].index("--")
     addrs = []
     for text in argv[cut + 1:]:
@@ -236,10 +243,10 @@ def split_walk_args(parser, argv):
         except ValueError:
             addr = -1
         if not 0 <= addr < 1 << 64:
-            parser.error("walk: %r is not an address (e.g. 0x400000)" % text)
+            walk_error(parser, "%r is not an address (e.g. 0x400000)" % text)
         addrs.append(addr)
     if not addrs:
-        parser.error("walk: give at least one address after --")
+        walk_error(parser, "give at least one address after --")
     return argv[:cut], addrs
 
 

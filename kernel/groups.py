@@ -12,7 +12,7 @@ from kernel.syscalls.table import syscall
 from kernel.uaccess import s32
 
 
-@syscall("getgroups", "d groups")
+@syscall("getgroups", "i groups")
 def sys_getgroups(task, gidsetsize, grouplist):
     """getgroups(): the number of groups; with a non-zero size also the
     list, -EINVAL if it does not fit."""
@@ -27,7 +27,7 @@ def sys_getgroups(task, gidsetsize, grouplist):
     return len(groups)
 
 
-@syscall("setgroups", "d groups")
+@syscall("setgroups", "i groups")
 def sys_setgroups(task, gidsetsize, grouplist):
     """setgroups(): CAP_SETGID (-EPERM first), at most NGROUPS_MAX entries
     (-EINVAL), each a valid gid (-EINVAL), read from the user (-EFAULT)."""

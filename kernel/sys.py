@@ -220,7 +220,7 @@ def sys_getegid(task):
     return task.cred.egid
 
 
-@syscall("setreuid", "d d")
+@syscall("setreuid", "uid uid")
 def sys_setreuid(task, ruid, euid):
     """setreuid(): an unprivileged caller may set the real uid to its real
     or effective uid and the effective uid to its real, effective or saved
@@ -247,7 +247,7 @@ def sys_setreuid(task, ruid, euid):
     return commit_creds(task, new)
 
 
-@syscall("setuid", "d")
+@syscall("setuid", "uid")
 def sys_setuid(task, uid):
     """setuid(): with CAP_SETUID all of real, effective, saved and fs uid;
     without, only the effective (and fs) uid, to the real or saved one."""
@@ -267,7 +267,7 @@ def sys_setuid(task, uid):
     return commit_creds(task, new)
 
 
-@syscall("setresuid", "d d d")
+@syscall("setresuid", "uid uid uid")
 def sys_setresuid(task, ruid, euid, suid):
     """setresuid(): -1 leaves an id alone; without CAP_SETUID each new id
     must be one of the current real, effective or saved uids."""
@@ -312,7 +312,7 @@ def sys_getresgid(task, rgidp, egidp, sgidp):
     return _put_ids(task, (rgidp, egidp, sgidp), (c.gid, c.egid, c.sgid))
 
 
-@syscall("setregid", "d d")
+@syscall("setregid", "uid uid")
 def sys_setregid(task, rgid, egid):
     """setregid(): setreuid()'s rules with CAP_SETGID, and no capability
     changes."""
@@ -336,7 +336,7 @@ def sys_setregid(task, rgid, egid):
     return commit_creds(task, new)
 
 
-@syscall("setgid", "d")
+@syscall("setgid", "uid")
 def sys_setgid(task, gid):
     gid = _id(gid)
     if not uid_valid(gid):
@@ -352,7 +352,7 @@ def sys_setgid(task, gid):
     return commit_creds(task, new)
 
 
-@syscall("setresgid", "d d d")
+@syscall("setresgid", "uid uid uid")
 def sys_setresgid(task, rgid, egid, sgid):
     ids = [_id(rgid), _id(egid), _id(sgid)]
     old = task.cred
@@ -372,7 +372,7 @@ def sys_setresgid(task, rgid, egid, sgid):
     return commit_creds(task, new)
 
 
-@syscall("setfsuid", "d")
+@syscall("setfsuid", "uid")
 def sys_setfsuid(task, uid):
     """setfsuid(): returns the old fsuid whether or not it changed (an id
     the caller may not take is silently refused)."""
@@ -389,7 +389,7 @@ def sys_setfsuid(task, uid):
     return old.fsuid
 
 
-@syscall("setfsgid", "d")
+@syscall("setfsgid", "uid")
 def sys_setfsgid(task, gid):
     gid = _id(gid)
     old = task.cred
@@ -436,7 +436,7 @@ def set_one_prio(task, p, niceval, error):
     return 0 if error == -errno.ESRCH else error
 
 
-@syscall("setpriority", "prio d d")
+@syscall("setpriority", "prio i i")
 def sys_setpriority(task, which, who, niceval):
     which, who, niceval = s32(which), s32(who), s32(niceval)
     if not PRIO_PROCESS <= which <= PRIO_USER:
@@ -448,7 +448,7 @@ def sys_setpriority(task, which, who, niceval):
     return error
 
 
-@syscall("getpriority", "prio d")
+@syscall("getpriority", "prio i")
 def sys_getpriority(task, which, who):
     """getpriority(): the highest priority among the targets as 20 - nice
     (1..40; the C library turns it back into a nice value)."""

@@ -138,6 +138,9 @@ def test_walk_bad_or_missing_addresses():
         r = a53emu(["walk", "--at", "exit", prog] + tail)
         assert r.returncode == 2, tail
         assert message in r.stderr.decode(), tail
+        # one line, naming walk's own help as argparse's walk errors do
+        assert r.stderr.decode().startswith("a53emu walk: "), tail
+        assert r.stderr.decode().endswith(" (a53emu walk -h for the options)\n"), tail
 
 
 def test_walk_moment_never_reached():

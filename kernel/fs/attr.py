@@ -273,13 +273,13 @@ def sys_fchmodat(task, dirfd, path, mode):
     return chmod_common(task, _path_target(task, dirfd, path, True), mode)
 
 
-@syscall("fchown", "fd d d")
+@syscall("fchown", "fd uid uid")
 @path_call
 def sys_fchown(task, fd, user, group):
     return chown_common(task, _fd_target(task, fd), user, group)
 
 
-@syscall("fchownat", "dirfd path d d atflags")
+@syscall("fchownat", "dirfd path uid uid atflags")
 @path_call
 def sys_fchownat(task, dirfd, path, user, group, flag):
     if flag & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH):

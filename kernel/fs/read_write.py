@@ -338,7 +338,7 @@ def copy_range(task, src, pos, dst, count, nonblock=False):
     return moved, 0
 
 
-@syscall("copy_file_range", "fd p fd p u x")
+@syscall("copy_file_range", "fd loff:in fd loff:in u u")
 def sys_copy_file_range(task, fd_in, off_in, fd_out, off_out, length, flags):
     """copy_file_range() and vfs_copy_file_range() of 4.14: EINVAL for any
     flag, EBADF, EFAULT for the offsets; EISDIR, EINVAL for anything but two

@@ -173,7 +173,7 @@ def fdget_in_out(task, fd_in, fd_out):
     return fin, fout
 
 
-@syscall("splice", "fd p fd p u splice")
+@syscall("splice", "fd loff:in fd loff:in u splice")
 def sys_splice(task, fd_in, off_in, fd_out, off_out, length, flags):
     """splice() + do_splice(): 0 for length 0 before anything else; EBADF
     for descriptors not open for reading/writing; between two pipes ESPIPE

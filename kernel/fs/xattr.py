@@ -135,19 +135,19 @@ def sys_flistxattr(task, fd, lst, size):
     return _listxattr(task, _fd_target(task, fd), True, lst, size)
 
 
-@syscall("setxattr", "path path p u d")
+@syscall("setxattr", "path path ibuf:3 u d")
 @path_call
 def sys_setxattr(task, path, name, value, size, flags):
     return _setxattr(task, _target(task, path), True, name, value, size, flags)
 
 
-@syscall("lsetxattr", "path path p u d")
+@syscall("lsetxattr", "path path ibuf:3 u d")
 @path_call
 def sys_lsetxattr(task, path, name, value, size, flags):
     return _setxattr(task, _target(task, path, False), False, name, value, size, flags)
 
 
-@syscall("fsetxattr", "fd path p u d")
+@syscall("fsetxattr", "fd path ibuf:3 u d")
 @path_call
 def sys_fsetxattr(task, fd, name, value, size, flags):
     return _setxattr(task, _fd_target(task, fd), True, name, value, size, flags)

@@ -319,7 +319,7 @@ def sys_mq_timedsend(task, mqdes, u_msg_ptr, msg_len, msg_prio, u_abs_timeout):
     return 0
 
 
-@syscall("mq_timedreceive", "fd p u p p")
+@syscall("mq_timedreceive", "fd obuf:ret u intout timespec")
 def sys_mq_timedreceive(task, mqdes, u_msg_ptr, msg_len, u_msg_prio, u_abs_timeout):
     """SYSCALL mq_timedreceive(): the oldest message of the highest priority;
     -EBADF, -EMSGSIZE (msg_len below mq_msgsize), -EAGAIN (empty,
@@ -406,7 +406,7 @@ def remove_notification(info):
     info.notify_owner = info.notify = None
 
 
-@syscall("mq_notify", "fd p")
+@syscall("mq_notify", "fd sigevent")
 def sys_mq_notify(task, mqdes, u_notification):
     """SYSCALL mq_notify(): register (SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD
     with a netlink socket and a cookie) or, with NULL, unregister the

@@ -77,4 +77,4 @@ def sys_remap_file_pages(task, start, size, prot, pgoff, flags):
 
 
 # Registered by a call, not a decorator: mutmut skips decorated functions.
-syscall("remap_file_pages", "p u x u x")(sys_remap_file_pages)
+syscall("remap_file_pages", "p u prot u rfpflags")(sys_remap_file_pages)

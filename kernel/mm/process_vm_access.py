@@ -102,13 +102,13 @@ def _copy(task, mm, local, remote, write):
     return done
 
 
-@syscall("process_vm_readv", "d p u p u x")
+@syscall("process_vm_readv", "d iov:2 u iovaddr:4 u u")
 def sys_process_vm_readv(task, pid, lvec, liovcnt, rvec, riovcnt, flags):
     """process_vm_readv(): another process's memory into ours."""
     return process_vm_rw(task, pid, lvec, liovcnt, rvec, riovcnt, flags, False)
 
 
-@syscall("process_vm_writev", "d p u p u x")
+@syscall("process_vm_writev", "d iov:2 u iovaddr:4 u u")
 def sys_process_vm_writev(task, pid, lvec, liovcnt, rvec, riovcnt, flags):
     """process_vm_writev(): our memory into another process's."""
     return process_vm_rw(task, pid, lvec, liovcnt, rvec, riovcnt, flags, True)

@@ -210,7 +210,7 @@ def do_sched_setscheduler(task, pid, policy, param):
     return __sched_setscheduler(task, p, policy, flags, priority, p.nice)
 
 
-@syscall("sched_setscheduler", "d schedpol schedparam")
+@syscall("sched_setscheduler", "i schedpol schedparam")
 def sys_sched_setscheduler(task, pid, policy, param):
     policy = s32(policy)
     if policy < 0:
@@ -218,12 +218,12 @@ def sys_sched_setscheduler(task, pid, policy, param):
     return do_sched_setscheduler(task, pid, policy, param)
 
 
-@syscall("sched_setparam", "d schedparam")
+@syscall("sched_setparam", "i schedparam")
 def sys_sched_setparam(task, pid, param):
     return do_sched_setscheduler(task, pid, SETPARAM_POLICY, param)
 
 
-@syscall("sched_getscheduler", "d")
+@syscall("sched_getscheduler", "i")
 def sys_sched_getscheduler(task, pid):
     pid = s32(pid)
     if pid < 0:
@@ -234,7 +234,7 @@ def sys_sched_getscheduler(task, pid):
     return p.policy | (SCHED_RESET_ON_FORK if p.sched_reset_on_fork else 0)
 
 
-@syscall("sched_getparam", "d schedparam:out")
+@syscall("sched_getparam", "i schedparam:out")
 def sys_sched_getparam(task, pid, param):
     pid = s32(pid)
     if not param or pid < 0:

@@ -1048,7 +1048,7 @@ def _fcntl_result(printer, task, args, ret):
     if cmd == 1034 and ret:         # F_GET_SEALS
         return "%#x (seals %s)" % (ret, _flags(ret, _SEALS))
     if cmd == 1025:                 # F_GETLEASE
-        return "%d (%s)" % (ret, _LOCK_TYPES.get(ret, "?"))
+        return "%s (%s)" % (_hex0(ret), _LOCK_TYPES.get(ret, "?"))   # (RVAL_HEX)
     if cmd == 11 and ret:           # F_GETSIG
         return "%d (%s)" % (ret, strace_decode.signame(ret))
     return None
@@ -2247,3 +2247,446 @@ def _ioctl_ioc(printer, task, args, ret, entry):
 
 
 SPECIAL_CALLS["ioctl"] = _ioctl_ioc
+
+
+# -- issue 7 part 4 (s14): termios2, signal sets of another size ----------------------
+_IOCTL_OUT[0x802C542A] = strace_decode.termios2                         # TCGETS2
+for _cmd in (0x402C542B, 0x402C542C, 0x402C542D):                       # TCSETS{,W,F}2
+    _IOCTL_IN[_cmd] = strace_decode.termios2
+
+# print_sigset_addr_len()'s callers: which argument is the set's size
+_SIGSET_SIZE_ARG = {"rt_sigprocmask": 3, "rt_sigsuspend": 1, "rt_sigpending": 1,
+                    "rt_sigtimedwait": 3, "ppoll": 4, "signalfd4": 2}
+
+
+def _sigset_sized(decode):
+    """print_sigset_addr_len(): a set whose size is not the kernel's
+    sigset_t (NSIG_BYTES) is shown by its address (the call fails)."""
+    def fmt(printer, task, v, args, extra, ret, d):
+        at = _SIGSET_SIZE_ARG.get(d.name) if d is not None else None
+        if at is not None and args[at] != _NSIG_BYTES:
+            return strace_decode.address(v)
+        return decode(printer, task, v, args, extra, ret, d)
+    return fmt
+
+
+STRUCT_FORMATS["sigset"] = _sigset_sized(STRUCT_FORMATS["sigset"])
+STRUCT_FORMATS["sigsetlen"] = _sigset_sized(STRUCT_FORMATS["sigsetlen"])
+_pselect6_sets = SPECIAL_CALLS["pselect6"]
+
+
+def _pselect6_sized(printer, task, args, ret, entry):
+    """pselect6(): {sigmask=ADDRESS, sigsetsize=N} when N is not
+    NSIG_BYTES (print_sigset_addr_len)."""
+    import struct
+    shown = _pselect6_sets(printer, task, args, ret, entry)
+    raw = strace_decode.peek(task, args[5], 16) if args[5] else None
+    if raw is not None:
+        ss, size = struct.unpack("<QQ", raw)
+        if size != _NSIG_BYTES:
+            shown[-1] = "{sigmask=%s, sigsetsize=%d}" % (strace_decode.address(ss), size)
+    return shown
+
+
+SPECIAL_CALLS["pselect6"] = _pselect6_sized
+
+
+# -- issue 7 part 4 (s14): what comparing sys_files, sys_proc and sys_ipc with the ----
+# host's strace 6.1 found: a failed vectored read's iovecs with their
+# addresses, process_vm_*'s vectors, splice's and copy_file_range's offsets
+# read on entry, RWF_/SPLICE_F_/IN_ flags as printflags() names them,
+# mq_open's mode and attributes only with O_CREAT, mq_timedreceive's message
+# and priority, mq_attr's unknown flags.
+_READ_IOV_CALLS.add("process_vm_readv")
+_iov_filled = _iov
+
+
+def _iov(printer, task, v, args, extra, ret, d):
+    """do_preadv() and friends: a failed read's vector as IOV_DECODE_ADDR
+    (each iov_base's address), a successful one with what it read."""
+    if d is not None and d.name in _READ_IOV_CALLS and _failed(ret) and v:
+        return strace_decode.iovec_addresses(task, v, args[int(extra)] & 0xFFFFFFFF,
+                                             printer.opts)
+    return _iov_filled(printer, task, v, args, extra, ret, d)
+
+
+def _mq_open_args(printer, task, args, ret, entry):
+    """SYS_FUNC(mq_open): the mode and the attributes only with O_CREAT."""
+    shown = [printer.arg(task, fmt, args, i, ret)
+             for i, fmt in enumerate(("path", "oflags", "mode", "mqattr"))]
+    return shown if args[1] & O_CREAT else shown[:2]
+
+
+_mq_attr_plain = _mq_attr.__wrapped__
+
+
+@strace_decode.struct_at(32)
+def _mq_attr(task, v, raw, opts):
+    """printmqattr(): mq_flags by open_mode_flags, an unknown bit as
+    `0x1 /* O_??? */`."""
+    text = _mq_attr_plain(task, v, raw, opts)
+    head, _, rest = text.partition(", ")
+    if head.startswith("{mq_flags=0x"):
+        head += " /* O_??? */"
+    return head + ", " + rest
+
+
+SPECIAL_CALLS["mq_open"] = _mq_open_args
+STRUCT_FORMATS.update({
+    "iovaddr": lambda p, t, v, a, e, r, d: strace_decode.iovec_addresses(
+        t, v, a[int(e)] & 0xFFFFFFFF, p.opts),
+    "rwf": _commented(_simple(lambda v: _flags(v & 0xFFFFFFFF, _FILES_FLAGS["rwf"][0])), "RWF_"),
+    "splice": _commented(_simple(lambda v: _flags(v & 0xFFFFFFFF, _FILES_FLAGS["splice"][0])),
+                         "SPLICE_F_"),
+    # (inotify_init_flags: strace lists IN_NONBLOCK first)
+    "inflags": _commented(_simple(lambda v: _flags(v & 0xFFFFFFFF, (
+        ("IN_NONBLOCK", 0o4000), ("IN_CLOEXEC", 0o2000000)))), "IN_"),
+})
+
+
+# -- issue 7 part 4 (s14): what comparing sys_time, sys_tty, sys_shm and sys_locks ----
+# with the host's strace found: TFD_ flags and TC??? values commented,
+# termios's zero flag words as strace 6.1 prints them (nothing, and a `|`
+# after the delays and the speed/size), times' clock ticks with their
+# seconds, settimeofday's timeval, remap_file_pages' protection and MAP_FILE,
+# the socket ioctls FIOSETOWN/SIOCSPGRP/FIOGETOWN/SIOCGPGRP and TIOCGEXCL's int,
+# clock_nanosleep's remainder only for a relative sleep.
+_clock_t = strace_decode.clock_t_text
+
+
+@strace_decode.struct_at(32)
+def _tms_ticks(task, v, raw, opts):
+    """print_tms(): {tms_utime=15 /* 0.15 s */, ...}."""
+    import struct
+    return "{tms_utime=%s, tms_stime=%s, tms_cutime=%s, tms_cstime=%s}" % tuple(
+        _clock_t(t) for t in struct.unpack("<QQQQ", raw))
+
+
+def _remap_flags(printer, task, v, args, extra, ret, d):
+    """print_mmap_flags(): a map type of 0 is MAP_FILE."""
+    text = printer.arg(task, "mflags", args, 4, ret)
+    if v & MAP_TYPE == 0:
+        text = "MAP_FILE" + text[len("%#x" % 0):]
+    return text
+
+
+_rem_any = STRUCT_FORMATS["timespec"]
+
+
+def _timespec_rem(printer, task, v, args, extra, ret, d):
+    """SYS_FUNC(clock_nanosleep): the remainder only when flags is 0 (a
+    TIMER_ABSTIME sleep leaves it alone), else its address."""
+    if (extra == "rem" and d is not None and d.name == "clock_nanosleep"
+            and args[1] & 0xFFFFFFFF):
+        return strace_decode.address(v)
+    return _rem_any(printer, task, v, args, extra, ret, d)
+
+
+STRUCT_FORMATS.update({
+    "tfdflags": _commented(STRUCT_FORMATS["tfdflags"], "TFD_"),
+    "tfdcreate": _commented(STRUCT_FORMATS["tfdcreate"], "TFD_"),
+    "tms": _after(_tms_ticks),
+    "rfpflags": _remap_flags,
+    "timespec": _timespec_rem,
+})
+_NAMED["ioctlcmd"].update({0x8901: "FIOSETOWN", 0x8902: "SIOCSPGRP", 0x8903: "FIOGETOWN",
+                           0x8904: "SIOCGPGRP"})
+for _cmd in (0x8901, 0x8902):                           # FIOSETOWN, SIOCSPGRP
+    _IOCTL_IN[_cmd] = lambda t, v, o: strace_decode.int_array(t, v, 1)
+for _cmd in (0x8903, 0x8904, 0x80045440):               # FIOGETOWN, SIOCGPGRP, TIOCGEXCL
+    _IOCTL_OUT[_cmd] = lambda t, v, o: strace_decode.int_array(t, v, 1)
+_ioctl_before_tc = SPECIAL_CALLS["ioctl"]
+
+
+def _ioctl_tc_values(printer, task, args, ret, entry):
+    """TCFLSH/TCXONC of no known value: `0x7 /* TC??? */` (printxval's
+    dflt "TC???")."""
+    shown = _ioctl_before_tc(printer, task, args, ret, entry)
+    cmd = args[1] & 0xFFFFFFFF
+    if cmd in _IOCTL_VALUES and isinstance(shown, list) and len(shown) > 2 \
+            and args[2] & 0xFFFFFFFF not in _IOCTL_VALUES[cmd]:
+        shown[2] = "%#x /* TC??? */" % (args[2] & 0xFFFFFFFF)
+    return shown
+
+
+SPECIAL_CALLS["ioctl"] = _ioctl_tc_values
+
+
+# -- issue 7 part 4 (s14): what comparing sys_cred with the host's strace found: ----
+# uids and gids by printuid() (-1 as -1), int arguments as C ints, the
+# group lists by print_groups() (at most NGROUPS_MAX, cut at -s).
+_NGROUPS_MAX = 65536
+_NO_ID = 0xFFFFFFFF
+
+
+def _uid_text(v):
+    """printuid(): (uid_t) -1 is -1, any other id unsigned."""
+    v &= 0xFFFFFFFF
+    return "-1" if v == _NO_ID else str(v)
+
+
+def _group_list(printer, task, v, args, extra, ret, d):
+    """print_groups(): the list's address when longer than NGROUPS_MAX,
+    else print_array() of print_gid(): at most -s entries, then `...`."""
+    import struct
+    if d is not None and d.name == "getgroups":
+        if _failed(ret) or _s32(args[0]) == 0:
+            return strace_decode.address(v)
+        n = ret
+    else:
+        n = args[0] & 0xFFFFFFFF
+    if not v:
+        return "NULL"
+    if n > _NGROUPS_MAX:
+        return strace_decode.address(v)
+    shown = min(n, printer.opts.strsize)
+    raw = strace_decode.peek(task, v, 4 * shown) if shown else b""
+    if raw is None:
+        return strace_decode.address(v)
+    items = [_uid_text(g) for g in struct.unpack("<%dI" % shown, raw)]
+    return "[" + ", ".join(items + (["..."] if n > shown else [])) + "]"
+
+
+STRUCT_FORMATS.update({
+    "uid": _simple(_uid_text),
+    "groups": _group_list,
+})
+# printxval(schedulers, ..., "SCHED_???"): strace 6.1 names no policy with
+# SCHED_RESET_ON_FORK set (`0x40000002 /* SCHED_??? */`)
+for _policy in (0x40000001, 0x40000002):
+    del _NAMED["schedpol"][_policy]
+RESULT_EXTRAS["sched_getscheduler"] = lambda printer, task, args, ret: (
+    "%d (%s)" % (ret, _NAMED["schedpol"][ret]) if ret in _NAMED["schedpol"] else None)
+
+
+# prctl as strace 6.1's SYS_FUNC(prctl) (compared on sys_cred): PR_SET_KEEPCAPS's
+# one argument, PR_GET_NO_NEW_PRIVS's four (print_prctl_args), PR_GET_SECUREBITS'
+# result as SECBIT_ flags.
+_PR_SET_KEEPCAPS, _PR_GET_SECUREBITS, _PR_GET_NO_NEW_PRIVS = 8, 27, 39
+_SECBITS = (("SECBIT_NOROOT", 1 << 0), ("SECBIT_NOROOT_LOCKED", 1 << 1),
+            ("SECBIT_NO_SETUID_FIXUP", 1 << 2), ("SECBIT_NO_SETUID_FIXUP_LOCKED", 1 << 3),
+            ("SECBIT_KEEP_CAPS", 1 << 4), ("SECBIT_KEEP_CAPS_LOCKED", 1 << 5),
+            ("SECBIT_NO_CAP_AMBIENT_RAISE", 1 << 6),
+            ("SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED", 1 << 7))
+_prctl_before = SPECIAL_CALLS["prctl"]
+_prctl_result_before = RESULT_EXTRAS["prctl"]
+
+
+_PR_SET_SECUREBITS, _PR_SET_NO_NEW_PRIVS, _PR_CAP_AMBIENT = 28, 38, 47
+_PR_CAP_AMBIENT_OPS = {1: "PR_CAP_AMBIENT_IS_SET", 2: "PR_CAP_AMBIENT_RAISE",
+                       3: "PR_CAP_AMBIENT_LOWER", 4: "PR_CAP_AMBIENT_CLEAR_ALL"}
+_PR_CAP_AMBIENT_CLEAR_ALL = 4
+
+
+def _cap_name(cap):
+    """printxval(cap, ..., "CAP_???")."""
+    names = strace_decode.CAP_NAMES
+    return names[cap] if cap < len(names) else "%#x /* CAP_??? */" % cap
+
+
+def _prctl_more(printer, task, args, ret, entry):
+    option = args[0] & 0xFFFFFFFF
+    name = _NAMED["prctlopt"].get(option, str(option))
+    rest = [_hex0(a) for a in args[1:5]]            # print_prctl_args(): arg2.. in hex
+    if option == _PR_SET_KEEPCAPS:
+        return [name, str(args[1])]
+    if option == _PR_GET_NO_NEW_PRIVS:
+        return [name] + rest
+    if option == _PR_SET_NO_NEW_PRIVS:
+        return [name, str(args[1])] + rest[1:]
+    if option == _PR_SET_SECUREBITS:
+        text = _flags(args[1], _SECBITS)
+        return [name, text + " /* SECBIT_??? */" if text.startswith("0x") else text]
+    if option == _PR_CAP_AMBIENT:
+        op = args[1] & 0xFFFFFFFF
+        shown = [name, _PR_CAP_AMBIENT_OPS.get(op, "%#x /* PR_CAP_AMBIENT_??? */" % op)]
+        if op in _PR_CAP_AMBIENT_OPS and op != _PR_CAP_AMBIENT_CLEAR_ALL:
+            return shown + [_cap_name(args[2] & 0xFFFFFFFF)] + rest[2:]
+        return shown + rest[1:]
+    return _prctl_before(printer, task, args, ret, entry)
+
+
+def _prctl_result_more(printer, task, args, ret):
+    if args[0] & 0xFFFFFFFF == _PR_GET_SECUREBITS and isinstance(ret, int) and ret > 0:
+        return "%#x (%s)" % (ret, _flags(ret, _SECBITS))
+    return _prctl_result_before(printer, task, args, ret)
+
+
+SPECIAL_CALLS["prctl"] = _prctl_more
+RESULT_EXTRAS["prctl"] = _prctl_result_more
+
+
+# decode_rlimit(): a 64-bit process's struct rlimit is print_rlimit64()'s, so
+# getrlimit and setrlimit say RLIM64_INFINITY as prlimit64 does (compared on
+# sys_rlimit); FUTEX_WAIT_BITSET's bitset of 0 as C's %#x prints it (futex).
+_FUTEX_WAIT_BITSET = 9
+
+
+def _rlim64(printer, task, v, args, extra, ret, d):
+    if extra == "out" and _failed(ret) or not v:
+        return strace_decode.address(v)
+    return strace_decode.rlimit_struct(task, v, printer.opts, "RLIM64_INFINITY")
+
+
+STRUCT_FORMATS["rlim"] = _rlim64
+_futex_before_wait = SPECIAL_CALLS["futex"]
+
+
+def _futex_wait_bitset(printer, task, args, ret, entry):
+    shown = _futex_before_wait(printer, task, args, ret, entry)
+    if args[1] & _FUTEX_CMD_MASK == _FUTEX_WAIT_BITSET and shown and shown[-1] == "0x0":
+        shown[-1] = "0"
+    return shown
+
+
+SPECIAL_CALLS["futex"] = _futex_wait_bitset
+
+
+# What comparing sys_gaps9 and sys_ltpfs with the host's strace found: AT_NO_AUTOMOUNT,
+# statx's sync types as flags and an unknown mask commented, TIOCSTI's
+# character, settimeofday's struct timezone, setxattr's value.
+_TIOCSTI = 0x5412
+
+
+def _statx_sync_flags(v):
+    """statx's flags: AT_STATX_SYNC_AS_STAT for a sync type of 0, else the
+    AT_STATX_* bits as printflags() names them, then the AT_* bits."""
+    v &= 0xFFFFFFFF
+    sync = _flags(v & 0x6000, (("AT_STATX_FORCE_SYNC", 0x2000), ("AT_STATX_DONT_SYNC", 0x4000)),
+                  "AT_STATX_SYNC_AS_STAT")
+    rest = _flags(v & ~0x6000, strace_decode.AT_FLAG_NAMES, "")
+    return sync + ("|" + rest if rest else "")
+
+
+@strace_decode.struct_at(8)
+def _timezone(task, v, raw, opts):
+    """print_timezone(): {tz_minuteswest=-60, tz_dsttime=0}."""
+    import struct
+    return "{tz_minuteswest=%d, tz_dsttime=%d}" % struct.unpack("<ii", raw)
+
+
+STRUCT_FORMATS.update({
+    "atflags": _commented(_simple(lambda v: _flags(v, strace_decode.AT_FLAG_NAMES)), "AT_"),
+    "statxflags": _simple(_statx_sync_flags),
+    "statxmask": _commented(STRUCT_FORMATS["statxmask"], "STATX_"),
+    "timezone": lambda p, t, v, a, e, r, d: (
+        strace_decode.address(v) if e == "out" and _failed(r) or not v
+        else _timezone(t, v, p.opts)),
+})
+_NAMED["ioctlcmd"][_TIOCSTI] = "TIOCSTI"
+_IOCTL_IN[_TIOCSTI] = lambda t, v, o: strace_decode.buffer(t, v, 1, o)
+
+
+# name_to_handle_at and open_by_handle_at as strace 6.1's file_handle.c
+# (compared on sys_files): struct file_handle's handle_bytes read on entry,
+# `=> N` when the call changed it, handle_type and f_handle on success.
+_MAX_HANDLE_SZ = 128
+_FILE_HANDLE_HEADER = 8                 # handle_bytes, handle_type
+_NAME_TO_HANDLE_FLAGS = (("AT_SYMLINK_FOLLOW", 0x400), ("AT_EMPTY_PATH", 0x1000))
+_EOVERFLOW = 75
+
+
+def _file_handle_bytes(task, v):
+    """handle_bytes, or None when the header cannot be read."""
+    import struct
+    raw = strace_decode.peek(task, v, _FILE_HANDLE_HEADER) if v else None
+    return None if raw is None else struct.unpack("<Ii", raw)
+
+
+def _f_handle(task, v, handle_bytes):
+    """print_f_handle(): the handle's bytes in hex (at most MAX_HANDLE_SZ,
+    then `...`), `???` when they cannot be read."""
+    n = min(handle_bytes, _MAX_HANDLE_SZ)
+    data = strace_decode.peek(task, v + _FILE_HANDLE_HEADER, n) if n else b""
+    if data is None:
+        return "???"
+    return '"' + "".join("\\x%02x" % b for b in data) + '"' + (
+        "..." if handle_bytes > n else "")
+
+
+def _name_to_handle_at(printer, task, args, ret, entry):
+    """SYS_FUNC(name_to_handle_at)."""
+    import struct
+    flags = _flags(args[4] & 0xFFFFFFFF, _NAME_TO_HANDLE_FLAGS)
+    if flags.startswith("0x") and "|" not in flags:
+        flags += " /* AT_??? */"
+    head = entry[:2] if entry and entry[0] is not None else [
+        printer.arg(task, "dirfd", args, 0, None), printer.arg(task, "path", args, 1, None)]
+    if entry and entry[2] is not None:
+        given = entry[2]
+    else:
+        header = _file_handle_bytes(task, args[2])
+        given = strace_decode.address(args[2]) if header is None else \
+            "{handle_bytes=%d" % header[0]
+    if not given.startswith("{"):
+        return head + [given, strace_decode.address(args[3]), flags]
+    if ret is None:                                 # entering: what strace has so far
+        return head + [given, strace_decode.address(args[3]), flags]
+    text = given
+    header = _file_handle_bytes(task, args[2])
+    if header is not None and (not _failed(ret) or ret == -_EOVERFLOW):
+        if "%d" % header[0] != given[len("{handle_bytes="):]:
+            text += " => %d" % header[0]
+        if not _failed(ret):
+            text += ", handle_type=%d, f_handle=%s" % (header[1],
+                                                     _f_handle(task, args[2], header[0]))
+    mount_id = strace_decode.address(args[3])
+    if not _failed(ret) and args[3]:
+        raw = strace_decode.peek(task, args[3], 4)
+        if raw is not None:
+            mount_id = "[%d]" % struct.unpack("<i", raw)[0]
+    return head + [text + "}", mount_id, flags]
+
+
+def _open_by_handle_at(printer, task, args, ret, entry):
+    """SYS_FUNC(open_by_handle_at): the mount fd as a number, the handle
+    whole, the open flags."""
+    header = _file_handle_bytes(task, args[1])
+    handle = strace_decode.address(args[1]) if header is None else \
+        "{handle_bytes=%d, handle_type=%d, f_handle=%s}" % (
+            header[0], header[1], _f_handle(task, args[1], header[0]))
+    return [printer.fd(task, args[0]), handle, printer.arg(task, "oflags", args, 2, ret)]
+
+
+SPECIAL_CALLS["name_to_handle_at"] = _name_to_handle_at
+SPECIAL_CALLS["open_by_handle_at"] = _open_by_handle_at
+SPECIAL_SPLITS["name_to_handle_at"] = lambda args: 2
+ENTRY_SPECIALS.add("name_to_handle_at")
+
+
+# personality as strace 6.1's SYS_FUNC(personality) (compared on sys_cred):
+# the type by name, then the flags; the result so too, in hex.
+_PER_MASK = 0xFF
+_PER_QUERY = 0xFFFFFFFF
+_PER_TYPES = {0: "PER_LINUX", 1: "PER_SVR4", 2: "PER_SVR3", 3: "PER_SCOSVR3",
+              4: "PER_WYSEV386", 5: "PER_ISCR4", 6: "PER_BSD", 7: "PER_XENIX",
+              8: "PER_LINUX32", 9: "PER_IRIX32", 0xA: "PER_IRIXN32", 0xB: "PER_IRIX64",
+              0xC: "PER_RISCOS", 0xD: "PER_SOLARIS", 0xE: "PER_UW7", 0xF: "PER_OSF4",
+              0x10: "PER_HPUX"}
+_PER_FLAGS = (("UNAME26", 0x20000), ("ADDR_NO_RANDOMIZE", 0x40000),
+              ("FDPIC_FUNCPTRS", 0x80000), ("MMAP_PAGE_ZERO", 0x100000),
+              ("ADDR_COMPAT_LAYOUT", 0x200000), ("READ_IMPLIES_EXEC", 0x400000),
+              ("ADDR_LIMIT_32BIT", 0x800000), ("SHORT_INODE", 0x1000000),
+              ("WHOLE_SECONDS", 0x2000000), ("STICKY_TIMEOUTS", 0x4000000),
+              ("ADDR_LIMIT_3GB", 0x8000000))
+
+
+def _personality_text(pers):
+    """The type (printxval(personality_types, ..., "PER_???")), then `|`
+    and the flags (printflags(personality_flags)) when there are any."""
+    kind = pers & _PER_MASK
+    text = _PER_TYPES.get(kind, "%#x /* PER_??? */" % kind)
+    if pers & ~_PER_MASK:
+        text += "|" + _flags(pers & ~_PER_MASK, _PER_FLAGS)
+    return text
+
+
+def _personality(printer, task, args, ret, entry):
+    pers = args[0] & 0xFFFFFFFF
+    return ["%#x" % pers if pers == _PER_QUERY else _personality_text(pers)]
+
+
+SPECIAL_CALLS["personality"] = _personality
+RESULT_EXTRAS["personality"] = lambda printer, task, args, ret: (
+    "%s (%s)" % (_hex0(ret), _personality_text(ret)) if isinstance(ret, int) and ret >= 0
+    else None)

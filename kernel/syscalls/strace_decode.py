@@ -361,24 +361,52 @@ def iovec_array(task, v, count, opts, data_len=None):
     """tprint_iov_upto(): [{iov_base="...", iov_len=N}, ...]; the data of a
     write is each element's (cut at -s), a read's is what the call filled
     (data_len bytes across the elements, the rest shown empty)."""
-    if not v:
-        return "NULL"
-    count = min(count, 1024)
-    raw = peek(task, v, count * _IOVEC.size) if count else b""
-    if raw is None:
-        return "%#x" % v
+    elements = _iovecs(task, v, count, opts)
+    if isinstance(elements, str):
+        return elements
     out = []
     left = data_len
-    for i in range(count):
-        base, length = _IOVEC.unpack_from(raw, i * _IOVEC.size)
-        if i == opts.strsize:
-            out.append("...")
+    for base, length in elements:
+        if base is None:
+            out.append(length)
             break
         n = length if left is None else min(length, left)
         if left is not None:
             left -= n
         out.append("{iov_base=%s, iov_len=%d}" % (buffer(task, base, n, opts), length))
     return "[" + ", ".join(out) + "]"
+
+
+def iovec_addresses(task, v, count, opts):
+    """tprint_iov_upto(IOV_DECODE_ADDR): [{iov_base=0x..., iov_len=N}, ...],
+    a failed read's vector (nothing filled) or a remote process's."""
+    elements = _iovecs(task, v, count, opts)
+    if isinstance(elements, str):
+        return elements
+    return "[" + ", ".join(
+        length if base is None else "{iov_base=%s, iov_len=%d}" % (address(base), length)
+        for base, length in elements) + "]"
+
+
+def _iovecs(task, v, count, opts):
+    """print_array()'s walk of an iovec array: element by element, at most
+    -s of them (then `...`, as (None, "...")); the address alone when the
+    first cannot be read, `... /* 0x... */` where a later one cannot."""
+    if not v:
+        return "NULL"
+    out = []
+    for i in range(count):
+        if i == opts.strsize:
+            out.append((None, "..."))
+            break
+        raw = peek(task, v + i * _IOVEC.size, _IOVEC.size)
+        if raw is None:
+            if not i:
+                return "%#x" % v
+            out.append((None, "... /* %#x */" % (v + i * _IOVEC.size)))
+            break
+        out.append(_IOVEC.unpack(raw))
+    return out
 
 
 # -- signals ---------------------------------------------------------------------------
@@ -448,6 +476,17 @@ _FAULT_CODES = {
 }
 
 
+USER_HZ = 100           # clock_t ticks per second (USER_HZ, both architectures)
+
+
+def clock_t_text(ticks):
+    """print_clock_t(): the ticks, and for a nonzero count its seconds,
+    `15 /* 0.15 s */`."""
+    if not ticks:
+        return "0"
+    return "%d /* %d.%02d s */" % (ticks, ticks // USER_HZ, ticks % USER_HZ)
+
+
 def siginfo_text(info):
     """printsiginfo(): {si_signo=..., si_code=..., and what the code carries};
     `{}` when si_signo is 0 (waitid's WNOHANG with no child to report)."""
@@ -458,16 +497,17 @@ def siginfo_text(info):
     if code > 0 and name in _FAULT_CODES and code in _FAULT_CODES[name]:
         code_text = _FAULT_CODES[name][code]
     else:
-        code_text = SI_CODES.get(code, str(code))
+        # (print_si_code(): a code of no name in hex, PRINT_VAL_X)
+        code_text = SI_CODES.get(code, "%#x" % (code & 0xFFFFFFFF))
     text = "{si_signo=%s, si_code=%s" % (name, code_text)
     if name in ("SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGTRAP") and code > 0 \
             and info.addr is not None:
         text += ", si_addr=%s" % address(info.addr)
     elif name == "SIGCHLD" and code > 0:
         status = info.status
-        text += ", si_pid=%d, si_uid=%d, si_status=%s, si_utime=%d, si_stime=%d" % (
+        text += ", si_pid=%d, si_uid=%d, si_status=%s, si_utime=%s, si_stime=%s" % (
             info.pid, info.uid, signame(status) if code != 1 else str(status),
-            info.utime, info.stime)
+            clock_t_text(info.utime), clock_t_text(info.stime))
     else:
         text += _si_info_rest(info, code)
     return text + "}"
@@ -892,11 +932,12 @@ _ODELAYS = ((0o400, ("NL0", "NL1")), (0o3000, ("CR0", "CR1", "CR2", "CR3")),
 _CFLAGS = (("CSTOPB", 0o100), ("CREAD", 0o200), ("PARENB", 0o400), ("PARODD", 0o1000),
            ("HUPCL", 0o2000), ("CLOCAL", 0o4000), ("CMSPAR", 0o10000000000),
            ("CRTSCTS", 0o20000000000))
-# strace's order (IEXTEN after TOSTOP), not the bits' order
+# strace's order (its termios_lflags table: IEXTEN after NOFLSH, TOSTOP
+# after PENDIN), not the bits' order
 _LFLAGS = (("ISIG", 0o1), ("ICANON", 0o2), ("XCASE", 0o4), ("ECHO", 0o10), ("ECHOE", 0o20),
-           ("ECHOK", 0o40), ("ECHONL", 0o100), ("NOFLSH", 0o200), ("TOSTOP", 0o400),
-           ("IEXTEN", 0o100000), ("ECHOCTL", 0o1000), ("ECHOPRT", 0o2000), ("ECHOKE", 0o4000),
-           ("FLUSHO", 0o10000), ("PENDIN", 0o40000), ("EXTPROC", 0o200000))
+           ("ECHOK", 0o40), ("ECHONL", 0o100), ("NOFLSH", 0o200), ("IEXTEN", 0o100000),
+           ("ECHOCTL", 0o1000), ("ECHOPRT", 0o2000), ("ECHOKE", 0o4000), ("FLUSHO", 0o10000),
+           ("PENDIN", 0o40000), ("TOSTOP", 0o400), ("EXTPROC", 0o200000))
 _BAUDS = {0: "B0", 1: "B50", 2: "B75", 3: "B110", 4: "B134", 5: "B150", 6: "B200", 7: "B300",
           8: "B600", 9: "B1200", 10: "B1800", 11: "B2400", 12: "B4800", 13: "B9600",
           14: "B19200", 15: "B38400", 0o10001: "B57600", 0o10002: "B115200",
@@ -912,20 +953,32 @@ def termios(task, v, raw, opts):
     """decode_termios() without -v: the four flag words, then "..."."""
     iflag, oflag, cflag, lflag = struct.unpack_from("<IIII", raw)
     odelay = [names[(oflag & mask) // (mask & -mask)] for mask, names in _ODELAYS]
+    # (strace 6.1 writes the delays, then `|`, then printflags() of the
+    # rest, which is nothing for 0: `NL0|...|FF0|`; likewise after the
+    # speed and size, and an empty word for a zero c_iflag or c_lflag)
     orest = flags(oflag & ~sum(m for m, _ in _ODELAYS), _OFLAGS, "")
-    o = "|".join(odelay + ([orest] if orest else []))
+    o = "|".join(odelay) + "|" + orest
     c = "|".join([_BAUDS.get(cflag & _CBAUD, "%#o" % (cflag & _CBAUD)),
-                  "CS%d" % (5 + ((cflag & _CSIZE) >> 4))]
-                 + ([flags(cflag & ~(_CBAUD | _CSIZE), _CFLAGS, "")]
-                    if cflag & ~(_CBAUD | _CSIZE) else []))
+                  "CS%d" % (5 + ((cflag & _CSIZE) >> 4))]) + "|" + \
+        flags(cflag & ~(_CBAUD | _CSIZE), _CFLAGS, "")
     text = "{c_iflag=%s, c_oflag=%s, c_cflag=%s, c_lflag=%s" % (
-        flags(iflag, _IFLAGS), o, c, flags(lflag, _LFLAGS))
+        flags(iflag, _IFLAGS, ""), o, c, flags(lflag, _LFLAGS, ""))
     if not getattr(opts, "verbose", False):
         return text + ", ...}"
     line = raw[16]
     cc = ", ".join("[%s]=%s" % (_CC_NAMES[i] if i < len(_CC_NAMES) else str(i), _hex0(b))
                    for i, b in enumerate(raw[17:17 + _NCCS]))
     return text + ", c_line=%s, c_cc=[%s]}" % (_LINE_DISCIPLINES.get(line, str(line)), cc)
+
+
+@struct_at(17 + 19 + 8)
+def termios2(task, v, raw, opts):
+    """decode_termios2(): struct termios's fields, then (with -v) the two
+    speeds, c_ispeed and c_ospeed, in baud."""
+    text = termios(task, v, opts)
+    if not getattr(opts, "verbose", False):
+        return text
+    return text[:-1] + ", c_ispeed=%d, c_ospeed=%d}" % struct.unpack_from("<II", raw, 17 + _NCCS)
 
 
 # struct termios's c_cc (asm-generic/termbits.h: NCCS 19) and line disciplines.
@@ -943,6 +996,7 @@ def winsize(task, v, raw, opts):
 # -- times of files, control messages ------------------------------------------------------
 
 _UTIME_NOW, _UTIME_OMIT = (1 << 30) - 1, (1 << 30) - 2
+_NSEC_PER_SEC = 1000000000
 
 
 def _timestamp_comment(sec, nsec):
@@ -964,13 +1018,16 @@ def utimens_pair(task, v, raw, opts):
     """print_timespec_utime_pair(): [{...} /* date */, UTIME_NOW]."""
     out = []
     for i in (0, 1):
-        sec, nsec = struct.unpack_from("<qq", raw, 16 * i)
+        # (tv_nsec as strace prints it, unsigned; no date for one the
+        # kernel refuses, as sprinttime_nsec() gives none)
+        sec, nsec = struct.unpack_from("<qQ", raw, 16 * i)
         if nsec == _UTIME_NOW:
             out.append("UTIME_NOW")
         elif nsec == _UTIME_OMIT:
             out.append("UTIME_OMIT")
         else:
-            out.append("{tv_sec=%d, tv_nsec=%d}%s" % (sec, nsec, _timestamp_comment(sec, nsec)))
+            out.append("{tv_sec=%d, tv_nsec=%d}%s" % (
+                sec, nsec, _timestamp_comment(sec, nsec) if nsec < _NSEC_PER_SEC else ""))
     return "[" + ", ".join(out) + "]"
 
 
@@ -1016,10 +1073,18 @@ def itimerspec(task, v, raw, opts):
 _SIGEV_NOTIFY = {0: "SIGEV_SIGNAL", 1: "SIGEV_NONE", 2: "SIGEV_THREAD", 4: "SIGEV_THREAD_ID"}
 
 
-@struct_at(20)
+_SIGEV_THREAD, _SIGEV_THREAD_ID = 2, 4
+
+
+# (strace's struct_sigevent: value, signo, notify, then the union's largest
+# member, sigev_thread's function and attribute: 32 bytes, read whole)
+@struct_at(32)
 def sigevent(task, v, raw, opts):
-    """print_sigevent(): {sigev_value={...}, sigev_signo=..., sigev_notify=...}."""
-    value, signo, notify, tid = struct.unpack("<Qiii", raw)
+    """print_sigevent(): {sigev_value={...}, sigev_signo=..., sigev_notify=...},
+    then SIGEV_THREAD_ID's thread id or SIGEV_THREAD's function and
+    attributes (addresses)."""
+    value, signo, notify, tid = struct.unpack_from("<Qiii", raw)
+    function, attribute = struct.unpack_from("<QQ", raw, 16)
     # sigev_value only when its pointer is set; the number a signal only
     # for the notifications that send one (SIGEV_SIGNAL, _THREAD, _THREAD_ID)
     text = "{"
@@ -1028,9 +1093,12 @@ def sigevent(task, v, raw, opts):
             struct.unpack("<i", struct.pack("<I", value & 0xFFFFFFFF))[0], address(value))
     text += "sigev_signo=%s, sigev_notify=%s" % (
         signame(signo) if notify in (0, 2, 4) else str(signo & 0xFFFFFFFF),
-        _SIGEV_NOTIFY.get(notify, str(notify)))
-    if notify == 4:
+        _SIGEV_NOTIFY.get(notify, "%#x /* SIGEV_??? */" % (notify & 0xFFFFFFFF)))
+    if notify == _SIGEV_THREAD_ID:
         text += ", sigev_notify_thread_id=%d" % tid
+    elif notify == _SIGEV_THREAD:
+        text += ", sigev_notify_function=%s, sigev_notify_attributes=%s" % (
+            address(function), address(attribute))
     return text + "}"
 
 
@@ -1141,6 +1209,12 @@ _SCHED_ATTR0 = struct.Struct("<IIQiIQQQ")
 _SCHED_ATTR1 = struct.Struct("<II")
 
 
+def _sched_flags(v):
+    """printflags(sched_flags_names, ..., "SCHED_FLAG_???")."""
+    text = flags(v, SCHED_FLAG_NAMES)
+    return text + " /* SCHED_FLAG_??? */" if text.startswith("0x") and "|" not in text else text
+
+
 @struct_at(_SCHED_ATTR0.size)
 def sched_attr(task, v, raw, opts, policy_names):
     """print_sched_attr(): every field the struct's size covers
@@ -1149,7 +1223,7 @@ def sched_attr(task, v, raw, opts, policy_names):
     text = ("{size=%d, sched_policy=%s, sched_flags=%s, sched_nice=%d, sched_priority=%d, "
             "sched_runtime=%d, sched_deadline=%d, sched_period=%d" % (
                 size, policy_names.get(policy, "%#x /* SCHED_??? */" % policy),
-                flags(sflags, SCHED_FLAG_NAMES), nice, prio, runtime, deadline, period))
+                _sched_flags(sflags), nice, prio, runtime, deadline, period))
     if size >= _SCHED_ATTR0.size + _SCHED_ATTR1.size:
         more = peek(task, v + _SCHED_ATTR0.size, _SCHED_ATTR1.size)
         if more is not None:

@@ -74,7 +74,7 @@ def sys_clock_settime(task, clockid, tp):
     return -errno.EINVAL
 
 
-@syscall("gettimeofday", "timeval:out p")
+@syscall("gettimeofday", "timeval:out timezone:out")
 def sys_gettimeofday(task, tv, tz):
     """gettimeofday(): the wall clock in µs, and sys_tz (UTC until
     settimeofday() sets it)."""
@@ -86,7 +86,7 @@ def sys_gettimeofday(task, tv, tz):
     return 0
 
 
-@syscall("settimeofday", "p p")
+@syscall("settimeofday", "timeval timezone")
 def sys_settimeofday(task, tv, tz):
     """settimeofday(): both are read (EFAULT), the time checked (EINVAL:
     timeval_valid()), then do_sys_settimeofday64() (EPERM without
