@@ -1110,12 +1110,17 @@ class Core:
         """TLBI VAE1 for one page: QEMU's tlb_flush_page() where it was found
         (see _find_tlb_flush_page), else the whole TLB — unless nothing has
         been filled since it was last dropped.  The page a fill is resolving
-        needs nothing: the fill's answer replaces its entry.  Table walks are
-        cached per 2 MiB, so the walk cache goes either way."""
-        self.walk_cache[0] = None
+        needs nothing: the fill's answer replaces its entry, and the walk
+        cache may stay, since it holds the address of the level-3 table
+        (not the pte), which a fault handler only fills, never frees (tables
+        go in munmap's free_pgd_range, whose flush_tlb_range empties the
+        cache, and at exit and exec): the fill's retry after do_wp_page's
+        copy reads the new pte through it instead of walking from the pgd.
+        Otherwise table walks are cached per 2 MiB, so the walk cache goes."""
         va &= PAGE_MASK
         if va == self.filling_page:
             return
+        self.walk_cache[0] = None
         if not self.online:
             self.nr_tlb_flushes += 1        # counted; there is no TLB yet
             return
