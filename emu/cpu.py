@@ -33,7 +33,7 @@ from emu.arch import (
     CNTKCTL_EL0VCTEN, CPACR_FPEN_NONE, EC_BRK64, EC_IABT_LOW, EC_PC_ALIGN, EC_SVC64, EC_UNKNOWN,
     ESR_EC_SHIFT, ESR_IL, INSN_ALIGN_MASK, INSN_BRK0, INSN_CLREX, INSN_MSR_MRS_BITS,
     INSN_MSR_MRS_MASK, INSN_SYS_BITS, INSN_SYS_MASK,
-    MIDR_CORTEX_A53, MPIDR_U_BIT_RES1, PAGE_MASK, PAGE_SIZE,
+    MIDR_CORTEX_A53, MPIDR_U_BIT_RES1, PAGE_MASK, PAGE_SHIFT, PAGE_SIZE,
     PSTATE_EL0T, PSTATE_EL1H, PSTATE_MODE_MASK, PSTATE_NZCV_MASK, SCTLR_EL1_EL0_BITS, SVC_LINUX,
     SYSREG_CNTKCTL_EL1, SYSREG_CNTVOFF_EL2, SYSREG_SCTLR_EL1, esr_sys64_from_insn,
 )
@@ -95,20 +95,30 @@ _NO_UNTIL = 0
 # kernel address.
 # Unicorn's software TLB (QEMU's cputlb.c) starts at 256 entries and is
 # resized only when it is flushed: doubled if more than 70% of it was in use
-# (tlb_mmu_resize_locked).  A guest that never causes a flush keeps 256
-# entries however many pages it touches, and every visit to a page beyond
-# them is a fill through Python.  So a core counts its fills and flushes
-# itself once they reach TLB_GROW_FILLS times the size the TLB is thought
-# to have: each such flush lets the TLB double, at the cost of refilling
-# what it held.  The TLB is direct-mapped: n fills into n slots occupy all
-# of them when the pages are consecutive (a sweep), 1 - e^-(fills/n) of
-# them when they are random; 1.5 n fills occupy 78% (> 70%) either way.
-# Every fill until the TLB has grown is a Python call, so the fewer fills
-# a doubling waits for, the sooner a big working set runs at full speed
-# (a 64 MiB store loop refilled 49k times at 2 n, 37k at 1.5 n).
+# (tlb_mmu_resize_locked), at most once a flush.  A guest that never causes
+# a flush keeps 256 entries however many pages it touches, and every visit
+# to a page beyond them is a fill through Python.  So a core keeps the
+# slots its fills have taken since the last flush (the TLB is
+# direct-mapped: a page's slot is its page number modulo the size) and
+# flushes itself, letting the TLB double, once TLB_GROW_USED of the slots
+# are taken and either
+# - the fill was a page fault: the working set is growing right now, so
+#   the sooner the TLB is big enough the fewer pages are refilled later
+#   (a flush drops every page held); or
+# - TLB_GROW_CONFLICTS times the size fills have evicted another page from
+#   its slot: what the TLB holds no longer fits in it.
+# A sweep of a buffer already mapped takes every slot before its first
+# eviction, random pages evict early; a working set that fits in the TLB
+# evicts (almost) nothing and faults no more, so the TLB stops growing
+# once it holds it.  Measured on bench_store (64 MiB, the faults untimed,
+# 4 timed passes): the old schedule, a flush after 1.5 n fills whatever
+# they were, grew to 16384 entries only in the first timed pass, after
+# which every page was filled once more: 40.6k fills in all, 24k timed.
 TLB_INITIAL_ENTRIES = 1 << 8            # CPU_TLB_DYN_DEFAULT_BITS
 TLB_MAX_ENTRIES = 1 << 20               # CPU_TLB_DYN_MAX_BITS for 4 KiB pages
-TLB_GROW_FILLS = 1.5
+TLB_GROW_USED = 0.75                    # > QEMU's 70%, with room for pages it dropped
+TLB_GROW_CONFLICTS = 1 / 16
+TLB_QEMU_GROW_PERCENT = 70              # tlb_mmu_resize_locked's rate > 70
 
 ROM_PA = 0x1000
 ROM_VA = 0xFFFF_FFFF_FFFE_0000
@@ -456,7 +466,7 @@ class Core:
         self.nr_tlb_flushes = 0     # whole-TLB drops (not the per-page ones)
         self.fills_since_flush = 0  # TLB fills answered since the TLB was last dropped
         self.tlb_entries = TLB_INITIAL_ENTRIES  # what Unicorn's TLB has grown to, we think
-        self.tlb_grow_at = int(TLB_GROW_FILLS * TLB_INITIAL_ENTRIES)    # fills that grow it
+        self._set_tlb_size(TLB_INITIAL_ENTRIES)
         self._emu_counter = None    # Unicorn's counter of the current run (a c_size_t)
         self.current = None         # what the kernel runs here (opaque to the core)
         self.active_mm = None       # whose translations the TLB may hold (opaque too)
@@ -771,9 +781,9 @@ class Core:
                     self._fail(e)
                 return False
         self.fills_since_flush += 1
-        if self.fills_since_flush >= self.tlb_grow_at:
-            self._grow_tlb()
         self.filling_page = page
+        task = self.current         # None on a core driven without a kernel
+        faults = task.min_flt if task is not None else 0
         try:
             answer = self.mmu.tlb_fill(self, va, access)
         except BaseException as e:      # noqa: B036
@@ -783,6 +793,20 @@ class Core:
             self.filling_page = None
         if answer is None:
             return False
+        # The slot this page takes (see TLB_GROW_USED).  A flush inside a
+        # fill is safe: QEMU writes the answer into its TLB after the fill.
+        vpn = page >> PAGE_SHIFT
+        slots = self._tlb_slots
+        slot = vpn & self._tlb_slot_mask
+        taken = slots.get(slot)
+        if taken != vpn:
+            slots[slot] = vpn
+            if taken is not None:
+                self._tlb_evictions += 1
+            if len(slots) >= self.tlb_grow_at and (
+                    task is not None and task.min_flt != faults
+                    or self._tlb_evictions >= self._tlb_evictions_grow):
+                self._grow_tlb()
         if self._watch_pages and page in self._watch_pages:
             self._hook_watched_page(page, answer[0])
         view = self._tlb_entries.get(entry)
@@ -832,11 +856,20 @@ class Core:
             if not self.stop_requested:
                 self.stop()
 
+    def _set_tlb_size(self, entries):
+        """What the core thinks Unicorn's TLB holds, and when it grows it
+        (see TLB_INITIAL_ENTRIES); the slots start empty."""
+        self.tlb_entries = entries
+        self._tlb_slot_mask = entries - 1
+        self.tlb_grow_at = int(TLB_GROW_USED * entries)     # slots taken that grow it
+        self._tlb_evictions_grow = int(TLB_GROW_CONFLICTS * entries)
+        self._tlb_slots = {}        # slot -> page number filled there since the flush
+        self._tlb_evictions = 0
+
     def _grow_tlb(self):
         """Flush the TLB so that Unicorn resizes it (see TLB_INITIAL_ENTRIES).
         Safe inside a fill: QEMU looks its TLB entry up again after the fill."""
-        self.tlb_entries = min(self.tlb_entries * 2, TLB_MAX_ENTRIES)
-        self.tlb_grow_at = int(TLB_GROW_FILLS * self.tlb_entries)
+        self._set_tlb_size(min(self.tlb_entries * 2, TLB_MAX_ENTRIES))
         self.walk_cache[0] = None
         self.fills_since_flush = 0
         uclib.uc_ctl(self._uch, self._flush_code)
@@ -1044,7 +1077,17 @@ class Core:
         self.nr_tlb_flushes += 1
         self.fills_since_flush = 0
         if self.online:
+            self._tlb_flushed()
             uclib.uc_ctl(self._uch, self._flush_code)
+
+    def _tlb_flushed(self):
+        """A flush the kernel asked for: QEMU resizes its TLB then too
+        (doubled above 70% in use, as a flush of _grow_tlb), so the core's
+        idea of the size follows; the slots are empty either way."""
+        entries = self.tlb_entries
+        if len(self._tlb_slots) * 100 // entries > TLB_QEMU_GROW_PERCENT:
+            entries = min(entries * 2, TLB_MAX_ENTRIES)
+        self._set_tlb_size(entries)
 
     def flush_code_cache(self):
         """IC IALLU: forget all code translated so far (Unicorn's TB cache).
@@ -1067,20 +1110,30 @@ class Core:
         """TLBI VAE1 for one page: QEMU's tlb_flush_page() where it was found
         (see _find_tlb_flush_page), else the whole TLB — unless nothing has
         been filled since it was last dropped.  The page a fill is resolving
-        needs nothing: the fill's answer replaces its entry.  Table walks are
-        cached per 2 MiB, so the walk cache goes either way."""
-        self.walk_cache[0] = None
+        needs nothing: the fill's answer replaces its entry, and the walk
+        cache may stay, since it holds the address of the level-3 table
+        (not the pte), which a fault handler only fills, never frees (tables
+        go in munmap's free_pgd_range, whose flush_tlb_range empties the
+        cache, and at exit and exec): the fill's retry after do_wp_page's
+        copy reads the new pte through it instead of walking from the pgd.
+        Otherwise table walks are cached per 2 MiB, so the walk cache goes."""
         va &= PAGE_MASK
         if va == self.filling_page:
             return
+        self.walk_cache[0] = None
         if not self.online:
             self.nr_tlb_flushes += 1        # counted; there is no TLB yet
             return
         if self._tlb_flush_page is not None:
             self._tlb_flush_page(va)
+            vpn = va >> PAGE_SHIFT
+            slot = vpn & self._tlb_slot_mask
+            if self._tlb_slots.get(slot) == vpn:
+                del self._tlb_slots[slot]
         elif self.fills_since_flush:
             self.nr_tlb_flushes += 1
             self.fills_since_flush = 0
+            self._tlb_flushed()
             uclib.uc_ctl(self._uch, self._flush_code)
 
     def _probe_tlb_flush_page(self, flush_page):

@@ -194,9 +194,19 @@ class Mmu:
                 else:
                     fsc = FSC_ACCESS_FLAG
             else:
-                level, desc, _ = self.walk(core.ttbr0, va, walk_cache)
+                level, desc, ptep = self.walk(core.ttbr0, va, walk_cache)
                 if not desc:
                     fsc = FSC_TRANSLATION
+                    # An empty pte in a table that exists, found by a full
+                    # walk (a TLB flush emptied the walk cache: the first
+                    # touch of each mmap+touch+munmap cycle): the same
+                    # anon_fault as in the cached case above, which sees
+                    # the same ptep; the raw pte must be 0, not a reserved
+                    # encoding that the walk reports as invalid.
+                    if (level == 3 and access != UC_MEM_FETCH and self.anon_fault is not None
+                            and not _unpack_u64(self.view, ptep - self.ram_base)[0]):
+                        if self.anon_fault(core, va_t & PAGE_MASK, access == UC_MEM_WRITE, ptep):
+                            continue
                 elif not desc & PTE_AF:
                     fsc = FSC_ACCESS_FLAG
                 else:

@@ -98,6 +98,10 @@ def vm_enough_memory(kernel, pages, mm=None):
         return 0
     if p.memory == OVERCOMMIT_GUESS:
         free = kernel.pages.nr_free
+        if free > pages:
+            # The page cache only adds to free: the answer is already 0,
+            # without a sum over every cached file (each mmap's charge).
+            return 0
         free += sum(len(m.pages) for m in kernel.page_cache.values())
         return 0 if free > pages else -errno.ENOMEM
     allowed = vm_commit_limit(kernel)

@@ -20,6 +20,8 @@ from kernel.mm.page_alloc import PG_exec
 
 _U64 = struct.Struct("<Q")
 PMD_SHIFT = level_shift(2)          # one level-3 table maps 2 MiB
+PMD_SIZE = 1 << PMD_SHIFT
+PMD_MASK = ~(PMD_SIZE - 1)
 
 
 class PageTables:
@@ -184,6 +186,19 @@ class PageTables:
         the hole maps nothing and can go.  The pgd itself stays.
         """
         mm.pte_table_cache = (None, 0)
+        # Linux's first test: the smallest table (a level-3 one, 2 MiB)
+        # that could go is the first PMD-aligned span at or above floor
+        # from addr's; if it does not fit below ceiling or starts past
+        # end, no table of any level can (a bigger one holds such a span).
+        # Skips the walk of every level for the common small munmap, whose
+        # neighbours share its 2 MiB.  What _free_tables would free is
+        # unchanged: it frees a table only for a span inside [floor,
+        # ceiling) that meets [addr, end).
+        first = addr & PMD_MASK
+        if first < floor:
+            first += PMD_SIZE
+        if first >= end or first + PMD_SIZE > ceiling:
+            return
         self._free_tables(mm, mm.pgd, self.top_level, 0, addr, end, floor, ceiling)
 
     def _free_tables(self, mm, table, level, table_va, addr, end, floor, ceiling):
