@@ -13,8 +13,11 @@ package can run earlier; the test tells that case apart (it names
 init_import_site) and counts it, and fails on any other traceback.  The
 same holds for `python -m`'s import of runpy ("Could not import runpy
 module") and for runpy finding the package before its first line runs: a
-traceback whose every frame is the interpreter's frozen code.  A traceback
-with a frame of the interpreter's library or of a53emu fails the test.
+traceback whose every frame is the interpreter's frozen code, or the
+import hook setuptools installs in every virtualenv through a .pth file
+(`_distutils_hack`, which runpy's search for `emu` consults first).  A
+traceback with a frame of the interpreter's library or of a53emu fails the
+test.
 """
 
 import random
@@ -34,10 +37,12 @@ INTERPRETER_WINDOWS = {"init": "Fatal Python error: init_",
 
 def _frozen_only(err):
     """A KeyboardInterrupt traceback from the interpreter's frozen start-up
-    code alone (runpy), before any file of a53emu or the library ran."""
+    code alone (runpy, and the virtualenv's `_distutils_hack` import hook it
+    calls), before any file of a53emu or the library ran."""
     frames = [ln for ln in err.splitlines() if ln.startswith("  File ")]
     return (err.startswith("Traceback") and err.rstrip().endswith("KeyboardInterrupt")
-            and frames and all(ln.startswith('  File "<frozen ') for ln in frames))
+            and frames and all(ln.startswith('  File "<frozen ')
+                               or "/_distutils_hack/" in ln for ln in frames))
 
 
 def _spawn_and_interrupt(delay, argv):
