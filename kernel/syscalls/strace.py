@@ -868,9 +868,11 @@ def _iov(printer, task, v, args, extra, ret, d):
 
 
 def _rem(decode):
-    """nanosleep's remaining time: written only when a signal cut the sleep."""
+    """nanosleep's remaining time: decoded only for the ERESTART_* result a
+    tracer sees when a signal cut the sleep (strace's is_erestart()); the
+    -EINTR a handler's return turns it into is never decoded."""
     def fmt(printer, task, v, args, extra, ret, d):
-        if not v or not isinstance(ret, int) or -ret not in RESTART_NAMES and ret != -4:
+        if not v or not isinstance(ret, int) or -ret not in RESTART_NAMES:
             return strace_decode.address(v)
         return decode(task, v, printer.opts)
     return fmt
@@ -1493,8 +1495,13 @@ def _prctl(printer, task, args, ret, entry):
             # printstr_ex(TASK_COMM_LEN, QUOTE_0_TERMINATED): 15 bytes, then "..."
             shown.append(strace_decode.quote(s, 15) if s is not None
                          else strace_decode.address(args[1]))
-    elif option in (3, 7, 27, 36, 39):             # the GET_ options without arguments
+    elif option in (3, 7, 27, 39):                 # the GET_ options without arguments
         pass
+    elif option == 36:                              # PR_SET_CHILD_SUBREAPER: arg2 unsigned
+        shown.append(str(args[1]))
+    elif option == 37:                              # PR_GET_CHILD_SUBREAPER: printnum_int()
+        shown.append(strace_decode.address(args[1]) if ret is None or _failed(ret)
+                     else strace_decode.int_array(task, args[1], 1))
     elif option in (23, 24):                        # PR_CAPBSET_READ, PR_CAPBSET_DROP
         cap = args[1] & 0xFFFFFFFF                  # printxval(cap, arg2, "CAP_???")
         names = strace_decode.CAP_NAMES
@@ -2690,3 +2697,32 @@ SPECIAL_CALLS["personality"] = _personality
 RESULT_EXTRAS["personality"] = lambda printer, task, args, ret: (
     "%s (%s)" % (_hex0(ret), _personality_text(ret)) if isinstance(ret, int) and ret >= 0
     else None)
+
+
+# adjtimex and clock_adjtime as strace 6.1's SYS_FUNC(adjtimex) and
+# SYS_FUNC(clock_adjtime) (compared on strace_timex): the struct timex is
+# decoded when the call returns (print_timex64(), its address if the call
+# failed) and a known clock state names the result (adjtimex_state).
+def _timex_arg(task, v, ret, opts):
+    return strace_decode.address(v) if ret is None or _failed(ret) else \
+        strace_decode.timex(task, v, opts)
+
+
+def _adjtimex(printer, task, args, ret, entry):
+    return [_timex_arg(task, args[0], ret, printer.opts)]
+
+
+def _clock_adjtime(printer, task, args, ret, entry):
+    return [printer.arg(task, "clock", args, 0, ret, None),
+            _timex_arg(task, args[1], ret, printer.opts)]
+
+
+def _adjtimex_result(printer, task, args, ret):
+    states = strace_decode.ADJTIMEX_STATE
+    return "%d (%s)" % (ret, states[ret]) if isinstance(ret, int) and 0 <= ret < len(states) \
+        else None
+
+
+SPECIAL_CALLS.update({"adjtimex": _adjtimex, "clock_adjtime": _clock_adjtime})
+SPECIAL_SPLITS.update({"adjtimex": lambda args: 0, "clock_adjtime": lambda args: 1})
+RESULT_EXTRAS.update({"adjtimex": _adjtimex_result, "clock_adjtime": _adjtimex_result})

@@ -1349,3 +1349,56 @@ def dirents64(task, v, length, opts):
             ino, d_off, reclen, DT_NAMES.get(dtype, str(dtype)), quote(name, opts.strsize)))
         off += reclen
     return "[" + ", ".join(out) + "]"
+
+
+# -- struct timex (adjtimex, clock_adjtime) ---------------------------------------------
+
+# xlat/adjtimex_modes.in in strace's order: the two composite modes first, so
+# 0xa001 is ADJ_OFFSET_SS_READ alone (not ADJ_OFFSET|ADJ_NANO|0x8000).
+ADJTIMEX_MODES = (("ADJ_OFFSET_SS_READ", 0xa001), ("ADJ_OFFSET_SINGLESHOT", 0x8001),
+                  ("ADJ_OFFSET", 0x0001), ("ADJ_FREQUENCY", 0x0002),
+                  ("ADJ_MAXERROR", 0x0004), ("ADJ_ESTERROR", 0x0008),
+                  ("ADJ_STATUS", 0x0010), ("ADJ_TIMECONST", 0x0020), ("ADJ_TAI", 0x0080),
+                  ("ADJ_SETOFFSET", 0x0100), ("ADJ_MICRO", 0x1000), ("ADJ_NANO", 0x2000),
+                  ("ADJ_TICK", 0x4000))
+ADJTIMEX_STATUS = tuple(("STA_" + n, 1 << i) for i, n in enumerate(
+    ("PLL", "PPSFREQ", "PPSTIME", "FLL", "INS", "DEL", "UNSYNC", "FREQHOLD", "PPSSIGNAL",
+     "PPSJITTER", "PPSWANDER", "PPSERROR", "CLOCKERR", "NANO", "MODE", "CLK")))
+# xlat/adjtimex_state.in: the clock states adjtimex returns (TIME_OK .. TIME_ERROR)
+ADJTIMEX_STATE = ("TIME_OK", "TIME_INS", "TIME_DEL", "TIME_OOP", "TIME_WAIT", "TIME_ERROR")
+
+# struct timex of a 64-bit kernel (the same on x86-64 and arm64): int modes
+# (padded), long offset, freq, maxerror, esterror, int status (padded),
+# long constant, precision, tolerance, struct timeval time, long tick,
+# ppsfreq, jitter, int shift (padded), long stabil, jitcnt, calcnt, errcnt,
+# stbcnt, int tai, then 11 ints of padding.
+_TIMEX = struct.Struct("<i4xqqqqi4xqqqqqqqqi4xqqqqqi44x")
+_TIMEX_LONGS1 = ("offset", "freq", "maxerror", "esterror")
+_TIMEX_LONGS2 = ("constant", "precision", "tolerance")
+_TIMEX_LONGS3 = ("tick", "ppsfreq", "jitter")
+_TIMEX_LONGS4 = ("stabil", "jitcnt", "calcnt", "errcnt", "stbcnt")
+
+
+def _commented_flags(value, names, unknown):
+    """printflags() with its default: the names, else the hex value with
+    the `/* X_??? */` comment when no name matched."""
+    text = flags(value, names)
+    return text + " /* %s */" % unknown if value and text.startswith("0x") else text
+
+
+@struct_at(_TIMEX.size)
+def timex(task, v, raw, opts):
+    """print_timex64(): every field in order, modes and status as flags,
+    time as a timeval whose tv_usec is printed unsigned (PRINT_FIELD_U)."""
+    f = _TIMEX.unpack(raw)
+    modes, status = f[0] & 0xFFFFFFFF, f[5] & 0xFFFFFFFF
+    parts = ["modes=" + _commented_flags(modes, ADJTIMEX_MODES, "ADJ_???")]
+    parts += ["%s=%d" % kv for kv in zip(_TIMEX_LONGS1, f[1:5])]
+    parts.append("status=" + _commented_flags(status, ADJTIMEX_STATUS, "STA_???"))
+    parts += ["%s=%d" % kv for kv in zip(_TIMEX_LONGS2, f[6:9])]
+    parts.append("time={tv_sec=%d, tv_usec=%d}" % (f[9], f[10] & 0xFFFFFFFFFFFFFFFF))
+    parts += ["%s=%d" % kv for kv in zip(_TIMEX_LONGS3, f[11:14])]
+    parts.append("shift=%d" % f[14])
+    parts += ["%s=%d" % kv for kv in zip(_TIMEX_LONGS4, f[15:20])]
+    parts.append("tai=%d" % f[20])
+    return "{" + ", ".join(parts) + "}"
