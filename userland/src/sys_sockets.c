@@ -119,16 +119,25 @@ static void check_stream(void)
     close(p[0]);
     close(p[1]);
 
-    /* MSG_WAITALL: the reader waits for all 6 bytes, sent by a child in two parts. */
+    /* MSG_WAITALL: the reader waits for all 6 bytes, sent by a child in two
+     * parts.  The child exits only once the reader has them: its SIGCHLD
+     * would otherwise race the second part, and under strace (a ptrace stop
+     * even for an ignored signal) cut the wait short with 3 bytes. */
+    int done[2];
+    pipe(done);
     pid_t pid = xfork();
     if (pid == 0) {
+        close(done[1]);
         send(sv[1], "abc", 3, 0);
         msleep(50);
         send(sv[1], "def", 3, 0);
+        read(done[0], buf, 1);
         _exit(0);
     }
+    close(done[0]);
     CHECK(recv(sv[0], buf, 6, MSG_WAITALL) == 6 && memcmp(buf, "abcdef", 6) == 0,
           "MSG_WAITALL collects both parts of a child's sends");
+    close(done[1]);
     int status;
     waitpid(pid, &status, 0);
 
