@@ -30,8 +30,9 @@ EXPECTED_LINES = (
 )
 
 
-def _run_in_process(monkeypatch, trace_fault):
-    """fault_paths on a board of our own: (task, fast-path calls that mapped a page)."""
+def count_fast_path_faults(monkeypatch):
+    """A list that gets, for each call of the fault fast path from now on,
+    whether it mapped the page (True) or handed the fault back (False)."""
     mapped = []
 
     def counted(core, addr, write, ptep, pte=0):
@@ -40,6 +41,12 @@ def _run_in_process(monkeypatch, trace_fault):
         return done
     monkeypatch.setattr(fault_mod, "do_anonymous_fault_fast", counted)
     monkeypatch.setattr("kernel.entry.do_anonymous_fault_fast", counted)
+    return mapped
+
+
+def _run_in_process(monkeypatch, trace_fault):
+    """fault_paths on a board of our own: (task, fast-path calls that mapped a page)."""
+    mapped = count_fast_path_faults(monkeypatch)
     board = Board(ram_size=64 << 20, cores=1)
     kernel = Kernel(board)
     events = []

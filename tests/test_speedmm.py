@@ -11,22 +11,14 @@ and the program checks it.
 
 from emu.board import Board
 from kernel.main import Kernel
-from kernel.mm import fault as fault_mod
-from kernel.mm.fault import do_anonymous_fault_fast
 from conftest import userland_path
+from test_speedfault import count_fast_path_faults
 
 CYCLES = 300
 
 
 def test_every_fault_of_a_churn_cycle_is_mapped_from_the_fill(monkeypatch):
-    mapped = []
-
-    def counted(core, addr, write, ptep, pte=0):
-        done = do_anonymous_fault_fast(core, addr, write, ptep, pte)
-        mapped.append(done)
-        return done
-    monkeypatch.setattr(fault_mod, "do_anonymous_fault_fast", counted)
-    monkeypatch.setattr("kernel.entry.do_anonymous_fault_fast", counted)
+    mapped = count_fast_path_faults(monkeypatch)
     board = Board(ram_size=64 << 20, cores=1)
     kernel = Kernel(board)
     prog = str(userland_path("musl", "bench_mmap_churn"))
