@@ -116,10 +116,28 @@ def kill_session(sid):
                 pass
 
 
+# LTP's library keeps its results page in /dev/shm/ltp_<test>_<pid> and
+# unlinks it when the test exits.  Under qemu-aarch64 that is the host's
+# /dev/shm (a53emu's board has its own), so a test killed at its timeout
+# leaves the page behind.
+HOST_SHM = "/dev/shm"
+LTP_SHM_PREFIX = "ltp_"
+
+
+def ltp_shm_pages():
+    """The names of LTP's results pages in the host's /dev/shm."""
+    try:
+        return {n for n in os.listdir(HOST_SHM) if n.startswith(LTP_SHM_PREFIX)}
+    except OSError:
+        return set()
+
+
 def run_one(argv, env, cwd=None):
     """Run argv in cwd (default: a fresh TMPDIR) with a fresh TMPDIR;
-    (summary, status, output)."""
+    (summary, status, output).  Whatever results page of LTP's the run
+    left in the host's /dev/shm is removed."""
     tmp = tempfile.mkdtemp(prefix="ltp-")
+    shm_before = ltp_shm_pages()
     try:
         # A session of its own: a test that times out is killed with every
         # process it forked (qemu-aarch64 runs each guest process as one).
@@ -136,6 +154,11 @@ def run_one(argv, env, cwd=None):
         return summary(text), p.returncode, text
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        for name in ltp_shm_pages() - shm_before:
+            try:
+                os.unlink(os.path.join(HOST_SHM, name))
+            except OSError:
+                pass
 
 
 def main():
