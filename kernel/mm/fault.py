@@ -11,6 +11,7 @@ or SIGBUS (past the end of a mapped file).
 from emu.arch import EC_IABT_LOW, ESR_EC_SHIFT, ESR_WNR, PTE_RDONLY
 from kernel.mm.memory import (
     VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, _install_copy, handle_mm_fault,
+    update_hiwater_rss,
 )
 from kernel.mm.mm import PTE_SPECIAL, VM_EXEC, VM_GROWSDOWN, VM_READ, VM_WRITE, pte_mkwrite
 from kernel.mm.mmap import anon_vma_prepare, expand_stack, find_vma
@@ -86,9 +87,7 @@ def do_anonymous_fault_fast(core, addr, write, ptep, pte=0):
             _install_copy(vma, addr, ptep, None, present=True)
         except OutOfMemory:
             return False
-        rss = mm.rss_anon + mm.rss_file + mm.rss_shmem
-        if rss > mm.hiwater_rss:
-            mm.hiwater_rss = rss
+        update_hiwater_rss(mm)
     elif write:
         if not vma.vm_flags & VM_WRITE:
             return False
@@ -99,9 +98,7 @@ def do_anonymous_fault_fast(core, addr, write, ptep, pte=0):
             return False
         kernel.pgtable.set_pte_at(mm, addr, ptep, pte_mkwrite(vma.vm_page_prot | frame))
         mm.rss_anon += 1
-        rss = mm.rss_anon + mm.rss_file + mm.rss_shmem
-        if rss > mm.hiwater_rss:
-            mm.hiwater_rss = rss
+        update_hiwater_rss(mm)
     else:
         if not vma.vm_flags & (VM_READ | VM_WRITE):
             return False

@@ -43,11 +43,15 @@ def handle_mm_fault(vma, addr, write):
         ret = __handle_mm_fault(vma, addr & ~(PAGE_SIZE - 1), write)
     except OutOfMemory:
         return VM_FAULT_OOM
-    mm = vma.vm_mm
+    update_hiwater_rss(vma.vm_mm)
+    return ret
+
+
+def update_hiwater_rss(mm):
+    """update_hiwater_rss(): keep the peak of mm's resident set (VmHWM)."""
     rss = mm.rss_anon + mm.rss_file + mm.rss_shmem
     if rss > mm.hiwater_rss:
         mm.hiwater_rss = rss
-    return ret
 
 
 def __handle_mm_fault(vma, addr, write):
