@@ -507,11 +507,18 @@ static int leader_dies(const char *slave_name, int report)
         return 1;
     job = fork();
     if (job == 0) {
+        sigset_t hup, old;
+        /* SIGHUP blocked until sigsuspend(): with a plain `while (!got_hup)
+         * pause();` a SIGHUP whose handler runs between the test and the
+         * pause() is lost, and the job sleeps forever (CI saw it once). */
+        sigemptyset(&hup);
+        sigaddset(&hup, SIGHUP);
+        sigprocmask(SIG_BLOCK, &hup, &old);
         signal(SIGHUP, on_hup);
         setpgid(0, 0);
         write(ready[1], "r", 1);
         while (!got_hup)
-            pause();
+            sigsuspend(&old);
         write(report, "h", 1);
         _exit(0);
     }
