@@ -812,7 +812,7 @@ class Core:
         view = self._tlb_entries.get(entry)
         if view is None:
             view = self._tlb_entry(entry)
-        _pack_tlb_entry(view, 0, *answer)
+        _pack_tlb_entry(view, 0, answer[0], answer[1])
         return True
 
     def _tlb_entry(self, addr):

@@ -63,8 +63,8 @@ class Mmu:
         # The kernel's handler of an anonymous fault at an empty pte (or
         # of a write to a present read-only pte, given as pte), called
         # from tlb_fill without taking the abort:
-        # anon_fault(core, page, write, ptep, pte=0) -> True once the pte
-        # is written, False to take the abort after all.  None: every fault
+        # anon_fault(core, page, write, ptep, pte=0) -> the pte it wrote,
+        # 0 to take the abort after all.  None: every fault
         # is an abort (the kernel sets it only while no one watches faults).
         self.anon_fault = None
 
@@ -180,7 +180,11 @@ class Mmu:
                     # A write to the zero page that a read fault mapped:
                     # the kernel may copy it at once too (see anon_fault).
                     if access == UC_MEM_WRITE and self.anon_fault is not None:
-                        if self.anon_fault(core, va_t & PAGE_MASK, True, walk_cache[2] + slot, desc):
+                        pte = self.anon_fault(core, va_t & PAGE_MASK, True, walk_cache[2] + slot, desc)
+                        if pte:
+                            answer = _leaf_answer(pte, needed)
+                            if answer is not None:
+                                return answer
                             continue
                 elif desc & DESC_PAGE_BITS != DESC_PAGE_BITS:
                     fsc = FSC_TRANSLATION
@@ -188,8 +192,12 @@ class Mmu:
                     # map an anonymous page at once, without the abort's
                     # dispatch (see anon_fault); it declines anything else.
                     if not desc and access != UC_MEM_FETCH and self.anon_fault is not None:
-                        if self.anon_fault(core, va_t & PAGE_MASK, access == UC_MEM_WRITE,
-                                           walk_cache[2] + slot):
+                        pte = self.anon_fault(core, va_t & PAGE_MASK, access == UC_MEM_WRITE,
+                                              walk_cache[2] + slot)
+                        if pte:
+                            answer = _leaf_answer(pte, needed)
+                            if answer is not None:
+                                return answer
                             continue
                 else:
                     fsc = FSC_ACCESS_FLAG
@@ -205,7 +213,11 @@ class Mmu:
                     # encoding that the walk reports as invalid.
                     if (level == 3 and access != UC_MEM_FETCH and self.anon_fault is not None
                             and not _unpack_u64(self.view, ptep - self.ram_base)[0]):
-                        if self.anon_fault(core, va_t & PAGE_MASK, access == UC_MEM_WRITE, ptep):
+                        pte = self.anon_fault(core, va_t & PAGE_MASK, access == UC_MEM_WRITE, ptep)
+                        if pte:
+                            answer = _leaf_answer(pte, needed)
+                            if answer is not None:
+                                return answer
                             continue
                 elif not desc & PTE_AF:
                     fsc = FSC_ACCESS_FLAG
@@ -233,6 +245,19 @@ _PERM_SHIFT_UXN = PTE_UXN.bit_length() - 1 - 2             # UXN -> bit 2
 assert PTE_RDONLY == PTE_USER << 1
 _EL0_PERMS = tuple(el0_permissions((PTE_USER if i & 1 else 0) | (PTE_RDONLY if i & 2 else 0)
                                    | (PTE_UXN if i & 4 else 0)) for i in range(8))
+
+
+
+def _leaf_answer(desc, needed):
+    """tlb_fill's answer (pa, perms) from a level-3 descriptor, or None when
+    it does not allow the access: the pte the anonymous fault path has just
+    written answers the fill at once, without reading it back.  (It always
+    allows the access that faulted; on None the fill walks again, to be sure.)"""
+    perms = _EL0_PERMS[(desc >> _PERM_SHIFT_AP) & 3 | (desc >> _PERM_SHIFT_UXN) & 4]
+    if desc & _LEAF_OK == _LEAF_OK and perms & needed:
+        return desc & DESC_ADDR_MASK, perms
+    return None
+
 
 _NEEDED = {UC_MEM_READ: UC_PROT_READ, UC_MEM_WRITE: UC_PROT_WRITE,
            UC_MEM_FETCH: UC_PROT_EXEC}

@@ -32,12 +32,13 @@ EXPECTED_LINES = (
 
 def count_fast_path_faults(monkeypatch):
     """A list that gets, for each call of the fault fast path from now on,
-    whether it mapped the page (True) or handed the fault back (False)."""
+    whether it mapped the page (True: it returned the pte it wrote) or
+    handed the fault back (False: it returned 0)."""
     mapped = []
 
     def counted(core, addr, write, ptep, pte=0):
         done = do_anonymous_fault_fast(core, addr, write, ptep, pte)
-        mapped.append(done)
+        mapped.append(bool(done))
         return done
     monkeypatch.setattr(fault_mod, "do_anonymous_fault_fast", counted)
     monkeypatch.setattr("kernel.entry.do_anonymous_fault_fast", counted)

@@ -11,7 +11,6 @@ or SIGBUS (past the end of a mapped file).
 from emu.arch import EC_IABT_LOW, ESR_EC_SHIFT, ESR_WNR, PTE_RDONLY
 from kernel.mm.memory import (
     VM_FAULT_OOM, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV, _install_copy, handle_mm_fault,
-    update_hiwater_rss,
 )
 from kernel.mm.mm import PTE_SPECIAL, VM_EXEC, VM_GROWSDOWN, VM_READ, VM_WRITE, pte_mkwrite
 from kernel.mm.mmap import anon_vma_prepare, expand_stack, find_vma
@@ -61,9 +60,9 @@ def do_anonymous_fault_fast(core, addr, write, ptep, pte=0):
     (Vectors.anon_fault is None while the fault or pte tracer, --stats, a
     call graph or any other wrapper of the vector is on).
 
-    Returns True once the pte is written; False, having changed nothing
-    that the slow path would not change the same way, for the ordinary
-    abort to handle it (a file or shared VMA, an access the VMA forbids,
+    Returns the pte once it is written (the fill answers from it); 0,
+    having changed nothing that the slow path would not change the same
+    way, for the ordinary abort to handle it (a file or shared VMA, an access the VMA forbids,
     a stack to grow, no memory: do_page_fault decides those).  What it
     leaves out and why that is safe: ESR_EL1/FAR_EL1/ELR_EL1 are not
     written (EL0 cannot read them and every abort writes them anew), the
@@ -76,36 +75,37 @@ def do_anonymous_fault_fast(core, addr, write, ptep, pte=0):
     if vma is None or not vma.vm_start <= addr < vma.vm_end:
         vma = find_vma(mm, addr)
         if vma is None or vma.vm_start > addr:
-            return False
+            return 0
     if vma.vm_file is not None:
-        return False
+        return 0
     kernel = mm.kernel
     if pte:
         if not (write and pte & PTE_SPECIAL and pte & PTE_RDONLY and vma.vm_flags & VM_WRITE):
-            return False
+            return 0
         try:
             _install_copy(vma, addr, ptep, None, present=True)
         except OutOfMemory:
-            return False
-        update_hiwater_rss(mm)
+            return 0
+        pte = kernel.pgtable.read_pte(ptep)
     elif write:
         if not vma.vm_flags & VM_WRITE:
-            return False
-        anon_vma_prepare(vma)
+            return 0
+        if vma.anon_vma is None:
+            anon_vma_prepare(vma)
         try:
-            frame = kernel.pages.alloc_page(flags=PG_anon)
+            frame = kernel.pages.alloc_page(True, PG_anon)
         except OutOfMemory:
-            return False
-        kernel.pgtable.set_pte_at(mm, addr, ptep, pte_mkwrite(vma.vm_page_prot | frame))
+            return 0
+        pte = pte_mkwrite(vma.vm_page_prot | frame)
+        kernel.pgtable.set_pte_at(mm, addr, ptep, pte)
         mm.rss_anon += 1
-        update_hiwater_rss(mm)
     else:
         if not vma.vm_flags & (VM_READ | VM_WRITE):
-            return False
-        kernel.pgtable.set_pte_at(mm, addr, ptep, vma.vm_page_prot | kernel.zero_page
-                                  | PTE_SPECIAL | PTE_RDONLY)
+            return 0
+        pte = vma.vm_page_prot | kernel.zero_page | PTE_SPECIAL | PTE_RDONLY
+        kernel.pgtable.set_pte_at(mm, addr, ptep, pte)
     task.min_flt += 1
-    return True
+    return pte
 
 
 def fault_signal(fault):

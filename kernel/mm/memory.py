@@ -37,18 +37,20 @@ def handle_mm_fault(vma, addr, write):
     The caller has checked that vma permits the access.  Returns 0 once a
     pte maps the page with the needed permission, or VM_FAULT_OOM /
     VM_FAULT_SIGBUS.  Omits Linux's vm-event and memcg accounting and the
-    hugetlb branch; keeps the peak resident set (update_hiwater_rss).
+    hugetlb branch.
     """
     try:
-        ret = __handle_mm_fault(vma, addr & ~(PAGE_SIZE - 1), write)
+        return __handle_mm_fault(vma, addr & ~(PAGE_SIZE - 1), write)
     except OutOfMemory:
         return VM_FAULT_OOM
-    update_hiwater_rss(vma.vm_mm)
-    return ret
 
 
 def update_hiwater_rss(mm):
-    """update_hiwater_rss(): keep the peak of mm's resident set (VmHWM)."""
+    """update_hiwater_rss(): keep the peak of mm's resident set (VmHWM).
+    As in Linux, a fault does not call it (it only adds to the rss): the
+    peak is recorded where the rss is about to fall (zap_vma_range(), as
+    4.14's unmap_region() and zap_page_range() do), and its readers take
+    the larger of it and the rss now (VmHWM, getrusage's ru_maxrss)."""
     rss = mm.rss_anon + mm.rss_file + mm.rss_shmem
     if rss > mm.hiwater_rss:
         mm.hiwater_rss = rss
@@ -246,6 +248,7 @@ def zap_vma_range(vma, start, end):
     if file is not None and vma.vm_flags & VM_SHARED:
         first = _file_pgoff(vma, start)
         file.mapping.writeback(first, first + ((end - start) >> PAGE_SHIFT) - 1)
+    update_hiwater_rss(mm)
     cleared = kernel.pgtable.zap_pte_range(mm, start, end)
     frames = [pte & DESC_ADDR_MASK for pte in cleared if not pte & PTE_SPECIAL]
     flags, base_pfn = pages.flags, pages.base_pfn

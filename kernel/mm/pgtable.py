@@ -19,6 +19,8 @@ from kernel.mm.mm import PTE_PRESENT_MASK, PTE_SPECIAL
 from kernel.mm.page_alloc import PG_exec
 
 _U64 = struct.Struct("<Q")
+# The pte bits whose change moves a frame's map count (set_pte_at).
+_RMAP_BITS = DESC_ADDR_MASK | PTE_PRESENT_MASK
 PMD_SHIFT = level_shift(2)          # one level-3 table maps 2 MiB
 PMD_SIZE = 1 << PMD_SHIFT
 PMD_MASK = ~(PMD_SIZE - 1)
@@ -106,7 +108,7 @@ class PageTables:
         old = _U64.unpack_from(self.view, off)[0]
         _U64.pack_into(self.view, off, pte)
         pages = self.pages
-        if (old ^ pte) & DESC_ADDR_MASK or (old ^ pte) & PTE_PRESENT_MASK:
+        if (old ^ pte) & _RMAP_BITS:            # another frame, or present no more / now
             if old & PTE_PRESENT_MASK and not old & PTE_SPECIAL:
                 pages.mapcount[((old & DESC_ADDR_MASK) >> PAGE_SHIFT) - pages.base_pfn] -= 1
             if pte & PTE_PRESENT_MASK and not pte & PTE_SPECIAL:
