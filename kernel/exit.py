@@ -20,7 +20,6 @@ from kernel.sched.task import EXIT_ZOMBIE, TASK_DEAD, TASK_RUNNING, TASK_STOPPED
 from kernel.sched.wait import WouldBlock
 from kernel.signal import SA_NOCLDWAIT, SIG_IGN, SigInfo, send_signal
 from kernel.time.itimer import exit_itimers_real
-from kernel.time.posix_timers import exit_itimers
 from kernel.cputime import task_cputime_adjusted, thread_group_cputime_adjusted
 from kernel.time.timekeeping import NSEC_PER_SEC, USER_HZ
 from kernel.syscalls.table import NORETURN, syscall
@@ -104,7 +103,9 @@ def do_exit(task, code, death=None):
         hook(task)
     if task.signal.live == 1:
         # The last thread: the group's timers stop (exit_itimers, __exit_signal).
-        exit_itimers(task.signal, kernel)
+        if task.signal.posix_timers:    # (the module is imported by timer_create)
+            from kernel.time.posix_timers import exit_itimers
+            exit_itimers(task.signal, kernel)
         exit_itimers_real(task.signal, kernel)
     if task.mm is not None:
         setmax_mm_hiwater_rss(task.signal, task.mm)

@@ -8,10 +8,10 @@ anonymous memory rather than a file's page cache; PG_exec, it has been
 mapped executable, so the CPU emulator may hold code translated from it.
 Frames never handed out yet are taken from the top of a "fresh" watermark,
 so start-up costs nothing; freed frames go on a LIFO free list, which keeps
-recently used (host-cache-warm) frames in use.  Each time the watermark
-enters a new PREFAULT_FRAMES block, the host is asked to fault the next
-block in (PhysicalMemory.prefault()): a program that keeps taking fresh
-frames then finds them faulted in already.  There is no buddy system:
+recently used (host-cache-warm) frames in use.  Half-way through each
+PREFAULT_FRAMES block, the watermark asks the host to fault the next block
+in (PhysicalMemory.prefault()): a program that keeps taking fresh frames
+then finds them faulted in already.  There is no buddy system:
 the kernel never needs contiguous runs of frames.
 """
 
@@ -22,9 +22,10 @@ from emu.arch import PAGE_SHIFT, PAGE_SIZE
 PG_anon = 1
 PG_exec = 2
 
-# 8 MiB: the prefault of a block (~1 ms on another host core) takes about
-# an eighth of the time the guest's ~2,000 faults take to use the block
-# before it; and no program below 8 MiB of RAM (hello, start-up) asks.
+# 8 MiB (measured against 2 and 32 MiB on bench_fault): the prefault of a
+# block (~2 ms on another host core) takes about half the time the guest's
+# ~1,000 faults of the half block before it take; no program below 4 MiB
+# of RAM (hello, start-up) asks.
 PREFAULT_FRAMES = 2048
 
 
@@ -83,8 +84,9 @@ class PageAllocator:
         elif self._fresh < self.nr_pages:
             idx = self._fresh               # never used: the host gave it zeroed
             self._fresh += 1
-            if not idx % PREFAULT_FRAMES and idx:
-                self.memory.prefault(self.memory.base + ((idx + PREFAULT_FRAMES) << PAGE_SHIFT),
+            if idx % PREFAULT_FRAMES == PREFAULT_FRAMES // 2:
+                block = idx - PREFAULT_FRAMES // 2 + PREFAULT_FRAMES
+                self.memory.prefault(self.memory.base + (block << PAGE_SHIFT),
                                      PREFAULT_FRAMES << PAGE_SHIFT)
         else:
             raise OutOfMemory()
