@@ -66,6 +66,7 @@ class Scheduler:
         self.sleepers = set()           # tasks with a deadline or host fds to watch
         self.running_core = None        # the core inside uc_emu_start right now
         self.virtual_ns = 0             # the kernel clock under --deterministic
+        self._slice_insns = 0           # the running core's count when its slice began
         # Per core: tasks switched in, and those switches that changed the
         # address space (each one flushes the core's untagged Unicorn TLB).
         self.nr_switches = [0] * len(self.cores)
@@ -99,6 +100,12 @@ class Scheduler:
     def clock_ns(self):
         """ktime_get(): the monotonic clock in ns since the board booted."""
         if self.deterministic:
+            # Within a slice, the instructions the running core has executed
+            # so far count too: two readings in one slice differ (a program
+            # timing its own loop), and still the same in every run.
+            core = self.running_core
+            if core is not None and self.counted:
+                return self.virtual_ns + core.insns_so_far - self._slice_insns
             return self.virtual_ns
         # The cores' counter ticks every NSEC_PER_CNT ns; so does this clock,
         # so the vDSO's reading and the system call's never disagree.
@@ -442,7 +449,7 @@ class Scheduler:
             if task is None:
                 return False
             self.context_switch(core, None, task)
-        insns = core.insns
+        insns = self._slice_insns = core.insns
         dbg = self.debugger
         self.run_slice(core, task, self.quantum if dbg is None else
                        dbg.slice_count(task, self.quantum))
