@@ -221,24 +221,46 @@ def test_shared_anonymous_memory_counts_as_shmem(env):
 
 # -- the page cache itself -------------------------------------------------------------------------
 
-def test_readahead_fills_the_window_in_one_read(env, tmp_path):
+def test_readahead_reads_the_window_a_fault_asks_for(env, tmp_path):
+    """4.14's do_sync_mmap_readahead(): READAHEAD_PAGES centred on the page
+    (mmap read-around), from the page on under VM_SEQ_READ, the page alone
+    under VM_RAND_READ; pages already cached are not read again, and the
+    window stops at the end of the file."""
+    from kernel.mm.mm import VM_RAND_READ, VM_SEQ_READ
+    assert READAHEAD_PAGES == 32
     path = tmp_path / "big"
-    n = READAHEAD_PAGES + 8
+    n = 64
     path.write_bytes(b"".join(bytes([i]) * P for i in range(n)))
-    f = open_file(env, path)
-    mapping = f.mapping
-    fr = mapping.find_get_page(2)
-    assert env.k.memory.read(fr, 1) == b"\2"
-    assert sorted(mapping.pages) == list(range(2, 2 + READAHEAD_PAGES))
-    # Readahead stops at a page already cached.
-    mapping.find_get_page(0)
-    assert sorted(mapping.pages) == list(range(0, 2 + READAHEAD_PAGES))
-    # ... and at the end of the file.
-    mapping.find_get_page(2 + READAHEAD_PAGES)
-    assert sorted(mapping.pages) == list(range(n))
-    for i in range(n):
+    mapping = open_file(env, path).mapping
+    fr = mapping.find_get_page(40)
+    assert env.k.memory.read(fr, 1) == bytes([40])
+    assert sorted(mapping.pages) == list(range(24, 56))
+    mapping.find_get_page(20)                           # window 4..35: 4..23 are new
+    assert sorted(mapping.pages) == list(range(4, 56))
+    mapping.find_get_page(60, VM_SEQ_READ)              # 60..91, cut at 64
+    mapping.find_get_page(57, VM_RAND_READ)
+    assert sorted(mapping.pages) == list(range(4, 56)) + [57] + list(range(60, 64))
+    mapping.find_get_page(1)                            # window 0..31
+    assert sorted(mapping.pages) == list(range(56)) + [57] + list(range(60, 64))
+    for i in mapping.pages:
         assert env.k.memory.read(mapping.pages[i], 1) == bytes([i]), i
     assert mapping.find_get_page(n) is None
+
+
+def test_a_read_fault_reads_around_the_page(env, tmp_path):
+    """The fault passes its VMA's flags (do_fault -> filemap_fault): a read
+    of page 40 of a mapped file caches pages 24..55 and maps page 40 (the
+    fault-around ran before, on an empty cache); the next read fault, at
+    page 33, maps the cached pages of its 64 KiB block (32..47)."""
+    path = tmp_path / "big"
+    path.write_bytes(b"".join(bytes([i]) * P for i in range(64)))
+    f = open_file(env, path)
+    map_file(env, f, B, 64, PROT_READ, MAP_PRIVATE)
+    assert env.read(B + 40 * P, 1) == bytes([40])
+    assert sorted(f.mapping.pages) == list(range(24, 56))
+    assert [i for i in range(64) if env.pte(B + i * P)] == [40]
+    assert env.read(B + 33 * P, 1) == bytes([33])
+    assert [i for i in range(64) if env.pte(B + i * P)] == list(range(32, 48))
 
 
 def test_find_get_page_takes_a_reference(env, datafile):
@@ -263,7 +285,9 @@ def test_cache_size_boundaries(env, tmp_path):
 def test_read_prefers_cached_pages_and_stops_at_eof(env, datafile):
     f = open_file(env, datafile)
     mapping = f.mapping
+    from kernel.mm.mm import VM_RAND_READ
     map_file(env, f, B, 2, RW, MAP_SHARED, pgoff=1)
+    env.vmas()[0].vm_flags |= VM_RAND_READ      # madvise(MADV_RANDOM): no read-around
     env.write(B + P - 2, b"XYZW")               # straddles file pages 1 and 2
     assert mapping.read(2 * P - 2, 4) == b"XYZW"
     assert datafile.read_bytes()[2 * P - 2:2 * P + 2] == b"bbcc"
@@ -333,9 +357,10 @@ def test_writeback_of_a_last_page_past_the_start_stops_at_eof(env, tmp_path):
 def cache_in_reverse(env, path, npages):
     """A mapping whose pages are cached last first, so that neighbouring file
     pages do not sit in neighbouring frames."""
+    from kernel.mm.mm import VM_RAND_READ
     f = open_file(env, path)
     for pgoff in reversed(range(npages)):
-        f.mapping.find_get_page(pgoff)
+        f.mapping.find_get_page(pgoff, VM_RAND_READ)    # one page a read
     frames = [f.mapping.pages[i] for i in range(npages)]
     assert all(frames[i] + P != frames[i + 1] for i in range(npages - 1))
     return f

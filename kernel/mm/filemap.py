@@ -13,11 +13,16 @@ permission fault that marks it dirty and makes the pte writable.  Writeback
 (msync, munmap, exit, fsync) writes only dirty pages, then write-protects
 them again (page_mkclean) so the next write is seen too.
 
-A miss reads ahead (a window of READAHEAD_PAGES, as Linux's default 128 KiB
-read_ahead_kb) in one host read, and writeback coalesces runs of adjacent
-dirty pages into one host write.
+A miss reads a window of READAHEAD_PAGES (Linux's default 128 KiB
+read_ahead_kb) placed as 4.14's do_sync_mmap_readahead() places it for a
+fault: centred on the page (mmap read-around), from the page on under
+MADV_SEQUENTIAL, the page alone under MADV_RANDOM; each run of uncached
+pages in it is one host read.  Writeback coalesces runs of adjacent dirty
+pages into one host write.
 
-Omits: readahead window sizing, eviction (no reclaim), per-page locking.
+Omits: readahead window sizing and the mmap_miss heuristic (read-around
+stops after 100 misses without a hit), eviction (no reclaim), per-page
+locking.
 """
 
 import ctypes
@@ -27,9 +32,24 @@ import os
 
 from emu.arch import PAGE_SHIFT, PAGE_SIZE
 from kernel.mm.memory import unmap_mapping_range, zap_mapping_pages
+from kernel.mm.mm import VM_RAND_READ, VM_SEQ_READ
 from kernel.mm.rmap import page_mkclean
 
 READAHEAD_PAGES = 32
+
+
+def readahead_window(pgoff, vm_flags):
+    """do_sync_mmap_readahead(): the pages [first, last) a fault at pgoff
+    reads into the cache — the page alone under VM_RAND_READ (MADV_RANDOM),
+    READAHEAD_PAGES from it under VM_SEQ_READ (page_cache_sync_readahead()),
+    else READAHEAD_PAGES centred on it (mmap read-around: ra->start =
+    offset - ra_pages / 2, not below 0)."""
+    if vm_flags & VM_RAND_READ:
+        return pgoff, pgoff + 1
+    if vm_flags & VM_SEQ_READ:
+        return pgoff, pgoff + READAHEAD_PAGES
+    first = max(0, pgoff - READAHEAD_PAGES // 2)
+    return first, first + READAHEAD_PAGES
 # include/uapi/linux/falloc.h
 FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE = 0x01, 0x02
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -63,9 +83,11 @@ class AddressSpace:
             return self.memory_size
         return os.fstat(self.host_fd).st_size
 
-    def find_get_page(self, pgoff):
+    def find_get_page(self, pgoff, vm_flags=0):
         """find_or_create_page() + readpage: the cache frame for pgoff, with a
-        reference for the caller.  Returns None past the end of the file."""
+        reference for the caller; a miss reads the window that the faulting
+        VMA's flags choose (readahead_window()).  Returns None past the end
+        of the file."""
         frame = self.pages.get(pgoff)
         if frame is None:
             size = self.size()
@@ -74,26 +96,32 @@ class AddressSpace:
             if self.host_fd is None:
                 frame = self.pages[pgoff] = self.kernel.pages.alloc_page()
             else:
-                frame = self._read_pages(pgoff, size)
+                self._read_pages(*readahead_window(pgoff, vm_flags), size)
+                frame = self.pages[pgoff]
         self.kernel.pages.get_page(frame)
         return frame
 
-    def _read_pages(self, pgoff, size):
-        """page_cache_sync_readahead(): read pgoff and the uncached pages after
-        it (up to the window and the end of the file) in one host read;
-        returns pgoff's frame.  Frames are zeroed, so a short read leaves
-        the tail of the last page zero, as past EOF must read."""
-        last = min(pgoff + READAHEAD_PAGES, (size + PAGE_SIZE - 1) >> PAGE_SHIFT)
-        count = 1
-        while pgoff + count < last and pgoff + count not in self.pages:
-            count += 1
-        data = os.pread(self.host_fd, count << PAGE_SHIFT, pgoff << PAGE_SHIFT)
+    def _read_pages(self, first, last, size):
+        """__do_page_cache_readahead(): read the uncached pages of [first,
+        last), cut at the end of the file, each run of them in one host
+        read.  Frames are zeroed, so a short read leaves the tail of the
+        last page zero, as past EOF must read."""
+        last = min(last, (size + PAGE_SIZE - 1) >> PAGE_SHIFT)
         memory = self.kernel.memory
-        for i in range(count):
-            frame = self.kernel.pages.alloc_page()
-            memory.write(frame, data[i << PAGE_SHIFT:(i + 1) << PAGE_SHIFT])
-            self.pages[pgoff + i] = frame
-        return self.pages[pgoff]
+        pgoff = first
+        while pgoff < last:
+            if pgoff in self.pages:
+                pgoff += 1
+                continue
+            count = 1
+            while pgoff + count < last and pgoff + count not in self.pages:
+                count += 1
+            data = os.pread(self.host_fd, count << PAGE_SHIFT, pgoff << PAGE_SHIFT)
+            for i in range(count):
+                frame = self.kernel.pages.alloc_page()
+                memory.write(frame, data[i << PAGE_SHIFT:(i + 1) << PAGE_SHIFT])
+                self.pages[pgoff + i] = frame
+            pgoff += count
 
     def set_page_dirty(self, pgoff):
         """set_page_dirty(): the page differs from the file now."""

@@ -167,7 +167,7 @@ def do_fault(vma, addr, ptep, write):
         # the page, so a VMA keeps it even when the fault ends in SIGBUS
         # (and may then no longer merge with a neighbour).
         anon_vma_prepare(vma)
-    frame = mapping.find_get_page(_file_pgoff(vma, addr))
+    frame = mapping.find_get_page(_file_pgoff(vma, addr), vma.vm_flags)
     if frame is None:
         return VM_FAULT_SIGBUS          # past the end of the file
     pgoff = _file_pgoff(vma, addr)
