@@ -141,3 +141,41 @@ def test_threads_program_on_any_number_of_cores(libc, cores, tmp_path):
                    env=env_clean(), timeout=120)
     assert p.returncode == 0, p.stdout + p.stderr
     assert p.stdout.decode().endswith("threads: all checks passed\n")
+
+
+def test_a_slice_that_ends_at_once_leaves_a_woken_sleeper_at_its_call(monkeypatch, capfd):
+    """A task woken from a sleeping call by a signal first runs the SVC
+    again (which returns -ERESTART*), then takes the signal.  The tick may
+    end its slice before that first instruction (a preempt aimed at the
+    slice before lands on this one): the signal must wait for the SVC all
+    the same.  Taken at the SVC, the handler returned into the call, which
+    started over: sys_tty's job slept again in sigsuspend() after its
+    SIGHUP, and the run ended in a deadlock (CI, ~2% of runs).  Here every
+    such slice is made to end at once."""
+    from emu.board import Board
+    from kernel.main import Kernel
+    from kernel.sched.core import Scheduler
+    from kernel.signal import signal_pending
+    run_slice = Scheduler.run_slice
+    forced = []
+
+    def preempted_at_once(self, core, task, count):
+        # (once a wake-up: the slice after it runs the SVC)
+        if task.sleep_restart is not None and signal_pending(task) and \
+                forced[-1:] != [task.pid]:
+            forced.append(task.pid)
+            core.run = lambda pc, count: None       # no instruction runs
+            try:
+                return run_slice(self, core, task, count)
+            finally:
+                del core.run
+        return run_slice(self, core, task, count)
+    monkeypatch.setattr(Scheduler, "run_slice", preempted_at_once)
+    kernel = Kernel(Board(ram_size=64 << 20, cores=2))
+    prog = str(userland_path("musl", "sys_tty"))
+    task = kernel.exec_init(prog, [prog], [])
+    kernel.run(task)
+    out = capfd.readouterr().out
+    assert forced                                    # the case was met
+    assert task.exit_code == 0, out[-2000:]
+    assert "its foreground job got SIGHUP: h" in out

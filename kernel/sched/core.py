@@ -514,7 +514,14 @@ class Scheduler:
                 account_cpu_time(task, ran)
         if cpu_limited(task):
             check_process_timers(task)
-        if task.exit_state is None and task.state == TASK_RUNNING and signal_pending(task):
+        # Not for a task still at the SVC it slept in (the same test as
+        # above): a slice can end before its first instruction (the tick's
+        # preempt of the slice before lands on this one), and a handler
+        # entered there would return to the SVC and run the call again
+        # from scratch instead of ending it with -EINTR: a sigsuspend()
+        # or pause() woken by its signal slept again (sys_tty, seen in CI).
+        if task.exit_state is None and task.state == TASK_RUNNING \
+                and task.sleep_restart is None and signal_pending(task):
             do_signal(task, core)
 
     def _tick(self):

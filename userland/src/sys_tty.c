@@ -510,7 +510,9 @@ static int leader_dies(const char *slave_name, int report)
         sigset_t hup, old;
         /* SIGHUP blocked until sigsuspend(): with a plain `while (!got_hup)
          * pause();` a SIGHUP whose handler runs between the test and the
-         * pause() is lost, and the job sleeps forever (CI saw it once). */
+         * pause() is lost, and the job sleeps forever.  (What CI saw was
+         * a53emu's own bug, which hit both forms: see tests/test_sched.py,
+         * a slice that ends at once.) */
         sigemptyset(&hup);
         sigaddset(&hup, SIGHUP);
         sigprocmask(SIG_BLOCK, &hup, &old);
