@@ -84,7 +84,7 @@ class PhysicalMemory:
         holds self, so the mapping outlives the call)."""
         madvise = _host_madvise()
         if madvise(self.host_address + off, length, MADV_POPULATE_WRITE) != 0:
-            self._prefaulting = False   # EINVAL: an older host; nothing else can fail here
+            self._prefaulting = False   # EINVAL (a host before 5.14) or ENOMEM: stop asking
 
     def read(self, pa, length):
         """Bytes at physical address pa."""
