@@ -24,3 +24,14 @@ def test_run_one_removes_the_results_pages_it_left(tmp_path):
         for path in (old, new):
             if os.path.exists(path):
                 os.unlink(path)
+
+
+def test_a_test_that_would_step_the_hosts_clock_is_not_run_on_it_as_root():
+    """leapsec01 under qemu-aarch64 as root inserts a leap second into the
+    host's own clock (its adjtimex() is the host's); as another user it
+    only gets EPERM, and on a53emu it changes the board's clock."""
+    assert "leap second" in ltp.host_run_refused("leapsec01", 0)
+    assert ltp.host_run_refused("leapsec01", 1000) is None
+    assert ltp.host_run_refused("mmap01", 0) is None
+    assert ltp.fmt((None, ltp.host_run_refused("leapsec01", 0), "")).startswith(
+        "no summary (not run on the host")
