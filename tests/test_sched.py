@@ -146,9 +146,8 @@ def test_threads_program_on_any_number_of_cores(libc, cores, tmp_path):
 def test_a_slice_that_ends_at_once_leaves_a_woken_sleeper_at_its_call(monkeypatch, capfd):
     """A task woken from a sleeping call by a signal first runs the SVC
     again (which returns -ERESTART*), then takes the signal.  The tick may
-    end its slice before that first instruction (a preempt aimed at the
-    slice before lands on this one): the signal must wait for the SVC all
-    the same.  Taken at the SVC, the handler returned into the call, which
+    end its slice before that first instruction (its preempt may come as
+    the slice starts): the signal must wait for the SVC all the same.  Taken at the SVC, the handler returned into the call, which
     started over: sys_tty's job slept again in sigsuspend() after its
     SIGHUP, and the run ended in a deadlock (CI, ~2% of runs).  Here every
     such slice is made to end at once."""

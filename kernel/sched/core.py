@@ -516,7 +516,7 @@ class Scheduler:
             check_process_timers(task)
         # Not for a task still at the SVC it slept in (the same test as
         # above): a slice can end before its first instruction (the tick's
-        # preempt of the slice before lands on this one), and a handler
+        # preempt may come as the slice starts), and a handler
         # entered there would return to the SVC and run the call again
         # from scratch instead of ending it with -EINTR: a sigsuspend()
         # or pause() woken by its signal slept again (sys_tty, seen in CI).
