@@ -61,6 +61,21 @@ def run_a53emu(args, cwd=None, env=None, timeout=120, stdin=None, preexec_fn=Non
                           preexec_fn=preexec_fn)
 
 
+def drain_pty(master):
+    """Everything a pseudo-terminal's master can still read once the other
+    side is closed (EOF, or EIO once it is closed and drained)."""
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:             # EIO: the slave side is closed and drained
+            break
+        if not chunk:
+            break
+        out += chunk
+    return out
+
+
 def qemu_path():
     path = shutil.which("qemu-aarch64")
     if path is None:

@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, run_a53emu, userland_path
+from conftest import ROOT, drain_pty, run_a53emu, userland_path
 
 MAPS_LINE = re.compile(r"^[0-9a-f]{8,}-[0-9a-f]{8,} [r-][w-][x-][ps] [0-9a-f]{8} "
                        r"[0-9a-f]{2}:[0-9a-f]{2} \d+ ")
@@ -240,15 +240,7 @@ def run_on_pty(args):
                            stdout=slave, stderr=subprocess.PIPE, timeout=60)
     finally:
         os.close(slave)
-    out = b""
-    while True:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:          # EIO: the slave side is closed and drained
-            break
-        if not chunk:
-            break
-        out += chunk
+    out = drain_pty(master)
     os.close(master)
     return p.returncode, out, p.stderr
 

@@ -18,7 +18,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, emu_env, userland_path
+from conftest import ROOT, drain_pty, emu_env, userland_path
 
 # Modules a hello's calls do not need (their calls are not made).
 NOT_FOR_A_HELLO = ("kernel.syscalls.fs", "kernel.fs.fcntl", "kernel.fs.locks",
@@ -70,17 +70,9 @@ def test_a_hello_on_a_terminal_imports_only_its_calls():
         p = run_hello(slave)
         os.close(slave)
         slave = None
-        chunks = []
-        while True:
-            try:
-                data = os.read(master, 4096)
-            except OSError:             # EIO: the other side is closed
-                break
-            if not data:
-                break
-            chunks.append(data)
+        out = drain_pty(master)
     finally:
         os.close(master)
         if slave is not None:
             os.close(slave)
-    check(p.stderr, p.returncode, b"".join(chunks).decode())
+    check(p.stderr, p.returncode, out.decode())

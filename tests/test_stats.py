@@ -10,7 +10,7 @@ import struct
 
 import pytest
 
-from conftest import run_a53emu, userland_path
+from conftest import drain_pty, run_a53emu, userland_path
 
 LOAD_ADDR = 0x400000
 EHDR = struct.Struct("<16sHHIQQQIHHHHHH")
@@ -34,6 +34,10 @@ def movz(rd, imm16, shift=0):
 
 
 EXIT_0 = [movz(0, 0), movz(8, 93), SVC_0]     # exit(0): three instructions
+# Spin on the virtual counter until two seconds (2 x CNTFRQ ticks) have
+# passed, then exit(0): a run of a fixed wall time, however fast the host.
+SPIN_TWO_SECONDS = [MRS_X1_CNTVCT, MRS_X2_CNTFRQ, ADD_X1_X1_X2, ADD_X1_X1_X2,
+                    MRS_X3_CNTVCT, CMP_X3_X1, B_LO_BACK_2] + EXIT_0
 
 
 def write_elf(path, insns):
@@ -193,8 +197,7 @@ def test_live_status_on_a_terminal(tmp_path):
     import subprocess
     import sys
     from conftest import ROOT, emu_env
-    prog = write_elf(tmp_path / "spin", [MRS_X1_CNTVCT, MRS_X2_CNTFRQ, ADD_X1_X1_X2, ADD_X1_X1_X2,
-                                         MRS_X3_CNTVCT, CMP_X3_X1, B_LO_BACK_2] + EXIT_0)
+    prog = write_elf(tmp_path / "spin", SPIN_TWO_SECONDS)
     master, slave = pty.openpty()
     try:
         p = subprocess.run([sys.executable, "-m", "emu", "run", "--stats", "--cores", "1", prog],
@@ -202,15 +205,7 @@ def test_live_status_on_a_terminal(tmp_path):
                            stdout=subprocess.PIPE, stderr=slave, timeout=120)
     finally:
         os.close(slave)
-    out = b""
-    while True:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
+    out = drain_pty(master)
     os.close(master)
     assert p.returncode == 0
     draws = re.findall(rb"\r\x1b\[Ka53emu: [\d.]+ s  [\d,]+ instructions  [\d,]+ syscalls  "
@@ -243,9 +238,7 @@ def test_no_live_status_on_the_programs_own_terminal(tmp_path):
     import subprocess
     import sys
     from conftest import ROOT, emu_env
-    n = 60_000_000
-    prog = write_elf(tmp_path / "loop", [movz(1, n & 0xFFFF), 0xF2A00001 | (n >> 16) << 5,
-                                         SUBS_X1_X1_1, B_NE_BACK_1] + EXIT_0)
+    prog = write_elf(tmp_path / "spin", SPIN_TWO_SECONDS)     # four status periods
     master, slave = pty.openpty()
     try:
         p = subprocess.run([sys.executable, "-m", "emu", "run", "--stats", "--cores", "1", prog],
@@ -253,15 +246,7 @@ def test_no_live_status_on_the_programs_own_terminal(tmp_path):
                            stdout=slave, stderr=slave, timeout=120)
     finally:
         os.close(slave)
-    out = b""
-    while True:
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
+    out = drain_pty(master)
     os.close(master)
     assert p.returncode == 0
     assert b"Performance counter stats" in out and b"\x1b[K" not in out

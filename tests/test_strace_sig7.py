@@ -14,7 +14,7 @@ import pytest
 
 from conftest import run_a53emu
 from test_strace import binaries, strace_path
-from test_strace_vis7 import board_trace, host_trace
+from test_strace_vis7 import assert_same_lines, board_trace, host_trace
 
 CALLS = ("ioctl,rt_sigprocmask,rt_sigaction,ppoll,pselect6,rt_sigpending,rt_sigtimedwait,"
          "rt_sigsuspend,timer_create,mq_notify")
@@ -139,11 +139,7 @@ def test_found_decodings_match_strace(tmp_path, program, calls, patterns):
                            timeout=300).stderr.decode(errors="replace")
     else:
         board = board_trace(opts + ["-a", "40"], program, tmp_path)
-    assert list(tmp_path.iterdir()) == []
-    for pattern in patterns:
-        want = lines(host, pattern)
-        assert want, pattern
-        assert lines(board, pattern) == want, pattern
+    assert_same_lines(host, board, patterns, lines, tmp_path)
 
 
 def test_long_iovec_arrays_cut_as_strace(tmp_path):

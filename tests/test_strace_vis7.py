@@ -31,6 +31,17 @@ def board_trace(options, program, cwd):
     return p.stderr.decode(errors="replace")
 
 
+def assert_same_lines(host, board, patterns, lines, tmp_path):
+    """The runs left nothing in tmp_path, and for each pattern the lines
+    lines(text, pattern) picks from the host's trace are some, and the
+    board's are the same."""
+    assert list(tmp_path.iterdir()) == []
+    for pattern in patterns:
+        want = lines(host, pattern)
+        assert want, pattern
+        assert lines(board, pattern) == want, pattern
+
+
 def test_attach_messages_as_strace(tmp_path):
     """-f: one `strace: Process N attached` per child, written where
     strace's error_msg() writes it: after the part of the parent's clone
@@ -203,8 +214,4 @@ def test_more_decodings_match_strace(tmp_path, program, calls, patterns):
         return out
     host = host_trace(opts, program, tmp_path)
     board = board_trace(opts + ["-a", "40"], program, tmp_path)
-    assert list(tmp_path.iterdir()) == []
-    for pattern in patterns:
-        want = lines(host, pattern)
-        assert want, pattern
-        assert lines(board, pattern) == want, pattern
+    assert_same_lines(host, board, patterns, lines, tmp_path)

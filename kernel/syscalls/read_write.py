@@ -180,16 +180,22 @@ def sys_read(task, fd, buf, count):
     err = vfs_read_mode(file)
     if err:
         return err
+    room = _user_room(task, buf, count)
+    if room < 0:
+        return room
+    if room == 0 and count:
+        return -errno.EFAULT if _has_data(file) else 0
+    return _read_to_user(task, file, buf, room, None)
+
+
+def _user_room(task, buf, count):
+    """How many of count bytes a read may put at buf: -EFAULT past
+    access_ok(), else the writable prefix (0 when no page is).  Linux
+    copies until the first bad page; reading no more than fits keeps the
+    rest of the data in the file, where Linux leaves it too."""
     if buf + count > task.mm.task_size:     # access_ok()
         return -errno.EFAULT
-    room = task.uaccess.writable_prefix(buf, count)
-    if room < count:
-        # Linux copies until the first bad page; reading no more than fits
-        # keeps the rest of the data in the file, where Linux leaves it too.
-        if room == 0:
-            return -errno.EFAULT if _has_data(file) else 0
-        count = room
-    return _read_to_user(task, file, buf, count, None)
+    return task.uaccess.writable_prefix(buf, count)
 
 
 def _read_to_user(task, file, buf, count, pos):
@@ -231,17 +237,15 @@ def sys_pread64(task, fd, buf, count, pos):
     err = vfs_read_mode(file)
     if err:
         return err
-    if buf + count > task.mm.task_size:     # access_ok()
-        return -errno.EFAULT
-    room = task.uaccess.writable_prefix(buf, count)
-    if room < count:
-        if room == 0:
-            probe = _read_file(task, file, 1, pos)
-            if isinstance(probe, int):
-                return probe        # EISDIR...: ->read's own answer comes before the copy
-            return -errno.EFAULT if probe else 0
-        count = room
-    return _read_to_user(task, file, buf, count, pos)
+    room = _user_room(task, buf, count)
+    if room < 0:
+        return room
+    if room == 0 and count:
+        probe = _read_file(task, file, 1, pos)
+        if isinstance(probe, int):
+            return probe            # EISDIR...: ->read's own answer comes before the copy
+        return -errno.EFAULT if probe else 0
+    return _read_to_user(task, file, buf, room, pos)
 
 
 def _write_file(task, file, data, offset=None):
