@@ -247,7 +247,6 @@ _EL0_PERMS = tuple(el0_permissions((PTE_USER if i & 1 else 0) | (PTE_RDONLY if i
                                    | (PTE_UXN if i & 4 else 0)) for i in range(8))
 
 
-
 def _leaf_answer(desc, needed):
     """tlb_fill's answer (pa, perms) from a level-3 descriptor, or None when
     it does not allow the access: the pte the anonymous fault path has just

@@ -62,8 +62,9 @@ def do_anonymous_fault_fast(core, addr, write, ptep, pte=0):
 
     Returns the pte once it is written (the fill answers from it); 0,
     having changed nothing that the slow path would not change the same
-    way, for the ordinary abort to handle it (a file or shared VMA, an access the VMA forbids,
-    a stack to grow, no memory: do_page_fault decides those).  What it
+    way, for the ordinary abort to handle it (a file or shared VMA, an
+    access the VMA forbids, a stack to grow, no memory: do_page_fault
+    decides those).  What it
     leaves out and why that is safe: ESR_EL1/FAR_EL1/ELR_EL1 are not
     written (EL0 cannot read them and every abort writes them anew), the
     el0_sync dispatch (the fill knows it is a data abort), the table

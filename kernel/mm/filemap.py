@@ -37,6 +37,10 @@ from kernel.mm.rmap import page_mkclean
 
 READAHEAD_PAGES = 32
 
+# include/uapi/linux/falloc.h
+FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE = 0x01, 0x02
+_libc = ctypes.CDLL(None, use_errno=True)
+
 
 def readahead_window(pgoff, vm_flags):
     """do_sync_mmap_readahead(): the pages [first, last) a fault at pgoff
@@ -50,9 +54,6 @@ def readahead_window(pgoff, vm_flags):
         return pgoff, pgoff + READAHEAD_PAGES
     first = max(0, pgoff - READAHEAD_PAGES // 2)
     return first, first + READAHEAD_PAGES
-# include/uapi/linux/falloc.h
-FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE = 0x01, 0x02
-_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def host_punch_hole(fd, offset, length):

@@ -27,6 +27,7 @@ PG_exec = 2
 # ~1,000 faults of the half block before it take; no program below 4 MiB
 # of RAM (hello, start-up) asks.
 PREFAULT_FRAMES = 2048
+_PREFAULT_AT = PREFAULT_FRAMES // 2    # the frame of a block that asks for the next
 
 
 class OutOfMemory(Exception):
@@ -84,8 +85,8 @@ class PageAllocator:
         elif self._fresh < self.nr_pages:
             idx = self._fresh               # never used: the host gave it zeroed
             self._fresh += 1
-            if idx % PREFAULT_FRAMES == PREFAULT_FRAMES // 2:
-                block = idx - PREFAULT_FRAMES // 2 + PREFAULT_FRAMES
+            if idx % PREFAULT_FRAMES == _PREFAULT_AT:
+                block = idx - _PREFAULT_AT + PREFAULT_FRAMES
                 self.memory.prefault(self.memory.base + (block << PAGE_SHIFT),
                                      PREFAULT_FRAMES << PAGE_SHIFT)
         else:

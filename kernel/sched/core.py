@@ -478,10 +478,7 @@ class Scheduler:
         before it enters EL0 and when it leaves (ret_to_user's
         do_notify_resume).  A kernel bug ends the task, not the board."""
         kernel = self.kernel
-        # A task woken from a sleeping system call first runs the SVC again:
-        # the call itself returns -ERESTART* when a signal woke it, and
-        # do_signal() then knows what the signal interrupted.
-        if signal_pending(task) and task.sleep_restart is None:
+        if signal_due(task):
             do_signal(task, core)
             if task.exit_state is not None or task.state != TASK_RUNNING:
                 return
@@ -514,14 +511,7 @@ class Scheduler:
                 account_cpu_time(task, ran)
         if cpu_limited(task):
             check_process_timers(task)
-        # Not for a task still at the SVC it slept in (the same test as
-        # above): a slice can end before its first instruction (the tick's
-        # preempt may come as the slice starts), and a handler
-        # entered there would return to the SVC and run the call again
-        # from scratch instead of ending it with -EINTR: a sigsuspend()
-        # or pause() woken by its signal slept again (sys_tty, seen in CI).
-        if task.exit_state is None and task.state == TASK_RUNNING \
-                and task.sleep_restart is None and signal_pending(task):
+        if task.exit_state is None and task.state == TASK_RUNNING and signal_due(task):
             do_signal(task, core)
 
     def _tick(self):
@@ -547,6 +537,20 @@ class Scheduler:
                     core.current is not None and core.current.signal.cpu_timers) \
                     or cpu_limited(core.current):
                 core.preempt()
+
+
+def signal_due(task):
+    """Is it time for do_signal() on the way to or from EL0: a signal
+    pending, and the task not still at the SVC it slept in?  A task woken
+    from a sleeping call runs that SVC again first: the call returns
+    -ERESTART* when a signal woke it, and do_signal() then knows what the
+    signal interrupted.  Entered at the SVC, a handler would return to it
+    and run the call again from scratch instead of ending it with -EINTR
+    (a sigsuspend() or pause() woken by its signal slept again: sys_tty,
+    seen in CI) -- and a slice may end before its first instruction (the
+    tick's preempt may come as it starts), so the test is made at both
+    ends of a slice."""
+    return task.sleep_restart is None and signal_pending(task)
 
 
 def cpu_limited(task):
